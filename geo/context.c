@@ -1,0 +1,292 @@
+/* context.c: the library context, error capture from GDAL and GEOS, progress and log. */
+#define _POSIX_C_SOURCE 200809L
+#include "cityrisk/context.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cpl_conv.h>
+#include <cpl_error.h>
+#include <cpl_multiproc.h>
+#include <geos_c.h>
+
+#include "cityrisk/version.h"
+#include "internal.h"
+
+enum { CR_MSG_MAX = 1024 };
+
+struct cr_ctx {
+    cr_status status;
+    char error[CR_MSG_MAX];
+    char gdal_msg[CR_MSG_MAX];
+    char geos_msg[CR_MSG_MAX];
+    int gdal_depth;
+    GEOSContextHandle_t geos;
+    GDALProgressFunc progress;
+    void *progress_arg;
+    int threads;
+    cr_log_fn log;
+    void *log_arg;
+    cr_log_level log_level;
+    char *command;
+};
+
+void cr_flatten_line(char *text)
+{
+    /* Messages must stay on one line so scripts can grep them; GDAL and GEOS
+     * messages sometimes carry newlines and trailing blanks. */
+    for (char *p = text; *p; p++) {
+        if (*p == '\n' || *p == '\r' || *p == '\t')
+            *p = ' ';
+    }
+    size_t n = strlen(text);
+    while (n > 0 && (text[n - 1] == ' ' || text[n - 1] == '.'))
+        text[--n] = '\0';
+}
+
+static void geos_error_handler(const char *message, void *arg)
+{
+    cr_ctx *ctx = arg;
+    snprintf(ctx->geos_msg, sizeof ctx->geos_msg, "%s", message ? message : "");
+    cr_flatten_line(ctx->geos_msg);
+}
+
+static void geos_notice_handler(const char *message, void *arg)
+{
+    cr_ctx_log(arg, CR_LOG_DEBUG, "GEOS: %s", message ? message : "");
+}
+
+cr_ctx *cr_ctx_new(void)
+{
+    cr_ctx *ctx = calloc(1, sizeof *ctx);
+    if (!ctx)
+        return NULL;
+    ctx->geos = GEOS_init_r();
+    if (!ctx->geos) {
+        free(ctx);
+        return NULL;
+    }
+    GEOSContext_setErrorMessageHandler_r(ctx->geos, geos_error_handler, ctx);
+    GEOSContext_setNoticeMessageHandler_r(ctx->geos, geos_notice_handler, ctx);
+    ctx->progress = NULL;
+    ctx->log_level = CR_LOG_WARNING;
+    return ctx;
+}
+
+void cr_ctx_free(cr_ctx *ctx)
+{
+    if (!ctx)
+        return;
+    GEOS_finish_r(ctx->geos);
+    free(ctx->command);
+    free(ctx);
+}
+
+const char *cr_ctx_error(const cr_ctx *ctx)
+{
+    return ctx->error;
+}
+
+cr_status cr_ctx_status(const cr_ctx *ctx)
+{
+    return ctx->status;
+}
+
+void cr_ctx_clear_error(cr_ctx *ctx)
+{
+    ctx->status = CR_OK;
+    ctx->error[0] = '\0';
+    ctx->gdal_msg[0] = '\0';
+    ctx->geos_msg[0] = '\0';
+}
+
+static cr_status fail_v(cr_ctx *ctx, cr_status status, const char *suffix, const char *fmt,
+                        va_list ap)
+{
+    char what[CR_MSG_MAX];
+    vsnprintf(what, sizeof what, fmt, ap);
+    size_t n = (size_t)snprintf(ctx->error, sizeof ctx->error, "%s", what);
+    if (suffix && *suffix && n + 2 < sizeof ctx->error)
+        snprintf(ctx->error + n, sizeof ctx->error - n, ": %s", suffix);
+    cr_flatten_line(ctx->error);
+    ctx->status = status;
+    return status;
+}
+
+cr_status cr_ctx_fail(cr_ctx *ctx, cr_status status, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fail_v(ctx, status, NULL, fmt, ap);
+    va_end(ap);
+    return status;
+}
+
+cr_status cr_ctx_fail_gdal(cr_ctx *ctx, cr_status status, const char *fmt, ...)
+{
+    char suffix[CR_MSG_MAX];
+    snprintf(suffix, sizeof suffix, "%s", ctx->gdal_msg);
+    va_list ap;
+    va_start(ap, fmt);
+    fail_v(ctx, status, suffix, fmt, ap);
+    va_end(ap);
+    return status;
+}
+
+void cr_ctx_set_progress(cr_ctx *ctx, GDALProgressFunc fn, void *arg)
+{
+    ctx->progress = fn;
+    ctx->progress_arg = arg;
+}
+
+int cr_ctx_progress(cr_ctx *ctx, double complete, const char *message)
+{
+    if (!ctx->progress)
+        return 1;
+    return ctx->progress(complete, message, ctx->progress_arg) ? 1 : 0;
+}
+
+GDALProgressFunc cr_ctx_progress_fn(const cr_ctx *ctx, void **arg)
+{
+    if (!ctx->progress) {
+        *arg = NULL;
+        return GDALDummyProgress;
+    }
+    *arg = ctx->progress_arg;
+    return ctx->progress;
+}
+
+void cr_ctx_set_threads(cr_ctx *ctx, int threads)
+{
+    ctx->threads = threads > 0 ? threads : 0;
+}
+
+int cr_ctx_threads(const cr_ctx *ctx)
+{
+    if (ctx->threads > 0)
+        return ctx->threads;
+    int cpus = CPLGetNumCPUs();
+    return cpus > 0 ? cpus : 1;
+}
+
+void cr_ctx_set_log(cr_ctx *ctx, cr_log_fn fn, void *arg, cr_log_level level)
+{
+    ctx->log = fn;
+    ctx->log_arg = arg;
+    ctx->log_level = level;
+}
+
+void cr_ctx_log(cr_ctx *ctx, cr_log_level level, const char *fmt, ...)
+{
+    if (!ctx->log || level > ctx->log_level)
+        return;
+    char msg[CR_MSG_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    cr_flatten_line(msg);
+    ctx->log(ctx->log_arg, level, msg);
+}
+
+cr_status cr_ctx_set_command(cr_ctx *ctx, int argc, char *const *argv)
+{
+    size_t len = 1;
+    for (int i = 0; i < argc; i++)
+        len += strlen(argv[i]) * 4 + 3; /* worst case: every char quoted, plus quotes and space */
+    char *cmd = malloc(len);
+    if (!cmd)
+        return cr_ctx_fail(ctx, CR_E_IO, "out of memory recording the command line");
+    char *p = cmd;
+    for (int i = 0; i < argc; i++) {
+        if (i)
+            *p++ = ' ';
+        int quote = argv[i][0] == '\0' || strpbrk(argv[i], " \t\"'\\$`") != NULL;
+        if (quote)
+            *p++ = '\'';
+        for (const char *s = argv[i]; *s; s++) {
+            if (*s == '\'') { /* close, escape, reopen: POSIX shell quoting */
+                memcpy(p, "'\\''", 4);
+                p += 4;
+            } else {
+                *p++ = *s;
+            }
+        }
+        if (quote)
+            *p++ = '\'';
+    }
+    *p = '\0';
+    free(ctx->command);
+    ctx->command = cmd;
+    return CR_OK;
+}
+
+const char *cr_ctx_command(const cr_ctx *ctx)
+{
+    return ctx->command ? ctx->command : "";
+}
+
+void *cr_ctx_geos(cr_ctx *ctx)
+{
+    return ctx->geos;
+}
+
+const char *cr_ctx_geos_message(const cr_ctx *ctx)
+{
+    return ctx->geos_msg;
+}
+
+static void gdal_error_handler(CPLErr level, CPLErrorNum number, const char *message)
+{
+    (void)number;
+    cr_ctx *ctx = CPLGetErrorHandlerUserData();
+    if (!ctx)
+        return;
+    if (level >= CE_Failure) {
+        snprintf(ctx->gdal_msg, sizeof ctx->gdal_msg, "%s", message ? message : "");
+        cr_flatten_line(ctx->gdal_msg);
+    } else if (level == CE_Warning) {
+        cr_ctx_log(ctx, CR_LOG_WARNING, "GDAL: %s", message ? message : "");
+    } else if (level == CE_Debug) {
+        cr_ctx_log(ctx, CR_LOG_DEBUG, "GDAL: %s", message ? message : "");
+    }
+}
+
+void cr_gdal_begin(cr_ctx *ctx)
+{
+    if (ctx->gdal_depth++ == 0)
+        ctx->gdal_msg[0] = '\0';
+    CPLPushErrorHandlerEx(gdal_error_handler, ctx);
+    CPLErrorReset();
+}
+
+void cr_gdal_end(cr_ctx *ctx)
+{
+    CPLPopErrorHandler();
+    if (ctx->gdal_depth > 0)
+        ctx->gdal_depth--;
+}
+
+const char *cr_gdal_message(const cr_ctx *ctx)
+{
+    return ctx->gdal_msg;
+}
+
+const char *cr_status_name(cr_status status)
+{
+    switch (status) {
+    case CR_OK: return "success";
+    case CR_E_IO: return "processing failure";
+    case CR_E_USAGE: return "usage error";
+    case CR_E_DATA: return "invalid input data";
+    case CR_E_EXISTS: return "output exists";
+    case CR_E_CANCELLED: return "cancelled";
+    }
+    return "unknown status";
+}
+
+const char *cr_version(void)
+{
+    return CR_VERSION_STRING;
+}

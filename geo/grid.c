@@ -1,0 +1,181 @@
+/* grid.c: analysis grids, snapping and block windows. */
+#define _POSIX_C_SOURCE 200809L
+#include "cityrisk/grid.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cpl_conv.h>
+#include <gdal.h>
+#include <ogr_srs_api.h>
+
+#include "internal.h"
+
+/* Tolerance, in cells, within which two geotransforms are the same grid. */
+static const double GRID_TOLERANCE = 1e-6;
+
+cr_status cr_grid_new(cr_ctx *ctx, const char *crs_wkt, const double gt[6], int width, int height,
+                      cr_grid **out)
+{
+    *out = NULL;
+    if (!crs_wkt || !*crs_wkt)
+        return cr_ctx_fail(ctx, CR_E_DATA, "grid has no CRS");
+    if (gt[2] != 0.0 || gt[4] != 0.0)
+        return cr_ctx_fail(ctx, CR_E_DATA, "grid is rotated; only north-up grids are supported");
+    if (!(gt[1] > 0.0) || !(gt[5] < 0.0))
+        return cr_ctx_fail(ctx, CR_E_DATA,
+                           "grid cell size %g x %g is not north-up with positive size", gt[1],
+                           gt[5]);
+    if (width <= 0 || height <= 0 || width > CR_GRID_MAX_SIDE || height > CR_GRID_MAX_SIDE)
+        return cr_ctx_fail(ctx, CR_E_DATA, "grid size %d x %d is outside 1 .. %d cells per side",
+                           width, height, CR_GRID_MAX_SIDE);
+    cr_grid *g = calloc(1, sizeof *g);
+    if (!g || !(g->crs_wkt = strdup(crs_wkt))) {
+        free(g);
+        return cr_ctx_fail(ctx, CR_E_IO, "out of memory creating a grid");
+    }
+    memcpy(g->gt, gt, sizeof g->gt);
+    g->width = width;
+    g->height = height;
+    *out = g;
+    return CR_OK;
+}
+
+cr_status cr_grid_from_raster(cr_ctx *ctx, const char *path, cr_grid **out)
+{
+    *out = NULL;
+    GDALDatasetH ds = NULL;
+    cr_status st = cr_open_raster(ctx, path, &ds);
+    if (st != CR_OK)
+        return st;
+    double gt[6];
+    const char *wkt = GDALGetProjectionRef(ds);
+    if (!wkt || !*wkt)
+        st = cr_ctx_fail(ctx, CR_E_DATA, "raster '%s' has no CRS; assign one with gdal_edit.py -a_srs",
+                         path);
+    else if (GDALGetGeoTransform(ds, gt) != CE_None)
+        st = cr_ctx_fail(ctx, CR_E_DATA, "raster '%s' has no geotransform", path);
+    else if ((st = cr_grid_new(ctx, wkt, gt, GDALGetRasterXSize(ds), GDALGetRasterYSize(ds), out)) !=
+             CR_OK)
+        cr_ctx_fail(ctx, st, "raster '%s': %s", path, cr_ctx_error(ctx));
+    GDALClose(ds);
+    return st;
+}
+
+double cr_snap_down(double v, double step)
+{
+    return floor(v / step + GRID_TOLERANCE) * step;
+}
+
+double cr_snap_up(double v, double step)
+{
+    return ceil(v / step - GRID_TOLERANCE) * step;
+}
+
+cr_status cr_grid_from_bounds(cr_ctx *ctx, const cr_bounds *b, double res_x, double res_y,
+                              const char *crs, cr_grid **out)
+{
+    *out = NULL;
+    if (!(res_x > 0.0) || !(res_y > 0.0) || !isfinite(res_x) || !isfinite(res_y))
+        return cr_ctx_fail(ctx, CR_E_USAGE, "resolution %g x %g must be positive", res_x, res_y);
+    if (!(b->xmax > b->xmin) || !(b->ymax > b->ymin) || !isfinite(b->xmin) ||
+        !isfinite(b->xmax) || !isfinite(b->ymin) || !isfinite(b->ymax))
+        return cr_ctx_fail(ctx, CR_E_USAGE, "bounds %g,%g,%g,%g are empty or not finite (want xmin,ymin,xmax,ymax)",
+                           b->xmin, b->ymin, b->xmax, b->ymax);
+    char *wkt = NULL;
+    cr_status st = cr_crs_to_wkt(ctx, crs, &wkt);
+    if (st != CR_OK)
+        return st;
+    double xmin = cr_snap_down(b->xmin, res_x), xmax = cr_snap_up(b->xmax, res_x);
+    double ymin = cr_snap_down(b->ymin, res_y), ymax = cr_snap_up(b->ymax, res_y);
+    double cols = round((xmax - xmin) / res_x), rows = round((ymax - ymin) / res_y);
+    if (cols > CR_GRID_MAX_SIDE || rows > CR_GRID_MAX_SIDE) {
+        st = cr_ctx_fail(ctx, CR_E_USAGE,
+                         "grid of %.0f x %.0f cells is too large (at most %d per side); use a coarser resolution",
+                         cols, rows, CR_GRID_MAX_SIDE);
+    } else {
+        double gt[6] = {xmin, res_x, 0.0, ymax, 0.0, -res_y};
+        st = cr_grid_new(ctx, wkt, gt, (int)cols, (int)rows, out);
+        if (st != CR_OK)
+            st = cr_ctx_fail(ctx, CR_E_USAGE, "%s", cr_ctx_error(ctx));
+    }
+    CPLFree(wkt);
+    return st;
+}
+
+cr_grid *cr_grid_clone(const cr_grid *grid)
+{
+    cr_grid *g = malloc(sizeof *g);
+    if (!g)
+        return NULL;
+    *g = *grid;
+    if (!(g->crs_wkt = strdup(grid->crs_wkt))) {
+        free(g);
+        return NULL;
+    }
+    return g;
+}
+
+void cr_grid_free(cr_grid *grid)
+{
+    if (!grid)
+        return;
+    free(grid->crs_wkt);
+    free(grid);
+}
+
+cr_bounds cr_grid_bounds(const cr_grid *g)
+{
+    cr_bounds b = {g->gt[0], g->gt[3] + g->height * g->gt[5], g->gt[0] + g->width * g->gt[1],
+                   g->gt[3]};
+    return b;
+}
+
+double cr_grid_cell_area(const cr_grid *g)
+{
+    return fabs(g->gt[1] * g->gt[5]);
+}
+
+int cr_crs_equal(const char *crs_a, const char *crs_b)
+{
+    if (strcmp(crs_a, crs_b) == 0)
+        return 1;
+    OGRSpatialReferenceH a = OSRNewSpatialReference(NULL), b = OSRNewSpatialReference(NULL);
+    int same = 0;
+    CPLPushErrorHandler(CPLQuietErrorHandler);
+    if (OSRSetFromUserInput(a, crs_a) == OGRERR_NONE && OSRSetFromUserInput(b, crs_b) == OGRERR_NONE)
+        same = OSRIsSame(a, b) ? 1 : 0;
+    CPLPopErrorHandler();
+    OSRDestroySpatialReference(a);
+    OSRDestroySpatialReference(b);
+    return same;
+}
+
+int cr_grid_equal(const cr_grid *a, const cr_grid *b)
+{
+    if (a->width != b->width || a->height != b->height)
+        return 0;
+    double tol_x = GRID_TOLERANCE * a->gt[1], tol_y = GRID_TOLERANCE * fabs(a->gt[5]);
+    if (fabs(a->gt[0] - b->gt[0]) > tol_x || fabs(a->gt[1] - b->gt[1]) > tol_x ||
+        fabs(a->gt[3] - b->gt[3]) > tol_y || fabs(a->gt[5] - b->gt[5]) > tol_y)
+        return 0;
+    return cr_crs_equal(a->crs_wkt, b->crs_wkt);
+}
+
+int64_t cr_grid_window_count(const cr_grid *g, int block)
+{
+    int64_t cols = (g->width + block - 1) / block, rows = (g->height + block - 1) / block;
+    return cols * rows;
+}
+
+cr_window cr_grid_window(const cr_grid *g, int block, int64_t index)
+{
+    int cols = (g->width + block - 1) / block;
+    cr_window w;
+    w.x = (int)(index % cols) * block;
+    w.y = (int)(index / cols) * block;
+    w.w = g->width - w.x < block ? g->width - w.x : block;
+    w.h = g->height - w.y < block ? g->height - w.y : block;
+    return w;
+}

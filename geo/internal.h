@@ -1,0 +1,35 @@
+/* internal.h: helpers shared by the library's modules; not installed, not public API. */
+#ifndef CITYRISK_INTERNAL_H
+#define CITYRISK_INTERNAL_H
+
+#include <gdal.h>
+#include <ogr_srs_api.h>
+
+#include "cityrisk/context.h"
+
+/* Replaces newlines and tabs with spaces and strips trailing blanks and full stops,
+ * so that a message is one line. */
+void cr_flatten_line(char *text);
+
+/* Checks that path names a readable, non-empty regular file (or a GDAL virtual
+ * path such as /vsizip/...) and fails with a message naming it otherwise. kind is
+ * "raster", "vector" or "file", used in the message. */
+cr_status cr_check_input_path(cr_ctx *ctx, const char *path, const char *kind);
+
+/* Opens a raster read-only, with GDAL errors captured, or fails naming the file:
+ * CR_E_IO when it cannot be read, CR_E_DATA when it is not a raster GDAL knows. */
+cr_status cr_open_raster(cr_ctx *ctx, const char *path, GDALDatasetH *out);
+
+/* Opens a vector dataset read-only, with the same failure conventions. */
+cr_status cr_open_vector(cr_ctx *ctx, const char *path, GDALDatasetH *out);
+
+/* Turns user input ("EPSG:4326", WKT, PROJ string, a file) into WKT2; *wkt is freed
+ * with CPLFree(). Fails with CR_E_USAGE naming the input. */
+cr_status cr_crs_to_wkt(cr_ctx *ctx, const char *crs, char **wkt);
+
+/* A spatial reference from WKT with the traditional GIS axis order (x = easting or
+ * longitude), or NULL when the WKT cannot be parsed. Destroy with
+ * OSRDestroySpatialReference(). */
+OGRSpatialReferenceH cr_srs_from_wkt(const char *wkt);
+
+#endif

@@ -1,0 +1,370 @@
+/* layer.c: one band of any raster seen on the analysis grid, read block by block. */
+#define _POSIX_C_SOURCE 200809L
+#include <float.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cpl_string.h>
+#include <gdal_alg.h>
+#include <gdalwarper.h>
+
+#include "cityrisk/raster.h"
+#include "internal.h"
+
+/* Error of the approximate transformer, in cells, as gdalwarp's default. */
+static const double APPROX_ERROR = 0.125;
+
+/* A grid cell at least this much larger in area than a source cell counts as
+ * coarsening; near-equal sizes (a shifted grid) are refined with bilinear. */
+static const double COARSEN_RATIO = 1.0 + 1e-6;
+
+struct cr_layer {
+    char *path;
+    cr_grid *grid;
+    GDALDatasetH src;    /* the raster as opened */
+    GDALDatasetH warped; /* the warped VRT, NULL when read directly */
+    GDALRasterBandH band;
+    GDALRasterBandH mask; /* per-dataset or alpha mask of a direct read, else NULL */
+    int has_nodata;
+    double nodata;
+    int offset_x, offset_y; /* direct read: source cell = grid cell + offset */
+    int src_width, src_height;
+    const char *resampling;
+};
+
+void cr_layer_opts_init(cr_layer_opts *opts)
+{
+    opts->band = 1;
+    opts->kind = CR_KIND_CONTINUOUS;
+    opts->resampling = NULL;
+}
+
+/* 1 when v is within a millionth of a whole number. */
+static int is_whole(double v)
+{
+    return fabs(v - round(v)) < 1e-6;
+}
+
+/* Sets the offsets and returns 1 when the raster lies on the grid: same CRS, same
+ * cell size, origin a whole number of cells away. */
+static int lies_on_grid(cr_layer *l, const double src_gt[6], const char *src_wkt)
+{
+    const double *gt = l->grid->gt;
+    if (src_gt[2] != 0.0 || src_gt[4] != 0.0)
+        return 0;
+    if (fabs(src_gt[1] - gt[1]) > 1e-9 * gt[1] || fabs(src_gt[5] - gt[5]) > 1e-9 * fabs(gt[5]))
+        return 0;
+    double dx = (gt[0] - src_gt[0]) / gt[1], dy = (gt[3] - src_gt[3]) / gt[5];
+    if (!is_whole(dx) || !is_whole(dy) || fabs(dx) > 1e9 || fabs(dy) > 1e9)
+        return 0;
+    if (!cr_crs_equal(src_wkt, l->grid->crs_wkt))
+        return 0;
+    l->offset_x = (int)round(dx);
+    l->offset_y = (int)round(dy);
+    return 1;
+}
+
+/* The cell area of the source expressed in the grid's CRS, as gdalwarp would
+ * choose it, or 0 when it cannot be estimated. */
+static double source_cell_area_on_grid(void *transformer, GDALDatasetH src)
+{
+    double gt[6];
+    int cols = 0, rows = 0;
+    if (GDALSuggestedWarpOutput(src, GDALGenImgProjTransform, transformer, gt, &cols, &rows) !=
+        CE_None)
+        return 0.0;
+    return fabs(gt[1] * gt[5]);
+}
+
+static const char *resampling_for_kind(cr_layer_kind kind, int coarsening)
+{
+    switch (kind) {
+    case CR_KIND_COUNT: return "sum";
+    case CR_KIND_CLASS: return "near";
+    case CR_KIND_CONTINUOUS: break;
+    }
+    return coarsening ? "average" : "bilinear";
+}
+
+/* GDAL's resampling names (as gdalwarp -r) and their warp kernels. */
+static const struct {
+    const char *name;
+    GDALResampleAlg alg;
+} RESAMPLING[] = {
+    {"near", GRA_NearestNeighbour}, {"nearest", GRA_NearestNeighbour},
+    {"bilinear", GRA_Bilinear},     {"cubic", GRA_Cubic},
+    {"cubicspline", GRA_CubicSpline}, {"lanczos", GRA_Lanczos},
+    {"average", GRA_Average},       {"mode", GRA_Mode},
+    {"max", GRA_Max},               {"min", GRA_Min},
+    {"med", GRA_Med},               {"q1", GRA_Q1},
+    {"q3", GRA_Q3},                 {"sum", GRA_Sum},
+};
+
+/* Looks up a resampling name; returns 0 when unknown. */
+static int resampling_alg(const char *name, GDALResampleAlg *alg)
+{
+    for (size_t i = 0; i < sizeof RESAMPLING / sizeof RESAMPLING[0]; i++) {
+        if (strcmp(RESAMPLING[i].name, name) == 0) {
+            *alg = RESAMPLING[i].alg;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static cr_status open_warped(cr_ctx *ctx, cr_layer *l, const cr_layer_opts *opts)
+{
+    char **to = CSLSetNameValue(NULL, "DST_SRS", l->grid->crs_wkt);
+    void *gen = GDALCreateGenImgProjTransformer2(l->src, NULL, to);
+    CSLDestroy(to);
+    if (!gen)
+        return cr_ctx_fail_gdal(ctx, CR_E_DATA, "raster '%s' cannot be transformed to the grid's CRS",
+                                l->path);
+
+    if (opts->resampling) {
+        l->resampling = opts->resampling;
+    } else {
+        double src_area = source_cell_area_on_grid(gen, l->src);
+        int coarsening = src_area > 0.0 && cr_grid_cell_area(l->grid) > src_area * COARSEN_RATIO;
+        l->resampling = resampling_for_kind(opts->kind, coarsening);
+    }
+    GDALResampleAlg alg;
+    if (!resampling_alg(l->resampling, &alg)) {
+        GDALDestroyGenImgProjTransformer(gen);
+        return cr_ctx_fail(ctx, CR_E_USAGE, "unknown resampling method '%s' for raster '%s'",
+                           l->resampling, l->path);
+    }
+
+    GDALSetGenImgProjTransformerDstGeoTransform(gen, l->grid->gt);
+    void *approx = GDALCreateApproxTransformer(GDALGenImgProjTransform, gen, APPROX_ERROR);
+    GDALApproxTransformerOwnsSubtransformer(approx, TRUE);
+
+    GDALWarpOptions *wo = GDALCreateWarpOptions();
+    wo->hSrcDS = l->src;
+    wo->eResampleAlg = alg;
+    wo->eWorkingDataType = GDT_Float64;
+    wo->nBandCount = 1;
+    wo->panSrcBands = CPLMalloc(sizeof(int));
+    wo->panDstBands = CPLMalloc(sizeof(int));
+    wo->panSrcBands[0] = opts->band;
+    wo->panDstBands[0] = 1;
+    if (l->has_nodata) {
+        wo->padfSrcNoDataReal = CPLMalloc(sizeof(double));
+        wo->padfSrcNoDataReal[0] = l->nodata;
+    }
+    wo->padfDstNoDataReal = CPLMalloc(sizeof(double));
+    wo->padfDstNoDataReal[0] = NAN;
+    wo->papszWarpOptions = CSLSetNameValue(wo->papszWarpOptions, "INIT_DEST", "NO_DATA");
+    wo->pfnTransformer = GDALApproxTransform;
+    wo->pTransformerArg = approx;
+
+    /* The VRT takes ownership of the transformer, not of the options. */
+    l->warped = GDALCreateWarpedVRT(l->src, l->grid->width, l->grid->height, l->grid->gt, wo);
+    GDALDestroyWarpOptions(wo);
+    if (!l->warped) {
+        GDALDestroyTransformer(approx);
+        return cr_ctx_fail_gdal(ctx, CR_E_IO, "cannot warp raster '%s' onto the grid", l->path);
+    }
+    l->band = GDALGetRasterBand(l->warped, 1);
+    GDALSetRasterNoDataValue(l->band, NAN);
+    l->has_nodata = 0; /* the VRT marks every invalid cell NaN */
+    return CR_OK;
+}
+
+static cr_status open_layer(cr_ctx *ctx, cr_layer *l, const cr_layer_opts *opts)
+{
+    cr_status st = cr_open_raster(ctx, l->path, &l->src);
+    if (st != CR_OK)
+        return st;
+    int bands = GDALGetRasterCount(l->src);
+    if (opts->band < 1 || opts->band > bands)
+        return cr_ctx_fail(ctx, CR_E_USAGE, "raster '%s' has no band %d (it has %d)", l->path,
+                           opts->band, bands);
+    const char *wkt = GDALGetProjectionRef(l->src);
+    if (!wkt || !*wkt)
+        return cr_ctx_fail(ctx, CR_E_DATA, "raster '%s' has no CRS; assign one with gdal_edit.py -a_srs",
+                           l->path);
+    double gt[6];
+    if (GDALGetGeoTransform(l->src, gt) != CE_None)
+        return cr_ctx_fail(ctx, CR_E_DATA, "raster '%s' has no geotransform", l->path);
+
+    GDALRasterBandH band = GDALGetRasterBand(l->src, opts->band);
+    l->nodata = GDALGetRasterNoDataValue(band, &l->has_nodata);
+    if (l->has_nodata && GDALGetRasterDataType(band) == GDT_Float32)
+        l->nodata = (double)(float)l->nodata; /* compare as the file stores it */
+    l->src_width = GDALGetRasterXSize(l->src);
+    l->src_height = GDALGetRasterYSize(l->src);
+
+    if (!opts->resampling && lies_on_grid(l, gt, wkt)) {
+        l->band = band;
+        l->resampling = "none";
+        int flags = GDALGetMaskFlags(band);
+        if (!(flags & (GMF_ALL_VALID | GMF_NODATA)))
+            l->mask = GDALGetMaskBand(band);
+        return CR_OK;
+    }
+    cr_gdal_begin(ctx);
+    st = open_warped(ctx, l, opts);
+    cr_gdal_end(ctx);
+    return st;
+}
+
+cr_status cr_layer_open(cr_ctx *ctx, const char *path, const cr_grid *grid,
+                        const cr_layer_opts *opts, cr_layer **out)
+{
+    cr_layer_opts defaults;
+    if (!opts) {
+        cr_layer_opts_init(&defaults);
+        opts = &defaults;
+    }
+    *out = NULL;
+    cr_layer *l = calloc(1, sizeof *l);
+    if (!l || !(l->path = strdup(path)) || !(l->grid = cr_grid_clone(grid))) {
+        cr_layer_close(l);
+        return cr_ctx_fail(ctx, CR_E_IO, "out of memory opening raster '%s'", path);
+    }
+    cr_status st = open_layer(ctx, l, opts);
+    if (st != CR_OK) {
+        cr_layer_close(l);
+        return st;
+    }
+    *out = l;
+    return CR_OK;
+}
+
+void cr_layer_close(cr_layer *l)
+{
+    if (!l)
+        return;
+    if (l->warped)
+        GDALClose(l->warped);
+    if (l->src)
+        GDALClose(l->src);
+    cr_grid_free(l->grid);
+    free(l->path);
+    free(l);
+}
+
+const char *cr_layer_resampling(const cr_layer *l)
+{
+    return strcmp(l->resampling, "near") == 0 ? "nearest" : l->resampling;
+}
+
+const char *cr_layer_path(const cr_layer *l)
+{
+    return l->path;
+}
+
+/* The part of win that falls on the source of a direct read, in grid cells;
+ * returns 0 when none does. */
+static int source_part(const cr_layer *l, const cr_window *win, cr_window *part)
+{
+    int x0 = win->x + l->offset_x, y0 = win->y + l->offset_y;
+    int x1 = x0 + win->w, y1 = y0 + win->h;
+    if (x0 < 0) x0 = 0;
+    if (y0 < 0) y0 = 0;
+    if (x1 > l->src_width) x1 = l->src_width;
+    if (y1 > l->src_height) y1 = l->src_height;
+    if (x1 <= x0 || y1 <= y0)
+        return 0;
+    part->x = x0 - l->offset_x;
+    part->y = y0 - l->offset_y;
+    part->w = x1 - x0;
+    part->h = y1 - y0;
+    return 1;
+}
+
+/* Reads the cells of win into buf (type `type`, win->w per row) from the band; in a
+ * direct read, cells off the source are left untouched and *covered is set to the
+ * part read. mask, when non-NULL, receives the mask band over the same cells. */
+static cr_status read_cells(cr_ctx *ctx, cr_layer *l, const cr_window *win, GDALDataType type,
+                            void *buf, uint8_t *mask, cr_window *covered)
+{
+    int size = GDALGetDataTypeSizeBytes(type);
+    cr_window part = *win;
+    if (!l->warped && !source_part(l, win, &part)) {
+        covered->w = covered->h = 0;
+        return CR_OK;
+    }
+    *covered = part;
+    size_t first = (size_t)(part.y - win->y) * win->w + (part.x - win->x);
+    int sx = part.x + (l->warped ? 0 : l->offset_x), sy = part.y + (l->warped ? 0 : l->offset_y);
+    GSpacing line = (GSpacing)win->w * size;
+    cr_status st = CR_OK;
+    cr_gdal_begin(ctx);
+    if (GDALRasterIOEx(l->band, GF_Read, sx, sy, part.w, part.h, (char *)buf + first * size, part.w,
+                       part.h, type, size, line, NULL) != CE_None)
+        st = cr_ctx_fail_gdal(ctx, CR_E_IO, "cannot read raster '%s' at cells %d,%d", l->path,
+                              win->x, win->y);
+    else if (mask && GDALRasterIOEx(l->mask, GF_Read, sx, sy, part.w, part.h, mask + first, part.w,
+                                    part.h, GDT_Byte, 1, win->w, NULL) != CE_None)
+        st = cr_ctx_fail_gdal(ctx, CR_E_IO, "cannot read the mask of raster '%s' at cells %d,%d",
+                              l->path, win->x, win->y);
+    cr_gdal_end(ctx);
+    return st;
+}
+
+/* 1 when cell (col,row) of win lies in covered. */
+static int in_window(const cr_window *covered, const cr_window *win, size_t i)
+{
+    int col = win->x + (int)(i % (size_t)win->w), row = win->y + (int)(i / (size_t)win->w);
+    return col >= covered->x && col < covered->x + covered->w && row >= covered->y &&
+           row < covered->y + covered->h;
+}
+
+/* The validity rule shared by both value types: inside the source, not masked,
+ * not nodata, not NaN. The scratch mask holds the mask band when there is one. */
+#define CR_FINISH_READ(T, nodata)                                                              \
+    do {                                                                                       \
+        size_t n = (size_t)win->w * win->h;                                                    \
+        int full = covered.w == win->w && covered.h == win->h;                                 \
+        for (size_t i = 0; i < n; i++) {                                                       \
+            int ok = full || in_window(&covered, win, i);                                      \
+            ok = ok && !isnan(values[i]) && !(l->has_nodata && values[i] == nodata);           \
+            ok = ok && !(mask && mask[i] == 0);                                                \
+            if (!ok)                                                                           \
+                values[i] = (T)NAN;                                                            \
+            if (valid)                                                                         \
+                valid[i] = (uint8_t)ok;                                                        \
+        }                                                                                      \
+    } while (0)
+
+static cr_status read_window(cr_ctx *ctx, cr_layer *l, const cr_window *win, GDALDataType type,
+                             void *values, uint8_t **mask_out, cr_window *covered)
+{
+    *mask_out = NULL;
+    if (l->mask) {
+        *mask_out = malloc((size_t)win->w * win->h);
+        if (!*mask_out)
+            return cr_ctx_fail(ctx, CR_E_IO, "out of memory reading raster '%s'", l->path);
+    }
+    return read_cells(ctx, l, win, type, values, *mask_out, covered);
+}
+
+cr_status cr_layer_read_f32(cr_ctx *ctx, cr_layer *l, const cr_window *win, float *values,
+                            uint8_t *valid)
+{
+    uint8_t *mask = NULL;
+    cr_window covered;
+    cr_status st = read_window(ctx, l, win, GDT_Float32, values, &mask, &covered);
+    /* A nodata beyond float range can never match a float value (and casting it would be
+     * undefined behaviour). */
+    float nodata = fabs(l->nodata) <= FLT_MAX ? (float)l->nodata : NAN;
+    if (st == CR_OK)
+        CR_FINISH_READ(float, nodata);
+    free(mask);
+    return st;
+}
+
+cr_status cr_layer_read_f64(cr_ctx *ctx, cr_layer *l, const cr_window *win, double *values,
+                            uint8_t *valid)
+{
+    uint8_t *mask = NULL;
+    cr_window covered;
+    cr_status st = read_window(ctx, l, win, GDT_Float64, values, &mask, &covered);
+    if (st == CR_OK)
+        CR_FINISH_READ(double, l->nodata);
+    free(mask);
+    return st;
+}

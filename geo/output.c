@@ -1,0 +1,80 @@
+/* output.c: checks and atomic publication of output files. */
+#define _POSIX_C_SOURCE 200809L
+#include "output.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Splits path into its folder ("." when none) and file name; free() *dir. */
+static char *folder_of(const char *path, const char **name)
+{
+    const char *slash = strrchr(path, '/');
+    *name = slash ? slash + 1 : path;
+    if (!slash)
+        return strdup(".");
+    if (slash == path)
+        return strdup("/");
+    return strndup(path, (size_t)(slash - path));
+}
+
+cr_status cr_output_check(cr_ctx *ctx, const char *path, int overwrite)
+{
+    if (!path || !*path)
+        return cr_ctx_fail(ctx, CR_E_USAGE, "no output file given");
+    const char *name;
+    char *dir = folder_of(path, &name);
+    if (!dir)
+        return cr_ctx_fail(ctx, CR_E_IO, "out of memory checking '%s'", path);
+    struct stat st;
+    cr_status status = CR_OK;
+    if (!*name)
+        status = cr_ctx_fail(ctx, CR_E_USAGE, "output '%s' names a folder, not a file", path);
+    else if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+        status = cr_ctx_fail(ctx, CR_E_IO, "cannot write '%s': folder '%s' does not exist", path, dir);
+    else if (access(dir, W_OK | X_OK) != 0)
+        status = cr_ctx_fail(ctx, CR_E_IO, "cannot write '%s': folder '%s' is not writable", path, dir);
+    else if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+        status = cr_ctx_fail(ctx, CR_E_USAGE, "cannot write '%s': it is a directory", path);
+    else if (stat(path, &st) == 0 && !overwrite)
+        status = cr_ctx_fail(ctx, CR_E_EXISTS, "output '%s' exists; use --overwrite to replace it", path);
+    free(dir);
+    return status;
+}
+
+cr_status cr_output_temp(cr_ctx *ctx, const char *path, const char *tag, char **temp)
+{
+    const char *name;
+    char *dir = folder_of(path, &name);
+    size_t len = (dir ? strlen(dir) : 0) + strlen(name) + strlen(tag) + 16;
+    *temp = dir ? malloc(len) : NULL;
+    if (!*temp) {
+        free(dir);
+        return cr_ctx_fail(ctx, CR_E_IO, "out of memory writing '%s'", path);
+    }
+    snprintf(*temp, len, "%s/.%s.%s.XXXXXX", dir, name, tag);
+    free(dir);
+    int fd = mkstemp(*temp);
+    if (fd < 0) {
+        cr_status st = cr_ctx_fail(ctx, CR_E_IO, "cannot write '%s': %s", path, strerror(errno));
+        free(*temp);
+        *temp = NULL;
+        return st;
+    }
+    close(fd);
+    return CR_OK;
+}
+
+cr_status cr_output_publish(cr_ctx *ctx, const char *temp, const char *path)
+{
+    /* Temporary files are created 0600 by mkstemp; outputs get the usual umask mode. */
+    mode_t mask = umask(0);
+    umask(mask);
+    chmod(temp, 0666 & ~mask);
+    if (rename(temp, path) != 0)
+        return cr_ctx_fail(ctx, CR_E_IO, "cannot write '%s': %s", path, strerror(errno));
+    return CR_OK;
+}

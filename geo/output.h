@@ -1,0 +1,18 @@
+/* output.h: publishing outputs atomically (internal to the library). */
+#ifndef CITYRISK_OUTPUT_H
+#define CITYRISK_OUTPUT_H
+
+#include "cityrisk/context.h"
+
+/* Checks that path can become an output: its folder exists and is writable, it is
+ * not a directory, and it does not exist unless overwrite is set (CR_E_EXISTS). */
+cr_status cr_output_check(cr_ctx *ctx, const char *path, int overwrite);
+
+/* Creates an empty hidden temporary file beside path, ".<name>.<tag>.XXXXXX", and
+ * returns its name in *temp (free()). */
+cr_status cr_output_temp(cr_ctx *ctx, const char *path, const char *tag, char **temp);
+
+/* Renames temp over path in one step. */
+cr_status cr_output_publish(cr_ctx *ctx, const char *temp, const char *path);
+
+#endif

@@ -1,0 +1,290 @@
+/* writer.c: the atomic Float32 Cloud-Optimized GeoTIFF writer.
+ *
+ * GDAL's COG driver only copies from another dataset, so cells are first written
+ * block by block to a tiled GeoTIFF beside the output (fast ZSTD or LZW, no
+ * overviews), then copied by the COG driver, which builds AVERAGE overviews and
+ * DEFLATE-compresses, into a second hidden file that is renamed over the output
+ * only when everything succeeded. Both temporary files live in the destination
+ * folder so the rename is atomic and never crosses file systems. */
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cpl_conv.h>
+#include <cpl_string.h>
+
+#include "cityrisk/raster.h"
+#include "internal.h"
+#include "output.h"
+
+struct cr_writer {
+    char *path;      /* the final output */
+    char *staging;   /* the tiled GeoTIFF written block by block */
+    char *cog;       /* the COG copy, renamed to path on success */
+    GDALDatasetH ds; /* open on staging */
+    char **cog_options;
+    int bands;
+    double nodata;
+    float *scratch; /* one block with NaN replaced by nodata */
+    size_t scratch_cells;
+};
+
+void cr_writer_opts_init(cr_writer_opts *opts)
+{
+    memset(opts, 0, sizeof *opts);
+    opts->band_count = 1;
+    opts->nodata = -9999.0;
+}
+
+/* 1 when the GTiff driver of this GDAL build can write ZSTD. */
+static int gtiff_has_zstd(GDALDriverH gtiff)
+{
+    const char *list = GDALGetMetadataItem(gtiff, GDAL_DMD_CREATIONOPTIONLIST, NULL);
+    return list && strstr(list, "ZSTD") != NULL;
+}
+
+static char **staging_options(GDALDriverH gtiff)
+{
+    char **o = NULL;
+    o = CSLSetNameValue(o, "TILED", "YES");
+    o = CSLSetNameValue(o, "BLOCKXSIZE", "512");
+    o = CSLSetNameValue(o, "BLOCKYSIZE", "512");
+    o = CSLSetNameValue(o, "BIGTIFF", "IF_SAFER");
+    /* The staging file is read once; favour speed over size. */
+    if (gtiff_has_zstd(gtiff)) {
+        o = CSLSetNameValue(o, "COMPRESS", "ZSTD");
+        o = CSLSetNameValue(o, "ZSTD_LEVEL", "1");
+    } else {
+        o = CSLSetNameValue(o, "COMPRESS", "LZW");
+    }
+    return o;
+}
+
+static char **cog_options(cr_ctx *ctx, char **user)
+{
+    char threads[32];
+    snprintf(threads, sizeof threads, "%d", cr_ctx_threads(ctx));
+    char **o = NULL;
+    o = CSLSetNameValue(o, "COMPRESS", "DEFLATE");
+    o = CSLSetNameValue(o, "PREDICTOR", "YES"); /* floating-point predictor for Float32 */
+    o = CSLSetNameValue(o, "BLOCKSIZE", "512");
+    o = CSLSetNameValue(o, "RESAMPLING", "AVERAGE");
+    o = CSLSetNameValue(o, "OVERVIEWS", "IGNORE_EXISTING");
+    o = CSLSetNameValue(o, "BIGTIFF", "IF_SAFER");
+    o = CSLSetNameValue(o, "NUM_THREADS", threads);
+    for (char **u = user; u && *u; u++) {
+        char *key = NULL;
+        const char *value = CPLParseNameValue(*u, &key);
+        if (key && value)
+            o = CSLSetNameValue(o, key, value);
+        CPLFree(key);
+    }
+    return o;
+}
+
+static void set_provenance(cr_ctx *ctx, GDALDatasetH ds, const cr_writer_opts *opts)
+{
+    GDALSetMetadataItem(ds, "CITYRISK_VERSION", cr_version(), NULL);
+    GDALSetMetadataItem(ds, "CITYRISK_COMMAND", cr_ctx_command(ctx), NULL);
+    if (opts->inputs)
+        GDALSetMetadataItem(ds, "CITYRISK_INPUTS", opts->inputs, NULL);
+    if (opts->parameters)
+        GDALSetMetadataItem(ds, "CITYRISK_PARAMETERS", opts->parameters, NULL);
+    if (opts->formula)
+        GDALSetMetadataItem(ds, "CITYRISK_FORMULA", opts->formula, NULL);
+}
+
+static void describe_bands(GDALDatasetH ds, const cr_writer_opts *opts)
+{
+    for (int b = 0; b < opts->band_count; b++) {
+        GDALRasterBandH band = GDALGetRasterBand(ds, b + 1);
+        GDALSetRasterNoDataValue(band, opts->nodata);
+        if (opts->band_names && opts->band_names[b])
+            GDALSetDescription(band, opts->band_names[b]);
+        if (opts->band_units && opts->band_units[b])
+            GDALSetRasterUnitType(band, opts->band_units[b]);
+    }
+}
+
+static cr_status create_staging(cr_ctx *ctx, cr_writer *w, const cr_grid *grid,
+                                const cr_writer_opts *opts)
+{
+    GDALDriverH gtiff = GDALGetDriverByName("GTiff");
+    if (!gtiff)
+        return cr_ctx_fail(ctx, CR_E_IO, "GDAL has no GTiff driver");
+    char **co = staging_options(gtiff);
+    cr_gdal_begin(ctx);
+    w->ds = GDALCreate(gtiff, w->staging, grid->width, grid->height, opts->band_count, GDT_Float32,
+                       co);
+    cr_status st = CR_OK;
+    if (!w->ds)
+        st = cr_ctx_fail_gdal(ctx, CR_E_IO, "cannot create '%s'", w->path);
+    cr_gdal_end(ctx);
+    CSLDestroy(co);
+    if (st != CR_OK)
+        return st;
+    double gt[6];
+    memcpy(gt, grid->gt, sizeof gt);
+    GDALSetGeoTransform(w->ds, gt);
+    GDALSetProjection(w->ds, grid->crs_wkt);
+    set_provenance(ctx, w->ds, opts);
+    describe_bands(w->ds, opts);
+    return CR_OK;
+}
+
+cr_status cr_writer_open(cr_ctx *ctx, const char *path, const cr_grid *grid,
+                         const cr_writer_opts *opts, cr_writer **out)
+{
+    cr_writer_opts defaults;
+    if (!opts) {
+        cr_writer_opts_init(&defaults);
+        opts = &defaults;
+    }
+    *out = NULL;
+    if (opts->band_count < 1)
+        return cr_ctx_fail(ctx, CR_E_USAGE, "cannot write '%s' with %d bands", path,
+                           opts->band_count);
+    cr_status st = cr_output_check(ctx, path, opts->overwrite);
+    if (st != CR_OK)
+        return st;
+    cr_writer *w = calloc(1, sizeof *w);
+    if (!w || !(w->path = strdup(path))) {
+        free(w);
+        return cr_ctx_fail(ctx, CR_E_IO, "out of memory writing '%s'", path);
+    }
+    w->bands = opts->band_count;
+    w->nodata = opts->nodata;
+    st = cr_output_temp(ctx, path, "part", &w->staging);
+    if (st == CR_OK)
+        st = cr_output_temp(ctx, path, "cog", &w->cog);
+    if (st == CR_OK)
+        st = create_staging(ctx, w, grid, opts);
+    if (st != CR_OK) {
+        cr_writer_abort(w);
+        return st;
+    }
+    w->cog_options = cog_options(ctx, opts->creation_options);
+    *out = w;
+    return CR_OK;
+}
+
+cr_status cr_writer_set_metadata(cr_ctx *ctx, cr_writer *w, int band, const char *key,
+                                 const char *value)
+{
+    if (band < 0 || band > w->bands)
+        return cr_ctx_fail(ctx, CR_E_USAGE, "'%s' has no band %d", w->path, band);
+    GDALMajorObjectH obj = band == 0 ? (GDALMajorObjectH)w->ds
+                                     : (GDALMajorObjectH)GDALGetRasterBand(w->ds, band);
+    if (GDALSetMetadataItem(obj, key, value, NULL) != CE_None)
+        return cr_ctx_fail(ctx, CR_E_IO, "cannot set metadata %s of '%s'", key, w->path);
+    return CR_OK;
+}
+
+cr_status cr_writer_write(cr_ctx *ctx, cr_writer *w, int band, const cr_window *win,
+                          const float *values)
+{
+    if (band < 1 || band > w->bands)
+        return cr_ctx_fail(ctx, CR_E_USAGE, "'%s' has no band %d", w->path, band);
+    size_t n = (size_t)win->w * win->h;
+    if (n > w->scratch_cells) {
+        float *grown = realloc(w->scratch, n * sizeof *grown);
+        if (!grown)
+            return cr_ctx_fail(ctx, CR_E_IO, "out of memory writing '%s'", w->path);
+        w->scratch = grown;
+        w->scratch_cells = n;
+    }
+    float nodata = (float)w->nodata;
+    for (size_t i = 0; i < n; i++)
+        w->scratch[i] = isnan(values[i]) ? nodata : values[i];
+    cr_status st = CR_OK;
+    cr_gdal_begin(ctx);
+    if (GDALRasterIO(GDALGetRasterBand(w->ds, band), GF_Write, win->x, win->y, win->w, win->h,
+                     w->scratch, win->w, win->h, GDT_Float32, 0, 0) != CE_None)
+        st = cr_ctx_fail_gdal(ctx, CR_E_IO, "cannot write '%s'", w->path);
+    cr_gdal_end(ctx);
+    return st;
+}
+
+/* Closes ds and returns 1 when GDAL reported a failure while flushing it (GDAL 3.6's
+ * GDALClose() returns nothing). */
+static int close_failed(GDALDatasetH ds)
+{
+    CPLErrorReset();
+    GDALClose(ds);
+    return CPLGetLastErrorType() >= CE_Failure;
+}
+
+/* Forwards GDAL's progress to the context and remembers a cancellation, which
+ * GDALCreateCopy() does not tell apart from a failure. */
+typedef struct copy_progress {
+    cr_ctx *ctx;
+    int cancelled;
+} copy_progress;
+
+static int forward_progress(double complete, const char *message, void *arg)
+{
+    copy_progress *p = arg;
+    if (cr_ctx_progress(p->ctx, complete, message))
+        return 1;
+    p->cancelled = 1;
+    return 0;
+}
+
+/* Closes the staging file, copies it to the COG file, checks both steps. */
+static cr_status write_cog(cr_ctx *ctx, cr_writer *w)
+{
+    cr_status st = CR_OK;
+    cr_gdal_begin(ctx);
+    if (close_failed(w->ds)) /* flushes the last blocks: a full disk shows here */
+        st = cr_ctx_fail_gdal(ctx, CR_E_IO, "cannot write '%s'", w->path);
+    w->ds = NULL;
+    GDALDatasetH staged = st == CR_OK ? GDALOpen(w->staging, GA_ReadOnly) : NULL;
+    if (st == CR_OK && !staged)
+        st = cr_ctx_fail_gdal(ctx, CR_E_IO, "cannot reopen the temporary file of '%s'", w->path);
+    if (st == CR_OK) {
+        copy_progress progress = {ctx, 0};
+        GDALDatasetH cog = GDALCreateCopy(GDALGetDriverByName("COG"), w->cog, staged, FALSE,
+                                          w->cog_options, forward_progress, &progress);
+        int failed = !cog || close_failed(cog);
+        if (progress.cancelled)
+            st = cr_ctx_fail(ctx, CR_E_CANCELLED, "writing '%s' was cancelled", w->path);
+        else if (failed)
+            st = cr_ctx_fail_gdal(ctx, CR_E_IO, "cannot write '%s'", w->path);
+    }
+    if (staged)
+        GDALClose(staged);
+    cr_gdal_end(ctx);
+    return st;
+}
+
+cr_status cr_writer_commit(cr_ctx *ctx, cr_writer *w)
+{
+    cr_status st = write_cog(ctx, w);
+    if (st == CR_OK)
+        st = cr_output_publish(ctx, w->cog, w->path);
+    cr_writer_abort(w);
+    return st;
+}
+
+void cr_writer_abort(cr_writer *w)
+{
+    if (!w)
+        return;
+    if (w->ds)
+        GDALClose(w->ds);
+    if (w->staging)
+        unlink(w->staging);
+    if (w->cog)
+        unlink(w->cog); /* after a successful publish it is already gone */
+    CSLDestroy(w->cog_options);
+    free(w->scratch);
+    free(w->staging);
+    free(w->cog);
+    free(w->path);
+    free(w);
+}

@@ -1,0 +1,106 @@
+/*
+ * grid.h: the analysis grid.
+ *
+ * Every layer of an analysis is read onto one grid: a CRS, a north-up
+ * geotransform (origin and cell size) and a size in cells. Grids come from a
+ * reference raster or from bounds, a resolution and a CRS with the origin snapped
+ * to the resolution (as gdalwarp -tap). A grid always has a CRS.
+ *
+ * Work over a grid is done window by window: block windows follow the tiling of
+ * the outputs (square blocks of CR_BLOCK_SIZE cells) so that every written block
+ * is written once and whole.
+ */
+#ifndef CITYRISK_GRID_H
+#define CITYRISK_GRID_H
+
+#include <stdint.h>
+
+#include "cityrisk/context.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The side of the square output blocks, in cells (COG tiles). */
+#define CR_BLOCK_SIZE 512
+
+/* A north-up grid. gt follows GDAL: x = gt[0] + col*gt[1], y = gt[3] + row*gt[5]
+ * (gt[2] = gt[4] = 0, gt[5] < 0). crs_wkt is owned by the grid. */
+typedef struct cr_grid {
+    char *crs_wkt;
+    double gt[6];
+    int width;
+    int height;
+} cr_grid;
+
+/* A rectangle of cells: columns x .. x+w-1, rows y .. y+h-1. */
+typedef struct cr_window {
+    int x, y, w, h;
+} cr_window;
+
+/* Bounds in a CRS's units. */
+typedef struct cr_bounds {
+    double xmin, ymin, xmax, ymax;
+} cr_bounds;
+
+/* The largest grid accepted, in cells per side, so that cell indices fit an int
+ * and a request far beyond any real city is refused before allocating. */
+#define CR_GRID_MAX_SIDE 1000000
+
+/* Builds the grid of a raster: its CRS, geotransform and size. Fails with
+ * CR_E_DATA when the raster has no CRS, no geotransform or is rotated, and with
+ * CR_E_IO when it cannot be opened. Free *out with cr_grid_free(). */
+cr_status cr_grid_from_raster(cr_ctx *ctx, const char *path, cr_grid **out);
+
+/* Builds the grid covering bounds (in the units of crs) with square-or-not cells
+ * of res_x by res_y, the origin snapped to a multiple of the resolution so that
+ * grids built from different bounds align: xmin and ymin are floored, xmax and
+ * ymax ceiled to the resolution. crs is anything OSRSetFromUserInput accepts
+ * ("EPSG:32736", WKT, a PROJ string). Fails with CR_E_USAGE on empty bounds, a
+ * non-positive resolution, an unknown CRS or a grid over CR_GRID_MAX_SIDE.
+ * Free *out with cr_grid_free(). */
+cr_status cr_grid_from_bounds(cr_ctx *ctx, const cr_bounds *bounds, double res_x, double res_y,
+                              const char *crs, cr_grid **out);
+
+/* Makes a grid from parts (the WKT is copied). Fails with CR_E_DATA when crs_wkt is
+ * NULL or empty, or the geotransform is not north-up with positive size. */
+cr_status cr_grid_new(cr_ctx *ctx, const char *crs_wkt, const double gt[6], int width, int height,
+                      cr_grid **out);
+
+/* A deep copy of grid, or NULL when out of memory. Free with cr_grid_free(). */
+cr_grid *cr_grid_clone(const cr_grid *grid);
+
+/* Frees a grid. Accepts NULL. */
+void cr_grid_free(cr_grid *grid);
+
+/* The bounds of the grid in its CRS. */
+cr_bounds cr_grid_bounds(const cr_grid *grid);
+
+/* The area of one cell in squared CRS units. */
+double cr_grid_cell_area(const cr_grid *grid);
+
+/* 1 when both grids have the same size and geotransform (to a millionth of a cell)
+ * and the same CRS, else 0. */
+int cr_grid_equal(const cr_grid *a, const cr_grid *b);
+
+/* 1 when two CRS definitions (WKT or user input) describe the same CRS, else 0. */
+int cr_crs_equal(const char *crs_a, const char *crs_b);
+
+/* Snaps v down (floor) or up (ceil) to a multiple of step, tolerating a floating-point
+ * error of a millionth of a step so that a bound already on the grid stays put. */
+double cr_snap_down(double v, double step);
+double cr_snap_up(double v, double step);
+
+/* The number of block windows of side `block` (CR_BLOCK_SIZE for outputs) that
+ * tile the grid, in row-major order. */
+int64_t cr_grid_window_count(const cr_grid *grid, int block);
+
+/* The index-th block window (0-based, row-major), clipped at the right and bottom
+ * edges. index must be below cr_grid_window_count(). */
+cr_window cr_grid_window(const cr_grid *grid, int block, int64_t index);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

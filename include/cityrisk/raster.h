@@ -1,0 +1,127 @@
+/*
+ * raster.h: rasters aligned to the analysis grid, block reads and the COG writer.
+ *
+ * A layer is one band of any GDAL raster seen on an analysis grid. When the raster
+ * already lies on the grid (same CRS and cell size, origin a whole number of cells
+ * away) its cells are read directly; otherwise it is warped on the fly through a
+ * GDAL warped VRT, with the resampling its kind calls for:
+ *
+ *   kind         coarser grid   finer grid    why
+ *   continuous   average        bilinear      fractions, scores and elevations are
+ *                                             means over area; no blocks when refining
+ *   count        sum            sum           arrivals and people: the total is kept
+ *   class        nearest        nearest       categories and masks must not blend
+ *
+ * Reads return values and a validity mask: a cell is invalid when it is the
+ * source's nodata, NaN, masked, or outside the source.
+ *
+ * The writer produces Float32 Cloud-Optimized GeoTIFFs (DEFLATE with the
+ * floating-point predictor, 512 x 512 tiles, AVERAGE overviews) carrying nodata,
+ * band descriptions and units, and provenance metadata. It writes to hidden
+ * temporary files in the destination folder and renames the result into place
+ * only when everything succeeded, so a reader never sees a partial output.
+ */
+#ifndef CITYRISK_RASTER_H
+#define CITYRISK_RASTER_H
+
+#include <stdint.h>
+
+#include "cityrisk/context.h"
+#include "cityrisk/grid.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* What a layer's values mean, which decides its resampling. */
+typedef enum cr_layer_kind {
+    CR_KIND_CONTINUOUS = 0, /* fractions, scores, elevations: average / bilinear */
+    CR_KIND_COUNT = 1,      /* counts per cell: sum, total preserved */
+    CR_KIND_CLASS = 2       /* classes and masks: nearest */
+} cr_layer_kind;
+
+/* Options of cr_layer_open(); initialise with cr_layer_opts_init(). */
+typedef struct cr_layer_opts {
+    int band;               /* 1-based band number; default 1 */
+    cr_layer_kind kind;     /* default CR_KIND_CONTINUOUS */
+    const char *resampling; /* a GDAL resampling name forcing the method; default NULL (by kind) */
+} cr_layer_opts;
+
+/* Fills opts with the defaults above. */
+void cr_layer_opts_init(cr_layer_opts *opts);
+
+typedef struct cr_layer cr_layer;
+
+/* Opens band opts->band of the raster at path on grid. The raster needs a CRS.
+ * Fails with CR_E_IO / CR_E_DATA naming the file when it cannot be opened, has no
+ * such band, no CRS, or cannot be transformed to the grid's CRS. The grid is
+ * copied. Close with cr_layer_close(). */
+cr_status cr_layer_open(cr_ctx *ctx, const char *path, const cr_grid *grid,
+                        const cr_layer_opts *opts, cr_layer **out);
+
+/* Closes a layer and its datasets. Accepts NULL. */
+void cr_layer_close(cr_layer *layer);
+
+/* The resampling used: "none" when the raster is read directly, else the GDAL
+ * name ("average", "bilinear", "sum", "nearest", ...). */
+const char *cr_layer_resampling(const cr_layer *layer);
+
+/* The path the layer was opened from. */
+const char *cr_layer_path(const cr_layer *layer);
+
+/* Reads window win of the grid (win->w * win->h cells, row-major) into values.
+ * Invalid cells get NaN in values and 0 in valid; valid cells get 1. valid may be
+ * NULL when NaN alone is enough. Fails with CR_E_IO naming the file. */
+cr_status cr_layer_read_f32(cr_ctx *ctx, cr_layer *layer, const cr_window *win, float *values,
+                            uint8_t *valid);
+cr_status cr_layer_read_f64(cr_ctx *ctx, cr_layer *layer, const cr_window *win, double *values,
+                            uint8_t *valid);
+
+/* Options of cr_writer_open(); initialise with cr_writer_opts_init(). Strings are
+ * borrowed for the duration of cr_writer_open(). */
+typedef struct cr_writer_opts {
+    int band_count;                 /* default 1 */
+    const char *const *band_names;  /* band_count descriptions, or NULL */
+    const char *const *band_units;  /* band_count unit names, or NULL */
+    double nodata;                  /* value stored for NaN cells; default -9999 */
+    int overwrite;                  /* replace an existing output; default 0 */
+    char **creation_options;        /* NAME=VALUE list (CSL) over the defaults; default NULL */
+    const char *inputs;             /* CITYRISK_INPUTS, e.g. a JSON list; default NULL */
+    const char *parameters;         /* CITYRISK_PARAMETERS, e.g. JSON; default NULL */
+    const char *formula;            /* CITYRISK_FORMULA; default NULL */
+} cr_writer_opts;
+
+/* Fills opts with the defaults above. */
+void cr_writer_opts_init(cr_writer_opts *opts);
+
+typedef struct cr_writer cr_writer;
+
+/* Starts writing a Float32 COG at path on grid. Fails with CR_E_EXISTS when path
+ * exists and opts->overwrite is 0, CR_E_IO when the folder is missing or not
+ * writable. Nothing appears at path before cr_writer_commit() succeeds. Finish with
+ * cr_writer_commit() or cr_writer_abort(); both free the writer. */
+cr_status cr_writer_open(cr_ctx *ctx, const char *path, const cr_grid *grid,
+                         const cr_writer_opts *opts, cr_writer **out);
+
+/* Sets a metadata item of the dataset (band 0) or of a band (1-based). */
+cr_status cr_writer_set_metadata(cr_ctx *ctx, cr_writer *w, int band, const char *key,
+                                 const char *value);
+
+/* Writes window win of band (1-based) from values (win->w * win->h, row-major);
+ * NaN values are stored as nodata. */
+cr_status cr_writer_write(cr_ctx *ctx, cr_writer *w, int band, const cr_window *win,
+                          const float *values);
+
+/* Builds overviews, writes the COG and renames it into place. Reports progress
+ * through the context. On failure or cancellation removes every temporary file
+ * and leaves any previous file at path untouched. Frees w in every case. */
+cr_status cr_writer_commit(cr_ctx *ctx, cr_writer *w);
+
+/* Discards everything written and frees w. Accepts NULL. */
+void cr_writer_abort(cr_writer *w);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
