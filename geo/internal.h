@@ -2,6 +2,9 @@
 #ifndef CITYRISK_INTERNAL_H
 #define CITYRISK_INTERNAL_H
 
+#include <stddef.h>
+#include <stdint.h>
+
 #include <gdal.h>
 #include <ogr_srs_api.h>
 
@@ -31,5 +34,14 @@ cr_status cr_crs_to_wkt(cr_ctx *ctx, const char *crs, char **wkt);
  * longitude), or NULL when the WKT cannot be parsed. Destroy with
  * OSRDestroySpatialReference(). */
 OGRSpatialReferenceH cr_srs_from_wkt(const char *wkt);
+
+/* Applies the validity rule to n cells: a cell is invalid when it is NaN, equals
+ * nodata (when has_nodata) or has mask[i] == 0 (when mask is non-NULL). Invalid
+ * cells become NaN; valid, when non-NULL, gets 1 or 0 per cell. Returns the number
+ * of valid cells. For Float32 sources, pass the nodata rounded to float. */
+size_t cr_mark_valid_f32(float *values, size_t n, const uint8_t *mask, int has_nodata,
+                         double nodata, uint8_t *valid);
+size_t cr_mark_valid_f64(double *values, size_t n, const uint8_t *mask, int has_nodata,
+                         double nodata, uint8_t *valid);
 
 #endif

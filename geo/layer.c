@@ -1,6 +1,5 @@
 /* layer.c: one band of any raster seen on the analysis grid, read block by block. */
 #define _POSIX_C_SOURCE 200809L
-#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -275,26 +274,43 @@ static int source_part(const cr_layer *l, const cr_window *win, cr_window *part)
     return 1;
 }
 
-/* Reads the cells of win into buf (type `type`, win->w per row) from the band; in a
- * direct read, cells off the source are left untouched and *covered is set to the
- * part read. mask, when non-NULL, receives the mask band over the same cells. */
+/* Fills n cells of type `type` with NaN. */
+static void fill_nan(void *buf, GDALDataType type, size_t n)
+{
+    if (type == GDT_Float32) {
+        for (size_t i = 0; i < n; i++)
+            ((float *)buf)[i] = NAN;
+    } else {
+        for (size_t i = 0; i < n; i++)
+            ((double *)buf)[i] = NAN;
+    }
+}
+
+/* Reads the cells of win into buf (Float32 or Float64, win->w per row). Cells off
+ * the source of a direct read are NaN; mask, when non-NULL, receives the mask band
+ * (0 off the source). */
 static cr_status read_cells(cr_ctx *ctx, cr_layer *l, const cr_window *win, GDALDataType type,
-                            void *buf, uint8_t *mask, cr_window *covered)
+                            void *buf, uint8_t *mask)
 {
     int size = GDALGetDataTypeSizeBytes(type);
+    size_t n = (size_t)win->w * win->h;
     cr_window part = *win;
-    if (!l->warped && !source_part(l, win, &part)) {
-        covered->w = covered->h = 0;
-        return CR_OK;
+    if (!l->warped) {
+        int any = source_part(l, win, &part);
+        if (!any || part.w != win->w || part.h != win->h) {
+            fill_nan(buf, type, n);
+            if (mask)
+                memset(mask, 0, n);
+        }
+        if (!any)
+            return CR_OK;
     }
-    *covered = part;
     size_t first = (size_t)(part.y - win->y) * win->w + (part.x - win->x);
     int sx = part.x + (l->warped ? 0 : l->offset_x), sy = part.y + (l->warped ? 0 : l->offset_y);
-    GSpacing line = (GSpacing)win->w * size;
     cr_status st = CR_OK;
     cr_gdal_begin(ctx);
     if (GDALRasterIOEx(l->band, GF_Read, sx, sy, part.w, part.h, (char *)buf + first * size, part.w,
-                       part.h, type, size, line, NULL) != CE_None)
+                       part.h, type, size, (GSpacing)win->w * size, NULL) != CE_None)
         st = cr_ctx_fail_gdal(ctx, CR_E_IO, "cannot read raster '%s' at cells %d,%d", l->path,
                               win->x, win->y);
     else if (mask && GDALRasterIOEx(l->mask, GF_Read, sx, sy, part.w, part.h, mask + first, part.w,
@@ -305,66 +321,31 @@ static cr_status read_cells(cr_ctx *ctx, cr_layer *l, const cr_window *win, GDAL
     return st;
 }
 
-/* 1 when cell (col,row) of win lies in covered. */
-static int in_window(const cr_window *covered, const cr_window *win, size_t i)
-{
-    int col = win->x + (int)(i % (size_t)win->w), row = win->y + (int)(i / (size_t)win->w);
-    return col >= covered->x && col < covered->x + covered->w && row >= covered->y &&
-           row < covered->y + covered->h;
-}
-
-/* The validity rule shared by both value types: inside the source, not masked,
- * not nodata, not NaN. The scratch mask holds the mask band when there is one. */
-#define CR_FINISH_READ(T, nodata)                                                              \
-    do {                                                                                       \
-        size_t n = (size_t)win->w * win->h;                                                    \
-        int full = covered.w == win->w && covered.h == win->h;                                 \
-        for (size_t i = 0; i < n; i++) {                                                       \
-            int ok = full || in_window(&covered, win, i);                                      \
-            ok = ok && !isnan(values[i]) && !(l->has_nodata && values[i] == nodata);           \
-            ok = ok && !(mask && mask[i] == 0);                                                \
-            if (!ok)                                                                           \
-                values[i] = (T)NAN;                                                            \
-            if (valid)                                                                         \
-                valid[i] = (uint8_t)ok;                                                        \
-        }                                                                                      \
-    } while (0)
-
+/* Reads win and applies the validity rule. */
 static cr_status read_window(cr_ctx *ctx, cr_layer *l, const cr_window *win, GDALDataType type,
-                             void *values, uint8_t **mask_out, cr_window *covered)
+                             void *values, uint8_t *valid)
 {
-    *mask_out = NULL;
-    if (l->mask) {
-        *mask_out = malloc((size_t)win->w * win->h);
-        if (!*mask_out)
-            return cr_ctx_fail(ctx, CR_E_IO, "out of memory reading raster '%s'", l->path);
-    }
-    return read_cells(ctx, l, win, type, values, *mask_out, covered);
+    size_t n = (size_t)win->w * win->h;
+    uint8_t *mask = NULL;
+    if (l->mask && !(mask = malloc(n)))
+        return cr_ctx_fail(ctx, CR_E_IO, "out of memory reading raster '%s'", l->path);
+    cr_status st = read_cells(ctx, l, win, type, values, mask);
+    if (st == CR_OK && type == GDT_Float32)
+        cr_mark_valid_f32(values, n, mask, l->has_nodata, l->nodata, valid);
+    else if (st == CR_OK)
+        cr_mark_valid_f64(values, n, mask, l->has_nodata, l->nodata, valid);
+    free(mask);
+    return st;
 }
 
 cr_status cr_layer_read_f32(cr_ctx *ctx, cr_layer *l, const cr_window *win, float *values,
                             uint8_t *valid)
 {
-    uint8_t *mask = NULL;
-    cr_window covered;
-    cr_status st = read_window(ctx, l, win, GDT_Float32, values, &mask, &covered);
-    /* A nodata beyond float range can never match a float value (and casting it would be
-     * undefined behaviour). */
-    float nodata = fabs(l->nodata) <= FLT_MAX ? (float)l->nodata : NAN;
-    if (st == CR_OK)
-        CR_FINISH_READ(float, nodata);
-    free(mask);
-    return st;
+    return read_window(ctx, l, win, GDT_Float32, values, valid);
 }
 
 cr_status cr_layer_read_f64(cr_ctx *ctx, cr_layer *l, const cr_window *win, double *values,
                             uint8_t *valid)
 {
-    uint8_t *mask = NULL;
-    cr_window covered;
-    cr_status st = read_window(ctx, l, win, GDT_Float64, values, &mask, &covered);
-    if (st == CR_OK)
-        CR_FINISH_READ(double, l->nodata);
-    free(mask);
-    return st;
+    return read_window(ctx, l, win, GDT_Float64, values, valid);
 }

@@ -1,0 +1,29 @@
+/* crs.h: CRS descriptions and lon/lat extents shared by the modules (internal). */
+#ifndef CITYRISK_CRS_H
+#define CITYRISK_CRS_H
+
+#include <json-c/json.h>
+
+#include "cityrisk/context.h"
+#include "cityrisk/grid.h"
+
+/* {"name", "epsg" (integer or null), "geographic", "units"} for a CRS in WKT, or
+ * NULL when wkt is NULL or empty. */
+json_object *cr_crs_json(const char *wkt);
+
+/* Transforms bounds in the CRS wkt to longitude/latitude (WGS 84), densifying the
+ * edges. Returns 1 on success, 0 when the CRS is unknown or the transform fails. */
+int cr_bounds_to_lonlat(const char *wkt, const cr_bounds *in, cr_bounds *out);
+
+/* The EPSG code of the WGS 84 / UTM zone holding (lon, lat): 326zz north, 327zz
+ * south. */
+int cr_utm_epsg(double lon, double lat);
+
+/* A JSON number rounded to `digits` significant digits (null for NaN/Inf), so that
+ * summaries read 0.1 rather than 0.10000000000000001. */
+json_object *cr_json_number(double v, int digits);
+
+/* A JSON array [xmin, ymin, xmax, ymax]. */
+json_object *cr_json_bounds(const cr_bounds *b, int digits);
+
+#endif

@@ -1,0 +1,34 @@
+/* csv.h: a streaming RFC 4180 CSV reader that knows the line each record starts on
+ * (internal to the library). It strips a UTF-8 byte-order mark, accepts LF and
+ * CRLF line ends, quoted fields holding delimiters, quotes ("") and newlines, and
+ * sniffs the delimiter (',', ';', tab or '|') from the header line. */
+#ifndef CITYRISK_CSV_H
+#define CITYRISK_CSV_H
+
+#include "cityrisk/context.h"
+
+typedef struct cr_csv cr_csv;
+
+/* One record. fields[i] are NUL-terminated and owned by the reader, valid until the
+ * next cr_csv_next(). line is the 1-based line the record starts on. */
+typedef struct cr_csv_record {
+    char **fields;
+    int count;
+    long line;
+} cr_csv_record;
+
+/* Opens path and sniffs its delimiter. Close with cr_csv_close(). */
+cr_status cr_csv_open(cr_ctx *ctx, const char *path, cr_csv **out);
+
+/* Reads the next record into *rec; at the end of the file returns CR_OK with
+ * rec->fields NULL. A blank line is a record of one empty field. Fails with
+ * CR_E_DATA on a quote left open at the end of the file. */
+cr_status cr_csv_next(cr_ctx *ctx, cr_csv *csv, cr_csv_record *rec);
+
+/* The delimiter in use. */
+char cr_csv_delimiter(const cr_csv *csv);
+
+/* Closes the file and frees the reader. Accepts NULL. */
+void cr_csv_close(cr_csv *csv);
+
+#endif
