@@ -10,6 +10,7 @@
 #include <cpl_error.h>
 #include <cpl_multiproc.h>
 #include <geos_c.h>
+#include <proj.h>
 
 #include "cityrisk/version.h"
 #include "internal.h"
@@ -289,4 +290,11 @@ const char *cr_status_name(cr_status status)
 const char *cr_version(void)
 {
     return CR_VERSION_STRING;
+}
+
+void cr_get_dependency_versions(cr_dependency_versions *v)
+{
+    v->gdal = GDALVersionInfo("RELEASE_NAME");
+    v->proj = proj_info().version;
+    v->geos = GEOSversion();
 }

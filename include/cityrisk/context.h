@@ -138,6 +138,16 @@ const char *cr_status_name(cr_status status);
 /* The version of cityrisk, e.g. "0.1.0". */
 const char *cr_version(void);
 
+/* The versions of the libraries this build runs with (static strings). */
+typedef struct cr_dependency_versions {
+    const char *gdal;
+    const char *proj;
+    const char *geos;
+} cr_dependency_versions;
+
+/* Fills v with the run-time versions of GDAL, PROJ and GEOS. */
+void cr_get_dependency_versions(cr_dependency_versions *v);
+
 #ifdef __cplusplus
 }
 #endif

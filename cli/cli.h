@@ -1,0 +1,103 @@
+/* cli.h: what the subcommands of the cityrisk program share. Only cli/ prints and
+ * exits; everything it computes comes from the library. */
+#ifndef CITYRISK_CLI_H
+#define CITYRISK_CLI_H
+
+#include <stdio.h>
+
+#include <json-c/json.h>
+
+#include "cityrisk/context.h"
+
+/* Exit codes (documented in docs/cli.md and `cityrisk help`). */
+enum cli_exit {
+    CLI_EXIT_OK = 0,
+    CLI_EXIT_FAILURE = 1,   /* processing failure: I/O, library error */
+    CLI_EXIT_USAGE = 2,     /* bad arguments */
+    CLI_EXIT_DATA = 3,      /* invalid input data */
+    CLI_EXIT_EXISTS = 4,    /* output exists and --overwrite was not given */
+    CLI_EXIT_INTERRUPTED = 130
+};
+
+/* Kinds of option values. */
+typedef enum cli_opt_type {
+    CLI_OPT_END = 0, /* ends a table */
+    CLI_OPT_FLAG,    /* sets an int to 1 */
+    CLI_OPT_STRING,  /* const char *, the last one given wins */
+    CLI_OPT_INT,     /* int */
+    CLI_OPT_DOUBLE,  /* double */
+    CLI_OPT_LIST     /* char ** (CSL), repeatable: each occurrence appends */
+} cli_opt_type;
+
+/* One row of an option table. flag is GDAL-style ("-o", "-co"), long_flag is
+ * "--kebab-case"; either may be NULL. */
+typedef struct cli_option {
+    const char *flag;
+    const char *long_flag;
+    cli_opt_type type;
+    void *dest;
+    const char *metavar;
+    const char *help;
+} cli_option;
+
+/* What every command documents about itself. */
+typedef struct cli_usage {
+    const char *name;        /* "info" */
+    const char *synopsis;    /* "[options] FILE..." */
+    const char *description; /* paragraphs, wrapped by hand */
+    const char *examples;    /* lines of shell */
+} cli_usage;
+
+/* Options every command accepts, filled by cli_parse(). */
+typedef struct cli_common {
+    int help;
+    int quiet;
+    int threads;
+    int debug;
+} cli_common;
+
+/* Parses argv[1..] (argv[0] is the command name) against the command's table and
+ * the common options (--help, -q/--quiet, --threads N, --config KEY VALUE, --debug).
+ * --config options are applied at once. Positional arguments are returned in
+ * *positional (a NULL-terminated array into argv, free() it) and their number in
+ * *npositional. Returns 0 on success, 1 when --help was given (usage printed to
+ * stdout), -1 on a usage error (message printed to stderr). */
+int cli_parse(const cli_usage *usage, const cli_option *table, int argc, char **argv,
+              cli_common *common, char ***positional, int *npositional);
+
+/* Prints the command's usage: synopsis, description, options, examples. */
+void cli_print_usage(FILE *out, const cli_usage *usage, const cli_option *table);
+
+/* Prints "cityrisk CMD: message" to stderr for a usage error, with a hint to --help;
+ * returns CLI_EXIT_USAGE. */
+int cli_usage_error(const cli_usage *usage, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+/* Creates the library context for a command: log to stderr, progress bar on a
+ * terminal unless quiet, thread count, the command line as provenance, GDAL's
+ * block cache bounded to 64 MB unless GDAL_CACHEMAX is configured. Returns NULL
+ * (message printed) when out of memory. */
+cr_ctx *cli_context(const cli_usage *usage, const cli_common *common, int argc, char **argv);
+
+/* Prints the context's error as "cityrisk CMD: message" and returns the exit code
+ * for status. */
+int cli_fail(const cli_usage *usage, cr_ctx *ctx, cr_status status);
+
+/* The exit code documented for a status. */
+int cli_exit_code(cr_status status);
+
+/* Writes a JSON document to stdout (pretty, one trailing newline) and checks the
+ * stream; returns CLI_EXIT_OK or CLI_EXIT_FAILURE (message printed). */
+int cli_print_json(const cli_usage *usage, json_object *doc);
+
+/* Flushes stdout and reports a write error (a full disk, a closed pipe); returns
+ * CLI_EXIT_OK or CLI_EXIT_FAILURE. */
+int cli_finish_stdout(const cli_usage *usage);
+
+/* The subcommands. */
+int cli_cmd_info(int argc, char **argv);
+
+#endif

@@ -1,0 +1,82 @@
+/* main.c: the cityrisk program: global options and the table of subcommands. */
+#define _POSIX_C_SOURCE 200809L
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+typedef struct cli_command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+} cli_command;
+
+/* One row per subcommand; each lives in cli/<name>.c. */
+static const cli_command COMMANDS[] = {
+    {"info", cli_cmd_info, "describe rasters, vectors and CSV records, and how they overlap"},
+};
+static const size_t COMMAND_COUNT = sizeof COMMANDS / sizeof COMMANDS[0];
+
+static const cli_command *find_command(const char *name)
+{
+    for (size_t i = 0; i < COMMAND_COUNT; i++)
+        if (strcmp(COMMANDS[i].name, name) == 0)
+            return &COMMANDS[i];
+    return NULL;
+}
+
+static void print_overview(FILE *out)
+{
+    fprintf(out, "usage: cityrisk <command> [options]\n"
+                 "       cityrisk help <command>\n"
+                 "       cityrisk --version\n\n"
+                 "Where newly arriving migrants are most at risk from climate hazards, per\n"
+                 "neighbourhood.\n\ncommands:\n");
+    for (size_t i = 0; i < COMMAND_COUNT; i++)
+        fprintf(out, "  %-12s %s\n", COMMANDS[i].name, COMMANDS[i].summary);
+    fprintf(out, "\nexample:\n  cityrisk info samples/data/dem.tif samples/data/arrivals.csv\n"
+                 "\nexit codes: 0 success, 1 processing failure, 2 usage error, 3 invalid input "
+                 "data,\n            4 output exists (see --overwrite), 130 interrupted\n");
+}
+
+static int print_version(void)
+{
+    cr_dependency_versions v;
+    cr_get_dependency_versions(&v);
+    printf("cityrisk %s (GDAL %s, PROJ %s, GEOS %s)\n", cr_version(), v.gdal, v.proj, v.geos);
+    return fflush(stdout) == 0 && !ferror(stdout) ? CLI_EXIT_OK : CLI_EXIT_FAILURE;
+}
+
+static int help(int argc, char **argv)
+{
+    if (argc < 3) {
+        print_overview(stdout);
+        return fflush(stdout) == 0 ? CLI_EXIT_OK : CLI_EXIT_FAILURE;
+    }
+    const cli_command *cmd = find_command(argv[2]);
+    if (!cmd) {
+        fprintf(stderr, "cityrisk: '%s' is not a command; see 'cityrisk help'\n", argv[2]);
+        return CLI_EXIT_USAGE;
+    }
+    char *args[] = {argv[2], "--help", NULL};
+    return cmd->run(2, args);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        print_overview(stderr);
+        return CLI_EXIT_USAGE;
+    }
+    const char *name = argv[1];
+    if (strcmp(name, "--version") == 0 || strcmp(name, "version") == 0)
+        return print_version();
+    if (strcmp(name, "help") == 0 || strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0)
+        return help(argc, argv);
+    const cli_command *cmd = find_command(name);
+    if (!cmd) {
+        fprintf(stderr, "cityrisk: '%s' is not a command; see 'cityrisk help'\n", name);
+        return CLI_EXIT_USAGE;
+    }
+    return cmd->run(argc - 1, argv + 1);
+}
