@@ -1,0 +1,198 @@
+/* test_writer.c: the COG writer: layout, compression, overviews, nodata, metadata,
+ * and atomic publication. */
+#define _POSIX_C_SOURCE 200809L
+#include "testutil.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <cpl_string.h>
+
+#include "cityrisk/raster.h"
+
+enum { W = 700, H = 600 };
+
+/* Cell value: a smooth pattern, NaN in the top-left 10 x 10 corner. */
+static float cell(int col, int row)
+{
+    return col < 10 && row < 10 ? NAN : (float)(col % 7 + row % 5);
+}
+
+static cr_status write_all(cr_ctx *ctx, const char *path, const cr_writer_opts *opts)
+{
+    cr_grid *g = tu_grid(32736, 500000, 8000000, 30, W, H);
+    cr_writer *w = NULL;
+    cr_status st = cr_writer_open(ctx, path, g, opts, &w);
+    for (int64_t i = 0; st == CR_OK && i < cr_grid_window_count(g, CR_BLOCK_SIZE); i++) {
+        cr_window win = cr_grid_window(g, CR_BLOCK_SIZE, i);
+        float *v = malloc(sizeof *v * (size_t)win.w * win.h);
+        for (int r = 0; r < win.h; r++)
+            for (int c = 0; c < win.w; c++)
+                v[r * win.w + c] = cell(win.x + c, win.y + r);
+        for (int b = 1; st == CR_OK && b <= opts->band_count; b++)
+            st = cr_writer_write(ctx, w, b, &win, v);
+        free(v);
+    }
+    if (st == CR_OK)
+        st = cr_writer_set_metadata(ctx, w, 1, "SCENARIO", "ssp245-2100");
+    if (st == CR_OK)
+        st = cr_writer_commit(ctx, w);
+    else
+        cr_writer_abort(w);
+    cr_grid_free(g);
+    return st;
+}
+
+static void cog_has_layout_compression_overviews_nodata_and_provenance(void **state)
+{
+    (void)state;
+    char *dir = tu_mkdtemp();
+    char path[512];
+    snprintf(path, sizeof path, "%s/out.tif", dir);
+    cr_ctx *ctx = cr_ctx_new();
+    char *argv[] = {"cityrisk", "test"};
+    cr_ctx_set_command(ctx, 2, argv);
+    const char *names[] = {"score", "class"}, *units[] = {"score", ""};
+    cr_writer_opts o;
+    cr_writer_opts_init(&o);
+    o.band_count = 2;
+    o.band_names = names;
+    o.band_units = units;
+    o.inputs = "[\"dem.tif\"]";
+    o.parameters = "{\"a\":1}";
+    o.formula = "S = 10 * x";
+    assert_int_equal(write_all(ctx, path, &o), CR_OK);
+    assert_int_equal(tu_count_entries(dir), 1); /* no temporary file left */
+
+    GDALDatasetH ds = GDALOpen(path, GA_ReadOnly);
+    assert_non_null(ds);
+    assert_string_equal(GDALGetMetadataItem(ds, "LAYOUT", "IMAGE_STRUCTURE"), "COG");
+    assert_string_equal(GDALGetMetadataItem(ds, "COMPRESSION", "IMAGE_STRUCTURE"), "DEFLATE");
+    assert_string_equal(GDALGetMetadataItem(ds, "PREDICTOR", "IMAGE_STRUCTURE"), "3");
+    assert_string_equal(GDALGetMetadataItem(ds, "CITYRISK_VERSION", NULL), cr_version());
+    assert_string_equal(GDALGetMetadataItem(ds, "CITYRISK_COMMAND", NULL), "cityrisk test");
+    assert_string_equal(GDALGetMetadataItem(ds, "CITYRISK_INPUTS", NULL), "[\"dem.tif\"]");
+    assert_string_equal(GDALGetMetadataItem(ds, "CITYRISK_PARAMETERS", NULL), "{\"a\":1}");
+    assert_string_equal(GDALGetMetadataItem(ds, "CITYRISK_FORMULA", NULL), "S = 10 * x");
+    assert_int_equal(GDALGetRasterCount(ds), 2);
+    GDALRasterBandH band = GDALGetRasterBand(ds, 1);
+    assert_int_equal(GDALGetRasterDataType(band), GDT_Float32);
+    int bx, by, has_nodata;
+    GDALGetBlockSize(band, &bx, &by);
+    assert_int_equal(bx, 512);
+    assert_int_equal(by, 512);
+    assert_float_equal(GDALGetRasterNoDataValue(band, &has_nodata), -9999.0, 0);
+    assert_true(has_nodata);
+    assert_string_equal(GDALGetDescription(band), "score");
+    assert_string_equal(GDALGetRasterUnitType(band), "score");
+    assert_string_equal(GDALGetDescription(GDALGetRasterBand(ds, 2)), "class");
+    assert_string_equal(GDALGetMetadataItem(band, "SCENARIO", NULL), "ssp245-2100");
+    assert_true(GDALGetOverviewCount(band) >= 1);
+
+    /* Values round-trip, NaN became nodata. */
+    float v[4];
+    assert_int_equal(GDALRasterIO(band, GF_Read, 600, 500, 2, 2, v, 2, 2, GDT_Float32, 0, 0), CE_None);
+    assert_float_equal(v[0], cell(600, 500), 0);
+    assert_float_equal(v[3], cell(601, 501), 0);
+    assert_int_equal(GDALRasterIO(band, GF_Read, 0, 0, 1, 1, v, 1, 1, GDT_Float32, 0, 0), CE_None);
+    assert_float_equal(v[0], -9999.0f, 0);
+    /* The first overview averages 2 x 2 cells: cells (20..21, 20..21) hold
+     * 6,0 / 7,1 (col%7 + row%5) → mean 3.5. */
+    GDALRasterBandH ov = GDALGetOverview(band, 0);
+    assert_int_equal(GDALGetRasterBandXSize(ov), W / 2);
+    assert_int_equal(GDALRasterIO(ov, GF_Read, 10, 10, 1, 1, v, 1, 1, GDT_Float32, 0, 0), CE_None);
+    float expect = (cell(20, 20) + cell(21, 20) + cell(20, 21) + cell(21, 21)) / 4.0f;
+    assert_float_equal(v[0], expect, 1e-6);
+    GDALClose(ds);
+    cr_ctx_free(ctx);
+    tu_rmdir(dir);
+}
+
+static void existing_output_is_kept_unless_overwrite(void **state)
+{
+    (void)state;
+    char *dir = tu_mkdtemp();
+    char path[512];
+    snprintf(path, sizeof path, "%s/out.tif", dir);
+    FILE *fp = fopen(path, "w");
+    fputs("previous", fp);
+    fclose(fp);
+    cr_ctx *ctx = cr_ctx_new();
+    cr_writer_opts o;
+    cr_writer_opts_init(&o);
+    assert_int_equal(write_all(ctx, path, &o), CR_E_EXISTS);
+    assert_non_null(strstr(cr_ctx_error(ctx), "--overwrite"));
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_size, 8);
+    assert_int_equal(tu_count_entries(dir), 1);
+    o.overwrite = 1;
+    assert_int_equal(write_all(ctx, path, &o), CR_OK);
+    GDALDatasetH ds = GDALOpen(path, GA_ReadOnly);
+    assert_non_null(ds);
+    GDALClose(ds);
+    cr_ctx_free(ctx);
+    tu_rmdir(dir);
+}
+
+static int cancel(double complete, const char *msg, void *arg)
+{
+    (void)complete, (void)msg, (void)arg;
+    return 0;
+}
+
+static void failed_or_cancelled_writes_leave_nothing(void **state)
+{
+    (void)state;
+    char *dir = tu_mkdtemp();
+    char path[512], missing[600];
+    snprintf(path, sizeof path, "%s/out.tif", dir);
+    snprintf(missing, sizeof missing, "%s/no/such/folder/out.tif", dir);
+    cr_ctx *ctx = cr_ctx_new();
+    cr_writer_opts o;
+    cr_writer_opts_init(&o);
+    assert_int_equal(write_all(ctx, missing, &o), CR_E_IO);
+    assert_non_null(strstr(cr_ctx_error(ctx), "does not exist"));
+
+    cr_ctx_set_progress(ctx, cancel, NULL);
+    assert_int_equal(write_all(ctx, path, &o), CR_E_CANCELLED);
+    assert_int_equal(tu_count_entries(dir), 0);
+    cr_ctx_set_progress(ctx, NULL, NULL);
+
+    /* Aborting after writing blocks removes the temporary files. */
+    cr_grid *g = tu_grid(32736, 0, 0, 30, 64, 64);
+    cr_writer *w = NULL;
+    assert_int_equal(cr_writer_open(ctx, path, g, &o, &w), CR_OK);
+    float v[64 * 64] = {0};
+    cr_window win = {0, 0, 64, 64};
+    assert_int_equal(cr_writer_write(ctx, w, 1, &win, v), CR_OK);
+    assert_true(tu_count_entries(dir) > 0);
+    assert_int_equal(cr_writer_write(ctx, w, 2, &win, v), CR_E_USAGE);
+    cr_writer_abort(w);
+    assert_int_equal(tu_count_entries(dir), 0);
+    cr_grid_free(g);
+
+    /* A bad creation option that GDAL refuses at copy time leaves nothing either. */
+    char **co = CSLAddString(NULL, "BLOCKSIZE=7");
+    o.creation_options = co;
+    cr_status st = write_all(ctx, path, &o);
+    if (st != CR_OK)
+        assert_int_equal(tu_count_entries(dir), 0);
+    CSLDestroy(co);
+    cr_ctx_free(ctx);
+    tu_rmdir(dir);
+}
+
+int main(void)
+{
+    GDALAllRegister();
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(cog_has_layout_compression_overviews_nodata_and_provenance),
+        cmocka_unit_test(existing_output_is_kept_unless_overwrite),
+        cmocka_unit_test(failed_or_cancelled_writes_leave_nothing),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
