@@ -27,10 +27,11 @@ static double number(json_object *o, const char *key)
     return json_object_object_get_ex(o, key, &v) && v ? json_object_get_double(v) : 0.0;
 }
 
+/* The member as text, "" when it is missing or null. */
 static const char *text(json_object *o, const char *key)
 {
     json_object *v = NULL;
-    return json_object_object_get_ex(o, key, &v) && v ? json_object_get_string(v) : NULL;
+    return json_object_object_get_ex(o, key, &v) && v ? json_object_get_string(v) : "";
 }
 
 static json_object *member(json_object *o, const char *key)
@@ -43,7 +44,7 @@ static json_object *member(json_object *o, const char *key)
 static const char *value_or_dash(json_object *o, const char *key)
 {
     const char *t = text(o, key);
-    return t ? t : "-";
+    return *t ? t : "-";
 }
 
 static void print_crs_and_extent(json_object *o)
@@ -96,8 +97,8 @@ static void print_fields(json_object *fields)
     for (size_t i = 0; i < json_object_array_length(fields); i++) {
         json_object *f = json_object_array_get_idx(fields, i);
         const char *hxl = text(f, "hxl");
-        printf("%s %s (%s%s%s)", i ? "," : "", text(f, "name"), text(f, "type"),
-               hxl && *hxl ? " " : "", hxl && *hxl ? hxl : "");
+        printf("%s %s (%s%s%s)", i ? "," : "", text(f, "name"), text(f, "type"), *hxl ? " " : "",
+               hxl);
     }
     printf("\n");
 }
@@ -105,7 +106,7 @@ static void print_fields(json_object *fields)
 static void print_vector(json_object *in)
 {
     json_object *layers = member(in, "layers");
-    const char *delim = text(in, "delimiter");
+    const char *delim = member(in, "delimiter") ? text(in, "delimiter") : NULL;
     printf("%s: vector (%s%s%s%s), %zu layer%s\n", text(in, "file"), text(in, "driver"),
            delim ? ", delimiter '" : "", delim ? (strcmp(delim, "\t") ? delim : "\\t") : "",
            delim ? "'" : "", json_object_array_length(layers),

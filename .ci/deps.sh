@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages cityrisk needs to build, test and run, and only
+# those that are missing (apt-get update runs only when something is to install).
+# Usage: .ci/deps.sh [--bench]   (--bench adds the peers measured in bench/)
+set -euo pipefail
+
+packages=(build-essential cmake pkg-config libgdal-dev libgeos-dev libproj-dev libjson-c-dev
+          libcmocka-dev gdal-bin python3 python3-gdal)
+if [[ "${1:-}" == "--bench" ]]; then
+  packages+=(time grass-core)
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+if ((${#missing[@]} == 0)); then
+  exit 0
+fi
+
+sudo=""
+if [[ $(id -u) -ne 0 ]]; then
+  sudo="sudo"
+fi
+echo "installing: ${missing[*]}" >&2
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# README command 1: install what is missing, build, and run the sample pipeline on
+# the sample city (samples/data). Outputs go to build/sample-run/ (or $1).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash .ci/deps.sh
+bash .ci/build.sh release >/dev/null
+cityrisk=build/release/cli/cityrisk
+out="${1:-build/sample-run}"
+mkdir -p "$out"
+inputs=(samples/data/dem.tif samples/data/settlement.tif samples/data/water_stress.tif
+        samples/data/population.tif samples/data/arrivals.csv samples/data/neighbourhoods.gpkg)
+
+# Stage 1: describe every input and check that they overlay.
+"$cityrisk" info -q "${inputs[@]}" > "$out/info.txt"
+"$cityrisk" info -q --json "${inputs[@]}" > "$out/info.json"
+
+echo "sample pipeline done; outputs:"
+for f in "$out"/info.txt "$out"/info.json; do
+  echo "  $f"
+done

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# README command 2: install what is missing, build the release and the sanitizer
+# (ASan + UBSan) builds, and run the whole test suite under both.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash .ci/deps.sh
+for preset in release asan; do
+  echo "== build: $preset" >&2
+  bash .ci/build.sh "$preset"
+done
+for preset in release asan; do
+  echo "== test: $preset" >&2
+  ctest --preset "$preset" -j 2
+done
