@@ -96,8 +96,12 @@ class InfoOnSamples(CliTestCase):
     def test_all_samples_overlap(self):
         report = self.info_json(*[sample(n) for n in SAMPLE_FILES])
         self.assertEqual(len(report["inputs"]), len(SAMPLE_FILES))
-        for desc in report["inputs"]:
-            self.assertGreater(desc["overlap_with_others"], 0.5, desc["file"])
+        overlap = {os.path.basename(d["file"]): d["overlap_with_others"] for d in report["inputs"]}
+        # The city's layers lie inside one another; the water-stress raster, at 1 km like
+        # Aqueduct, reaches beyond the city, so only part of it is overlapped.
+        for name in ["dem.tif", "settlement.tif", "neighbourhoods.gpkg", "arrivals.csv"]:
+            self.assertGreater(overlap[name], 0.9, name)
+        self.assertGreater(overlap["water_stress.tif"], 0.1)
         self.assertFalse([w for w in report["warnings"] if w["code"] in ("no_overlap", "no_crs")])
 
     def test_text_report_shows_overlaps_and_warnings(self):
@@ -131,10 +135,13 @@ class InfoOnBadInputs(CliTestCase):
 
     def test_raster_without_crs_is_described_with_a_warning(self):
         nocrs = self.path("nocrs.tif")
-        gdal.Translate(nocrs, sample("settlement.tif"), outputSRS="", options="-a_srs None")
-        ds = gdal.Open(nocrs)
-        self.assertEqual(ds.GetProjection(), "")
-        ds = None
+        src = gdal.Open(sample("settlement.tif"))
+        ds = gdal.GetDriverByName("GTiff").Create(nocrs, src.RasterXSize, src.RasterYSize, 1,
+                                                  gdal.GDT_Float32)
+        ds.SetGeoTransform(src.GetGeoTransform())
+        ds.GetRasterBand(1).WriteArray(src.GetRasterBand(1).ReadAsArray())
+        ds = src = None
+        self.assertEqual(gdal.Open(nocrs).GetProjection(), "")
         rc, out, err = run("info", "--json", nocrs, sample("dem.tif"))
         self.assertEqual(rc, 0, err)
         report = json.loads(out)
