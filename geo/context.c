@@ -102,14 +102,25 @@ void cr_ctx_clear_error(cr_ctx *ctx)
     ctx->geos_msg[0] = '\0';
 }
 
+/* Appends src to the NUL-terminated dst of capacity size, truncating. */
+static void append_text(char *dst, size_t size, const char *src)
+{
+    size_t n = strlen(dst);
+    while (*src && n + 1 < size)
+        dst[n++] = *src++;
+    dst[n] = '\0';
+}
+
 static cr_status fail_v(cr_ctx *ctx, cr_status status, const char *suffix, const char *fmt,
                         va_list ap)
 {
     char what[CR_MSG_MAX];
     vsnprintf(what, sizeof what, fmt, ap);
-    size_t n = (size_t)snprintf(ctx->error, sizeof ctx->error, "%s", what);
-    if (suffix && *suffix && n + 2 < sizeof ctx->error)
-        snprintf(ctx->error + n, sizeof ctx->error - n, ": %s", suffix);
+    snprintf(ctx->error, sizeof ctx->error, "%s", what);
+    if (suffix && *suffix) {
+        append_text(ctx->error, sizeof ctx->error, ": ");
+        append_text(ctx->error, sizeof ctx->error, suffix);
+    }
     cr_flatten_line(ctx->error);
     ctx->status = status;
     return status;
