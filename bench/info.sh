@@ -25,4 +25,4 @@ for run in 1 2 3; do
   t "info-gpkg$size-cityrisk" -- "$cityrisk" info -q "$work/neighbourhoods.gpkg"
   t "info-gpkg$size-ogrinfo" -- ogrinfo -ro -so -al "$work/neighbourhoods.gpkg"
 done
-echo "results: $root/bench/results/results.tsv" >&2
+echo "results: ${BENCH_RESULTS:-$root/bench/results/results.tsv}" >&2
