@@ -100,16 +100,17 @@ static const struct {
     {"q3", GRA_Q3},                 {"sum", GRA_Sum},
 };
 
-/* Looks up a resampling name; returns 0 when unknown. */
-static int resampling_alg(const char *name, GDALResampleAlg *alg)
+/* Looks up a resampling name; returns the table's own copy of the name (so the
+ * layer never keeps the caller's string), or NULL when unknown. */
+static const char *resampling_alg(const char *name, GDALResampleAlg *alg)
 {
     for (size_t i = 0; i < sizeof RESAMPLING / sizeof RESAMPLING[0]; i++) {
         if (strcmp(RESAMPLING[i].name, name) == 0) {
             *alg = RESAMPLING[i].alg;
-            return 1;
+            return RESAMPLING[i].name;
         }
     }
-    return 0;
+    return NULL;
 }
 
 static cr_status open_warped(cr_ctx *ctx, cr_layer *l, const cr_layer_opts *opts)
@@ -121,18 +122,17 @@ static cr_status open_warped(cr_ctx *ctx, cr_layer *l, const cr_layer_opts *opts
         return cr_ctx_fail_gdal(ctx, CR_E_DATA, "raster '%s' cannot be transformed to the grid's CRS",
                                 l->path);
 
-    if (opts->resampling) {
-        l->resampling = opts->resampling;
-    } else {
+    const char *wanted = opts->resampling;
+    if (!wanted) {
         double src_area = source_cell_area_on_grid(gen, l->src);
         int coarsening = src_area > 0.0 && cr_grid_cell_area(l->grid) > src_area * COARSEN_RATIO;
-        l->resampling = resampling_for_kind(opts->kind, coarsening);
+        wanted = resampling_for_kind(opts->kind, coarsening);
     }
     GDALResampleAlg alg;
-    if (!resampling_alg(l->resampling, &alg)) {
+    if (!(l->resampling = resampling_alg(wanted, &alg))) {
         GDALDestroyGenImgProjTransformer(gen);
         return cr_ctx_fail(ctx, CR_E_USAGE, "unknown resampling method '%s' for raster '%s'",
-                           l->resampling, l->path);
+                           wanted, l->path);
     }
 
     GDALSetGenImgProjTransformerDstGeoTransform(gen, l->grid->gt);

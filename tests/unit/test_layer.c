@@ -166,6 +166,29 @@ static void bad_layers_are_refused_naming_the_file(void **state)
     cr_grid_free(g);
 }
 
+static void resampling_can_be_forced_by_name(void **state)
+{
+    fixture *f = *state;
+    cr_grid *g = tu_grid(32736, 1000, 2000, 20, 2, 2);
+    cr_layer_opts opts;
+    cr_layer_opts_init(&opts);
+    char name[] = "max"; /* the layer must not keep the caller's string */
+    opts.resampling = name;
+    cr_layer *l = NULL;
+    assert_int_equal(cr_layer_open(f->ctx, f->small, g, &opts, &l), CR_OK);
+    name[0] = 'x';
+    assert_string_equal(cr_layer_resampling(l), "max");
+    double v[4];
+    cr_window w = {0, 0, 2, 2};
+    assert_int_equal(cr_layer_read_f64(f->ctx, l, &w, v, NULL), CR_OK);
+    assert_float_equal(v[0], 6.0, 0); /* max of 1, 2, 5, 6 */
+    cr_layer_close(l);
+    opts.resampling = "bogus";
+    assert_int_equal(cr_layer_open(f->ctx, f->small, g, &opts, &l), CR_E_USAGE);
+    assert_non_null(strstr(cr_ctx_error(f->ctx), "unknown resampling method 'bogus'"));
+    cr_grid_free(g);
+}
+
 int main(void)
 {
     GDALAllRegister();
@@ -175,6 +198,7 @@ int main(void)
         cmocka_unit_test(continuous_layer_is_bilinear_when_refining_and_classes_nearest),
         cmocka_unit_test(counts_keep_their_total_on_finer_coarser_and_reprojected_grids),
         cmocka_unit_test(bad_layers_are_refused_naming_the_file),
+        cmocka_unit_test(resampling_can_be_forced_by_name),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
