@@ -14,6 +14,7 @@ typedef struct cli_command {
 /* One row per subcommand; each lives in cli/<name>.c. */
 static const cli_command COMMANDS[] = {
     {"info", cli_cmd_info, "describe rasters, vectors and CSV records, and how they overlap"},
+    {"inundation", cli_cmd_inundation, "sea-level inundation depth from a DEM, connected to the sea"},
 };
 static const size_t COMMAND_COUNT = sizeof COMMANDS / sizeof COMMANDS[0];
 

@@ -26,6 +26,7 @@ struct cr_ctx {
     GEOSContextHandle_t geos;
     GDALProgressFunc progress;
     void *progress_arg;
+    double progress_from, progress_to;
     int threads;
     cr_log_fn log;
     void *log_arg;
@@ -71,6 +72,7 @@ cr_ctx *cr_ctx_new(void)
     GEOSContext_setErrorMessageHandler_r(ctx->geos, geos_error_handler, ctx);
     GEOSContext_setNoticeMessageHandler_r(ctx->geos, geos_notice_handler, ctx);
     ctx->progress = NULL;
+    ctx->progress_to = 1.0;
     ctx->log_level = CR_LOG_WARNING;
     return ctx;
 }
@@ -156,7 +158,14 @@ int cr_ctx_progress(cr_ctx *ctx, double complete, const char *message)
 {
     if (!ctx->progress)
         return 1;
-    return ctx->progress(complete, message, ctx->progress_arg) ? 1 : 0;
+    double at = ctx->progress_from + (ctx->progress_to - ctx->progress_from) * complete;
+    return ctx->progress(at, message, ctx->progress_arg) ? 1 : 0;
+}
+
+void cr_ctx_set_progress_range(cr_ctx *ctx, double from, double to)
+{
+    ctx->progress_from = from;
+    ctx->progress_to = to;
 }
 
 GDALProgressFunc cr_ctx_progress_fn(const cr_ctx *ctx, void **arg)

@@ -1,5 +1,6 @@
 /* crs.c: CRS descriptions, lon/lat extents and JSON numbers. */
 #define _POSIX_C_SOURCE 200809L
+#define _DEFAULT_SOURCE /* M_PI */
 #include "crs.h"
 
 #include <math.h>
@@ -74,6 +75,24 @@ int cr_bounds_to_lonlat(const char *wkt, const cr_bounds *in, cr_bounds *out)
     OSRDestroySpatialReference(src);
     OSRDestroySpatialReference(dst);
     return ok ? 1 : 0;
+}
+
+double cr_grid_cell_area_m2(const cr_grid *g)
+{
+    OGRSpatialReferenceH srs = cr_srs_from_wkt(g->crs_wkt);
+    double area = cr_grid_cell_area(g);
+    if (!srs)
+        return area;
+    if (OSRIsGeographic(srs)) {
+        const double radius = 6371008.8, rad = M_PI / 180.0;
+        double lat = (g->gt[3] + g->height * g->gt[5] / 2.0) * rad;
+        area *= radius * radius * rad * rad * cos(lat);
+    } else {
+        double unit = OSRGetLinearUnits(srs, NULL);
+        area *= unit * unit;
+    }
+    OSRDestroySpatialReference(srs);
+    return area;
 }
 
 int cr_utm_epsg(double lon, double lat)

@@ -19,6 +19,11 @@ int cr_bounds_to_lonlat(const char *wkt, const cr_bounds *in, cr_bounds *out);
  * south. */
 int cr_utm_epsg(double lon, double lat);
 
+/* The area of one grid cell in square metres: exact for projected CRSs (through the
+ * linear unit), at the grid's centre latitude on a sphere of radius 6371008.8 m for
+ * geographic ones. */
+double cr_grid_cell_area_m2(const cr_grid *grid);
+
 /* A JSON number rounded to `digits` significant digits (null for NaN/Inf), so that
  * summaries read 0.1 rather than 0.10000000000000001. */
 json_object *cr_json_number(double v, int digits);

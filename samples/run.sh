@@ -15,7 +15,12 @@ inputs=(samples/data/dem.tif samples/data/settlement.tif samples/data/water_stre
 "$cityrisk" info -q "${inputs[@]}" > "$out/info.txt"
 "$cityrisk" info -q --json "${inputs[@]}" > "$out/info.json"
 
+# Stage 2: sea-level inundation, one band per IPCC AR6 scenario, connected to the sea.
+"$cityrisk" inundation -q --overwrite --dem samples/data/dem.tif \
+  --scenario ssp245-2050,ssp245-2100,ssp585-2100-p83,stress-2m \
+  -o "$out/inundation.tif" --json > "$out/inundation.json"
+
 echo "sample pipeline done; outputs:"
-for f in "$out"/info.txt "$out"/info.json; do
+for f in "$out"/info.txt "$out"/info.json "$out"/inundation.tif "$out"/inundation.json; do
   echo "  $f"
 done

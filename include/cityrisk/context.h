@@ -76,8 +76,13 @@ cr_status cr_ctx_fail(cr_ctx *ctx, cr_status status, const char *fmt, ...)
 void cr_ctx_set_progress(cr_ctx *ctx, GDALProgressFunc fn, void *arg);
 
 /* Reports progress through the callback; returns 1 to go on, 0 when the callback
- * asked to cancel. With no callback it always returns 1. */
+ * asked to cancel. With no callback it always returns 1. complete (0..1) is mapped
+ * into the current progress range. */
 int cr_ctx_progress(cr_ctx *ctx, double complete, const char *message);
+
+/* Maps the next steps' progress 0..1 onto from..to of the whole bar, so that the
+ * steps of one stage share a single bar (as GDALCreateScaledProgress). */
+void cr_ctx_set_progress_range(cr_ctx *ctx, double from, double to);
 
 /* The progress callback and its argument, so that a stage can pass them to GDAL
  * (possibly through GDALCreateScaledProgress). fn is GDALDummyProgress if unset. */

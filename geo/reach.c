@@ -1,0 +1,315 @@
+/* reach.c: tiled connected components joined to seeds (see reach.h). */
+#include "reach.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* The labelling of one tile: a union-find over its cells, then components numbered
+ * in order of first appearance, row-major, so that the same masks always give the
+ * same numbering. */
+typedef struct tile_labels {
+    int32_t *parent;  /* per cell: union-find parent, -1 for dry cells */
+    int32_t *comp;    /* per cell: component number, -1 for dry cells */
+    uint8_t *seeded;  /* per component: holds a seed */
+    int32_t *global;  /* per component: global id when it touches the border, else -1 */
+    int32_t count;
+    size_t capacity;  /* cells */
+} tile_labels;
+
+struct cr_reach {
+    int width, height, tile, connectivity;
+    int tile_cols;
+    tile_labels t;
+    int32_t *tile_base;    /* per tile: first global id of its border components */
+    int32_t *above;        /* global ids of the row above the current tile row */
+    int32_t *below;        /* global ids of the current tile row's bottom row */
+    int32_t *left;         /* global ids of the left tile's right column */
+    int32_t *uf_parent;    /* global union-find */
+    uint8_t *uf_seeded;
+    int64_t uf_count, uf_capacity;
+};
+
+cr_reach *cr_reach_new(int width, int height, int tile, int connectivity)
+{
+    cr_reach *r = calloc(1, sizeof *r);
+    if (!r)
+        return NULL;
+    r->width = width;
+    r->height = height;
+    r->tile = tile;
+    r->connectivity = connectivity;
+    r->tile_cols = (width + tile - 1) / tile;
+    int64_t tiles = (int64_t)r->tile_cols * ((height + tile - 1) / tile);
+    r->tile_base = malloc(sizeof *r->tile_base * (size_t)tiles);
+    r->above = malloc(sizeof *r->above * (size_t)width);
+    r->below = malloc(sizeof *r->below * (size_t)width);
+    r->left = malloc(sizeof *r->left * (size_t)tile);
+    if (!r->tile_base || !r->above || !r->below || !r->left) {
+        cr_reach_free(r);
+        return NULL;
+    }
+    for (int i = 0; i < width; i++)
+        r->above[i] = r->below[i] = -1;
+    return r;
+}
+
+void cr_reach_free(cr_reach *r)
+{
+    if (!r)
+        return;
+    free(r->t.parent);
+    free(r->t.comp);
+    free(r->t.seeded);
+    free(r->t.global);
+    free(r->tile_base);
+    free(r->above);
+    free(r->below);
+    free(r->left);
+    free(r->uf_parent);
+    free(r->uf_seeded);
+    free(r);
+}
+
+int64_t cr_reach_border_components(const cr_reach *r)
+{
+    return r->uf_count;
+}
+
+static int reserve_tile(tile_labels *t, size_t cells)
+{
+    if (cells <= t->capacity)
+        return 1;
+    int32_t *parent = realloc(t->parent, cells * sizeof *parent);
+    if (parent)
+        t->parent = parent;
+    int32_t *comp = realloc(t->comp, cells * sizeof *comp);
+    if (comp)
+        t->comp = comp;
+    uint8_t *seeded = realloc(t->seeded, cells * sizeof *seeded);
+    if (seeded)
+        t->seeded = seeded;
+    int32_t *global = realloc(t->global, cells * sizeof *global);
+    if (global)
+        t->global = global;
+    if (!parent || !comp || !seeded || !global)
+        return 0;
+    t->capacity = cells;
+    return 1;
+}
+
+static int32_t find_local(int32_t *parent, int32_t i)
+{
+    while (parent[i] != i) {
+        parent[i] = parent[parent[i]]; /* path halving */
+        i = parent[i];
+    }
+    return i;
+}
+
+static void union_local(int32_t *parent, int32_t a, int32_t b)
+{
+    a = find_local(parent, a);
+    b = find_local(parent, b);
+    if (a < b)
+        parent[b] = a;
+    else if (b < a)
+        parent[a] = b;
+}
+
+/* Labels the wet cells of a w x h tile into components (see tile_labels). */
+static void label_tile(tile_labels *t, int w, int h, int connectivity, const uint8_t *wet,
+                       const uint8_t *seed)
+{
+    int32_t *p = t->parent;
+    for (int y = 0; y < h; y++) {
+        for (int x = 0; x < w; x++) {
+            int32_t i = y * w + x;
+            if (!wet[i]) {
+                p[i] = -1;
+                continue;
+            }
+            p[i] = i;
+            if (x > 0 && wet[i - 1])
+                union_local(p, i, i - 1);
+            if (y > 0 && wet[i - w])
+                union_local(p, i, i - w);
+            if (connectivity == 8 && y > 0 && x > 0 && wet[i - w - 1])
+                union_local(p, i, i - w - 1);
+            if (connectivity == 8 && y > 0 && x + 1 < w && wet[i - w + 1])
+                union_local(p, i, i - w + 1);
+        }
+    }
+    /* Roots are the smallest cell of their component, so numbering roots in scan
+     * order numbers components by first appearance. */
+    t->count = 0;
+    int32_t n = w * h;
+    for (int32_t i = 0; i < n; i++) {
+        if (p[i] < 0) {
+            t->comp[i] = -1;
+            continue;
+        }
+        int32_t root = find_local(p, i);
+        if (root == i) {
+            t->seeded[t->count] = 0;
+            t->global[t->count] = -1;
+            t->comp[i] = t->count++;
+        } else {
+            t->comp[i] = t->comp[root];
+        }
+        if (seed[i])
+            t->seeded[t->comp[i]] = 1;
+    }
+}
+
+/* Marks the components touching the tile border; returns how many there are. Their
+ * global ids are base, base+1, ... in component order. */
+static int32_t number_border_components(tile_labels *t, int w, int h, int32_t base)
+{
+    for (int y = 0; y < h; y++) {
+        int step = (y == 0 || y == h - 1) ? 1 : (w > 1 ? w - 1 : 1);
+        for (int x = 0; x < w; x += step) {
+            int32_t c = t->comp[y * w + x];
+            if (c >= 0)
+                t->global[c] = 0; /* mark; numbered below */
+        }
+    }
+    int32_t k = 0;
+    for (int32_t c = 0; c < t->count; c++)
+        t->global[c] = t->global[c] == 0 ? base + k++ : -1;
+    return k;
+}
+
+static int32_t find_global(int32_t *parent, int32_t i)
+{
+    while (parent[i] != i) {
+        parent[i] = parent[parent[i]];
+        i = parent[i];
+    }
+    return i;
+}
+
+static void union_global(cr_reach *r, int32_t a, int32_t b)
+{
+    a = find_global(r->uf_parent, a);
+    b = find_global(r->uf_parent, b);
+    if (a == b)
+        return;
+    if (b < a) {
+        int32_t s = a;
+        a = b;
+        b = s;
+    }
+    r->uf_parent[b] = a;
+    r->uf_seeded[a] |= r->uf_seeded[b];
+}
+
+static int grow_global(cr_reach *r, int64_t needed)
+{
+    if (needed <= r->uf_capacity)
+        return 1;
+    int64_t cap = r->uf_capacity ? r->uf_capacity : 1024;
+    while (cap < needed)
+        cap *= 2;
+    int32_t *parent = realloc(r->uf_parent, sizeof *parent * (size_t)cap);
+    if (parent)
+        r->uf_parent = parent;
+    uint8_t *seeded = realloc(r->uf_seeded, sizeof *seeded * (size_t)cap);
+    if (seeded)
+        r->uf_seeded = seeded;
+    if (!parent || !seeded)
+        return 0;
+    r->uf_capacity = cap;
+    return 1;
+}
+
+/* Joins the cell's global component to the wet neighbours across the tile's top and
+ * left borders (their global ids are in r->above and r->left). */
+static void join_across(cr_reach *r, const cr_window *win, int x, int y, int32_t id)
+{
+    int gx = win->x + x;
+    if (y == 0 && win->y > 0) {
+        int from = r->connectivity == 8 ? gx - 1 : gx, to = r->connectivity == 8 ? gx + 1 : gx;
+        for (int nx = from; nx <= to; nx++) {
+            if (nx >= 0 && nx < r->width && r->above[nx] >= 0)
+                union_global(r, id, r->above[nx]);
+        }
+    }
+    if (x == 0 && win->x > 0) {
+        int from = r->connectivity == 8 ? y - 1 : y, to = r->connectivity == 8 ? y + 1 : y;
+        for (int ny = from; ny <= to; ny++) {
+            /* ny = -1 is the above-left corner, already handled through r->above. */
+            if (ny >= 0 && ny < win->h && r->left[ny] >= 0)
+                union_global(r, id, r->left[ny]);
+        }
+    }
+}
+
+cr_status cr_reach_scan(cr_ctx *ctx, cr_reach *r, const cr_window *win, const uint8_t *wet,
+                        const uint8_t *seed)
+{
+    size_t cells = (size_t)win->w * win->h;
+    if (!reserve_tile(&r->t, cells))
+        return cr_ctx_fail(ctx, CR_E_IO, "out of memory labelling connected cells");
+    if (win->x == 0 && win->y > 0) { /* a new tile row: its "above" is the last bottom row */
+        int32_t *s = r->above;
+        r->above = r->below;
+        r->below = s;
+    }
+    tile_labels *t = &r->t;
+    label_tile(t, win->w, win->h, r->connectivity, wet, seed);
+    int64_t tile_index = (int64_t)(win->y / r->tile) * r->tile_cols + win->x / r->tile;
+    if (r->uf_count > INT32_MAX - (int64_t)cells)
+        return cr_ctx_fail(ctx, CR_E_IO, "too many components for the tiled labelling; use a larger tile size");
+    int32_t base = (int32_t)r->uf_count;
+    int32_t k = number_border_components(t, win->w, win->h, base);
+    if (!grow_global(r, r->uf_count + k))
+        return cr_ctx_fail(ctx, CR_E_IO, "out of memory labelling connected cells");
+    r->tile_base[tile_index] = base;
+    for (int32_t c = 0; c < t->count; c++) {
+        if (t->global[c] >= 0) {
+            r->uf_parent[t->global[c]] = t->global[c];
+            r->uf_seeded[t->global[c]] = t->seeded[c];
+        }
+    }
+    r->uf_count += k;
+    /* Join across the top row and the left column; the other borders are joined
+     * when the tiles below and to the right are scanned. */
+    for (int x = 0; x < win->w; x++) {
+        int32_t c = t->comp[x];
+        if (c >= 0)
+            join_across(r, win, x, 0, t->global[c]);
+    }
+    for (int y = 1; y < win->h; y++) {
+        int32_t c = t->comp[y * win->w];
+        if (c >= 0)
+            join_across(r, win, 0, y, t->global[c]);
+    }
+    for (int x = 0; x < win->w; x++) {
+        int32_t c = t->comp[(win->h - 1) * win->w + x];
+        r->below[win->x + x] = c >= 0 ? t->global[c] : -1;
+    }
+    for (int y = 0; y < win->h; y++) {
+        int32_t c = t->comp[y * win->w + win->w - 1];
+        r->left[y] = c >= 0 ? t->global[c] : -1;
+    }
+    return CR_OK;
+}
+
+cr_status cr_reach_resolve(cr_ctx *ctx, cr_reach *r, const cr_window *win, const uint8_t *wet,
+                           const uint8_t *seed, uint8_t *joined)
+{
+    size_t cells = (size_t)win->w * win->h;
+    if (!reserve_tile(&r->t, cells))
+        return cr_ctx_fail(ctx, CR_E_IO, "out of memory labelling connected cells");
+    tile_labels *t = &r->t;
+    label_tile(t, win->w, win->h, r->connectivity, wet, seed);
+    int64_t tile_index = (int64_t)(win->y / r->tile) * r->tile_cols + win->x / r->tile;
+    number_border_components(t, win->w, win->h, r->tile_base[tile_index]);
+    /* Reuse the per-component seeded flags as "joined". */
+    for (int32_t c = 0; c < t->count; c++)
+        if (!t->seeded[c] && t->global[c] >= 0)
+            t->seeded[c] = r->uf_seeded[find_global(r->uf_parent, t->global[c])];
+    for (size_t i = 0; i < cells; i++)
+        joined[i] = t->comp[i] >= 0 ? t->seeded[t->comp[i]] : 0;
+    return CR_OK;
+}

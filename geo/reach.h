@@ -1,0 +1,49 @@
+/* reach.h: which cells of a raster are joined to a seed, tile by tile (internal).
+ *
+ * A cell is "wet" or not, and some wet cells are seeds; the question is which wet
+ * cells are joined to a seed through wet cells (4 or 8 neighbours). The raster never
+ * has to fit in memory:
+ *
+ *   scan pass   tiles in row-major order: label the wet cells of each tile with a
+ *               union-find over its cells; the components that touch the tile's
+ *               border get global ids and are joined to their neighbours across
+ *               the border (the previous tile row's bottom edge and the left tile's
+ *               right edge are kept) in a global union-find that also records
+ *               which components hold a seed;
+ *   resolve     each tile again (any order), with the same masks: the labelling is
+ *               deterministic, so the tile's border components get the same global
+ *               ids; a cell is joined when its component holds a seed itself or its
+ *               global root does.
+ *
+ * Memory: O(tile cells) for one tile's labels, O(raster width) for the edges, and
+ * O(border components) for the global union-find: at most the cells on tile
+ * borders, a small fraction of the raster (2/tile of it for square tiles). */
+#ifndef CITYRISK_REACH_H
+#define CITYRISK_REACH_H
+
+#include <stdint.h>
+
+#include "cityrisk/context.h"
+#include "cityrisk/grid.h"
+
+typedef struct cr_reach cr_reach;
+
+/* A reach over a raster width x height cut in tiles of `tile` cells (the windows of
+ * cr_grid_window(grid, tile, i)), with connectivity 4 or 8. NULL when out of memory. */
+cr_reach *cr_reach_new(int width, int height, int tile, int connectivity);
+void cr_reach_free(cr_reach *r);
+
+/* Scan pass: call for every tile window in row-major order (index 0, 1, ...).
+ * wet and seed hold win->w * win->h cells. Fails only when out of memory. */
+cr_status cr_reach_scan(cr_ctx *ctx, cr_reach *r, const cr_window *win, const uint8_t *wet,
+                        const uint8_t *seed);
+
+/* Resolve pass, after every tile was scanned: sets joined[i] to 1 for wet cells joined
+ * to a seed, 0 otherwise. wet and seed must be the masks given to the scan. */
+cr_status cr_reach_resolve(cr_ctx *ctx, cr_reach *r, const cr_window *win, const uint8_t *wet,
+                           const uint8_t *seed, uint8_t *joined);
+
+/* The number of components that touch a tile border (the global union-find's size). */
+int64_t cr_reach_border_components(const cr_reach *r);
+
+#endif

@@ -1,0 +1,94 @@
+/*
+ * inundation.h: sea-level inundation from a DEM, connected to the sea.
+ *
+ * For each sea level, the water level is W = sea-level rise + tide + surge - datum
+ * offset (metres, as NOAA's modified bathtub). A cell is inundated when its elevation
+ * is below W and it is joined to the sea through cells that are all below W (8 or 4
+ * neighbours), or, with no connectivity, whenever it is below W (the plain bathtub).
+ * The output holds one band per level: depth W - elevation where inundated, 0 on dry
+ * land, nodata on the sea itself and where the DEM has none.
+ *
+ * The DEM is processed tile by tile in three streaming passes (sea, scan, resolve);
+ * memory is O(tile) plus O(raster width) plus the components that touch tile
+ * borders, never the raster.
+ */
+#ifndef CITYRISK_INUNDATION_H
+#define CITYRISK_INUNDATION_H
+
+#include <stdint.h>
+
+#include "cityrisk/context.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The default tile side of the streaming passes, in cells (the COG block size). */
+#define CR_INUNDATION_DEFAULT_TILE 512
+
+/* A sea-level scenario preset: IPCC AR6 WG1 global mean sea-level rise in metres,
+ * relative to 1995-2014, median and likely range (17th-83rd percentile). */
+typedef struct cr_scenario {
+    const char *name;    /* "ssp245-2100" */
+    const char *label;   /* "SSP2-4.5, 2100" */
+    double median_m;
+    double p17_m, p83_m; /* NAN when the preset has no range (stress-2m) */
+} cr_scenario;
+
+/* The number of presets and the i-th one (0-based). */
+int cr_scenario_count(void);
+const cr_scenario *cr_scenario_get(int i);
+
+/* The source of the presets, one line. */
+const char *cr_scenario_source(void);
+
+/* Resolves a preset name, with an optional "-p17" / "-p83" suffix, to its rise in
+ * metres. Fails with CR_E_USAGE naming the scenario when unknown. */
+cr_status cr_scenario_resolve(cr_ctx *ctx, const char *name, double *rise_m);
+
+/* One sea level to model. */
+typedef struct cr_sea_level {
+    const char *name; /* scenario name, or NULL for a plain level */
+    double rise_m;    /* sea-level rise, metres, >= 0 */
+} cr_sea_level;
+
+/* Options of cr_inundation(); initialise with cr_inundation_opts_init(). */
+typedef struct cr_inundation_opts {
+    const cr_sea_level *levels; /* level_count levels, one output band each */
+    int level_count;
+    double tide_m;              /* e.g. MHHW above the DEM's vertical datum; default 0 */
+    double surge_m;             /* default 0 */
+    double datum_offset_m;      /* subtracted from the water level; default 0 */
+    int connectivity;           /* 8 (default), 4, or 0 for none (plain bathtub) */
+    const char *sea_path;       /* polygons or a raster mask of the sea; default NULL: from the DEM */
+    const char *grid_path;      /* raster whose grid the output takes; default NULL: the DEM's */
+    double dem_to_m;            /* metres per DEM unit; default 0: from the band's unit (m, ft) */
+    int tile;                   /* tile side of the connectivity passes; default 512 */
+    int overwrite;              /* default 0 */
+    char **creation_options;    /* -co for the COG; default NULL */
+} cr_inundation_opts;
+
+void cr_inundation_opts_init(cr_inundation_opts *opts);
+
+/* What one band holds. */
+typedef struct cr_inundation_stats {
+    double water_level_m;
+    int64_t inundated_cells;
+    double inundated_area_m2;
+    double max_depth_m; /* 0 when nothing is inundated */
+} cr_inundation_stats;
+
+/* Writes the inundation depths of the DEM at dem_path to a COG at out_path. stats,
+ * when non-NULL, receives opts->level_count entries; *sea_cells the number of sea
+ * cells. Fails with CR_E_USAGE on bad options (negative or NaN levels), CR_E_DATA
+ * when no sea is found and connectivity is on, and as the readers and the writer do.
+ * Reports progress through the context. */
+cr_status cr_inundation(cr_ctx *ctx, const char *dem_path, const char *out_path,
+                        const cr_inundation_opts *opts, cr_inundation_stats *stats,
+                        int64_t *sea_cells);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
