@@ -8,6 +8,7 @@
 #include <cpl_string.h>
 
 #include "cityrisk/inundation.h"
+#include "cityrisk/json.h"
 #include "cli.h"
 
 static const cli_usage USAGE = {
@@ -84,9 +85,9 @@ static int list_scenarios(int json)
             json_object *o = json_object_new_object();
             json_object_object_add(o, "name", json_object_new_string(s->name));
             json_object_object_add(o, "label", json_object_new_string(s->label));
-            json_object_object_add(o, "sea_level_rise_m", json_object_new_double(s->median_m));
-            json_object_object_add(o, "p17_m", isnan(s->p17_m) ? NULL : json_object_new_double(s->p17_m));
-            json_object_object_add(o, "p83_m", isnan(s->p83_m) ? NULL : json_object_new_double(s->p83_m));
+            json_object_object_add(o, "sea_level_rise_m", cr_json_number(s->median_m, 6));
+            json_object_object_add(o, "p17_m", cr_json_number(s->p17_m, 6));
+            json_object_object_add(o, "p83_m", cr_json_number(s->p83_m, 6));
             json_object_object_add(o, "source", json_object_new_string(cr_scenario_source()));
             json_object_array_add(a, o);
         }
@@ -117,11 +118,11 @@ static json_object *summary(const char *out, const cr_inundation_opts *o,
     for (int k = 0; k < o->level_count; k++) {
         json_object *s = json_object_new_object();
         json_object_object_add(s, "name", o->levels[k].name ? json_object_new_string(o->levels[k].name) : NULL);
-        json_object_object_add(s, "sea_level_rise_m", json_object_new_double(o->levels[k].rise_m));
-        json_object_object_add(s, "water_level_m", json_object_new_double(stats[k].water_level_m));
+        json_object_object_add(s, "sea_level_rise_m", cr_json_number(o->levels[k].rise_m, 10));
+        json_object_object_add(s, "water_level_m", cr_json_number(stats[k].water_level_m, 10));
         json_object_object_add(s, "inundated_cells", json_object_new_int64(stats[k].inundated_cells));
-        json_object_object_add(s, "inundated_area_m2", json_object_new_double(stats[k].inundated_area_m2));
-        json_object_object_add(s, "max_depth_m", json_object_new_double(stats[k].max_depth_m));
+        json_object_object_add(s, "inundated_area_m2", cr_json_number(stats[k].inundated_area_m2, 12));
+        json_object_object_add(s, "max_depth_m", cr_json_number(stats[k].max_depth_m, 6));
         json_object_array_add(list, s);
     }
     json_object_object_add(doc, "scenarios", list);

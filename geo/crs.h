@@ -6,6 +6,7 @@
 
 #include "cityrisk/context.h"
 #include "cityrisk/grid.h"
+#include "cityrisk/json.h"
 
 /* {"name", "epsg" (integer or null), "geographic", "units"} for a CRS in WKT, or
  * NULL when wkt is NULL or empty. */
@@ -23,10 +24,6 @@ int cr_utm_epsg(double lon, double lat);
  * linear unit), at the grid's centre latitude on a sphere of radius 6371008.8 m for
  * geographic ones. */
 double cr_grid_cell_area_m2(const cr_grid *grid);
-
-/* A JSON number rounded to `digits` significant digits (null for NaN/Inf), so that
- * summaries read 0.1 rather than 0.10000000000000001. */
-json_object *cr_json_number(double v, int digits);
 
 /* A JSON array [xmin, ymin, xmax, ymax]. */
 json_object *cr_json_bounds(const cr_bounds *b, int digits);
