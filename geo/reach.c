@@ -116,6 +116,32 @@ static void union_local(int32_t *parent, int32_t a, int32_t b)
         parent[a] = b;
 }
 
+/* Links cell i to its already-labelled wet neighbours. Neighbours that touch each
+ * other are already one component, so one link per group is enough: with 8
+ * neighbours a wet north cell stands for north-west, west and north-east too. A
+ * new link always points to a smaller cell, so a root stays the smallest cell of
+ * its component. */
+static void link_cell(int32_t *p, const uint8_t *wet, int32_t i, int x, int y, int w,
+                      int connectivity)
+{
+    int n = y > 0 && wet[i - w], west = x > 0 && wet[i - 1];
+    if (connectivity == 4) {
+        p[i] = n ? i - w : west ? i - 1 : i;
+        if (n && west)
+            union_local(p, i, i - 1);
+        return;
+    }
+    if (n) {
+        p[i] = i - w;
+        return;
+    }
+    int nw = y > 0 && x > 0 && wet[i - w - 1], ne = y > 0 && x + 1 < w && wet[i - w + 1];
+    int32_t left = west ? i - 1 : nw ? i - w - 1 : -1;
+    p[i] = left >= 0 ? left : ne ? i - w + 1 : i;
+    if (left >= 0 && ne)
+        union_local(p, i, i - w + 1);
+}
+
 /* Labels the wet cells of a w x h tile into components (see tile_labels). */
 static void label_tile(tile_labels *t, int w, int h, int connectivity, const uint8_t *wet,
                        const uint8_t *seed)
@@ -124,19 +150,10 @@ static void label_tile(tile_labels *t, int w, int h, int connectivity, const uin
     for (int y = 0; y < h; y++) {
         for (int x = 0; x < w; x++) {
             int32_t i = y * w + x;
-            if (!wet[i]) {
+            if (wet[i])
+                link_cell(p, wet, i, x, y, w, connectivity);
+            else
                 p[i] = -1;
-                continue;
-            }
-            p[i] = i;
-            if (x > 0 && wet[i - 1])
-                union_local(p, i, i - 1);
-            if (y > 0 && wet[i - w])
-                union_local(p, i, i - w);
-            if (connectivity == 8 && y > 0 && x > 0 && wet[i - w - 1])
-                union_local(p, i, i - w - 1);
-            if (connectivity == 8 && y > 0 && x + 1 < w && wet[i - w + 1])
-                union_local(p, i, i - w + 1);
         }
     }
     /* Roots are the smallest cell of their component, so numbering roots in scan
