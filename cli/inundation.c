@@ -38,7 +38,8 @@ static const cli_usage USAGE = {
 static int add_levels(cr_ctx *ctx, const char *list, int scenarios, cr_sea_level **levels,
                       int *count, char ***keep)
 {
-    char **items = CSLTokenizeString2(list, ",", CSLT_STRIPLEADSPACES | CSLT_STRIPENDSPACES);
+    char **items = CSLTokenizeString2(list, ",", CSLT_STRIPLEADSPACES | CSLT_STRIPENDSPACES |
+                                                     CSLT_ALLOWEMPTYTOKENS);
     int ok = CSLCount(items) > 0;
     for (int i = 0; ok && items[i]; i++) {
         cr_sea_level *grown = realloc(*levels, sizeof *grown * (size_t)(*count + 1));
@@ -51,6 +52,11 @@ static int add_levels(cr_ctx *ctx, const char *list, int scenarios, cr_sea_level
         l->name = NULL;
         if (scenarios) {
             l->name = items[i];
+            if (!*items[i]) {
+                cli_usage_error(&USAGE, "--scenario has an empty name in '%s'", list);
+                CSLDestroy(items);
+                return 0;
+            }
             if (cr_scenario_resolve(ctx, items[i], &l->rise_m) != CR_OK) {
                 cli_usage_error(&USAGE, "%s", cr_ctx_error(ctx));
                 CSLDestroy(items);
@@ -61,7 +67,7 @@ static int add_levels(cr_ctx *ctx, const char *list, int scenarios, cr_sea_level
         char *end;
         errno = 0;
         l->rise_m = strtod(items[i], &end);
-        if (*end || errno || !isfinite(l->rise_m) || l->rise_m < 0) {
+        if (end == items[i] || *end || errno || !isfinite(l->rise_m) || l->rise_m < 0) {
             cli_usage_error(&USAGE, "--sea-level wants non-negative numbers of metres, not '%s'", items[i]);
             CSLDestroy(items);
             return 0;

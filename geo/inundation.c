@@ -303,6 +303,13 @@ static cr_status open_writer(cr_ctx *ctx, run *r, const char *out_path, cr_write
         wo.inputs = inputs;
         wo.parameters = params;
         wo.formula = FORMULA;
+        const char *inputs_list[] = {r->dem_path, o->sea_path, o->grid_path, NULL};
+        /* Drop the optional inputs that were not given, keeping the list terminated. */
+        const char *given[4] = {NULL};
+        for (int i = 0, n = 0; i < 3; i++)
+            if (inputs_list[i])
+                given[n++] = inputs_list[i];
+        wo.input_paths = given;
         st = cr_writer_open(ctx, out_path, r->grid, &wo, w);
     }
     for (int k = 0; st == CR_OK && k < o->level_count; k++) {

@@ -45,6 +45,19 @@ cr_status cr_output_check(cr_ctx *ctx, const char *path, int overwrite)
     return status;
 }
 
+cr_status cr_output_check_not_input(cr_ctx *ctx, const char *path, const char *const *inputs)
+{
+    struct stat out, in;
+    if (!inputs || stat(path, &out) != 0)
+        return CR_OK; /* a file that does not exist yet is no input */
+    for (const char *const *p = inputs; *p; p++) {
+        if (stat(*p, &in) == 0 && in.st_dev == out.st_dev && in.st_ino == out.st_ino)
+            return cr_ctx_fail(ctx, CR_E_USAGE, "output '%s' is the input '%s'; write to another file",
+                               path, *p);
+    }
+    return CR_OK;
+}
+
 cr_status cr_output_temp(cr_ctx *ctx, const char *path, const char *tag, char **temp)
 {
     const char *name;

@@ -149,7 +149,9 @@ cr_status cr_writer_open(cr_ctx *ctx, const char *path, const cr_grid *grid,
     if (opts->band_count < 1)
         return cr_ctx_fail(ctx, CR_E_USAGE, "cannot write '%s' with %d bands", path,
                            opts->band_count);
-    cr_status st = cr_output_check(ctx, path, opts->overwrite);
+    cr_status st = cr_output_check_not_input(ctx, path, opts->input_paths);
+    if (st == CR_OK)
+        st = cr_output_check(ctx, path, opts->overwrite);
     if (st != CR_OK)
         return st;
     cr_writer *w = calloc(1, sizeof *w);

@@ -89,6 +89,7 @@ typedef struct cr_writer_opts {
     const char *inputs;             /* CITYRISK_INPUTS, e.g. a JSON list; default NULL */
     const char *parameters;         /* CITYRISK_PARAMETERS, e.g. JSON; default NULL */
     const char *formula;            /* CITYRISK_FORMULA; default NULL */
+    const char *const *input_paths; /* NULL-terminated inputs the output must not replace; default NULL */
 } cr_writer_opts;
 
 /* Fills opts with the defaults above. */
@@ -97,8 +98,9 @@ void cr_writer_opts_init(cr_writer_opts *opts);
 typedef struct cr_writer cr_writer;
 
 /* Starts writing a Float32 COG at path on grid. Fails with CR_E_EXISTS when path
- * exists and opts->overwrite is 0, CR_E_IO when the folder is missing or not
- * writable. Nothing appears at path before cr_writer_commit() succeeds. Finish with
+ * exists and opts->overwrite is 0, CR_E_USAGE when path is one of
+ * opts->input_paths (the same file, by device and inode), CR_E_IO when the folder is
+ * missing or not writable. Nothing appears at path before cr_writer_commit() succeeds. Finish with
  * cr_writer_commit() or cr_writer_abort(); both free the writer. */
 cr_status cr_writer_open(cr_ctx *ctx, const char *path, const cr_grid *grid,
                          const cr_writer_opts *opts, cr_writer **out);

@@ -130,6 +130,13 @@ static void existing_output_is_kept_unless_overwrite(void **state)
     assert_int_equal(st.st_size, 8);
     assert_int_equal(tu_count_entries(dir), 1);
     o.overwrite = 1;
+    const char *inputs[] = {"/nonexistent.tif", path, NULL};
+    o.input_paths = inputs; /* even with overwrite, an input is never replaced */
+    assert_int_equal(write_all(ctx, path, &o), CR_E_USAGE);
+    assert_non_null(strstr(cr_ctx_error(ctx), "is the input"));
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_size, 8);
+    o.input_paths = NULL;
     assert_int_equal(write_all(ctx, path, &o), CR_OK);
     GDALDatasetH ds = GDALOpen(path, GA_ReadOnly);
     assert_non_null(ds);
