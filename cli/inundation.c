@@ -34,7 +34,8 @@ static const cli_usage USAGE = {
     "  cityrisk inundation --list-scenarios",
 };
 
-/* Splits a comma-separated list into levels; names are borrowed from the CSL. */
+/* Splits a comma-separated list into levels. The names point into the token list,
+ * which is handed to *keep for the caller to free with CSLDestroy(). */
 static int add_levels(cr_ctx *ctx, const char *list, int scenarios, cr_sea_level **levels,
                       int *count, char ***keep)
 {
@@ -78,7 +79,7 @@ static int add_levels(cr_ctx *ctx, const char *list, int scenarios, cr_sea_level
         CSLDestroy(items);
         return 0;
     }
-    *keep = CSLMerge(*keep, items); /* keeps the names alive; frees items */
+    *keep = items;
     return 1;
 }
 
