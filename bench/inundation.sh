@@ -1,0 +1,154 @@
+#!/usr/bin/env bash
+# Benchmark `cityrisk inundation` against GRASS r.lake and a gdal_calc.py bathtub on generated inputs.
+#
+#   bench/inundation.sh [SIZE]      (default 10000: a 10000 x 10000 DEM)
+#
+# For each water level W each contender writes a depth raster (W - elevation where inundated, 0 on
+# dry land, nodata on the sea and where the DEM has none); bench/compare_flood.py then counts the
+# inundated cells of each and where cityrisk and r.lake differ. Timings are appended to
+# bench/results/results.tsv, comparisons to bench/results/inundation-demSIZE.txt.
+#
+# LEVELS  water levels in m (default "2.0 0.56 1.01")
+# RUNS    runs of each command (default 3)
+# GRASS_IMPORT  r.in.gdal (default: import into GRASS's own format) or r.external (link the GeoTIFF)
+# CITYRISK      a cityrisk binary to use as it is; by default the release build, rebuilt first.
+#               When it has no `inundation` command yet, only the peers run.
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+size=${1:-10000}
+levels=${LEVELS:-2.0 0.56 1.01}
+runs=${RUNS:-3}
+import=${GRASS_IMPORT:-r.in.gdal}
+work=$root/bench/work/$size
+out=$work/inundation
+dem=$work/dem.tif
+results=${BENCH_RESULTS:-$root/bench/results/results.tsv}
+report=$root/bench/results/inundation-dem$size.txt
+[[ $import == r.in.gdal || $import == r.external ]] ||
+  { echo "inundation.sh: GRASS_IMPORT must be r.in.gdal or r.external" >&2; exit 2; }
+command -v grass >/dev/null || { echo "inundation.sh: grass missing (.ci/deps.sh --bench)" >&2; exit 1; }
+
+bash "$root/bench/gen.sh" "$size" "$work"
+if [[ -n ${CITYRISK:-} ]]; then
+  cityrisk=$CITYRISK
+else
+  cityrisk=$root/build/release/cli/cityrisk
+  cmake --build "$root/build/release" --target cityrisk-cli >/dev/null
+fi
+have_cityrisk=1
+"$cityrisk" inundation --help >/dev/null 2>&1 || {
+  have_cityrisk=0
+  echo "inundation.sh: $cityrisk has no inundation command yet: timing the peers only" >&2
+}
+
+# Every tool gets the same 64 MB GDAL block cache (GRASS reads the GeoTIFF through GDAL too).
+export GDAL_CACHEMAX=64
+mkdir -p "$out"
+log=$out/log.txt
+: >"$log"
+# Times one run; the command's stderr goes to the log, shown when it fails.
+t() {
+  "$root/bench/timeit.sh" "$@" >/dev/null 2>>"$log" || {
+    tail -n 30 "$log" >&2
+    echo "inundation.sh: failed: ${*:3} (log: $log)" >&2
+    exit 1
+  }
+}
+
+# The GRASS job, run in a throw-away location made from the DEM's CRS:
+#   grass --tmp-location DEM --exec bash -c "$grass_job" grass-job DEM W OUT IMPORT
+# (W = prepare: import and prepare the maps below, then stop).
+# r.lake fills from seed cells (> 0) over 8-connected cells below the level and treats null cells
+# as walls, so to reproduce `cityrisk inundation` exactly:
+#   seed  = the edge cells that are nodata or <= 0 (the sea touches the raster edge there);
+#   fill  = the DEM with nodata as -9999, so the nodata sea carries water like the shelf;
+#   low   = 0 where the DEM is nodata or <= 0, else 1; r.lake on it at 0.5 from the seed is the
+#           sea: the region of nodata or <= 0 cells connected to the edge;
+#   lake  = r.lake on fill at W from the seed (the sea and everything joined to it below W);
+#   depth = null on the sea and on DEM nodata, else lake depth, 0 where dry.
+# Prints the seconds of each step on stderr.
+# shellcheck disable=SC2016 # expanded by the inner bash
+grass_job='
+set -euo pipefail
+dem=$1 level=$2 output=$3 import=$4
+steps="" last=$EPOCHREALTIME
+lap() { local now=$EPOCHREALTIME; steps+=" $1 $(awk -v a="$last" -v b="$now" "BEGIN { printf \"%.1f\", b - a }")s"; last=$now; }
+if [[ $import == r.external ]]; then
+  r.external --quiet -r input="$dem" output=dem
+else
+  r.in.gdal --quiet input="$dem" output=dem
+fi
+g.region raster=dem
+lap import
+r.mapcalc --quiet "seed = if((row() == 1 || row() == nrows() || col() == 1 || col() == ncols()) && if(isnull(dem), 1, dem <= 0), 1, null())
+fill = if(isnull(dem), float(-9999), dem)
+low = if(isnull(dem), 0, if(dem <= 0, 0, 1))"
+lap prepare
+[[ $level != prepare ]] || exit 0
+r.lake --quiet elevation=low water_level=0.5 lake=sea seed=seed
+lap sea
+r.lake --quiet elevation=fill water_level="$level" lake=lake seed=seed
+lap r.lake
+r.mapcalc --quiet "depth = if(isnull(dem) || !isnull(sea), null(), if(isnull(lake), 0, lake))"
+r.out.gdal --quiet -c -m input=depth output="$output" format=GTiff type=Float32 nodata=-9999 \
+  createopt=COMPRESS=DEFLATE,PREDICTOR=3,TILED=YES,BLOCKXSIZE=512,BLOCKYSIZE=512 --overwrite
+lap export
+echo "grass steps:$steps" >&2
+'
+
+# A persistent location with the maps prepared once, to time r.lake alone.
+grassdb=$out/grassdb
+rm -rf "$grassdb"
+mkdir -p "$grassdb"
+grass -c "$dem" -e "$grassdb/loc" 2>>"$log"
+grass "$grassdb/loc/PERMANENT" --exec bash -c "$grass_job" grass-job "$dem" prepare - "$import" \
+  2>>"$log"
+
+label() { echo "inundation-dem$size-w$1-$2"; }
+labels=()
+for level in $levels; do
+  for c in cityrisk cityrisk-t1 grass grass-rlake gdalcalc; do
+    [[ $have_cityrisk == 1 || $c != cityrisk* ]] && labels+=("$(label "$level" "$c")")
+  done
+  for _ in $(seq "$runs"); do
+    if [[ $have_cityrisk == 1 ]]; then
+      t "$(label "$level" cityrisk)" -- "$cityrisk" inundation -q --dem "$dem" \
+        -o "$out/cityrisk-$level.tif" --sea-level "$level" --overwrite
+      t "$(label "$level" cityrisk-t1)" -- "$cityrisk" inundation -q --threads 1 --dem "$dem" \
+        -o "$out/cityrisk-$level.tif" --sea-level "$level" --overwrite
+    fi
+    # End to end: new location, import, seed, sea, flood, export.
+    t "$(label "$level" grass)" -- grass --tmp-location "$dem" --exec bash -c "$grass_job" \
+      grass-job "$dem" "$level" "$out/grass-$level.tif" "$import"
+    # r.lake alone on the prepared maps (plus GRASS's start-up, about 0.2 s).
+    t "$(label "$level" grass-rlake)" -- grass "$grassdb/loc/PERMANENT" --exec r.lake --quiet \
+      --overwrite elevation=fill water_level="$level" lake=lake seed=seed
+    # Plain bathtub: every cell below W, joined to the sea or not. DEM nodata stays nodata.
+    t "$(label "$level" gdalcalc)" -- gdal_calc.py --quiet -A "$dem" --outfile="$out/bathtub-$level.tif" \
+      --calc="where(A < $level, $level - A, 0)" --NoDataValue=-9999 --type=Float32 --format=GTiff \
+      --co=COMPRESS=DEFLATE --co=PREDICTOR=3 --co=TILED=YES --co=BLOCKXSIZE=512 --co=BLOCKYSIZE=512 \
+      --overwrite
+  done
+done
+grep '^grass steps:' "$log" | sed 's/^/  /' >&2 || true
+
+# Medians of the last RUNS runs of each label.
+median() { sort -g | awk '{ v[NR] = $1 } END { m = int((NR + 1) / 2); print NR % 2 ? v[m] : (v[m] + v[m + 1]) / 2 }'; }
+echo "medians of $runs runs (wall s, peak RSS MiB):"
+for l in "${labels[@]}"; do
+  last=$(awk -F'\t' -v l="$l" '$2 == l' "$results" | tail -n "$runs")
+  printf '  %-44s %8s %8s\n' "$l" "$(cut -f3 <<<"$last" | median)" "$(cut -f4 <<<"$last" | median)"
+done
+
+# Which cells each output inundates.
+{
+  echo "bench/inundation.sh $size, $(date -u +%Y-%m-%dT%H:%M:%SZ), GRASS import: $import"
+  for level in $levels; do
+    connected=()
+    [[ $have_cityrisk == 1 ]] && connected+=("cityrisk=$out/cityrisk-$level.tif")
+    connected+=("r.lake=$out/grass-$level.tif")
+    /usr/bin/python3 "$root/bench/compare_flood.py" --dem "$dem" --level "$level" \
+      --bathtub "$out/bathtub-$level.tif" "${connected[@]}"
+  done
+} | tee "$report"
+echo "results: $results, comparison: $report" >&2
