@@ -166,6 +166,14 @@ static void wet_cells(run *r, const cr_window *win, double water)
 
 typedef enum pass { PASS_SEA, PASS_SCAN, PASS_WRITE } pass;
 
+static int64_t count_set(const uint8_t *mask, size_t n)
+{
+    int64_t count = 0;
+    for (size_t i = 0; i < n; i++)
+        count += mask[i];
+    return count;
+}
+
 static cr_status write_depths(cr_ctx *ctx, run *r, const cr_window *win, int k, cr_writer *w,
                               cr_inundation_stats *stats)
 {
@@ -193,35 +201,42 @@ static cr_status write_depths(cr_ctx *ctx, run *r, const cr_window *win, int k, 
     return cr_writer_write(ctx, w, k + 1, win, r->depth);
 }
 
+/* One tile of a pass. */
+static cr_status run_tile(cr_ctx *ctx, run *r, pass p, const cr_window *win, cr_writer *w,
+                          cr_inundation_stats *stats)
+{
+    size_t n = (size_t)win->w * win->h;
+    cr_status st = read_tile(ctx, r, win);
+    if (st != CR_OK)
+        return st;
+    if (p == PASS_SEA) {
+        r->seeds += count_set(r->seed, n);
+        return cr_reach_scan(ctx, r->sea_reach, win, r->cand, r->seed);
+    }
+    if ((st = tile_sea(ctx, r, win)) != CR_OK)
+        return st;
+    /* A sea file's cells are its seeds; the written sea is what the summary counts. */
+    if (p == PASS_SCAN && r->sea_file)
+        r->seeds += count_set(r->sea, n);
+    if (p == PASS_WRITE)
+        r->sea_cells += count_set(r->sea, n);
+    for (int k = 0; k < r->o->level_count && st == CR_OK; k++) {
+        wet_cells(r, win, r->water[k]);
+        if (p == PASS_SCAN)
+            st = cr_reach_scan(ctx, r->reaches[k], win, r->wet, r->sea);
+        else
+            st = write_depths(ctx, r, win, k, w, &stats[k]);
+    }
+    return st;
+}
+
 /* One pass over every tile, reporting progress 0..1 in the context's range. */
 static cr_status run_pass(cr_ctx *ctx, run *r, pass p, cr_writer *w, cr_inundation_stats *stats)
 {
     cr_status st = CR_OK;
     for (int64_t i = 0; i < r->windows && st == CR_OK; i++) {
         cr_window win = cr_grid_window(r->grid, r->o->tile, i);
-        size_t n = (size_t)win.w * win.h;
-        if ((st = read_tile(ctx, r, &win)) != CR_OK)
-            break;
-        if (p == PASS_SEA) {
-            for (size_t c = 0; c < n; c++)
-                r->seeds += r->seed[c];
-            st = cr_reach_scan(ctx, r->sea_reach, &win, r->cand, r->seed);
-            continue;
-        }
-        if ((st = tile_sea(ctx, r, &win)) != CR_OK)
-            break;
-        for (size_t c = 0; p == PASS_WRITE && c < n; c++)
-            r->sea_cells += r->sea[c];
-        for (int k = 0; k < r->o->level_count && st == CR_OK; k++) {
-            wet_cells(r, &win, r->water[k]);
-            if (p == PASS_SCAN) {
-                for (size_t c = 0; r->sea_file && k == 0 && c < n; c++)
-                    r->seeds += r->sea[c];
-                st = cr_reach_scan(ctx, r->reaches[k], &win, r->wet, r->sea);
-            } else {
-                st = write_depths(ctx, r, &win, k, w, &stats[k]);
-            }
-        }
+        st = run_tile(ctx, r, p, &win, w, stats);
         if (st == CR_OK && !cr_ctx_progress(ctx, (double)(i + 1) / (double)r->windows, NULL))
             st = cr_ctx_fail(ctx, CR_E_CANCELLED, "inundation of '%s' was cancelled", r->dem_path);
     }
@@ -303,13 +318,13 @@ static cr_status open_writer(cr_ctx *ctx, run *r, const char *out_path, cr_write
         wo.inputs = inputs;
         wo.parameters = params;
         wo.formula = FORMULA;
-        const char *inputs_list[] = {r->dem_path, o->sea_path, o->grid_path, NULL};
-        /* Drop the optional inputs that were not given, keeping the list terminated. */
-        const char *given[4] = {NULL};
-        for (int i = 0, n = 0; i < 3; i++)
-            if (inputs_list[i])
-                given[n++] = inputs_list[i];
-        wo.input_paths = given;
+        const char *protect[4] = {r->dem_path, NULL, NULL, NULL};
+        int n = 1;
+        if (o->sea_path)
+            protect[n++] = o->sea_path;
+        if (o->grid_path)
+            protect[n++] = o->grid_path;
+        wo.input_paths = protect;
         st = cr_writer_open(ctx, out_path, r->grid, &wo, w);
     }
     for (int k = 0; st == CR_OK && k < o->level_count; k++) {
