@@ -97,7 +97,9 @@ static int reserve_tile(tile_labels *t, size_t cells)
     return 1;
 }
 
-static int32_t find_local(int32_t *parent, int32_t i)
+/* The root of i in a union-find forest, halving the path on the way (both the
+ * per-tile and the global union-finds use it). */
+static int32_t find_root(int32_t *parent, int32_t i)
 {
     while (parent[i] != i) {
         parent[i] = parent[parent[i]]; /* path halving */
@@ -108,8 +110,8 @@ static int32_t find_local(int32_t *parent, int32_t i)
 
 static void union_local(int32_t *parent, int32_t a, int32_t b)
 {
-    a = find_local(parent, a);
-    b = find_local(parent, b);
+    a = find_root(parent, a);
+    b = find_root(parent, b);
     if (a < b)
         parent[b] = a;
     else if (b < a)
@@ -165,7 +167,7 @@ static void label_tile(tile_labels *t, int w, int h, int connectivity, const uin
             t->comp[i] = -1;
             continue;
         }
-        int32_t root = find_local(p, i);
+        int32_t root = find_root(p, i);
         if (root == i) {
             t->seeded[t->count] = 0;
             t->global[t->count] = -1;
@@ -196,19 +198,10 @@ static int32_t number_border_components(tile_labels *t, int w, int h, int32_t ba
     return k;
 }
 
-static int32_t find_global(int32_t *parent, int32_t i)
-{
-    while (parent[i] != i) {
-        parent[i] = parent[parent[i]];
-        i = parent[i];
-    }
-    return i;
-}
-
 static void union_global(cr_reach *r, int32_t a, int32_t b)
 {
-    a = find_global(r->uf_parent, a);
-    b = find_global(r->uf_parent, b);
+    a = find_root(r->uf_parent, a);
+    b = find_root(r->uf_parent, b);
     if (a == b)
         return;
     if (b < a) {
@@ -325,7 +318,7 @@ cr_status cr_reach_resolve(cr_ctx *ctx, cr_reach *r, const cr_window *win, const
     /* Reuse the per-component seeded flags as "joined". */
     for (int32_t c = 0; c < t->count; c++)
         if (!t->seeded[c] && t->global[c] >= 0)
-            t->seeded[c] = r->uf_seeded[find_global(r->uf_parent, t->global[c])];
+            t->seeded[c] = r->uf_seeded[find_root(r->uf_parent, t->global[c])];
     for (size_t i = 0; i < cells; i++)
         joined[i] = t->comp[i] >= 0 ? t->seeded[t->comp[i]] : 0;
     return CR_OK;
