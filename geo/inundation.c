@@ -94,8 +94,14 @@ static cr_status dem_unit(cr_ctx *ctx, run *r)
     return CR_OK;
 }
 
+/* The most tiles a pass may have: the reaches keep a few bytes per tile. */
+static const int64_t MAX_TILES = 1 << 24;
+
 static cr_status allocate(cr_ctx *ctx, run *r)
 {
+    if (cr_grid_window_count(r->grid, r->o->tile) > MAX_TILES)
+        return cr_ctx_fail(ctx, CR_E_USAGE, "tile size %d is too small for a %d x %d grid; use a larger --tile-size",
+                           r->o->tile, r->grid->width, r->grid->height);
     size_t n = (size_t)r->o->tile * r->o->tile;
     r->z = malloc(n * sizeof *r->z);
     r->depth = malloc(n * sizeof *r->depth);
