@@ -143,13 +143,15 @@ static cr_status read_tile(cr_ctx *ctx, run *r, const cr_window *win)
     cr_status st = cr_layer_read_f64(ctx, r->dem, win, r->z, r->valid);
     if (st != CR_OK)
         return st;
-    size_t n = (size_t)win->w * win->h;
-    for (size_t i = 0; i < n; i++) {
-        r->z[i] *= r->to_m;
-        int col = win->x + (int)(i % (size_t)win->w), row = win->y + (int)(i / (size_t)win->w);
-        int edge = col == 0 || row == 0 || col == r->grid->width - 1 || row == r->grid->height - 1;
-        r->cand[i] = !r->valid[i] || r->z[i] <= 0.0;
-        r->seed[i] = r->cand[i] && edge;
+    for (int y = 0; y < win->h; y++) {
+        int row = win->y + y, edge_row = row == 0 || row == r->grid->height - 1;
+        for (int x = 0; x < win->w; x++) {
+            size_t i = (size_t)y * win->w + x;
+            int col = win->x + x;
+            r->z[i] *= r->to_m;
+            r->cand[i] = !r->valid[i] || r->z[i] <= 0.0;
+            r->seed[i] = r->cand[i] && (edge_row || col == 0 || col == r->grid->width - 1);
+        }
     }
     return CR_OK;
 }
