@@ -15,6 +15,7 @@ typedef struct cli_command {
 static const cli_command COMMANDS[] = {
     {"info", cli_cmd_info, "describe rasters, vectors and CSV records, and how they overlap"},
     {"inundation", cli_cmd_inundation, "sea-level inundation depth from a DEM, connected to the sea"},
+    {"arrivals", cli_cmd_arrivals, "arrival records to arrivals per grid cell, counts or kernel density"},
 };
 static const size_t COMMAND_COUNT = sizeof COMMANDS / sizeof COMMANDS[0];
 

@@ -6,6 +6,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <cpl_conv.h>
 #include <ogr_srs_api.h>
@@ -124,4 +125,27 @@ json_object *cr_json_bounds(const cr_bounds *b, int digits)
     json_object_array_add(a, cr_json_number(b->xmax, digits));
     json_object_array_add(a, cr_json_number(b->ymax, digits));
     return a;
+}
+
+char *cr_json_take_text(json_object *doc)
+{
+    const char *text = json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PLAIN |
+                                                               JSON_C_TO_STRING_NOSLASHESCAPE);
+    char *copy = text ? strdup(text) : NULL;
+    json_object_put(doc);
+    return copy;
+}
+
+json_object *cr_grid_to_json(const cr_grid *grid)
+{
+    json_object *o = json_object_new_object(), *res = json_object_new_array();
+    json_object_object_add(o, "width", json_object_new_int(grid->width));
+    json_object_object_add(o, "height", json_object_new_int(grid->height));
+    json_object_array_add(res, cr_json_number(grid->gt[1], 12));
+    json_object_array_add(res, cr_json_number(-grid->gt[5], 12));
+    json_object_object_add(o, "resolution", res);
+    cr_bounds b = cr_grid_bounds(grid);
+    json_object_object_add(o, "bounds", cr_json_bounds(&b, 15));
+    json_object_object_add(o, "crs", cr_crs_json(grid->crs_wkt));
+    return o;
 }

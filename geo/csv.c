@@ -3,10 +3,14 @@
 #include "csv.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
 
+#include "cityrisk/vector.h"
 #include "internal.h"
 
 struct cr_csv {
@@ -19,6 +23,10 @@ struct cr_csv {
     size_t *starts; /* offsets of the fields in text */
     char **fields;
     int field_cap;
+    int replay;     /* 1: the next read returns the last record again */
+    int last_count; /* the last record returned, for replay */
+    long last_line;
+    double size;    /* of the file in bytes, for progress; 0 when unknown */
 };
 
 /* Picks the delimiter that occurs most often outside quotes in the first line. */
@@ -66,6 +74,9 @@ cr_status cr_csv_open(cr_ctx *ctx, const char *path, cr_csv **out)
         cr_csv_close(csv);
         return st;
     }
+    struct stat info;
+    if (fstat(fileno(csv->fp), &info) == 0)
+        csv->size = (double)info.st_size;
     skip_bom(csv->fp);
     long start = ftell(csv->fp);
     csv->delimiter = sniff_delimiter(csv->fp);
@@ -147,6 +158,14 @@ static int finish_record(cr_csv *csv, int count, cr_csv_record *rec)
 
 cr_status cr_csv_next(cr_ctx *ctx, cr_csv *csv, cr_csv_record *rec)
 {
+    if (csv->replay) {
+        csv->replay = 0;
+        rec->fields = csv->last_count ? csv->fields : NULL;
+        rec->count = csv->last_count;
+        rec->line = csv->last_line;
+        return CR_OK;
+    }
+    csv->last_count = 0;
     rec->fields = NULL;
     rec->count = 0;
     rec->line = csv->line;
@@ -155,11 +174,11 @@ cr_status cr_csv_next(cr_ctx *ctx, cr_csv *csv, cr_csv_record *rec)
     if (!reserve_fields(csv, 0))
         return cr_ctx_fail(ctx, CR_E_IO, "out of memory reading '%s'", csv->path);
     csv->starts[0] = 0;
-    while (ok && (c = getc(csv->fp)) != EOF) {
+    while (ok && (c = getc_unlocked(csv->fp)) != EOF) {
         any = 1;
         if (quoted) {
             if (c == '"') {
-                int next = getc(csv->fp);
+                int next = getc_unlocked(csv->fp);
                 if (next == '"')
                     ok = push_char(csv, '"');
                 else {
@@ -177,7 +196,7 @@ cr_status cr_csv_next(cr_ctx *ctx, cr_csv *csv, cr_csv_record *rec)
             ok = end_field(csv, &count);
         } else if (c == '\n' || c == '\r') {
             if (c == '\r') {
-                int next = getc(csv->fp);
+                int next = getc_unlocked(csv->fp);
                 if (next != '\n' && next != EOF)
                     ungetc(next, csv->fp);
             }
@@ -199,5 +218,97 @@ cr_status cr_csv_next(cr_ctx *ctx, cr_csv *csv, cr_csv_record *rec)
         return CR_OK;
     if (!finish_record(csv, count, rec))
         return cr_ctx_fail(ctx, CR_E_IO, "out of memory reading '%s'", csv->path);
+    csv->last_count = count;
+    csv->last_line = rec->line;
     return CR_OK;
+}
+
+cr_status cr_csv_next_data(cr_ctx *ctx, cr_csv *csv, cr_csv_record *rec)
+{
+    cr_status st;
+    while ((st = cr_csv_next(ctx, csv, rec)) == CR_OK && rec->fields && rec->count == 1 &&
+           rec->fields[0][0] == '\0')
+        ;
+    return st;
+}
+
+static char **copy_fields(const cr_csv_record *rec)
+{
+    char **copy = calloc((size_t)rec->count, sizeof *copy);
+    for (int i = 0; copy && i < rec->count; i++)
+        if (!(copy[i] = strdup(rec->fields[i]))) {
+            while (i-- > 0)
+                free(copy[i]);
+            free(copy);
+            return NULL;
+        }
+    return copy;
+}
+
+cr_status cr_csv_read_header(cr_ctx *ctx, cr_csv *csv, cr_csv_header *out)
+{
+    memset(out, 0, sizeof *out);
+    cr_csv_record rec;
+    cr_status st = cr_csv_next_data(ctx, csv, &rec);
+    if (st != CR_OK)
+        return st;
+    if (!rec.fields)
+        return cr_ctx_fail(ctx, CR_E_DATA, "CSV '%s' has no header line", csv->path);
+    if (!(out->names = copy_fields(&rec)))
+        return cr_ctx_fail(ctx, CR_E_IO, "out of memory reading '%s'", csv->path);
+    out->count = rec.count;
+    if ((st = cr_csv_next_data(ctx, csv, &rec)) != CR_OK || !rec.fields)
+        return st;
+    if (!cr_csv_is_hxl_row((const char *const *)rec.fields, rec.count)) {
+        csv->replay = 1; /* the first data record: read it again next */
+        return CR_OK;
+    }
+    if (!(out->tags = copy_fields(&rec)))
+        return cr_ctx_fail(ctx, CR_E_IO, "out of memory reading '%s'", csv->path);
+    out->tag_count = rec.count;
+    return CR_OK;
+}
+
+static void free_strings(char **list, int n)
+{
+    for (int i = 0; list && i < n; i++)
+        free(list[i]);
+    free(list);
+}
+
+void cr_csv_header_clear(cr_csv_header *header)
+{
+    free_strings(header->names, header->count);
+    free_strings(header->tags, header->tag_count);
+    memset(header, 0, sizeof *header);
+}
+
+/* Compares text, without surrounding blanks, to name case-insensitively. */
+static int same_name(const char *text, const char *name)
+{
+    while (*text == ' ' || *text == '\t')
+        text++;
+    size_t n = strlen(text);
+    while (n > 0 && (text[n - 1] == ' ' || text[n - 1] == '\t'))
+        n--;
+    return n == strlen(name) && strncasecmp(text, name, n) == 0;
+}
+
+int cr_csv_header_find(const cr_csv_header *header, const char *name)
+{
+    int tag = name[0] == '#';
+    char **list = tag ? header->tags : header->names;
+    int n = tag ? header->tag_count : header->count;
+    for (int i = 0; list && i < n; i++)
+        if (same_name(list[i], name))
+            return i;
+    return -1;
+}
+
+double cr_csv_progress(const cr_csv *csv)
+{
+    if (csv->size <= 0)
+        return 0;
+    long at = ftell(csv->fp);
+    return at <= 0 ? 0 : fmin(1.0, (double)at / csv->size);
 }

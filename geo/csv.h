@@ -25,6 +25,35 @@ cr_status cr_csv_open(cr_ctx *ctx, const char *path, cr_csv **out);
  * CR_E_DATA on a quote left open at the end of the file. */
 cr_status cr_csv_next(cr_ctx *ctx, cr_csv *csv, cr_csv_record *rec);
 
+/* Reads the next record that is not a blank line, as cr_csv_next(). */
+cr_status cr_csv_next_data(cr_ctx *ctx, cr_csv *csv, cr_csv_record *rec);
+
+/* The head of a CSV table: the column names and, when the row after them is an
+ * HXL hashtag row (cr_csv_is_hxl_row()), the tags. Blank lines before either are
+ * skipped. */
+typedef struct cr_csv_header {
+    char **names; /* count copies, owned */
+    int count;
+    char **tags;  /* tag_count copies, owned, or NULL without an HXL row */
+    int tag_count;
+} cr_csv_header;
+
+/* Reads the header line and the HXL row if there is one, leaving the reader on the
+ * first data record. Fails with CR_E_DATA naming the file when it has no header.
+ * Clear *out with cr_csv_header_clear() whatever the result. */
+cr_status cr_csv_read_header(cr_ctx *ctx, cr_csv *csv, cr_csv_header *out);
+
+/* Frees what a header owns and zeroes it. */
+void cr_csv_header_clear(cr_csv_header *header);
+
+/* The 0-based column named name: a header name compared case-insensitively without
+ * surrounding blanks, or, when name starts with '#', an HXL tag compared the same
+ * way. -1 when there is none. */
+int cr_csv_header_find(const cr_csv_header *header, const char *name);
+
+/* The share of the file read so far, 0..1, for progress reports. */
+double cr_csv_progress(const cr_csv *csv);
+
 /* The delimiter in use. */
 char cr_csv_delimiter(const cr_csv *csv);
 

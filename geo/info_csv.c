@@ -91,9 +91,7 @@ static const char *type_name(const column_type *t)
 
 /* Running state of the scan. */
 typedef struct csv_scan {
-    char **names;
-    char **tags;
-    int columns, tag_count;
+    cr_csv_header head;
     column_type *types;
     cr_csv_columns coords;
     long rows, rows_without_coordinates;
@@ -101,25 +99,10 @@ typedef struct csv_scan {
     long located;
 } csv_scan;
 
-static void free_strings(char **list, int n)
-{
-    for (int i = 0; list && i < n; i++)
-        free(list[i]);
-    free(list);
-}
-
-static char **copy_fields(const cr_csv_record *rec)
-{
-    char **copy = calloc((size_t)rec->count, sizeof *copy);
-    for (int i = 0; copy && i < rec->count; i++)
-        copy[i] = strdup(rec->fields[i]);
-    return copy;
-}
-
 static void observe_row(csv_scan *s, const cr_csv_record *rec)
 {
     s->rows++;
-    for (int i = 0; i < rec->count && i < s->columns; i++)
+    for (int i = 0; i < rec->count && i < s->head.count; i++)
         observe(&s->types[i], rec->fields[i]);
     double x, y;
     if (s->coords.x < 0 || s->coords.y < 0 || s->coords.x >= rec->count || s->coords.y >= rec->count ||
@@ -135,43 +118,19 @@ static void observe_row(csv_scan *s, const cr_csv_record *rec)
     s->bounds.ymin = fmin(s->bounds.ymin, y), s->bounds.ymax = fmax(s->bounds.ymax, y);
 }
 
-/* Reads the next record that is not a blank line. */
-static cr_status next_record(cr_ctx *ctx, cr_csv *csv, cr_csv_record *rec)
-{
-    cr_status st;
-    while ((st = cr_csv_next(ctx, csv, rec)) == CR_OK && rec->fields && rec->count == 1 &&
-           rec->fields[0][0] == '\0')
-        ;
-    return st;
-}
-
 /* Reads the header, the optional HXL row and every record. */
-static cr_status scan(cr_ctx *ctx, const char *path, cr_csv *csv, csv_scan *s)
+static cr_status scan(cr_ctx *ctx, cr_csv *csv, csv_scan *s)
 {
-    cr_csv_record rec;
-    cr_status st = next_record(ctx, csv, &rec);
+    cr_status st = cr_csv_read_header(ctx, csv, &s->head);
     if (st != CR_OK)
         return st;
-    if (!rec.fields)
-        return cr_ctx_fail(ctx, CR_E_DATA, "CSV '%s' has no header line", path);
-    s->columns = rec.count;
-    s->names = copy_fields(&rec);
-    s->types = calloc((size_t)rec.count, sizeof *s->types);
-    if (!s->names || !s->types)
-        return cr_ctx_fail(ctx, CR_E_IO, "out of memory reading '%s'", path);
-    if ((st = next_record(ctx, csv, &rec)) != CR_OK)
-        return st;
-    int hxl = rec.fields && cr_csv_is_hxl_row((const char *const *)rec.fields, rec.count);
-    if (hxl) {
-        s->tag_count = rec.count;
-        if (!(s->tags = copy_fields(&rec)))
-            return cr_ctx_fail(ctx, CR_E_IO, "out of memory reading '%s'", path);
-    }
-    cr_csv_find_coordinates((const char *const *)s->names, s->columns,
-                            (const char *const *)s->tags, s->tag_count, &s->coords);
-    if (hxl)
-        st = next_record(ctx, csv, &rec);
-    for (; st == CR_OK && rec.fields; st = next_record(ctx, csv, &rec))
+    if (!(s->types = calloc((size_t)s->head.count, sizeof *s->types)))
+        return cr_ctx_fail(ctx, CR_E_IO, "out of memory");
+    cr_csv_find_coordinates((const char *const *)s->head.names, s->head.count,
+                            (const char *const *)s->head.tags, s->head.tag_count, &s->coords);
+    cr_csv_record rec;
+    for (st = cr_csv_next_data(ctx, csv, &rec); st == CR_OK && rec.fields;
+         st = cr_csv_next_data(ctx, csv, &rec))
         observe_row(s, &rec);
     return st;
 }
@@ -179,12 +138,12 @@ static cr_status scan(cr_ctx *ctx, const char *path, cr_csv *csv, csv_scan *s)
 static json_object *describe_columns(const csv_scan *s)
 {
     json_object *fields = json_object_new_array();
-    for (int i = 0; i < s->columns; i++) {
+    for (int i = 0; i < s->head.count; i++) {
         json_object *f = json_object_new_object();
-        json_object_object_add(f, "name", json_object_new_string(s->names[i]));
+        json_object_object_add(f, "name", json_object_new_string(s->head.names[i]));
         json_object_object_add(f, "type", json_object_new_string(type_name(&s->types[i])));
-        if (s->tags)
-            json_object_object_add(f, "hxl", json_object_new_string(i < s->tag_count && s->tags[i] ? s->tags[i] : ""));
+        if (s->head.tags)
+            json_object_object_add(f, "hxl", json_object_new_string(i < s->head.tag_count && s->head.tags[i] ? s->head.tags[i] : ""));
         json_object_array_add(fields, f);
     }
     return fields;
@@ -212,9 +171,9 @@ static json_object *describe_layer(const char *path, const csv_scan *s, const ch
         return o;
     }
     json_object *c = json_object_new_object();
-    json_object_object_add(c, "x", json_object_new_string(s->names[s->coords.x]));
-    json_object_object_add(c, "y", json_object_new_string(s->names[s->coords.y]));
-    json_object_object_add(c, "hxl", json_object_new_boolean(s->tags != NULL));
+    json_object_object_add(c, "x", json_object_new_string(s->head.names[s->coords.x]));
+    json_object_object_add(c, "y", json_object_new_string(s->head.names[s->coords.y]));
+    json_object_object_add(c, "hxl", json_object_new_boolean(s->head.tags != NULL));
     json_object_object_add(o, "coordinates", c);
     json_object_object_add(o, "rows_without_coordinates",
                            json_object_new_int64(s->rows_without_coordinates));
@@ -238,7 +197,7 @@ cr_status cr_info_csv(cr_ctx *ctx, const char *path, const cr_info_opts *opts,
     if (st == CR_OK)
         st = cr_csv_open(ctx, path, &csv);
     if (st == CR_OK)
-        st = scan(ctx, path, csv, &s);
+        st = scan(ctx, csv, &s);
     if (st == CR_OK) {
         json_object *o = json_object_new_object();
         json_object_object_add(o, "file", json_object_new_string(path));
@@ -251,8 +210,7 @@ cr_status cr_info_csv(cr_ctx *ctx, const char *path, const cr_info_opts *opts,
         json_object_object_add(o, "layers", layers);
         *out = o;
     }
-    free_strings(s.names, s.columns);
-    free_strings(s.tags, s.tag_count);
+    cr_csv_header_clear(&s.head);
     free(s.types);
     cr_csv_close(csv);
     CPLFree(wkt);

@@ -286,9 +286,7 @@ static char *parameters_json(const run *r)
                                                               : json_object_new_string("none"));
     json_object_object_add(p, "sea", json_object_new_string(o->sea_path ? o->sea_path : "dem-nodata-or-below-0-joined-to-edge"));
     json_object_object_add(p, "dem_unit_m", cr_json_number(r->to_m, 12));
-    char *text = strdup(json_object_to_json_string_ext(p, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
-    json_object_put(p);
-    return text;
+    return cr_json_take_text(p);
 }
 
 static char *inputs_json(const run *r)
@@ -299,9 +297,7 @@ static char *inputs_json(const run *r)
         json_object_array_add(a, json_object_new_string(r->o->sea_path));
     if (r->o->grid_path)
         json_object_array_add(a, json_object_new_string(r->o->grid_path));
-    char *text = strdup(json_object_to_json_string_ext(a, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
-    json_object_put(a);
-    return text;
+    return cr_json_take_text(a);
 }
 
 static cr_status open_writer(cr_ctx *ctx, run *r, const char *out_path, cr_writer **w)

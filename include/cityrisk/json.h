@@ -4,6 +4,8 @@
 
 #include <json-c/json.h>
 
+#include "cityrisk/grid.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -12,6 +14,15 @@ extern "C" {
  * integers), or NULL (JSON null) for NaN and infinities, so that summaries read
  * 0.56 rather than 0.56000000000000005. */
 json_object *cr_json_number(double v, int digits);
+
+/* The document as compact JSON text (slashes not escaped) in a string to free(),
+ * or NULL when out of memory. Releases doc (json_object_put) in every case, so
+ * that a document built for a metadata item is one expression. */
+char *cr_json_take_text(json_object *doc);
+
+/* A grid as {"width", "height", "resolution": [x, y], "bounds": [xmin, ymin, xmax,
+ * ymax], "crs": {"name", "epsg", "geographic", "units"}}. */
+json_object *cr_grid_to_json(const cr_grid *grid);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,151 @@
+/*
+ * arrivals.h: migrant arrival records to arrivals per grid cell.
+ *
+ * Records come from a CSV with coordinate columns (read by the library's own
+ * reader, so that every rejection names its line) or from any OGR point layer
+ * (named by feature id). Each record counts 1 or the value of a count field; a
+ * record is validated (coordinates, count, date) and either accepted, excluded by
+ * the date window or the --where filter, or rejected with a reason.
+ *
+ * Accepted records inside the grid are placed on it: with no kernel, each
+ * record's count goes to the cell holding it; with a kernel of bandwidth h, it is
+ * spread over the cells whose centres lie within h, in proportion to the kernel,
+ * and the weights are renormalised over the cells inside the grid so that each
+ * record adds exactly its count. The raster's sum is therefore the arrivals
+ * inside the grid; the part of the kernels that reached beyond the grid edge is
+ * reported (kernel_mass_outside) and records outside the grid are counted, not
+ * spread.
+ *
+ * Memory is O(records) (24 bytes each) plus one tile of doubles per thread; the
+ * grid is accumulated tile by tile, never held whole.
+ */
+#ifndef CITYRISK_ARRIVALS_H
+#define CITYRISK_ARRIVALS_H
+
+#include <stdint.h>
+
+#include "cityrisk/context.h"
+#include "cityrisk/grid.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Kernels (density per unit area, u = d / h, zero for u >= 1). */
+typedef enum cr_kernel {
+    CR_KERNEL_NONE = 0,     /* the record's cell only */
+    CR_KERNEL_QUARTIC,      /* 3 / (pi h^2) (1 - u^2)^2 */
+    CR_KERNEL_EPANECHNIKOV, /* 2 / (pi h^2) (1 - u^2) */
+    CR_KERNEL_TRIWEIGHT,    /* 4 / (pi h^2) (1 - u^2)^3 */
+    CR_KERNEL_UNIFORM,      /* 1 / (pi h^2) */
+    CR_KERNEL_TRIANGULAR,   /* 3 / (pi h^2) (1 - u) */
+    CR_KERNEL_GAUSSIAN      /* exp(-d^2 / 2 s^2) / (2 pi s^2), s = h / 3, cut at h */
+} cr_kernel;
+
+/* The kernel named name ("none", "quartic", ...); fails with CR_E_USAGE listing the
+ * names. */
+cr_status cr_kernel_parse(cr_ctx *ctx, const char *name, cr_kernel *out);
+
+/* The name of a kernel ("quartic"). */
+const char *cr_kernel_name(cr_kernel kernel);
+
+/* The continuous density of the kernel at distance d for bandwidth h, per unit
+ * area (it integrates to 1 over the plane; the Gaussian to 1 - exp(-4.5) inside its
+ * cut). 0 for CR_KERNEL_NONE. */
+double cr_kernel_density(cr_kernel kernel, double d, double h);
+
+/* Why a record was rejected. */
+typedef enum cr_reject_reason {
+    CR_REJECT_MISSING_COORDINATE = 0, /* empty coordinate field, null or empty geometry */
+    CR_REJECT_BAD_COORDINATE,         /* not a number, or not finite */
+    CR_REJECT_LATITUDE_RANGE,         /* geographic input, latitude outside -90..90 */
+    CR_REJECT_LONGITUDE_RANGE,        /* geographic input, longitude outside -180..180 */
+    CR_REJECT_NOT_A_POINT,            /* an OGR geometry that is not a point or multipoint */
+    CR_REJECT_UNPROJECTABLE,          /* the transformation to the grid CRS failed */
+    CR_REJECT_COUNT_NOT_NUMERIC,      /* empty or not a number */
+    CR_REJECT_COUNT_NEGATIVE,
+    CR_REJECT_COUNT_NAN,
+    CR_REJECT_COUNT_INFINITE,
+    CR_REJECT_MISSING_DATE,           /* empty date when a date field is used */
+    CR_REJECT_BAD_DATE,               /* not an ISO 8601 date */
+    CR_REJECT_REASONS                 /* the number of reasons */
+} cr_reject_reason;
+
+/* The identifier of a reason, "latitude_out_of_range", as used in summaries and
+ * the rejection report. */
+const char *cr_reject_reason_name(cr_reject_reason reason);
+
+/* How many record ids each reason keeps for messages and summaries. */
+#define CR_ARRIVALS_FIRST_IDS 5
+
+/* Options of cr_arrivals(); initialise with cr_arrivals_opts_init(). */
+typedef struct cr_arrivals_opts {
+    const char *layer;       /* OGR layer name; default NULL: the only layer */
+    const char *x_field;     /* coordinate fields (name or HXL tag); default NULL: detected */
+    const char *y_field;     /*   for CSV, the geometry or detected fields for OGR */
+    const char *src_crs;     /* CRS of the records; default NULL: the layer's, EPSG:4326 for CSV */
+    const char *count_field; /* default NULL: each record counts 1 */
+    const char *date_field;  /* default NULL: dates are not read */
+    const char *from;        /* inclusive ISO 8601 window, needs date_field; default NULL */
+    const char *to;
+    const char *where;       /* attribute filter, OGR SQL (a subset for CSV); default NULL */
+
+    /* The grid: grid_path's, else bounds (when has_bounds, else the records' extent
+     * grown by the bandwidth) at resolution in crs. */
+    const char *grid_path;
+    int has_bounds;
+    cr_bounds bounds;
+    double resolution;
+    const char *crs;
+
+    cr_kernel kernel;        /* default CR_KERNEL_NONE */
+    double bandwidth;        /* in grid CRS units (metres), > 0 with a kernel */
+    int strict;              /* fail (CR_E_DATA) at the first rejected record; default 0 */
+    const char *report_path; /* CSV of every rejected record; default NULL */
+    int overwrite;           /* default 0 */
+    char **creation_options; /* -co for the COG; default NULL */
+} cr_arrivals_opts;
+
+void cr_arrivals_opts_init(cr_arrivals_opts *opts);
+
+/* What cr_arrivals() read and wrote. Ids are CSV line numbers (1-based, the line a
+ * record starts on) or OGR feature ids, as ids_are_lines says. */
+typedef struct cr_arrivals_summary {
+    int ids_are_lines;
+    int64_t records_read;      /* data records (not the header or HXL row) */
+    int64_t records_accepted;
+    int64_t records_rejected;
+    int64_t rejected[CR_REJECT_REASONS];
+    int64_t first_ids[CR_REJECT_REASONS][CR_ARRIVALS_FIRST_IDS]; /* the first ids, -1 unused */
+    int64_t excluded_by_date;  /* valid records outside the --from/--to window */
+    int64_t excluded_by_where; /* CSV records the filter left out (OGR filters at the source) */
+    int64_t records_outside_grid;
+    double arrivals_total;       /* the counts of the accepted records */
+    double arrivals_in_grid;     /* ... of those inside the grid: the raster's sum */
+    double arrivals_outside_grid;
+    double kernel_mass_outside;  /* kernel mass beyond the grid edge, renormalised in */
+    double raster_sum;           /* the sum of the written cells (Float32), for checking */
+    char date_first[11];         /* YYYY-MM-DD of the earliest and latest valid dates */
+    char date_last[11];          /*   read, "" when none */
+    cr_grid *grid;               /* the grid written, owned by the summary */
+} cr_arrivals_summary;
+
+/* Frees what a summary owns (its grid). Accepts NULL. */
+void cr_arrivals_summary_clear(cr_arrivals_summary *summary);
+
+/* Reads the records at points_path and writes arrivals per cell to a Float32 COG at
+ * out_path. summary, when non-NULL, is filled (clear it with
+ * cr_arrivals_summary_clear()). Fails with CR_E_USAGE on bad options (a kernel
+ * without a bandwidth, a window without a date field, a bad --where), CR_E_DATA on
+ * a source without coordinates or CRS, a grid that is geographic under a kernel,
+ * and on the first rejected record when strict; with CR_E_EXISTS when an output
+ * exists. Rejections are logged as one warning per reason with the first ids.
+ * Reports progress through the context. Writes nothing on failure. */
+cr_status cr_arrivals(cr_ctx *ctx, const char *points_path, const char *out_path,
+                      const cr_arrivals_opts *opts, cr_arrivals_summary *summary);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
