@@ -72,6 +72,12 @@ static cr_status collect(cr_ctx *ctx, void *arg, const cr_point *points, size_t 
     return CR_OK;
 }
 
+/* A record in cell coordinates: cell (c, r) spans [c, c + 1) x [r, r + 1). */
+typedef struct cell_point {
+    double fx, fy;
+    double count;
+} cell_point;
+
 /* Everything the tile pass shares. */
 typedef struct job {
     const cr_arrivals_opts *o;
@@ -81,9 +87,9 @@ typedef struct job {
     int64_t tiles;
     int halo_x, halo_y;       /* tiles a footprint can reach beyond its own */
     double cell_w, cell_h;
-    /* the records inside the grid, sorted by tile: cell coordinates and counts */
+    /* the records inside the grid, sorted by tile, one per position */
     size_t n;
-    double *fx, *fy, *count;
+    cell_point *p;
     double *norm;             /* kernel weight sum over the grid; NAN: computed in the tile */
     int64_t *start;           /* tiles + 1 offsets into the records */
     double *chunk_mass;       /* kernel mass outside the grid, per chunk */
@@ -117,8 +123,41 @@ static int locate(const cr_grid *g, int geographic, double x, double y, double *
     return *fx >= 0 && *fx < g->width && *fy >= 0 && *fy < g->height;
 }
 
-/* Keeps the points inside the grid, sorted by tile (a counting sort, stable so that
- * every tile sums its records in input order), and counts the others. */
+static int by_position(const void *a, const void *b)
+{
+    const cell_point *p = a, *q = b;
+    if (p->fy != q->fy)
+        return p->fy < q->fy ? -1 : 1;
+    if (p->fx != q->fx)
+        return p->fx < q->fx ? -1 : 1;
+    return 0;
+}
+
+/* Sorts each tile's records by position and merges those at the same position into
+ * one with their summed count: a kernel's weights depend only on the position, so
+ * this is exact, and arrival records repeat their site's coordinates (1 000 000
+ * records at about 1 000 sites is typical of displacement tracking). */
+static void merge_positions(job *j)
+{
+    size_t kept = 0;
+    int64_t from = 0;
+    for (int64_t t = 0; t < j->tiles; t++) {
+        int64_t to = j->start[t + 1];
+        qsort(j->p + from, (size_t)(to - from), sizeof *j->p, by_position);
+        j->start[t] = (int64_t)kept;
+        for (int64_t i = from; i < to; i++) {
+            if (kept > (size_t)j->start[t] && by_position(&j->p[kept - 1], &j->p[i]) == 0)
+                j->p[kept - 1].count += j->p[i].count;
+            else
+                j->p[kept++] = j->p[i];
+        }
+        from = to;
+    }
+    j->start[j->tiles] = (int64_t)kept;
+    j->n = kept;
+}
+
+/* Keeps the points inside the grid, bucketed by tile, and counts the others. */
 static cr_status bucket(cr_ctx *ctx, job *j, const point_list *l, int geographic,
                         cr_arrivals_summary *s)
 {
@@ -138,11 +177,9 @@ static cr_status bucket(cr_ctx *ctx, job *j, const point_list *l, int geographic
     }
     for (int64_t t = 0; t < j->tiles; t++)
         j->start[t + 1] += j->start[t];
-    size_t n = j->n ? j->n : 1;
-    j->fx = malloc(n * sizeof *j->fx), j->fy = malloc(n * sizeof *j->fy);
-    j->count = malloc(n * sizeof *j->count);
+    j->p = malloc((j->n ? j->n : 1) * sizeof *j->p);
     int64_t *next = malloc((size_t)j->tiles * sizeof *next);
-    if (!j->fx || !j->fy || !j->count || !next) {
+    if (!j->p || !next) {
         free(next);
         return cr_ctx_fail(ctx, CR_E_IO, "out of memory bucketing %zu records", j->n);
     }
@@ -150,10 +187,10 @@ static cr_status bucket(cr_ctx *ctx, job *j, const point_list *l, int geographic
     for (size_t i = 0; i < l->n; i++) {
         if (!locate(j->grid, geographic, l->p[i].x, l->p[i].y, &fx, &fy))
             continue;
-        int64_t k = next[tile_of(j, fx, fy)]++;
-        j->fx[k] = fx, j->fy[k] = fy, j->count[k] = l->p[i].count;
+        j->p[next[tile_of(j, fx, fy)]++] = (cell_point){fx, fy, l->p[i].count};
     }
     free(next);
+    merge_positions(j);
     return CR_OK;
 }
 
@@ -164,7 +201,7 @@ static cr_cells grid_cells(const job *j)
 
 static void stamp_of(const job *j, size_t i, cr_stamp *s)
 {
-    cr_stamp_init(s, j->o->kernel, j->o->bandwidth, j->cell_w, j->cell_h, j->fx[i], j->fy[i]);
+    cr_stamp_init(s, j->o->kernel, j->o->bandwidth, j->cell_w, j->cell_h, j->p[i].fx, j->p[i].fy);
 }
 
 /* The normalisation of the records whose footprint leaves their tile, and the
@@ -179,7 +216,7 @@ static cr_status normalise_chunk(cr_ctx *ctx, void *arg, int64_t index, int work
     for (size_t i = (size_t)index * CHUNK; i < end; i++) {
         cr_stamp s;
         stamp_of(j, i, &s);
-        cr_cells home = tile_cells(j, tile_of(j, j->fx[i], j->fy[i]));
+        cr_cells home = tile_cells(j, tile_of(j, j->p[i].fx, j->p[i].fy));
         j->norm[i] = NAN;
         if (cr_stamp_inside(&s, &home))
             continue;
@@ -189,7 +226,7 @@ static cr_status normalise_chunk(cr_ctx *ctx, void *arg, int64_t index, int work
         cr_cells all = {s.c0, s.r0, s.c1, s.r1};
         double full = cr_stamp_sum(&s, &all);
         if (full > 0)
-            mass += j->count[i] * (1 - j->norm[i] / full);
+            mass += j->p[i].count * (1 - j->norm[i] / full);
     }
     j->chunk_mass[index] = mass;
     return CR_OK;
@@ -201,7 +238,7 @@ static cr_status normalise_chunk(cr_ctx *ctx, void *arg, int64_t index, int work
 static void add_record(const job *j, size_t i, const cr_cells *area, double *acc)
 {
     size_t stride = (size_t)(area->c1 - area->c0 + 1);
-    int c = (int)j->fx[i], r = (int)j->fy[i];
+    int c = (int)j->p[i].fx, r = (int)j->p[i].fy;
     if (j->o->kernel != CR_KERNEL_NONE) {
         cr_stamp s;
         stamp_of(j, i, &s);
@@ -213,12 +250,12 @@ static void add_record(const job *j, size_t i, const cr_cells *area, double *acc
             norm = cr_stamp_sum(&s, &grid);
         }
         if (norm > 0) {
-            cr_stamp_add(&s, area, j->count[i] / norm, acc, stride);
+            cr_stamp_add(&s, area, j->p[i].count / norm, acc, stride);
             return;
         }
     }
     if (c >= area->c0 && c <= area->c1 && r >= area->r0 && r <= area->r1)
-        acc[(size_t)(r - area->r0) * stride + (size_t)(c - area->c0)] += j->count[i];
+        acc[(size_t)(r - area->r0) * stride + (size_t)(c - area->c0)] += j->p[i].count;
 }
 
 static cr_status accumulate_tile(cr_ctx *ctx, void *arg, int64_t index, int worker, int slot)
@@ -269,7 +306,7 @@ static void free_buffers(void **list, int n)
 
 static void job_free(job *j, int workers, int slots)
 {
-    free(j->fx), free(j->fy), free(j->count), free(j->norm), free(j->start), free(j->chunk_mass);
+    free(j->p), free(j->norm), free(j->start), free(j->chunk_mass);
     free_buffers((void **)j->acc, workers);
     free_buffers((void **)j->out, slots);
 }

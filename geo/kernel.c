@@ -71,22 +71,26 @@ int cr_stamp_inside(const cr_stamp *s, const cr_cells *a)
 #define SHAPE_TRIANGULAR(t) (1 - sqrt(t))
 #define SHAPE_GAUSSIAN(t) exp(-4.5 * (t)) /* d^2 / (2 sigma^2) with sigma = h / 3 */
 
-/* One row of the footprint, columns c0..c1: returns the sum of the weights and,
- * when dst is non-NULL, adds scale * weight to dst[c - c0]. Written once per shape
+/* One row of the footprint, columns c0..c1: the sum of the weights, or adding
+ * scale * weight to dst[c - c0]. Written once per shape and kept free of branches
  * so that the compiler can vectorise each loop. */
-#define ROW(NAME, SHAPE)                                                                         \
-    static double row_##NAME(double fx, double ux, double ty, int c0, int c1, double scale,     \
-                             double *dst)                                                      \
-    {                                                                                          \
-        double sum = 0;                                                                        \
-        for (int c = c0; c <= c1; c++) {                                                       \
-            double u = (c + 0.5 - fx) * ux, t = u * u + ty;                                     \
-            double w = t < 1 ? SHAPE(t) : 0.0;                                                 \
-            sum += w;                                                                          \
-            if (dst)                                                                           \
-                dst[c - c0] += scale * w;                                                      \
-        }                                                                                      \
-        return sum;                                                                            \
+#define ROW(NAME, SHAPE)                                                                     \
+    static double sum_##NAME(double fx, double ux, double ty, int c0, int c1)               \
+    {                                                                                      \
+        double sum = 0;                                                                    \
+        for (int c = c0; c <= c1; c++) {                                                   \
+            double u = (c + 0.5 - fx) * ux, t = u * u + ty;                                 \
+            sum += t < 1 ? SHAPE(t) : 0.0;                                                 \
+        }                                                                                  \
+        return sum;                                                                        \
+    }                                                                                      \
+    static void add_##NAME(double fx, double ux, double ty, int c0, int c1, double scale,   \
+                           double *restrict dst)                                           \
+    {                                                                                      \
+        for (int c = c0; c <= c1; c++) {                                                   \
+            double u = (c + 0.5 - fx) * ux, t = u * u + ty;                                 \
+            dst[c - c0] += t < 1 ? scale * SHAPE(t) : 0.0;                                 \
+        }                                                                                  \
     }
 ROW(quartic, SHAPE_QUARTIC)
 ROW(epanechnikov, SHAPE_EPANECHNIKOV)
@@ -95,25 +99,29 @@ ROW(uniform, SHAPE_UNIFORM)
 ROW(triangular, SHAPE_TRIANGULAR)
 ROW(gaussian, SHAPE_GAUSSIAN)
 
-typedef double (*row_fn)(double, double, double, int, int, double, double *);
+typedef double (*sum_fn)(double, double, double, int, int);
+typedef void (*add_fn)(double, double, double, int, int, double, double *restrict);
 
-static row_fn row_of(cr_kernel kernel)
-{
-    switch (kernel) {
-    case CR_KERNEL_EPANECHNIKOV: return row_epanechnikov;
-    case CR_KERNEL_TRIWEIGHT: return row_triweight;
-    case CR_KERNEL_UNIFORM: return row_uniform;
-    case CR_KERNEL_TRIANGULAR: return row_triangular;
-    case CR_KERNEL_GAUSSIAN: return row_gaussian;
-    default: return row_quartic;
-    }
-}
+static const struct {
+    sum_fn sum;
+    add_fn add;
+} ROWS[] = {
+    [CR_KERNEL_NONE] = {sum_uniform, add_uniform},
+    [CR_KERNEL_QUARTIC] = {sum_quartic, add_quartic},
+    [CR_KERNEL_EPANECHNIKOV] = {sum_epanechnikov, add_epanechnikov},
+    [CR_KERNEL_TRIWEIGHT] = {sum_triweight, add_triweight},
+    [CR_KERNEL_UNIFORM] = {sum_uniform, add_uniform},
+    [CR_KERNEL_TRIANGULAR] = {sum_triangular, add_triangular},
+    [CR_KERNEL_GAUSSIAN] = {sum_gaussian, add_gaussian},
+};
 
 /* Walks the footprint's rows inside area, limiting each to the columns its circle
- * spans (plus one cell of margin for rounding). */
+ * spans (plus one cell of margin for rounding): returns the sum of the weights, or,
+ * when acc is non-NULL, adds scale * weight to it. */
 static double walk(const cr_stamp *s, const cr_cells *a, double scale, double *acc, size_t stride)
 {
-    row_fn row = row_of(s->kernel);
+    sum_fn sum_row = ROWS[s->kernel].sum;
+    add_fn add_row = ROWS[s->kernel].add;
     int r0 = s->r0 > a->r0 ? s->r0 : a->r0, r1 = s->r1 < a->r1 ? s->r1 : a->r1;
     double sum = 0;
     for (int r = r0; r <= r1; r++) {
@@ -128,8 +136,11 @@ static double walk(const cr_stamp *s, const cr_cells *a, double scale, double *a
             c1 = a->c1;
         if (c0 > c1)
             continue;
-        double *dst = acc ? acc + (size_t)(r - a->r0) * stride + (size_t)(c0 - a->c0) : NULL;
-        sum += row(s->fx, s->ux, ty, c0, c1, scale, dst);
+        if (acc)
+            add_row(s->fx, s->ux, ty, c0, c1, scale,
+                    acc + (size_t)(r - a->r0) * stride + (size_t)(c0 - a->c0));
+        else
+            sum += sum_row(s->fx, s->ux, ty, c0, c1);
     }
     return sum;
 }

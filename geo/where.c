@@ -177,6 +177,15 @@ static int vec_reserve(vec *v, int extra, size_t size)
     return 1;
 }
 
+/* Appends a copy of item; returns its index, or -1 when out of memory. */
+static int vec_push(vec *v, const void *item, size_t size)
+{
+    if (!vec_reserve(v, 1, size))
+        return -1;
+    memcpy((char *)v->items + (size_t)v->n * size, item, size);
+    return v->n++;
+}
+
 void cr_where_free(cr_where *w)
 {
     if (!w)
@@ -259,15 +268,20 @@ static void describe(const parser *p, const token *t, char *buf, size_t size)
                  t->len > QUOTE_MAX ? "..." : "");
 }
 
-/* Fails with "expected WHAT after 'PREVIOUS', found TOKEN at offset N". */
-static int fail_expected(parser *p, const char *what)
+/* Fails with "PREFIXexpected WHAT after 'PREVIOUS', found TOKEN at offset N". */
+static int fail_expected_in(parser *p, const char *prefix, const char *what)
 {
     char found[QUOTE_MAX + 8];
     describe(p, &p->tok, found, sizeof found);
     if (!p->has_prev)
-        return fail(p, "expected %s, found %s at offset %zu", what, found, p->tok.at);
-    return fail(p, "expected %s after '%.*s', found %s at offset %zu", what,
+        return fail(p, "%sexpected %s, found %s at offset %zu", prefix, what, found, p->tok.at);
+    return fail(p, "%sexpected %s after '%.*s', found %s at offset %zu", prefix, what,
                 quote_len(p->prev.len), p->expr + p->prev.at, found, p->tok.at);
+}
+
+static int fail_expected(parser *p, const char *what)
+{
+    return fail_expected_in(p, "", what);
 }
 
 /* The length of the quoted text at s, both quotes included, or 0 when it is not closed.
@@ -410,22 +424,16 @@ static int advance(parser *p)
 /* ------------------------------------------------------------------------------------ */
 /* Parser: each function returns the index of what it built, or -1 after a failure. */
 
-static int add_node(parser *p, const node *nd)
+/* Pushes onto v or fails for lack of memory. */
+static int push(parser *p, vec *v, const void *item, size_t size)
 {
-    vec *v = &p->w->nodes;
-    if (!vec_reserve(v, 1, sizeof(node)))
-        return fail_memory(p);
-    ITEM(*v, node, v->n) = *nd;
-    return v->n++;
+    int index = vec_push(v, item, size);
+    return index < 0 ? fail_memory(p) : index;
 }
 
-static int add_operand(parser *p, const operand *o)
+static int add_node(parser *p, const node *nd)
 {
-    vec *v = &p->w->operands;
-    if (!vec_reserve(v, 1, sizeof(operand)))
-        return fail_memory(p);
-    ITEM(*v, operand, v->n) = *o;
-    return v->n++;
+    return push(p, &p->w->nodes, nd, sizeof *nd);
 }
 
 /* Appends the text of a quoted token to the pool without its quotes and with its escaped
@@ -553,7 +561,7 @@ static int parse_operand(parser *p)
     default:
         return fail_expected(p, "a value");
     }
-    int index = add_operand(p, &o);
+    int index = push(p, &p->w->operands, &o, sizeof o);
     if (index < 0 || advance(p) < 0)
         return -1;
     return index;
@@ -626,7 +634,7 @@ static int compile_pattern(parser *p, node *nd, const char *pattern, char escape
     return 0;
 }
 
-/* The ESCAPE clause, when there is one: its single character, or 0. */
+/* Reads the ESCAPE clause, when there is one, into *escape; 0 there when there is none. */
 static int parse_escape(parser *p, char *escape)
 {
     *escape = 0;
@@ -752,7 +760,7 @@ static int add_parent(parser *p, node_kind kind, int count)
 
 static int parse_or(parser *p);
 
-/* NOT x, ( expr ) or a predicate. Only here does the parser recurse, so here it counts. */
+/* NOT x, ( expr ) or a predicate. Nesting grows only here, so here it is counted. */
 static int parse_not(parser *p)
 {
     token open = p->tok;
@@ -767,13 +775,15 @@ static int parse_not(parser *p)
     if (inner < 0)
         return -1;
     if (open.kind == TOK_LPAREN) {
-        char what[64];
-        snprintf(what, sizeof what, "')' to close the '(' at offset %zu", open.at);
-        return expect(p, TOK_RPAREN, what) < 0 ? -1 : inner;
+        if (p->tok.kind != TOK_RPAREN) {
+            char prefix[64];
+            snprintf(prefix, sizeof prefix, "the '(' at offset %zu is not closed: ", open.at);
+            return fail_expected_in(p, prefix, "')'");
+        }
+        return advance(p) < 0 ? -1 : inner;
     }
-    if (!vec_reserve(&p->scratch, 1, sizeof(int)))
-        return fail_memory(p);
-    ITEM(p->scratch, int, p->scratch.n++) = inner;
+    if (push(p, &p->scratch, &inner, sizeof inner) < 0)
+        return -1;
     return add_parent(p, N_NOT, 1);
 }
 
@@ -787,11 +797,8 @@ static int parse_list(parser *p, node_kind kind)
         int item = kind == N_OR ? parse_list(p, N_AND) : parse_not(p);
         if (item < 0)
             break;
-        if (!vec_reserve(&p->scratch, 1, sizeof(int))) {
-            fail_memory(p);
+        if (push(p, &p->scratch, &item, sizeof item) < 0)
             break;
-        }
-        ITEM(p->scratch, int, p->scratch.n++) = item;
         count++;
         if (p->tok.kind != separator)
             return count == 1 ? ITEM(p->scratch, int, --p->scratch.n)

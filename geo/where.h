@@ -22,8 +22,9 @@
  * Keywords are case-insensitive. A column is a bare name (a letter, '_' or a non-ASCII
  * byte, then also digits) or a "double-quoted" one for names with other characters or
  * that are keywords; either is looked up exactly first, then ignoring ASCII case, as
- * OGR does. Numbers are decimal, with an optional sign, fraction and exponent. In
- * strings '' and \' stand for a quote (OGR SQL reads both), in quoted names "" and \".
+ * OGR does. Numbers are decimal, with an optional sign (attached), fraction and
+ * exponent. In strings '' and \' stand for a quote (OGR SQL reads both), in quoted names
+ * "" and \". == is accepted as =, though OGR SQL itself rejects it: suggest =.
  *
  * Comparisons: when either side is a number literal the comparison is numeric and a
  * value that is not wholly a finite decimal number (blanks around it aside) makes it

@@ -366,8 +366,9 @@ static void parse_errors_name_the_problem_and_offset(void **state)
     expect_error("n = 1 site", "expected AND, OR or the end of the expression after '1', "
                                "found 'site' at offset 6", NULL);
     expect_error("n = 1)", "found ')' at offset 5", NULL);
-    expect_error("(n = 1", "expected ')' to close the '(' at offset 0 after '1', found the end "
-                           "at offset 6", NULL);
+    expect_error("(n = 1", "the '(' at offset 0 is not closed: expected ')' after '1', found "
+                           "the end at offset 6", NULL);
+    expect_error("((n = 1) OR (m = 2 site)", "the '(' at offset 12 is not closed", NULL);
     expect_error("n", "expected an operator", "after 'n', found the end at offset 1", NULL);
     expect_error("n 5", "expected an operator", "found '5' at offset 2", NULL);
     expect_error("n NOT 5", "expected LIKE, ILIKE, IN or BETWEEN after 'NOT'", NULL);
