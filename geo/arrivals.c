@@ -342,7 +342,8 @@ static cr_status run_tiles(cr_ctx *ctx, job *j, int threads, int slots, cr_arriv
 }
 
 /* The grid: --grid's, --bounds', or the records' extent grown by the bandwidth. */
-static cr_status make_grid(cr_ctx *ctx, const cr_arrivals_opts *o, const point_list *l, cr_grid **grid)
+static cr_status make_grid(cr_ctx *ctx, const char *points_path, const cr_arrivals_opts *o,
+                           const point_list *l, cr_grid **grid)
 {
     if (o->grid_path)
         return CR_OK; /* read before the records, for their CRS */
@@ -350,7 +351,9 @@ static cr_status make_grid(cr_ctx *ctx, const cr_arrivals_opts *o, const point_l
     if (!o->has_bounds) {
         if (l->n == 0)
             return cr_ctx_fail(ctx, CR_E_DATA,
-                               "no accepted records to take the grid's extent from; give --bounds or --grid");
+                               "'%s' has no accepted records to take the grid's extent from; give "
+                               "--bounds or --grid",
+                               points_path);
         double grow = o->kernel != CR_KERNEL_NONE ? o->bandwidth : o->resolution / 2;
         b = l->extent;
         b.xmin -= grow, b.ymin -= grow, b.xmax += grow, b.ymax += grow;
@@ -510,7 +513,7 @@ cr_status cr_arrivals(cr_ctx *ctx, const char *points_path, const char *out_path
         st = cr_records_read(ctx, points_path, o, wkt, collect, &points, o->report_path, s, &report);
     }
     if (st == CR_OK)
-        st = make_grid(ctx, o, &points, &grid);
+        st = make_grid(ctx, points_path, o, &points, &grid);
     if (st == CR_OK)
         st = plan(ctx, &j, o, grid);
     if (st == CR_OK)

@@ -446,6 +446,53 @@ class Kernels(ArrivalsCase):
                 self.assertRelClose(summary["kernel_mass_outside"], mass_outside, 1e-6)
                 self.assertRelClose(summary["raster_sum"], in_grid, 1e-6)
 
+    def test_kernels_across_tile_boundaries(self):
+        # 1100 x 600 cells: records straddle every multiple of 256 cells, where tiled
+        # accumulation (with a kernel halo) must hand mass to the neighbouring tiles.
+        grid = Grid(600000.0, 7700000.0, 611000.0, 7706000.0, 10.0, UTM36S)
+        rng = random.Random(17)
+        records = []
+        for cb in [256, 512, 768, 1024]:
+            for rb in [256, 512]:
+                for dx, dy in [(-23.4, 7.7), (4.1, -61.3), (0.5, 0.5)]:
+                    records.append((grid.xmin + cb * grid.res + dx, grid.ymax - rb * grid.res + dy,
+                                    rng.randint(1, 50)))
+        for _ in range(40):
+            records.append((rng.uniform(grid.xmin + 1, grid.xmax - 1),
+                            rng.uniform(grid.ymin + 1, grid.ymax - 1), rng.randint(1, 50)))
+        points = self.path("tiles.csv")
+        write_utm_csv(points, records)
+        expected, mass_outside, in_grid = kernel_reference(grid, records, "quartic", 150.0)
+        for threads in ["1", "4"]:
+            with self.subTest(threads=threads):
+                out, summary, _ = self.arrivals(
+                    "--points", points, "--src-crs", "EPSG:32736", "--count-field", "count",
+                    *grid.args(), "--kernel", "quartic", "--bandwidth", "150",
+                    "--threads", threads)
+                got, _ = read_raster(out)
+                self.assertRaster(got, expected, f"--threads {threads}", atol=1e-6)
+                self.assertRelClose(got.sum(), in_grid, 1e-6, "raster sum")
+                self.assertRelClose(summary["kernel_mass_outside"], mass_outside, 1e-6)
+
+    def test_kernel_on_non_square_cells(self):
+        # 10 m x 20 m cells from a reference raster: distances are between cell centres.
+        ref = self.path("ns.tif")
+        ds = gdal.GetDriverByName("GTiff").Create(ref, 60, 30, 1, gdal.GDT_Byte)
+        ds.SetGeoTransform((700000.0, 10.0, 0.0, 7800600.0, 0.0, -20.0))
+        ds.SetSpatialRef(srs_of(UTM36S))
+        ds = None
+        points = self.path("ns.csv")
+        write_utm_csv(points, [(700301.3, 7800297.1, 10)])
+        out, summary, _ = self.arrivals("--points", points, "--src-crs", "EPSG:32736",
+                                        "--count-field", "count", "--grid", ref, "--kernel",
+                                        "epanechnikov", "--bandwidth", "100")
+        X, Y = np.meshgrid(700000.0 + (np.arange(60) + 0.5) * 10.0,
+                           7800600.0 - (np.arange(30) + 0.5) * 20.0)
+        w = kernel_shape("epanechnikov", np.hypot(X - 700301.3, Y - 7800297.1), 100.0)
+        self.assertRaster(read_raster(out)[0], 10.0 * w / w.sum(), "10 x 20 m cells", atol=1e-8)
+        self.assertEqual(summary["grid"]["resolution"][0], 10.0)
+        self.assertEqual(abs(summary["grid"]["resolution"][1]), 20.0)
+
     def test_kernel_on_geographic_grid_is_refused(self):
         points = self.path("p.csv")
         write_csv(points, ["lon", "lat"], [["34.85", "-19.83"]])
@@ -837,6 +884,13 @@ class InputsAndOutputs(ArrivalsCase):
         ds = None
         self.assertEqual(sorted(os.listdir(self.tmp)), sorted(["p.csv", os.path.basename(out)]))
 
+        # -co reaches the COG driver.
+        out, _, _ = self.arrivals("--points", points, "--src-crs", "EPSG:32736", *KGRID.args(),
+                                  "-co", "COMPRESS=LZW")
+        ds = gdal.Open(out)
+        self.assertEqual(ds.GetMetadataItem("COMPRESSION", "IMAGE_STRUCTURE"), "LZW")
+        self.assertEqual(ds.GetMetadataItem("LAYOUT", "IMAGE_STRUCTURE"), "COG")
+
 
 # ---------------------------------------------------------------------------------------------
 # Validation, row by row
@@ -979,6 +1033,31 @@ class Validation(ArrivalsCase):
         self.assertEqual(rc, 0, err)
         self.assertEqual(err.strip(), "")
 
+    def test_bom_crlf_and_embedded_line_breaks(self):
+        # A UTF-8 BOM, CRLF line ends and quoted fields holding CRLF and LF: ids are still the
+        # lines records start on.
+        raw = ("\ufeffname,lon,lat,n\r\n"
+               "a,34.85,-19.83,1\r\n"                 # line 2
+               "\"b\r\nb\",34.85,-19.83,2\r\n"       # line 3, two lines
+               "c,34.85,95,3\r\n"                     # line 5: latitude out of range
+               "\"d\nd\nd\",34.85,-19.83,4\r\n"       # line 6, three lines
+               "e,,-19.83,5\r\n"                      # line 9: missing coordinate
+               "f,34.85,-19.83,x\r\n")                # line 10: count not numeric
+        points = self.path("crlf.csv")
+        with open(points, "w", encoding="utf-8", newline="") as fp:
+            fp.write(raw)
+        report = self.path("r.csv")
+        _, summary, _ = self.arrivals("--points", points, "--count-field", "n", "--report",
+                                      report, "--grid", sample("dem.tif"))
+        self.assertEqual(summary["records_read"], 6)
+        self.assertEqual(summary["rejected"]["latitude_out_of_range"], {"count": 1, "first": [5]})
+        self.assertEqual(summary["rejected"]["missing_coordinate"], {"count": 1, "first": [9]})
+        self.assertEqual(summary["rejected"]["count_not_numeric"], {"count": 1, "first": [10]})
+        self.assertEqual(summary["arrivals_total"], 7)
+        header, rows = read_report(report)
+        self.assertEqual(header, ["line", "reason", "message", "name", "lon", "lat", "n"])
+        self.assertEqual([r[0] for r in rows], ["5", "9", "10"])
+
     def test_date_formats(self):
         valid = ["2024-02-29", "2024-03-10", "2024-03-10T08:30", "2024-03-10 08:30:15",
                  "2024-03-10T08:30:15.500Z", "2024-03-10T08:30:15.123+02:00",
@@ -1004,6 +1083,38 @@ class Validation(ArrivalsCase):
         self.assertEqual(set(got.values()), {"bad_date"})
         self.assertEqual(summary["rejected"]["bad_date"]["count"], len(invalid))
         self.assertEqual(summary["date_range"], {"first": "2000-02-29", "last": "2024-12-31"})
+
+    def test_unprojectable_records(self):
+        ortho = "+proj=ortho +lat_0=0 +lon_0=0 +datum=WGS84 +units=m +no_defs"
+        points = self.path("far.csv")
+        write_csv(points, ["lon", "lat"], [["10", "5"], ["120", "0"], ["179", "10"], ["-5", "-5"]])
+        out, summary, _ = self.arrivals("--points", points,
+                                        "--bounds=-2000000,-2000000,2000000,2000000",
+                                        "--resolution",
+                                        "100000", "--crs", ortho)
+        grid = Grid(-2e6, -2e6, 2e6, 2e6, 1e5, None)
+        target = osr.SpatialReference()
+        target.SetFromUserInput(ortho)
+        target.SetAxisMappingStrategy(osr.OAMS_TRADITIONAL_GIS_ORDER)
+        ct = osr.CoordinateTransformation(srs_of(4326), target)
+        xy = [ct.TransformPoint(10.0, 5.0)[:2], ct.TransformPoint(-5.0, -5.0)[:2]]
+        expected, _, _, _ = count_reference(grid, [(x, y, 1) for x, y in xy])
+        self.assertRaster(read_raster(out)[0], expected, "ortho")
+        self.assertEqual(summary["rejected"]["unprojectable"], {"count": 2, "first": [3, 4]})
+        self.assertEqual(summary["records_accepted"], 2)
+
+    def test_ogr_geographic_input_is_range_checked(self):
+        path = self.path("lonlat.gpkg")
+        write_points_gpkg(path, "p", 4326, [
+            (1, "POINT (34.85 -19.83)", {"name": "ok"}), (2, "POINT (200 10)", {"name": "lon"}),
+            (3, "POINT (34.85 -95)", {"name": "lat"}), (4, "POINT (-180.5 0)", {"name": "lon2"}),
+        ], geom_type=ogr.wkbPoint)
+        out, summary, _ = self.arrivals("--points", path, "--grid", sample("dem.tif"))
+        self.assertEqual(summary["rejected"]["longitude_out_of_range"],
+                         {"count": 2, "first": [2, 4]})
+        self.assertEqual(summary["rejected"]["latitude_out_of_range"], {"count": 1, "first": [3]})
+        self.assertEqual(summary["records_accepted"], 1)
+        self.assertEqual(read_raster(out)[0].sum(), 1)
 
     def test_ogr_rejections_name_features(self):
         path = self.path("mixed.gpkg")
@@ -1087,6 +1198,34 @@ class DateWindow(ArrivalsCase):
         self.assertEqual(read_raster(out)[0][0, 0], 1)
 
 
+    def test_window_on_ogr_date_fields(self):
+        path = self.path("dated.gpkg")
+        ds = ogr.GetDriverByName("GPKG").CreateDataSource(path)
+        layer = ds.CreateLayer("dated", srs_of(UTM36S), ogr.wkbPoint)
+        layer.CreateField(ogr.FieldDefn("day", ogr.OFTDate))
+        layer.CreateField(ogr.FieldDefn("ts", ogr.OFTDateTime))
+        days = [("2024/03/09", "2024/03/09 23:00:00"), ("2024/03/10", "2024/03/10 00:00:00"),
+                ("2024/03/20", "2024/03/20 23:59:59"), ("2024/03/21", "2024/03/21 00:00:00"),
+                (None, None)]
+        for k, (day, ts) in enumerate(days):
+            f = ogr.Feature(layer.GetLayerDefn())
+            f.SetFID(k + 1)
+            if day:
+                f.SetField("day", day)
+                f.SetField("ts", ts)
+            f.SetGeometry(ogr.CreateGeometryFromWkt(f"POINT ({700005 + 10 * k} 7800495)"))
+            layer.CreateFeature(f)
+        f = layer = ds = None
+        for field in ["day", "ts"]:
+            with self.subTest(field=field):
+                out, summary, _ = self.arrivals("--points", path, "--date-field", field,
+                                                "--from", "2024-03-10", "--to", "2024-03-20",
+                                                *KGRID.args())
+                self.assertEqual(list(read_raster(out)[0][0, :5]), [0, 1, 1, 0, 0])
+                self.assertEqual(summary["excluded_by_date"], 2)
+                self.assertEqual(summary["rejected"]["missing_date"], {"count": 1, "first": [5]})
+
+
 # ---------------------------------------------------------------------------------------------
 # --strict
 
@@ -1151,6 +1290,18 @@ class Strict(ArrivalsCase):
         self.assertEqual(len(lines), 1, err)
         self.assertTrue(lines[0].startswith(f"cityrisk arrivals: {path}: feature 6: "), lines[0])
         self.assertNoOutput(folder, "--strict OGR")
+
+    def test_strict_does_not_fail_on_excluded_records(self):
+        points = self.path("sw.csv")
+        write_utm_csv(points, [(700255.0, 7800255.0, 1), (700255.0, 7800255.0, 2)],
+                      extra_header=["d"], extra=[["2024-01-01"], ["2024-06-01"]])
+        for extra in [["--date-field", "d", "--from", "2024-03-01"],
+                      ["--where", "d = '2024-01-01'"]]:
+            with self.subTest(extra=extra):
+                _, summary, _ = self.arrivals("--points", points, "--src-crs", "EPSG:32736",
+                                              "--count-field", "count", *KGRID.args(),
+                                              "--strict", *extra)
+                self.assertEqual(summary["records_accepted"], 1)
 
     def test_strict_with_a_clean_file_succeeds(self):
         points, _ = self.strict_fixture()
