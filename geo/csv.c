@@ -29,13 +29,16 @@ struct cr_csv {
     double size;    /* of the file in bytes, for progress; 0 when unknown */
 };
 
-/* Picks the delimiter that occurs most often outside quotes in the first line. */
+/* Picks the delimiter that occurs most often outside quotes in the header line. */
 static char sniff_delimiter(FILE *fp)
 {
     static const char candidates[] = {',', ';', '\t', '|'};
     long counts[4] = {0};
     int quoted = 0, c;
-    while ((c = getc(fp)) != EOF && (quoted || (c != '\n' && c != '\r'))) {
+    /* The header is the first line that is not blank, as cr_csv_read_header() reads it. */
+    while ((c = getc(fp)) == '\n' || c == '\r')
+        ;
+    for (; c != EOF && (quoted || (c != '\n' && c != '\r')); c = getc(fp)) {
         if (c == '"')
             quoted = !quoted;
         for (int i = 0; i < 4 && !quoted; i++)

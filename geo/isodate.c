@@ -98,8 +98,10 @@ static int parse_zone(const char **p)
     int h, m = 0;
     if (!digits(p, 2, &h) || h > 23)
         return 0;
-    if (**p == ':')
+    if (**p == ':') { /* +hh:mm: the minutes must follow */
         (*p)++;
+        return digits(p, 2, &m) && m <= 59;
+    }
     if (isdigit((unsigned char)**p) && (!digits(p, 2, &m) || m > 59))
         return 0;
     return 1;

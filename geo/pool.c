@@ -51,13 +51,15 @@ static void *run_worker(void *data)
     return NULL;
 }
 
-static cr_status run_serial(cr_ctx *ctx, int64_t count, cr_work_fn work, cr_emit_fn emit, void *arg)
+static cr_status run_serial(cr_ctx *ctx, int64_t count, int slots, cr_work_fn work, cr_emit_fn emit,
+                            void *arg)
 {
     cr_status st = CR_OK;
     for (int64_t i = 0; i < count && st == CR_OK; i++) {
-        st = work(ctx, arg, i, 0, 0);
+        int slot = (int)(i % slots);
+        st = work(ctx, arg, i, 0, slot);
         if (st == CR_OK && emit)
-            st = emit(ctx, arg, i, 0);
+            st = emit(ctx, arg, i, slot);
     }
     return st;
 }
@@ -89,12 +91,15 @@ static cr_status emit_in_order(cr_ctx *ctx, pool *p, cr_emit_fn emit)
 cr_status cr_parallel_ordered(cr_ctx *ctx, int threads, int slots, int64_t count, cr_work_fn work,
                               cr_emit_fn emit, void *arg)
 {
+    if (slots < 1)
+        slots = 1;
+    /* More workers than items or than slots would only wait. */
     if (threads > count)
         threads = (int)(count > 0 ? count : 1);
-    if (slots < threads)
-        slots = threads;
+    if (threads > slots)
+        threads = slots;
     if (threads <= 1)
-        return run_serial(ctx, count, work, emit, arg);
+        return run_serial(ctx, count, slots, work, emit, arg);
     pool p = {.count = count, .slots = slots, .work = work, .arg = arg, .status = CR_OK};
     worker *ws = calloc((size_t)threads, sizeof *ws);
     p.finished = malloc((size_t)slots * sizeof *p.finished);

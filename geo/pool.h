@@ -18,10 +18,11 @@ typedef cr_status (*cr_work_fn)(cr_ctx *ctx, void *arg, int64_t index, int worke
 /* Consumes item index from buffer slot, on the calling thread, with its context. */
 typedef cr_status (*cr_emit_fn)(cr_ctx *ctx, void *arg, int64_t index, int slot);
 
-/* Runs work for indices 0 .. count-1 on up to threads workers and emit for each
- * index in increasing order as soon as its work is done (emit may be NULL). At most
- * slots items are in flight, so buffers indexed by slot are bounded; slot is
- * index % slots. With one thread, work and emit alternate on the calling thread.
+/* Runs work for indices 0 .. count-1 on up to threads workers (never more than slots)
+ * and emit for each index in increasing order as soon as its work is done (emit may
+ * be NULL). At most slots items are in flight, so buffers indexed by slot are
+ * bounded; slot is index % slots. With one thread, work and emit alternate on the
+ * calling thread.
  * Stops at the first failure and returns it, with its message in ctx. */
 cr_status cr_parallel_ordered(cr_ctx *ctx, int threads, int slots, int64_t count, cr_work_fn work,
                               cr_emit_fn emit, void *arg);
