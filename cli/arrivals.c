@@ -139,6 +139,10 @@ static int parse_kernel(cr_ctx *ctx, const char *kernel, double bandwidth, cr_ar
     }
     if (!kernel && !isnan(bandwidth))
         o->kernel = CR_KERNEL_QUARTIC;
+    if (o->kernel == CR_KERNEL_NONE && !isnan(bandwidth)) {
+        cli_usage_error(&USAGE, "--bandwidth has no effect with --kernel none; choose a kernel");
+        return 0;
+    }
     if (o->kernel != CR_KERNEL_NONE && !(bandwidth > 0 && isfinite(bandwidth))) {
         cli_usage_error(&USAGE, "--kernel %s needs a positive --bandwidth in grid units (metres)",
                         cr_kernel_name(o->kernel));

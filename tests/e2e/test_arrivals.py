@@ -521,6 +521,7 @@ class Kernels(ArrivalsCase):
         self.assertUsage(["--points", points, "-o", out], out=out)          # no grid
         self.assertUsage([*base, "--from", "2024-01-01"], out=out)          # no --date-field
         self.assertUsage([*base, "--where", "count >>= 3 AND"], out=out)
+        self.assertUsage([*base, "--kernel", "none", "--bandwidth", "500"], out=out)
 
 
 # ---------------------------------------------------------------------------------------------
