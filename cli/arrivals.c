@@ -36,8 +36,8 @@ static const cli_usage USAGE = {
     "over the cells inside the grid so that each record adds exactly its count: the\n"
     "raster's sum is the arrivals inside the grid. The kernel mass that fell beyond the\n"
     "grid edge is reported, and records outside the grid are counted, not spread.\n"
-    "Output: Float32 COG, arrivals per cell. Memory: 24 bytes per record and one tile\n"
-    "per thread, whatever the grid's size.",
+    "Output: Float32 COG, arrivals per cell. Memory: about 48 bytes per record and a\n"
+    "few tiles per thread, whatever the grid's size. Details: docs/arrivals.md.",
     "  cityrisk arrivals --points samples/data/arrivals.csv --count-field arrivals \\\n"
     "      --grid samples/data/dem.tif --kernel quartic --bandwidth 500 -o arrivals.tif\n"
     "  cityrisk arrivals --points sites.gpkg --layer camps --count-field households \\\n"

@@ -16,8 +16,8 @@
  * reported (kernel_mass_outside) and records outside the grid are counted, not
  * spread.
  *
- * Memory is O(records) (24 bytes each) plus one tile of doubles per thread; the
- * grid is accumulated tile by tile, never held whole.
+ * Memory is O(records) (48 bytes each at the peak) plus a few tiles per thread;
+ * the grid is accumulated tile by tile, never held whole.
  */
 #ifndef CITYRISK_ARRIVALS_H
 #define CITYRISK_ARRIVALS_H
