@@ -17,23 +17,6 @@
 #define RES 10.0
 #define SIDE 10
 
-static char *write_file(const char *dir, const char *name, const char *text)
-{
-    char *path = malloc(512);
-    snprintf(path, 512, "%s/%s", dir, name);
-    FILE *fp = fopen(path, "wb");
-    fputs(text, fp);
-    fclose(fp);
-    return path;
-}
-
-static char *join(const char *dir, const char *name)
-{
-    char *path = malloc(512);
-    snprintf(path, 512, "%s/%s", dir, name);
-    return path;
-}
-
 /* Reads band 1 of a raster as doubles (SIDE x SIDE). */
 static void read_cells(const char *path, double *cells)
 {
@@ -125,13 +108,13 @@ static void counts_land_in_their_cells(void **state)
     (void)state;
     char *dir = tu_mkdtemp();
     /* cell (0,0): x 1000..1010, y 8990..9000; cell (9,9): x 1090..1100, y 8900..8910 */
-    char *csv = write_file(dir, "a.csv",
+    char *csv = tu_write_file(dir, "a.csv",
                            "x,y,n\n"
                            "1005,8995,2\n"
                            "1001,8999,3.5\n"
                            "1095,8905,1\n"
                            "1200,8995,7\n");
-    char *out = join(dir, "a.tif");
+    char *out = tu_path(dir, "a.tif");
     cr_ctx *ctx = cr_ctx_new();
     cr_arrivals_opts o;
     options(&o);
@@ -164,8 +147,8 @@ static void edge_mass_is_renormalised_and_reported(void **state)
 {
     (void)state;
     char *dir = tu_mkdtemp();
-    char *csv = write_file(dir, "a.csv", "x,y,n\n1005,8995,9\n");
-    char *out = join(dir, "a.tif");
+    char *csv = tu_write_file(dir, "a.csv", "x,y,n\n1005,8995,9\n");
+    char *out = tu_path(dir, "a.tif");
     cr_ctx *ctx = cr_ctx_new();
     cr_arrivals_opts o;
     options(&o);
@@ -191,8 +174,8 @@ static void tiny_bandwidth_keeps_the_count_in_its_cell(void **state)
 {
     (void)state;
     char *dir = tu_mkdtemp();
-    char *csv = write_file(dir, "a.csv", "x,y\n1041,8951\n");
-    char *out = join(dir, "a.tif");
+    char *csv = tu_write_file(dir, "a.csv", "x,y\n1041,8951\n");
+    char *out = tu_path(dir, "a.tif");
     cr_ctx *ctx = cr_ctx_new();
     cr_arrivals_opts o;
     options(&o);
@@ -212,7 +195,7 @@ static void rejections_carry_reasons_and_lines(void **state)
 {
     (void)state;
     char *dir = tu_mkdtemp();
-    char *csv = write_file(dir, "a.csv",
+    char *csv = tu_write_file(dir, "a.csv",
                            "name,x,y,n,when\n"      /* 1 */
                            "ok,1005,8995,1,2024-01-02\n" /* 2 */
                            "\"two\nlines\",,8995,1,2024-01-02\n" /* 3-4: missing x */
@@ -225,7 +208,7 @@ static void rejections_carry_reasons_and_lines(void **state)
                            "ok,1005,8995,1,\n" /* 11 */
                            "ok,1005,8995,4,2023-12-31\n" /* 12: before the window */
                            "ok,1005,8995,5,2024-01-31T23:59\n"); /* 13 */
-    char *out = join(dir, "a.tif");
+    char *out = tu_path(dir, "a.tif");
     cr_ctx *ctx = cr_ctx_new();
     cr_arrivals_opts o;
     options(&o);
@@ -258,7 +241,7 @@ static void rejections_carry_reasons_and_lines(void **state)
     assert_string_equal(s.date_last, "2024-01-31");
     cr_arrivals_summary_clear(&s);
     /* Strict: the first bad line fails the run and nothing is written. */
-    char *out2 = join(dir, "strict.tif");
+    char *out2 = tu_path(dir, "strict.tif");
     o.strict = 1;
     assert_int_equal(cr_arrivals(ctx, csv, out2, &o, NULL), CR_E_DATA);
     assert_non_null(strstr(cr_ctx_error(ctx), "a.csv:3: "));
@@ -273,8 +256,8 @@ static void geographic_ranges_and_grids(void **state)
 {
     (void)state;
     char *dir = tu_mkdtemp();
-    char *csv = write_file(dir, "a.csv", "lon,lat\n179.95,0.05\n-179.95,0.05\n181,0\n0,-90.5\n");
-    char *out = join(dir, "a.tif");
+    char *csv = tu_write_file(dir, "a.csv", "lon,lat\n179.95,0.05\n-179.95,0.05\n181,0\n0,-90.5\n");
+    char *out = tu_path(dir, "a.tif");
     cr_ctx *ctx = cr_ctx_new();
     cr_arrivals_opts o;
     cr_arrivals_opts_init(&o);

@@ -9,21 +9,11 @@
 #include "cityrisk/vector.h"
 #include "csv.h"
 
-static char *write_file(const char *dir, const char *name, const char *text)
-{
-    char *path = malloc(512);
-    snprintf(path, 512, "%s/%s", dir, name);
-    FILE *fp = fopen(path, "wb");
-    fputs(text, fp);
-    fclose(fp);
-    return path;
-}
-
 static void records_keep_quotes_newlines_and_line_numbers(void **state)
 {
     (void)state;
     char *dir = tu_mkdtemp();
-    char *path = write_file(dir, "a.csv",
+    char *path = tu_write_file(dir, "a.csv",
                             "\xEF\xBB\xBF" "name,lat,lon\r\n"
                             "\"Praia, Nova\",-19.8,34.8\r\n"
                             "\"two\nlines\",\"-19.9\",34.9\r\n"
@@ -65,8 +55,8 @@ static void delimiter_is_sniffed_and_open_quote_is_an_error(void **state)
 {
     (void)state;
     char *dir = tu_mkdtemp();
-    char *semi = write_file(dir, "s.csv", "a;b;\"c,d\"\n1,5;2;3\n");
-    char *open = write_file(dir, "o.csv", "a,b\n1,\"never closed\n");
+    char *semi = tu_write_file(dir, "s.csv", "a;b;\"c,d\"\n1,5;2;3\n");
+    char *open = tu_write_file(dir, "o.csv", "a,b\n1,\"never closed\n");
     cr_ctx *ctx = cr_ctx_new();
     cr_csv *csv = NULL;
     cr_csv_record r;
@@ -144,7 +134,7 @@ typedef struct table {
 static void table_start(table *t, const char *text)
 {
     t->dir = tu_mkdtemp();
-    t->path = write_file(t->dir, "t.csv", text);
+    t->path = tu_write_file(t->dir, "t.csv", text);
     t->ctx = cr_ctx_new();
     assert_int_equal(cr_csv_open(t->ctx, t->path, &t->csv), CR_OK);
 }
@@ -229,7 +219,7 @@ static void files_without_a_header_line_fail(void **state)
     }
     /* An empty file is refused when opened. */
     char *dir = tu_mkdtemp();
-    char *path = write_file(dir, "empty.csv", "");
+    char *path = tu_write_file(dir, "empty.csv", "");
     cr_ctx *ctx = cr_ctx_new();
     cr_csv *csv = (cr_csv *)&csv; /* anything but NULL: a failure must clear it */
     assert_int_equal(cr_csv_open(ctx, path, &csv), CR_E_DATA);

@@ -117,3 +117,22 @@ double tu_layer_sum(cr_ctx *ctx, const char *path, const cr_grid *grid, int kind
     cr_layer_close(layer);
     return sum;
 }
+
+char *tu_path(const char *dir, const char *name)
+{
+    size_t n = strlen(dir) + strlen(name) + 2;
+    char *path = malloc(n);
+    assert_non_null(path);
+    snprintf(path, n, "%s/%s", dir, name);
+    return path;
+}
+
+char *tu_write_file(const char *dir, const char *name, const char *text)
+{
+    char *path = tu_path(dir, name);
+    FILE *fp = fopen(path, "wb");
+    assert_non_null(fp);
+    fputs(text, fp);
+    assert_int_equal(fclose(fp), 0);
+    return path;
+}

@@ -18,6 +18,12 @@
 char *tu_mkdtemp(void);
 void tu_rmdir(char *dir);
 
+/* dir/name in a new string to free(). */
+char *tu_path(const char *dir, const char *name);
+
+/* Writes text to dir/name and returns the path (free() it). */
+char *tu_write_file(const char *dir, const char *name, const char *text);
+
 /* The number of entries in a folder, hidden ones included. */
 int tu_count_entries(const char *dir);
 
