@@ -1,0 +1,76 @@
+/*
+ * score.h: the exposure scoring model: indicators normalised to 0-1, their
+ * composite score 0-10, and the arrival-driven water-demand uplift.
+ *
+ * The formulas follow the project's scoring model (docs/score.md): INFORM's 0-10
+ * scale and reverse geometric mean, Aqueduct's water-stress score, weighted overlay.
+ * These functions compute one cell; the streaming command builds on them.
+ */
+#ifndef CITYRISK_SCORE_H
+#define CITYRISK_SCORE_H
+
+#include "cityrisk/context.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The indicators, in band order. */
+typedef enum cr_indicator {
+    CR_IND_SEA = 0,   /* inundation depth -> 0-1 */
+    CR_IND_WATER,     /* Aqueduct baseline water-stress score 0-5 -> 0-1 */
+    CR_IND_INFORMAL,  /* informal-settlement fraction 0-1 */
+    CR_IND_ARRIVALS,  /* arrivals per cell -> 0-1 */
+    CR_INDICATORS
+} cr_indicator;
+
+/* "sea", "water", "informal", "arrivals". */
+const char *cr_indicator_name(cr_indicator indicator);
+
+/* How indicators combine into the score. */
+typedef enum cr_score_method {
+    CR_METHOD_GEOMETRIC = 0, /* 10 (prod (1 + 9 c_i)^w_i - 1) / 9 */
+    CR_METHOD_ARITHMETIC,    /* 10 sum w_i c_i */
+    CR_METHOD_INFORM         /* 10 (H arrivals informal)^(1/3), H the reverse geometric mean of the hazards */
+} cr_score_method;
+
+/* Parses "geometric", "arithmetic" or "inform"; CR_E_USAGE otherwise. */
+cr_status cr_score_method_parse(cr_ctx *ctx, const char *name, cr_score_method *out);
+const char *cr_score_method_name(cr_score_method method);
+
+/* The default weights: sea 0.30, water 0.20, informal 0.25, arrivals 0.25. */
+void cr_weights_default(double weights[CR_INDICATORS]);
+
+/* Parses "sea=0.3,water=0.2,informal=0.25,arrivals=0.25" into weights; indicators
+ * not named get 0. Fails with CR_E_USAGE on an unknown or repeated name, a value
+ * that is not a finite number, or a negative one, quoting the item. */
+cr_status cr_weights_parse(cr_ctx *ctx, const char *text, double weights[CR_INDICATORS]);
+
+/* Scales weights to sum 1; CR_E_USAGE when they sum to 0. */
+cr_status cr_weights_normalise(cr_ctx *ctx, double weights[CR_INDICATORS]);
+
+/* Aqueduct: the water-stress score of a withdrawal ratio r = withdrawals / available,
+ * clamp(log2(r / 0.1) + 1, 0, 5) (0 for r <= 0), and the ratio of a score,
+ * 0.1 * 2^(score - 1). */
+double cr_water_score_from_ratio(double ratio);
+double cr_water_ratio_from_score(double score);
+
+/* The water-stress score once demand grows with the arrivals a among the residents p:
+ * r' = r (1 + share a / p), score' = clamp(log2(r' / 0.1) + 1, 0, 5), returned as
+ * score' - score. No residents (p <= 0) with arrivals saturates the score at 5; no
+ * arrivals gives 0. NaN when an input is NaN. */
+double cr_water_uplift(double score, double arrivals, double population, double share);
+
+/* The composite score 0-10 of one cell from indicators c (0-1; NaN = missing) and
+ * normalised weights w. Missing indicators make the score NaN unless renormalise,
+ * which drops them and spreads their weight over those present (the hazards are
+ * never imputed: inform needs arrivals and informal, and at least one hazard).
+ * *present, when non-NULL, receives the number of indicators used. */
+double cr_score_cell(cr_score_method method, const double c[CR_INDICATORS],
+                     const double w[CR_INDICATORS], int renormalise, int *present);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,145 @@
+/* test_score.c: the scoring model on cells worked out by hand. */
+#define _POSIX_C_SOURCE 200809L
+#include "testutil.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "cityrisk/score.h"
+
+#define NEAR(a, b) assert_true(fabs((a) - (b)) < 1e-9)
+
+static void weights_parse_and_normalise(void **state)
+{
+    (void)state;
+    cr_ctx *ctx = cr_ctx_new();
+    double w[CR_INDICATORS];
+    assert_int_equal(cr_weights_parse(ctx, "sea=1,water=1", w), CR_OK);
+    assert_int_equal(cr_weights_normalise(ctx, w), CR_OK);
+    NEAR(w[CR_IND_SEA], 0.5);
+    NEAR(w[CR_IND_WATER], 0.5);
+    NEAR(w[CR_IND_INFORMAL], 0);
+    NEAR(w[CR_IND_ARRIVALS], 0);
+    assert_int_equal(cr_weights_parse(ctx, "arrivals=3,sea=1", w), CR_OK);
+    assert_int_equal(cr_weights_normalise(ctx, w), CR_OK);
+    NEAR(w[CR_IND_ARRIVALS], 0.75);
+    const char *bad[] = {"sea=-1", "foo=1", "sea=1,sea=2", "sea=", "sea=x", "", "sea=1,", "sea=nan",
+                         "sea=inf", "sea"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        assert_int_equal(cr_weights_parse(ctx, bad[i], w), CR_E_USAGE);
+    assert_int_equal(cr_weights_parse(ctx, "sea=-1", w), CR_E_USAGE);
+    assert_non_null(strstr(cr_ctx_error(ctx), "negative"));
+    assert_int_equal(cr_weights_parse(ctx, "sea=0,water=0", w), CR_OK);
+    assert_int_equal(cr_weights_normalise(ctx, w), CR_E_USAGE);
+    cr_weights_default(w);
+    NEAR(w[CR_IND_SEA] + w[CR_IND_WATER] + w[CR_IND_INFORMAL] + w[CR_IND_ARRIVALS], 1);
+    cr_score_method m;
+    assert_int_equal(cr_score_method_parse(ctx, "inform", &m), CR_OK);
+    assert_int_equal(m, CR_METHOD_INFORM);
+    assert_int_equal(cr_score_method_parse(ctx, "mean", &m), CR_E_USAGE);
+    cr_ctx_free(ctx);
+}
+
+/* Geometric: all indicators 0.5 give prod 5.5^w = 5.5, so S = 10 (5.5 - 1) / 9 = 5;
+ * only sea at 1 gives 10^0.3 = 1.99526..., S = 10 (10^0.3 - 1) / 9. */
+static void geometric_by_hand(void **state)
+{
+    (void)state;
+    double w[CR_INDICATORS], half[] = {0.5, 0.5, 0.5, 0.5}, sea[] = {1, 0, 0, 0},
+                             zero[] = {0, 0, 0, 0}, one[] = {1, 1, 1, 1};
+    cr_weights_default(w);
+    NEAR(cr_score_cell(CR_METHOD_GEOMETRIC, half, w, 0, NULL), 5.0);
+    NEAR(cr_score_cell(CR_METHOD_GEOMETRIC, sea, w, 0, NULL), 10 * (pow(10, 0.3) - 1) / 9);
+    NEAR(cr_score_cell(CR_METHOD_GEOMETRIC, zero, w, 0, NULL), 0);
+    NEAR(cr_score_cell(CR_METHOD_GEOMETRIC, one, w, 0, NULL), 10);
+}
+
+/* Arithmetic: 10 (0.3 * 1 + 0.2 * 0.5 + 0.25 * 0 + 0.25 * 1) = 6.5. */
+static void arithmetic_by_hand(void **state)
+{
+    (void)state;
+    double w[CR_INDICATORS], c[] = {1, 0.5, 0, 1};
+    cr_weights_default(w);
+    NEAR(cr_score_cell(CR_METHOD_ARITHMETIC, c, w, 0, NULL), 6.5);
+}
+
+/* INFORM: hazards sea 1 and water 0 give H = 1 - (sqrt(1 * 10) - 1) / 9; with arrivals
+ * and informal at 1, S = 10 H^(1/3). No informality or no arrivals: 0. */
+static void inform_by_hand(void **state)
+{
+    (void)state;
+    double w[CR_INDICATORS], c[] = {1, 0, 1, 1}, no_informal[] = {1, 1, 0, 1},
+                             calm[] = {0, 0, 1, 1};
+    cr_weights_default(w);
+    double h = 1 - (sqrt(10) - 1) / 9;
+    NEAR(cr_score_cell(CR_METHOD_INFORM, c, w, 0, NULL), 10 * cbrt(h));
+    NEAR(cr_score_cell(CR_METHOD_INFORM, no_informal, w, 0, NULL), 0);
+    NEAR(cr_score_cell(CR_METHOD_INFORM, calm, w, 0, NULL), 0);
+    /* The highest hazard dominates: sea 1 alone already gives H = 1 - (sqrt 10 - 1)/9
+     * = 0.7597..., far above the arithmetic mean of the hazards, 0.5. */
+    assert_true(h > 0.75);
+}
+
+/* Missing water: nodata by default; renormalised, the weights of sea, informal and
+ * arrivals (0.3, 0.25, 0.25) are divided by 0.8: 10 (0.3 + 0.25) / 0.8 = 6.875. */
+static void renormalise_with_a_missing_layer(void **state)
+{
+    (void)state;
+    double w[CR_INDICATORS], c[] = {1, NAN, 0, 1};
+    int present = -1;
+    cr_weights_default(w);
+    assert_true(isnan(cr_score_cell(CR_METHOD_ARITHMETIC, c, w, 0, &present)));
+    NEAR(cr_score_cell(CR_METHOD_ARITHMETIC, c, w, 1, &present), 6.875);
+    assert_int_equal(present, 3);
+    /* geometric: exp((0.3 log 10 + 0.25 log 10) / 0.8) = 10^0.6875 */
+    NEAR(cr_score_cell(CR_METHOD_GEOMETRIC, c, w, 1, NULL), 10 * (pow(10, 0.6875) - 1) / 9);
+    /* inform with one hazard: H = 1 - (10 - 9 * 1 - 1) / 9 = 1, S = 10 */
+    NEAR(cr_score_cell(CR_METHOD_INFORM, c, w, 1, &present), 0); /* informal is 0 */
+    double d[] = {1, NAN, 1, 1};
+    NEAR(cr_score_cell(CR_METHOD_INFORM, d, w, 1, &present), 10);
+    double e[] = {1, 0, NAN, 1};
+    assert_true(isnan(cr_score_cell(CR_METHOD_INFORM, e, w, 1, &present))); /* never imputed */
+}
+
+/* Aqueduct: r = 0.1 is score 1, 0.4 is 3, 0.8 is 4, 1.6 and above 5, 0.05 and below 0. */
+static void water_ratio_round_trip(void **state)
+{
+    (void)state;
+    NEAR(cr_water_score_from_ratio(0.1), 1);
+    NEAR(cr_water_score_from_ratio(0.4), 3);
+    NEAR(cr_water_score_from_ratio(0.8), 4);
+    NEAR(cr_water_score_from_ratio(3.2), 5);
+    NEAR(cr_water_score_from_ratio(0.05), 0);
+    NEAR(cr_water_score_from_ratio(0), 0);
+    NEAR(cr_water_ratio_from_score(3), 0.4);
+    for (double s = 0; s <= 5; s += 0.25)
+        NEAR(cr_water_score_from_ratio(cr_water_ratio_from_score(s)), s);
+}
+
+/* Score 3 is r = 0.4; 50 arrivals among 100 residents with all demand scaling:
+ * r' = 0.4 * 1.5 = 0.6, score' = log2(6) + 1, uplift log2(6) - 2 = 0.58496...; half the
+ * demand scaling: r' = 0.5, uplift log2(5) - 2. */
+static void water_uplift_by_hand(void **state)
+{
+    (void)state;
+    NEAR(cr_water_uplift(3, 50, 100, 1.0), log2(6) - 2);
+    NEAR(cr_water_uplift(3, 50, 100, 0.5), log2(5) - 2);
+    NEAR(cr_water_uplift(3, 0, 100, 1.0), 0);
+    NEAR(cr_water_uplift(3, 5, 0, 1.0), 2);      /* no residents: saturates at 5 */
+    NEAR(cr_water_uplift(4.9, 500, 10, 1.0), 0.1); /* clamped at 5 */
+    assert_true(isnan(cr_water_uplift(NAN, 1, 1, 1)));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(weights_parse_and_normalise),
+        cmocka_unit_test(geometric_by_hand),
+        cmocka_unit_test(arithmetic_by_hand),
+        cmocka_unit_test(inform_by_hand),
+        cmocka_unit_test(renormalise_with_a_missing_layer),
+        cmocka_unit_test(water_ratio_round_trip),
+        cmocka_unit_test(water_uplift_by_hand),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
