@@ -192,3 +192,60 @@ double cr_score_cell(cr_score_method method, const double c[CR_INDICATORS],
         *present = used;
     return score;
 }
+
+void cr_normalise_opts_init(cr_normalise_opts *opts)
+{
+    memset(opts, 0, sizeof *opts);
+    opts->sea_depth_full = 1.0;
+    opts->settlement = CR_SETTLEMENT_FRACTION;
+    opts->arrivals_ref = 1.0;
+}
+
+void cr_indicator_range(cr_indicator indicator, const cr_normalise_opts *o, double *min,
+                        double *max, double *tolerance)
+{
+    *min = 0, *max = INFINITY, *tolerance = 1e-3;
+    switch (indicator) {
+    case CR_IND_WATER:
+        if (!o->water_ratio)
+            *max = 5, *tolerance = 0.01;
+        break;
+    case CR_IND_INFORMAL:
+        if (o->settlement == CR_SETTLEMENT_FRACTION)
+            *max = 1, *tolerance = 0.01;
+        else if (o->settlement == CR_SETTLEMENT_PERCENT)
+            *max = 100, *tolerance = 1;
+        break;
+    default: /* sea depth and arrivals: not negative */
+        break;
+    }
+}
+
+cr_norm_result cr_indicator_normalise(cr_indicator indicator, const cr_normalise_opts *o,
+                                      double raw, double *out)
+{
+    double lo, hi, tol;
+    cr_indicator_range(indicator, o, &lo, &hi, &tol);
+    if (raw < lo - tol || raw > hi + tol)
+        return CR_NORM_OUT_OF_RANGE;
+    cr_norm_result result = raw < lo || raw > hi ? CR_NORM_CLAMPED : CR_NORM_OK;
+    double v = clamp(raw, lo, hi);
+    switch (indicator) {
+    case CR_IND_SEA:
+        *out = o->sea_binary ? (double)(v > 0) : fmin(1, v / o->sea_depth_full);
+        break;
+    case CR_IND_WATER:
+        *out = (o->water_ratio ? cr_water_score_from_ratio(v) : v) / 5;
+        break;
+    case CR_IND_INFORMAL:
+        *out = o->settlement == CR_SETTLEMENT_BINARY    ? (double)(v > 0)
+               : o->settlement == CR_SETTLEMENT_PERCENT ? v / 100
+                                                        : v;
+        break;
+    default:
+        *out = o->arrivals_linear ? fmin(1, v / o->arrivals_ref)
+                                  : fmin(1, log1p(v) / log1p(o->arrivals_ref));
+        break;
+    }
+    return result;
+}

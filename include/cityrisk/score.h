@@ -61,6 +61,48 @@ double cr_water_ratio_from_score(double score);
  * arrivals gives 0. NaN when an input is NaN. */
 double cr_water_uplift(double score, double arrivals, double population, double share);
 
+/* How the informal-settlement layer is expressed. */
+typedef enum cr_settlement_input {
+    CR_SETTLEMENT_FRACTION = 0, /* 0-1 (default) */
+    CR_SETTLEMENT_PERCENT,      /* 0-100 */
+    CR_SETTLEMENT_BINARY        /* 0 formal, anything above 0 informal */
+} cr_settlement_input;
+
+/* How raw layer values become indicators; initialise with cr_normalise_opts_init(). */
+typedef struct cr_normalise_opts {
+    double sea_depth_full;          /* depth (m) at which sea = 1; default 1.0 */
+    int sea_binary;                 /* sea = 1 wherever the depth is above 0; default 0 */
+    int water_ratio;                /* the water layer holds withdrawal ratios, not scores; default 0 */
+    cr_settlement_input settlement; /* default CR_SETTLEMENT_FRACTION */
+    double arrivals_ref;            /* a_ref > 0: arrivals at which the indicator reaches 1 */
+    int arrivals_linear;            /* a / a_ref instead of log1p(a) / log1p(a_ref); default 0 */
+} cr_normalise_opts;
+
+void cr_normalise_opts_init(cr_normalise_opts *opts);
+
+/* What normalising one value found. */
+typedef enum cr_norm_result {
+    CR_NORM_OK = 0,
+    CR_NORM_CLAMPED,     /* outside the layer's range by no more than its tolerance: clamped */
+    CR_NORM_OUT_OF_RANGE /* beyond the tolerance: the layer is not what it claims to be */
+} cr_norm_result;
+
+/* The documented range of an indicator's raw values, and the tolerance beyond it
+ * within which values are clamped rather than refused (resampling and storage
+ * rounding). For the current options. */
+void cr_indicator_range(cr_indicator indicator, const cr_normalise_opts *opts, double *min,
+                        double *max, double *tolerance);
+
+/* Normalises a raw, valid (not NaN) value of an indicator to 0-1 into *out:
+ *   sea       min(1, d / sea_depth_full), or [d > 0] with sea_binary;
+ *   water     score / 5, the score from the ratio with water_ratio;
+ *   informal  the fraction, percent / 100, or [v > 0];
+ *   arrivals  min(1, log1p(a) / log1p(a_ref)), or min(1, a / a_ref).
+ * Values beyond the range's tolerance give CR_NORM_OUT_OF_RANGE and leave *out
+ * unset. */
+cr_norm_result cr_indicator_normalise(cr_indicator indicator, const cr_normalise_opts *opts,
+                                      double raw, double *out);
+
 /* The composite score 0-10 of one cell from indicators c (0-1; NaN = missing) and
  * normalised weights w. Missing indicators make the score NaN unless renormalise,
  * which drops them and spreads their weight over those present (the hazards are

@@ -130,6 +130,49 @@ static void water_uplift_by_hand(void **state)
     assert_true(isnan(cr_water_uplift(NAN, 1, 1, 1)));
 }
 
+/* Each layer's normalisation, and the tolerance band where values are clamped. */
+static void indicators_normalise_and_refuse(void **state)
+{
+    (void)state;
+    cr_normalise_opts o;
+    cr_normalise_opts_init(&o);
+    o.arrivals_ref = 99;
+    double c = -1;
+    assert_int_equal(cr_indicator_normalise(CR_IND_SEA, &o, 0.25, &c), CR_NORM_OK);
+    NEAR(c, 0.25);
+    assert_int_equal(cr_indicator_normalise(CR_IND_SEA, &o, 3, &c), CR_NORM_OK);
+    NEAR(c, 1);
+    assert_int_equal(cr_indicator_normalise(CR_IND_WATER, &o, 4, &c), CR_NORM_OK);
+    NEAR(c, 0.8);
+    assert_int_equal(cr_indicator_normalise(CR_IND_WATER, &o, 5.005, &c), CR_NORM_CLAMPED);
+    NEAR(c, 1);
+    assert_int_equal(cr_indicator_normalise(CR_IND_WATER, &o, 7, &c), CR_NORM_OUT_OF_RANGE);
+    assert_int_equal(cr_indicator_normalise(CR_IND_INFORMAL, &o, 1.8, &c), CR_NORM_OUT_OF_RANGE);
+    assert_int_equal(cr_indicator_normalise(CR_IND_INFORMAL, &o, -0.005, &c), CR_NORM_CLAMPED);
+    NEAR(c, 0);
+    /* log1p(a) / log1p(99) with a = 9: log(10) / log(100) = 0.5 */
+    assert_int_equal(cr_indicator_normalise(CR_IND_ARRIVALS, &o, 9, &c), CR_NORM_OK);
+    NEAR(c, 0.5);
+    assert_int_equal(cr_indicator_normalise(CR_IND_ARRIVALS, &o, 1000, &c), CR_NORM_OK);
+    NEAR(c, 1);
+    assert_int_equal(cr_indicator_normalise(CR_IND_ARRIVALS, &o, -1, &c), CR_NORM_OUT_OF_RANGE);
+    o.arrivals_linear = 1;
+    assert_int_equal(cr_indicator_normalise(CR_IND_ARRIVALS, &o, 33, &c), CR_NORM_OK);
+    NEAR(c, 1.0 / 3);
+    o.sea_binary = 1;
+    assert_int_equal(cr_indicator_normalise(CR_IND_SEA, &o, 0.01, &c), CR_NORM_OK);
+    NEAR(c, 1);
+    o.water_ratio = 1; /* r = 0.4 is score 3 */
+    assert_int_equal(cr_indicator_normalise(CR_IND_WATER, &o, 0.4, &c), CR_NORM_OK);
+    NEAR(c, 0.6);
+    o.settlement = CR_SETTLEMENT_PERCENT;
+    assert_int_equal(cr_indicator_normalise(CR_IND_INFORMAL, &o, 40, &c), CR_NORM_OK);
+    NEAR(c, 0.4);
+    o.settlement = CR_SETTLEMENT_BINARY;
+    assert_int_equal(cr_indicator_normalise(CR_IND_INFORMAL, &o, 40, &c), CR_NORM_OK);
+    NEAR(c, 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -140,6 +183,7 @@ int main(void)
         cmocka_unit_test(renormalise_with_a_missing_layer),
         cmocka_unit_test(water_ratio_round_trip),
         cmocka_unit_test(water_uplift_by_hand),
+        cmocka_unit_test(indicators_normalise_and_refuse),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
