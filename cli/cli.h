@@ -101,5 +101,6 @@ int cli_finish_stdout(const cli_usage *usage);
 int cli_cmd_info(int argc, char **argv);
 int cli_cmd_inundation(int argc, char **argv);
 int cli_cmd_arrivals(int argc, char **argv);
+int cli_cmd_score(int argc, char **argv);
 
 #endif

@@ -16,6 +16,7 @@ static const cli_command COMMANDS[] = {
     {"info", cli_cmd_info, "describe rasters, vectors and CSV records, and how they overlap"},
     {"inundation", cli_cmd_inundation, "sea-level inundation depth from a DEM, connected to the sea"},
     {"arrivals", cli_cmd_arrivals, "arrival records to arrivals per grid cell, counts or kernel density"},
+    {"score", cli_cmd_score, "per-cell composite exposure score 0-10 and class from the four layers"},
 };
 static const size_t COMMAND_COUNT = sizeof COMMANDS / sizeof COMMANDS[0];
 

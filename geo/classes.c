@@ -108,14 +108,20 @@ static cr_status parse_fixed(cr_ctx *ctx, const char *text, const char *list, cr
     return CR_OK;
 }
 
+void cr_classes_default(cr_class_spec *out)
+{
+    memset(out, 0, sizeof *out);
+    out->kind = CR_CLASSES_FIXED_DEFAULT;
+    out->count = INFORM_CLASSES;
+    memcpy(out->breaks, INFORM_BREAKS, sizeof INFORM_BREAKS);
+}
+
 cr_status cr_classes_parse(cr_ctx *ctx, const char *text, cr_class_spec *out)
 {
     const char *t = text ? text : "";
     memset(out, 0, sizeof *out);
     if (strcmp(t, "fixed") == 0) {
-        out->kind = CR_CLASSES_FIXED_DEFAULT;
-        out->count = INFORM_CLASSES;
-        memcpy(out->breaks, INFORM_BREAKS, sizeof INFORM_BREAKS);
+        cr_classes_default(out);
         return CR_OK;
     }
     const char *colon = strchr(t, ':');

@@ -1,6 +1,7 @@
 /* score_model.c: indicators, weights and the composite score of one cell. */
 #define _POSIX_C_SOURCE 200809L
 #include "cityrisk/score.h"
+#include "score_internal.h"
 
 #include <errno.h>
 #include <math.h>
@@ -221,6 +222,31 @@ void cr_indicator_range(cr_indicator indicator, const cr_normalise_opts *o, doub
     }
 }
 
+/* 1 / a_ref, or 1 / log1p(a_ref): the arrivals indicator multiplies by it, so that a
+ * block divides once rather than once per cell. */
+static double arrivals_scale(const cr_normalise_opts *o)
+{
+    return o->arrivals_linear ? 1 / o->arrivals_ref : 1 / log1p(o->arrivals_ref);
+}
+
+/* One indicator's normalisation of a value already clamped to its range. */
+static inline double normalise_clamped(cr_indicator indicator, const cr_normalise_opts *o,
+                                      double v, double scale)
+{
+    switch (indicator) {
+    case CR_IND_SEA:
+        return o->sea_binary ? (double)(v > 0) : fmin(1, v / o->sea_depth_full);
+    case CR_IND_WATER:
+        return (o->water_ratio ? cr_water_score_from_ratio(v) : v) / 5;
+    case CR_IND_INFORMAL:
+        return o->settlement == CR_SETTLEMENT_BINARY    ? (double)(v > 0)
+               : o->settlement == CR_SETTLEMENT_PERCENT ? v / 100
+                                                        : v;
+    default:
+        return fmin(1, (o->arrivals_linear ? v : log1p(v)) * scale);
+    }
+}
+
 cr_norm_result cr_indicator_normalise(cr_indicator indicator, const cr_normalise_opts *o,
                                       double raw, double *out)
 {
@@ -229,23 +255,71 @@ cr_norm_result cr_indicator_normalise(cr_indicator indicator, const cr_normalise
     if (raw < lo - tol || raw > hi + tol)
         return CR_NORM_OUT_OF_RANGE;
     cr_norm_result result = raw < lo || raw > hi ? CR_NORM_CLAMPED : CR_NORM_OK;
-    double v = clamp(raw, lo, hi);
-    switch (indicator) {
-    case CR_IND_SEA:
-        *out = o->sea_binary ? (double)(v > 0) : fmin(1, v / o->sea_depth_full);
-        break;
-    case CR_IND_WATER:
-        *out = (o->water_ratio ? cr_water_score_from_ratio(v) : v) / 5;
-        break;
-    case CR_IND_INFORMAL:
-        *out = o->settlement == CR_SETTLEMENT_BINARY    ? (double)(v > 0)
-               : o->settlement == CR_SETTLEMENT_PERCENT ? v / 100
-                                                        : v;
-        break;
-    default:
-        *out = o->arrivals_linear ? fmin(1, v / o->arrivals_ref)
-                                  : fmin(1, log1p(v) / log1p(o->arrivals_ref));
-        break;
-    }
+    *out = normalise_clamped(indicator, o, clamp(raw, lo, hi), arrivals_scale(o));
     return result;
+}
+
+size_t cr_indicator_normalise_block(cr_indicator indicator, const cr_normalise_opts *o,
+                                    const float *raw, size_t n, float *out, int64_t *clamped)
+{
+    double lo, hi, tol;
+    cr_indicator_range(indicator, o, &lo, &hi, &tol);
+    const double low = lo - tol, high = hi + tol;
+    const double scale = arrivals_scale(o);
+    int64_t count = 0;
+    for (size_t i = 0; i < n; i++) {
+        double v = raw[i];
+        if (isnan(v)) {
+            out[i] = NAN;
+            continue;
+        }
+        if (v < low || v > high) {
+            *clamped += count;
+            return i;
+        }
+        if (v < lo || v > hi) {
+            count++;
+            v = clamp(v, lo, hi);
+        }
+        out[i] = (float)normalise_clamped(indicator, o, v, scale);
+    }
+    *clamped += count;
+    return n;
+}
+
+size_t cr_population_check_block(float *values, size_t n, int64_t *clamped)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (!(values[i] < 0))
+            continue; /* NaN and valid counts */
+        if (values[i] < -1e-3f)
+            return i;
+        values[i] = 0;
+        (*clamped)++;
+    }
+    return n;
+}
+
+void cr_score_block(cr_score_method method, const float *const c[CR_INDICATORS], size_t n,
+                    const double w[CR_INDICATORS], int renormalise, float *score, float *present)
+{
+    for (size_t i = 0; i < n; i++) {
+        double cell[CR_INDICATORS];
+        for (int k = 0; k < CR_INDICATORS; k++)
+            cell[k] = c[k][i];
+        int used = 0;
+        double s = cr_score_cell(method, cell, w, renormalise, &used);
+        score[i] = (float)s;
+        if (present)
+            present[i] = isnan(s) ? NAN : (float)used;
+    }
+}
+
+void cr_uplift_block(const float *water, int water_ratio, const float *arrivals,
+                     const float *population, size_t n, double share, float *out)
+{
+    for (size_t i = 0; i < n; i++) {
+        double b = water_ratio ? cr_water_score_from_ratio(water[i]) : clamp(water[i], 0, 5);
+        out[i] = (float)cr_water_uplift(b, arrivals[i], population[i], share);
+    }
 }

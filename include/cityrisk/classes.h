@@ -51,6 +51,9 @@ typedef struct cr_class_spec {
                                      * unused (0) for the kinds computed from data */
 } cr_class_spec;
 
+/* Fills out with INFORM's fixed scheme, as cr_classes_parse("fixed") does. */
+void cr_classes_default(cr_class_spec *out);
+
 /* Parses a scheme:
  *   "fixed"               INFORM's breaks 2.0, 3.5, 5.0, 6.5: 5 classes Very Low..Very High
  *   "fixed:b1,b2,..."     1 to CR_CLASSES_MAX - 1 strictly increasing finite decimal

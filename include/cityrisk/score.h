@@ -9,7 +9,12 @@
 #ifndef CITYRISK_SCORE_H
 #define CITYRISK_SCORE_H
 
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cityrisk/classes.h"
 #include "cityrisk/context.h"
+#include "cityrisk/grid.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -110,6 +115,101 @@ cr_norm_result cr_indicator_normalise(cr_indicator indicator, const cr_normalise
  * *present, when non-NULL, receives the number of indicators used. */
 double cr_score_cell(cr_score_method method, const double c[CR_INDICATORS],
                      const double w[CR_INDICATORS], int renormalise, int *present);
+
+/* Normalises n raw values of an indicator (NaN = missing) into out (0-1, NaN where
+ * missing), as cr_indicator_normalise() does one value: the loop the streaming
+ * command runs per tile. Values clamped are counted into *clamped. Returns the
+ * index of the first value beyond its range's tolerance, or n when there is none;
+ * out is then complete only up to that index. */
+size_t cr_indicator_normalise_block(cr_indicator indicator, const cr_normalise_opts *opts,
+                                    const float *raw, size_t n, float *out, int64_t *clamped);
+
+/* The output bands of `cityrisk score`, in file order. */
+typedef enum cr_score_band {
+    CR_BAND_SCORE = 0,          /* composite score 0-10 */
+    CR_BAND_CLASS,              /* class 1..N of the score */
+    CR_BAND_SEA,                /* the normalised indicators 0-1 */
+    CR_BAND_WATER,
+    CR_BAND_INFORMAL,
+    CR_BAND_ARRIVALS,
+    CR_BAND_WATER_UPLIFT,       /* score' - score of the water demand grown by arrivals */
+    CR_BAND_INDICATORS_PRESENT, /* indicators used per cell (with renormalise) */
+    CR_SCORE_BANDS
+} cr_score_band;
+
+/* "score", "class", "sea", "water", "informal", "arrivals", "water_uplift",
+ * "indicators_present". */
+const char *cr_score_band_name(cr_score_band band);
+
+/* Parses a comma-separated list of band names into a bit set (1 << band). Fails
+ * with CR_E_USAGE naming an unknown or repeated band. */
+cr_status cr_score_bands_parse(cr_ctx *ctx, const char *text, unsigned *bands);
+
+/* The largest sample from which quantile class breaks are computed: up to this many
+ * scored cells the breaks are exact, beyond it they come from a deterministic
+ * uniform sample of this size (rank error about 0.1 %). */
+#define CR_QUANTILE_SAMPLE 1000000
+
+/* Options of cr_score(); initialise with cr_score_opts_init(). */
+typedef struct cr_score_opts {
+    const char *sea_path;        /* inundation depths (m), e.g. from cityrisk inundation */
+    int sea_band;                /* 1-based band of sea_path; 0: by scenario, or the only band */
+    const char *scenario;        /* the band whose SCENARIO metadata is this name; default NULL */
+    const char *water_path;      /* Aqueduct water-stress scores 0-5 (or ratios, see normalise) */
+    const char *informal_path;   /* informal-settlement fraction (or percent, binary) */
+    const char *arrivals_path;   /* arrivals per cell, e.g. from cityrisk arrivals */
+    const char *population_path; /* residents per cell: adds the water_uplift band; default NULL */
+    const char *grid_path;       /* raster whose grid the output takes; default NULL: informal's */
+    double weights[CR_INDICATORS]; /* >= 0, normalised to sum 1 by cr_score(); default cr_weights_default() */
+    cr_score_method method;      /* default CR_METHOD_GEOMETRIC */
+    int renormalise;             /* drop missing indicators instead of nodata; default 0 */
+    cr_class_spec classes;       /* default INFORM's fixed classes */
+    cr_normalise_opts normalise; /* arrivals_ref is used only when arrivals_ref_auto is 0 */
+    int arrivals_ref_auto;       /* a_ref = 99th percentile of the cells with arrivals > 0; default 1 */
+    double demand_share;         /* share of water demand that grows with residents; default 1.0 */
+    unsigned bands;              /* bit set of cr_score_band to write; 0: all that apply */
+    int overwrite;               /* default 0 */
+    char **creation_options;     /* -co for the COG; default NULL */
+} cr_score_opts;
+
+void cr_score_opts_init(cr_score_opts *opts);
+
+/* What a scoring run found. Free with cr_score_summary_clear(). */
+typedef struct cr_score_summary {
+    cr_grid *grid;                        /* the output grid */
+    int sea_band;                         /* the band of the sea raster used */
+    char scenario[64];                    /* its SCENARIO metadata, "" when none */
+    const char *resampling[CR_INDICATORS + 1]; /* per input (population last, NULL when none) */
+    double weights[CR_INDICATORS];        /* as normalised */
+    double arrivals_ref;                  /* a_ref used; NaN when no cell has arrivals */
+    int arrivals_ref_from_data;
+    unsigned bands;                       /* the bands written */
+    int class_count;
+    double breaks[CR_CLASSES_MAX - 1];    /* class_count - 1 inner breaks */
+    int64_t cells, cells_scored, cells_nodata;
+    int64_t cells_per_class[CR_CLASSES_MAX]; /* [k] = class k + 1 */
+    double score_min, score_mean, score_max; /* NaN when nothing was scored */
+    int64_t clamped[CR_INDICATORS + 1];   /* values clamped per input (population last) */
+    int passes;                           /* reads of the inputs (1 to 4) */
+} cr_score_summary;
+
+void cr_score_summary_clear(cr_score_summary *summary);
+
+/* Scores every cell of the grid into a COG at out_path: the score, its class, the
+ * normalised indicators, and the water uplift when a population raster is given,
+ * each band described and the run's method, weights, references, breaks and
+ * formula in the metadata. Inputs in any CRS and resolution are read onto the grid
+ * with the resampling of their kind (depths, scores and fractions continuous;
+ * arrivals and population counts).
+ *
+ * The inputs are streamed tile by tile over the context's threads: one pass to
+ * write, plus two over the arrivals for a data-derived a_ref and one over all
+ * inputs for data-derived class breaks. Fails with CR_E_USAGE on bad options,
+ * CR_E_DATA when a value lies outside its layer's range beyond the tolerance
+ * (naming the layer, the value and the cell), and as the readers and the writer
+ * do; no output appears then. */
+cr_status cr_score(cr_ctx *ctx, const char *out_path, const cr_score_opts *opts,
+                   cr_score_summary *summary);
 
 #ifdef __cplusplus
 }
