@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cpl_conv.h>
 #include <cpl_error.h>
@@ -317,4 +318,11 @@ void cr_get_dependency_versions(cr_dependency_versions *v)
     v->gdal = GDALVersionInfo("RELEASE_NAME");
     v->proj = proj_info().version;
     v->geos = GEOSversion();
+}
+
+double cr_seconds(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }

@@ -44,4 +44,7 @@ size_t cr_mark_valid_f32(float *values, size_t n, const uint8_t *mask, int has_n
 size_t cr_mark_valid_f64(double *values, size_t n, const uint8_t *mask, int has_nodata,
                          double nodata, uint8_t *valid);
 
+/* Seconds on a monotonic clock, for the timings of --debug. */
+double cr_seconds(void);
+
 #endif

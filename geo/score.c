@@ -242,9 +242,13 @@ static cr_status emit(cr_ctx *ctx, void *arg, int64_t index, int slot)
 
 static cr_status run_pass(cr_ctx *ctx, job *j, enum pass pass)
 {
+    static const char *const names[] = {"a_ref 1", "a_ref 2", "class breaks", "write"};
     j->pass = pass;
     j->s->passes++;
-    return cr_parallel_ordered(ctx, j->workers, j->slots, j->count, work, emit, j);
+    double start = cr_seconds();
+    cr_status st = cr_parallel_ordered(ctx, j->workers, j->slots, j->count, work, emit, j);
+    cr_ctx_log(ctx, CR_LOG_DEBUG, "score: pass %s took %.2f s", names[pass], cr_seconds() - start);
+    return st;
 }
 
 /* a_ref: the 99th percentile of the cells with arrivals > 0 (SCORING.md). */

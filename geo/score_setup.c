@@ -454,10 +454,13 @@ cr_status cr_score_open_writer(cr_ctx *ctx, const cr_score_opts *o, const cr_sco
                                const cr_score_summary *s, cr_writer **out)
 {
     const char *names[CR_SCORE_BANDS], *units[CR_SCORE_BANDS];
-    int count = 0;
-    for (int b = 0; b < CR_SCORE_BANDS; b++)
-        if (s->bands >> b & 1)
-            names[count] = BAND_NAMES[b], units[count++] = BAND_UNITS[b];
+    int categorical[CR_SCORE_BANDS], count = 0;
+    for (int b = 0; b < CR_SCORE_BANDS; b++) {
+        if (!(s->bands >> b & 1))
+            continue;
+        names[count] = BAND_NAMES[b], units[count] = BAND_UNITS[b];
+        categorical[count++] = b == CR_BAND_CLASS || b == CR_BAND_INDICATORS_PRESENT;
+    }
     char *params = parameters_json(o, s), *inputs = inputs_json(o, in, s), *text = formula_text(o, s);
     cr_status st = params && inputs && text ? CR_OK : cr_ctx_fail(ctx, CR_E_IO, "out of memory");
     if (st == CR_OK) {
@@ -466,6 +469,7 @@ cr_status cr_score_open_writer(cr_ctx *ctx, const cr_score_opts *o, const cr_sco
         wo.band_count = count;
         wo.band_names = names;
         wo.band_units = units;
+        wo.band_categorical = categorical;
         wo.overwrite = o->overwrite;
         wo.creation_options = o->creation_options;
         wo.inputs = inputs;

@@ -1,11 +1,18 @@
 /* writer.c: the atomic Float32 Cloud-Optimized GeoTIFF writer.
  *
  * GDAL's COG driver only copies from another dataset, so cells are first written
- * block by block to a tiled GeoTIFF beside the output (fast ZSTD or LZW, no
- * overviews), then copied by the COG driver, which builds AVERAGE overviews and
- * DEFLATE-compresses, into a second hidden file that is renamed over the output
- * only when everything succeeded. Both temporary files live in the destination
- * folder so the rename is atomic and never crosses file systems. */
+ * block by block to a tiled GeoTIFF beside the output (the staging file), then
+ * copied by the COG driver, which DEFLATE-compresses, into a second hidden file
+ * that is renamed over the output only when everything succeeded. Both temporary
+ * files live in the destination folder so the rename is atomic and never crosses
+ * file systems.
+ *
+ * The staging file is read back once, so it is not compressed unless it would be
+ * large (STAGING_RAW_MAX): compressing it cost more than a fifth of a dense
+ * output's time. Its overview levels are reserved when it is created and filled by
+ * cityrisk from the written cells (overview.h), which the COG driver then copies:
+ * its own overview pass reads and re-encodes the whole raster once more. A -co that
+ * asks the COG driver for other overviews or for warping leaves them to it. */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <math.h>
@@ -21,6 +28,18 @@
 #include "cityrisk/raster.h"
 #include "internal.h"
 #include "output.h"
+#include "overview.h"
+
+/* The largest staging file written uncompressed, in bytes: beyond, ZSTD level 1
+ * bounds the temporary disk space at some CPU cost. */
+static const double STAGING_RAW_MAX = 8.0 * 1024 * 1024 * 1024;
+
+/* Creation options by which a user takes the overviews (or the grid) from the
+ * writer and gives them to the COG driver. */
+static const char *const COG_OVERVIEW_KEYS[] = {"OVERVIEWS", "OVERVIEW_COUNT", "RESAMPLING",
+                                                "OVERVIEW_RESAMPLING", "WARP_RESAMPLING",
+                                                "TILING_SCHEME", "TARGET_SRS", "RES", "EXTENT",
+                                                "ALIGNED_LEVELS", NULL};
 
 struct cr_writer {
     char *path;      /* the final output */
@@ -32,6 +51,8 @@ struct cr_writer {
     double nodata;
     float *scratch; /* one block with NaN replaced by nodata */
     size_t scratch_cells;
+    int own_overviews; /* the staging file holds overview levels for cityrisk to fill */
+    int *categorical;  /* per band: overviews by most frequent value */
 };
 
 void cr_writer_opts_init(cr_writer_opts *opts)
@@ -48,14 +69,17 @@ static int gtiff_has_zstd(GDALDriverH gtiff)
     return list && strstr(list, "ZSTD") != NULL;
 }
 
-static char **staging_options(GDALDriverH gtiff)
+static char **staging_options(GDALDriverH gtiff, const cr_grid *grid, int bands)
 {
     char **o = NULL;
     o = CSLSetNameValue(o, "TILED", "YES");
     o = CSLSetNameValue(o, "BLOCKXSIZE", "512");
     o = CSLSetNameValue(o, "BLOCKYSIZE", "512");
     o = CSLSetNameValue(o, "BIGTIFF", "IF_SAFER");
-    /* The staging file is read once; favour speed over size. */
+    o = CSLSetNameValue(o, "INTERLEAVE", "BAND"); /* bands are written one by one */
+    double bytes = 4.0 * grid->width * (double)grid->height * bands * 4 / 3; /* with overviews */
+    if (bytes <= STAGING_RAW_MAX)
+        return o;
     if (gtiff_has_zstd(gtiff)) {
         o = CSLSetNameValue(o, "COMPRESS", "ZSTD");
         o = CSLSetNameValue(o, "ZSTD_LEVEL", "1");
@@ -65,7 +89,16 @@ static char **staging_options(GDALDriverH gtiff)
     return o;
 }
 
-static char **cog_options(cr_ctx *ctx, char **user)
+/* 1 when the user's creation options take overviews or the grid to the COG driver. */
+static int user_controls_overviews(char **user)
+{
+    for (int i = 0; COG_OVERVIEW_KEYS[i]; i++)
+        if (CSLFetchNameValue(user, COG_OVERVIEW_KEYS[i]))
+            return 1;
+    return 0;
+}
+
+static char **cog_options(cr_ctx *ctx, char **user, int own_overviews)
 {
     char threads[32];
     snprintf(threads, sizeof threads, "%d", cr_ctx_threads(ctx));
@@ -73,8 +106,12 @@ static char **cog_options(cr_ctx *ctx, char **user)
     o = CSLSetNameValue(o, "COMPRESS", "DEFLATE");
     o = CSLSetNameValue(o, "PREDICTOR", "YES"); /* floating-point predictor for Float32 */
     o = CSLSetNameValue(o, "BLOCKSIZE", "512");
-    o = CSLSetNameValue(o, "RESAMPLING", "AVERAGE");
-    o = CSLSetNameValue(o, "OVERVIEWS", "IGNORE_EXISTING");
+    if (own_overviews) {
+        o = CSLSetNameValue(o, "OVERVIEWS", "FORCE_USE_EXISTING");
+    } else {
+        o = CSLSetNameValue(o, "RESAMPLING", "AVERAGE");
+        o = CSLSetNameValue(o, "OVERVIEWS", "IGNORE_EXISTING");
+    }
     o = CSLSetNameValue(o, "BIGTIFF", "IF_SAFER");
     o = CSLSetNameValue(o, "NUM_THREADS", threads);
     for (char **u = user; u && *u; u++) {
@@ -117,7 +154,7 @@ static cr_status create_staging(cr_ctx *ctx, cr_writer *w, const cr_grid *grid,
     GDALDriverH gtiff = GDALGetDriverByName("GTiff");
     if (!gtiff)
         return cr_ctx_fail(ctx, CR_E_IO, "GDAL has no GTiff driver");
-    char **co = staging_options(gtiff);
+    char **co = staging_options(gtiff, grid, opts->band_count);
     cr_gdal_begin(ctx);
     w->ds = GDALCreate(gtiff, w->staging, grid->width, grid->height, opts->band_count, GDT_Float32,
                        co);
@@ -135,6 +172,28 @@ static cr_status create_staging(cr_ctx *ctx, cr_writer *w, const cr_grid *grid,
     set_provenance(ctx, w->ds, opts);
     describe_bands(w->ds, opts);
     return CR_OK;
+}
+
+/* Reserves the overview levels of the staging file, when cityrisk makes them. */
+static cr_status reserve_overviews(cr_ctx *ctx, cr_writer *w, const cr_grid *grid,
+                                   const cr_writer_opts *opts)
+{
+    int factors[CR_OVERVIEW_MAX_LEVELS];
+    int n = cr_overview_factors(grid->width, grid->height, CR_BLOCK_SIZE, factors);
+    w->own_overviews = n > 0 && !user_controls_overviews(opts->creation_options);
+    if (!w->own_overviews)
+        return CR_OK;
+    if (opts->band_categorical) {
+        if (!(w->categorical = malloc((size_t)w->bands * sizeof *w->categorical)))
+            return cr_ctx_fail(ctx, CR_E_IO, "out of memory writing '%s'", w->path);
+        memcpy(w->categorical, opts->band_categorical, (size_t)w->bands * sizeof *w->categorical);
+    }
+    cr_status st = CR_OK;
+    cr_gdal_begin(ctx);
+    if (GDALBuildOverviews(w->ds, "NONE", n, factors, 0, NULL, NULL, NULL) != CE_None)
+        st = cr_ctx_fail_gdal(ctx, CR_E_IO, "cannot make the overviews of '%s'", w->path);
+    cr_gdal_end(ctx);
+    return st;
 }
 
 cr_status cr_writer_open(cr_ctx *ctx, const char *path, const cr_grid *grid,
@@ -166,11 +225,13 @@ cr_status cr_writer_open(cr_ctx *ctx, const char *path, const cr_grid *grid,
         st = cr_output_temp(ctx, path, "cog", &w->cog);
     if (st == CR_OK)
         st = create_staging(ctx, w, grid, opts);
+    if (st == CR_OK)
+        st = reserve_overviews(ctx, w, grid, opts);
     if (st != CR_OK) {
         cr_writer_abort(w);
         return st;
     }
-    w->cog_options = cog_options(ctx, opts->creation_options);
+    w->cog_options = cog_options(ctx, opts->creation_options, w->own_overviews);
     *out = w;
     return CR_OK;
 }
@@ -241,6 +302,13 @@ static int forward_progress(double complete, const char *message, void *arg)
 static cr_status write_cog(cr_ctx *ctx, cr_writer *w)
 {
     cr_status st = CR_OK;
+    double start = cr_seconds();
+    if (w->own_overviews)
+        st = cr_overviews_fill(ctx, w->ds, w->path, (float)w->nodata, w->categorical);
+    if (st != CR_OK)
+        return st; /* cr_writer_abort() closes and removes the staging file */
+    cr_ctx_log(ctx, CR_LOG_DEBUG, "writer: overviews of '%s' took %.2f s", w->path, cr_seconds() - start);
+    start = cr_seconds();
     cr_gdal_begin(ctx);
     if (close_failed(w->ds)) /* flushes the last blocks: a full disk shows here */
         st = cr_ctx_fail_gdal(ctx, CR_E_IO, "cannot write '%s'", w->path);
@@ -261,6 +329,7 @@ static cr_status write_cog(cr_ctx *ctx, cr_writer *w)
     if (staged)
         GDALClose(staged);
     cr_gdal_end(ctx);
+    cr_ctx_log(ctx, CR_LOG_DEBUG, "writer: the COG copy of '%s' took %.2f s", w->path, cr_seconds() - start);
     return st;
 }
 
@@ -284,6 +353,7 @@ void cr_writer_abort(cr_writer *w)
     if (w->cog)
         unlink(w->cog); /* after a successful publish it is already gone */
     CSLDestroy(w->cog_options);
+    free(w->categorical);
     free(w->scratch);
     free(w->staging);
     free(w->cog);

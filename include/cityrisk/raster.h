@@ -16,7 +16,8 @@
  * source's nodata, NaN, masked, or outside the source.
  *
  * The writer produces Float32 Cloud-Optimized GeoTIFFs (DEFLATE with the
- * floating-point predictor, 512 x 512 tiles, AVERAGE overviews) carrying nodata,
+ * floating-point predictor, 512 x 512 tiles, overviews by 2 x 2 mean, or most
+ * frequent value for class bands) carrying nodata,
  * band descriptions and units, and provenance metadata. It writes to hidden
  * temporary files in the destination folder and renames the result into place
  * only when everything succeeded, so a reader never sees a partial output.
@@ -90,6 +91,8 @@ typedef struct cr_writer_opts {
     const char *parameters;         /* CITYRISK_PARAMETERS, e.g. JSON; default NULL */
     const char *formula;            /* CITYRISK_FORMULA; default NULL */
     const char *const *input_paths; /* NULL-terminated inputs the output must not replace; default NULL */
+    const int *band_categorical;    /* band_count flags: 1 for classes, whose overviews take the
+                                     * most frequent value instead of the mean; default NULL */
 } cr_writer_opts;
 
 /* Fills opts with the defaults above. */

@@ -7,6 +7,7 @@
 
 #include "cityrisk/score.h"
 #include "radix.h"
+#include "score_internal.h"
 
 #define NEAR(a, b) assert_true(fabs((a) - (b)) < 1e-9)
 
@@ -207,6 +208,90 @@ static void radix_quantile_is_exact(void **state)
     cr_radix_quantile_free(&r);
 }
 
+/* The block loops agree with the per-cell functions and stop at the first value
+ * beyond tolerance. */
+static void blocks_match_cells(void **state)
+{
+    (void)state;
+    cr_normalise_opts o;
+    cr_normalise_opts_init(&o);
+    o.arrivals_ref = 9; /* log1p(9) = log(10) */
+    const float scores[] = {0, 2.5f, 5, 5.004f, NAN, -0.005f};
+    float out[6];
+    int64_t clamped = 0;
+    assert_int_equal(cr_indicator_normalise_block(CR_IND_WATER, &o, scores, 6, out, &clamped), 6);
+    assert_int_equal(clamped, 2); /* 5.004 and -0.005: within 0.01 of 0-5 */
+    NEAR(out[0], 0);
+    NEAR(out[1], 0.5);
+    NEAR(out[2], 1);
+    NEAR(out[3], 1);
+    assert_true(isnan(out[4]));
+    NEAR(out[5], 0);
+    const float bad[] = {1, 7, 9};
+    clamped = 0;
+    assert_int_equal(cr_indicator_normalise_block(CR_IND_WATER, &o, bad, 3, out, &clamped), 1);
+    const float arrivals[] = {0, 9, 99, 4};
+    assert_int_equal(cr_indicator_normalise_block(CR_IND_ARRIVALS, &o, arrivals, 4, out, &clamped), 4);
+    NEAR(out[0], 0);
+    assert_true(fabs(out[1] - 1) < 1e-6);
+    NEAR(out[2], 1); /* above a_ref: 1 */
+    assert_true(fabs(out[3] - log(5) / log(10)) < 1e-6);
+    for (int i = 0; i < 4; i++) {
+        double one;
+        assert_int_equal(cr_indicator_normalise(CR_IND_ARRIVALS, &o, arrivals[i], &one), CR_NORM_OK);
+        assert_true(fabs(one - out[i]) < 1e-6);
+    }
+
+    /* Scores: the geometric mean of (1, 1, 1, 1) is 10, of zeros 0; a NaN makes nodata. */
+    const float sea[] = {1, 0, NAN}, water[] = {1, 0, 1}, rest[] = {1, 0, 0};
+    const float *c[CR_INDICATORS] = {sea, water, rest, rest};
+    double w[CR_INDICATORS];
+    cr_weights_default(w);
+    float score[3], present[3];
+    cr_score_block(CR_METHOD_GEOMETRIC, c, 3, w, 0, score, present);
+    assert_true(fabs(score[0] - 10) < 1e-5);
+    NEAR(score[1], 0);
+    assert_true(isnan(score[2]) && isnan(present[2]));
+    NEAR(present[0], 4);
+    cr_score_block(CR_METHOD_ARITHMETIC, c, 3, w, 1, score, present);
+    /* cell 2 misses sea: water's weight 0.2 of the 0.7 left */
+    assert_true(fabs(score[2] - 10 * 0.2 / 0.7) < 1e-5);
+    NEAR(present[2], 3);
+
+    /* Population: small negatives clamp, larger ones stop. */
+    float pop[] = {5, -0.0005f, NAN, -2};
+    clamped = 0;
+    assert_int_equal(cr_population_check_block(pop, 4, &clamped), 3);
+    assert_int_equal(clamped, 1);
+    NEAR(pop[1], 0);
+
+    /* Uplift: score 3 (r = 0.4), a = p doubles the demand: 1 point; ratio input alike. */
+    const float b[] = {3, 3, NAN}, r[] = {0.4f, 0.4f, 1}, a[] = {100, 0, 1}, p[] = {100, 100, 1};
+    float up[3];
+    cr_uplift_block(b, 0, a, p, 3, 1.0, up);
+    assert_true(fabs(up[0] - 1) < 1e-6);
+    NEAR(up[1], 0);
+    assert_true(isnan(up[2]));
+    cr_uplift_block(r, 1, a, p, 2, 1.0, up);
+    assert_true(fabs(up[0] - 1) < 1e-5);
+}
+
+static void bands_parse(void **state)
+{
+    (void)state;
+    cr_ctx *ctx = cr_ctx_new();
+    unsigned bands = 0;
+    assert_int_equal(cr_score_bands_parse(ctx, "score,class", &bands), CR_OK);
+    assert_int_equal(bands, (1u << CR_BAND_SCORE) | (1u << CR_BAND_CLASS));
+    assert_int_equal(cr_score_bands_parse(ctx, "water_uplift", &bands), CR_OK);
+    assert_int_equal(bands, 1u << CR_BAND_WATER_UPLIFT);
+    const char *bad[] = {"", "score,", "scores", "score,score", ",class"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        assert_int_equal(cr_score_bands_parse(ctx, bad[i], &bands), CR_E_USAGE);
+    assert_string_equal(cr_score_band_name(CR_BAND_INDICATORS_PRESENT), "indicators_present");
+    cr_ctx_free(ctx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -219,6 +304,8 @@ int main(void)
         cmocka_unit_test(water_uplift_by_hand),
         cmocka_unit_test(indicators_normalise_and_refuse),
         cmocka_unit_test(radix_quantile_is_exact),
+        cmocka_unit_test(blocks_match_cells),
+        cmocka_unit_test(bands_parse),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
