@@ -5,7 +5,8 @@
 #
 # Runs CMD under GNU time (/usr/bin/time, Debian package `time`), then prints one tab-separated
 # line and appends it to bench/results/results.tsv (git-ignored; BENCH_RESULTS overrides the
-# file): ISO date (UTC), label, wall seconds, peak RSS in MiB, exit code, the command.
+# file): ISO date (UTC), label, wall seconds, peak RSS in MiB, exit code, CPU seconds (user +
+# system, children included), the command.
 # Exits with the command's exit code, so it can sit in scripts unchanged.
 set -euo pipefail
 
@@ -37,6 +38,7 @@ wall=$(awk -F': ' '/Elapsed \(wall clock\)/ {
     for (i = 1; i <= n; i++) s = s * 60 + p[i]
     printf "%.2f", s }' "$report")
 rss=$(awk -F': ' '/Maximum resident set size/ { printf "%.1f", $2 / 1024 }' "$report")
+cpu=$(awk -F': ' '/User time \(seconds\)|System time \(seconds\)/ { s += $2 } END { printf "%.2f", s }' "$report")
 if [[ -z $wall || -z $rss ]]; then
     echo "timeit.sh: could not run '$1'" >&2
     cat "$report" >&2
@@ -44,8 +46,8 @@ if [[ -z $wall || -z $rss ]]; then
 fi
 
 mkdir -p "$(dirname "$results")"
-[[ -s $results ]] || printf 'date\tlabel\twall_s\tpeak_rss_mib\texit\tcommand\n' >"$results"
-line=$(printf '%s\t%s\t%s\t%s\t%s\t%s' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$label" "$wall" "$rss" \
-    "$status" "$(printf '%q ' "$@" | sed 's/ $//')")
+[[ -s $results ]] || printf 'date\tlabel\twall_s\tpeak_rss_mib\texit\tcpu_s\tcommand\n' >"$results"
+line=$(printf '%s\t%s\t%s\t%s\t%s\t%s\t%s' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$label" "$wall" "$rss" \
+    "$status" "$cpu" "$(printf '%q ' "$@" | sed 's/ $//')")
 echo "$line" | tee -a "$results"
 exit "$status"

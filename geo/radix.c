@@ -90,6 +90,16 @@ double cr_radix_quantile_value(const cr_radix_quantile *r)
     return v[0] + frac * (v[1] - v[0]);
 }
 
+int cr_radix_quantile_wants(const cr_radix_quantile *r, float min, float max)
+{
+    if (r->pass != 2 || r->n == 0)
+        return r->pass == 1;
+    for (int k = 0; k < 2; k++)
+        if (min <= float_of((r->bucket[k] << 16) | 0xffff) && max >= float_of(r->bucket[k] << 16))
+            return 1;
+    return 0;
+}
+
 void cr_radix_quantile_free(cr_radix_quantile *r)
 {
     free(r->high);

@@ -34,6 +34,11 @@ int64_t cr_radix_quantile_next_pass(cr_radix_quantile *r);
  * floor(q (n - 1)) and the next; NAN when no value was counted. */
 double cr_radix_quantile_value(const cr_radix_quantile *r);
 
+/* In pass 2: 0 when no value within [min, max] can count, so that a caller who kept
+ * the range of each part of the stream in pass 1 skips the parts that cannot matter;
+ * 1 otherwise (and always in pass 1). */
+int cr_radix_quantile_wants(const cr_radix_quantile *r, float min, float max);
+
 void cr_radix_quantile_free(cr_radix_quantile *r);
 
 #endif

@@ -47,6 +47,7 @@ typedef struct job {
     int64_t count;       /* output tiles */
     enum pass pass;
     cr_radix_quantile radix;
+    float (*aref_range)[2]; /* per tile: the least and greatest arrivals > 0 of pass 1 */
     cr_sampler sampler;
     double score_min, score_max, score_sum;
     int nbreaks;
@@ -129,6 +130,9 @@ static cr_status work(cr_ctx *ctx, void *arg, int64_t index, int worker, int slo
         return st;
     t->bad_input = -1;
     memset(t->clamped, 0, sizeof t->clamped);
+    if (j->pass == PASS_AREF_2 &&
+        !cr_radix_quantile_wants(&j->radix, j->aref_range[index][0], j->aref_range[index][1]))
+        return CR_OK; /* emit_aref() skips it too */
     if (j->pass == PASS_AREF_1 || j->pass == PASS_AREF_2)
         return cr_layer_read_f32(ctx, layers[CR_IND_ARRIVALS], &win, t->raw[CR_IND_ARRIVALS], NULL);
     for (int k = 0; k < CR_SCORE_INPUTS && st == CR_OK && t->bad_input < 0; k++)
@@ -171,13 +175,25 @@ static cr_status range_error(cr_ctx *ctx, job *j, int64_t index, const tile *t)
                        col, row, x, y, range);
 }
 
-static cr_status emit_aref(job *j, const tile *t, size_t n)
+/* Counts the arrivals > 0 of a tile into the quantile; pass 1 also keeps their range,
+ * by which pass 2 reads only the tiles that hold values of the buckets it counts
+ * (the 99th percentile's, usually in a few dense tiles). */
+static void emit_aref(job *j, int64_t index, const tile *t, size_t n)
 {
+    float *range = j->aref_range[index];
+    if (j->pass == PASS_AREF_2 && !cr_radix_quantile_wants(&j->radix, range[0], range[1]))
+        return;
     const float *a = t->raw[CR_IND_ARRIVALS];
-    for (size_t i = 0; i < n; i++)
-        if (a[i] > 0 && isfinite(a[i]))
+    float lo = INFINITY, hi = -INFINITY;
+    for (size_t i = 0; i < n; i++) {
+        if (a[i] > 0 && isfinite(a[i])) {
             cr_radix_quantile_add(&j->radix, a[i]);
-    return CR_OK;
+            lo = fminf(lo, a[i]);
+            hi = fmaxf(hi, a[i]);
+        }
+    }
+    if (j->pass == PASS_AREF_1)
+        range[0] = lo, range[1] = hi;
 }
 
 static void gather_scores(job *j, const tile *t, size_t n)
@@ -228,7 +244,7 @@ static cr_status emit(cr_ctx *ctx, void *arg, int64_t index, int slot)
     size_t n = (size_t)win.w * (size_t)win.h;
     cr_status st = CR_OK;
     if (j->pass == PASS_AREF_1 || j->pass == PASS_AREF_2)
-        st = emit_aref(j, t, n);
+        emit_aref(j, index, t, n);
     else if (t->bad_input >= 0)
         st = range_error(ctx, j, index, t);
     else if (j->pass == PASS_CLASSES)
@@ -254,7 +270,8 @@ static cr_status run_pass(cr_ctx *ctx, job *j, enum pass pass)
 /* a_ref: the 99th percentile of the cells with arrivals > 0 (SCORING.md). */
 static cr_status find_arrivals_ref(cr_ctx *ctx, job *j)
 {
-    if (!cr_radix_quantile_init(&j->radix, 0.99))
+    j->aref_range = malloc((size_t)j->count * sizeof *j->aref_range);
+    if (!j->aref_range || !cr_radix_quantile_init(&j->radix, 0.99))
         return cr_ctx_fail(ctx, CR_E_IO, "out of memory");
     cr_status st = run_pass(ctx, j, PASS_AREF_1);
     if (st == CR_OK && cr_radix_quantile_next_pass(&j->radix) > 0)
@@ -329,6 +346,7 @@ static void job_free(job *j)
         tile_free(&j->tiles[i]);
     free(j->layers);
     free(j->tiles);
+    free(j->aref_range);
 }
 
 /* Runs the passes; the caller has opened the writer when write is set. */

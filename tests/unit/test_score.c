@@ -183,6 +183,7 @@ static void radix_quantile_is_exact(void **state)
     (void)state;
     cr_radix_quantile r;
     assert_true(cr_radix_quantile_init(&r, 0.99));
+    assert_true(cr_radix_quantile_wants(&r, 0, 0)); /* pass 1 counts everything */
     for (int pass = 0; pass < 2; pass++) {
         for (int i = 100; i >= 1; i--) /* any order */
             cr_radix_quantile_add(&r, (float)i);
@@ -190,6 +191,10 @@ static void radix_quantile_is_exact(void **state)
             assert_int_equal(cr_radix_quantile_next_pass(&r), 100);
     }
     NEAR(cr_radix_quantile_value(&r), 99.01);
+    /* Pass 2 counts the buckets of 99 and 100 only: values 1..50 cannot matter. */
+    assert_false(cr_radix_quantile_wants(&r, 1, 50));
+    assert_true(cr_radix_quantile_wants(&r, 1, 99));
+    assert_true(cr_radix_quantile_wants(&r, 100, 1000));
     cr_radix_quantile_free(&r);
     assert_true(cr_radix_quantile_init(&r, 0.5));
     float close[4] = {1.0f, nextafterf(1.0f, 2), nextafterf(nextafterf(1.0f, 2), 2), 0.0f};
