@@ -161,7 +161,7 @@ static json_object *summary_json(const char *out, const cr_score_opts *o, const 
     json_object_object_add(doc, "resampling", res);
     json_object *classes = json_object_new_object(), *breaks = json_object_new_array(),
                 *per = json_object_new_array();
-    json_object_object_add(classes, "scheme", json_object_new_string(cr_class_kind_name(o->classes.kind)));
+    json_object_object_add(classes, "scheme", json_object_new_string(s->class_scheme));
     json_object_object_add(classes, "count", json_object_new_int(s->class_count));
     for (int k = 0; k < s->class_count - 1; k++)
         json_object_array_add(breaks, cr_json_number(s->breaks[k], 10));
@@ -210,11 +210,11 @@ int cli_cmd_score(int argc, char **argv)
     cr_score_opts_init(&o);
     choices c = {.arrivals_ref = NAN, .sea_depth_full = NAN};
     const char *out = NULL;
-    int json = 0;
+    int json = 0, sea_band = -1; /* -1: not given */
     const cli_option options[] = {
         {NULL, "--sea", CLI_OPT_STRING, &o.sea_path, "FILE", "inundation depths in metres (cityrisk inundation)"},
         {NULL, "--scenario", CLI_OPT_STRING, &o.scenario, "NAME", "the band of --sea for this scenario"},
-        {NULL, "--sea-band", CLI_OPT_INT, &o.sea_band, "N", "the band of --sea (default: the only one)"},
+        {NULL, "--sea-band", CLI_OPT_INT, &sea_band, "N", "the band of --sea (default: the only one)"},
         {NULL, "--water", CLI_OPT_STRING, &o.water_path, "FILE", "Aqueduct water-stress scores 0-5"},
         {NULL, "--informal", CLI_OPT_STRING, &o.informal_path, "FILE", "informal-settlement fraction 0-1"},
         {NULL, "--arrivals", CLI_OPT_STRING, &o.arrivals_path, "FILE", "arrivals per cell (cityrisk arrivals)"},
@@ -257,14 +257,15 @@ int cli_cmd_score(int argc, char **argv)
         cli_usage_error(&USAGE, "--sea, --water, --informal, --arrivals and -o are required");
         goto out;
     }
-    if (o.sea_band && o.scenario) {
+    if (sea_band != -1 && o.scenario) {
         cli_usage_error(&USAGE, "give --scenario or --sea-band, not both");
         goto out;
     }
-    if (o.sea_band < 0) {
-        cli_usage_error(&USAGE, "--sea-band must be 1 or more");
+    if (sea_band != -1 && sea_band < 1) {
+        cli_usage_error(&USAGE, "--sea-band must be 1 or more, not %d", sea_band);
         goto out;
     }
+    o.sea_band = sea_band > 0 ? sea_band : 0;
     ctx = cli_context(&USAGE, &common, argc, argv);
     if (!ctx) {
         rc = CLI_EXIT_FAILURE;

@@ -169,7 +169,7 @@ static cr_status range_error(cr_ctx *ctx, job *j, int64_t index, const tile *t)
     char range[160];
     cr_input_range_text(t->bad_input, &j->norm, range, sizeof range);
     return cr_ctx_fail(ctx, CR_E_DATA,
-                       "%s raster '%s': value %.9g at grid cell column %d, row %d (x %.3f, y %.3f) "
+                       "%s raster '%s': value %.7g at grid cell column %d, row %d (x %.3f, y %.3f) "
                        "is outside %s",
                        cr_input_name(t->bad_input), j->in->path[t->bad_input], (double)t->bad_value,
                        col, row, x, y, range);

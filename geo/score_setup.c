@@ -268,6 +268,12 @@ cr_status cr_score_prepare(cr_ctx *ctx, const char *out_path, const cr_score_opt
     in->layer[CR_IND_ARRIVALS].kind = CR_KIND_COUNT;
     in->layer[CR_INPUT_POPULATION].kind = CR_KIND_COUNT;
     s->arrivals_ref_from_data = o->arrivals_ref_auto;
+    const cr_class_spec *c = &o->classes;
+    if (c->kind == CR_CLASSES_FIXED_DEFAULT || c->kind == CR_CLASSES_FIXED)
+        snprintf(s->class_scheme, sizeof s->class_scheme, "%s",
+                 c->kind == CR_CLASSES_FIXED_DEFAULT ? "fixed (INFORM)" : "fixed");
+    else
+        snprintf(s->class_scheme, sizeof s->class_scheme, "%s:%d", cr_class_kind_name(c->kind), c->count);
     return open_inputs(ctx, in, s);
 }
 
@@ -330,12 +336,7 @@ static json_object *classes_json(const cr_score_opts *o, const cr_score_summary 
         class_colour(k, s->class_count, buf, sizeof buf);
         json_object_array_add(colours, json_object_new_string(buf));
     }
-    char scheme[32];
-    if (fixed_default || o->classes.kind == CR_CLASSES_FIXED)
-        snprintf(scheme, sizeof scheme, "%s", fixed_default ? "fixed (INFORM)" : "fixed");
-    else
-        snprintf(scheme, sizeof scheme, "%s:%d", cr_class_kind_name(o->classes.kind), o->classes.count);
-    json_object_object_add(c, "scheme", json_object_new_string(scheme));
+    json_object_object_add(c, "scheme", json_object_new_string(s->class_scheme));
     json_object_object_add(c, "breaks", number_array(s->breaks, s->class_count - 1, 10));
     json_object_object_add(c, "names", names);
     json_object_object_add(c, "colors", colours);

@@ -184,6 +184,7 @@ typedef struct cr_score_summary {
     double arrivals_ref;                  /* a_ref used; NaN when no cell has arrivals */
     int arrivals_ref_from_data;
     unsigned bands;                       /* the bands written */
+    char class_scheme[32];                /* "fixed (INFORM)", "fixed", "quantile:5", ... */
     int class_count;
     double breaks[CR_CLASSES_MAX - 1];    /* class_count - 1 inner breaks */
     int64_t cells, cells_scored, cells_nodata;
