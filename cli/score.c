@@ -21,7 +21,7 @@ static const cli_usage USAGE = {
     "--informal (depths, scores and fractions averaged when coarsening and bilinear when\n"
     "refining; arrivals and population summed, keeping their totals).\n"
     "\n"
-    "Indicators, each 0-1 (docs/score.md; ../SCORING.md of the project):\n"
+    "Indicators, each 0-1 (formulas and sources: docs/score.md):\n"
     "  sea       min(1, d / 1 m) of the inundation depth d (--sea-depth-full, --sea-binary)\n"
     "  water     b / 5 of the Aqueduct water-stress score b (--water-input ratio: the\n"
     "            withdrawal ratio r, b = clamp(log2(r / 0.1) + 1, 0, 5))\n"

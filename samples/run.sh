@@ -26,8 +26,16 @@ inputs=(samples/data/dem.tif samples/data/settlement.tif samples/data/water_stre
   --date-field date --grid samples/data/dem.tif --kernel quartic --bandwidth 500 \
   --report "$out/arrivals-rejected.csv" -o "$out/arrivals.tif" --json > "$out/arrivals.json"
 
+# Stage 4: the composite exposure score 0-10 and its INFORM class per 30 m cell under SSP2-4.5 in
+# 2100, with the four normalised indicators and the water-stress uplift the arrivals bring.
+"$cityrisk" score -q --overwrite --sea "$out/inundation.tif" --scenario ssp245-2100 \
+  --water samples/data/water_stress.tif --informal samples/data/settlement.tif \
+  --arrivals "$out/arrivals.tif" --population samples/data/population.tif \
+  --grid samples/data/dem.tif -o "$out/exposure.tif" --json > "$out/exposure.json"
+
 echo "sample pipeline done; outputs:"
 for f in "$out"/info.txt "$out"/info.json "$out"/inundation.tif "$out"/inundation.json \
-         "$out"/arrivals.tif "$out"/arrivals.json "$out"/arrivals-rejected.csv; do
+         "$out"/arrivals.tif "$out"/arrivals.json "$out"/arrivals-rejected.csv \
+         "$out"/exposure.tif "$out"/exposure.json; do
   echo "  $f"
 done

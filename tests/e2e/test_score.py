@@ -1176,6 +1176,22 @@ class SampleCity(ScoreCase):
         self.assertGreater(np.nansum(bands["sea"] > 0), 100)
         self.assertSummaryMatches(summary, bands)
 
+        # One thread or two: the same cells and the same summary (statistics are gathered in
+        # tile order), also for breaks from a sample of the scores.
+        for classes in ["fixed", "jenks:4"]:
+            runs = []
+            for threads in ["1", "2"]:
+                runs.append(self.score(
+                    "--sea", depth, "--scenario", "ssp245-2100", "--water",
+                    sample("water_stress.tif"), "--informal", sample("settlement.tif"),
+                    "--arrivals", arrivals, "--grid", sample("dem.tif"), "--classes", classes,
+                    "--threads", threads, "--overwrite", out=self.path(f"t{threads}.tif")))
+            (one, s1, _), (two, s2, _) = runs
+            for k in one:
+                self.assertTrue(np.array_equal(one[k], two[k], equal_nan=True), f"{classes} {k}")
+            del s1["output"], s2["output"]
+            self.assertEqual(s1, s2, classes)
+
 
 if __name__ == "__main__":
     unittest.main()
