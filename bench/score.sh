@@ -8,7 +8,8 @@
 # The inputs (DEFLATE, 256 x 256 tiles, one grid) are made once by bench/score_inputs.sh from
 # the synthetic city of bench/gen.sh. Every command runs with GDAL_CACHEMAX=64 and writes one
 # dense score band: cityrisk a COG (DEFLATE, floating-point predictor, 512 tiles, overviews);
-# gdal_calc.py its default GeoTIFF, and again a COG with cityrisk's creation options. The
+# gdal_calc.py its default GeoTIFF, and (it cannot write a COG itself) that GeoTIFF then made a
+# COG with cityrisk's creation options by gdal_translate, as a user would. The
 # outputs are compared cell by cell. Timings (wall, CPU, peak RSS) go to
 # bench/results/results.tsv, the summary to bench/results/score-NAME.txt.
 #
@@ -37,16 +38,24 @@ cores=$(nproc)
 log=$out/log.txt
 : >"$log"
 labels=()
-run() { # run LABEL N -- CMD...: N timed runs under score$size-LABEL
-  local label=score$size-$1 n=$2
+commands=()
+# run LABEL N -- CMD...: queues CMD under score$size-LABEL. The queued commands then run in
+# turn, RUNS rounds of one run each, so that a drift in the machine's speed (it shares its
+# cores) touches every contender alike.
+run() {
+  labels+=("score$size-$1 $2")
   shift 3
-  ((n > 0)) || return 0
-  labels+=("$label $n")
-  for _ in $(seq "$n"); do
-    "$root/bench/timeit.sh" "$label" -- "$@" >/dev/null 2>>"$log" && continue
-    tail -n 30 "$log" >&2
-    echo "score.sh: $label failed (log: $log)" >&2
-    exit 1
+  commands+=("$(printf '%q ' "$@")")
+}
+run_all() {
+  for _ in $(seq "$runs"); do
+    for i in "${!labels[@]}"; do
+      read -r label _ <<<"${labels[$i]}"
+      eval "\"\$root/bench/timeit.sh\" \"\$label\" -- ${commands[$i]}" >/dev/null 2>>"$log" && continue
+      tail -n 30 "$log" >&2
+      echo "score.sh: $label failed (log: $log)" >&2
+      exit 1
+    done
   done
 }
 
@@ -71,11 +80,13 @@ run cityrisk-all-bands "$runs" -- "$cityrisk" score -q "${inputs[@]}" --overwrit
 calc="10*(0.3*minimum(1,A/1.0)+0.2*B/5+0.25*C+0.25*minimum(1,log1p(D)/log1p($aref)))"
 gdal_calc=(gdal_calc.py --quiet --overwrite -A "$in/sea.tif" -B "$in/water.tif" -C "$in/informal.tif"
            -D "$in/arrivals.tif" --type Float32 --NoDataValue=-9999 --calc "$calc")
-cog=(--co COMPRESS=DEFLATE --co PREDICTOR=YES --co BLOCKSIZE=512 --co RESAMPLING=AVERAGE
-     --co "NUM_THREADS=$cores")
 if [[ $peers == 1 ]]; then
   run gdal-calc "$runs" -- "${gdal_calc[@]}" --outfile "$out/gdal_calc.tif"
-  run gdal-calc-cog "$runs" -- "${gdal_calc[@]}" --format COG "${cog[@]}" --outfile "$out/gdal_calc_cog.tif"
+  # shellcheck disable=SC2016 # expanded by the inner bash
+  run gdal-calc-cog "$runs" -- bash -c '"${@:3}" --outfile "$1" && gdal_translate -q -of COG \
+    -co COMPRESS=DEFLATE -co PREDICTOR=YES -co BLOCKSIZE=512 -co RESAMPLING=AVERAGE \
+    -co NUM_THREADS=ALL_CPUS "$1" "$2"' calc-then-cog "$out/gdal_calc_tmp.tif" \
+    "$out/gdal_calc_cog.tif" "${gdal_calc[@]}"
   # The floor's parts, in CPU seconds: decoding the four inputs stacked in a VRT, decoding
   # water.tif alone, and translating it to a COG with the same options.
   gdalbuildvrt -q -overwrite -separate "$out/stack.vrt" "$in/sea.tif" "$in/water.tif" \
@@ -86,6 +97,8 @@ if [[ $peers == 1 ]]; then
     -co PREDICTOR=YES -co BLOCKSIZE=512 -co RESAMPLING=AVERAGE -co NUM_THREADS=1 \
     "$in/water.tif" "$out/water_cog.tif"
 fi
+
+run_all
 
 median() { sort -g | awk '{ v[NR] = $1 } END { m = int((NR + 1) / 2); print NR % 2 ? v[m] : (v[m] + v[m + 1]) / 2 }'; }
 declare -A wall cpu rss

@@ -85,7 +85,7 @@ static cr_status fill_level(cr_ctx *ctx, GDALRasterBandH from, GDALRasterBandH t
 }
 
 cr_status cr_overviews_fill(cr_ctx *ctx, GDALDatasetH ds, const char *path, float nodata,
-                            const int *categorical)
+                            const int *categorical, int filled)
 {
     const size_t t = CR_BLOCK_SIZE;
     float *src = malloc(4 * t * t * sizeof *src), *dst = malloc(t * t * sizeof *dst);
@@ -96,7 +96,9 @@ cr_status cr_overviews_fill(cr_ctx *ctx, GDALDatasetH ds, const char *path, floa
         int levels = GDALGetOverviewCount(band);
         for (int k = 0; st == CR_OK && k < levels; k++) {
             GDALRasterBandH to = GDALGetOverview(band, k);
-            st = fill_level(ctx, from, to, path, nodata, categorical && categorical[b - 1], src, dst);
+            if (k >= filled)
+                st = fill_level(ctx, from, to, path, nodata, categorical && categorical[b - 1],
+                                src, dst);
             from = to;
         }
     }

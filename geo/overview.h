@@ -28,11 +28,11 @@ int cr_overview_factors(int width, int height, int block, int factors[CR_OVERVIE
 void cr_overview_reduce(const float *src, int sw, int sh, float *dst, int dw, int dh, float nodata,
                         int categorical);
 
-/* Fills every overview level of every band of ds (opened for update, levels made
- * with GDALBuildOverviews "NONE") from the level above it. categorical, when
- * non-NULL, flags the bands reduced by most frequent value. path names the output in
- * messages. */
+/* Fills the overview levels of every band of ds (opened for update, levels made with
+ * GDALBuildOverviews "NONE") from the level above each, skipping the first `filled`
+ * levels (already written). categorical, when non-NULL, flags the bands reduced by
+ * most frequent value. path names the output in messages. */
 cr_status cr_overviews_fill(cr_ctx *ctx, GDALDatasetH ds, const char *path, float nodata,
-                            const int *categorical);
+                            const int *categorical, int filled);
 
 #endif

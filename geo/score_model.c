@@ -269,6 +269,10 @@ size_t cr_indicator_normalise_block(cr_indicator indicator, const cr_normalise_o
     int64_t count = 0;
     for (size_t i = 0; i < n; i++) {
         double v = raw[i];
+        if (v == 0) { /* every indicator maps 0 to 0: the common case of sea and arrivals */
+            out[i] = 0;
+            continue;
+        }
         if (isnan(v)) {
             out[i] = NAN;
             continue;

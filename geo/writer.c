@@ -53,6 +53,10 @@ struct cr_writer {
     size_t scratch_cells;
     int own_overviews; /* the staging file holds overview levels for cityrisk to fill */
     int *categorical;  /* per band: overviews by most frequent value */
+    int level1_stale;  /* a write could not update the first overview level in place */
+    float *reduced;    /* one block's first-level overview */
+    size_t reduced_cells;
+    int width, height;
 };
 
 void cr_writer_opts_init(cr_writer_opts *opts)
@@ -220,6 +224,7 @@ cr_status cr_writer_open(cr_ctx *ctx, const char *path, const cr_grid *grid,
     }
     w->bands = opts->band_count;
     w->nodata = opts->nodata;
+    w->width = grid->width, w->height = grid->height;
     st = cr_output_temp(ctx, path, "part", &w->staging);
     if (st == CR_OK)
         st = cr_output_temp(ctx, path, "cog", &w->cog);
@@ -248,6 +253,37 @@ cr_status cr_writer_set_metadata(cr_ctx *ctx, cr_writer *w, int band, const char
     return CR_OK;
 }
 
+/* Writes the first overview level under a block just written, from the block in
+ * memory, so that commit does not read the whole raster back: possible when the block
+ * covers whole 2 x 2 cells (even origin, even size or the raster's edge). Otherwise
+ * the level is computed at commit. */
+static cr_status reduce_in_place(cr_ctx *ctx, cr_writer *w, int band, const cr_window *win)
+{
+    int whole = win->x % 2 == 0 && win->y % 2 == 0 &&
+                (win->w % 2 == 0 || win->x + win->w == w->width) &&
+                (win->h % 2 == 0 || win->y + win->h == w->height);
+    if (!whole || w->level1_stale) {
+        w->level1_stale = 1;
+        return CR_OK;
+    }
+    int ow = (win->w + 1) / 2, oh = (win->h + 1) / 2;
+    size_t cells = (size_t)ow * (size_t)oh;
+    if (cells > w->reduced_cells) {
+        float *grown = realloc(w->reduced, cells * sizeof *grown);
+        if (!grown)
+            return cr_ctx_fail(ctx, CR_E_IO, "out of memory writing '%s'", w->path);
+        w->reduced = grown;
+        w->reduced_cells = cells;
+    }
+    cr_overview_reduce(w->scratch, win->w, win->h, w->reduced, ow, oh, (float)w->nodata,
+                       w->categorical && w->categorical[band - 1]);
+    GDALRasterBandH level1 = GDALGetOverview(GDALGetRasterBand(w->ds, band), 0);
+    if (GDALRasterIO(level1, GF_Write, win->x / 2, win->y / 2, ow, oh, w->reduced, ow, oh,
+                     GDT_Float32, 0, 0) != CE_None)
+        return cr_ctx_fail_gdal(ctx, CR_E_IO, "cannot write the overviews of '%s'", w->path);
+    return CR_OK;
+}
+
 cr_status cr_writer_write(cr_ctx *ctx, cr_writer *w, int band, const cr_window *win,
                           const float *values)
 {
@@ -269,6 +305,8 @@ cr_status cr_writer_write(cr_ctx *ctx, cr_writer *w, int band, const cr_window *
     if (GDALRasterIO(GDALGetRasterBand(w->ds, band), GF_Write, win->x, win->y, win->w, win->h,
                      w->scratch, win->w, win->h, GDT_Float32, 0, 0) != CE_None)
         st = cr_ctx_fail_gdal(ctx, CR_E_IO, "cannot write '%s'", w->path);
+    if (st == CR_OK && w->own_overviews)
+        st = reduce_in_place(ctx, w, band, win);
     cr_gdal_end(ctx);
     return st;
 }
@@ -304,7 +342,8 @@ static cr_status write_cog(cr_ctx *ctx, cr_writer *w)
     cr_status st = CR_OK;
     double start = cr_seconds();
     if (w->own_overviews)
-        st = cr_overviews_fill(ctx, w->ds, w->path, (float)w->nodata, w->categorical);
+        st = cr_overviews_fill(ctx, w->ds, w->path, (float)w->nodata, w->categorical,
+                               w->level1_stale ? 0 : 1);
     if (st != CR_OK)
         return st; /* cr_writer_abort() closes and removes the staging file */
     cr_ctx_log(ctx, CR_LOG_DEBUG, "writer: overviews of '%s' took %.2f s", w->path, cr_seconds() - start);
@@ -354,6 +393,7 @@ void cr_writer_abort(cr_writer *w)
         unlink(w->cog); /* after a successful publish it is already gone */
     CSLDestroy(w->cog_options);
     free(w->categorical);
+    free(w->reduced);
     free(w->scratch);
     free(w->staging);
     free(w->cog);

@@ -21,13 +21,14 @@ static float cell(int col, int row)
     return col < 10 && row < 10 ? NAN : (float)(col % 7 + row % 5);
 }
 
-static cr_status write_all(cr_ctx *ctx, const char *path, const cr_writer_opts *opts)
+/* Writes every band in windows of block x block cells. */
+static cr_status write_blocks(cr_ctx *ctx, const char *path, const cr_writer_opts *opts, int block)
 {
     cr_grid *g = tu_grid(32736, 500000, 8000000, 30, W, H);
     cr_writer *w = NULL;
     cr_status st = cr_writer_open(ctx, path, g, opts, &w);
-    for (int64_t i = 0; st == CR_OK && i < cr_grid_window_count(g, CR_BLOCK_SIZE); i++) {
-        cr_window win = cr_grid_window(g, CR_BLOCK_SIZE, i);
+    for (int64_t i = 0; st == CR_OK && i < cr_grid_window_count(g, block); i++) {
+        cr_window win = cr_grid_window(g, block, i);
         float *v = malloc(sizeof *v * (size_t)win.w * win.h);
         for (int r = 0; r < win.h; r++)
             for (int c = 0; c < win.w; c++)
@@ -44,6 +45,11 @@ static cr_status write_all(cr_ctx *ctx, const char *path, const cr_writer_opts *
         cr_writer_abort(w);
     cr_grid_free(g);
     return st;
+}
+
+static cr_status write_all(cr_ctx *ctx, const char *path, const cr_writer_opts *opts)
+{
+    return write_blocks(ctx, path, opts, CR_BLOCK_SIZE);
 }
 
 static void cog_has_layout_compression_overviews_nodata_and_provenance(void **state)
@@ -109,6 +115,62 @@ static void cog_has_layout_compression_overviews_nodata_and_provenance(void **st
     GDALClose(ds);
     cr_ctx_free(ctx);
     tu_rmdir(dir);
+}
+
+/* The first overview level is the 2 x 2 reduction of the cells whatever windows wrote
+ * them: made in place from whole-cell windows (512), at commit from odd ones (301).
+ * Band 2 is flagged categorical: the most frequent value, ties to the larger. */
+static void overviews_whatever_the_windows(void **state)
+{
+    (void)state;
+    const int blocks[] = {CR_BLOCK_SIZE, 301};
+    for (int k = 0; k < 2; k++) {
+        char *dir = tu_mkdtemp();
+        char path[512];
+        snprintf(path, sizeof path, "%s/out.tif", dir);
+        cr_ctx *ctx = cr_ctx_new();
+        const int categorical[] = {0, 1};
+        cr_writer_opts o;
+        cr_writer_opts_init(&o);
+        o.band_count = 2;
+        o.band_categorical = categorical;
+        assert_int_equal(write_blocks(ctx, path, &o, blocks[k]), CR_OK);
+        GDALDatasetH ds = GDALOpen(path, GA_ReadOnly);
+        assert_non_null(ds);
+        int ow = (W + 1) / 2, oh = (H + 1) / 2;
+        float *ov = malloc(sizeof *ov * (size_t)ow * oh);
+        for (int b = 1; b <= 2; b++) {
+            GDALRasterBandH band = GDALGetOverview(GDALGetRasterBand(ds, b), 0);
+            assert_int_equal(GDALRasterIO(band, GF_Read, 0, 0, ow, oh, ov, ow, oh, GDT_Float32, 0, 0),
+                             CE_None);
+            for (int y = 0; y < oh; y++)
+                for (int x = 0; x < ow; x++) {
+                    float v[4] = {cell(2 * x, 2 * y), cell(2 * x + 1, 2 * y), cell(2 * x, 2 * y + 1),
+                                  cell(2 * x + 1, 2 * y + 1)};
+                    float sum = 0, best = -9999;
+                    int n = 0, best_count = 0;
+                    for (int i = 0; i < 4; i++) {
+                        if (isnan(v[i]))
+                            continue;
+                        sum += v[i], n++;
+                        int count = 0;
+                        for (int j = 0; j < 4; j++)
+                            count += v[j] == v[i];
+                        if (count > best_count || (count == best_count && v[i] > best))
+                            best = v[i], best_count = count;
+                    }
+                    float expect = n == 0 ? -9999.0f : b == 1 ? sum / n : best;
+                    float got = ov[(size_t)y * ow + x];
+                    if (fabsf(got - expect) > 1e-5f)
+                        fail_msg("block %d band %d overview cell %d,%d: %g, expected %g", blocks[k],
+                                 b, x, y, got, expect);
+                }
+        }
+        free(ov);
+        GDALClose(ds);
+        cr_ctx_free(ctx);
+        tu_rmdir(dir);
+    }
 }
 
 static void existing_output_is_kept_unless_overwrite(void **state)
@@ -199,6 +261,7 @@ int main(void)
     GDALAllRegister();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(cog_has_layout_compression_overviews_nodata_and_provenance),
+        cmocka_unit_test(overviews_whatever_the_windows),
         cmocka_unit_test(existing_output_is_kept_unless_overwrite),
         cmocka_unit_test(failed_or_cancelled_writes_leave_nothing),
     };
