@@ -185,18 +185,13 @@ int cli_cmd_arrivals(int argc, char **argv)
         {NULL, NULL, CLI_OPT_END, NULL, NULL, NULL},
     };
     cli_common common;
-    char **rest = NULL;
-    int nrest = 0, rc = CLI_EXIT_USAGE;
+    int rc = CLI_EXIT_USAGE;
     cr_ctx *ctx = NULL;
     cr_arrivals_summary s;
     memset(&s, 0, sizeof s);
-    int parsed = cli_parse(&USAGE, options, argc, argv, &common, &rest, &nrest);
-    if (parsed != 0) {
-        rc = parsed > 0 ? CLI_EXIT_OK : CLI_EXIT_USAGE;
-        goto out;
-    }
-    if (nrest > 0) {
-        cli_usage_error(&USAGE, "unexpected argument '%s'", rest[0]);
+    int parsed = cli_parse_options(&USAGE, options, argc, argv, &common);
+    if (parsed >= 0) {
+        rc = parsed;
         goto out;
     }
     if (!points || !out) {
@@ -238,6 +233,5 @@ out:
     cr_arrivals_summary_clear(&s);
     cr_ctx_free(ctx);
     CSLDestroy(o.creation_options);
-    free(rest);
     return rc;
 }

@@ -65,6 +65,12 @@ typedef struct cli_common {
 int cli_parse(const cli_usage *usage, const cli_option *table, int argc, char **argv,
               cli_common *common, char ***positional, int *npositional);
 
+/* cli_parse() for a command that takes no positional argument: returns -1 when the
+ * command should go on, else its exit code: CLI_EXIT_OK after --help, CLI_EXIT_USAGE on a
+ * usage error or an unexpected argument (message printed). */
+int cli_parse_options(const cli_usage *usage, const cli_option *table, int argc, char **argv,
+                      cli_common *common);
+
 /* Prints the command's usage: synopsis, description, options, examples. */
 void cli_print_usage(FILE *out, const cli_usage *usage, const cli_option *table);
 

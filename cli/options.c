@@ -192,3 +192,16 @@ void cli_print_usage(FILE *out, const cli_usage *usage, const cli_option *table)
     fprintf(out, "\nexit codes: 0 success, 1 processing failure, 2 usage error, 3 invalid input "
                  "data,\n            4 output exists (see --overwrite), 130 interrupted\n");
 }
+
+int cli_parse_options(const cli_usage *usage, const cli_option *table, int argc, char **argv,
+                      cli_common *common)
+{
+    char **rest = NULL;
+    int nrest = 0;
+    int parsed = cli_parse(usage, table, argc, argv, common, &rest, &nrest);
+    int rc = parsed > 0 ? CLI_EXIT_OK : parsed < 0 ? CLI_EXIT_USAGE : -1;
+    if (rc == -1 && nrest > 0)
+        rc = cli_usage_error(usage, "unexpected argument '%s'", rest[0]);
+    free(rest);
+    return rc;
+}

@@ -239,18 +239,13 @@ int cli_cmd_score(int argc, char **argv)
         {NULL, NULL, CLI_OPT_END, NULL, NULL, NULL},
     };
     cli_common common;
-    char **rest = NULL;
-    int nrest = 0, rc = CLI_EXIT_USAGE;
+    int rc = CLI_EXIT_USAGE;
     cr_ctx *ctx = NULL;
     cr_score_summary s;
     memset(&s, 0, sizeof s);
-    int parsed = cli_parse(&USAGE, options, argc, argv, &common, &rest, &nrest);
-    if (parsed != 0) {
-        rc = parsed > 0 ? CLI_EXIT_OK : CLI_EXIT_USAGE;
-        goto out;
-    }
-    if (nrest > 0) {
-        cli_usage_error(&USAGE, "unexpected argument '%s'", rest[0]);
+    int parsed = cli_parse_options(&USAGE, options, argc, argv, &common);
+    if (parsed >= 0) {
+        rc = parsed;
         goto out;
     }
     if (!o.sea_path || !o.water_path || !o.informal_path || !o.arrivals_path || !out) {
@@ -289,6 +284,5 @@ out:
     cr_score_summary_clear(&s);
     cr_ctx_free(ctx);
     CSLDestroy(o.creation_options);
-    free(rest);
     return rc;
 }
