@@ -108,5 +108,6 @@ int cli_cmd_info(int argc, char **argv);
 int cli_cmd_inundation(int argc, char **argv);
 int cli_cmd_arrivals(int argc, char **argv);
 int cli_cmd_score(int argc, char **argv);
+int cli_cmd_zonal(int argc, char **argv);
 
 #endif

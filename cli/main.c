@@ -17,6 +17,7 @@ static const cli_command COMMANDS[] = {
     {"inundation", cli_cmd_inundation, "sea-level inundation depth from a DEM, connected to the sea"},
     {"arrivals", cli_cmd_arrivals, "arrival records to arrivals per grid cell, counts or kernel density"},
     {"score", cli_cmd_score, "per-cell composite exposure score 0-10 and class from the four layers"},
+    {"zonal", cli_cmd_zonal, "per-neighbourhood exposure with exact cell coverage, to GeoJSON or any OGR format"},
 };
 static const size_t COMMAND_COUNT = sizeof COMMANDS / sizeof COMMANDS[0];
 

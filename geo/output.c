@@ -2,6 +2,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "output.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -90,4 +91,81 @@ cr_status cr_output_publish(cr_ctx *ctx, const char *temp, const char *path)
     if (rename(temp, path) != 0)
         return cr_ctx_fail(ctx, CR_E_IO, "cannot write '%s': %s", path, strerror(errno));
     return CR_OK;
+}
+
+cr_status cr_output_temp_dir(cr_ctx *ctx, const char *path, const char *tag, char **temp)
+{
+    const char *name;
+    char *dir = folder_of(path, &name);
+    size_t len = (dir ? strlen(dir) : 0) + strlen(name) + strlen(tag) + 16;
+    *temp = dir ? malloc(len) : NULL;
+    if (!*temp) {
+        free(dir);
+        return cr_ctx_fail(ctx, CR_E_IO, "out of memory writing '%s'", path);
+    }
+    snprintf(*temp, len, "%s/.%s.%s.XXXXXX", dir, name, tag);
+    free(dir);
+    if (!mkdtemp(*temp)) {
+        cr_status st = cr_ctx_fail(ctx, CR_E_IO, "cannot write '%s': %s", path, strerror(errno));
+        free(*temp);
+        *temp = NULL;
+        return st;
+    }
+    return CR_OK;
+}
+
+cr_status cr_output_publish_dir(cr_ctx *ctx, const char *temp, const char *path)
+{
+    const char *name;
+    char *dir = folder_of(path, &name);
+    DIR *d = dir ? opendir(temp) : NULL;
+    if (!d) {
+        free(dir);
+        return cr_ctx_fail(ctx, CR_E_IO, "cannot write '%s': %s", path, strerror(errno));
+    }
+    cr_status st = CR_OK;
+    struct dirent *e;
+    while (st == CR_OK && (e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        size_t lf = strlen(temp) + strlen(e->d_name) + 2, lt = strlen(dir) + strlen(e->d_name) + 2;
+        char *from = malloc(lf), *to = malloc(lt);
+        if (from && to) {
+            snprintf(from, lf, "%s/%s", temp, e->d_name);
+            snprintf(to, lt, "%s/%s", dir, e->d_name);
+            if (rename(from, to) != 0)
+                st = cr_ctx_fail(ctx, CR_E_IO, "cannot write '%s': %s", to, strerror(errno));
+        } else {
+            st = cr_ctx_fail(ctx, CR_E_IO, "out of memory writing '%s'", path);
+        }
+        free(from);
+        free(to);
+    }
+    closedir(d);
+    free(dir);
+    if (st == CR_OK)
+        rmdir(temp);
+    return st;
+}
+
+void cr_output_discard_dir(const char *temp)
+{
+    if (!temp)
+        return;
+    DIR *d = opendir(temp);
+    struct dirent *e;
+    while (d && (e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        size_t len = strlen(temp) + strlen(e->d_name) + 2;
+        char *file = malloc(len);
+        if (file) {
+            snprintf(file, len, "%s/%s", temp, e->d_name);
+            unlink(file);
+            free(file);
+        }
+    }
+    if (d)
+        closedir(d);
+    rmdir(temp);
 }

@@ -19,4 +19,15 @@ cr_status cr_output_temp(cr_ctx *ctx, const char *path, const char *tag, char **
 /* Renames temp over path in one step. */
 cr_status cr_output_publish(cr_ctx *ctx, const char *temp, const char *path);
 
+/* Creates a hidden temporary folder beside path, ".<name>.<tag>.XXXXXX", for outputs
+ * made of several files (a Shapefile); its name goes to *temp (free()). */
+cr_status cr_output_temp_dir(cr_ctx *ctx, const char *path, const char *tag, char **temp);
+
+/* Moves every file of the temporary folder into path's folder, each in one step, and
+ * removes the folder. */
+cr_status cr_output_publish_dir(cr_ctx *ctx, const char *temp, const char *path);
+
+/* Removes the temporary folder and everything in it. Accepts NULL. */
+void cr_output_discard_dir(const char *temp);
+
 #endif
