@@ -799,8 +799,11 @@ cr_status cr_zonal(cr_ctx *ctx, const char *out_path, const cr_zonal_opts *opts,
             st = cr_output_check_not_input(ctx, out_path, paths);
     }
     free(paths);
-    if (st == CR_OK)
+    if (st == CR_OK) {
+        double start = cr_seconds();
         st = cr_zones_load(ctx, opts, j.grid, &j.zones);
+        cr_ctx_log(ctx, CR_LOG_DEBUG, "zonal: reading the zones took %.2f s", cr_seconds() - start);
+    }
     if (st == CR_OK && !cr_zplan_columns(&j.plan, &j.columns, &j.ncolumns))
         st = cr_ctx_fail(ctx, CR_E_IO, "out of memory");
     if (st == CR_OK)

@@ -33,9 +33,19 @@ inputs=(samples/data/dem.tif samples/data/settlement.tif samples/data/water_stre
   --arrivals "$out/arrivals.tif" --population samples/data/population.tif \
   --grid samples/data/dem.tif -o "$out/exposure.tif" --json > "$out/exposure.json"
 
+# Stage 5: per neighbourhood, the exposed arrivals under every scenario of stage 2 and the score
+# statistics, each cell weighted by the exact share of it inside the neighbourhood.
+"$cityrisk" zonal -q --overwrite --zones samples/data/neighbourhoods.gpkg \
+  --id-field nbhd_id --name-field name --exposure "$out/exposure.tif" \
+  --arrivals "$out/arrivals.tif" --sea "$out/inundation.tif" \
+  --water samples/data/water_stress.tif --informal samples/data/settlement.tif \
+  --population samples/data/population.tif \
+  -o "$out/neighbourhoods.geojson" --json > "$out/neighbourhoods.json"
+
 echo "sample pipeline done; outputs:"
 for f in "$out"/info.txt "$out"/info.json "$out"/inundation.tif "$out"/inundation.json \
          "$out"/arrivals.tif "$out"/arrivals.json "$out"/arrivals-rejected.csv \
-         "$out"/exposure.tif "$out"/exposure.json; do
+         "$out"/exposure.tif "$out"/exposure.json "$out"/neighbourhoods.geojson \
+         "$out"/neighbourhoods.json; do
   echo "  $f"
 done
