@@ -59,7 +59,8 @@ cr_status cr_output_check_not_input(cr_ctx *ctx, const char *path, const char *c
     return CR_OK;
 }
 
-cr_status cr_output_temp(cr_ctx *ctx, const char *path, const char *tag, char **temp)
+/* "<folder>/.<name>.<tag>.XXXXXX" beside path, the template of mkstemp() / mkdtemp(). */
+static cr_status temp_template(cr_ctx *ctx, const char *path, const char *tag, char **temp)
 {
     const char *name;
     char *dir = folder_of(path, &name);
@@ -71,9 +72,17 @@ cr_status cr_output_temp(cr_ctx *ctx, const char *path, const char *tag, char **
     }
     snprintf(*temp, len, "%s/.%s.%s.XXXXXX", dir, name, tag);
     free(dir);
+    return CR_OK;
+}
+
+cr_status cr_output_temp(cr_ctx *ctx, const char *path, const char *tag, char **temp)
+{
+    cr_status st = temp_template(ctx, path, tag, temp);
+    if (st != CR_OK)
+        return st;
     int fd = mkstemp(*temp);
     if (fd < 0) {
-        cr_status st = cr_ctx_fail(ctx, CR_E_IO, "cannot write '%s': %s", path, strerror(errno));
+        st = cr_ctx_fail(ctx, CR_E_IO, "cannot write '%s': %s", path, strerror(errno));
         free(*temp);
         *temp = NULL;
         return st;
@@ -95,23 +104,13 @@ cr_status cr_output_publish(cr_ctx *ctx, const char *temp, const char *path)
 
 cr_status cr_output_temp_dir(cr_ctx *ctx, const char *path, const char *tag, char **temp)
 {
-    const char *name;
-    char *dir = folder_of(path, &name);
-    size_t len = (dir ? strlen(dir) : 0) + strlen(name) + strlen(tag) + 16;
-    *temp = dir ? malloc(len) : NULL;
-    if (!*temp) {
-        free(dir);
-        return cr_ctx_fail(ctx, CR_E_IO, "out of memory writing '%s'", path);
-    }
-    snprintf(*temp, len, "%s/.%s.%s.XXXXXX", dir, name, tag);
-    free(dir);
-    if (!mkdtemp(*temp)) {
-        cr_status st = cr_ctx_fail(ctx, CR_E_IO, "cannot write '%s': %s", path, strerror(errno));
+    cr_status st = temp_template(ctx, path, tag, temp);
+    if (st == CR_OK && !mkdtemp(*temp)) {
+        st = cr_ctx_fail(ctx, CR_E_IO, "cannot write '%s': %s", path, strerror(errno));
         free(*temp);
         *temp = NULL;
-        return st;
     }
-    return CR_OK;
+    return st;
 }
 
 cr_status cr_output_publish_dir(cr_ctx *ctx, const char *temp, const char *path)
