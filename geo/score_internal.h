@@ -43,6 +43,11 @@ const char *cr_input_name(int input);
  * score range 0 to 5 (tolerance 0.01)..."). */
 void cr_input_range_text(int input, const cr_normalise_opts *norm, char *buf, size_t size);
 
+/* Checks n raw values against [lo, hi]: those outside by no more than tolerance are
+ * clamped and counted, NaN left. Returns the index of the first one beyond, or n. */
+size_t cr_range_check_block(float *values, size_t n, double lo, double hi, double tolerance,
+                            int64_t *clamped);
+
 /* Checks n population values: negative ones within 1e-3 are clamped to 0 and counted,
  * NaN left. Returns the index of the first one beyond, or n. */
 size_t cr_population_check_block(float *values, size_t n, int64_t *clamped);

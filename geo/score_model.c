@@ -291,17 +291,24 @@ size_t cr_indicator_normalise_block(cr_indicator indicator, const cr_normalise_o
     return n;
 }
 
-size_t cr_population_check_block(float *values, size_t n, int64_t *clamped)
+size_t cr_range_check_block(float *values, size_t n, double lo, double hi, double tolerance,
+                            int64_t *clamped)
 {
     for (size_t i = 0; i < n; i++) {
-        if (!(values[i] < 0))
-            continue; /* NaN and valid counts */
-        if (values[i] < -1e-3f)
+        double v = values[i];
+        if (!(v < lo || v > hi))
+            continue; /* NaN and values in range */
+        if (v < lo - tolerance || v > hi + tolerance)
             return i;
-        values[i] = 0;
+        values[i] = (float)(v < lo ? lo : hi);
         (*clamped)++;
     }
     return n;
+}
+
+size_t cr_population_check_block(float *values, size_t n, int64_t *clamped)
+{
+    return cr_range_check_block(values, n, 0.0, INFINITY, 1e-3, clamped);
 }
 
 void cr_score_block(cr_score_method method, const float *const c[CR_INDICATORS], size_t n,

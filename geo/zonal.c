@@ -20,6 +20,7 @@
 #include "internal.h"
 #include "output.h"
 #include "pool.h"
+#include "score_internal.h"
 #include "zonal_internal.h"
 
 void cr_zonal_opts_init(cr_zonal_opts *opts)
@@ -44,6 +45,7 @@ typedef struct source {
     const char *path;
     cr_layer_opts layer;
     char label[96];   /* for provenance: "sea ssp245-2100" */
+    int input;        /* the score input whose range its values must lie in, or -1 */
 } source;
 
 /* What a tile's worker hands to the merge. */
@@ -51,6 +53,9 @@ typedef struct tile_out {
     double *acc;      /* [zone in tile][plan.acc_size] */
     cr_wlist *lists;  /* [zone in tile][plan.nlists] */
     size_t cap;       /* zones in tile the buffers hold */
+    int bad_source;   /* the first source with a value beyond its range, or -1 */
+    size_t bad_cell;  /* its index in the read window */
+    float bad_value;
 } tile_out;
 
 /* A worker's own readers and buffers. */
@@ -100,6 +105,7 @@ static cr_status add_source(cr_ctx *ctx, job *j, int *count, const char *role, c
     s->layer.band = band;
     s->layer.kind = kind;
     snprintf(s->label, sizeof s->label, "%s", label ? label : role);
+    s->input = -1;
     return (*count)++, CR_OK;
 }
 
@@ -176,6 +182,8 @@ static cr_status add_sea(cr_ctx *ctx, job *j, int *n, cr_zonal_summary *s)
         snprintf(label, sizeof label, "sea %s", s->scenario[b - 1]);
         j->plan.src_sea[b - 1] = *n;
         st = add_source(ctx, j, n, "sea", j->o->sea_path, b, CR_KIND_CONTINUOUS, label);
+        if (st == CR_OK)
+            j->src[*n - 1].input = CR_IND_SEA;
     }
     j->plan.nscen = s->scenarios = bands;
     GDALClose(ds);
@@ -215,18 +223,22 @@ static cr_status prepare_sources(cr_ctx *ctx, job *j, cr_zonal_summary *s)
     if (st == CR_OK && o->arrivals_path) {
         p->src_arrivals = n;
         st = add_source(ctx, j, &n, "arrivals", o->arrivals_path, 1, CR_KIND_COUNT, NULL);
+        j->src[n - 1].input = CR_IND_ARRIVALS;
     }
     if (st == CR_OK && o->water_path) {
         p->src_water = n;
         st = add_source(ctx, j, &n, "water", o->water_path, 1, CR_KIND_CONTINUOUS, NULL);
+        j->src[n - 1].input = CR_IND_WATER;
     }
     if (st == CR_OK && o->informal_path) {
         p->src_informal = n;
         st = add_source(ctx, j, &n, "informal", o->informal_path, 1, CR_KIND_CONTINUOUS, NULL);
+        j->src[n - 1].input = CR_IND_INFORMAL;
     }
     if (st == CR_OK && o->population_path) {
         p->src_population = n;
         st = add_source(ctx, j, &n, "population", o->population_path, 1, CR_KIND_COUNT, NULL);
+        j->src[n - 1].input = CR_INPUT_POPULATION;
     }
     if (st == CR_OK && o->sea_path)
         st = add_sea(ctx, j, &n, s);
@@ -406,6 +418,38 @@ static int tile_out_reset(const cr_zplan *plan, tile_out *out, size_t nz)
     return 1;
 }
 
+/* Clamps the values of source k that lie just outside their layer's documented range
+ * (as `cityrisk score` does); returns the index of the first beyond the tolerance, or n. */
+static size_t check_range(const job *j, int k, float *values, size_t n)
+{
+    double lo = 0.0, hi = INFINITY, tol = 1e-3;
+    cr_normalise_opts norm;
+    cr_normalise_opts_init(&norm);
+    if (j->src[k].input < CR_INDICATORS)
+        cr_indicator_range((cr_indicator)j->src[k].input, &norm, &lo, &hi, &tol);
+    int64_t clamped = 0;
+    return cr_range_check_block(values, n, lo, hi, tol, &clamped);
+}
+
+/* The value beyond its range that a tile found, as an error naming it and its cell. */
+static cr_status range_error(cr_ctx *ctx, const job *j, int64_t index, const tile_out *t)
+{
+    const cr_window rw = j->tile_read[index];
+    int col = rw.x + (int)(t->bad_cell % (size_t)rw.w), row = rw.y + (int)(t->bad_cell / (size_t)rw.w);
+    const double *gt = j->grid->gt;
+    double x = gt[0] + (col + 0.5) * gt[1], y = gt[3] + (row + 0.5) * gt[5];
+    const source *s = &j->src[t->bad_source];
+    cr_normalise_opts norm;
+    cr_normalise_opts_init(&norm);
+    char range[200];
+    cr_input_range_text(s->input, &norm, range, sizeof range);
+    return cr_ctx_fail(ctx, CR_E_DATA,
+                       "%s raster '%s' band %d: value %.7g at grid cell column %d, row %d (x %.3f, "
+                       "y %.3f) is outside %s",
+                       cr_input_name(s->input), s->path, s->layer.band, (double)t->bad_value, col,
+                       row, x, y, range);
+}
+
 static cr_status work(cr_ctx *ctx, void *arg, int64_t index, int worker, int slot)
 {
     job *j = arg;
@@ -416,9 +460,21 @@ static cr_status work(cr_ctx *ctx, void *arg, int64_t index, int worker, int slo
     if (st != CR_OK)
         return st;
     const cr_window rw = j->tile_read[index];
-    for (int k = 0; k < plan->nsources; k++)
+    size_t cells = (size_t)rw.w * (size_t)rw.h;
+    out->bad_source = -1;
+    for (int k = 0; k < plan->nsources; k++) {
         if ((st = cr_layer_read_f32(ctx, w->layers[k], &rw, w->values[k], NULL)) != CR_OK)
             return st;
+        if (j->src[k].input < 0 || out->bad_source >= 0)
+            continue;
+        size_t bad = check_range(j, k, w->values[k], cells);
+        if (bad < cells) {
+            out->bad_source = k;
+            out->bad_cell = bad;
+            out->bad_value = w->values[k][bad];
+            return CR_OK; /* emit() reports it, so that the first in tile order wins */
+        }
+    }
     int64_t first = j->tile_start[index], nz = j->tile_start[index + 1] - first;
     if (!tile_out_reset(plan, out, (size_t)nz))
         return cr_ctx_fail(ctx, CR_E_IO, "out of memory");
@@ -469,6 +525,8 @@ static cr_status emit(cr_ctx *ctx, void *arg, int64_t index, int slot)
     job *j = arg;
     const tile_out *out = &j->out[slot];
     const cr_zplan *plan = &j->plan;
+    if (out->bad_source >= 0)
+        return range_error(ctx, j, index, out);
     int64_t first = j->tile_start[index], nz = j->tile_start[index + 1] - first;
     for (int64_t i = 0; i < nz; i++) {
         int64_t z = j->tile_zones[first + i];
@@ -794,9 +852,9 @@ cr_status cr_zonal(cr_ctx *ctx, const char *out_path, const cr_zonal_opts *opts,
     if (st == CR_OK && !paths)
         st = cr_ctx_fail(ctx, CR_E_IO, "out of memory");
     if (st == CR_OK && strcmp(out_path, "-") != 0) {
-        st = cr_output_check(ctx, out_path, opts->overwrite);
+        st = cr_output_check_not_input(ctx, out_path, paths);
         if (st == CR_OK)
-            st = cr_output_check_not_input(ctx, out_path, paths);
+            st = cr_output_check(ctx, out_path, opts->overwrite);
     }
     free(paths);
     if (st == CR_OK) {

@@ -7,6 +7,7 @@
  * when complete (a Shapefile's files one by one). */
 #define _POSIX_C_SOURCE 200809L
 #include <ctype.h>
+#include <dirent.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -227,8 +228,10 @@ static cr_status create_fields(cr_ctx *ctx, OGRLayerH src, OGRLayerH dst, const 
             const cr_column *col = &columns[i - fp->first_column];
             fd = OGR_Fld_Create(name, col->integer ? OFTInteger : OFTReal);
             if (shapefile && !col->integer) {
+                /* dBase numbers are fixed-point text: 13 digits before the point (arrival
+                 * sums, areas in m2) and 10 after (shares). */
                 OGR_Fld_SetWidth(fd, 24);
-                OGR_Fld_SetPrecision(fd, 15);
+                OGR_Fld_SetPrecision(fd, 10);
             }
         }
         if (OGR_L_CreateField(dst, fd, TRUE) != OGRERR_NONE)
@@ -278,6 +281,19 @@ static cr_status write_features(cr_ctx *ctx, OGRLayerH src, OGRLayerH dst, const
     if (st == CR_OK && z != nzones)
         st = cr_ctx_fail(ctx, CR_E_DATA, "zones '%s' changed while being read", zones_path);
     return st;
+}
+
+/* 1 when the folder holds a file (a driver such as Memory writes none). */
+static int dir_has_files(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    int found = 0;
+    while (d && !found && (e = readdir(d)) != NULL)
+        found = strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
+    if (d)
+        closedir(d);
+    return found;
 }
 
 cr_status cr_zonal_write(cr_ctx *ctx, const char *out_path, const cr_zonal_opts *opts,
@@ -357,6 +373,8 @@ cr_status cr_zonal_write(cr_ctx *ctx, const char *out_path, const cr_zonal_opts 
     if (st == CR_OK && *cr_gdal_message(ctx))
         st = cr_ctx_fail_gdal(ctx, CR_E_IO, "cannot write '%s'", out_path);
     cr_gdal_end(ctx);
+    if (st == CR_OK && !to_stdout && !dir_has_files(temp))
+        st = cr_ctx_fail(ctx, CR_E_USAGE, "-of %s writes no file; choose a file format", driver);
     if (st == CR_OK && !to_stdout)
         st = cr_output_publish_dir(ctx, temp, out_path);
 done:

@@ -92,7 +92,7 @@ cr_status cr_zonal_raster_parse(cr_ctx *ctx, const char *text, cr_zonal_raster *
 typedef struct cr_zonal_opts {
     const char *zones_path;    /* polygons, any OGR format and CRS */
     const char *layer;         /* the zones' layer; default NULL: the first */
-    const char *id_field;      /* names zones in messages, and is the GeoJSON feature id; default NULL */
+    const char *id_field;      /* names zones in messages; default NULL */
     const char *name_field;    /* names zones in messages; default NULL */
     const char *exposure_path; /* `cityrisk score` output: score metrics (its score and
                                 * water_uplift bands, by description) */
@@ -150,9 +150,12 @@ void cr_zonal_summary_clear(cr_zonal_summary *summary);
  *
  * Zones are reprojected to the grid's CRS (edges densified to the cell size first);
  * invalid polygons are repaired with a warning naming the feature; null and empty
- * geometries are written with null statistics. Fails with CR_E_USAGE on bad options,
- * CR_E_DATA on zones without a CRS or that are not polygons (naming the feature),
- * CR_E_EXISTS, CR_E_IO; no output appears then. */
+ * geometries are written with null statistics. Values of the domain rasters outside
+ * their range (as `cityrisk score` checks them: a water-stress score of 7) stop the run
+ * unless within the tolerance, where they are clamped. Fails with CR_E_USAGE on bad
+ * options, CR_E_DATA on zones without a CRS or that are not polygons (naming the
+ * feature) and on values out of range (naming the raster, value and cell), CR_E_EXISTS,
+ * CR_E_IO; no output appears then. */
 cr_status cr_zonal(cr_ctx *ctx, const char *out_path, const cr_zonal_opts *opts,
                    cr_zonal_summary *summary);
 
