@@ -120,6 +120,8 @@ static void add_edge(sweep *sw, double xa, double ya, double xb, double yb, doub
 cr_status cr_coverage(cr_ctx *ctx, const cr_rings *rings, const cr_window *win,
                       cr_coverage_scratch *scratch, double *fractions)
 {
+    if (win->w <= 0 || win->h <= 0)
+        return CR_OK;
     size_t cells = (size_t)win->w * win->h, need = (size_t)(win->w + 1) * win->h;
     if (need > scratch->cap) {
         double *grown = realloc(scratch->diff, need * sizeof *grown);

@@ -93,8 +93,8 @@ typedef struct cr_wlist {
 int cr_wlist_push(cr_wlist *l, double x, double w);
 void cr_wlist_free(cr_wlist *l);
 
-/* Adds one cell to acc: v[nsources] its values (NaN = invalid), f its coverage fraction,
- * ca = f times its area in m2; lists (plan->nlists) receive the listed values. Returns 0
+/* Adds one cell to acc: v[nsources] its values (NaN = invalid), f its coverage fraction
+ * (above 0: callers skip uncovered cells), ca = f times its area in m2; lists (plan->nlists) receive the listed values. Returns 0
  * when out of memory. */
 int cr_zacc_add(const cr_zplan *plan, double *acc, const double *v, double f, double ca,
                 cr_wlist *lists);

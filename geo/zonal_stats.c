@@ -86,6 +86,8 @@ static cr_status parse_item(cr_ctx *ctx, const char *text, size_t len, cr_stat *
         double v = strtod(number, &end);
         if (*end || !isfinite(v) || strpbrk(number, "xXnN"))
             break;
+        if (v == 0.0)
+            v = 0.0; /* -0 is 0 */
         st->arg = v;
         if (st->kind == CR_STAT_QUANTILE) {
             if (v < 0.0 || v > 1.0)
@@ -259,6 +261,10 @@ cr_status cr_zonal_raster_parse(cr_ctx *ctx, const char *text, cr_zonal_raster *
         }
         out->band = (int)band;
         *colon = '\0';
+    }
+    if (!*out->path) {
+        free(copy);
+        return cr_ctx_fail(ctx, CR_E_USAGE, "-r '%s': no raster after '='", text);
     }
     *storage = copy;
     return CR_OK;

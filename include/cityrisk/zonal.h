@@ -51,8 +51,8 @@ typedef struct cr_stat {
     cr_stat_kind kind;
     double arg;                    /* q of quantile (0..1), threshold of frac */
     char weight[CR_STAT_NAME_MAX]; /* the weight raster's name, for weighted_mean */
-    char suffix[CR_STAT_NAME_MAX]; /* column suffix: "mean", "p90", "frac_ge_0_5",
-                                    * "weighted_mean_pop" */
+    char suffix[CR_STAT_NAME_MAX + 16]; /* column suffix: "mean", "p90", "frac_ge_0_5",
+                                         * "weighted_mean_pop" */
 } cr_stat;
 
 /* Parses a comma-separated list of statistics: count, sum, mean, min, max, stdev,
