@@ -478,7 +478,6 @@ static cr_status work(cr_ctx *ctx, void *arg, int64_t index, int worker, int slo
     int64_t first = j->tile_start[index], nz = j->tile_start[index + 1] - first;
     if (!tile_out_reset(plan, out, (size_t)nz))
         return cr_ctx_fail(ctx, CR_E_IO, "out of memory");
-    double v[plan->nsources > 0 ? plan->nsources : 1];
     for (int64_t i = 0; i < nz; i++) {
         const cr_zone *zone = &j->zones.zone[j->tile_zones[first + i]];
         cr_window sub = intersect(zone->box, rw);
@@ -488,19 +487,14 @@ static cr_status work(cr_ctx *ctx, void *arg, int64_t index, int worker, int slo
             return st;
         double *acc = out->acc + (size_t)i * plan->acc_size;
         cr_wlist *lists = out->lists + (size_t)i * plan->nlists;
+        const float *row[plan->nsources > 0 ? plan->nsources : 1];
         for (int r = 0; r < sub.h; r++) {
-            double cell_area = j->zones.cell_area_m2[sub.y + r];
-            const double *cov = w->coverage + (size_t)r * sub.w;
             size_t base = (size_t)(sub.y - rw.y + r) * rw.w + (size_t)(sub.x - rw.x);
-            for (int c = 0; c < sub.w; c++) {
-                double f = cov[c];
-                if (f == 0.0)
-                    continue;
-                for (int k = 0; k < plan->nsources; k++)
-                    v[k] = w->values[k][base + c];
-                if (!cr_zacc_add(plan, acc, v, f, f * cell_area, lists))
-                    return cr_ctx_fail(ctx, CR_E_IO, "out of memory for the cells of a zone");
-            }
+            for (int k = 0; k < plan->nsources; k++)
+                row[k] = w->values[k] + base;
+            if (!cr_zacc_add_row(plan, acc, row, w->coverage + (size_t)r * sub.w, sub.w,
+                                 j->zones.cell_area_m2[sub.y + r], lists))
+                return cr_ctx_fail(ctx, CR_E_IO, "out of memory for the cells of a zone");
         }
     }
     return CR_OK;
@@ -520,10 +514,40 @@ static void finish_zone(job *j, int64_t z)
     j->lists[z] = NULL;
 }
 
+/* Moves the cells of part to the end of list and empties part, so that neither the
+ * slots nor the zones keep more memory than the cells of the zones being worked on:
+ * the first part is taken over whole, later ones are appended into an exact size. */
+static int take_list(cr_wlist *list, cr_wlist *part)
+{
+    if (list->n == 0) {
+        cr_wlist_free(list);
+        *list = *part;
+        memset(part, 0, sizeof *part);
+        return 1;
+    }
+    size_t n = list->n + part->n;
+    if (n > list->cap) {
+        double *x = realloc(list->x, n * sizeof *x);
+        if (!x)
+            return 0;
+        list->x = x;
+        double *w = realloc(list->w, n * sizeof *w);
+        if (!w)
+            return 0;
+        list->w = w;
+        list->cap = n;
+    }
+    memcpy(list->x + list->n, part->x, part->n * sizeof *part->x);
+    memcpy(list->w + list->n, part->w, part->n * sizeof *part->w);
+    list->n = n;
+    cr_wlist_free(part);
+    return 1;
+}
+
 static cr_status emit(cr_ctx *ctx, void *arg, int64_t index, int slot)
 {
     job *j = arg;
-    const tile_out *out = &j->out[slot];
+    tile_out *out = &j->out[slot];
     const cr_zplan *plan = &j->plan;
     if (out->bad_source >= 0)
         return range_error(ctx, j, index, out);
@@ -538,12 +562,9 @@ static cr_status emit(cr_ctx *ctx, void *arg, int64_t index, int slot)
             cr_zacc_init(plan, j->acc[z]);
         }
         cr_zacc_merge(plan, j->acc[z], out->acc + (size_t)i * plan->acc_size);
-        for (int l = 0; l < plan->nlists; l++) {
-            const cr_wlist *part = &out->lists[(size_t)i * plan->nlists + l];
-            for (size_t k = 0; k < part->n; k++)
-                if (!cr_wlist_push(&j->lists[z][l], part->x[k], part->w[k]))
-                    return cr_ctx_fail(ctx, CR_E_IO, "out of memory for the cells of a zone");
-        }
+        for (int l = 0; l < plan->nlists; l++)
+            if (!take_list(&j->lists[z][l], &out->lists[(size_t)i * plan->nlists + l]))
+                return cr_ctx_fail(ctx, CR_E_IO, "out of memory for the cells of a zone");
         if (--j->remaining[z] == 0)
             finish_zone(j, z);
     }

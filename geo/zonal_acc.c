@@ -48,7 +48,7 @@ enum { G_COUNT, G_SUM, G_MIN, G_MAX, G_W, G_MEAN, G_M2, G_FIXED };
 void cr_zplan_layout(cr_zplan *plan)
 {
     size_t extra = 0;
-    plan->generic_lists = plan->moments = 0;
+    plan->generic_lists = plan->moments = plan->generic_extra = 0;
     plan->domain = plan->src_score >= 0 || plan->src_arrivals >= 0 || plan->src_water >= 0 ||
                    plan->src_informal >= 0 || plan->nscen > 0;
     for (int s = 0; s < plan->nstats; s++) {
@@ -56,6 +56,7 @@ void cr_zplan_layout(cr_zplan *plan)
         extra += k == CR_STAT_FRAC ? 1 : k == CR_STAT_WEIGHTED_MEAN ? 2 : 0;
         plan->generic_lists |= k == CR_STAT_MEDIAN || k == CR_STAT_QUANTILE || k == CR_STAT_MAJORITY;
         plan->moments |= k == CR_STAT_STDEV;
+        plan->generic_extra |= k == CR_STAT_FRAC || k == CR_STAT_WEIGHTED_MEAN;
     }
     plan->off_scen = D_SIZE;
     plan->off_generic = D_SIZE + (size_t)plan->nscen * S_SIZE;
@@ -182,6 +183,35 @@ static int add_domain(const cr_zplan *plan, double *acc, const double *v, double
     return 1;
 }
 
+/* The statistics of generic raster g beyond count, sum, min and max, for one cell of
+ * value x: moments, frac and weighted_mean sums, the list. */
+static int add_generic_rest(const cr_zplan *plan, double *G, const double *v, double x, double f,
+                            cr_wlist *list)
+{
+    if (plan->moments) {
+        /* West's weighted update of the mean and the sum of squared deviations. */
+        G[G_W] += f;
+        double delta = x - G[G_MEAN];
+        G[G_MEAN] += f / G[G_W] * delta;
+        G[G_M2] += f * delta * (x - G[G_MEAN]);
+    }
+    double *extra = G + G_FIXED;
+    for (int s = 0; plan->generic_extra && s < plan->nstats; s++) {
+        const cr_stat *st = &plan->stats[s];
+        if (st->kind == CR_STAT_FRAC) {
+            *extra++ += x >= st->arg ? f : 0.0;
+        } else if (st->kind == CR_STAT_WEIGHTED_MEAN) {
+            double w = v[plan->weight_src[s]];
+            if (!isnan(w)) {
+                extra[0] += f * w * x;
+                extra[1] += f * w;
+            }
+            extra += 2;
+        }
+    }
+    return !plan->generic_lists || cr_wlist_push(list, x, f);
+}
+
 int cr_zacc_add(const cr_zplan *plan, double *acc, const double *v, double f, double ca,
                 cr_wlist *lists)
 {
@@ -202,29 +232,58 @@ int cr_zacc_add(const cr_zplan *plan, double *acc, const double *v, double f, do
         G[G_SUM] += f * x;
         G[G_MIN] = x < G[G_MIN] ? x : G[G_MIN];
         G[G_MAX] = x > G[G_MAX] ? x : G[G_MAX];
-        if (plan->moments) {
-            /* West's weighted update of the mean and the sum of squared deviations. */
-            G[G_W] += f;
-            double delta = x - G[G_MEAN];
-            G[G_MEAN] += f / G[G_W] * delta;
-            G[G_M2] += f * delta * (x - G[G_MEAN]);
-        }
-        double *extra = G + G_FIXED;
-        for (int s = 0; s < plan->nstats; s++) {
-            const cr_stat *st = &plan->stats[s];
-            if (st->kind == CR_STAT_FRAC) {
-                *extra++ += x >= st->arg ? f : 0.0;
-            } else if (st->kind == CR_STAT_WEIGHTED_MEAN) {
-                double w = v[plan->weight_src[s]];
-                if (!isnan(w)) {
-                    extra[0] += f * w * x;
-                    extra[1] += f * w;
-                }
-                extra += 2;
-            }
-        }
-        if (plan->generic_lists && !cr_wlist_push(&lists[list0 + g], x, f))
+        if (!add_generic_rest(plan, G, v, x, f, &lists[list0 + g]))
             return 0;
+    }
+    return 1;
+}
+
+int cr_zacc_add_row(const cr_zplan *plan, double *acc, const float *const *values,
+                    const double *cov, int n, double cell_area, cr_wlist *lists)
+{
+    domain_acc *D = (domain_acc *)acc;
+    int ns = plan->nsources, list0 = plan->src_score >= 0;
+    for (int c = 0; c < n; c++) {
+        if (cov[c] == 0.0)
+            continue;
+        int all = 1;
+        for (int k = 0; k < ns; k++)
+            all &= !isnan(values[k][c]);
+        D->all_valid += all ? cov[c] * cell_area : 0.0;
+    }
+    /* Count, sum, min and max of each generic raster: the tight loop most runs need. */
+    for (int g = 0; g < plan->ngeneric; g++) {
+        const float *x = values[plan->src_generic + g];
+        double *G = acc + plan->off_generic + (size_t)g * plan->generic_stride;
+        double count = G[G_COUNT], sum = G[G_SUM], lo = G[G_MIN], hi = G[G_MAX];
+        for (int c = 0; c < n; c++) {
+            double f = cov[c], v = x[c];
+            if (f == 0.0 || isnan(v))
+                continue;
+            count += f;
+            sum += f * v;
+            lo = v < lo ? v : lo;
+            hi = v > hi ? v : hi;
+        }
+        G[G_COUNT] = count, G[G_SUM] = sum, G[G_MIN] = lo, G[G_MAX] = hi;
+    }
+    if (!plan->domain && !plan->moments && !plan->generic_extra && !plan->generic_lists)
+        return 1;
+    double v[ns > 0 ? ns : 1];
+    for (int c = 0; c < n; c++) {
+        double f = cov[c];
+        if (f == 0.0)
+            continue;
+        for (int k = 0; k < ns; k++)
+            v[k] = values[k][c];
+        if (plan->domain && !add_domain(plan, acc, v, f, f * cell_area, lists))
+            return 0;
+        for (int g = 0; g < plan->ngeneric; g++) {
+            double x = v[plan->src_generic + g];
+            double *G = acc + plan->off_generic + (size_t)g * plan->generic_stride;
+            if (!isnan(x) && !add_generic_rest(plan, G, v, x, f, &lists[list0 + g]))
+                return 0;
+        }
     }
     return 1;
 }

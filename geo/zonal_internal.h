@@ -70,6 +70,7 @@ typedef struct cr_zplan {
     int *weight_src;        /* per statistic: the weight's source for weighted_mean, else -1 */
     int generic_lists;      /* a median, quantile or majority needs the cells */
     int moments;            /* a stdev needs the weighted moments */
+    int generic_extra;      /* a frac or weighted_mean needs its sums */
     int domain;             /* a domain raster is given */
     double demand_share;
     size_t acc_size;        /* doubles per zone */
@@ -98,6 +99,12 @@ void cr_wlist_free(cr_wlist *l);
  * when out of memory. */
 int cr_zacc_add(const cr_zplan *plan, double *acc, const double *v, double f, double ca,
                 cr_wlist *lists);
+
+/* Adds n cells of one grid row to acc as cr_zacc_add() does each (with the same
+ * result): values[source] points to the row's values of each source, cov to the
+ * fractions (cells with 0 are skipped), cell_area is the row's cell area in m2. */
+int cr_zacc_add_row(const cr_zplan *plan, double *acc, const float *const *values,
+                    const double *cov, int n, double cell_area, cr_wlist *lists);
 
 /* Merges src into dst. */
 void cr_zacc_merge(const cr_zplan *plan, double *dst, const double *src);

@@ -958,6 +958,78 @@ static void stats_parse_keeps_long_weight_names_and_zero(void **state)
     cr_ctx_free(ctx);
 }
 
+/* Rows through cr_zacc_add_row() give the very sums cell after cell gives, for a plan
+ * with every kind of statistic and the domain inputs (including cells of fraction 0 and
+ * invalid values). */
+static void row_path_equals_cell_path(void **state)
+{
+    (void)state;
+    cr_ctx *ctx = cr_ctx_new();
+    cr_stat *stats;
+    int nstats;
+    assert_int_equal(cr_stats_parse(ctx, "count,sum,min,max,stdev,median,frac(0.5),weighted_mean(w)",
+                                    &stats, &nstats),
+                     CR_OK);
+    int weight_src[8];
+    for (int k = 0; k < nstats; k++)
+        weight_src[k] = k == nstats - 1 ? 1 : -1;
+    const cr_zonal_raster rasters[2] = {{"v", "v.tif", 1}, {"w", "w.tif", 1}};
+    cr_zplan plan;
+    plan_blank(&plan);
+    plan.src_generic = 0;
+    plan.ngeneric = 2;
+    plan.generic = rasters;
+    plan.src_arrivals = 2;
+    plan.src_water = 3;
+    plan.src_score = 4;
+    plan.nscen = 1;
+    plan.src_sea[0] = 5;
+    plan.nsources = 6;
+    plan.stats = stats;
+    plan.nstats = nstats;
+    plan.weight_src = weight_src;
+    cr_zplan_layout(&plan);
+    enum { N = 97 };
+    float values[6][N];
+    double cov[N], v[6];
+    rng_state = UINT64_C(0x5eed5eed5eed5eed);
+    for (int c = 0; c < N; c++) {
+        cov[c] = c % 7 == 0 ? 0.0 : (double)(rng_next() % 1000) / 999.0;
+        for (int k = 0; k < 6; k++)
+            values[k][c] = rng_next() % 11 == 0 ? NAN : (float)(rng_next() % 500) / 100.0f;
+    }
+    double *by_cell = malloc(plan.acc_size * sizeof *by_cell);
+    double *by_row = malloc(plan.acc_size * sizeof *by_row);
+    cr_wlist lists_cell[3] = {{0}}, lists_row[3] = {{0}};
+    assert_true(by_cell && by_row);
+    cr_zacc_init(&plan, by_cell);
+    cr_zacc_init(&plan, by_row);
+    const double area = 900.0;
+    for (int c = 0; c < N; c++) {
+        if (cov[c] == 0.0)
+            continue;
+        for (int k = 0; k < 6; k++)
+            v[k] = values[k][c];
+        assert_true(cr_zacc_add(&plan, by_cell, v, cov[c], cov[c] * area, lists_cell));
+    }
+    const float *rows[6];
+    for (int k = 0; k < 6; k++)
+        rows[k] = values[k];
+    assert_true(cr_zacc_add_row(&plan, by_row, rows, cov, N, area, lists_row));
+    assert_memory_equal(by_cell, by_row, plan.acc_size * sizeof *by_row);
+    for (int l = 0; l < plan.nlists; l++) {
+        assert_int_equal(lists_cell[l].n, lists_row[l].n);
+        assert_memory_equal(lists_cell[l].x, lists_row[l].x, lists_row[l].n * sizeof(double));
+        assert_memory_equal(lists_cell[l].w, lists_row[l].w, lists_row[l].n * sizeof(double));
+        cr_wlist_free(&lists_cell[l]);
+        cr_wlist_free(&lists_row[l]);
+    }
+    free(by_cell);
+    free(by_row);
+    free(stats);
+    cr_ctx_free(ctx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -971,6 +1043,7 @@ int main(void)
         cmocka_unit_test(generic_statistics_by_hand),
         cmocka_unit_test(majority_quantile_and_weighted_mean_by_hand),
         cmocka_unit_test(merged_partial_accumulators_equal_one),
+        cmocka_unit_test(row_path_equals_cell_path),
         cmocka_unit_test(domain_metrics_by_hand),
         cmocka_unit_test(scenario_columns_take_their_suffixes),
         cmocka_unit_test(score_metrics_by_hand),
