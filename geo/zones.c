@@ -311,6 +311,11 @@ static cr_status load_feature(loader *L, OGRFeatureH f, int64_t index, cr_zones 
             ok = add_ring(L->geos, GEOSGetInteriorRingN_r(L->geos, part, j), -1, L->grid, &b);
     }
     GEOSGeom_destroy_r(L->geos, geom);
+    if (ok && b.npoints > 0 && b.npoints < b.cap_points) {
+        /* Every zone stays in memory for the whole run: keep no slack. */
+        double *fit = realloc(b.xy, (size_t)b.npoints * 2 * sizeof *fit);
+        b.xy = fit ? fit : b.xy;
+    }
     z->rings = (cr_rings){b.xy, b.ring_end, b.sign, b.nrings};
     if (!ok)
         return cr_ctx_fail(L->ctx, CR_E_IO, "zones '%s': %s: cannot read its coordinates",
