@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <cpl_string.h>
 #include <json-c/json.h>
@@ -84,6 +85,7 @@ typedef struct job {
     double *values;        /* [column][zone] */
     cr_column *columns;
     int ncolumns;
+    int64_t without_data;  /* zones finished without a valid cell in any raster */
     int workers, slots;
     worker_state *ws;
     tile_out *out;
@@ -504,8 +506,9 @@ static cr_status work(cr_ctx *ctx, void *arg, int64_t index, int worker, int slo
 static void finish_zone(job *j, int64_t z)
 {
     const cr_zone *zone = &j->zones.zone[z];
-    cr_zacc_finish(&j->plan, j->acc[z], j->lists[z], zone->area_m2, zone->rings.nrings == 0,
-                   j->values, j->zones.count, z);
+    if (!cr_zacc_finish(&j->plan, j->acc[z], j->lists[z], zone->area_m2, zone->rings.nrings == 0,
+                        j->values, j->zones.count, z))
+        j->without_data++;
     free(j->acc[z]);
     j->acc[z] = NULL;
     for (int l = 0; j->lists[z] && l < j->plan.nlists; l++)
@@ -723,14 +726,7 @@ static void summarise(job *j, cr_zonal_summary *s)
     s->zones_empty = j->zones.empty;
     s->columns = j->ncolumns;
     s->tiles_read = (int)j->ntiles;
-    int coverage = -1;
-    for (int c = 0; c < j->ncolumns; c++)
-        if (strcmp(j->columns[c].name, "data_coverage") == 0)
-            coverage = c;
-    for (int64_t z = 0; z < j->zones.count; z++) {
-        double v = j->values[(size_t)coverage * (size_t)j->zones.count + (size_t)z];
-        s->zones_without_data += !(v > 0.0);
-    }
+    s->zones_without_data = j->without_data;
     s->arrivals_total = column_total(j, "arrivals_total");
     s->arrivals_informal = column_total(j, "arrivals_informal");
     s->arrivals_high_water_stress = column_total(j, "arrivals_high_water_stress");
@@ -846,6 +842,20 @@ static void job_free(job *j)
     cr_grid_free(j->grid);
 }
 
+/* Two statistics must not share a column (compared without case, as SQLite and dBase
+ * do): a -r name can make one that a domain raster makes too. */
+static cr_status check_column_names(cr_ctx *ctx, const job *j)
+{
+    for (int a = 0; a < j->ncolumns; a++)
+        for (int b = a + 1; b < j->ncolumns; b++)
+            if (strcasecmp(j->columns[a].name, j->columns[b].name) == 0)
+                return cr_ctx_fail(ctx, CR_E_USAGE,
+                                   "two statistics would be written as '%s'; give the -r raster "
+                                   "another name",
+                                   j->columns[b].name);
+    return CR_OK;
+}
+
 /* Every path read, for the check that the output replaces none of them. */
 static const char **input_paths(const job *j)
 {
@@ -885,6 +895,8 @@ cr_status cr_zonal(cr_ctx *ctx, const char *out_path, const cr_zonal_opts *opts,
     }
     if (st == CR_OK && !cr_zplan_columns(&j.plan, &j.columns, &j.ncolumns))
         st = cr_ctx_fail(ctx, CR_E_IO, "out of memory");
+    if (st == CR_OK)
+        st = check_column_names(ctx, &j);
     if (st == CR_OK)
         st = index_tiles(ctx, &j);
     if (st == CR_OK) {

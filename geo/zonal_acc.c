@@ -15,6 +15,7 @@
 /* Domain sums; f is the coverage fraction, ca = f times the cell area (m2). */
 typedef struct domain_acc {
     double all_valid;         /* sum ca, every input valid */
+    double any_valid;         /* sum ca, some input valid */
     double a_valid, a_sum;    /* sum ca [a], sum f a */
     double v_valid, v_area;   /* sum ca [v], sum ca v */
     double b_valid, b_area;   /* sum ca [b], sum ca b */
@@ -216,10 +217,13 @@ int cr_zacc_add(const cr_zplan *plan, double *acc, const double *v, double f, do
                 cr_wlist *lists)
 {
     domain_acc *D = (domain_acc *)acc;
-    int all = 1;
-    for (int k = 0; k < plan->nsources; k++)
+    int all = 1, any = 0;
+    for (int k = 0; k < plan->nsources; k++) {
         all &= !isnan(v[k]);
+        any |= !isnan(v[k]);
+    }
     D->all_valid += all ? ca : 0.0;
+    D->any_valid += any ? ca : 0.0;
     if (plan->domain && !add_domain(plan, acc, v, f, ca, lists))
         return 0;
     int list0 = plan->src_score >= 0;
@@ -246,10 +250,14 @@ int cr_zacc_add_row(const cr_zplan *plan, double *acc, const float *const *value
     for (int c = 0; c < n; c++) {
         if (cov[c] == 0.0)
             continue;
-        int all = 1;
-        for (int k = 0; k < ns; k++)
-            all &= !isnan(values[k][c]);
+        int all = 1, any = 0;
+        for (int k = 0; k < ns; k++) {
+            int valid = !isnan(values[k][c]);
+            all &= valid;
+            any |= valid;
+        }
         D->all_valid += all ? cov[c] * cell_area : 0.0;
+        D->any_valid += any ? cov[c] * cell_area : 0.0;
     }
     /* Count, sum, min and max of each generic raster: the tight loop most runs need. */
     for (int g = 0; g < plan->ngeneric; g++) {
@@ -469,9 +477,10 @@ int cr_zplan_columns(cr_zplan *plan, cr_column **out, int *count)
     return 1;
 }
 
-void cr_zacc_finish(const cr_zplan *plan, const double *acc, cr_wlist *lists, double area_m2,
-                    int empty, double *values, int64_t nzones, int64_t z)
+int cr_zacc_finish(const cr_zplan *plan, const double *acc, cr_wlist *lists, double area_m2,
+                   int empty, double *values, int64_t nzones, int64_t z)
 {
     sink filler = {NULL, values, nzones, z, 0, NULL};
     emit_columns(plan, acc, lists, area_m2, empty, &filler);
+    return acc && ((const domain_acc *)acc)->any_valid > 0.0;
 }

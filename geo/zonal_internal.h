@@ -115,8 +115,9 @@ int cr_zplan_columns(cr_zplan *plan, cr_column **out, int *count);
 
 /* Writes zone z's values into values[c * nzones + z] from its accumulator (NULL when no
  * cell of the grid was covered) and lists; empty is set for a zone without geometry.
- * The score class and rank are left NaN (they need every zone). */
-void cr_zacc_finish(const cr_zplan *plan, const double *acc, cr_wlist *lists, double area_m2,
+ * The score class and rank are left NaN (they need every zone). Returns 1 when a covered
+ * cell had a valid value in some raster. */
+int cr_zacc_finish(const cr_zplan *plan, const double *acc, cr_wlist *lists, double area_m2,
                     int empty, double *values, int64_t nzones, int64_t z);
 
 #endif

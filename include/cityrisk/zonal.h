@@ -123,7 +123,8 @@ void cr_zonal_opts_init(cr_zonal_opts *opts);
 typedef struct cr_zonal_summary {
     cr_grid *grid;               /* the analysis grid */
     char driver[64];             /* the OGR driver written */
-    int64_t zones, zones_repaired, zones_empty, zones_without_data;
+    int64_t zones, zones_repaired, zones_empty;
+    int64_t zones_without_data;  /* no covered cell valid in any raster (empty zones too) */
     int columns;                 /* statistic columns added */
     int scenarios;               /* bands of the sea raster (0 without one) */
     char scenario[CR_ZONAL_MAX_SCENARIOS][64];        /* band SCENARIO metadata, or "bandN" */

@@ -914,6 +914,11 @@ class Failures(ZonalCase):
         self.assertFailsClean(["zonal", "--zones", self.square, "--exposure", self.v, "-o",
                                self.out], 3, "score")
 
+    def test_a_raster_name_that_makes_a_domain_column_fails(self):
+        self.assertFailsClean(["zonal", "--zones", self.square, "--water", self.v, "-r",
+                               f"Water_Stress={self.v}", "--stats", "mean", "-o", self.out], 2,
+                              "'Water_Stress_mean'")
+
 
 # ---------------------------------------------------------------------------------------------
 # 3-5. The sample city
