@@ -522,6 +522,10 @@ static void finish_zone(job *j, int64_t z)
  * the first part is taken over whole, later ones are appended into an exact size. */
 static int take_list(cr_wlist *list, cr_wlist *part)
 {
+    if (part->n == 0) {
+        cr_wlist_free(part);
+        return 1;
+    }
     if (list->n == 0) {
         cr_wlist_free(list);
         *list = *part;
