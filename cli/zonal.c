@@ -1,6 +1,7 @@
 /* zonal.c: `cityrisk zonal`: neighbourhood exposure with exact cell coverage. */
 #define _POSIX_C_SOURCE 200809L
 #include <inttypes.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
