@@ -5,7 +5,7 @@
 set -euo pipefail
 
 packages=(build-essential cmake pkg-config libgdal-dev libgeos-dev libproj-dev libjson-c-dev
-          libcmocka-dev gdal-bin python3 python3-gdal)
+          libcmocka-dev libcairo2-dev gdal-bin python3 python3-gdal)
 if [[ "${1:-}" == "--bench" ]]; then
   packages+=(time grass-core)
 fi

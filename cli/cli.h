@@ -109,5 +109,7 @@ int cli_cmd_inundation(int argc, char **argv);
 int cli_cmd_arrivals(int argc, char **argv);
 int cli_cmd_score(int argc, char **argv);
 int cli_cmd_zonal(int argc, char **argv);
+int cli_cmd_map(int argc, char **argv);
+int cli_cmd_run(int argc, char **argv);
 
 #endif

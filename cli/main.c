@@ -18,6 +18,8 @@ static const cli_command COMMANDS[] = {
     {"arrivals", cli_cmd_arrivals, "arrival records to arrivals per grid cell, counts or kernel density"},
     {"score", cli_cmd_score, "per-cell composite exposure score 0-10 and class from the four layers"},
     {"zonal", cli_cmd_zonal, "per-neighbourhood exposure with exact cell coverage, to GeoJSON or any OGR format"},
+    {"map", cli_cmd_map, "risk map (PNG, PDF, SVG) of a score raster and neighbourhoods"},
+    {"run", cli_cmd_run, "run a pipeline file: every stage, skipping those up to date"},
 };
 static const size_t COMMAND_COUNT = sizeof COMMANDS / sizeof COMMANDS[0];
 

@@ -1,0 +1,2 @@
+/* map.c: risk maps with Cairo (being written). */
+#include "cityrisk/context.h"

@@ -1,0 +1,2 @@
+/* pipeline.c: pipeline files (being written). */
+#include "cityrisk/context.h"

@@ -1,0 +1,2 @@
+/* qml.c: QGIS styles (being written). */
+#include "cityrisk/context.h"
