@@ -56,6 +56,16 @@ typedef struct cli_common {
     int debug;
 } cli_common;
 
+/* How `cityrisk run` runs the other commands in this process. */
+typedef struct cli_run_state {
+    const char *stage;   /* "pipeline 'p.json' stage score" while a stage runs or is checked */
+    int check_only;      /* parsing stops after the options: the command returns 0 */
+    int progress;        /* one bar for the whole run ... */
+    double from, to;     /* ... of which the stage fills this part */
+} cli_run_state;
+
+extern cli_run_state cli_run;
+
 /* Parses argv[1..] (argv[0] is the command name) against the command's table and
  * the common options (--help, -q/--quiet, --threads N, --config KEY VALUE, --debug).
  * --config options are applied at once. Positional arguments are returned in

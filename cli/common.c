@@ -15,6 +15,11 @@
  * small one on streaming work; cityrisk streams, so 64 MB is plenty. */
 static const int64_t DEFAULT_CACHE_BYTES = 64 * 1024 * 1024;
 
+cli_run_state cli_run;
+
+/* The scaled progress of the stage running under `cityrisk run`. */
+static void *stage_progress;
+
 static void log_to_stderr(void *arg, cr_log_level level, const char *msg)
 {
     const char *name = arg;
@@ -38,8 +43,16 @@ cr_ctx *cli_context(const cli_usage *usage, const cli_common *common, int argc, 
     cr_ctx_set_log(ctx, log_to_stderr, (void *)usage->name, level);
     if (common->debug)
         CPLSetConfigOption("CPL_DEBUG", "ON");
-    if (!common->quiet && isatty(STDERR_FILENO))
+    if (cli_run.stage) {
+        GDALDestroyScaledProgress(stage_progress);
+        stage_progress = NULL;
+        if (cli_run.progress) {
+            stage_progress = GDALCreateScaledProgress(cli_run.from, cli_run.to, GDALTermProgress, NULL);
+            cr_ctx_set_progress(ctx, GDALScaledProgress, stage_progress);
+        }
+    } else if (!common->quiet && isatty(STDERR_FILENO)) {
         cr_ctx_set_progress(ctx, GDALTermProgress, NULL);
+    }
     cr_ctx_set_threads(ctx, common->threads);
     if (cr_ctx_set_command(ctx, argc, argv) != CR_OK) {
         fprintf(stderr, "cityrisk %s: %s\n", usage->name, cr_ctx_error(ctx));

@@ -34,9 +34,15 @@ int cli_usage_error(const cli_usage *usage, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    fprintf(stderr, "cityrisk %s: ", usage->name);
-    vfprintf(stderr, fmt, ap);
-    fprintf(stderr, "\nsee 'cityrisk %s --help'\n", usage->name);
+    if (cli_run.stage) {
+        fprintf(stderr, "cityrisk run: %s: ", cli_run.stage);
+        vfprintf(stderr, fmt, ap);
+        fputc('\n', stderr);
+    } else {
+        fprintf(stderr, "cityrisk %s: ", usage->name);
+        vfprintf(stderr, fmt, ap);
+        fprintf(stderr, "\nsee 'cityrisk %s --help'\n", usage->name);
+    }
     va_end(ap);
     return CLI_EXIT_USAGE;
 }
@@ -164,6 +170,8 @@ int cli_parse(const cli_usage *usage, const cli_option *table, int argc, char **
         cli_print_usage(stdout, usage, table);
         return 1;
     }
+    if (cli_run.check_only && *npositional == 0)
+        return 1; /* `cityrisk run` checks a stage's arguments before anything runs */
     return 0;
 }
 
