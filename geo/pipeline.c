@@ -290,7 +290,11 @@ static cr_status apply_sets(cr_ctx *ctx, json_object *stages, char **sets)
             const char *n = name ? json_object_get_string(name) : NULL;
             const char *c = cmd ? json_object_get_string(cmd) : NULL;
             if ((n && strcmp(n, stage) == 0) || (!n && c && strcmp(c, stage) == 0)) {
-                json_object_object_add(obj, key, json_object_new_string(eq + 1));
+                /* true and false set flags, as in the file; anything else is text. */
+                json_object *value = strcmp(eq + 1, "true") == 0    ? json_object_new_boolean(1)
+                                     : strcmp(eq + 1, "false") == 0 ? json_object_new_boolean(0)
+                                                                    : json_object_new_string(eq + 1);
+                json_object_object_add(obj, key, value);
                 matched = 1;
             }
         }
