@@ -1,0 +1,85 @@
+/* map_internal.h: the map model shared by map.c (reading) and map_draw.c (drawing);
+ * internal to the library. */
+#ifndef CITYRISK_MAP_INTERNAL_H
+#define CITYRISK_MAP_INTERNAL_H
+
+#include <stddef.h>
+
+#include <cairo.h>
+
+#include "cityrisk/classes.h"
+#include "cityrisk/map.h"
+
+/* How the raster is coloured. */
+typedef enum map_mode {
+    MAP_MODE_CLASSES = 0, /* scores classed by breaks */
+    MAP_MODE_CLASS,       /* class values 1..N */
+    MAP_MODE_CONTINUOUS   /* a blue ramp over [vmin, vmax] */
+} map_mode;
+
+/* A label: its text, its anchor in the raster's CRS, and the rings of its zone. */
+typedef struct map_label {
+    char *text;
+    double x, y;
+    double key;           /* ranking value, larger first (ranks are negated) */
+    size_t ring0, ring1;  /* the zone's rings [ring0, ring1) */
+    long order;           /* feature order, for stable ties */
+    int has_point;
+} map_label;
+
+/* Page layout in pixels (PDF and SVG share it; PDF scales it to points). */
+typedef struct map_layout {
+    double width, height, s;                    /* s: scale of sizes, width / 1600 */
+    double margin;
+    double frame_x, frame_y, frame_w, frame_h;  /* the data frame */
+    double panel_x, panel_y, panel_w;           /* the legend panel, right of the frame */
+} map_layout;
+
+/* Everything the drawing needs; filled by map.c, drawn by cr_map_draw(). */
+typedef struct map_model {
+    /* raster */
+    double xmin, ymin, xmax, ymax;   /* the raster's extent in its CRS */
+    int geographic;                  /* CRS in degrees */
+    double metres_per_unit;          /* linear unit (projected); metres per degree of
+                                      * longitude at the centre (geographic) */
+    double north;                    /* direction of true north at the centre, radians
+                                      * clockwise from up */
+    cairo_surface_t *image;          /* ARGB32, nodata transparent */
+    map_mode mode;
+    int nclasses;
+    double breaks[CR_CLASSES_MAX];
+    char names[CR_CLASSES_MAX][48];
+    double colors[CR_CLASSES_MAX][3];
+    double vmin, vmax;               /* continuous */
+    int zero_clear;                  /* continuous: values <= 0 are drawn as no data (dry) */
+    char legend_title[96];
+    char legend_unit[64];
+    /* zones: rings of points in the raster's CRS */
+    double *xy;                      /* x0 y0 x1 y1 ... */
+    size_t nxy, cap_xy;              /* points */
+    size_t *rings;                   /* start of ring k in points; rings[nrings] = nxy */
+    size_t nrings, cap_rings;
+    int zones;
+    map_label *labels;               /* the labelled zones, best first */
+    int nlabels;
+    char rank_note[96];              /* "Top 10 by score_rank" */
+    /* text */
+    char title[256];
+    char subtitle[256];
+    char source[768];
+    char crs_name[128];
+    char desc[4096];                 /* SVG <desc>: subtitle, labels, source */
+} map_model;
+
+/* The layout of a map of the given width for the model's extent. */
+void cr_map_layout(const map_model *m, int width, map_layout *L);
+
+/* Draws the map on cr (any surface), in layout pixels. */
+void cr_map_draw(cairo_t *cr, const map_model *m, const map_layout *L);
+
+/* Writes the map to path (an existing temporary file) in format; CR_E_IO on a Cairo
+ * or file error, naming the output name in the message. */
+cr_status cr_map_render(cr_ctx *ctx, const map_model *m, const map_layout *L,
+                        cr_map_format format, const char *path, const char *name);
+
+#endif
