@@ -10,6 +10,7 @@
 
 #include "cityrisk/arrivals.h"
 #include "cityrisk/json.h"
+#include "cityrisk/qml.h"
 #include "cli.h"
 
 static const cli_usage USAGE = {
@@ -157,7 +158,7 @@ int cli_cmd_arrivals(int argc, char **argv)
     cr_arrivals_opts o;
     cr_arrivals_opts_init(&o);
     const char *points = NULL, *out = NULL, *bounds = NULL, *kernel = NULL;
-    int json = 0;
+    int json = 0, qml = 0;
     double bandwidth = NAN, resolution = NAN;
     const cli_option options[] = {
         {NULL, "--points", CLI_OPT_STRING, &points, "FILE", "arrival records: CSV or any OGR point layer"},
@@ -182,6 +183,7 @@ int cli_cmd_arrivals(int argc, char **argv)
         {NULL, "--overwrite", CLI_OPT_FLAG, &o.overwrite, NULL, "replace existing outputs"},
         {"-co", "--creation-option", CLI_OPT_LIST, &o.creation_options, "NAME=VALUE", "COG creation option"},
         {NULL, "--json", CLI_OPT_FLAG, &json, NULL, "print a summary as JSON on stdout"},
+        {NULL, "--qml", CLI_OPT_FLAG, &qml, NULL, "also write a QGIS style beside the output (NAME.qml)"},
         {NULL, NULL, CLI_OPT_END, NULL, NULL, NULL},
     };
     cli_common common;
@@ -217,16 +219,33 @@ int cli_cmd_arrivals(int argc, char **argv)
     }
     if (!parse_kernel(ctx, kernel, bandwidth, &o))
         goto out;
-    cr_status st = cr_arrivals(ctx, points, out, &o, &s);
+    cr_status st = qml ? cr_qml_check(ctx, out, o.overwrite) : CR_OK;
     if (st != CR_OK) {
         rc = cli_fail(&USAGE, ctx, st);
+        goto out;
+    }
+    st = cr_arrivals(ctx, points, out, &o, &s);
+    cr_qml_opts qo;
+    cr_qml_opts_init(&qo);
+    qo.overwrite = o.overwrite;
+    cr_qml_info style;
+    memset(&style, 0, sizeof style);
+    if (st != CR_OK) {
+        rc = cli_fail(&USAGE, ctx, st);
+    } else if (qml && (st = cr_qml_write(ctx, out, CR_QML_ARRIVALS, &qo, &style)) != CR_OK) {
+        cli_fail(&USAGE, ctx, st);
+        rc = CLI_EXIT_FAILURE; /* the output is written; its style is not */
     } else if (json) {
         json_object *doc = summary_json(points, out, &o, &s);
+        if (qml)
+            json_object_object_add(doc, "qml", json_object_new_string(style.path));
         rc = cli_print_json(&USAGE, doc);
         json_object_put(doc);
     } else {
         if (!common.quiet)
             print_summary(&o, &s);
+        if (qml && !common.quiet)
+            fprintf(stderr, "cityrisk arrivals: QGIS style written to %s\n", style.path);
         rc = CLI_EXIT_OK;
     }
 out:

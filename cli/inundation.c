@@ -9,6 +9,7 @@
 
 #include "cityrisk/inundation.h"
 #include "cityrisk/json.h"
+#include "cityrisk/qml.h"
 #include "cli.h"
 
 static const cli_usage USAGE = {
@@ -185,7 +186,7 @@ int cli_cmd_inundation(int argc, char **argv)
 {
     const char *dem = NULL, *out = NULL, *sea_levels = NULL, *scenarios = NULL, *sea = NULL,
                *grid = NULL, *connectivity = NULL, *dem_unit = NULL;
-    int json = 0, list = 0, overwrite = 0, tile = CR_INUNDATION_DEFAULT_TILE;
+    int json = 0, list = 0, overwrite = 0, qml = 0, tile = CR_INUNDATION_DEFAULT_TILE;
     double tide = 0, surge = 0, datum = 0;
     char **co = NULL;
     const cli_option options[] = {
@@ -205,6 +206,7 @@ int cli_cmd_inundation(int argc, char **argv)
         {"-co", "--creation-option", CLI_OPT_LIST, &co, "NAME=VALUE", "COG creation option"},
         {NULL, "--json", CLI_OPT_FLAG, &json, NULL, "print a summary as JSON on stdout"},
         {NULL, "--list-scenarios", CLI_OPT_FLAG, &list, NULL, "print the scenario presets and exit"},
+        {NULL, "--qml", CLI_OPT_FLAG, &qml, NULL, "also write a QGIS style beside the output (NAME.qml)"},
         {NULL, NULL, CLI_OPT_END, NULL, NULL, NULL},
     };
     cli_common common;
@@ -250,19 +252,38 @@ int cli_cmd_inundation(int argc, char **argv)
     o.tide_m = tide, o.surge_m = surge, o.datum_offset_m = datum;
     o.sea_path = sea, o.grid_path = grid, o.tile = tile;
     o.overwrite = overwrite, o.creation_options = co;
-    cr_inundation_stats *stats = calloc((size_t)count, sizeof *stats);
-    int64_t sea_cells = 0;
-    cr_status st = stats ? cr_inundation(ctx, dem, out, &o, stats, &sea_cells)
-                         : cr_ctx_fail(ctx, CR_E_IO, "out of memory");
+    cr_status st = qml ? cr_qml_check(ctx, out, overwrite) : CR_OK;
     if (st != CR_OK) {
         rc = cli_fail(&USAGE, ctx, st);
+        goto out;
+    }
+    cr_inundation_stats *stats = calloc((size_t)count, sizeof *stats);
+    int64_t sea_cells = 0;
+    st = stats ? cr_inundation(ctx, dem, out, &o, stats, &sea_cells) : cr_ctx_fail(ctx, CR_E_IO, "out of memory");
+    cr_qml_opts qo;
+    cr_qml_opts_init(&qo);
+    qo.overwrite = overwrite;
+    qo.ramp_max = 0; /* one ramp for every scenario's band: to the deepest cell of any */
+    for (int k = 0; st == CR_OK && k < count; k++)
+        qo.ramp_max = fmax(qo.ramp_max, stats[k].max_depth_m);
+    cr_qml_info style;
+    memset(&style, 0, sizeof style);
+    if (st != CR_OK) {
+        rc = cli_fail(&USAGE, ctx, st);
+    } else if (qml && (st = cr_qml_write(ctx, out, CR_QML_INUNDATION, &qo, &style)) != CR_OK) {
+        cli_fail(&USAGE, ctx, st);
+        rc = CLI_EXIT_FAILURE; /* the output is written; its style is not */
     } else if (json) {
         json_object *doc = summary(out, &o, stats, sea_cells);
+        if (qml)
+            json_object_object_add(doc, "qml", json_object_new_string(style.path));
         rc = cli_print_json(&USAGE, doc);
         json_object_put(doc);
     } else {
         if (!common.quiet)
             print_summary(&o, stats, sea_cells);
+        if (qml && !common.quiet)
+            fprintf(stderr, "cityrisk inundation: QGIS style written to %s\n", style.path);
         rc = CLI_EXIT_OK;
     }
     free(stats);

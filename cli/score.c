@@ -8,6 +8,7 @@
 #include <cpl_string.h>
 
 #include "cityrisk/json.h"
+#include "cityrisk/qml.h"
 #include "cityrisk/score.h"
 #include "cli.h"
 
@@ -210,7 +211,7 @@ int cli_cmd_score(int argc, char **argv)
     cr_score_opts_init(&o);
     choices c = {.arrivals_ref = NAN, .sea_depth_full = NAN};
     const char *out = NULL;
-    int json = 0, sea_band = -1; /* -1: not given */
+    int json = 0, qml = 0, sea_band = -1; /* -1: not given */
     const cli_option options[] = {
         {NULL, "--sea", CLI_OPT_STRING, &o.sea_path, "FILE", "inundation depths in metres (cityrisk inundation)"},
         {NULL, "--scenario", CLI_OPT_STRING, &o.scenario, "NAME", "the band of --sea for this scenario"},
@@ -236,6 +237,7 @@ int cli_cmd_score(int argc, char **argv)
         {NULL, "--overwrite", CLI_OPT_FLAG, &o.overwrite, NULL, "replace an existing output"},
         {"-co", "--creation-option", CLI_OPT_LIST, &o.creation_options, "NAME=VALUE", "COG creation option"},
         {NULL, "--json", CLI_OPT_FLAG, &json, NULL, "print a summary as JSON on stdout"},
+        {NULL, "--qml", CLI_OPT_FLAG, &qml, NULL, "also write a QGIS style beside the output (NAME.qml)"},
         {NULL, NULL, CLI_OPT_END, NULL, NULL, NULL},
     };
     cli_common common;
@@ -268,16 +270,33 @@ int cli_cmd_score(int argc, char **argv)
     }
     if (!apply_choices(ctx, &c, &o))
         goto out;
-    cr_status st = cr_score(ctx, out, &o, &s);
+    cr_status st = qml ? cr_qml_check(ctx, out, o.overwrite) : CR_OK;
     if (st != CR_OK) {
         rc = cli_fail(&USAGE, ctx, st);
+        goto out;
+    }
+    st = cr_score(ctx, out, &o, &s);
+    cr_qml_opts qo;
+    cr_qml_opts_init(&qo);
+    qo.overwrite = o.overwrite;
+    cr_qml_info style;
+    memset(&style, 0, sizeof style);
+    if (st != CR_OK) {
+        rc = cli_fail(&USAGE, ctx, st);
+    } else if (qml && (st = cr_qml_write(ctx, out, CR_QML_SCORE, &qo, &style)) != CR_OK) {
+        cli_fail(&USAGE, ctx, st);
+        rc = CLI_EXIT_FAILURE; /* the output is written; its style is not */
     } else if (json) {
         json_object *doc = summary_json(out, &o, &s);
+        if (qml)
+            json_object_object_add(doc, "qml", json_object_new_string(style.path));
         rc = cli_print_json(&USAGE, doc);
         json_object_put(doc);
     } else {
         if (!common.quiet)
             print_summary(&s);
+        if (qml && !common.quiet)
+            fprintf(stderr, "cityrisk score: QGIS style written to %s\n", style.path);
         rc = CLI_EXIT_OK;
     }
 out:

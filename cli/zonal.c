@@ -8,6 +8,7 @@
 #include <cpl_string.h>
 
 #include "cityrisk/json.h"
+#include "cityrisk/qml.h"
 #include "cityrisk/zonal.h"
 #include "cli.h"
 
@@ -149,7 +150,7 @@ int cli_cmd_zonal(int argc, char **argv)
     cr_zonal_opts_init(&o);
     const char *out = NULL, *stats = NULL, *classes = NULL;
     char **rasters = NULL;
-    int json = 0;
+    int json = 0, qml = 0;
     const cli_option options[] = {
         {NULL, "--zones", CLI_OPT_STRING, &o.zones_path, "FILE", "neighbourhood polygons (any OGR format, any CRS)"},
         {NULL, "--layer", CLI_OPT_STRING, &o.layer, "NAME", "the zones' layer (default: the first)"},
@@ -170,6 +171,7 @@ int cli_cmd_zonal(int argc, char **argv)
         {"-lco", "--layer-creation-option", CLI_OPT_LIST, &o.layer_options, "NAME=VALUE", "OGR layer creation option"},
         {NULL, "--overwrite", CLI_OPT_FLAG, &o.overwrite, NULL, "replace an existing output"},
         {NULL, "--json", CLI_OPT_FLAG, &json, NULL, "print a summary as JSON on stdout"},
+        {NULL, "--qml", CLI_OPT_FLAG, &qml, NULL, "also write a QGIS style beside the output (NAME.qml)"},
         {NULL, NULL, CLI_OPT_END, NULL, NULL, NULL},
     };
     cli_common common;
@@ -194,6 +196,10 @@ int cli_cmd_zonal(int argc, char **argv)
         cli_usage_error(&USAGE, "--json prints on stdout, where -o - writes the GeoJSON: give one");
         goto out;
     }
+    if (to_stdout && qml) {
+        cli_usage_error(&USAGE, "--qml writes a file beside the output: not with -o -");
+        goto out;
+    }
     if (to_stdout)
         common.quiet = 1; /* stderr stays for errors; no progress bar over a pipe's output */
     ctx = cli_context(&USAGE, &common, argc, argv);
@@ -203,13 +209,34 @@ int cli_cmd_zonal(int argc, char **argv)
     }
     if (!parse_rasters_and_stats(ctx, rasters, stats, classes, &o, &list, &storage, &parsed))
         goto out;
-    cr_status st = cr_zonal(ctx, out, &o, &s);
+    cr_status st = qml ? cr_qml_check(ctx, out, o.overwrite) : CR_OK;
+    if (st != CR_OK) {
+        rc = cli_fail(&USAGE, ctx, st);
+        goto out;
+    }
+    st = cr_zonal(ctx, out, &o, &s);
+    cr_qml_opts qo;
+    cr_qml_opts_init(&qo);
+    qo.overwrite = o.overwrite;
+    qo.classes_from = o.exposure_path; /* the class names and colours of the exposure */
+    qo.renamed = s.renamed;
+    if (st == CR_OK && s.class_count >= 2 && !isnan(s.breaks[0])) {
+        qo.class_count = s.class_count;
+        memcpy(qo.breaks, s.breaks, sizeof(double) * (size_t)(s.class_count - 1));
+    }
+    cr_qml_info style;
+    memset(&style, 0, sizeof style);
     if (st != CR_OK) {
         rc = cli_fail(&USAGE, ctx, st);
     } else if (to_stdout) {
         rc = cli_finish_stdout(&USAGE);
+    } else if (qml && (st = cr_qml_write(ctx, out, CR_QML_ZONES, &qo, &style)) != CR_OK) {
+        cli_fail(&USAGE, ctx, st);
+        rc = CLI_EXIT_FAILURE; /* the output is written; its style is not */
     } else if (json) {
         json_object *doc = summary_json(out, &s);
+        if (qml)
+            json_object_object_add(doc, "qml", json_object_new_string(style.path));
         rc = cli_print_json(&USAGE, doc);
         json_object_put(doc);
     } else {
@@ -218,6 +245,9 @@ int cli_cmd_zonal(int argc, char **argv)
                     "cityrisk zonal: %" PRId64 " zones (%" PRId64 " repaired, %" PRId64
                     " without data), %d properties added, written to %s\n",
                     s.zones, s.zones_repaired, s.zones_without_data, s.columns, out);
+        if (qml && !common.quiet)
+            fprintf(stderr, "cityrisk zonal: QGIS style written to %s (graduated on %s)\n", style.path,
+                    style.field[0] ? style.field : "nothing: outlines");
         rc = CLI_EXIT_OK;
     }
 out:
