@@ -53,7 +53,7 @@ static double now(void)
 }
 
 /* Runs (or, with check_only, parses) stage s; returns the command's exit code. */
-static int call_stage(const cr_pipeline *p, const cr_stage *s, int check_only)
+static int call_stage(const cr_pipeline *p, const cr_stage *s, int check_only, int quiet)
 {
     char label[512];
     snprintf(label, sizeof label, "pipeline '%s' stage %s", p->path, s->name);
@@ -61,7 +61,9 @@ static int call_stage(const cr_pipeline *p, const cr_stage *s, int check_only)
     for (size_t k = 0; k < sizeof COMMANDS / sizeof *COMMANDS; k++)
         if (strcmp(COMMANDS[k].name, s->command) == 0)
             fn = COMMANDS[k].fn;
-    char **argv = CSLDuplicate(s->argv); /* commands may reorder nothing, but own a copy */
+    char **argv = CSLDuplicate(s->argv);
+    if (quiet)
+        argv = CSLAddString(argv, "-q"); /* not recorded: it changes no output */
     cli_run.stage = label;
     cli_run.check_only = check_only;
     int rc = fn ? fn(CSLCount(argv), argv) : CLI_EXIT_USAGE;
@@ -144,7 +146,7 @@ int cli_cmd_run(int argc, char **argv)
     }
     /* Every stage's options, parsed by its own command, before anything runs. */
     for (int i = 0; i < p->nstages; i++)
-        if (call_stage(p, &p->stage[i], 1) != CLI_EXIT_OK) {
+        if (call_stage(p, &p->stage[i], 1, 0) != CLI_EXIT_OK) {
             rc = CLI_EXIT_DATA;
             goto out;
         }
@@ -204,7 +206,7 @@ int cli_cmd_run(int argc, char **argv)
         cli_run.from = (double)done / planned;
         cli_run.to = (double)(done + 1) / planned;
         double start = now();
-        int code = call_stage(p, &p->stage[i], 0);
+        int code = call_stage(p, &p->stage[i], 0, common.quiet);
         double seconds = now() - start;
         json_object_array_add(summary, stage_json(&p->stage[i], code == 0 ? "ran" : "failed", why[i],
                                                   seconds, code));

@@ -18,14 +18,16 @@ static const struct {
     const char *command;
     const char *inputs[10];
     const char *outputs[3];
+    int qml; /* takes --qml */
 } COMMANDS[] = {
-    {"inundation", {"dem", "sea", NULL}, {"output", NULL}},
-    {"arrivals", {"points", "grid", NULL}, {"output", "report", NULL}},
-    {"score", {"sea", "water", "informal", "arrivals", "population", "grid", NULL}, {"output", NULL}},
+    {"inundation", {"dem", "sea", NULL}, {"output", NULL}, 1},
+    {"arrivals", {"points", "grid", NULL}, {"output", "report", NULL}, 1},
+    {"score", {"sea", "water", "informal", "arrivals", "population", "grid", NULL}, {"output", NULL}, 1},
     {"zonal",
      {"zones", "exposure", "arrivals", "sea", "water", "informal", "population", "raster", NULL},
-     {"output", NULL}},
-    {"map", {"raster", "zones", NULL}, {"output", NULL}},
+     {"output", NULL},
+     1},
+    {"map", {"raster", "zones", NULL}, {"output", NULL}, 0},
 };
 
 /* Options given once per value rather than as one comma-joined value. */
@@ -248,6 +250,20 @@ static cr_status build_stage(loader *L, json_object *obj, int k, const char *com
             CPLFree(joined);
         }
         CSLDestroy(values);
+    }
+    /* QGIS styles are on by default in pipelines ("qml": false turns them off), and are
+     * outputs like the others: a missing one makes the stage run. */
+    json_object *qml = NULL;
+    if (status == CR_OK && COMMANDS[c].qml && !json_object_object_get_ex(obj, "qml", &qml)) {
+        st.argv = CSLAddString(st.argv, "--qml");
+        qml = json_object_new_boolean(1);
+        json_object_object_add(obj, "qml", qml); /* the other instances of a sweep see it too */
+    }
+    if (status == CR_OK && qml && json_object_get_boolean(qml)) {
+        int n = CSLCount(st.outputs);
+        for (int i = 0; i < n; i++)
+            if (strcmp(CPLGetExtension(st.outputs[i]), "csv") != 0 || strcmp(command, "zonal") == 0)
+                st.outputs = CSLAddString(st.outputs, CPLResetExtension(st.outputs[i], "qml"));
     }
     cr_pipeline *p = L->p;
     cr_stage *grown = status == CR_OK ? realloc(p->stage, (size_t)(p->nstages + 1) * sizeof *grown) : NULL;
