@@ -53,7 +53,8 @@ static double now(void)
 }
 
 /* Runs (or, with check_only, parses) stage s; returns the command's exit code. */
-static int call_stage(const cr_pipeline *p, const cr_stage *s, int check_only, int quiet)
+static int call_stage(const cr_pipeline *p, const cr_stage *s, int check_only, int quiet,
+                      json_object **figures)
 {
     char label[512];
     snprintf(label, sizeof label, "pipeline '%s' stage %s", p->path, s->name);
@@ -64,9 +65,34 @@ static int call_stage(const cr_pipeline *p, const cr_stage *s, int check_only, i
     char **argv = CSLDuplicate(s->argv);
     if (quiet)
         argv = CSLAddString(argv, "-q"); /* not recorded: it changes no output */
+    /* The stage's own --json summary, caught from stdout, gives its key figures. */
+    FILE *caught = figures ? tmpfile() : NULL;
+    int saved = -1;
+    if (caught) {
+        argv = CSLAddString(argv, "--json");
+        fflush(stdout);
+        saved = dup(STDOUT_FILENO);
+        if (saved < 0 || dup2(fileno(caught), STDOUT_FILENO) < 0) {
+            if (saved >= 0)
+                close(saved);
+            saved = -1;
+        }
+    }
     cli_run.stage = label;
     cli_run.check_only = check_only;
     int rc = fn ? fn(CSLCount(argv), argv) : CLI_EXIT_USAGE;
+    if (saved >= 0) {
+        fflush(stdout);
+        dup2(saved, STDOUT_FILENO);
+        close(saved);
+        rewind(caught);
+        char text[1 << 16];
+        size_t n = fread(text, 1, sizeof text - 1, caught);
+        text[n] = '\0';
+        *figures = json_tokener_parse(text);
+    }
+    if (caught)
+        fclose(caught);
     cli_run.stage = NULL;
     cli_run.check_only = 0;
     CSLDestroy(argv);
@@ -146,7 +172,7 @@ int cli_cmd_run(int argc, char **argv)
     }
     /* Every stage's options, parsed by its own command, before anything runs. */
     for (int i = 0; i < p->nstages; i++)
-        if (call_stage(p, &p->stage[i], 1, 0) != CLI_EXIT_OK) {
+        if (call_stage(p, &p->stage[i], 1, 0, NULL) != CLI_EXIT_OK) {
             rc = CLI_EXIT_DATA;
             goto out;
         }
@@ -206,10 +232,13 @@ int cli_cmd_run(int argc, char **argv)
         cli_run.from = (double)done / planned;
         cli_run.to = (double)(done + 1) / planned;
         double start = now();
-        int code = call_stage(p, &p->stage[i], 0, common.quiet);
+        json_object *figures = NULL;
+        int code = call_stage(p, &p->stage[i], 0, common.quiet, json ? &figures : NULL);
         double seconds = now() - start;
-        json_object_array_add(summary, stage_json(&p->stage[i], code == 0 ? "ran" : "failed", why[i],
-                                                  seconds, code));
+        json_object *entry = stage_json(&p->stage[i], code == 0 ? "ran" : "failed", why[i], seconds, code);
+        if (figures)
+            json_object_object_add(entry, "summary", figures);
+        json_object_array_add(summary, entry);
         if (code != CLI_EXIT_OK) {
             fprintf(stderr, "cityrisk run: stage %s failed (exit %d); the outputs of the stages "
                             "before it are kept\n",

@@ -90,6 +90,10 @@ class Pipelines(RunCase):
                          f"arrivals_flooded_share{s}", f"informal_flooded_share{s}",
                          f"arrivals_compound{s}"}
         self.assertTrue(expected <= fields, expected - fields)
+        # --json carries each stage's own summary: its key figures.
+        self.assertEqual(first["zonal"]["summary"]["zones"], 60)
+        self.assertEqual(first["inundation"]["summary"]["scenarios"][1]["name"], "stress-2m")
+        self.assertGreater(first["arrivals"]["summary"]["records_accepted"], 0)
         # A second run skips every stage.
         second = self.run_json(p)
         self.assertEqual(set(self.statuses(second).values()), {"skipped"})
