@@ -45,3 +45,34 @@ class CliTestCase(unittest.TestCase):
         for needle in needles:
             self.assertIn(needle, message)
         return message
+
+
+def sample_city_steps(folder, scenarios, scenario, population=True):
+    """The commands that make the sample city's inundation (every scenario), arrivals and
+    exposure (one scenario) in folder, as a user types them. Returns (steps, depth, arrivals,
+    exposure): the argument lists and the three output paths."""
+    depth, arrivals, exposure = (os.path.join(folder, n) for n in
+                                 ("inundation.tif", "arrivals.tif", "exposure.tif"))
+    score = ["score", "--sea", depth, "--scenario", scenario, "--water", sample("water_stress.tif"),
+             "--informal", sample("settlement.tif"), "--arrivals", arrivals]
+    if population:
+        score += ["--population", sample("population.tif")]
+    steps = [
+        ["inundation", "--dem", sample("dem.tif"), "--scenario", ",".join(scenarios), "-o", depth],
+        ["arrivals", "--points", sample("arrivals.csv"), "--count-field", "arrivals", "--grid",
+         sample("dem.tif"), "--kernel", "quartic", "--bandwidth", "500", "-o", arrivals],
+        score + ["--grid", sample("dem.tif"), "-o", exposure],
+    ]
+    return steps, depth, arrivals, exposure
+
+
+def run_steps(steps, *extra):
+    """Runs each argument list with extra appended; raises on the first failure. Returns the
+    standard outputs."""
+    outputs = []
+    for args in steps:
+        rc, out, err = run(*args, *extra)
+        if rc != 0:
+            raise RuntimeError(f"{args[0]}: exit {rc}: {err}")
+        outputs.append(out)
+    return outputs

@@ -19,7 +19,7 @@ import xml.etree.ElementTree as ET
 import numpy as np
 from osgeo import gdal, ogr
 
-from cliutil import CliTestCase, run, sample
+from cliutil import CliTestCase, run, run_steps, sample, sample_city_steps
 
 gdal.UseExceptions()
 ogr.UseExceptions()
@@ -122,16 +122,11 @@ class SampleCityStyles(CliTestCase):
     def setUpClass(cls):
         cls._city = tempfile.TemporaryDirectory(prefix="cityrisk-e2e-qml-")
         d = cls.dir = cls._city.name
-        cls.depth, cls.arrivals, cls.exposure, cls.zones, cls.zones_arr, cls.shp = (
-            os.path.join(d, n) for n in ("inundation.tif", "arrivals.tif", "exposure.tif",
-                                         "neighbourhoods.geojson", "arrivals_only.gpkg", "wards.shp"))
-        steps = [
-            ["inundation", "--dem", sample("dem.tif"), "--scenario", ",".join(SCENARIOS), "-o", cls.depth],
-            ["arrivals", "--points", sample("arrivals.csv"), "--count-field", "arrivals", "--grid",
-             sample("dem.tif"), "--kernel", "quartic", "--bandwidth", "500", "-o", cls.arrivals],
-            ["score", "--sea", cls.depth, "--scenario", SCENARIOS[1], "--water", sample("water_stress.tif"),
-             "--informal", sample("settlement.tif"), "--arrivals", cls.arrivals, "--grid", sample("dem.tif"),
-             "-o", cls.exposure],
+        steps, cls.depth, cls.arrivals, cls.exposure = sample_city_steps(
+            d, SCENARIOS, SCENARIOS[1], population=False)
+        cls.zones, cls.zones_arr, cls.shp = (os.path.join(d, n) for n in (
+            "neighbourhoods.geojson", "arrivals_only.gpkg", "wards.shp"))
+        steps += [
             ["zonal", "--zones", sample("neighbourhoods.gpkg"), "--exposure", cls.exposure, "--arrivals",
              cls.arrivals, "-o", cls.zones],
             ["zonal", "--zones", sample("neighbourhoods.gpkg"), "--arrivals", cls.arrivals, "-of", "GPKG",
@@ -139,12 +134,8 @@ class SampleCityStyles(CliTestCase):
             ["zonal", "--zones", sample("neighbourhoods.gpkg"), "--arrivals", cls.arrivals, "-of",
              "ESRI Shapefile", "-o", cls.shp],
         ]
-        cls.summary = {}
-        for args in steps:
-            rc, out, err = run(*args, "--qml", "--json", "-q")
-            if rc != 0:
-                raise RuntimeError(f"{args[0]}: exit {rc}: {err}")
-            cls.summary[args[-1]] = json.loads(out)
+        outputs = run_steps(steps, "--qml", "--json", "-q")
+        cls.summary = {args[-1]: json.loads(out) for args, out in zip(steps, outputs)}
 
     @classmethod
     def tearDownClass(cls):

@@ -29,7 +29,7 @@ import unittest
 import numpy as np
 from osgeo import gdal, ogr, osr
 
-from cliutil import CliTestCase, run, sample
+from cliutil import CliTestCase, run, run_steps, sample, sample_city_steps
 
 gdal.UseExceptions()
 ogr.UseExceptions()
@@ -947,22 +947,8 @@ class SampleCity(ZonalCase):
     def setUpClass(cls):
         cls._city = tempfile.TemporaryDirectory(prefix="cityrisk-e2e-zonal-city-")
         d = cls._city.name
-        cls.depth, cls.arrivals, cls.exposure = (os.path.join(d, n) for n in
-                                                 ("inundation.tif", "arrivals.tif", "exposure.tif"))
-        steps = [
-            ["inundation", "--dem", sample("dem.tif"), "--scenario", ",".join(SCENARIOS), "-o",
-             cls.depth],
-            ["arrivals", "--points", sample("arrivals.csv"), "--count-field", "arrivals", "--grid",
-             sample("dem.tif"), "--kernel", "quartic", "--bandwidth", "500", "-o", cls.arrivals],
-            ["score", "--sea", cls.depth, "--scenario", SCENARIOS[1], "--water",
-             sample("water_stress.tif"), "--informal", sample("settlement.tif"), "--arrivals",
-             cls.arrivals, "--population", sample("population.tif"), "--grid", sample("dem.tif"),
-             "-o", cls.exposure],
-        ]
-        for args in steps:
-            rc, _, err = run(*args, "-q")
-            if rc != 0:
-                raise RuntimeError(f"{args[0]}: exit {rc}: {err}")
+        steps, cls.depth, cls.arrivals, cls.exposure = sample_city_steps(d, SCENARIOS, SCENARIOS[1])
+        run_steps(steps, "-q")
         cls.inputs = ["--zones", sample("neighbourhoods.gpkg"), "--exposure", cls.exposure,
                       "--arrivals", cls.arrivals, "--sea", cls.depth, "--water",
                       sample("water_stress.tif"), "--informal", sample("settlement.tif"),

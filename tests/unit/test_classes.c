@@ -11,22 +11,6 @@
 
 #define LEN(a) (sizeof(a) / sizeof((a)[0]))
 
-/* A seeded generator for the tests' own data (xorshift64*), independent of the
- * library's sampler. */
-static uint64_t rng_state;
-
-static uint64_t rng_next(void)
-{
-    rng_state ^= rng_state >> 12;
-    rng_state ^= rng_state << 25;
-    rng_state ^= rng_state >> 27;
-    return rng_state * UINT64_C(2685821657736338717);
-}
-
-static double rng_unit(void)
-{
-    return (double)(rng_next() >> 11) / 9007199254740992.0; /* [0, 1) */
-}
 
 /* Reverses a array so that the functions see unsorted input. */
 static void reverse(double *v, size_t n)
@@ -313,20 +297,20 @@ static void jenks_matches_brute_force_on_random_arrays(void **state)
 {
     (void)state;
     cr_ctx *ctx = cr_ctx_new();
-    rng_state = UINT64_C(0x243F6A8885A308D3);
+    tu_rng_state = UINT64_C(0x243F6A8885A308D3);
     int checked = 0;
     for (int trial = 0; trial < 300; trial++) {
-        size_t n = 3 + (size_t)(rng_next() % 9); /* 3..11 */
+        size_t n = 3 + (size_t)(tu_rng_next() % 9); /* 3..11 */
         int ties = trial % 2;                   /* every other array on a coarse grid */
         double v[16], sorted[16], b[CR_CLASSES_MAX];
         for (size_t i = 0; i < n; i++)
-            v[i] = ties ? (double)(rng_next() % 6) : 100 * rng_unit() - 20;
+            v[i] = ties ? (double)(tu_rng_next() % 6) : 100 * tu_rng_unit() - 20;
         memcpy(sorted, v, n * sizeof *v);
         qsort(sorted, n, sizeof *sorted, cmp_double);
         size_t distinct = 1;
         for (size_t i = 1; i < n; i++)
             distinct += sorted[i] != sorted[i - 1];
-        int k = 2 + (int)(rng_next() % 4); /* 2..5 */
+        int k = 2 + (int)(tu_rng_next() % 4); /* 2..5 */
         double work[16];
         memcpy(work, v, n * sizeof *v);
         if ((size_t)k > distinct) {
@@ -383,15 +367,15 @@ static void jenks_matches_the_quadratic_programme_on_larger_arrays(void **state)
 {
     (void)state;
     cr_ctx *ctx = cr_ctx_new();
-    rng_state = UINT64_C(0x13198A2E03707344);
+    tu_rng_state = UINT64_C(0x13198A2E03707344);
     for (int trial = 0; trial < 40; trial++) {
-        size_t n = 50 + (size_t)(rng_next() % 250);
-        int k = 2 + (int)(rng_next() % 9); /* 2..10 */
+        size_t n = 50 + (size_t)(tu_rng_next() % 250);
+        int k = 2 + (int)(tu_rng_next() % 9); /* 2..10 */
         double *v = malloc(n * sizeof *v), *sorted = malloc(n * sizeof *v);
         double *work = malloc(n * sizeof *v), b[CR_CLASSES_MAX];
         for (size_t i = 0; i < n; i++) {
             /* skewed scores on 0-10, every third array rounded to 0.1 (many ties) */
-            double u = rng_unit();
+            double u = tu_rng_unit();
             v[i] = 10 * u * u * u;
             if (trial % 3 == 0)
                 v[i] = round(v[i] * 10) / 10;
@@ -449,13 +433,13 @@ static void jenks_separates_clusters_in_a_full_sample(void **state)
     /* 10 000 values in five clusters of width 1 around 1, 3, 5, 7, 9 (gaps of 1): the
      * optimum puts each cluster in its own class, so each break is the least value of a
      * cluster. */
-    rng_state = 7;
+    tu_rng_state = 7;
     size_t n = CR_JENKS_SAMPLE;
     double *v = malloc(n * sizeof *v);
     double least[5] = {INFINITY, INFINITY, INFINITY, INFINITY, INFINITY};
     for (size_t i = 0; i < n; i++) {
         int c = (int)(i % 5);
-        v[i] = 0.5 + 2 * c + rng_unit();
+        v[i] = 0.5 + 2 * c + tu_rng_unit();
         if (v[i] < least[c])
             least[c] = v[i];
     }

@@ -16,26 +16,11 @@
 #define M_PI 3.14159265358979323846
 #endif
 
-/* A seeded generator for the tests' own data (xorshift64*). */
-static uint64_t rng_state;
-
-static uint64_t rng_next(void)
-{
-    rng_state ^= rng_state >> 12;
-    rng_state ^= rng_state << 25;
-    rng_state ^= rng_state >> 27;
-    return rng_state * UINT64_C(2685821657736338717);
-}
-
-static double rng_unit(void)
-{
-    return (double)(rng_next() >> 11) / 9007199254740992.0; /* [0, 1) */
-}
 
 /* An integer in [lo, hi]. */
 static int rng_int(int lo, int hi)
 {
-    return lo + (int)(rng_next() % (uint64_t)(hi - lo + 1));
+    return lo + (int)(tu_rng_next() % (uint64_t)(hi - lo + 1));
 }
 
 /* A polygon being built: rings appended one after the other. */
@@ -418,7 +403,7 @@ static void random_star(double *xy, int n, double cx, double cy, double rmax)
         if (attempt == 10000)
             fail_msg("no star-shaped polygon of %d points after 10000 attempts", n);
         for (int k = 0; k < n; k++)
-            ang[k] = 2 * M_PI * rng_unit();
+            ang[k] = 2 * M_PI * tu_rng_unit();
         /* Insertion sort of the angles. */
         for (int k = 1; k < n; k++)
             for (int j = k; j > 0 && ang[j] < ang[j - 1]; j--) {
@@ -427,7 +412,7 @@ static void random_star(double *xy, int n, double cx, double cy, double rmax)
                 ang[j - 1] = t;
             }
         for (int k = 0; k < n; k++) {
-            double r = rmax * (0.25 + 0.75 * rng_unit());
+            double r = rmax * (0.25 + 0.75 * tu_rng_unit());
             xy[2 * k] = cx + r * cos(ang[k]);
             xy[2 * k + 1] = cy + r * sin(ang[k]);
         }
@@ -466,7 +451,7 @@ static double random_centre(void)
     switch (rng_int(0, 2)) {
     case 0: return base;
     case 1: return base + 0.5;
-    default: return base + rng_unit();
+    default: return base + tu_rng_unit();
     }
 }
 
@@ -501,24 +486,24 @@ static void random_polygon(poly *p)
     double star[2 * 64], hole[2 * 64];
     int n = rng_int(3, 50);
     double cx = random_centre(), cy = random_centre();
-    double rmax = rng_int(0, 3) == 0 ? 0.2 + 0.8 * rng_unit() : 0.5 + 7.5 * rng_unit();
+    double rmax = rng_int(0, 3) == 0 ? 0.2 + 0.8 * tu_rng_unit() : 0.5 + 7.5 * tu_rng_unit();
     random_star(star, n, cx, cy, rmax);
-    poly_ring(p, star, n, 1, (int)(rng_next() & 1));
+    poly_ring(p, star, n, 1, (int)(tu_rng_next() & 1));
     if (rng_int(0, 2) == 0) {
-        double t = 0.2 + 0.6 * rng_unit();
+        double t = 0.2 + 0.6 * tu_rng_unit();
         for (int k = 0; k < n; k++) {
             hole[2 * k] = cx + t * (star[2 * k] - cx);
             hole[2 * k + 1] = cy + t * (star[2 * k + 1] - cy);
         }
-        poly_ring(p, hole, n, -1, (int)(rng_next() & 1));
+        poly_ring(p, hole, n, -1, (int)(tu_rng_next() & 1));
     }
     if (rng_int(0, 2) == 0) {
         int m = rng_int(3, 50);
-        double r2 = 0.3 + 4 * rng_unit();
+        double r2 = 0.3 + 4 * tu_rng_unit();
         /* Far enough along x that the two cannot overlap. */
-        double dx = rmax + r2 + 0.5 + 3 * rng_unit();
-        random_star(star, m, cx + dx, cy + rng_unit() * 3, r2);
-        poly_ring(p, star, m, 1, (int)(rng_next() & 1));
+        double dx = rmax + r2 + 0.5 + 3 * tu_rng_unit();
+        random_star(star, m, cx + dx, cy + tu_rng_unit() * 3, r2);
+        poly_ring(p, star, m, 1, (int)(tu_rng_next() & 1));
     }
 }
 
@@ -528,7 +513,7 @@ static void random_polygons_keep_the_invariants(void **state)
     cr_ctx *ctx = cr_ctx_new();
     cr_coverage_scratch scratch = {0};
     poly p;
-    rng_state = UINT64_C(0x9e3779b97f4a7c15);
+    tu_rng_state = UINT64_C(0x9e3779b97f4a7c15);
     for (int trial = 0; trial < 400; trial++) {
         random_polygon(&p);
         cr_rings rings = rings_of(&p);
@@ -635,10 +620,10 @@ static int random_convex(double *xy)
     int kind = rng_int(0, 3);
     if (kind <= 1) {
         int n = rng_int(3, 40);
-        double a = 0.2 + 6 * rng_unit(), b = 0.2 + 6 * rng_unit(), rot = M_PI * rng_unit();
+        double a = 0.2 + 6 * tu_rng_unit(), b = 0.2 + 6 * tu_rng_unit(), rot = M_PI * tu_rng_unit();
         double ang[64];
         for (int k = 0; k < n; k++)
-            ang[k] = 2 * M_PI * rng_unit();
+            ang[k] = 2 * M_PI * tu_rng_unit();
         for (int k = 1; k < n; k++)
             for (int j = k; j > 0 && ang[j] < ang[j - 1]; j--) {
                 double t = ang[j];
@@ -674,12 +659,12 @@ static void convex_polygons_match_clipping_each_cell(void **state)
     cr_ctx *ctx = cr_ctx_new();
     cr_coverage_scratch scratch = {0};
     poly p;
-    rng_state = UINT64_C(0x2545f4914f6cdd1d);
+    tu_rng_state = UINT64_C(0x2545f4914f6cdd1d);
     double xy[2 * 64];
     for (int trial = 0; trial < 400; trial++) {
         int n = random_convex(xy);
         poly_clear(&p);
-        poly_ring(&p, xy, n, 1, (int)(rng_next() & 1));
+        poly_ring(&p, xy, n, 1, (int)(tu_rng_next() & 1));
         cr_window win = bounding_window(&p, 1);
         double *f = cover(ctx, &scratch, &p, win.x, win.y, win.w, win.h);
         for (int r = 0; r < win.h; r++)

@@ -15,21 +15,6 @@
 #define LEN(a) (sizeof(a) / sizeof((a)[0]))
 #define NEAR(a, b) assert_true(fabs((a) - (b)) < 1e-12)
 
-/* A seeded generator for the tests' own data (xorshift64*). */
-static uint64_t rng_state;
-
-static uint64_t rng_next(void)
-{
-    rng_state ^= rng_state >> 12;
-    rng_state ^= rng_state << 25;
-    rng_state ^= rng_state >> 27;
-    return rng_state * UINT64_C(2685821657736338717);
-}
-
-static double rng_unit(void)
-{
-    return (double)(rng_next() >> 11) / 9007199254740992.0; /* [0, 1) */
-}
 
 /* ------------------------------------------------------------------------------------ */
 /* Weighted quantiles and majority. */
@@ -112,16 +97,16 @@ static int compare_double(const void *a, const void *b)
 static void weighted_quantile_with_equal_weights_is_numpy_and_monotone(void **state)
 {
     (void)state;
-    rng_state = UINT64_C(0x853c49e6748fea9b);
+    tu_rng_state = UINT64_C(0x853c49e6748fea9b);
     for (int trial = 0; trial < 300; trial++) {
-        size_t n = 1 + rng_next() % 16;
+        size_t n = 1 + tu_rng_next() % 16;
         double v[16], w[16], sorted[16], ws[16];
-        double weight = (rng_next() & 1) ? 1.0 : 2.5;
+        double weight = (tu_rng_next() & 1) ? 1.0 : 2.5;
         for (size_t i = 0; i < n; i++) {
-            v[i] = floor(rng_unit() * 10); /* ties are common */
+            v[i] = floor(tu_rng_unit() * 10); /* ties are common */
             w[i] = weight;
             sorted[i] = v[i];
-            ws[i] = 0.05 + rng_unit();
+            ws[i] = 0.05 + tu_rng_unit();
         }
         qsort(sorted, n, sizeof *sorted, compare_double);
         for (int k = 0; k <= 20; k++) {
@@ -602,30 +587,30 @@ static void merged_partial_accumulators_equal_one(void **state)
         part[k] = malloc(size * sizeof *part[k]);
         assert_non_null(part[k]);
     }
-    rng_state = UINT64_C(0xda3e39cb94b95bdb);
+    tu_rng_state = UINT64_C(0xda3e39cb94b95bdb);
     for (int trial = 0; trial < 200; trial++) {
-        int n = 1 + (int)(rng_next() % 60);
-        double mean_shift = (rng_next() & 1) ? 1e4 : 0.0; /* where naive moments would lose digits */
+        int n = 1 + (int)(tu_rng_next() % 60);
+        double mean_shift = (tu_rng_next() & 1) ? 1e4 : 0.0; /* where naive moments would lose digits */
         cr_zacc_init(&plan, one);
         for (int k = 0; k < 3; k++)
             cr_zacc_init(&plan, part[k]);
         cr_wlist l1[2] = {{0}}, l2[2] = {{0}};
-        int cut1 = (int)(rng_next() % (uint64_t)(n + 1)), cut2 = (int)(rng_next() % (uint64_t)(n + 1));
+        int cut1 = (int)(tu_rng_next() % (uint64_t)(n + 1)), cut2 = (int)(tu_rng_next() % (uint64_t)(n + 1));
         if (cut1 > cut2) {
             int t = cut1;
             cut1 = cut2;
             cut2 = t;
         }
         for (int i = 0; i < n; i++) {
-            double f = rng_unit() < 0.3 ? 1.0 : 0.01 + 0.99 * rng_unit();
-            double v[3] = {mean_shift + rng_unit(), 10 * rng_unit(), 100 * rng_unit()};
-            if (rng_unit() < 0.15)
+            double f = tu_rng_unit() < 0.3 ? 1.0 : 0.01 + 0.99 * tu_rng_unit();
+            double v[3] = {mean_shift + tu_rng_unit(), 10 * tu_rng_unit(), 100 * tu_rng_unit()};
+            if (tu_rng_unit() < 0.15)
                 v[0] = NAN;
-            if (rng_unit() < 0.15)
+            if (tu_rng_unit() < 0.15)
                 v[1] = NAN;
-            if (rng_unit() < 0.15)
+            if (tu_rng_unit() < 0.15)
                 v[2] = NAN;
-            if (rng_unit() < 0.2)
+            if (tu_rng_unit() < 0.2)
                 v[0] = mean_shift + 0.5; /* on the frac threshold when unshifted */
             assert_true(cr_zacc_add(&plan, one, v, f, f * KM2, l1));
             int k = i < cut1 ? 0 : i < cut2 ? 1 : 2;
@@ -992,11 +977,11 @@ static void row_path_equals_cell_path(void **state)
     enum { N = 97 };
     float values[6][N];
     double cov[N], v[6];
-    rng_state = UINT64_C(0x5eed5eed5eed5eed);
+    tu_rng_state = UINT64_C(0x5eed5eed5eed5eed);
     for (int c = 0; c < N; c++) {
-        cov[c] = c % 7 == 0 ? 0.0 : (double)(rng_next() % 1000) / 999.0;
+        cov[c] = c % 7 == 0 ? 0.0 : (double)(tu_rng_next() % 1000) / 999.0;
         for (int k = 0; k < 6; k++)
-            values[k][c] = rng_next() % 11 == 0 ? NAN : (float)(rng_next() % 500) / 100.0f;
+            values[k][c] = tu_rng_next() % 11 == 0 ? NAN : (float)(tu_rng_next() % 500) / 100.0f;
     }
     double *by_cell = malloc(plan.acc_size * sizeof *by_cell);
     double *by_row = malloc(plan.acc_size * sizeof *by_row);

@@ -136,3 +136,18 @@ char *tu_write_file(const char *dir, const char *name, const char *text)
     assert_int_equal(fclose(fp), 0);
     return path;
 }
+
+uint64_t tu_rng_state;
+
+uint64_t tu_rng_next(void)
+{
+    tu_rng_state ^= tu_rng_state >> 12;
+    tu_rng_state ^= tu_rng_state << 25;
+    tu_rng_state ^= tu_rng_state >> 27;
+    return tu_rng_state * UINT64_C(2685821657736338717);
+}
+
+double tu_rng_unit(void)
+{
+    return (double)(tu_rng_next() >> 11) / 9007199254740992.0; /* [0, 1) */
+}

@@ -14,6 +14,14 @@
 #include "cityrisk/context.h"
 #include "cityrisk/grid.h"
 
+/* A seeded generator for the tests' own data (xorshift64*), independent of the library's
+ * sampler: set tu_rng_state to a non-zero seed, then draw. */
+extern uint64_t tu_rng_state;
+uint64_t tu_rng_next(void);
+
+/* A uniform double in [0, 1) from tu_rng_next(). */
+double tu_rng_unit(void);
+
 /* A fresh temporary folder, removed with everything in it by tu_rmdir(). */
 char *tu_mkdtemp(void);
 void tu_rmdir(char *dir);
