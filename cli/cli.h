@@ -16,7 +16,8 @@ enum cli_exit {
     CLI_EXIT_USAGE = 2,     /* bad arguments */
     CLI_EXIT_DATA = 3,      /* invalid input data */
     CLI_EXIT_EXISTS = 4,    /* output exists and --overwrite was not given */
-    CLI_EXIT_INTERRUPTED = 130
+    CLI_EXIT_INTERRUPTED = 130, /* SIGINT, or a cancellation; 128 + N for signal N */
+    CLI_EXIT_TERMINATED = 143   /* SIGTERM */
 };
 
 /* Kinds of option values. */
@@ -83,6 +84,17 @@ int cli_parse_options(const cli_usage *usage, const cli_option *table, int argc,
 
 /* Prints the command's usage: synopsis, description, options, examples. */
 void cli_print_usage(FILE *out, const cli_usage *usage, const cli_option *table);
+
+/* Makes SIGINT and SIGTERM stop the command cleanly: the library cancels at its next
+ * progress report, removes its temporary files, and the command exits 128 + the signal
+ * (130, 143). A second signal stops at once. Signals ignored at start stay ignored. */
+void cli_catch_stop_signals(void);
+
+/* The stop signal received so far, 0 when none. */
+int cli_stop_signal(void);
+
+/* Prints the exit codes, as `cityrisk help` and every command's --help end. */
+void cli_print_exit_codes(FILE *out);
 
 /* Prints "cityrisk CMD: message" to stderr for a usage error, with a hint to --help;
  * returns CLI_EXIT_USAGE. */

@@ -1,6 +1,7 @@
 /* common.c: the context, messages, progress and stdout handling every command shares. */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,52 @@ cli_run_state cli_run;
 /* The scaled progress of the stage running under `cityrisk run`. */
 static void *stage_progress;
 
+/* The signal (SIGINT, SIGTERM) that asked the program to stop, 0 while none did. */
+static volatile sig_atomic_t stop_signal;
+
+/* Where progress is shown: the terminal, a stage's share of the run's bar, or nowhere. */
+static GDALProgressFunc shown_progress;
+static void *shown_progress_arg;
+
+static void remember_stop_signal(int signo)
+{
+    stop_signal = signo;
+}
+
+void cli_catch_stop_signals(void)
+{
+    static const int SIGNALS[] = {SIGINT, SIGTERM};
+    for (size_t i = 0; i < sizeof SIGNALS / sizeof *SIGNALS; i++) {
+        struct sigaction old, sa = {0};
+        sa.sa_handler = remember_stop_signal;
+        sigemptyset(&sa.sa_mask);
+        sa.sa_flags = SA_RESETHAND; /* a second signal stops at once, cleanup or not */
+        /* A signal ignored at start stays ignored (a shell's background job ignores SIGINT). */
+        if (sigaction(SIGNALS[i], NULL, &old) == 0 &&
+            old.sa_handler != SIG_IGN)
+            sigaction(SIGNALS[i], &sa, NULL);
+    }
+}
+
+int cli_stop_signal(void)
+{
+    return stop_signal;
+}
+
+/* The progress callback of every command: the library's work stops at its next report
+ * once a stop signal came, and removes its temporary files on the way out. */
+static int progress_or_stop(double complete, const char *message, void *arg)
+{
+    (void)arg;
+    if (stop_signal) {
+        if (shown_progress == GDALTermProgress || shown_progress == GDALScaledProgress)
+            fputc('\n', stderr); /* end the bar's line before the message */
+        shown_progress = NULL;
+        return 0;
+    }
+    return shown_progress ? shown_progress(complete, message, shown_progress_arg) : 1;
+}
+
 static void log_to_stderr(void *arg, cr_log_level level, const char *msg)
 {
     const char *name = arg;
@@ -27,6 +74,23 @@ static void log_to_stderr(void *arg, cr_log_level level, const char *msg)
                          : level == CR_LOG_WARNING ? "warning: "
                                                    : "";
     fprintf(stderr, "cityrisk %s: %s%s\n", name, prefix, msg);
+}
+
+/* argv without the options that change no output (--threads N, -q, --debug), which
+ * the outputs' provenance leaves out, so that the same inputs and options give the same
+ * bytes whatever the thread count. Returns the number kept; kept has argc slots. */
+static int output_relevant_args(int argc, char **argv, char **kept)
+{
+    int n = 0;
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--threads") == 0 && i + 1 < argc)
+            i++;
+        else if (strncmp(a, "--threads=", 10) != 0 && strcmp(a, "-q") != 0 &&
+                 strcmp(a, "--quiet") != 0 && strcmp(a, "--debug") != 0)
+            kept[n++] = argv[i];
+    }
+    return n;
 }
 
 cr_ctx *cli_context(const cli_usage *usage, const cli_common *common, int argc, char **argv)
@@ -43,18 +107,26 @@ cr_ctx *cli_context(const cli_usage *usage, const cli_common *common, int argc, 
     cr_ctx_set_log(ctx, log_to_stderr, (void *)usage->name, level);
     if (common->debug)
         CPLSetConfigOption("CPL_DEBUG", "ON");
+    shown_progress = NULL;
+    shown_progress_arg = NULL;
     if (cli_run.stage) {
         GDALDestroyScaledProgress(stage_progress);
         stage_progress = NULL;
         if (cli_run.progress) {
             stage_progress = GDALCreateScaledProgress(cli_run.from, cli_run.to, GDALTermProgress, NULL);
-            cr_ctx_set_progress(ctx, GDALScaledProgress, stage_progress);
+            shown_progress = GDALScaledProgress;
+            shown_progress_arg = stage_progress;
         }
     } else if (!common->quiet && isatty(STDERR_FILENO)) {
-        cr_ctx_set_progress(ctx, GDALTermProgress, NULL);
+        shown_progress = GDALTermProgress;
     }
+    cr_ctx_set_progress(ctx, progress_or_stop, NULL);
     cr_ctx_set_threads(ctx, common->threads);
-    if (cr_ctx_set_command(ctx, argc, argv) != CR_OK) {
+    char **kept = malloc((size_t)(argc > 0 ? argc : 1) * sizeof *kept);
+    cr_status st = kept ? cr_ctx_set_command(ctx, output_relevant_args(argc, argv, kept), kept)
+                        : cr_ctx_fail(ctx, CR_E_IO, "out of memory");
+    free(kept);
+    if (st != CR_OK) {
         fprintf(stderr, "cityrisk %s: %s\n", usage->name, cr_ctx_error(ctx));
         cr_ctx_free(ctx);
         return NULL;
@@ -70,7 +142,7 @@ int cli_exit_code(cr_status status)
     case CR_E_USAGE: return CLI_EXIT_USAGE;
     case CR_E_DATA: return CLI_EXIT_DATA;
     case CR_E_EXISTS: return CLI_EXIT_EXISTS;
-    case CR_E_CANCELLED: return CLI_EXIT_INTERRUPTED;
+    case CR_E_CANCELLED: return stop_signal ? 128 + stop_signal : CLI_EXIT_INTERRUPTED;
     }
     return CLI_EXIT_FAILURE;
 }
@@ -78,15 +150,30 @@ int cli_exit_code(cr_status status)
 int cli_fail(const cli_usage *usage, cr_ctx *ctx, cr_status status)
 {
     const char *msg = cr_ctx_error(ctx);
-    fprintf(stderr, "cityrisk %s: %s\n", usage->name, *msg ? msg : cr_status_name(status));
+    if (!*msg)
+        msg = cr_status_name(status);
+    if (status == CR_E_CANCELLED && stop_signal)
+        fprintf(stderr, "cityrisk %s: interrupted by %s: %s\n", usage->name,
+                stop_signal == SIGINT ? "SIGINT" : "SIGTERM", msg);
+    else
+        fprintf(stderr, "cityrisk %s: %s\n", usage->name, msg);
     return cli_exit_code(status);
+}
+
+void cli_print_exit_codes(FILE *out)
+{
+    fprintf(out, "\nexit codes: 0 success, 1 processing failure, 2 usage error, 3 invalid input "
+                 "data,\n            4 output exists (see --overwrite), 130 interrupted (SIGINT),\n"
+                 "            143 terminated (SIGTERM)\n");
 }
 
 int cli_finish_stdout(const cli_usage *usage)
 {
-    if (fflush(stdout) != 0 || ferror(stdout)) {
+    errno = 0;
+    int flushed = fflush(stdout) == 0;
+    if (!flushed || ferror(stdout)) { /* after an earlier failed write errno says nothing */
         fprintf(stderr, "cityrisk %s: cannot write to standard output: %s\n", usage->name,
-                strerror(errno));
+                !flushed && errno ? strerror(errno) : "write error");
         return CLI_EXIT_FAILURE;
     }
     return CLI_EXIT_OK;

@@ -40,9 +40,8 @@ static void print_overview(FILE *out)
                  "neighbourhood.\n\ncommands:\n");
     for (size_t i = 0; i < COMMAND_COUNT; i++)
         fprintf(out, "  %-12s %s\n", COMMANDS[i].name, COMMANDS[i].summary);
-    fprintf(out, "\nexample:\n  cityrisk info samples/data/dem.tif samples/data/arrivals.csv\n"
-                 "\nexit codes: 0 success, 1 processing failure, 2 usage error, 3 invalid input "
-                 "data,\n            4 output exists (see --overwrite), 130 interrupted\n");
+    fprintf(out, "\nexample:\n  cityrisk info samples/data/dem.tif samples/data/arrivals.csv\n");
+    cli_print_exit_codes(out);
 }
 
 static int print_version(void)
@@ -74,6 +73,7 @@ int main(int argc, char **argv)
         print_overview(stderr);
         return CLI_EXIT_USAGE;
     }
+    cli_catch_stop_signals();
     const char *name = argv[1];
     if (strcmp(name, "--version") == 0 || strcmp(name, "version") == 0)
         return print_version();

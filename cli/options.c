@@ -197,8 +197,7 @@ void cli_print_usage(FILE *out, const cli_usage *usage, const cli_option *table)
     print_rows(out, shared);
     fprintf(out, "  %-28s %s\n", "--config KEY VALUE", "set a GDAL configuration option");
     fprintf(out, "\nexamples:\n%s\n", usage->examples);
-    fprintf(out, "\nexit codes: 0 success, 1 processing failure, 2 usage error, 3 invalid input "
-                 "data,\n            4 output exists (see --overwrite), 130 interrupted\n");
+    cli_print_exit_codes(out);
 }
 
 int cli_parse_options(const cli_usage *usage, const cli_option *table, int argc, char **argv,

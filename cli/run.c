@@ -26,8 +26,8 @@ static const cli_usage USAGE = {
     "top, \"{scenarios}\" is their comma-joined list and a stage mentioning \"{scenario}\"\n"
     "runs once per scenario. Everything is checked before any stage runs (unknown keys,\n"
     "wrong types, missing inputs, cycles: exit 3 naming the stage and key). A failed stage\n"
-    "stops the run with its exit code; the outputs of earlier stages stay. Reference:\n"
-    "docs/pipeline.md.",
+    "stops the run with its exit code; the outputs of earlier stages stay. --threads N and\n"
+    "-q apply to every stage (a stage's own \"threads\" wins). Reference: docs/pipeline.md.",
     "  cityrisk run samples/pipeline.json\n"
     "  cityrisk run samples/pipeline.json --dry-run\n"
     "  cityrisk run samples/pipeline.json --set score.method=arithmetic --only score,zonal",
@@ -53,7 +53,7 @@ static double now(void)
 }
 
 /* Runs (or, with check_only, parses) stage s; returns the command's exit code. */
-static int call_stage(const cr_pipeline *p, const cr_stage *s, int check_only, int quiet,
+static int call_stage(const cr_pipeline *p, const cr_stage *s, int check_only, const cli_common *common,
                       json_object **figures)
 {
     char label[512];
@@ -63,8 +63,14 @@ static int call_stage(const cr_pipeline *p, const cr_stage *s, int check_only, i
         if (strcmp(COMMANDS[k].name, s->command) == 0)
             fn = COMMANDS[k].fn;
     char **argv = CSLDuplicate(s->argv);
-    if (quiet)
-        argv = CSLAddString(argv, "-q"); /* not recorded: it changes no output */
+    /* Not recorded in the state file: neither changes any output. */
+    if (common && common->quiet)
+        argv = CSLAddString(argv, "-q");
+    if (common && common->threads > 0) { /* before the stage's own options, which win */
+        char threads[16];
+        snprintf(threads, sizeof threads, "%d", common->threads);
+        argv = CSLInsertStrings(argv, 1, (CSLConstList)(const char *const[]){"--threads", threads, NULL});
+    }
     /* The stage's own --json summary, caught from stdout, gives its key figures. */
     FILE *caught = figures ? tmpfile() : NULL;
     int saved = -1;
@@ -172,7 +178,7 @@ int cli_cmd_run(int argc, char **argv)
     }
     /* Every stage's options, parsed by its own command, before anything runs. */
     for (int i = 0; i < p->nstages; i++)
-        if (call_stage(p, &p->stage[i], 1, 0, NULL) != CLI_EXIT_OK) {
+        if (call_stage(p, &p->stage[i], 1, NULL, NULL) != CLI_EXIT_OK) {
             rc = CLI_EXIT_DATA;
             goto out;
         }
@@ -227,22 +233,29 @@ int cli_cmd_run(int argc, char **argv)
             json_object_array_add(summary, stage_json(&p->stage[i], "skipped", why[i], 0.0, -1));
             continue;
         }
+        if (cli_stop_signal()) { /* came between two stages */
+            fprintf(stderr, "cityrisk run: interrupted before stage %s; the outputs of the stages "
+                            "before it are kept\n",
+                    p->stage[i].name);
+            rc = 128 + cli_stop_signal();
+            break;
+        }
         if (!common.quiet && !cli_run.progress)
             fprintf(stderr, "cityrisk run: %s (%s)\n", p->stage[i].name, why[i]);
         cli_run.from = (double)done / planned;
         cli_run.to = (double)(done + 1) / planned;
         double start = now();
         json_object *figures = NULL;
-        int code = call_stage(p, &p->stage[i], 0, common.quiet, json ? &figures : NULL);
+        int code = call_stage(p, &p->stage[i], 0, &common, json ? &figures : NULL);
         double seconds = now() - start;
         json_object *entry = stage_json(&p->stage[i], code == 0 ? "ran" : "failed", why[i], seconds, code);
         if (figures)
             json_object_object_add(entry, "summary", figures);
         json_object_array_add(summary, entry);
         if (code != CLI_EXIT_OK) {
-            fprintf(stderr, "cityrisk run: stage %s failed (exit %d); the outputs of the stages "
+            fprintf(stderr, "cityrisk run: stage %s %s (exit %d); the outputs of the stages "
                             "before it are kept\n",
-                    p->stage[i].name, code);
+                    p->stage[i].name, cli_stop_signal() ? "was interrupted" : "failed", code);
             rc = code;
             break;
         }

@@ -2,6 +2,7 @@
  * or SVG by Cairo. */
 #define _POSIX_C_SOURCE 200809L
 #define _DEFAULT_SOURCE /* M_PI */
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -429,9 +430,33 @@ static void xml_escape(char *buf, size_t size, const char *text)
     buf[n] = '\0';
 }
 
+/* The map's file. Cairo writes through it, so that a failure keeps its reason (a full
+ * disk) rather than Cairo's "error while writing to output stream". */
+typedef struct map_file {
+    FILE *file;
+    int err; /* errno of the first failed write, 0 while none */
+} map_file;
+
+static int map_file_put(map_file *f, const void *data, size_t n)
+{
+    if (f->err)
+        return 0;
+    errno = 0;
+    if (fwrite(data, 1, n, f->file) != n) {
+        f->err = errno ? errno : EIO;
+        return 0;
+    }
+    return 1;
+}
+
+static cairo_status_t file_write(void *closure, const unsigned char *data, unsigned int length)
+{
+    return map_file_put(closure, data, length) ? CAIRO_STATUS_SUCCESS : CAIRO_STATUS_WRITE_ERROR;
+}
+
 /* Cairo's SVG writer with <title> and <desc> added after the <svg ...> start tag. */
 typedef struct svg_stream {
-    FILE *file;
+    map_file *out;
     int state;       /* 0: looking for "<svg", 1: for the '>' closing it, 2: done */
     int matched;     /* characters of "<svg" matched */
     const char *insert;
@@ -449,13 +474,13 @@ static cairo_status_t svg_write(void *closure, const unsigned char *data, unsign
             if (w->matched == 4)
                 w->state = 1;
         } else if (c == '>') {
-            if (fwrite(data, 1, i + 1, w->file) != i + 1 || fputs(w->insert, w->file) < 0)
+            if (!map_file_put(w->out, data, i + 1) || !map_file_put(w->out, w->insert, strlen(w->insert)))
                 return CAIRO_STATUS_WRITE_ERROR;
             start = i + 1;
             w->state = 2;
         }
     }
-    if (length > start && fwrite(data + start, 1, length - start, w->file) != length - start)
+    if (length > start && !map_file_put(w->out, data + start, length - start))
         return CAIRO_STATUS_WRITE_ERROR;
     return CAIRO_STATUS_SUCCESS;
 }
@@ -465,15 +490,17 @@ cr_status cr_map_render(cr_ctx *ctx, const map_model *m, const map_layout *L,
 {
     cairo_surface_t *surface = NULL;
     double k = 1.0;
-    FILE *file = NULL;
     char *insert = NULL;
-    svg_stream stream = {0};
+    map_file out = {fopen(path, "wb"), 0};
+    if (!out.file)
+        return cr_ctx_fail(ctx, CR_E_IO, "cannot write map '%s': %s", name, strerror(errno));
+    svg_stream stream = {&out, 0, 0, NULL};
     int w = (int)L->width, h = (int)L->height;
     if (format == CR_MAP_PNG) {
         surface = cairo_image_surface_create(CAIRO_FORMAT_ARGB32, w, h);
     } else if (format == CR_MAP_PDF) {
         k = 0.5;
-        surface = cairo_pdf_surface_create(path, w * k, h * k);
+        surface = cairo_pdf_surface_create_for_stream(file_write, &out, w * k, h * k);
         cairo_pdf_surface_set_metadata(surface, CAIRO_PDF_METADATA_TITLE, m->title);
         cairo_pdf_surface_set_metadata(surface, CAIRO_PDF_METADATA_SUBJECT, m->desc);
         char creator[64];
@@ -481,20 +508,15 @@ cr_status cr_map_render(cr_ctx *ctx, const map_model *m, const map_layout *L,
         cairo_pdf_surface_set_metadata(surface, CAIRO_PDF_METADATA_CREATOR, creator);
     } else {
         size_t size = 2 * sizeof m->title + 2 * sizeof m->desc + 64;
-        insert = calloc(1, size);
-        file = fopen(path, "wb");
-        if (!insert || !file) {
-            free(insert);
-            if (file)
-                fclose(file);
-            return cr_ctx_fail(ctx, CR_E_IO, "cannot write map '%s'", name);
+        if (!(insert = calloc(1, size))) {
+            fclose(out.file);
+            return cr_ctx_fail(ctx, CR_E_IO, "out of memory writing map '%s'", name);
         }
         strcat(insert, "\n<title>");
         xml_escape(insert, size, m->title);
         strcat(insert, "</title>\n<desc>");
         xml_escape(insert, size, m->desc);
         strcat(insert, "</desc>\n");
-        stream.file = file;
         stream.insert = insert;
         surface = cairo_svg_surface_create_for_stream(svg_write, &stream, w, h);
         cairo_svg_surface_set_document_unit(surface, CAIRO_SVG_UNIT_PX);
@@ -506,19 +528,19 @@ cr_status cr_map_render(cr_ctx *ctx, const map_model *m, const map_layout *L,
     cairo_status_t cst = cairo_status(cr);
     cairo_destroy(cr);
     if (cst == CAIRO_STATUS_SUCCESS && format == CR_MAP_PNG)
-        cst = cairo_surface_write_to_png(surface, path);
+        cst = cairo_surface_write_to_png_stream(surface, file_write, &out);
     cairo_surface_finish(surface);
     if (cst == CAIRO_STATUS_SUCCESS)
         cst = cairo_surface_status(surface);
     cairo_surface_destroy(surface);
-    int file_failed = 0;
-    if (file)
-        file_failed = fclose(file) != 0;
+    errno = 0;
+    if (fclose(out.file) != 0 && !out.err) /* flushes the last bytes: a full disk shows here */
+        out.err = errno ? errno : EIO;
     free(insert);
+    if (out.err)
+        return cr_ctx_fail(ctx, CR_E_IO, "cannot write map '%s': %s", name, strerror(out.err));
     if (cst != CAIRO_STATUS_SUCCESS)
         return cr_ctx_fail(ctx, CR_E_IO, "cannot write map '%s': %s", name,
                            cairo_status_to_string(cst));
-    if (file_failed)
-        return cr_ctx_fail(ctx, CR_E_IO, "cannot write map '%s'", name);
     return CR_OK;
 }

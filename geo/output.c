@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 /* Splits path into its folder ("." when none) and file name; free() *dir. */
@@ -40,10 +41,50 @@ cr_status cr_output_check(cr_ctx *ctx, const char *path, int overwrite)
         status = cr_ctx_fail(ctx, CR_E_IO, "cannot write '%s': folder '%s' is not writable", path, dir);
     else if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
         status = cr_ctx_fail(ctx, CR_E_USAGE, "cannot write '%s': it is a directory", path);
+    else if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) /* renaming over a device replaces it */
+        status = cr_ctx_fail(ctx, CR_E_USAGE, "cannot write '%s': not a regular file", path);
     else if (stat(path, &st) == 0 && !overwrite)
         status = cr_ctx_fail(ctx, CR_E_EXISTS, "output '%s' exists; use --overwrite to replace it", path);
     free(dir);
     return status;
+}
+
+int cr_output_is_stream(const char *path)
+{
+    struct stat st;
+    return strcmp(path, "-") == 0 ||
+           (stat(path, &st) == 0 && (S_ISCHR(st.st_mode) || S_ISFIFO(st.st_mode)));
+}
+
+/* The bytes of physical memory, 0 when unknown. */
+static double physical_memory(void)
+{
+    long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGESIZE);
+    return pages > 0 && size > 0 ? (double)pages * (double)size : 0.0;
+}
+
+cr_status cr_output_check_size(cr_ctx *ctx, const char *path, const cr_grid *grid, int bands,
+                               const char *source)
+{
+    /* Float32 cells and overviews of a third more, as the staging file holds them */
+    double bytes = 4.0 * grid->width * (double)grid->height * bands * 4.0 / 3.0;
+    const char *name;
+    char *dir = folder_of(path, &name);
+    struct statvfs fs;
+    double disk = dir && statvfs(dir, &fs) == 0 ? (double)fs.f_blocks * (double)fs.f_frsize : 0.0;
+    double memory = physical_memory();
+    cr_status st = CR_OK;
+    if (disk > 0 && memory > 0 && bytes > disk && bytes > memory)
+        st = cr_ctx_fail(ctx, source ? CR_E_DATA : CR_E_USAGE,
+                         "the %d x %d grid%s%s%s makes '%s' %.1f GB uncompressed (%d Float32 band%s "
+                         "with overviews), more than the whole file system of '%s' (%.1f GB) and "
+                         "this machine's memory (%.1f GB) hold; use a coarser resolution or a "
+                         "smaller extent",
+                         grid->width, grid->height, source ? " of '" : "", source ? source : "",
+                         source ? "'" : "", path, bytes / 1e9, bands, bands == 1 ? "" : "s", dir,
+                         disk / 1e9, memory / 1e9);
+    free(dir);
+    return st;
 }
 
 cr_status cr_output_check_not_input(cr_ctx *ctx, const char *path, const char *const *inputs)

@@ -3,10 +3,26 @@
 #define CITYRISK_OUTPUT_H
 
 #include "cityrisk/context.h"
+#include "cityrisk/grid.h"
 
 /* Checks that path can become an output: its folder exists and is writable, it is
  * not a directory, and it does not exist unless overwrite is set (CR_E_EXISTS). */
 cr_status cr_output_check(cr_ctx *ctx, const char *path, int overwrite);
+
+/* 1 when path is "-" (standard output) or an existing character device or FIFO
+ * (/dev/full, a named pipe): such an output is written in place as a stream, not
+ * through a temporary file, and needs no --overwrite. */
+int cr_output_is_stream(const char *path);
+
+/* Refuses, before any work, a grid so large that its raster of `bands` Float32 bands
+ * (uncompressed, with overviews) could be held neither by the whole file system of path's
+ * folder nor in this machine's memory: a request far beyond the task (a 10^6 x 10^6 grid),
+ * refused with the size it would need rather than after hours of writing. A merely full
+ * disk is not this: writing then fails with CR_E_IO. source is the raster the grid comes
+ * from (the failure is then CR_E_DATA, naming it), NULL when it comes from options
+ * (CR_E_USAGE). Passes when the sizes cannot be known. */
+cr_status cr_output_check_size(cr_ctx *ctx, const char *path, const cr_grid *grid, int bands,
+                               const char *source);
 
 /* Fails with CR_E_USAGE when path names the same file as one of inputs (a
  * NULL-terminated list, may be NULL): an output must never replace an input. */

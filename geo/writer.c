@@ -29,6 +29,7 @@
 #include "internal.h"
 #include "output.h"
 #include "overview.h"
+#include "vsiwatch.h"
 
 /* The largest staging file written uncompressed, in bytes: beyond, ZSTD level 1
  * bounds the temporary disk space at some CPU cost. */
@@ -45,6 +46,7 @@ struct cr_writer {
     char *path;      /* the final output */
     char *staging;   /* the tiled GeoTIFF written block by block */
     char *cog;       /* the COG copy, renamed to path on success */
+    char *staging_watched, *cog_watched; /* the same files, as GDAL opens them (vsiwatch.h) */
     GDALDatasetH ds; /* open on staging */
     char **cog_options;
     int bands;
@@ -160,7 +162,7 @@ static cr_status create_staging(cr_ctx *ctx, cr_writer *w, const cr_grid *grid,
         return cr_ctx_fail(ctx, CR_E_IO, "GDAL has no GTiff driver");
     char **co = staging_options(gtiff, grid, opts->band_count);
     cr_gdal_begin(ctx);
-    w->ds = GDALCreate(gtiff, w->staging, grid->width, grid->height, opts->band_count, GDT_Float32,
+    w->ds = GDALCreate(gtiff, w->staging_watched, grid->width, grid->height, opts->band_count, GDT_Float32,
                        co);
     cr_status st = CR_OK;
     if (!w->ds)
@@ -228,6 +230,9 @@ cr_status cr_writer_open(cr_ctx *ctx, const char *path, const cr_grid *grid,
     st = cr_output_temp(ctx, path, "part", &w->staging);
     if (st == CR_OK)
         st = cr_output_temp(ctx, path, "cog", &w->cog);
+    if (st == CR_OK && (!(w->staging_watched = cr_watch_path(w->staging)) ||
+                        !(w->cog_watched = cr_watch_path(w->cog))))
+        st = cr_ctx_fail(ctx, CR_E_IO, "out of memory writing '%s'", path);
     if (st == CR_OK)
         st = create_staging(ctx, w, grid, opts);
     if (st == CR_OK)
@@ -284,6 +289,19 @@ static cr_status reduce_in_place(cr_ctx *ctx, cr_writer *w, int band, const cr_w
     return CR_OK;
 }
 
+/* A failed write of the temporary files (a full disk) explains a failure better than
+ * what libtiff made of it ("Write error at scanline 0"), and is one even when GDAL let
+ * it pass. */
+static cr_status explain_failure(cr_ctx *ctx, cr_writer *w, cr_status st)
+{
+    int err = cr_watch_failure(w->staging), cog_err = cr_watch_failure(w->cog);
+    if (!err)
+        err = cog_err;
+    if (!err || st == CR_E_CANCELLED)
+        return st;
+    return cr_ctx_fail(ctx, CR_E_IO, "cannot write '%s': %s", w->path, strerror(err));
+}
+
 cr_status cr_writer_write(cr_ctx *ctx, cr_writer *w, int band, const cr_window *win,
                           const float *values)
 {
@@ -308,7 +326,7 @@ cr_status cr_writer_write(cr_ctx *ctx, cr_writer *w, int band, const cr_window *
     if (st == CR_OK && w->own_overviews)
         st = reduce_in_place(ctx, w, band, win);
     cr_gdal_end(ctx);
-    return st;
+    return st == CR_OK ? st : explain_failure(ctx, w, st);
 }
 
 /* Closes ds and returns 1 when GDAL reported a failure while flushing it (GDAL 3.6's
@@ -352,12 +370,12 @@ static cr_status write_cog(cr_ctx *ctx, cr_writer *w)
     if (close_failed(w->ds)) /* flushes the last blocks: a full disk shows here */
         st = cr_ctx_fail_gdal(ctx, CR_E_IO, "cannot write '%s'", w->path);
     w->ds = NULL;
-    GDALDatasetH staged = st == CR_OK ? GDALOpen(w->staging, GA_ReadOnly) : NULL;
+    GDALDatasetH staged = st == CR_OK ? GDALOpen(w->staging_watched, GA_ReadOnly) : NULL;
     if (st == CR_OK && !staged)
         st = cr_ctx_fail_gdal(ctx, CR_E_IO, "cannot reopen the temporary file of '%s'", w->path);
     if (st == CR_OK) {
         copy_progress progress = {ctx, 0};
-        GDALDatasetH cog = GDALCreateCopy(GDALGetDriverByName("COG"), w->cog, staged, FALSE,
+        GDALDatasetH cog = GDALCreateCopy(GDALGetDriverByName("COG"), w->cog_watched, staged, FALSE,
                                           w->cog_options, forward_progress, &progress);
         int failed = !cog || close_failed(cog);
         if (progress.cancelled)
@@ -374,7 +392,7 @@ static cr_status write_cog(cr_ctx *ctx, cr_writer *w)
 
 cr_status cr_writer_commit(cr_ctx *ctx, cr_writer *w)
 {
-    cr_status st = write_cog(ctx, w);
+    cr_status st = explain_failure(ctx, w, write_cog(ctx, w));
     if (st == CR_OK)
         st = cr_output_publish(ctx, w->cog, w->path);
     cr_writer_abort(w);
@@ -391,12 +409,18 @@ void cr_writer_abort(cr_writer *w)
         unlink(w->staging);
     if (w->cog)
         unlink(w->cog); /* after a successful publish it is already gone */
+    if (w->staging && w->cog) { /* forgets the failures of a discarded output */
+        cr_watch_failure(w->staging);
+        cr_watch_failure(w->cog);
+    }
     CSLDestroy(w->cog_options);
     free(w->categorical);
     free(w->reduced);
     free(w->scratch);
     free(w->staging);
     free(w->cog);
+    free(w->staging_watched);
+    free(w->cog_watched);
     free(w->path);
     free(w);
 }

@@ -28,9 +28,11 @@ typedef struct cr_zones {
  * densified to about one cell first), repaired when invalid (a warning names the
  * feature), converted to cell coordinates. Null and empty geometries give empty zones
  * with a warning. Fails with CR_E_USAGE on an unknown layer or field, CR_E_DATA on a
- * layer without a CRS, a feature that is not polygonal or cannot be reprojected. */
+ * layer without a CRS, a feature that is not polygonal or cannot be reprojected, and a
+ * layer without features, without any polygon or without a zone that meets the grid
+ * (of the raster grid_path, named in that message). */
 cr_status cr_zones_load(cr_ctx *ctx, const cr_zonal_opts *opts, const cr_grid *grid,
-                        cr_zones *out);
+                        const char *grid_path, cr_zones *out);
 
 void cr_zones_free(cr_zones *zones);
 

@@ -8,6 +8,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include <ctype.h>
 #include <dirent.h>
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +20,7 @@
 
 #include "internal.h"
 #include "output.h"
+#include "vsiwatch.h"
 #include "zonal_internal.h"
 
 /* The longest field name of a dBase file, hence of a Shapefile. */
@@ -96,10 +98,33 @@ static void dbf_names(const char *const *long_names, int n, char (*names)[DBF_NA
 }
 
 /* The driver to write: opts->format or GeoJSON; must create vector datasets. */
+/* The vector driver that creates files named like path ("n.gpkg": GPKG), as ogr2ogr
+ * guesses it; NULL when the extension names none. */
+static const char *driver_for_extension(const char *path)
+{
+    const char *dot = strrchr(path, '.'), *slash = strrchr(path, '/');
+    if (!dot || (slash && dot < slash) || !dot[1])
+        return NULL;
+    for (int i = 0; i < GDALGetDriverCount(); i++) {
+        GDALDriverH drv = GDALGetDriver(i);
+        if (!GDALGetMetadataItem(drv, GDAL_DCAP_VECTOR, NULL) ||
+            !GDALGetMetadataItem(drv, GDAL_DCAP_CREATE, NULL))
+            continue;
+        char **exts = CSLTokenizeString(GDALGetMetadataItem(drv, GDAL_DMD_EXTENSIONS, NULL));
+        int match = CSLFindString(exts, dot + 1) >= 0; /* case-insensitive */
+        CSLDestroy(exts);
+        if (match)
+            return GDALGetDriverShortName(drv);
+    }
+    return NULL;
+}
+
 static cr_status find_driver(cr_ctx *ctx, const char *out_path, const cr_zonal_opts *o,
                              GDALDriverH *out)
 {
-    const char *name = o->format ? o->format : "GeoJSON";
+    const char *name = o->format ? o->format : driver_for_extension(out_path);
+    if (!name)
+        name = "GeoJSON";
     GDALDriverH drv = GDALGetDriverByName(name);
     if (!drv || !GDALGetMetadataItem(drv, GDAL_DCAP_VECTOR, NULL) ||
         !GDALGetMetadataItem(drv, GDAL_DCAP_CREATE, NULL))
@@ -107,8 +132,8 @@ static cr_status find_driver(cr_ctx *ctx, const char *out_path, const cr_zonal_o
                            "-of %s: not a vector format GDAL can create (e.g. GeoJSON, GPKG, "
                            "FlatGeobuf, CSV, \"ESRI Shapefile\")",
                            name);
-    if (strcmp(out_path, "-") == 0 && strcmp(GDALGetDriverShortName(drv), "GeoJSON") != 0)
-        return cr_ctx_fail(ctx, CR_E_USAGE, "-o - writes GeoJSON only, not %s", name);
+    if (cr_output_is_stream(out_path) && strcmp(GDALGetDriverShortName(drv), "GeoJSON") != 0)
+        return cr_ctx_fail(ctx, CR_E_USAGE, "-o %s is a stream: GeoJSON only, not %s", out_path, name);
     *out = drv;
     return CR_OK;
 }
@@ -296,6 +321,18 @@ static int dir_has_files(const char *dir)
     return found;
 }
 
+/* A failed write of a file under written (a full disk) explains any failure better than
+ * what the driver made of it ("database disk image is malformed"). */
+static cr_status watched_failure(cr_ctx *ctx, cr_status st, const char *written, const char *out_path)
+{
+    int err = cr_watch_failure(written);
+    if (!err || st == CR_E_CANCELLED)
+        return st;
+    if (strcmp(out_path, "-") == 0)
+        return cr_ctx_fail(ctx, CR_E_IO, "cannot write to standard output: %s", strerror(err));
+    return cr_ctx_fail(ctx, CR_E_IO, "cannot write '%s': %s", out_path, strerror(err));
+}
+
 cr_status cr_zonal_write(cr_ctx *ctx, const char *out_path, const cr_zonal_opts *opts,
                          const cr_column *columns, int ncolumns, const double *values,
                          int64_t nzones, char **metadata, cr_zonal_summary *summary)
@@ -306,20 +343,29 @@ cr_status cr_zonal_write(cr_ctx *ctx, const char *out_path, const cr_zonal_opts 
         return st;
     const char *driver = GDALGetDriverShortName(drv);
     snprintf(summary->driver, sizeof summary->driver, "%s", driver);
-    int to_stdout = strcmp(out_path, "-") == 0;
-    char *temp = NULL, *target = NULL;
+    int to_stdout = strcmp(out_path, "-") == 0, stream = cr_output_is_stream(out_path);
+    char *temp = NULL, *target = NULL, *written = NULL;
+    FILE *device = NULL; /* -o /dev/full, a named pipe */
     GDALDatasetH in = NULL, out = NULL;
     char **lco = NULL;
     field_plan fp = {0};
-    if (!to_stdout && (st = cr_output_temp_dir(ctx, out_path, "zonal", &temp)) != CR_OK)
+    if (!stream && (st = cr_output_temp_dir(ctx, out_path, "zonal", &temp)) != CR_OK)
         return st;
     const char *slash = strrchr(out_path, '/');
     const char *base = slash ? slash + 1 : out_path;
-    if (to_stdout) {
-        target = strdup("/vsistdout/");
-    } else if ((target = malloc(strlen(temp) + strlen(base) + 2)) != NULL) {
-        sprintf(target, "%s/%s", temp, base);
+    /* GDAL's GeoJSON driver creates no file that exists, so a device is written as GDAL's
+     * standard output, redirected to it. */
+    if (stream && !to_stdout) {
+        if (!(device = fopen(out_path, "wb"))) {
+            st = cr_ctx_fail(ctx, CR_E_IO, "cannot write '%s': %s", out_path, strerror(errno));
+            goto done;
+        }
+        VSIStdoutSetRedirection(fwrite, device);
     }
+    written = stream ? strdup("/vsistdout/") : malloc(strlen(temp) + strlen(base) + 2);
+    if (written && !stream)
+        sprintf(written, "%s/%s", temp, base);
+    target = written ? cr_watch_path(written) : NULL; /* a failed write is not lost */
     if (!target) {
         st = cr_ctx_fail(ctx, CR_E_IO, "out of memory");
         goto done;
@@ -370,22 +416,31 @@ cr_status cr_zonal_write(cr_ctx *ctx, const char *out_path, const cr_zonal_opts 
     cr_gdal_begin(ctx);
     GDALClose(out);
     out = NULL;
+    st = watched_failure(ctx, st, stream ? written : temp, out_path);
     if (st == CR_OK && *cr_gdal_message(ctx))
         st = cr_ctx_fail_gdal(ctx, CR_E_IO, "cannot write '%s'", out_path);
     cr_gdal_end(ctx);
-    if (st == CR_OK && !to_stdout && !dir_has_files(temp))
+    if (st == CR_OK && !stream && !dir_has_files(temp))
         st = cr_ctx_fail(ctx, CR_E_USAGE, "-of %s writes no file; choose a file format", driver);
-    if (st == CR_OK && !to_stdout)
+    if (st == CR_OK && !stream)
         st = cr_output_publish_dir(ctx, temp, out_path);
 done:
     if (out)
         GDALClose(out);
+    if (written)
+        st = watched_failure(ctx, st, stream ? written : temp, out_path);
+    if (device) {
+        VSIStdoutSetRedirection(fwrite, stdout);
+        if (fclose(device) != 0 && st == CR_OK)
+            st = cr_ctx_fail(ctx, CR_E_IO, "cannot write '%s': %s", out_path, strerror(errno));
+    }
     if (in)
         GDALClose(in);
     if (temp)
         cr_output_discard_dir(temp);
     free(temp);
     free(target);
+    free(written);
     free(fp.source_map);
     CSLDestroy(lco);
     return st;

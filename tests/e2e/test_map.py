@@ -25,16 +25,6 @@ from cliutil import CliTestCase, run, run_steps, sample, sample_city_steps
 
 gdal.UseExceptions()
 
-# Fontconfig (which Cairo uses to find fonts) keeps its patterns behind encoded offsets that
-# LeakSanitizer cannot follow, so every run that draws text reports "leaks" inside
-# libfontconfig under the asan preset. They are suppressed for this file's runs only; cityrisk's
-# own allocations stay checked.
-_LSAN = tempfile.TemporaryDirectory(prefix="cityrisk-e2e-map-lsan-")
-with open(os.path.join(_LSAN.name, "fontconfig.supp"), "w") as _fh:
-    _fh.write("leak:libfontconfig.so\n")
-os.environ["LSAN_OPTIONS"] = ":".join(
-    filter(None, [os.environ.get("LSAN_OPTIONS"), "suppressions=" + _fh.name]))
-
 SCENARIOS = ["ssp245-2050", "ssp585-2100-p83"]
 # ColorBrewer YlOrRd 5, the class colours cityrisk score records in CLASS_COLORS.
 YLORRD = [(0xff, 0xff, 0xb2), (0xfe, 0xcc, 0x5c), (0xfd, 0x8d, 0x3c), (0xf0, 0x3b, 0x20),

@@ -1,0 +1,286 @@
+"""End-to-end tests of faults: interrupted runs, full disks, a failed pipeline stage, and
+byte-identical outputs whatever the thread count (issue 8)."""
+import glob
+import hashlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+import unittest
+
+from osgeo import gdal, ogr
+
+from cliutil import CITYRISK, CliTestCase, run, sample, sample_city_steps, run_steps
+
+gdal.UseExceptions()
+
+SAMPLES_DIR = os.path.dirname(os.path.abspath(sample("dem.tif")))
+PIPELINE = os.path.join(SAMPLES_DIR, "..", "pipeline.json")
+
+
+def digest(path):
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+def hidden_files(folder):
+    """The temporary files and folders cityrisk writes beside its outputs (.NAME.TAG.XXXXXX)."""
+    return [n for n in os.listdir(folder) if n.startswith(".")]
+
+
+class ScratchFolder:
+    """A temporary folder shared by the tests of a class, for inputs that are slow to make."""
+
+    def __init__(self):
+        self._tmp = tempfile.TemporaryDirectory(prefix="cityrisk-faults-")
+        self.name = self._tmp.name
+
+    def cleanup(self):
+        self._tmp.cleanup()
+
+
+class Interrupts(CliTestCase):
+    """SIGINT and SIGTERM during a long write cancel it through the progress callback."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.scratch = ScratchFolder()
+        # The sample DEM at 5 times its resolution: 3335 x 3335 cells, about a second of work,
+        # so that the signal comes while the output is being written.
+        cls.dem = os.path.join(cls.scratch.name, "dem-fine.tif")
+        gdal.Translate(cls.dem, sample("dem.tif"), widthPct=500, heightPct=500,
+                       resampleAlg="bilinear", creationOptions=["TILED=YES"])
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.scratch.cleanup()
+
+    def start_and_signal(self, args, folder, signo):
+        """Starts cityrisk with args, sends signo as soon as a temporary file appears in
+        folder, and returns (exit code, stderr, seconds from the signal to the exit)."""
+        proc = subprocess.Popen([CITYRISK, *args], stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 120
+        while not hidden_files(folder) and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.005)
+        self.assertIsNone(proc.poll(), "the command ended before it could be interrupted")
+        proc.send_signal(signo)
+        sent = time.monotonic()
+        _, err = proc.communicate(timeout=120)
+        return proc.returncode, err, time.monotonic() - sent
+
+    def check_interrupted(self, signo, code, name):
+        out = self.path("depth.tif")
+        rc, _, _ = run("inundation", "--dem", sample("dem.tif"), "--scenario", "ssp245-2100", "-o", out)
+        self.assertEqual(rc, 0)
+        before = digest(out)
+        rc, err, seconds = self.start_and_signal(
+            ["inundation", "--dem", self.dem, "--scenario", "ssp245-2050,ssp585-2100-p83",
+             "-o", out, "--overwrite"], self.tmp, signo)
+        self.assertEqual(rc, code, err)
+        lines = err.strip().splitlines()
+        self.assertEqual(len(lines), 1, err)
+        self.assertIn(f"interrupted by {name}", lines[0])
+        self.assertLess(seconds, 10, "the command did not stop promptly")
+        self.assertEqual(hidden_files(self.tmp), [], "a temporary file was left behind")
+        self.assertEqual(digest(out), before, "the previous output was touched")
+
+    def test_sigint_exits_130_and_keeps_the_previous_output(self):
+        self.check_interrupted(signal.SIGINT, 130, "SIGINT")
+
+    def test_sigterm_exits_143_and_keeps_the_previous_output(self):
+        self.check_interrupted(signal.SIGTERM, 143, "SIGTERM")
+
+    def test_sigint_during_a_pipeline_keeps_the_earlier_stages(self):
+        out = self.path("out")
+        os.mkdir(out)
+        pipeline = self.path("p.json")
+        with open(pipeline, "w") as f:
+            json.dump({"stages": [
+                {"stage": "inundation", "name": "coarse", "dem": sample("dem.tif"),
+                 "scenario": "ssp245-2100", "output": "out/coarse.tif"},
+                {"stage": "inundation", "name": "fine", "dem": self.dem,
+                 "scenario": "ssp245-2050,ssp585-2100-p83", "output": "out/fine.tif"},
+            ]}, f)
+        proc = subprocess.Popen([CITYRISK, "run", pipeline, "-q"], stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 120
+        while not any(n.startswith(".fine.tif") for n in os.listdir(out)) and proc.poll() is None \
+                and time.monotonic() < deadline:
+            time.sleep(0.005)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=120)
+        self.assertEqual(proc.returncode, 130, err)
+        self.assertIn("stage fine was interrupted (exit 130)", err)
+        self.assertEqual(sorted(os.listdir(out)), ["coarse.qml", "coarse.tif"])  # no fine.tif
+        self.assertEqual(gdal.Open(os.path.join(out, "coarse.tif")).RasterCount, 1)
+        # The next run makes only what is missing.
+        rc, _, err = run("run", pipeline, "--dry-run")
+        self.assertEqual(rc, 0, err)
+
+
+class FullDisk(CliTestCase):
+    """A full disk is exit 1 with the reason, and leaves no output."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.scratch = ScratchFolder()
+        steps, cls.depth, cls.arrivals, cls.exposure = sample_city_steps(
+            cls.scratch.name, ["ssp245-2100"], "ssp245-2100")
+        run_steps(steps)
+        cls.disk = os.path.join(cls.scratch.name, "disk")
+        os.mkdir(cls.disk)
+        cls.mounted = False
+        if os.geteuid() != 0 or not shutil.which("mount"):
+            return
+        cls.mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16k", "tmpfs", cls.disk],
+                                     capture_output=True).returncode == 0
+
+    @classmethod
+    def tearDownClass(cls):
+        if cls.mounted:
+            subprocess.run(["umount", cls.disk], check=False)
+        cls.scratch.cleanup()
+
+    def setUp(self):
+        super().setUp()
+        if not self.mounted:
+            self.skipTest("a small tmpfs needs root (mount -t tmpfs); not root or mount refused")
+
+    def check_full(self, args, output):
+        path = os.path.join(self.disk, output)
+        message = self.assertFails([*args, "-o", path], 1, path, "No space left on device")
+        self.assertEqual(os.listdir(self.disk), [], f"left on the full disk after: {message}")
+
+    def test_rasters(self):
+        self.check_full(["inundation", "--dem", sample("dem.tif"), "--scenario", "ssp245-2100"],
+                        "depth.tif")
+        self.check_full(["arrivals", "--points", sample("arrivals.csv"), "--grid", sample("dem.tif")],
+                        "arrivals.tif")
+        self.check_full(["score", "--sea", self.depth, "--water", sample("water_stress.tif"),
+                         "--informal", sample("settlement.tif"), "--arrivals", self.arrivals],
+                        "exposure.tif")
+
+    def test_vectors_in_every_format(self):
+        zonal = ["zonal", "--zones", sample("neighbourhoods.gpkg"), "--exposure", self.exposure,
+                 "--arrivals", self.arrivals, "--sea", self.depth]
+        for name in ("n.geojson", "n.gpkg", "n.fgb", "n.shp"):
+            with self.subTest(name):
+                self.check_full(zonal, name)
+
+    def test_maps(self):
+        for name in ("map.png", "map.pdf", "map.svg"):
+            with self.subTest(name):
+                self.check_full(["map", "--raster", self.exposure], name)
+
+
+class Streams(CliTestCase):
+    """GeoJSON written to a stream that fails: exit 1 with the reason."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.scratch = ScratchFolder()
+        steps, _, _, cls.exposure = sample_city_steps(cls.scratch.name, ["ssp245-2100"], "ssp245-2100")
+        run_steps(steps)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.scratch.cleanup()
+
+    def zonal(self):
+        return ["zonal", "--zones", sample("neighbourhoods.gpkg"), "--exposure", self.exposure]
+
+    def test_dev_full_as_output(self):
+        self.assertFails([*self.zonal(), "-o", "/dev/full"], 1, "'/dev/full'", "No space left on device")
+
+    def test_standard_output_on_dev_full(self):
+        with open("/dev/full", "w") as full:
+            proc = subprocess.run([CITYRISK, *self.zonal(), "-o", "-"], stdout=full,
+                                  stderr=subprocess.PIPE, text=True, timeout=300)
+        self.assertEqual(proc.returncode, 1, proc.stderr)
+        self.assertIn("cannot write to standard output: No space left on device", proc.stderr)
+
+    def test_a_device_is_written_as_a_stream(self):
+        proc = subprocess.run([CITYRISK, *self.zonal(), "-o", "/dev/stdout"], capture_output=True,
+                              text=True, timeout=300)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertEqual(len(json.loads(proc.stdout)["features"]), 60)
+
+    def test_a_raster_is_never_renamed_over_a_device(self):
+        self.assertFails(["inundation", "--dem", sample("dem.tif"), "--scenario", "ssp245-2100",
+                          "-o", "/dev/null", "--overwrite"], 2, "'/dev/null'", "not a regular file")
+        self.assertTrue(os.path.exists("/dev/null") and not os.path.isfile("/dev/null"))
+
+
+class FailedStage(CliTestCase):
+    """`cityrisk run` after a stage failed: every earlier output is whole, the stage is named."""
+
+    def test_earlier_outputs_stay_valid(self):
+        out = self.path("out")
+        os.mkdir(out)
+        pipeline = self.path("p.json")
+        bad_zones = self.path("zones.geojson")
+        with open(bad_zones, "w") as f:
+            f.write("{ this is not JSON")
+        with open(pipeline, "w") as f:
+            json.dump({"scenarios": ["ssp245-2100"], "stages": [
+                {"stage": "inundation", "dem": sample("dem.tif"), "scenario": "{scenarios}",
+                 "output": "out/depth.tif"},
+                {"stage": "arrivals", "points": sample("arrivals.csv"), "count-field": "arrivals",
+                 "grid": sample("dem.tif"), "output": "out/arrivals.tif"},
+                {"stage": "score", "sea": "out/depth.tif", "water": sample("water_stress.tif"),
+                 "informal": sample("settlement.tif"), "arrivals": "out/arrivals.tif",
+                 "output": "out/exposure.tif"},
+                {"stage": "zonal", "zones": "zones.geojson", "exposure": "out/exposure.tif",
+                 "output": "out/n.geojson"},
+            ]}, f)
+        rc, _, err = run("run", pipeline, "-q")
+        self.assertEqual(rc, 3, err)
+        self.assertIn("stage zonal failed (exit 3)", err)
+        self.assertIn("zones.geojson", err)
+        self.assertEqual(sorted(n for n in os.listdir(out) if not n.endswith(".qml")),
+                         ["arrivals.tif", "depth.tif", "exposure.tif"])
+        for name in ("arrivals.tif", "depth.tif", "exposure.tif"):
+            ds = gdal.Open(os.path.join(out, name))
+            self.assertIsNotNone(ds.GetRasterBand(1).Checksum())  # every block reads back
+        # Fixed, the next run makes only the failed stage.
+        os.remove(bad_zones)
+        ogr.GetDriverByName("GeoJSON").CopyDataSource(ogr.Open(sample("neighbourhoods.gpkg")), bad_zones)
+        rc, out_text, err = run("run", pipeline, "--json", "-q")
+        self.assertEqual(rc, 0, err)
+        ran = [s["name"] for s in json.loads(out_text)["stages"] if s["status"] == "ran"]
+        self.assertEqual(ran, ["zonal"])
+
+
+class Determinism(CliTestCase):
+    """The sample pipeline gives byte-identical files with 1 and 2 threads."""
+
+    def test_sample_pipeline_with_1_and_2_threads(self):
+        data = self.path("data")
+        shutil.copytree(SAMPLES_DIR, data)
+        with open(PIPELINE) as f:
+            text = f.read().replace("../build/sample-run/", "out/")
+        pipeline = self.path("pipeline.json")
+        with open(pipeline, "w") as f:
+            f.write(text)
+        env = dict(os.environ, SOURCE_DATE_EPOCH="1700000000")  # the map's date
+        made = {}
+        for threads in ("1", "2"):
+            os.mkdir(self.path("out"))
+            proc = subprocess.run([CITYRISK, "run", pipeline, "--force", "-q", "--threads", threads],
+                                  capture_output=True, text=True, env=env, timeout=600)
+            self.assertEqual(proc.returncode, 0, proc.stderr)
+            os.rename(self.path("out"), self.path(f"out-{threads}"))
+            made[threads] = {n: digest(os.path.join(self.path(f"out-{threads}"), n))
+                             for n in os.listdir(self.path(f"out-{threads}"))}
+        self.assertGreaterEqual(len(made["1"]), 10)
+        self.assertEqual(sorted(made["1"]), sorted(made["2"]))
+        for name in sorted(made["1"]):
+            with self.subTest(name):
+                self.assertEqual(made["1"][name], made["2"][name], f"{name} differs")
+
+
+if __name__ == "__main__":
+    unittest.main()
