@@ -1,6 +1,7 @@
 /* pipeline.c: reading pipeline files, ordering their stages, deciding what to re-run. */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 
 #include "cityrisk/json.h"
 #include "cityrisk/pipeline.h"
+#include "internal.h"
 #include "output.h"
 
 /* The commands a pipeline may run, and which of their options name files. */
@@ -49,6 +51,64 @@ static int command_index(const char *command)
     return -1;
 }
 
+/* printf into a new string to CPLFree(). Long values are why: CPLSPrintf() and the CPL
+ * path functions write into fixed buffers, cut what does not fit and say so on stderr. */
+static char *format(const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 1, 2)))
+#endif
+    ;
+
+static char *format(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    char *out = CPLMalloc(n > 0 ? (size_t)n + 1 : 1);
+    *out = '\0';
+    if (n > 0) {
+        va_start(ap, fmt);
+        vsnprintf(out, (size_t)n + 1, fmt, ap);
+        va_end(ap);
+    }
+    return out;
+}
+
+/* The items of the CSL list joined with commas; a new string to CPLFree(). */
+static char *join(char **list)
+{
+    size_t len = 1;
+    for (char **e = list; e && *e; e++)
+        len += strlen(*e) + 1;
+    char *out = CPLMalloc(len), *o = out;
+    for (char **e = list; e && *e; e++) {
+        size_t n = strlen(*e);
+        if (e != list)
+            *o++ = ',';
+        memcpy(o, *e, n);
+        o += n;
+    }
+    *o = '\0';
+    return out;
+}
+
+/* Appends "--KEY" to the CSL argv. */
+static char **add_option(char **argv, const char *key)
+{
+    char *option = format("--%s", key);
+    argv = CSLAddString(argv, option);
+    CPLFree(option);
+    return argv;
+}
+
+/* The length of path without the extension of its file name (from its last '.'). */
+static size_t stem_length(const char *path)
+{
+    const char *slash = strrchr(path, '/'), *dot = strrchr(path, '.');
+    return dot && (!slash || dot > slash) ? (size_t)(dot - path) : strlen(path);
+}
+
 void cr_pipeline_free(cr_pipeline *p)
 {
     if (!p)
@@ -67,24 +127,33 @@ void cr_pipeline_free(cr_pipeline *p)
     free(p);
 }
 
-/* text with "{scenario}" and "{scenarios}" replaced; a new string. */
+/* text with each "{scenarios}" and "{scenario}" in it replaced, in one pass: a scenario
+ * name holding either key is taken as it is, not expanded again (which never ended).
+ * "{scenario}" stays when scenario is NULL. A new string. */
 static char *substitute(const char *text, const char *scenario, const char *scenarios)
 {
-    char *out = CPLStrdup(text);
-    const char *keys[2] = {"{scenarios}", "{scenario}"};
-    const char *values[2] = {scenarios, scenario ? scenario : "{scenario}"};
-    for (int k = 0; k < 2; k++) {
-        char *at;
-        while ((at = strstr(out, keys[k])) != NULL && strcmp(values[k], keys[k]) != 0) {
-            size_t head = (size_t)(at - out);
-            char *next = CPLMalloc(strlen(out) - strlen(keys[k]) + strlen(values[k]) + 1);
-            memcpy(next, out, head);
-            strcpy(next + head, values[k]);
-            strcat(next, at + strlen(keys[k]));
-            CPLFree(out);
-            out = next;
+    static const char many[] = "{scenarios}", one[] = "{scenario}";
+    size_t cap = strlen(text) + 1, grow = strlen(scenarios) + (scenario ? strlen(scenario) : 0);
+    for (const char *p = text; (p = strstr(p, "{scenario")) != NULL; p++)
+        cap += grow;
+    char *out = CPLMalloc(cap), *o = out;
+    for (const char *p = text; *p;) {
+        const char *value = NULL;
+        size_t skip = 0;
+        if (strncmp(p, many, sizeof many - 1) == 0)
+            value = scenarios, skip = sizeof many - 1;
+        else if (scenario && strncmp(p, one, sizeof one - 1) == 0)
+            value = scenario, skip = sizeof one - 1;
+        if (!value) {
+            *o++ = *p++;
+            continue;
         }
+        size_t n = strlen(value);
+        memcpy(o, value, n);
+        o += n;
+        p += skip;
     }
+    *o = '\0';
     return out;
 }
 
@@ -93,7 +162,7 @@ static char *resolve(const char *dir, const char *path)
 {
     if (path[0] == '/' || strncmp(path, "/vsi", 4) == 0 || strcmp(path, "-") == 0 || !*dir)
         return CPLStrdup(path);
-    return CPLStrdup(CPLFormFilename(dir, path, NULL));
+    return format("%s%s%s", dir, dir[strlen(dir) - 1] == '/' ? "" : "/", path);
 }
 
 /* The path inside "NAME=PATH[:BAND]", resolved, with the rest kept. */
@@ -112,8 +181,7 @@ static char *resolve_raster_spec(const char *dir, const char *spec, char **path_
         band = colon + 1;
     }
     *path_out = resolve(dir, path);
-    char *out = CPLStrdup(CPLSPrintf("%.*s=%s%s%s", (int)(eq - spec), spec, *path_out,
-                                     *band ? ":" : "", band));
+    char *out = format("%.*s=%s%s%s", (int)(eq - spec), spec, *path_out, *band ? ":" : "", band);
     CPLFree(path);
     return out;
 }
@@ -166,7 +234,7 @@ static cr_status build_stage(loader *L, json_object *obj, int k, const char *com
     st.command = CPLStrdup(command);
     char *name = substitute(base_name, scenario, L->scenarios);
     st.name = scenario && !strstr(base_name, "{scenario}")
-                  ? CPLStrdup(CPLSPrintf("%s[%s]", name, scenario))
+                  ? format("%s[%s]", name, scenario)
                   : CPLStrdup(name);
     CPLFree(name);
     st.argv = CSLAddString(NULL, command);
@@ -186,7 +254,7 @@ static cr_status build_stage(loader *L, json_object *obj, int k, const char *com
         char **values = NULL;
         if (json_object_is_type(v, json_type_boolean)) {
             if (json_object_get_boolean(v))
-                st.argv = CSLAddString(st.argv, CPLSPrintf("--%s", key));
+                st.argv = add_option(st.argv, key);
             continue;
         }
         if (json_object_is_type(v, json_type_array)) {
@@ -235,17 +303,12 @@ static cr_status build_stage(loader *L, json_object *obj, int k, const char *com
         }
         if (in_list(REPEATABLE, key) || CSLCount(values) == 1) {
             for (char **e = values; e && *e; e++) {
-                st.argv = CSLAddString(st.argv, CPLSPrintf("--%s", key));
+                st.argv = add_option(st.argv, key);
                 st.argv = CSLAddString(st.argv, *e);
             }
         } else if (values) {
-            char *joined = CPLStrdup("");
-            for (char **e = values; *e; e++) {
-                char *next = CPLStrdup(CPLSPrintf("%s%s%s", joined, e == values ? "" : ",", *e));
-                CPLFree(joined);
-                joined = next;
-            }
-            st.argv = CSLAddString(st.argv, CPLSPrintf("--%s", key));
+            char *joined = join(values);
+            st.argv = add_option(st.argv, key);
             st.argv = CSLAddString(st.argv, joined);
             CPLFree(joined);
         }
@@ -261,9 +324,14 @@ static cr_status build_stage(loader *L, json_object *obj, int k, const char *com
     }
     if (status == CR_OK && qml && json_object_get_boolean(qml)) {
         int n = CSLCount(st.outputs);
-        for (int i = 0; i < n; i++)
-            if (strcmp(CPLGetExtension(st.outputs[i]), "csv") != 0 || strcmp(command, "zonal") == 0)
-                st.outputs = CSLAddString(st.outputs, CPLResetExtension(st.outputs[i], "qml"));
+        for (int i = 0; i < n; i++) {
+            size_t stem = stem_length(st.outputs[i]);
+            if (strcmp(st.outputs[i] + stem, ".csv") == 0 && strcmp(command, "zonal") != 0)
+                continue;
+            char *style = format("%.*s.qml", (int)stem, st.outputs[i]);
+            st.outputs = CSLAddString(st.outputs, style);
+            CPLFree(style);
+        }
     }
     cr_pipeline *p = L->p;
     cr_stage *grown = status == CR_OK ? realloc(p->stage, (size_t)(p->nstages + 1) * sizeof *grown) : NULL;
@@ -440,13 +508,7 @@ static cr_status load_stages(loader *L, json_object *doc, char **sets)
             names = CSLAddString(names, json_object_get_string(e));
         }
     }
-    char *joined = CSLCount(names) ? CPLStrdup(names[0]) : CPLStrdup("");
-    for (int i = 1; i < CSLCount(names); i++) {
-        char *next = CPLStrdup(CPLSPrintf("%s,%s", joined, names[i]));
-        CPLFree(joined);
-        joined = next;
-    }
-    L->scenarios = joined;
+    L->scenarios = join(names);
     cr_status st = apply_sets(ctx, stages, sets);
     for (size_t k = 0; st == CR_OK && k < json_object_array_length(stages); k++) {
         json_object *obj = json_object_array_get_idx(stages, k), *cmd = NULL, *name = NULL;
@@ -501,6 +563,10 @@ static cr_status load_stages(loader *L, json_object *doc, char **sets)
 cr_status cr_pipeline_load(cr_ctx *ctx, const char *path, char **sets, cr_pipeline **out)
 {
     *out = NULL;
+    /* a missing, unreadable or empty file or a folder, named as every input is */
+    cr_status checked = cr_check_input_path(ctx, path, "pipeline");
+    if (checked != CR_OK)
+        return checked;
     json_object *doc = json_object_from_file(path);
     if (!doc) {
         struct stat sb;
@@ -517,7 +583,10 @@ cr_status cr_pipeline_load(cr_ctx *ctx, const char *path, char **sets, cr_pipeli
     }
     snprintf(L.dir, sizeof L.dir, "%s", CPLGetPath(path));
     p->path = strdup(path);
-    p->state_path = strdup(CPLFormFilename(L.dir, CPLSPrintf(".%s.state", CPLGetFilename(path)), "json"));
+    const char *sep = *L.dir && L.dir[strlen(L.dir) - 1] != '/' ? "/" : "";
+    char *state = format("%s%s.%s.state.json", L.dir, sep, CPLGetFilename(path));
+    p->state_path = strdup(state);
+    CPLFree(state);
     cr_status st = json_object_is_type(doc, json_type_object)
                        ? load_stages(&L, doc, sets)
                        : cr_ctx_fail(ctx, CR_E_DATA, "pipeline '%s' must be a JSON object", path);

@@ -19,11 +19,13 @@ struct cr_report {
 };
 
 /* Writes one CSV field, quoted when it holds a delimiter, a quote, a line break or
- * surrounding blanks (RFC 4180). */
+ * surrounding blanks (RFC 4180). Any of the delimiters readers sniff counts (';', tab,
+ * '|' too): a column name full of them would otherwise make the report's header look
+ * delimited by them. */
 static void put_field(FILE *fp, const char *text)
 {
     size_t n = text ? strlen(text) : 0;
-    int quote = n > 0 && (strpbrk(text, ",\"\r\n") || text[0] == ' ' || text[n - 1] == ' ');
+    int quote = n > 0 && (strpbrk(text, ",;\t|\"\r\n") || text[0] == ' ' || text[n - 1] == ' ');
     if (!quote) {
         if (n)
             fputs(text, fp);

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # README command 2: install what is missing, build the release and the sanitizer
-# (ASan + UBSan) builds, and run the whole test suite under both.
+# (ASan + UBSan) builds, run the whole test suite under both, then each fuzz target
+# for 30 seconds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash .ci/deps.sh
@@ -12,3 +13,5 @@ for preset in release asan; do
   echo "== test: $preset" >&2
   ctest --preset "$preset" -j 2
 done
+# The fuzz targets, 30 s each, as a smoke test (docs/fuzzing.md).
+bash .ci/fuzz.sh 30

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "cityrisk/coverage.h"
+#include "polyclip.h"
 
 #define LEN(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -566,52 +567,6 @@ static void random_polygons_keep_the_invariants(void **state)
     cr_ctx_free(ctx);
 }
 
-/* Sutherland-Hodgman: keeps the part of the polygon in (n points) on the side of the
- * line axis = bound where (coordinate - bound) * side >= 0. */
-static int clip_half(const double *in, int n, double *out, int axis, double bound, double side)
-{
-    int m = 0;
-    for (int k = 0; k < n; k++) {
-        const double *a = in + 2 * k, *b = in + 2 * ((k + 1) % n);
-        double da = (a[axis] - bound) * side, db = (b[axis] - bound) * side;
-        if (da >= 0) {
-            out[2 * m] = a[0];
-            out[2 * m + 1] = a[1];
-            m++;
-        }
-        if ((da >= 0) != (db >= 0)) {
-            double t = da / (da - db);
-            out[2 * m] = a[0] + t * (b[0] - a[0]);
-            out[2 * m + 1] = a[1] + t * (b[1] - a[1]);
-            out[2 * m + axis] = bound;
-            m++;
-        }
-    }
-    return m;
-}
-
-static double shoelace(const double *xy, int n)
-{
-    double s = 0.0;
-    for (int k = 0; k < n; k++) {
-        int j = (k + 1) % n;
-        s += xy[2 * k] * xy[2 * j + 1] - xy[2 * j] * xy[2 * k + 1];
-    }
-    return 0.5 * s;
-}
-
-/* The area of the convex polygon xy (n points) inside cell (c, r). */
-static double clipped_area(const double *xy, int n, int c, int r)
-{
-    double a[2 * 80], b[2 * 80];
-    assert_true(n + 8 <= 80);
-    int m = clip_half(xy, n, a, 0, c, 1.0);
-    m = clip_half(a, m, b, 0, c + 1, -1.0);
-    m = clip_half(b, m, a, 1, r, 1.0);
-    m = clip_half(a, m, b, 1, r + 1, -1.0);
-    return m >= 3 ? fabs(shoelace(b, m)) : 0.0;
-}
-
 /* A random convex polygon of n points: on an ellipse, or a triangle or rectangle with
  * corners on the lines of a half-cell lattice. */
 static int random_convex(double *xy)
@@ -669,7 +624,7 @@ static void convex_polygons_match_clipping_each_cell(void **state)
         double *f = cover(ctx, &scratch, &p, win.x, win.y, win.w, win.h);
         for (int r = 0; r < win.h; r++)
             for (int c = 0; c < win.w; c++) {
-                double expect = clipped_area(xy, n, win.x + c, win.y + r);
+                double expect = fabs(oracle_ring_in_cell(xy, n, win.x + c, win.y + r));
                 double got = f[r * win.w + c];
                 if (!(fabs(got - expect) <= 1e-9))
                     fail_msg("trial %d (%d points): cell (%d, %d) covers %.17g, clipping gives "
