@@ -372,9 +372,9 @@ static cr_status check_options(cr_ctx *ctx, const char *points_path, const char 
     if (o->report_path && strcmp(o->report_path, out_path) == 0)
         return cr_ctx_fail(ctx, CR_E_USAGE, "the report and the output are the same file '%s'", out_path);
     const char *inputs[] = {points_path, o->grid_path, NULL};
-    cr_status st = cr_output_check(ctx, out_path, o->overwrite);
+    cr_status st = cr_output_check_not_input(ctx, out_path, inputs);
     if (st == CR_OK)
-        st = cr_output_check_not_input(ctx, out_path, inputs);
+        st = cr_output_check(ctx, out_path, o->overwrite);
     return st;
 }
 
@@ -469,6 +469,25 @@ static cr_status open_writer(cr_ctx *ctx, const char *points_path, const char *o
     return st;
 }
 
+/* Fails when records were accepted but none lies in the grid and their extent does not
+ * even meet it: the records are of another place, or their CRS is not the one assumed
+ * (lat/lon read as x/y, a missing --src-crs). Records merely around the grid are counted
+ * outside it, as documented. */
+static cr_status check_overlap(cr_ctx *ctx, const char *points_path, const cr_arrivals_opts *o,
+                               const point_list *l, const job *j, const cr_grid *grid)
+{
+    cr_bounds g = cr_grid_bounds(grid), e = l->extent;
+    if (l->n == 0 || j->n > 0 ||
+        (e.xmax >= g.xmin && e.xmin <= g.xmax && e.ymax >= g.ymin && e.ymin <= g.ymax))
+        return CR_OK;
+    char what[2200];
+    snprintf(what, sizeof what, "none of the %zu accepted records of '%s' lies in the grid%s%s%s",
+             l->n, points_path, o->grid_path ? " of '" : "", o->grid_path ? o->grid_path : "",
+             o->grid_path ? "'" : "");
+    return cr_fail_apart(ctx, what, &e, "the grid's", &g,
+                         " (in the grid's CRS); check the coordinate columns and --src-crs");
+}
+
 /* Sizes the tiles and the halo; fails when a footprint could not be indexed. */
 static cr_status plan(cr_ctx *ctx, job *j, const cr_arrivals_opts *o, const cr_grid *grid)
 {
@@ -506,6 +525,8 @@ cr_status cr_arrivals(cr_ctx *ctx, const char *points_path, const char *out_path
     cr_status st = check_options(ctx, points_path, out_path, o);
     if (st == CR_OK && o->grid_path)
         st = cr_grid_from_raster(ctx, o->grid_path, &grid);
+    if (st == CR_OK && grid)
+        st = cr_output_check_size(ctx, out_path, grid, 1, o->grid_path);
     if (st == CR_OK)
         st = grid_crs(ctx, o, grid, &wkt, &geographic);
     if (st == CR_OK) {
@@ -514,10 +535,14 @@ cr_status cr_arrivals(cr_ctx *ctx, const char *points_path, const char *out_path
     }
     if (st == CR_OK)
         st = make_grid(ctx, points_path, o, &points, &grid);
+    if (st == CR_OK && !o->grid_path)
+        st = cr_output_check_size(ctx, out_path, grid, 1, NULL);
     if (st == CR_OK)
         st = plan(ctx, &j, o, grid);
     if (st == CR_OK)
         st = bucket(ctx, &j, &points, geographic, s);
+    if (st == CR_OK)
+        st = check_overlap(ctx, points_path, o, &points, &j, grid);
     free(points.p);
     points.p = NULL;
     if (st == CR_OK)

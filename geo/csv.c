@@ -248,6 +248,45 @@ static char **copy_fields(const cr_csv_record *rec)
     return copy;
 }
 
+size_t cr_utf8_invalid_at(const char *text)
+{
+    const unsigned char *s = (const unsigned char *)text;
+    size_t i = 0;
+    while (s[i]) {
+        unsigned c = s[i];
+        /* the continuation bytes a lead byte announces: 110xxxxx 1, 1110xxxx 2, 11110xxx 3 */
+        int more = c < 0x80 ? 0 : (c & 0xE0) == 0xC0 ? 1 : (c & 0xF0) == 0xE0 ? 2 : 3;
+        if (more == 3 && (c & 0xF8) != 0xF0)
+            more = -1;
+        if (more < 0 || c == 0xC0 || c == 0xC1 || c > 0xF4) /* C0, C1: overlong two-byte forms */
+            return i;
+        for (int k = 1; k <= more; k++)
+            if ((s[i + k] & 0xC0) != 0x80)
+                return i;
+        /* overlong three- and four-byte forms, UTF-16 surrogates, beyond U+10FFFF */
+        if ((c == 0xE0 && s[i + 1] < 0xA0) || (c == 0xED && s[i + 1] >= 0xA0) ||
+            (c == 0xF0 && s[i + 1] < 0x90) || (c == 0xF4 && s[i + 1] >= 0x90))
+            return i;
+        i += (size_t)more + 1;
+    }
+    return i;
+}
+
+/* Column names end up in JSON summaries, reports and outputs, which must be UTF-8: a
+ * header in another encoding (a spreadsheet's Windows-1252) is refused, naming it. */
+static cr_status check_names_utf8(cr_ctx *ctx, const cr_csv *csv, const cr_csv_header *h)
+{
+    for (int i = 0; i < h->count; i++) {
+        size_t at = cr_utf8_invalid_at(h->names[i]);
+        if (h->names[i][at])
+            return cr_ctx_fail(ctx, CR_E_DATA,
+                               "CSV '%s' line %ld, column %d: the name is not UTF-8 text (byte "
+                               "0x%02X at offset %zu); " CR_CSV_UTF8_HINT,
+                               csv->path, h->line, i + 1, (unsigned char)h->names[i][at], at);
+    }
+    return CR_OK;
+}
+
 cr_status cr_csv_read_header(cr_ctx *ctx, cr_csv *csv, cr_csv_header *out)
 {
     memset(out, 0, sizeof *out);
@@ -260,6 +299,9 @@ cr_status cr_csv_read_header(cr_ctx *ctx, cr_csv *csv, cr_csv_header *out)
     if (!(out->names = copy_fields(&rec)))
         return cr_ctx_fail(ctx, CR_E_IO, "out of memory reading '%s'", csv->path);
     out->count = rec.count;
+    out->line = rec.line;
+    if ((st = check_names_utf8(ctx, csv, out)) != CR_OK)
+        return st;
     if ((st = cr_csv_next_data(ctx, csv, &rec)) != CR_OK || !rec.fields)
         return st;
     if (!cr_csv_is_hxl_row((const char *const *)rec.fields, rec.count)) {
@@ -299,10 +341,15 @@ static int same_name(const char *text, const char *name)
 
 int cr_csv_header_find(const cr_csv_header *header, const char *name)
 {
+    return cr_csv_header_find_from(header, name, 0);
+}
+
+int cr_csv_header_find_from(const cr_csv_header *header, const char *name, int from)
+{
     int tag = name[0] == '#';
     char **list = tag ? header->tags : header->names;
     int n = tag ? header->tag_count : header->count;
-    for (int i = 0; list && i < n; i++)
+    for (int i = from; list && i < n; i++)
         if (same_name(list[i], name))
             return i;
     return -1;

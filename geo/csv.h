@@ -34,12 +34,14 @@ cr_status cr_csv_next_data(cr_ctx *ctx, cr_csv *csv, cr_csv_record *rec);
 typedef struct cr_csv_header {
     char **names; /* count copies, owned */
     int count;
+    long line;    /* the line of the names */
     char **tags;  /* tag_count copies, owned, or NULL without an HXL row */
     int tag_count;
 } cr_csv_header;
 
 /* Reads the header line and the HXL row if there is one, leaving the reader on the
- * first data record. Fails with CR_E_DATA naming the file when it has no header.
+ * first data record. Fails with CR_E_DATA naming the file when it has no header, and
+ * naming the line and column when a name is not UTF-8.
  * Clear *out with cr_csv_header_clear() whatever the result. */
 cr_status cr_csv_read_header(cr_ctx *ctx, cr_csv *csv, cr_csv_header *out);
 
@@ -50,6 +52,17 @@ void cr_csv_header_clear(cr_csv_header *header);
  * surrounding blanks, or, when name starts with '#', an HXL tag compared the same
  * way. -1 when there is none. */
 int cr_csv_header_find(const cr_csv_header *header, const char *name);
+
+/* As cr_csv_header_find(), from column `from` on: another column of the same name. */
+int cr_csv_header_find_from(const cr_csv_header *header, const char *name, int from);
+
+/* The offset of the first byte of text that is not part of valid UTF-8 (RFC 3629: no
+ * overlong forms, surrogates or code points beyond U+10FFFF), or strlen(text) when it
+ * is all valid. */
+size_t cr_utf8_invalid_at(const char *text);
+
+/* What a message about text that is not UTF-8 advises. */
+#define CR_CSV_UTF8_HINT "save the file as UTF-8 (e.g. iconv -f WINDOWS-1252 -t UTF-8)"
 
 /* The share of the file read so far, 0..1, for progress reports. */
 double cr_csv_progress(const cr_csv *csv);

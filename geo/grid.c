@@ -3,6 +3,7 @@
 #include "cityrisk/grid.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -178,4 +179,25 @@ cr_window cr_grid_window(const cr_grid *g, int block, int64_t index)
     w.w = g->width - w.x < block ? g->width - w.x : block;
     w.h = g->height - w.y < block ? g->height - w.y : block;
     return w;
+}
+
+void cr_grid_cell_text(const cr_grid *g, int col, int row, char *buf, size_t size)
+{
+    double x = g->gt[0] + (col + 0.5) * g->gt[1], y = g->gt[3] + (row + 0.5) * g->gt[5];
+    snprintf(buf, size, "grid cell column %d, row %d (x %.3f, y %.3f)", col, row, x, y);
+}
+
+static void bounds_text(const cr_bounds *b, char *buf, size_t size)
+{
+    snprintf(buf, size, "x %.10g .. %.10g, y %.10g .. %.10g", b->xmin, b->xmax, b->ymin, b->ymax);
+}
+
+cr_status cr_fail_apart(cr_ctx *ctx, const char *what, const cr_bounds *a, const char *other,
+                        const cr_bounds *b, const char *hint)
+{
+    char ta[160], tb[160];
+    bounds_text(a, ta, sizeof ta);
+    bounds_text(b, tb, sizeof tb);
+    return cr_ctx_fail(ctx, CR_E_DATA, "%s: extent %s against %s %s%s", what, ta, other, tb,
+                       hint ? hint : "");
 }

@@ -149,9 +149,26 @@ static json_object *describe_columns(const csv_scan *s)
     return fields;
 }
 
+/* The warnings every CSV may earn, whatever its coordinates: no records, and column
+ * names given twice (a command reading such a column refuses it as ambiguous). */
+static void warn_table(const char *path, const csv_scan *s, json_object *warnings)
+{
+    if (s->rows == 0)
+        cr_info_warn(warnings, path, "empty", "'%s' has no records, only a header", path);
+    for (int i = 0; i < s->head.count; i++) {
+        int j = cr_csv_header_find_from(&s->head, s->head.names[i], i + 1);
+        if (j > i && cr_csv_header_find(&s->head, s->head.names[i]) == i)
+            cr_info_warn(warnings, path, "duplicate_column",
+                         "'%s' line %ld: columns %d and %d are both named '%s'; a command that "
+                         "reads that column refuses it as ambiguous",
+                         path, s->head.line, i + 1, j + 1, s->head.names[i]);
+    }
+}
+
 static json_object *describe_layer(const char *path, const csv_scan *s, const char *crs_wkt,
                                    json_object *warnings, cr_info_extent *extent)
 {
+    warn_table(path, s, warnings);
     json_object *o = json_object_new_object();
     const char *slash = strrchr(path, '/');
     char *name = strdup(slash ? slash + 1 : path);

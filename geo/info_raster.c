@@ -7,10 +7,16 @@
 #include "info_internal.h"
 #include "internal.h"
 
-/* Running min, max and mean of the valid cells of a band. */
+/* The most cells of a band whose statistics info reads: about 17 GB of Float32, a
+ * minute or so. Beyond, reading every cell would take hours (a VRT may claim 10^12
+ * cells in a kilobyte), so the band is described without them and a warning says so. */
+static const double STATS_MAX_CELLS = 4294967296.0;
+
+/* Running min, max and mean of the valid cells of a band, and its infinite cells, which
+ * no command reads and the statistics leave out. */
 typedef struct band_stats {
     double min, max, sum;
-    uint64_t valid, cells;
+    uint64_t valid, cells, infinite;
 } band_stats;
 
 static void add_cells(band_stats *s, const double *v, size_t n)
@@ -18,6 +24,10 @@ static void add_cells(band_stats *s, const double *v, size_t n)
     for (size_t i = 0; i < n; i++) {
         if (isnan(v[i]))
             continue;
+        if (isinf(v[i])) {
+            s->infinite++;
+            continue;
+        }
         if (s->valid == 0 || v[i] < s->min)
             s->min = v[i];
         if (s->valid == 0 || v[i] > s->max)
@@ -94,6 +104,7 @@ static json_object *describe_band(GDALRasterBandH band, int number, const band_s
         json_object_object_add(b, "mean",
                                s->valid ? cr_json_number(s->sum / (double)s->valid, 10) : NULL);
         json_object_object_add(b, "valid_cells", json_object_new_int64((int64_t)s->valid));
+        json_object_object_add(b, "infinite_cells", json_object_new_int64((int64_t)s->infinite));
     }
     return b;
 }
@@ -152,12 +163,23 @@ cr_status cr_info_raster(cr_ctx *ctx, const char *path, GDALDatasetH ds, const c
     json_object_object_add(o, "bands", list);
     uint64_t done = 0, total = (uint64_t)width * (uint64_t)height * (uint64_t)bands;
     cr_status st = CR_OK;
+    int stats = opts->stats && (double)width * height <= STATS_MAX_CELLS;
+    if (opts->stats && !stats)
+        cr_info_warn(warnings, path, "too_large_for_stats",
+                     "'%s' has %d x %d cells (%.0f GB as Float32): its statistics are left out, as "
+                     "reading every cell would take hours (gdalinfo -approx_stats estimates them)",
+                     path, width, height, 4.0 * width * (double)height / 1e9);
     for (int i = 1; i <= bands && st == CR_OK; i++) {
         GDALRasterBandH band = GDALGetRasterBand(ds, i);
         band_stats s = {0};
-        if (opts->stats)
+        if (stats)
             st = band_statistics(ctx, path, band, progress, &done, total, &s);
-        json_object_array_add(list, describe_band(band, i, opts->stats ? &s : NULL));
+        if (st == CR_OK && s.infinite)
+            cr_info_warn(warnings, path, "infinite",
+                         "'%s' band %d has %llu infinite cells (+Inf or -Inf), left out of its "
+                         "statistics; " CR_INFINITE_HINT,
+                         path, i, (unsigned long long)s.infinite);
+        json_object_array_add(list, describe_band(band, i, stats ? &s : NULL));
     }
     if (st != CR_OK) {
         json_object_put(o);

@@ -9,6 +9,7 @@
 #include <ogr_srs_api.h>
 
 #include "cityrisk/context.h"
+#include "cityrisk/grid.h"
 
 /* Replaces newlines and tabs with spaces and strips trailing blanks and full stops,
  * so that a message is one line. */
@@ -43,6 +44,23 @@ size_t cr_mark_valid_f32(float *values, size_t n, const uint8_t *mask, int has_n
                          double nodata, uint8_t *valid);
 size_t cr_mark_valid_f64(double *values, size_t n, const uint8_t *mask, int has_nodata,
                          double nodata, uint8_t *valid);
+
+/* The index of the first infinite value (+Inf or -Inf) of n cells, or n when there is
+ * none. cityrisk reads NaN as nodata and refuses ±Inf (docs/cli.md), saying so with
+ * CR_INFINITE_HINT. */
+#define CR_INFINITE_HINT \
+    "NaN counts as nodata but ±Inf is no value cityrisk can use: set those cells to nodata"
+size_t cr_first_infinite_f32(const float *values, size_t n);
+size_t cr_first_infinite_f64(const double *values, size_t n);
+
+/* "grid cell column C, row R (x X, y Y)", the cell and its centre in the grid's CRS, for
+ * messages that name where a bad value is. */
+void cr_grid_cell_text(const cr_grid *grid, int col, int row, char *buf, size_t size);
+
+/* Fails with CR_E_DATA and "<what>: extent X against <other> Y<hint>", X and Y the
+ * extents a and b ("x XMIN .. XMAX, y YMIN .. YMAX"): for inputs that do not overlap. */
+cr_status cr_fail_apart(cr_ctx *ctx, const char *what, const cr_bounds *a, const char *other,
+                        const cr_bounds *b, const char *hint);
 
 /* Seconds on a monotonic clock, for the timings of --debug. */
 double cr_seconds(void);

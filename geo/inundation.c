@@ -13,6 +13,7 @@
 #include "cityrisk/raster.h"
 #include "crs.h"
 #include "internal.h"
+#include "output.h"
 #include "reach.h"
 #include "sea.h"
 
@@ -99,9 +100,19 @@ static const int64_t MAX_TILES = 1 << 24;
 
 static cr_status allocate(cr_ctx *ctx, run *r)
 {
-    if (cr_grid_window_count(r->grid, r->o->tile) > MAX_TILES)
+    int64_t windows = cr_grid_window_count(r->grid, r->o->tile);
+    if (windows > MAX_TILES)
         return cr_ctx_fail(ctx, CR_E_USAGE, "tile size %d is too small for a %d x %d grid; use a larger --tile-size",
                            r->o->tile, r->grid->width, r->grid->height);
+    /* The reaches number the wet components along tile edges with 32-bit ids: at most
+     * the edge cells of every tile. */
+    double edge_cells = (double)windows * 4.0 * r->o->tile;
+    if (edge_cells > INT32_MAX)
+        return cr_ctx_fail(ctx, CR_E_DATA,
+                           "the %d x %d grid of '%s' is too large to trace the sea's reach in tiles "
+                           "of %d cells: up to %.3g components along tile edges, beyond the 2^31 "
+                           "it can number; use a coarser DEM or a larger --tile-size",
+                           r->grid->width, r->grid->height, r->dem_path, r->o->tile, edge_cells);
     size_t n = (size_t)r->o->tile * r->o->tile;
     r->z = malloc(n * sizeof *r->z);
     r->depth = malloc(n * sizeof *r->depth);
@@ -351,11 +362,14 @@ static cr_status open_writer(cr_ctx *ctx, run *r, const char *out_path, cr_write
     return st;
 }
 
-static cr_status prepare(cr_ctx *ctx, run *r)
+static cr_status prepare(cr_ctx *ctx, run *r, const char *out_path)
 {
     const cr_inundation_opts *o = r->o;
     cr_status st = o->grid_path ? cr_grid_from_raster(ctx, o->grid_path, &r->grid)
                                 : cr_grid_from_raster(ctx, r->dem_path, &r->grid);
+    if (st == CR_OK)
+        st = cr_output_check_size(ctx, out_path, r->grid, o->level_count,
+                                  o->grid_path ? o->grid_path : r->dem_path);
     if (st == CR_OK)
         st = dem_unit(ctx, r);
     if (st == CR_OK)
@@ -383,7 +397,7 @@ cr_status cr_inundation(cr_ctx *ctx, const char *dem_path, const char *out_path,
     cr_writer *w = NULL;
     if (!local)
         return cr_ctx_fail(ctx, CR_E_IO, "out of memory");
-    st = prepare(ctx, &r);
+    st = prepare(ctx, &r, out_path);
     if (st == CR_OK)
         st = open_writer(ctx, &r, out_path, &w);
     /* Progress: the passes share the first 60 %, the COG copy the rest. */

@@ -25,8 +25,11 @@ struct cr_layer {
     GDALDatasetH warped; /* the warped VRT, NULL when read directly */
     GDALRasterBandH band;
     GDALRasterBandH mask; /* per-dataset or alpha mask of a direct read, else NULL */
+    int band_number;      /* of the source, for messages */
     int has_nodata;
     double nodata;
+    int src_has_nodata;   /* the source band's own nodata, kept when warping */
+    double src_nodata;
     int offset_x, offset_y; /* direct read: source cell = grid cell + offset */
     int src_width, src_height;
     const char *resampling;
@@ -64,16 +67,29 @@ static int lies_on_grid(cr_layer *l, const double src_gt[6], const char *src_wkt
     return 1;
 }
 
-/* The cell area of the source expressed in the grid's CRS, as gdalwarp would
- * choose it, or 0 when it cannot be estimated. */
-static double source_cell_area_on_grid(void *transformer, GDALDatasetH src)
+/* The source's cell area and extent (xmin, ymin, xmax, ymax) expressed in the grid's
+ * CRS, as gdalwarp would choose them. Returns 0 when they cannot be estimated. */
+static int source_on_grid(void *transformer, GDALDatasetH src, double *cell_area, double extent[4])
 {
     double gt[6];
     int cols = 0, rows = 0;
-    if (GDALSuggestedWarpOutput(src, GDALGenImgProjTransform, transformer, gt, &cols, &rows) !=
-        CE_None)
-        return 0.0;
-    return fabs(gt[1] * gt[5]);
+    if (GDALSuggestedWarpOutput2(src, GDALGenImgProjTransform, transformer, gt, &cols, &rows,
+                                 extent, 0) != CE_None)
+        return 0;
+    *cell_area = fabs(gt[1] * gt[5]);
+    return 1;
+}
+
+/* Fails when the source's extent (in the grid's CRS) and the grid's do not meet: every
+ * cell would be missing, a sign of the wrong file or CRS rather than of data. */
+static cr_status check_overlap(cr_ctx *ctx, const cr_layer *l, const double e[4])
+{
+    cr_bounds g = cr_grid_bounds(l->grid), b = {e[0], e[1], e[2], e[3]};
+    if (b.xmax > g.xmin && b.xmin < g.xmax && b.ymax > g.ymin && b.ymin < g.ymax)
+        return CR_OK;
+    char what[1100];
+    snprintf(what, sizeof what, "raster '%s' does not overlap the analysis grid", l->path);
+    return cr_fail_apart(ctx, what, &b, "the grid's", &g, " (in the grid's CRS)");
 }
 
 static const char *resampling_for_kind(cr_layer_kind kind, int coarsening)
@@ -122,9 +138,15 @@ static cr_status open_warped(cr_ctx *ctx, cr_layer *l, const cr_layer_opts *opts
         return cr_ctx_fail_gdal(ctx, CR_E_DATA, "raster '%s' cannot be transformed to the grid's CRS",
                                 l->path);
 
+    double src_area = 0.0, extent[4];
+    int known = source_on_grid(gen, l->src, &src_area, extent);
+    cr_status st = known ? check_overlap(ctx, l, extent) : CR_OK;
+    if (st != CR_OK) {
+        GDALDestroyGenImgProjTransformer(gen);
+        return st;
+    }
     const char *wanted = opts->resampling;
     if (!wanted) {
-        double src_area = source_cell_area_on_grid(gen, l->src);
         int coarsening = src_area > 0.0 && cr_grid_cell_area(l->grid) > src_area * COARSEN_RATIO;
         wanted = resampling_for_kind(opts->kind, coarsening);
     }
@@ -189,13 +211,21 @@ static cr_status open_layer(cr_ctx *ctx, cr_layer *l, const cr_layer_opts *opts)
         return cr_ctx_fail(ctx, CR_E_DATA, "raster '%s' has no geotransform", l->path);
 
     GDALRasterBandH band = GDALGetRasterBand(l->src, opts->band);
+    l->band_number = opts->band;
     l->nodata = GDALGetRasterNoDataValue(band, &l->has_nodata);
     if (l->has_nodata && GDALGetRasterDataType(band) == GDT_Float32)
         l->nodata = (double)(float)l->nodata; /* compare as the file stores it */
+    l->src_has_nodata = l->has_nodata;
+    l->src_nodata = l->nodata;
     l->src_width = GDALGetRasterXSize(l->src);
     l->src_height = GDALGetRasterYSize(l->src);
 
     if (!opts->resampling && lies_on_grid(l, gt, wkt)) {
+        /* the source's cells on the grid: columns -offset_x .. src_width - offset_x */
+        double extent[4] = {gt[0], gt[3] + l->src_height * gt[5], gt[0] + l->src_width * gt[1],
+                            gt[3]};
+        if ((st = check_overlap(ctx, l, extent)) != CR_OK)
+            return st;
         l->band = band;
         l->resampling = "none";
         int flags = GDALGetMaskFlags(band);
@@ -253,6 +283,12 @@ const char *cr_layer_resampling(const cr_layer *l)
 const char *cr_layer_path(const cr_layer *l)
 {
     return l->path;
+}
+
+int cr_layer_nodata(const cr_layer *l, double *nodata)
+{
+    *nodata = l->src_nodata;
+    return l->src_has_nodata;
 }
 
 /* The part of win that falls on the source of a direct read, in grid cells;
@@ -321,7 +357,19 @@ static cr_status read_cells(cr_ctx *ctx, cr_layer *l, const cr_window *win, GDAL
     return st;
 }
 
-/* Reads win and applies the validity rule. */
+/* Fails on the first infinite value of a window read (cell `at` of win). */
+static cr_status infinite_error(cr_ctx *ctx, const cr_layer *l, const cr_window *win, size_t at,
+                                double value)
+{
+    char cell[128];
+    cr_grid_cell_text(l->grid, win->x + (int)(at % (size_t)win->w),
+                      win->y + (int)(at / (size_t)win->w), cell, sizeof cell);
+    return cr_ctx_fail(ctx, CR_E_DATA,
+                       "raster '%s' band %d: value %g at %s is infinite; " CR_INFINITE_HINT,
+                       l->path, l->band_number, value, cell);
+}
+
+/* Reads win and applies the validity rule; fails on ±Inf. */
 static cr_status read_window(cr_ctx *ctx, cr_layer *l, const cr_window *win, GDALDataType type,
                              void *values, uint8_t *valid)
 {
@@ -330,10 +378,16 @@ static cr_status read_window(cr_ctx *ctx, cr_layer *l, const cr_window *win, GDA
     if (l->mask && !(mask = malloc(n)))
         return cr_ctx_fail(ctx, CR_E_IO, "out of memory reading raster '%s'", l->path);
     cr_status st = read_cells(ctx, l, win, type, values, mask);
-    if (st == CR_OK && type == GDT_Float32)
+    size_t bad = n;
+    if (st == CR_OK && type == GDT_Float32) {
         cr_mark_valid_f32(values, n, mask, l->has_nodata, l->nodata, valid);
-    else if (st == CR_OK)
+        if ((bad = cr_first_infinite_f32(values, n)) < n)
+            st = infinite_error(ctx, l, win, bad, ((float *)values)[bad]);
+    } else if (st == CR_OK) {
         cr_mark_valid_f64(values, n, mask, l->has_nodata, l->nodata, valid);
+        if ((bad = cr_first_infinite_f64(values, n)) < n)
+            st = infinite_error(ctx, l, win, bad, ((double *)values)[bad]);
+    }
     free(mask);
     return st;
 }

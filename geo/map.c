@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <cpl_conv.h>
 #include <cpl_string.h>
 #include <json-c/json.h>
 #include <ogr_api.h>
@@ -267,7 +268,7 @@ static uint32_t colour_of(const map_model *m, double v)
 /* Reads the band at bw x bh (GDAL averages, or takes the most frequent class, over
  * the cells behind each pixel, from an overview when there is one) and colours it. */
 static cr_status read_image(cr_ctx *ctx, map_model *m, GDALRasterBandH band, const char *path,
-                            int bw, int bh)
+                            int band_no, int bw, int bh)
 {
     int rw = GDALGetRasterBandXSize(band), rh = GDALGetRasterBandYSize(band);
     size_t n = (size_t)bw * (size_t)bh;
@@ -308,6 +309,15 @@ static cr_status read_image(cr_ctx *ctx, map_model *m, GDALRasterBandH band, con
         int has_nodata = 0;
         double nodata = GDALGetRasterNoDataValue(band, &has_nodata);
         cr_mark_valid_f32(values, n, mask, has_nodata, (double)(float)nodata, NULL);
+        size_t bad = cr_first_infinite_f32(values, n);
+        if (bad < n) /* it would make the colour ramp NaN */
+            st = cr_ctx_fail(ctx, CR_E_DATA,
+                             "raster '%s' band %d: value %g near column %d, row %d is infinite; "
+                             CR_INFINITE_HINT,
+                             path, band_no, values[bad], (int)((double)(bad % (size_t)bw) * rw / bw),
+                             (int)((double)(bad / (size_t)bw) * rh / bh));
+    }
+    if (st == CR_OK) {
         if (m->mode == MAP_MODE_CONTINUOUS) {
             m->vmin = INFINITY;
             m->vmax = -INFINITY;
@@ -429,6 +439,25 @@ static int numeric_field(OGRFeatureDefnH defn, int i)
     return t == OFTInteger || t == OFTInteger64 || t == OFTReal;
 }
 
+/* Fails when no outline comes near the raster: the zones are of another place, or in a
+ * CRS they do not declare, and the map would show none of them. */
+static cr_status check_zones_meet_raster(cr_ctx *ctx, const map_model *m, const cr_map_opts *o,
+                                         const char *lname)
+{
+    cr_bounds z = {INFINITY, INFINITY, -INFINITY, -INFINITY};
+    cr_bounds r = {m->xmin, m->ymin, m->xmax, m->ymax};
+    for (size_t i = 0; i < m->nxy; i++) {
+        z.xmin = fmin(z.xmin, m->xy[2 * i]), z.xmax = fmax(z.xmax, m->xy[2 * i]);
+        z.ymin = fmin(z.ymin, m->xy[2 * i + 1]), z.ymax = fmax(z.ymax, m->xy[2 * i + 1]);
+    }
+    if (z.xmax >= r.xmin && z.xmin <= r.xmax && z.ymax >= r.ymin && z.ymin <= r.ymax)
+        return CR_OK;
+    char what[2200];
+    snprintf(what, sizeof what, "zones '%s' layer '%s' do not overlap raster '%s'", o->zones_path,
+             lname, o->raster_path);
+    return cr_fail_apart(ctx, what, &z, "the raster's", &r, " (in the raster's CRS)");
+}
+
 static cr_status load_zones(cr_ctx *ctx, map_model *m, const cr_map_opts *o,
                             OGRSpatialReferenceH dst, double tol)
 {
@@ -499,8 +528,9 @@ static cr_status load_zones(cr_ctx *ctx, map_model *m, const cr_map_opts *o,
             }
         }
     } else {
-        cr_ctx_log(ctx, CR_LOG_WARNING, "zones '%s' have no CRS; taken to be the raster's",
-                   o->zones_path);
+        st = cr_ctx_fail(ctx, CR_E_DATA, "zones '%s' layer '%s' have no CRS; assign one (e.g. "
+                         "ogr2ogr -a_srs EPSG:4326)", o->zones_path, lname);
+        goto done;
     }
     int want_labels = o->top > 0 && li >= 0 && fi >= 0;
     OGR_L_ResetReading(layer);
@@ -577,6 +607,8 @@ static cr_status load_zones(cr_ctx *ctx, map_model *m, const cr_map_opts *o,
                          lname);
         goto done;
     }
+    if ((st = check_zones_meet_raster(ctx, m, o, lname)) != CR_OK)
+        goto done;
     if (ncand > 0) {
         qsort(cand, ncand, sizeof *cand, by_key);
         size_t keep = ncand < (size_t)o->top ? ncand : (size_t)o->top;
@@ -690,10 +722,10 @@ cr_status cr_map(cr_ctx *ctx, const char *out, const cr_map_opts *o, cr_map_summ
         return cr_ctx_fail(ctx, CR_E_USAGE, "--top %d: give 0 or more zones to label", o->top);
     if (o->format != CR_MAP_PNG && o->format != CR_MAP_PDF && o->format != CR_MAP_SVG)
         return cr_ctx_fail(ctx, CR_E_USAGE, "unknown map format");
-    cr_status st = cr_output_check(ctx, out, o->overwrite);
     const char *inputs[] = {o->raster_path, o->zones_path, NULL};
+    cr_status st = cr_output_check_not_input(ctx, out, inputs);
     if (st == CR_OK)
-        st = cr_output_check_not_input(ctx, out, inputs);
+        st = cr_output_check(ctx, out, o->overwrite);
     if (st != CR_OK)
         return st;
 
@@ -779,7 +811,7 @@ cr_status cr_map(cr_ctx *ctx, const char *out, const cr_map_opts *o, cr_map_summ
     int bw = (int)ceil(L.frame_w), bh = (int)ceil(L.frame_h);
     bw = bw < rw ? bw : rw;
     bh = bh < rh ? bh : rh;
-    st = read_image(ctx, &m, band, o->raster_path, bw < 1 ? 1 : bw, bh < 1 ? 1 : bh);
+    st = read_image(ctx, &m, band, o->raster_path, band_no, bw < 1 ? 1 : bw, bh < 1 ? 1 : bh);
     if (st != CR_OK)
         goto done;
     if (!cr_ctx_progress(ctx, 0.8, NULL)) {
@@ -817,7 +849,9 @@ cr_status cr_map(cr_ctx *ctx, const char *out, const cr_map_opts *o, cr_map_summ
         }
     }
     char date[32] = "";
-    time_t now = time(NULL);
+    /* SOURCE_DATE_EPOCH (reproducible-builds.org) fixes the date, for byte-identical maps. */
+    const char *epoch = CPLGetConfigOption("SOURCE_DATE_EPOCH", NULL);
+    time_t now = epoch && *epoch ? (time_t)strtoll(epoch, NULL, 10) : time(NULL);
     struct tm tm;
     if (gmtime_r(&now, &tm))
         strftime(date, sizeof date, "%Y-%m-%d", &tm);

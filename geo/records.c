@@ -332,6 +332,7 @@ typedef struct csv_source {
     cr_csv_header head;
     cr_where *where;
     int x, y, count, date; /* columns, -1 for none */
+    unsigned char *used;   /* per column: 1 when this run reads it */
 } csv_source;
 
 /* Resolves a named column (header name or HXL tag) or fails naming the columns. */
@@ -378,6 +379,50 @@ static cr_status csv_find_columns(reader *r, csv_source *c)
     return CR_OK;
 }
 
+/* Marks column k as read by this run (what: "--count-field", ...) and fails when another
+ * column has its name: which one is meant would be a guess (OGR's CSV driver renames the
+ * second one silently). Columns found by HXL tag are told apart by the tag. */
+static cr_status csv_use(reader *r, csv_source *c, int k, const char *what, int by_tag)
+{
+    const cr_csv_header *h = &c->head;
+    c->used[k] = 1;
+    if (by_tag)
+        return CR_OK;
+    for (int i = cr_csv_header_find(h, h->names[k]); i >= 0;
+         i = cr_csv_header_find_from(h, h->names[k], i + 1))
+        if (i != k)
+            return cr_ctx_fail(r->ctx, CR_E_DATA,
+                               "CSV '%s' line %ld: columns %d and %d are both named '%s', which "
+                               "this run reads (%s): rename one",
+                               r->path, h->line, (i < k ? i : k) + 1, (i < k ? k : i) + 1,
+                               h->names[k], what);
+    return CR_OK;
+}
+
+/* Marks the columns this run reads: only their values must be UTF-8 and their names
+ * unique. */
+static cr_status csv_mark_used(reader *r, csv_source *c)
+{
+    const cr_arrivals_opts *o = r->opts;
+    const cr_csv_header *h = &c->head;
+    /* A column found by HXL tag may lie beyond the names: the tag row can be longer. */
+    int columns = h->tag_count > h->count ? h->tag_count : h->count;
+    if (!(c->used = calloc((size_t)columns + 1, 1)))
+        return cr_ctx_fail(r->ctx, CR_E_IO, "out of memory reading '%s'", r->path);
+    int coords_by_tag = o->x_field ? o->x_field[0] == '#' : h->tags != NULL;
+    cr_status st = csv_use(r, c, c->x, "x coordinate", coords_by_tag);
+    if (st == CR_OK)
+        st = csv_use(r, c, c->y, "y coordinate", coords_by_tag);
+    if (st == CR_OK && c->count >= 0)
+        st = csv_use(r, c, c->count, "--count-field", o->count_field[0] == '#');
+    if (st == CR_OK && c->date >= 0)
+        st = csv_use(r, c, c->date, "--date-field", o->date_field[0] == '#');
+    for (int k = 0; st == CR_OK && k < h->count; k++)
+        if (cr_where_uses(c->where, k))
+            st = csv_use(r, c, k, "--where", 0);
+    return st;
+}
+
 static cr_status csv_open(reader *r, csv_source *c, source_info *info)
 {
     r->sum->ids_are_lines = 1;
@@ -390,6 +435,8 @@ static cr_status csv_open(reader *r, csv_source *c, source_info *info)
         st = cr_where_parse(r->ctx, r->opts->where, (const char *const *)c->head.names,
                             c->head.count, &c->where);
     if (st == CR_OK)
+        st = csv_mark_used(r, c);
+    if (st == CR_OK)
         st = cr_crs_to_wkt(r->ctx, r->opts->src_crs ? r->opts->src_crs : "EPSG:4326", &info->src_wkt);
     info->columns = (const char *const *)c->head.names;
     info->ncolumns = c->head.count;
@@ -401,18 +448,39 @@ static const char *field(const cr_csv_record *rec, int column)
     return column >= 0 && column < rec->count ? rec->fields[column] : NULL;
 }
 
+/* Fails when a value this run reads is not UTF-8: a filter or a date would silently
+ * miss it, so the file's encoding is named rather than its records rejected one by one. */
+static cr_status csv_check_utf8(reader *r, const csv_source *c, const cr_csv_record *rec)
+{
+    for (int k = 0; k < rec->count && k < c->head.count; k++) {
+        if (!c->used[k])
+            continue;
+        size_t at = cr_utf8_invalid_at(rec->fields[k]);
+        if (rec->fields[k][at])
+            return cr_ctx_fail(r->ctx, CR_E_DATA,
+                               "CSV '%s' line %ld, column '%s': the value is not UTF-8 text (byte "
+                               "0x%02X at offset %zu); " CR_CSV_UTF8_HINT,
+                               r->path, rec->line, c->head.names[k],
+                               (unsigned char)rec->fields[k][at], at);
+    }
+    return CR_OK;
+}
+
 /* Validates one CSV record and queues it when it is good. */
 static cr_status csv_record(reader *r, const csv_source *c, const cr_csv_record *rec)
 {
     record_view v = {rec->line, (const char *const *)rec->fields, rec->count};
     r->sum->records_read++;
+    cr_status st = csv_check_utf8(r, c, rec);
+    if (st != CR_OK)
+        return st;
     if (c->where && !cr_where_eval(c->where, (const char *const *)rec->fields, rec->count)) {
         r->sum->excluded_by_where++;
         return CR_OK;
     }
     double x, y, count = 1;
     int rejected = 0, keep = 1;
-    cr_status st = parse_position(r, &v, field(rec, c->x), field(rec, c->y), &x, &y, &rejected);
+    st = parse_position(r, &v, field(rec, c->x), field(rec, c->y), &x, &y, &rejected);
     if (st == CR_OK && !rejected && c->count >= 0)
         st = parse_count(r, &v, field(rec, c->count), &count, &rejected);
     if (st == CR_OK && !rejected && c->date >= 0)
@@ -438,6 +506,7 @@ static cr_status csv_loop(reader *r, csv_source *c)
 
 static void csv_close(csv_source *c)
 {
+    free(c->used);
     cr_where_free(c->where);
     cr_csv_header_clear(&c->head);
     cr_csv_close(c->csv);
@@ -551,6 +620,15 @@ static cr_status ogr_open(reader *r, ogr_source *g, source_info *info)
         g->names = CSLAddString(g->names, OGR_Fld_GetNameRef(OGR_FD_GetFieldDefn(defn, i)));
     info->columns = (const char *const *)g->names;
     info->ncolumns = CSLCount(g->names);
+    /* A layer without features has no records, and a GeoJSON one no fields either: like
+     * a CSV with only a header, it makes an all-zero raster (with a warning), so its
+     * fields and CRS are not asked for. */
+    OGRFeatureH first = OGR_L_GetNextFeature(g->layer);
+    OGR_L_ResetReading(g->layer);
+    if (!first)
+        return cr_crs_to_wkt(r->ctx, r->opts->src_crs ? r->opts->src_crs : "EPSG:4326",
+                             &info->src_wkt);
+    OGR_F_Destroy(first);
     if ((st = ogr_coordinates(r, g)) != CR_OK)
         return st;
     if (r->opts->count_field &&
@@ -761,10 +839,14 @@ static cr_status setup(reader *r, const char *src_wkt, const char *target_wkt)
     return st;
 }
 
-/* One warning per rejection reason, with the first ids. */
+/* One warning per rejection reason, with the first ids; one for a source without
+ * records. */
 static void warn(reader *r)
 {
     const cr_arrivals_summary *s = r->sum;
+    if (s->records_read == 0)
+        cr_ctx_log(r->ctx, CR_LOG_WARNING, "'%s' has no records%s: no arrivals to count", r->path,
+                   !s->ids_are_lines && r->opts->where ? " that match --where" : "");
     for (int k = 0; k < CR_REJECT_REASONS; k++) {
         if (s->rejected[k] == 0)
             continue;

@@ -162,17 +162,13 @@ static cr_status work(cr_ctx *ctx, void *arg, int64_t index, int worker, int slo
 static cr_status range_error(cr_ctx *ctx, job *j, int64_t index, const tile *t)
 {
     cr_window win = cr_grid_window(j->grid, CR_BLOCK_SIZE, index);
-    int col = win.x + (int)(t->bad_cell % (size_t)win.w);
-    int row = win.y + (int)(t->bad_cell / (size_t)win.w);
-    const double *gt = j->grid->gt;
-    double x = gt[0] + (col + 0.5) * gt[1], y = gt[3] + (row + 0.5) * gt[5];
-    char range[160];
+    char cell[128], range[160];
+    cr_grid_cell_text(j->grid, win.x + (int)(t->bad_cell % (size_t)win.w),
+                      win.y + (int)(t->bad_cell / (size_t)win.w), cell, sizeof cell);
     cr_input_range_text(t->bad_input, &j->norm, range, sizeof range);
-    return cr_ctx_fail(ctx, CR_E_DATA,
-                       "%s raster '%s': value %.7g at grid cell column %d, row %d (x %.3f, y %.3f) "
-                       "is outside %s",
-                       cr_input_name(t->bad_input), j->in->path[t->bad_input], (double)t->bad_value,
-                       col, row, x, y, range);
+    return cr_ctx_fail(ctx, CR_E_DATA, "%s raster '%s' band %d: value %.7g at %s is outside %s",
+                       cr_input_name(t->bad_input), j->in->path[t->bad_input],
+                       j->in->layer[t->bad_input].band, (double)t->bad_value, cell, range);
 }
 
 /* Counts the arrivals > 0 of a tile into the quantile; pass 1 also keeps their range,

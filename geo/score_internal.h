@@ -43,6 +43,12 @@ const char *cr_input_name(int input);
  * score range 0 to 5 (tolerance 0.01)..."). */
 void cr_input_range_text(int input, const cr_normalise_opts *norm, char *buf, size_t size);
 
+/* Warns when input k's raster declares a nodata value inside the range of its values (0
+ * on a depth, water-stress, fraction or count layer): those cells are read as missing, which
+ * a layer that means 0 by them does not intend. */
+void cr_input_warn_nodata(cr_ctx *ctx, int input, const cr_normalise_opts *norm,
+                          const cr_layer *layer, int band);
+
 /* Checks n raw values against [lo, hi]: those outside by no more than tolerance are
  * clamped and counted, NaN left. Returns the index of the first one beyond, or n. */
 size_t cr_range_check_block(float *values, size_t n, double lo, double hi, double tolerance,

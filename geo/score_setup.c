@@ -105,6 +105,28 @@ void cr_input_range_text(int input, const cr_normalise_opts *norm, char *buf, si
         snprintf(buf, size, "the range of %s, %g to %g (tolerance %g)%s", kind, lo, hi, tol, hint);
 }
 
+void cr_input_warn_nodata(cr_ctx *ctx, int input, const cr_normalise_opts *norm,
+                          const cr_layer *layer, int band)
+{
+    double nodata, lo = 0, hi = INFINITY, tol = 1e-3;
+    if (!cr_layer_nodata(layer, &nodata) || isnan(nodata))
+        return;
+    if (input < CR_INDICATORS)
+        cr_indicator_range((cr_indicator)input, norm, &lo, &hi, &tol);
+    if (nodata < lo || nodata > hi)
+        return;
+    char range[64];
+    if (isinf(hi))
+        snprintf(range, sizeof range, "%g or more", lo);
+    else
+        snprintf(range, sizeof range, "%g to %g", lo, hi);
+    cr_ctx_log(ctx, CR_LOG_WARNING,
+               "%s raster '%s' band %d declares nodata %g, inside the range of its values (%s): "
+               "its cells of %g count as missing, not as data; if they are data, unset nodata "
+               "(gdal_edit.py -unsetnodata) or set one outside the range",
+               cr_input_name(input), cr_layer_path(layer), band, nodata, range, nodata);
+}
+
 /* ------------------------------------------------------------------------------------ */
 /* Options */
 
@@ -227,8 +249,10 @@ static cr_status open_inputs(cr_ctx *ctx, cr_score_inputs *in, cr_score_summary 
             continue;
         cr_layer *layer = NULL;
         st = cr_layer_open(ctx, in->path[k], s->grid, &in->layer[k], &layer);
-        if (st == CR_OK)
+        if (st == CR_OK) {
             s->resampling[k] = cr_layer_resampling(layer); /* a static name */
+            cr_input_warn_nodata(ctx, k, &in->norm, layer, in->layer[k].band);
+        }
         cr_layer_close(layer);
     }
     return st;
@@ -250,6 +274,12 @@ cr_status cr_score_prepare(cr_ctx *ctx, const char *out_path, const cr_score_opt
         st = cr_output_check(ctx, out_path, o->overwrite);
     if (st == CR_OK)
         st = cr_grid_from_raster(ctx, o->grid_path ? o->grid_path : o->informal_path, &s->grid);
+    int bands = 0;
+    for (int b = 0; b < CR_SCORE_BANDS; b++)
+        bands += s->bands >> b & 1;
+    if (st == CR_OK)
+        st = cr_output_check_size(ctx, out_path, s->grid, bands,
+                                  o->grid_path ? o->grid_path : o->informal_path);
     if (st == CR_OK)
         st = resolve_sea_band(ctx, o, s);
     if (st != CR_OK)

@@ -35,3 +35,22 @@ size_t cr_mark_valid_f64(double *values, size_t n, const uint8_t *mask, int has_
 {
     CR_MARK_VALID(double, values, n, mask, has_nodata && values[i] == nodata, valid);
 }
+
+/* ±Inf is no measurement (NaN, GDAL's and cityrisk's "no value", is marked invalid
+ * above): every reader stops at it rather than let it turn sums, means and colour
+ * ramps into Inf or NaN. */
+size_t cr_first_infinite_f32(const float *values, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (isinf(values[i]))
+            return i;
+    return n;
+}
+
+size_t cr_first_infinite_f64(const double *values, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (isinf(values[i]))
+            return i;
+    return n;
+}

@@ -198,6 +198,14 @@ void cr_where_free(cr_where *w)
     free(w);
 }
 
+int cr_where_uses(const cr_where *w, int column)
+{
+    for (int i = 0; w && i < w->operands.n; i++)
+        if (ITEM(w->operands, operand, i).column == column)
+            return 1;
+    return 0;
+}
+
 /* ------------------------------------------------------------------------------------ */
 /* Lexer. */
 

@@ -66,6 +66,9 @@ cr_status cr_where_parse(cr_ctx *ctx, const char *expr, const char *const *colum
  * are NULL), and a NULL or empty field is SQL NULL. Does not allocate. */
 int cr_where_eval(const cr_where *w, const char *const *fields, int count);
 
+/* 1 when the filter reads column (0-based), else 0. Accepts NULL. */
+int cr_where_uses(const cr_where *w, int column);
+
 /* Frees a filter. Accepts NULL. */
 void cr_where_free(cr_where *w);
 

@@ -285,6 +285,11 @@ static cr_status prepare_sources(cr_ctx *ctx, job *j, cr_zonal_summary *s)
         cr_layer *layer = NULL;
         if ((st = cr_layer_open(ctx, j->src[k].path, j->grid, &j->src[k].layer, &layer)) != CR_OK)
             return st;
+        if (j->src[k].input >= 0) {
+            cr_normalise_opts norm;
+            cr_normalise_opts_init(&norm);
+            cr_input_warn_nodata(ctx, j->src[k].input, &norm, layer, j->src[k].layer.band);
+        }
         cr_layer_close(layer);
     }
     return CR_OK;
@@ -437,19 +442,16 @@ static size_t check_range(const job *j, int k, float *values, size_t n)
 static cr_status range_error(cr_ctx *ctx, const job *j, int64_t index, const tile_out *t)
 {
     const cr_window rw = j->tile_read[index];
-    int col = rw.x + (int)(t->bad_cell % (size_t)rw.w), row = rw.y + (int)(t->bad_cell / (size_t)rw.w);
-    const double *gt = j->grid->gt;
-    double x = gt[0] + (col + 0.5) * gt[1], y = gt[3] + (row + 0.5) * gt[5];
     const source *s = &j->src[t->bad_source];
     cr_normalise_opts norm;
     cr_normalise_opts_init(&norm);
-    char range[200];
+    char cell[128], range[200];
+    cr_grid_cell_text(j->grid, rw.x + (int)(t->bad_cell % (size_t)rw.w),
+                      rw.y + (int)(t->bad_cell / (size_t)rw.w), cell, sizeof cell);
     cr_input_range_text(s->input, &norm, range, sizeof range);
-    return cr_ctx_fail(ctx, CR_E_DATA,
-                       "%s raster '%s' band %d: value %.7g at grid cell column %d, row %d (x %.3f, "
-                       "y %.3f) is outside %s",
-                       cr_input_name(s->input), s->path, s->layer.band, (double)t->bad_value, col,
-                       row, x, y, range);
+    return cr_ctx_fail(ctx, CR_E_DATA, "%s raster '%s' band %d: value %.7g at %s is outside %s",
+                       cr_input_name(s->input), s->path, s->layer.band, (double)t->bad_value, cell,
+                       range);
 }
 
 static cr_status work(cr_ctx *ctx, void *arg, int64_t index, int worker, int slot)
@@ -886,7 +888,7 @@ cr_status cr_zonal(cr_ctx *ctx, const char *out_path, const cr_zonal_opts *opts,
     const char **paths = st == CR_OK ? input_paths(&j) : NULL;
     if (st == CR_OK && !paths)
         st = cr_ctx_fail(ctx, CR_E_IO, "out of memory");
-    if (st == CR_OK && strcmp(out_path, "-") != 0) {
+    if (st == CR_OK && !cr_output_is_stream(out_path)) {
         st = cr_output_check_not_input(ctx, out_path, paths);
         if (st == CR_OK)
             st = cr_output_check(ctx, out_path, opts->overwrite);
@@ -894,7 +896,7 @@ cr_status cr_zonal(cr_ctx *ctx, const char *out_path, const cr_zonal_opts *opts,
     free(paths);
     if (st == CR_OK) {
         double start = cr_seconds();
-        st = cr_zones_load(ctx, opts, j.grid, &j.zones);
+        st = cr_zones_load(ctx, opts, j.grid, j.src[0].path, &j.zones);
         cr_ctx_log(ctx, CR_LOG_DEBUG, "zonal: reading the zones took %.2f s", cr_seconds() - start);
     }
     if (st == CR_OK && !cr_zplan_columns(&j.plan, &j.columns, &j.ncolumns))

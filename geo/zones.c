@@ -333,6 +333,36 @@ static cr_status load_feature(loader *L, OGRFeatureH f, int64_t index, cr_zones 
     return CR_OK;
 }
 
+/* Fails when the layer gives nothing to report on: no feature, no geometry, or no zone
+ * that meets the grid (zones of another place, or in another CRS than they declare).
+ * Single zones without geometry or outside the grid are kept with null statistics. */
+static cr_status check_usable(cr_ctx *ctx, const char *path, const char *layer, const cr_grid *grid,
+                              const char *grid_path, const cr_zones *z)
+{
+    if (z->count == 0)
+        return cr_ctx_fail(ctx, CR_E_DATA, "zones '%s' layer '%s' have no features", path, layer);
+    if (z->empty == z->count)
+        return cr_ctx_fail(ctx, CR_E_DATA, "zones '%s' layer '%s': none of the %lld features has "
+                           "a polygon", path, layer, (long long)z->count);
+    cr_bounds e = {INFINITY, INFINITY, -INFINITY, -INFINITY}; /* the zones', in the grid's CRS */
+    const double *gt = grid->gt;
+    for (int64_t i = 0; i < z->count; i++) {
+        const cr_rings *r = &z->zone[i].rings;
+        if (z->zone[i].box.w > 0)
+            return CR_OK;
+        for (int k = 0; r->nrings && k < r->ring_end[r->nrings - 1]; k++) {
+            double x = gt[0] + r->xy[2 * k] * gt[1], y = gt[3] + r->xy[2 * k + 1] * gt[5];
+            e.xmin = fmin(e.xmin, x), e.xmax = fmax(e.xmax, x);
+            e.ymin = fmin(e.ymin, y), e.ymax = fmax(e.ymax, y);
+        }
+    }
+    char what[2200];
+    snprintf(what, sizeof what, "zones '%s' layer '%s': none of the %lld zones overlaps the "
+             "analysis grid of '%s'", path, layer, (long long)z->count, grid_path);
+    cr_bounds g = cr_grid_bounds(grid);
+    return cr_fail_apart(ctx, what, &e, "the grid's", &g, " (in the grid's CRS)");
+}
+
 /* The length, in the zones' units, of one grid cell near the grid's centre. */
 static double cell_in_zone_units(OGRCoordinateTransformationH inverse, const cr_grid *grid)
 {
@@ -346,7 +376,7 @@ static double cell_in_zone_units(OGRCoordinateTransformationH inverse, const cr_
 }
 
 cr_status cr_zones_load(cr_ctx *ctx, const cr_zonal_opts *opts, const cr_grid *grid,
-                        cr_zones *out)
+                        const char *grid_path, cr_zones *out)
 {
     memset(out, 0, sizeof *out);
     GDALDatasetH ds = NULL;
@@ -427,6 +457,7 @@ cr_status cr_zones_load(cr_ctx *ctx, const cr_zonal_opts *opts, const cr_grid *g
         if (st != CR_OK)
             goto done;
     }
+    st = check_usable(ctx, opts->zones_path, OGR_L_GetName(layer), grid, grid_path, out);
 done:
     if (L.reader)
         GEOSWKBReader_destroy_r(L.geos, L.reader);

@@ -55,8 +55,8 @@ typedef struct cr_layer cr_layer;
 
 /* Opens band opts->band of the raster at path on grid. The raster needs a CRS.
  * Fails with CR_E_IO / CR_E_DATA naming the file when it cannot be opened, has no
- * such band, no CRS, or cannot be transformed to the grid's CRS. The grid is
- * copied. Close with cr_layer_close(). */
+ * such band, no CRS, cannot be transformed to the grid's CRS or does not overlap the
+ * grid at all. The grid is copied. Close with cr_layer_close(). */
 cr_status cr_layer_open(cr_ctx *ctx, const char *path, const cr_grid *grid,
                         const cr_layer_opts *opts, cr_layer **out);
 
@@ -70,9 +70,14 @@ const char *cr_layer_resampling(const cr_layer *layer);
 /* The path the layer was opened from. */
 const char *cr_layer_path(const cr_layer *layer);
 
+/* 1 when the source band declares a nodata value, stored in *nodata (as the file
+ * stores it), else 0. */
+int cr_layer_nodata(const cr_layer *layer, double *nodata);
+
 /* Reads window win of the grid (win->w * win->h cells, row-major) into values.
  * Invalid cells get NaN in values and 0 in valid; valid cells get 1. valid may be
- * NULL when NaN alone is enough. Fails with CR_E_IO naming the file. */
+ * NULL when NaN alone is enough. Fails with CR_E_IO naming the file, and with
+ * CR_E_DATA naming the file, band and cell at the first +Inf or -Inf. */
 cr_status cr_layer_read_f32(cr_ctx *ctx, cr_layer *layer, const cr_window *win, float *values,
                             uint8_t *valid);
 cr_status cr_layer_read_f64(cr_ctx *ctx, cr_layer *layer, const cr_window *win, double *values,

@@ -358,6 +358,44 @@ static void header_clear_frees_and_zeroes(void **state)
     table_close(&t);
 }
 
+static void utf8_is_checked_by_rfc_3629(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *text;
+        size_t at; /* of the first invalid byte, or the length */
+    } cases[] = {
+        {"", 0},
+        {"Beira", 5},
+        {"Cit\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x8C\x8A", 14}, /* 2-, 3- and 4-byte forms */
+        {"Cit\xE9 3", 3},               /* Latin-1 */
+        {"ab\xC3", 2},                   /* cut short */
+        {"\x80", 0},                     /* a continuation byte first */
+        {"\xC0\xAF", 0},                 /* overlong '/' */
+        {"\xE0\x80\xAF", 0},             /* overlong, three bytes */
+        {"\xED\xA0\x80", 0},             /* a UTF-16 surrogate */
+        {"\xF4\x90\x80\x80", 0},         /* beyond U+10FFFF */
+        {"\xF5\x80\x80\x80", 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        assert_int_equal(cr_utf8_invalid_at(cases[i].text), cases[i].at);
+}
+
+static void header_names_must_be_utf8_and_duplicates_are_found(void **state)
+{
+    (void)state;
+    table t = {0};
+    assert_int_equal(table_open(&t, "\nsite,Cit\xE9,n\n"), CR_E_DATA);
+    assert_non_null(strstr(cr_ctx_error(t.ctx), "line 2, column 2: the name is not UTF-8"));
+    table_close(&t);
+    assert_int_equal(table_open(&t, "n,lat, N ,lon\n1,2,3,4\n"), CR_OK);
+    assert_int_equal(t.head.line, 1);
+    assert_int_equal(cr_csv_header_find_from(&t.head, "n", 0), 0);
+    assert_int_equal(cr_csv_header_find_from(&t.head, "n", 1), 2);
+    assert_int_equal(cr_csv_header_find_from(&t.head, "n", 3), -1);
+    table_close(&t);
+}
+
 static void progress_goes_from_zero_to_one(void **state)
 {
     (void)state;
@@ -397,6 +435,8 @@ int main(void)
         cmocka_unit_test(the_delimiter_is_sniffed_from_the_header_after_blank_lines),
         cmocka_unit_test(header_find_ignores_case_and_blanks_and_looks_up_tags),
         cmocka_unit_test(header_clear_frees_and_zeroes),
+        cmocka_unit_test(utf8_is_checked_by_rfc_3629),
+        cmocka_unit_test(header_names_must_be_utf8_and_duplicates_are_found),
         cmocka_unit_test(progress_goes_from_zero_to_one),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
