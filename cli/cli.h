@@ -114,6 +114,19 @@ cr_ctx *cli_context(const cli_usage *usage, const cli_common *common, int argc, 
  * for status. */
 int cli_fail(const cli_usage *usage, cr_ctx *ctx, cr_status status);
 
+/* The last error a command printed (cli_fail, cli_usage_error, cli_finish_stdout),
+ * without the "cityrisk CMD: " prefix, or "" when none since cli_forget_error(): run
+ * repeats the cause when a stage fails. */
+const char *cli_last_error(void);
+void cli_forget_error(void);
+
+/* Sets what cli_last_error() returns; printf-style. */
+void cli_remember_error(const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 1, 2)))
+#endif
+    ;
+
 /* The exit code documented for a status. */
 int cli_exit_code(cr_status status);
 

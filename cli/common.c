@@ -147,11 +147,32 @@ int cli_exit_code(cr_status status)
     return CLI_EXIT_FAILURE;
 }
 
+static char last_error[1024];
+
+const char *cli_last_error(void)
+{
+    return last_error;
+}
+
+void cli_forget_error(void)
+{
+    last_error[0] = '\0';
+}
+
+void cli_remember_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(last_error, sizeof last_error, fmt, ap);
+    va_end(ap);
+}
+
 int cli_fail(const cli_usage *usage, cr_ctx *ctx, cr_status status)
 {
     const char *msg = cr_ctx_error(ctx);
     if (!*msg)
         msg = cr_status_name(status);
+    cli_remember_error("%s", msg);
     if (status == CR_E_CANCELLED && stop_signal)
         fprintf(stderr, "cityrisk %s: interrupted by %s: %s\n", usage->name,
                 stop_signal == SIGINT ? "SIGINT" : "SIGTERM", msg);
@@ -172,8 +193,9 @@ int cli_finish_stdout(const cli_usage *usage)
     errno = 0;
     int flushed = fflush(stdout) == 0;
     if (!flushed || ferror(stdout)) { /* after an earlier failed write errno says nothing */
-        fprintf(stderr, "cityrisk %s: cannot write to standard output: %s\n", usage->name,
-                !flushed && errno ? strerror(errno) : "write error");
+        cli_remember_error("cannot write to standard output: %s",
+                           !flushed && errno ? strerror(errno) : "write error");
+        fprintf(stderr, "cityrisk %s: %s\n", usage->name, cli_last_error());
         return CLI_EXIT_FAILURE;
     }
     return CLI_EXIT_OK;

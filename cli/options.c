@@ -32,18 +32,16 @@ static void common_table(cli_option table[COMMON_COUNT + 1], cli_common *c)
 
 int cli_usage_error(const cli_usage *usage, const char *fmt, ...)
 {
+    char msg[1024];
     va_list ap;
     va_start(ap, fmt);
-    if (cli_run.stage) {
-        fprintf(stderr, "cityrisk run: %s: ", cli_run.stage);
-        vfprintf(stderr, fmt, ap);
-        fputc('\n', stderr);
-    } else {
-        fprintf(stderr, "cityrisk %s: ", usage->name);
-        vfprintf(stderr, fmt, ap);
-        fprintf(stderr, "\nsee 'cityrisk %s --help'\n", usage->name);
-    }
+    vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    cli_remember_error("%s", msg);
+    if (cli_run.stage)
+        fprintf(stderr, "cityrisk run: %s: %s\n", cli_run.stage, msg);
+    else
+        fprintf(stderr, "cityrisk %s: %s\nsee 'cityrisk %s --help'\n", usage->name, msg, usage->name);
     return CLI_EXIT_USAGE;
 }
 

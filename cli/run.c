@@ -246,16 +246,21 @@ int cli_cmd_run(int argc, char **argv)
         cli_run.to = (double)(done + 1) / planned;
         double start = now();
         json_object *figures = NULL;
+        cli_forget_error();
         int code = call_stage(p, &p->stage[i], 0, &common, json ? &figures : NULL);
         double seconds = now() - start;
         json_object *entry = stage_json(&p->stage[i], code == 0 ? "ran" : "failed", why[i], seconds, code);
         if (figures)
             json_object_object_add(entry, "summary", figures);
+        if (code != CLI_EXIT_OK && *cli_last_error())
+            json_object_object_add(entry, "error", json_object_new_string(cli_last_error()));
         json_object_array_add(summary, entry);
         if (code != CLI_EXIT_OK) {
-            fprintf(stderr, "cityrisk run: stage %s %s (exit %d); the outputs of the stages "
+            /* the cause again, so that the last line of a log says it all */
+            fprintf(stderr, "cityrisk run: stage %s %s (exit %d)%s%s; the outputs of the stages "
                             "before it are kept\n",
-                    p->stage[i].name, cli_stop_signal() ? "was interrupted" : "failed", code);
+                    p->stage[i].name, cli_stop_signal() ? "was interrupted" : "failed", code,
+                    *cli_last_error() ? ": " : "", cli_last_error());
             rc = code;
             break;
         }

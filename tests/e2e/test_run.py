@@ -152,6 +152,8 @@ class Pipelines(RunCase):
         self.assertIn("stage zonal failed", err)
         stages = {s["name"]: s for s in json.loads(out)["stages"]}
         self.assertEqual(stages["zonal"]["status"], "failed")
+        self.assertIn("bogus", stages["zonal"]["error"])
+        self.assertNotIn("error", stages["arrivals"])
         self.assertEqual(stages["arrivals"]["status"], "ran")
         self.assertIsNotNone(gdal.Open(self.path("out/exposure-stress-2m.tif")))
         self.assertFalse(os.path.exists(self.path("out/neighbourhoods.geojson")))
