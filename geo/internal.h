@@ -27,6 +27,13 @@ cr_status cr_open_raster(cr_ctx *ctx, const char *path, GDALDatasetH *out);
 /* Opens a vector dataset read-only, with the same failure conventions. */
 cr_status cr_open_vector(cr_ctx *ctx, const char *path, GDALDatasetH *out);
 
+/* Opens a dataset read-only with GDAL's open flags (GDAL_OF_RASTER, GDAL_OF_VECTOR or
+ * both), with the same failure conventions: kind names the input in messages ("sea"),
+ * formats what it should have been ("raster or vector"); GDAL's reason is kept when it
+ * gives one beyond "not recognized". */
+cr_status cr_open_dataset(cr_ctx *ctx, const char *path, const char *kind, const char *formats,
+                          unsigned flags, GDALDatasetH *out);
+
 /* Turns user input ("EPSG:4326", WKT, PROJ string, a file) into WKT2; *wkt is freed
  * with CPLFree(). Fails with CR_E_USAGE naming the input. */
 cr_status cr_crs_to_wkt(cr_ctx *ctx, const char *crs, char **wkt);

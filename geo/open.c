@@ -33,8 +33,8 @@ cr_status cr_check_input_path(cr_ctx *ctx, const char *path, const char *kind)
     return CR_OK;
 }
 
-static cr_status open_dataset(cr_ctx *ctx, const char *path, const char *kind, unsigned flags,
-                              GDALDatasetH *out)
+cr_status cr_open_dataset(cr_ctx *ctx, const char *path, const char *kind, const char *formats,
+                          unsigned flags, GDALDatasetH *out)
 {
     *out = NULL;
     cr_status st = cr_check_input_path(ctx, path, kind);
@@ -47,7 +47,7 @@ static cr_status open_dataset(cr_ctx *ctx, const char *path, const char *kind, u
         const char *msg = cr_gdal_message(ctx);
         if (strstr(msg, "not recognized") || !*msg)
             st = cr_ctx_fail(ctx, CR_E_DATA, "cannot open %s '%s': not a %s format GDAL can read",
-                             kind, path, kind);
+                             kind, path, formats);
         else
             st = cr_ctx_fail_gdal(ctx, CR_E_DATA, "cannot open %s '%s'", kind, path);
     }
@@ -57,7 +57,7 @@ static cr_status open_dataset(cr_ctx *ctx, const char *path, const char *kind, u
 
 cr_status cr_open_raster(cr_ctx *ctx, const char *path, GDALDatasetH *out)
 {
-    cr_status st = open_dataset(ctx, path, "raster", GDAL_OF_RASTER, out);
+    cr_status st = cr_open_dataset(ctx, path, "raster", "raster", GDAL_OF_RASTER, out);
     if (st == CR_OK && GDALGetRasterCount(*out) == 0) {
         GDALClose(*out);
         *out = NULL;
@@ -68,7 +68,7 @@ cr_status cr_open_raster(cr_ctx *ctx, const char *path, GDALDatasetH *out)
 
 cr_status cr_open_vector(cr_ctx *ctx, const char *path, GDALDatasetH *out)
 {
-    return open_dataset(ctx, path, "vector", GDAL_OF_VECTOR, out);
+    return cr_open_dataset(ctx, path, "vector", "vector", GDAL_OF_VECTOR, out);
 }
 
 cr_status cr_crs_to_wkt(cr_ctx *ctx, const char *crs, char **wkt)

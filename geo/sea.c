@@ -81,19 +81,19 @@ cr_status cr_sea_source_open(cr_ctx *ctx, const char *path, const cr_grid *grid,
                              cr_sea_source **out)
 {
     *out = NULL;
-    cr_status st = cr_check_input_path(ctx, path, "sea");
+    GDALDatasetH ds = NULL;
+    cr_status st = cr_open_dataset(ctx, path, "sea file", "raster or vector",
+                                   GDAL_OF_RASTER | GDAL_OF_VECTOR, &ds);
     if (st != CR_OK)
         return st;
     cr_sea_source *s = calloc(1, sizeof *s);
     if (!s || !(s->path = strdup(path)) || !(s->grid = cr_grid_clone(grid))) {
         cr_sea_source_close(s);
+        GDALClose(ds);
         return cr_ctx_fail(ctx, CR_E_IO, "out of memory reading sea file '%s'", path);
     }
     cr_gdal_begin(ctx);
-    GDALDatasetH ds = GDALOpenEx(path, GDAL_OF_RASTER | GDAL_OF_VECTOR | GDAL_OF_READONLY, NULL, NULL, NULL);
-    if (!ds)
-        st = cr_ctx_fail(ctx, CR_E_DATA, "cannot open sea file '%s': not a raster or vector format GDAL can read", path);
-    else if (GDALGetRasterCount(ds) > 0) {
+    if (GDALGetRasterCount(ds) > 0) {
         cr_layer_opts lo;
         cr_layer_opts_init(&lo);
         lo.kind = CR_KIND_CLASS;
@@ -101,8 +101,7 @@ cr_status cr_sea_source_open(cr_ctx *ctx, const char *path, const cr_grid *grid,
     } else {
         st = load_polygons(ctx, s, ds);
     }
-    if (ds)
-        GDALClose(ds);
+    GDALClose(ds);
     cr_gdal_end(ctx);
     if (st != CR_OK) {
         cr_sea_source_close(s);

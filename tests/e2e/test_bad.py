@@ -152,7 +152,9 @@ CASES = [
     *cases("zero_bytes.json", ["run"], 3, OPEN_FAILED + ": the file is empty"),
     *cases("text.tif", RASTER_OPENERS, 3,
            OPEN_FAILED + ": not a (raster|raster or vector) format GDAL can read"),
-    *cases("not_json.geojson", VECTOR_OPENERS, 3, OPEN_FAILED + ": Failed to read GeoJSON data"),
+    # --sea takes a raster or a vector: GDAL's reason is kept either way
+    *cases("not_json.geojson", [*VECTOR_OPENERS, "inundation --sea"], 3,
+           OPEN_FAILED + ": Failed to read GeoJSON data"),
     *cases("not_json.json", ["run"], 3, r"pipeline '{f}' is not valid JSON"),
 
     # ---- rasters GDAL opens but that cannot be used
