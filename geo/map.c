@@ -535,7 +535,7 @@ static cr_status load_zones(cr_ctx *ctx, map_model *m, const cr_map_opts *o,
     int want_labels = o->top > 0 && li >= 0 && fi >= 0;
     OGR_L_ResetReading(layer);
     OGRFeatureH f;
-    long order = 0, skipped = 0;
+    long order = 0, skipped = 0, no_polygon = 0;
     while ((f = OGR_L_GetNextFeature(layer)) != NULL) {
         order++;
         OGRGeometryH g = OGR_F_GetGeometryRef(f);
@@ -544,6 +544,7 @@ static cr_status load_zones(cr_ctx *ctx, map_model *m, const cr_map_opts *o,
             g = lin = OGR_G_GetLinearGeometry(g, 0, NULL);
         if (!g || (ct && OGR_G_Transform(g, ct) != OGRERR_NONE)) {
             skipped += g != NULL;
+            no_polygon += g == NULL;
             if (lin)
                 OGR_G_DestroyGeometry(lin);
             OGR_F_Destroy(f);
@@ -557,6 +558,7 @@ static cr_status load_zones(cr_ctx *ctx, map_model *m, const cr_map_opts *o,
             st = cr_ctx_fail(ctx, CR_E_IO, "out of memory reading zones '%s'", o->zones_path);
             goto done;
         }
+        no_polygon += m->nrings == r0;
         if (m->nrings > r0) {
             m->zones++;
             if (want_labels && OGR_F_IsFieldSetAndNotNull(f, fi) && OGR_F_IsFieldSetAndNotNull(f, li)) {
@@ -602,6 +604,11 @@ static cr_status load_zones(cr_ctx *ctx, map_model *m, const cr_map_opts *o,
     if (skipped)
         cr_ctx_log(ctx, CR_LOG_WARNING, "zones '%s': %ld features could not be reprojected; not drawn",
                    o->zones_path, skipped);
+    if (no_polygon && m->zones > 0) /* with none at all, the failure below says it */
+        cr_ctx_log(ctx, CR_LOG_WARNING,
+                   "zones '%s' layer '%s': %ld feature%s no polygon (null, empty or not "
+                   "polygonal geometry); not drawn",
+                   o->zones_path, lname, no_polygon, no_polygon == 1 ? " has" : "s have");
     if (m->zones == 0) {
         st = cr_ctx_fail(ctx, CR_E_DATA, "zones '%s' layer '%s' hold no polygons", o->zones_path,
                          lname);
