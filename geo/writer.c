@@ -83,6 +83,10 @@ static char **staging_options(GDALDriverH gtiff, const cr_grid *grid, int bands)
     o = CSLSetNameValue(o, "BLOCKYSIZE", "512");
     o = CSLSetNameValue(o, "BIGTIFF", "IF_SAFER");
     o = CSLSetNameValue(o, "INTERLEAVE", "BAND"); /* bands are written one by one */
+    /* Tiles all nodata (or 0) are not written, and closing an aborted file does not fill
+     * the tiles never written: a cancelled run stops in a moment, not after writing the
+     * rest of the raster. Reading gives the same cells either way. */
+    o = CSLSetNameValue(o, "SPARSE_OK", "TRUE");
     double bytes = 4.0 * grid->width * (double)grid->height * bands * 4 / 3; /* with overviews */
     if (bytes <= STAGING_RAW_MAX)
         return o;
