@@ -12,7 +12,8 @@
 double oracle_shoelace(const double *xy, int n);
 
 /* The signed area of the ring xy (n points, implicitly closed) inside the unit cell
- * [c, c + 1) x [r, r + 1) of the ring's own coordinates. Aborts when out of memory. */
+ * [c, c + 1) x [r, r + 1) of the ring's own coordinates. Aborts when out of memory. Not thread-safe: it keeps
+ * its buffers from call to call. */
 double oracle_ring_in_cell(const double *xy, int n, int c, int r);
 
 #endif
