@@ -136,6 +136,18 @@ static json_object *stage_json(const cr_stage *s, const char *status, const char
     return o;
 }
 
+/* Prints --json's document, {"pipeline": ..., "stages": summary}, the same for a run and
+ * a --dry-run; returns the exit code of printing it. */
+static int print_summary(const cr_pipeline *p, json_object *summary)
+{
+    json_object *doc = json_object_new_object();
+    json_object_object_add(doc, "pipeline", json_object_new_string(p->path));
+    json_object_object_add(doc, "stages", json_object_get(summary));
+    int rc = cli_print_json(&USAGE, doc);
+    json_object_put(doc);
+    return rc;
+}
+
 int cli_cmd_run(int argc, char **argv)
 {
     int force = 0, dry_run = 0, json = 0;
@@ -222,7 +234,7 @@ int cli_cmd_run(int argc, char **argv)
                 printf("%-5s %s: %s\n", runs[i] ? "run" : "skip", p->stage[i].name, why[i]);
         }
         free(why);
-        rc = json ? cli_print_json(&USAGE, summary) : cli_finish_stdout(&USAGE);
+        rc = json ? print_summary(p, summary) : cli_finish_stdout(&USAGE);
         goto out;
     }
     cli_run.progress = !common.quiet && isatty(STDERR_FILENO) && planned > 0;
@@ -273,11 +285,7 @@ int cli_cmd_run(int argc, char **argv)
     }
     free(why);
     if (json) {
-        json_object *doc = json_object_new_object();
-        json_object_object_add(doc, "pipeline", json_object_new_string(p->path));
-        json_object_object_add(doc, "stages", json_object_get(summary));
-        int prc = cli_print_json(&USAGE, doc);
-        json_object_put(doc);
+        int prc = print_summary(p, summary);
         if (rc == CLI_EXIT_OK)
             rc = prc;
     } else if (!common.quiet && rc == CLI_EXIT_OK) {

@@ -581,7 +581,16 @@ cr_status cr_pipeline_load(cr_ctx *ctx, const char *path, char **sets, cr_pipeli
         json_object_put(doc);
         return cr_ctx_fail(ctx, CR_E_IO, "out of memory");
     }
-    snprintf(L.dir, sizeof L.dir, "%s", CPLGetPath(path));
+    /* The folder relative paths are read from: CPLGetPath() would cut a long one. */
+    const char *slash = strrchr(path, '/');
+    size_t dir_len = !slash ? 0 : slash == path ? 1 : (size_t)(slash - path);
+    if (dir_len >= sizeof L.dir) {
+        json_object_put(doc);
+        free(p);
+        return cr_ctx_fail(ctx, CR_E_USAGE, "pipeline '%s': its folder's path is too long", path);
+    }
+    memcpy(L.dir, path, dir_len);
+    L.dir[dir_len] = '\0';
     p->path = strdup(path);
     const char *sep = *L.dir && L.dir[strlen(L.dir) - 1] != '/' ? "/" : "";
     char *state = format("%s%s.%s.state.json", L.dir, sep, CPLGetFilename(path));

@@ -139,6 +139,22 @@ class Pipelines(RunCase):
         forced = self.statuses(self.run_json(p, "--force"))
         self.assertEqual(set(forced.values()), {"ran"})
 
+    def test_a_pipeline_in_a_folder_deeper_than_2048_bytes(self):
+        """Relative paths resolve against the whole folder (GDAL's path helpers cut at 2048)."""
+        deep = os.path.join(self.tmp, *["d" * 200] * 11)
+        os.makedirs(os.path.join(deep, "data"))
+        shutil.copy(sample("dem.tif"), os.path.join(deep, "data", "dem.tif"))
+        p = os.path.join(deep, "pipeline.json")
+        with open(p, "w") as fh:
+            json.dump({"stages": [pipeline()["stages"][0]]}, fh)
+        self.assertGreater(len(p), 2048)
+        rc, out, err = run("run", p, "--dry-run", "--json")
+        self.assertEqual(rc, 0, err)
+        doc = json.loads(out)  # the same document as a run's
+        self.assertEqual(doc["pipeline"], p)
+        self.assertEqual(doc["stages"][0]["status"], "would run")
+        self.assertEqual(doc["stages"][0]["outputs"][0], os.path.join(deep, "out", "inundation.tif"))
+
     def test_only_runs_the_stages_named(self):
         p = self.write(pipeline())
         only = self.statuses(self.run_json(p, "--only", "inundation,arrivals"))
