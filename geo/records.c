@@ -333,6 +333,7 @@ typedef struct csv_source {
     cr_where *where;
     int x, y, count, date; /* columns, -1 for none */
     unsigned char *used;   /* per column: 1 when this run reads it */
+    int ncolumns;          /* of used: names or HXL tags, whichever row is longer */
 } csv_source;
 
 /* Resolves a named column (header name or HXL tag) or fails naming the columns. */
@@ -407,6 +408,7 @@ static cr_status csv_mark_used(reader *r, csv_source *c)
     const cr_csv_header *h = &c->head;
     /* A column found by HXL tag may lie beyond the names: the tag row can be longer. */
     int columns = h->tag_count > h->count ? h->tag_count : h->count;
+    c->ncolumns = columns;
     if (!(c->used = calloc((size_t)columns + 1, 1)))
         return cr_ctx_fail(r->ctx, CR_E_IO, "out of memory reading '%s'", r->path);
     int coords_by_tag = o->x_field ? o->x_field[0] == '#' : h->tags != NULL;
@@ -452,16 +454,17 @@ static const char *field(const cr_csv_record *rec, int column)
  * miss it, so the file's encoding is named rather than its records rejected one by one. */
 static cr_status csv_check_utf8(reader *r, const csv_source *c, const cr_csv_record *rec)
 {
-    for (int k = 0; k < rec->count && k < c->head.count; k++) {
+    for (int k = 0; k < rec->count && k < c->ncolumns; k++) {
         if (!c->used[k])
             continue;
         size_t at = cr_utf8_invalid_at(rec->fields[k]);
+        /* a column found by its HXL tag may have no name */
+        const char *name = k < c->head.count ? c->head.names[k] : c->head.tags[k];
         if (rec->fields[k][at])
             return cr_ctx_fail(r->ctx, CR_E_DATA,
                                "CSV '%s' line %ld, column '%s': the value is not UTF-8 text (byte "
                                "0x%02X at offset %zu); " CR_CSV_UTF8_HINT,
-                               r->path, rec->line, c->head.names[k],
-                               (unsigned char)rec->fields[k][at], at);
+                               r->path, rec->line, name, (unsigned char)rec->fields[k][at], at);
     }
     return CR_OK;
 }

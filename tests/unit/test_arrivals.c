@@ -251,6 +251,33 @@ static void rejections_carry_reasons_and_lines(void **state)
     tu_rmdir(dir);
 }
 
+/* A value the run reads must be UTF-8, also in a column found by its HXL tag beyond the
+ * header's names (the tag row is longer). */
+static void utf8_is_checked_in_columns_found_by_tag(void **state)
+{
+    (void)state;
+    char *dir = tu_mkdtemp();
+    char *csv = tu_write_file(dir, "t.csv",
+                              "name,x\n"                       /* 1: two names */
+                              "#loc,#geo+x,#geo+y,#affected\n" /* 2: four tags */
+                              "a,1005,8995,2\n"                /* 3 */
+                              "b,1015,8995,\xE9\n");          /* 4: Latin-1 count */
+    char *out = tu_path(dir, "t.tif");
+    cr_ctx *ctx = cr_ctx_new();
+    cr_arrivals_opts o;
+    options(&o);
+    o.x_field = "#geo+x";
+    o.y_field = "#geo+y";
+    o.count_field = "#affected";
+    assert_int_equal(cr_arrivals(ctx, csv, out, &o, NULL), CR_E_DATA);
+    assert_non_null(strstr(cr_ctx_error(ctx), "line 4, column '#affected': the value is not "
+                                              "UTF-8 text (byte 0xE9 at offset 0)"));
+    assert_int_equal(tu_count_entries(dir), 1); /* t.csv only */
+    cr_ctx_free(ctx);
+    free(csv), free(out);
+    tu_rmdir(dir);
+}
+
 /* Geographic input outside its ranges, and a kernel on a geographic grid. */
 static void geographic_ranges_and_grids(void **state)
 {
@@ -300,6 +327,7 @@ int main(void)
         cmocka_unit_test(edge_mass_is_renormalised_and_reported),
         cmocka_unit_test(tiny_bandwidth_keeps_the_count_in_its_cell),
         cmocka_unit_test(rejections_carry_reasons_and_lines),
+        cmocka_unit_test(utf8_is_checked_in_columns_found_by_tag),
         cmocka_unit_test(geographic_ranges_and_grids),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
