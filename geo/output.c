@@ -63,11 +63,15 @@ static double physical_memory(void)
     return pages > 0 && size > 0 ? (double)pages * (double)size : 0.0;
 }
 
+double cr_output_staging_bytes(const cr_grid *grid, int bands)
+{
+    return 4.0 * grid->width * (double)grid->height * bands * 4.0 / 3.0;
+}
+
 cr_status cr_output_check_size(cr_ctx *ctx, const char *path, const cr_grid *grid, int bands,
                                const char *source)
 {
-    /* Float32 cells and overviews of a third more, as the staging file holds them */
-    double bytes = 4.0 * grid->width * (double)grid->height * bands * 4.0 / 3.0;
+    double bytes = cr_output_staging_bytes(grid, bands);
     const char *name;
     char *dir = folder_of(path, &name);
     struct statvfs fs;

@@ -14,6 +14,11 @@ cr_status cr_output_check(cr_ctx *ctx, const char *path, int overwrite);
  * through a temporary file, and needs no --overwrite. */
 int cr_output_is_stream(const char *path);
 
+/* The bytes of the uncompressed staging file of a raster of `bands` Float32 bands on grid,
+ * overviews (a third more) included: what writer.c compresses beyond a threshold and
+ * cr_output_check_size() weighs against the disk and memory. */
+double cr_output_staging_bytes(const cr_grid *grid, int bands);
+
 /* Refuses, before any work, a grid so large that its raster of `bands` Float32 bands
  * (uncompressed, with overviews) could be held neither by the whole file system of path's
  * folder nor in this machine's memory: a request far beyond the task (a 10^6 x 10^6 grid),

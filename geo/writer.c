@@ -87,8 +87,7 @@ static char **staging_options(GDALDriverH gtiff, const cr_grid *grid, int bands)
      * the tiles never written: a cancelled run stops in a moment, not after writing the
      * rest of the raster. Reading gives the same cells either way. */
     o = CSLSetNameValue(o, "SPARSE_OK", "TRUE");
-    double bytes = 4.0 * grid->width * (double)grid->height * bands * 4 / 3; /* with overviews */
-    if (bytes <= STAGING_RAW_MAX)
+    if (cr_output_staging_bytes(grid, bands) <= STAGING_RAW_MAX)
         return o;
     if (gtiff_has_zstd(gtiff)) {
         o = CSLSetNameValue(o, "COMPRESS", "ZSTD");
