@@ -14,7 +14,9 @@ made here. CASES runs every command that takes that kind of input, in each role,
 - that the input fixtures are unchanged, byte for byte.
 
 A file that is not readable, and a folder that is not writable, mean nothing to root: as root,
-those commands run as nobody through setpriv (util-linux), or are skipped saying why.
+those commands run as nobody through setpriv (util-linux), or are skipped saying why. Nobody runs
+a copy of the binary on copies of the fixtures in a world-readable temporary folder, so the
+cases do not depend on where the checkout lives (root's home is mode 700).
 """
 import hashlib
 import json
@@ -265,13 +267,52 @@ def fixture_digests():
     return {n: digest(bad(n)) for n in sorted(os.listdir(BAD))}
 
 
+class NobodysCopy:
+    """What nobody must read, copied where nobody can: the checkout may live in a folder others
+    cannot enter (root's home, mode 700, as in many containers), so the binary and the
+    fixtures of tests/bad are copied once into a world-readable temporary folder, and the
+    arguments of a command run as nobody point there instead."""
+
+    folder = None
+
+    @classmethod
+    def prepare(cls):
+        if cls.folder is None:
+            cls.folder = tempfile.mkdtemp(prefix="cityrisk-bad-nobody-")
+            os.chmod(cls.folder, 0o755)
+            shutil.copytree(BAD, os.path.join(cls.folder, "bad"))
+            shutil.copy(CITYRISK, os.path.join(cls.folder, "cityrisk"))
+            for root, dirs, files in os.walk(cls.folder):
+                for d in dirs:
+                    os.chmod(os.path.join(root, d), 0o755)
+                for f in files:
+                    os.chmod(os.path.join(root, f), 0o644)
+            os.chmod(os.path.join(cls.folder, "cityrisk"), 0o755)
+        return cls.folder
+
+    @classmethod
+    def remove(cls):
+        if cls.folder is not None:
+            shutil.rmtree(cls.folder, ignore_errors=True)
+            cls.folder = None
+
+    @classmethod
+    def command(cls, args):
+        folder = cls.prepare()
+        copy = os.path.join(folder, "bad")
+        moved = [copy + a[len(BAD):] if a == BAD or a.startswith(BAD + os.sep) else a
+                 for a in args]
+        return [os.path.join(folder, "cityrisk"), *moved]
+
+
 def cityrisk(args, as_nobody=False):
     """Runs cityrisk (as nobody through setpriv when asked); returns (code, stdout, stderr)."""
-    prefix = []
+    command = [CITYRISK, *args]
     if as_nobody and os.geteuid() == 0:
-        prefix = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups"]
-    proc = subprocess.run([*prefix, CITYRISK, *args], capture_output=True, text=True,
-                          errors="replace", timeout=120)
+        command = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups",
+                   *NobodysCopy.command(args)]
+    proc = subprocess.run(command, capture_output=True, text=True, errors="replace",
+                          timeout=120)
     return proc.returncode, proc.stdout, proc.stderr
 
 
@@ -300,8 +341,14 @@ class BadInputCase(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        # Nothing read a fixture for writing, nor left anything (an .aux.xml) beside them.
+        # Nothing read a fixture for writing, nor left anything (an .aux.xml) beside them,
+        # nor beside nobody's copies of them.
         assert fixture_digests() == cls.before, "tests/bad changed"
+        if NobodysCopy.folder is not None:
+            copy = os.path.join(NobodysCopy.folder, "bad")
+            copies = {n: digest(os.path.join(copy, n)) for n in sorted(os.listdir(copy))}
+            NobodysCopy.remove()
+            assert copies == cls.before, "nobody's copy of tests/bad changed"
 
     def setUp(self):
         self._tmp = tempfile.TemporaryDirectory(prefix="cityrisk-bad-")
