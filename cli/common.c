@@ -69,11 +69,7 @@ static int progress_or_stop(double complete, const char *message, void *arg)
 
 static void log_to_stderr(void *arg, cr_log_level level, const char *msg)
 {
-    const char *name = arg;
-    const char *prefix = level == CR_LOG_ERROR     ? "error: "
-                         : level == CR_LOG_WARNING ? "warning: "
-                                                   : "";
-    fprintf(stderr, "cityrisk %s: %s%s\n", name, prefix, msg);
+    cli_message(arg, level, msg); /* thread-safe, once each (messages.c) */
 }
 
 /* argv without the options that change no output (--threads N, -q, --debug), which
@@ -105,6 +101,7 @@ cr_ctx *cli_context(const cli_usage *usage, const cli_common *common, int argc, 
     }
     cr_log_level level = common->debug ? CR_LOG_DEBUG : common->quiet ? CR_LOG_ERROR : CR_LOG_WARNING;
     cr_ctx_set_log(ctx, log_to_stderr, (void *)usage->name, level);
+    cli_messages_set(usage->name, level);
     if (common->debug)
         CPLSetConfigOption("CPL_DEBUG", "ON");
     shown_progress = NULL;

@@ -69,6 +69,22 @@ void cr_grid_cell_text(const cr_grid *grid, int col, int row, char *buf, size_t 
 cr_status cr_fail_apart(cr_ctx *ctx, const char *what, const cr_bounds *a, const char *other,
                         const cr_bounds *b, const char *hint);
 
+/* A window over failures passed to cr_gdal_foreign_failure() (GDAL's worker threads):
+ * cr_foreign_watch_begin() opens it; cr_foreign_watch_end() closes it and returns 1, with
+ * the message of the first failure raised while it was open in msg (size bytes), when
+ * there was one. Windows may overlap (two writers): each sees the failures raised while
+ * it was open. */
+typedef struct cr_foreign_watch {
+    unsigned long start; /* failures counted when the window opened */
+    int open;
+} cr_foreign_watch;
+void cr_foreign_watch_begin(cr_foreign_watch *w);
+int cr_foreign_watch_end(cr_foreign_watch *w, char *msg, size_t size);
+
+/* Gives a worker thread's context the log sink and level of the context that started
+ * it (the sink is thread-safe, context.h), and one thread. */
+void cr_ctx_inherit(cr_ctx *worker, const cr_ctx *parent);
+
 /* Seconds on a monotonic clock, for the timings of --debug. */
 double cr_seconds(void);
 

@@ -193,7 +193,19 @@ static cr_status open_warped(cr_ctx *ctx, cr_layer *l, const cr_layer_opts *opts
     return CR_OK;
 }
 
+static cr_status open_source(cr_ctx *ctx, cr_layer *l, const cr_layer_opts *opts);
+
 static cr_status open_layer(cr_ctx *ctx, cr_layer *l, const cr_layer_opts *opts)
+{
+    /* Reading the bands' nodata, masks and metadata may make GDAL read more of the file
+     * (a directory, a tag cut short): its warnings go to the log, not to stderr. */
+    cr_gdal_begin(ctx);
+    cr_status st = open_source(ctx, l, opts);
+    cr_gdal_end(ctx);
+    return st;
+}
+
+static cr_status open_source(cr_ctx *ctx, cr_layer *l, const cr_layer_opts *opts)
 {
     cr_status st = cr_open_raster(ctx, l->path, &l->src);
     if (st != CR_OK)
@@ -233,10 +245,7 @@ static cr_status open_layer(cr_ctx *ctx, cr_layer *l, const cr_layer_opts *opts)
             l->mask = GDALGetMaskBand(band);
         return CR_OK;
     }
-    cr_gdal_begin(ctx);
-    st = open_warped(ctx, l, opts);
-    cr_gdal_end(ctx);
-    return st;
+    return open_warped(ctx, l, opts);
 }
 
 cr_status cr_layer_open(cr_ctx *ctx, const char *path, const cr_grid *grid,

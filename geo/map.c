@@ -681,18 +681,24 @@ static void title_from_path(const char *path, char *buf, size_t size)
     buf[0] = (char)toupper((unsigned char)buf[0]);
 }
 
-/* The direction of true north at the centre, radians clockwise from up. */
-static double true_north(OGRSpatialReferenceH srs, double cx, double cy)
+/* The direction of true north at the centre, radians clockwise from up; 0 (up), with a
+ * warning, where it cannot be computed (a centre outside the projection's domain). */
+static double true_north(cr_ctx *ctx, const char *path, OGRSpatialReferenceH srs, double cx,
+                         double cy)
 {
     if (OSRIsGeographic(srs))
         return 0;
+    cr_gdal_begin(ctx);
     OGRSpatialReferenceH geo = OSRCloneGeogCS(srs);
-    if (!geo)
+    if (!geo) {
+        cr_gdal_end(ctx);
         return 0;
+    }
     OSRSetAxisMappingStrategy(geo, OAMS_TRADITIONAL_GIS_ORDER);
     OGRCoordinateTransformationH to = OCTNewCoordinateTransformation(srs, geo);
     OGRCoordinateTransformationH back = OCTNewCoordinateTransformation(geo, srs);
     double angle = 0, x = cx, y = cy;
+    int known = 0;
     if (to && back && OCTTransform(to, 1, &x, &y, NULL)) {
         double lat = y + (y > 89 ? -0.01 : 0.01), lon = x;
         if (OCTTransform(back, 1, &lon, &lat, NULL)) {
@@ -701,8 +707,17 @@ static double true_north(OGRSpatialReferenceH srs, double cx, double cy)
                 dx = -dx, dy = -dy;
             if (dx != 0 || dy != 0)
                 angle = atan2(dx, dy);
+            known = isfinite(angle);
         }
     }
+    if (!known) {
+        const char *why = cr_gdal_message(ctx);
+        cr_ctx_log(ctx, CR_LOG_WARNING,
+                   "raster '%s': true north at its centre is unknown%s%s%s; the north arrow points "
+                   "up", path, *why ? " (" : "", why, *why ? ")" : "");
+        angle = 0;
+    }
+    cr_gdal_end(ctx);
     if (to)
         OCTDestroyCoordinateTransformation(to);
     if (back)
@@ -780,7 +795,7 @@ cr_status cr_map(cr_ctx *ctx, const char *out, const cr_map_opts *o, cr_map_summ
         m.metres_per_unit = 111319.49 * cos((m.ymin + m.ymax) / 2 * M_PI / 180);
     else
         m.metres_per_unit = OSRGetLinearUnits(srs, NULL);
-    m.north = true_north(srs, (m.xmin + m.xmax) / 2, (m.ymin + m.ymax) / 2);
+    m.north = true_north(ctx, o->raster_path, srs, (m.xmin + m.xmax) / 2, (m.ymin + m.ymax) / 2);
     const char *crs_name = OSRGetName(srs);
     snprintf(m.crs_name, sizeof m.crs_name, "%s", crs_name ? crs_name : "");
 
