@@ -265,6 +265,32 @@ static uint32_t colour_of(const map_model *m, double v)
     return 0xff000000u | r << 16 | g << 8 | b;
 }
 
+/* Fails on the first infinite value of the image read as Float32 (pixel `at` of bw x bh
+ * from the band's rw x rh cells): a value infinite only in Float32 (a Float64 band beyond
+ * its range) is named as the source holds it, read again from that pixel's cells. */
+static cr_status infinite_error(cr_ctx *ctx, GDALRasterBandH band, const char *path, int band_no,
+                                float value, size_t at, int bw, int bh, GDALRasterIOExtraArg *extra)
+{
+    int rw = GDALGetRasterBandXSize(band), rh = GDALGetRasterBandYSize(band);
+    int i = (int)(at % (size_t)bw), j = (int)(at / (size_t)bw);
+    int x0 = (int)((double)i * rw / bw), y0 = (int)((double)j * rh / bh);
+    int x1 = (int)((double)(i + 1) * rw / bw), y1 = (int)((double)(j + 1) * rh / bh);
+    double wide = value;
+    GDALRasterIOExtraArg one = *extra;
+    one.pfnProgress = NULL;
+    one.pProgressData = NULL;
+    cr_gdal_begin(ctx);
+    int reread = GDALRasterIOEx(band, GF_Read, x0, y0, x1 > x0 ? x1 - x0 : 1, y1 > y0 ? y1 - y0 : 1,
+                                &wide, 1, 1, GDT_Float64, 0, 0, &one) == CE_None;
+    cr_gdal_end(ctx);
+    if (reread && isfinite(wide))
+        return cr_ctx_fail(ctx, CR_E_DATA, "raster '%s' band %d: value %.10g near column %d, row %d "
+                           CR_FLOAT32_HINT, path, band_no, wide, x0, y0);
+    return cr_ctx_fail(ctx, CR_E_DATA,
+                       "raster '%s' band %d: value %g near column %d, row %d is infinite; "
+                       CR_INFINITE_HINT, path, band_no, value, x0, y0);
+}
+
 /* Reads the band at bw x bh (GDAL averages, or takes the most frequent class, over
  * the cells behind each pixel, from an overview when there is one) and colours it. */
 static cr_status read_image(cr_ctx *ctx, map_model *m, GDALRasterBandH band, const char *path,
@@ -311,11 +337,7 @@ static cr_status read_image(cr_ctx *ctx, map_model *m, GDALRasterBandH band, con
         cr_mark_valid_f32(values, n, mask, has_nodata, (double)(float)nodata, NULL);
         size_t bad = cr_first_infinite_f32(values, n);
         if (bad < n) /* it would make the colour ramp NaN */
-            st = cr_ctx_fail(ctx, CR_E_DATA,
-                             "raster '%s' band %d: value %g near column %d, row %d is infinite; "
-                             CR_INFINITE_HINT,
-                             path, band_no, values[bad], (int)((double)(bad % (size_t)bw) * rw / bw),
-                             (int)((double)(bad / (size_t)bw) * rh / bh));
+            st = infinite_error(ctx, band, path, band_no, values[bad], bad, bw, bh, &extra);
     }
     if (st == CR_OK) {
         if (m->mode == MAP_MODE_CONTINUOUS) {
@@ -769,6 +791,10 @@ cr_status cr_map(cr_ctx *ctx, const char *out, const cr_map_opts *o, cr_map_summ
                          o->raster_path);
         goto done;
     }
+    st = cr_check_geotransform(ctx, o->raster_path, gt, GDALGetRasterXSize(ds),
+                               GDALGetRasterYSize(ds));
+    if (st != CR_OK)
+        goto done;
     if (gt[2] != 0 || gt[4] != 0 || gt[1] <= 0 || gt[5] >= 0) {
         st = cr_ctx_fail(ctx, CR_E_DATA, "raster '%s' is rotated or not north-up; warp it first "
                          "(gdalwarp)", o->raster_path);
