@@ -10,6 +10,7 @@
 #include <cpl_conv.h>
 #include <gdal.h>
 
+#include "cityrisk/json.h"
 #include "cli.h"
 
 /* GDAL's default block cache is 5 % of RAM (about 1.2 GB here) and slower than a
@@ -200,9 +201,14 @@ int cli_finish_stdout(const cli_usage *usage)
 
 int cli_print_json(const cli_usage *usage, json_object *doc)
 {
-    const char *text = json_object_to_json_string_ext(
+    char *text = cr_json_text( /* valid UTF-8 whatever names and paths held */
         doc, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE);
+    if (!text) {
+        fprintf(stderr, "cityrisk %s: out of memory\n", usage->name);
+        return CLI_EXIT_FAILURE;
+    }
     fputs(text, stdout);
     fputc('\n', stdout);
+    free(text);
     return cli_finish_stdout(usage);
 }

@@ -19,6 +19,7 @@
 
 #include "internal.h"
 #include "map_internal.h"
+#include "text.h"
 #include "output.h"
 
 void cr_map_opts_init(cr_map_opts *opts)
@@ -157,7 +158,7 @@ static void load_classes(map_model *m, GDALRasterBandH class_band)
     for (int k = 0; k < m->nclasses; k++) {
         const char *name = names_ok ? json_object_get_string(json_object_array_get_idx(names, k)) : NULL;
         if (name)
-            snprintf(m->names[k], sizeof m->names[k], "%s", name);
+            cr_text_clean(m->names[k], sizeof m->names[k], name); /* from any tool */
         else if (m->nclasses == 5 && cr_class_default_name(k + 1))
             snprintf(m->names[k], sizeof m->names[k], "%s", cr_class_default_name(k + 1));
         else
@@ -604,7 +605,11 @@ static cr_status load_zones(cr_ctx *ctx, map_model *m, const cr_map_opts *o,
                 lab->order = order;
                 lab->ring0 = r0;
                 lab->ring1 = m->nrings;
-                lab->text = strdup(OGR_F_GetFieldAsString(f, li));
+                /* any bytes: shown as valid UTF-8 without control characters */
+                const char *raw = OGR_F_GetFieldAsString(f, li);
+                size_t size = 3 * strlen(raw) + 1;
+                if ((lab->text = malloc(size)) != NULL)
+                    cr_text_clean(lab->text, size, raw);
                 OGRGeometryH p = OGR_G_PointOnSurface(g);
                 if (!p)
                     p = OGR_G_CreateGeometry(wkbPoint), OGR_G_Centroid(g, p);
@@ -876,7 +881,7 @@ cr_status cr_map(cr_ctx *ctx, const char *out, const cr_map_opts *o, cr_map_summ
     /* text */
     find_scenario(ds, band, scenario, sizeof scenario);
     if (o->title)
-        snprintf(m.title, sizeof m.title, "%s", o->title);
+        cr_text_clean(m.title, sizeof m.title, o->title); /* whole characters, none a control */
     else
         title_from_path(o->raster_path, m.title, sizeof m.title);
     if (m.mode == MAP_MODE_CONTINUOUS)
