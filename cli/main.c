@@ -68,7 +68,7 @@ static int help(int argc, char **argv)
     return cmd->run(2, args);
 }
 
-static int run(int argc, char **argv)
+static int dispatch(int argc, char **argv)
 {
     const char *name = argv[1];
     if (strcmp(name, "--version") == 0 || strcmp(name, "version") == 0)
@@ -100,7 +100,7 @@ int main(int argc, char **argv)
     else if (!find_command(name))
         name = NULL;
     cli_messages_start(name);
-    int rc = run(argc, argv);
+    int rc = dispatch(argc, argv);
     /* Whatever printed to standard output (help, versions, reports, JSON, GeoJSON) and did
      * not check it yet: a failed write is exit 1 with the reason. */
     return cli_close_stdout(name, rc);
