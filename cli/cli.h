@@ -127,6 +127,25 @@ void cli_remember_error(const char *fmt, ...)
 #endif
     ;
 
+/* Installs GDAL's global error handler, through which what no library context captured
+ * (messages raised on GDAL's worker threads, or outside the library) is printed as
+ * "cityrisk NAME: ...", or handed to the write in progress when it is a failure. name is
+ * the command (NULL: "cityrisk: "). Called once, first thing. */
+void cli_messages_start(const char *name);
+
+/* The command whose messages follow, and the most verbose level shown; forgets which
+ * warnings were printed. cli_context() calls it. */
+void cli_messages_set(const char *name, cr_log_level level);
+
+/* Prints "cityrisk NAME: [error: |warning: ]msg" on stderr, a warning or error only the
+ * first time this command says it. Thread-safe. */
+void cli_message(const char *name, cr_log_level level, const char *msg);
+
+/* The last check of standard output, at exit: flushes and closes it; when that or an
+ * earlier write failed and rc is CLI_EXIT_OK, prints "cannot write to standard output:
+ * REASON" and returns CLI_EXIT_FAILURE. Returns rc otherwise. */
+int cli_close_stdout(const char *name, int rc);
+
 /* The exit code documented for a status. */
 int cli_exit_code(cr_status status);
 

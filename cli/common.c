@@ -10,6 +10,7 @@
 #include <cpl_conv.h>
 #include <gdal.h>
 
+#include "cityrisk/json.h"
 #include "cli.h"
 
 /* GDAL's default block cache is 5 % of RAM (about 1.2 GB here) and slower than a
@@ -69,11 +70,7 @@ static int progress_or_stop(double complete, const char *message, void *arg)
 
 static void log_to_stderr(void *arg, cr_log_level level, const char *msg)
 {
-    const char *name = arg;
-    const char *prefix = level == CR_LOG_ERROR     ? "error: "
-                         : level == CR_LOG_WARNING ? "warning: "
-                                                   : "";
-    fprintf(stderr, "cityrisk %s: %s%s\n", name, prefix, msg);
+    cli_message(arg, level, msg); /* thread-safe, once each (messages.c) */
 }
 
 /* argv without the options that change no output (--threads N, -q, --debug), which
@@ -105,6 +102,7 @@ cr_ctx *cli_context(const cli_usage *usage, const cli_common *common, int argc, 
     }
     cr_log_level level = common->debug ? CR_LOG_DEBUG : common->quiet ? CR_LOG_ERROR : CR_LOG_WARNING;
     cr_ctx_set_log(ctx, log_to_stderr, (void *)usage->name, level);
+    cli_messages_set(usage->name, level);
     if (common->debug)
         CPLSetConfigOption("CPL_DEBUG", "ON");
     shown_progress = NULL;
@@ -203,9 +201,14 @@ int cli_finish_stdout(const cli_usage *usage)
 
 int cli_print_json(const cli_usage *usage, json_object *doc)
 {
-    const char *text = json_object_to_json_string_ext(
+    char *text = cr_json_text( /* valid UTF-8 whatever names and paths held */
         doc, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE);
+    if (!text) {
+        fprintf(stderr, "cityrisk %s: out of memory\n", usage->name);
+        return CLI_EXIT_FAILURE;
+    }
     fputs(text, stdout);
     fputc('\n', stdout);
+    free(text);
     return cli_finish_stdout(usage);
 }

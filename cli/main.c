@@ -1,5 +1,6 @@
 /* main.c: the cityrisk program: global options and the table of subcommands. */
 #define _POSIX_C_SOURCE 200809L
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -49,14 +50,14 @@ static int print_version(void)
     cr_dependency_versions v;
     cr_get_dependency_versions(&v);
     printf("cityrisk %s (GDAL %s, PROJ %s, GEOS %s)\n", cr_version(), v.gdal, v.proj, v.geos);
-    return fflush(stdout) == 0 && !ferror(stdout) ? CLI_EXIT_OK : CLI_EXIT_FAILURE;
+    return CLI_EXIT_OK; /* main() checks standard output */
 }
 
 static int help(int argc, char **argv)
 {
     if (argc < 3) {
         print_overview(stdout);
-        return fflush(stdout) == 0 ? CLI_EXIT_OK : CLI_EXIT_FAILURE;
+        return CLI_EXIT_OK;
     }
     const cli_command *cmd = find_command(argv[2]);
     if (!cmd) {
@@ -67,13 +68,8 @@ static int help(int argc, char **argv)
     return cmd->run(2, args);
 }
 
-int main(int argc, char **argv)
+static int dispatch(int argc, char **argv)
 {
-    if (argc < 2) {
-        print_overview(stderr);
-        return CLI_EXIT_USAGE;
-    }
-    cli_catch_stop_signals();
     const char *name = argv[1];
     if (strcmp(name, "--version") == 0 || strcmp(name, "version") == 0)
         return print_version();
@@ -85,4 +81,27 @@ int main(int argc, char **argv)
         return CLI_EXIT_USAGE;
     }
     return cmd->run(argc - 1, argv + 1);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        print_overview(stderr);
+        return CLI_EXIT_USAGE;
+    }
+    /* A closed pipe makes writes fail with EPIPE, reported as any failed write (exit 1),
+     * rather than killing the program with SIGPIPE (141). */
+    signal(SIGPIPE, SIG_IGN);
+    cli_catch_stop_signals();
+    /* The command whose name prefixes the messages: `help CMD` speaks for CMD. */
+    const char *name = argv[1];
+    if (strcmp(name, "help") == 0 && argc > 2 && find_command(argv[2]))
+        name = argv[2];
+    else if (!find_command(name))
+        name = NULL;
+    cli_messages_start(name);
+    int rc = dispatch(argc, argv);
+    /* Whatever printed to standard output (help, versions, reports, JSON, GeoJSON) and did
+     * not check it yet: a failed write is exit 1 with the reason. */
+    return cli_close_stdout(name, rc);
 }

@@ -2,6 +2,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "cityrisk/context.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -199,6 +200,14 @@ void cr_ctx_set_log(cr_ctx *ctx, cr_log_fn fn, void *arg, cr_log_level level)
     ctx->log_level = level;
 }
 
+void cr_ctx_inherit(cr_ctx *worker, const cr_ctx *parent)
+{
+    worker->log = parent->log;
+    worker->log_arg = parent->log_arg;
+    worker->log_level = parent->log_level;
+    worker->threads = 1;
+}
+
 void cr_ctx_log(cr_ctx *ctx, cr_log_level level, const char *fmt, ...)
 {
     if (!ctx->log || level > ctx->log_level)
@@ -293,6 +302,57 @@ void cr_gdal_end(cr_ctx *ctx)
 const char *cr_gdal_message(const cr_ctx *ctx)
 {
     return ctx->gdal_msg;
+}
+
+/* Failures raised on threads that no context captures (cr_gdal_foreign_failure): the
+ * library's only process-wide state. GDAL's error handlers are per thread and a worker
+ * thread of GDAL's has no context to report to; the count lets a writer tell that one
+ * of them failed while it wrote. */
+static pthread_mutex_t foreign_lock = PTHREAD_MUTEX_INITIALIZER;
+static unsigned long foreign_count;  /* failures passed so far */
+static int foreign_windows;          /* watch windows open */
+static unsigned long foreign_first;  /* foreign_count just after first_msg, 0 when none */
+static char first_msg[CR_MSG_MAX];   /* the first failure since the windows opened */
+static char last_msg[CR_MSG_MAX];
+
+int cr_gdal_foreign_failure(const char *message)
+{
+    pthread_mutex_lock(&foreign_lock);
+    foreign_count++;
+    snprintf(last_msg, sizeof last_msg, "%s", message && *message ? message : "GDAL failed");
+    cr_flatten_line(last_msg);
+    int taken = foreign_windows > 0;
+    if (taken && !foreign_first) {
+        memcpy(first_msg, last_msg, sizeof first_msg);
+        foreign_first = foreign_count;
+    }
+    pthread_mutex_unlock(&foreign_lock);
+    return taken;
+}
+
+void cr_foreign_watch_begin(cr_foreign_watch *w)
+{
+    pthread_mutex_lock(&foreign_lock);
+    if (foreign_windows++ == 0)
+        foreign_first = 0;
+    w->start = foreign_count;
+    w->open = 1;
+    pthread_mutex_unlock(&foreign_lock);
+}
+
+int cr_foreign_watch_end(cr_foreign_watch *w, char *msg, size_t size)
+{
+    if (!w->open)
+        return 0;
+    pthread_mutex_lock(&foreign_lock);
+    int failed = foreign_count > w->start;
+    if (failed && size)
+        snprintf(msg, size, "%s", foreign_first > w->start ? first_msg : last_msg);
+    if (--foreign_windows == 0)
+        foreign_first = 0;
+    w->open = 0;
+    pthread_mutex_unlock(&foreign_lock);
+    return failed;
 }
 
 const char *cr_status_name(cr_status status)

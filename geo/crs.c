@@ -129,11 +129,9 @@ json_object *cr_json_bounds(const cr_bounds *b, int digits)
 
 char *cr_json_take_text(json_object *doc)
 {
-    const char *text = json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PLAIN |
-                                                               JSON_C_TO_STRING_NOSLASHESCAPE);
-    char *copy = text ? strdup(text) : NULL;
+    char *text = cr_json_text(doc, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
     json_object_put(doc);
-    return copy;
+    return text;
 }
 
 json_object *cr_grid_to_json(const cr_grid *grid)

@@ -43,6 +43,35 @@ cr_status cr_grid_new(cr_ctx *ctx, const char *crs_wkt, const double gt[6], int 
     return CR_OK;
 }
 
+/* The largest coordinate any CRS reaches, with room to spare (the Earth's circumference is
+ * 4e7 m), and the most cells of a coordinate's magnitude that doubles still tell apart to
+ * a ten-thousandth of a cell. */
+static const double COORD_MAX = 1e12, CELLS_MAX = 1e12;
+
+cr_status cr_check_geotransform(cr_ctx *ctx, const char *path, const double gt[6], int width,
+                                int height)
+{
+    const char *why = NULL;
+    double corner = fmax(fmax(fabs(gt[0]), fabs(gt[0] + width * gt[1] + height * gt[2])),
+                         fmax(fabs(gt[3]), fabs(gt[3] + width * gt[4] + height * gt[5])));
+    double cell = fmin(hypot(gt[1], gt[4]), hypot(gt[2], gt[5]));
+    for (int i = 0; i < 6 && !why; i++)
+        if (!isfinite(gt[i]))
+            why = "its values must be finite numbers";
+    if (!why && !(cell > 0))
+        why = "its cells have no size";
+    else if (!why && !(corner <= COORD_MAX))
+        why = "its corners lie beyond 1e12 from the CRS's origin, farther than any CRS reaches";
+    else if (!why && !(corner / cell <= CELLS_MAX))
+        why = "its cells are too small for their coordinates to tell them apart";
+    if (!why)
+        return CR_OK;
+    return cr_ctx_fail(ctx, CR_E_DATA,
+                       "raster '%s' has an invalid geotransform (origin %.10g, %.10g; cell size "
+                       "%.10g x %.10g): %s; fix it with gdal_edit.py -a_ullr",
+                       path, gt[0], gt[3], gt[1], gt[5], why);
+}
+
 cr_status cr_grid_from_raster(cr_ctx *ctx, const char *path, cr_grid **out)
 {
     *out = NULL;
@@ -57,6 +86,9 @@ cr_status cr_grid_from_raster(cr_ctx *ctx, const char *path, cr_grid **out)
                          path);
     else if (GDALGetGeoTransform(ds, gt) != CE_None)
         st = cr_ctx_fail(ctx, CR_E_DATA, "raster '%s' has no geotransform", path);
+    else if ((st = cr_check_geotransform(ctx, path, gt, GDALGetRasterXSize(ds),
+                                         GDALGetRasterYSize(ds))) != CR_OK)
+        ;
     else if ((st = cr_grid_new(ctx, wkt, gt, GDALGetRasterXSize(ds), GDALGetRasterYSize(ds), out)) !=
              CR_OK)
         cr_ctx_fail(ctx, st, "raster '%s': %s", path, cr_ctx_error(ctx));
@@ -93,7 +125,7 @@ cr_status cr_grid_from_bounds(cr_ctx *ctx, const cr_bounds *b, double res_x, dou
     double cols = round((xmax - xmin) / res_x), rows = round((ymax - ymin) / res_y);
     if (cols > CR_GRID_MAX_SIDE || rows > CR_GRID_MAX_SIDE) {
         st = cr_ctx_fail(ctx, CR_E_USAGE,
-                         "grid of %.0f x %.0f cells is too large (at most %d per side); use a coarser resolution",
+                         "grid of %.10g x %.10g cells is too large (at most %d per side); use a coarser resolution",
                          cols, rows, CR_GRID_MAX_SIDE);
     } else {
         double gt[6] = {xmin, res_x, 0.0, ymax, 0.0, -res_y};
@@ -181,10 +213,24 @@ cr_window cr_grid_window(const cr_grid *g, int block, int64_t index)
     return w;
 }
 
+/* A coordinate in at most 10 significant digits: to the millimetre (3 decimals) while that
+ * fits, as metres in the millions do. */
+static void coordinate_text(double v, char *buf, size_t size)
+{
+    double a = fabs(v);
+    int decimals = a < 1e7 ? 3 : a < 1e10 ? 9 - (int)floor(log10(a)) : -1;
+    if (decimals >= 0)
+        snprintf(buf, size, "%.*f", decimals, v);
+    else
+        snprintf(buf, size, "%.10g", v);
+}
+
 void cr_grid_cell_text(const cr_grid *g, int col, int row, char *buf, size_t size)
 {
-    double x = g->gt[0] + (col + 0.5) * g->gt[1], y = g->gt[3] + (row + 0.5) * g->gt[5];
-    snprintf(buf, size, "grid cell column %d, row %d (x %.3f, y %.3f)", col, row, x, y);
+    char x[32], y[32];
+    coordinate_text(g->gt[0] + (col + 0.5) * g->gt[1], x, sizeof x);
+    coordinate_text(g->gt[3] + (row + 0.5) * g->gt[5], y, sizeof y);
+    snprintf(buf, size, "grid cell column %d, row %d (x %s, y %s)", col, row, x, y);
 }
 
 static void bounds_text(const cr_bounds *b, char *buf, size_t size)

@@ -58,16 +58,44 @@ size_t cr_mark_valid_f64(double *values, size_t n, const uint8_t *mask, int has_
 #define CR_INFINITE_HINT \
     "NaN counts as nodata but ±Inf is no value cityrisk can use: set those cells to nodata"
 size_t cr_first_infinite_f32(const float *values, size_t n);
+/* A finite source value (a Float64 band) beyond Float32's range reads as ±Inf in Float32:
+ * such a value is named as it is, with this hint. */
+#define CR_FLOAT32_HINT                                                                         \
+    "exceeds the Float32 range (largest about 3.4e38) that cityrisk computes in: rescale the "  \
+    "band or set those cells to nodata"
 size_t cr_first_infinite_f64(const double *values, size_t n);
 
 /* "grid cell column C, row R (x X, y Y)", the cell and its centre in the grid's CRS, for
  * messages that name where a bad value is. */
 void cr_grid_cell_text(const cr_grid *grid, int col, int row, char *buf, size_t size);
 
+/* Fails with CR_E_DATA, saying the geotransform is invalid, when a raster's (width x
+ * height cells) holds a value that is not finite, cells of no size, or corners so far out
+ * (beyond 1e12) or cells so small for their coordinates that no computation on it means
+ * anything; CR_OK otherwise. */
+cr_status cr_check_geotransform(cr_ctx *ctx, const char *path, const double gt[6], int width,
+                                int height);
+
 /* Fails with CR_E_DATA and "<what>: extent X against <other> Y<hint>", X and Y the
  * extents a and b ("x XMIN .. XMAX, y YMIN .. YMAX"): for inputs that do not overlap. */
 cr_status cr_fail_apart(cr_ctx *ctx, const char *what, const cr_bounds *a, const char *other,
                         const cr_bounds *b, const char *hint);
+
+/* A window over failures passed to cr_gdal_foreign_failure() (GDAL's worker threads):
+ * cr_foreign_watch_begin() opens it; cr_foreign_watch_end() closes it and returns 1, with
+ * the message of the first failure raised while it was open in msg (size bytes), when
+ * there was one. Windows may overlap (two writers): each sees the failures raised while
+ * it was open. */
+typedef struct cr_foreign_watch {
+    unsigned long start; /* failures counted when the window opened */
+    int open;
+} cr_foreign_watch;
+void cr_foreign_watch_begin(cr_foreign_watch *w);
+int cr_foreign_watch_end(cr_foreign_watch *w, char *msg, size_t size);
+
+/* Gives a worker thread's context the log sink and level of the context that started
+ * it (the sink is thread-safe, context.h), and one thread. */
+void cr_ctx_inherit(cr_ctx *worker, const cr_ctx *parent);
 
 /* Seconds on a monotonic clock, for the timings of --debug. */
 double cr_seconds(void);

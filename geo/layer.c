@@ -193,7 +193,19 @@ static cr_status open_warped(cr_ctx *ctx, cr_layer *l, const cr_layer_opts *opts
     return CR_OK;
 }
 
+static cr_status open_source(cr_ctx *ctx, cr_layer *l, const cr_layer_opts *opts);
+
 static cr_status open_layer(cr_ctx *ctx, cr_layer *l, const cr_layer_opts *opts)
+{
+    /* Reading the bands' nodata, masks and metadata may make GDAL read more of the file
+     * (a directory, a tag cut short): its warnings go to the log, not to stderr. */
+    cr_gdal_begin(ctx);
+    cr_status st = open_source(ctx, l, opts);
+    cr_gdal_end(ctx);
+    return st;
+}
+
+static cr_status open_source(cr_ctx *ctx, cr_layer *l, const cr_layer_opts *opts)
 {
     cr_status st = cr_open_raster(ctx, l->path, &l->src);
     if (st != CR_OK)
@@ -209,6 +221,10 @@ static cr_status open_layer(cr_ctx *ctx, cr_layer *l, const cr_layer_opts *opts)
     double gt[6];
     if (GDALGetGeoTransform(l->src, gt) != CE_None)
         return cr_ctx_fail(ctx, CR_E_DATA, "raster '%s' has no geotransform", l->path);
+    st = cr_check_geotransform(ctx, l->path, gt, GDALGetRasterXSize(l->src),
+                               GDALGetRasterYSize(l->src));
+    if (st != CR_OK)
+        return st;
 
     GDALRasterBandH band = GDALGetRasterBand(l->src, opts->band);
     l->band_number = opts->band;
@@ -233,10 +249,7 @@ static cr_status open_layer(cr_ctx *ctx, cr_layer *l, const cr_layer_opts *opts)
             l->mask = GDALGetMaskBand(band);
         return CR_OK;
     }
-    cr_gdal_begin(ctx);
-    st = open_warped(ctx, l, opts);
-    cr_gdal_end(ctx);
-    return st;
+    return open_warped(ctx, l, opts);
 }
 
 cr_status cr_layer_open(cr_ctx *ctx, const char *path, const cr_grid *grid,
@@ -357,13 +370,20 @@ static cr_status read_cells(cr_ctx *ctx, cr_layer *l, const cr_window *win, GDAL
     return st;
 }
 
-/* Fails on the first infinite value of a window read (cell `at` of win). */
-static cr_status infinite_error(cr_ctx *ctx, const cr_layer *l, const cr_window *win, size_t at,
-                                double value)
+/* Fails on the first infinite value of a window read as type (cell `at` of win). A value
+ * that is infinite only in Float32 (a Float64 band beyond Float32's range) is named as the
+ * source holds it. */
+static cr_status infinite_error(cr_ctx *ctx, cr_layer *l, const cr_window *win, size_t at,
+                                double value, GDALDataType type)
 {
     char cell[128];
-    cr_grid_cell_text(l->grid, win->x + (int)(at % (size_t)win->w),
-                      win->y + (int)(at / (size_t)win->w), cell, sizeof cell);
+    cr_window one = {win->x + (int)(at % (size_t)win->w), win->y + (int)(at / (size_t)win->w), 1, 1};
+    cr_grid_cell_text(l->grid, one.x, one.y, cell, sizeof cell);
+    double wide = value;
+    if (type == GDT_Float32 && read_cells(ctx, l, &one, GDT_Float64, &wide, NULL) == CR_OK &&
+        isfinite(wide))
+        return cr_ctx_fail(ctx, CR_E_DATA, "raster '%s' band %d: value %.10g at %s " CR_FLOAT32_HINT,
+                           l->path, l->band_number, wide, cell);
     return cr_ctx_fail(ctx, CR_E_DATA,
                        "raster '%s' band %d: value %g at %s is infinite; " CR_INFINITE_HINT,
                        l->path, l->band_number, value, cell);
@@ -382,11 +402,11 @@ static cr_status read_window(cr_ctx *ctx, cr_layer *l, const cr_window *win, GDA
     if (st == CR_OK && type == GDT_Float32) {
         cr_mark_valid_f32(values, n, mask, l->has_nodata, l->nodata, valid);
         if ((bad = cr_first_infinite_f32(values, n)) < n)
-            st = infinite_error(ctx, l, win, bad, ((float *)values)[bad]);
+            st = infinite_error(ctx, l, win, bad, ((float *)values)[bad], type);
     } else if (st == CR_OK) {
         cr_mark_valid_f64(values, n, mask, l->has_nodata, l->nodata, valid);
         if ((bad = cr_first_infinite_f64(values, n)) < n)
-            st = infinite_error(ctx, l, win, bad, ((double *)values)[bad]);
+            st = infinite_error(ctx, l, win, bad, ((double *)values)[bad], type);
     }
     free(mask);
     return st;

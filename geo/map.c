@@ -19,6 +19,7 @@
 
 #include "internal.h"
 #include "map_internal.h"
+#include "text.h"
 #include "output.h"
 
 void cr_map_opts_init(cr_map_opts *opts)
@@ -157,7 +158,7 @@ static void load_classes(map_model *m, GDALRasterBandH class_band)
     for (int k = 0; k < m->nclasses; k++) {
         const char *name = names_ok ? json_object_get_string(json_object_array_get_idx(names, k)) : NULL;
         if (name)
-            snprintf(m->names[k], sizeof m->names[k], "%s", name);
+            cr_text_clean(m->names[k], sizeof m->names[k], name); /* from any tool */
         else if (m->nclasses == 5 && cr_class_default_name(k + 1))
             snprintf(m->names[k], sizeof m->names[k], "%s", cr_class_default_name(k + 1));
         else
@@ -265,6 +266,32 @@ static uint32_t colour_of(const map_model *m, double v)
     return 0xff000000u | r << 16 | g << 8 | b;
 }
 
+/* Fails on the first infinite value of the image read as Float32 (pixel `at` of bw x bh
+ * from the band's rw x rh cells): a value infinite only in Float32 (a Float64 band beyond
+ * its range) is named as the source holds it, read again from that pixel's cells. */
+static cr_status infinite_error(cr_ctx *ctx, GDALRasterBandH band, const char *path, int band_no,
+                                float value, size_t at, int bw, int bh, GDALRasterIOExtraArg *extra)
+{
+    int rw = GDALGetRasterBandXSize(band), rh = GDALGetRasterBandYSize(band);
+    int i = (int)(at % (size_t)bw), j = (int)(at / (size_t)bw);
+    int x0 = (int)((double)i * rw / bw), y0 = (int)((double)j * rh / bh);
+    int x1 = (int)((double)(i + 1) * rw / bw), y1 = (int)((double)(j + 1) * rh / bh);
+    double wide = value;
+    GDALRasterIOExtraArg one = *extra;
+    one.pfnProgress = NULL;
+    one.pProgressData = NULL;
+    cr_gdal_begin(ctx);
+    int reread = GDALRasterIOEx(band, GF_Read, x0, y0, x1 > x0 ? x1 - x0 : 1, y1 > y0 ? y1 - y0 : 1,
+                                &wide, 1, 1, GDT_Float64, 0, 0, &one) == CE_None;
+    cr_gdal_end(ctx);
+    if (reread && isfinite(wide))
+        return cr_ctx_fail(ctx, CR_E_DATA, "raster '%s' band %d: value %.10g near column %d, row %d "
+                           CR_FLOAT32_HINT, path, band_no, wide, x0, y0);
+    return cr_ctx_fail(ctx, CR_E_DATA,
+                       "raster '%s' band %d: value %g near column %d, row %d is infinite; "
+                       CR_INFINITE_HINT, path, band_no, value, x0, y0);
+}
+
 /* Reads the band at bw x bh (GDAL averages, or takes the most frequent class, over
  * the cells behind each pixel, from an overview when there is one) and colours it. */
 static cr_status read_image(cr_ctx *ctx, map_model *m, GDALRasterBandH band, const char *path,
@@ -311,11 +338,7 @@ static cr_status read_image(cr_ctx *ctx, map_model *m, GDALRasterBandH band, con
         cr_mark_valid_f32(values, n, mask, has_nodata, (double)(float)nodata, NULL);
         size_t bad = cr_first_infinite_f32(values, n);
         if (bad < n) /* it would make the colour ramp NaN */
-            st = cr_ctx_fail(ctx, CR_E_DATA,
-                             "raster '%s' band %d: value %g near column %d, row %d is infinite; "
-                             CR_INFINITE_HINT,
-                             path, band_no, values[bad], (int)((double)(bad % (size_t)bw) * rw / bw),
-                             (int)((double)(bad / (size_t)bw) * rh / bh));
+            st = infinite_error(ctx, band, path, band_no, values[bad], bad, bw, bh, &extra);
     }
     if (st == CR_OK) {
         if (m->mode == MAP_MODE_CONTINUOUS) {
@@ -582,7 +605,11 @@ static cr_status load_zones(cr_ctx *ctx, map_model *m, const cr_map_opts *o,
                 lab->order = order;
                 lab->ring0 = r0;
                 lab->ring1 = m->nrings;
-                lab->text = strdup(OGR_F_GetFieldAsString(f, li));
+                /* any bytes: shown as valid UTF-8 without control characters */
+                const char *raw = OGR_F_GetFieldAsString(f, li);
+                size_t size = 3 * strlen(raw) + 1;
+                if ((lab->text = malloc(size)) != NULL)
+                    cr_text_clean(lab->text, size, raw);
                 OGRGeometryH p = OGR_G_PointOnSurface(g);
                 if (!p)
                     p = OGR_G_CreateGeometry(wkbPoint), OGR_G_Centroid(g, p);
@@ -681,18 +708,24 @@ static void title_from_path(const char *path, char *buf, size_t size)
     buf[0] = (char)toupper((unsigned char)buf[0]);
 }
 
-/* The direction of true north at the centre, radians clockwise from up. */
-static double true_north(OGRSpatialReferenceH srs, double cx, double cy)
+/* The direction of true north at the centre, radians clockwise from up; 0 (up), with a
+ * warning, where it cannot be computed (a centre outside the projection's domain). */
+static double true_north(cr_ctx *ctx, const char *path, OGRSpatialReferenceH srs, double cx,
+                         double cy)
 {
     if (OSRIsGeographic(srs))
         return 0;
+    cr_gdal_begin(ctx);
     OGRSpatialReferenceH geo = OSRCloneGeogCS(srs);
-    if (!geo)
+    if (!geo) {
+        cr_gdal_end(ctx);
         return 0;
+    }
     OSRSetAxisMappingStrategy(geo, OAMS_TRADITIONAL_GIS_ORDER);
     OGRCoordinateTransformationH to = OCTNewCoordinateTransformation(srs, geo);
     OGRCoordinateTransformationH back = OCTNewCoordinateTransformation(geo, srs);
     double angle = 0, x = cx, y = cy;
+    int known = 0;
     if (to && back && OCTTransform(to, 1, &x, &y, NULL)) {
         double lat = y + (y > 89 ? -0.01 : 0.01), lon = x;
         if (OCTTransform(back, 1, &lon, &lat, NULL)) {
@@ -701,8 +734,17 @@ static double true_north(OGRSpatialReferenceH srs, double cx, double cy)
                 dx = -dx, dy = -dy;
             if (dx != 0 || dy != 0)
                 angle = atan2(dx, dy);
+            known = isfinite(angle);
         }
     }
+    if (!known) {
+        const char *why = cr_gdal_message(ctx);
+        cr_ctx_log(ctx, CR_LOG_WARNING,
+                   "raster '%s': true north at its centre is unknown%s%s%s; the north arrow points "
+                   "up", path, *why ? " (" : "", why, *why ? ")" : "");
+        angle = 0;
+    }
+    cr_gdal_end(ctx);
     if (to)
         OCTDestroyCoordinateTransformation(to);
     if (back)
@@ -754,6 +796,10 @@ cr_status cr_map(cr_ctx *ctx, const char *out, const cr_map_opts *o, cr_map_summ
                          o->raster_path);
         goto done;
     }
+    st = cr_check_geotransform(ctx, o->raster_path, gt, GDALGetRasterXSize(ds),
+                               GDALGetRasterYSize(ds));
+    if (st != CR_OK)
+        goto done;
     if (gt[2] != 0 || gt[4] != 0 || gt[1] <= 0 || gt[5] >= 0) {
         st = cr_ctx_fail(ctx, CR_E_DATA, "raster '%s' is rotated or not north-up; warp it first "
                          "(gdalwarp)", o->raster_path);
@@ -780,7 +826,7 @@ cr_status cr_map(cr_ctx *ctx, const char *out, const cr_map_opts *o, cr_map_summ
         m.metres_per_unit = 111319.49 * cos((m.ymin + m.ymax) / 2 * M_PI / 180);
     else
         m.metres_per_unit = OSRGetLinearUnits(srs, NULL);
-    m.north = true_north(srs, (m.xmin + m.xmax) / 2, (m.ymin + m.ymax) / 2);
+    m.north = true_north(ctx, o->raster_path, srs, (m.xmin + m.xmax) / 2, (m.ymin + m.ymax) / 2);
     const char *crs_name = OSRGetName(srs);
     snprintf(m.crs_name, sizeof m.crs_name, "%s", crs_name ? crs_name : "");
 
@@ -835,7 +881,7 @@ cr_status cr_map(cr_ctx *ctx, const char *out, const cr_map_opts *o, cr_map_summ
     /* text */
     find_scenario(ds, band, scenario, sizeof scenario);
     if (o->title)
-        snprintf(m.title, sizeof m.title, "%s", o->title);
+        cr_text_clean(m.title, sizeof m.title, o->title); /* whole characters, none a control */
     else
         title_from_path(o->raster_path, m.title, sizeof m.title);
     if (m.mode == MAP_MODE_CONTINUOUS)

@@ -12,6 +12,7 @@
 #include <cairo-svg.h>
 
 #include "map_internal.h"
+#include "text.h"
 
 #define FONT "DejaVu Sans"
 #define BACKGROUND 0.933, 0.945, 0.957 /* nodata shows this light grey-blue */
@@ -57,8 +58,15 @@ static void to_page(const map_model *m, const map_layout *L, double x, double y,
     *py = L->frame_y + (m->ymax - y) / (m->ymax - m->ymin) * L->frame_h;
 }
 
-static void text_at(cairo_t *cr, double x, double y, double size, int bold, const char *text)
+/* The longest text drawn (the model's strings are shorter). */
+enum { SHOWN_MAX = 1024 };
+
+/* Cairo draws only valid UTF-8 (anything else puts the drawing in an error state and the
+ * map is not written): every text goes through cr_text_clean() first. */
+static void text_at(cairo_t *cr, double x, double y, double size, int bold, const char *raw)
 {
+    char text[SHOWN_MAX];
+    cr_text_clean(text, sizeof text, raw);
     cairo_select_font_face(cr, FONT, CAIRO_FONT_SLANT_NORMAL,
                            bold ? CAIRO_FONT_WEIGHT_BOLD : CAIRO_FONT_WEIGHT_NORMAL);
     cairo_set_font_size(cr, size);
@@ -66,8 +74,10 @@ static void text_at(cairo_t *cr, double x, double y, double size, int bold, cons
     cairo_show_text(cr, text);
 }
 
-static double text_width(cairo_t *cr, double size, int bold, const char *text)
+static double text_width(cairo_t *cr, double size, int bold, const char *raw)
 {
+    char text[SHOWN_MAX];
+    cr_text_clean(text, sizeof text, raw);
     cairo_select_font_face(cr, FONT, CAIRO_FONT_SLANT_NORMAL,
                            bold ? CAIRO_FONT_WEIGHT_BOLD : CAIRO_FONT_WEIGHT_NORMAL);
     cairo_set_font_size(cr, size);
@@ -77,8 +87,10 @@ static double text_width(cairo_t *cr, double size, int bold, const char *text)
 }
 
 /* Text with a white halo, so that it reads over any colour. */
-static void halo_text(cairo_t *cr, double x, double y, double size, const char *text, double s)
+static void halo_text(cairo_t *cr, double x, double y, double size, const char *raw, double s)
 {
+    char text[SHOWN_MAX];
+    cr_text_clean(text, sizeof text, raw);
     cairo_select_font_face(cr, FONT, CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_BOLD);
     cairo_set_font_size(cr, size);
     cairo_move_to(cr, x, y);
@@ -121,7 +133,8 @@ static void draw_labels(cairo_t *cr, const map_model *m, const map_layout *L)
         if (!lab->has_point || !lab->text)
             continue;
         char text[160];
-        snprintf(text, sizeof text, "%d %s", i + 1, lab->text);
+        int n = snprintf(text, sizeof text, "%d ", i + 1);
+        cr_text_clean(text + n, sizeof text - (size_t)n, lab->text); /* whole characters */
         double px, py;
         to_page(m, L, lab->x, lab->y, &px, &py);
         double w = text_width(cr, size, 1, text), h = size * 1.25;
@@ -408,28 +421,6 @@ void cr_map_draw(cairo_t *cr, const map_model *m, const map_layout *L)
 
 /* ---- output */
 
-/* Appends text to buf as XML character data. */
-static void xml_escape(char *buf, size_t size, const char *text)
-{
-    size_t n = strlen(buf);
-    for (const char *p = text; *p && n + 7 < size; p++) {
-        const char *rep = NULL;
-        switch (*p) {
-        case '&': rep = "&amp;"; break;
-        case '<': rep = "&lt;"; break;
-        case '>': rep = "&gt;"; break;
-        default: break;
-        }
-        if (rep) {
-            memcpy(buf + n, rep, strlen(rep));
-            n += strlen(rep);
-        } else {
-            buf[n++] = *p;
-        }
-    }
-    buf[n] = '\0';
-}
-
 /* The map's file. Cairo writes through it, so that a failure keeps its reason (a full
  * disk) rather than Cairo's "error while writing to output stream". */
 typedef struct map_file {
@@ -501,21 +492,25 @@ cr_status cr_map_render(cr_ctx *ctx, const map_model *m, const map_layout *L,
     } else if (format == CR_MAP_PDF) {
         k = 0.5;
         surface = cairo_pdf_surface_create_for_stream(file_write, &out, w * k, h * k);
-        cairo_pdf_surface_set_metadata(surface, CAIRO_PDF_METADATA_TITLE, m->title);
-        cairo_pdf_surface_set_metadata(surface, CAIRO_PDF_METADATA_SUBJECT, m->desc);
+        char text[sizeof m->desc];
+        cr_text_clean(text, sizeof text, m->title);
+        cairo_pdf_surface_set_metadata(surface, CAIRO_PDF_METADATA_TITLE, text);
+        cr_text_clean(text, sizeof text, m->desc);
+        cairo_pdf_surface_set_metadata(surface, CAIRO_PDF_METADATA_SUBJECT, text);
         char creator[64];
         snprintf(creator, sizeof creator, "cityrisk %s", cr_version());
         cairo_pdf_surface_set_metadata(surface, CAIRO_PDF_METADATA_CREATOR, creator);
     } else {
-        size_t size = 2 * sizeof m->title + 2 * sizeof m->desc + 64;
+        /* an escaped character takes at most 6 bytes (&quot;) */
+        size_t size = 6 * (sizeof m->title + sizeof m->desc) + 64;
         if (!(insert = calloc(1, size))) {
             fclose(out.file);
             return cr_ctx_fail(ctx, CR_E_IO, "out of memory writing map '%s'", name);
         }
         strcat(insert, "\n<title>");
-        xml_escape(insert, size, m->title);
+        cr_xml_append(insert, size, m->title);
         strcat(insert, "</title>\n<desc>");
-        xml_escape(insert, size, m->desc);
+        cr_xml_append(insert, size, m->desc);
         strcat(insert, "</desc>\n");
         stream.insert = insert;
         surface = cairo_svg_surface_create_for_stream(svg_write, &stream, w, h);

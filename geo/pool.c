@@ -5,6 +5,8 @@
 #include <pthread.h>
 #include <stdlib.h>
 
+#include "internal.h"
+
 typedef struct pool {
     pthread_mutex_t lock;
     pthread_cond_t changed;
@@ -118,7 +120,7 @@ cr_status cr_parallel_ordered(cr_ctx *ctx, int threads, int slots, int64_t count
         worker *w = &ws[started];
         w->p = &p, w->id = started;
         if ((w->ctx = cr_ctx_new()) != NULL)
-            cr_ctx_set_threads(w->ctx, 1);
+            cr_ctx_inherit(w->ctx, ctx); /* one thread; warnings reach the caller's sink */
         if (!w->ctx || pthread_create(&w->thread, NULL, run_worker, w) != 0) {
             cr_ctx_free(w->ctx);
             w->ctx = NULL;

@@ -16,6 +16,7 @@
 
 #include "internal.h"
 #include "output.h"
+#include "text.h"
 
 /* The QGIS version whose format is written; 3.22 and later read it. */
 #define QML_VERSION "3.22.0"
@@ -159,7 +160,7 @@ static int classes_from_raster(GDALDatasetH ds, classes *c)
         for (int k = 0; k < c->count; k++) {
             const char *s = json_object_get_string(json_object_array_get_idx(names, k));
             if (s)
-                snprintf(c->names[k], sizeof c->names[k], "%s", s);
+                cr_text_clean(c->names[k], sizeof c->names[k], s); /* from any tool */
         }
         read = 1;
     }
@@ -180,22 +181,10 @@ static int classes_from_raster(GDALDatasetH ds, classes *c)
 
 /* ---- XML text ---- */
 
+/* XML attribute text: valid UTF-8 without control characters, & < > " ' escaped (text.h). */
 static void put_escaped(FILE *f, const char *s)
 {
-    for (; *s; s++) {
-        switch (*s) {
-        case '&': fputs("&amp;", f); break;
-        case '<': fputs("&lt;", f); break;
-        case '>': fputs("&gt;", f); break;
-        case '"': fputs("&quot;", f); break;
-        case '\'': fputs("&apos;", f); break;
-        default:
-            if ((unsigned char)*s >= 0x20 || *s == '\t')
-                fputc(*s, f);
-            else
-                fputc(' ', f);
-        }
-    }
+    cr_xml_put(f, s);
 }
 
 static void put_head(FILE *f, const char *categories)

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -59,6 +60,7 @@ struct cr_writer {
     float *reduced;    /* one block's first-level overview */
     size_t reduced_cells;
     int width, height;
+    cr_foreign_watch foreign; /* failures on GDAL's worker threads while this writer is open */
 };
 
 void cr_writer_opts_init(cr_writer_opts *opts)
@@ -205,6 +207,23 @@ static cr_status reserve_overviews(cr_ctx *ctx, cr_writer *w, const cr_grid *gri
     return st;
 }
 
+/* Codecs of libtiff that take only 8-bit (JPEG, WEBP) or 1-bit (CCITT) images: GDAL
+ * accepts them for a COG and then fails on every tile, on its worker threads. */
+static const char *const NARROW_CODECS[] = {"JPEG", "WEBP", "CCITTRLE", "CCITTFAX3", "CCITTFAX4",
+                                            NULL};
+
+static cr_status check_codec(cr_ctx *ctx, char **user)
+{
+    const char *codec = CSLFetchNameValue(user, "COMPRESS");
+    for (int i = 0; codec && NARROW_CODECS[i]; i++)
+        if (strcasecmp(codec, NARROW_CODECS[i]) == 0)
+            return cr_ctx_fail(ctx, CR_E_USAGE,
+                               "creation option COMPRESS=%s cannot compress Float32 bands (it takes "
+                               "%s images); use DEFLATE, ZSTD, LZW, LZMA, LERC or NONE",
+                               codec, strncasecmp(codec, "CCITT", 5) == 0 ? "1-bit" : "8-bit");
+    return CR_OK;
+}
+
 cr_status cr_writer_open(cr_ctx *ctx, const char *path, const cr_grid *grid,
                          const cr_writer_opts *opts, cr_writer **out)
 {
@@ -217,7 +236,9 @@ cr_status cr_writer_open(cr_ctx *ctx, const char *path, const cr_grid *grid,
     if (opts->band_count < 1)
         return cr_ctx_fail(ctx, CR_E_USAGE, "cannot write '%s' with %d bands", path,
                            opts->band_count);
-    cr_status st = cr_output_check_not_input(ctx, path, opts->input_paths);
+    cr_status st = check_codec(ctx, opts->creation_options);
+    if (st == CR_OK)
+        st = cr_output_check_not_input(ctx, path, opts->input_paths);
     if (st == CR_OK)
         st = cr_output_check(ctx, path, opts->overwrite);
     if (st != CR_OK)
@@ -227,6 +248,7 @@ cr_status cr_writer_open(cr_ctx *ctx, const char *path, const cr_grid *grid,
         free(w);
         return cr_ctx_fail(ctx, CR_E_IO, "out of memory writing '%s'", path);
     }
+    cr_foreign_watch_begin(&w->foreign);
     w->bands = opts->band_count;
     w->nodata = opts->nodata;
     w->width = grid->width, w->height = grid->height;
@@ -396,6 +418,11 @@ static cr_status write_cog(cr_ctx *ctx, cr_writer *w)
 cr_status cr_writer_commit(cr_ctx *ctx, cr_writer *w)
 {
     cr_status st = explain_failure(ctx, w, write_cog(ctx, w));
+    /* GDAL's compression threads report to no context: a tile they failed to encode is
+     * left out of the file while the copy returns success (a hole of nodata). */
+    char why[1024];
+    if (cr_foreign_watch_end(&w->foreign, why, sizeof why) && st == CR_OK)
+        st = cr_ctx_fail(ctx, CR_E_IO, "cannot write '%s': %s", w->path, why);
     if (st == CR_OK)
         st = cr_output_publish(ctx, w->cog, w->path);
     cr_writer_abort(w);
@@ -406,6 +433,7 @@ void cr_writer_abort(cr_writer *w)
 {
     if (!w)
         return;
+    cr_foreign_watch_end(&w->foreign, NULL, 0);
     if (w->ds)
         GDALClose(w->ds);
     if (w->staging)

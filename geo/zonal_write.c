@@ -18,8 +18,10 @@
 #include <json-c/json.h>
 #include <ogr_api.h>
 
+#include "cityrisk/json.h"
 #include "internal.h"
 #include "output.h"
+#include "text.h"
 #include "vsiwatch.h"
 #include "zonal_internal.h"
 
@@ -171,9 +173,10 @@ static char **creation_options(const char *driver, const cr_zonal_opts *o, char 
         }
         json_object_object_add(doc, "cityrisk", prov);
         lco = CSLSetNameValue(lco, "NATIVE_MEDIA_TYPE", "application/vnd.geo+json");
-        const char *text = json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PLAIN |
-                                                                   JSON_C_TO_STRING_NOSLASHESCAPE);
-        lco = CSLSetNameValue(lco, "NATIVE_DATA", text);
+        char *text = cr_json_text(doc, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+        if (text)
+            lco = CSLSetNameValue(lco, "NATIVE_DATA", text);
+        free(text);
         json_object_put(doc);
     } else if (strcmp(driver, "GPKG") == 0) {
         lco = CSLSetNameValue(lco, "SPATIAL_INDEX", "YES");
@@ -239,6 +242,11 @@ static cr_status create_fields(cr_ctx *ctx, OGRLayerH src, OGRLayerH dst, const 
             snprintf(pair, sizeof pair, "%s=%s", long_names[i], name);
             summary->renamed = CSLAddString(summary->renamed, pair);
         }
+        /* A name that is not UTF-8 would make GeoJSON invalid JSON: its bad bytes become
+         * U+FFFD, as in the values (write_features). */
+        char *utf8 = cr_text_is_utf8(name) ? NULL : cr_text_utf8_dup(name);
+        if (utf8)
+            name = utf8;
         OGRFieldDefnH fd;
         if (i < fp->first_column) {
             int s = 0;
@@ -262,10 +270,36 @@ static cr_status create_fields(cr_ctx *ctx, OGRLayerH src, OGRLayerH dst, const 
         if (OGR_L_CreateField(dst, fd, TRUE) != OGRERR_NONE)
             st = cr_ctx_fail_gdal(ctx, CR_E_IO, "cannot create field '%s'", name);
         OGR_Fld_Destroy(fd);
+        free(utf8);
     }
     free(long_names);
     free(names);
     return st;
+}
+
+/* Text values that are not UTF-8: written with U+FFFD for their bad bytes, counted. */
+typedef struct bad_text {
+    int64_t count, feature;
+    int field;
+} bad_text;
+
+static void fix_text_fields(OGRFeatureH out, int nfields, int64_t z, bad_text *bad)
+{
+    OGRFeatureDefnH dd = OGR_F_GetDefnRef(out);
+    for (int k = 0; k < nfields; k++) {
+        if (OGR_Fld_GetType(OGR_FD_GetFieldDefn(dd, k)) != OFTString ||
+            !OGR_F_IsFieldSetAndNotNull(out, k))
+            continue;
+        const char *v = OGR_F_GetFieldAsString(out, k);
+        if (cr_text_is_utf8(v))
+            continue;
+        char *fixed = cr_text_utf8_dup(v);
+        if (fixed)
+            OGR_F_SetFieldString(out, k, fixed);
+        free(fixed);
+        if (bad->count++ == 0)
+            bad->feature = z, bad->field = k;
+    }
 }
 
 /* Writes every feature. */
@@ -278,6 +312,7 @@ static cr_status write_features(cr_ctx *ctx, OGRLayerH src, OGRLayerH dst, const
     OGRFeatureH f;
     int64_t z = 0;
     cr_status st = CR_OK;
+    bad_text bad = {0, 0, 0};
     while (st == CR_OK && (f = OGR_L_GetNextFeature(src)) != NULL) {
         if (z >= nzones) {
             OGR_F_Destroy(f);
@@ -285,6 +320,7 @@ static cr_status write_features(cr_ctx *ctx, OGRLayerH src, OGRLayerH dst, const
         }
         OGRFeatureH out = OGR_F_Create(dd);
         OGR_F_SetFromWithMap(out, f, TRUE, fp->source_map);
+        fix_text_fields(out, fp->first_column, z, &bad);
         for (int c = 0; c < ncolumns; c++) {
             int k = fp->first_column + c;
             double v = values[(size_t)c * (size_t)nzones + (size_t)z];
@@ -305,6 +341,12 @@ static cr_status write_features(cr_ctx *ctx, OGRLayerH src, OGRLayerH dst, const
     }
     if (st == CR_OK && z != nzones)
         st = cr_ctx_fail(ctx, CR_E_DATA, "zones '%s' changed while being read", zones_path);
+    if (st == CR_OK && bad.count)
+        cr_ctx_log(ctx, CR_LOG_WARNING,
+                   "zones '%s': %lld text value%s not UTF-8 (the first: feature %lld, field '%s'); "
+                   "written with U+FFFD for the bytes that are not", zones_path,
+                   (long long)bad.count, bad.count == 1 ? " is" : "s are", (long long)bad.feature,
+                   OGR_Fld_GetNameRef(OGR_FD_GetFieldDefn(dd, bad.field)));
     return st;
 }
 

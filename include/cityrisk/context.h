@@ -94,7 +94,9 @@ void cr_ctx_set_threads(cr_ctx *ctx, int threads);
 /* The number of worker threads to use, at least 1. */
 int cr_ctx_threads(const cr_ctx *ctx);
 
-/* Sets the log sink and the most verbose level passed to it. */
+/* Sets the log sink and the most verbose level passed to it. The library's worker
+ * threads (--threads) log through the sink of the context that started them, so a sink
+ * may be called from several threads at once: it must be thread-safe. */
 void cr_ctx_set_log(cr_ctx *ctx, cr_log_fn fn, void *arg, cr_log_level level);
 
 /* Sends a printf-style message to the log sink when level is enabled. */
@@ -128,6 +130,21 @@ void cr_gdal_end(cr_ctx *ctx);
 
 /* The last GDAL error message captured since cr_gdal_begin(), "" when none. */
 const char *cr_gdal_message(const cr_ctx *ctx);
+
+/* Failures raised on threads that no context captures. GDAL's error handlers are per
+ * thread, so what GDAL raises on its own worker threads (the COG writer's compression,
+ * NUM_THREADS; multithreaded decoding, GDAL_NUM_THREADS) reaches GDAL's global handler,
+ * not the context of the call that started the work, and that call may still report
+ * success (a tile then goes missing). A program that installs a global handler
+ * (CPLSetErrorHandlerEx) passes each failure it receives (CE_Failure, CE_Fatal) here;
+ * an output written meanwhile (the COG writer, from cr_writer_open() to
+ * cr_writer_commit()) then fails with that message. Returns 1 when such a write was in
+ * progress and takes the failure as its own (its failure message will carry it: the
+ * program need not print it), 0 otherwise. Thread-safe: the library's only process-wide
+ * state, a failure count and the first message, under a mutex (docs/architecture.md).
+ * Without a global handler GDAL prints these messages itself and no write learns of
+ * them. */
+int cr_gdal_foreign_failure(const char *message);
 
 /* Records a failure whose message is "<what>: <last GDAL message>", or just
  * "<what>" when GDAL said nothing. printf-style. Returns status. */

@@ -15,8 +15,14 @@ extern "C" {
  * 0.56 rather than 0.56000000000000005. */
 json_object *cr_json_number(double v, int digits);
 
-/* The document as compact JSON text (slashes not escaped) in a string to free(),
- * or NULL when out of memory. Releases doc (json_object_put) in every case, so
+/* The document as JSON text with json-c's flags (JSON_C_TO_STRING_*) in a string to
+ * free(), or NULL when out of memory: valid UTF-8 whatever its strings held (bytes that
+ * are not UTF-8 become U+FFFD; json-c escapes control characters), so strict parsers
+ * read it. */
+char *cr_json_text(json_object *doc, int flags);
+
+/* The document as compact JSON text (slashes not escaped, valid UTF-8 as cr_json_text())
+ * in a string to free(), or NULL when out of memory. Releases doc (json_object_put) in every case, so
  * that a document built for a metadata item is one expression. */
 char *cr_json_take_text(json_object *doc);
 

@@ -227,9 +227,52 @@ def pipelines():
     write_bytes("not_json.json", b"stages:\n  - stage: inundation\n    dem: good.tif\n")
 
 
+# ---- numbers and messages (issue 16)
+
+def numbers_and_messages():
+    # A Float64 band with a value beyond Float32's range (read as +Inf in Float32).
+    v = good_values().astype(np.float64)
+    v[4, 5] = 1e39
+    mem = gdal.GetDriverByName("MEM").Create("", SIDE, SIDE, 1, gdal.GDT_Float64)
+    mem.SetGeoTransform((X0, CELL, 0.0, Y0, 0.0, -CELL))
+    mem.SetSpatialRef(srs())
+    mem.GetRasterBand(1).SetNoDataValue(NODATA)
+    mem.GetRasterBand(1).WriteArray(v)
+    gdal.GetDriverByName("GTiff").CreateCopy(path("float64_beyond_float32.tif"), mem,
+                                             options=["COMPRESS=NONE"])
+    # good.tif's cells under a geotransform whose origin is NaN.
+    write_bytes("nan_geotransform.vrt", (
+        '<VRTDataset rasterXSize="8" rasterYSize="8">\n'
+        f'  <SRS>EPSG:{EPSG}</SRS>\n'
+        f'  <GeoTransform>nan, {CELL}, 0, {Y0}, 0, {-CELL}</GeoTransform>\n'
+        '  <VRTRasterBand dataType="Float32" band="1">\n'
+        f'    <NoDataValue>{NODATA}</NoDataValue>\n'
+        '    <SimpleSource><SourceFilename relativeToVRT="1">good.tif</SourceFilename>'
+        '<SourceBand>1</SourceBand></SimpleSource>\n'
+        '  </VRTRasterBand>\n</VRTDataset>\n').encode())
+    # good.tif whose last tag (written last, after the directory was moved to the end) is cut
+    # short: libtiff warns at every read of the directory.
+    mem = gdal.GetDriverByName("MEM").Create("", SIDE, SIDE, 1, gdal.GDT_Float32)
+    mem.SetGeoTransform((X0, CELL, 0.0, Y0, 0.0, -CELL))
+    mem.SetSpatialRef(srs())
+    mem.GetRasterBand(1).WriteArray(good_values().astype(np.float32))
+    ds = gdal.GetDriverByName("GTiff").CreateCopy(path("cut_tag.tif"), mem,
+                                                  options=["COMPRESS=NONE"])
+    ds.FlushCache()
+    ds.SetMetadataItem("NOTE", "x" * 5000)
+    ds = None
+    with open(path("cut_tag.tif"), "rb") as fh:
+        data = fh.read()
+    write_bytes("cut_tag.tif", data[:-100])
+    # A polygon whose ring does not return to its first point.
+    write_bytes("unclosed_ring.geojson", collection([
+        feature(1, polygon(square(0, 0, 3, 7)[:-1]), "Open")]).encode())
+
+
 if __name__ == "__main__":
     rasters()
     csvs()
     geojsons()
     no_crs()
     pipelines()
+    numbers_and_messages()

@@ -251,6 +251,27 @@ CASES = [
          (r"zones '{f}' layer 'elsewhere': none of the 1 zones overlaps the analysis grid",)),
     Case("elsewhere.geojson", "map --zones", 3,
          (r"zones '{f}' layer 'elsewhere' do not overlap raster '.*good\.tif'",)),
+
+    # ---- numbers and messages (issue 16)
+    *cases("float64_beyond_float32.tif", RASTER_READERS[1:-1], 3,
+           r"raster '{f}' band 1: value 1e\+39 at grid cell column 5, row 4 \(x 690165\.000, "
+           r"y 7805865\.000\) exceeds the Float32 range"),
+    Case("float64_beyond_float32.tif", "map --raster", 3,
+         (r"raster '{f}' band 1: value 1e\+39 near column 5, row 4 exceeds the Float32 range",)),
+    # elevations are read in Float64
+    *cases("float64_beyond_float32.tif", ["inundation --dem", "info"], 0),
+    *cases("nan_geotransform.vrt", [r for r in RASTER_OPENERS if r not in ("info", "zonal --exposure")],
+           3, r"raster '{f}' has an invalid geotransform \(origin nan, 7806000; cell size 30 x -30\): "
+              r"its values must be finite numbers"),
+    Case("nan_geotransform.vrt", "info", 0, ()),
+    # libtiff warns at every read of the directory, on every thread: printed once
+    *cases("cut_tag.tif", ["info", *RASTER_READERS], 0,
+           r"warning: GDAL: .*TIFFFetchNormalTag:IO error during reading of \"GDALMetadata\"",
+           r"\A(?![\s\S]*GDALMetadata[\s\S]*GDALMetadata)"),
+    Case("unclosed_ring.geojson", "zonal --zones", 3,
+         (r"zones '{f}': feature 0: GEOS cannot read the geometry: .*closed linestring",)),
+    Case("unclosed_ring.geojson", "map --zones", 0,
+         (r"warning: GDAL: Non closed ring detected", r"\A(?![\s\S]*Non closed[\s\S]*Non closed)")),
 ]
 
 

@@ -2,12 +2,14 @@
 #define _POSIX_C_SOURCE 200809L
 #include "testutil.h"
 
+#include <pthread.h>
 #include <string.h>
 
 #include <cpl_error.h>
 #include <geos_c.h>
 
 #include "cityrisk/grid.h"
+#include "internal.h"
 
 static void failure_records_status_and_one_line(void **state)
 {
@@ -136,6 +138,81 @@ static void log_respects_level_and_command_is_quoted(void **state)
     cr_ctx_free(ctx);
 }
 
+/* A failure raised on a thread with no context, as GDAL's compression workers raise
+ * them: the program's global handler hands it to the library. */
+static int taken_by_a_write;
+static void program_handler(CPLErr level, CPLErrorNum num, const char *msg)
+{
+    (void)num;
+    if (level >= CE_Failure)
+        taken_by_a_write += cr_gdal_foreign_failure(msg);
+}
+
+static void *fail_on_a_worker(void *text)
+{
+    CPLError(CE_Failure, CPLE_AppDefined, "%s", (const char *)text);
+    return NULL;
+}
+
+static void raise_on_a_worker(const char *text)
+{
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, fail_on_a_worker, (void *)text), 0);
+    pthread_join(t, NULL);
+}
+
+static void foreign_failures_reach_the_write_in_progress(void **state)
+{
+    (void)state;
+    char msg[128] = "";
+    CPLSetErrorHandler(program_handler);
+    taken_by_a_write = 0;
+    /* With no write in progress, a failure is the program's to print. */
+    raise_on_a_worker("nobody listens");
+    assert_int_equal(taken_by_a_write, 0);
+
+    cr_foreign_watch a = {0}, b = {0};
+    cr_foreign_watch_begin(&a);
+    raise_on_a_worker("PredictorEncodeTile:Out of memory\n");
+    raise_on_a_worker("Error when compressing strip/tile 0");
+    assert_int_equal(taken_by_a_write, 2);
+    cr_foreign_watch_begin(&b); /* overlapping: sees only what comes after it opened */
+    assert_int_equal(cr_foreign_watch_end(&b, msg, sizeof msg), 0);
+    assert_int_equal(cr_foreign_watch_end(&a, msg, sizeof msg), 1);
+    assert_string_equal(msg, "PredictorEncodeTile:Out of memory"); /* the first, one line */
+    assert_int_equal(cr_foreign_watch_end(&a, msg, sizeof msg), 0);   /* closed once */
+
+    /* A window opened after the failures sees none. */
+    cr_foreign_watch_begin(&a);
+    assert_int_equal(cr_foreign_watch_end(&a, msg, sizeof msg), 0);
+    /* Windows that overlap: the later one reports what came after it opened. */
+    cr_foreign_watch_begin(&a);
+    raise_on_a_worker("first");
+    cr_foreign_watch_begin(&b);
+    raise_on_a_worker("second");
+    assert_int_equal(cr_foreign_watch_end(&b, msg, sizeof msg), 1);
+    assert_string_equal(msg, "second");
+    assert_int_equal(cr_foreign_watch_end(&a, msg, sizeof msg), 1);
+    assert_string_equal(msg, "first");
+    CPLSetErrorHandler(NULL);
+}
+
+/* Worker contexts log through the sink of the context that started them. */
+static void workers_inherit_the_log_sink(void **state)
+{
+    (void)state;
+    cr_ctx *parent = cr_ctx_new(), *worker = cr_ctx_new();
+    last_log[0] = '\0';
+    cr_ctx_set_log(parent, keep_log, NULL, CR_LOG_INFO);
+    cr_ctx_set_threads(parent, 4);
+    cr_ctx_inherit(worker, parent);
+    assert_int_equal(cr_ctx_threads(worker), 1);
+    cr_ctx_log(worker, CR_LOG_INFO, "from a worker");
+    assert_string_equal(last_log, "from a worker");
+    cr_ctx_free(worker);
+    cr_ctx_free(parent);
+}
+
 int main(void)
 {
     GDALAllRegister();
@@ -146,6 +223,8 @@ int main(void)
         cmocka_unit_test(geos_errors_are_captured),
         cmocka_unit_test(progress_forwards_and_cancels),
         cmocka_unit_test(log_respects_level_and_command_is_quoted),
+        cmocka_unit_test(foreign_failures_reach_the_write_in_progress),
+        cmocka_unit_test(workers_inherit_the_log_sink),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -2,7 +2,10 @@
 #include "testutil.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "internal.h"
 
 static void snapping_floors_and_ceils_to_the_resolution(void **state)
 {
@@ -77,6 +80,56 @@ static void grid_without_crs_is_refused(void **state)
     cr_ctx_free(ctx);
 }
 
+/* A geotransform with NaN, infinities or coordinates no CRS reaches is called invalid, with
+ * its values, rather than giving grids whose extents are "nan .. nan". */
+static void invalid_geotransforms_are_named(void **state)
+{
+    (void)state;
+    cr_ctx *ctx = cr_ctx_new();
+    const double good[6] = {690000, 30, 0, 7806000, 0, -30};
+    assert_int_equal(cr_check_geotransform(ctx, "a.tif", good, 8, 8), CR_OK);
+    const double bad[][6] = {
+        {NAN, 30, 0, 7806000, 0, -30},      {690000, INFINITY, 0, 7806000, 0, -30},
+        {1e300, 30, 0, 7806000, 0, -30},    {690000, 1e300, 0, 7806000, 0, -1e300},
+        {690000, 1e-9, 0, 7806000, 0, -1e-9}, {690000, 0, 0, 7806000, 0, 0},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        assert_int_equal(cr_check_geotransform(ctx, "a.tif", bad[i], 8, 8), CR_E_DATA);
+        assert_non_null(strstr(cr_ctx_error(ctx), "raster 'a.tif' has an invalid geotransform"));
+    }
+    /* and through a file (a VRT holds any numbers) */
+    char *dir = tu_mkdtemp();
+    char path[512], vrt[1024];
+    snprintf(path, sizeof path, "%s/gt.vrt", dir);
+    snprintf(vrt, sizeof vrt,
+             "<VRTDataset rasterXSize=\"2\" rasterYSize=\"2\"><SRS>EPSG:32736</SRS>"
+             "<GeoTransform>nan, 30, 0, 7806000, 0, -30</GeoTransform>"
+             "<VRTRasterBand dataType=\"Float32\" band=\"1\"/></VRTDataset>");
+    free(tu_write_file(dir, "gt.vrt", vrt));
+    cr_grid *g = NULL;
+    assert_int_equal(cr_grid_from_raster(ctx, path, &g), CR_E_DATA);
+    assert_null(g);
+    assert_non_null(strstr(cr_ctx_error(ctx), "invalid geotransform (origin nan, 7806000; cell "
+                                              "size 30 x -30): its values must be finite"));
+    tu_rmdir(dir);
+    cr_ctx_free(ctx);
+}
+
+/* Cell positions in messages keep to 10 significant digits. */
+static void cell_text_has_at_most_ten_digits(void **state)
+{
+    (void)state;
+    char text[128];
+    cr_grid *g = tu_grid(32736, 690000, 7806000, 30, 10, 10);
+    cr_grid_cell_text(g, 5, 4, text, sizeof text);
+    assert_string_equal(text, "grid cell column 5, row 4 (x 690165.000, y 7805865.000)");
+    cr_grid_free(g);
+    g = tu_grid(32736, 123456789012.0, -98765432.0, 1, 10, 10);
+    cr_grid_cell_text(g, 0, 0, text, sizeof text);
+    assert_string_equal(text, "grid cell column 0, row 0 (x 1.23456789e+11, y -98765432.50)");
+    cr_grid_free(g);
+}
+
 static void windows_tile_the_grid_and_clip_at_edges(void **state)
 {
     (void)state;
@@ -124,6 +177,8 @@ int main(void)
         cmocka_unit_test(grid_from_bounds_snaps_origin_and_size),
         cmocka_unit_test(grid_from_bounds_refuses_bad_requests),
         cmocka_unit_test(grid_without_crs_is_refused),
+        cmocka_unit_test(invalid_geotransforms_are_named),
+        cmocka_unit_test(cell_text_has_at_most_ten_digits),
         cmocka_unit_test(windows_tile_the_grid_and_clip_at_edges),
         cmocka_unit_test(grids_compare_by_crs_and_geotransform),
     };

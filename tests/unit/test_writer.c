@@ -4,11 +4,13 @@
 #include "testutil.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
+#include <cpl_error.h>
 #include <cpl_string.h>
 
 #include "cityrisk/raster.h"
@@ -256,6 +258,86 @@ static void failed_or_cancelled_writes_leave_nothing(void **state)
     tu_rmdir(dir);
 }
 
+/* GDAL's global handler as the program installs it: failures go to the write. */
+static void program_handler(CPLErr level, CPLErrorNum num, const char *msg)
+{
+    (void)num;
+    if (level >= CE_Failure)
+        cr_gdal_foreign_failure(msg);
+}
+
+static void *fail_on_a_worker(void *arg)
+{
+    (void)arg;
+    CPLError(CE_Failure, CPLE_AppDefined, "PredictorEncodeTile:Out of memory allocating 1048576 "
+                                          "byte temp buffer");
+    return NULL;
+}
+
+static int fail_during_the_copy(double complete, const char *msg, void *arg)
+{
+    (void)msg;
+    int *raised = arg;
+    if (complete > 0 && !*raised) { /* while the COG copy runs, as GDAL's workers would */
+        pthread_t t;
+        pthread_create(&t, NULL, fail_on_a_worker, NULL);
+        pthread_join(t, NULL);
+        *raised = 1;
+    }
+    return 1;
+}
+
+/* A failure on a thread of GDAL's own (compression with NUM_THREADS) reaches no context;
+ * the copy still returns success, without the tile. The write fails with its message. */
+static void failures_on_gdal_worker_threads_fail_the_write(void **state)
+{
+    (void)state;
+    char *dir = tu_mkdtemp();
+    char path[512];
+    snprintf(path, sizeof path, "%s/out.tif", dir);
+    cr_ctx *ctx = cr_ctx_new();
+    cr_writer_opts o;
+    cr_writer_opts_init(&o);
+    CPLSetErrorHandler(program_handler);
+
+    int raised = 0;
+    cr_ctx_set_progress(ctx, fail_during_the_copy, &raised);
+    assert_int_equal(write_all(ctx, path, &o), CR_E_IO);
+    assert_true(raised);
+    assert_non_null(strstr(cr_ctx_error(ctx), "cannot write '"));
+    assert_non_null(strstr(cr_ctx_error(ctx), "PredictorEncodeTile:Out of memory"));
+    assert_int_equal(tu_count_entries(dir), 0);
+    cr_ctx_set_progress(ctx, NULL, NULL);
+
+    /* For real: LERC refuses a negative MAX_Z_ERROR in the compressing thread, one of
+     * GDAL's workers with 2 threads, the caller's with 1. */
+    char **co = CSLAddString(NULL, "COMPRESS=LERC");
+    co = CSLAddString(co, "MAX_Z_ERROR=-1");
+    o.creation_options = co;
+    for (int threads = 1; threads <= 2; threads++) {
+        cr_ctx_set_threads(ctx, threads);
+        assert_int_equal(write_all(ctx, path, &o), CR_E_IO);
+        assert_non_null(strstr(cr_ctx_error(ctx), "lerc_encode() failed"));
+        assert_int_equal(tu_count_entries(dir), 0);
+    }
+    CSLDestroy(co);
+
+    /* Codecs for 8-bit or 1-bit images are refused before anything is written. */
+    const char *narrow[] = {"COMPRESS=WEBP", "COMPRESS=jpeg", "COMPRESS=CCITTFAX4"};
+    for (size_t i = 0; i < sizeof narrow / sizeof *narrow; i++) {
+        co = CSLAddString(NULL, narrow[i]);
+        o.creation_options = co;
+        assert_int_equal(write_all(ctx, path, &o), CR_E_USAGE);
+        assert_non_null(strstr(cr_ctx_error(ctx), narrow[i]));
+        assert_non_null(strstr(cr_ctx_error(ctx), "Float32"));
+        assert_int_equal(tu_count_entries(dir), 0);
+        CSLDestroy(co);
+    }
+    CPLSetErrorHandler(NULL);
+    cr_ctx_free(ctx);
+    tu_rmdir(dir);
+}
+
 int main(void)
 {
     GDALAllRegister();
@@ -264,6 +346,7 @@ int main(void)
         cmocka_unit_test(overviews_whatever_the_windows),
         cmocka_unit_test(existing_output_is_kept_unless_overwrite),
         cmocka_unit_test(failed_or_cancelled_writes_leave_nothing),
+        cmocka_unit_test(failures_on_gdal_worker_threads_fail_the_write),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
