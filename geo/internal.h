@@ -69,6 +69,10 @@ void cr_grid_cell_text(const cr_grid *grid, int col, int row, char *buf, size_t 
 cr_status cr_fail_apart(cr_ctx *ctx, const char *what, const cr_bounds *a, const char *other,
                         const cr_bounds *b, const char *hint);
 
+/* Tells the context's temp hook (cr_ctx_set_temp_hook) that a temporary file or folder
+ * appeared (created 1) or went (0). Accepts a NULL ctx. */
+void cr_ctx_temp_event(cr_ctx *ctx, const char *path, int is_dir, int created);
+
 /* Seconds on a monotonic clock, for the timings of --debug. */
 double cr_seconds(void);
 

@@ -103,6 +103,9 @@ typedef struct cr_arrivals_opts {
     int strict;              /* fail (CR_E_DATA) at the first rejected record; default 0 */
     const char *report_path; /* CSV of every rejected record; default NULL */
     int overwrite;           /* default 0 */
+    const char *const *styles;  /* QGIS styles the caller writes beside the output
+                                 * (cr_qml_write), NULL-terminated: checked with the output,
+                                 * before any work; default NULL */
     char **creation_options; /* -co for the COG; default NULL */
 } cr_arrivals_opts;
 

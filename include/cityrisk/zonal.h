@@ -111,6 +111,9 @@ typedef struct cr_zonal_opts {
     const char *format;        /* OGR driver; default NULL: GeoJSON (RFC 7946) */
     char **layer_options;      /* -lco NAME=VALUE (CSL) over the defaults; default NULL */
     int overwrite;             /* default 0 */
+    const char *const *styles;  /* QGIS styles the caller writes beside the output
+                                 * (cr_qml_write), NULL-terminated: checked with the output,
+                                 * before any work; default NULL */
 } cr_zonal_opts;
 
 void cr_zonal_opts_init(cr_zonal_opts *opts);
