@@ -64,15 +64,27 @@ static void remember_temp(void *arg, const char *path, int is_dir, int created)
         free(copy);
         return;
     }
+    /* Once a stop signal came, a second one's handler may read any slot at any moment: the
+     * slot stays as it is (removing a path already gone does no harm) and the program ends
+     * soon. Before, the slot is emptied first and the string freed only if no signal came
+     * meanwhile; else it goes back to a slot. */
+    if (atomic_load(&stop_signal) != 0)
+        return;
     for (int i = 0; i < TEMP_SLOTS; i++) {
         char *held = atomic_load(&temp_slots[i]);
-        if (held && strcmp(held + 1, path) == 0 &&
-            atomic_compare_exchange_strong(&temp_slots[i], &held, NULL)) {
-            /* A second signal's handler may be reading it once a first one came. */
-            if (atomic_load(&stop_signal) == 0)
-                free(held);
+        if (!held || strcmp(held + 1, path) != 0 ||
+            !atomic_compare_exchange_strong(&temp_slots[i], &held, NULL))
+            continue;
+        if (atomic_load(&stop_signal) == 0) {
+            free(held);
             return;
         }
+        for (int k = 0; k < TEMP_SLOTS; k++) {
+            char *expected = NULL;
+            if (atomic_compare_exchange_strong(&temp_slots[k], &expected, held))
+                return;
+        }
+        return;
     }
 }
 

@@ -167,7 +167,8 @@ static const char *const *family_extensions(const char *driver, const char *ext)
     return NONE;
 }
 
-void cr_output_free_list(char **list)
+/* Frees a NULL-terminated list of strings. */
+static void free_list(char **list)
 {
     for (char **p = list; p && *p; p++)
         free(*p);
@@ -192,7 +193,7 @@ static char **family_list(const char *path, const char *driver, int both_cases)
             size_t len = stem + strlen(exts[i]) + 2;
             char *file = malloc(len);
             if (!file) {
-                cr_output_free_list(list);
+                free_list(list);
                 return NULL;
             }
             snprintf(file, len, "%.*s.%s", (int)stem, path, exts[i]);
@@ -202,11 +203,6 @@ static char **family_list(const char *path, const char *driver, int both_cases)
         }
     }
     return list;
-}
-
-char **cr_output_family(const char *path)
-{
-    return family_list(path, NULL, 0);
 }
 
 void cr_output_plan_init(cr_output_plan *plan)
@@ -326,7 +322,7 @@ static cr_status check_against_input(cr_ctx *ctx, const cr_planned *f, const str
             st = cr_ctx_fail(ctx, CR_E_USAGE,
                              "%s '%s'%s is the input '%s' (a file of '%s'); write to another file",
                              label, f->path, part, *m, input);
-    cr_output_free_list(family);
+    free_list(family);
     return st;
 }
 
@@ -426,7 +422,7 @@ cr_status cr_vector_layout_init(cr_ctx *ctx, const char *path, const char *drive
         free(family);
         return CR_OK;
     }
-    cr_output_free_list(family);
+    free_list(family);
     free(layout->files);
     layout->files = NULL;
     cr_vector_layout_release(layout);
@@ -436,7 +432,7 @@ cr_status cr_vector_layout_init(cr_ctx *ctx, const char *path, const char *drive
 void cr_vector_layout_release(cr_vector_layout *layout)
 {
     free(layout->driver_name);
-    cr_output_free_list(layout->files);
+    free_list(layout->files);
     memset(layout, 0, sizeof *layout);
 }
 

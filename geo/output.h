@@ -84,13 +84,6 @@ cr_status cr_output_plan_check(cr_ctx *ctx, const cr_output_plan *plan, const ch
 cr_status cr_outputs_check(cr_ctx *ctx, const char *path, const char *what,
                            const char *const *styles, const char *const *inputs, int overwrite);
 
-/* The other files of a dataset of several files, by the extension of path (".shp":
- * .shx, .dbf, .prj, .cpg, .qix, .sbn, .sbx; ".tab", ".mif", ".csv", ".gml"), as paths beside
- * it, NULL-terminated (free with cr_output_free_list()); an empty list for other names,
- * NULL when out of memory. */
-char **cr_output_family(const char *path);
-void cr_output_free_list(char **list);
-
 /* How a vector output is written: the file name the OGR driver is given inside the
  * temporary folder, and the files the output is made of. GDAL writes a folder of layers
  * for a CSV, Shapefile or MapInfo name without that format's extension; cityrisk writes one
