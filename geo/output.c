@@ -521,7 +521,7 @@ static int is_temp_of(const char *name, const char *output, size_t *base_len, in
  * kernel drops it when its process ends, so a lock free to take means the writer is gone.
  * A lock that cannot be tried (a file system without flock, a file of another user) keeps
  * the file. Returns 1 when removed. */
-static int remove_if_stale(cr_ctx *ctx, int dfd, const char *dir, const char *name)
+static int remove_if_stale(cr_ctx *ctx, int dfd, const char *shown, const char *name)
 {
     int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0)
@@ -542,9 +542,9 @@ static int remove_if_stale(cr_ctx *ctx, int dfd, const char *dir, const char *na
         }
         if (removed)
             cr_ctx_log(ctx, CR_LOG_WARNING,
-                       "removed '%s/%s', a temporary %s of a run that did not finish (no process "
+                       "removed '%s%s', a temporary %s of a run that did not finish (no process "
                        "holds it)",
-                       dir, name, S_ISDIR(st.st_mode) ? "folder" : "file");
+                       shown, name, S_ISDIR(st.st_mode) ? "folder" : "file");
     }
     close(fd);
     return removed;
@@ -587,11 +587,13 @@ static void sweep_stale(cr_ctx *ctx, const char *path)
         (*list)[(*n)++] = copy;
     }
     int dfd = dirfd(d);
-    for (size_t i = 0; i < nb; i++)
-        remove_if_stale(ctx, dfd, dir, bases[i]);
+    /* Messages name the files as the output is named: "out/.x.tif.part.Ab12Cd". */
+    char *shown = strndup(path, (size_t)(name - path));
+    for (size_t i = 0; shown && i < nb; i++)
+        remove_if_stale(ctx, dfd, shown, bases[i]);
     /* GDAL's files beside a temporary are not locked: they are stale once their temporary
      * is gone (removed above, or by a run that ended). */
-    for (size_t i = 0; i < nc; i++) {
+    for (size_t i = 0; shown && i < nc; i++) {
         size_t base_len;
         int companion;
         struct stat st;
@@ -601,7 +603,7 @@ static void sweep_stale(cr_ctx *ctx, const char *path)
             fstatat(dfd, companions[i], &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
             unlinkat(dfd, companions[i], 0) == 0)
             cr_ctx_log(ctx, CR_LOG_WARNING,
-                       "removed '%s/%s', a temporary file of a run that did not finish", dir,
+                       "removed '%s%s', a temporary file of a run that did not finish", shown,
                        companions[i]);
         free(base);
     }
@@ -611,6 +613,7 @@ static void sweep_stale(cr_ctx *ctx, const char *path)
         free(companions[i]);
     free(bases);
     free(companions);
+    free(shown);
     closedir(d);
     free(dir);
 }
