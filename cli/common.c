@@ -155,7 +155,9 @@ void cli_catch_stop_signals(void)
     for (size_t i = 0; i < sizeof SIGNALS / sizeof *SIGNALS; i++) {
         struct sigaction old, sa = {0};
         sa.sa_handler = stop_handler;
-        sigemptyset(&sa.sa_mask);
+        sigemptyset(&sa.sa_mask); /* one handler at a time: the other signal waits */
+        for (size_t k = 0; k < sizeof SIGNALS / sizeof *SIGNALS; k++)
+            sigaddset(&sa.sa_mask, SIGNALS[k]);
         sa.sa_flags = 0; /* the handler stays: a second signal removes the temporaries */
         /* A signal ignored at start stays ignored (a shell's background job ignores SIGINT). */
         if (sigaction(SIGNALS[i], NULL, &old) == 0 &&

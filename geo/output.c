@@ -106,19 +106,6 @@ cr_status cr_output_check_size(cr_ctx *ctx, const char *path, const cr_grid *gri
     return st;
 }
 
-cr_status cr_output_check_not_input(cr_ctx *ctx, const char *path, const char *const *inputs)
-{
-    struct stat out, in;
-    if (!inputs || stat(path, &out) != 0)
-        return CR_OK; /* a file that does not exist yet is no input */
-    for (const char *const *p = inputs; *p; p++) {
-        if (stat(*p, &in) == 0 && in.st_dev == out.st_dev && in.st_ino == out.st_ino)
-            return cr_ctx_fail(ctx, CR_E_USAGE, "output '%s' is the input '%s'; write to another file",
-                               path, *p);
-    }
-    return CR_OK;
-}
-
 /* ---- the plan of a command's files ---- */
 
 /* The extension of path's file name (after its last dot, not a leading one), or NULL. */
@@ -141,28 +128,21 @@ static const char *const *family_extensions(const char *driver, const char *ext)
     static const char *const CSV[] = {"csvt", "prj", NULL};
     static const char *const GML[] = {"xsd", "gfs", NULL};
     static const char *const NONE[] = {NULL};
-    if (driver) {
-        if (strcmp(driver, "ESRI Shapefile") == 0)
-            return SHP;
-        if (strcmp(driver, "MapInfo File") == 0)
-            return ext && strcasecmp(ext, "mif") == 0 ? MIF : TAB;
-        if (strcmp(driver, "CSV") == 0)
-            return CSV;
-        if (strcmp(driver, "GML") == 0)
-            return GML;
+    if (!driver && ext) /* the driver that reads the file by its extension */
+        driver = strcasecmp(ext, "shp") == 0                                     ? "ESRI Shapefile"
+                 : strcasecmp(ext, "tab") == 0 || strcasecmp(ext, "mif") == 0 ? "MapInfo File"
+                 : strcasecmp(ext, "csv") == 0                                   ? "CSV"
+                 : strcasecmp(ext, "gml") == 0                                   ? "GML"
+                                                                                 : NULL;
+    if (!driver)
         return NONE;
-    }
-    if (!ext)
-        return NONE;
-    if (strcasecmp(ext, "shp") == 0)
+    if (strcmp(driver, "ESRI Shapefile") == 0)
         return SHP;
-    if (strcasecmp(ext, "tab") == 0)
-        return TAB;
-    if (strcasecmp(ext, "mif") == 0)
-        return MIF;
-    if (strcasecmp(ext, "csv") == 0)
+    if (strcmp(driver, "MapInfo File") == 0)
+        return ext && strcasecmp(ext, "mif") == 0 ? MIF : TAB;
+    if (strcmp(driver, "CSV") == 0)
         return CSV;
-    if (strcasecmp(ext, "gml") == 0)
+    if (strcmp(driver, "GML") == 0)
         return GML;
     return NONE;
 }

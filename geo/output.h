@@ -38,10 +38,6 @@ double cr_output_staging_bytes(const cr_grid *grid, int bands);
 cr_status cr_output_check_size(cr_ctx *ctx, const char *path, const cr_grid *grid, int bands,
                                const char *source);
 
-/* Fails with CR_E_USAGE when path names the same file as one of inputs (a
- * NULL-terminated list, may be NULL): an output must never replace an input. */
-cr_status cr_output_check_not_input(cr_ctx *ctx, const char *path, const char *const *inputs);
-
 /* ---- the plan of a command's files ---- */
 
 /* One file a command will write. */
