@@ -189,6 +189,7 @@ int cli_cmd_arrivals(int argc, char **argv)
     cli_common common;
     int rc = CLI_EXIT_USAGE;
     cr_ctx *ctx = NULL;
+    char *style_path = NULL;
     cr_arrivals_summary s;
     memset(&s, 0, sizeof s);
     int parsed = cli_parse_options(&USAGE, options, argc, argv, &common);
@@ -219,11 +220,14 @@ int cli_cmd_arrivals(int argc, char **argv)
     }
     if (!parse_kernel(ctx, kernel, bandwidth, &o))
         goto out;
-    cr_status st = qml ? cr_qml_check(ctx, out, o.overwrite) : CR_OK;
+    /* The style is checked with the output, against the inputs, before any work. */
+    cr_status st = qml ? cr_qml_path(ctx, out, &style_path) : CR_OK;
     if (st != CR_OK) {
         rc = cli_fail(&USAGE, ctx, st);
         goto out;
     }
+    const char *styles[] = {style_path, NULL};
+    o.styles = styles;
     st = cr_arrivals(ctx, points, out, &o, &s);
     cr_qml_opts qo;
     cr_qml_opts_init(&qo);
@@ -249,6 +253,7 @@ int cli_cmd_arrivals(int argc, char **argv)
         rc = CLI_EXIT_OK;
     }
 out:
+    free(style_path);
     cr_arrivals_summary_clear(&s);
     cr_ctx_free(ctx);
     CSLDestroy(o.creation_options);

@@ -87,7 +87,9 @@ void cli_print_usage(FILE *out, const cli_usage *usage, const cli_option *table)
 
 /* Makes SIGINT and SIGTERM stop the command cleanly: the library cancels at its next
  * progress report, removes its temporary files, and the command exits 128 + the signal
- * (130, 143). A second signal stops at once. Signals ignored at start stay ignored. */
+ * (130, 143). A second signal stops at once, after removing the temporary files the
+ * library holds (told through the context's temp hook, see cli_context()). Signals
+ * ignored at start stay ignored. */
 void cli_catch_stop_signals(void);
 
 /* The stop signal received so far, 0 when none. */
@@ -105,7 +107,8 @@ int cli_usage_error(const cli_usage *usage, const char *fmt, ...)
     ;
 
 /* Creates the library context for a command: log to stderr, progress bar on a
- * terminal unless quiet, thread count, the command line as provenance, GDAL's
+ * terminal unless quiet, the temporaries it holds remembered for a second stop signal,
+ * thread count, the command line as provenance, GDAL's
  * block cache bounded to 64 MB unless GDAL_CACHEMAX is configured. Returns NULL
  * (message printed) when out of memory. */
 cr_ctx *cli_context(const cli_usage *usage, const cli_common *common, int argc, char **argv);

@@ -1,8 +1,11 @@
 /* common.c: the context, messages, progress and stdout handling every command shares. */
-#define _POSIX_C_SOURCE 200809L
+#define _GNU_SOURCE /* getdents64() */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -22,16 +25,129 @@ cli_run_state cli_run;
 /* The scaled progress of the stage running under `cityrisk run`. */
 static void *stage_progress;
 
-/* The signal (SIGINT, SIGTERM) that asked the program to stop, 0 while none did. */
-static volatile sig_atomic_t stop_signal;
+/* The signal (SIGINT, SIGTERM) that asked the program to stop, 0 while none did. Atomic:
+ * the handler runs in whichever thread the signal finds (a worker, one of GDAL's). */
+static atomic_int stop_signal;
+
+/* The temporary files and folders the library holds now (told through the context's temp
+ * hook), for a second stop signal to remove before the program ends at once. Each slot is
+ * the path with 'f' (file) or 'd' (folder) before it. A slot's string is never changed once
+ * set, and not freed once a stop signal came, so the handler reads whole strings whenever
+ * it runs. A table full (more than TEMP_SLOTS at once; a command holds at most a few) only
+ * means those are left to the library's own cleanup and the next run's sweep. */
+enum { TEMP_SLOTS = 64 };
+static _Atomic(char *) temp_slots[TEMP_SLOTS];
+
+/* The command running, for the second signal's message. */
+static const char *volatile command_name = "";
 
 /* Where progress is shown: the terminal, a stage's share of the run's bar, or nowhere. */
 static GDALProgressFunc shown_progress;
 static void *shown_progress_arg;
 
-static void remember_stop_signal(int signo)
+/* The context's temp hook: keeps the table of temporaries. Runs in the thread that makes
+ * or removes them, never in a handler. */
+static void remember_temp(void *arg, const char *path, int is_dir, int created)
 {
-    stop_signal = signo;
+    (void)arg;
+    if (created) {
+        size_t n = strlen(path);
+        char *copy = malloc(n + 2);
+        if (!copy)
+            return;
+        copy[0] = is_dir ? 'd' : 'f';
+        memcpy(copy + 1, path, n + 1);
+        for (int i = 0; i < TEMP_SLOTS; i++) {
+            char *expected = NULL;
+            if (atomic_compare_exchange_strong(&temp_slots[i], &expected, copy))
+                return;
+        }
+        free(copy);
+        return;
+    }
+    /* Once a stop signal came, a second one's handler may read any slot at any moment: the
+     * slot stays as it is (removing a path already gone does no harm) and the program ends
+     * soon. Before, the slot is emptied first and the string freed only if no signal came
+     * meanwhile; else it goes back to a slot. */
+    if (atomic_load(&stop_signal) != 0)
+        return;
+    for (int i = 0; i < TEMP_SLOTS; i++) {
+        char *held = atomic_load(&temp_slots[i]);
+        if (!held || strcmp(held + 1, path) != 0 ||
+            !atomic_compare_exchange_strong(&temp_slots[i], &held, NULL))
+            continue;
+        if (atomic_load(&stop_signal) == 0) {
+            free(held);
+            return;
+        }
+        for (int k = 0; k < TEMP_SLOTS; k++) {
+            char *expected = NULL;
+            if (atomic_compare_exchange_strong(&temp_slots[k], &expected, held))
+                return;
+        }
+        return;
+    }
+}
+
+/* Writes text to stderr from a signal handler. */
+static void write_now(const char *text)
+{
+    size_t n = 0;
+    while (text[n])
+        n++;
+    while (n > 0) {
+        ssize_t w = write(STDERR_FILENO, text, n);
+        if (w <= 0)
+            return;
+        text += w, n -= (size_t)w;
+    }
+}
+
+/* Removes a temporary folder and the files in it from a signal handler: getdents64() is
+ * the system call itself, where opendir() may allocate. */
+static void remove_folder_now(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd >= 0) {
+        union { struct dirent64 align; char bytes[4096]; } buf;
+        ssize_t n;
+        while ((n = getdents64(fd, buf.bytes, sizeof buf.bytes)) > 0) {
+            for (ssize_t at = 0; at < n;) {
+                struct dirent64 *e = (struct dirent64 *)(buf.bytes + at);
+                const char *name = e->d_name;
+                int dots = name[0] == '.' && (name[1] == '\0' || (name[1] == '.' && name[2] == '\0'));
+                if (!dots)
+                    unlinkat(fd, name, 0);
+                at += e->d_reclen;
+            }
+        }
+        close(fd);
+    }
+    rmdir(path);
+}
+
+/* SIGINT, SIGTERM. The first asks the library to stop at its next progress report, where it
+ * removes its temporary files itself. A second one stops the program at once (GNU timeout
+ * signals the process and then its group; a user presses Ctrl-C twice), after removing the
+ * temporaries the library still holds: only async-signal-safe calls from there. */
+static void stop_handler(int signo)
+{
+    if (atomic_exchange(&stop_signal, signo) == 0)
+        return;
+    for (int i = 0; i < TEMP_SLOTS; i++) {
+        const char *held = atomic_load(&temp_slots[i]);
+        if (held && held[0] == 'd')
+            remove_folder_now(held + 1);
+        else if (held)
+            unlink(held + 1);
+    }
+    write_now("cityrisk ");
+    write_now(command_name);
+    write_now(signo == SIGINT ? ": stopped at once by a second signal (SIGINT); its temporary "
+                                "files are removed\n"
+                              : ": stopped at once by a second signal (SIGTERM); its temporary "
+                                "files are removed\n");
+    _exit(128 + signo);
 }
 
 void cli_catch_stop_signals(void)
@@ -39,9 +155,11 @@ void cli_catch_stop_signals(void)
     static const int SIGNALS[] = {SIGINT, SIGTERM};
     for (size_t i = 0; i < sizeof SIGNALS / sizeof *SIGNALS; i++) {
         struct sigaction old, sa = {0};
-        sa.sa_handler = remember_stop_signal;
-        sigemptyset(&sa.sa_mask);
-        sa.sa_flags = SA_RESETHAND; /* a second signal stops at once, cleanup or not */
+        sa.sa_handler = stop_handler;
+        sigemptyset(&sa.sa_mask); /* one handler at a time: the other signal waits */
+        for (size_t k = 0; k < sizeof SIGNALS / sizeof *SIGNALS; k++)
+            sigaddset(&sa.sa_mask, SIGNALS[k]);
+        sa.sa_flags = 0; /* the handler stays: a second signal removes the temporaries */
         /* A signal ignored at start stays ignored (a shell's background job ignores SIGINT). */
         if (sigaction(SIGNALS[i], NULL, &old) == 0 &&
             old.sa_handler != SIG_IGN)
@@ -51,7 +169,7 @@ void cli_catch_stop_signals(void)
 
 int cli_stop_signal(void)
 {
-    return stop_signal;
+    return atomic_load(&stop_signal);
 }
 
 /* The progress callback of every command: the library's work stops at its next report
@@ -119,6 +237,8 @@ cr_ctx *cli_context(const cli_usage *usage, const cli_common *common, int argc, 
         shown_progress = GDALTermProgress;
     }
     cr_ctx_set_progress(ctx, progress_or_stop, NULL);
+    cr_ctx_set_temp_hook(ctx, remember_temp, NULL);
+    command_name = usage->name;
     cr_ctx_set_threads(ctx, common->threads);
     char **kept = malloc((size_t)(argc > 0 ? argc : 1) * sizeof *kept);
     cr_status st = kept ? cr_ctx_set_command(ctx, output_relevant_args(argc, argv, kept), kept)

@@ -214,6 +214,7 @@ int cli_cmd_inundation(int argc, char **argv)
     int nrest = 0, rc = CLI_EXIT_USAGE;
     cr_sea_level *levels = NULL;
     cr_ctx *ctx = NULL;
+    char *style_path = NULL;
     int parsed = cli_parse(&USAGE, options, argc, argv, &common, &rest, &nrest);
     if (parsed != 0) {
         rc = parsed > 0 ? CLI_EXIT_OK : CLI_EXIT_USAGE;
@@ -252,11 +253,14 @@ int cli_cmd_inundation(int argc, char **argv)
     o.tide_m = tide, o.surge_m = surge, o.datum_offset_m = datum;
     o.sea_path = sea, o.grid_path = grid, o.tile = tile;
     o.overwrite = overwrite, o.creation_options = co;
-    cr_status st = qml ? cr_qml_check(ctx, out, overwrite) : CR_OK;
+    /* The style is checked with the output, against the inputs, before any work. */
+    cr_status st = qml ? cr_qml_path(ctx, out, &style_path) : CR_OK;
     if (st != CR_OK) {
         rc = cli_fail(&USAGE, ctx, st);
         goto out;
     }
+    const char *styles[] = {style_path, NULL};
+    o.styles = styles;
     cr_inundation_stats *stats = calloc((size_t)count, sizeof *stats);
     int64_t sea_cells = 0;
     st = stats ? cr_inundation(ctx, dem, out, &o, stats, &sea_cells) : cr_ctx_fail(ctx, CR_E_IO, "out of memory");
@@ -288,6 +292,7 @@ int cli_cmd_inundation(int argc, char **argv)
     }
     free(stats);
 out:
+    free(style_path);
     cr_ctx_free(ctx);
     free(levels);
     CSLDestroy(keep);

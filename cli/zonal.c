@@ -177,6 +177,7 @@ int cli_cmd_zonal(int argc, char **argv)
     cli_common common;
     int rc = CLI_EXIT_USAGE;
     cr_ctx *ctx = NULL;
+    char *style_path = NULL;
     cr_zonal_summary s;
     memset(&s, 0, sizeof s);
     cr_zonal_raster *list = NULL;
@@ -209,11 +210,14 @@ int cli_cmd_zonal(int argc, char **argv)
     }
     if (!parse_rasters_and_stats(ctx, rasters, stats, classes, &o, &list, &storage, &parsed))
         goto out;
-    cr_status st = qml ? cr_qml_check(ctx, out, o.overwrite) : CR_OK;
+    /* The style is checked with the output, against the inputs, before any work. */
+    cr_status st = qml ? cr_qml_path(ctx, out, &style_path) : CR_OK;
     if (st != CR_OK) {
         rc = cli_fail(&USAGE, ctx, st);
         goto out;
     }
+    const char *styles[] = {style_path, NULL};
+    o.styles = styles;
     st = cr_zonal(ctx, out, &o, &s);
     cr_qml_opts qo;
     cr_qml_opts_init(&qo);
@@ -251,6 +255,7 @@ int cli_cmd_zonal(int argc, char **argv)
         rc = CLI_EXIT_OK;
     }
 out:
+    free(style_path);
     cr_zonal_summary_clear(&s);
     cr_ctx_free(ctx);
     free(parsed);

@@ -369,12 +369,18 @@ static cr_status check_options(cr_ctx *ctx, const char *points_path, const char 
                            cr_kernel_name(o->kernel));
     if (!o->grid_path && !(o->resolution > 0 && isfinite(o->resolution) && o->crs))
         return cr_ctx_fail(ctx, CR_E_USAGE, "give --grid, or --resolution and --crs (and --bounds)");
-    if (o->report_path && strcmp(o->report_path, out_path) == 0)
-        return cr_ctx_fail(ctx, CR_E_USAGE, "the report and the output are the same file '%s'", out_path);
+    /* Every file the run writes, against every input and each other, before any work. */
     const char *inputs[] = {points_path, o->grid_path, NULL};
-    cr_status st = cr_output_check_not_input(ctx, out_path, inputs);
+    cr_output_plan plan;
+    cr_output_plan_init(&plan);
+    cr_status st = cr_output_plan_add(ctx, &plan, out_path, "raster");
+    if (st == CR_OK && o->report_path)
+        st = cr_output_plan_add(ctx, &plan, o->report_path, "report");
     if (st == CR_OK)
-        st = cr_output_check(ctx, out_path, o->overwrite);
+        st = cr_output_plan_add_styles(ctx, &plan, o->styles);
+    if (st == CR_OK)
+        st = cr_output_plan_check(ctx, &plan, inputs, o->overwrite);
+    cr_output_plan_release(&plan);
     return st;
 }
 

@@ -34,6 +34,8 @@ struct cr_ctx {
     void *log_arg;
     cr_log_level log_level;
     char *command;
+    cr_temp_fn temp_hook;
+    void *temp_arg;
 };
 
 void cr_flatten_line(char *text)
@@ -191,6 +193,18 @@ int cr_ctx_threads(const cr_ctx *ctx)
         return ctx->threads;
     int cpus = CPLGetNumCPUs();
     return cpus > 0 ? cpus : 1;
+}
+
+void cr_ctx_set_temp_hook(cr_ctx *ctx, cr_temp_fn fn, void *arg)
+{
+    ctx->temp_hook = fn;
+    ctx->temp_arg = arg;
+}
+
+void cr_ctx_temp_event(cr_ctx *ctx, const char *path, int is_dir, int created)
+{
+    if (ctx && ctx->temp_hook)
+        ctx->temp_hook(ctx->temp_arg, path, is_dir, created);
 }
 
 void cr_ctx_set_log(cr_ctx *ctx, cr_log_fn fn, void *arg, cr_log_level level)

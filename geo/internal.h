@@ -96,6 +96,9 @@ int cr_foreign_watch_end(cr_foreign_watch *w, char *msg, size_t size);
 /* Gives a worker thread's context the log sink and level of the context that started
  * it (the sink is thread-safe, context.h), and one thread. */
 void cr_ctx_inherit(cr_ctx *worker, const cr_ctx *parent);
+/* Tells the context's temp hook (cr_ctx_set_temp_hook) that a temporary file or folder
+ * appeared (created 1) or went (0). Accepts a NULL ctx. */
+void cr_ctx_temp_event(cr_ctx *ctx, const char *path, int is_dir, int created);
 
 /* Seconds on a monotonic clock, for the timings of --debug. */
 double cr_seconds(void);

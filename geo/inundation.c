@@ -392,6 +392,16 @@ cr_status cr_inundation(cr_ctx *ctx, const char *dem_path, const char *out_path,
     cr_status st = check_options(ctx, opts);
     if (st != CR_OK)
         return st;
+    /* Every file the run writes, against every input, before any work. */
+    const char *inputs[4] = {dem_path, NULL, NULL, NULL};
+    int n = 1;
+    if (opts->sea_path)
+        inputs[n++] = opts->sea_path;
+    if (opts->grid_path)
+        inputs[n++] = opts->grid_path;
+    st = cr_outputs_check(ctx, out_path, "raster", opts->styles, inputs, opts->overwrite);
+    if (st != CR_OK)
+        return st;
     run r = {.o = opts, .dem_path = dem_path};
     cr_inundation_stats *local = calloc((size_t)opts->level_count, sizeof *local);
     cr_writer *w = NULL;

@@ -772,9 +772,7 @@ cr_status cr_map(cr_ctx *ctx, const char *out, const cr_map_opts *o, cr_map_summ
     if (o->format != CR_MAP_PNG && o->format != CR_MAP_PDF && o->format != CR_MAP_SVG)
         return cr_ctx_fail(ctx, CR_E_USAGE, "unknown map format");
     const char *inputs[] = {o->raster_path, o->zones_path, NULL};
-    cr_status st = cr_output_check_not_input(ctx, out, inputs);
-    if (st == CR_OK)
-        st = cr_output_check(ctx, out, o->overwrite);
+    cr_status st = cr_outputs_check(ctx, out, "map", NULL, inputs, o->overwrite);
     if (st != CR_OK)
         return st;
 
@@ -782,7 +780,7 @@ cr_status cr_map(cr_ctx *ctx, const char *out, const cr_map_opts *o, cr_map_summ
     memset(&m, 0, sizeof m);
     GDALDatasetH ds = NULL;
     OGRSpatialReferenceH srs = NULL;
-    char *temp = NULL;
+    cr_temp temp = CR_TEMP_NONE;
     map_layout L;
     int band_no = 0;
     char scenario[128] = "", band_name[64] = "";
@@ -932,17 +930,17 @@ cr_status cr_map(cr_ctx *ctx, const char *out, const cr_map_opts *o, cr_map_summ
     append(m.desc, sizeof m.desc, " %s.", m.source);
 
     /* draw, then publish */
-    st = cr_output_temp(ctx, out, "map", &temp);
+    st = cr_temp_file(ctx, out, "map", &temp);
     if (st != CR_OK)
         goto done;
-    st = cr_map_render(ctx, &m, &L, o->format, temp, out);
+    st = cr_map_render(ctx, &m, &L, o->format, temp.path, out);
     if (st != CR_OK)
         goto done;
     if (!cr_ctx_progress(ctx, 1.0, NULL)) {
         st = cr_ctx_fail(ctx, CR_E_CANCELLED, "map cancelled");
         goto done;
     }
-    st = cr_output_publish(ctx, temp, out);
+    st = cr_temp_publish(ctx, &temp, out, o->overwrite);
     if (st == CR_OK && summary) {
         memset(summary, 0, sizeof *summary);
         summary->width = (int)L.width;
@@ -957,9 +955,7 @@ cr_status cr_map(cr_ctx *ctx, const char *out, const cr_map_opts *o, cr_map_summ
         snprintf(summary->scenario, sizeof summary->scenario, "%s", scenario);
     }
 done:
-    if (temp && st != CR_OK)
-        unlink(temp);
-    free(temp);
+    cr_temp_discard(&temp);
     model_free(&m);
     if (srs)
         OSRDestroySpatialReference(srs);

@@ -1,15 +1,22 @@
-/* output.c: checks and atomic publication of output files. */
-#define _POSIX_C_SOURCE 200809L
+/* output.c: the files a command writes: checked before any work, written under hidden
+ * temporary names locked by their writer, published atomically. */
+#define _GNU_SOURCE /* renameat2(), mkostemp(), flock() */
 #include "output.h"
 
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
+
+#include "internal.h"
 
 /* Splits path into its folder ("." when none) and file name; free() *dir. */
 static char *folder_of(const char *path, const char **name)
@@ -23,7 +30,8 @@ static char *folder_of(const char *path, const char **name)
     return strndup(path, (size_t)(slash - path));
 }
 
-cr_status cr_output_check(cr_ctx *ctx, const char *path, int overwrite)
+/* cr_output_check(), naming the output path is a file of (part_of) when not NULL. */
+static cr_status check_one(cr_ctx *ctx, const char *path, int overwrite, const char *part_of)
 {
     if (!path || !*path)
         return cr_ctx_fail(ctx, CR_E_USAGE, "no output file given");
@@ -44,9 +52,16 @@ cr_status cr_output_check(cr_ctx *ctx, const char *path, int overwrite)
     else if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) /* renaming over a device replaces it */
         status = cr_ctx_fail(ctx, CR_E_USAGE, "cannot write '%s': not a regular file", path);
     else if (stat(path, &st) == 0 && !overwrite)
-        status = cr_ctx_fail(ctx, CR_E_EXISTS, "output '%s' exists; use --overwrite to replace it", path);
+        status = cr_ctx_fail(ctx, CR_E_EXISTS, "output '%s'%s%s%s exists; use --overwrite to replace it",
+                             path, part_of ? " (a file of '" : "", part_of ? part_of : "",
+                             part_of ? "')" : "");
     free(dir);
     return status;
+}
+
+cr_status cr_output_check(cr_ctx *ctx, const char *path, int overwrite)
+{
+    return check_one(ctx, path, overwrite, NULL);
 }
 
 int cr_output_is_stream(const char *path)
@@ -91,18 +106,317 @@ cr_status cr_output_check_size(cr_ctx *ctx, const char *path, const cr_grid *gri
     return st;
 }
 
-cr_status cr_output_check_not_input(cr_ctx *ctx, const char *path, const char *const *inputs)
+/* ---- the plan of a command's files ---- */
+
+/* The extension of path's file name (after its last dot, not a leading one), or NULL. */
+static const char *extension_of(const char *path)
 {
-    struct stat out, in;
-    if (!inputs || stat(path, &out) != 0)
-        return CR_OK; /* a file that does not exist yet is no input */
-    for (const char *const *p = inputs; *p; p++) {
-        if (stat(*p, &in) == 0 && in.st_dev == out.st_dev && in.st_ino == out.st_ino)
-            return cr_ctx_fail(ctx, CR_E_USAGE, "output '%s' is the input '%s'; write to another file",
-                               path, *p);
+    const char *slash = strrchr(path, '/'), *name = slash ? slash + 1 : path;
+    const char *dot = strrchr(name, '.');
+    return dot && dot != name && dot[1] ? dot + 1 : NULL;
+}
+
+/* The extensions of the other files of a dataset of several files: by the OGR driver that
+ * writes it, or (driver NULL) by the extension of its main file. GDAL writes them in lower
+ * case; a file that an older dataset of that name may have and the new one need not (a
+ * spatial index, a GML schema) counts too, since it would describe the wrong data. */
+static const char *const *family_extensions(const char *driver, const char *ext)
+{
+    static const char *const SHP[] = {"shx", "dbf", "prj", "cpg", "qix", "sbn", "sbx", NULL};
+    static const char *const TAB[] = {"dat", "map", "id", "ind", NULL};
+    static const char *const MIF[] = {"mid", NULL};
+    static const char *const CSV[] = {"csvt", "prj", NULL};
+    static const char *const GML[] = {"xsd", "gfs", NULL};
+    static const char *const NONE[] = {NULL};
+    if (!driver && ext) /* the driver that reads the file by its extension */
+        driver = strcasecmp(ext, "shp") == 0                                     ? "ESRI Shapefile"
+                 : strcasecmp(ext, "tab") == 0 || strcasecmp(ext, "mif") == 0 ? "MapInfo File"
+                 : strcasecmp(ext, "csv") == 0                                   ? "CSV"
+                 : strcasecmp(ext, "gml") == 0                                   ? "GML"
+                                                                                 : NULL;
+    if (!driver)
+        return NONE;
+    if (strcmp(driver, "ESRI Shapefile") == 0)
+        return SHP;
+    if (strcmp(driver, "MapInfo File") == 0)
+        return ext && strcasecmp(ext, "mif") == 0 ? MIF : TAB;
+    if (strcmp(driver, "CSV") == 0)
+        return CSV;
+    if (strcmp(driver, "GML") == 0)
+        return GML;
+    return NONE;
+}
+
+/* Frees a NULL-terminated list of strings. */
+static void free_list(char **list)
+{
+    for (char **p = list; p && *p; p++)
+        free(*p);
+    free(list);
+}
+
+/* The files beside path of its format (see family_extensions), in lower case and, when
+ * both_cases, in upper case too (a Shapefile copied from Windows: X.SHP, X.DBF). */
+static char **family_list(const char *path, const char *driver, int both_cases)
+{
+    const char *ext = extension_of(path);
+    const char *const *exts = family_extensions(driver, ext);
+    size_t n = 0, stem = ext ? (size_t)(ext - 1 - path) : strlen(path);
+    while (exts[n])
+        n++;
+    char **list = calloc(2 * n + 1, sizeof *list);
+    if (!list)
+        return NULL;
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        for (int upper = 0; upper <= both_cases; upper++) {
+            size_t len = stem + strlen(exts[i]) + 2;
+            char *file = malloc(len);
+            if (!file) {
+                free_list(list);
+                return NULL;
+            }
+            snprintf(file, len, "%.*s.%s", (int)stem, path, exts[i]);
+            for (char *c = file + stem + 1; upper && *c; c++)
+                *c = (char)toupper((unsigned char)*c);
+            list[k++] = file;
+        }
     }
+    return list;
+}
+
+void cr_output_plan_init(cr_output_plan *plan)
+{
+    memset(plan, 0, sizeof *plan);
+}
+
+void cr_output_plan_release(cr_output_plan *plan)
+{
+    for (int i = 0; i < plan->count; i++) {
+        free(plan->file[i].path);
+        free(plan->file[i].part_of);
+    }
+    free(plan->file);
+    cr_output_plan_init(plan);
+}
+
+static cr_status plan_add(cr_ctx *ctx, cr_output_plan *plan, const char *path, const char *what,
+                          const char *part_of)
+{
+    if (plan->count == plan->capacity) {
+        int capacity = plan->capacity ? 2 * plan->capacity : 8;
+        cr_planned *grown = realloc(plan->file, (size_t)capacity * sizeof *grown);
+        if (!grown)
+            return cr_ctx_fail(ctx, CR_E_IO, "out of memory checking '%s'", path);
+        plan->file = grown;
+        plan->capacity = capacity;
+    }
+    cr_planned *f = &plan->file[plan->count];
+    f->path = strdup(path);
+    f->part_of = part_of ? strdup(part_of) : NULL;
+    f->what = what;
+    if (!f->path || (part_of && !f->part_of)) {
+        free(f->path);
+        free(f->part_of);
+        return cr_ctx_fail(ctx, CR_E_IO, "out of memory checking '%s'", path);
+    }
+    plan->count++;
     return CR_OK;
 }
+
+cr_status cr_output_plan_add(cr_ctx *ctx, cr_output_plan *plan, const char *path, const char *what)
+{
+    return plan_add(ctx, plan, path, what, NULL);
+}
+
+cr_status cr_output_plan_add_styles(cr_ctx *ctx, cr_output_plan *plan, const char *const *paths)
+{
+    cr_status st = CR_OK;
+    for (const char *const *p = paths; st == CR_OK && p && *p; p++)
+        st = plan_add(ctx, plan, *p, "QGIS style", NULL);
+    return st;
+}
+
+cr_status cr_output_plan_add_vector(cr_ctx *ctx, cr_output_plan *plan, const char *path,
+                                    const char *driver)
+{
+    cr_vector_layout layout;
+    cr_status st = cr_vector_layout_init(ctx, path, driver, &layout);
+    for (char **f = layout.files; st == CR_OK && f && *f; f++)
+        st = plan_add(ctx, plan, *f, "vector", f == layout.files ? NULL : path);
+    cr_vector_layout_release(&layout);
+    return st;
+}
+
+/* Where a file is or would be: its folder's device and inode and its name; the folder's
+ * path when it cannot be seen (cr_output_check then says why). */
+typedef struct place {
+    dev_t dev;
+    ino_t ino;
+    int seen;
+    char *dir;
+    const char *name;
+} place;
+
+static int place_of(const char *path, place *p)
+{
+    struct stat st;
+    p->dir = folder_of(path, &p->name);
+    if (!p->dir)
+        return 0;
+    p->seen = stat(p->dir, &st) == 0;
+    p->dev = p->seen ? st.st_dev : 0;
+    p->ino = p->seen ? st.st_ino : 0;
+    return 1;
+}
+
+static int same_place(const place *a, const place *b)
+{
+    if (strcmp(a->name, b->name) != 0)
+        return 0;
+    if (a->seen && b->seen)
+        return a->dev == b->dev && a->ino == b->ino;
+    return !a->seen && !b->seen && strcmp(a->dir, b->dir) == 0;
+}
+
+/* Fails when the planned file f is input or a file of input's format. */
+static cr_status check_against_input(cr_ctx *ctx, const cr_planned *f, const struct stat *out,
+                                     const char *input)
+{
+    const char *label = strcmp(f->what, "report") == 0 || strcmp(f->what, "QGIS style") == 0
+                            ? f->what
+                            : "output";
+    char part[1200] = "";
+    if (f->part_of)
+        snprintf(part, sizeof part, " (a file of '%s')", f->part_of);
+    struct stat in;
+    if (stat(input, &in) == 0 && in.st_dev == out->st_dev && in.st_ino == out->st_ino)
+        return cr_ctx_fail(ctx, CR_E_USAGE, "%s '%s'%s is the input '%s'; write to another file",
+                           label, f->path, part, input);
+    char **family = family_list(input, NULL, 1);
+    if (!family)
+        return cr_ctx_fail(ctx, CR_E_IO, "out of memory checking '%s'", f->path);
+    cr_status st = CR_OK;
+    for (char **m = family; st == CR_OK && *m; m++)
+        if (stat(*m, &in) == 0 && in.st_dev == out->st_dev && in.st_ino == out->st_ino)
+            st = cr_ctx_fail(ctx, CR_E_USAGE,
+                             "%s '%s'%s is the input '%s' (a file of '%s'); write to another file",
+                             label, f->path, part, *m, input);
+    free_list(family);
+    return st;
+}
+
+cr_status cr_output_plan_check(cr_ctx *ctx, const cr_output_plan *plan, const char *const *inputs,
+                               int overwrite)
+{
+    for (int i = 0; i < plan->count; i++) {
+        const cr_planned *f = &plan->file[i];
+        if (strcmp(f->path, "-") == 0)
+            return cr_ctx_fail(ctx, CR_E_USAGE,
+                               "a %s cannot be written to standard output (%s -); give a file name",
+                               f->what, strcmp(f->what, "report") == 0 ? "--report" : "-o");
+    }
+    cr_status st = CR_OK;
+    for (int i = 0; st == CR_OK && i < plan->count; i++) {
+        struct stat out;
+        if (stat(plan->file[i].path, &out) != 0)
+            continue; /* a file that does not exist yet is no input */
+        for (const char *const *in = inputs; st == CR_OK && in && *in; in++)
+            st = check_against_input(ctx, &plan->file[i], &out, *in);
+    }
+    place *places = st == CR_OK ? calloc((size_t)plan->count + 1, sizeof *places) : NULL;
+    if (st == CR_OK && !places)
+        st = cr_ctx_fail(ctx, CR_E_IO, "out of memory checking the outputs");
+    for (int i = 0; st == CR_OK && i < plan->count; i++) {
+        if (!place_of(plan->file[i].path, &places[i]))
+            st = cr_ctx_fail(ctx, CR_E_IO, "out of memory checking '%s'", plan->file[i].path);
+        for (int j = 0; st == CR_OK && j < i; j++)
+            if (same_place(&places[i], &places[j]))
+                st = cr_ctx_fail(ctx, CR_E_USAGE,
+                                 "'%s' would be written twice (as the %s and as the %s); give each "
+                                 "its own name",
+                                 plan->file[i].path, plan->file[j].what, plan->file[i].what);
+    }
+    for (int i = 0; places && i < plan->count; i++)
+        free(places[i].dir);
+    free(places);
+    for (int i = 0; st == CR_OK && i < plan->count; i++)
+        st = check_one(ctx, plan->file[i].path, overwrite, plan->file[i].part_of);
+    return st;
+}
+
+cr_status cr_outputs_check(cr_ctx *ctx, const char *path, const char *what,
+                           const char *const *styles, const char *const *inputs, int overwrite)
+{
+    cr_output_plan plan;
+    cr_output_plan_init(&plan);
+    cr_status st = cr_output_plan_add(ctx, &plan, path ? path : "", what);
+    if (st == CR_OK)
+        st = cr_output_plan_add_styles(ctx, &plan, styles);
+    if (st == CR_OK)
+        st = cr_output_plan_check(ctx, &plan, inputs, overwrite);
+    cr_output_plan_release(&plan);
+    return st;
+}
+
+cr_status cr_vector_layout_init(cr_ctx *ctx, const char *path, const char *driver,
+                                cr_vector_layout *layout)
+{
+    memset(layout, 0, sizeof *layout);
+    const char *slash = strrchr(path, '/'), *name = slash ? slash + 1 : path;
+    const char *ext = extension_of(path);
+    size_t stem = ext ? (size_t)(ext - 1 - name) : strlen(name);
+    size_t len = strlen(name) + 8;
+    char *family_base = NULL; /* the file whose format's other files are the output's */
+    if (strcmp(driver, "ESRI Shapefile") == 0 && (!ext || strcasecmp(ext, "shp") != 0))
+        return cr_ctx_fail(ctx, CR_E_USAGE,
+                           "a Shapefile is named NAME.shp (its .shx, .dbf and .prj go beside it), "
+                           "not '%s'", path);
+    if (strcmp(driver, "MapInfo File") == 0 &&
+        (!ext || (strcasecmp(ext, "tab") != 0 && strcasecmp(ext, "mif") != 0)))
+        return cr_ctx_fail(ctx, CR_E_USAGE,
+                           "a MapInfo table is named NAME.tab or NAME.mif, not '%s'", path);
+    if (!(layout->driver_name = malloc(len)))
+        return cr_ctx_fail(ctx, CR_E_IO, "out of memory writing '%s'", path);
+    if (strcmp(driver, "ESRI Shapefile") == 0) /* GDAL writes NAME.shp whatever the case */
+        snprintf(layout->driver_name, len, "%.*s.shp", (int)stem, name);
+    else if (strcmp(driver, "CSV") == 0 && (!ext || strcasecmp(ext, "csv") != 0))
+        snprintf(layout->driver_name, len, "%s.csv", name); /* else GDAL makes a folder */
+    else
+        snprintf(layout->driver_name, len, "%s", name);
+    if (strcmp(driver, "CSV") == 0) { /* its .csvt and .prj are named after what it writes */
+        size_t n = (size_t)(name - path) + strlen(layout->driver_name) + 1;
+        if ((family_base = malloc(n)) != NULL)
+            snprintf(family_base, n, "%.*s%s", (int)(name - path), path, layout->driver_name);
+    } else {
+        family_base = strdup(path);
+    }
+    char **family = family_base ? family_list(family_base, driver, 0) : NULL;
+    free(family_base);
+    size_t count = 0;
+    while (family && family[count])
+        count++;
+    layout->files = family ? calloc(count + 2, sizeof *layout->files) : NULL;
+    if (layout->files && (layout->files[0] = strdup(path)) != NULL) {
+        memcpy(layout->files + 1, family, count * sizeof *family);
+        free(family);
+        return CR_OK;
+    }
+    free_list(family);
+    free(layout->files);
+    layout->files = NULL;
+    cr_vector_layout_release(layout);
+    return cr_ctx_fail(ctx, CR_E_IO, "out of memory writing '%s'", path);
+}
+
+void cr_vector_layout_release(cr_vector_layout *layout)
+{
+    free(layout->driver_name);
+    free_list(layout->files);
+    memset(layout, 0, sizeof *layout);
+}
+
+/* ---- temporary files ---- */
 
 /* "<folder>/.<name>.<tag>.XXXXXX" beside path, the template of mkstemp() / mkdtemp(). */
 static cr_status temp_template(cr_ctx *ctx, const char *path, const char *tag, char **temp)
@@ -119,6 +433,420 @@ static cr_status temp_template(cr_ctx *ctx, const char *path, const char *tag, c
     free(dir);
     return CR_OK;
 }
+
+/* The deepest folder a temporary folder holds that is removed (GDAL writes at most one
+ * level of layers). */
+enum { TREE_DEPTH_MAX = 8 };
+
+/* Removes what the open folder fd holds, without following symbolic links; closes fd. */
+static void empty_tree(int fd, int depth)
+{
+    DIR *d = fdopendir(fd);
+    if (!d) {
+        close(fd);
+        return;
+    }
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        if (unlinkat(fd, e->d_name, 0) == 0 || (errno != EISDIR && errno != EPERM))
+            continue;
+        int sub = depth < TREE_DEPTH_MAX
+                      ? openat(fd, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+                      : -1;
+        if (sub >= 0) {
+            empty_tree(sub, depth + 1);
+            unlinkat(fd, e->d_name, AT_REMOVEDIR);
+        }
+    }
+    closedir(d); /* closes fd */
+}
+
+/* Removes the folder path and what it holds. */
+static void remove_tree(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd >= 0)
+        empty_tree(fd, 0);
+    rmdir(path);
+}
+
+/* 1 when name is ".<output>.<tag>.XXXXXX" (a temporary of output: tag lower-case letters,
+ * six letters or digits of mkstemp), with *companion set when GDAL's own suffix follows
+ * (".ovr.tmp" of the COG driver): then *base_len is the length of the temporary's name. */
+static int is_temp_of(const char *name, const char *output, size_t *base_len, int *companion)
+{
+    size_t n = strlen(output);
+    if (name[0] != '.' || strncmp(name + 1, output, n) != 0 || name[n + 1] != '.')
+        return 0;
+    const char *p = name + n + 2, *tag = p;
+    while (*p >= 'a' && *p <= 'z')
+        p++;
+    if (p == tag || *p != '.')
+        return 0;
+    p++;
+    for (int i = 0; i < 6; i++, p++)
+        if (!isalnum((unsigned char)*p))
+            return 0;
+    if (*p && *p != '.')
+        return 0;
+    *base_len = (size_t)(p - name);
+    *companion = *p == '.';
+    return 1;
+}
+
+/* Removes the temporary name of folder dfd (dir) when no process holds its lock: the lock of
+ * a live writer is held from just after creation until it is published or removed, and the
+ * kernel drops it when its process ends, so a lock free to take means the writer is gone.
+ * A lock that cannot be tried (a file system without flock, a file of another user) keeps
+ * the file. Returns 1 when removed. */
+static int remove_if_stale(cr_ctx *ctx, int dfd, const char *shown, const char *name)
+{
+    int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    struct stat st, now;
+    int removed = 0;
+    if (fstat(fd, &st) == 0 && (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)) &&
+        flock(fd, LOCK_EX | LOCK_NB) == 0 &&
+        fstatat(dfd, name, &now, AT_SYMLINK_NOFOLLOW) == 0 && now.st_dev == st.st_dev &&
+        now.st_ino == st.st_ino) {
+        if (S_ISDIR(st.st_mode)) {
+            int inner = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+            if (inner >= 0)
+                empty_tree(inner, 0);
+            removed = unlinkat(dfd, name, AT_REMOVEDIR) == 0;
+        } else {
+            removed = unlinkat(dfd, name, 0) == 0;
+        }
+        if (removed)
+            cr_ctx_log(ctx, CR_LOG_WARNING,
+                       "removed '%s%s', a temporary %s of a run that did not finish (no process "
+                       "holds it)",
+                       shown, name, S_ISDIR(st.st_mode) ? "folder" : "file");
+    }
+    close(fd);
+    return removed;
+}
+
+/* Removes the stale temporaries of path left in its folder by runs that ended without
+ * cleaning up (kill -9, a power cut, a second signal before this version), and the files
+ * GDAL made beside them. Those of other outputs, and those of live runs, are left alone. */
+static void sweep_stale(cr_ctx *ctx, const char *path)
+{
+    const char *name;
+    char *dir = folder_of(path, &name);
+    DIR *d = dir && *name ? opendir(dir) : NULL;
+    if (!d) {
+        free(dir);
+        return;
+    }
+    /* The names first: the folder changes while they are removed. */
+    char **bases = NULL, **companions = NULL;
+    size_t nb = 0, nc = 0, cb = 0, cc = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        size_t base_len;
+        int companion;
+        if (!is_temp_of(e->d_name, name, &base_len, &companion))
+            continue;
+        char ***list = companion ? &companions : &bases;
+        size_t *n = companion ? &nc : &nb, *cap = companion ? &cc : &cb;
+        if (*n + 1 >= *cap) {
+            size_t grown_cap = *cap ? 2 * *cap : 8;
+            char **grown = realloc(*list, grown_cap * sizeof *grown);
+            if (!grown)
+                break;
+            *list = grown;
+            *cap = grown_cap;
+        }
+        char *copy = strdup(e->d_name);
+        if (!copy)
+            break;
+        (*list)[(*n)++] = copy;
+    }
+    int dfd = dirfd(d);
+    /* Messages name the files as the output is named: "out/.x.tif.part.Ab12Cd". */
+    char *shown = strndup(path, (size_t)(name - path));
+    for (size_t i = 0; shown && i < nb; i++)
+        remove_if_stale(ctx, dfd, shown, bases[i]);
+    /* GDAL's files beside a temporary are not locked: they are stale once their temporary
+     * is gone (removed above, or by a run that ended). */
+    for (size_t i = 0; shown && i < nc; i++) {
+        size_t base_len;
+        int companion;
+        struct stat st;
+        is_temp_of(companions[i], name, &base_len, &companion);
+        char *base = strndup(companions[i], base_len);
+        if (base && fstatat(dfd, base, &st, AT_SYMLINK_NOFOLLOW) != 0 && errno == ENOENT &&
+            fstatat(dfd, companions[i], &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
+            unlinkat(dfd, companions[i], 0) == 0)
+            cr_ctx_log(ctx, CR_LOG_WARNING,
+                       "removed '%s%s', a temporary file of a run that did not finish", shown,
+                       companions[i]);
+        free(base);
+    }
+    for (size_t i = 0; i < nb; i++)
+        free(bases[i]);
+    for (size_t i = 0; i < nc; i++)
+        free(companions[i]);
+    free(bases);
+    free(companions);
+    free(shown);
+    closedir(d);
+    free(dir);
+}
+
+/* The most attempts at a temporary that a sweep of another run removes between its
+ * creation and its lock (each such race is a few microseconds wide). */
+enum { TEMP_ATTEMPTS = 16 };
+
+static cr_status make_temp(cr_ctx *ctx, const char *path, const char *tag, int dir, cr_temp *t)
+{
+    *t = (cr_temp)CR_TEMP_NONE;
+    sweep_stale(ctx, path);
+    for (int attempt = 0; attempt < TEMP_ATTEMPTS; attempt++) {
+        char *name = NULL;
+        cr_status st = temp_template(ctx, path, tag, &name);
+        if (st != CR_OK)
+            return st;
+        int fd = -1;
+        if (dir) {
+            if (mkdtemp(name))
+                fd = open(name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        } else {
+            fd = mkostemp(name, O_CLOEXEC);
+        }
+        if (fd < 0 && !(dir && errno == ENOENT)) { /* ENOENT: swept before it was opened */
+            st = cr_ctx_fail(ctx, CR_E_IO, "cannot write '%s': %s", path, strerror(errno));
+            free(name);
+            return st;
+        }
+        /* Held from now until published or removed. A file system without flock() (some
+         * network ones) says so with an error: then no run can take the lock either, and
+         * sweeps leave the temporary alone. */
+        int locked = fd >= 0 ? flock(fd, LOCK_EX) : -1;
+        while (fd >= 0 && locked != 0 && errno == EINTR)
+            locked = flock(fd, LOCK_EX);
+        struct stat st_now;
+        if (fd >= 0 && fstat(fd, &st_now) == 0 && st_now.st_nlink > 0) {
+            t->path = name;
+            t->fd = fd;
+            t->dir = dir;
+            t->ctx = ctx;
+            cr_ctx_temp_event(ctx, name, dir, 1);
+            return CR_OK;
+        }
+        /* A sweep removed it between its creation and the lock: make another. */
+        if (fd >= 0)
+            close(fd);
+        free(name);
+    }
+    return cr_ctx_fail(ctx, CR_E_IO, "cannot write '%s': its temporary file kept disappearing", path);
+}
+
+cr_status cr_temp_file(cr_ctx *ctx, const char *path, const char *tag, cr_temp *temp)
+{
+    return make_temp(ctx, path, tag, 0, temp);
+}
+
+cr_status cr_temp_dir(cr_ctx *ctx, const char *path, const char *tag, cr_temp *temp)
+{
+    return make_temp(ctx, path, tag, 1, temp);
+}
+
+/* Forgets the temporary (gone: published or removed) and drops its lock. */
+static void release(cr_temp *t)
+{
+    if (t->path)
+        cr_ctx_temp_event(t->ctx, t->path, t->dir, 0);
+    if (t->fd >= 0)
+        close(t->fd);
+    free(t->path);
+    *t = (cr_temp)CR_TEMP_NONE;
+}
+
+void cr_temp_discard(cr_temp *t)
+{
+    if (!t || !t->path) {
+        if (t && t->fd >= 0)
+            close(t->fd);
+        return;
+    }
+    if (t->dir)
+        remove_tree(t->path);
+    else
+        unlink(t->path);
+    release(t);
+}
+
+/* Renames from to `to` without replacing it: 0, or -1 with errno (EEXIST when `to` exists).
+ * renameat2(RENAME_NOREPLACE) does it in one step. Where the file system does not know
+ * it (EINVAL: NFS, ENOSYS: old kernels), link() then unlink(): link() fails when `to`
+ * exists, and a reader never sees a partial file. Where hard links are refused too (EPERM:
+ * FAT, some FUSE), only a check before an ordinary rename is left, which a concurrent run
+ * can beat. */
+static int rename_new(const char *from, const char *to)
+{
+#ifdef RENAME_NOREPLACE
+    if (renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) == 0)
+        return 0;
+    if (errno != EINVAL && errno != ENOSYS)
+        return -1;
+#endif
+    if (link(from, to) == 0) {
+        unlink(from);
+        return 0;
+    }
+    if (errno != EPERM && errno != ENOTSUP && errno != ENOSYS)
+        return -1;
+    struct stat st;
+    if (lstat(to, &st) == 0) {
+        errno = EEXIST;
+        return -1;
+    }
+    return rename(from, to);
+}
+
+/* Moves from to `to` (replacing it when overwrite); names `to` in the failure. */
+static cr_status move_into_place(cr_ctx *ctx, const char *from, const char *to, int overwrite,
+                                 const char *part_of)
+{
+    if ((overwrite ? rename(from, to) : rename_new(from, to)) == 0)
+        return CR_OK;
+    if (!overwrite && errno == EEXIST)
+        return cr_ctx_fail(ctx, CR_E_EXISTS,
+                           "output '%s'%s%s%s exists; use --overwrite to replace it (it appeared "
+                           "while this run was working)",
+                           to, part_of ? " (a file of '" : "", part_of ? part_of : "",
+                           part_of ? "')" : "");
+    return cr_ctx_fail(ctx, CR_E_IO, "cannot write '%s': %s", to, strerror(errno));
+}
+
+/* Temporary files are created 0600 by mkstemp; outputs get the usual umask mode. */
+static void set_output_mode(const char *file)
+{
+    mode_t mask = umask(0);
+    umask(mask);
+    chmod(file, 0666 & ~mask);
+}
+
+cr_status cr_temp_publish(cr_ctx *ctx, cr_temp *t, const char *path, int overwrite)
+{
+    set_output_mode(t->path);
+    cr_status st = move_into_place(ctx, t->path, path, overwrite, NULL);
+    if (st == CR_OK)
+        release(t);
+    return st;
+}
+
+static int compare_names(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+cr_status cr_temp_publish_dir(cr_ctx *ctx, cr_temp *t, const char *path,
+                              const cr_vector_layout *layout, int overwrite)
+{
+    const char *name;
+    char *dir = folder_of(path, &name);
+    DIR *d = dir ? opendir(t->path) : NULL;
+    char **files = NULL, **moved = NULL;
+    size_t n = 0, cap = 0, done = 0;
+    cr_status st = d ? CR_OK : cr_ctx_fail(ctx, CR_E_IO, "cannot write '%s': %s", path, strerror(errno));
+    struct dirent *e;
+    while (st == CR_OK && (e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        struct stat sb;
+        if (fstatat(dirfd(d), e->d_name, &sb, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(sb.st_mode)) {
+            st = cr_ctx_fail(ctx, CR_E_USAGE,
+                             "cannot write '%s': the format wrote a folder ('%s'), not files; "
+                             "give the output the format's extension",
+                             path, e->d_name);
+            break;
+        }
+        if (n + 1 >= cap) {
+            size_t grown_cap = cap ? 2 * cap : 8;
+            char **grown = realloc(files, grown_cap * sizeof *grown);
+            if (!grown) {
+                st = cr_ctx_fail(ctx, CR_E_IO, "out of memory writing '%s'", path);
+                break;
+            }
+            files = grown;
+            cap = grown_cap;
+        }
+        if (!(files[n] = strdup(e->d_name)))
+            st = cr_ctx_fail(ctx, CR_E_IO, "out of memory writing '%s'", path);
+        else
+            n++;
+    }
+    if (d)
+        closedir(d);
+    /* In one order for every run, the output itself last: of two runs at once, the first
+     * file decides which one publishes, and a reader who sees the output sees its files. */
+    if (n > 1)
+        qsort(files, n, sizeof *files, compare_names);
+    for (size_t i = 0; i + 1 < n; i++)
+        if (strcmp(files[i], layout->driver_name) == 0) {
+            char *main_file = files[i];
+            memmove(files + i, files + i + 1, (n - i - 1) * sizeof *files);
+            files[n - 1] = main_file;
+            break;
+        }
+    if (st == CR_OK && !(moved = calloc(n + 1, sizeof *moved)))
+        st = cr_ctx_fail(ctx, CR_E_IO, "out of memory writing '%s'", path);
+    for (size_t i = 0; st == CR_OK && i < n; i++) {
+        int is_main = strcmp(files[i], layout->driver_name) == 0;
+        /* Beside path, spelt as path is (as layout->files are). */
+        int prefix = (int)(name - path);
+        size_t lf = strlen(t->path) + strlen(files[i]) + 2, lt = (size_t)prefix + strlen(files[i]) + 1;
+        char *from = malloc(lf), *to = is_main ? strdup(path) : malloc(lt);
+        if (from && to) {
+            snprintf(from, lf, "%s/%s", t->path, files[i]);
+            if (!is_main)
+                snprintf(to, lt, "%.*s%s", prefix, path, files[i]);
+            set_output_mode(from);
+            st = move_into_place(ctx, from, to, overwrite, is_main ? NULL : path);
+        } else {
+            st = cr_ctx_fail(ctx, CR_E_IO, "out of memory writing '%s'", path);
+        }
+        free(from);
+        if (st == CR_OK)
+            moved[done++] = to;
+        else
+            free(to);
+    }
+    if (st != CR_OK && !overwrite) /* what this run put in place, nothing it replaced */
+        for (size_t i = 0; i < done; i++)
+            unlink(moved[i]);
+    if (st == CR_OK && overwrite) {
+        /* The files of the output replaced that the new one does not have. */
+        for (char **f = layout->files; f && *f; f++) {
+            int written = 0;
+            for (size_t i = 0; i < done && !written; i++)
+                written = strcmp(moved[i], *f) == 0;
+            struct stat sb;
+            if (!written && lstat(*f, &sb) == 0 && S_ISREG(sb.st_mode))
+                unlink(*f);
+        }
+    }
+    for (size_t i = 0; i < n; i++)
+        free(files[i]);
+    free(files);
+    for (size_t i = 0; i < done; i++)
+        free(moved[i]);
+    free(moved);
+    free(dir);
+    if (st == CR_OK) {
+        rmdir(t->path);
+        release(t);
+    }
+    return st;
+}
+
+/* ---- files the library owns ---- */
 
 cr_status cr_output_temp(cr_ctx *ctx, const char *path, const char *tag, char **temp)
 {
@@ -138,78 +866,8 @@ cr_status cr_output_temp(cr_ctx *ctx, const char *path, const char *tag, char **
 
 cr_status cr_output_publish(cr_ctx *ctx, const char *temp, const char *path)
 {
-    /* Temporary files are created 0600 by mkstemp; outputs get the usual umask mode. */
-    mode_t mask = umask(0);
-    umask(mask);
-    chmod(temp, 0666 & ~mask);
+    set_output_mode(temp);
     if (rename(temp, path) != 0)
         return cr_ctx_fail(ctx, CR_E_IO, "cannot write '%s': %s", path, strerror(errno));
     return CR_OK;
-}
-
-cr_status cr_output_temp_dir(cr_ctx *ctx, const char *path, const char *tag, char **temp)
-{
-    cr_status st = temp_template(ctx, path, tag, temp);
-    if (st == CR_OK && !mkdtemp(*temp)) {
-        st = cr_ctx_fail(ctx, CR_E_IO, "cannot write '%s': %s", path, strerror(errno));
-        free(*temp);
-        *temp = NULL;
-    }
-    return st;
-}
-
-cr_status cr_output_publish_dir(cr_ctx *ctx, const char *temp, const char *path)
-{
-    const char *name;
-    char *dir = folder_of(path, &name);
-    DIR *d = dir ? opendir(temp) : NULL;
-    if (!d) {
-        free(dir);
-        return cr_ctx_fail(ctx, CR_E_IO, "cannot write '%s': %s", path, strerror(errno));
-    }
-    cr_status st = CR_OK;
-    struct dirent *e;
-    while (st == CR_OK && (e = readdir(d)) != NULL) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        size_t lf = strlen(temp) + strlen(e->d_name) + 2, lt = strlen(dir) + strlen(e->d_name) + 2;
-        char *from = malloc(lf), *to = malloc(lt);
-        if (from && to) {
-            snprintf(from, lf, "%s/%s", temp, e->d_name);
-            snprintf(to, lt, "%s/%s", dir, e->d_name);
-            if (rename(from, to) != 0)
-                st = cr_ctx_fail(ctx, CR_E_IO, "cannot write '%s': %s", to, strerror(errno));
-        } else {
-            st = cr_ctx_fail(ctx, CR_E_IO, "out of memory writing '%s'", path);
-        }
-        free(from);
-        free(to);
-    }
-    closedir(d);
-    free(dir);
-    if (st == CR_OK)
-        rmdir(temp);
-    return st;
-}
-
-void cr_output_discard_dir(const char *temp)
-{
-    if (!temp)
-        return;
-    DIR *d = opendir(temp);
-    struct dirent *e;
-    while (d && (e = readdir(d)) != NULL) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        size_t len = strlen(temp) + strlen(e->d_name) + 2;
-        char *file = malloc(len);
-        if (file) {
-            snprintf(file, len, "%s/%s", temp, e->d_name);
-            unlink(file);
-            free(file);
-        }
-    }
-    if (d)
-        closedir(d);
-    rmdir(temp);
 }

@@ -1,4 +1,13 @@
-/* output.h: publishing outputs atomically (internal to the library). */
+/* output.h: every file a command writes, checked before any work and published atomically
+ * (internal to the library).
+ *
+ * A command's files are planned up front (cr_output_plan): its output, the other files of
+ * the output's format (a Shapefile's .shx, .dbf, .prj, ...), a report, QGIS styles. The plan
+ * is checked as one: no file may be an input (or a file of an input's format), none may be
+ * written twice, and none may exist unless overwriting is allowed. Each file is then written
+ * under a hidden temporary name beside it (cr_temp) and renamed into place when complete;
+ * without overwriting the rename never replaces a file, so that of two runs writing the same
+ * output at once the second fails with CR_E_EXISTS instead of replacing the first's. */
 #ifndef CITYRISK_OUTPUT_H
 #define CITYRISK_OUTPUT_H
 
@@ -29,26 +38,108 @@ double cr_output_staging_bytes(const cr_grid *grid, int bands);
 cr_status cr_output_check_size(cr_ctx *ctx, const char *path, const cr_grid *grid, int bands,
                                const char *source);
 
-/* Fails with CR_E_USAGE when path names the same file as one of inputs (a
- * NULL-terminated list, may be NULL): an output must never replace an input. */
-cr_status cr_output_check_not_input(cr_ctx *ctx, const char *path, const char *const *inputs);
+/* ---- the plan of a command's files ---- */
+
+/* One file a command will write. */
+typedef struct cr_planned {
+    char *path;
+    const char *what; /* "raster", "map", "vector", "report", "QGIS style": for messages */
+    char *part_of;    /* the output this file belongs to (a Shapefile's .dbf), or NULL */
+} cr_planned;
+
+typedef struct cr_output_plan {
+    cr_planned *file;
+    int count, capacity;
+} cr_output_plan;
+
+void cr_output_plan_init(cr_output_plan *plan);
+void cr_output_plan_release(cr_output_plan *plan);
+
+/* Adds path, written as `what` ("raster", "map", "report", static). */
+cr_status cr_output_plan_add(cr_ctx *ctx, cr_output_plan *plan, const char *path, const char *what);
+
+/* Adds each path of the NULL-terminated list (may be NULL) as a "QGIS style": the styles a
+ * caller writes beside a stage's output. */
+cr_status cr_output_plan_add_styles(cr_ctx *ctx, cr_output_plan *plan, const char *const *paths);
+
+/* Adds a vector output written by the OGR driver `driver` and the other files of its format
+ * (cr_vector_layout()); fails with CR_E_USAGE when the format needs another name. */
+cr_status cr_output_plan_add_vector(cr_ctx *ctx, cr_output_plan *plan, const char *path,
+                                    const char *driver);
+
+/* Checks every planned file before any work, in this order: "-" is refused (standard
+ * output takes only zonal's GeoJSON: CR_E_USAGE), no file is one of inputs or a file of an
+ * input's format (a Shapefile input's .dbf) (CR_E_USAGE), no file is planned twice
+ * (CR_E_USAGE), and each passes cr_output_check() (folder, not a directory or device, exists
+ * only when overwrite: CR_E_EXISTS). inputs is NULL-terminated, may be NULL. */
+cr_status cr_output_plan_check(cr_ctx *ctx, const cr_output_plan *plan, const char *const *inputs,
+                               int overwrite);
+
+/* The common case: a plan of path (written as `what`) and styles (NULL-terminated, may be
+ * NULL), checked with cr_output_plan_check(). */
+cr_status cr_outputs_check(cr_ctx *ctx, const char *path, const char *what,
+                           const char *const *styles, const char *const *inputs, int overwrite);
+
+/* How a vector output is written: the file name the OGR driver is given inside the
+ * temporary folder, and the files the output is made of. GDAL writes a folder of layers
+ * for a CSV, Shapefile or MapInfo name without that format's extension; cityrisk writes one
+ * file: a CSV under any name (the driver writes NAME.csv, published as NAME), a Shapefile
+ * or MapInfo table only under its extension (CR_E_USAGE otherwise). */
+typedef struct cr_vector_layout {
+    char *driver_name; /* a file name, no folder */
+    char **files;      /* NULL-terminated: the output first, then the other files of its format */
+} cr_vector_layout;
+
+cr_status cr_vector_layout_init(cr_ctx *ctx, const char *path, const char *driver,
+                                cr_vector_layout *layout);
+void cr_vector_layout_release(cr_vector_layout *layout);
+
+/* ---- temporary files ---- */
+
+/* A hidden temporary file or folder beside an output, ".<name>.<tag>.XXXXXX". Its writer
+ * holds it locked with flock() from creation until it is published or removed. The kernel
+ * drops that lock when the process ends, however it ends (kill -9 too), so a later run that
+ * can take the lock knows the writer is gone: cr_temp_file() and cr_temp_dir() first remove
+ * the stale temporaries of the same output that no live process holds. The context's temp
+ * hook (cr_ctx_set_temp_hook) is told of each temporary as it appears and goes. */
+typedef struct cr_temp {
+    char *path;  /* NULL when none */
+    int fd;      /* holds the lock, -1 when none */
+    int dir;     /* 1 for a folder */
+    cr_ctx *ctx; /* told when it goes */
+} cr_temp;
+
+#define CR_TEMP_NONE {NULL, -1, 0, NULL}
+
+/* Creates an empty temporary file (or folder) for path with tag ("part", "zonal"). */
+cr_status cr_temp_file(cr_ctx *ctx, const char *path, const char *tag, cr_temp *temp);
+cr_status cr_temp_dir(cr_ctx *ctx, const char *path, const char *tag, cr_temp *temp);
+
+/* Renames the temporary file to path, readable as any new file (the umask's mode), and
+ * releases it. Without overwrite the rename does not replace an existing path: CR_E_EXISTS,
+ * and the temporary stays for cr_temp_discard(). */
+cr_status cr_temp_publish(cr_ctx *ctx, cr_temp *temp, const char *path, int overwrite);
+
+/* Moves the files of a temporary folder to their places (the one named
+ * layout->driver_name to path, the others beside it under their own names), the output
+ * itself last; then removes the folder. Without overwrite nothing is replaced: when one file
+ * exists, those already moved are removed again and the call fails with CR_E_EXISTS. With
+ * overwrite, the files of layout that the new output does not have (a spatial index of the
+ * old one) are removed. A folder inside the temporary folder fails with CR_E_USAGE. */
+cr_status cr_temp_publish_dir(cr_ctx *ctx, cr_temp *temp, const char *path,
+                              const cr_vector_layout *layout, int overwrite);
+
+/* Removes the temporary file or folder (with what it holds) and releases it. Accepts an
+ * empty one. */
+void cr_temp_discard(cr_temp *temp);
+
+/* ---- files the library owns (a pipeline's state) ---- */
 
 /* Creates an empty hidden temporary file beside path, ".<name>.<tag>.XXXXXX", and
- * returns its name in *temp (free()). */
+ * returns its name in *temp (free()); not locked. */
 cr_status cr_output_temp(cr_ctx *ctx, const char *path, const char *tag, char **temp);
 
-/* Renames temp over path in one step. */
+/* Renames temp over path in one step, replacing it. */
 cr_status cr_output_publish(cr_ctx *ctx, const char *temp, const char *path);
-
-/* Creates a hidden temporary folder beside path, ".<name>.<tag>.XXXXXX", for outputs
- * made of several files (a Shapefile); its name goes to *temp (free()). */
-cr_status cr_output_temp_dir(cr_ctx *ctx, const char *path, const char *tag, char **temp);
-
-/* Moves every file of the temporary folder into path's folder, each in one step, and
- * removes the folder. */
-cr_status cr_output_publish_dir(cr_ctx *ctx, const char *temp, const char *path);
-
-/* Removes the temporary folder and everything in it. Accepts NULL. */
-void cr_output_discard_dir(const char *temp);
 
 #endif

@@ -789,17 +789,18 @@ cr_status cr_qml_write(cr_ctx *ctx, const char *output, cr_qml_style style, cons
     }
     if (opts->band < 0)
         return cr_ctx_fail(ctx, CR_E_USAGE, "QGIS style: band %d", opts->band);
-    char *qml = NULL, *temp = NULL;
+    char *qml = NULL;
+    cr_temp temp = CR_TEMP_NONE;
     cr_status st = cr_qml_check(ctx, output, opts->overwrite);
     if (st == CR_OK)
         st = cr_qml_path(ctx, output, &qml);
     if (st == CR_OK)
-        st = cr_output_temp(ctx, qml, "qml", &temp);
+        st = cr_temp_file(ctx, qml, "qml", &temp);
     if (st != CR_OK) {
         free(qml);
         return st;
     }
-    FILE *f = fopen(temp, "w");
+    FILE *f = fopen(temp.path, "w");
     if (!f)
         st = cr_ctx_fail(ctx, CR_E_IO, "cannot write '%s': %s", qml, strerror(errno));
     cr_gdal_begin(ctx);
@@ -824,12 +825,10 @@ cr_status cr_qml_write(cr_ctx *ctx, const char *output, cr_qml_style style, cons
         }
     }
     if (st == CR_OK)
-        st = cr_output_publish(ctx, temp, qml);
-    if (st != CR_OK)
-        unlink(temp);
-    else
+        st = cr_temp_publish(ctx, &temp, qml, opts->overwrite);
+    cr_temp_discard(&temp);
+    if (st == CR_OK)
         snprintf(info->path, sizeof info->path, "%s", qml);
-    free(temp);
     free(qml);
     return st;
 }

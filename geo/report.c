@@ -13,9 +13,10 @@
 
 struct cr_report {
     char *path;
-    char *temp;
+    cr_temp temp;
     FILE *fp;
     int columns;
+    int overwrite;
 };
 
 /* Writes one CSV field, quoted when it holds a delimiter, a quote, a line break or
@@ -50,9 +51,7 @@ cr_status cr_report_open(cr_ctx *ctx, const char *path, int overwrite, const cha
                          cr_report **out)
 {
     *out = NULL;
-    cr_status st = cr_output_check(ctx, path, overwrite);
-    if (st == CR_OK)
-        st = cr_output_check_not_input(ctx, path, inputs);
+    cr_status st = cr_outputs_check(ctx, path, "report", NULL, inputs, overwrite);
     if (st != CR_OK)
         return st;
     cr_report *r = calloc(1, sizeof *r);
@@ -60,12 +59,14 @@ cr_status cr_report_open(cr_ctx *ctx, const char *path, int overwrite, const cha
         free(r);
         return cr_ctx_fail(ctx, CR_E_IO, "out of memory");
     }
+    r->temp = (cr_temp)CR_TEMP_NONE;
     r->columns = ncolumns;
-    if ((st = cr_output_temp(ctx, path, "report", &r->temp)) != CR_OK) {
+    r->overwrite = overwrite;
+    if ((st = cr_temp_file(ctx, path, "report", &r->temp)) != CR_OK) {
         cr_report_discard(r);
         return st;
     }
-    if (!(r->fp = fopen(r->temp, "w"))) {
+    if (!(r->fp = fopen(r->temp.path, "w"))) {
         st = write_failed(ctx, r);
         cr_report_discard(r);
         return st;
@@ -100,11 +101,7 @@ cr_status cr_report_publish(cr_ctx *ctx, cr_report *r)
     r->fp = NULL;
     int failed = ferror(fp) | fflush(fp);
     failed |= fclose(fp);
-    cr_status st = failed ? write_failed(ctx, r) : cr_output_publish(ctx, r->temp, r->path);
-    if (st == CR_OK) {
-        free(r->temp);
-        r->temp = NULL;
-    }
+    cr_status st = failed ? write_failed(ctx, r) : cr_temp_publish(ctx, &r->temp, r->path, r->overwrite);
     cr_report_discard(r);
     return st;
 }
@@ -115,9 +112,7 @@ void cr_report_discard(cr_report *r)
         return;
     if (r->fp)
         fclose(r->fp);
-    if (r->temp)
-        unlink(r->temp);
-    free(r->temp);
+    cr_temp_discard(&r->temp);
     free(r->path);
     free(r);
 }

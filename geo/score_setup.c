@@ -268,10 +268,15 @@ cr_status cr_score_prepare(cr_ctx *ctx, const char *out_path, const cr_score_opt
         return st;
     const char *paths[CR_SCORE_INPUTS] = {o->sea_path, o->water_path, o->informal_path,
                                           o->arrivals_path, o->population_path};
-    const char *protect[] = {paths[0], paths[1], paths[2], paths[3], o->grid_path, paths[4], NULL};
-    st = cr_output_check_not_input(ctx, out_path, protect);
-    if (st == CR_OK)
-        st = cr_output_check(ctx, out_path, o->overwrite);
+    /* Every file the run writes, against every input, before any work (the optional inputs
+     * last: the list ends at the first NULL). */
+    const char *protect[CR_SCORE_INPUTS + 2] = {paths[0], paths[1], paths[2], paths[3], NULL};
+    int n = 4;
+    if (o->grid_path)
+        protect[n++] = o->grid_path;
+    if (paths[4])
+        protect[n++] = paths[4];
+    st = cr_outputs_check(ctx, out_path, "raster", o->styles, protect, o->overwrite);
     if (st == CR_OK)
         st = cr_grid_from_raster(ctx, o->grid_path ? o->grid_path : o->informal_path, &s->grid);
     int bands = 0;
@@ -506,8 +511,13 @@ cr_status cr_score_open_writer(cr_ctx *ctx, const cr_score_opts *o, const cr_sco
         wo.inputs = inputs;
         wo.parameters = params;
         wo.formula = text;
-        const char *protect[] = {in->path[0], in->path[1], in->path[2], in->path[3], o->grid_path,
-                                 in->path[4], NULL};
+        const char *protect[CR_SCORE_INPUTS + 2] = {in->path[0], in->path[1], in->path[2],
+                                                    in->path[3], NULL};
+        int n = 4;
+        if (o->grid_path) /* the list ends at the first NULL */
+            protect[n++] = o->grid_path;
+        if (in->path[4])
+            protect[n++] = in->path[4];
         wo.input_paths = protect;
         st = cr_writer_open(ctx, in->out_path, s->grid, &wo, out);
     }

@@ -45,8 +45,9 @@ static const char *const COG_OVERVIEW_KEYS[] = {"OVERVIEWS", "OVERVIEW_COUNT", "
 
 struct cr_writer {
     char *path;      /* the final output */
-    char *staging;   /* the tiled GeoTIFF written block by block */
-    char *cog;       /* the COG copy, renamed to path on success */
+    cr_temp staging; /* the tiled GeoTIFF written block by block */
+    cr_temp cog;     /* the COG copy, renamed to path on success */
+    int overwrite;   /* the rename may replace an existing output */
     char *staging_watched, *cog_watched; /* the same files, as GDAL opens them (vsiwatch.h) */
     GDALDatasetH ds; /* open on staging */
     char **cog_options;
@@ -238,9 +239,7 @@ cr_status cr_writer_open(cr_ctx *ctx, const char *path, const cr_grid *grid,
                            opts->band_count);
     cr_status st = check_codec(ctx, opts->creation_options);
     if (st == CR_OK)
-        st = cr_output_check_not_input(ctx, path, opts->input_paths);
-    if (st == CR_OK)
-        st = cr_output_check(ctx, path, opts->overwrite);
+        st = cr_outputs_check(ctx, path, "raster", NULL, opts->input_paths, opts->overwrite);
     if (st != CR_OK)
         return st;
     cr_writer *w = calloc(1, sizeof *w);
@@ -249,14 +248,17 @@ cr_status cr_writer_open(cr_ctx *ctx, const char *path, const cr_grid *grid,
         return cr_ctx_fail(ctx, CR_E_IO, "out of memory writing '%s'", path);
     }
     cr_foreign_watch_begin(&w->foreign);
+    w->staging = (cr_temp)CR_TEMP_NONE;
+    w->cog = (cr_temp)CR_TEMP_NONE;
+    w->overwrite = opts->overwrite;
     w->bands = opts->band_count;
     w->nodata = opts->nodata;
     w->width = grid->width, w->height = grid->height;
-    st = cr_output_temp(ctx, path, "part", &w->staging);
+    st = cr_temp_file(ctx, path, "part", &w->staging);
     if (st == CR_OK)
-        st = cr_output_temp(ctx, path, "cog", &w->cog);
-    if (st == CR_OK && (!(w->staging_watched = cr_watch_path(w->staging)) ||
-                        !(w->cog_watched = cr_watch_path(w->cog))))
+        st = cr_temp_file(ctx, path, "cog", &w->cog);
+    if (st == CR_OK && (!(w->staging_watched = cr_watch_path(w->staging.path)) ||
+                        !(w->cog_watched = cr_watch_path(w->cog.path))))
         st = cr_ctx_fail(ctx, CR_E_IO, "out of memory writing '%s'", path);
     if (st == CR_OK)
         st = create_staging(ctx, w, grid, opts);
@@ -319,7 +321,8 @@ static cr_status reduce_in_place(cr_ctx *ctx, cr_writer *w, int band, const cr_w
  * it pass. */
 static cr_status explain_failure(cr_ctx *ctx, cr_writer *w, cr_status st)
 {
-    int err = cr_watch_failure(w->staging), cog_err = cr_watch_failure(w->cog);
+    int err = w->staging.path ? cr_watch_failure(w->staging.path) : 0;
+    int cog_err = w->cog.path ? cr_watch_failure(w->cog.path) : 0;
     if (!err)
         err = cog_err;
     if (!err || st == CR_E_CANCELLED)
@@ -424,7 +427,7 @@ cr_status cr_writer_commit(cr_ctx *ctx, cr_writer *w)
     if (cr_foreign_watch_end(&w->foreign, why, sizeof why) && st == CR_OK)
         st = cr_ctx_fail(ctx, CR_E_IO, "cannot write '%s': %s", w->path, why);
     if (st == CR_OK)
-        st = cr_output_publish(ctx, w->cog, w->path);
+        st = cr_temp_publish(ctx, &w->cog, w->path, w->overwrite);
     cr_writer_abort(w);
     return st;
 }
@@ -436,20 +439,16 @@ void cr_writer_abort(cr_writer *w)
     cr_foreign_watch_end(&w->foreign, NULL, 0);
     if (w->ds)
         GDALClose(w->ds);
-    if (w->staging)
-        unlink(w->staging);
-    if (w->cog)
-        unlink(w->cog); /* after a successful publish it is already gone */
-    if (w->staging && w->cog) { /* forgets the failures of a discarded output */
-        cr_watch_failure(w->staging);
-        cr_watch_failure(w->cog);
-    }
+    if (w->staging.path) /* forgets the failures of a discarded output */
+        cr_watch_failure(w->staging.path);
+    if (w->cog.path)
+        cr_watch_failure(w->cog.path);
+    cr_temp_discard(&w->staging);
+    cr_temp_discard(&w->cog); /* after a successful publish it is already gone */
     CSLDestroy(w->cog_options);
     free(w->categorical);
     free(w->reduced);
     free(w->scratch);
-    free(w->staging);
-    free(w->cog);
     free(w->staging_watched);
     free(w->cog_watched);
     free(w->path);

@@ -889,9 +889,19 @@ cr_status cr_zonal(cr_ctx *ctx, const char *out_path, const cr_zonal_opts *opts,
     if (st == CR_OK && !paths)
         st = cr_ctx_fail(ctx, CR_E_IO, "out of memory");
     if (st == CR_OK && !cr_output_is_stream(out_path)) {
-        st = cr_output_check_not_input(ctx, out_path, paths);
+        /* Every file the run writes (a Shapefile's .dbf, a style), against every input and
+         * each other, before any work. */
+        GDALDriverH drv = NULL;
+        cr_output_plan plan;
+        cr_output_plan_init(&plan);
+        st = cr_zonal_driver(ctx, out_path, opts, &drv);
         if (st == CR_OK)
-            st = cr_output_check(ctx, out_path, opts->overwrite);
+            st = cr_output_plan_add_vector(ctx, &plan, out_path, GDALGetDriverShortName(drv));
+        if (st == CR_OK)
+            st = cr_output_plan_add_styles(ctx, &plan, opts->styles);
+        if (st == CR_OK)
+            st = cr_output_plan_check(ctx, &plan, paths, opts->overwrite);
+        cr_output_plan_release(&plan);
     }
     free(paths);
     if (st == CR_OK) {

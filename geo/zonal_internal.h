@@ -47,6 +47,12 @@ typedef struct cr_column {
     int integer; /* written as an integer field */
 } cr_column;
 
+/* The OGR driver that writes out_path: o->format, else the one of its extension, else
+ * GeoJSON; fails with CR_E_USAGE when it cannot create vector files, or when out_path is a
+ * stream and it is not GeoJSON. */
+cr_status cr_zonal_driver(cr_ctx *ctx, const char *out_path, const cr_zonal_opts *o,
+                          GDALDriverH *out);
+
 /* Writes the zones' features with their attributes and the columns (values[c *
  * nzones + z]) to out_path, as cr_zonal() documents. metadata are "KEY=VALUE" items
  * of provenance (CSL). */

@@ -99,7 +99,6 @@ static void dbf_names(const char *const *long_names, int n, char (*names)[DBF_NA
     }
 }
 
-/* The driver to write: opts->format or GeoJSON; must create vector datasets. */
 /* The vector driver that creates files named like path ("n.gpkg": GPKG), as ogr2ogr
  * guesses it; NULL when the extension names none. */
 static const char *driver_for_extension(const char *path)
@@ -121,8 +120,8 @@ static const char *driver_for_extension(const char *path)
     return NULL;
 }
 
-static cr_status find_driver(cr_ctx *ctx, const char *out_path, const cr_zonal_opts *o,
-                             GDALDriverH *out)
+cr_status cr_zonal_driver(cr_ctx *ctx, const char *out_path, const cr_zonal_opts *o,
+                          GDALDriverH *out)
 {
     const char *name = o->format ? o->format : driver_for_extension(out_path);
     if (!name)
@@ -380,21 +379,26 @@ cr_status cr_zonal_write(cr_ctx *ctx, const char *out_path, const cr_zonal_opts 
                          int64_t nzones, char **metadata, cr_zonal_summary *summary)
 {
     GDALDriverH drv = NULL;
-    cr_status st = find_driver(ctx, out_path, opts, &drv);
+    cr_status st = cr_zonal_driver(ctx, out_path, opts, &drv);
     if (st != CR_OK)
         return st;
     const char *driver = GDALGetDriverShortName(drv);
     snprintf(summary->driver, sizeof summary->driver, "%s", driver);
     int to_stdout = strcmp(out_path, "-") == 0, stream = cr_output_is_stream(out_path);
-    char *temp = NULL, *target = NULL, *written = NULL;
+    cr_temp temp = CR_TEMP_NONE;
+    cr_vector_layout layout = {0};
+    char *target = NULL, *written = NULL;
     FILE *device = NULL; /* -o /dev/full, a named pipe */
     GDALDatasetH in = NULL, out = NULL;
     char **lco = NULL;
     field_plan fp = {0};
-    if (!stream && (st = cr_output_temp_dir(ctx, out_path, "zonal", &temp)) != CR_OK)
+    /* Files go to a hidden folder, under the name that makes the driver write one file
+     * (layout.driver_name), and are moved into place when complete. */
+    if (!stream && ((st = cr_vector_layout_init(ctx, out_path, driver, &layout)) != CR_OK ||
+                    (st = cr_temp_dir(ctx, out_path, "zonal", &temp)) != CR_OK)) {
+        cr_vector_layout_release(&layout);
         return st;
-    const char *slash = strrchr(out_path, '/');
-    const char *base = slash ? slash + 1 : out_path;
+    }
     /* GDAL's GeoJSON driver creates no file that exists, so a device is written as GDAL's
      * standard output, redirected to it. */
     if (stream && !to_stdout) {
@@ -404,9 +408,10 @@ cr_status cr_zonal_write(cr_ctx *ctx, const char *out_path, const cr_zonal_opts 
         }
         VSIStdoutSetRedirection(fwrite, device);
     }
-    written = stream ? strdup("/vsistdout/") : malloc(strlen(temp) + strlen(base) + 2);
+    written = stream ? strdup("/vsistdout/")
+                     : malloc(strlen(temp.path) + strlen(layout.driver_name) + 2);
     if (written && !stream)
-        sprintf(written, "%s/%s", temp, base);
+        sprintf(written, "%s/%s", temp.path, layout.driver_name);
     target = written ? cr_watch_path(written) : NULL; /* a failed write is not lost */
     if (!target) {
         st = cr_ctx_fail(ctx, CR_E_IO, "out of memory");
@@ -458,19 +463,19 @@ cr_status cr_zonal_write(cr_ctx *ctx, const char *out_path, const cr_zonal_opts 
     cr_gdal_begin(ctx);
     GDALClose(out);
     out = NULL;
-    st = watched_failure(ctx, st, stream ? written : temp, out_path);
+    st = watched_failure(ctx, st, stream ? written : temp.path, out_path);
     if (st == CR_OK && *cr_gdal_message(ctx))
         st = cr_ctx_fail_gdal(ctx, CR_E_IO, "cannot write '%s'", out_path);
     cr_gdal_end(ctx);
-    if (st == CR_OK && !stream && !dir_has_files(temp))
+    if (st == CR_OK && !stream && !dir_has_files(temp.path))
         st = cr_ctx_fail(ctx, CR_E_USAGE, "-of %s writes no file; choose a file format", driver);
     if (st == CR_OK && !stream)
-        st = cr_output_publish_dir(ctx, temp, out_path);
+        st = cr_temp_publish_dir(ctx, &temp, out_path, &layout, opts->overwrite);
 done:
     if (out)
         GDALClose(out);
-    if (written)
-        st = watched_failure(ctx, st, stream ? written : temp, out_path);
+    if (written && (stream || temp.path)) /* a published folder's failures are read above */
+        st = watched_failure(ctx, st, stream ? written : temp.path, out_path);
     if (device) {
         VSIStdoutSetRedirection(fwrite, stdout);
         if (fclose(device) != 0 && st == CR_OK)
@@ -478,9 +483,8 @@ done:
     }
     if (in)
         GDALClose(in);
-    if (temp)
-        cr_output_discard_dir(temp);
-    free(temp);
+    cr_temp_discard(&temp);
+    cr_vector_layout_release(&layout);
     free(target);
     free(written);
     free(fp.source_map);

@@ -103,6 +103,9 @@ typedef struct cr_arrivals_opts {
     int strict;              /* fail (CR_E_DATA) at the first rejected record; default 0 */
     const char *report_path; /* CSV of every rejected record; default NULL */
     int overwrite;           /* default 0 */
+    const char *const *styles;  /* QGIS styles the caller writes beside the output
+                                 * (cr_qml_write), NULL-terminated: checked with the output,
+                                 * before any work; default NULL */
     char **creation_options; /* -co for the COG; default NULL */
 } cr_arrivals_opts;
 
@@ -139,7 +142,8 @@ void cr_arrivals_summary_clear(cr_arrivals_summary *summary);
  * without a bandwidth, a window without a date field, a bad --where), CR_E_DATA on
  * a source without coordinates or CRS, a grid that is geographic under a kernel,
  * and on the first rejected record when strict; with CR_E_EXISTS when an output
- * exists. Rejections are logged as one warning per reason with the first ids.
+ * exists; with CR_E_USAGE, before any work, when the output, the report or a style is
+ * an input or two of them are one file. Rejections are logged as one warning per reason with the first ids.
  * Reports progress through the context. Writes nothing on failure. */
 cr_status cr_arrivals(cr_ctx *ctx, const char *points_path, const char *out_path,
                       const cr_arrivals_opts *opts, cr_arrivals_summary *summary);

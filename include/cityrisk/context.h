@@ -106,6 +106,16 @@ void cr_ctx_log(cr_ctx *ctx, cr_log_level level, const char *fmt, ...)
 #endif
     ;
 
+/* Told of each hidden temporary file or folder the library creates beside an output
+ * (created 1, with is_dir) and when it is gone, published or removed (created 0), in the
+ * thread that creates or removes it. A program that must stop at once, without waiting for
+ * the library to clean up (a second SIGINT), removes those still there; see cli/common.c.
+ * path is only valid during the call. */
+typedef void (*cr_temp_fn)(void *arg, const char *path, int is_dir, int created);
+
+/* Sets the temp hook; NULL fn removes it. */
+void cr_ctx_set_temp_hook(cr_ctx *ctx, cr_temp_fn fn, void *arg);
+
 /* Records the command line that produced the outputs of this run; raster and
  * vector writers store it as provenance (CITYRISK_COMMAND). Copied. */
 cr_status cr_ctx_set_command(cr_ctx *ctx, int argc, char *const *argv);

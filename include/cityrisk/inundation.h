@@ -65,6 +65,9 @@ typedef struct cr_inundation_opts {
     double dem_to_m;            /* metres per DEM unit; default 0: from the band's unit (m, ft) */
     int tile;                   /* tile side of the connectivity passes; default 512 */
     int overwrite;              /* default 0 */
+    const char *const *styles;  /* QGIS styles the caller writes beside the output
+                                 * (cr_qml_write), NULL-terminated: checked with the output,
+                                 * before any work; default NULL */
     char **creation_options;    /* -co for the COG; default NULL */
 } cr_inundation_opts;
 

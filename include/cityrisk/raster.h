@@ -107,8 +107,9 @@ typedef struct cr_writer cr_writer;
 
 /* Starts writing a Float32 COG at path on grid. Fails with CR_E_EXISTS when path
  * exists and opts->overwrite is 0, CR_E_USAGE when path is one of
- * opts->input_paths (the same file, by device and inode), CR_E_IO when the folder is
- * missing or not writable. Nothing appears at path before cr_writer_commit() succeeds. Finish with
+ * opts->input_paths (the same file, by device and inode, or a file of an input's format)
+ * or "-" (a raster needs a file), CR_E_IO when the folder is missing or not writable.
+ * Nothing appears at path before cr_writer_commit() succeeds. Finish with
  * cr_writer_commit() or cr_writer_abort(); both free the writer. */
 cr_status cr_writer_open(cr_ctx *ctx, const char *path, const cr_grid *grid,
                          const cr_writer_opts *opts, cr_writer **out);
@@ -123,8 +124,10 @@ cr_status cr_writer_write(cr_ctx *ctx, cr_writer *w, int band, const cr_window *
                           const float *values);
 
 /* Builds overviews, writes the COG and renames it into place. Reports progress
- * through the context. On failure or cancellation removes every temporary file
- * and leaves any previous file at path untouched. Frees w in every case. */
+ * through the context. Without opts->overwrite the rename never replaces a file: one
+ * that appeared at path meanwhile (a concurrent run's) stays, and the call fails with
+ * CR_E_EXISTS. On failure or cancellation removes every temporary file and leaves any
+ * previous file at path untouched. Frees w in every case. */
 cr_status cr_writer_commit(cr_ctx *ctx, cr_writer *w);
 
 /* Discards everything written and frees w. Accepts NULL. */

@@ -169,6 +169,9 @@ typedef struct cr_score_opts {
     double demand_share;         /* share of water demand that grows with residents; default 1.0 */
     unsigned bands;              /* bit set of cr_score_band to write; 0: all that apply */
     int overwrite;               /* default 0 */
+    const char *const *styles;  /* QGIS styles the caller writes beside the output
+                                 * (cr_qml_write), NULL-terminated: checked with the output,
+                                 * before any work; default NULL */
     char **creation_options;     /* -co for the COG; default NULL */
 } cr_score_opts;
 

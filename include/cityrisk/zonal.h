@@ -111,6 +111,9 @@ typedef struct cr_zonal_opts {
     const char *format;        /* OGR driver; default NULL: GeoJSON (RFC 7946) */
     char **layer_options;      /* -lco NAME=VALUE (CSL) over the defaults; default NULL */
     int overwrite;             /* default 0 */
+    const char *const *styles;  /* QGIS styles the caller writes beside the output
+                                 * (cr_qml_write), NULL-terminated: checked with the output,
+                                 * before any work; default NULL */
 } cr_zonal_opts;
 
 void cr_zonal_opts_init(cr_zonal_opts *opts);
@@ -155,8 +158,10 @@ void cr_zonal_summary_clear(cr_zonal_summary *summary);
  * their range (as `cityrisk score` checks them: a water-stress score of 7) stop the run
  * unless within the tolerance, where they are clamped. Fails with CR_E_USAGE on bad
  * options, CR_E_DATA on zones without a CRS or that are not polygons (naming the
- * feature) and on values out of range (naming the raster, value and cell), CR_E_EXISTS,
- * CR_E_IO; no output appears then. */
+ * feature) and on values out of range (naming the raster, value and cell), CR_E_EXISTS
+ * (any file of the output's format, a Shapefile's .dbf too), CR_E_IO; no output appears
+ * then. Every file written is checked against the inputs before any work (CR_E_USAGE). A
+ * CSV is one file under any name; a Shapefile is named NAME.shp (CR_E_USAGE otherwise). */
 cr_status cr_zonal(cr_ctx *ctx, const char *out_path, const cr_zonal_opts *opts,
                    cr_zonal_summary *summary);
 

@@ -579,6 +579,111 @@ class Outputs(BadInputCase):
         self.assertEqual(digest(zones), digest(ZONES))
 
 
+class WrittenFiles(BadInputCase):
+    """Every file a command writes (the output, a Shapefile's other files, the arrivals report,
+    QGIS styles) is known before any work: checked against every input, against each other and
+    against existing files without --overwrite (issue 16)."""
+
+    def zonal(self, o, *extra):
+        return ["zonal", "--zones", ZONES, "--water", GOOD, *extra]
+
+    def test_shapefile_files_that_exist(self):
+        o = self.folder("out")
+        for name in ("s.dbf", "s.prj", "s.shx", "s.cpg", "s.qix"):
+            with self.subTest(existing=name):
+                with open(out(o, name), "w") as fh:
+                    fh.write("mine")
+                self.check([*self.zonal(o), "-of", "ESRI Shapefile", "-o", out(o, "s.shp")], 4,
+                           [rf"output '{re.escape(out(o, name))}' \(a file of "
+                            rf"'{re.escape(out(o, 's.shp'))}'\) exists; use --overwrite"], o)
+                with open(out(o, name)) as fh:
+                    self.assertEqual(fh.read(), "mine")
+                os.remove(out(o, name))
+
+    def test_shapefile_overwrite_leaves_no_stale_file(self):
+        """With --overwrite the files of the old Shapefile that the new one does not have (a
+        spatial index of other features) go, as GDAL's own overwrite removes them."""
+        o = self.folder("out")
+        for name in ("s.shp", "s.qix", "s.cpg"):
+            with open(out(o, name), "w") as fh:
+                fh.write("old")
+        rc, _, err = cityrisk([*self.zonal(o), "-of", "ESRI Shapefile", "-o", out(o, "s.shp"),
+                               "--overwrite"])
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(sorted(os.listdir(o)), ["s.dbf", "s.prj", "s.shp", "s.shx"])
+        ds = gdal.OpenEx(out(o, "s.shp"))
+        self.assertEqual(ds.GetLayer(0).GetFeatureCount(), 2)
+
+    def test_a_shapefile_is_named_shp(self):
+        o = self.folder("out")
+        self.check([*self.zonal(o), "-of", "ESRI Shapefile", "-o", out(o, "t.out")], 2,
+                   [r"a Shapefile is named NAME\.shp"], o)
+
+    def test_csv_under_any_name_is_one_file(self):
+        """GDAL's CSV driver writes a folder of layers for a name without .csv; zonal writes the
+        file it was asked for, and a rerun replaces it with --overwrite."""
+        o = self.folder("out")
+        target = out(o, "x.out")
+        for extra, code in (([], 0), ([], 4), (["--overwrite"], 0)):
+            rc, _, err, before, after = self.execute([*self.zonal(o), "-of", "CSV", *extra,
+                                                      "-o", target], o)
+            self.assertEqual(rc, code, err)
+            self.assertTrue(os.path.isfile(target), err)
+            self.assertEqual(after, ["x.out"])
+            if code == 0:
+                self.assertIn(f"written to {target}", err)
+        ds = gdal.OpenEx(f"CSV:{target}")
+        self.assertEqual(ds.GetLayer(0).GetFeatureCount(), 2)
+
+    def test_each_written_file_against_each_input(self):
+        inputs = self.folder("inputs")
+        grid, dem_qml = out(inputs, "g.tif"), out(inputs, "d.qml")
+        shutil.copy(GOOD, grid)
+        shutil.copy(GOOD, dem_qml)
+        shp = out(inputs, "z.shp")
+        gdal.VectorTranslate(shp, ZONES, format="ESRI Shapefile")
+        cases = {
+            # the report is the grid
+            "report": (["arrivals", "--points", POINTS, "--count-field", "arrivals", "--grid", grid,
+                        "--report", grid, "-o", out(inputs, "a.tif")], grid, "report"),
+            # the style of d.tif is the DEM d.qml
+            "style": (["inundation", "--dem", dem_qml, "--sea-level", "1", "--qml",
+                       "-o", out(inputs, "d.tif")], dem_qml, "QGIS style"),
+            # a CSV over the .dbf of the zones' Shapefile
+            "sidecar of an input": (["zonal", "--zones", shp, "--water", GOOD, "-of", "CSV",
+                                     "-o", out(inputs, "z.dbf")], out(inputs, "z.dbf"), "output"),
+        }
+        for name, (args, victim, role) in cases.items():
+            for extra in ([], ["--overwrite"]):
+                with self.subTest(name, overwrite=bool(extra)):
+                    before = digest(victim)
+                    self.check([*args, *extra], 2, [rf"{role} '{re.escape(victim)}' is the input"],
+                               inputs)
+                    self.assertEqual(digest(victim), before)
+
+    def test_two_written_files_the_same(self):
+        o = self.folder("out")
+        self.check(["arrivals", "--points", POINTS, "--grid", GOOD, "--qml", "--report",
+                    out(o, "a.qml"), "-o", out(o, "a.tif")], 2,
+                   [rf"'{re.escape(out(o, 'a.qml'))}' would be written twice \(as the report and "
+                    r"as the QGIS style\)"], o)
+
+    def test_rasters_do_not_go_to_standard_output(self):
+        o = self.folder("out")
+        for args in (["inundation", "--dem", GOOD, "--sea-level", "1"],
+                     ["arrivals", "--points", POINTS, "--grid", GOOD],
+                     ["score", *[a for k in ("sea", "water", "informal", "arrivals")
+                                 for a in (f"--{k}", GOOD)]]):
+            with self.subTest(args[0]):
+                proc = subprocess.run([CITYRISK, *args, "-o", "-"], capture_output=True, text=True,
+                                      cwd=o, timeout=120)
+                self.assertEqual(proc.returncode, 2, proc.stderr)
+                self.assertRegex(proc.stderr.strip(), rf"^cityrisk {args[0]}: a raster cannot be "
+                                                      r"written to standard output \(-o -\)")
+                self.assertEqual(proc.stdout, "")
+                self.assertEqual(os.listdir(o), [])
+
+
 class Pipelines(BadInputCase):
     def test_stage_with_a_bad_input(self):
         """The stage's own message names the file; run's last line names the stage."""

@@ -1,9 +1,11 @@
 """End-to-end tests of faults: interrupted runs, full disks, a failed pipeline stage, and
-byte-identical outputs whatever the thread count (issue 8)."""
+byte-identical outputs whatever the thread count (issue 8); concurrent runs on one output, two
+signals in a row and killed runs (issue 16)."""
 import glob
 import hashlib
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -42,14 +44,13 @@ class ScratchFolder:
         self._tmp.cleanup()
 
 
-class Interrupts(CliTestCase):
-    """SIGINT and SIGTERM during a long write cancel it through the progress callback."""
+class SlowWrites(CliTestCase):
+    """Tests that act on a command while it writes: self.dem is the sample DEM at 5 times its
+    resolution, 3335 x 3335 cells, about a second of work."""
 
     @classmethod
     def setUpClass(cls):
         cls.scratch = ScratchFolder()
-        # The sample DEM at 5 times its resolution: 3335 x 3335 cells, about a second of work,
-        # so that the signal comes while the output is being written.
         cls.dem = os.path.join(cls.scratch.name, "dem-fine.tif")
         gdal.Translate(cls.dem, sample("dem.tif"), widthPct=500, heightPct=500,
                        resampleAlg="bilinear", creationOptions=["TILED=YES"])
@@ -58,15 +59,25 @@ class Interrupts(CliTestCase):
     def tearDownClass(cls):
         cls.scratch.cleanup()
 
-    def start_and_signal(self, args, folder, signo):
-        """Starts cityrisk with args, sends signo as soon as a temporary file appears in
-        folder, and returns (exit code, stderr, seconds from the signal to the exit)."""
+    def start_and_wait(self, args, folder):
+        """Starts cityrisk with args and returns the process once a temporary file of its output
+        is in folder: it is past its checks and holds its temporaries."""
         proc = subprocess.Popen([CITYRISK, *args], stdout=subprocess.DEVNULL,
                                 stderr=subprocess.PIPE, text=True)
         deadline = time.monotonic() + 120
         while not hidden_files(folder) and proc.poll() is None and time.monotonic() < deadline:
             time.sleep(0.005)
-        self.assertIsNone(proc.poll(), "the command ended before it could be interrupted")
+        self.assertIsNone(proc.poll(), "the command ended before it could be stopped")
+        return proc
+
+
+class Interrupts(SlowWrites):
+    """SIGINT and SIGTERM during a long write cancel it through the progress callback."""
+
+    def start_and_signal(self, args, folder, signo):
+        """Starts cityrisk with args, sends signo as soon as a temporary file appears in
+        folder, and returns (exit code, stderr, seconds from the signal to the exit)."""
+        proc = self.start_and_wait(args, folder)
         proc.send_signal(signo)
         sent = time.monotonic()
         _, err = proc.communicate(timeout=120)
@@ -94,6 +105,82 @@ class Interrupts(CliTestCase):
     def test_sigterm_exits_143_and_keeps_the_previous_output(self):
         self.check_interrupted(signal.SIGTERM, 143, "SIGTERM")
 
+    def test_two_signals_in_a_row_still_remove_the_temporaries(self):
+        """GNU timeout signals the process and then its group: the second signal comes while the
+        first is being handled. It stops at once, and the temporary files still go."""
+        out = self.path("depth.tif")
+        rc, _, _ = run("inundation", "--dem", sample("dem.tif"), "--scenario", "ssp245-2100", "-o", out)
+        self.assertEqual(rc, 0)
+        before = digest(out)
+        for first, second in ((signal.SIGTERM, signal.SIGTERM), (signal.SIGINT, signal.SIGINT),
+                              (signal.SIGINT, signal.SIGTERM)):
+            with self.subTest(first=first.name, second=second.name):
+                proc = self.start_and_wait(
+                    ["inundation", "--dem", self.dem, "--scenario", "ssp245-2050,ssp585-2100-p83",
+                     "-o", out, "--overwrite"], self.tmp)
+                proc.send_signal(first)
+                time.sleep(0.001)
+                proc.send_signal(second)
+                _, err = proc.communicate(timeout=120)
+                # At once by the second signal to be handled (two different signals may be
+                # handled in either order), or by the first when its own cleanup was quicker.
+                lines = err.strip().splitlines()
+                self.assertEqual(len(lines), 1, err)
+                match = re.match(r"^cityrisk inundation: (stopped at once by a second signal "
+                                 r"\((SIG\w+)\); its temporary files are removed|interrupted by "
+                                 r"(SIG\w+))", lines[0])
+                self.assertIsNotNone(match, err)
+                name = match.group(2) or match.group(3)
+                self.assertIn(name, (first.name, second.name))
+                self.assertEqual(proc.returncode, 128 + signal.Signals[name], err)
+                self.assertEqual(hidden_files(self.tmp), [], "a temporary file was left behind")
+                self.assertEqual(digest(out), before, "the previous output was touched")
+
+    def test_the_next_run_removes_what_a_killed_run_left(self):
+        """kill -9 leaves the temporaries; the next run writing that output removes them (no
+        process holds their lock any more) and writes the output."""
+        out = self.path("depth.tif")
+        args = ["inundation", "--dem", self.dem, "--scenario", "ssp245-2050,ssp585-2100-p83",
+                "-o", out]
+        proc = self.start_and_wait(args, self.tmp)
+        time.sleep(0.2)
+        proc.kill()
+        proc.communicate(timeout=60)
+        self.assertEqual(proc.returncode, -signal.SIGKILL)
+        left = hidden_files(self.tmp)
+        self.assertTrue(left, "kill -9 left nothing to clean")
+        # A file of another output, named alike, is not this output's to remove.
+        other = self.path(".depth.tiff.part.AbC123")
+        open(other, "w").close()
+        rc, _, err = run("inundation", "--dem", sample("dem.tif"), "--scenario", "ssp245-2100",
+                         "-o", out)
+        self.assertEqual(rc, 0, err)
+        for name in left:
+            self.assertIn(f"removed '{os.path.join(self.tmp, name)}'", err)
+        self.assertEqual(hidden_files(self.tmp), [os.path.basename(other)])
+        self.assertEqual(gdal.Open(out).RasterCount, 1)
+
+    def test_a_live_run_keeps_its_temporaries(self):
+        """A run writing the same output does not remove the temporaries of one still alive,
+        even stopped: they are locked by their writer."""
+        out = self.path("depth.tif")
+        slow = self.start_and_wait(["inundation", "--dem", self.dem, "--scenario", "ssp245-2050",
+                                    "-o", out, "--overwrite"], self.tmp)
+        slow.send_signal(signal.SIGSTOP)
+        try:
+            held = hidden_files(self.tmp)
+            rc, _, err = run("inundation", "--dem", sample("dem.tif"), "--scenario", "ssp245-2100",
+                             "-o", out, "--overwrite")
+            self.assertEqual(rc, 0, err)
+            self.assertNotIn("removed", err)
+            self.assertEqual(sorted(hidden_files(self.tmp)), sorted(held))
+        finally:
+            slow.send_signal(signal.SIGCONT)
+        _, err = slow.communicate(timeout=120)
+        self.assertEqual(slow.returncode, 0, err)
+        self.assertEqual(hidden_files(self.tmp), [])
+        self.assertEqual(gdal.Open(out).RasterXSize, gdal.Open(self.dem).RasterXSize)
+
     def test_sigint_during_a_pipeline_keeps_the_earlier_stages(self):
         out = self.path("out")
         os.mkdir(out)
@@ -119,6 +206,71 @@ class Interrupts(CliTestCase):
         # The next run makes only what is missing.
         rc, _, err = run("run", pipeline, "--dry-run")
         self.assertEqual(rc, 0, err)
+
+
+class Races(SlowWrites):
+    """Two runs writing one output without --overwrite: one wins, the other exits 4 and leaves
+    nothing, whatever their timing (the final rename does not replace)."""
+
+    def test_the_run_publishing_second_exits_4(self):
+        """Deterministic: the slow run is stopped after its checks passed, the fast one writes
+        the output, then the slow one goes on to publish over it."""
+        out = self.path("depth.tif")
+        slow = self.start_and_wait(["inundation", "--dem", self.dem, "--sea-level", "1", "-o", out],
+                                   self.tmp)
+        slow.send_signal(signal.SIGSTOP)
+        try:
+            rc, _, err = run("inundation", "--dem", sample("dem.tif"), "--sea-level", "1", "-o", out)
+            self.assertEqual(rc, 0, err)
+            fast = digest(out)
+        finally:
+            slow.send_signal(signal.SIGCONT)
+        _, err = slow.communicate(timeout=120)
+        self.assertEqual(slow.returncode, 4, err)
+        self.assertRegex(err.strip(), rf"^cityrisk inundation: output '{out}' exists; use "
+                                      r"--overwrite to replace it")
+        self.assertEqual(digest(out), fast, "the output of the first run was replaced")
+        self.assertEqual(hidden_files(self.tmp), [])
+
+    def race(self, make_args, rounds=12):
+        """Runs two commands at once, rounds times, each round into a fresh folder: exactly one
+        exits 0, the other 4, and the folder holds the winner's files only."""
+        for r in range(rounds):
+            folder = self.path(f"round-{r}")
+            os.mkdir(folder)
+            procs = [subprocess.Popen([CITYRISK, *make_args(folder, k)], stdout=subprocess.DEVNULL,
+                                      stderr=subprocess.PIPE, text=True) for k in (0, 1)]
+            results = [(p.wait(timeout=300), p.stderr.read()) for p in procs]
+            for p in procs:
+                p.stderr.close()
+            codes = sorted(rc for rc, _ in results)
+            self.assertEqual(codes, [0, 4], f"round {r}: {results}")
+            self.assertEqual(hidden_files(folder), [], f"round {r}")
+            yield folder, [rc for rc, _ in results].index(0)
+
+    def test_rasters_at_once(self):
+        def args(folder, k):
+            return ["inundation", "--dem", sample("dem.tif"), "--sea-level", str(1 + k),
+                    "-o", os.path.join(folder, "depth.tif"), "-q"]
+        for folder, winner in self.race(args):
+            ds = gdal.Open(os.path.join(folder, "depth.tif"))
+            self.assertEqual(ds.GetRasterBand(1).GetMetadataItem("SEA_LEVEL_RISE_M"), str(1 + winner))
+
+    def test_shapefiles_at_once(self):
+        """Files of several parts: the winner's parts only, never a mix."""
+        zones = ["zonal", "--zones", sample("neighbourhoods.gpkg"), "-r",
+                 f"dem={sample('dem.tif')}", "-of", "ESRI Shapefile"]
+        def args(folder, k):
+            return [*zones, "--stats", "mean" if k == 0 else "max",
+                    "-o", os.path.join(folder, "n.shp"), "-q"]
+        for folder, winner in self.race(args):
+            self.assertEqual(sorted(os.listdir(folder)), ["n.dbf", "n.prj", "n.shp", "n.shx"])
+            ds = ogr.Open(os.path.join(folder, "n.shp"))
+            layer = ds.GetLayer(0)
+            names = [layer.GetLayerDefn().GetFieldDefn(i).GetName()
+                     for i in range(layer.GetLayerDefn().GetFieldCount())]
+            self.assertIn("dem_mean" if winner == 0 else "dem_max", names)
+            self.assertEqual(layer.GetFeatureCount(), 60)
 
 
 class FullDisk(CliTestCase):
@@ -169,6 +321,9 @@ class FullDisk(CliTestCase):
         for name in ("n.geojson", "n.gpkg", "n.fgb", "n.shp"):
             with self.subTest(name):
                 self.check_full(zonal, name)
+        # CSV under a name without .csv: one file, and nothing left on failure (issue 16)
+        with self.subTest("n.out"):
+            self.check_full([*zonal, "-of", "CSV", "-lco", "GEOMETRY=AS_WKT"], "n.out")
 
     def test_maps(self):
         for name in ("map.png", "map.pdf", "map.svg"):
