@@ -1,6 +1,5 @@
 /* inundation.c: `cityrisk inundation`: sea-level inundation depths from a DEM. */
 #define _POSIX_C_SOURCE 200809L
-#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +8,7 @@
 
 #include "cityrisk/inundation.h"
 #include "cityrisk/json.h"
+#include "cityrisk/number.h"
 #include "cityrisk/qml.h"
 #include "cli.h"
 
@@ -66,10 +66,7 @@ static int add_levels(cr_ctx *ctx, const char *list, int scenarios, cr_sea_level
             }
             continue;
         }
-        char *end;
-        errno = 0;
-        l->rise_m = strtod(items[i], &end);
-        if (end == items[i] || *end || errno || !isfinite(l->rise_m) || l->rise_m < 0) {
+        if (!cr_number_finite(items[i], &l->rise_m) || l->rise_m < 0) {
             cli_usage_error(&USAGE, "--sea-level wants non-negative numbers of metres, not '%s'", items[i]);
             CSLDestroy(items);
             return 0;

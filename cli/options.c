@@ -10,6 +10,7 @@
 #include <cpl_conv.h>
 #include <cpl_string.h>
 
+#include "cityrisk/number.h"
 #include "cli.h"
 
 /* The options every command shares; dest pointers are set per parse. */
@@ -99,8 +100,8 @@ static int store(const cli_usage *usage, const cli_option *o, const char *arg, c
         return 1;
     }
     case CLI_OPT_DOUBLE: {
-        double v = strtod(value, &end);
-        if (!*value || *end || errno || !isfinite(v)) {
+        double v; /* decimal only, as GDAL's utilities read numbers: not 0x10, inf or nan */
+        if (!cr_number_finite(value, &v)) {
             cli_usage_error(usage, "%s wants a number, not '%s'", arg, value);
             return 0;
         }
