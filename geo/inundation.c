@@ -2,6 +2,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "cityrisk/inundation.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,17 +48,41 @@ typedef struct run {
     int64_t windows;
 } run;
 
+/* Fails when a level's part (what: "tide") cannot be stored in the Float32 output. */
+static cr_status check_float32(cr_ctx *ctx, const char *what, double v)
+{
+    if (fabs(v) <= FLT_MAX)
+        return CR_OK;
+    return cr_ctx_fail(ctx, CR_E_USAGE, "%s %.10g m is beyond what a Float32 output holds (%.10g)",
+                       what, v, (double)FLT_MAX);
+}
+
 static cr_status check_options(cr_ctx *ctx, const cr_inundation_opts *o)
 {
     if (o->level_count < 1 || !o->levels)
         return cr_ctx_fail(ctx, CR_E_USAGE, "no sea level given");
+    if (!isfinite(o->tide_m) || !isfinite(o->surge_m) || !isfinite(o->datum_offset_m))
+        return cr_ctx_fail(ctx, CR_E_USAGE, "tide, surge and datum offset must be finite numbers");
+    cr_status st = CR_OK;
+    if ((st = check_float32(ctx, "tide", o->tide_m)) != CR_OK ||
+        (st = check_float32(ctx, "surge", o->surge_m)) != CR_OK ||
+        (st = check_float32(ctx, "datum offset", o->datum_offset_m)) != CR_OK)
+        return st;
     for (int i = 0; i < o->level_count; i++) {
         double v = o->levels[i].rise_m;
         if (!isfinite(v) || v < 0)
             return cr_ctx_fail(ctx, CR_E_USAGE, "sea-level rise %g m is not a non-negative number", v);
+        if ((st = check_float32(ctx, "sea-level rise", v)) != CR_OK)
+            return st;
+        /* W is written as band metadata and is what depths start from. */
+        double w = v + o->tide_m + o->surge_m - o->datum_offset_m;
+        if (!(fabs(w) <= FLT_MAX))
+            return cr_ctx_fail(ctx, CR_E_USAGE,
+                               "water level W = %.10g m (sea-level rise %.10g + tide %.10g + surge "
+                               "%.10g - datum offset %.10g) is beyond what a Float32 output holds "
+                               "(%.10g)",
+                               w, v, o->tide_m, o->surge_m, o->datum_offset_m, (double)FLT_MAX);
     }
-    if (!isfinite(o->tide_m) || !isfinite(o->surge_m) || !isfinite(o->datum_offset_m))
-        return cr_ctx_fail(ctx, CR_E_USAGE, "tide, surge and datum offset must be finite numbers");
     if (o->connectivity != 0 && o->connectivity != 4 && o->connectivity != 8)
         return cr_ctx_fail(ctx, CR_E_USAGE, "connectivity %d is not 8, 4 or none", o->connectivity);
     if (o->tile < 2 || o->tile > 16384)
@@ -193,6 +218,18 @@ static int64_t count_set(const uint8_t *mask, size_t n)
     return count;
 }
 
+static cr_status depth_too_large(cr_ctx *ctx, const run *r, const cr_window *win, size_t i,
+                                 double d)
+{
+    char cell[160];
+    cr_grid_cell_text(r->grid, win->x + (int)(i % (size_t)win->w), win->y + (int)(i / (size_t)win->w),
+                      cell, sizeof cell);
+    return cr_ctx_fail(ctx, CR_E_DATA,
+                       "DEM '%s': depth W - z = %.10g m at %s is beyond what a Float32 output "
+                       "holds (%.10g); check the DEM's values and the water level",
+                       r->dem_path, d, cell, (double)FLT_MAX);
+}
+
 static cr_status write_depths(cr_ctx *ctx, run *r, const cr_window *win, int k, cr_writer *w,
                               cr_inundation_stats *stats)
 {
@@ -209,6 +246,8 @@ static cr_status write_depths(cr_ctx *ctx, run *r, const cr_window *win, int k, 
             r->depth[i] = NAN;
         } else if (flooded[i] && r->z[i] < water) {
             double d = water - r->z[i];
+            if (d > FLT_MAX) /* W near 1e38 over an elevation near -1e38: never +Inf */
+                return depth_too_large(ctx, r, win, i, d);
             r->depth[i] = (float)d;
             stats->inundated_cells++;
             if (d > stats->max_depth_m)

@@ -24,7 +24,8 @@ ogr.UseExceptions()
 
 REASONS = ["missing_coordinate", "bad_coordinate", "latitude_out_of_range",
            "longitude_out_of_range", "not_a_point", "unprojectable", "count_not_numeric",
-           "count_negative", "count_nan", "count_infinite", "missing_date", "bad_date"]
+           "count_negative", "count_nan", "count_infinite", "count_too_large", "missing_date",
+           "bad_date"]
 KERNELS = ["quartic", "epanechnikov", "triweight", "uniform", "triangular", "gaussian"]
 SUMMARY_KEYS = ["output", "points", "records_read", "records_accepted", "records_rejected", "id",
                 "rejected", "excluded_by_date", "excluded_by_where", "records_outside_grid",
@@ -1318,6 +1319,107 @@ class Strict(ArrivalsCase):
         self.assertEqual(summary["records_accepted"], 60)
         self.assertRelClose(read_raster(out)[0].sum(), summary["arrivals_in_grid"], 1e-6)
         self.assertNotIn("warning", err)
+
+
+# ---------------------------------------------------------------------------------------------
+# Numbers: decimal only, and no count a Float32 cell cannot hold (issue 16, points 15 and 18)
+
+
+class Numbers(ArrivalsCase):
+    def test_csv_numbers_are_decimal_only(self):
+        # C's strtod() reads 0x10 as 16 and 0x1p1 as 2; the docs promise decimal numbers.
+        x0, y0 = 700005.0, 7800495.0   # the centre of cell (0, 0) of KGRID
+        rows = [
+            [repr(x0), repr(y0), "0x10"],                       # line 2: hexadecimal count
+            [hex(int(x0)), repr(y0), "1"],                      # line 3: hexadecimal x
+            [repr(x0), float.hex(y0), "1"],                     # line 4: C99 hexadecimal y
+            [repr(x0), repr(y0), "0x1p3"],                      # line 5: hexadecimal float
+            [repr(x0), repr(y0), "1_000"],                      # line 6: digit separators
+            [repr(x0 + 10), repr(y0), " 2 "],                   # line 7: blanks around: 2
+            ["7.00025e5", repr(y0), "+3"],                      # line 8: exponent and sign: 3
+            [repr(x0 + 30), "7800495.", ".5"],                  # line 9: '7800495.' and .5
+            [repr(x0 + 40), repr(y0), "NaN"],                   # line 10: count_nan as before
+            [repr(x0 + 40), repr(y0), "-Infinity"],             # line 11: count_infinite
+            [repr(x0 + 40), "inf", "1"],                        # line 12: not finite
+        ]
+        points = self.path("numbers.csv")
+        write_csv(points, ["x", "y", "count"], rows)
+        report = self.path("rejects.csv")
+        out, summary, _ = self.arrivals("--points", points, "--src-crs", "EPSG:32736",
+                                        "--count-field", "count", "--report", report,
+                                        *KGRID.args())
+        rejected = {k: v for k, v in summary["rejected"].items() if v["count"]}
+        self.assertEqual(rejected, {
+            "count_not_numeric": {"count": 3, "first": [2, 5, 6]},
+            "bad_coordinate": {"count": 3, "first": [3, 4, 12]},
+            "count_nan": {"count": 1, "first": [10]},
+            "count_infinite": {"count": 1, "first": [11]},
+        })
+        self.assertEqual(summary["records_accepted"], 3)
+        got, _ = read_raster(out)
+        expected = np.zeros(KGRID.shape())
+        expected[0, 1], expected[0, 2], expected[0, 3] = 2, 3, 0.5
+        self.assertRaster(got, expected, "decimal numbers")
+        _, rejects = read_report(report)
+        messages = {int(r[0]): r[2] for r in rejects}
+        self.assertEqual(messages[2], "count '0x10' is not a number")
+        self.assertEqual(messages[3], "x (longitude) '0xaae65' is not a number")
+
+    def test_option_numbers_are_decimal_only(self):
+        points = self.path("p.csv")
+        write_utm_csv(points, [(700255.0, 7800255.0, 1)])
+        base = ["--points", points, "--src-crs", "EPSG:32736", "-o", self.out()]
+        self.assertUsage([*base, "--crs", "EPSG:32736", "--resolution", "0x1p3"],
+                         "--resolution wants a number, not '0x1p3'")
+        self.assertUsage([*base, *KGRID.args(), "--bandwidth", "0x64"],
+                         "--bandwidth wants a number, not '0x64'")
+        self.assertUsage([*base, "--crs", "EPSG:32736", "--resolution", "10", "--bounds",
+                          "0xAAE60,7800000,700500,7800500"], "--bounds wants xmin,ymin,xmax,ymax")
+        self.assertUsage([*base, "--crs", "EPSG:32736", "--resolution", "inf"],
+                         "--resolution wants a number, not 'inf'")
+
+    def test_counts_a_float32_cell_cannot_hold_are_rejected(self):
+        # A count of 1e38 fits a double and a Float32, but two of 3e38 in one cell made +Inf.
+        # Counts above 1e12 (a hundred times the world's population) are rejected.
+        x0, y0 = 700005.0, 7800495.0
+        rows = [[repr(x0), repr(y0), "3e38"], [repr(x0), repr(y0), "3e38"],
+                [repr(x0 + 10), repr(y0), "1e38"], [repr(x0 + 20), repr(y0), "1e400"],
+                [repr(x0 + 30), repr(y0), "1000000000000"], [repr(x0 + 40), repr(y0), "1e12"],
+                [repr(x0 + 40), repr(y0), "1.000001e12"], [repr(x0 + 40), repr(y0), "7"]]
+        points = self.path("huge.csv")
+        write_csv(points, ["x", "y", "count"], rows)
+        for extra in [[], ["--kernel", "quartic", "--bandwidth", "30"]]:
+            with self.subTest(extra=extra):
+                out, summary, err = self.arrivals("--points", points, "--src-crs", "EPSG:32736",
+                                                  "--count-field", "count", *KGRID.args(),
+                                                  *extra)
+                self.assertEqual(summary["rejected"]["count_too_large"],
+                                 {"count": 5, "first": [2, 3, 4, 5, 8]})
+                self.assertIn("5 records rejected: counts above 1e+12", err)
+                self.assertEqual(summary["records_accepted"], 3)
+                self.assertEqual(summary["arrivals_total"], 2e12 + 7)
+                got, _ = read_raster(out)
+                self.assertTrue(np.isfinite(got).all(), "a cell is not finite")
+                self.assertRelClose(float(got.sum(dtype=np.float64)), 2e12 + 7, 1e-6)
+                self.assertRelClose(summary["raster_sum"], 2e12 + 7, 1e-6)
+        rc, _, err = run("arrivals", "--points", points, "--src-crs", "EPSG:32736",
+                         "--count-field", "count", *KGRID.args(), "--strict",
+                         "-o", self.path("strict.tif"))
+        self.assertEqual(rc, 3, err)
+        self.assertEqual(err.strip(), f"cityrisk arrivals: {points}:2: count 3e+38 is too large: "
+                                      "more than 1e+12 arrivals in one record")
+        self.assertFalse(os.path.exists(self.path("strict.tif")))
+
+    def test_ogr_counts_above_the_bound_are_rejected(self):
+        path = write_points_gpkg(self.path("huge.gpkg"), "arrivals", UTM36S, [
+            (1, "POINT (700255 7800255)", {"name": "ok", "count": 2.0}),
+            (2, "POINT (700255 7800255)", {"name": "huge", "count": 3e38}),
+            (3, "POINT (700255 7800255)", {"name": "huge", "count": 3e38}),
+        ], geom_type=ogr.wkbPoint)
+        out, summary, _ = self.arrivals("--points", path, "--count-field", "count", *KGRID.args())
+        self.assertEqual(summary["rejected"]["count_too_large"], {"count": 2, "first": [2, 3]})
+        got, _ = read_raster(out)
+        self.assertEqual(float(got.sum()), 2.0)
 
 
 # ---------------------------------------------------------------------------------------------

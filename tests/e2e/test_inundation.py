@@ -859,6 +859,16 @@ class BadInputs(InundationCase):
             (["--sea-level", "0.5", "--tide", "high"], "high"),
             (["--sea-level", "0.5,"], "''"),
             (["--scenario", "ssp245-2100,,stress-2m"], "empty name"),
+            # decimal numbers only (issue 16, point 18): not C's hexadecimal floating point
+            (["--sea-level", "0x1p-1"], "0x1p-1"),
+            (["--sea-level", "0.5", "--tide", "0x1"], "--tide wants a number, not '0x1'"),
+            # levels a Float32 output cannot hold (point 15): refused, never written as +Inf
+            (["--sea-level", "1e39"], "sea-level rise 1e+39 m is beyond what a Float32 output "
+                                      "holds (3.402823466e+38)"),
+            (["--sea-level", "0.5", "--surge", "-1e39"], "surge -1e+39 m is beyond"),
+            (["--sea-level", "3e38", "--tide", "3e38"],
+             "water level W = 6e+38 m (sea-level rise 3e+38 + tide 3e+38 + surge 0 - datum "
+             "offset 0) is beyond what a Float32 output holds"),
         ]
         for extra, needle in cases:
             with self.subTest(args=extra):
@@ -867,6 +877,25 @@ class BadInputs(InundationCase):
         self.assertUsageError(["inundation", "--dem", path, "--sea-level", "0.5"])
         self.assertUsageError(["inundation", "-o", out, "--sea-level", "0.5"])
         self.assertFalse(os.path.exists(out))
+
+    def test_depth_beyond_float32_stops_the_run(self):
+        # W = 1e38 over an inland cell at -3e38 (a Float32 DEM holds it) would be a depth of
+        # 4e38: beyond Float32, it is refused naming the cell, never written as +Inf.
+        dem = np.full((4, 4), 1.0)
+        dem[:, 0] = np.nan
+        dem[1, 2] = -3e38
+        path = self.dem("deep.tif", dem)
+        out = self.path("out.tif")
+        self.assertError(["inundation", "--dem", path, "-o", out, "--sea-level", "1e38",
+                          "--connectivity", "none"], 3,
+                         # -3e38 as a Float32 is -3.0000000055e38
+                         "depth W - z = 4.000000005e+38 m at grid cell column 2, row 1",
+                         "is beyond what a Float32 output holds")
+        self.assertEqual(sorted(os.listdir(self.tmp)), ["deep.tif"])
+        # 1e31 over it still fits: 3.0000001e38.
+        got = read_band(self.inundate(path, "--sea-level", "1e31", "--connectivity", "none"))
+        self.assertTrue(np.isfinite(got).all())
+        self.assertAlmostEqual(float(got[1, 2]) / 3e38, 1.0, places=6)
 
     def test_output_that_is_the_input_is_refused(self):
         path = self.dem("dem.tif", coastal_slope())
