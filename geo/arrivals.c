@@ -385,6 +385,11 @@ static cr_status grid_crs(cr_ctx *ctx, const cr_arrivals_opts *o, const cr_grid 
     cr_status st = grid ? ((*wkt = CPLStrdup(grid->crs_wkt)), CR_OK) : cr_crs_to_wkt(ctx, o->crs, wkt);
     if (st != CR_OK)
         return st;
+    char name[256];
+    const char *kind = grid ? NULL : cr_crs_not_a_grid(*wkt, name, sizeof name);
+    if (kind) /* before the records are read: a grid from bounds could not be made */
+        return cr_ctx_fail(ctx, CR_E_USAGE, "--crs %s is %s (%s); %s", o->crs, kind, name,
+                           CR_GRID_CRS_HINT);
     OGRSpatialReferenceH srs = cr_srs_from_wkt(*wkt);
     *geographic = srs && OSRIsGeographic(srs);
     OSRDestroySpatialReference(srs);

@@ -1378,6 +1378,26 @@ class Numbers(ArrivalsCase):
         self.assertUsage([*base, "--crs", "EPSG:32736", "--resolution", "inf"],
                          "--resolution wants a number, not 'inf'")
 
+    def test_crs_that_makes_no_grid_is_refused(self):
+        # Geocentric and vertical CRSs were accepted (issue 16, point 20): the first wrote a
+        # raster in X/Y of the earth's centre, the second failed as "cannot write ...: PROJ".
+        points = self.path("p.csv")
+        write_utm_csv(points, [(700255.0, 7800255.0, 1)])
+        base = ["--points", points, "--src-crs", "EPSG:32736", "--resolution", "10"]
+        for crs, kind in [("EPSG:4978", "a geocentric CRS (WGS 84)"),
+                          ("EPSG:5773", "a vertical CRS (EGM96 height)"),
+                          ("EPSG:4979", "a geographic 3D CRS (WGS 84)"),
+                          ("+proj=geocent +datum=WGS84", "a geocentric CRS (unknown)")]:
+            with self.subTest(crs=crs):
+                out = self.out()
+                self.assertUsage([*base, "--crs", crs, "-o", out],
+                                 f"--crs {crs} is {kind}; a grid needs a projected or "
+                                 "geographic 2D CRS", out=out)
+        # A compound CRS is its horizontal part with a vertical datum: a grid, as before.
+        out, summary, _ = self.arrivals(*base, "--crs", "EPSG:32736+5773")
+        self.assertEqual(summary["records_accepted"], 1)
+        self.assertEqual(read_raster(out)[0].sum(), 1.0)
+
     def test_counts_a_float32_cell_cannot_hold_are_rejected(self):
         # A count of 1e38 fits a double and a Float32, but two of 3e38 in one cell made +Inf.
         # Counts above 1e12 (a hundred times the world's population) are rejected.
