@@ -177,7 +177,7 @@ int cli_cmd_arrivals(int argc, char **argv)
         {NULL, "--resolution", CLI_OPT_DOUBLE, &resolution, "M", "grid cell size in --crs units"},
         {NULL, "--crs", CLI_OPT_STRING, &o.crs, "CRS", "grid CRS, e.g. EPSG:32736"},
         {NULL, "--kernel", CLI_OPT_STRING, &kernel, "NAME", "none (default), quartic, epanechnikov, triweight, uniform, triangular, gaussian"},
-        {NULL, "--bandwidth", CLI_OPT_DOUBLE, &bandwidth, "M", "kernel radius in grid units (metres)"},
+        {NULL, "--bandwidth", CLI_OPT_DOUBLE, &bandwidth, "M", "kernel radius in grid units (metres), at most the grid's shorter side"},
         {NULL, "--strict", CLI_OPT_FLAG, &o.strict, NULL, "stop at the first bad record (exit 3)"},
         {NULL, "--report", CLI_OPT_STRING, &o.report_path, "FILE", "write every rejected record to a CSV"},
         {NULL, "--overwrite", CLI_OPT_FLAG, &o.overwrite, NULL, "replace existing outputs"},

@@ -12,6 +12,7 @@ import math
 import os
 import random
 import re
+import time
 import unittest
 
 import numpy as np
@@ -493,6 +494,52 @@ class Kernels(ArrivalsCase):
         self.assertRaster(read_raster(out)[0], 10.0 * w / w.sum(), "10 x 20 m cells", atol=1e-8)
         self.assertEqual(summary["grid"]["resolution"][0], 10.0)
         self.assertEqual(abs(summary["grid"]["resolution"][1]), 20.0)
+
+    def test_bandwidth_beyond_the_grid_is_refused(self):
+        # A kernel's cost grew with the bandwidth squared, not with the grid: one record with
+        # --bandwidth 1e7 on this 50 x 50 grid ran for hours (issue 16, point 10). The
+        # bandwidth may not exceed the grid's shorter side.
+        points = self.path("p.csv")
+        write_utm_csv(points, [(700255.0, 7800155.0, 1)])
+        narrow = Grid(700000.0, 7800000.0, 700500.0, 7800200.0, 10.0, UTM36S)  # 500 x 200 m
+        ref = narrow.write(self.path("narrow.tif"))
+        for grid_args, h, side in [(KGRID.args(), "1e7", "500"), (KGRID.args(), "500.5", "500"),
+                                   (narrow.args(), "201", "200"), (["--grid", ref], "3e6", "200")]:
+            with self.subTest(grid=grid_args, h=h):
+                out = self.out()
+                started = time.monotonic()
+                self.assertUsage(["--points", points, "--src-crs", "EPSG:32736", "-o", out,
+                                  *grid_args, "--bandwidth", h],
+                                 f"--bandwidth {float(h):.10g} is beyond the grid's shorter side, "
+                                 f"{side}", out=out)
+                self.assertLess(time.monotonic() - started, 60)
+        # At the bound, and with a grid made from the records' extent (which grows by the
+        # bandwidth on every side), the kernel runs.
+        for grid_args, h in [(narrow.args(), "200"), (["--grid", ref], "200"),
+                             (["--resolution", "10", "--crs", "EPSG:32736"], "5000")]:
+            with self.subTest(grid=grid_args, h=h):
+                out, summary, _ = self.arrivals("--points", points, "--src-crs", "EPSG:32736",
+                                                *grid_args, "--bandwidth", h)
+                self.assertRelClose(summary["raster_sum"], 1.0, 1e-6)
+
+    def test_kernel_as_wide_as_the_grid_keeps_totals_and_reports_the_mass_outside(self):
+        # The bound is the grid's shorter side: a record near a corner of a 200 x 100 m grid
+        # with h = 100 m sends most of its kernel beyond the edges; the weights are still
+        # renormalised over the grid and the mass outside is the lattice's, as documented.
+        grid = Grid(700000.0, 7800000.0, 700200.0, 7800100.0, 10.0, UTM36S)
+        records = [(700013.7, 7800091.2, 10), (700187.1, 7800004.4, 3), (700100.0, 7800050.0, 1)]
+        points = self.path("wide.csv")
+        write_utm_csv(points, records)
+        for kernel in KERNELS:
+            with self.subTest(kernel=kernel):
+                out, summary, _ = self.arrivals("--points", points, "--src-crs", "EPSG:32736",
+                                                "--count-field", "count", *grid.args(),
+                                                "--kernel", kernel, "--bandwidth", "100")
+                expected, mass_outside, in_grid = kernel_reference(grid, records, kernel, 100.0)
+                self.assertGreater(mass_outside, 1.0)
+                self.assertRaster(read_raster(out)[0], expected, kernel, atol=1e-7)
+                self.assertRelClose(summary["raster_sum"], in_grid, 1e-6)
+                self.assertRelClose(summary["kernel_mass_outside"], mass_outside, 1e-6)
 
     def test_kernel_on_geographic_grid_is_refused(self):
         points = self.path("p.csv")

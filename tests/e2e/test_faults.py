@@ -58,14 +58,15 @@ class Interrupts(CliTestCase):
     def tearDownClass(cls):
         cls.scratch.cleanup()
 
-    def start_and_signal(self, args, folder, signo):
-        """Starts cityrisk with args, sends signo as soon as a temporary file appears in
-        folder, and returns (exit code, stderr, seconds from the signal to the exit)."""
+    def start_and_signal(self, args, folder, signo, delay=0.0):
+        """Starts cityrisk with args, sends signo delay seconds after a temporary file appears
+        in folder, and returns (exit code, stderr, seconds from the signal to the exit)."""
         proc = subprocess.Popen([CITYRISK, *args], stdout=subprocess.DEVNULL,
                                 stderr=subprocess.PIPE, text=True)
         deadline = time.monotonic() + 120
         while not hidden_files(folder) and proc.poll() is None and time.monotonic() < deadline:
             time.sleep(0.005)
+        time.sleep(delay)
         self.assertIsNone(proc.poll(), "the command ended before it could be interrupted")
         proc.send_signal(signo)
         sent = time.monotonic()
@@ -93,6 +94,31 @@ class Interrupts(CliTestCase):
 
     def test_sigterm_exits_143_and_keeps_the_previous_output(self):
         self.check_interrupted(signal.SIGTERM, 143, "SIGTERM")
+
+    def test_signal_during_wide_kernels_stops_at_once(self):
+        # Kernels as wide as a 3000 x 3000 grid of 1 m, 1500 records: a few minutes of kernel
+        # sums in which no progress was reported, so SIGTERM took 176 s to act (issue 16,
+        # point 10). The kernel loops now look for a stop request every few million cells.
+        points = self.path("wide.csv")
+        with open(points, "w") as f:
+            f.write("x,y\n")
+            for k in range(1500):
+                f.write(f"{700000.5 + (k * 7919) % 3000},{7800000.5 + (k * 104729) % 3000}\n")
+        out = self.path("out")
+        os.mkdir(out)
+        for threads in ["1", "2"]:
+            for signo, code, name in [(signal.SIGINT, 130, "SIGINT"),
+                                      (signal.SIGTERM, 143, "SIGTERM")]:
+                with self.subTest(threads=threads, signal=name):
+                    rc, err, seconds = self.start_and_signal(
+                        ["arrivals", "--points", points, "--src-crs", "EPSG:32736",
+                         "--bounds", "700000,7800000,703000,7803000", "--resolution", "1",
+                         "--crs", "EPSG:32736", "--bandwidth", "3000", "--threads", threads,
+                         "-o", os.path.join(out, "a.tif")], out, signo, delay=0.5)
+                    self.assertEqual(rc, code, err)
+                    self.assertIn(f"interrupted by {name}", err)
+                    self.assertLess(seconds, 5, "the kernels did not stop promptly")
+                    self.assertEqual(os.listdir(out), [], "a file was left behind")
 
     def test_sigint_during_a_pipeline_keeps_the_earlier_stages(self):
         out = self.path("out")
