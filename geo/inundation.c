@@ -37,6 +37,7 @@ typedef struct run {
     cr_sea_source *sea_file;
     cr_reach *sea_reach;   /* the default sea: low or nodata cells joined to the edge */
     cr_reach **reaches;    /* one per level when connectivity is on */
+    cr_reach_labels *labels; /* one tile's labels, shared by the reaches */
     double *water;         /* per level: W in metres */
     double to_m;           /* metres per DEM unit */
     int sea_conn;
@@ -61,6 +62,12 @@ static cr_status check_options(cr_ctx *ctx, const cr_inundation_opts *o)
 {
     if (o->level_count < 1 || !o->levels)
         return cr_ctx_fail(ctx, CR_E_USAGE, "no sea level given");
+    if (o->level_count > CR_INUNDATION_MAX_LEVELS)
+        return cr_ctx_fail(ctx, CR_E_USAGE,
+                           "%d sea levels: at most %d make one output (a band each, and GDAL's "
+                           "COG driver holds a tile of every band at once); split them over "
+                           "several runs",
+                           o->level_count, CR_INUNDATION_MAX_LEVELS);
     if (!isfinite(o->tide_m) || !isfinite(o->surge_m) || !isfinite(o->datum_offset_m))
         return cr_ctx_fail(ctx, CR_E_USAGE, "tide, surge and datum offset must be finite numbers");
     cr_status st = CR_OK;
@@ -138,7 +145,10 @@ static cr_status allocate(cr_ctx *ctx, run *r)
                            "of %d cells: up to %.3g components along tile edges, beyond the 2^31 "
                            "it can number; use a coarser DEM or a larger --tile-size",
                            r->grid->width, r->grid->height, r->dem_path, r->o->tile, edge_cells);
-    size_t n = (size_t)r->o->tile * r->o->tile;
+    /* One window: a tile, or the whole grid when it is smaller (an 8 x 8 DEM does not need
+     * 512 x 512 buffers). */
+    size_t n = (size_t)(r->o->tile < r->grid->width ? r->o->tile : r->grid->width) *
+               (size_t)(r->o->tile < r->grid->height ? r->o->tile : r->grid->height);
     r->z = malloc(n * sizeof *r->z);
     r->depth = malloc(n * sizeof *r->depth);
     uint8_t **masks[] = {&r->valid, &r->cand, &r->seed, &r->sea, &r->wet, &r->joined};
@@ -147,13 +157,13 @@ static cr_status allocate(cr_ctx *ctx, run *r)
         ok = (*masks[i] = malloc(n)) != NULL && ok;
     r->water = malloc(sizeof *r->water * (size_t)r->o->level_count);
     r->reaches = calloc((size_t)r->o->level_count, sizeof *r->reaches);
-    ok = ok && r->water && r->reaches;
+    ok = ok && r->water && r->reaches && (r->labels = cr_reach_labels_new()) != NULL;
     for (int k = 0; ok && r->o->connectivity && k < r->o->level_count; k++)
         ok = (r->reaches[k] = cr_reach_new(r->grid->width, r->grid->height, r->o->tile,
-                                           r->o->connectivity)) != NULL;
+                                           r->o->connectivity, r->labels)) != NULL;
     if (ok && !r->o->sea_path)
         ok = (r->sea_reach = cr_reach_new(r->grid->width, r->grid->height, r->o->tile,
-                                          r->sea_conn)) != NULL;
+                                          r->sea_conn, r->labels)) != NULL;
     return ok ? CR_OK : cr_ctx_fail(ctx, CR_E_IO, "out of memory for inundation of '%s'", r->dem_path);
 }
 
@@ -165,6 +175,7 @@ static void release(run *r)
     for (int k = 0; r->reaches && k < r->o->level_count; k++)
         cr_reach_free(r->reaches[k]);
     free(r->reaches);
+    cr_reach_labels_free(r->labels);
     free(r->water);
     cr_grid_free(r->grid);
     free(r->z);
