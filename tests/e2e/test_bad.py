@@ -206,6 +206,12 @@ CASES = [
                            ("vertical.vrt", r"vertical CRS \(EGM96 height\)")] for c in [
         *cases(name, ["inundation --dem", "score --grid", "arrivals --grid", "zonal --water"], 3,
                rf"raster '{{f}}' has a {kind}; a grid needs a projected or geographic 2D CRS"),
+        # nor does it place a raster's cells on another's grid
+        *cases(name, ["inundation --dem on --grid", "inundation --sea", "score --sea",
+                      "score --water", "score --informal", "score --arrivals",
+                      "score --population", "zonal -r"], 3,
+               rf"raster '{{f}}' has a {kind}; only a projected or geographic 2D CRS places its "
+               r"cells on the grid"),
         Case(name, "info", 0, ())]],
 
     # ---- CSV records
