@@ -189,7 +189,7 @@ int cli_cmd_inundation(int argc, char **argv)
     const cli_option options[] = {
         {NULL, "--dem", CLI_OPT_STRING, &dem, "DEM", "elevation raster (any GDAL format, any CRS)"},
         {"-o", "--output", CLI_OPT_STRING, &out, "FILE", "output COG"},
-        {NULL, "--sea-level", CLI_OPT_STRING, &sea_levels, "M[,M...]", "sea-level rise in metres, one band each"},
+        {NULL, "--sea-level", CLI_OPT_STRING, &sea_levels, "M[,M...]", "sea-level rise in metres, one band each (at most 1000)"},
         {NULL, "--scenario", CLI_OPT_STRING, &scenarios, "NAME[,...]", "IPCC AR6 presets (see --list-scenarios)"},
         {NULL, "--tide", CLI_OPT_DOUBLE, &tide, "M", "tide, e.g. MHHW above the DEM's datum (default 0)"},
         {NULL, "--surge", CLI_OPT_DOUBLE, &surge, "M", "storm surge (default 0)"},
