@@ -367,9 +367,12 @@ static cr_status open_writer(cr_ctx *ctx, run *r, const char *out_path, cr_write
     char **names = calloc((size_t)o->level_count, sizeof *names);
     const char **units = calloc((size_t)o->level_count, sizeof *units);
     char *params = parameters_json(r), *inputs = inputs_json(r);
-    cr_status st = names && units && params && inputs ? CR_OK : cr_ctx_fail(ctx, CR_E_IO, "out of memory");
+    cr_status st = names && units && params && inputs
+                       ? CR_OK
+                       : cr_ctx_fail(ctx, CR_E_IO, "out of memory writing '%s'", out_path);
     for (int k = 0; st == CR_OK && k < o->level_count; k++) {
-        names[k] = band_name(&o->levels[k], r->water[k]);
+        if (!(names[k] = band_name(&o->levels[k], r->water[k])))
+            st = cr_ctx_fail(ctx, CR_E_IO, "out of memory naming the bands of '%s'", out_path);
         units[k] = "m";
     }
     if (st == CR_OK) {
@@ -446,7 +449,7 @@ cr_status cr_inundation(cr_ctx *ctx, const char *dem_path, const char *out_path,
     cr_inundation_stats *local = calloc((size_t)opts->level_count, sizeof *local);
     cr_writer *w = NULL;
     if (!local)
-        return cr_ctx_fail(ctx, CR_E_IO, "out of memory");
+        return cr_ctx_fail(ctx, CR_E_IO, "out of memory for inundation of '%s'", dem_path);
     st = prepare(ctx, &r, out_path);
     if (st == CR_OK)
         st = open_writer(ctx, &r, out_path, &w);
