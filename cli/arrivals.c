@@ -1,6 +1,5 @@
 /* arrivals.c: `cityrisk arrivals`: arrival records to arrivals per grid cell. */
 #define _POSIX_C_SOURCE 200809L
-#include <errno.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdlib.h>
@@ -10,6 +9,7 @@
 
 #include "cityrisk/arrivals.h"
 #include "cityrisk/json.h"
+#include "cityrisk/number.h"
 #include "cityrisk/qml.h"
 #include "cli.h"
 
@@ -22,13 +22,14 @@ static const cli_usage USAGE = {
     "#geo+lat; lon/lat in EPSG:4326 unless --src-crs) or any OGR point layer (GeoJSON,\n"
     "GeoPackage, Shapefile, ...) in its own CRS. Each record counts 1, or --count-field.\n"
     "Every record is checked: empty or non-numeric coordinates, latitude or longitude out\n"
-    "of range, a count that is empty, non-numeric, negative, NaN or infinite, and a date\n"
-    "that is not ISO 8601 are rejected with their line (CSV) or feature id. By default\n"
-    "each reason is reported once with its first lines and the run goes on; --strict\n"
-    "stops at the first bad record (exit 3) and writes nothing; --report writes every\n"
-    "rejected record with its reason. --from/--to keep the records dated inside the\n"
-    "window (inclusive); --where keeps those matching an OGR SQL filter (for CSV: =, <>,\n"
-    "<, <=, >, >=, LIKE, ILIKE, IN, BETWEEN, IS NULL, AND, OR, NOT).\n"
+    "of range, a count that is empty, non-numeric, negative, NaN, infinite or above 1e12,\n"
+    "and a date that is not ISO 8601 are rejected with their line (CSV) or feature id.\n"
+    "Numbers are decimal (12, -3.5, 1e3), never hexadecimal. By default each reason is\n"
+    "reported once with its first lines and the run goes on; --strict stops at the first\n"
+    "bad record (exit 3) and writes nothing; --report writes every rejected record with\n"
+    "its reason. --from/--to keep the records dated inside the window (inclusive);\n"
+    "--where keeps those matching an OGR SQL filter (for CSV: =, <>, <, <=, >, >=, LIKE,\n"
+    "ILIKE, IN, BETWEEN, IS NULL, AND, OR, NOT).\n"
     "\n"
     "With --kernel none (the default) each record's count goes to the cell holding it.\n"
     "With a kernel (quartic, epanechnikov, triweight, uniform, triangular, gaussian;\n"
@@ -52,14 +53,13 @@ static int parse_bounds(const char *text, cr_bounds *b)
     double v[4];
     const char *p = text;
     for (int i = 0; i < 4; i++) {
-        char *end;
-        errno = 0;
-        v[i] = strtod(p, &end);
-        if (end == p || errno || !isfinite(v[i]) || *end != (i < 3 ? ',' : '\0')) {
+        const char *comma = strchr(p, ',');
+        size_t n = comma ? (size_t)(comma - p) : strlen(p);
+        if ((i < 3) != (comma != NULL) || cr_number_parse(p, n, &v[i]) != CR_NUMBER_FINITE) {
             cli_usage_error(&USAGE, "--bounds wants xmin,ymin,xmax,ymax, not '%s'", text);
             return 0;
         }
-        p = end + 1;
+        p += n + 1;
     }
     *b = (cr_bounds){v[0], v[1], v[2], v[3]};
     return 1;
@@ -177,7 +177,7 @@ int cli_cmd_arrivals(int argc, char **argv)
         {NULL, "--resolution", CLI_OPT_DOUBLE, &resolution, "M", "grid cell size in --crs units"},
         {NULL, "--crs", CLI_OPT_STRING, &o.crs, "CRS", "grid CRS, e.g. EPSG:32736"},
         {NULL, "--kernel", CLI_OPT_STRING, &kernel, "NAME", "none (default), quartic, epanechnikov, triweight, uniform, triangular, gaussian"},
-        {NULL, "--bandwidth", CLI_OPT_DOUBLE, &bandwidth, "M", "kernel radius in grid units (metres)"},
+        {NULL, "--bandwidth", CLI_OPT_DOUBLE, &bandwidth, "M", "kernel radius in grid units (metres), at most the grid's shorter side"},
         {NULL, "--strict", CLI_OPT_FLAG, &o.strict, NULL, "stop at the first bad record (exit 3)"},
         {NULL, "--report", CLI_OPT_STRING, &o.report_path, "FILE", "write every rejected record to a CSV"},
         {NULL, "--overwrite", CLI_OPT_FLAG, &o.overwrite, NULL, "replace existing outputs"},

@@ -49,6 +49,9 @@ typedef struct cli_usage {
     const char *examples;    /* lines of shell */
 } cli_usage;
 
+/* The most --threads per core (docs/cli.md). */
+#define CLI_THREADS_PER_CORE 4
+
 /* Options every command accepts, filled by cli_parse(). */
 typedef struct cli_common {
     int help;

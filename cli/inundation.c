@@ -1,6 +1,5 @@
 /* inundation.c: `cityrisk inundation`: sea-level inundation depths from a DEM. */
 #define _POSIX_C_SOURCE 200809L
-#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +8,7 @@
 
 #include "cityrisk/inundation.h"
 #include "cityrisk/json.h"
+#include "cityrisk/number.h"
 #include "cityrisk/qml.h"
 #include "cli.h"
 
@@ -66,10 +66,7 @@ static int add_levels(cr_ctx *ctx, const char *list, int scenarios, cr_sea_level
             }
             continue;
         }
-        char *end;
-        errno = 0;
-        l->rise_m = strtod(items[i], &end);
-        if (end == items[i] || *end || errno || !isfinite(l->rise_m) || l->rise_m < 0) {
+        if (!cr_number_finite(items[i], &l->rise_m) || l->rise_m < 0) {
             cli_usage_error(&USAGE, "--sea-level wants non-negative numbers of metres, not '%s'", items[i]);
             CSLDestroy(items);
             return 0;
@@ -192,7 +189,7 @@ int cli_cmd_inundation(int argc, char **argv)
     const cli_option options[] = {
         {NULL, "--dem", CLI_OPT_STRING, &dem, "DEM", "elevation raster (any GDAL format, any CRS)"},
         {"-o", "--output", CLI_OPT_STRING, &out, "FILE", "output COG"},
-        {NULL, "--sea-level", CLI_OPT_STRING, &sea_levels, "M[,M...]", "sea-level rise in metres, one band each"},
+        {NULL, "--sea-level", CLI_OPT_STRING, &sea_levels, "M[,M...]", "sea-level rise in metres, one band each (at most 1000)"},
         {NULL, "--scenario", CLI_OPT_STRING, &scenarios, "NAME[,...]", "IPCC AR6 presets (see --list-scenarios)"},
         {NULL, "--tide", CLI_OPT_DOUBLE, &tide, "M", "tide, e.g. MHHW above the DEM's datum (default 0)"},
         {NULL, "--surge", CLI_OPT_DOUBLE, &surge, "M", "storm surge (default 0)"},

@@ -8,8 +8,10 @@
 #include <string.h>
 
 #include <cpl_conv.h>
+#include <cpl_multiproc.h>
 #include <cpl_string.h>
 
+#include "cityrisk/number.h"
 #include "cli.h"
 
 /* The options every command shares; dest pointers are set per parse. */
@@ -22,7 +24,7 @@ static void common_table(cli_option table[COMMON_COUNT + 1], cli_common *c)
         [COMMON_QUIET] = {"-q", "--quiet", CLI_OPT_FLAG, &c->quiet, NULL,
                           "no progress bar and no warnings on stderr"},
         [COMMON_THREADS] = {NULL, "--threads", CLI_OPT_INT, &c->threads, "N",
-                            "worker threads (default: all cores)"},
+                            "worker threads, 1 to 4 per core (default: all cores)"},
         [COMMON_DEBUG] = {NULL, "--debug", CLI_OPT_FLAG, &c->debug, NULL,
                           "also print GDAL and GEOS debug messages"},
         [COMMON_COUNT] = {NULL, NULL, CLI_OPT_END, NULL, NULL, NULL},
@@ -99,8 +101,8 @@ static int store(const cli_usage *usage, const cli_option *o, const char *arg, c
         return 1;
     }
     case CLI_OPT_DOUBLE: {
-        double v = strtod(value, &end);
-        if (!*value || *end || errno || !isfinite(v)) {
+        double v; /* decimal only, as GDAL's utilities read numbers: not 0x10, inf or nan */
+        if (!cr_number_finite(value, &v)) {
             cli_usage_error(usage, "%s wants a number, not '%s'", arg, value);
             return 0;
         }
@@ -113,6 +115,19 @@ static int store(const cli_usage *usage, const cli_option *o, const char *arg, c
     case CLI_OPT_END:
         break;
     }
+    return 0;
+}
+
+/* More threads than cores only wait, and each holds buffers: --threads is 1 to 4 per core
+ * (the cores GDAL counts, as the default "all cores" does). 0 on a usage error (printed). */
+static int check_threads(const cli_usage *usage, int threads)
+{
+    int cores = CPLGetNumCPUs() > 0 ? CPLGetNumCPUs() : 1;
+    int most = cores > INT_MAX / CLI_THREADS_PER_CORE ? INT_MAX : CLI_THREADS_PER_CORE * cores;
+    if (threads >= 1 && threads <= most)
+        return 1;
+    cli_usage_error(usage, "--threads %d is outside 1 .. %d (at most %d per core; this machine has %d)",
+                    threads, most, CLI_THREADS_PER_CORE, cores);
     return 0;
 }
 
@@ -162,6 +177,8 @@ int cli_parse(const cli_usage *usage, const cli_option *table, int argc, char **
             value = argv[++i];
         }
         if (!store(usage, o, arg, value))
+            return -1;
+        if (o == &shared[COMMON_THREADS] && !check_threads(usage, common->threads))
             return -1;
     }
     if (common->help) {

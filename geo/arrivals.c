@@ -10,6 +10,7 @@
 #include "cityrisk/arrivals.h"
 
 #include <math.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,9 @@
 
 /* Records per chunk of the normalisation pass. */
 #define CHUNK 16384
+
+/* Kernel cells summed or added between two looks for a stop request: a few milliseconds. */
+#define CHECK_CELLS ((int64_t)1 << 22)
 
 void cr_arrivals_opts_init(cr_arrivals_opts *opts)
 {
@@ -97,7 +101,48 @@ typedef struct job {
     float **out;              /* per slot: one tile of floats */
     cr_writer *writer;
     double raster_sum;
+    atomic_int stop;          /* a stop request seen by the calling thread */
+    _Atomic double at;        /* the progress last reported, to ask the callback again */
 } job;
+
+/* Where a work item is in its kernel cells since it last looked for a stop request. */
+typedef struct watch {
+    job *j;
+    cr_ctx *ctx;
+    int64_t cells;
+} watch;
+
+/* 1 when the work must stop: the calling thread saw a stop request (cr_parallel_ordered_poll
+ * asks it while workers run), or, when this work runs on the calling thread (one thread,
+ * whose ctx has the progress callback), the callback asks for it now. Looks only every
+ * CHECK_CELLS cells, so that a kernel of any size stops within milliseconds. */
+static int stopping(watch *w, int64_t cells)
+{
+    if ((w->cells += cells) < CHECK_CELLS)
+        return 0;
+    w->cells = 0;
+    if (atomic_load(&w->j->stop))
+        return 1;
+    if (cr_ctx_progress(w->ctx, atomic_load(&w->j->at), NULL))
+        return 0;
+    atomic_store(&w->j->stop, 1);
+    return 1;
+}
+
+static cr_status cancelled(cr_ctx *ctx)
+{
+    return cr_ctx_fail(ctx, CR_E_CANCELLED, "arrivals were cancelled");
+}
+
+/* The calling thread's look for a stop request while workers run. */
+static cr_status poll_stop(cr_ctx *ctx, void *arg)
+{
+    job *j = arg;
+    if (cr_ctx_progress(ctx, atomic_load(&j->at), NULL))
+        return CR_OK;
+    atomic_store(&j->stop, 1);
+    return cancelled(ctx);
+}
 
 static int64_t tile_of(const job *j, double fx, double fy)
 {
@@ -204,12 +249,32 @@ static void stamp_of(const job *j, size_t i, cr_stamp *s)
     cr_stamp_init(s, j->o->kernel, j->o->bandwidth, j->cell_w, j->cell_h, j->p[i].fx, j->p[i].fy);
 }
 
+/* The sum of a footprint's weights inside area, in bands of rows with a look for a stop
+ * request between them (the same bits as cr_stamp_sum()). 0 when asked to stop. */
+static int stamp_sum(watch *w, const cr_stamp *s, const cr_cells *area, double *sum)
+{
+    int r0 = s->r0 > area->r0 ? s->r0 : area->r0, r1 = s->r1 < area->r1 ? s->r1 : area->r1;
+    int64_t width = (int64_t)area->c1 - area->c0 + 1, span = (int64_t)s->c1 - s->c0 + 1;
+    if (span < width)
+        width = span;
+    int64_t band = CHECK_CELLS / (width > 0 ? width : 1);
+    *sum = 0;
+    for (int64_t r = r0; r <= r1; r += band) {
+        cr_cells rows = {area->c0, (int)r, area->c1, (int)(r + band - 1 < r1 ? r + band - 1 : r1)};
+        cr_stamp_sum_into(s, &rows, sum);
+        if (stopping(w, width * ((int64_t)rows.r1 - rows.r0 + 1)))
+            return 0;
+    }
+    return 1;
+}
+
 /* The normalisation of the records whose footprint leaves their tile, and the
  * kernel mass that falls beyond the grid, for one chunk of records. */
 static cr_status normalise_chunk(cr_ctx *ctx, void *arg, int64_t index, int worker, int slot)
 {
-    (void)ctx, (void)worker, (void)slot;
+    (void)worker, (void)slot;
     job *j = arg;
+    watch w = {j, ctx, 0};
     cr_cells grid = grid_cells(j);
     size_t end = (size_t)(index + 1) * CHUNK < j->n ? (size_t)(index + 1) * CHUNK : j->n;
     double mass = 0;
@@ -218,13 +283,20 @@ static cr_status normalise_chunk(cr_ctx *ctx, void *arg, int64_t index, int work
         stamp_of(j, i, &s);
         cr_cells home = tile_cells(j, tile_of(j, j->p[i].fx, j->p[i].fy));
         j->norm[i] = NAN;
+        if (stopping(&w, 1))
+            return cancelled(ctx);
         if (cr_stamp_inside(&s, &home))
             continue;
-        j->norm[i] = cr_stamp_sum(&s, &grid);
+        if (!stamp_sum(&w, &s, &grid, &j->norm[i]))
+            return cancelled(ctx);
         if (cr_stamp_inside(&s, &grid))
             continue;
+        /* The whole footprint, for the mass beyond the edge: the bandwidth is at most the
+         * grid's shorter side, so this is at most 16 times the part inside the grid. */
         cr_cells all = {s.c0, s.r0, s.c1, s.r1};
-        double full = cr_stamp_sum(&s, &all);
+        double full;
+        if (!stamp_sum(&w, &s, &all, &full))
+            return cancelled(ctx);
         if (full > 0)
             mass += j->p[i].count * (1 - j->norm[i] / full);
     }
@@ -234,8 +306,8 @@ static cr_status normalise_chunk(cr_ctx *ctx, void *arg, int64_t index, int work
 
 /* Adds record i to the tile's accumulator: its weights scaled to its count, or its
  * whole count in its cell when no cell centre of the grid lies within the
- * bandwidth. */
-static void add_record(const job *j, size_t i, const cr_cells *area, double *acc)
+ * bandwidth. Returns the cells it went over. */
+static int64_t add_record(const job *j, size_t i, const cr_cells *area, double *acc)
 {
     size_t stride = (size_t)(area->c1 - area->c0 + 1);
     int c = (int)j->p[i].fx, r = (int)j->p[i].fy;
@@ -243,37 +315,41 @@ static void add_record(const job *j, size_t i, const cr_cells *area, double *acc
         cr_stamp s;
         stamp_of(j, i, &s);
         if (s.c1 < area->c0 || s.c0 > area->c1 || s.r1 < area->r0 || s.r0 > area->r1)
-            return;
+            return 1;
         double norm = j->norm[i];
-        if (isnan(norm)) {
+        if (isnan(norm)) { /* the footprint lies inside its own tile */
             cr_cells grid = grid_cells(j);
             norm = cr_stamp_sum(&s, &grid);
         }
         if (norm > 0) {
             cr_stamp_add(&s, area, j->p[i].count / norm, acc, stride);
-            return;
+            return (int64_t)stride * (area->r1 - area->r0 + 1);
         }
     }
     if (c >= area->c0 && c <= area->c1 && r >= area->r0 && r <= area->r1)
         acc[(size_t)(r - area->r0) * stride + (size_t)(c - area->c0)] += j->p[i].count;
+    return 1;
 }
 
 static cr_status accumulate_tile(cr_ctx *ctx, void *arg, int64_t index, int worker, int slot)
 {
-    (void)ctx;
     job *j = arg;
+    watch w = {j, ctx, 0};
     cr_cells area = tile_cells(j, index);
     size_t cells = (size_t)(area.c1 - area.c0 + 1) * (size_t)(area.r1 - area.r0 + 1);
     double *acc = j->acc[worker];
     memset(acc, 0, cells * sizeof *acc);
     int tx = (int)(index % j->tiles_x), ty = (int)(index / j->tiles_x);
-    for (int y = ty - j->halo_y; y <= ty + j->halo_y; y++) {
-        for (int x = tx - j->halo_x; x <= tx + j->halo_x; x++) {
-            if (x < 0 || y < 0 || x >= j->tiles_x || y >= j->tiles_y)
-                continue;
+    /* The tiles within the kernel's reach, clipped to the grid. */
+    int x0 = tx - j->halo_x > 0 ? tx - j->halo_x : 0, y0 = ty - j->halo_y > 0 ? ty - j->halo_y : 0;
+    int x1 = tx + j->halo_x < j->tiles_x - 1 ? tx + j->halo_x : j->tiles_x - 1;
+    int y1 = ty + j->halo_y < j->tiles_y - 1 ? ty + j->halo_y : j->tiles_y - 1;
+    for (int y = y0; y <= y1; y++) {
+        for (int x = x0; x <= x1; x++) {
             int64_t t = (int64_t)y * j->tiles_x + x;
             for (int64_t i = j->start[t]; i < j->start[t + 1]; i++)
-                add_record(j, (size_t)i, &area, acc);
+                if (stopping(&w, add_record(j, (size_t)i, &area, acc)))
+                    return cancelled(ctx);
         }
     }
     float *out = j->out[slot];
@@ -292,8 +368,9 @@ static cr_status write_tile(cr_ctx *ctx, void *arg, int64_t index, int slot)
         sum += out[k];
     j->raster_sum += sum;
     cr_status st = cr_writer_write(ctx, j->writer, 1, &win, out);
-    if (st == CR_OK && !cr_ctx_progress(ctx, (double)(index + 1) / (double)j->tiles, NULL))
-        st = cr_ctx_fail(ctx, CR_E_CANCELLED, "arrivals were cancelled");
+    atomic_store(&j->at, (double)(index + 1) / (double)j->tiles);
+    if (st == CR_OK && !cr_ctx_progress(ctx, atomic_load(&j->at), NULL))
+        st = cancelled(ctx);
     return st;
 }
 
@@ -332,12 +409,14 @@ static cr_status run_tiles(cr_ctx *ctx, job *j, int threads, int slots, cr_arriv
         j->chunk_mass = calloc((size_t)chunks, sizeof *j->chunk_mass);
         if (!j->norm || !j->chunk_mass)
             return cr_ctx_fail(ctx, CR_E_IO, "out of memory");
-        st = cr_parallel_ordered(ctx, threads, slots, chunks, normalise_chunk, NULL, j);
+        st = cr_parallel_ordered_poll(ctx, threads, slots, chunks, normalise_chunk, NULL,
+                                      poll_stop, j);
         for (int64_t k = 0; k < chunks; k++)
             s->kernel_mass_outside += j->chunk_mass[k];
     }
     if (st == CR_OK)
-        st = cr_parallel_ordered(ctx, threads, slots, j->tiles, accumulate_tile, write_tile, j);
+        st = cr_parallel_ordered_poll(ctx, threads, slots, j->tiles, accumulate_tile, write_tile,
+                                      poll_stop, j);
     return st;
 }
 
@@ -391,6 +470,11 @@ static cr_status grid_crs(cr_ctx *ctx, const cr_arrivals_opts *o, const cr_grid 
     cr_status st = grid ? ((*wkt = CPLStrdup(grid->crs_wkt)), CR_OK) : cr_crs_to_wkt(ctx, o->crs, wkt);
     if (st != CR_OK)
         return st;
+    char name[256];
+    const char *kind = grid ? NULL : cr_crs_not_a_grid(*wkt, name, sizeof name);
+    if (kind) /* before the records are read: a grid from bounds could not be made */
+        return cr_ctx_fail(ctx, CR_E_USAGE, "--crs %s is %s (%s); %s", o->crs, kind, name,
+                           CR_GRID_CRS_HINT);
     OGRSpatialReferenceH srs = cr_srs_from_wkt(*wkt);
     *geographic = srs && OSRIsGeographic(srs);
     OSRDestroySpatialReference(srs);
@@ -504,10 +588,18 @@ static cr_status plan(cr_ctx *ctx, job *j, const cr_arrivals_opts *o, const cr_g
     j->cell_w = grid->gt[1], j->cell_h = -grid->gt[5];
     if (o->kernel == CR_KERNEL_NONE)
         return CR_OK;
+    /* A kernel wider than the grid spreads every record over all of it, and its cost grows
+     * with its area, not with the grid's: the bandwidth is at most the grid's shorter side
+     * (a grid from the records' extent grows by the bandwidth on every side, so it always
+     * passes). Then a footprint is at most 16 times its part inside the grid. */
+    double side = fmin(grid->width * j->cell_w, grid->height * j->cell_h);
+    if (!(o->bandwidth <= side))
+        return cr_ctx_fail(ctx, CR_E_USAGE,
+                           "--bandwidth %.10g is beyond the grid's shorter side, %.10g (%d x %d "
+                           "cells of %.10g x %.10g): a kernel wider than the grid spreads every "
+                           "record over all of it; give a smaller bandwidth or a larger grid",
+                           o->bandwidth, side, grid->width, grid->height, j->cell_w, j->cell_h);
     double rx = o->bandwidth / j->cell_w, ry = o->bandwidth / j->cell_h;
-    if (rx > CR_GRID_MAX_SIDE || ry > CR_GRID_MAX_SIDE)
-        return cr_ctx_fail(ctx, CR_E_USAGE, "--bandwidth %g is over %d cells of the grid", o->bandwidth,
-                           CR_GRID_MAX_SIDE);
     /* + 2: the footprint's cell of margin on each side */
     j->halo_x = (int)ceil((rx + 2) / j->tile), j->halo_y = (int)ceil((ry + 2) / j->tile);
     return CR_OK;
@@ -527,6 +619,8 @@ cr_status cr_arrivals(cr_ctx *ctx, const char *points_path, const char *out_path
     cr_writer *writer = NULL;
     job j;
     memset(&j, 0, sizeof j);
+    atomic_init(&j.stop, 0);
+    atomic_init(&j.at, 0.0);
     int threads = cr_ctx_threads(ctx), slots = 2 * threads;
     cr_status st = check_options(ctx, points_path, out_path, o);
     if (st == CR_OK && o->grid_path)

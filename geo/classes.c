@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cityrisk/number.h"
+
 /* INFORM's class breaks (SCORING.md section 4). */
 static const double INFORM_BREAKS[] = {2.0, 3.5, 5.0, 6.5};
 #define INFORM_CLASSES ((int)(sizeof INFORM_BREAKS / sizeof INFORM_BREAKS[0]) + 1)
@@ -27,29 +29,12 @@ static int is_blank(char c)
     return c == ' ' || c == '\t';
 }
 
-/* Reads the n characters at item, blanks around allowed, as a finite decimal number.
- * Only digits, signs, '.' and exponents are let through to strtod, which would also
- * take "nan", "inf" and hexadecimal, none of which is a sensible break. */
+/* Reads the n characters at item, blanks around allowed, as a finite decimal number
+ * (cityrisk/number.h): not "nan", "inf" or hexadecimal, none of which is a sensible
+ * break. */
 static int parse_decimal(const char *item, size_t n, double *out)
 {
-    while (n && is_blank(*item))
-        item++, n--;
-    while (n && is_blank(item[n - 1]))
-        n--;
-    char buf[64];
-    if (n == 0 || n >= sizeof buf)
-        return 0;
-    for (size_t i = 0; i < n; i++)
-        if (!isdigit((unsigned char)item[i]) && !(item[i] && strchr("+-.eE", item[i])))
-            return 0;
-    memcpy(buf, item, n);
-    buf[n] = '\0';
-    char *end;
-    double v = strtod(buf, &end);
-    if (end != buf + n || !isfinite(v))
-        return 0;
-    *out = v;
-    return 1;
+    return cr_number_parse(item, n, out) == CR_NUMBER_FINITE;
 }
 
 /* Reads a whole number of at most 3 digits, blanks around allowed: enough for any

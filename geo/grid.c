@@ -16,12 +16,53 @@
 /* Tolerance, in cells, within which two geotransforms are the same grid. */
 static const double GRID_TOLERANCE = 1e-6;
 
+/* NULL when a grid can be laid in the CRS, else what the CRS is ("a vertical CRS"). */
+static const char *crs_kind(OGRSpatialReferenceH srs)
+{
+    if (OSRIsGeocentric(srs))
+        return "a geocentric CRS"; /* X, Y, Z from the earth's centre */
+    if (OSRIsCompound(srs)) {
+        /* A DEM's horizontal CRS with a vertical datum: the grid is the horizontal part. */
+        OGRSpatialReferenceH h = OSRClone(srs);
+        const char *kind = h && OSRStripVertical(h) == OGRERR_NONE && !OSRIsCompound(h)
+                               ? crs_kind(h) : "a compound CRS";
+        OSRDestroySpatialReference(h);
+        return kind;
+    }
+    if (OSRIsVertical(srs))
+        return "a vertical CRS";
+    if (OSRIsLocal(srs))
+        return "an engineering (local) CRS";
+    if (OSRIsProjected(srs))
+        return OSRGetAxesCount(srs) == 2 ? NULL : "a projected 3D CRS";
+    if (OSRIsGeographic(srs))
+        return OSRGetAxesCount(srs) == 2 ? NULL : "a geographic 3D CRS";
+    return "a CRS neither projected nor geographic";
+}
+
+const char *cr_crs_not_a_grid(const char *wkt, char *name, size_t size)
+{
+    OGRSpatialReferenceH srs = cr_srs_from_wkt(wkt);
+    if (!srs)
+        return NULL; /* what GDAL cannot read, it says so itself where it is used */
+    const char *kind = crs_kind(srs);
+    const char *n = OSRGetName(srs);
+    snprintf(name, size, "%s", n ? n : "unnamed");
+    OSRDestroySpatialReference(srs);
+    return kind;
+}
+
 cr_status cr_grid_new(cr_ctx *ctx, const char *crs_wkt, const double gt[6], int width, int height,
                       cr_grid **out)
 {
     *out = NULL;
     if (!crs_wkt || !*crs_wkt)
         return cr_ctx_fail(ctx, CR_E_DATA, "grid has no CRS");
+    char name[256];
+    const char *kind = cr_crs_not_a_grid(crs_wkt, name, sizeof name);
+    if (kind)
+        return cr_ctx_fail(ctx, CR_E_DATA, "the grid's CRS is %s (%s); %s", kind, name,
+                           CR_GRID_CRS_HINT);
     if (gt[2] != 0.0 || gt[4] != 0.0)
         return cr_ctx_fail(ctx, CR_E_DATA, "grid is rotated; only north-up grids are supported");
     if (!(gt[1] > 0.0) || !(gt[5] < 0.0))
@@ -81,9 +122,14 @@ cr_status cr_grid_from_raster(cr_ctx *ctx, const char *path, cr_grid **out)
         return st;
     double gt[6];
     const char *wkt = GDALGetProjectionRef(ds);
+    char name[256];
+    const char *kind = NULL;
     if (!wkt || !*wkt)
         st = cr_ctx_fail(ctx, CR_E_DATA, "raster '%s' has no CRS; assign one with gdal_edit.py -a_srs",
                          path);
+    else if ((kind = cr_crs_not_a_grid(wkt, name, sizeof name)) != NULL)
+        st = cr_ctx_fail(ctx, CR_E_DATA, "raster '%s' has %s (%s); %s", path, kind, name,
+                         CR_GRID_CRS_HINT);
     else if (GDALGetGeoTransform(ds, gt) != CE_None)
         st = cr_ctx_fail(ctx, CR_E_DATA, "raster '%s' has no geotransform", path);
     else if ((st = cr_check_geotransform(ctx, path, gt, GDALGetRasterXSize(ds),

@@ -1,13 +1,13 @@
 /* info_csv.c: describing CSV point records: columns, their types, coordinates, extent. */
 #define _POSIX_C_SOURCE 200809L
 #include <ctype.h>
-#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <cpl_conv.h>
 
+#include "cityrisk/number.h"
 #include "cityrisk/vector.h"
 #include "crs.h"
 #include "csv.h"
@@ -22,16 +22,7 @@ typedef struct column_type {
 
 static int parse_number(const char *s, double *v)
 {
-    while (isspace((unsigned char)*s))
-        s++;
-    if (!*s)
-        return 0;
-    char *end;
-    errno = 0;
-    *v = strtod(s, &end);
-    while (isspace((unsigned char)*end))
-        end++;
-    return *end == '\0' && errno == 0 && isfinite(*v);
+    return cr_number_finite(s, v);
 }
 
 static int is_integer(const char *s)

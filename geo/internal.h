@@ -38,6 +38,16 @@ cr_status cr_open_dataset(cr_ctx *ctx, const char *path, const char *kind, const
  * with CPLFree(). Fails with CR_E_USAGE naming the input. */
 cr_status cr_crs_to_wkt(cr_ctx *ctx, const char *crs, char **wkt);
 
+/* NULL when a grid can be laid in the CRS wkt: a projected or geographic 2D one (a
+ * compound CRS by its horizontal part, so that DEMs with a vertical datum are grids); else
+ * what it is ("a geocentric CRS", "a vertical CRS", "a geographic 3D CRS", ...), with its
+ * name in name. */
+const char *cr_crs_not_a_grid(const char *wkt, char *name, size_t size);
+
+/* What messages about a CRS that makes no grid go on with. */
+#define CR_GRID_CRS_HINT \
+    "a grid needs a projected or geographic 2D CRS, such as the local UTM zone or EPSG:4326"
+
 /* A spatial reference from WKT with the traditional GIS axis order (x = easting or
  * longitude), or NULL when the WKT cannot be parsed. Destroy with
  * OSRDestroySpatialReference(). */

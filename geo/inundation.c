@@ -2,6 +2,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "cityrisk/inundation.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,6 +37,7 @@ typedef struct run {
     cr_sea_source *sea_file;
     cr_reach *sea_reach;   /* the default sea: low or nodata cells joined to the edge */
     cr_reach **reaches;    /* one per level when connectivity is on */
+    cr_reach_labels *labels; /* one tile's labels, shared by the reaches */
     double *water;         /* per level: W in metres */
     double to_m;           /* metres per DEM unit */
     int sea_conn;
@@ -47,17 +49,47 @@ typedef struct run {
     int64_t windows;
 } run;
 
+/* Fails when a level's part (what: "tide") cannot be stored in the Float32 output. */
+static cr_status check_float32(cr_ctx *ctx, const char *what, double v)
+{
+    if (fabs(v) <= FLT_MAX)
+        return CR_OK;
+    return cr_ctx_fail(ctx, CR_E_USAGE, "%s %.10g m is beyond what a Float32 output holds (%.10g)",
+                       what, v, (double)FLT_MAX);
+}
+
 static cr_status check_options(cr_ctx *ctx, const cr_inundation_opts *o)
 {
     if (o->level_count < 1 || !o->levels)
         return cr_ctx_fail(ctx, CR_E_USAGE, "no sea level given");
+    if (o->level_count > CR_INUNDATION_MAX_LEVELS)
+        return cr_ctx_fail(ctx, CR_E_USAGE,
+                           "%d sea levels: at most %d make one output (a band each, and GDAL's "
+                           "COG driver holds a tile of every band at once); split them over "
+                           "several runs",
+                           o->level_count, CR_INUNDATION_MAX_LEVELS);
+    if (!isfinite(o->tide_m) || !isfinite(o->surge_m) || !isfinite(o->datum_offset_m))
+        return cr_ctx_fail(ctx, CR_E_USAGE, "tide, surge and datum offset must be finite numbers");
+    cr_status st = CR_OK;
+    if ((st = check_float32(ctx, "tide", o->tide_m)) != CR_OK ||
+        (st = check_float32(ctx, "surge", o->surge_m)) != CR_OK ||
+        (st = check_float32(ctx, "datum offset", o->datum_offset_m)) != CR_OK)
+        return st;
     for (int i = 0; i < o->level_count; i++) {
         double v = o->levels[i].rise_m;
         if (!isfinite(v) || v < 0)
             return cr_ctx_fail(ctx, CR_E_USAGE, "sea-level rise %g m is not a non-negative number", v);
+        if ((st = check_float32(ctx, "sea-level rise", v)) != CR_OK)
+            return st;
+        /* W is written as band metadata and is what depths start from. */
+        double w = v + o->tide_m + o->surge_m - o->datum_offset_m;
+        if (!(fabs(w) <= FLT_MAX))
+            return cr_ctx_fail(ctx, CR_E_USAGE,
+                               "water level W = %.10g m (sea-level rise %.10g + tide %.10g + surge "
+                               "%.10g - datum offset %.10g) is beyond what a Float32 output holds "
+                               "(%.10g)",
+                               w, v, o->tide_m, o->surge_m, o->datum_offset_m, (double)FLT_MAX);
     }
-    if (!isfinite(o->tide_m) || !isfinite(o->surge_m) || !isfinite(o->datum_offset_m))
-        return cr_ctx_fail(ctx, CR_E_USAGE, "tide, surge and datum offset must be finite numbers");
     if (o->connectivity != 0 && o->connectivity != 4 && o->connectivity != 8)
         return cr_ctx_fail(ctx, CR_E_USAGE, "connectivity %d is not 8, 4 or none", o->connectivity);
     if (o->tile < 2 || o->tile > 16384)
@@ -113,7 +145,10 @@ static cr_status allocate(cr_ctx *ctx, run *r)
                            "of %d cells: up to %.3g components along tile edges, beyond the 2^31 "
                            "it can number; use a coarser DEM or a larger --tile-size",
                            r->grid->width, r->grid->height, r->dem_path, r->o->tile, edge_cells);
-    size_t n = (size_t)r->o->tile * r->o->tile;
+    /* One window: a tile, or the whole grid when it is smaller (an 8 x 8 DEM does not need
+     * 512 x 512 buffers). */
+    size_t n = (size_t)(r->o->tile < r->grid->width ? r->o->tile : r->grid->width) *
+               (size_t)(r->o->tile < r->grid->height ? r->o->tile : r->grid->height);
     r->z = malloc(n * sizeof *r->z);
     r->depth = malloc(n * sizeof *r->depth);
     uint8_t **masks[] = {&r->valid, &r->cand, &r->seed, &r->sea, &r->wet, &r->joined};
@@ -122,13 +157,13 @@ static cr_status allocate(cr_ctx *ctx, run *r)
         ok = (*masks[i] = malloc(n)) != NULL && ok;
     r->water = malloc(sizeof *r->water * (size_t)r->o->level_count);
     r->reaches = calloc((size_t)r->o->level_count, sizeof *r->reaches);
-    ok = ok && r->water && r->reaches;
+    ok = ok && r->water && r->reaches && (r->labels = cr_reach_labels_new()) != NULL;
     for (int k = 0; ok && r->o->connectivity && k < r->o->level_count; k++)
         ok = (r->reaches[k] = cr_reach_new(r->grid->width, r->grid->height, r->o->tile,
-                                           r->o->connectivity)) != NULL;
+                                           r->o->connectivity, r->labels)) != NULL;
     if (ok && !r->o->sea_path)
         ok = (r->sea_reach = cr_reach_new(r->grid->width, r->grid->height, r->o->tile,
-                                          r->sea_conn)) != NULL;
+                                          r->sea_conn, r->labels)) != NULL;
     return ok ? CR_OK : cr_ctx_fail(ctx, CR_E_IO, "out of memory for inundation of '%s'", r->dem_path);
 }
 
@@ -140,6 +175,7 @@ static void release(run *r)
     for (int k = 0; r->reaches && k < r->o->level_count; k++)
         cr_reach_free(r->reaches[k]);
     free(r->reaches);
+    cr_reach_labels_free(r->labels);
     free(r->water);
     cr_grid_free(r->grid);
     free(r->z);
@@ -193,6 +229,18 @@ static int64_t count_set(const uint8_t *mask, size_t n)
     return count;
 }
 
+static cr_status depth_too_large(cr_ctx *ctx, const run *r, const cr_window *win, size_t i,
+                                 double d)
+{
+    char cell[160];
+    cr_grid_cell_text(r->grid, win->x + (int)(i % (size_t)win->w), win->y + (int)(i / (size_t)win->w),
+                      cell, sizeof cell);
+    return cr_ctx_fail(ctx, CR_E_DATA,
+                       "DEM '%s': depth W - z = %.10g m at %s is beyond what a Float32 output "
+                       "holds (%.10g); check the DEM's values and the water level",
+                       r->dem_path, d, cell, (double)FLT_MAX);
+}
+
 static cr_status write_depths(cr_ctx *ctx, run *r, const cr_window *win, int k, cr_writer *w,
                               cr_inundation_stats *stats)
 {
@@ -209,6 +257,8 @@ static cr_status write_depths(cr_ctx *ctx, run *r, const cr_window *win, int k, 
             r->depth[i] = NAN;
         } else if (flooded[i] && r->z[i] < water) {
             double d = water - r->z[i];
+            if (d > FLT_MAX) /* W near 1e38 over an elevation near -1e38: never +Inf */
+                return depth_too_large(ctx, r, win, i, d);
             r->depth[i] = (float)d;
             stats->inundated_cells++;
             if (d > stats->max_depth_m)
@@ -317,9 +367,12 @@ static cr_status open_writer(cr_ctx *ctx, run *r, const char *out_path, cr_write
     char **names = calloc((size_t)o->level_count, sizeof *names);
     const char **units = calloc((size_t)o->level_count, sizeof *units);
     char *params = parameters_json(r), *inputs = inputs_json(r);
-    cr_status st = names && units && params && inputs ? CR_OK : cr_ctx_fail(ctx, CR_E_IO, "out of memory");
+    cr_status st = names && units && params && inputs
+                       ? CR_OK
+                       : cr_ctx_fail(ctx, CR_E_IO, "out of memory writing '%s'", out_path);
     for (int k = 0; st == CR_OK && k < o->level_count; k++) {
-        names[k] = band_name(&o->levels[k], r->water[k]);
+        if (!(names[k] = band_name(&o->levels[k], r->water[k])))
+            st = cr_ctx_fail(ctx, CR_E_IO, "out of memory naming the bands of '%s'", out_path);
         units[k] = "m";
     }
     if (st == CR_OK) {
@@ -406,7 +459,7 @@ cr_status cr_inundation(cr_ctx *ctx, const char *dem_path, const char *out_path,
     cr_inundation_stats *local = calloc((size_t)opts->level_count, sizeof *local);
     cr_writer *w = NULL;
     if (!local)
-        return cr_ctx_fail(ctx, CR_E_IO, "out of memory");
+        return cr_ctx_fail(ctx, CR_E_IO, "out of memory for inundation of '%s'", dem_path);
     st = prepare(ctx, &r, out_path);
     if (st == CR_OK)
         st = open_writer(ctx, &r, out_path, &w);

@@ -134,14 +134,14 @@ static const struct {
 };
 
 /* Walks the footprint's rows inside area, limiting each to the columns its circle
- * spans (plus one cell of margin for rounding): returns the sum of the weights, or,
- * when acc is non-NULL, adds scale * weight to it. */
-static double walk(const cr_stamp *s, const cr_cells *a, double scale, double *acc, size_t stride)
+ * spans (plus one cell of margin for rounding): returns sum plus the weights, row after
+ * row, or, when acc is non-NULL, adds scale * weight to it. */
+static double walk(const cr_stamp *s, const cr_cells *a, double sum, double scale, double *acc,
+                   size_t stride)
 {
     sum_fn sum_row = ROWS[s->kernel].sum;
     add_fn add_row = ROWS[s->kernel].add;
     int r0 = s->r0 > a->r0 ? s->r0 : a->r0, r1 = s->r1 < a->r1 ? s->r1 : a->r1;
-    double sum = 0;
     for (int r = r0; r <= r1; r++) {
         double v = (r + 0.5 - s->fy) * s->uy, ty = v * v;
         if (!(ty < 1))
@@ -165,10 +165,15 @@ static double walk(const cr_stamp *s, const cr_cells *a, double scale, double *a
 
 double cr_stamp_sum(const cr_stamp *s, const cr_cells *area)
 {
-    return walk(s, area, 0, NULL, 0);
+    return walk(s, area, 0, 0, NULL, 0);
+}
+
+void cr_stamp_sum_into(const cr_stamp *s, const cr_cells *area, double *sum)
+{
+    *sum = walk(s, area, *sum, 0, NULL, 0);
 }
 
 void cr_stamp_add(const cr_stamp *s, const cr_cells *area, double scale, double *acc, size_t stride)
 {
-    walk(s, area, scale, acc, stride);
+    walk(s, area, 0, scale, acc, stride);
 }

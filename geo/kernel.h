@@ -24,7 +24,8 @@ typedef struct cr_cells {
 } cr_cells;
 
 /* Sets up the footprint of a record at (fx, fy) for bandwidth h over cells of
- * cell_w by cell_h (CRS units). h / cell size must stay below CR_GRID_MAX_SIDE. */
+ * cell_w by cell_h (CRS units). h / cell size must stay below CR_GRID_MAX_SIDE (arrivals
+ * keeps it within the grid's shorter side). */
 void cr_stamp_init(cr_stamp *s, cr_kernel kernel, double h, double cell_w, double cell_h,
                    double fx, double fy);
 
@@ -33,6 +34,11 @@ int cr_stamp_inside(const cr_stamp *s, const cr_cells *area);
 
 /* The sum of the weights of the footprint's cells inside area. */
 double cr_stamp_sum(const cr_stamp *s, const cr_cells *area);
+
+/* Adds the weights of the footprint's cells inside area to *sum, row after row as
+ * cr_stamp_sum() does: summing an area in bands of rows, top to bottom, gives the same
+ * bits as summing it at once, with a chance to stop between bands. */
+void cr_stamp_sum_into(const cr_stamp *s, const cr_cells *area, double *sum);
 
 /* Adds scale * weight to the footprint's cells inside area, in acc: a row-major
  * buffer whose element [0] is cell (area->c0, area->r0) and whose rows are stride

@@ -218,6 +218,13 @@ static cr_status open_source(cr_ctx *ctx, cr_layer *l, const cr_layer_opts *opts
     if (!wkt || !*wkt)
         return cr_ctx_fail(ctx, CR_E_DATA, "raster '%s' has no CRS; assign one with gdal_edit.py -a_srs",
                            l->path);
+    char name[256];
+    const char *kind = cr_crs_not_a_grid(wkt, name, sizeof name);
+    if (kind) /* cells in X/Y/Z from the earth's centre, or heights with no place, are no map */
+        return cr_ctx_fail(ctx, CR_E_DATA,
+                           "raster '%s' has %s (%s); only a projected or geographic 2D CRS places "
+                           "its cells on the grid",
+                           l->path, kind, name);
     double gt[6];
     if (GDALGetGeoTransform(l->src, gt) != CE_None)
         return cr_ctx_fail(ctx, CR_E_DATA, "raster '%s' has no geotransform", l->path);

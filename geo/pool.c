@@ -2,8 +2,10 @@
 #define _POSIX_C_SOURCE 200809L
 #include "pool.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "internal.h"
 
@@ -66,15 +68,39 @@ static cr_status run_serial(cr_ctx *ctx, int64_t count, int slots, cr_work_fn wo
     return st;
 }
 
-/* Emits the items in order as they finish; returns the first failure of emit. */
-static cr_status emit_in_order(cr_ctx *ctx, pool *p, cr_emit_fn emit)
+/* Waits for the pool to change, at most CR_POLL_SECONDS when polling. 1 on a timeout. */
+static int wait_changed(pool *p, int polling)
+{
+    if (!polling) {
+        pthread_cond_wait(&p->changed, &p->lock);
+        return 0;
+    }
+    struct timespec until;
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    long ns = until.tv_nsec + (long)(CR_POLL_SECONDS * 1e9);
+    until.tv_sec += ns / 1000000000L;
+    until.tv_nsec = ns % 1000000000L;
+    return pthread_cond_timedwait(&p->changed, &p->lock, &until) == ETIMEDOUT;
+}
+
+/* Emits the items in order as they finish; returns the first failure of emit or poll. */
+static cr_status emit_in_order(cr_ctx *ctx, pool *p, cr_emit_fn emit, cr_poll_fn poll)
 {
     cr_status st = CR_OK;
     pthread_mutex_lock(&p->lock);
     for (int64_t i = 0; i < p->count && !p->stop; i++) {
         int slot = (int)(i % p->slots);
-        while (!p->stop && p->finished[slot] != i)
-            pthread_cond_wait(&p->changed, &p->lock);
+        while (!p->stop && p->finished[slot] != i) {
+            if (!wait_changed(p, poll != NULL))
+                continue;
+            pthread_mutex_unlock(&p->lock);
+            st = poll(ctx, p->arg);
+            pthread_mutex_lock(&p->lock);
+            if (st != CR_OK) {
+                p->stop = 1;
+                pthread_cond_broadcast(&p->changed);
+            }
+        }
         if (p->stop)
             break;
         pthread_mutex_unlock(&p->lock);
@@ -92,6 +118,12 @@ static cr_status emit_in_order(cr_ctx *ctx, pool *p, cr_emit_fn emit)
 
 cr_status cr_parallel_ordered(cr_ctx *ctx, int threads, int slots, int64_t count, cr_work_fn work,
                               cr_emit_fn emit, void *arg)
+{
+    return cr_parallel_ordered_poll(ctx, threads, slots, count, work, emit, NULL, arg);
+}
+
+cr_status cr_parallel_ordered_poll(cr_ctx *ctx, int threads, int slots, int64_t count,
+                                   cr_work_fn work, cr_emit_fn emit, cr_poll_fn poll, void *arg)
 {
     if (slots < 1)
         slots = 1;
@@ -113,7 +145,11 @@ cr_status cr_parallel_ordered(cr_ctx *ctx, int threads, int slots, int64_t count
     for (int i = 0; i < slots; i++)
         p.finished[i] = -1;
     pthread_mutex_init(&p.lock, NULL);
-    pthread_cond_init(&p.changed, NULL);
+    pthread_condattr_t attr;
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC); /* timed waits immune to clock changes */
+    pthread_cond_init(&p.changed, &attr);
+    pthread_condattr_destroy(&attr);
     int started = 0;
     cr_status st = CR_OK;
     for (; started < threads; started++) {
@@ -133,7 +169,7 @@ cr_status cr_parallel_ordered(cr_ctx *ctx, int threads, int slots, int64_t count
         }
     }
     if (st == CR_OK)
-        st = emit_in_order(ctx, &p, emit);
+        st = emit_in_order(ctx, &p, emit, poll);
     for (int i = 0; i < started; i++)
         pthread_join(ws[i].thread, NULL);
     if (st == CR_OK && p.failed)

@@ -7,19 +7,21 @@
 /* The labelling of one tile: a union-find over its cells, then components numbered
  * in order of first appearance, row-major, so that the same masks always give the
  * same numbering. */
-typedef struct tile_labels {
+struct cr_reach_labels {
     int32_t *parent;  /* per cell: union-find parent, -1 for dry cells */
     int32_t *comp;    /* per cell: component number, -1 for dry cells */
     uint8_t *seeded;  /* per component: holds a seed */
     int32_t *global;  /* per component: global id when it touches the border, else -1 */
     int32_t count;
     size_t capacity;  /* cells */
-} tile_labels;
+};
+typedef struct cr_reach_labels tile_labels;
 
 struct cr_reach {
     int width, height, tile, connectivity;
     int tile_cols;
-    tile_labels t;
+    tile_labels *t;   /* the scratch of one scan or resolve call */
+    int own_labels;
     int32_t *tile_base;    /* per tile: first global id of its border components */
     int32_t *above;        /* global ids of the row above the current tile row */
     int32_t *below;        /* global ids of the current tile row's bottom row */
@@ -29,11 +31,29 @@ struct cr_reach {
     int64_t uf_count, uf_capacity;
 };
 
-cr_reach *cr_reach_new(int width, int height, int tile, int connectivity)
+cr_reach_labels *cr_reach_labels_new(void)
+{
+    return calloc(1, sizeof(cr_reach_labels));
+}
+
+void cr_reach_labels_free(cr_reach_labels *t)
+{
+    if (!t)
+        return;
+    free(t->parent);
+    free(t->comp);
+    free(t->seeded);
+    free(t->global);
+    free(t);
+}
+
+cr_reach *cr_reach_new(int width, int height, int tile, int connectivity, cr_reach_labels *labels)
 {
     cr_reach *r = calloc(1, sizeof *r);
     if (!r)
         return NULL;
+    r->own_labels = labels == NULL;
+    r->t = labels ? labels : cr_reach_labels_new();
     r->width = width;
     r->height = height;
     r->tile = tile;
@@ -44,7 +64,7 @@ cr_reach *cr_reach_new(int width, int height, int tile, int connectivity)
     r->above = malloc(sizeof *r->above * (size_t)width);
     r->below = malloc(sizeof *r->below * (size_t)width);
     r->left = malloc(sizeof *r->left * (size_t)tile);
-    if (!r->tile_base || !r->above || !r->below || !r->left) {
+    if (!r->t || !r->tile_base || !r->above || !r->below || !r->left) {
         cr_reach_free(r);
         return NULL;
     }
@@ -57,10 +77,8 @@ void cr_reach_free(cr_reach *r)
 {
     if (!r)
         return;
-    free(r->t.parent);
-    free(r->t.comp);
-    free(r->t.seeded);
-    free(r->t.global);
+    if (r->own_labels)
+        cr_reach_labels_free(r->t);
     free(r->tile_base);
     free(r->above);
     free(r->below);
@@ -258,14 +276,14 @@ cr_status cr_reach_scan(cr_ctx *ctx, cr_reach *r, const cr_window *win, const ui
                         const uint8_t *seed)
 {
     size_t cells = (size_t)win->w * win->h;
-    if (!reserve_tile(&r->t, cells))
+    if (!reserve_tile(r->t, cells))
         return cr_ctx_fail(ctx, CR_E_IO, "out of memory labelling connected cells");
     if (win->x == 0 && win->y > 0) { /* a new tile row: its "above" is the last bottom row */
         int32_t *s = r->above;
         r->above = r->below;
         r->below = s;
     }
-    tile_labels *t = &r->t;
+    tile_labels *t = r->t;
     label_tile(t, win->w, win->h, r->connectivity, wet, seed);
     int64_t tile_index = (int64_t)(win->y / r->tile) * r->tile_cols + win->x / r->tile;
     if (r->uf_count > INT32_MAX - (int64_t)cells)
@@ -309,9 +327,9 @@ cr_status cr_reach_resolve(cr_ctx *ctx, cr_reach *r, const cr_window *win, const
                            const uint8_t *seed, uint8_t *joined)
 {
     size_t cells = (size_t)win->w * win->h;
-    if (!reserve_tile(&r->t, cells))
+    if (!reserve_tile(r->t, cells))
         return cr_ctx_fail(ctx, CR_E_IO, "out of memory labelling connected cells");
-    tile_labels *t = &r->t;
+    tile_labels *t = r->t;
     label_tile(t, win->w, win->h, r->connectivity, wet, seed);
     int64_t tile_index = (int64_t)(win->y / r->tile) * r->tile_cols + win->x / r->tile;
     number_border_components(t, win->w, win->h, r->tile_base[tile_index]);

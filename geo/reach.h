@@ -15,8 +15,9 @@
  *               ids; a cell is joined when its component holds a seed itself or its
  *               global root does.
  *
- * Memory: O(tile cells) for one tile's labels, O(raster width) for the edges, and
- * O(border components) for the global union-find: at most the cells on tile
+ * Memory: O(tile cells) for one tile's labels (13 bytes per cell, the scratch of a scan
+ * or resolve call, which reaches used one after the other share), O(raster width) for the
+ * edges, and O(border components) for the global union-find: at most the cells on tile
  * borders, a small fraction of the raster (2/tile of it for square tiles). */
 #ifndef CITYRISK_REACH_H
 #define CITYRISK_REACH_H
@@ -28,9 +29,19 @@
 
 typedef struct cr_reach cr_reach;
 
+/* One tile's labels, grown to the largest window seen: what scan and resolve work in and
+ * leave nothing in. Reaches that are never scanned or resolved at the same time (one per
+ * sea level, on one thread) share one, so that memory does not grow with their number.
+ * NULL when out of memory. */
+typedef struct cr_reach_labels cr_reach_labels;
+cr_reach_labels *cr_reach_labels_new(void);
+void cr_reach_labels_free(cr_reach_labels *labels);
+
 /* A reach over a raster width x height cut in tiles of `tile` cells (the windows of
- * cr_grid_window(grid, tile, i)), with connectivity 4 or 8. NULL when out of memory. */
-cr_reach *cr_reach_new(int width, int height, int tile, int connectivity);
+ * cr_grid_window(grid, tile, i)), with connectivity 4 or 8, working in labels (the
+ * caller's, to free after the reach) or, when labels is NULL, in labels of its own.
+ * NULL when out of memory. */
+cr_reach *cr_reach_new(int width, int height, int tile, int connectivity, cr_reach_labels *labels);
 void cr_reach_free(cr_reach *r);
 
 /* Scan pass: call for every tile window in row-major order (index 0, 1, ...).

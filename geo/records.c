@@ -16,6 +16,7 @@
 #include <ogr_api.h>
 #include <ogr_srs_api.h>
 
+#include "cityrisk/number.h"
 #include "cityrisk/vector.h"
 #include "csv.h"
 #include "internal.h"
@@ -61,7 +62,8 @@ typedef struct record_view {
 static const char *const REASON_NAMES[CR_REJECT_REASONS] = {
     "missing_coordinate", "bad_coordinate",  "latitude_out_of_range", "longitude_out_of_range",
     "not_a_point",        "unprojectable",   "count_not_numeric",     "count_negative",
-    "count_nan",          "count_infinite",  "missing_date",          "bad_date",
+    "count_nan",          "count_infinite",  "count_too_large",       "missing_date",
+    "bad_date",
 };
 
 /* What the warnings say after "N records rejected: ". */
@@ -76,6 +78,7 @@ static const char *const REASON_TEXTS[CR_REJECT_REASONS] = {
     "negative counts",
     "NaN counts",
     "infinite counts",
+    "counts above 1e+12",
     "missing dates",
     "dates that are not ISO 8601 (YYYY-MM-DD[Thh:mm[:ss]])",
 };
@@ -204,24 +207,12 @@ static cr_status accept(reader *r, const record_view *v, double x, double y, dou
     return ++r->n == BATCH ? flush(r) : CR_OK;
 }
 
-/* Parses text, without surrounding blanks, as a whole number. 1 on success. */
+/* Parses text, blanks around allowed, as cityrisk reads every number: a decimal one
+ * (cityrisk/number.h); the words nan and inf stand for themselves. 1 on success, with a
+ * number beyond a double's range as +-HUGE_VAL. */
 static int parse_double(const char *text, double *out)
 {
-    if (!text)
-        return 0;
-    while (isspace((unsigned char)*text))
-        text++;
-    if (!*text)
-        return 0;
-    char *end;
-    errno = 0;
-    double v = strtod(text, &end);
-    while (isspace((unsigned char)*end))
-        end++;
-    if (end == text || *end)
-        return 0;
-    *out = v;
-    return 1;
+    return cr_number_parse(text, (size_t)-1, out) != CR_NUMBER_NONE;
 }
 
 static int blank(const char *text)
@@ -272,6 +263,10 @@ static cr_status check_count(reader *r, const record_view *v, double count, int 
         return reject(r, v, CR_REJECT_COUNT_INFINITE, "count is infinite");
     if (count < 0)
         return reject(r, v, CR_REJECT_COUNT_NEGATIVE, "count %.10g is negative", count);
+    if (count > CR_ARRIVALS_MAX_COUNT)
+        return reject(r, v, CR_REJECT_COUNT_TOO_LARGE,
+                      "count %.10g is too large: more than %g arrivals in one record", count,
+                      CR_ARRIVALS_MAX_COUNT);
     *rejected = 0;
     return CR_OK;
 }
@@ -279,8 +274,13 @@ static cr_status check_count(reader *r, const record_view *v, double count, int 
 static cr_status parse_count(reader *r, const record_view *v, const char *text, double *count,
                              int *rejected)
 {
-    if (!parse_double(text, count)) {
-        *rejected = 1;
+    cr_number_kind kind = cr_number_parse(text, (size_t)-1, count);
+    *rejected = kind == CR_NUMBER_NONE || kind == CR_NUMBER_OVERFLOW;
+    if (kind == CR_NUMBER_OVERFLOW) /* 1e400: a decimal number, beyond a double's range */
+        return reject(r, v, CR_REJECT_COUNT_TOO_LARGE,
+                      "count '%.64s' is too large: more than %g arrivals in one record", text,
+                      CR_ARRIVALS_MAX_COUNT);
+    if (kind == CR_NUMBER_NONE) {
         if (blank(text))
             return reject(r, v, CR_REJECT_COUNT_NOT_NUMERIC, "count is empty");
         return reject(r, v, CR_REJECT_COUNT_NOT_NUMERIC, "count '%.64s' is not a number", text);

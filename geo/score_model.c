@@ -3,10 +3,12 @@
 #include "cityrisk/score.h"
 #include "score_internal.h"
 
-#include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "cityrisk/number.h"
 
 static const char *const INDICATOR_NAMES[CR_INDICATORS] = {"sea", "water", "informal", "arrivals"};
 static const char *const METHOD_NAMES[] = {"geometric", "arithmetic", "inform"};
@@ -67,10 +69,8 @@ static cr_status parse_weight(cr_ctx *ctx, const char *item, size_t n, double we
         return cr_ctx_fail(ctx, CR_E_USAGE, "--weights: '%.*s' has no usable value", (int)n, item);
     memcpy(value, eq + 1, len);
     value[len] = '\0';
-    char *end;
-    errno = 0;
-    double v = strtod(value, &end);
-    if (end == value || *end || errno || !isfinite(v))
+    double v;
+    if (!cr_number_finite(value, &v)) /* decimal only: not 0x1p-2, inf or nan */
         return cr_ctx_fail(ctx, CR_E_USAGE, "--weights: '%s' is not a number (%s)", value, INDICATOR_NAMES[k]);
     if (v < 0)
         return cr_ctx_fail(ctx, CR_E_USAGE, "--weights: %s=%s is negative", INDICATOR_NAMES[k], value);
@@ -97,11 +97,24 @@ cr_status cr_weights_parse(cr_ctx *ctx, const char *text, double weights[CR_INDI
 
 cr_status cr_weights_normalise(cr_ctx *ctx, double weights[CR_INDICATORS])
 {
-    double sum = 0;
-    for (int i = 0; i < CR_INDICATORS; i++)
+    double sum = 0, largest = 0;
+    for (int i = 0; i < CR_INDICATORS; i++) {
+        if (!(weights[i] >= 0 && isfinite(weights[i])))
+            return cr_ctx_fail(ctx, CR_E_USAGE, "--weights: %s=%.10g is not a weight (0 or more)",
+                               INDICATOR_NAMES[i], weights[i]);
         sum += weights[i];
-    if (!(sum > 0))
+        largest = fmax(largest, weights[i]);
+    }
+    if (!(largest > 0))
         return cr_ctx_fail(ctx, CR_E_USAGE, "--weights sum to 0: give at least one a positive weight");
+    /* Weights are relative: four of 1e308 are equal weights, though their sum is beyond a
+     * double, and so are four subnormal ones. Such weights are scaled by the largest first;
+     * others as they are, so that ordinary weights give the same bits as always. */
+    if (!isfinite(sum) || sum < DBL_MIN) {
+        sum = 0;
+        for (int i = 0; i < CR_INDICATORS; i++)
+            sum += (weights[i] /= largest);
+    }
     for (int i = 0; i < CR_INDICATORS; i++)
         weights[i] /= sum;
     return CR_OK;

@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cityrisk/number.h"
+
 /* SQL truth values: a NULL comparison is UNKNOWN, not FALSE, so that NOT keeps it out. */
 typedef enum truth { T_FALSE, T_TRUE, T_UNKNOWN } truth;
 
@@ -96,54 +98,12 @@ static int text_cmp(const char *a, const char *b)
     return fold(*x) - fold(*y);
 }
 
-/* The length of the decimal number that starts s ([+-] digits [. digits] [e [+-] digits],
- * or with digits only after the point), 0 when none does. */
-static size_t number_span(const char *s)
-{
-    size_t i = 0, digits = 0;
-    if (s[i] == '+' || s[i] == '-')
-        i++;
-    for (; is_digit(s[i]); i++)
-        digits++;
-    if (s[i] == '.')
-        for (i++; is_digit(s[i]); i++)
-            digits++;
-    if (!digits)
-        return 0;
-    if (s[i] == 'e' || s[i] == 'E') {
-        size_t j = i + 1;
-        if (s[j] == '+' || s[j] == '-')
-            j++;
-        if (is_digit(s[j])) {
-            while (is_digit(s[j]))
-                j++;
-            i = j;
-        }
-    }
-    return i;
-}
-
 /* Reads text as a comparison with a number literal does: all of it but the blanks around
- * must be a finite decimal number. A strict syntax rather than plain strtod, which would
- * also take "0x1A", "inf" or "nan". */
+ * must be a finite decimal number, as everywhere in cityrisk (cityrisk/number.h): not
+ * "0x1A", "inf" or "nan", which strtod() would also take. */
 static int parse_number(const char *text, double *out)
 {
-    while (is_space(*text))
-        text++;
-    size_t n = number_span(text);
-    if (!n)
-        return 0;
-    const char *rest = text + n;
-    while (is_space(*rest))
-        rest++;
-    if (*rest)
-        return 0;
-    char *end;
-    double v = strtod(text, &end);
-    if (end != text + n || !isfinite(v))
-        return 0;
-    *out = v;
-    return 1;
+    return cr_number_finite(text, out);
 }
 
 /* The length of the UTF-8 character at s, so that _ matches a character, not a byte;
@@ -328,7 +288,7 @@ static int lex_quoted(parser *p, token *t)
 static int lex_number(parser *p, token *t)
 {
     const char *s = p->expr + t->at;
-    size_t n = number_span(s);
+    size_t n = cr_decimal_span(s);
     if (is_name_char(s[n]) || s[n] == '.') {
         while (is_name_char(s[n]) || s[n] == '.')
             n++;
@@ -404,7 +364,7 @@ static int lex(parser *p)
         t.kind = c == '(' ? TOK_LPAREN : c == ')' ? TOK_RPAREN : TOK_COMMA;
     else if (c == '\'' || c == '"')
         rc = lex_quoted(p, &t);
-    else if (number_span(s + i))
+    else if (cr_decimal_span(s + i))
         rc = lex_number(p, &t);
     else if (is_name_start(c))
         lex_word(p, &t);

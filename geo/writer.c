@@ -36,6 +36,32 @@
  * bounds the temporary disk space at some CPU cost. */
 static const double STAGING_RAW_MAX = 8.0 * 1024 * 1024 * 1024;
 
+/* The most bytes one tile of all bands may take. GDAL's COG driver (3.6) writes bands
+ * pixel-interleaved, so a tile holds every band, and its copy keeps a few tiles in flight
+ * per compression thread: 512 x 512 cells of 100 bands were 100 MB a tile and 420 MB at
+ * the peak for an 8 x 8 raster. With many bands the tiles are smaller instead (the COG
+ * driver's smallest is 128). */
+static const double TILE_BYTES_MAX = 16.0 * 1024 * 1024;
+enum { COG_TILE_MIN = 128 };
+
+/* The tiles of all bands GDAL's COG copy holds at once, measured: the tile, its read
+ * swath, libtiff's output buffer and the floating-point predictor's copy, and about as
+ * many again per extra compression thread, whose tiles in flight are bounded by
+ * COMPRESSION_BYTES_MAX. */
+enum { COPY_TILES = 3, TILES_PER_THREAD = 4 };
+static const double COMPRESSION_BYTES_MAX = 64.0 * 1024 * 1024;
+
+/* The tile side of the staging file and the COG for a raster of bands Float32 bands:
+ * CR_BLOCK_SIZE, halved while a tile of all bands would exceed TILE_BYTES_MAX. Work
+ * windows of CR_BLOCK_SIZE still cover whole tiles. */
+int cr_writer_tile_size(int bands)
+{
+    int side = CR_BLOCK_SIZE;
+    while (side > COG_TILE_MIN && (double)bands * side * side * sizeof(float) > TILE_BYTES_MAX)
+        side /= 2;
+    return side;
+}
+
 /* Creation options by which a user takes the overviews (or the grid) from the
  * writer and gives them to the COG driver. */
 static const char *const COG_OVERVIEW_KEYS[] = {"OVERVIEWS", "OVERVIEW_COUNT", "RESAMPLING",
@@ -62,6 +88,7 @@ struct cr_writer {
     size_t reduced_cells;
     int width, height;
     cr_foreign_watch foreign; /* failures on GDAL's worker threads while this writer is open */
+    int tile;          /* the tile side of the staging file and the COG */
 };
 
 void cr_writer_opts_init(cr_writer_opts *opts)
@@ -80,10 +107,11 @@ static int gtiff_has_zstd(GDALDriverH gtiff)
 
 static char **staging_options(GDALDriverH gtiff, const cr_grid *grid, int bands)
 {
-    char **o = NULL;
+    char **o = NULL, tile[16];
+    snprintf(tile, sizeof tile, "%d", cr_writer_tile_size(bands));
     o = CSLSetNameValue(o, "TILED", "YES");
-    o = CSLSetNameValue(o, "BLOCKXSIZE", "512");
-    o = CSLSetNameValue(o, "BLOCKYSIZE", "512");
+    o = CSLSetNameValue(o, "BLOCKXSIZE", tile);
+    o = CSLSetNameValue(o, "BLOCKYSIZE", tile);
     o = CSLSetNameValue(o, "BIGTIFF", "IF_SAFER");
     o = CSLSetNameValue(o, "INTERLEAVE", "BAND"); /* bands are written one by one */
     /* Tiles all nodata (or 0) are not written, and closing an aborted file does not fill
@@ -110,14 +138,30 @@ static int user_controls_overviews(char **user)
     return 0;
 }
 
-static char **cog_options(cr_ctx *ctx, char **user, int own_overviews)
+static double tile_bytes(const cr_writer *w)
 {
-    char threads[32];
-    snprintf(threads, sizeof threads, "%d", cr_ctx_threads(ctx));
+    return (double)w->bands * w->tile * w->tile * sizeof(float);
+}
+
+/* The COG driver's compression threads: the context's, as long as the tiles they hold
+ * stay within COMPRESSION_BYTES_MAX. */
+static int compression_threads(cr_ctx *ctx, const cr_writer *w)
+{
+    double fit = COMPRESSION_BYTES_MAX / (TILES_PER_THREAD * tile_bytes(w));
+    int threads = cr_ctx_threads(ctx);
+    return fit < 1 ? 1 : fit < threads ? (int)fit : threads;
+}
+
+static char **cog_options(cr_ctx *ctx, const cr_writer *w, char **user)
+{
+    char threads[32], tile[16];
+    snprintf(threads, sizeof threads, "%d", compression_threads(ctx, w));
+    int own_overviews = w->own_overviews, tile_side = w->tile;
+    snprintf(tile, sizeof tile, "%d", tile_side);
     char **o = NULL;
     o = CSLSetNameValue(o, "COMPRESS", "DEFLATE");
     o = CSLSetNameValue(o, "PREDICTOR", "YES"); /* floating-point predictor for Float32 */
-    o = CSLSetNameValue(o, "BLOCKSIZE", "512");
+    o = CSLSetNameValue(o, "BLOCKSIZE", tile);
     if (own_overviews) {
         o = CSLSetNameValue(o, "OVERVIEWS", "FORCE_USE_EXISTING");
     } else {
@@ -191,7 +235,7 @@ static cr_status reserve_overviews(cr_ctx *ctx, cr_writer *w, const cr_grid *gri
                                    const cr_writer_opts *opts)
 {
     int factors[CR_OVERVIEW_MAX_LEVELS];
-    int n = cr_overview_factors(grid->width, grid->height, CR_BLOCK_SIZE, factors);
+    int n = cr_overview_factors(grid->width, grid->height, w->tile, factors);
     w->own_overviews = n > 0 && !user_controls_overviews(opts->creation_options);
     if (!w->own_overviews)
         return CR_OK;
@@ -254,6 +298,7 @@ cr_status cr_writer_open(cr_ctx *ctx, const char *path, const cr_grid *grid,
     w->bands = opts->band_count;
     w->nodata = opts->nodata;
     w->width = grid->width, w->height = grid->height;
+    w->tile = cr_writer_tile_size(w->bands);
     st = cr_temp_file(ctx, path, "part", &w->staging);
     if (st == CR_OK)
         st = cr_temp_file(ctx, path, "cog", &w->cog);
@@ -268,7 +313,7 @@ cr_status cr_writer_open(cr_ctx *ctx, const char *path, const cr_grid *grid,
         cr_writer_abort(w);
         return st;
     }
-    w->cog_options = cog_options(ctx, opts->creation_options, w->own_overviews);
+    w->cog_options = cog_options(ctx, w, opts->creation_options);
     *out = w;
     return CR_OK;
 }
@@ -382,6 +427,28 @@ static int forward_progress(double complete, const char *message, void *arg)
     return 0;
 }
 
+/* GDAL's COG copy allocates its tiles with CPLMalloc(), which aborts the process when
+ * memory runs out (under ulimit -v, say), leaving the temporary files behind. Asks for what
+ * the copy will hold (the block cache it fills reading the staging file, and its tiles)
+ * and gives it back at once: when that cannot be had, the write fails cleanly instead. */
+static cr_status reserve_copy_memory(cr_ctx *ctx, const cr_writer *w)
+{
+    double tiles = ceil((double)w->width / w->tile) * ceil((double)w->height / w->tile);
+    double cache = fmin((double)GDALGetCacheMax64(), tiles * tile_bytes(w));
+    int threads = compression_threads(ctx, w);
+    double need = cache + (COPY_TILES + TILES_PER_THREAD * (threads - 1)) * tile_bytes(w);
+    void *p = need < (double)SIZE_MAX / 2 ? malloc((size_t)need) : NULL;
+    if (p) {
+        free(p);
+        return CR_OK;
+    }
+    return cr_ctx_fail(ctx, CR_E_IO,
+                       "out of memory writing '%s': GDAL's COG copy needs about %.0f MB (%d bands "
+                       "in tiles of %d x %d cells, and its block cache), more than this process "
+                       "can have",
+                       w->path, need / 1e6, w->bands, w->tile, w->tile);
+}
+
 /* Closes the staging file, copies it to the COG file, checks both steps. */
 static cr_status write_cog(cr_ctx *ctx, cr_writer *w)
 {
@@ -398,6 +465,8 @@ static cr_status write_cog(cr_ctx *ctx, cr_writer *w)
     if (close_failed(w->ds)) /* flushes the last blocks: a full disk shows here */
         st = cr_ctx_fail_gdal(ctx, CR_E_IO, "cannot write '%s'", w->path);
     w->ds = NULL;
+    if (st == CR_OK) /* once the staging file's blocks have left the cache */
+        st = reserve_copy_memory(ctx, w);
     GDALDatasetH staged = st == CR_OK ? GDALOpen(w->staging_watched, GA_ReadOnly) : NULL;
     if (st == CR_OK && !staged)
         st = cr_ctx_fail_gdal(ctx, CR_E_IO, "cannot reopen the temporary file of '%s'", w->path);

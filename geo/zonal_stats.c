@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cityrisk/number.h"
 #include "cityrisk/zonal.h"
 
 static const struct {
@@ -82,9 +83,8 @@ static cr_status parse_item(cr_ctx *ctx, const char *text, size_t len, cr_stat *
             break;
         memcpy(number, arg, arg_len);
         number[arg_len] = '\0';
-        char *end;
-        double v = strtod(number, &end);
-        if (*end || !isfinite(v) || strpbrk(number, "xXnN"))
+        double v;
+        if (!cr_number_finite(number, &v)) /* decimal only: not 0x1p-1, inf or nan */
             break;
         if (v == 0.0)
             v = 0.0; /* -0 is 0 */

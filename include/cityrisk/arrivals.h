@@ -66,10 +66,16 @@ typedef enum cr_reject_reason {
     CR_REJECT_COUNT_NEGATIVE,
     CR_REJECT_COUNT_NAN,
     CR_REJECT_COUNT_INFINITE,
+    CR_REJECT_COUNT_TOO_LARGE,        /* above CR_ARRIVALS_MAX_COUNT */
     CR_REJECT_MISSING_DATE,           /* empty date when a date field is used */
     CR_REJECT_BAD_DATE,               /* not an ISO 8601 date */
     CR_REJECT_REASONS                 /* the number of reasons */
 } cr_reject_reason;
+
+/* The largest count one record may hold: a hundred times the world's population, so
+ * that no sum of records (there are fewer than 10^20 of them) comes near what a Float32
+ * cell holds (3.4e38) and no output cell can be +Inf. */
+#define CR_ARRIVALS_MAX_COUNT 1e12
 
 /* The identifier of a reason, "latitude_out_of_range", as used in summaries and
  * the rejection report. */

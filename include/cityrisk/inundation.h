@@ -26,6 +26,11 @@ extern "C" {
 /* The default tile side of the streaming passes, in cells (the COG block size). */
 #define CR_INUNDATION_DEFAULT_TILE 512
 
+/* The most levels of one run: each is a band of the output, and GDAL's COG driver (3.6)
+ * holds a tile of every band at once (64 KiB per band in 128 x 128 tiles), so that 1000
+ * levels take about 250 MB to write and memory stays bounded. */
+#define CR_INUNDATION_MAX_LEVELS 1000
+
 /* A sea-level scenario preset: IPCC AR6 WG1 global mean sea-level rise in metres,
  * relative to 1995-2014, median and likely range (17th-83rd percentile). */
 typedef struct cr_scenario {

@@ -133,6 +133,11 @@ cr_status cr_writer_commit(cr_ctx *ctx, cr_writer *w);
 /* Discards everything written and frees w. Accepts NULL. */
 void cr_writer_abort(cr_writer *w);
 
+/* The tile side of the COG (and its staging file) written for bands bands: CR_BLOCK_SIZE,
+ * halved down to 128 while a tile of all bands (GDAL's COG driver interleaves them by
+ * pixel) would exceed 16 MiB: 512 up to 16 bands, 256 up to 64, then 128. */
+int cr_writer_tile_size(int bands);
+
 #ifdef __cplusplus
 }
 #endif

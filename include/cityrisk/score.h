@@ -51,7 +51,8 @@ void cr_weights_default(double weights[CR_INDICATORS]);
  * that is not a finite number, or a negative one, quoting the item. */
 cr_status cr_weights_parse(cr_ctx *ctx, const char *text, double weights[CR_INDICATORS]);
 
-/* Scales weights to sum 1; CR_E_USAGE when they sum to 0. */
+/* Scales weights to sum 1, whatever their magnitude (four of 1e308 are equal weights);
+ * CR_E_USAGE when one is negative or not finite, or when they sum to 0. */
 cr_status cr_weights_normalise(cr_ctx *ctx, double weights[CR_INDICATORS]);
 
 /* Aqueduct: the water-stress score of a withdrawal ratio r = withdrawals / available,

@@ -100,6 +100,21 @@ def rasters():
         f'    <NoDataValue>{NODATA:g}</NoDataValue>\n'
         '  </VRTRasterBand>\n'
         '</VRTDataset>\n').encode())
+    # good.tif's cells in a CRS that makes no grid: geocentric (X, Y, Z from the earth's
+    # centre) and vertical (heights only). GDAL opens both; cityrisk refuses to lay a grid.
+    for name, crs in [("geocentric.vrt", "EPSG:4978"), ("vertical.vrt", "EPSG:5773")]:
+        write_bytes(name, (
+            f'<VRTDataset rasterXSize="{SIDE}" rasterYSize="{SIDE}">\n'
+            f'  <SRS>{crs}</SRS>\n'
+            f'  <GeoTransform>{X0}, {CELL}, 0, {Y0}, 0, -{CELL}</GeoTransform>\n'
+            '  <VRTRasterBand dataType="Float32" band="1">\n'
+            f'    <NoDataValue>{NODATA:g}</NoDataValue>\n'
+            '    <SimpleSource>\n'
+            '      <SourceFilename relativeToVRT="1">good.tif</SourceFilename>\n'
+            '      <SourceBand>1</SourceBand>\n'
+            '    </SimpleSource>\n'
+            '  </VRTRasterBand>\n'
+            '</VRTDataset>\n').encode())
 
 
 # ---- arrival records
@@ -144,6 +159,17 @@ def csvs():
     dup = [row + [row[4]] for row in rows]
     write_bytes("dup_header.csv", csv_text(dup, header=HEADER + ["arrivals"]).encode())
     write_bytes("header_only.csv", csv_text([]).encode())
+    # Numbers C's strtod() reads but that are not decimal: a hexadecimal count (lines 2, 7),
+    # a C99 hexadecimal latitude (line 4); and counts a Float32 cell cannot hold: two of 3e38
+    # in one cell (lines 3, 5 are the same site), 1e38 (line 6).
+    hexa = [list(row) for row in rows]
+    hexa[0][4], hexa[5][4] = "0x10", "0X2"
+    hexa[2][2] = float.hex(float(hexa[2][2]))
+    write_bytes("hex_numbers.csv", csv_text(hexa).encode())
+    huge = [list(row) for row in rows[:6]]
+    huge[3][2:4] = huge[1][2:4]
+    huge[1][4], huge[3][4], huge[4][4] = "3e38", "3e38", "1e38"
+    write_bytes("huge_counts.csv", csv_text(huge).encode())
     write_bytes("zero_bytes.csv", b"")
 
 

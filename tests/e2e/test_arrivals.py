@@ -12,6 +12,7 @@ import math
 import os
 import random
 import re
+import time
 import unittest
 
 import numpy as np
@@ -24,7 +25,8 @@ ogr.UseExceptions()
 
 REASONS = ["missing_coordinate", "bad_coordinate", "latitude_out_of_range",
            "longitude_out_of_range", "not_a_point", "unprojectable", "count_not_numeric",
-           "count_negative", "count_nan", "count_infinite", "missing_date", "bad_date"]
+           "count_negative", "count_nan", "count_infinite", "count_too_large", "missing_date",
+           "bad_date"]
 KERNELS = ["quartic", "epanechnikov", "triweight", "uniform", "triangular", "gaussian"]
 SUMMARY_KEYS = ["output", "points", "records_read", "records_accepted", "records_rejected", "id",
                 "rejected", "excluded_by_date", "excluded_by_where", "records_outside_grid",
@@ -492,6 +494,52 @@ class Kernels(ArrivalsCase):
         self.assertRaster(read_raster(out)[0], 10.0 * w / w.sum(), "10 x 20 m cells", atol=1e-8)
         self.assertEqual(summary["grid"]["resolution"][0], 10.0)
         self.assertEqual(abs(summary["grid"]["resolution"][1]), 20.0)
+
+    def test_bandwidth_beyond_the_grid_is_refused(self):
+        # A kernel's cost grew with the bandwidth squared, not with the grid: one record with
+        # --bandwidth 1e7 on this 50 x 50 grid ran for hours (issue 16, point 10). The
+        # bandwidth may not exceed the grid's shorter side.
+        points = self.path("p.csv")
+        write_utm_csv(points, [(700255.0, 7800155.0, 1)])
+        narrow = Grid(700000.0, 7800000.0, 700500.0, 7800200.0, 10.0, UTM36S)  # 500 x 200 m
+        ref = narrow.write(self.path("narrow.tif"))
+        for grid_args, h, side in [(KGRID.args(), "1e7", "500"), (KGRID.args(), "500.5", "500"),
+                                   (narrow.args(), "201", "200"), (["--grid", ref], "3e6", "200")]:
+            with self.subTest(grid=grid_args, h=h):
+                out = self.out()
+                started = time.monotonic()
+                self.assertUsage(["--points", points, "--src-crs", "EPSG:32736", "-o", out,
+                                  *grid_args, "--bandwidth", h],
+                                 f"--bandwidth {float(h):.10g} is beyond the grid's shorter side, "
+                                 f"{side}", out=out)
+                self.assertLess(time.monotonic() - started, 60)
+        # At the bound, and with a grid made from the records' extent (which grows by the
+        # bandwidth on every side), the kernel runs.
+        for grid_args, h in [(narrow.args(), "200"), (["--grid", ref], "200"),
+                             (["--resolution", "10", "--crs", "EPSG:32736"], "5000")]:
+            with self.subTest(grid=grid_args, h=h):
+                out, summary, _ = self.arrivals("--points", points, "--src-crs", "EPSG:32736",
+                                                *grid_args, "--bandwidth", h)
+                self.assertRelClose(summary["raster_sum"], 1.0, 1e-6)
+
+    def test_kernel_as_wide_as_the_grid_keeps_totals_and_reports_the_mass_outside(self):
+        # The bound is the grid's shorter side: a record near a corner of a 200 x 100 m grid
+        # with h = 100 m sends most of its kernel beyond the edges; the weights are still
+        # renormalised over the grid and the mass outside is the lattice's, as documented.
+        grid = Grid(700000.0, 7800000.0, 700200.0, 7800100.0, 10.0, UTM36S)
+        records = [(700013.7, 7800091.2, 10), (700187.1, 7800004.4, 3), (700100.0, 7800050.0, 1)]
+        points = self.path("wide.csv")
+        write_utm_csv(points, records)
+        for kernel in KERNELS:
+            with self.subTest(kernel=kernel):
+                out, summary, _ = self.arrivals("--points", points, "--src-crs", "EPSG:32736",
+                                                "--count-field", "count", *grid.args(),
+                                                "--kernel", kernel, "--bandwidth", "100")
+                expected, mass_outside, in_grid = kernel_reference(grid, records, kernel, 100.0)
+                self.assertGreater(mass_outside, 1.0)
+                self.assertRaster(read_raster(out)[0], expected, kernel, atol=1e-7)
+                self.assertRelClose(summary["raster_sum"], in_grid, 1e-6)
+                self.assertRelClose(summary["kernel_mass_outside"], mass_outside, 1e-6)
 
     def test_kernel_on_geographic_grid_is_refused(self):
         points = self.path("p.csv")
@@ -1318,6 +1366,127 @@ class Strict(ArrivalsCase):
         self.assertEqual(summary["records_accepted"], 60)
         self.assertRelClose(read_raster(out)[0].sum(), summary["arrivals_in_grid"], 1e-6)
         self.assertNotIn("warning", err)
+
+
+# ---------------------------------------------------------------------------------------------
+# Numbers: decimal only, and no count a Float32 cell cannot hold (issue 16, points 15 and 18)
+
+
+class Numbers(ArrivalsCase):
+    def test_csv_numbers_are_decimal_only(self):
+        # C's strtod() reads 0x10 as 16 and 0x1p1 as 2; the docs promise decimal numbers.
+        x0, y0 = 700005.0, 7800495.0   # the centre of cell (0, 0) of KGRID
+        rows = [
+            [repr(x0), repr(y0), "0x10"],                       # line 2: hexadecimal count
+            [hex(int(x0)), repr(y0), "1"],                      # line 3: hexadecimal x
+            [repr(x0), float.hex(y0), "1"],                     # line 4: C99 hexadecimal y
+            [repr(x0), repr(y0), "0x1p3"],                      # line 5: hexadecimal float
+            [repr(x0), repr(y0), "1_000"],                      # line 6: digit separators
+            [repr(x0 + 10), repr(y0), " 2 "],                   # line 7: blanks around: 2
+            ["7.00025e5", repr(y0), "+3"],                      # line 8: exponent and sign: 3
+            [repr(x0 + 30), "7800495.", ".5"],                  # line 9: '7800495.' and .5
+            [repr(x0 + 40), repr(y0), "NaN"],                   # line 10: count_nan as before
+            [repr(x0 + 40), repr(y0), "-Infinity"],             # line 11: count_infinite
+            [repr(x0 + 40), "inf", "1"],                        # line 12: not finite
+        ]
+        points = self.path("numbers.csv")
+        write_csv(points, ["x", "y", "count"], rows)
+        report = self.path("rejects.csv")
+        out, summary, _ = self.arrivals("--points", points, "--src-crs", "EPSG:32736",
+                                        "--count-field", "count", "--report", report,
+                                        *KGRID.args())
+        rejected = {k: v for k, v in summary["rejected"].items() if v["count"]}
+        self.assertEqual(rejected, {
+            "count_not_numeric": {"count": 3, "first": [2, 5, 6]},
+            "bad_coordinate": {"count": 3, "first": [3, 4, 12]},
+            "count_nan": {"count": 1, "first": [10]},
+            "count_infinite": {"count": 1, "first": [11]},
+        })
+        self.assertEqual(summary["records_accepted"], 3)
+        got, _ = read_raster(out)
+        expected = np.zeros(KGRID.shape())
+        expected[0, 1], expected[0, 2], expected[0, 3] = 2, 3, 0.5
+        self.assertRaster(got, expected, "decimal numbers")
+        _, rejects = read_report(report)
+        messages = {int(r[0]): r[2] for r in rejects}
+        self.assertEqual(messages[2], "count '0x10' is not a number")
+        self.assertEqual(messages[3], "x (longitude) '0xaae65' is not a number")
+
+    def test_option_numbers_are_decimal_only(self):
+        points = self.path("p.csv")
+        write_utm_csv(points, [(700255.0, 7800255.0, 1)])
+        base = ["--points", points, "--src-crs", "EPSG:32736", "-o", self.out()]
+        self.assertUsage([*base, "--crs", "EPSG:32736", "--resolution", "0x1p3"],
+                         "--resolution wants a number, not '0x1p3'")
+        self.assertUsage([*base, *KGRID.args(), "--bandwidth", "0x64"],
+                         "--bandwidth wants a number, not '0x64'")
+        self.assertUsage([*base, "--crs", "EPSG:32736", "--resolution", "10", "--bounds",
+                          "0xAAE60,7800000,700500,7800500"], "--bounds wants xmin,ymin,xmax,ymax")
+        self.assertUsage([*base, "--crs", "EPSG:32736", "--resolution", "inf"],
+                         "--resolution wants a number, not 'inf'")
+
+    def test_crs_that_makes_no_grid_is_refused(self):
+        # Geocentric and vertical CRSs were accepted (issue 16, point 20): the first wrote a
+        # raster in X/Y of the earth's centre, the second failed as "cannot write ...: PROJ".
+        points = self.path("p.csv")
+        write_utm_csv(points, [(700255.0, 7800255.0, 1)])
+        base = ["--points", points, "--src-crs", "EPSG:32736", "--resolution", "10"]
+        for crs, kind in [("EPSG:4978", "a geocentric CRS (WGS 84)"),
+                          ("EPSG:5773", "a vertical CRS (EGM96 height)"),
+                          ("EPSG:4979", "a geographic 3D CRS (WGS 84)"),
+                          ("+proj=geocent +datum=WGS84", "a geocentric CRS (unknown)")]:
+            with self.subTest(crs=crs):
+                out = self.out()
+                self.assertUsage([*base, "--crs", crs, "-o", out],
+                                 f"--crs {crs} is {kind}; a grid needs a projected or "
+                                 "geographic 2D CRS", out=out)
+        # A compound CRS is its horizontal part with a vertical datum: a grid, as before.
+        out, summary, _ = self.arrivals(*base, "--crs", "EPSG:32736+5773")
+        self.assertEqual(summary["records_accepted"], 1)
+        self.assertEqual(read_raster(out)[0].sum(), 1.0)
+
+    def test_counts_a_float32_cell_cannot_hold_are_rejected(self):
+        # A count of 1e38 fits a double and a Float32, but two of 3e38 in one cell made +Inf.
+        # Counts above 1e12 (a hundred times the world's population) are rejected.
+        x0, y0 = 700005.0, 7800495.0
+        rows = [[repr(x0), repr(y0), "3e38"], [repr(x0), repr(y0), "3e38"],
+                [repr(x0 + 10), repr(y0), "1e38"], [repr(x0 + 20), repr(y0), "1e400"],
+                [repr(x0 + 30), repr(y0), "1000000000000"], [repr(x0 + 40), repr(y0), "1e12"],
+                [repr(x0 + 40), repr(y0), "1.000001e12"], [repr(x0 + 40), repr(y0), "7"]]
+        points = self.path("huge.csv")
+        write_csv(points, ["x", "y", "count"], rows)
+        for extra in [[], ["--kernel", "quartic", "--bandwidth", "30"]]:
+            with self.subTest(extra=extra):
+                out, summary, err = self.arrivals("--points", points, "--src-crs", "EPSG:32736",
+                                                  "--count-field", "count", *KGRID.args(),
+                                                  *extra)
+                self.assertEqual(summary["rejected"]["count_too_large"],
+                                 {"count": 5, "first": [2, 3, 4, 5, 8]})
+                self.assertIn("5 records rejected: counts above 1e+12", err)
+                self.assertEqual(summary["records_accepted"], 3)
+                self.assertEqual(summary["arrivals_total"], 2e12 + 7)
+                got, _ = read_raster(out)
+                self.assertTrue(np.isfinite(got).all(), "a cell is not finite")
+                self.assertRelClose(float(got.sum(dtype=np.float64)), 2e12 + 7, 1e-6)
+                self.assertRelClose(summary["raster_sum"], 2e12 + 7, 1e-6)
+        rc, _, err = run("arrivals", "--points", points, "--src-crs", "EPSG:32736",
+                         "--count-field", "count", *KGRID.args(), "--strict",
+                         "-o", self.path("strict.tif"))
+        self.assertEqual(rc, 3, err)
+        self.assertEqual(err.strip(), f"cityrisk arrivals: {points}:2: count 3e+38 is too large: "
+                                      "more than 1e+12 arrivals in one record")
+        self.assertFalse(os.path.exists(self.path("strict.tif")))
+
+    def test_ogr_counts_above_the_bound_are_rejected(self):
+        path = write_points_gpkg(self.path("huge.gpkg"), "arrivals", UTM36S, [
+            (1, "POINT (700255 7800255)", {"name": "ok", "count": 2.0}),
+            (2, "POINT (700255 7800255)", {"name": "huge", "count": 3e38}),
+            (3, "POINT (700255 7800255)", {"name": "huge", "count": 3e38}),
+        ], geom_type=ogr.wkbPoint)
+        out, summary, _ = self.arrivals("--points", path, "--count-field", "count", *KGRID.args())
+        self.assertEqual(summary["rejected"]["count_too_large"], {"count": 2, "first": [2, 3]})
+        got, _ = read_raster(out)
+        self.assertEqual(float(got.sum()), 2.0)
 
 
 # ---------------------------------------------------------------------------------------------

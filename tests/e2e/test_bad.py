@@ -201,6 +201,18 @@ CASES = [
            r"\([\d.]+ GB\) hold"),
     Case("huge.vrt", "info", 0, (r"'{f}' has 1000000 x 1000000 cells \(4000 GB as Float32\): "
                                  r"its statistics are left out",), stream="stdout"),
+    # a CRS that makes no grid (issue 16, point 20): only projected or geographic 2D ones do
+    *[c for name, kind in [("geocentric.vrt", r"geocentric CRS \(WGS 84\)"),
+                           ("vertical.vrt", r"vertical CRS \(EGM96 height\)")] for c in [
+        *cases(name, ["inundation --dem", "score --grid", "arrivals --grid", "zonal --water"], 3,
+               rf"raster '{{f}}' has a {kind}; a grid needs a projected or geographic 2D CRS"),
+        # nor does it place a raster's cells on another's grid
+        *cases(name, ["inundation --dem on --grid", "inundation --sea", "score --sea",
+                      "score --water", "score --informal", "score --arrivals",
+                      "score --population", "zonal -r"], 3,
+               rf"raster '{{f}}' has a {kind}; only a projected or geographic 2D CRS places its "
+               r"cells on the grid"),
+        Case(name, "info", 0, ())]],
 
     # ---- CSV records
     *cases("bad_utf8.csv", ["arrivals --points --where site_name"], 3,
@@ -214,6 +226,15 @@ CASES = [
     Case("dup_header.csv", "info", 0, (r"'{f}' line 1: columns 5 and 6 are both named 'arrivals'",),
          stream="stdout"),
     Case("header_only.csv", "arrivals --points", 0, (r"warning: '{f}' has no records",)),
+    # decimal numbers only (issue 16, point 18): 0x10 and 0X2 are not counts, a C99
+    # hexadecimal latitude is not a coordinate
+    Case("hex_numbers.csv", "arrivals --points", 0,
+         (r"warning: {f}: 2 records rejected: counts that are empty or not numbers "
+          r"\(lines 2, 7\)", r"warning: {f}: 1 record rejected: coordinates that are not "
+                              r"numbers \(line 4\)")),
+    # two counts of 3e38 in one cell made +Inf (point 15): counts above 1e12 are rejected
+    Case("huge_counts.csv", "arrivals --points", 0,
+         (r"warning: {f}: 3 records rejected: counts above 1e\+12 \(lines 3, 5, 6\)",)),
     Case("header_only.csv", "info", 0, (r"'{f}' has no records, only a header",), stream="stdout"),
 
     # ---- vector layers

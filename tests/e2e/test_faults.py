@@ -74,10 +74,13 @@ class SlowWrites(CliTestCase):
 class Interrupts(SlowWrites):
     """SIGINT and SIGTERM during a long write cancel it through the progress callback."""
 
-    def start_and_signal(self, args, folder, signo):
-        """Starts cityrisk with args, sends signo as soon as a temporary file appears in
-        folder, and returns (exit code, stderr, seconds from the signal to the exit)."""
+    def start_and_signal(self, args, folder, signo, delay=0.0):
+        """Starts cityrisk with args, sends signo delay seconds after a temporary file appears
+        in folder, and returns (exit code, stderr, seconds from the signal to the exit)."""
         proc = self.start_and_wait(args, folder)
+        if delay:
+            time.sleep(delay)
+            self.assertIsNone(proc.poll(), "the command ended before it could be interrupted")
         proc.send_signal(signo)
         sent = time.monotonic()
         _, err = proc.communicate(timeout=120)
@@ -180,6 +183,31 @@ class Interrupts(SlowWrites):
         self.assertEqual(slow.returncode, 0, err)
         self.assertEqual(hidden_files(self.tmp), [])
         self.assertEqual(gdal.Open(out).RasterXSize, gdal.Open(self.dem).RasterXSize)
+
+    def test_signal_during_wide_kernels_stops_at_once(self):
+        # Kernels as wide as a 3000 x 3000 grid of 1 m, 1500 records: a few minutes of kernel
+        # sums in which no progress was reported, so SIGTERM took 176 s to act (issue 16,
+        # point 10). The kernel loops now look for a stop request every few million cells.
+        points = self.path("wide.csv")
+        with open(points, "w") as f:
+            f.write("x,y\n")
+            for k in range(1500):
+                f.write(f"{700000.5 + (k * 7919) % 3000},{7800000.5 + (k * 104729) % 3000}\n")
+        out = self.path("out")
+        os.mkdir(out)
+        for threads in ["1", "2"]:
+            for signo, code, name in [(signal.SIGINT, 130, "SIGINT"),
+                                      (signal.SIGTERM, 143, "SIGTERM")]:
+                with self.subTest(threads=threads, signal=name):
+                    rc, err, seconds = self.start_and_signal(
+                        ["arrivals", "--points", points, "--src-crs", "EPSG:32736",
+                         "--bounds", "700000,7800000,703000,7803000", "--resolution", "1",
+                         "--crs", "EPSG:32736", "--bandwidth", "3000", "--threads", threads,
+                         "-o", os.path.join(out, "a.tif")], out, signo, delay=0.5)
+                    self.assertEqual(rc, code, err)
+                    self.assertIn(f"interrupted by {name}", err)
+                    self.assertLess(seconds, 5, "the kernels did not stop promptly")
+                    self.assertEqual(os.listdir(out), [], "a file was left behind")
 
     def test_sigint_during_a_pipeline_keeps_the_earlier_stages(self):
         out = self.path("out")

@@ -9,14 +9,16 @@ import json
 import os
 import random
 import re
+import resource
 import shutil
+import subprocess
 import unittest
 from collections import deque
 
 import numpy as np
 from osgeo import gdal, ogr, osr
 
-from cliutil import CliTestCase, run, sample
+from cliutil import CITYRISK, CliTestCase, run, sample
 
 gdal.UseExceptions()
 
@@ -293,6 +295,24 @@ class InundationCase(CliTestCase):
         self.assertTrue(first.startswith("cityrisk inundation:"), f"{args}: {err!r}")
         for needle in needles:
             self.assertIn(needle, first, args)
+
+
+def asan_build():
+    """True when the binary is built with AddressSanitizer (it links libasan)."""
+    try:
+        out = subprocess.run(["ldd", CITYRISK], capture_output=True, text=True).stdout
+    except OSError:
+        return False
+    return "libasan" in out
+
+
+def run_limited(address_space, *args):
+    """run() with the address space limited (prlimit --as), as a memory-starved machine."""
+    def limit():
+        resource.setrlimit(resource.RLIMIT_AS, (address_space, address_space))
+    proc = subprocess.run([CITYRISK, *args], capture_output=True, text=True, timeout=300,
+                          preexec_fn=limit)
+    return proc.returncode, proc.stdout, proc.stderr
 
 
 # ---------------------------------------------------------------------------------------------
@@ -585,6 +605,45 @@ class WaterLevel(InundationCase):
             self.assertIn("W=", description)
             self.assertDepths(read_band(out, k + 1), flood_fill(dem, level), str(level))
 
+    def test_many_levels_in_bounded_memory(self):
+        # 100 levels of an 8 x 12 DEM aborted inside GDAL under a 500 MB address-space limit
+        # and left .part/.cog files: each output tile held every band at 512 x 512 cells
+        # (issue 16, point 4). Tiles shrink with the bands; the depths are the same.
+        if asan_build():
+            self.skipTest("AddressSanitizer reserves terabytes of address space: no RLIMIT_AS")
+        dem = coastal_slope()
+        path = self.dem("dem.tif", dem)
+        levels = [round(0.02 * k, 2) for k in range(100)]
+        out = self.path("many.tif")
+        rc, _, err = run_limited(500_000_000, "inundation", "--dem", path, "-o", out,
+                                 "--sea-level", ",".join(map(str, levels)))
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(band_count(out), 100)
+        for k in [0, 1, 37, 60, 99]:
+            self.assertDepths(read_band(out, k + 1), flood_fill(dem, levels[k]), str(levels[k]))
+        self.assertEqual(gdal.Open(out).GetRasterBand(1).GetBlockSize(), [128, 128])
+        self.assertEqual(sorted(os.listdir(self.tmp)), ["dem.tif", "many.tif"])
+
+    def test_out_of_memory_is_exit_1_and_leaves_nothing(self):
+        # 1000 levels need about 250 MB for GDAL's COG copy: under a limit that leaves less,
+        # the run fails with one line and no temporary file, instead of aborting in GDAL.
+        if asan_build():
+            self.skipTest("AddressSanitizer reserves terabytes of address space: no RLIMIT_AS")
+        path = self.dem("dem.tif", coastal_slope())
+        out = self.path("many.tif")
+        levels = ",".join(f"{0.001 * k:.3f}" for k in range(1000))
+        rc, _, err = run_limited(350_000_000, "inundation", "--dem", path, "-o", out,
+                                 "--sea-level", levels)
+        self.assertEqual(rc, 1, err)
+        lines = [l for l in err.splitlines() if l.startswith("cityrisk ")]
+        self.assertEqual(len(lines), 1, err)
+        self.assertRegex(lines[0], r"^cityrisk inundation: out of memory writing '.*many\.tif'")
+        self.assertEqual(sorted(os.listdir(self.tmp)), ["dem.tif"])
+        # Without the limit the same run works, its memory bounded by the tiles' size.
+        rc, _, err = run("inundation", "--dem", path, "-o", out, "--sea-level", levels, "-q")
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(band_count(out), 1000)
+
     def test_tide_surge_and_datum_offset_add_up(self):
         dem = coastal_slope()
         path = self.dem("dem.tif", dem)
@@ -859,6 +918,18 @@ class BadInputs(InundationCase):
             (["--sea-level", "0.5", "--tide", "high"], "high"),
             (["--sea-level", "0.5,"], "''"),
             (["--scenario", "ssp245-2100,,stress-2m"], "empty name"),
+            # decimal numbers only (issue 16, point 18): not C's hexadecimal floating point
+            (["--sea-level", "0x1p-1"], "0x1p-1"),
+            (["--sea-level", "0.5", "--tide", "0x1"], "--tide wants a number, not '0x1'"),
+            # levels a Float32 output cannot hold (point 15): refused, never written as +Inf
+            (["--sea-level", "1e39"], "sea-level rise 1e+39 m is beyond what a Float32 output "
+                                      "holds (3.402823466e+38)"),
+            (["--sea-level", "0.5", "--surge", "-1e39"], "surge -1e+39 m is beyond"),
+            (["--sea-level", ",".join(["1"] * 1001)],
+             "1001 sea levels: at most 1000 make one output"),
+            (["--sea-level", "3e38", "--tide", "3e38"],
+             "water level W = 6e+38 m (sea-level rise 3e+38 + tide 3e+38 + surge 0 - datum "
+             "offset 0) is beyond what a Float32 output holds"),
         ]
         for extra, needle in cases:
             with self.subTest(args=extra):
@@ -867,6 +938,25 @@ class BadInputs(InundationCase):
         self.assertUsageError(["inundation", "--dem", path, "--sea-level", "0.5"])
         self.assertUsageError(["inundation", "-o", out, "--sea-level", "0.5"])
         self.assertFalse(os.path.exists(out))
+
+    def test_depth_beyond_float32_stops_the_run(self):
+        # W = 1e38 over an inland cell at -3e38 (a Float32 DEM holds it) would be a depth of
+        # 4e38: beyond Float32, it is refused naming the cell, never written as +Inf.
+        dem = np.full((4, 4), 1.0)
+        dem[:, 0] = np.nan
+        dem[1, 2] = -3e38
+        path = self.dem("deep.tif", dem)
+        out = self.path("out.tif")
+        self.assertError(["inundation", "--dem", path, "-o", out, "--sea-level", "1e38",
+                          "--connectivity", "none"], 3,
+                         # -3e38 as a Float32 is -3.0000000055e38
+                         "depth W - z = 4.000000005e+38 m at grid cell column 2, row 1",
+                         "is beyond what a Float32 output holds")
+        self.assertEqual(sorted(os.listdir(self.tmp)), ["deep.tif"])
+        # 1e31 over it still fits: 3.0000001e38.
+        got = read_band(self.inundate(path, "--sea-level", "1e31", "--connectivity", "none"))
+        self.assertTrue(np.isfinite(got).all())
+        self.assertAlmostEqual(float(got[1, 2]) / 3e38, 1.0, places=6)
 
     def test_output_that_is_the_input_is_refused(self):
         path = self.dem("dem.tif", coastal_slope())

@@ -426,6 +426,22 @@ class Methods(ScoreCase):
         self.assertEqual(summary["weights"],
                          {"sea": 0.5, "water": 0.25, "informal": 0.25, "arrivals": 0})
 
+    def test_weights_are_relative_whatever_their_size(self):
+        # Four weights of 1e308 sum beyond a double: they are equal weights (issue 16, point
+        # 21), as are four of 1e-310 (subnormal); not an all-nodata output.
+        equal = {"sea": 0.25, "water": 0.25, "informal": 0.25, "arrivals": 0.25}
+        for w in ["1e308", "1.7976931348623157e308", "1e-310"]:
+            with self.subTest(weight=w):
+                bands, _, summary = self.check_method(
+                    "geometric", ["--weights", f"sea={w},water={w},informal={w},arrivals={w}"],
+                    equal)
+                self.assertEqual(summary["weights"], equal)
+        bands, _, summary = self.check_method(
+            "geometric", ["--weights", "sea=1e308,water=5e307,informal=0,arrivals=5e307"],
+            {"sea": 0.5, "water": 0.25, "informal": 0, "arrivals": 0.25})
+        self.assertEqual(summary["weights"],
+                         {"sea": 0.5, "water": 0.25, "informal": 0, "arrivals": 0.25})
+
     def test_weights_not_named_get_zero(self):
         raw = standard_layers()
         paths = self.write_layers(raw)
@@ -1025,7 +1041,9 @@ class Errors(ScoreCase):
         for weights, needle in [("sea=-1", "negative"), ("rain=1", "'rain=1'"),
                                 ("sea=0,water=0,informal=0,arrivals=0", "sum to 0"),
                                 ("sea=abc", "'abc'"), ("sea=1,sea=2", "twice"),
-                                ("sea=nan", "'nan'"), ("sea=inf", "'inf'")]:
+                                ("sea=nan", "'nan'"), ("sea=inf", "'inf'"),
+                                ("sea=0x1p-2", "'0x1p-2'"), ("sea=1e400", "'1e400'"),
+                                ("sea=0,water=-0", "sum to 0")]:
             with self.subTest(weights=weights):
                 out = self.out()
                 self.assertUsage([*self.layer_args(paths), "--weights", weights, "-o", out],

@@ -102,6 +102,31 @@ static void footprint_counts_lattice_points(void **state)
         assert_true(acc[i] == 2.0);
 }
 
+/* Summing a footprint in bands of rows, carrying the sum (as arrivals does, to look for a
+ * stop request between bands), gives the bits of one walk over the area. */
+static void band_sums_are_the_whole_sum(void **state)
+{
+    (void)state;
+    for (int k = CR_KERNEL_QUARTIC; k <= CR_KERNEL_GAUSSIAN; k++) {
+        cr_stamp s;
+        cr_stamp_init(&s, (cr_kernel)k, 437.3, 10, 20, 12.37, 8.91);
+        cr_cells areas[] = {{0, 0, 99, 49}, {s.c0, s.r0, s.c1, s.r1}, {5, 3, 40, 30}};
+        for (size_t a = 0; a < sizeof areas / sizeof areas[0]; a++) {
+            double whole = cr_stamp_sum(&s, &areas[a]);
+            for (int band = 1; band <= 7; band += 3) {
+                double sum = 0;
+                for (int r = areas[a].r0; r <= areas[a].r1; r += band) {
+                    cr_cells rows = {areas[a].c0, r, areas[a].c1,
+                                     r + band - 1 < areas[a].r1 ? r + band - 1 : areas[a].r1};
+                    cr_stamp_sum_into(&s, &rows, &sum);
+                }
+                assert_true(whole > 0);
+                assert_memory_equal(&sum, &whole, sizeof sum);
+            }
+        }
+    }
+}
+
 /* Three records, no kernel: counts land in the cells holding them, two share a cell. */
 static void counts_land_in_their_cells(void **state)
 {
@@ -323,6 +348,7 @@ int main(void)
         cmocka_unit_test(kernels_parse_and_name),
         cmocka_unit_test(densities_integrate_to_one),
         cmocka_unit_test(footprint_counts_lattice_points),
+        cmocka_unit_test(band_sums_are_the_whole_sum),
         cmocka_unit_test(counts_land_in_their_cells),
         cmocka_unit_test(edge_mass_is_renormalised_and_reported),
         cmocka_unit_test(tiny_bandwidth_keeps_the_count_in_its_cell),

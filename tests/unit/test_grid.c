@@ -5,6 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cpl_conv.h>
+#include <ogr_srs_api.h>
+
 #include "internal.h"
 
 static void snapping_floors_and_ceils_to_the_resolution(void **state)
@@ -130,6 +133,58 @@ static void cell_text_has_at_most_ten_digits(void **state)
     cr_grid_free(g);
 }
 
+/* Only projected or geographic 2D CRSs make a grid (a compound one by its horizontal part). */
+static void grid_in_a_crs_that_makes_no_grid_is_refused(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *crs;
+        const char *kind; /* NULL: a grid */
+    } cases[] = {
+        {"EPSG:32736", NULL},
+        {"EPSG:4326", NULL},
+        {"EPSG:32736+5773", NULL},
+        {"EPSG:4326+5773", NULL},
+        {"EPSG:4978", "a geocentric CRS"},
+        {"EPSG:5773", "a vertical CRS"},
+        {"EPSG:4979", "a geographic 3D CRS"},
+        {"LOCAL_CS[\"site\",UNIT[\"metre\",1]]", "an engineering (local) CRS"},
+    };
+    cr_ctx *ctx = cr_ctx_new();
+    double gt[6] = {0, 30, 0, 0, 0, -30};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        OGRSpatialReferenceH srs = OSRNewSpatialReference(NULL);
+        assert_int_equal(OSRSetFromUserInput(srs, cases[i].crs), OGRERR_NONE);
+        char *wkt = NULL;
+        const char *const wkt2[] = {"FORMAT=WKT2_2019", NULL};
+        assert_int_equal(OSRExportToWktEx(srs, &wkt, wkt2), OGRERR_NONE);
+        char name[128];
+        const char *kind = cr_crs_not_a_grid(wkt, name, sizeof name);
+        cr_grid *g = NULL;
+        cr_status st = cr_grid_new(ctx, wkt, gt, 10, 10, &g);
+        if (!cases[i].kind) {
+            if (kind || st != CR_OK)
+                fail_msg("%s: refused: %s", cases[i].crs, cr_ctx_error(ctx));
+        } else {
+            if (!kind || strcmp(kind, cases[i].kind) != 0)
+                fail_msg("%s: kind '%s', expected '%s'", cases[i].crs, kind ? kind : "(grid)",
+                         cases[i].kind);
+            assert_int_equal(st, CR_E_DATA);
+            assert_non_null(strstr(cr_ctx_error(ctx), cases[i].kind));
+            assert_null(g);
+        }
+        cr_grid_free(g);
+        CPLFree(wkt);
+        OSRDestroySpatialReference(srs);
+    }
+    cr_bounds b = {0, 0, 300, 300};
+    cr_grid *g = NULL;
+    assert_int_equal(cr_grid_from_bounds(ctx, &b, 30, 30, "EPSG:4978", &g), CR_E_USAGE);
+    assert_null(g);
+    assert_non_null(strstr(cr_ctx_error(ctx), "geocentric"));
+    cr_ctx_free(ctx);
+}
+
 static void windows_tile_the_grid_and_clip_at_edges(void **state)
 {
     (void)state;
@@ -179,6 +234,7 @@ int main(void)
         cmocka_unit_test(grid_without_crs_is_refused),
         cmocka_unit_test(invalid_geotransforms_are_named),
         cmocka_unit_test(cell_text_has_at_most_ten_digits),
+        cmocka_unit_test(grid_in_a_crs_that_makes_no_grid_is_refused),
         cmocka_unit_test(windows_tile_the_grid_and_clip_at_edges),
         cmocka_unit_test(grids_compare_by_crs_and_geotransform),
     };

@@ -232,6 +232,59 @@ static void slot_is_the_index_modulo_slots(void **state)
     expect_no_slot_problem(*state, 1);
 }
 
+/* A loop whose items run until told to stop: poll, on the calling thread, is asked while
+ * it waits and stops the loop; the items see its flag. */
+typedef struct long_items {
+    atomic_int stop, started, polls;
+    int poll_until; /* the poll that says stop */
+} long_items;
+
+static cr_status spin_until_stopped(cr_ctx *ctx, void *arg, int64_t index, int worker, int slot)
+{
+    (void)index, (void)worker, (void)slot;
+    long_items *l = arg;
+    atomic_fetch_add(&l->started, 1);
+    while (!atomic_load(&l->stop)) {
+        struct timespec ms = {0, 1000000};
+        nanosleep(&ms, NULL);
+    }
+    return cr_ctx_fail(ctx, CR_E_CANCELLED, "item stopped");
+}
+
+static cr_status poll_a_few_times(cr_ctx *ctx, void *arg)
+{
+    long_items *l = arg;
+    if (atomic_fetch_add(&l->polls, 1) + 1 < l->poll_until)
+        return CR_OK;
+    atomic_store(&l->stop, 1);
+    return cr_ctx_fail(ctx, CR_E_CANCELLED, "asked to stop");
+}
+
+static void poll_stops_long_items(void **state)
+{
+    fixture *f = *state;
+    for (int threads = 2; threads <= 4; threads += 2) {
+        long_items l = {.poll_until = 3};
+        atomic_init(&l.stop, 0);
+        atomic_init(&l.started, 0);
+        atomic_init(&l.polls, 0);
+        cr_status st = cr_parallel_ordered_poll(f->ctx, threads, 2 * threads, 100,
+                                                spin_until_stopped, NULL, poll_a_few_times, &l);
+        assert_int_equal(st, CR_E_CANCELLED);
+        assert_string_equal(cr_ctx_error(f->ctx), "asked to stop");
+        assert_int_equal(atomic_load(&l.polls), 3);
+        /* Only the items that had started: none claimed after the stop. */
+        assert_true(atomic_load(&l.started) >= 1 && atomic_load(&l.started) <= threads);
+    }
+    /* Without poll, nothing is asked: a loop of quick items runs to its end. */
+    long_items l = {.poll_until = 1};
+    atomic_init(&l.stop, 1);
+    atomic_init(&l.polls, 0);
+    assert_int_equal(cr_parallel_ordered(f->ctx, 2, 4, 10, spin_until_stopped, NULL, &l),
+                     CR_E_CANCELLED); /* the items fail on their own: work's failure */
+    assert_int_equal(atomic_load(&l.polls), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -244,6 +297,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(slots_stay_below_the_number_given, setup, teardown),
         cmocka_unit_test_setup_teardown(slot_is_the_index_modulo_slots, setup, teardown),
+        cmocka_unit_test_setup_teardown(poll_stops_long_items, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -33,6 +33,29 @@ static void weights_parse_and_normalise(void **state)
     assert_non_null(strstr(cr_ctx_error(ctx), "negative"));
     assert_int_equal(cr_weights_parse(ctx, "sea=0,water=0", w), CR_OK);
     assert_int_equal(cr_weights_normalise(ctx, w), CR_E_USAGE);
+    /* Weights are relative: a sum beyond a double's range, or subnormal, is no failure. */
+    assert_int_equal(cr_weights_parse(ctx, "sea=1e308,water=1e308,informal=1e308,arrivals=1e308", w),
+                     CR_OK);
+    assert_int_equal(cr_weights_normalise(ctx, w), CR_OK);
+    for (int k = 0; k < CR_INDICATORS; k++)
+        assert_true(w[k] == 0.25);
+    assert_int_equal(cr_weights_parse(ctx, "sea=1e308,water=5e307,arrivals=5e307", w), CR_OK);
+    assert_int_equal(cr_weights_normalise(ctx, w), CR_OK);
+    NEAR(w[CR_IND_SEA], 0.5);
+    NEAR(w[CR_IND_WATER], 0.25);
+    NEAR(w[CR_IND_INFORMAL], 0);
+    NEAR(w[CR_IND_ARRIVALS], 0.25);
+    assert_int_equal(cr_weights_parse(ctx, "sea=3e-320,water=1e-320", w), CR_OK);
+    assert_int_equal(cr_weights_normalise(ctx, w), CR_OK);
+    NEAR(w[CR_IND_SEA], 0.75);
+    NEAR(w[CR_IND_WATER], 0.25);
+    /* Hexadecimal weights are no decimal numbers (C's strtod() took 0x1p-2 as 0.25). */
+    assert_int_equal(cr_weights_parse(ctx, "sea=0x1p-2", w), CR_E_USAGE);
+    /* Weights set by a program rather than parsed are checked too. */
+    double direct[CR_INDICATORS] = {1, INFINITY, 0, 0};
+    assert_int_equal(cr_weights_normalise(ctx, direct), CR_E_USAGE);
+    double negative[CR_INDICATORS] = {1, -0.5, 0, 0};
+    assert_int_equal(cr_weights_normalise(ctx, negative), CR_E_USAGE);
     cr_weights_default(w);
     NEAR(w[CR_IND_SEA] + w[CR_IND_WATER] + w[CR_IND_INFORMAL] + w[CR_IND_ARRIVALS], 1);
     cr_score_method m;

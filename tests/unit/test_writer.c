@@ -175,6 +175,73 @@ static void overviews_whatever_the_windows(void **state)
     }
 }
 
+/* GDAL's COG driver (3.6) interleaves bands by pixel, so one tile holds every band: tiles
+ * shrink with many bands (issue 16, point 4: 100 bands of 512 x 512 were 100 MB a tile and
+ * 420 MB at the peak for an 8 x 8 raster). */
+static void many_bands_make_smaller_tiles(void **state)
+{
+    (void)state;
+    assert_int_equal(cr_writer_tile_size(1), 512);
+    assert_int_equal(cr_writer_tile_size(16), 512); /* 16 MiB */
+    assert_int_equal(cr_writer_tile_size(17), 256);
+    assert_int_equal(cr_writer_tile_size(64), 256);
+    assert_int_equal(cr_writer_tile_size(65), 128);
+    assert_int_equal(cr_writer_tile_size(1000), 128); /* the COG driver's smallest */
+
+    enum { BANDS = 70, CW = 150, CH = 140 };
+    char *dir = tu_mkdtemp();
+    char path[512];
+    snprintf(path, sizeof path, "%s/many.tif", dir);
+    cr_ctx *ctx = cr_ctx_new();
+    cr_grid *g = tu_grid(32736, 500000, 8000000, 30, CW, CH);
+    cr_writer_opts o;
+    cr_writer_opts_init(&o);
+    o.band_count = BANDS;
+    cr_writer *w = NULL;
+    assert_int_equal(cr_writer_open(ctx, path, g, &o, &w), CR_OK);
+    cr_window win = {0, 0, CW, CH};
+    float *v = malloc(sizeof *v * CW * CH);
+    for (int b = 1; b <= BANDS; b++) {
+        for (int r = 0; r < CH; r++)
+            for (int c = 0; c < CW; c++)
+                v[r * CW + c] = cell(c, r) + (float)b;
+        assert_int_equal(cr_writer_write(ctx, w, b, &win, v), CR_OK);
+    }
+    assert_int_equal(cr_writer_commit(ctx, w), CR_OK);
+    assert_int_equal(tu_count_entries(dir), 1);
+    GDALDatasetH ds = GDALOpen(path, GA_ReadOnly);
+    assert_non_null(ds);
+    assert_string_equal(GDALGetMetadataItem(ds, "LAYOUT", "IMAGE_STRUCTURE"), "COG");
+    assert_int_equal(GDALGetRasterCount(ds), BANDS);
+    int bx, by;
+    GDALGetBlockSize(GDALGetRasterBand(ds, BANDS), &bx, &by);
+    assert_int_equal(bx, 128);
+    assert_int_equal(by, 128);
+    /* cityrisk's own overviews, as many as the COG driver makes for 128-cell tiles: 150 x
+     * 140 cells need one level (75 x 70) to fit a tile. */
+    GDALRasterBandH band = GDALGetRasterBand(ds, BANDS);
+    assert_int_equal(GDALGetOverviewCount(band), 1);
+    assert_int_equal(GDALRasterIO(band, GF_Read, 0, 0, CW, CH, v, CW, CH, GDT_Float32, 0, 0),
+                     CE_None);
+    for (int r = 0; r < CH; r++)
+        for (int c = 0; c < CW; c++) {
+            float expect = isnan(cell(c, r)) ? -9999.0f : cell(c, r) + BANDS;
+            if (v[r * CW + c] != expect)
+                fail_msg("band %d cell %d,%d: %g, expected %g", BANDS, c, r, v[r * CW + c], expect);
+        }
+    float ov;
+    assert_int_equal(GDALRasterIO(GDALGetOverview(band, 0), GF_Read, 10, 10, 1, 1, &ov, 1, 1,
+                                  GDT_Float32, 0, 0),
+                     CE_None);
+    float expect = (cell(20, 20) + cell(21, 20) + cell(20, 21) + cell(21, 21)) / 4.0f + BANDS;
+    assert_float_equal(ov, expect, 1e-5);
+    GDALClose(ds);
+    free(v);
+    cr_grid_free(g);
+    cr_ctx_free(ctx);
+    tu_rmdir(dir);
+}
+
 static void existing_output_is_kept_unless_overwrite(void **state)
 {
     (void)state;
@@ -344,6 +411,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(cog_has_layout_compression_overviews_nodata_and_provenance),
         cmocka_unit_test(overviews_whatever_the_windows),
+        cmocka_unit_test(many_bands_make_smaller_tiles),
         cmocka_unit_test(existing_output_is_kept_unless_overwrite),
         cmocka_unit_test(failed_or_cancelled_writes_leave_nothing),
         cmocka_unit_test(failures_on_gdal_worker_threads_fail_the_write),
