@@ -43,9 +43,10 @@ cr_status cr_zones_load(cr_ctx *ctx, const cr_zonal_opts *opts, const cr_grid *g
 void cr_zones_free(cr_zones *zones);
 
 /* A zone whose edges meet more often than this is simplified before GEOS repairs it:
- * GEOS's repair costs about 60 us and 2 KB per crossing (GEOS 3.11, structure method), so
- * this bounds a repair to a few seconds and about 100 MB (docs/zonal.md). */
-#define CR_REPAIR_MAX_CROSSINGS 50000
+ * GEOS's repair costs about 55 us and 2.2 KB per crossing (GEOS 3.11, structure method,
+ * measured on random rings: 27,505 crossings 1.6 s and 62 MB, 70,992 crossings 4.2 s and
+ * 157 MB), so this bounds a repair to about a second and 50 MB (docs/zonal.md). */
+#define CR_REPAIR_MAX_CROSSINGS 20000
 
 /* Counts the pairs of edges of rings that meet at a point where at least one of them does
  * not end (proper crossings, a vertex on another edge, partial overlaps; not edges that
@@ -64,11 +65,14 @@ int64_t cr_rings_crossings(const cr_rings *rings, int64_t limit, int64_t budget)
 int cr_rings_thin(const cr_rings *in, int target, double **xy, int **ring_end, int **source);
 
 /* The area in m2 of the region left of a ring of n longitude/latitude points (degrees,
- * closed implicitly) on the ellipsoid of semi-major axis a and flattening f, its edges
- * taken as straight lines in Lambert's cylindrical equal-area projection (exact along
- * meridians and parallels; densify other edges). Longitudes are unwrapped, so a ring may
- * cross the antimeridian, and one that goes round a pole encloses it (the north pole
- * when it runs east). Counter-clockwise rings give their area, clockwise ones minus it. */
+ * closed implicitly) on the ellipsoid of semi-major axis a and flattening f (0: a
+ * sphere), its edges taken as straight lines in Lambert's cylindrical equal-area
+ * projection (exact along meridians and parallels; densify other edges). Each edge is
+ * the shorter way round, so a ring may cross the antimeridian, and an edge must span
+ * less than half a turn of longitude (densify longer ones); a ring that goes round a
+ * pole encloses it (the north pole when it runs east, the south pole when it runs west).
+ * Give rings counter-clockwise (the region on their left): a clockwise ring that goes
+ * round no pole gives minus its area. */
 double cr_lonlat_ring_area(const double *lonlat, int n, double a, double f);
 
 /* The layer of the zones dataset that opts names (or the first); fails with CR_E_USAGE

@@ -100,9 +100,21 @@ int64_t cr_rings_crossings(const cr_rings *rings, int64_t limit, int64_t budget)
             edges[n++] = e;
         }
     }
+    /* A sweep along x: each edge is compared with the edges still open at its start (the
+     * active ones) whose y ranges meet its own. The edges open at once are about the sum
+     * of their extents along the sweep over its range: sweep along y when that is fewer. */
+    double x0 = INFINITY, x1 = -INFINITY, y0 = INFINITY, y1 = -INFINITY, sx = 0.0, sy = 0.0;
+    for (int i = 0; i < n; i++) {
+        x0 = fmin(x0, edges[i].xmin), x1 = fmax(x1, edges[i].xmax);
+        y0 = fmin(y0, edges[i].ymin), y1 = fmax(y1, edges[i].ymax);
+        sx += edges[i].xmax - edges[i].xmin, sy += edges[i].ymax - edges[i].ymin;
+    }
+    if (sy * (x1 - x0) < sx * (y1 - y0))
+        for (int i = 0; i < n; i++) {
+            edge *e = &edges[i], t = *e;
+            *e = (edge){t.y0, t.x0, t.y1, t.x1, t.ymin, t.ymax, t.xmin, t.xmax};
+        }
     qsort(edges, (size_t)n, sizeof *edges, cmp_xmin);
-    /* A sweep from west to east: each edge is compared with the edges still open at its
-     * west end (the active ones) whose y ranges meet its own. */
     int64_t found = 0, compared = 0;
     int nactive = 0;
     for (int i = 0; i < n && found <= limit; i++) {
