@@ -369,6 +369,9 @@ static cr_status repair(loader *L, GEOSGeometry **geom, const char *who, int *re
     GEOSContextHandle_t h = L->geos;
     char reason[512];
     invalid_reason(h, *geom, reason, sizeof reason);
+    if (strncmp(reason, "Invalid Coordinate", 18) == 0) /* NaN or infinite: no place to repair */
+        return cr_ctx_fail(L->ctx, CR_E_DATA, "zones '%s': %s has a coordinate that is not a "
+                           "finite number (%s)", L->opts->zones_path, who, reason);
     ring_buf b = {0};
     if (!add_rings(h, *geom, NULL, &b)) {
         ring_buf_free(&b);
