@@ -341,24 +341,26 @@ double cr_lonlat_ring_area(const double *lonlat, int n, double a, double f)
     /* Lambert's cylindrical equal-area map (x = longitude, y = q / 2 times a^2 per radian)
      * keeps areas: the ring's area there, longitudes unwrapped so that no edge jumps by
      * more than half a turn, is its area on the ellipsoid. */
-    double sum = 0.0, lon0 = lonlat[0] * rad, q0 = authalic_q(lonlat[1] * rad, e);
-    double x = lon0, y = q0;
+    /* Coordinates relative to the first point: a small ring far from (0, 0) keeps its
+     * precision. */
+    double sum = 0.0, q0 = authalic_q(lonlat[1] * rad, e);
+    double x = 0.0, y = 0.0; /* the previous point, longitude unwrapped */
     for (int i = 1; i <= n; i++) {
         int k = i < n ? i : 0;
-        double dx = remainder(lonlat[2 * k] * rad - x, 2.0 * M_PI);
-        double nx = x + dx, ny = authalic_q(lonlat[2 * k + 1] * rad, e);
+        double dx = remainder((lonlat[2 * k] - lonlat[0]) * rad - x, 2.0 * M_PI);
+        double nx = x + dx, ny = authalic_q(lonlat[2 * k + 1] * rad, e) - q0;
         sum += x * ny - nx * y;
         x = nx, y = ny;
     }
     /* Back at the first point, but a whole turn east or west of it: the ring goes round a
      * pole. Left of an eastward ring lies the north pole, of a westward one the south: close
-     * the strip through it. */
-    double turns = round((x - lon0) / (2.0 * M_PI));
+     * the strip through it (up or down to the pole, along it back to the first point's
+     * longitude, and back to the first point). */
+    double turns = round(x / (2.0 * M_PI));
     if (turns != 0.0) {
-        double qp = authalic_q((turns > 0 ? 0.5 : -0.5) * M_PI, e);
-        sum += x * qp - x * y;        /* up (or down) to the pole at the end */
-        sum += x * qp - lon0 * qp;    /* along the pole back to the start's longitude */
-        sum += lon0 * q0 - lon0 * qp; /* and back to the start */
+        double qp = authalic_q((turns > 0 ? 0.5 : -0.5) * M_PI, e) - q0;
+        sum += x * qp - x * y;
+        sum += x * qp;
     }
     return 0.25 * a * a * sum;
 }

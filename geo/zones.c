@@ -211,31 +211,6 @@ static int add_rings(GEOSContextHandle_t h, const GEOSGeometry *g, const cr_grid
     return 1;
 }
 
-/* The geodesic area (m2) of a polygon given in lon/lat: shells minus holes. */
-static double geodesic_area(struct geod_geodesic *geod, const cr_rings *r, const cr_grid *grid)
-{
-    double total = 0.0;
-    for (int i = 0; i < r->nrings; i++) {
-        int start = i ? r->ring_end[i - 1] : 0, n = r->ring_end[i] - start;
-        double *lat = malloc((size_t)n * sizeof *lat), *lon = malloc((size_t)n * sizeof *lon);
-        if (!lat || !lon) {
-            free(lat);
-            free(lon);
-            return NAN;
-        }
-        for (int k = 0; k < n; k++) {
-            lon[k] = grid->gt[0] + r->xy[2 * (start + k)] * grid->gt[1];
-            lat[k] = grid->gt[3] + r->xy[2 * (start + k) + 1] * grid->gt[5];
-        }
-        double area, perimeter;
-        geod_polygonarea(geod, lat, lon, n, &area, &perimeter);
-        total += r->sign[i] * fabs(area);
-        free(lat);
-        free(lon);
-    }
-    return total;
-}
-
 /* The grid cells the zone's bounding box covers. */
 static cr_window zone_box(const cr_rings *r, const cr_grid *grid)
 {
@@ -363,8 +338,11 @@ static GEOSGeometry *polygons_of(GEOSContextHandle_t h, const ring_buf *b, const
  * more than CR_REPAIR_MAX_CROSSINGS of them is first simplified (halving its vertices by
  * effective area until it has few enough), so that no zone costs more than that, and the
  * warning says so. Cancellable between those steps; the repair itself is not (GEOS 3.11
- * can only be interrupted process-wide), which its bound makes acceptable. */
-static cr_status repair(loader *L, GEOSGeometry **geom, const char *who, int *repaired)
+ * can only be interrupted process-wide), which its bound makes acceptable. *repaired is
+ * set, with a warning, when the zone as drawn was invalid (drawn); a zone that only our
+ * cut and reprojection made invalid (two parts meeting at the antimeridian, densified
+ * edges that came to cross) is repaired quietly. */
+static cr_status repair(loader *L, GEOSGeometry **geom, const char *who, int drawn, int *repaired)
 {
     GEOSContextHandle_t h = L->geos;
     char reason[512];
@@ -440,10 +418,13 @@ static cr_status repair(loader *L, GEOSGeometry **geom, const char *who, int *re
                    "more than %d times; simplified from %d to %d vertices, then repaired with "
                    "GEOS MakeValid", L->opts->zones_path, who, reason, CR_REPAIR_MAX_CROSSINGS,
                    from, to);
-    else if (!*repaired)
+    else if (drawn)
         cr_ctx_log(L->ctx, CR_LOG_WARNING, "zones '%s': %s is invalid (%s); repaired with GEOS "
                    "MakeValid", L->opts->zones_path, who, reason);
-    *repaired = 1;
+    else
+        cr_ctx_log(L->ctx, CR_LOG_DEBUG, "zones '%s': %s became invalid once cut and "
+                   "reprojected (%s); repaired", L->opts->zones_path, who, reason);
+    *repaired |= drawn || to != from;
     return CR_OK;
 }
 
@@ -490,39 +471,44 @@ static cr_status reproject(loader *L, GEOSGeometry **geom, const char *who)
     return CR_OK;
 }
 
-/* The area in m2 of the polygons of g (in the zones' CRS) on the grid's ellipsoid: edges
- * densified in the zones' CRS (to a cell, or to 1/65536 of the perimeter when that is
- * longer, so that the cost does not grow with the zone's size), taken to the grid's
- * lon/lat. NaN when that fails. */
-static double ellipsoid_area(loader *L, const GEOSGeometry *g)
+/* The length of the closed rings of xy / ring_end. */
+static double perimeter(const double *xy, const int *ring_end, int nrings)
 {
-    ring_buf b = {0};
-    if (!add_rings(L->geos, g, NULL, &b)) {
-        ring_buf_free(&b);
-        return NAN;
-    }
-    double perimeter = 0.0;
-    for (int k = 1; k < b.npoints; k++)
-        perimeter += hypot(b.xy[2 * k] - b.xy[2 * k - 2], b.xy[2 * k + 1] - b.xy[2 * k - 1]);
-    double step = fmax(L->densify, perimeter / 65536.0), total = 0.0;
-    for (int i = 0; i < b.nrings && isfinite(total); i++) {
-        int start = i ? b.ring_end[i - 1] : 0, n = b.ring_end[i] - start - 1; /* closed */
-        const double *p = b.xy + 2 * (size_t)start;
+    double total = 0.0;
+    for (int i = 0; i < nrings; i++)
+        for (int k = (i ? ring_end[i - 1] : 0) + 1; k < ring_end[i]; k++)
+            total += hypot(xy[2 * k] - xy[2 * k - 2], xy[2 * k + 1] - xy[2 * k - 1]);
+    return total;
+}
+
+/* The area in m2 on the grid's ellipsoid of polygonal rings (closed, as GEOS gives them;
+ * sign +1 for shells, -1 for holes) whose edges are straight in their CRS: lon/lat, or
+ * the zones' CRS when ct takes them to the grid's lon/lat. Each ring is densified there
+ * to edges of at most step, turned counter-clockwise (its region on its left) and
+ * measured by cr_lonlat_ring_area(), which is exact for lon/lat boxes and has no trouble
+ * with rings of more than half the earth (GeographicLib's geodesic polygons give their
+ * area modulo the earth's). NaN when out of memory or when a point cannot be transformed. */
+static double rings_area(loader *L, const double *xy, const int *ring_end, const signed char *sign,
+                         int nrings, double step, OGRCoordinateTransformationH ct)
+{
+    double total = 0.0;
+    for (int i = 0; i < nrings && isfinite(total); i++) {
+        int start = i ? ring_end[i - 1] : 0, n = ring_end[i] - start - 1; /* closed */
+        const double *p = xy + 2 * (size_t)start;
         double planar = 0.0; /* the ring's orientation in its own CRS */
         size_t count = 0;
         for (int k = 0; k < n; k++) {
             planar += p[2 * k] * p[2 * k + 3] - p[2 * k + 2] * p[2 * k + 1];
-            count += (size_t)fmin(ceil(hypot(p[2 * k + 2] - p[2 * k], p[2 * k + 3] - p[2 * k + 1]) / step), 1e6) + 1;
+            count += (size_t)fmin(ceil(hypot(p[2 * k + 2] - p[2 * k], p[2 * k + 3] - p[2 * k + 1]) /
+                                       step), 1e6) + 1;
         }
-        double *x = malloc(count * sizeof *x), *y = malloc(count * sizeof *y);
-        int *ok = malloc(count * sizeof *ok);
-        double *ll = malloc(count * 2 * sizeof *ll);
+        double *x = malloc((count ? count : 1) * sizeof *x), *y = malloc((count ? count : 1) * sizeof *y);
+        int *ok = malloc((count ? count : 1) * sizeof *ok);
+        double *ll = malloc((count ? count : 1) * 2 * sizeof *ll);
         if (!x || !y || !ok || !ll) {
             free(x), free(y), free(ok), free(ll);
-            total = NAN;
-            break;
+            return NAN;
         }
-        /* Counter-clockwise, so that the region is on the left. */
         size_t m = 0;
         for (int k = 0; k < n; k++) {
             int a = planar >= 0 ? k : n - k, c = planar >= 0 ? k + 1 : n - k - 1;
@@ -532,21 +518,58 @@ static double ellipsoid_area(loader *L, const GEOSGeometry *g)
             for (int j = 0; j < pieces; j++, m++) {
                 x[m] = p[2 * a] + (p[2 * c] - p[2 * a]) * j / pieces;
                 y[m] = p[2 * a + 1] + (p[2 * c + 1] - p[2 * a + 1]) * j / pieces;
+                ok[m] = 1;
             }
         }
-        cr_gdal_begin(L->ctx);
-        int done = OCTTransformEx(L->to_lonlat, (int)m, x, y, NULL, ok);
-        cr_gdal_end(L->ctx);
+        int done = 1;
+        if (ct) {
+            cr_gdal_begin(L->ctx);
+            done = OCTTransformEx(ct, (int)m, x, y, NULL, ok);
+            cr_gdal_end(L->ctx);
+        }
         for (size_t k = 0; k < m && done; k++) {
             done = ok[k] && isfinite(x[k]) && isfinite(y[k]);
             ll[2 * k] = x[k];
             ll[2 * k + 1] = y[k];
         }
-        total = done ? total + b.sign[i] * fabs(cr_lonlat_ring_area(ll, (int)m, L->a, L->f)) : NAN;
+        total = done ? total + sign[i] * fabs(cr_lonlat_ring_area(ll, (int)m, L->a, L->f)) : NAN;
         free(x), free(y), free(ok), free(ll);
     }
-    ring_buf_free(&b);
     return total;
+}
+
+/* The area in m2 of the polygons of g (in the zones' CRS) on the grid's ellipsoid, edges
+ * densified in the zones' CRS to a cell, or to 1/65536 of the perimeter when that is
+ * longer, so that the cost does not grow with the zone's size. */
+static double ellipsoid_area(loader *L, const GEOSGeometry *g)
+{
+    ring_buf b = {0};
+    double area = NAN;
+    if (add_rings(L->geos, g, NULL, &b)) {
+        double step = fmax(L->densify, perimeter(b.xy, b.ring_end, b.nrings) / 65536.0);
+        area = rings_area(L, b.xy, b.ring_end, b.sign, b.nrings, step, L->to_lonlat);
+    }
+    ring_buf_free(&b);
+    return area;
+}
+
+/* The area in m2 of a zone's rings on a geographic grid, the same way: edges straight in
+ * lon/lat as the cells are. */
+static double lonlat_area(loader *L, const cr_rings *r)
+{
+    int npoints = r->nrings ? r->ring_end[r->nrings - 1] : 0;
+    double *ll = malloc((size_t)(npoints ? npoints : 1) * 2 * sizeof *ll);
+    if (!ll)
+        return NAN;
+    const double *gt = L->grid->gt;
+    for (int k = 0; k < npoints; k++) {
+        ll[2 * k] = gt[0] + r->xy[2 * k] * gt[1];
+        ll[2 * k + 1] = gt[3] + r->xy[2 * k + 1] * gt[5];
+    }
+    double step = fmax(fabs(gt[1]), perimeter(ll, r->ring_end, r->nrings) / 65536.0);
+    double area = rings_area(L, ll, r->ring_end, r->sign, r->nrings, step, NULL);
+    free(ll);
+    return area;
 }
 
 /* 1 when the box lies within the clipping boxes (then the zone is not cut). */
@@ -629,16 +652,17 @@ static cr_status load_feature(loader *L, OGRFeatureH f, int64_t index, cr_zones 
     int cut = 0;
     double beyond = 0.0;
     if (GEOSisValid_r(L->geos, geom) != 1)
-        st = repair(L, &geom, who, &z->repaired);
+        st = repair(L, &geom, who, 1, &z->repaired);
     if (st == CR_OK && L->ct && L->clip && !within_clip(L, geom)) {
         cut = 1;
         st = cut_to_grid(L, &geom, who, &beyond);
     }
     if (st == CR_OK && L->ct && !GEOSisEmpty_r(L->geos, geom)) {
         st = reproject(L, &geom, who);
-        /* Densified edges in another CRS may come to cross where the straight ones did not. */
+        /* Parts cut at the antimeridian meet again, and densified edges may come to cross
+         * where the straight ones did not. */
         if (st == CR_OK && GEOSisValid_r(L->geos, geom) != 1)
-            st = repair(L, &geom, who, &z->repaired);
+            st = repair(L, &geom, who, 0, &z->repaired);
     }
     if (st != CR_OK) {
         GEOSGeom_destroy_r(L->geos, geom);
@@ -666,7 +690,7 @@ static cr_status load_feature(loader *L, OGRFeatureH f, int64_t index, cr_zones 
         return CR_OK;
     }
     double cell = fabs(L->grid->gt[1] * L->grid->gt[5]);
-    z->area_m2 = L->geographic ? geodesic_area(&L->geod, &z->rings, L->grid)
+    z->area_m2 = L->geographic ? lonlat_area(L, &z->rings)
                                : cr_rings_area(&z->rings) * cell * L->unit * L->unit;
     z->area_m2 += beyond;
     z->box = zone_box(&z->rings, L->grid);

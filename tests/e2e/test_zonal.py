@@ -1080,12 +1080,12 @@ class CostlyZones(ZonalCase):
         self.assertIn("interrupted by SIGINT", rest.strip().splitlines()[-1])
         self.assertEqual(sorted(os.listdir(self.tmp)), ["v.tif", "zones.gpkg"])
 
-    def zonal_measured(self, zones, *args):
-        """zonal over the value raster; asserts exit 0 in under a minute and 1 GB. Returns
-        (properties by zid, summary)."""
+    def zonal_measured(self, zones, raster=None):
+        """zonal over raster (the value raster by default) as v; asserts exit 0 in under a
+        minute and 1 GB. Returns (properties by zid, summary)."""
         out = self.path(f"out-{len(os.listdir(self.tmp))}.geojson")
         code, stdout, err, seconds, rss = run_measured(
-            ["zonal", "--zones", zones, "-r", f"v={self.value_raster()}", *args, "--json",
+            ["zonal", "--zones", zones, "-r", f"v={raster or self.value_raster()}", "--json",
              "-o", out], timeout=60)
         self.assertEqual(code, 0, f"after {seconds:.0f} s, {rss:.0f} MB: {err}")
         self.assertLess(rss, 1024, "peak memory (MB)")
@@ -1133,6 +1133,49 @@ class CostlyZones(ZonalCase):
         self.assertIsNone(props[2]["v_sum"])
         # A zone inside the grid is measured in the grid's CRS, as before.
         self.assertClose(props[3]["area_km2"], 65.4 * 67.7 / 1e6, "on the grid", rel=1e-6)
+
+    def test_zones_across_the_antimeridian(self):
+        # A grid in UTM 60S straddling 180 degrees near Fiji; the grid's extent in lon/lat
+        # crosses the antimeridian, so zones are cut to two boxes, one each side.
+        ct = osr.CoordinateTransformation(srs_of(4326), srs_of(32760))
+        x, y, _ = ct.TransformPoint(179.9997, -17.0)
+        grid = write_raster(self.path("fiji.tif"), V, origin=(round(x), round(y)), epsg=32760)
+        corners = [osr.CoordinateTransformation(srs_of(32760), srs_of(4326)).TransformPoint(
+            round(x) + dx, round(y) + dy)[:2] for dx, dy in [(0, 0), (100, -100)]]
+        self.assertGreater(corners[0][0], 179.99)   # west of the antimeridian ...
+        self.assertLess(corners[1][0], -179.99)     # ... and east of it
+        split = ("MULTIPOLYGON (((179.9 -17.1,180 -17.1,180 -16.9,179.9 -16.9,179.9 -17.1)),"
+                 "((-180 -17.1,-179.9 -17.1,-179.9 -16.9,-180 -16.9,-180 -17.1)))")
+        zones = self.zones(lonlat_box_wkt(-180, -90, 180, 90), split, name="fiji.gpkg", epsg=4326)
+        out = self.path("fiji.geojson")
+        code, stdout, err, _, _ = run_measured(["zonal", "--zones", zones, "-r", f"v={grid}",
+                                                "--json", "-o", out], timeout=60)
+        self.assertEqual(code, 0, err)
+        self.assertNotIn("warning", err)   # the two halves meet again: no repair to report
+        self.assertEqual(json.loads(stdout)["zones_repaired"], 0)
+        with open(out) as fh:
+            props = {f["properties"]["zid"]: f["properties"] for f in json.load(fh)["features"]}
+        halves = (equal_area_km2(lonlat_box_wkt(179.9, -17.1, 180, -16.9)) +
+                  equal_area_km2(lonlat_box_wkt(-180, -17.1, -179.9, -16.9)))
+        for zid, area in [(1, WGS84_AREA_KM2), (2, halves)]:
+            self.assertClose(props[zid]["v_count"], 100.0, f"zone {zid}: every cell", rel=1e-12)
+            self.assertClose(props[zid]["v_sum"], V.sum(), f"zone {zid}: sum", rel=1e-12)
+            self.assertClose(props[zid]["area_km2"], area, f"zone {zid}: area", rel=1e-6)
+
+    def test_zones_on_a_lonlat_grid(self):
+        # A grid of 0.001 degree cells: a box of 2 x 3 cells, and the whole world, whose area
+        # GeographicLib's geodesic polygons give only modulo the earth's (it read 0).
+        lon0, lat0, res = 34.8, -19.8, 0.001
+        grid = write_raster(self.path("lonlat.tif"), V, origin=(lon0, lat0), cell=res, epsg=4326)
+        box_wkt = lonlat_box_wkt(lon0 + 2 * res, lat0 - 5 * res, lon0 + 4 * res, lat0 - 2 * res)
+        zones = self.zones(box_wkt, lonlat_box_wkt(-180, -90, 180, 90), name="ll.gpkg", epsg=4326)
+        props, summary = self.zonal_measured(zones, grid)
+        self.assertClose(props[1]["v_count"], 6.0, "box: 6 cells", rel=1e-9)
+        self.assertClose(props[1]["v_sum"], V[2:5, 2:4].sum(), "box: sum", rel=1e-9)
+        self.assertClose(props[1]["area_km2"], equal_area_km2(box_wkt), "box: area", rel=1e-9)
+        self.assertClose(props[1]["data_coverage"], 1.0, "box: data_coverage", rel=1e-9)
+        self.assertClose(props[2]["v_count"], 100.0, "world: every cell", rel=1e-12)
+        self.assertClose(props[2]["area_km2"], WGS84_AREA_KM2, "world: area", rel=1e-9)
 
     def test_fields_that_differ_only_in_case(self):
         # GeoJSON keeps "Name" and "name" apart; GPKG (SQLite) and CSV compare names without

@@ -23,6 +23,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <gdal.h>
+
 #include "cityrisk/coverage.h"
 #include "cityrisk/zonal.h"
 #include "fuzzutil.h"
@@ -57,6 +59,37 @@ static cr_grid *make_grid(cr_ctx *ctx, int geographic, int big)
     return grid;
 }
 
+static cr_grid *grids[4];
+
+/* A square of 60 m on the UTM grid, which must load: a target whose every input failed
+ * (no GDAL driver, say) would find nothing. */
+static const char SELF_TEST[] =
+    "{\"type\":\"FeatureCollection\",\"crs\":{\"type\":\"name\",\"properties\":{\"name\":"
+    "\"urn:ogc:def:crs:EPSG::32736\"}},\"features\":[{\"type\":\"Feature\",\"properties\":{},"
+    "\"geometry\":{\"type\":\"Polygon\",\"coordinates\":[[[690000,7806000],[690060,7806000],"
+    "[690060,7805940],[690000,7805940],[690000,7806000]]]}}]}";
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    (void)argc;
+    (void)argv;
+    GDALAllRegister();
+    cr_ctx *ctx = fz_ctx();
+    for (int g = 0; g < 4; g++)
+        grids[g] = make_grid(ctx, g & 1, g & 2);
+    cr_zonal_opts opts;
+    cr_zonal_opts_init(&opts);
+    opts.zones_path = fz_write("self-test.geojson", (const uint8_t *)SELF_TEST, strlen(SELF_TEST));
+    cr_zones zones;
+    if (cr_zones_load(ctx, &opts, grids[0], "grid.tif", &zones) != CR_OK)
+        fz_fail("the self-test zone does not load: %s", cr_ctx_error(ctx));
+    if (zones.count != 1 || fabs(zones.zone[0].area_m2 - 3600.0) > 1e-6)
+        fz_fail("the self-test zone loads wrong: %lld zones, area %g", (long long)zones.count,
+                zones.count ? zones.zone[0].area_m2 : 0.0);
+    cr_zones_free(&zones);
+    return 0;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     int options = 0;
@@ -65,10 +98,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         data++, size--;
     }
     cr_ctx *ctx = fz_ctx();
-    static cr_grid *grids[4];
     int g = options & 3;
-    if (!grids[g])
-        grids[g] = make_grid(ctx, g & 1, g & 2);
     const cr_grid *grid = grids[g];
     int cancel = (options & 4) != 0;
     const char *path = fz_write("zones.geojson", data, size);
