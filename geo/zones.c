@@ -867,16 +867,30 @@ cr_status cr_zones_load(cr_ctx *ctx, const cr_zonal_opts *opts, const cr_grid *g
         st = cr_ctx_fail(ctx, CR_E_IO, "GEOS cannot set up its repair: %s", cr_ctx_geos_message(ctx));
         goto done;
     }
+    /* GDAL's readers speak while reading (GeoJSON's "Non closed ring detected"): their
+     * warnings go to the log, an error that ends the reading fails it. */
+    cr_gdal_begin(ctx);
     GIntBig n = OGR_L_GetFeatureCount(layer, 1);
+    OGR_L_ResetReading(layer);
+    cr_gdal_end(ctx);
     size_t cap = n > 0 ? (size_t)n : 16;
     out->zone = calloc(cap, sizeof *out->zone);
     if (!L.reader || !L.writer || !L.repair || !out->zone) {
         st = cr_ctx_fail(ctx, CR_E_IO, "out of memory");
         goto done;
     }
-    OGR_L_ResetReading(layer);
-    OGRFeatureH f;
-    while ((f = OGR_L_GetNextFeature(layer)) != NULL) {
+    for (;;) {
+        cr_gdal_begin(ctx);
+        OGRFeatureH f = OGR_L_GetNextFeature(layer);
+        cr_gdal_end(ctx);
+        if (!f) {
+            if (*cr_gdal_message(ctx))
+                st = cr_ctx_fail_gdal(ctx, CR_E_DATA, "cannot read the features of zones '%s'",
+                                      opts->zones_path);
+            if (st != CR_OK)
+                goto done;
+            break;
+        }
         if ((size_t)out->count == cap) {
             cr_zone *grown = realloc(out->zone, cap * 2 * sizeof *grown);
             if (!grown) {
