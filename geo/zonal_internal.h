@@ -45,8 +45,11 @@ void cr_zones_free(cr_zones *zones);
 /* A zone whose edges meet more often than this is simplified before GEOS repairs it:
  * GEOS's repair costs about 55 us and 2.2 KB per crossing (GEOS 3.11, structure method,
  * measured on random rings: 27,505 crossings 1.6 s and 62 MB, 70,992 crossings 4.2 s and
- * 157 MB), so this bounds a repair to about a second and 50 MB (docs/zonal.md). */
+ * 157 MB), so this bounds a repair to about a second and 50 MB (docs/zonal.md). The fuzz
+ * build sets a lower bound (geo/CMakeLists.txt). */
+#ifndef CR_REPAIR_MAX_CROSSINGS
 #define CR_REPAIR_MAX_CROSSINGS 20000
+#endif
 
 /* Counts the pairs of edges of rings that meet at a point where at least one of them does
  * not end (proper crossings, a vertex on another edge, partial overlaps; not edges that

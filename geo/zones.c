@@ -30,15 +30,22 @@ void cr_zones_free(cr_zones *zones)
 cr_status cr_zones_layer(cr_ctx *ctx, GDALDatasetH ds, const cr_zonal_opts *opts,
                          OGRLayerH *out)
 {
+    /* Some drivers parse the file only now (JML's XML): what they say is the context's. */
+    cr_gdal_begin(ctx);
     OGRLayerH layer = opts->layer ? GDALDatasetGetLayerByName(ds, opts->layer)
                                   : GDALDatasetGetLayer(ds, 0);
+    OGRFeatureDefnH defn = layer ? OGR_L_GetLayerDefn(layer) : NULL;
+    if (layer)
+        OGR_L_GetSpatialRef(layer);
+    cr_gdal_end(ctx);
+    if (*cr_gdal_message(ctx))
+        return cr_ctx_fail_gdal(ctx, CR_E_DATA, "cannot read zones '%s'", opts->zones_path);
     if (!layer) {
         if (opts->layer)
             return cr_ctx_fail(ctx, CR_E_USAGE, "zones '%s' have no layer '%s'",
                                opts->zones_path, opts->layer);
         return cr_ctx_fail(ctx, CR_E_DATA, "zones '%s' have no layer", opts->zones_path);
     }
-    OGRFeatureDefnH defn = OGR_L_GetLayerDefn(layer);
     const char *fields[2] = {opts->id_field, opts->name_field};
     const char *flags[2] = {"--id-field", "--name-field"};
     for (int i = 0; i < 2; i++)
