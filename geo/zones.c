@@ -272,6 +272,13 @@ static cr_status cancelled(loader *L)
     return cr_ctx_fail(L->ctx, CR_E_CANCELLED, "zonal statistics were cancelled");
 }
 
+/* What GEOS said when it returned nothing; nothing said is an allocation that failed. */
+static const char *geos_reason(const loader *L)
+{
+    const char *m = cr_ctx_geos_message(L->ctx);
+    return *m ? m : "out of memory";
+}
+
 /* "Ring Self-intersection[...]": GEOS's reason, copied (GEOS's string is freed here). */
 static void invalid_reason(GEOSContextHandle_t h, const GEOSGeometry *g, char *buf, size_t size)
 {
@@ -365,7 +372,8 @@ static cr_status repair(loader *L, GEOSGeometry **geom, const char *who, int dra
     cr_rings r = {b.xy, b.ring_end, b.sign, b.nrings};
     int64_t budget = ((int64_t)1 << 25) + 64 * (int64_t)b.npoints;
     int64_t crossings = cr_rings_crossings(&r, CR_REPAIR_MAX_CROSSINGS, budget);
-    int from = GEOSGetNumCoordinates_r(h, *geom), to = from;
+    int64_t counted = crossings; /* -1: too many edges meet to count them within the budget */
+    int from = GEOSGetNumCoordinates_r(h, *geom), to = from, simplified = 0;
     double *xy = NULL;
     int *ring_end = NULL, *source = NULL, nrings = b.nrings, npoints = b.npoints;
     while (crossings < 0 || crossings > CR_REPAIR_MAX_CROSSINGS) {
@@ -400,8 +408,9 @@ static cr_status repair(loader *L, GEOSGeometry **geom, const char *who, int dra
             ring_buf_free(&b);
             return cr_ctx_fail(L->ctx, CR_E_DATA, "zones '%s': %s is invalid (%s) and cannot be "
                                "simplified: %s", L->opts->zones_path, who, reason,
-                               cr_ctx_geos_message(L->ctx));
+                               geos_reason(L));
         }
+        simplified = 1;
         to = GEOSGetNumCoordinates_r(h, thin);
         GEOSGeom_destroy_r(h, *geom);
         *geom = thin;
@@ -415,12 +424,14 @@ static cr_status repair(loader *L, GEOSGeometry **geom, const char *who, int dra
         GEOSGeom_destroy_r(h, valid);
     if (!poly)
         return cr_ctx_fail(L->ctx, CR_E_DATA, "zones '%s': %s is invalid (%s) and cannot be "
-                           "repaired: %s", L->opts->zones_path, who, reason,
-                           *cr_ctx_geos_message(L->ctx) ? cr_ctx_geos_message(L->ctx)
-                                                          : "out of memory");
+                           "repaired: %s", L->opts->zones_path, who, reason, geos_reason(L));
     GEOSGeom_destroy_r(h, *geom);
     *geom = poly;
-    if (to != from)
+    if (simplified && counted < 0)
+        cr_ctx_log(L->ctx, CR_LOG_WARNING, "zones '%s': %s is invalid (%s) and has too many "
+                   "edges crossing to count; simplified from %d to %d vertices, then repaired "
+                   "with GEOS MakeValid", L->opts->zones_path, who, reason, from, to);
+    else if (simplified)
         cr_ctx_log(L->ctx, CR_LOG_WARNING, "zones '%s': %s is invalid (%s) and crosses itself "
                    "more than %d times; simplified from %d to %d vertices, then repaired with "
                    "GEOS MakeValid", L->opts->zones_path, who, reason, CR_REPAIR_MAX_CROSSINGS,
@@ -431,7 +442,7 @@ static cr_status repair(loader *L, GEOSGeometry **geom, const char *who, int dra
     else
         cr_ctx_log(L->ctx, CR_LOG_DEBUG, "zones '%s': %s became invalid once cut and "
                    "reprojected (%s); repaired", L->opts->zones_path, who, reason);
-    *repaired |= drawn || to != from;
+    *repaired |= drawn || simplified;
     return CR_OK;
 }
 
