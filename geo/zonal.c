@@ -508,7 +508,7 @@ static cr_status work(cr_ctx *ctx, void *arg, int64_t index, int worker, int slo
 static void finish_zone(job *j, int64_t z)
 {
     const cr_zone *zone = &j->zones.zone[z];
-    if (!cr_zacc_finish(&j->plan, j->acc[z], j->lists[z], zone->area_m2, zone->rings.nrings == 0,
+    if (!cr_zacc_finish(&j->plan, j->acc[z], j->lists[z], zone->area_m2, zone->empty,
                         j->values, j->zones.count, z))
         j->without_data++;
     free(j->acc[z]);
@@ -906,7 +906,10 @@ cr_status cr_zonal(cr_ctx *ctx, const char *out_path, const cr_zonal_opts *opts,
     free(paths);
     if (st == CR_OK) {
         double start = cr_seconds();
+        /* Zones cost little to read, except the rare one that needs a costly repair. */
+        cr_ctx_set_progress_range(ctx, 0.0, 0.1);
         st = cr_zones_load(ctx, opts, j.grid, j.src[0].path, &j.zones);
+        cr_ctx_set_progress_range(ctx, 0.0, 1.0);
         cr_ctx_log(ctx, CR_LOG_DEBUG, "zonal: reading the zones took %.2f s", cr_seconds() - start);
     }
     if (st == CR_OK && !cr_zplan_columns(&j.plan, &j.columns, &j.ncolumns))
@@ -917,7 +920,7 @@ cr_status cr_zonal(cr_ctx *ctx, const char *out_path, const cr_zonal_opts *opts,
         st = index_tiles(ctx, &j);
     if (st == CR_OK) {
         double start = cr_seconds();
-        cr_ctx_set_progress_range(ctx, 0.0, 0.9);
+        cr_ctx_set_progress_range(ctx, 0.1, 0.9);
         st = run_tiles(ctx, &j);
         cr_ctx_log(ctx, CR_LOG_DEBUG, "zonal: %lld zones over %lld tiles took %.2f s",
                    (long long)j.zones.count, (long long)j.ntiles, cr_seconds() - start);

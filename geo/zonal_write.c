@@ -71,16 +71,29 @@ static void shorten(const char *name, char *out, size_t size)
     snprintf(out, size, "%s", buf);
 }
 
-/* Gives names[i] (n names, DBF_NAME_MAX + 1 bytes each) the shortened, unique form of
- * long_names[i]: a name equal to an earlier one (case-insensitively, as dBase compares)
- * ends in a number instead. */
-static void dbf_names(const char *const *long_names, int n, char (*names)[DBF_NAME_MAX + 1])
+/* Room for a field name in any format (dBase's are cut to DBF_NAME_MAX). */
+#define NAME_BUF 256
+
+/* The name a format takes for name: dBase's shortened form, or name cut to NAME_BUF - 1. */
+static void fit_name(const char *name, int dbf, char *out)
 {
+    if (dbf)
+        shorten(name, out, DBF_NAME_MAX + 1);
+    else
+        snprintf(out, NAME_BUF, "%s", name);
+}
+
+/* Gives names[i] (n names) the unique form of long_names[i]: in a Shapefile (dbf) the
+ * name itself when it fits, else shortened; a name equal to an earlier one ignoring case
+ * (as dBase, SQLite and OGR's own field lookup compare them) ends in a number instead. */
+static void unique_names(const char *const *long_names, int n, int dbf, char (*names)[NAME_BUF])
+{
+    size_t max = dbf ? DBF_NAME_MAX : NAME_BUF - 1;
     for (int i = 0; i < n; i++) {
-        if (strlen(long_names[i]) <= DBF_NAME_MAX)
-            snprintf(names[i], DBF_NAME_MAX + 1, "%s", long_names[i]);
+        if (strlen(long_names[i]) <= max)
+            snprintf(names[i], max + 1, "%s", long_names[i]);
         else
-            shorten(long_names[i], names[i], DBF_NAME_MAX + 1);
+            fit_name(long_names[i], dbf, names[i]);
         for (int k = 1;; k++) {
             int clash = 0;
             for (int e = 0; e < i && !clash; e++)
@@ -89,10 +102,9 @@ static void dbf_names(const char *const *long_names, int n, char (*names)[DBF_NA
                 break;
             char number[16];
             int len = snprintf(number, sizeof number, "%d", k);
-            char base[DBF_NAME_MAX + 1];
-            shorten(long_names[i], base, sizeof base);
-            size_t keep = strlen(base) < (size_t)(DBF_NAME_MAX - len) ? strlen(base)
-                                                                      : (size_t)(DBF_NAME_MAX - len);
+            char base[NAME_BUF];
+            fit_name(long_names[i], dbf, base);
+            size_t keep = strlen(base) < max - (size_t)len ? strlen(base) : max - (size_t)len;
             memcpy(names[i], base, keep);
             memcpy(names[i] + keep, number, (size_t)len + 1);
         }
@@ -204,7 +216,7 @@ static cr_status create_fields(cr_ctx *ctx, OGRLayerH src, OGRLayerH dst, const 
     OGRFeatureDefnH sd = OGR_L_GetLayerDefn(src);
     int nsrc = OGR_FD_GetFieldCount(sd), total = nsrc + ncolumns;
     const char **long_names = calloc((size_t)(total ? total : 1), sizeof *long_names);
-    char(*names)[DBF_NAME_MAX + 1] = calloc((size_t)(total ? total : 1), sizeof *names);
+    char(*names)[NAME_BUF] = calloc((size_t)(total ? total : 1), sizeof *names);
     fp->source_map = calloc((size_t)(nsrc ? nsrc : 1), sizeof *fp->source_map);
     if (!long_names || !names || !fp->source_map) {
         free(long_names);
@@ -230,16 +242,21 @@ static cr_status create_fields(cr_ctx *ctx, OGRLayerH src, OGRLayerH dst, const 
     fp->first_column = n;
     for (int c = 0; c < ncolumns; c++)
         long_names[n++] = columns[c].name;
-    int shapefile = strcmp(driver, "ESRI Shapefile") == 0;
-    if (shapefile)
-        dbf_names(long_names, n, names);
+    /* Only GeoJSON keeps names that differ in case apart (JSON keys); other formats, and
+     * OGR's field lookup, take them for one. */
+    int shapefile = strcmp(driver, "ESRI Shapefile") == 0, geojson = strcmp(driver, "GeoJSON") == 0;
+    if (!geojson)
+        unique_names(long_names, n, shapefile, names);
     cr_status st = CR_OK;
     for (int i = 0; i < n && st == CR_OK; i++) {
-        const char *name = shapefile ? names[i] : long_names[i];
-        if (shapefile && strcmp(name, long_names[i]) != 0) {
-            char pair[256];
+        const char *name = geojson ? long_names[i] : names[i];
+        if (strcmp(name, long_names[i]) != 0) {
+            char pair[2 * NAME_BUF + 2];
             snprintf(pair, sizeof pair, "%s=%s", long_names[i], name);
             summary->renamed = CSLAddString(summary->renamed, pair);
+            if (!shapefile)
+                cr_ctx_log(ctx, CR_LOG_WARNING, "zones '%s': field '%s' is written as '%s' (%s "
+                           "field names ignore case)", zones_path, long_names[i], name, driver);
         }
         /* A name that is not UTF-8 would make GeoJSON invalid JSON: its bad bytes become
          * U+FFFD, as in the values (write_features). */

@@ -246,6 +246,44 @@ def no_crs():
                  [f"POINT ({X0 + 45} {Y0 - 45})", f"POINT ({X0 + 105} {Y0 - 165})"])
 
 
+# ---- zones that cost more than they cover (issue 16)
+
+def utm_collection(features):
+    """A FeatureCollection in EPSG:32736, named by GeoJSON's old "crs" member (GDAL reads
+    it), compact: the rings below are long."""
+    return json.dumps({"type": "FeatureCollection",
+                       "crs": {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::32736"}},
+                       "features": features}, separators=(",", ":")) + "\n"
+
+
+def costly_zones():
+    # Issue 16's zig-zag: 4 crossings and a spike, 200 m below the grid's top-left corner.
+    zig = [(0, 0), (4, 4), (8, 0), (12, 4), (16, 0), (16, 4), (12, 0), (8, 4), (4, 0), (0, 4),
+           (0, 0), (-10, -10), (0, 0)]
+    write_bytes("zig_zag.geojson", utm_collection([feature(1, polygon(
+        [[X0 + x, Y0 - 200.0 + y] for x, y in zig]), "Zig zag")]).encode())
+    # 10,000 vertices drawn over the grid in drawing order: about 10 million crossings.
+    rng = np.random.default_rng(16)
+    ring = [[round(X0 + float(u), 2), round(Y0 - float(v), 2)]
+            for u, v in zip(rng.uniform(1, SIDE * CELL - 1, 10000),
+                            rng.uniform(1, SIDE * CELL - 1, 10000))]
+    write_bytes("many_crossings.geojson", utm_collection([feature(1, polygon(ring + [ring[0]]),
+                                                                  "Scribble")]).encode())
+    # The whole world in lon/lat, over a grid of 240 m.
+    write_bytes("world.geojson", collection([feature(1, polygon(
+        [[-180, -90], [180, -90], [180, 90], [-180, 90], [-180, -90]]), "World")]).encode())
+    # A coordinate that is not a number (JSON has no NaN; GDAL's reader takes it).
+    west = [[X0, Y0], [X0 + 60, Y0], [X0 + 60, Y0 - 60], [X0, Y0 - 60], [X0, Y0]]
+    text = utm_collection([feature(1, polygon(west), "West")]).replace("690060.0,7805940.0",
+                                                                          "NaN,7805940.0")
+    assert "NaN" in text
+    write_bytes("nan_coordinate.geojson", text.encode())
+    # Fields whose names differ only in case: GeoJSON keeps them apart, GPKG cannot.
+    cased = {"type": "Feature", "properties": {"zone_id": 1, "Name": "West", "name": "Ouest"},
+             "geometry": polygon(square(0, 0, 3, 7))}
+    write_bytes("case_fields.geojson", collection([cased]).encode())
+
+
 # ---- pipeline files
 
 def pipelines():
@@ -299,6 +337,7 @@ if __name__ == "__main__":
     rasters()
     csvs()
     geojsons()
+    costly_zones()
     no_crs()
     pipelines()
     numbers_and_messages()

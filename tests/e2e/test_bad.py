@@ -101,6 +101,8 @@ ROLES = {
     "zonal --zones": lambda f, o: ["zonal", "--zones", f, "--water", GOOD,
                                    "-o", out(o, "zones.geojson")],
     "map --zones": lambda f, o: ["map", "--raster", GOOD, "--zones", f, "-o", out(o, "map.png")],
+    "zonal --zones -of GPKG": lambda f, o: ["zonal", "--zones", f, "--water", GOOD, "-of", "GPKG",
+                                            "-o", out(o, "zones.gpkg")],
     "run": lambda f, o: ["run", f],
 }
 
@@ -293,6 +295,25 @@ CASES = [
          (r"zones '{f}': feature 0: GEOS cannot read the geometry: .*closed linestring",)),
     Case("unclosed_ring.geojson", "map --zones", 0,
          (r"warning: GDAL: Non closed ring detected", r"\A(?![\s\S]*Non closed[\s\S]*Non closed)")),
+    # ---- zones that cost more than they cover (issue 16)
+    Case("zig_zag.geojson", "zonal --zones", 0,
+         (r"warning: zones '{f}': feature 0 is invalid \(Ring Self-intersection.*\); repaired "
+          r"with GEOS MakeValid",)),
+    Case("zig_zag.geojson", "map --zones", 0, ()),
+    Case("many_crossings.geojson", "zonal --zones", 0,
+         (r"warning: zones '{f}': feature 0 is invalid \(Self-intersection.*\) and crosses itself "
+          r"more than 20000 times; simplified from 10001 to \d+ vertices, then repaired with GEOS "
+          r"MakeValid",)),
+    Case("many_crossings.geojson", "map --zones", 0, ()),
+    Case("world.geojson", "zonal --zones", 0, (r"1 zones \(0 repaired, 0 without data\)",)),
+    Case("nan_coordinate.geojson", "zonal --zones", 3,
+         (r"zones '{f}': feature 0 has a coordinate that is not a finite number \(Invalid "
+          r"Coordinate\[nan 7805940\]\)",)),
+    Case("nan_coordinate.geojson", "map --zones", 0, ()),
+    Case("case_fields.geojson", "zonal --zones -of GPKG", 0,
+         (r"warning: zones '{f}': field 'name' is written as 'name1' \(GPKG field names ignore "
+          r"case\)",)),
+    Case("case_fields.geojson", "zonal --zones", 0, ()),
 ]
 
 

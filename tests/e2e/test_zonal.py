@@ -23,13 +23,17 @@ import math
 import os
 import re
 import shutil
+import signal
+import subprocess
 import tempfile
+import threading
+import time
 import unittest
 
 import numpy as np
 from osgeo import gdal, ogr, osr
 
-from cliutil import CliTestCase, run, run_steps, sample, sample_city_steps
+from cliutil import CITYRISK, CliTestCase, run, run_steps, sample, sample_city_steps
 
 gdal.UseExceptions()
 ogr.UseExceptions()
@@ -918,6 +922,288 @@ class Failures(ZonalCase):
         self.assertFailsClean(["zonal", "--zones", self.square, "--water", self.v, "-r",
                                f"Water_Stress={self.v}", "--stats", "mean", "-o", self.out], 2,
                               "'Water_Stress_mean'")
+
+
+# ---------------------------------------------------------------------------------------------
+# 2b. Zones that cost more than they cover (issue 16): self-intersecting rings, rings with
+# thousands of crossings, zones far larger than the grid, and source fields that differ only in
+# case. Shapes are worked out by hand; areas beyond the grid come from PROJ's ellipsoidal
+# cylindrical equal-area projection through OGR, or the published area of the WGS 84 ellipsoid.
+
+# The area of the WGS 84 ellipsoid (GeographicLib's documentation: 510065621724088.5 m2).
+WGS84_AREA_KM2 = 510065621.7240885
+
+
+def zig_zag(n, s, h, x0, y0):
+    """The ring of issue 16, in general: out along a zig-zag of n steps of s metres between y0
+    and y0 + h, up, and back along its mirror image. The two lines cross n times (at x0 + s/2,
+    x0 + 3s/2, ...) and enclose, at every x, the strip between them, of height |2f - h| (f the
+    zig-zag above y0): a triangle wave of period s and mean h/2. So the area is s h n / 2, and
+    any stretch of whole periods holds h/2 of its width. n is even (the ring starts and ends at
+    x0, y0)."""
+    assert n % 2 == 0
+    ring = [(x0 + s * i, y0 + h * (i % 2)) for i in range(n + 1)]
+    ring.append((x0 + s * n, y0 + h))
+    ring += [(x0 + s * i, y0 + h * ((i + 1) % 2)) for i in range(n - 1, -1, -1)]
+    return ring
+
+
+def lonlat_box_wkt(lon0, lat0, lon1, lat1):
+    return (f"POLYGON (({lon0} {lat0},{lon1} {lat0},{lon1} {lat1},{lon0} {lat1},"
+            f"{lon0} {lat0}))")
+
+
+def equal_area_km2(wkt):
+    """The area on the WGS 84 ellipsoid of a lon/lat polygon whose edges are straight in lon/lat,
+    through PROJ's ellipsoidal cylindrical equal-area projection (edges densified to 0.01
+    degree first)."""
+    g = ogr.CreateGeometryFromWkt(wkt)
+    g.Segmentize(0.01)
+    cea = osr.SpatialReference()
+    cea.SetFromUserInput("+proj=cea +ellps=WGS84 +lat_ts=0 +units=m +type=crs")
+    g.Transform(osr.CoordinateTransformation(srs_of(4326), cea))
+    return g.GetArea() / 1e6
+
+
+def run_measured(args, timeout=120):
+    """Runs cityrisk with args; returns (exit code, stdout, stderr, seconds, peak resident
+    memory in MB). A run still going after timeout seconds is killed (exit code None)."""
+    start = time.monotonic()
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        proc = subprocess.Popen([CITYRISK, *args], stdout=out, stderr=err)
+        timer = threading.Timer(timeout, proc.kill)
+        timer.start()
+        _, status, usage = os.wait4(proc.pid, 0)
+        timer.cancel()
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        seconds = time.monotonic() - start
+        out.seek(0)
+        err.seek(0)
+        code = None if seconds >= timeout else proc.returncode
+        return (code, out.read().decode(), err.read().decode(errors="replace"), seconds,
+                usage.ru_maxrss / 1024)
+
+
+class CostlyZones(ZonalCase):
+    def test_zig_zag_with_a_spike_is_repaired_into_its_five_parts(self):
+        # Issue 16's ring: 4 crossings, then a spike out to (-10, -10) and back. GEOS makes 5
+        # polygons of it (2 triangles of 4 m2, 3 diamonds of 8 m2) and a line (the spike).
+        # It lies in cells (4, 2) (x 20 .. 30: a triangle and two diamonds, 20 m2) and
+        # (4, 3) (a diamond and a triangle, 12 m2).
+        ring = zig_zag(4, 4.0, 4.0, 20.0, -50.0) + [(20.0, -50.0), (10.0, -60.0)]
+        self.assertEqual(len(ring) + 1, 13)
+        zones = self.zones(polygon_wkt(ring), names=["Zig zag"])
+        props, summary, err, _ = self.zonal("--zones", zones, "--name-field", "name",
+                                            "-r", f"v={self.value_raster()}")
+        self.assertEqual(summary["zones_repaired"], 1)
+        self.assertRegex(err, r"warning: zones '.*': feature 1 \(name 'Zig zag'\) is invalid "
+                              r"\(.*[Ss]elf-intersection.*\); repaired with GEOS MakeValid")
+        p = props[1]
+        self.assertClose(p["area_km2"], 32e-6, "area: 2 x 4 + 3 x 8 m2")
+        self.assertClose(p["v_count"], 0.32, "count")
+        self.assertClose(p["v_sum"], 0.20 * V[4, 2] + 0.12 * V[4, 3], "sum")
+        self.assertEqual(p["data_coverage"], 1.0)
+
+    def test_ten_thousand_vertices_crossing_five_thousand_times(self):
+        # 5000 steps of 2 cm, 8 m high, across the whole width of row 4: 10002 vertices, 5000
+        # crossings. Each cell of the row holds 500 whole periods: h/2 x 10 m = 40 m2 of it.
+        ring = zig_zag(5000, 0.02, 8.0, 0.0, -49.0)
+        self.assertEqual(len(ring), 10002)
+        zones = self.zones(polygon_wkt(ring))
+        one = self.value_raster("one.tif", np.ones((ROWS, COLS)))
+        code, stdout, err, seconds, _ = run_measured(
+            ["zonal", "--zones", zones, "-r", f"v={self.value_raster()}", "-r", f"one={one}",
+             "--json", "-o", self.path("z.geojson")])
+        self.assertEqual(code, 0, err)
+        self.assertIn("repaired with GEOS MakeValid", err)
+        self.assertNotIn("simplified", err)   # exact: few enough crossings to repair as it is
+        with open(self.path("z.geojson")) as fh:
+            p = json.load(fh)["features"][0]["properties"]
+        self.assertClose(p["area_km2"], 0.02 * 8.0 * 5000 / 2 / 1e6, "area", rel=1e-9)
+        self.assertClose(p["one_count"], 4.0, "count: 0.4 of each of the 10 cells", rel=1e-9)
+        self.assertClose(p["v_sum"], 0.4 * V[4, :].sum(), "sum", rel=1e-9)
+        self.assertLess(seconds, 60)
+
+    def random_ring(self, seed, n):
+        """n points drawn uniformly over the grid, in drawing order: a ring that crosses
+        itself about n^2/9 times."""
+        rng = np.random.default_rng(seed)
+        return [(float(u), float(w)) for u, w in zip(rng.uniform(0.5, 99.5, n),
+                                                      rng.uniform(-99.5, -0.5, n))]
+
+    def test_a_ring_with_millions_of_crossings_is_simplified_then_repaired(self):
+        # 10,000 random vertices cross about 10 million times: GEOS's linework repair ran for
+        # minutes and the structure method takes 10 GB. The repair's cost is bounded: the zone
+        # is simplified until it crosses itself few enough times, with a warning.
+        zones = self.zones(polygon_wkt(self.random_ring(16, 10000)), names=["Scribble"])
+        one = self.value_raster("one.tif", np.ones((ROWS, COLS)))
+        code, stdout, err, seconds, rss = run_measured(
+            ["zonal", "--zones", zones, "--name-field", "name", "-r", f"one={one}", "--json",
+             "-o", self.path("z.geojson")], timeout=120)
+        self.assertEqual(code, 0, f"after {seconds:.0f} s: {err}")
+        self.assertRegex(err, r"warning: zones '.*': feature 1 \(name 'Scribble'\) is invalid "
+                              r"\(.*\) and crosses itself more than [\d,]+ times; simplified "
+                              r"from 10001 to \d+ vertices, then repaired with GEOS MakeValid")
+        self.assertEqual(json.loads(stdout)["zones_repaired"], 1)
+        with open(self.path("z.geojson")) as fh:
+            p = json.load(fh)["features"][0]["properties"]
+        # Whatever the simplification kept, the result is a valid polygon on the grid: its
+        # cells add up to its area.
+        self.assertGreater(p["area_km2"], 0.0)
+        self.assertLessEqual(p["area_km2"], 1e-2)
+        self.assertClose(p["one_count"], p["area_km2"] * 1e6 / CELL_AREA, "count", rel=1e-9)
+        self.assertClose(p["data_coverage"], 1.0, "data_coverage", rel=1e-9)
+        self.assertLess(rss, 1024, "peak memory (MB)")
+
+    def test_sigint_stops_the_repair_of_costly_zones(self):
+        zones = self.zones(*[polygon_wkt(self.random_ring(seed, 10000)) for seed in range(12)])
+        out = self.path("z.geojson")
+        proc = subprocess.Popen([CITYRISK, "zonal", "--zones", zones, "-r",
+                                 f"v={self.value_raster()}", "-o", out],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        lines = []
+        for line in proc.stderr:            # the first zone's warning: the repairs are under way
+            lines.append(line)
+            if "invalid" in line:
+                break
+        self.assertIsNone(proc.poll(), f"the command ended first: {''.join(lines)}")
+        proc.send_signal(signal.SIGINT)
+        sent = time.monotonic()
+        try:
+            rest = proc.communicate(timeout=60)[1]
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.communicate()
+            self.fail("SIGINT did not stop the repairs within 60 s")
+        self.assertEqual(proc.returncode, 130, rest)
+        self.assertLess(time.monotonic() - sent, 10, "the command did not stop promptly")
+        self.assertIn("interrupted by SIGINT", rest.strip().splitlines()[-1])
+        self.assertEqual(sorted(os.listdir(self.tmp)), ["v.tif", "zones.gpkg"])
+
+    def zonal_measured(self, zones, raster=None):
+        """zonal over raster (the value raster by default) as v; asserts exit 0 in under a
+        minute and 1 GB. Returns (properties by zid, summary)."""
+        out = self.path(f"out-{len(os.listdir(self.tmp))}.geojson")
+        code, stdout, err, seconds, rss = run_measured(
+            ["zonal", "--zones", zones, "-r", f"v={raster or self.value_raster()}", "--json",
+             "-o", out], timeout=60)
+        self.assertEqual(code, 0, f"after {seconds:.0f} s, {rss:.0f} MB: {err}")
+        self.assertLess(rss, 1024, "peak memory (MB)")
+        with open(out) as fh:
+            doc = json.load(fh)
+        return {f["properties"]["zid"]: f["properties"] for f in doc["features"]}, \
+            json.loads(stdout)
+
+    def test_zones_of_the_whole_world_cost_what_the_grid_does(self):
+        # Over a 10 x 10 grid in UTM, in lon/lat: a band from 80 S to 80 N, and the whole
+        # world (which took 3.7 and 2.3-5.8 GB, then printed garbage or aborted).
+        for name, wkt, area in [
+                ("band", lonlat_box_wkt(-180, -80, 180, 80),
+                 equal_area_km2(lonlat_box_wkt(-180, -80, 180, 80))),
+                ("world", lonlat_box_wkt(-180, -90, 180, 90), WGS84_AREA_KM2)]:
+            with self.subTest(zone=name):
+                zones = self.zones(wkt, name=f"{name}.geojson", driver="GeoJSON", epsg=4326)
+                props, summary = self.zonal_measured(zones)
+                p = props[1]
+                self.assertEqual(summary["zones_repaired"], 0)
+                self.assertClose(p["v_count"], 100.0, "every cell, wholly", rel=1e-12)
+                self.assertClose(p["v_sum"], V.sum(), "sum", rel=1e-12)
+                self.assertClose(p["area_km2"], area, "the whole zone's area", rel=1e-6)
+                self.assertClose(p["data_coverage"], 1e4 / (area * 1e6), "data_coverage",
+                                 rel=1e-6)
+
+    def test_zones_beyond_the_grid_keep_their_whole_area(self):
+        # In lon/lat over the UTM grid (near 34.9 E, 19.9 S): a 2 x 2 degree square around it,
+        # a 1 x 1 degree square 3000 km away, and a small square on the grid for comparison.
+        square = ogr.CreateGeometryFromWkt(
+            polygon_wkt([(12.3, -88.8), (77.7, -88.8), (77.7, -21.1), (12.3, -21.1)]))
+        square.Segmentize(0.5)
+        square.Transform(osr.CoordinateTransformation(srs_of(UTM36S), srs_of(4326)))
+        lon, lat = square.Centroid().GetX(), square.Centroid().GetY()
+        around = lonlat_box_wkt(lon - 1, lat - 1, lon + 1, lat + 1)
+        far = lonlat_box_wkt(10, 5, 11, 6)
+        zones = self.zones(around, far, square, name="beyond.gpkg", epsg=4326)
+        props, summary = self.zonal_measured(zones)
+        self.assertEqual(summary["zones_empty"], 0)
+        self.assertClose(props[1]["area_km2"], equal_area_km2(around), "around", rel=1e-6)
+        self.assertClose(props[1]["v_count"], 100.0, "around: every cell", rel=1e-12)
+        self.assertClose(props[2]["area_km2"], equal_area_km2(far), "far", rel=1e-6)
+        self.assertEqual(props[2]["data_coverage"], 0.0)
+        self.assertEqual(props[2]["v_count"], 0.0)
+        self.assertIsNone(props[2]["v_sum"])
+        # A zone inside the grid is measured in the grid's CRS, as before.
+        self.assertClose(props[3]["area_km2"], 65.4 * 67.7 / 1e6, "on the grid", rel=1e-6)
+
+    def test_zones_across_the_antimeridian(self):
+        # A grid in UTM 60S straddling 180 degrees near Fiji; the grid's extent in lon/lat
+        # crosses the antimeridian, so zones are cut to two boxes, one each side.
+        ct = osr.CoordinateTransformation(srs_of(4326), srs_of(32760))
+        x, y, _ = ct.TransformPoint(179.9997, -17.0)
+        grid = write_raster(self.path("fiji.tif"), V, origin=(round(x), round(y)), epsg=32760)
+        corners = [osr.CoordinateTransformation(srs_of(32760), srs_of(4326)).TransformPoint(
+            round(x) + dx, round(y) + dy)[:2] for dx, dy in [(0, 0), (100, -100)]]
+        self.assertGreater(corners[0][0], 179.99)   # west of the antimeridian ...
+        self.assertLess(corners[1][0], -179.99)     # ... and east of it
+        split = ("MULTIPOLYGON (((179.9 -17.1,180 -17.1,180 -16.9,179.9 -16.9,179.9 -17.1)),"
+                 "((-180 -17.1,-179.9 -17.1,-179.9 -16.9,-180 -16.9,-180 -17.1)))")
+        zones = self.zones(lonlat_box_wkt(-180, -90, 180, 90), split, name="fiji.gpkg", epsg=4326)
+        out = self.path("fiji.geojson")
+        code, stdout, err, _, _ = run_measured(["zonal", "--zones", zones, "-r", f"v={grid}",
+                                                "--json", "-o", out], timeout=60)
+        self.assertEqual(code, 0, err)
+        self.assertNotIn("warning", err)   # the two halves meet again: no repair to report
+        self.assertEqual(json.loads(stdout)["zones_repaired"], 0)
+        with open(out) as fh:
+            props = {f["properties"]["zid"]: f["properties"] for f in json.load(fh)["features"]}
+        halves = (equal_area_km2(lonlat_box_wkt(179.9, -17.1, 180, -16.9)) +
+                  equal_area_km2(lonlat_box_wkt(-180, -17.1, -179.9, -16.9)))
+        for zid, area in [(1, WGS84_AREA_KM2), (2, halves)]:
+            self.assertClose(props[zid]["v_count"], 100.0, f"zone {zid}: every cell", rel=1e-12)
+            self.assertClose(props[zid]["v_sum"], V.sum(), f"zone {zid}: sum", rel=1e-12)
+            self.assertClose(props[zid]["area_km2"], area, f"zone {zid}: area", rel=1e-6)
+
+    def test_zones_on_a_lonlat_grid(self):
+        # A grid of 0.001 degree cells: a box of 2 x 3 cells, and the whole world, whose area
+        # GeographicLib's geodesic polygons give only modulo the earth's (it read 0).
+        lon0, lat0, res = 34.8, -19.8, 0.001
+        grid = write_raster(self.path("lonlat.tif"), V, origin=(lon0, lat0), cell=res, epsg=4326)
+        box_wkt = lonlat_box_wkt(lon0 + 2 * res, lat0 - 5 * res, lon0 + 4 * res, lat0 - 2 * res)
+        zones = self.zones(box_wkt, lonlat_box_wkt(-180, -90, 180, 90), name="ll.gpkg", epsg=4326)
+        props, summary = self.zonal_measured(zones, grid)
+        self.assertClose(props[1]["v_count"], 6.0, "box: 6 cells", rel=1e-9)
+        self.assertClose(props[1]["v_sum"], V[2:5, 2:4].sum(), "box: sum", rel=1e-9)
+        self.assertClose(props[1]["area_km2"], equal_area_km2(box_wkt), "box: area", rel=1e-9)
+        self.assertClose(props[1]["data_coverage"], 1.0, "box: data_coverage", rel=1e-9)
+        self.assertClose(props[2]["v_count"], 100.0, "world: every cell", rel=1e-12)
+        self.assertClose(props[2]["area_km2"], WGS84_AREA_KM2, "world: area", rel=1e-9)
+
+    def test_fields_that_differ_only_in_case(self):
+        # GeoJSON keeps "Name" and "name" apart; GPKG (SQLite) and CSV compare names without
+        # case, and failed with a raw SQL error. The later one gets a number, as Shapefile
+        # names do, with a warning and listed in renamed_fields.
+        path = self.path("case.geojson")
+        doc = {"type": "FeatureCollection", "features": [{
+            "type": "Feature", "properties": {"zid": 1, "Name": "upper", "name": "lower"},
+            "geometry": json.loads(ogr.CreateGeometryFromWkt(polygon_wkt(
+                [(50, -50), (60, -50), (60, -40), (50, -40)])).ExportToJson())}]}
+        doc["crs"] = {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::32736"}}
+        with open(path, "w") as fh:
+            json.dump(doc, fh)
+        for fmt, name in [("GPKG", "z.gpkg"), ("CSV", "z.csv"), ("FlatGeobuf", "z.fgb")]:
+            with self.subTest(fmt=fmt):
+                out = self.path(name)
+                rc, stdout, err = run("zonal", "--zones", path, "-r", f"v={self.value_raster()}",
+                                      "-of", fmt, "--json", "-o", out)
+                self.assertEqual(rc, 0, err)
+                self.assertIn("field 'name' is written as 'name1'", err)
+                self.assertEqual(json.loads(stdout)["renamed_fields"], {"name": "name1"})
+                rows, names = read_ogr(out)
+                self.assertEqual(names[:4], ["zid", "Name", "name1", "area_km2"])
+                row = rows[1] if fmt != "CSV" else rows["1"]
+                self.assertEqual((row["Name"], row["name1"]), ("upper", "lower"))
+        props, summary, err, _ = self.zonal("--zones", path, "-r", f"v={self.value_raster()}")
+        self.assertEqual(summary["renamed_fields"], {})
+        self.assertEqual((props[1]["Name"], props[1]["name"]), ("upper", "lower"))
 
 
 # ---------------------------------------------------------------------------------------------

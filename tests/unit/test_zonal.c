@@ -1,6 +1,7 @@
 /* test_zonal.c: the generic statistics (parsing, weighted quantiles, majority), the
  * raster option, and the per-zone accumulators and columns on cells worked out by hand. */
 #define _POSIX_C_SOURCE 200809L
+#define _DEFAULT_SOURCE /* M_PI */
 #include "testutil.h"
 
 #include <math.h>
@@ -1015,6 +1016,184 @@ static void row_path_equals_cell_path(void **state)
     cr_ctx_free(ctx);
 }
 
+
+/* ------------------------------------------------------------------------------------ */
+/* Zones that cost more than they cover (zone_shape.c): the crossings that make a repair
+ * costly, the thinning that bounds it, and areas on the ellipsoid. */
+
+/* Rings of points given as x, y pairs, one ring per call of add(). */
+typedef struct test_rings {
+    double xy[64];
+    int end[8];
+    signed char sign[8];
+    int n, nrings;
+} test_rings;
+
+static void add(test_rings *t, int sign, int npoints, const double *xy)
+{
+    memcpy(t->xy + 2 * t->n, xy, (size_t)npoints * 2 * sizeof *xy);
+    t->n += npoints;
+    t->end[t->nrings] = t->n;
+    t->sign[t->nrings++] = (signed char)sign;
+}
+
+static int64_t crossings_of(const test_rings *t, int64_t limit, int64_t budget)
+{
+    cr_rings r = {t->xy, t->end, t->sign, t->nrings};
+    return cr_rings_crossings(&r, limit, budget);
+}
+
+#define UNLIMITED ((int64_t)1 << 40)
+
+static void crossings_by_hand(void **state)
+{
+    (void)state;
+    test_rings square = {0}, tie = {0}, zig = {0}, two = {0}, twice = {0}, touch = {0}, run = {0};
+    add(&square, 1, 4, (const double[]){0, 0, 4, 0, 4, 4, 0, 4});
+    assert_int_equal(crossings_of(&square, 100, UNLIMITED), 0);
+    /* A bow tie crosses once, in its middle. */
+    add(&tie, 1, 4, (const double[]){0, 0, 2, 2, 2, 0, 0, 2});
+    assert_int_equal(crossings_of(&tie, 100, UNLIMITED), 1);
+    /* Issue 16's zig-zag crosses its mirror image at x = 2, 6, 10, 14; its spike out to
+     * (-10, -10) and back is two identical edges, on the line of the first edge, meeting
+     * the others only where they end: no node. Closed explicitly, as GEOS gives rings. */
+    add(&zig, 1, 13, (const double[]){0, 0, 4, 4, 8, 0, 12, 4, 16, 0, 16, 4, 12, 0, 8, 4, 4, 0,
+                                      0, 4, 0, 0, -10, -10, 0, 0});
+    assert_int_equal(crossings_of(&zig, 100, UNLIMITED), 4);
+    /* Counting stops past the limit; a budget too small to tell says so. */
+    assert_int_equal(crossings_of(&zig, 2, UNLIMITED), 3);
+    assert_int_equal(crossings_of(&zig, 100, 0), -1);
+    /* Two overlapping shells: their boundaries cross twice. */
+    add(&two, 1, 4, (const double[]){0, 0, 4, 0, 4, 4, 0, 4});
+    add(&two, 1, 4, (const double[]){2, 2, 6, 2, 6, 6, 2, 6});
+    assert_int_equal(crossings_of(&two, 100, UNLIMITED), 2);
+    /* A ring traced twice: identical edges add no node. */
+    add(&twice, 1, 8, (const double[]){0, 0, 4, 0, 4, 4, 0, 4, 0, 0, 4, 0, 4, 4, 0, 4});
+    assert_int_equal(crossings_of(&twice, 100, UNLIMITED), 0);
+    /* A hole whose vertex touches the middle of the shell's bottom edge: a node on that
+     * edge, counted for each of the two hole edges that end there. */
+    add(&touch, 1, 4, (const double[]){0, 0, 4, 0, 4, 4, 0, 4});
+    add(&touch, -1, 3, (const double[]){2, 0, 3, 1, 1, 1});
+    assert_int_equal(crossings_of(&touch, 100, UNLIMITED), 2);
+    /* Two rings sharing part of an edge: the overlap, and each ring's corner on the
+     * other's edge. */
+    add(&run, 1, 4, (const double[]){0, 0, 4, 0, 4, 1, 0, 1});
+    add(&run, 1, 4, (const double[]){2, 0, 6, 0, 6, -1, 2, -1});
+    assert_int_equal(crossings_of(&run, 100, UNLIMITED), 3);
+}
+
+static void crossings_of_a_long_zig_zag(void **state)
+{
+    (void)state;
+    /* Issue 16's shape with n = 1000 steps: out along one zig-zag and back along its
+     * mirror image, crossing once per step; swept along x or, turned a quarter, along y. */
+    enum { STEPS = 1000, POINTS = 2 * STEPS + 2 };
+    double *xy = malloc(2 * POINTS * sizeof *xy), *yx = malloc(2 * POINTS * sizeof *yx);
+    assert_non_null(xy);
+    assert_non_null(yx);
+    int k = 0;
+    for (int i = 0; i <= STEPS; i++, k++)
+        xy[2 * k] = i, xy[2 * k + 1] = i % 2;
+    xy[2 * k] = STEPS, xy[2 * k + 1] = 1, k++;
+    for (int i = STEPS - 1; i >= 0; i--, k++)
+        xy[2 * k] = i, xy[2 * k + 1] = (i + 1) % 2;
+    assert_int_equal(k, POINTS);
+    for (k = 0; k < POINTS; k++)
+        yx[2 * k] = xy[2 * k + 1], yx[2 * k + 1] = xy[2 * k];
+    int end = POINTS;
+    signed char sign = 1;
+    cr_rings r = {xy, &end, &sign, 1}, turned = {yx, &end, &sign, 1};
+    assert_int_equal(cr_rings_crossings(&r, 1 << 20, UNLIMITED), STEPS);
+    assert_int_equal(cr_rings_crossings(&turned, 1 << 20, UNLIMITED), STEPS);
+    /* A straight sweep compares each edge with a few open ones: far below n^2. */
+    assert_int_equal(cr_rings_crossings(&turned, 1 << 20, 16 * POINTS), STEPS);
+    free(xy);
+    free(yx);
+}
+
+static void thinning_removes_the_least_area_first(void **state)
+{
+    (void)state;
+    double *xy;
+    int *end, *source;
+    /* A square with a point in the middle of its bottom edge (no area) and its closing
+     * point repeated (no vertex of its own). */
+    test_rings mid = {0};
+    add(&mid, 1, 6, (const double[]){0, 0, 2, 0, 4, 0, 4, 4, 0, 4, 0, 0});
+    cr_rings r = {mid.xy, mid.end, mid.sign, mid.nrings};
+    assert_int_equal(cr_rings_thin(&r, 4, &xy, &end, &source), 1);
+    assert_int_equal(end[0], 4);
+    assert_int_equal(source[0], 0);
+    const double square[8] = {0, 0, 4, 0, 4, 4, 0, 4};
+    assert_memory_equal(xy, square, sizeof square);
+    free(xy), free(end), free(source);
+    /* A house: triangles of areas 6 (0,0), 6 (4,0), 3 (4,3), 2 (2,4), 3 (0,3). The roof's
+     * top goes first, then (4,3) before (0,3) (equal areas: the lower index). */
+    test_rings house = {0};
+    add(&house, 1, 5, (const double[]){0, 0, 4, 0, 4, 3, 2, 4, 0, 3});
+    r = (cr_rings){house.xy, house.end, house.sign, house.nrings};
+    assert_int_equal(cr_rings_thin(&r, 4, &xy, &end, &source), 1);
+    const double walls[8] = {0, 0, 4, 0, 4, 3, 0, 3};
+    assert_int_equal(end[0], 4);
+    assert_memory_equal(xy, walls, sizeof walls);
+    free(xy), free(end), free(source);
+    assert_int_equal(cr_rings_thin(&r, 3, &xy, &end, &source), 1);
+    /* Without the roof every corner's triangle has area 6: the lowest index, (0,0), goes. */
+    const double left[6] = {4, 0, 4, 3, 0, 3};
+    assert_int_equal(end[0], 3);
+    assert_memory_equal(xy, left, sizeof left);
+    free(xy), free(end), free(source);
+    /* A small triangle goes whole when its turn comes; the square stays. */
+    test_rings two = {0};
+    add(&two, 1, 4, (const double[]){0, 0, 10, 0, 10, 10, 0, 10});
+    add(&two, -1, 3, (const double[]){20, 20, 21, 20, 20, 21});
+    r = (cr_rings){two.xy, two.end, two.sign, two.nrings};
+    assert_int_equal(cr_rings_thin(&r, 4, &xy, &end, &source), 1);
+    assert_int_equal(end[0], 4);
+    assert_int_equal(source[0], 0);
+    free(xy), free(end), free(source);
+    /* Nothing to remove: the rings come back as they were. */
+    assert_int_equal(cr_rings_thin(&r, 100, &xy, &end, &source), 2);
+    assert_int_equal(end[1], 7);
+    assert_int_equal(source[1], 1);
+    assert_memory_equal(xy, two.xy, 14 * sizeof *xy);
+    free(xy), free(end), free(source);
+}
+
+static void lonlat_areas_by_hand(void **state)
+{
+    (void)state;
+    const double R = 6371000.0, rad = M_PI / 180.0, tol = 1e-12;
+    /* On a sphere, a lon/lat rectangle holds R^2 dlon (sin lat1 - sin lat0). */
+    double box[8] = {10, 0, 20, 0, 20, 30, 10, 30};
+    double expected = R * R * 10 * rad * (0.5 - 0.0);
+    assert_true(fabs(cr_lonlat_ring_area(box, 4, R, 0.0) / expected - 1) < tol);
+    /* Clockwise: minus the area. */
+    double reversed[8] = {10, 0, 10, 30, 20, 30, 20, 0};
+    assert_true(fabs(cr_lonlat_ring_area(reversed, 4, R, 0.0) / -expected - 1) < tol);
+    /* Across the antimeridian, 170 E to 170 W. */
+    double across[8] = {170, 0, -170, 0, -170, 30, 170, 30};
+    assert_true(fabs(cr_lonlat_ring_area(across, 4, R, 0.0) / (2 * expected) - 1) < tol);
+    /* Round the north pole, eastward along 60 N: the cap 2 pi R^2 (1 - sin 60); round
+     * the south pole, westward along 60 S: the same. */
+    double cap = 2 * M_PI * R * R * (1 - sqrt(3) / 2);
+    double north[8] = {0, 60, 90, 60, 180, 60, -90, 60};
+    double south[8] = {0, -60, -90, -60, 180, -60, 90, -60};
+    assert_true(fabs(cr_lonlat_ring_area(north, 4, R, 0.0) / cap - 1) < tol);
+    assert_true(fabs(cr_lonlat_ring_area(south, 4, R, 0.0) / cap - 1) < tol);
+    /* The whole WGS 84 ellipsoid: 510065621724088.5 m2 (GeographicLib's documentation),
+     * its edges along the poles in steps of 10 degrees (shorter than half a turn). */
+    double world[2 * 74];
+    int n = 0;
+    for (int lon = -180; lon <= 180; lon += 10, n++)
+        world[2 * n] = lon, world[2 * n + 1] = -90;
+    for (int lon = 180; lon >= -180; lon -= 10, n++)
+        world[2 * n] = lon, world[2 * n + 1] = 90;
+    assert_int_equal(n, 74);
+    double wgs84 = cr_lonlat_ring_area(world, n, 6378137.0, 1 / 298.257223563);
+    assert_true(fabs(wgs84 / 510065621724088.5 - 1) < 1e-12);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1032,6 +1211,10 @@ int main(void)
         cmocka_unit_test(domain_metrics_by_hand),
         cmocka_unit_test(scenario_columns_take_their_suffixes),
         cmocka_unit_test(score_metrics_by_hand),
+        cmocka_unit_test(crossings_by_hand),
+        cmocka_unit_test(crossings_of_a_long_zig_zag),
+        cmocka_unit_test(thinning_removes_the_least_area_first),
+        cmocka_unit_test(lonlat_areas_by_hand),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
