@@ -890,13 +890,17 @@ static cr_status apply_sets(cr_ctx *ctx, json_object *stages, char **sets)
 /* ---- checking and ordering: sorting and searching, so that 100 000 stages take a
  * second, not hours ---- */
 
-static const cr_pipeline *sorting; /* for by_name; loading is not re-entrant anyway */
+/* A stage's name and its index, sorted by name then index. */
+typedef struct named {
+    const char *name;
+    int index;
+} named;
 
 static int by_name(const void *a, const void *b)
 {
-    int x = *(const int *)a, y = *(const int *)b;
-    int c = strcmp(sorting->stage[x].name, sorting->stage[y].name);
-    return c ? c : (x > y) - (x < y);
+    const named *x = a, *y = b;
+    int c = strcmp(x->name, y->name);
+    return c ? c : (x->index > y->index) - (x->index < y->index);
 }
 
 static int by_index(const void *a, const void *b)
@@ -909,17 +913,16 @@ static int by_index(const void *a, const void *b)
 static cr_status check_names(loader *L)
 {
     cr_pipeline *p = L->p;
-    int n = p->nstages, *idx = malloc((size_t)(n ? n : 1) * sizeof *idx), worst = -1;
+    int n = p->nstages, worst = -1;
+    named *idx = malloc((size_t)(n ? n : 1) * sizeof *idx);
     if (!idx)
         return cr_ctx_fail(L->ctx, CR_E_IO, "out of memory");
     for (int i = 0; i < n; i++)
-        idx[i] = i;
-    sorting = p;
+        idx[i] = (named){p->stage[i].name, i};
     qsort(idx, (size_t)n, sizeof *idx, by_name);
-    sorting = NULL;
     for (int i = 1; i < n; i++)
-        if (strcmp(p->stage[idx[i]].name, p->stage[idx[i - 1]].name) == 0 && (worst < 0 || idx[i] < worst))
-            worst = idx[i];
+        if (strcmp(idx[i].name, idx[i - 1].name) == 0 && (worst < 0 || idx[i].index < worst))
+            worst = idx[i].index;
     free(idx);
     if (worst >= 0)
         return cr_ctx_fail(L->ctx, CR_E_DATA, "pipeline '%s': two stages are named '%s'; give one a \"name\"",
@@ -1069,11 +1072,37 @@ static cr_status order_stages(loader *L)
                 heap_push(heap, &nheap, succ[e]);
     }
     if ((size_t)done < n) {
-        size_t i = 0;
+        /* from the first stage left, n steps back through stages left reach a cycle */
+        int i = 0;
         while (indeg[i] == 0)
             i++;
-        st = cr_ctx_fail(ctx, CR_E_DATA, "pipeline '%s': stage %s depends on its own output through a cycle of stages",
-                         L->path, p->stage[i].name);
+        for (size_t step = 0; step < n; step++) {
+            int k = 0;
+            while (indeg[deps[i][k]] == 0) /* one of them is left: that is why i is */
+                k++;
+            i = deps[i][k];
+        }
+        char *cycle = CPLStrdup(p->stage[i].name);
+        for (int j = i, len = 1;;) {
+            int k = 0;
+            while (indeg[deps[j][k]] == 0)
+                k++;
+            j = deps[j][k];
+            if (j == i || ++len > 6) {
+                char *longer = format("%s, %s", cycle, j == i ? p->stage[j].name : "...");
+                CPLFree(cycle);
+                cycle = longer;
+                break;
+            }
+            char *longer = format("%s, %s", cycle, p->stage[j].name);
+            CPLFree(cycle);
+            cycle = longer;
+        }
+        st = cr_ctx_fail(ctx, CR_E_DATA,
+                         "pipeline '%s': stage %s depends on its own output through a cycle of stages, "
+                         "each reading the next one's output: %s",
+                         L->path, p->stage[i].name, cycle);
+        CPLFree(cycle);
         goto done;
     }
     /* every input exists or is made, in the file's order */
