@@ -354,6 +354,32 @@ class Reliability(RunCase):
         self.assertEqual(plan, {"a": "run", "b": "run"})
         self.assertIn("is 128.0 MiB, more than the 128 MiB a state file may be", err)
 
+    def test_sigterm_while_a_large_state_is_read(self):
+        """Reading stops between two blocks: exit 143 at once, nothing run (a state symlinked
+        to /dev/full ignored SIGTERM while it grew to 2 GB)."""
+        p = self.two_stages()
+        with open(self.state(), "w") as fh:  # valid and large: an object of blanks
+            fh.write("{" + " " * (127 * 1024 * 1024) + "}")
+        proc = subprocess.Popen([CITYRISK, "run", p], stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and proc.poll() is None:  # until the state is open
+            try:
+                fds = [os.readlink(f"/proc/{proc.pid}/fd/{fd}") for fd in os.listdir(f"/proc/{proc.pid}/fd")]
+            except OSError:
+                fds = []
+            if self.state() in fds:
+                break
+            time.sleep(0.001)
+        signalled = time.monotonic()
+        proc.terminate()
+        _, err = proc.communicate(timeout=60)
+        self.assertLess(time.monotonic() - signalled, 5)
+        self.assertEqual(proc.returncode, 143, err)
+        # between two blocks, or (on a machine that read it all first) before any stage
+        self.assertRegex(err.splitlines()[-1], r"^cityrisk run: interrupted by SIGTERM(: reading state "
+                                               r"'.*' was cancelled| before any stage ran)$")
+        self.assertNothingRan()
+
     def test_text_after_the_value_is_refused(self):
         self.assertEqual(run("run", self.write('{"stages": []} {"stages": []}'))[0], 3)
 
