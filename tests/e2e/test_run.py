@@ -424,6 +424,14 @@ class Reliability(RunCase):
         with open(p) as fh:
             self.assertEqual(json.load(fh)["stages"][0]["output"], ".pipeline.json.state.json")
 
+    def test_a_report_gets_no_style_and_stays_up_to_date(self):
+        """The style is the one the command writes, beside --output only: a report named
+        r.txt was given an r.qml no one wrote, and its stage ran every time."""
+        p = self.write({"stages": [tiny("a", "out/a.tif", report="out/r.txt")]})
+        self.run_json(p)
+        self.assertEqual(sorted(os.listdir(self.path("out"))), ["a.qml", "a.tif", "r.txt"])
+        self.assertEqual(self.plan(p), ({"a": "skip"}, ""))
+
     def test_a_file_option_takes_one_file(self):
         p = self.write({"stages": [tiny("a", ["out/a.tif", "out/b.tif"])]})
         self.assertFails(["run", p], 3, "stage 1 (a): key 'output' names one file, not an array of 2")
