@@ -238,10 +238,11 @@ static const char *file_type(mode_t mode)
  * device such as /dev/zero is never read), at most lim->bytes, read by blocks (the
  * progress callback may cancel between the blocks of a larger file), a UTF-8 byte-order
  * mark skipped, no NUL, and nothing but blanks after the value. Fails naming the file as
- * "<kind> '<path>'": CR_E_IO when it cannot be read, CR_E_CANCELLED, else CR_E_DATA.
- * *not_regular is set when the file exists but is not a regular file. */
-static cr_status read_json(cr_ctx *ctx, const char *path, const json_limits *lim, json_object **doc,
-                           int *not_regular)
+ * "<kind> '<path>'": CR_E_IO when it cannot be read, CR_E_CANCELLED (only when
+ * cancellable), else CR_E_DATA. *not_regular is set when the file exists but is not a
+ * regular file. */
+static cr_status read_json(cr_ctx *ctx, const char *path, const json_limits *lim, int cancellable,
+                           json_object **doc, int *not_regular)
 {
     *doc = NULL;
     *not_regular = 0;
@@ -284,7 +285,7 @@ static cr_status read_json(cr_ctx *ctx, const char *path, const json_limits *lim
     for (;;) {
         ssize_t got = read(fd, block, block_size);
         if (got < 0 && errno == EINTR) { /* a signal: cancelled if it asked to stop */
-            if (!cr_ctx_progress(ctx, sb.st_size > 0 ? (double)total / (double)sb.st_size : 0.0, NULL)) {
+            if (cancellable && !cr_ctx_progress(ctx, sb.st_size > 0 ? (double)total / (double)sb.st_size : 0.0, NULL)) {
                 st = cr_ctx_fail(ctx, CR_E_CANCELLED, "reading %s '%s' was cancelled", lim->kind, path);
                 break;
             }
@@ -350,7 +351,7 @@ static cr_status read_json(cr_ctx *ctx, const char *path, const json_limits *lim
             }
         if (st != CR_OK)
             break;
-        if ((size_t)sb.st_size > READ_BLOCK && !cr_ctx_progress(ctx, (double)total / (double)sb.st_size, NULL)) {
+        if (cancellable && (size_t)sb.st_size > READ_BLOCK && !cr_ctx_progress(ctx, (double)total / (double)sb.st_size, NULL)) {
             st = cr_ctx_fail(ctx, CR_E_CANCELLED, "reading %s '%s' was cancelled", lim->kind, path);
             break;
         }
@@ -1260,7 +1261,8 @@ static cr_status check_state(cr_ctx *ctx, const char *path, json_object *doc)
 /* The state file as it is on disk, in *doc: NULL when absent or when it cannot be used,
  * which is said in *why (a message to free(), NULL when absent or fine); *not_regular
  * when it is there but not a regular file. Fails only when cancelled. */
-static cr_status read_state(cr_ctx *ctx, const char *path, json_object **doc, char **why, int *not_regular)
+static cr_status read_state(cr_ctx *ctx, const char *path, int cancellable, json_object **doc, char **why,
+                            int *not_regular)
 {
     *doc = NULL;
     *why = NULL;
@@ -1268,7 +1270,7 @@ static cr_status read_state(cr_ctx *ctx, const char *path, json_object **doc, ch
     struct stat sb;
     if (stat(path, &sb) != 0 && errno == ENOENT)
         return CR_OK; /* no state yet (or a symlink to nothing) */
-    cr_status st = read_json(ctx, path, &STATE_LIMITS, doc, not_regular);
+    cr_status st = read_json(ctx, path, &STATE_LIMITS, cancellable, doc, not_regular);
     if (st == CR_E_CANCELLED)
         return st;
     if (st == CR_OK)
@@ -1290,7 +1292,7 @@ static cr_status load_state(cr_ctx *ctx, cr_pipeline *p)
     json_object *doc = NULL;
     char *why = NULL;
     int not_regular = 0;
-    cr_status st = read_state(ctx, p->state_path, &doc, &why, &not_regular);
+    cr_status st = read_state(ctx, p->state_path, 1, &doc, &why, &not_regular);
     if (st != CR_OK)
         return st;
     if (why) {
@@ -1329,7 +1331,7 @@ cr_status cr_pipeline_load(cr_ctx *ctx, const char *path, char **sets, cr_pipeli
         return checked;
     json_object *doc = NULL;
     int not_regular = 0;
-    cr_status st = read_json(ctx, path, &PIPELINE_LIMITS, &doc, &not_regular);
+    cr_status st = read_json(ctx, path, &PIPELINE_LIMITS, 1, &doc, &not_regular);
     if (st != CR_OK)
         return st;
     cr_pipeline *p = calloc(1, sizeof *p);
@@ -1446,11 +1448,12 @@ cr_status cr_pipeline_record(cr_ctx *ctx, const cr_pipeline *p, int i)
 {
     /* The records of other stages as they are now on disk (another run may have added
      * some); a state that cannot be used is replaced, one that is not a regular file is
-     * left alone (load warned). */
+     * left alone (load warned). Not cancellable: the stage has run, and a signal now must
+     * not make the next run repeat it. */
     json_object *doc = NULL;
     char *why = NULL;
     int not_regular = 0;
-    cr_status st = read_state(ctx, p->state_path, &doc, &why, &not_regular);
+    cr_status st = read_state(ctx, p->state_path, 0, &doc, &why, &not_regular);
     free(why);
     if (st != CR_OK || not_regular)
         return st;

@@ -108,7 +108,8 @@ cr_stage_state cr_pipeline_stage_state(const cr_pipeline *p, int i, const int *r
 
 /* Records in the state file that stage i ran with its arguments (atomically), keeping the
  * records of other stages when the file on disk can be used. A state file that is not a
- * regular file (a device, a named pipe, a folder) is left alone and nothing is recorded. */
+ * regular file (a device, a named pipe, a folder) is left alone and nothing is recorded.
+ * Never cancelled: the stage has run, and its record spares the next run repeating it. */
 cr_status cr_pipeline_record(cr_ctx *ctx, const cr_pipeline *p, int i);
 
 #ifdef __cplusplus

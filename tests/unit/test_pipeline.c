@@ -353,9 +353,23 @@ static void reading_a_large_file_can_be_cancelled(void **state)
     assert_non_null(strstr(cr_ctx_error(ctx), "' was cancelled"));
     /* a small file reports no progress */
     calls = 0;
-    assert_int_equal(load(f, ctx, "{\"stages\": []}", &p), CR_OK);
+    assert_int_equal(load(f, ctx, "{\"stages\": [" ARRIVALS("a", "dem.tif", "out/a.tif") "]}", &p), CR_OK);
+    assert_int_equal(calls, 0);
+    /* the state is read cancellably when loading, never when a stage that ran is recorded */
+    char *big = malloc(size + 3);
+    assert_non_null(big);
+    memset(big, ' ', size);
+    big[0] = '{';
+    strcpy(big + size, "}"); /* a state of 3 MiB: an object of blanks */
+    write_state(f, big);
+    assert_int_equal(cr_pipeline_record(ctx, p, 0), CR_OK);
     assert_int_equal(calls, 0);
     cr_pipeline_free(p);
+    write_state(f, big);
+    assert_int_equal(load(f, ctx, "{\"stages\": [" ARRIVALS("a", "dem.tif", "out/a.tif") "]}", &p), CR_E_CANCELLED);
+    assert_non_null(strstr(cr_ctx_error(ctx), "reading state '"));
+    assert_int_equal(calls, 1);
+    free(big);
     free(text);
     cr_ctx_free(ctx);
     fixture_free(f);
