@@ -31,9 +31,26 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     return 0;
 }
 
+/* The folder path with "", "." and ".." components worked out by their names, into out. */
+static void by_names(const char *path, char *out, size_t size)
+{
+    char copy[PATH_MAX + 1], *save = NULL;
+    const char *parts[PATH_MAX / 2];
+    int n = 0;
+    snprintf(copy, sizeof copy, "%s", path);
+    for (char *t = strtok_r(copy, "/", &save); t; t = strtok_r(NULL, "/", &save))
+        if (strcmp(t, "..") == 0)
+            n -= n > 0;
+        else if (strcmp(t, ".") != 0)
+            parts[n++] = t;
+    size_t len = (size_t)snprintf(out, size, "%s", path[0] == '/' ? "/" : "");
+    for (int i = 0; i < n && len < size; i++)
+        len += (size_t)snprintf(out + len, size - len, "%s/", parts[i]);
+}
+
 /* 1 when a and b name the same file: the same name in folders that realpath() resolves
- * to one. Paths are absolute or relative to the working folder, as the loader leaves
- * them. */
+ * to one, or, when a folder does not exist, whose names say the same folder. Paths are
+ * absolute or relative to the working folder, as the loader leaves them. */
 static int same_file(const char *a, const char *b)
 {
     if (strcmp(a, b) == 0)
@@ -41,10 +58,14 @@ static int same_file(const char *a, const char *b)
     const char *na = strrchr(a, '/'), *nb = strrchr(b, '/');
     if (strcmp(na ? na + 1 : a, nb ? nb + 1 : b) != 0)
         return 0;
-    char da[PATH_MAX + 1], db[PATH_MAX + 1], ra[PATH_MAX], rb[PATH_MAX];
+    char da[PATH_MAX + 1], db[PATH_MAX + 1], ra[PATH_MAX + 1], rb[PATH_MAX + 1];
     snprintf(da, sizeof da, "%.*s", na ? (int)(na - a) + 1 : 1, na ? a : ".");
     snprintf(db, sizeof db, "%.*s", nb ? (int)(nb - b) + 1 : 1, nb ? b : ".");
-    return realpath(da, ra) && realpath(db, rb) && strcmp(ra, rb) == 0;
+    if (realpath(da, ra) && realpath(db, rb))
+        return strcmp(ra, rb) == 0;
+    by_names(da, ra, sizeof ra);
+    by_names(db, rb, sizeof rb);
+    return strcmp(ra, rb) == 0;
 }
 
 /* The stage that writes path, -1 when none does. */
