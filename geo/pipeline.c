@@ -157,7 +157,10 @@ enum { SCAN_OK, SCAN_NUL_BYTE, SCAN_NUL_ESCAPE, SCAN_CONTAINERS, SCAN_TOKENS };
 
 static int hex_digit(char c)
 {
-    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+    return c >= '0' && c <= '9'   ? c - '0'
+           : c >= 'a' && c <= 'f' ? c - 'a' + 10
+           : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                  : -1;
 }
 
 static int scan_bytes(json_scan *s, const char *b, size_t n, const json_limits *lim)
@@ -230,7 +233,12 @@ static long line_at(const char *b, size_t end, long line)
 
 static const char *file_type(mode_t mode)
 {
-    return S_ISCHR(mode) ? "a character device" : S_ISBLK(mode) ? "a block device" : S_ISFIFO(mode) ? "a named pipe" : S_ISSOCK(mode) ? "a socket" : S_ISDIR(mode) ? "a folder" : "not a regular file";
+    return S_ISCHR(mode)    ? "a character device"
+           : S_ISBLK(mode)  ? "a block device"
+           : S_ISFIFO(mode) ? "a named pipe"
+           : S_ISSOCK(mode) ? "a socket"
+           : S_ISDIR(mode)  ? "a folder"
+                            : "not a regular file";
 }
 
 /* Reads the JSON value of the file at path into *doc, within lim: a regular file only
@@ -285,7 +293,8 @@ static cr_status read_json(cr_ctx *ctx, const char *path, const json_limits *lim
     for (;;) {
         ssize_t got = read(fd, block, block_size);
         if (got < 0 && errno == EINTR) { /* a signal: cancelled if it asked to stop */
-            if (cancellable && !cr_ctx_progress(ctx, sb.st_size > 0 ? (double)total / (double)sb.st_size : 0.0, NULL)) {
+            double done = sb.st_size > 0 ? (double)total / (double)sb.st_size : 0.0;
+            if (cancellable && !cr_ctx_progress(ctx, done, NULL)) {
                 st = cr_ctx_fail(ctx, CR_E_CANCELLED, "reading %s '%s' was cancelled", lim->kind, path);
                 break;
             }
@@ -319,11 +328,13 @@ static cr_status read_json(cr_ctx *ctx, const char *path, const json_limits *lim
                              lim->kind, path, scan.line);
             break;
         case SCAN_CONTAINERS:
-            st = cr_ctx_fail(ctx, CR_E_DATA, "%s '%s' line %ld: more than the %ld objects and arrays a %s file may hold",
+            st = cr_ctx_fail(ctx, CR_E_DATA,
+                             "%s '%s' line %ld: more than the %ld objects and arrays a %s file may hold",
                              lim->kind, path, scan.line, lim->containers, lim->kind);
             break;
         case SCAN_TOKENS:
-            st = cr_ctx_fail(ctx, CR_E_DATA, "%s '%s' line %ld: more than the %ld values and keys a %s file may hold",
+            st = cr_ctx_fail(ctx, CR_E_DATA,
+                             "%s '%s' line %ld: more than the %ld values and keys a %s file may hold",
                              lim->kind, path, scan.line, lim->tokens, lim->kind);
             break;
         default: break;
@@ -345,13 +356,15 @@ static cr_status read_json(cr_ctx *ctx, const char *path, const json_limits *lim
         }
         for (size_t i = rest; value && i < len; i++)
             if (!strchr(" \t\r\n", text[i])) {
-                st = cr_ctx_fail(ctx, CR_E_DATA, "%s '%s' is not valid JSON: line %ld: text after the end of its value",
+                st = cr_ctx_fail(ctx, CR_E_DATA,
+                                 "%s '%s' is not valid JSON: line %ld: text after the end of its value",
                                  lim->kind, path, line_at(text, i, line));
                 break;
             }
         if (st != CR_OK)
             break;
-        if (cancellable && (size_t)sb.st_size > READ_BLOCK && !cr_ctx_progress(ctx, (double)total / (double)sb.st_size, NULL)) {
+        if (cancellable && (size_t)sb.st_size > READ_BLOCK &&
+            !cr_ctx_progress(ctx, (double)total / (double)sb.st_size, NULL)) {
             st = cr_ctx_fail(ctx, CR_E_CANCELLED, "reading %s '%s' was cancelled", lim->kind, path);
             break;
         }
@@ -720,7 +733,9 @@ static cr_status build_stage(loader *L, json_object *obj, int k, const char *com
 {
     cr_pipeline *p = L->p;
     if (p->nstages >= CR_PIPELINE_MAX_STAGES)
-        return cr_ctx_fail(L->ctx, CR_E_DATA, "pipeline '%s': its stages expand to more than the %d stages a pipeline may have",
+        return cr_ctx_fail(L->ctx, CR_E_DATA,
+                           "pipeline '%s': its stages expand to more than the %d stages a pipeline "
+                           "may have",
                            L->path, CR_PIPELINE_MAX_STAGES);
     if (p->nstages == L->cap) {
         int cap = L->cap ? 2 * L->cap : 16;
@@ -1002,7 +1017,8 @@ static cr_status order_stages(loader *L)
     size_t n = (size_t)p->nstages, n1 = n ? n : 1;
     int *ndeps = calloc(n1, sizeof *ndeps), *start = calloc(n1 + 1, sizeof *start);
     int *indeg = calloc(n1, sizeof *indeg), *next = calloc(n1 + 1, sizeof *next);
-    int *heap = malloc(n1 * sizeof *heap), *order = malloc(n1 * sizeof *order), *pos = malloc(n1 * sizeof *pos);
+    int *heap = malloc(n1 * sizeof *heap), *order = malloc(n1 * sizeof *order);
+    int *pos = malloc(n1 * sizeof *pos);
     int **deps = calloc(n1, sizeof *deps), *succ = NULL;
     cr_status st = CR_OK;
     if (!ndeps || !start || !indeg || !next || !heap || !order || !pos || !deps) {

@@ -264,7 +264,8 @@ static void a_state_that_cannot_be_used_is_reported_and_absent(void **state)
     fixture *f = fixture_new();
     cr_ctx *ctx = cr_ctx_new();
     cr_pipeline *p = NULL;
-    const char *text = "{\"stages\": [" ARRIVALS("a", "dem.tif", "out/a.tif") "," ARRIVALS("b", "dem.tif", "out/b.tif") "]}";
+    const char *text =
+        "{\"stages\": [" ARRIVALS("a", "dem.tif", "out/a.tif") "," ARRIVALS("b", "dem.tif", "out/b.tif") "]}";
     assert_int_equal(load(f, ctx, text, &p), CR_OK);
     sleep(1); /* mtimes: outputs newer than inputs on any file system */
     make_outputs(f, p);
