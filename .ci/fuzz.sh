@@ -14,7 +14,7 @@ cmake --preset fuzz >/dev/null
 cmake --build --preset fuzz -j "$(nproc)" --target fuzz-targets >/dev/null
 
 # Inputs longer than a target can use only slow it down.
-declare -A max_len=([csv]=4096 [pipeline]=16384 [specs]=1024 [coverage]=1100 [text]=2048 [zones]=16384)
+declare -A max_len=([csv]=4096 [pipeline]=16384 [specs]=1024 [coverage]=1100 [text]=2048 [zones]=16384 [state]=4096)
 base=/dev/shm # the targets write a file per input: keep them in memory when we can
 [[ -d $base && -w $base ]] || base="${TMPDIR:-/tmp}"
 work=$(mktemp -d "$base/cityrisk-fuzz-run.XXXXXX")
@@ -23,7 +23,7 @@ failed=0
 # follow: the one third-party suppression the end-to-end tests use too.
 export LSAN_OPTIONS="suppressions=$PWD/tests/lsan-thirdparty.supp:print_suppressions=0"
 echo "== fuzz: ${seconds} s per target, scratch in $work" >&2
-for name in csv pipeline specs coverage text zones; do
+for name in csv pipeline specs coverage text zones state; do
   dir="$work/$name"
   mkdir -p "$dir/corpus" "$dir/tmp"
   cp tests/fuzz/corpus/"$name"/* "$dir/corpus/"

@@ -1,5 +1,6 @@
 /* run.c: `cityrisk run`: a pipeline file's stages, make-like. */
 #define _POSIX_C_SOURCE 200809L
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -25,9 +26,10 @@ static const cli_usage USAGE = {
     "Relative paths resolve against the pipeline's folder. With \"scenarios\": [...] at the\n"
     "top, \"{scenarios}\" is their comma-joined list and a stage mentioning \"{scenario}\"\n"
     "runs once per scenario. Everything is checked before any stage runs (unknown keys,\n"
-    "wrong types, missing inputs, cycles: exit 3 naming the stage and key). A failed stage\n"
-    "stops the run with its exit code; the outputs of earlier stages stay. --threads N and\n"
-    "-q apply to every stage (a stage's own \"threads\" wins). Reference: docs/pipeline.md.",
+    "wrong types, missing inputs, cycles, two stages writing one file: exit 3 naming the\n"
+    "stage and key). A failed stage stops the run with its exit code; the outputs of\n"
+    "earlier stages stay. --threads N and -q apply to every stage (a stage's own \"threads\"\n"
+    "wins). Reference: docs/pipeline.md.",
     "  cityrisk run samples/pipeline.json\n"
     "  cityrisk run samples/pipeline.json --dry-run\n"
     "  cityrisk run samples/pipeline.json --set score.method=arithmetic --only score,zonal",
@@ -103,6 +105,17 @@ static int call_stage(const cr_pipeline *p, const cr_stage *s, int check_only, c
     cli_run.check_only = 0;
     CSLDestroy(argv);
     return rc;
+}
+
+/* The exit code of a stop signal that came while the pipeline was checked or planned
+ * (said on stderr), 0 when none did: nothing has run yet. */
+static int stopped_before_any_stage(void)
+{
+    int sig = cli_stop_signal();
+    if (sig)
+        fprintf(stderr, "cityrisk run: interrupted by %s before any stage ran\n",
+                sig == SIGINT ? "SIGINT" : "SIGTERM");
+    return sig ? 128 + sig : 0;
 }
 
 /* 1 when stage s is one of --only's names (stage names or commands). */
@@ -189,11 +202,17 @@ int cli_cmd_run(int argc, char **argv)
         goto out;
     }
     /* Every stage's options, parsed by its own command, before anything runs. */
-    for (int i = 0; i < p->nstages; i++)
+    for (int i = 0; i < p->nstages; i++) {
+        int stopped = stopped_before_any_stage();
+        if (stopped) {
+            rc = stopped;
+            goto out;
+        }
         if (call_stage(p, &p->stage[i], 1, NULL, NULL) != CLI_EXIT_OK) {
             rc = CLI_EXIT_DATA;
             goto out;
         }
+    }
     only = only_text ? CSLTokenizeString2(only_text, ",", 0) : NULL;
     for (char **o = only; o && *o; o++) {
         int known = 0;
@@ -225,6 +244,12 @@ int cli_cmd_run(int argc, char **argv)
         planned += runs[i];
     }
     summary = json_object_new_array();
+    int stopped = stopped_before_any_stage();
+    if (stopped) {
+        rc = stopped;
+        free(why);
+        goto out;
+    }
     if (dry_run) {
         for (int i = 0; i < p->nstages; i++) {
             if (json)

@@ -26,6 +26,14 @@ cr_status cr_check_input_path(cr_ctx *ctx, const char *path, const char *kind)
             return CR_OK;
         return cr_ctx_fail(ctx, CR_E_DATA, "cannot open %s '%s': it is a directory", kind, path);
     }
+    /* A named pipe would block the open until something writes into it, a device such as
+     * /dev/zero would be read for ever: inputs are files. */
+    if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))
+        return cr_ctx_fail(ctx, CR_E_DATA, "cannot open %s '%s': not a regular file (%s)", kind, path,
+                           S_ISFIFO(st.st_mode)  ? "a named pipe"
+                           : S_ISCHR(st.st_mode) ? "a character device"
+                           : S_ISBLK(st.st_mode) ? "a block device"
+                                                 : "a socket");
     if (access(path, R_OK) != 0)
         return cr_ctx_fail(ctx, CR_E_IO, "cannot open %s '%s': %s", kind, path, strerror(errno));
     if (S_ISREG(st.st_mode) && st.st_size == 0)

@@ -21,6 +21,10 @@
  * Stages depend on the stages whose outputs they read; they run in an order that
  * respects that. A stage is up to date when its outputs exist, are newer than its
  * inputs, and the state file beside the pipeline records the same arguments for it.
+ *
+ * Both JSON files are read only when they are regular files, within the limits below
+ * (which bound the memory json-c needs to hold them), and cancellably: the context's
+ * progress callback is asked between blocks of a file larger than one block.
  */
 #ifndef CITYRISK_PIPELINE_H
 #define CITYRISK_PIPELINE_H
@@ -31,6 +35,21 @@
 extern "C" {
 #endif
 
+/* The largest pipeline file, and the most objects and arrays, and values and keys, it may
+ * hold: a pipeline of 100 000 explicit stages fits. */
+#define CR_PIPELINE_MAX_BYTES ((size_t)16 << 20)
+#define CR_PIPELINE_MAX_CONTAINERS (1L << 18)
+#define CR_PIPELINE_MAX_TOKENS (1L << 21)
+/* The most stages a pipeline may expand to (sweeps included), and the most bytes their
+ * arguments may take together. */
+#define CR_PIPELINE_MAX_STAGES (1 << 17)
+#define CR_PIPELINE_MAX_ARG_BYTES ((size_t)32 << 20)
+/* The same limits for the state file: the state of a pipeline at the limits above fits. A
+ * state file beyond them is reported and treated as absent. */
+#define CR_STATE_MAX_BYTES ((size_t)128 << 20)
+#define CR_STATE_MAX_CONTAINERS (2L * CR_PIPELINE_MAX_STAGES + 1024)
+#define CR_STATE_MAX_TOKENS (1L << 22)
+
 /* One stage, expanded (one per scenario when it sweeps). */
 typedef struct cr_stage {
     char *name;     /* unique: the "name" key, else the command, with "[scenario]" when swept */
@@ -38,8 +57,9 @@ typedef struct cr_stage {
     char **argv;    /* CSL: the command, then its arguments, paths resolved */
     char **inputs;  /* CSL: files it reads */
     char **outputs; /* CSL: files it writes */
-    int *deps;      /* indices of the stages whose outputs it reads (earlier in order) */
+    int *deps;      /* indices of the stages whose outputs it reads (earlier in order, rising) */
     int ndeps;
+    char **recorded; /* CSL: the arguments of its last run, from the state file; NULL if none */
 } cr_stage;
 
 /* A pipeline with its stages in run order. */
@@ -53,12 +73,21 @@ typedef struct cr_pipeline {
 /* Reads the pipeline at path, applies sets (a CSL of "STAGE.OPTION=VALUE" overriding or
  * adding an option of the stages named STAGE, before scenarios expand), expands the
  * scenario sweeps, resolves paths, orders the stages and checks, before anything runs:
- * that the JSON is an object with "stages" (and optionally "scenarios") only; that each
- * stage names a known command, has a unique name and values of the right types (string,
- * number, boolean, or an array of strings and numbers); that every input exists or is
- * the output of another stage; and that no stages depend on each other in a cycle.
- * Fails with CR_E_DATA naming the file, the stage and the key (CR_E_USAGE for a --set no
- * stage matches, CR_E_IO when the file cannot be read). Free with cr_pipeline_free(). */
+ * that the file is a regular file within the limits above, JSON (a UTF-8 byte-order mark
+ * is skipped) with no NUL character in it, and an object with "stages" (and optionally
+ * "scenarios") only; that each stage names a known command, has a unique name and values
+ * of the right types (string, number, boolean, or an array of strings and numbers); that
+ * no two stages write one file (an output, the QGIS style beside it, a Shapefile's other
+ * files; spellings compared after resolving the folder), nor the pipeline or state file;
+ * that every input exists or is the output of another stage; and that no stage depends on
+ * its own output, directly or through a cycle of stages. Fails with CR_E_DATA naming the
+ * file, the stage and the key (CR_E_USAGE for a --set no stage matches, CR_E_IO when the
+ * file cannot be read, CR_E_CANCELLED when the progress callback asked to stop).
+ *
+ * Then reads the state file once into each stage's recorded arguments. A state file that
+ * cannot be used (unreadable, not a regular file, beyond the limits, not JSON, not of the
+ * state's shape) is logged as a warning and treated as absent: every stage runs. Free
+ * with cr_pipeline_free(). */
 cr_status cr_pipeline_load(cr_ctx *ctx, const char *path, char **sets, cr_pipeline **out);
 
 void cr_pipeline_free(cr_pipeline *p);
@@ -77,7 +106,10 @@ typedef enum cr_stage_state {
 cr_stage_state cr_pipeline_stage_state(const cr_pipeline *p, int i, const int *runs, char *why,
                                        size_t size);
 
-/* Records in the state file that stage i ran with its arguments (atomically). */
+/* Records in the state file that stage i ran with its arguments (atomically), keeping the
+ * records of other stages when the file on disk can be used. A state file that is not a
+ * regular file (a device, a named pipe, a folder) is left alone and nothing is recorded.
+ * Never cancelled: the stage has run, and its record spares the next run repeating it. */
 cr_status cr_pipeline_record(cr_ctx *ctx, const cr_pipeline *p, int i);
 
 #ifdef __cplusplus

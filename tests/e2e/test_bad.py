@@ -48,6 +48,8 @@ GOOD, ZONES, POINTS = bad("good.tif"), bad("zones.geojson"), bad("points.csv")
 
 # Inputs made at run time: missing, a folder, unreadable (by nobody when root runs the test).
 MISSING, FOLDER, UNREADABLE = "<missing>", "<folder>", "<unreadable>"
+# and not files: a named pipe (which blocked for ever), a link to /dev/zero (read for ever)
+FIFO, DEVICE = "<fifo>", "<device>"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -143,6 +145,11 @@ CASES = [
     *cases(FOLDER, ["info", "arrivals --points"], 3, OPEN_FAILED + ": it is a directory",
            kind="csv"),
     *cases(FOLDER, ["run"], 3, OPEN_FAILED + ": it is a directory", kind="json"),
+    *[c for fixture, what in [(FIFO, "a named pipe"), (DEVICE, "a character device")]
+      for kind, roles in [("tif", RASTER_OPENERS), ("geojson", VECTOR_OPENERS),
+                          ("csv", ["info", "arrivals --points"]), ("json", ["run"])]
+      for c in cases(fixture, roles, 3, OPEN_FAILED + rf": not a regular file \({what}\)",
+                     kind=kind)],
     *cases(UNREADABLE, RASTER_OPENERS, 1, OPEN_FAILED + ": Permission denied", as_nobody=True),
     *cases(UNREADABLE, VECTOR_OPENERS, 1, OPEN_FAILED + ": Permission denied", kind="geojson",
            as_nobody=True),
@@ -435,6 +442,8 @@ class BadInputCase(unittest.TestCase):
         path = os.path.join(where, f"input.{case.kind}")
         if case.fixture == FOLDER:
             os.mkdir(path)
+        elif case.fixture in (FIFO, DEVICE):
+            os.mkfifo(path) if case.fixture == FIFO else os.symlink("/dev/zero", path)
         elif case.fixture == UNREADABLE:
             source = {"tif": GOOD, "geojson": ZONES, "csv": POINTS}.get(case.kind)
             if source:

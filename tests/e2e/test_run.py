@@ -2,12 +2,13 @@
 import json
 import os
 import shutil
+import subprocess
 import time
 import unittest
 
 from osgeo import gdal, ogr
 
-from cliutil import CliTestCase, run, sample
+from cliutil import CITYRISK, CliTestCase, run, sample
 
 gdal.UseExceptions()
 
@@ -221,6 +222,270 @@ class Malformed(RunCase):
         rc, _, err = run("run", p, "--only", "nothing")
         self.assertEqual(rc, 2, err)
         self.assertIn("no stage 'nothing'", err)
+
+
+# The bad-input catalogue's tiny inputs: an 8 x 8 grid and 12 records, for stages that run
+# in a blink.
+BAD = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "bad"))
+
+
+def tiny(name, output, **options):
+    """An arrivals stage over the catalogue's tiny grid and records (that replaces its own
+    outputs: issue 19 makes that the default)."""
+    return {"stage": "arrivals", "name": name, "points": os.path.join(BAD, "points.csv"),
+            "count-field": "arrivals", "grid": os.path.join(BAD, "good.tif"), "output": output,
+            "overwrite": True, **options}
+
+
+class Reliability(RunCase):
+    """Issue 16: state files that cannot be used, inputs that are not files or too large,
+    outputs two stages write, NUL in strings, self-dependent stages, byte-order marks, and
+    checks that take n log n."""
+
+    def state(self, name="pipeline.json"):
+        return self.path("." + name + ".state.json")
+
+    def plan(self, p, *args, code=0):
+        """--dry-run's plan as {stage: "run"/"skip"} and its stderr."""
+        rc, out, err = run("run", p, "--dry-run", *args)
+        self.assertEqual(rc, code, err)
+        return {line.split()[1].rstrip(":"): line.split()[0] for line in out.splitlines()}, err
+
+    def assertNothingRan(self):
+        self.assertEqual(os.listdir(self.path("out")), [], "a stage ran")
+
+    def two_stages(self):
+        return self.write({"stages": [tiny("a", "out/a.tif"), tiny("b", "out/b.tif")]})
+
+    # ---- point 3: a corrupt state file
+    def test_corrupt_state_is_reported_and_treated_as_absent(self):
+        p = self.two_stages()
+        self.run_json(p)
+        with open(self.state()) as fh:
+            good = json.load(fh)
+        self.assertEqual(self.plan(p)[0], {"a": "skip", "b": "skip"})
+        null = json.loads(json.dumps(good))
+        null["a"]["argv"][2] = None  # made run --dry-run segfault (exit 139)
+        corrupt = {
+            "a null in argv": json.dumps(null),
+            "argv not an array": json.dumps({"a": {"argv": "arrivals"}, "b": good["b"]}),
+            "an entry not an object": json.dumps({"a": 1, "b": good["b"]}),
+            "not an object": json.dumps([good]),
+            "not JSON": "{\"a\": {\"argv\": [",
+            "a NUL": json.dumps(good).replace("arrivals", "arri\\u0000vals", 1),
+            "empty": "",
+        }
+        for what, text in corrupt.items():
+            with self.subTest(what):
+                with open(self.state(), "w") as fh:
+                    fh.write(text)
+                plan, err = self.plan(p)
+                self.assertEqual(plan, {"a": "run", "b": "run"})  # every stage, b too
+                self.assertRegex(err, r"cityrisk run: warning: state '.*\.pipeline\.json\.state\.json'"
+                                      r".*: treated as absent, so every stage runs")
+        # A run rewrites it whole; the next run finds everything up to date.
+        self.assertEqual(set(self.statuses(self.run_json(p)).values()), {"ran"})
+        with open(self.state()) as fh:
+            self.assertEqual(json.load(fh), good)
+        self.assertEqual(self.plan(p), ({"a": "skip", "b": "skip"}, ""))
+
+    # ---- point 11: what the pipeline reads is a regular file, bounded, never waited for
+    def fifo(self, name):
+        path = self.path(name)
+        os.mkfifo(path)
+        return path
+
+    def run_briefly(self, *args, timeout=30):
+        """Runs cityrisk with a deadline (a FIFO blocked it for ever, /dev/zero grew it at
+        300 MB/s); returns (exit code, stderr)."""
+        proc = subprocess.run([CITYRISK, *args], capture_output=True, text=True, timeout=timeout)
+        return proc.returncode, proc.stderr
+
+    def test_a_pipeline_that_is_not_a_regular_file_is_refused_at_once(self):
+        for path, kind in [("/dev/zero", "a character device"), (self.fifo("p.json"), "a named pipe")]:
+            with self.subTest(path):
+                rc, err = self.run_briefly("run", path)
+                self.assertEqual(rc, 3, err)
+                self.assertRegex(err.splitlines()[-1],
+                                 rf"^cityrisk run: cannot open pipeline '{path}': not a regular "
+                                 rf"file \({kind}\)$")
+
+    def test_a_named_pipe_as_a_stage_input_is_refused_at_once(self):
+        p = self.write({"stages": [dict(tiny("a", "out/a.tif"), grid=self.fifo("grid.tif"))]})
+        rc, err = self.run_briefly("run", p)
+        self.assertEqual(rc, 3, err)
+        self.assertIn("not a regular file (a named pipe)", err)
+        self.assertNothingRan()
+
+    def test_a_state_that_is_not_a_regular_file_is_neither_read_nor_replaced(self):
+        p = self.two_stages()
+        for target, kind in [("/dev/full", "a character device"), ("/dev/zero", "a character device"),
+                             (self.fifo("fifo"), "a named pipe")]:
+            with self.subTest(target):
+                os.symlink(target, self.state())
+                rc, err = self.run_briefly("run", p, "--dry-run")
+                self.assertEqual(rc, 0, err)
+                self.assertIn(f"is not a regular file ({kind}): treated as absent, so every stage "
+                              "runs, and no state is recorded there", err)
+                rc, err = self.run_briefly("run", p, "--force")
+                self.assertEqual(rc, 0, err)
+                self.assertEqual(os.readlink(self.state()), target, "the state replaced the link")
+                os.remove(self.state())
+
+    def test_size_caps(self):
+        big = self.path("big.json")
+        with open(big, "w") as fh:  # sparse: no disk is used
+            fh.truncate(16 * 1024 * 1024 + 1)
+        rc, err = self.run_briefly("run", big)
+        self.assertEqual(rc, 3, err)
+        self.assertIn(f"pipeline '{big}' is 16.0 MiB, more than the 16 MiB a pipeline file may be",
+                      err)
+        # 300 000 empty objects in 1 MB: json-c would hold them in 240 MB
+        many = self.write("[" + ",".join(["{}"] * 300000) + "]", "many.json")
+        rc, err = self.run_briefly("run", many)
+        self.assertEqual(rc, 3, err)
+        self.assertIn("more than the 262144 objects and arrays a pipeline file may hold", err)
+        # a state beyond its cap is reported and treated as absent
+        p = self.two_stages()
+        self.run_json(p)
+        with open(self.state(), "r+") as fh:
+            fh.truncate(128 * 1024 * 1024 + 1)
+        plan, err = self.plan(p)
+        self.assertEqual(plan, {"a": "run", "b": "run"})
+        self.assertIn("is 128.0 MiB, more than the 128 MiB a state file may be", err)
+
+    def test_sigterm_while_a_large_state_is_read(self):
+        """Reading stops between two blocks: exit 143 at once, nothing run (a state symlinked
+        to /dev/full ignored SIGTERM while it grew to 2 GB)."""
+        p = self.two_stages()
+        with open(self.state(), "w") as fh:  # valid and large: an object of blanks
+            fh.write("{" + " " * (127 * 1024 * 1024) + "}")
+        proc = subprocess.Popen([CITYRISK, "run", p], stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and proc.poll() is None:  # until the state is open
+            try:
+                fds = [os.readlink(f"/proc/{proc.pid}/fd/{fd}") for fd in os.listdir(f"/proc/{proc.pid}/fd")]
+            except OSError:
+                fds = []
+            if self.state() in fds:
+                break
+            time.sleep(0.001)
+        signalled = time.monotonic()
+        proc.terminate()
+        _, err = proc.communicate(timeout=60)
+        self.assertLess(time.monotonic() - signalled, 5)
+        self.assertEqual(proc.returncode, 143, err)
+        # between two blocks, or (on a machine that read it all first) before any stage
+        self.assertRegex(err.splitlines()[-1], r"^cityrisk run: interrupted by SIGTERM(: reading state "
+                                               r"'.*' was cancelled| before any stage ran)$")
+        self.assertNothingRan()
+
+    def test_text_after_the_value_is_refused(self):
+        self.assertEqual(run("run", self.write('{"stages": []} {"stages": []}'))[0], 3)
+
+    # ---- point 8: two stages writing one file
+    def test_two_stages_writing_one_file_are_refused_before_anything_runs(self):
+        # the identical string, spelled otherwise, absolute (relative paths resolve against
+        # the pipeline's folder, and messages show them so)
+        for second in ["out/q.tif", "./out/q.tif", self.path("out/q.tif"), "out/../out/q.tif"]:
+            with self.subTest(second):
+                p = self.write({"stages": [tiny("a", "out/q.tif"), tiny("b", second, bandwidth=90)]})
+                message = self.assertFails(["run", p], 3, "stages a and b write one file",
+                                           f"'{self.path('out/q.tif')}' and "
+                                           f"'{os.path.join(self.tmp, second)}'")
+                self.assertNotIn("qml", message)  # the outputs themselves are named first
+                self.assertNothingRan()
+
+    def test_sidecars_count_as_outputs(self):
+        # q.tif and q.geojson share q.qml
+        zonal = {"stage": "zonal", "zones": "data/neighbourhoods.gpkg", "water": "data/water_stress.tif",
+                 "output": "out/q.geojson"}
+        p = self.write({"stages": [tiny("a", "out/q.tif"), zonal]})
+        q = self.path("out/q")
+        self.assertFails(["run", p], 3, "stages a and zonal write one file",
+                         f"'{q}.qml' (the QGIS style of '{q}.tif')",
+                         f"'{q}.qml' (the QGIS style of '{q}.geojson')")
+        # a Shapefile's .dbf
+        p = self.write({"stages": [dict(zonal, output="out/n.shp"),
+                                   tiny("a", "out/a.tif", report="out/n.dbf")]})
+        self.assertFails(["run", p], 3, "stages zonal and a write one file",
+                         f"'{self.path('out/n.dbf')}' (a file of the Shapefile "
+                         f"'{self.path('out/n.shp')}')")
+        # one stage, twice
+        p = self.write({"stages": [tiny("a", "out/a.tif", report="out/a.tif")]})
+        self.assertFails(["run", p], 3, "stage a writes one file twice")
+        # the pipeline file and its state
+        p = self.write({"stages": [dict(zonal, output="pipeline.json", qml=False)]})
+        self.assertFails(["run", p], 3, f"stage zonal would write '{p}', the pipeline file itself")
+        p = self.write({"stages": [dict(zonal, output=".pipeline.json.state.json", qml=False)]})
+        self.assertFails(["run", p], 3, f"stage zonal would write '{self.state()}', the "
+                                        "pipeline's state file")
+        self.assertNothingRan()
+        with open(p) as fh:
+            self.assertEqual(json.load(fh)["stages"][0]["output"], ".pipeline.json.state.json")
+
+    def test_a_report_gets_no_style_and_stays_up_to_date(self):
+        """The style is the one the command writes, beside --output only: a report named
+        r.txt was given an r.qml no one wrote, and its stage ran every time."""
+        p = self.write({"stages": [tiny("a", "out/a.tif", report="out/r.txt")]})
+        self.run_json(p)
+        self.assertEqual(sorted(os.listdir(self.path("out"))), ["a.qml", "a.tif", "r.txt"])
+        self.assertEqual(self.plan(p), ({"a": "skip"}, ""))
+
+    def test_a_file_option_takes_one_file(self):
+        p = self.write({"stages": [tiny("a", ["out/a.tif", "out/b.tif"])]})
+        self.assertFails(["run", p], 3, "stage 1 (a): key 'output' names one file, not an array of 2")
+
+    def test_reading_a_file_spelled_otherwise_is_a_dependency(self):
+        first = tiny("first", "out/a.tif")
+        second = {"stage": "zonal", "name": "second", "zones": "data/neighbourhoods.gpkg",
+                  "arrivals": "./out/../out/a.tif", "output": "out/z.geojson"}
+        p = self.write({"stages": [second, first]})
+        self.assertEqual(list(self.plan(p)[0]), ["first", "second"])
+
+    # ---- point 19: NUL
+    def test_a_nul_in_a_string_is_refused(self):
+        for what, text in [
+                ("escaped", json.dumps({"stages": [tiny("a", "out/a.tif\u0000.evil")]})),
+                ("in a key", '{"stages": [{"stage": "arrivals", "out\\u0000put": "x"}]}'),
+                ("a raw byte", '{"stages": []}\n\u0000')]:
+            with self.subTest(what):
+                p = self.write(text)
+                message = self.assertFails(["run", p], 3, f"pipeline '{p}' line ")
+                self.assertIn("NUL", message)
+                self.assertNothingRan()
+
+    # ---- point 26: a stage reading its own output; a byte-order mark
+    def test_a_stage_reading_its_own_output_is_a_cycle(self):
+        p = self.write({"stages": [{"stage": "zonal", "zones": "data/neighbourhoods.gpkg",
+                                    "arrivals": "out/z.geojson", "output": "out/z.geojson"}]})
+        self.assertFails(["run", p], 3, f"stage zonal reads '{self.path('out/z.geojson')}', which "
+                                        "it writes itself: a cycle")
+        self.assertNothingRan()
+
+    def test_a_byte_order_mark_is_accepted(self):
+        p = self.path("pipeline.json")
+        with open(p, "wb") as fh:
+            fh.write(b"\xef\xbb\xbf" + json.dumps({"stages": [tiny("a", "out/a.tif")]}).encode())
+        self.assertEqual(self.statuses(self.run_json(p)), {"a": "ran"})
+
+    # ---- point 13: checks in n log n
+    def test_twenty_thousand_stages_in_a_chain_plan_in_seconds(self):
+        """Each stage reads the next one's output: the order was found by passes over every
+        pair of stages (4000 stages: more than 9 minutes)."""
+        n = 20000
+        stages = [tiny(f"s{i}", f"out/s{i}.tif", qml=False) for i in range(n)]
+        for i in range(n - 1):
+            stages[i]["grid"] = f"out/s{i + 1}.tif"
+        p = self.write({"stages": stages})
+        start = time.monotonic()
+        rc, out, err = run("run", p, "--dry-run")
+        self.assertEqual(rc, 0, err)
+        self.assertLess(time.monotonic() - start, 120)
+        lines = out.splitlines()
+        self.assertEqual(len(lines), n)
+        self.assertTrue(lines[0].startswith(f"run   s{n - 1}:"), lines[0])
+        self.assertTrue(lines[-1].startswith("run   s0:"), lines[-1])
 
 
 if __name__ == "__main__":

@@ -1,0 +1,391 @@
+/* test_pipeline.c: pipeline files and their state: what is refused, the order of the
+ * stages, the state read once and recorded, reading cancelled. */
+#define _POSIX_C_SOURCE 200809L
+#include "testutil.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cpl_string.h>
+
+#include "cityrisk/pipeline.h"
+
+/* A folder with the inputs the pipelines below read (empty files: loading only checks
+ * that they exist), and an out/ folder. */
+typedef struct fixture {
+    char *dir;
+    char path[4096]; /* its pipeline.json */
+    char log[4096];  /* the warnings logged, one a line */
+} fixture;
+
+static void keep_log(void *arg, cr_log_level level, const char *msg)
+{
+    fixture *f = arg;
+    (void)level;
+    size_t n = strlen(f->log);
+    snprintf(f->log + n, sizeof f->log - n, "%s\n", msg);
+}
+
+static fixture *fixture_new(void)
+{
+    fixture *f = calloc(1, sizeof *f);
+    assert_non_null(f);
+    f->dir = tu_mkdtemp();
+    free(tu_write_file(f->dir, "dem.tif", "x"));
+    free(tu_write_file(f->dir, "points.csv", "x"));
+    char *out = tu_path(f->dir, "out");
+    assert_int_equal(mkdir(out, 0777), 0);
+    free(out);
+    snprintf(f->path, sizeof f->path, "%s/pipeline.json", f->dir);
+    return f;
+}
+
+static void fixture_free(fixture *f)
+{
+    char *out = tu_path(f->dir, "out");
+    char cmd[8192];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", out); /* out/ and what the tests put there */
+    assert_int_equal(system(cmd), 0);
+    free(out);
+    char *link = tu_path(f->dir, "link");
+    unlink(link);
+    free(link);
+    tu_rmdir(f->dir);
+    free(f);
+}
+
+/* Writes the pipeline text and loads it; returns the status, the pipeline in *p. */
+static cr_status load(fixture *f, cr_ctx *ctx, const char *text, cr_pipeline **p)
+{
+    FILE *fh = fopen(f->path, "wb");
+    assert_non_null(fh);
+    fputs(text, fh);
+    fclose(fh);
+    f->log[0] = '\0';
+    cr_ctx_clear_error(ctx);
+    cr_ctx_set_log(ctx, keep_log, f, CR_LOG_WARNING);
+    return cr_pipeline_load(ctx, f->path, NULL, p);
+}
+
+static void write_state(fixture *f, const char *text)
+{
+    char *state = tu_path(f->dir, ".pipeline.json.state.json");
+    FILE *fh = fopen(state, "wb");
+    assert_non_null(fh);
+    fputs(text, fh);
+    fclose(fh);
+    free(state);
+}
+
+#define ARRIVALS(NAME, GRID, OUTPUT)                                                               \
+    "{\"stage\": \"arrivals\", \"name\": \"" NAME "\", \"points\": \"points.csv\", \"grid\": \"" GRID \
+    "\", \"output\": \"" OUTPUT "\", \"qml\": false}"
+
+static int index_of(const cr_pipeline *p, const char *name)
+{
+    for (int i = 0; i < p->nstages; i++)
+        if (strcmp(p->stage[i].name, name) == 0)
+            return i;
+    fail_msg("no stage %s", name);
+    return -1;
+}
+
+static void stages_run_in_file_order_after_what_they_read(void **state)
+{
+    (void)state;
+    fixture *f = fixture_new();
+    cr_ctx *ctx = cr_ctx_new();
+    cr_pipeline *p = NULL;
+    /* x reads z's output: of the stages ready, the first in the file runs first */
+    assert_int_equal(load(f, ctx,
+                          "{\"stages\": [" ARRIVALS("x", "out/z.tif", "out/x.tif") ","
+                          ARRIVALS("y", "dem.tif", "out/y.tif") "," ARRIVALS("z", "dem.tif", "out/z.tif") ","
+                          ARRIVALS("w", "./out/../out/x.tif", "out/w.tif") "]}",
+                          &p),
+                     CR_OK);
+    assert_int_equal(p->nstages, 4);
+    const char *order[] = {"y", "z", "x", "w"};
+    for (int i = 0; i < 4; i++)
+        assert_string_equal(p->stage[i].name, order[i]);
+    assert_int_equal(p->stage[2].ndeps, 1);
+    assert_int_equal(p->stage[2].deps[0], index_of(p, "z"));
+    assert_int_equal(p->stage[3].ndeps, 1); /* x's output spelled otherwise */
+    assert_int_equal(p->stage[3].deps[0], index_of(p, "x"));
+    cr_pipeline_free(p);
+    cr_ctx_free(ctx);
+    fixture_free(f);
+}
+
+static void cycles_and_self_dependence_are_refused(void **state)
+{
+    (void)state;
+    fixture *f = fixture_new();
+    cr_ctx *ctx = cr_ctx_new();
+    cr_pipeline *p = NULL;
+    assert_int_equal(load(f, ctx, "{\"stages\": [" ARRIVALS("a", "out/a.tif", "out/a.tif") "]}", &p), CR_E_DATA);
+    assert_null(p);
+    assert_non_null(strstr(cr_ctx_error(ctx), "stage a reads"));
+    assert_non_null(strstr(cr_ctx_error(ctx), "which it writes itself: a cycle"));
+    assert_int_equal(load(f, ctx,
+                          "{\"stages\": [" ARRIVALS("a", "out/b.tif", "out/a.tif") ","
+                          ARRIVALS("b", "out/a.tif", "out/b.tif") "]}",
+                          &p),
+                     CR_E_DATA);
+    assert_non_null(strstr(cr_ctx_error(ctx), "stage a depends on its own output through a cycle"));
+    cr_ctx_free(ctx);
+    fixture_free(f);
+}
+
+static void one_file_written_by_two_stages_is_refused(void **state)
+{
+    (void)state;
+    fixture *f = fixture_new();
+    cr_ctx *ctx = cr_ctx_new();
+    cr_pipeline *p = NULL;
+    /* through a symlinked folder */
+    char *link = tu_path(f->dir, "link");
+    assert_int_equal(symlink("out", link), 0);
+    free(link);
+    assert_int_equal(load(f, ctx,
+                          "{\"stages\": [" ARRIVALS("a", "dem.tif", "out/q.tif") ","
+                          ARRIVALS("b", "dem.tif", "link/q.tif") "]}",
+                          &p),
+                     CR_E_DATA);
+    assert_non_null(strstr(cr_ctx_error(ctx), "stages a and b write one file"));
+    assert_non_null(strstr(cr_ctx_error(ctx), "/link/q.tif'"));
+    /* styles: on by default, named as cr_qml_path() names them */
+    assert_int_equal(load(f, ctx,
+                          "{\"stages\": [{\"stage\": \"arrivals\", \"points\": \"points.csv\", "
+                          "\"grid\": \"dem.tif\", \"output\": \"out/.hidden\"}]}",
+                          &p),
+                     CR_OK);
+    assert_int_equal(CSLCount(p->stage[0].outputs), 2);
+    assert_non_null(strstr(p->stage[0].outputs[1], "/out/.hidden.qml"));
+    cr_pipeline_free(p);
+    /* a report gets no style (the command writes none) */
+    assert_int_equal(load(f, ctx,
+                          "{\"stages\": [{\"stage\": \"arrivals\", \"points\": \"points.csv\", "
+                          "\"grid\": \"dem.tif\", \"output\": \"out/a.tif\", \"report\": \"out/r.txt\"}]}",
+                          &p),
+                     CR_OK);
+    assert_int_equal(CSLCount(p->stage[0].outputs), 3);
+    assert_non_null(strstr(p->stage[0].outputs[2], "/out/a.qml"));
+    cr_pipeline_free(p);
+    cr_ctx_free(ctx);
+    fixture_free(f);
+}
+
+static void nul_bom_and_the_scan_follow_json_c(void **state)
+{
+    (void)state;
+    fixture *f = fixture_new();
+    cr_ctx *ctx = cr_ctx_new();
+    cr_pipeline *p = NULL;
+    /* a byte-order mark is skipped */
+    assert_int_equal(load(f, ctx, "\xEF\xBB\xBF{\"stages\": []}", &p), CR_OK);
+    cr_pipeline_free(p);
+    /* \u0000 in a string, also in single quotes, after a comment holding a quote */
+    const char *nul[] = {
+        "{\"stages\": [], \"description\": \"a\\u0000b\"}",
+        "{\"stages\": [], 'description': 'it\"s \\u0000'}",
+        "// it's\n{\"stages\": [], \"description\": \"\\u0000\"}",
+        "/* \" */ {\"stages\": [], \"description\": \"x\\\\\\u0000\"}",
+    };
+    for (size_t i = 0; i < sizeof nul / sizeof *nul; i++) {
+        assert_int_equal(load(f, ctx, nul[i], &p), CR_E_DATA);
+        assert_non_null(strstr(cr_ctx_error(ctx), "\\u0000 (NUL)"));
+    }
+    assert_non_null(strstr(cr_ctx_error(ctx), "line 1:"));
+    /* what only looks like \u0000, or like containers, is fine */
+    assert_int_equal(load(f, ctx, "{\"stages\": [], \"description\": \"\\\\u0000 {[{[,:\"}", &p), CR_OK);
+    cr_pipeline_free(p);
+    assert_int_equal(load(f, ctx, "{\"stages\": [], \"description\": \"\\u0001\"}", &p), CR_OK);
+    cr_pipeline_free(p);
+    /* errors name the line */
+    assert_int_equal(load(f, ctx, "{\"stages\": [],\n\n\"x\" 1}", &p), CR_E_DATA);
+    assert_non_null(strstr(cr_ctx_error(ctx), "is not valid JSON: line 3:"));
+    assert_int_equal(load(f, ctx, "{\"stages\": []}\n\n  x", &p), CR_E_DATA);
+    assert_non_null(strstr(cr_ctx_error(ctx), "line 3: text after the end of its value"));
+    assert_int_equal(load(f, ctx, "{\"stages\": [", &p), CR_E_DATA);
+    assert_non_null(strstr(cr_ctx_error(ctx), "is not valid JSON"));
+    cr_ctx_free(ctx);
+    fixture_free(f);
+}
+
+static void expansion_is_bounded(void **state)
+{
+    (void)state;
+    fixture *f = fixture_new();
+    cr_ctx *ctx = cr_ctx_new();
+    cr_pipeline *p = NULL;
+    /* 1000 scenarios of 1000 bytes, their list 4000 times in each of 1000 stages: 4 TB */
+    size_t n = 1000, name = 1000, size = n * (name + 3) + 100000;
+    char *text = malloc(size), *o = text;
+    assert_non_null(text);
+    o += sprintf(o, "{\"scenarios\": [");
+    for (size_t i = 0; i < n; i++)
+        o += sprintf(o, "%s\"%0*zu\"", i ? "," : "", (int)name, i);
+    o += sprintf(o, "], \"stages\": [{\"stage\": \"map\", \"name\": \"m{scenario}\", \"title\": \"");
+    for (int i = 0; i < 4000; i++)
+        o += sprintf(o, "{scenarios}");
+    sprintf(o, "\"}]}");
+    assert_int_equal(load(f, ctx, text, &p), CR_E_DATA);
+    assert_non_null(strstr(cr_ctx_error(ctx), "take more than the 32 MiB a pipeline may"));
+    free(text);
+    cr_ctx_free(ctx);
+    fixture_free(f);
+}
+
+/* The state of a stage: outputs made after the inputs. */
+static void make_outputs(fixture *f, const cr_pipeline *p)
+{
+    for (int i = 0; i < p->nstages; i++)
+        for (char **o = p->stage[i].outputs; o && *o; o++) {
+            (void)f;
+            FILE *fh = fopen(*o, "wb");
+            assert_non_null(fh);
+            fclose(fh);
+        }
+}
+
+static cr_stage_state state_of(const cr_pipeline *p, int i)
+{
+    int runs[8] = {0};
+    char why[512];
+    return cr_pipeline_stage_state(p, i, runs, why, sizeof why);
+}
+
+static void a_state_that_cannot_be_used_is_reported_and_absent(void **state)
+{
+    (void)state;
+    fixture *f = fixture_new();
+    cr_ctx *ctx = cr_ctx_new();
+    cr_pipeline *p = NULL;
+    const char *text =
+        "{\"stages\": [" ARRIVALS("a", "dem.tif", "out/a.tif") "," ARRIVALS("b", "dem.tif", "out/b.tif") "]}";
+    assert_int_equal(load(f, ctx, text, &p), CR_OK);
+    sleep(1); /* mtimes: outputs newer than inputs on any file system */
+    make_outputs(f, p);
+    assert_int_equal(state_of(p, 0), CR_STAGE_CHANGED); /* no state yet */
+    assert_int_equal(cr_pipeline_record(ctx, p, 0), CR_OK);
+    assert_int_equal(cr_pipeline_record(ctx, p, 1), CR_OK);
+    cr_pipeline_free(p);
+    assert_int_equal(load(f, ctx, text, &p), CR_OK);
+    assert_string_equal(f->log, "");
+    assert_int_equal(state_of(p, 0), CR_STAGE_UP_TO_DATE);
+    assert_int_equal(state_of(p, 1), CR_STAGE_UP_TO_DATE);
+    cr_pipeline_free(p);
+    const char *bad[] = {
+        "{\"a\": {\"argv\": [\"arrivals\", null]}}", /* segfaulted */
+        "{\"a\": {\"argv\": \"arrivals\"}}",
+        "{\"a\": []}",
+        "[]",
+        "{\"a\": ",
+        "",
+        "{\"a\": {\"argv\": [\"arri\\u0000vals\"]}}",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        write_state(f, bad[i]);
+        assert_int_equal(load(f, ctx, text, &p), CR_OK);
+        assert_non_null(strstr(f->log, "treated as absent, so every stage runs"));
+        assert_null(p->stage[0].recorded);
+        assert_null(p->stage[1].recorded);
+        assert_int_equal(state_of(p, 1), CR_STAGE_CHANGED);
+        assert_string_equal(cr_ctx_error(ctx), "");
+        /* recording replaces it, keeping nothing of it */
+        assert_int_equal(cr_pipeline_record(ctx, p, 1), CR_OK);
+        cr_pipeline_free(p);
+        assert_int_equal(load(f, ctx, text, &p), CR_OK);
+        assert_string_equal(f->log, "");
+        assert_null(p->stage[0].recorded);
+        assert_int_equal(state_of(p, 1), CR_STAGE_UP_TO_DATE);
+        cr_pipeline_free(p);
+    }
+    /* a device is neither read nor replaced */
+    char *state_path = tu_path(f->dir, ".pipeline.json.state.json");
+    unlink(state_path);
+    assert_int_equal(symlink("/dev/zero", state_path), 0);
+    assert_int_equal(load(f, ctx, text, &p), CR_OK);
+    assert_non_null(strstr(f->log, "is not a regular file (a character device): treated as absent, so "
+                                   "every stage runs, and no state is recorded there"));
+    assert_int_equal(cr_pipeline_record(ctx, p, 0), CR_OK);
+    char target[64] = "";
+    assert_int_equal(readlink(state_path, target, sizeof target - 1), 9);
+    assert_string_equal(target, "/dev/zero");
+    unlink(state_path);
+    free(state_path);
+    cr_pipeline_free(p);
+    cr_ctx_free(ctx);
+    fixture_free(f);
+}
+
+static int cancel(double complete, const char *message, void *arg)
+{
+    (void)complete;
+    (void)message;
+    (*(int *)arg)++;
+    return 0;
+}
+
+static void reading_a_large_file_can_be_cancelled(void **state)
+{
+    (void)state;
+    fixture *f = fixture_new();
+    cr_ctx *ctx = cr_ctx_new();
+    cr_pipeline *p = NULL;
+    /* 3 MiB: blanks inside the object */
+    size_t size = 3u << 20;
+    char *text = malloc(size + 32);
+    assert_non_null(text);
+    memset(text, ' ', size);
+    memcpy(text, "{\"stages\": []", 13);
+    strcpy(text + size, "}");
+    assert_int_equal(load(f, ctx, text, &p), CR_OK); /* no callback: read whole */
+    cr_pipeline_free(p);
+    int calls = 0;
+    cr_ctx_set_progress(ctx, cancel, &calls);
+    assert_int_equal(load(f, ctx, text, &p), CR_E_CANCELLED);
+    assert_null(p);
+    assert_int_equal(calls, 1); /* after the first block */
+    assert_non_null(strstr(cr_ctx_error(ctx), "reading pipeline '"));
+    assert_non_null(strstr(cr_ctx_error(ctx), "' was cancelled"));
+    /* a small file reports no progress */
+    calls = 0;
+    assert_int_equal(load(f, ctx, "{\"stages\": [" ARRIVALS("a", "dem.tif", "out/a.tif") "]}", &p), CR_OK);
+    assert_int_equal(calls, 0);
+    /* the state is read cancellably when loading, never when a stage that ran is recorded */
+    char *big = malloc(size + 3);
+    assert_non_null(big);
+    memset(big, ' ', size);
+    big[0] = '{';
+    strcpy(big + size, "}"); /* a state of 3 MiB: an object of blanks */
+    write_state(f, big);
+    assert_int_equal(cr_pipeline_record(ctx, p, 0), CR_OK);
+    assert_int_equal(calls, 0);
+    cr_pipeline_free(p);
+    write_state(f, big);
+    assert_int_equal(load(f, ctx, "{\"stages\": [" ARRIVALS("a", "dem.tif", "out/a.tif") "]}", &p), CR_E_CANCELLED);
+    assert_non_null(strstr(cr_ctx_error(ctx), "reading state '"));
+    assert_int_equal(calls, 1);
+    free(big);
+    free(text);
+    cr_ctx_free(ctx);
+    fixture_free(f);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(stages_run_in_file_order_after_what_they_read),
+        cmocka_unit_test(cycles_and_self_dependence_are_refused),
+        cmocka_unit_test(one_file_written_by_two_stages_is_refused),
+        cmocka_unit_test(nul_bom_and_the_scan_follow_json_c),
+        cmocka_unit_test(expansion_is_bounded),
+        cmocka_unit_test(a_state_that_cannot_be_used_is_reported_and_absent),
+        cmocka_unit_test(reading_a_large_file_can_be_cancelled),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
