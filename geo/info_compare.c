@@ -61,10 +61,14 @@ out:
 }
 
 /* The share of input i's extent covered by at least one other input, or -1 when
- * i's extent is unknown or has no area. */
+ * i's extent is unknown or has no area, or no other input's extent is known (an input
+ * without a CRS or a usable geotransform overlaps nothing that can be told). */
 static double share_covered_by_others(const cr_info_extent *e, int count, int i)
 {
-    if (!e[i].lonlat_known || area(&e[i].lonlat) <= 0.0)
+    int others = 0;
+    for (int j = 0; j < count; j++)
+        others += j != i && e[j].lonlat_known;
+    if (!e[i].lonlat_known || area(&e[i].lonlat) <= 0.0 || others == 0)
         return -1.0;
     cr_bounds *parts = malloc(sizeof *parts * (size_t)(count > 0 ? count : 1));
     if (!parts)

@@ -135,7 +135,14 @@ cr_status cr_info_raster(cr_ctx *ctx, const char *path, GDALDatasetH ds, const c
     json_object_object_add(o, "size", size);
 
     double gt[6];
-    if (GDALGetGeoTransform(ds, gt) == CE_None) {
+    int has_gt = GDALGetGeoTransform(ds, gt) == CE_None;
+    if (has_gt && cr_check_geotransform(ctx, path, gt, width, height) != CR_OK) {
+        /* Described, as info describes what it can; an extent of NaN corners would only
+         * show as nulls and take part in the overlap comparison. */
+        cr_info_warn(warnings, path, "invalid_geotransform", "%s", cr_ctx_error(ctx));
+        cr_ctx_clear_error(ctx);
+        cr_info_add_georef(o, path, GDALGetProjectionRef(ds), NULL, warnings, extent);
+    } else if (has_gt) {
         json_object *res = json_object_new_array();
         json_object_array_add(res, cr_json_number(fabs(gt[1]), 12));
         json_object_array_add(res, cr_json_number(fabs(gt[5]), 12));

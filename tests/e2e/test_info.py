@@ -148,6 +148,26 @@ class InfoOnBadInputs(CliTestCase):
         self.assertIsNone(report["inputs"][0]["crs"])
         codes = [(w["code"], w["file"]) for w in report["warnings"]]
         self.assertIn(("no_crs", nocrs), codes)
+        # Nothing can be told of its overlap, so the DEM is not said to overlap nothing.
+        self.assertNotIn("no_overlap", [c for c, _ in codes])
+
+    def test_invalid_geotransform_is_described_without_an_extent(self):
+        """A NaN origin: a warning naming it, no extent of nulls, and no overlap claimed
+        either way (issue 16)."""
+        bad = self.path("nan.tif")
+        ds = gdal.GetDriverByName("GTiff").Create(bad, 4, 4, 1, gdal.GDT_Float32)
+        ds.SetGeoTransform([float("nan"), 30, 0, 7806000, 0, -30])
+        ds.SetProjection(gdal.Open(sample("dem.tif")).GetProjection())
+        ds = None
+        rc, out, err = run("info", "--json", bad, sample("dem.tif"))
+        self.assertEqual(rc, 0, err)
+        report = json.loads(out)
+        self.assertNotIn("extent", report["inputs"][0])
+        warnings = {w["code"]: w for w in report["warnings"]}
+        self.assertIn("invalid_geotransform", warnings)
+        self.assertIn(f"raster '{bad}' has an invalid geotransform (origin nan",
+                      warnings["invalid_geotransform"]["message"])
+        self.assertNotIn("no_overlap", warnings)
 
     def test_empty_file_and_directory(self):
         empty = self.path("empty.tif")
