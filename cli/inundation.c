@@ -143,9 +143,11 @@ static void print_summary(const cr_inundation_opts *o, const cr_inundation_stats
             snprintf(name, sizeof name, "%s", o->levels[k].name);
         else
             snprintf(name, sizeof name, "sea-level %g m", o->levels[k].rise_m);
-        fprintf(stderr, "cityrisk inundation: %s, W=%.3f m: %lld cells inundated (%.3f km2), max depth %.2f m\n",
-                name, stats[k].water_level_m, (long long)stats[k].inundated_cells,
-                stats[k].inundated_area_m2 / 1e6, stats[k].max_depth_m);
+        char w[32], depth[32];
+        fprintf(stderr, "cityrisk inundation: %s, W=%s m: %lld cells inundated (%.3f km2), max depth %s m\n",
+                name, cr_number_fixed(stats[k].water_level_m, 3, w, sizeof w),
+                (long long)stats[k].inundated_cells, stats[k].inundated_area_m2 / 1e6,
+                cr_number_fixed(stats[k].max_depth_m, 2, depth, sizeof depth));
     }
 }
 

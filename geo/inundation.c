@@ -11,6 +11,7 @@
 
 #include <json-c/json.h>
 
+#include "cityrisk/number.h"
 #include "cityrisk/raster.h"
 #include "crs.h"
 #include "internal.h"
@@ -314,11 +315,12 @@ static cr_status run_pass(cr_ctx *ctx, run *r, pass p, cr_writer *w, cr_inundati
 
 static char *band_name(const cr_sea_level *level, double water)
 {
-    char buf[160];
+    char buf[160], w[32];
+    cr_number_fixed(water, 3, w, sizeof w);
     if (level->name)
-        snprintf(buf, sizeof buf, "%s (W=%.3f m)", level->name, water);
+        snprintf(buf, sizeof buf, "%s (W=%s m)", level->name, w);
     else
-        snprintf(buf, sizeof buf, "sea-level %g m (W=%.3f m)", level->rise_m, water);
+        snprintf(buf, sizeof buf, "sea-level %g m (W=%s m)", level->rise_m, w);
     return strdup(buf);
 }
 

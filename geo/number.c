@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -105,4 +106,29 @@ int cr_number_finite(const char *text, double *out)
         return 0;
     *out = v;
     return 1;
+}
+
+const char *cr_number_shortest(double v, char *buf, size_t size)
+{
+    if (!isfinite(v)) {
+        snprintf(buf, size, "%s", isnan(v) ? "nan" : v > 0 ? "inf" : "-inf");
+        return buf;
+    }
+    /* 17 significant digits always read back (DBL_DECIMAL_DIG); fewer often do. */
+    for (int digits = 1; digits <= 17; digits++) {
+        double back;
+        snprintf(buf, size, "%.*g", digits, v);
+        if (cr_number_finite(buf, &back) && back == v)
+            break;
+    }
+    return buf;
+}
+
+const char *cr_number_fixed(double v, int decimals, char *buf, size_t size)
+{
+    if (isfinite(v) && fabs(v) < 1e7)
+        snprintf(buf, size, "%.*f", decimals, v);
+    else
+        snprintf(buf, size, "%.10g", v);
+    return buf;
 }

@@ -17,6 +17,7 @@
 #include <json-c/json.h>
 
 #include "cityrisk/json.h"
+#include "cityrisk/number.h"
 #include "cityrisk/pipeline.h"
 #include "cityrisk/qml.h"
 #include "internal.h"
@@ -515,7 +516,10 @@ static char *scalar_text(json_object *v)
     switch (json_object_get_type(v)) {
     case json_type_string: return CPLStrdup(json_object_get_string(v));
     case json_type_int: return CPLStrdup(CPLSPrintf("%lld", (long long)json_object_get_int64(v)));
-    case json_type_double: return CPLStrdup(CPLSPrintf("%.17g", json_object_get_double(v)));
+    case json_type_double: {
+        char text[32];
+        return CPLStrdup(cr_number_shortest(json_object_get_double(v), text, sizeof text));
+    }
     default: return NULL;
     }
 }

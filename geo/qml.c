@@ -14,6 +14,7 @@
 #include <json-c/json.h>
 #include <ogr_api.h>
 
+#include "cityrisk/number.h"
 #include "internal.h"
 #include "output.h"
 #include "text.h"
@@ -207,10 +208,8 @@ typedef struct ramp_item {
 
 static void put_number(FILE *f, double v)
 {
-    if (isinf(v))
-        fputs(v > 0 ? "inf" : "-inf", f);
-    else
-        fprintf(f, "%.17g", v);
+    char text[32];
+    fputs(cr_number_shortest(v, text, sizeof text), f);
 }
 
 static void put_raster(FILE *f, int band, int discrete, double lo, double hi, const ramp_item *items, int n)

@@ -34,6 +34,18 @@ cr_number_kind cr_number_parse(const char *text, size_t len, double *out);
 /* 1 and *out set when text (NUL-terminated) is a finite decimal number, else 0. */
 int cr_number_finite(const char *text, double *out);
 
+/* Writes into buf (size bytes; 32 always suffice) the shortest decimal text that
+ * cr_number_parse() reads back as exactly v ("0.1", not "0.10000000000000001"): for
+ * numbers that become arguments or style values again. "nan", "inf" and "-inf" for the
+ * others. Returns buf. */
+const char *cr_number_shortest(double v, char *buf, size_t size);
+
+/* Writes v into buf (size bytes; 32 always suffice) with `decimals` digits after the
+ * point ("0.560"), or, when that would take more than ten significant digits before the
+ * point (|v| >= 1e7), in ten significant digits ("1.5e+30"): messages and labels stay
+ * readable whatever the value. Returns buf. */
+const char *cr_number_fixed(double v, int decimals, char *buf, size_t size);
+
 #ifdef __cplusplus
 }
 #endif

@@ -659,6 +659,18 @@ class WaterLevel(InundationCase):
         plain = self.inundate(path, "--sea-level", "1.6")
         self.assertDepths(read_band(out), read_band(plain), "1.6 from the sea level alone")
 
+    def test_huge_levels_are_written_in_ten_significant_digits(self):
+        """A level of 1e30 m is one a Float32 output holds: its messages and band name say
+        1e+30, not 31 digits (issue 16, point 23)."""
+        path = self.dem("dem.tif", coastal_slope())
+        out = self.path("huge.tif")
+        rc, _, err = run("inundation", "--dem", path, "-o", out, "--sea-level", "1e30")
+        self.assertEqual(rc, 0, err)
+        self.assertIn("W=1e+30 m", err)
+        self.assertIn("max depth 1e+30 m", err)
+        self.assertEqual(band_description(out, 1), "sea-level 1e+30 m (W=1e+30 m)")
+        self.assertIsNone(re.search(r"\d{11}", err + band_description(out, 1)), err)
+
     def test_dem_in_feet_gives_the_same_depths_as_in_metres(self):
         metres = coastal_slope()
         feet = metres / FOOT

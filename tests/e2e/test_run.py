@@ -257,6 +257,17 @@ class Reliability(RunCase):
     def two_stages(self):
         return self.write({"stages": [tiny("a", "out/a.tif"), tiny("b", "out/b.tif")]})
 
+    def test_a_decimal_value_is_passed_as_written(self):
+        """0.1 in the pipeline is "0.1" on the stage's command line (and in its outputs'
+        provenance), not the 17 digits of its double, 0.10000000000000001."""
+        p = self.write({"stages": [{"stage": "inundation", "dem": os.path.join(BAD, "good.tif"),
+                                    "sea-level": 0.1, "tide": 1e-7, "output": "out/d.tif"}]})
+        rc, _, err = run("run", "-q", p)
+        self.assertEqual(rc, 0, err)
+        command = gdal.Open(self.path("out/d.tif")).GetMetadataItem("CITYRISK_COMMAND")
+        self.assertIn(" --sea-level 0.1 ", command)
+        self.assertIn(" --tide 1e-07 ", command)
+
     # ---- point 3: a corrupt state file
     def test_corrupt_state_is_reported_and_treated_as_absent(self):
         p = self.two_stages()

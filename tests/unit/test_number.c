@@ -126,6 +126,41 @@ static void the_decimal_span(void **state)
     assert_int_equal(cr_decimal_span(""), 0);
 }
 
+static void numbers_written_shortest_read_back(void **state)
+{
+    (void)state;
+    char text[32];
+    assert_string_equal(cr_number_shortest(0.1, text, sizeof text), "0.1");
+    assert_string_equal(cr_number_shortest(2.0, text, sizeof text), "2");
+    assert_string_equal(cr_number_shortest(-1.25, text, sizeof text), "-1.25");
+    assert_string_equal(cr_number_shortest(1.0 / 3.0, text, sizeof text), "0.3333333333333333");
+    assert_string_equal(cr_number_shortest(1e308, text, sizeof text), "1e+308");
+    assert_string_equal(cr_number_shortest(INFINITY, text, sizeof text), "inf");
+    assert_string_equal(cr_number_shortest(-INFINITY, text, sizeof text), "-inf");
+    assert_string_equal(cr_number_shortest(NAN, text, sizeof text), "nan");
+    /* 17 digits where nothing shorter reads back: the largest double, the smallest one */
+    const double hard[] = {0.1 + 0.2, 1.7976931348623157e308, 4.9406564584124654e-324, 123456.789};
+    for (size_t i = 0; i < sizeof hard / sizeof *hard; i++) {
+        double back;
+        assert_true(cr_number_finite(cr_number_shortest(hard[i], text, sizeof text), &back));
+        assert_true(back == hard[i]);
+    }
+    assert_string_equal(cr_number_shortest(0.1 + 0.2, text, sizeof text), "0.30000000000000004");
+}
+
+static void fixed_numbers_stay_readable(void **state)
+{
+    (void)state;
+    char text[32];
+    assert_string_equal(cr_number_fixed(0.56, 3, text, sizeof text), "0.560");
+    assert_string_equal(cr_number_fixed(-2.0, 2, text, sizeof text), "-2.00");
+    assert_string_equal(cr_number_fixed(9999999.0, 1, text, sizeof text), "9999999.0");
+    assert_string_equal(cr_number_fixed(1e7, 3, text, sizeof text), "10000000");
+    assert_string_equal(cr_number_fixed(1.5e30, 3, text, sizeof text), "1.5e+30");
+    assert_string_equal(cr_number_fixed(3.4028234663852886e38, 3, text, sizeof text), "3.402823466e+38");
+    assert_string_equal(cr_number_fixed(NAN, 3, text, sizeof text), "nan");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -134,6 +169,8 @@ int main(void)
         cmocka_unit_test(words_and_overflow_are_told_apart),
         cmocka_unit_test(a_length_reads_part_of_a_text),
         cmocka_unit_test(the_decimal_span),
+        cmocka_unit_test(numbers_written_shortest_read_back),
+        cmocka_unit_test(fixed_numbers_stay_readable),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
