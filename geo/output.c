@@ -845,29 +845,3 @@ cr_status cr_temp_publish_dir(cr_ctx *ctx, cr_temp *t, const char *path,
     }
     return st;
 }
-
-/* ---- files the library owns ---- */
-
-cr_status cr_output_temp(cr_ctx *ctx, const char *path, const char *tag, char **temp)
-{
-    cr_status st = temp_template(ctx, path, tag, temp);
-    if (st != CR_OK)
-        return st;
-    int fd = mkstemp(*temp);
-    if (fd < 0) {
-        st = cr_ctx_fail(ctx, CR_E_IO, "cannot write '%s': %s", path, strerror(errno));
-        free(*temp);
-        *temp = NULL;
-        return st;
-    }
-    close(fd);
-    return CR_OK;
-}
-
-cr_status cr_output_publish(cr_ctx *ctx, const char *temp, const char *path)
-{
-    set_output_mode(temp);
-    if (rename(temp, path) != 0)
-        return cr_ctx_fail(ctx, CR_E_IO, "cannot write '%s': %s", path, strerror(errno));
-    return CR_OK;
-}

@@ -133,13 +133,4 @@ cr_status cr_temp_publish_dir(cr_ctx *ctx, cr_temp *temp, const char *path,
  * empty one. */
 void cr_temp_discard(cr_temp *temp);
 
-/* ---- files the library owns (a pipeline's state) ---- */
-
-/* Creates an empty hidden temporary file beside path, ".<name>.<tag>.XXXXXX", and
- * returns its name in *temp (free()); not locked. */
-cr_status cr_output_temp(cr_ctx *ctx, const char *path, const char *tag, char **temp);
-
-/* Renames temp over path in one step, replacing it. */
-cr_status cr_output_publish(cr_ctx *ctx, const char *temp, const char *path);
-
 #endif

@@ -1484,15 +1484,15 @@ cr_status cr_pipeline_record(cr_ctx *ctx, const cr_pipeline *p, int i)
         json_object_array_add(argv, json_object_new_string(*a));
     json_object_object_add(entry, "argv", argv);
     json_object_object_add(doc, p->stage[i].name, entry);
-    char *temp = NULL;
-    st = cr_output_temp(ctx, p->state_path, "run", &temp);
-    if (st == CR_OK && json_object_to_file_ext(temp, doc, JSON_C_TO_STRING_PRETTY) != 0)
-        st = cr_ctx_fail(ctx, CR_E_IO, "cannot write '%s'", p->state_path);
+    /* Through a locked temporary as every output, so that a second signal removes it and a
+     * run after kill -9 sweeps it; the state is the pipeline's to replace. */
+    cr_temp temp = CR_TEMP_NONE;
+    st = cr_temp_file(ctx, p->state_path, "run", &temp);
+    if (st == CR_OK && json_object_to_file_ext(temp.path, doc, JSON_C_TO_STRING_PRETTY) != 0)
+        st = cr_ctx_fail(ctx, CR_E_IO, "cannot write '%s': %s", p->state_path, strerror(errno));
     if (st == CR_OK)
-        st = cr_output_publish(ctx, temp, p->state_path);
-    if (st != CR_OK && temp)
-        remove(temp);
-    free(temp);
+        st = cr_temp_publish(ctx, &temp, p->state_path, 1);
+    cr_temp_discard(&temp);
     json_object_put(doc);
     return st;
 }
