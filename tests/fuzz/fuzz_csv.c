@@ -1,4 +1,4 @@
-/* fuzz_csv.c: the arrivals CSV reader (geo/csv.c under geo/records.c), from the bytes
+/* fuzz_csv.c: the arrivals CSV reader (geo/core/csv.c under geo/arrivals/records.c), from the bytes
  * of a file to accepted points, rejections and the rejection report.
  *
  * Input: one byte of options, then the CSV file. Bits of the options byte: 1 count
@@ -18,10 +18,10 @@
 #include <gdal.h>
 
 #include "cityrisk/arrivals.h"
-#include "csv.h"
+#include "core/csv.h"
 #include "fuzzutil.h"
-#include "internal.h"
-#include "records.h"
+#include "core/internal.h"
+#include "arrivals/records.h"
 
 static char *wgs84; /* the grid CRS: the records' own, so nothing is transformed */
 

@@ -11,8 +11,8 @@
 #include "cityrisk/score.h"
 #include "cityrisk/zonal.h"
 #include "fuzzutil.h"
-#include "isodate.h"
-#include "where.h"
+#include "arrivals/isodate.h"
+#include "arrivals/where.h"
 
 /* A failure must say what went wrong, under the status it returned. */
 static void check_failure(cr_ctx *ctx, cr_status st, const char *what, const char *text)

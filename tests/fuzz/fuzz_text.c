@@ -1,4 +1,4 @@
-/* fuzz_text.c: the text writers (geo/text.c) and the outputs made with them: names and
+/* fuzz_text.c: the text writers (geo/core/text.c) and the outputs made with them: names and
  * titles holding any bytes must give outputs that parse.
  *
  * Input: a first byte of flags, then up to eight strings separated by NUL bytes (a C string
@@ -28,8 +28,8 @@
 #include "cityrisk/json.h"
 #include "cityrisk/qml.h"
 #include "fuzzutil.h"
-#include "map_internal.h"
-#include "text.h"
+#include "map/map_internal.h"
+#include "core/text.h"
 
 enum { STRINGS = 8, FLAG_SVG = 1, FLAG_QML = 2 };
 

@@ -28,7 +28,7 @@
 #include "cityrisk/coverage.h"
 #include "cityrisk/zonal.h"
 #include "fuzzutil.h"
-#include "zonal_internal.h"
+#include "zonal/zonal_internal.h"
 
 static cr_coverage_scratch scratch;
 static int calls;

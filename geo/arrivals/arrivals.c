@@ -1,0 +1,677 @@
+/* arrivals.c: arrival records to arrivals per cell, accumulated tile by tile.
+ *
+ * The accepted records are kept as points (24 bytes each) and bucketed by the
+ * output tile that holds them. Each output tile then sums the records of its own
+ * bucket and of the buckets within the kernel's reach (the halo), into one tile of
+ * doubles per worker; tiles are written in order as they finish. A record whose
+ * footprint spans several tiles has its normalisation (the sum of its weights over
+ * the grid) computed once beforehand, so every tile scales it the same way. */
+#define _POSIX_C_SOURCE 200809L
+#include "cityrisk/arrivals.h"
+
+#include <math.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cpl_string.h>
+
+#include "cityrisk/json.h"
+#include "cityrisk/raster.h"
+#include "core/internal.h"
+#include "kernel.h"
+#include "core/output.h"
+#include "core/pool.h"
+#include "records.h"
+
+/* Records per chunk of the normalisation pass. */
+#define CHUNK 16384
+
+/* Kernel cells summed or added between two looks for a stop request: a few milliseconds. */
+#define CHECK_CELLS ((int64_t)1 << 22)
+
+void cr_arrivals_opts_init(cr_arrivals_opts *opts)
+{
+    memset(opts, 0, sizeof *opts);
+    opts->kernel = CR_KERNEL_NONE;
+}
+
+void cr_arrivals_summary_clear(cr_arrivals_summary *summary)
+{
+    if (!summary)
+        return;
+    cr_grid_free(summary->grid);
+    summary->grid = NULL;
+}
+
+/* The accepted points as they arrive, and their extent. */
+typedef struct point_list {
+    cr_point *p;
+    size_t n, cap;
+    cr_bounds extent;
+} point_list;
+
+static cr_status collect(cr_ctx *ctx, void *arg, const cr_point *points, size_t n)
+{
+    point_list *l = arg;
+    if (l->n + n > l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 65536;
+        while (cap < l->n + n)
+            cap *= 2;
+        cr_point *grown = realloc(l->p, cap * sizeof *grown);
+        if (!grown)
+            return cr_ctx_fail(ctx, CR_E_IO, "out of memory holding %zu arrival records", l->n + n);
+        l->p = grown, l->cap = cap;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const cr_point *q = &points[i];
+        if (l->n == 0 && i == 0)
+            l->extent = (cr_bounds){q->x, q->y, q->x, q->y};
+        l->extent.xmin = fmin(l->extent.xmin, q->x), l->extent.xmax = fmax(l->extent.xmax, q->x);
+        l->extent.ymin = fmin(l->extent.ymin, q->y), l->extent.ymax = fmax(l->extent.ymax, q->y);
+    }
+    memcpy(l->p + l->n, points, n * sizeof *points);
+    l->n += n;
+    return CR_OK;
+}
+
+/* A record in cell coordinates: cell (c, r) spans [c, c + 1) x [r, r + 1). */
+typedef struct cell_point {
+    double fx, fy;
+    double count;
+} cell_point;
+
+/* Everything the tile pass shares. */
+typedef struct job {
+    const cr_arrivals_opts *o;
+    const cr_grid *grid;
+    int tile;                 /* tile side, cells */
+    int tiles_x, tiles_y;
+    int64_t tiles;
+    int halo_x, halo_y;       /* tiles a footprint can reach beyond its own */
+    double cell_w, cell_h;
+    /* the records inside the grid, sorted by tile, one per position */
+    size_t n;
+    cell_point *p;
+    double *norm;             /* kernel weight sum over the grid; NAN: computed in the tile */
+    int64_t *start;           /* tiles + 1 offsets into the records */
+    double *chunk_mass;       /* kernel mass outside the grid, per chunk */
+    double **acc;             /* per worker: one tile of doubles */
+    float **out;              /* per slot: one tile of floats */
+    cr_writer *writer;
+    double raster_sum;
+    atomic_int stop;          /* a stop request seen by the calling thread */
+    _Atomic double at;        /* the progress last reported, to ask the callback again */
+} job;
+
+/* Where a work item is in its kernel cells since it last looked for a stop request. */
+typedef struct watch {
+    job *j;
+    cr_ctx *ctx;
+    int64_t cells;
+} watch;
+
+/* 1 when the work must stop: the calling thread saw a stop request (cr_parallel_ordered_poll
+ * asks it while workers run), or, when this work runs on the calling thread (one thread,
+ * whose ctx has the progress callback), the callback asks for it now. Looks only every
+ * CHECK_CELLS cells, so that a kernel of any size stops within milliseconds. */
+static int stopping(watch *w, int64_t cells)
+{
+    if ((w->cells += cells) < CHECK_CELLS)
+        return 0;
+    w->cells = 0;
+    if (atomic_load(&w->j->stop))
+        return 1;
+    if (cr_ctx_progress(w->ctx, atomic_load(&w->j->at), NULL))
+        return 0;
+    atomic_store(&w->j->stop, 1);
+    return 1;
+}
+
+static cr_status cancelled(cr_ctx *ctx)
+{
+    return cr_ctx_fail(ctx, CR_E_CANCELLED, "arrivals were cancelled");
+}
+
+/* The calling thread's look for a stop request while workers run. */
+static cr_status poll_stop(cr_ctx *ctx, void *arg)
+{
+    job *j = arg;
+    if (cr_ctx_progress(ctx, atomic_load(&j->at), NULL))
+        return CR_OK;
+    atomic_store(&j->stop, 1);
+    return cancelled(ctx);
+}
+
+static int64_t tile_of(const job *j, double fx, double fy)
+{
+    return (int64_t)(fy / j->tile) * j->tiles_x + (int64_t)(fx / j->tile);
+}
+
+static cr_cells tile_cells(const job *j, int64_t index)
+{
+    cr_window w = cr_grid_window(j->grid, j->tile, index);
+    return (cr_cells){w.x, w.y, w.x + w.w - 1, w.y + w.h - 1};
+}
+
+/* Cell coordinates of a point, wrapping longitudes by 360 degrees onto grids that
+ * cross the antimeridian. Returns 1 when the point lies inside the grid. */
+static int locate(const cr_grid *g, int geographic, double x, double y, double *fx, double *fy)
+{
+    *fy = (y - g->gt[3]) / g->gt[5];
+    *fx = (x - g->gt[0]) / g->gt[1];
+    if (geographic && (*fx < 0 || *fx >= g->width)) {
+        double east = (x + 360 - g->gt[0]) / g->gt[1], west = (x - 360 - g->gt[0]) / g->gt[1];
+        *fx = east >= 0 && east < g->width ? east : west >= 0 && west < g->width ? west : *fx;
+    }
+    return *fx >= 0 && *fx < g->width && *fy >= 0 && *fy < g->height;
+}
+
+static int by_position(const void *a, const void *b)
+{
+    const cell_point *p = a, *q = b;
+    if (p->fy != q->fy)
+        return p->fy < q->fy ? -1 : 1;
+    if (p->fx != q->fx)
+        return p->fx < q->fx ? -1 : 1;
+    return 0;
+}
+
+/* Sorts each tile's records by position and merges those at the same position into
+ * one with their summed count: a kernel's weights depend only on the position, so
+ * this is exact, and arrival records repeat their site's coordinates (1 000 000
+ * records at about 1 000 sites is typical of displacement tracking). */
+static void merge_positions(job *j)
+{
+    size_t kept = 0;
+    int64_t from = 0;
+    for (int64_t t = 0; t < j->tiles; t++) {
+        int64_t to = j->start[t + 1];
+        qsort(j->p + from, (size_t)(to - from), sizeof *j->p, by_position);
+        j->start[t] = (int64_t)kept;
+        for (int64_t i = from; i < to; i++) {
+            if (kept > (size_t)j->start[t] && by_position(&j->p[kept - 1], &j->p[i]) == 0)
+                j->p[kept - 1].count += j->p[i].count;
+            else
+                j->p[kept++] = j->p[i];
+        }
+        from = to;
+    }
+    j->start[j->tiles] = (int64_t)kept;
+    j->n = kept;
+}
+
+/* Keeps the points inside the grid, bucketed by tile, and counts the others. */
+static cr_status bucket(cr_ctx *ctx, job *j, const point_list *l, int geographic,
+                        cr_arrivals_summary *s)
+{
+    j->start = calloc((size_t)j->tiles + 1, sizeof *j->start);
+    if (!j->start)
+        return cr_ctx_fail(ctx, CR_E_IO, "out of memory");
+    double fx, fy;
+    for (size_t i = 0; i < l->n; i++) {
+        if (locate(j->grid, geographic, l->p[i].x, l->p[i].y, &fx, &fy)) {
+            j->start[tile_of(j, fx, fy) + 1]++;
+            j->n++;
+            s->arrivals_in_grid += l->p[i].count;
+        } else {
+            s->records_outside_grid++;
+            s->arrivals_outside_grid += l->p[i].count;
+        }
+    }
+    for (int64_t t = 0; t < j->tiles; t++)
+        j->start[t + 1] += j->start[t];
+    j->p = malloc((j->n ? j->n : 1) * sizeof *j->p);
+    int64_t *next = malloc((size_t)j->tiles * sizeof *next);
+    if (!j->p || !next) {
+        free(next);
+        return cr_ctx_fail(ctx, CR_E_IO, "out of memory bucketing %zu records", j->n);
+    }
+    memcpy(next, j->start, (size_t)j->tiles * sizeof *next);
+    for (size_t i = 0; i < l->n; i++) {
+        if (!locate(j->grid, geographic, l->p[i].x, l->p[i].y, &fx, &fy))
+            continue;
+        j->p[next[tile_of(j, fx, fy)]++] = (cell_point){fx, fy, l->p[i].count};
+    }
+    free(next);
+    merge_positions(j);
+    return CR_OK;
+}
+
+static cr_cells grid_cells(const job *j)
+{
+    return (cr_cells){0, 0, j->grid->width - 1, j->grid->height - 1};
+}
+
+static void stamp_of(const job *j, size_t i, cr_stamp *s)
+{
+    cr_stamp_init(s, j->o->kernel, j->o->bandwidth, j->cell_w, j->cell_h, j->p[i].fx, j->p[i].fy);
+}
+
+/* The sum of a footprint's weights inside area, in bands of rows with a look for a stop
+ * request between them (the same bits as cr_stamp_sum()). 0 when asked to stop. */
+static int stamp_sum(watch *w, const cr_stamp *s, const cr_cells *area, double *sum)
+{
+    int r0 = s->r0 > area->r0 ? s->r0 : area->r0, r1 = s->r1 < area->r1 ? s->r1 : area->r1;
+    int64_t width = (int64_t)area->c1 - area->c0 + 1, span = (int64_t)s->c1 - s->c0 + 1;
+    if (span < width)
+        width = span;
+    int64_t band = CHECK_CELLS / (width > 0 ? width : 1);
+    *sum = 0;
+    for (int64_t r = r0; r <= r1; r += band) {
+        cr_cells rows = {area->c0, (int)r, area->c1, (int)(r + band - 1 < r1 ? r + band - 1 : r1)};
+        cr_stamp_sum_into(s, &rows, sum);
+        if (stopping(w, width * ((int64_t)rows.r1 - rows.r0 + 1)))
+            return 0;
+    }
+    return 1;
+}
+
+/* The normalisation of the records whose footprint leaves their tile, and the
+ * kernel mass that falls beyond the grid, for one chunk of records. */
+static cr_status normalise_chunk(cr_ctx *ctx, void *arg, int64_t index, int worker, int slot)
+{
+    (void)worker, (void)slot;
+    job *j = arg;
+    watch w = {j, ctx, 0};
+    cr_cells grid = grid_cells(j);
+    size_t end = (size_t)(index + 1) * CHUNK < j->n ? (size_t)(index + 1) * CHUNK : j->n;
+    double mass = 0;
+    for (size_t i = (size_t)index * CHUNK; i < end; i++) {
+        cr_stamp s;
+        stamp_of(j, i, &s);
+        cr_cells home = tile_cells(j, tile_of(j, j->p[i].fx, j->p[i].fy));
+        j->norm[i] = NAN;
+        if (stopping(&w, 1))
+            return cancelled(ctx);
+        if (cr_stamp_inside(&s, &home))
+            continue;
+        if (!stamp_sum(&w, &s, &grid, &j->norm[i]))
+            return cancelled(ctx);
+        if (cr_stamp_inside(&s, &grid))
+            continue;
+        /* The whole footprint, for the mass beyond the edge: the bandwidth is at most the
+         * grid's shorter side, so this is at most 16 times the part inside the grid. */
+        cr_cells all = {s.c0, s.r0, s.c1, s.r1};
+        double full;
+        if (!stamp_sum(&w, &s, &all, &full))
+            return cancelled(ctx);
+        if (full > 0)
+            mass += j->p[i].count * (1 - j->norm[i] / full);
+    }
+    j->chunk_mass[index] = mass;
+    return CR_OK;
+}
+
+/* Adds record i to the tile's accumulator: its weights scaled to its count, or its
+ * whole count in its cell when no cell centre of the grid lies within the
+ * bandwidth. Returns the cells it went over. */
+static int64_t add_record(const job *j, size_t i, const cr_cells *area, double *acc)
+{
+    size_t stride = (size_t)(area->c1 - area->c0 + 1);
+    int c = (int)j->p[i].fx, r = (int)j->p[i].fy;
+    if (j->o->kernel != CR_KERNEL_NONE) {
+        cr_stamp s;
+        stamp_of(j, i, &s);
+        if (s.c1 < area->c0 || s.c0 > area->c1 || s.r1 < area->r0 || s.r0 > area->r1)
+            return 1;
+        double norm = j->norm[i];
+        if (isnan(norm)) { /* the footprint lies inside its own tile */
+            cr_cells grid = grid_cells(j);
+            norm = cr_stamp_sum(&s, &grid);
+        }
+        if (norm > 0) {
+            cr_stamp_add(&s, area, j->p[i].count / norm, acc, stride);
+            return (int64_t)stride * (area->r1 - area->r0 + 1);
+        }
+    }
+    if (c >= area->c0 && c <= area->c1 && r >= area->r0 && r <= area->r1)
+        acc[(size_t)(r - area->r0) * stride + (size_t)(c - area->c0)] += j->p[i].count;
+    return 1;
+}
+
+static cr_status accumulate_tile(cr_ctx *ctx, void *arg, int64_t index, int worker, int slot)
+{
+    job *j = arg;
+    watch w = {j, ctx, 0};
+    cr_cells area = tile_cells(j, index);
+    size_t cells = (size_t)(area.c1 - area.c0 + 1) * (size_t)(area.r1 - area.r0 + 1);
+    double *acc = j->acc[worker];
+    memset(acc, 0, cells * sizeof *acc);
+    int tx = (int)(index % j->tiles_x), ty = (int)(index / j->tiles_x);
+    /* The tiles within the kernel's reach, clipped to the grid. */
+    int x0 = tx - j->halo_x > 0 ? tx - j->halo_x : 0, y0 = ty - j->halo_y > 0 ? ty - j->halo_y : 0;
+    int x1 = tx + j->halo_x < j->tiles_x - 1 ? tx + j->halo_x : j->tiles_x - 1;
+    int y1 = ty + j->halo_y < j->tiles_y - 1 ? ty + j->halo_y : j->tiles_y - 1;
+    for (int y = y0; y <= y1; y++) {
+        for (int x = x0; x <= x1; x++) {
+            int64_t t = (int64_t)y * j->tiles_x + x;
+            for (int64_t i = j->start[t]; i < j->start[t + 1]; i++)
+                if (stopping(&w, add_record(j, (size_t)i, &area, acc)))
+                    return cancelled(ctx);
+        }
+    }
+    float *out = j->out[slot];
+    for (size_t k = 0; k < cells; k++)
+        out[k] = (float)acc[k];
+    return CR_OK;
+}
+
+static cr_status write_tile(cr_ctx *ctx, void *arg, int64_t index, int slot)
+{
+    job *j = arg;
+    cr_window win = cr_grid_window(j->grid, j->tile, index);
+    const float *out = j->out[slot];
+    double sum = 0;
+    for (size_t k = 0; k < (size_t)win.w * (size_t)win.h; k++)
+        sum += out[k];
+    j->raster_sum += sum;
+    cr_status st = cr_writer_write(ctx, j->writer, 1, &win, out);
+    atomic_store(&j->at, (double)(index + 1) / (double)j->tiles);
+    if (st == CR_OK && !cr_ctx_progress(ctx, atomic_load(&j->at), NULL))
+        st = cancelled(ctx);
+    return st;
+}
+
+static void free_buffers(void **list, int n)
+{
+    for (int i = 0; list && i < n; i++)
+        free(list[i]);
+    free(list);
+}
+
+static void job_free(job *j, int workers, int slots)
+{
+    free(j->p), free(j->norm), free(j->start), free(j->chunk_mass);
+    free_buffers((void **)j->acc, workers);
+    free_buffers((void **)j->out, slots);
+}
+
+/* The kernel pass over all records, then the tile pass into the writer. */
+static cr_status run_tiles(cr_ctx *ctx, job *j, int threads, int slots, cr_arrivals_summary *s)
+{
+    size_t cells = (size_t)j->tile * (size_t)j->tile;
+    j->acc = calloc((size_t)threads, sizeof *j->acc);
+    j->out = calloc((size_t)slots, sizeof *j->out);
+    if (!j->acc || !j->out)
+        return cr_ctx_fail(ctx, CR_E_IO, "out of memory");
+    for (int i = 0; i < threads; i++)
+        if (!(j->acc[i] = malloc(cells * sizeof **j->acc)))
+            return cr_ctx_fail(ctx, CR_E_IO, "out of memory");
+    for (int i = 0; i < slots; i++)
+        if (!(j->out[i] = malloc(cells * sizeof **j->out)))
+            return cr_ctx_fail(ctx, CR_E_IO, "out of memory");
+    cr_status st = CR_OK;
+    if (j->o->kernel != CR_KERNEL_NONE && j->n > 0) {
+        int64_t chunks = (int64_t)((j->n + CHUNK - 1) / CHUNK);
+        j->norm = malloc(j->n * sizeof *j->norm);
+        j->chunk_mass = calloc((size_t)chunks, sizeof *j->chunk_mass);
+        if (!j->norm || !j->chunk_mass)
+            return cr_ctx_fail(ctx, CR_E_IO, "out of memory");
+        st = cr_parallel_ordered_poll(ctx, threads, slots, chunks, normalise_chunk, NULL,
+                                      poll_stop, j);
+        for (int64_t k = 0; k < chunks; k++)
+            s->kernel_mass_outside += j->chunk_mass[k];
+    }
+    if (st == CR_OK)
+        st = cr_parallel_ordered_poll(ctx, threads, slots, j->tiles, accumulate_tile, write_tile,
+                                      poll_stop, j);
+    return st;
+}
+
+/* The grid: --grid's, --bounds', or the records' extent grown by the bandwidth. */
+static cr_status make_grid(cr_ctx *ctx, const char *points_path, const cr_arrivals_opts *o,
+                           const point_list *l, cr_grid **grid)
+{
+    if (o->grid_path)
+        return CR_OK; /* read before the records, for their CRS */
+    cr_bounds b = o->bounds;
+    if (!o->has_bounds) {
+        if (l->n == 0)
+            return cr_ctx_fail(ctx, CR_E_DATA,
+                               "'%s' has no accepted records to take the grid's extent from; give "
+                               "--bounds or --grid",
+                               points_path);
+        double grow = o->kernel != CR_KERNEL_NONE ? o->bandwidth : o->resolution / 2;
+        b = l->extent;
+        b.xmin -= grow, b.ymin -= grow, b.xmax += grow, b.ymax += grow;
+    }
+    return cr_grid_from_bounds(ctx, &b, o->resolution, o->resolution, o->crs, grid);
+}
+
+static cr_status check_options(cr_ctx *ctx, const char *points_path, const char *out_path,
+                               const cr_arrivals_opts *o)
+{
+    if (o->kernel != CR_KERNEL_NONE && !(o->bandwidth > 0 && isfinite(o->bandwidth)))
+        return cr_ctx_fail(ctx, CR_E_USAGE, "the %s kernel needs a positive --bandwidth",
+                           cr_kernel_name(o->kernel));
+    if (!o->grid_path && !(o->resolution > 0 && isfinite(o->resolution) && o->crs))
+        return cr_ctx_fail(ctx, CR_E_USAGE, "give --grid, or --resolution and --crs (and --bounds)");
+    /* Every file the run writes, against every input and each other, before any work. */
+    const char *inputs[] = {points_path, o->grid_path, NULL};
+    cr_output_plan plan;
+    cr_output_plan_init(&plan);
+    cr_status st = cr_output_plan_add(ctx, &plan, out_path, "raster");
+    if (st == CR_OK && o->report_path)
+        st = cr_output_plan_add(ctx, &plan, o->report_path, "report");
+    if (st == CR_OK)
+        st = cr_output_plan_add_styles(ctx, &plan, o->styles);
+    if (st == CR_OK)
+        st = cr_output_plan_check(ctx, &plan, inputs, o->overwrite);
+    cr_output_plan_release(&plan);
+    return st;
+}
+
+/* The grid CRS and whether a kernel can be used on it. */
+static cr_status grid_crs(cr_ctx *ctx, const cr_arrivals_opts *o, const cr_grid *grid, char **wkt,
+                          int *geographic)
+{
+    cr_status st = grid ? ((*wkt = CPLStrdup(grid->crs_wkt)), CR_OK) : cr_crs_to_wkt(ctx, o->crs, wkt);
+    if (st != CR_OK)
+        return st;
+    char name[256];
+    const char *kind = grid ? NULL : cr_crs_not_a_grid(*wkt, name, sizeof name);
+    if (kind) /* before the records are read: a grid from bounds could not be made */
+        return cr_ctx_fail(ctx, CR_E_USAGE, "--crs %s is %s (%s); %s", o->crs, kind, name,
+                           CR_GRID_CRS_HINT);
+    OGRSpatialReferenceH srs = cr_srs_from_wkt(*wkt);
+    *geographic = srs && OSRIsGeographic(srs);
+    OSRDestroySpatialReference(srs);
+    if (*geographic && o->kernel != CR_KERNEL_NONE)
+        return cr_ctx_fail(ctx, CR_E_DATA,
+                           "the %s kernel needs a projected grid (its bandwidth is in metres) but the "
+                           "grid CRS is geographic; use a projected CRS such as the local UTM zone",
+                           cr_kernel_name(o->kernel));
+    return CR_OK;
+}
+
+static void add_string(json_object *o, const char *key, const char *value)
+{
+    json_object_object_add(o, key, value ? json_object_new_string(value) : NULL);
+}
+
+static char *parameters_json(const cr_arrivals_opts *o)
+{
+    json_object *p = json_object_new_object();
+    add_string(p, "kernel", cr_kernel_name(o->kernel));
+    json_object_object_add(p, "bandwidth", o->kernel != CR_KERNEL_NONE ? cr_json_number(o->bandwidth, 10) : NULL);
+    add_string(p, "layer", o->layer);
+    add_string(p, "x_field", o->x_field);
+    add_string(p, "y_field", o->y_field);
+    add_string(p, "src_crs", o->src_crs);
+    add_string(p, "count_field", o->count_field);
+    add_string(p, "date_field", o->date_field);
+    add_string(p, "from", o->from);
+    add_string(p, "to", o->to);
+    add_string(p, "where", o->where);
+    return cr_json_take_text(p);
+}
+
+static char *inputs_json(const char *points_path, const cr_arrivals_opts *o)
+{
+    json_object *a = json_object_new_array();
+    json_object_array_add(a, json_object_new_string(points_path));
+    if (o->grid_path)
+        json_object_array_add(a, json_object_new_string(o->grid_path));
+    return cr_json_take_text(a);
+}
+
+static char *formula(const cr_arrivals_opts *o)
+{
+    static const char *const shapes[] = {"", "(1 - u^2)^2", "1 - u^2", "(1 - u^2)^3", "1", "1 - u",
+                                         "exp(-4.5 u^2)"};
+    char buf[640];
+    if (o->kernel == CR_KERNEL_NONE)
+        snprintf(buf, sizeof buf, "a(cell) = sum of the counts of the records inside the cell");
+    else
+        snprintf(buf, sizeof buf,
+                 "a(cell) = sum over records r inside the grid of count_r * w(u_r,cell) / "
+                 "sum over grid cells c of w(u_r,c); u = distance from r to the cell centre / h, "
+                 "h = %.10g; w(u) = %s for u < 1 (%s kernel), 0 otherwise",
+                 o->bandwidth, shapes[o->kernel], cr_kernel_name(o->kernel));
+    return strdup(buf);
+}
+
+static cr_status open_writer(cr_ctx *ctx, const char *points_path, const char *out_path,
+                             const cr_arrivals_opts *o, const cr_grid *grid, cr_writer **w)
+{
+    const char *names[] = {"arrivals"}, *units[] = {"arrivals per cell"};
+    char *params = parameters_json(o), *inputs = inputs_json(points_path, o), *text = formula(o);
+    cr_status st = params && inputs && text ? CR_OK : cr_ctx_fail(ctx, CR_E_IO, "out of memory");
+    if (st == CR_OK) {
+        cr_writer_opts wo;
+        cr_writer_opts_init(&wo);
+        wo.band_names = names;
+        wo.band_units = units;
+        wo.overwrite = o->overwrite;
+        wo.creation_options = o->creation_options;
+        wo.inputs = inputs;
+        wo.parameters = params;
+        wo.formula = text;
+        const char *protect[] = {points_path, o->grid_path, NULL};
+        wo.input_paths = protect;
+        st = cr_writer_open(ctx, out_path, grid, &wo, w);
+    }
+    free(params);
+    free(inputs);
+    free(text);
+    return st;
+}
+
+/* Fails when records were accepted but none lies in the grid and their extent does not
+ * even meet it: the records are of another place, or their CRS is not the one assumed
+ * (lat/lon read as x/y, a missing --src-crs). Records merely around the grid are counted
+ * outside it, as documented. */
+static cr_status check_overlap(cr_ctx *ctx, const char *points_path, const cr_arrivals_opts *o,
+                               const point_list *l, const job *j, const cr_grid *grid)
+{
+    cr_bounds g = cr_grid_bounds(grid), e = l->extent;
+    if (l->n == 0 || j->n > 0 ||
+        (e.xmax >= g.xmin && e.xmin <= g.xmax && e.ymax >= g.ymin && e.ymin <= g.ymax))
+        return CR_OK;
+    char what[2200];
+    snprintf(what, sizeof what, "none of the %zu accepted records of '%s' lies in the grid%s%s%s",
+             l->n, points_path, o->grid_path ? " of '" : "", o->grid_path ? o->grid_path : "",
+             o->grid_path ? "'" : "");
+    return cr_fail_apart(ctx, what, &e, "the grid's", &g,
+                         " (in the grid's CRS); check the coordinate columns and --src-crs");
+}
+
+/* Sizes the tiles and the halo; fails when a footprint could not be indexed. */
+static cr_status plan(cr_ctx *ctx, job *j, const cr_arrivals_opts *o, const cr_grid *grid)
+{
+    j->o = o, j->grid = grid, j->tile = CR_BLOCK_SIZE;
+    j->tiles_x = (grid->width + j->tile - 1) / j->tile;
+    j->tiles_y = (grid->height + j->tile - 1) / j->tile;
+    j->tiles = (int64_t)j->tiles_x * j->tiles_y;
+    j->cell_w = grid->gt[1], j->cell_h = -grid->gt[5];
+    if (o->kernel == CR_KERNEL_NONE)
+        return CR_OK;
+    /* A kernel wider than the grid spreads every record over all of it, and its cost grows
+     * with its area, not with the grid's: the bandwidth is at most the grid's shorter side
+     * (a grid from the records' extent grows by the bandwidth on every side, so it always
+     * passes). Then a footprint is at most 16 times its part inside the grid. */
+    double side = fmin(grid->width * j->cell_w, grid->height * j->cell_h);
+    if (!(o->bandwidth <= side))
+        return cr_ctx_fail(ctx, CR_E_USAGE,
+                           "--bandwidth %.10g is beyond the grid's shorter side, %.10g (%d x %d "
+                           "cells of %.10g x %.10g): a kernel wider than the grid spreads every "
+                           "record over all of it; give a smaller bandwidth or a larger grid",
+                           o->bandwidth, side, grid->width, grid->height, j->cell_w, j->cell_h);
+    double rx = o->bandwidth / j->cell_w, ry = o->bandwidth / j->cell_h;
+    /* + 2: the footprint's cell of margin on each side */
+    j->halo_x = (int)ceil((rx + 2) / j->tile), j->halo_y = (int)ceil((ry + 2) / j->tile);
+    return CR_OK;
+}
+
+cr_status cr_arrivals(cr_ctx *ctx, const char *points_path, const char *out_path,
+                      const cr_arrivals_opts *o, cr_arrivals_summary *summary)
+{
+    cr_arrivals_summary local;
+    cr_arrivals_summary *s = summary ? summary : &local;
+    memset(s, 0, sizeof *s);
+    cr_grid *grid = NULL;
+    char *wkt = NULL;
+    int geographic = 0;
+    point_list points = {0};
+    cr_report *report = NULL;
+    cr_writer *writer = NULL;
+    job j;
+    memset(&j, 0, sizeof j);
+    atomic_init(&j.stop, 0);
+    atomic_init(&j.at, 0.0);
+    int threads = cr_ctx_threads(ctx), slots = 2 * threads;
+    cr_status st = check_options(ctx, points_path, out_path, o);
+    if (st == CR_OK && o->grid_path)
+        st = cr_grid_from_raster(ctx, o->grid_path, &grid);
+    if (st == CR_OK && grid)
+        st = cr_output_check_size(ctx, out_path, grid, 1, o->grid_path);
+    if (st == CR_OK)
+        st = grid_crs(ctx, o, grid, &wkt, &geographic);
+    if (st == CR_OK) {
+        cr_ctx_set_progress_range(ctx, 0.0, 0.4);
+        st = cr_records_read(ctx, points_path, o, wkt, collect, &points, o->report_path, s, &report);
+    }
+    if (st == CR_OK)
+        st = make_grid(ctx, points_path, o, &points, &grid);
+    if (st == CR_OK && !o->grid_path)
+        st = cr_output_check_size(ctx, out_path, grid, 1, NULL);
+    if (st == CR_OK)
+        st = plan(ctx, &j, o, grid);
+    if (st == CR_OK)
+        st = bucket(ctx, &j, &points, geographic, s);
+    if (st == CR_OK)
+        st = check_overlap(ctx, points_path, o, &points, &j, grid);
+    free(points.p);
+    points.p = NULL;
+    if (st == CR_OK)
+        st = open_writer(ctx, points_path, out_path, o, grid, &writer);
+    if (st == CR_OK) {
+        j.writer = writer;
+        cr_ctx_set_progress_range(ctx, 0.4, 0.7);
+        st = run_tiles(ctx, &j, threads, slots, s);
+    }
+    if (st == CR_OK) {
+        s->raster_sum = j.raster_sum;
+        cr_ctx_set_progress_range(ctx, 0.7, 1.0);
+        st = cr_writer_commit(ctx, writer);
+        writer = NULL;
+    }
+    if (st == CR_OK && report) {
+        st = cr_report_publish(ctx, report);
+        report = NULL;
+    }
+    cr_ctx_set_progress_range(ctx, 0.0, 1.0);
+    cr_writer_abort(writer);
+    cr_report_discard(report);
+    job_free(&j, threads, slots);
+    if (st == CR_OK)
+        s->grid = grid;
+    else
+        cr_grid_free(grid);
+    if (!summary)
+        cr_arrivals_summary_clear(&local);
+    CPLFree(wkt);
+    return st;
+}

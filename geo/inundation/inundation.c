@@ -1,0 +1,511 @@
+/* inundation.c: the inundation stage: sea, then connected flooding per level, tile by tile. */
+#define _POSIX_C_SOURCE 200809L
+#include "cityrisk/inundation.h"
+
+#include <float.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <json-c/json.h>
+
+#include "cityrisk/number.h"
+#include "cityrisk/raster.h"
+#include "core/crs.h"
+#include "core/internal.h"
+#include "core/output.h"
+#include "reach.h"
+#include "sea.h"
+
+static const double US_SURVEY_FOOT_M = 1200.0 / 3937.0;
+static const double FOOT_M = 0.3048;
+
+void cr_inundation_opts_init(cr_inundation_opts *opts)
+{
+    memset(opts, 0, sizeof *opts);
+    opts->connectivity = 8;
+    opts->tile = CR_INUNDATION_DEFAULT_TILE;
+}
+
+/* Everything one run holds: the grid, the readers, the reaches and one tile's buffers. */
+typedef struct run {
+    const cr_inundation_opts *o;
+    const char *dem_path;
+    cr_grid *grid;
+    cr_layer *dem;
+    cr_sea_source *sea_file;
+    cr_reach *sea_reach;   /* the default sea: low or nodata cells joined to the edge */
+    cr_reach **reaches;    /* one per level when connectivity is on */
+    cr_reach_labels *labels; /* one tile's labels, shared by the reaches */
+    double *water;         /* per level: W in metres */
+    double to_m;           /* metres per DEM unit */
+    int sea_conn;
+    /* one tile */
+    double *z;
+    uint8_t *valid, *cand, *seed, *sea, *wet, *joined;
+    float *depth;
+    int64_t seeds, sea_cells;
+    int64_t windows;
+} run;
+
+/* Fails when a level's part (what: "tide") cannot be stored in the Float32 output. */
+static cr_status check_float32(cr_ctx *ctx, const char *what, double v)
+{
+    if (fabs(v) <= FLT_MAX)
+        return CR_OK;
+    return cr_ctx_fail(ctx, CR_E_USAGE, "%s %.10g m is beyond what a Float32 output holds (%.10g)",
+                       what, v, (double)FLT_MAX);
+}
+
+static cr_status check_options(cr_ctx *ctx, const cr_inundation_opts *o)
+{
+    if (o->level_count < 1 || !o->levels)
+        return cr_ctx_fail(ctx, CR_E_USAGE, "no sea level given");
+    if (o->level_count > CR_INUNDATION_MAX_LEVELS)
+        return cr_ctx_fail(ctx, CR_E_USAGE,
+                           "%d sea levels: at most %d make one output (a band each, and GDAL's "
+                           "COG driver holds a tile of every band at once); split them over "
+                           "several runs",
+                           o->level_count, CR_INUNDATION_MAX_LEVELS);
+    if (!isfinite(o->tide_m) || !isfinite(o->surge_m) || !isfinite(o->datum_offset_m))
+        return cr_ctx_fail(ctx, CR_E_USAGE, "tide, surge and datum offset must be finite numbers");
+    cr_status st = CR_OK;
+    if ((st = check_float32(ctx, "tide", o->tide_m)) != CR_OK ||
+        (st = check_float32(ctx, "surge", o->surge_m)) != CR_OK ||
+        (st = check_float32(ctx, "datum offset", o->datum_offset_m)) != CR_OK)
+        return st;
+    for (int i = 0; i < o->level_count; i++) {
+        double v = o->levels[i].rise_m;
+        if (!isfinite(v) || v < 0)
+            return cr_ctx_fail(ctx, CR_E_USAGE, "sea-level rise %g m is not a non-negative number", v);
+        if ((st = check_float32(ctx, "sea-level rise", v)) != CR_OK)
+            return st;
+        /* W is written as band metadata and is what depths start from. */
+        double w = v + o->tide_m + o->surge_m - o->datum_offset_m;
+        if (!(fabs(w) <= FLT_MAX))
+            return cr_ctx_fail(ctx, CR_E_USAGE,
+                               "water level W = %.10g m (sea-level rise %.10g + tide %.10g + surge "
+                               "%.10g - datum offset %.10g) is beyond what a Float32 output holds "
+                               "(%.10g)",
+                               w, v, o->tide_m, o->surge_m, o->datum_offset_m, (double)FLT_MAX);
+    }
+    if (o->connectivity != 0 && o->connectivity != 4 && o->connectivity != 8)
+        return cr_ctx_fail(ctx, CR_E_USAGE, "connectivity %d is not 8, 4 or none", o->connectivity);
+    if (o->tile < 2 || o->tile > 16384)
+        return cr_ctx_fail(ctx, CR_E_USAGE, "tile size %d is outside 2 .. 16384", o->tile);
+    if (!(o->dem_to_m >= 0) || !isfinite(o->dem_to_m))
+        return cr_ctx_fail(ctx, CR_E_USAGE, "DEM unit factor %g is not positive", o->dem_to_m);
+    return CR_OK;
+}
+
+/* Metres per DEM unit, from the band's unit type unless given. */
+static cr_status dem_unit(cr_ctx *ctx, run *r)
+{
+    if (r->o->dem_to_m > 0) {
+        r->to_m = r->o->dem_to_m;
+        return CR_OK;
+    }
+    GDALDatasetH ds = NULL;
+    cr_status st = cr_open_raster(ctx, r->dem_path, &ds);
+    if (st != CR_OK)
+        return st;
+    const char *unit = GDALGetRasterUnitType(GDALGetRasterBand(ds, 1));
+    r->to_m = 1.0;
+    if (unit && (strcasecmp(unit, "ft") == 0 || strcasecmp(unit, "foot") == 0 ||
+                 strcasecmp(unit, "feet") == 0 || strcasecmp(unit, "international foot") == 0))
+        r->to_m = FOOT_M;
+    else if (unit && (strcasecmp(unit, "US survey foot") == 0 || strcasecmp(unit, "ftUS") == 0 ||
+                      strcasecmp(unit, "us-ft") == 0))
+        r->to_m = US_SURVEY_FOOT_M;
+    else if (unit && *unit && strcasecmp(unit, "m") != 0 && strcasecmp(unit, "metre") != 0 &&
+             strcasecmp(unit, "meter") != 0 && strcasecmp(unit, "metres") != 0 &&
+             strcasecmp(unit, "meters") != 0)
+        cr_ctx_log(ctx, CR_LOG_WARNING, "DEM '%s' has unit '%s'; reading it as metres (see --dem-unit)",
+                   r->dem_path, unit);
+    GDALClose(ds);
+    return CR_OK;
+}
+
+/* The most tiles a pass may have: the reaches keep a few bytes per tile. */
+static const int64_t MAX_TILES = 1 << 24;
+
+static cr_status allocate(cr_ctx *ctx, run *r)
+{
+    int64_t windows = cr_grid_window_count(r->grid, r->o->tile);
+    if (windows > MAX_TILES)
+        return cr_ctx_fail(ctx, CR_E_USAGE, "tile size %d is too small for a %d x %d grid; use a larger --tile-size",
+                           r->o->tile, r->grid->width, r->grid->height);
+    /* The reaches number the wet components along tile edges with 32-bit ids: at most
+     * the edge cells of every tile. */
+    double edge_cells = (double)windows * 4.0 * r->o->tile;
+    if (edge_cells > INT32_MAX)
+        return cr_ctx_fail(ctx, CR_E_DATA,
+                           "the %d x %d grid of '%s' is too large to trace the sea's reach in tiles "
+                           "of %d cells: up to %.3g components along tile edges, beyond the 2^31 "
+                           "it can number; use a coarser DEM or a larger --tile-size",
+                           r->grid->width, r->grid->height, r->dem_path, r->o->tile, edge_cells);
+    /* One window: a tile, or the whole grid when it is smaller (an 8 x 8 DEM does not need
+     * 512 x 512 buffers). */
+    size_t n = (size_t)(r->o->tile < r->grid->width ? r->o->tile : r->grid->width) *
+               (size_t)(r->o->tile < r->grid->height ? r->o->tile : r->grid->height);
+    r->z = malloc(n * sizeof *r->z);
+    r->depth = malloc(n * sizeof *r->depth);
+    uint8_t **masks[] = {&r->valid, &r->cand, &r->seed, &r->sea, &r->wet, &r->joined};
+    int ok = r->z && r->depth;
+    for (size_t i = 0; i < sizeof masks / sizeof masks[0]; i++)
+        ok = (*masks[i] = malloc(n)) != NULL && ok;
+    r->water = malloc(sizeof *r->water * (size_t)r->o->level_count);
+    r->reaches = calloc((size_t)r->o->level_count, sizeof *r->reaches);
+    ok = ok && r->water && r->reaches && (r->labels = cr_reach_labels_new()) != NULL;
+    for (int k = 0; ok && r->o->connectivity && k < r->o->level_count; k++)
+        ok = (r->reaches[k] = cr_reach_new(r->grid->width, r->grid->height, r->o->tile,
+                                           r->o->connectivity, r->labels)) != NULL;
+    if (ok && !r->o->sea_path)
+        ok = (r->sea_reach = cr_reach_new(r->grid->width, r->grid->height, r->o->tile,
+                                          r->sea_conn, r->labels)) != NULL;
+    return ok ? CR_OK : cr_ctx_fail(ctx, CR_E_IO, "out of memory for inundation of '%s'", r->dem_path);
+}
+
+static void release(run *r)
+{
+    cr_layer_close(r->dem);
+    cr_sea_source_close(r->sea_file);
+    cr_reach_free(r->sea_reach);
+    for (int k = 0; r->reaches && k < r->o->level_count; k++)
+        cr_reach_free(r->reaches[k]);
+    free(r->reaches);
+    cr_reach_labels_free(r->labels);
+    free(r->water);
+    cr_grid_free(r->grid);
+    free(r->z);
+    free(r->depth);
+    free(r->valid), free(r->cand), free(r->seed), free(r->sea), free(r->wet), free(r->joined);
+}
+
+/* Reads the DEM over win in metres, with its validity, and the candidate-sea mask
+ * (nodata or at or below 0) and its seeds (candidates on the raster edge). */
+static cr_status read_tile(cr_ctx *ctx, run *r, const cr_window *win)
+{
+    cr_status st = cr_layer_read_f64(ctx, r->dem, win, r->z, r->valid);
+    if (st != CR_OK)
+        return st;
+    for (int y = 0; y < win->h; y++) {
+        int row = win->y + y, edge_row = row == 0 || row == r->grid->height - 1;
+        for (int x = 0; x < win->w; x++) {
+            size_t i = (size_t)y * win->w + x;
+            int col = win->x + x;
+            r->z[i] *= r->to_m;
+            r->cand[i] = !r->valid[i] || r->z[i] <= 0.0;
+            r->seed[i] = r->cand[i] && (edge_row || col == 0 || col == r->grid->width - 1);
+        }
+    }
+    return CR_OK;
+}
+
+/* Fills r->sea for the tile: from the sea file, or resolved from the sea reach. */
+static cr_status tile_sea(cr_ctx *ctx, run *r, const cr_window *win)
+{
+    if (r->sea_file)
+        return cr_sea_source_read(ctx, r->sea_file, win, r->sea);
+    return cr_reach_resolve(ctx, r->sea_reach, win, r->cand, r->seed, r->sea);
+}
+
+/* wet = sea, or valid land below W. */
+static void wet_cells(run *r, const cr_window *win, double water)
+{
+    size_t n = (size_t)win->w * win->h;
+    for (size_t i = 0; i < n; i++)
+        r->wet[i] = r->sea[i] || (r->valid[i] && r->z[i] < water);
+}
+
+typedef enum pass { PASS_SEA, PASS_SCAN, PASS_WRITE } pass;
+
+static int64_t count_set(const uint8_t *mask, size_t n)
+{
+    int64_t count = 0;
+    for (size_t i = 0; i < n; i++)
+        count += mask[i];
+    return count;
+}
+
+static cr_status depth_too_large(cr_ctx *ctx, const run *r, const cr_window *win, size_t i,
+                                 double d)
+{
+    char cell[160];
+    cr_grid_cell_text(r->grid, win->x + (int)(i % (size_t)win->w), win->y + (int)(i / (size_t)win->w),
+                      cell, sizeof cell);
+    return cr_ctx_fail(ctx, CR_E_DATA,
+                       "DEM '%s': depth W - z = %.10g m at %s is beyond what a Float32 output "
+                       "holds (%.10g); check the DEM's values and the water level",
+                       r->dem_path, d, cell, (double)FLT_MAX);
+}
+
+static cr_status write_depths(cr_ctx *ctx, run *r, const cr_window *win, int k, cr_writer *w,
+                              cr_inundation_stats *stats)
+{
+    size_t n = (size_t)win->w * win->h;
+    double water = r->water[k];
+    if (r->o->connectivity) {
+        cr_status st = cr_reach_resolve(ctx, r->reaches[k], win, r->wet, r->sea, r->joined);
+        if (st != CR_OK)
+            return st;
+    }
+    const uint8_t *flooded = r->o->connectivity ? r->joined : r->wet;
+    for (size_t i = 0; i < n; i++) {
+        if (r->sea[i] || !r->valid[i]) {
+            r->depth[i] = NAN;
+        } else if (flooded[i] && r->z[i] < water) {
+            double d = water - r->z[i];
+            if (d > FLT_MAX) /* W near 1e38 over an elevation near -1e38: never +Inf */
+                return depth_too_large(ctx, r, win, i, d);
+            r->depth[i] = (float)d;
+            stats->inundated_cells++;
+            if (d > stats->max_depth_m)
+                stats->max_depth_m = d;
+        } else {
+            r->depth[i] = 0.0f;
+        }
+    }
+    return cr_writer_write(ctx, w, k + 1, win, r->depth);
+}
+
+/* One tile of a pass. */
+static cr_status run_tile(cr_ctx *ctx, run *r, pass p, const cr_window *win, cr_writer *w,
+                          cr_inundation_stats *stats)
+{
+    size_t n = (size_t)win->w * win->h;
+    cr_status st = read_tile(ctx, r, win);
+    if (st != CR_OK)
+        return st;
+    if (p == PASS_SEA) {
+        r->seeds += count_set(r->seed, n);
+        return cr_reach_scan(ctx, r->sea_reach, win, r->cand, r->seed);
+    }
+    if ((st = tile_sea(ctx, r, win)) != CR_OK)
+        return st;
+    /* A sea file's cells are its seeds; the written sea is what the summary counts. */
+    if (p == PASS_SCAN && r->sea_file)
+        r->seeds += count_set(r->sea, n);
+    if (p == PASS_WRITE)
+        r->sea_cells += count_set(r->sea, n);
+    for (int k = 0; k < r->o->level_count && st == CR_OK; k++) {
+        wet_cells(r, win, r->water[k]);
+        if (p == PASS_SCAN)
+            st = cr_reach_scan(ctx, r->reaches[k], win, r->wet, r->sea);
+        else
+            st = write_depths(ctx, r, win, k, w, &stats[k]);
+    }
+    return st;
+}
+
+/* One pass over every tile, reporting progress 0..1 in the context's range. */
+static cr_status run_pass(cr_ctx *ctx, run *r, pass p, cr_writer *w, cr_inundation_stats *stats)
+{
+    cr_status st = CR_OK;
+    for (int64_t i = 0; i < r->windows && st == CR_OK; i++) {
+        cr_window win = cr_grid_window(r->grid, r->o->tile, i);
+        st = run_tile(ctx, r, p, &win, w, stats);
+        if (st == CR_OK && !cr_ctx_progress(ctx, (double)(i + 1) / (double)r->windows, NULL))
+            st = cr_ctx_fail(ctx, CR_E_CANCELLED, "inundation of '%s' was cancelled", r->dem_path);
+    }
+    return st;
+}
+
+static char *band_name(const cr_sea_level *level, double water)
+{
+    char buf[160], w[32];
+    cr_number_fixed(water, 3, w, sizeof w);
+    if (level->name)
+        snprintf(buf, sizeof buf, "%s (W=%s m)", level->name, w);
+    else
+        snprintf(buf, sizeof buf, "sea-level %g m (W=%s m)", level->rise_m, w);
+    return strdup(buf);
+}
+
+static const char *FORMULA =
+    "depth = W - z where z < W and the cell is joined to the sea through cells with z < W "
+    "(connectivity as in CITYRISK_PARAMETERS); W = sea-level rise + tide + surge - datum offset; "
+    "0 on dry land; nodata on the sea and where the DEM has none. Sea by default: cells with "
+    "DEM nodata or z <= 0 joined to the raster edge.";
+
+static char *parameters_json(const run *r)
+{
+    const cr_inundation_opts *o = r->o;
+    json_object *p = json_object_new_object(), *levels = json_object_new_array();
+    for (int k = 0; k < o->level_count; k++) {
+        json_object *l = json_object_new_object();
+        json_object_object_add(l, "name", o->levels[k].name ? json_object_new_string(o->levels[k].name) : NULL);
+        json_object_object_add(l, "sea_level_rise_m", cr_json_number(o->levels[k].rise_m, 10));
+        json_object_object_add(l, "water_level_m", cr_json_number(r->water[k], 10));
+        json_object_array_add(levels, l);
+    }
+    json_object_object_add(p, "levels", levels);
+    json_object_object_add(p, "tide_m", cr_json_number(o->tide_m, 10));
+    json_object_object_add(p, "surge_m", cr_json_number(o->surge_m, 10));
+    json_object_object_add(p, "datum_offset_m", cr_json_number(o->datum_offset_m, 10));
+    json_object_object_add(p, "connectivity", o->connectivity ? json_object_new_int(o->connectivity)
+                                                              : json_object_new_string("none"));
+    json_object_object_add(p, "sea", json_object_new_string(o->sea_path ? o->sea_path : "dem-nodata-or-below-0-joined-to-edge"));
+    json_object_object_add(p, "dem_unit_m", cr_json_number(r->to_m, 12));
+    return cr_json_take_text(p);
+}
+
+static char *inputs_json(const run *r)
+{
+    json_object *a = json_object_new_array();
+    json_object_array_add(a, json_object_new_string(r->dem_path));
+    if (r->o->sea_path)
+        json_object_array_add(a, json_object_new_string(r->o->sea_path));
+    if (r->o->grid_path)
+        json_object_array_add(a, json_object_new_string(r->o->grid_path));
+    return cr_json_take_text(a);
+}
+
+static cr_status open_writer(cr_ctx *ctx, run *r, const char *out_path, cr_writer **w)
+{
+    const cr_inundation_opts *o = r->o;
+    char **names = calloc((size_t)o->level_count, sizeof *names);
+    const char **units = calloc((size_t)o->level_count, sizeof *units);
+    char *params = parameters_json(r), *inputs = inputs_json(r);
+    cr_status st = names && units && params && inputs
+                       ? CR_OK
+                       : cr_ctx_fail(ctx, CR_E_IO, "out of memory writing '%s'", out_path);
+    for (int k = 0; st == CR_OK && k < o->level_count; k++) {
+        if (!(names[k] = band_name(&o->levels[k], r->water[k])))
+            st = cr_ctx_fail(ctx, CR_E_IO, "out of memory naming the bands of '%s'", out_path);
+        units[k] = "m";
+    }
+    if (st == CR_OK) {
+        cr_writer_opts wo;
+        cr_writer_opts_init(&wo);
+        wo.band_count = o->level_count;
+        wo.band_names = (const char *const *)names;
+        wo.band_units = units;
+        wo.overwrite = o->overwrite;
+        wo.creation_options = o->creation_options;
+        wo.inputs = inputs;
+        wo.parameters = params;
+        wo.formula = FORMULA;
+        const char *protect[4] = {r->dem_path, NULL, NULL, NULL};
+        int n = 1;
+        if (o->sea_path)
+            protect[n++] = o->sea_path;
+        if (o->grid_path)
+            protect[n++] = o->grid_path;
+        wo.input_paths = protect;
+        st = cr_writer_open(ctx, out_path, r->grid, &wo, w);
+    }
+    for (int k = 0; st == CR_OK && k < o->level_count; k++) {
+        char v[64];
+        const char *keys[] = {"SEA_LEVEL_RISE_M", "TIDE_M", "SURGE_M", "DATUM_OFFSET_M", "WATER_LEVEL_M"};
+        double values[] = {o->levels[k].rise_m, o->tide_m, o->surge_m, o->datum_offset_m, r->water[k]};
+        for (int j = 0; j < 5 && st == CR_OK; j++) {
+            snprintf(v, sizeof v, "%.10g", values[j]);
+            st = cr_writer_set_metadata(ctx, *w, k + 1, keys[j], v);
+        }
+        if (st == CR_OK && o->levels[k].name)
+            st = cr_writer_set_metadata(ctx, *w, k + 1, "SCENARIO", o->levels[k].name);
+    }
+    for (int k = 0; names && k < o->level_count; k++)
+        free(names[k]);
+    free(names);
+    free(units);
+    free(params);
+    free(inputs);
+    return st;
+}
+
+static cr_status prepare(cr_ctx *ctx, run *r, const char *out_path)
+{
+    const cr_inundation_opts *o = r->o;
+    cr_status st = o->grid_path ? cr_grid_from_raster(ctx, o->grid_path, &r->grid)
+                                : cr_grid_from_raster(ctx, r->dem_path, &r->grid);
+    if (st == CR_OK)
+        st = cr_output_check_size(ctx, out_path, r->grid, o->level_count,
+                                  o->grid_path ? o->grid_path : r->dem_path);
+    if (st == CR_OK)
+        st = dem_unit(ctx, r);
+    if (st == CR_OK)
+        st = cr_layer_open(ctx, r->dem_path, r->grid, NULL, &r->dem);
+    if (st == CR_OK && o->sea_path)
+        st = cr_sea_source_open(ctx, o->sea_path, r->grid, &r->sea_file);
+    r->sea_conn = o->connectivity ? o->connectivity : 8;
+    if (st == CR_OK)
+        st = allocate(ctx, r);
+    for (int k = 0; st == CR_OK && k < o->level_count; k++)
+        r->water[k] = o->levels[k].rise_m + o->tide_m + o->surge_m - o->datum_offset_m;
+    r->windows = r->grid ? cr_grid_window_count(r->grid, o->tile) : 0;
+    return st;
+}
+
+cr_status cr_inundation(cr_ctx *ctx, const char *dem_path, const char *out_path,
+                        const cr_inundation_opts *opts, cr_inundation_stats *stats,
+                        int64_t *sea_cells)
+{
+    cr_status st = check_options(ctx, opts);
+    if (st != CR_OK)
+        return st;
+    /* Every file the run writes, against every input, before any work. */
+    const char *inputs[4] = {dem_path, NULL, NULL, NULL};
+    int n = 1;
+    if (opts->sea_path)
+        inputs[n++] = opts->sea_path;
+    if (opts->grid_path)
+        inputs[n++] = opts->grid_path;
+    st = cr_outputs_check(ctx, out_path, "raster", opts->styles, inputs, opts->overwrite);
+    if (st != CR_OK)
+        return st;
+    run r = {.o = opts, .dem_path = dem_path};
+    cr_inundation_stats *local = calloc((size_t)opts->level_count, sizeof *local);
+    cr_writer *w = NULL;
+    if (!local)
+        return cr_ctx_fail(ctx, CR_E_IO, "out of memory for inundation of '%s'", dem_path);
+    st = prepare(ctx, &r, out_path);
+    if (st == CR_OK)
+        st = open_writer(ctx, &r, out_path, &w);
+    /* Progress: the passes share the first 60 %, the COG copy the rest. */
+    int passes = (r.sea_reach ? 1 : 0) + (opts->connectivity ? 1 : 0) + 1;
+    double span = 0.6 / passes, at = 0.0;
+    if (st == CR_OK && r.sea_reach) {
+        cr_ctx_set_progress_range(ctx, at, at + span);
+        st = run_pass(ctx, &r, PASS_SEA, NULL, NULL);
+        at += span;
+        if (st == CR_OK && r.seeds == 0 && opts->connectivity)
+            st = cr_ctx_fail(ctx, CR_E_DATA,
+                             "no sea found in DEM '%s': no nodata or elevation at or below 0 touches the raster edge; give the sea with --sea or use --connectivity none",
+                             dem_path);
+    }
+    if (st == CR_OK && opts->connectivity) {
+        cr_ctx_set_progress_range(ctx, at, at + span);
+        st = run_pass(ctx, &r, PASS_SCAN, NULL, NULL);
+        at += span;
+        if (st == CR_OK && r.sea_file && r.seeds == 0)
+            st = cr_ctx_fail(ctx, CR_E_DATA, "sea file '%s' covers no cell of the grid of '%s'",
+                             opts->sea_path, dem_path);
+    }
+    if (st == CR_OK) {
+        cr_ctx_set_progress_range(ctx, at, at + span);
+        st = run_pass(ctx, &r, PASS_WRITE, w, local);
+    }
+    if (st == CR_OK) {
+        double cell_m2 = cr_grid_cell_area_m2(r.grid);
+        for (int k = 0; k < opts->level_count; k++) {
+            local[k].water_level_m = r.water[k];
+            local[k].inundated_area_m2 = (double)local[k].inundated_cells * cell_m2;
+        }
+        cr_ctx_set_progress_range(ctx, 0.6, 1.0);
+        st = cr_writer_commit(ctx, w);
+        w = NULL;
+    }
+    cr_ctx_set_progress_range(ctx, 0.0, 1.0);
+    cr_writer_abort(w);
+    if (st == CR_OK && stats)
+        memcpy(stats, local, sizeof *local * (size_t)opts->level_count);
+    if (st == CR_OK && sea_cells)
+        *sea_cells = r.sea_cells;
+    free(local);
+    release(&r);
+    return st;
+}

@@ -1,0 +1,564 @@
+/* score_setup.c: `cityrisk score` before and around its passes: options, inputs,
+ * the sea band, the grid, and the output's bands and provenance. */
+#define _POSIX_C_SOURCE 200809L
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cpl_string.h>
+
+#include "cityrisk/json.h"
+#include "core/internal.h"
+#include "core/output.h"
+#include "score_internal.h"
+
+static const char *const BAND_NAMES[CR_SCORE_BANDS] = {
+    "score", "class", "sea", "water", "informal", "arrivals", "water_uplift", "indicators_present"};
+
+static const char *const BAND_UNITS[CR_SCORE_BANDS] = {
+    "score 0-10", "class", "indicator 0-1", "indicator 0-1", "indicator 0-1", "indicator 0-1",
+    "water-stress score points", "indicators"};
+
+static const char *const INPUT_NAMES[CR_SCORE_INPUTS] = {"sea", "water", "informal", "arrivals",
+                                                         "population"};
+
+/* Class colours: ColorBrewer YlOrRd (colour-blind safe), interpolated for other
+ * class counts. */
+static const unsigned char RAMP[][3] = {
+    {255, 255, 178}, {254, 204, 92}, {253, 141, 60}, {240, 59, 32}, {189, 0, 38}};
+#define RAMP_STOPS ((int)(sizeof RAMP / sizeof RAMP[0]))
+
+const char *cr_score_band_name(cr_score_band band)
+{
+    return band >= 0 && band < CR_SCORE_BANDS ? BAND_NAMES[band] : "unknown";
+}
+
+const char *cr_input_name(int input)
+{
+    return input >= 0 && input < CR_SCORE_INPUTS ? INPUT_NAMES[input] : "unknown";
+}
+
+cr_status cr_score_bands_parse(cr_ctx *ctx, const char *text, unsigned *bands)
+{
+    *bands = 0;
+    const char *p = text ? text : "";
+    for (;;) {
+        size_t n = strcspn(p, ",");
+        int found = -1;
+        for (int b = 0; b < CR_SCORE_BANDS; b++)
+            if (n == strlen(BAND_NAMES[b]) && strncmp(p, BAND_NAMES[b], n) == 0)
+                found = b;
+        if (found < 0)
+            return cr_ctx_fail(ctx, CR_E_USAGE,
+                               "--bands: unknown band '%.*s' (score, class, sea, water, informal, "
+                               "arrivals, water_uplift, indicators_present)",
+                               (int)n, p);
+        if (*bands & (1u << found))
+            return cr_ctx_fail(ctx, CR_E_USAGE, "--bands: %s is given twice", BAND_NAMES[found]);
+        *bands |= 1u << found;
+        if (!p[n])
+            return CR_OK;
+        p += n + 1;
+    }
+}
+
+void cr_score_opts_init(cr_score_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    cr_weights_default(o->weights);
+    o->method = CR_METHOD_GEOMETRIC;
+    cr_classes_default(&o->classes);
+    cr_normalise_opts_init(&o->normalise);
+    o->arrivals_ref_auto = 1;
+    o->demand_share = 1.0;
+}
+
+void cr_score_summary_clear(cr_score_summary *s)
+{
+    if (!s)
+        return;
+    cr_grid_free(s->grid);
+    memset(s, 0, sizeof *s);
+}
+
+void cr_input_range_text(int input, const cr_normalise_opts *norm, char *buf, size_t size)
+{
+    static const char *const what[CR_SCORE_INPUTS] = {
+        "inundation depths in metres", "Aqueduct water-stress scores", "settlement fractions",
+        "arrivals per cell", "residents per cell"};
+    double lo = 0, hi = INFINITY, tol = 1e-3;
+    if (input < CR_INDICATORS)
+        cr_indicator_range((cr_indicator)input, norm, &lo, &hi, &tol);
+    const char *kind = what[input], *hint = "";
+    if (input == CR_IND_WATER && norm->water_ratio)
+        kind = "water withdrawal ratios";
+    else if (input == CR_IND_WATER)
+        hint = "; if the layer holds withdrawal-to-supply ratios, use --water-input ratio";
+    if (input == CR_IND_INFORMAL && norm->settlement == CR_SETTLEMENT_PERCENT)
+        kind = "settlement percentages";
+    else if (input == CR_IND_INFORMAL && norm->settlement == CR_SETTLEMENT_FRACTION)
+        hint = "; if the layer holds percentages, use --settlement-input percent";
+    if (isinf(hi))
+        snprintf(buf, size, "the range of %s, 0 or more (tolerance %g)%s", kind, tol, hint);
+    else
+        snprintf(buf, size, "the range of %s, %g to %g (tolerance %g)%s", kind, lo, hi, tol, hint);
+}
+
+void cr_input_warn_nodata(cr_ctx *ctx, int input, const cr_normalise_opts *norm,
+                          const cr_layer *layer, int band)
+{
+    double nodata, lo = 0, hi = INFINITY, tol = 1e-3;
+    if (!cr_layer_nodata(layer, &nodata) || isnan(nodata))
+        return;
+    if (input < CR_INDICATORS)
+        cr_indicator_range((cr_indicator)input, norm, &lo, &hi, &tol);
+    if (nodata < lo || nodata > hi)
+        return;
+    char range[64];
+    if (isinf(hi))
+        snprintf(range, sizeof range, "%g or more", lo);
+    else
+        snprintf(range, sizeof range, "%g to %g", lo, hi);
+    cr_ctx_log(ctx, CR_LOG_WARNING,
+               "%s raster '%s' band %d declares nodata %g, inside the range of its values (%s): "
+               "its cells of %g count as missing, not as data; if they are data, unset nodata "
+               "(gdal_edit.py -unsetnodata) or set one outside the range",
+               cr_input_name(input), cr_layer_path(layer), band, nodata, range, nodata);
+}
+
+/* ------------------------------------------------------------------------------------ */
+/* Options */
+
+static cr_status check_options(cr_ctx *ctx, const cr_score_opts *o, cr_score_summary *s)
+{
+    const char *required[] = {o->sea_path, o->water_path, o->informal_path, o->arrivals_path};
+    for (int k = 0; k < CR_INDICATORS; k++)
+        if (!required[k])
+            return cr_ctx_fail(ctx, CR_E_USAGE, "the %s raster is missing (--%s)", INPUT_NAMES[k],
+                               INPUT_NAMES[k]);
+    if (o->method < CR_METHOD_GEOMETRIC || o->method > CR_METHOD_INFORM)
+        return cr_ctx_fail(ctx, CR_E_USAGE, "unknown scoring method %d", (int)o->method);
+    for (int k = 0; k < CR_INDICATORS; k++) {
+        if (!(o->weights[k] >= 0 && isfinite(o->weights[k])))
+            return cr_ctx_fail(ctx, CR_E_USAGE, "--weights: %s=%g is not a weight (0 or more)",
+                               INPUT_NAMES[k], o->weights[k]);
+        s->weights[k] = o->weights[k];
+    }
+    cr_status st = cr_weights_normalise(ctx, s->weights);
+    if (st != CR_OK)
+        return st;
+    const cr_normalise_opts *n = &o->normalise;
+    if (!(n->sea_depth_full > 0 && isfinite(n->sea_depth_full)))
+        return cr_ctx_fail(ctx, CR_E_USAGE, "--sea-depth-full must be a positive depth in metres, not %g",
+                           n->sea_depth_full);
+    if (!o->arrivals_ref_auto && !(n->arrivals_ref > 0 && isfinite(n->arrivals_ref)))
+        return cr_ctx_fail(ctx, CR_E_USAGE, "--arrivals-ref must be a positive number of arrivals, not %g",
+                           n->arrivals_ref);
+    if (!(o->demand_share >= 0 && isfinite(o->demand_share)))
+        return cr_ctx_fail(ctx, CR_E_USAGE, "--demand-share must be 0 or more, not %g", o->demand_share);
+    if (o->classes.count < 2 || o->classes.count > CR_CLASSES_MAX)
+        return cr_ctx_fail(ctx, CR_E_USAGE, "%d classes: the number must be from 2 to %d",
+                           o->classes.count, CR_CLASSES_MAX);
+    if (o->sea_band && o->scenario)
+        return cr_ctx_fail(ctx, CR_E_USAGE, "give --sea-band or --scenario, not both");
+    unsigned all = (1u << CR_SCORE_BANDS) - 1;
+    if (o->bands & ~all)
+        return cr_ctx_fail(ctx, CR_E_USAGE, "unknown output bands 0x%x", o->bands & ~all);
+    s->bands = o->bands;
+    if (!s->bands) {
+        s->bands = (1u << (CR_BAND_ARRIVALS + 1)) - 1; /* score .. arrivals */
+        if (o->population_path)
+            s->bands |= 1u << CR_BAND_WATER_UPLIFT;
+        if (o->renormalise)
+            s->bands |= 1u << CR_BAND_INDICATORS_PRESENT;
+    }
+    if ((s->bands >> CR_BAND_WATER_UPLIFT & 1) && !o->population_path)
+        return cr_ctx_fail(ctx, CR_E_USAGE, "the water_uplift band needs a population raster (--population)");
+    if (o->population_path && !(s->bands >> CR_BAND_WATER_UPLIFT & 1))
+        return cr_ctx_fail(ctx, CR_E_USAGE,
+                           "--population is only used for the water_uplift band, which --bands leaves out");
+    return CR_OK;
+}
+
+/* ------------------------------------------------------------------------------------ */
+/* The sea band */
+
+/* The band names of a raster as "1 ssp245-2050, 2 ...", for messages. */
+static void list_bands(GDALDatasetH ds, char *buf, size_t size)
+{
+    size_t at = 0;
+    buf[0] = '\0';
+    for (int b = 1; b <= GDALGetRasterCount(ds) && at < size; b++) {
+        GDALRasterBandH band = GDALGetRasterBand(ds, b);
+        const char *name = GDALGetMetadataItem(band, "SCENARIO", NULL);
+        if (!name || !*name)
+            name = GDALGetDescription(band);
+        int len = snprintf(buf + at, size - at, "%s%d%s%s", b > 1 ? ", " : "", b, *name ? " " : "", name);
+        at += len > 0 ? (size_t)len : 0;
+    }
+}
+
+/* The band of the sea raster: --sea-band, the band of --scenario, or the only one. */
+static cr_status resolve_sea_band(cr_ctx *ctx, const cr_score_opts *o, cr_score_summary *s)
+{
+    GDALDatasetH ds;
+    cr_status st = cr_open_raster(ctx, o->sea_path, &ds);
+    if (st != CR_OK)
+        return st;
+    int bands = GDALGetRasterCount(ds);
+    char list[512];
+    list_bands(ds, list, sizeof list);
+    s->sea_band = o->sea_band;
+    if (o->scenario) {
+        for (int b = 1; b <= bands && !s->sea_band; b++) {
+            const char *name = GDALGetMetadataItem(GDALGetRasterBand(ds, b), "SCENARIO", NULL);
+            if (name && strcmp(name, o->scenario) == 0)
+                s->sea_band = b;
+        }
+        if (!s->sea_band)
+            st = cr_ctx_fail(ctx, CR_E_USAGE, "sea raster '%s' has no band for scenario '%s' (bands: %s)",
+                             o->sea_path, o->scenario, list);
+    } else if (!s->sea_band && bands == 1) {
+        s->sea_band = 1;
+    } else if (!s->sea_band) {
+        st = cr_ctx_fail(ctx, CR_E_USAGE,
+                         "sea raster '%s' has %d bands (%s): choose one with --scenario NAME or "
+                         "--sea-band N",
+                         o->sea_path, bands, list);
+    } else if (s->sea_band < 1 || s->sea_band > bands) {
+        st = cr_ctx_fail(ctx, CR_E_USAGE, "sea raster '%s' has no band %d (it has %d)", o->sea_path,
+                         s->sea_band, bands);
+    }
+    if (st == CR_OK) {
+        const char *name = GDALGetMetadataItem(GDALGetRasterBand(ds, s->sea_band), "SCENARIO", NULL);
+        snprintf(s->scenario, sizeof s->scenario, "%s", name ? name : "");
+    }
+    GDALClose(ds);
+    return st;
+}
+
+/* ------------------------------------------------------------------------------------ */
+/* Inputs */
+
+static cr_status open_inputs(cr_ctx *ctx, cr_score_inputs *in, cr_score_summary *s)
+{
+    cr_status st = CR_OK;
+    for (int k = 0; k < CR_SCORE_INPUTS && st == CR_OK; k++) {
+        if (!in->path[k])
+            continue;
+        cr_layer *layer = NULL;
+        st = cr_layer_open(ctx, in->path[k], s->grid, &in->layer[k], &layer);
+        if (st == CR_OK) {
+            s->resampling[k] = cr_layer_resampling(layer); /* a static name */
+            cr_input_warn_nodata(ctx, k, &in->norm, layer, in->layer[k].band);
+        }
+        cr_layer_close(layer);
+    }
+    return st;
+}
+
+cr_status cr_score_prepare(cr_ctx *ctx, const char *out_path, const cr_score_opts *o,
+                           cr_score_inputs *in, cr_score_summary *s)
+{
+    memset(in, 0, sizeof *in);
+    in->out_path = out_path;
+    cr_status st = check_options(ctx, o, s);
+    if (st != CR_OK)
+        return st;
+    const char *paths[CR_SCORE_INPUTS] = {o->sea_path, o->water_path, o->informal_path,
+                                          o->arrivals_path, o->population_path};
+    /* Every file the run writes, against every input, before any work (the optional inputs
+     * last: the list ends at the first NULL). */
+    const char *protect[CR_SCORE_INPUTS + 2] = {paths[0], paths[1], paths[2], paths[3], NULL};
+    int n = 4;
+    if (o->grid_path)
+        protect[n++] = o->grid_path;
+    if (paths[4])
+        protect[n++] = paths[4];
+    st = cr_outputs_check(ctx, out_path, "raster", o->styles, protect, o->overwrite);
+    if (st == CR_OK)
+        st = cr_grid_from_raster(ctx, o->grid_path ? o->grid_path : o->informal_path, &s->grid);
+    int bands = 0;
+    for (int b = 0; b < CR_SCORE_BANDS; b++)
+        bands += s->bands >> b & 1;
+    if (st == CR_OK)
+        st = cr_output_check_size(ctx, out_path, s->grid, bands,
+                                  o->grid_path ? o->grid_path : o->informal_path);
+    if (st == CR_OK)
+        st = resolve_sea_band(ctx, o, s);
+    if (st != CR_OK)
+        return st;
+    s->cells = (int64_t)s->grid->width * s->grid->height;
+    in->norm = o->normalise;
+    for (int k = 0; k < CR_SCORE_INPUTS; k++) {
+        in->path[k] = paths[k];
+        cr_layer_opts_init(&in->layer[k]);
+    }
+    in->layer[CR_IND_SEA].band = s->sea_band;
+    /* Depths, scores and fractions are continuous; a binary settlement map is a class
+     * map that must not blend; arrivals and residents are counts whose total is kept. */
+    if (o->normalise.settlement == CR_SETTLEMENT_BINARY)
+        in->layer[CR_IND_INFORMAL].kind = CR_KIND_CLASS;
+    in->layer[CR_IND_ARRIVALS].kind = CR_KIND_COUNT;
+    in->layer[CR_INPUT_POPULATION].kind = CR_KIND_COUNT;
+    s->arrivals_ref_from_data = o->arrivals_ref_auto;
+    const cr_class_spec *c = &o->classes;
+    if (c->kind == CR_CLASSES_FIXED_DEFAULT || c->kind == CR_CLASSES_FIXED)
+        snprintf(s->class_scheme, sizeof s->class_scheme, "%s",
+                 c->kind == CR_CLASSES_FIXED_DEFAULT ? "fixed (INFORM)" : "fixed");
+    else
+        snprintf(s->class_scheme, sizeof s->class_scheme, "%s:%d", cr_class_kind_name(c->kind), c->count);
+    return open_inputs(ctx, in, s);
+}
+
+void cr_score_inputs_free(cr_score_inputs *in)
+{
+    memset(in, 0, sizeof *in);
+}
+
+/* ------------------------------------------------------------------------------------ */
+/* Provenance */
+
+static json_object *number_array(const double *v, int n, int digits)
+{
+    json_object *a = json_object_new_array();
+    for (int i = 0; i < n; i++)
+        json_object_array_add(a, cr_json_number(v[i], digits));
+    return a;
+}
+
+/* The label of class k (1-based): INFORM's names for its fixed scheme, else the
+ * score range. */
+static void class_label(const cr_score_summary *s, int fixed_default, int k, char *buf, size_t size)
+{
+    if (fixed_default) {
+        snprintf(buf, size, "%s", cr_class_default_name(k));
+        return;
+    }
+    int nb = s->class_count - 1;
+    if (k == 1)
+        snprintf(buf, size, "< %.4g", s->breaks[0]);
+    else if (k == s->class_count)
+        snprintf(buf, size, ">= %.4g", s->breaks[nb - 1]);
+    else
+        snprintf(buf, size, "%.4g - < %.4g", s->breaks[k - 2], s->breaks[k - 1]);
+}
+
+static void class_colour(int k, int count, char *buf, size_t size)
+{
+    double at = count > 1 ? (double)(k - 1) * (RAMP_STOPS - 1) / (count - 1) : 0;
+    int i = (int)at;
+    if (i >= RAMP_STOPS - 1)
+        i = RAMP_STOPS - 2;
+    double f = at - i;
+    int rgb[3];
+    for (int c = 0; c < 3; c++)
+        rgb[c] = (int)lround(RAMP[i][c] + f * (RAMP[i + 1][c] - RAMP[i][c]));
+    snprintf(buf, size, "#%02x%02x%02x", rgb[0], rgb[1], rgb[2]);
+}
+
+/* {"scheme", "breaks", "names", "colors"} of the classes. */
+static json_object *classes_json(const cr_score_opts *o, const cr_score_summary *s)
+{
+    json_object *c = json_object_new_object(), *names = json_object_new_array(),
+                *colours = json_object_new_array();
+    int fixed_default = o->classes.kind == CR_CLASSES_FIXED_DEFAULT;
+    for (int k = 1; k <= s->class_count; k++) {
+        char buf[64];
+        class_label(s, fixed_default, k, buf, sizeof buf);
+        json_object_array_add(names, json_object_new_string(buf));
+        class_colour(k, s->class_count, buf, sizeof buf);
+        json_object_array_add(colours, json_object_new_string(buf));
+    }
+    json_object_object_add(c, "scheme", json_object_new_string(s->class_scheme));
+    json_object_object_add(c, "breaks", number_array(s->breaks, s->class_count - 1, 10));
+    json_object_object_add(c, "names", names);
+    json_object_object_add(c, "colors", colours);
+    return c;
+}
+
+static const char *water_input_name(const cr_normalise_opts *n)
+{
+    return n->water_ratio ? "ratio" : "score";
+}
+
+static const char *settlement_input_name(const cr_normalise_opts *n)
+{
+    static const char *const names[] = {"fraction", "percent", "binary"};
+    return names[n->settlement];
+}
+
+static char *parameters_json(const cr_score_opts *o, const cr_score_summary *s)
+{
+    const cr_normalise_opts *n = &o->normalise;
+    json_object *p = json_object_new_object(), *w = json_object_new_object(),
+                *norm = json_object_new_object();
+    json_object_object_add(p, "method", json_object_new_string(cr_score_method_name(o->method)));
+    for (int k = 0; k < CR_INDICATORS; k++)
+        json_object_object_add(w, INPUT_NAMES[k], cr_json_number(s->weights[k], 10));
+    json_object_object_add(p, "weights", w);
+    json_object_object_add(p, "missing", json_object_new_string(o->renormalise ? "renormalise" : "nodata"));
+    json_object_object_add(norm, "sea_depth_full", cr_json_number(n->sea_depth_full, 10));
+    json_object_object_add(norm, "sea_binary", json_object_new_boolean(n->sea_binary));
+    json_object_object_add(norm, "water_input", json_object_new_string(water_input_name(n)));
+    json_object_object_add(norm, "settlement_input", json_object_new_string(settlement_input_name(n)));
+    json_object_object_add(norm, "arrivals_transform", json_object_new_string(n->arrivals_linear ? "linear" : "log1p"));
+    json_object_object_add(norm, "arrivals_ref", cr_json_number(s->arrivals_ref, 10));
+    json_object_object_add(norm, "arrivals_ref_source",
+                           json_object_new_string(s->arrivals_ref_from_data
+                                                      ? "99th percentile of the cells with arrivals > 0"
+                                                      : "given (--arrivals-ref)"));
+    json_object_object_add(p, "normalisation", norm);
+    json_object_object_add(p, "classes", classes_json(o, s));
+    if (o->population_path)
+        json_object_object_add(p, "demand_share", cr_json_number(o->demand_share, 10));
+    return cr_json_take_text(p);
+}
+
+static char *inputs_json(const cr_score_opts *o, const cr_score_inputs *in, const cr_score_summary *s)
+{
+    json_object *a = json_object_new_object();
+    for (int k = 0; k < CR_SCORE_INPUTS; k++) {
+        if (!in->path[k])
+            continue;
+        json_object *e = json_object_new_object();
+        json_object_object_add(e, "path", json_object_new_string(in->path[k]));
+        json_object_object_add(e, "band", json_object_new_int(in->layer[k].band));
+        if (k == CR_IND_SEA && s->scenario[0])
+            json_object_object_add(e, "scenario", json_object_new_string(s->scenario));
+        json_object_object_add(e, "resampling", json_object_new_string(s->resampling[k]));
+        json_object_object_add(a, INPUT_NAMES[k], e);
+    }
+    if (o->grid_path)
+        json_object_object_add(a, "grid", json_object_new_string(o->grid_path));
+    return cr_json_take_text(a);
+}
+
+/* The formula with the run's numbers, e.g. "S = 10 * (prod (1 + 9 c_i)^w_i - 1) / 9; ...". */
+static char *formula_text(const cr_score_opts *o, const cr_score_summary *s)
+{
+    const cr_normalise_opts *n = &o->normalise;
+    char sea[96], water[128], informal[64], arrivals[128], combine[256];
+    if (n->sea_binary)
+        snprintf(sea, sizeof sea, "c_sea = [d > 0]");
+    else
+        snprintf(sea, sizeof sea, "c_sea = min(1, d / %g m)", n->sea_depth_full);
+    if (n->water_ratio)
+        snprintf(water, sizeof water, "c_water = clamp(log2(r / 0.1) + 1, 0, 5) / 5 (r the withdrawal ratio)");
+    else
+        snprintf(water, sizeof water, "c_water = b / 5 (b the Aqueduct score)");
+    snprintf(informal, sizeof informal, "c_informal = %s",
+             n->settlement == CR_SETTLEMENT_BINARY    ? "[v > 0]"
+             : n->settlement == CR_SETTLEMENT_PERCENT ? "v / 100"
+                                                      : "v");
+    double ref = isnan(s->arrivals_ref) ? 1 : s->arrivals_ref;
+    if (n->arrivals_linear)
+        snprintf(arrivals, sizeof arrivals, "c_arrivals = min(1, a / a_ref), a_ref = %.10g", ref);
+    else
+        snprintf(arrivals, sizeof arrivals, "c_arrivals = min(1, log1p(a) / log1p(a_ref)), a_ref = %.10g",
+                 ref);
+    const double *w = s->weights;
+    switch (o->method) {
+    case CR_METHOD_GEOMETRIC:
+        snprintf(combine, sizeof combine,
+                 "S = 10 * (prod_i (1 + 9 c_i)^w_i - 1) / 9 with w sea %.6g, water %.6g, informal "
+                 "%.6g, arrivals %.6g",
+                 w[0], w[1], w[2], w[3]);
+        break;
+    case CR_METHOD_ARITHMETIC:
+        snprintf(combine, sizeof combine,
+                 "S = 10 * sum_i w_i c_i with w sea %.6g, water %.6g, informal %.6g, arrivals %.6g",
+                 w[0], w[1], w[2], w[3]);
+        break;
+    default:
+        snprintf(combine, sizeof combine,
+                 "S = 10 * (H * c_arrivals * c_informal)^(1/3), H = 1 - (prod_h (10 - 9 c_h)^(1/n) - 1) "
+                 "/ 9 over the n hazards sea and water (INFORM's reverse geometric mean)");
+        break;
+    }
+    size_t size = 1024;
+    char *text = malloc(size);
+    if (text)
+        snprintf(text, size, "%s; %s; %s; %s; %s; %s", combine, sea, water, informal, arrivals,
+                 o->renormalise ? "missing indicators dropped and the weights renormalised"
+                                : "a cell missing any indicator is nodata");
+    return text;
+}
+
+cr_status cr_score_open_writer(cr_ctx *ctx, const cr_score_opts *o, const cr_score_inputs *in,
+                               const cr_score_summary *s, cr_writer **out)
+{
+    const char *names[CR_SCORE_BANDS], *units[CR_SCORE_BANDS];
+    int categorical[CR_SCORE_BANDS], count = 0;
+    for (int b = 0; b < CR_SCORE_BANDS; b++) {
+        if (!(s->bands >> b & 1))
+            continue;
+        names[count] = BAND_NAMES[b], units[count] = BAND_UNITS[b];
+        categorical[count++] = b == CR_BAND_CLASS || b == CR_BAND_INDICATORS_PRESENT;
+    }
+    char *params = parameters_json(o, s), *inputs = inputs_json(o, in, s), *text = formula_text(o, s);
+    cr_status st = params && inputs && text ? CR_OK : cr_ctx_fail(ctx, CR_E_IO, "out of memory");
+    if (st == CR_OK) {
+        cr_writer_opts wo;
+        cr_writer_opts_init(&wo);
+        wo.band_count = count;
+        wo.band_names = names;
+        wo.band_units = units;
+        wo.band_categorical = categorical;
+        wo.overwrite = o->overwrite;
+        wo.creation_options = o->creation_options;
+        wo.inputs = inputs;
+        wo.parameters = params;
+        wo.formula = text;
+        const char *protect[CR_SCORE_INPUTS + 2] = {in->path[0], in->path[1], in->path[2],
+                                                    in->path[3], NULL};
+        int n = 4;
+        if (o->grid_path) /* the list ends at the first NULL */
+            protect[n++] = o->grid_path;
+        if (in->path[4])
+            protect[n++] = in->path[4];
+        wo.input_paths = protect;
+        st = cr_writer_open(ctx, in->out_path, s->grid, &wo, out);
+    }
+    if (st == CR_OK && (s->bands >> CR_BAND_CLASS & 1)) {
+        int band = 1 + (s->bands & 1); /* after score when written */
+        json_object *c = classes_json(o, s);
+        const char *keys[] = {"names", "breaks", "colors"}, *items[] = {"CLASS_NAMES", "CLASS_BREAKS",
+                                                                        "CLASS_COLORS"};
+        for (int i = 0; i < 3 && st == CR_OK; i++) {
+            json_object *v = json_object_get(json_object_object_get(c, keys[i]));
+            char *txt = cr_json_take_text(v);
+            st = txt ? cr_writer_set_metadata(ctx, *out, band, items[i], txt)
+                     : cr_ctx_fail(ctx, CR_E_IO, "out of memory");
+            free(txt);
+        }
+        json_object_put(c);
+    }
+    free(params);
+    free(inputs);
+    free(text);
+    return st;
+}
+
+cr_status cr_score_finish_metadata(cr_ctx *ctx, cr_writer *w, const cr_score_summary *s)
+{
+    json_object *d = json_object_new_object(), *per = json_object_new_array(),
+                *clamped = json_object_new_object();
+    json_object_object_add(d, "cells_scored", json_object_new_int64(s->cells_scored));
+    json_object_object_add(d, "cells_nodata", json_object_new_int64(s->cells_nodata));
+    for (int k = 0; k < s->class_count; k++)
+        json_object_array_add(per, json_object_new_int64(s->cells_per_class[k]));
+    json_object_object_add(d, "cells_per_class", per);
+    json_object_object_add(d, "score_min", cr_json_number(s->score_min, 7));
+    json_object_object_add(d, "score_mean", cr_json_number(s->score_mean, 7));
+    json_object_object_add(d, "score_max", cr_json_number(s->score_max, 7));
+    for (int k = 0; k < CR_SCORE_INPUTS; k++)
+        json_object_object_add(clamped, INPUT_NAMES[k], json_object_new_int64(s->clamped[k]));
+    json_object_object_add(d, "clamped", clamped);
+    char *text = cr_json_take_text(d);
+    cr_status st = text ? cr_writer_set_metadata(ctx, w, 0, "CITYRISK_STATISTICS", text)
+                        : cr_ctx_fail(ctx, CR_E_IO, "out of memory");
+    free(text);
+    return st;
+}

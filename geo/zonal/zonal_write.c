@@ -1,0 +1,510 @@
+/* zonal_write.c: the zones with their statistics, as RFC 7946 GeoJSON or any OGR format.
+ *
+ * The source layer is read a second time, feature by feature in the same order as for
+ * the statistics, and each feature is written with all its attributes, its original
+ * geometry and one field per statistic: nothing but the results is held in memory.
+ * The output is written in a hidden folder beside the destination and moved into place
+ * when complete (a Shapefile's files one by one). */
+#define _POSIX_C_SOURCE 200809L
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cpl_string.h>
+#include <json-c/json.h>
+#include <ogr_api.h>
+
+#include "cityrisk/json.h"
+#include "core/internal.h"
+#include "core/output.h"
+#include "core/text.h"
+#include "core/vsiwatch.h"
+#include "zonal_internal.h"
+
+/* The longest field name of a dBase file, hence of a Shapefile. */
+#define DBF_NAME_MAX 10
+
+/* Word abbreviations for Shapefile field names, so that the shortened names stay
+ * readable ("arrivals_flooded_share" -> "arr_fld_sh"). */
+static const char *const ABBREVIATIONS[][2] = {
+    {"arrivals", "arr"}, {"flooded", "fld"}, {"flood", "fld"},  {"share", "sh"},
+    {"informal", "inf"}, {"water", "wat"},   {"stress", "st"},  {"score", "sc"},
+    {"mean", "mn"},      {"total", "tot"},   {"area", "ar"},    {"coverage", "cov"},
+    {"compound", "cmp"}, {"uplift", "upl"},  {"high", "hi"},    {"per", "p"},
+    {"data", "dat"},     {"class", "cls"},   {"rank", "rk"},    {"median", "med"},
+    {"stdev", "sd"},     {"count", "n"},     {"weighted", "w"}, {"majority", "maj"},
+    {"frac", "fr"},      {"sum", "s"},       {"max", "mx"},     {"min", "mi"},
+};
+
+/* A name of at most DBF_NAME_MAX characters: words abbreviated, then underscores
+ * dropped, then cut. */
+static void shorten(const char *name, char *out, size_t size)
+{
+    char buf[256] = "";
+    const char *p = name;
+    while (*p) {
+        size_t len = strcspn(p, "_");
+        const char *word = p, *abbr = NULL;
+        for (size_t k = 0; k < sizeof ABBREVIATIONS / sizeof *ABBREVIATIONS; k++)
+            if (strlen(ABBREVIATIONS[k][0]) == len && strncmp(ABBREVIATIONS[k][0], word, len) == 0)
+                abbr = ABBREVIATIONS[k][1];
+        if (*buf)
+            strncat(buf, "_", sizeof buf - strlen(buf) - 1);
+        if (abbr)
+            strncat(buf, abbr, sizeof buf - strlen(buf) - 1);
+        else
+            strncat(buf, word, len < sizeof buf - strlen(buf) - 1 ? len : sizeof buf - strlen(buf) - 1);
+        p += len + (p[len] == '_');
+    }
+    if (strlen(buf) > DBF_NAME_MAX) {
+        size_t j = 0;
+        for (size_t i = 0; buf[i]; i++)
+            if (buf[i] != '_')
+                buf[j++] = buf[i];
+        buf[j] = '\0';
+    }
+    buf[DBF_NAME_MAX] = '\0';
+    snprintf(out, size, "%s", buf);
+}
+
+/* Room for a field name in any format (dBase's are cut to DBF_NAME_MAX). */
+#define NAME_BUF 256
+
+/* The name a format takes for name: dBase's shortened form, or name cut to NAME_BUF - 1. */
+static void fit_name(const char *name, int dbf, char *out)
+{
+    if (dbf)
+        shorten(name, out, DBF_NAME_MAX + 1);
+    else
+        snprintf(out, NAME_BUF, "%s", name);
+}
+
+/* Gives names[i] (n names) the unique form of long_names[i]: in a Shapefile (dbf) the
+ * name itself when it fits, else shortened; a name equal to an earlier one ignoring case
+ * (as dBase, SQLite and OGR's own field lookup compare them) ends in a number instead. */
+static void unique_names(const char *const *long_names, int n, int dbf, char (*names)[NAME_BUF])
+{
+    size_t max = dbf ? DBF_NAME_MAX : NAME_BUF - 1;
+    for (int i = 0; i < n; i++) {
+        if (strlen(long_names[i]) <= max)
+            snprintf(names[i], max + 1, "%s", long_names[i]);
+        else
+            fit_name(long_names[i], dbf, names[i]);
+        for (int k = 1;; k++) {
+            int clash = 0;
+            for (int e = 0; e < i && !clash; e++)
+                clash = strcasecmp(names[e], names[i]) == 0;
+            if (!clash)
+                break;
+            char number[16];
+            int len = snprintf(number, sizeof number, "%d", k);
+            char base[NAME_BUF];
+            fit_name(long_names[i], dbf, base);
+            size_t keep = strlen(base) < max - (size_t)len ? strlen(base) : max - (size_t)len;
+            memcpy(names[i], base, keep);
+            memcpy(names[i] + keep, number, (size_t)len + 1);
+        }
+    }
+}
+
+/* The vector driver that creates files named like path ("n.gpkg": GPKG), as ogr2ogr
+ * guesses it; NULL when the extension names none. */
+static const char *driver_for_extension(const char *path)
+{
+    const char *dot = strrchr(path, '.'), *slash = strrchr(path, '/');
+    if (!dot || (slash && dot < slash) || !dot[1])
+        return NULL;
+    for (int i = 0; i < GDALGetDriverCount(); i++) {
+        GDALDriverH drv = GDALGetDriver(i);
+        if (!GDALGetMetadataItem(drv, GDAL_DCAP_VECTOR, NULL) ||
+            !GDALGetMetadataItem(drv, GDAL_DCAP_CREATE, NULL))
+            continue;
+        char **exts = CSLTokenizeString(GDALGetMetadataItem(drv, GDAL_DMD_EXTENSIONS, NULL));
+        int match = CSLFindString(exts, dot + 1) >= 0; /* case-insensitive */
+        CSLDestroy(exts);
+        if (match)
+            return GDALGetDriverShortName(drv);
+    }
+    return NULL;
+}
+
+cr_status cr_zonal_driver(cr_ctx *ctx, const char *out_path, const cr_zonal_opts *o,
+                          GDALDriverH *out)
+{
+    const char *name = o->format ? o->format : driver_for_extension(out_path);
+    if (!name)
+        name = "GeoJSON";
+    GDALDriverH drv = GDALGetDriverByName(name);
+    if (!drv || !GDALGetMetadataItem(drv, GDAL_DCAP_VECTOR, NULL) ||
+        !GDALGetMetadataItem(drv, GDAL_DCAP_CREATE, NULL))
+        return cr_ctx_fail(ctx, CR_E_USAGE,
+                           "-of %s: not a vector format GDAL can create (e.g. GeoJSON, GPKG, "
+                           "FlatGeobuf, CSV, \"ESRI Shapefile\")",
+                           name);
+    if (cr_output_is_stream(out_path) && strcmp(GDALGetDriverShortName(drv), "GeoJSON") != 0)
+        return cr_ctx_fail(ctx, CR_E_USAGE, "-o %s is a stream: GeoJSON only, not %s", out_path, name);
+    *out = drv;
+    return CR_OK;
+}
+
+/* The file name without folder and extension: the layer's name. */
+static void layer_name(const char *path, char *buf, size_t size)
+{
+    const char *slash = strrchr(path, '/');
+    snprintf(buf, size, "%s", slash ? slash + 1 : path);
+    char *dot = strrchr(buf, '.');
+    if (dot && dot != buf)
+        *dot = '\0';
+    if (!*buf || strcmp(path, "-") == 0)
+        snprintf(buf, size, "zones");
+}
+
+/* Layer creation options: the defaults of the format, then the user's. Provenance goes
+ * into a GeoJSON's FeatureCollection as a foreign member "cityrisk". */
+static char **creation_options(const char *driver, const cr_zonal_opts *o, char **metadata)
+{
+    char **lco = NULL;
+    if (strcmp(driver, "GeoJSON") == 0) {
+        lco = CSLSetNameValue(lco, "RFC7946", "YES");
+        lco = CSLSetNameValue(lco, "COORDINATE_PRECISION", "7");
+        lco = CSLSetNameValue(lco, "WRITE_NAME", "NO");
+        json_object *doc = json_object_new_object(), *prov = json_object_new_object();
+        for (char **m = metadata; m && *m; m++) {
+            char *key = NULL;
+            const char *value = CPLParseNameValue(*m, &key);
+            json_object *parsed =
+                value && (value[0] == '{' || value[0] == '[') ? json_tokener_parse(value) : NULL;
+            if (key)
+                json_object_object_add(prov, key, parsed ? parsed : json_object_new_string(value));
+            CPLFree(key);
+        }
+        json_object_object_add(doc, "cityrisk", prov);
+        lco = CSLSetNameValue(lco, "NATIVE_MEDIA_TYPE", "application/vnd.geo+json");
+        char *text = cr_json_text(doc, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+        if (text)
+            lco = CSLSetNameValue(lco, "NATIVE_DATA", text);
+        free(text);
+        json_object_put(doc);
+    } else if (strcmp(driver, "GPKG") == 0) {
+        lco = CSLSetNameValue(lco, "SPATIAL_INDEX", "YES");
+    }
+    for (char **l = o->layer_options; l && *l; l++) {
+        char *key = NULL;
+        const char *value = CPLParseNameValue(*l, &key);
+        if (key)
+            lco = CSLSetNameValue(lco, key, value);
+        CPLFree(key);
+    }
+    return lco;
+}
+
+/* The fields of the output: the source's (those a statistic does not replace), then the
+ * statistics, with names the format accepts. */
+typedef struct field_plan {
+    int *source_map;  /* [source field]: output field, or -1 when replaced */
+    int first_column; /* output index of the first statistic */
+} field_plan;
+
+static cr_status create_fields(cr_ctx *ctx, OGRLayerH src, OGRLayerH dst, const char *driver,
+                               const cr_column *columns, int ncolumns, field_plan *fp,
+                               cr_zonal_summary *summary, const char *zones_path)
+{
+    OGRFeatureDefnH sd = OGR_L_GetLayerDefn(src);
+    int nsrc = OGR_FD_GetFieldCount(sd), total = nsrc + ncolumns;
+    const char **long_names = calloc((size_t)(total ? total : 1), sizeof *long_names);
+    char(*names)[NAME_BUF] = calloc((size_t)(total ? total : 1), sizeof *names);
+    fp->source_map = calloc((size_t)(nsrc ? nsrc : 1), sizeof *fp->source_map);
+    if (!long_names || !names || !fp->source_map) {
+        free(long_names);
+        free(names);
+        return cr_ctx_fail(ctx, CR_E_IO, "out of memory");
+    }
+    int n = 0;
+    for (int i = 0; i < nsrc; i++) {
+        const char *name = OGR_Fld_GetNameRef(OGR_FD_GetFieldDefn(sd, i));
+        fp->source_map[i] = -1;
+        int replaced = 0;
+        for (int c = 0; c < ncolumns && !replaced; c++)
+            replaced = strcasecmp(columns[c].name, name) == 0;
+        if (replaced) {
+            cr_ctx_log(ctx, CR_LOG_WARNING,
+                       "zones '%s': field '%s' is replaced by the statistic of the same name",
+                       zones_path, name);
+            continue;
+        }
+        fp->source_map[i] = n;
+        long_names[n++] = name;
+    }
+    fp->first_column = n;
+    for (int c = 0; c < ncolumns; c++)
+        long_names[n++] = columns[c].name;
+    /* Only GeoJSON keeps names that differ in case apart (JSON keys); other formats, and
+     * OGR's field lookup, take them for one. */
+    int shapefile = strcmp(driver, "ESRI Shapefile") == 0, geojson = strcmp(driver, "GeoJSON") == 0;
+    if (!geojson)
+        unique_names(long_names, n, shapefile, names);
+    cr_status st = CR_OK;
+    for (int i = 0; i < n && st == CR_OK; i++) {
+        const char *name = geojson ? long_names[i] : names[i];
+        if (strcmp(name, long_names[i]) != 0) {
+            char pair[2 * NAME_BUF + 2];
+            snprintf(pair, sizeof pair, "%s=%s", long_names[i], name);
+            summary->renamed = CSLAddString(summary->renamed, pair);
+            if (!shapefile)
+                cr_ctx_log(ctx, CR_LOG_WARNING, "zones '%s': field '%s' is written as '%s' (%s "
+                           "field names ignore case)", zones_path, long_names[i], name, driver);
+        }
+        /* A name that is not UTF-8 would make GeoJSON invalid JSON: its bad bytes become
+         * U+FFFD, as in the values (write_features). */
+        char *utf8 = cr_text_is_utf8(name) ? NULL : cr_text_utf8_dup(name);
+        if (utf8)
+            name = utf8;
+        OGRFieldDefnH fd;
+        if (i < fp->first_column) {
+            int s = 0;
+            while (fp->source_map[s] != i)
+                s++;
+            fd = OGR_Fld_Create(name, OGR_Fld_GetType(OGR_FD_GetFieldDefn(sd, s)));
+            OGRFieldDefnH from = OGR_FD_GetFieldDefn(sd, s);
+            OGR_Fld_SetSubType(fd, OGR_Fld_GetSubType(from));
+            OGR_Fld_SetWidth(fd, OGR_Fld_GetWidth(from));
+            OGR_Fld_SetPrecision(fd, OGR_Fld_GetPrecision(from));
+        } else {
+            const cr_column *col = &columns[i - fp->first_column];
+            fd = OGR_Fld_Create(name, col->integer ? OFTInteger : OFTReal);
+            if (shapefile && !col->integer) {
+                /* dBase numbers are fixed-point text: 13 digits before the point (arrival
+                 * sums, areas in m2) and 10 after (shares). */
+                OGR_Fld_SetWidth(fd, 24);
+                OGR_Fld_SetPrecision(fd, 10);
+            }
+        }
+        if (OGR_L_CreateField(dst, fd, TRUE) != OGRERR_NONE)
+            st = cr_ctx_fail_gdal(ctx, CR_E_IO, "cannot create field '%s'", name);
+        OGR_Fld_Destroy(fd);
+        free(utf8);
+    }
+    free(long_names);
+    free(names);
+    return st;
+}
+
+/* Text values that are not UTF-8: written with U+FFFD for their bad bytes, counted. */
+typedef struct bad_text {
+    int64_t count, feature;
+    int field;
+} bad_text;
+
+static void fix_text_fields(OGRFeatureH out, int nfields, int64_t z, bad_text *bad)
+{
+    OGRFeatureDefnH dd = OGR_F_GetDefnRef(out);
+    for (int k = 0; k < nfields; k++) {
+        if (OGR_Fld_GetType(OGR_FD_GetFieldDefn(dd, k)) != OFTString ||
+            !OGR_F_IsFieldSetAndNotNull(out, k))
+            continue;
+        const char *v = OGR_F_GetFieldAsString(out, k);
+        if (cr_text_is_utf8(v))
+            continue;
+        char *fixed = cr_text_utf8_dup(v);
+        if (fixed)
+            OGR_F_SetFieldString(out, k, fixed);
+        free(fixed);
+        if (bad->count++ == 0)
+            bad->feature = z, bad->field = k;
+    }
+}
+
+/* Writes every feature. */
+static cr_status write_features(cr_ctx *ctx, OGRLayerH src, OGRLayerH dst, const field_plan *fp,
+                                const cr_column *columns, int ncolumns, const double *values,
+                                int64_t nzones, const char *zones_path)
+{
+    OGRFeatureDefnH dd = OGR_L_GetLayerDefn(dst);
+    OGR_L_ResetReading(src);
+    OGRFeatureH f;
+    int64_t z = 0;
+    cr_status st = CR_OK;
+    bad_text bad = {0, 0, 0};
+    while (st == CR_OK && (f = OGR_L_GetNextFeature(src)) != NULL) {
+        if (z >= nzones) {
+            OGR_F_Destroy(f);
+            return cr_ctx_fail(ctx, CR_E_DATA, "zones '%s' changed while being read", zones_path);
+        }
+        OGRFeatureH out = OGR_F_Create(dd);
+        OGR_F_SetFromWithMap(out, f, TRUE, fp->source_map);
+        fix_text_fields(out, fp->first_column, z, &bad);
+        for (int c = 0; c < ncolumns; c++) {
+            int k = fp->first_column + c;
+            double v = values[(size_t)c * (size_t)nzones + (size_t)z];
+            if (isnan(v))
+                OGR_F_SetFieldNull(out, k);
+            else if (columns[c].integer)
+                OGR_F_SetFieldInteger64(out, k, (GIntBig)llround(v));
+            else
+                OGR_F_SetFieldDouble(out, k, v);
+        }
+        if (OGR_L_CreateFeature(dst, out) != OGRERR_NONE)
+            st = cr_ctx_fail_gdal(ctx, CR_E_IO, "cannot write zone %lld", (long long)z);
+        OGR_F_Destroy(out);
+        OGR_F_Destroy(f);
+        if (st == CR_OK && (z % 1024) == 0 && !cr_ctx_progress(ctx, (double)z / (double)nzones, NULL))
+            st = cr_ctx_fail(ctx, CR_E_CANCELLED, "zonal statistics were cancelled");
+        z++;
+    }
+    if (st == CR_OK && z != nzones)
+        st = cr_ctx_fail(ctx, CR_E_DATA, "zones '%s' changed while being read", zones_path);
+    if (st == CR_OK && bad.count)
+        cr_ctx_log(ctx, CR_LOG_WARNING,
+                   "zones '%s': %lld text value%s not UTF-8 (the first: feature %lld, field '%s'); "
+                   "written with U+FFFD for the bytes that are not", zones_path,
+                   (long long)bad.count, bad.count == 1 ? " is" : "s are", (long long)bad.feature,
+                   OGR_Fld_GetNameRef(OGR_FD_GetFieldDefn(dd, bad.field)));
+    return st;
+}
+
+/* 1 when the folder holds a file (a driver such as Memory writes none). */
+static int dir_has_files(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    int found = 0;
+    while (d && !found && (e = readdir(d)) != NULL)
+        found = strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
+    if (d)
+        closedir(d);
+    return found;
+}
+
+/* A failed write of a file under written (a full disk) explains any failure better than
+ * what the driver made of it ("database disk image is malformed"). */
+static cr_status watched_failure(cr_ctx *ctx, cr_status st, const char *written, const char *out_path)
+{
+    int err = cr_watch_failure(written);
+    if (!err || st == CR_E_CANCELLED)
+        return st;
+    if (strcmp(out_path, "-") == 0)
+        return cr_ctx_fail(ctx, CR_E_IO, "cannot write to standard output: %s", strerror(err));
+    return cr_ctx_fail(ctx, CR_E_IO, "cannot write '%s': %s", out_path, strerror(err));
+}
+
+cr_status cr_zonal_write(cr_ctx *ctx, const char *out_path, const cr_zonal_opts *opts,
+                         const cr_column *columns, int ncolumns, const double *values,
+                         int64_t nzones, char **metadata, cr_zonal_summary *summary)
+{
+    GDALDriverH drv = NULL;
+    cr_status st = cr_zonal_driver(ctx, out_path, opts, &drv);
+    if (st != CR_OK)
+        return st;
+    const char *driver = GDALGetDriverShortName(drv);
+    snprintf(summary->driver, sizeof summary->driver, "%s", driver);
+    int to_stdout = strcmp(out_path, "-") == 0, stream = cr_output_is_stream(out_path);
+    cr_temp temp = CR_TEMP_NONE;
+    cr_vector_layout layout = {0};
+    char *target = NULL, *written = NULL;
+    FILE *device = NULL; /* -o /dev/full, a named pipe */
+    GDALDatasetH in = NULL, out = NULL;
+    char **lco = NULL;
+    field_plan fp = {0};
+    /* Files go to a hidden folder, under the name that makes the driver write one file
+     * (layout.driver_name), and are moved into place when complete. */
+    if (!stream && ((st = cr_vector_layout_init(ctx, out_path, driver, &layout)) != CR_OK ||
+                    (st = cr_temp_dir(ctx, out_path, "zonal", &temp)) != CR_OK)) {
+        cr_vector_layout_release(&layout);
+        return st;
+    }
+    /* GDAL's GeoJSON driver creates no file that exists, so a device is written as GDAL's
+     * standard output, redirected to it. */
+    if (stream && !to_stdout) {
+        if (!(device = fopen(out_path, "wb"))) {
+            st = cr_ctx_fail(ctx, CR_E_IO, "cannot write '%s': %s", out_path, strerror(errno));
+            goto done;
+        }
+        VSIStdoutSetRedirection(fwrite, device);
+    }
+    written = stream ? strdup("/vsistdout/")
+                     : malloc(strlen(temp.path) + strlen(layout.driver_name) + 2);
+    if (written && !stream)
+        sprintf(written, "%s/%s", temp.path, layout.driver_name);
+    target = written ? cr_watch_path(written) : NULL; /* a failed write is not lost */
+    if (!target) {
+        st = cr_ctx_fail(ctx, CR_E_IO, "out of memory");
+        goto done;
+    }
+    if ((st = cr_open_vector(ctx, opts->zones_path, &in)) != CR_OK)
+        goto done;
+    OGRLayerH src;
+    if ((st = cr_zones_layer(ctx, in, opts, &src)) != CR_OK)
+        goto done;
+    cr_gdal_begin(ctx);
+    out = GDALCreate(drv, target, 0, 0, 0, GDT_Unknown, NULL);
+    cr_gdal_end(ctx);
+    if (!out) {
+        st = cr_ctx_fail_gdal(ctx, CR_E_IO, "cannot create '%s'", out_path);
+        goto done;
+    }
+    char name[256];
+    layer_name(out_path, name, sizeof name);
+    lco = creation_options(driver, opts, metadata);
+    OGRSpatialReferenceH srs = OGR_L_GetSpatialRef(src);
+    OGRSpatialReferenceH srs_copy = srs ? OSRClone(srs) : NULL;
+    if (srs_copy)
+        OSRSetAxisMappingStrategy(srs_copy, OAMS_TRADITIONAL_GIS_ORDER);
+    cr_gdal_begin(ctx);
+    OGRLayerH dst = GDALDatasetCreateLayer(out, name, srs_copy, OGR_L_GetGeomType(src), lco);
+    cr_gdal_end(ctx);
+    if (srs_copy)
+        OSRDestroySpatialReference(srs_copy);
+    if (!dst) {
+        st = cr_ctx_fail_gdal(ctx, CR_E_IO, "cannot create layer '%s' in '%s'", name, out_path);
+        goto done;
+    }
+    if (strcmp(driver, "GeoJSON") != 0 && strcmp(driver, "CSV") != 0 &&
+        strcmp(driver, "ESRI Shapefile") != 0) {
+        CPLPushErrorHandler(CPLQuietErrorHandler); /* formats without metadata ignore it */
+        GDALSetMetadata((GDALMajorObjectH)dst, metadata, NULL);
+        CPLPopErrorHandler();
+    }
+    cr_gdal_begin(ctx);
+    st = create_fields(ctx, src, dst, driver, columns, ncolumns, &fp, summary, opts->zones_path);
+    int transaction = st == CR_OK && GDALDatasetStartTransaction(out, FALSE) == OGRERR_NONE;
+    if (st == CR_OK)
+        st = write_features(ctx, src, dst, &fp, columns, ncolumns, values, nzones,
+                            opts->zones_path);
+    if (st == CR_OK && transaction && GDALDatasetCommitTransaction(out) != OGRERR_NONE)
+        st = cr_ctx_fail_gdal(ctx, CR_E_IO, "cannot write '%s'", out_path);
+    cr_gdal_end(ctx);
+    cr_gdal_begin(ctx);
+    GDALClose(out);
+    out = NULL;
+    st = watched_failure(ctx, st, stream ? written : temp.path, out_path);
+    if (st == CR_OK && *cr_gdal_message(ctx))
+        st = cr_ctx_fail_gdal(ctx, CR_E_IO, "cannot write '%s'", out_path);
+    cr_gdal_end(ctx);
+    if (st == CR_OK && !stream && !dir_has_files(temp.path))
+        st = cr_ctx_fail(ctx, CR_E_USAGE, "-of %s writes no file; choose a file format", driver);
+    if (st == CR_OK && !stream)
+        st = cr_temp_publish_dir(ctx, &temp, out_path, &layout, opts->overwrite);
+done:
+    if (out)
+        GDALClose(out);
+    if (written && (stream || temp.path)) /* a published folder's failures are read above */
+        st = watched_failure(ctx, st, stream ? written : temp.path, out_path);
+    if (device) {
+        VSIStdoutSetRedirection(fwrite, stdout);
+        if (fclose(device) != 0 && st == CR_OK)
+            st = cr_ctx_fail(ctx, CR_E_IO, "cannot write '%s': %s", out_path, strerror(errno));
+    }
+    if (in)
+        GDALClose(in);
+    cr_temp_discard(&temp);
+    cr_vector_layout_release(&layout);
+    free(target);
+    free(written);
+    free(fp.source_map);
+    CSLDestroy(lco);
+    return st;
+}
