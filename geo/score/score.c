@@ -17,6 +17,7 @@
 
 #include "cityrisk/raster.h"
 #include "cityrisk/score.h"
+#include "core/inputs.h"
 #include "core/internal.h"
 #include "core/pool.h"
 #include "core/radix.h"
@@ -24,10 +25,10 @@
 
 /* What one tile computed, in one buffer slot. */
 typedef struct tile {
-    float *raw[CR_SCORE_INPUTS];             /* values read */
+    float *raw[CR_INPUTS];          /* values read */
     float *ind[CR_INDICATORS];      /* normalised 0-1 */
     float *band[CR_SCORE_BANDS];    /* score, class, uplift, present (indicators alias ind) */
-    int64_t clamped[CR_SCORE_INPUTS];
+    int64_t clamped[CR_INPUTS];
     int bad_input;                  /* the first input with a value beyond tolerance, or -1 */
     size_t bad_cell;
     float bad_value;
@@ -42,7 +43,7 @@ typedef struct job {
     cr_normalise_opts norm;
     double w[CR_INDICATORS];
     int workers, slots;
-    cr_layer **layers;   /* [worker * CR_SCORE_INPUTS + input], opened on first use */
+    cr_layer **layers;   /* [worker * CR_INPUTS + input], opened on first use */
     tile *tiles;         /* [slot] */
     int64_t count;       /* output tiles */
     enum pass pass;
@@ -58,7 +59,7 @@ typedef struct job {
 
 static void tile_free(tile *t)
 {
-    for (int k = 0; k < CR_SCORE_INPUTS; k++)
+    for (int k = 0; k < CR_INPUTS; k++)
         free(t->raw[k]);
     for (int k = 0; k < CR_INDICATORS; k++)
         free(t->ind[k]);
@@ -71,7 +72,7 @@ static void tile_free(tile *t)
 static int tile_alloc(tile *t, size_t cells)
 {
     int ok = 1;
-    for (int k = 0; k < CR_SCORE_INPUTS; k++)
+    for (int k = 0; k < CR_INPUTS; k++)
         ok &= (t->raw[k] = malloc(cells * sizeof(float))) != NULL;
     for (int k = 0; k < CR_INDICATORS; k++)
         ok &= (t->ind[k] = t->band[CR_BAND_SEA + k] = malloc(cells * sizeof(float))) != NULL;
@@ -85,8 +86,8 @@ static int tile_alloc(tile *t, size_t cells)
 /* The layers of worker, opened on its first tile (GDAL datasets are per thread). */
 static cr_status worker_layers(cr_ctx *ctx, job *j, int worker, cr_layer ***out)
 {
-    cr_layer **l = &j->layers[(size_t)worker * CR_SCORE_INPUTS];
-    for (int k = 0; k < CR_SCORE_INPUTS; k++) {
+    cr_layer **l = &j->layers[(size_t)worker * CR_INPUTS];
+    for (int k = 0; k < CR_INPUTS; k++) {
         if (l[k] || !j->in->path[k])
             continue;
         cr_status st = cr_layer_open(ctx, j->in->path[k], j->grid, &j->in->layer[k], &l[k]);
@@ -97,22 +98,19 @@ static cr_status worker_layers(cr_ctx *ctx, job *j, int worker, cr_layer ***out)
     return CR_OK;
 }
 
-/* Reads and normalises input k; notes the first value beyond its tolerance. */
+/* Reads input k and normalises it (the residents are only checked against their range);
+ * notes the first value beyond its tolerance. */
 static cr_status read_input(cr_ctx *ctx, job *j, cr_layer *layer, int k, const cr_window *win,
                             tile *t)
 {
     size_t n = (size_t)win->w * (size_t)win->h;
     cr_status st = cr_layer_read_f32(ctx, layer, win, t->raw[k], NULL);
-    if (st != CR_OK || k == CR_INPUT_POPULATION) {
-        if (st == CR_OK) {
-            size_t bad = cr_population_check_block(t->raw[k], n, &t->clamped[k]);
-            if (bad < n && t->bad_input < 0)
-                t->bad_input = k, t->bad_cell = bad, t->bad_value = t->raw[k][bad];
-        }
+    if (st != CR_OK)
         return st;
-    }
-    size_t bad = cr_indicator_normalise_block((cr_indicator)k, &j->norm, t->raw[k], n, t->ind[k],
-                                              &t->clamped[k]);
+    size_t bad = k < CR_INDICATORS
+                     ? cr_indicator_normalise_block((cr_indicator)k, &j->norm, t->raw[k], n,
+                                                    t->ind[k], &t->clamped[k])
+                     : cr_input_check_block(k, &j->norm, t->raw[k], n, &t->clamped[k]);
     if (bad < n && t->bad_input < 0)
         t->bad_input = k, t->bad_cell = bad, t->bad_value = t->raw[k][bad];
     return CR_OK;
@@ -135,7 +133,7 @@ static cr_status work(cr_ctx *ctx, void *arg, int64_t index, int worker, int slo
         return CR_OK; /* emit_aref() skips it too */
     if (j->pass == PASS_AREF_1 || j->pass == PASS_AREF_2)
         return cr_layer_read_f32(ctx, layers[CR_IND_ARRIVALS], &win, t->raw[CR_IND_ARRIVALS], NULL);
-    for (int k = 0; k < CR_SCORE_INPUTS && st == CR_OK && t->bad_input < 0; k++)
+    for (int k = 0; k < CR_INPUTS && st == CR_OK && t->bad_input < 0; k++)
         if (layers[k])
             st = read_input(ctx, j, layers[k], k, &win, t);
     if (st != CR_OK || t->bad_input >= 0)
@@ -162,13 +160,11 @@ static cr_status work(cr_ctx *ctx, void *arg, int64_t index, int worker, int slo
 static cr_status range_error(cr_ctx *ctx, job *j, int64_t index, const tile *t)
 {
     cr_window win = cr_grid_window(j->grid, CR_BLOCK_SIZE, index);
-    char cell[128], range[160];
-    cr_grid_cell_text(j->grid, win.x + (int)(t->bad_cell % (size_t)win.w),
-                      win.y + (int)(t->bad_cell / (size_t)win.w), cell, sizeof cell);
-    cr_input_range_text(t->bad_input, &j->norm, range, sizeof range);
-    return cr_ctx_fail(ctx, CR_E_DATA, "%s raster '%s' band %d: value %.7g at %s is outside %s",
-                       cr_input_name(t->bad_input), j->in->path[t->bad_input],
-                       j->in->layer[t->bad_input].band, (double)t->bad_value, cell, range);
+    int k = t->bad_input;
+    return cr_input_range_error(ctx, k, &j->norm, j->in->path[k], j->in->layer[k].band,
+                                (double)t->bad_value, j->grid,
+                                win.x + (int)(t->bad_cell % (size_t)win.w),
+                                win.y + (int)(t->bad_cell / (size_t)win.w));
 }
 
 /* Counts the arrivals > 0 of a tile into the quantile; pass 1 also keeps their range,
@@ -222,7 +218,7 @@ static cr_status write_tile(cr_ctx *ctx, job *j, const tile *t, const cr_window 
         s->cells_per_class[(int)klass[i] - 1]++;
     }
     j->score_sum += sum;
-    for (int k = 0; k < CR_SCORE_INPUTS; k++)
+    for (int k = 0; k < CR_INPUTS; k++)
         s->clamped[k] += t->clamped[k];
     cr_status st = CR_OK;
     int out = 0;
@@ -324,7 +320,7 @@ static cr_status setup(cr_ctx *ctx, job *j)
     j->count = cr_grid_window_count(j->grid, CR_BLOCK_SIZE);
     j->workers = cr_ctx_threads(ctx);
     j->slots = 2 * j->workers;
-    j->layers = calloc((size_t)j->workers * CR_SCORE_INPUTS, sizeof *j->layers);
+    j->layers = calloc((size_t)j->workers * CR_INPUTS, sizeof *j->layers);
     j->tiles = calloc((size_t)j->slots, sizeof *j->tiles);
     if (!j->layers || !j->tiles)
         return cr_ctx_fail(ctx, CR_E_IO, "out of memory");
@@ -336,7 +332,7 @@ static cr_status setup(cr_ctx *ctx, job *j)
 
 static void job_free(job *j)
 {
-    for (int i = 0; j->layers && i < j->workers * CR_SCORE_INPUTS; i++)
+    for (int i = 0; j->layers && i < j->workers * CR_INPUTS; i++)
         cr_layer_close(j->layers[i]);
     for (int i = 0; j->tiles && i < j->slots; i++)
         tile_free(&j->tiles[i]);

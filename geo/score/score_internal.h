@@ -8,16 +8,12 @@
 #include "cityrisk/raster.h"
 #include "cityrisk/score.h"
 
-/* The inputs in the order of cr_indicator, then the population. */
-#define CR_SCORE_INPUTS (CR_INDICATORS + 1)
-#define CR_INPUT_POPULATION CR_INDICATORS
-
 /* The inputs of a run as resolved from its options. */
 typedef struct cr_score_inputs {
     const char *out_path;
-    const char *path[CR_SCORE_INPUTS];      /* NULL: no population */
-    cr_layer_opts layer[CR_SCORE_INPUTS];   /* band and resampling kind of each */
-    cr_normalise_opts norm;                 /* arrivals_ref set when given */
+    const char *path[CR_INPUTS];      /* by cr_input; NULL: no population */
+    cr_layer_opts layer[CR_INPUTS];   /* band and resampling kind of each */
+    cr_normalise_opts norm;           /* arrivals_ref set when given */
 } cr_score_inputs;
 
 /* Checks the options and the output path, resolves the sea band, makes the grid and
@@ -35,28 +31,6 @@ cr_status cr_score_open_writer(cr_ctx *ctx, const cr_score_opts *o, const cr_sco
 
 /* Records what only the write pass knows (the statistics) in the metadata. */
 cr_status cr_score_finish_metadata(cr_ctx *ctx, cr_writer *w, const cr_score_summary *s);
-
-/* "sea", "water", "informal", "arrivals", "population". */
-const char *cr_input_name(int input);
-
-/* The documented range of input k's raw values, as text for an error ("the water-stress
- * score range 0 to 5 (tolerance 0.01)..."). */
-void cr_input_range_text(int input, const cr_normalise_opts *norm, char *buf, size_t size);
-
-/* Warns when input k's raster declares a nodata value inside the range of its values (0
- * on a depth, water-stress, fraction or count layer): those cells are read as missing, which
- * a layer that means 0 by them does not intend. */
-void cr_input_warn_nodata(cr_ctx *ctx, int input, const cr_normalise_opts *norm,
-                          const cr_layer *layer, int band);
-
-/* Checks n raw values against [lo, hi]: those outside by no more than tolerance are
- * clamped and counted, NaN left. Returns the index of the first one beyond, or n. */
-size_t cr_range_check_block(float *values, size_t n, double lo, double hi, double tolerance,
-                            int64_t *clamped);
-
-/* Checks n population values: negative ones within 1e-3 are clamped to 0 and counted,
- * NaN left. Returns the index of the first one beyond, or n. */
-size_t cr_population_check_block(float *values, size_t n, int64_t *clamped);
 
 /* The composite score of n cells from the indicator blocks c (NaN = missing), as
  * cr_score_cell(); present, when non-NULL, receives the indicators used (NaN where

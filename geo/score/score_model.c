@@ -1,4 +1,5 @@
-/* score_model.c: indicators, weights and the composite score of one cell. */
+/* score_model.c: weights, the composite score of one cell and of a block, and the water
+ * uplift (the indicators come from core/inputs.c). */
 #define _POSIX_C_SOURCE 200809L
 #include "cityrisk/score.h"
 #include "score_internal.h"
@@ -10,17 +11,11 @@
 
 #include "cityrisk/number.h"
 
-static const char *const INDICATOR_NAMES[CR_INDICATORS] = {"sea", "water", "informal", "arrivals"};
 static const char *const METHOD_NAMES[] = {"geometric", "arithmetic", "inform"};
 
 static double clamp(double v, double lo, double hi)
 {
     return v < lo ? lo : v > hi ? hi : v;
-}
-
-const char *cr_indicator_name(cr_indicator indicator)
-{
-    return indicator >= 0 && indicator < CR_INDICATORS ? INDICATOR_NAMES[indicator] : "unknown";
 }
 
 cr_status cr_score_method_parse(cr_ctx *ctx, const char *name, cr_score_method *out)
@@ -53,16 +48,18 @@ static cr_status parse_weight(cr_ctx *ctx, const char *item, size_t n, double we
 {
     const char *eq = memchr(item, '=', n);
     int k = -1;
-    for (int i = 0; eq && i < CR_INDICATORS; i++)
-        if ((size_t)(eq - item) == strlen(INDICATOR_NAMES[i]) &&
-            strncmp(item, INDICATOR_NAMES[i], (size_t)(eq - item)) == 0)
+    for (int i = 0; eq && i < CR_INDICATORS; i++) {
+        const char *name = cr_indicator_name((cr_indicator)i);
+        if ((size_t)(eq - item) == strlen(name) && strncmp(item, name, (size_t)(eq - item)) == 0)
             k = i;
+    }
     if (k < 0)
         return cr_ctx_fail(ctx, CR_E_USAGE,
                            "--weights: '%.*s' is not NAME=VALUE with NAME sea, water, informal or arrivals",
                            (int)n, item);
+    const char *name = cr_indicator_name((cr_indicator)k);
     if (seen[k]++)
-        return cr_ctx_fail(ctx, CR_E_USAGE, "--weights: %s is given twice", INDICATOR_NAMES[k]);
+        return cr_ctx_fail(ctx, CR_E_USAGE, "--weights: %s is given twice", name);
     char value[64];
     size_t len = n - (size_t)(eq + 1 - item);
     if (len == 0 || len >= sizeof value)
@@ -71,9 +68,9 @@ static cr_status parse_weight(cr_ctx *ctx, const char *item, size_t n, double we
     value[len] = '\0';
     double v;
     if (!cr_number_finite(value, &v)) /* decimal only: not 0x1p-2, inf or nan */
-        return cr_ctx_fail(ctx, CR_E_USAGE, "--weights: '%s' is not a number (%s)", value, INDICATOR_NAMES[k]);
+        return cr_ctx_fail(ctx, CR_E_USAGE, "--weights: '%s' is not a number (%s)", value, name);
     if (v < 0)
-        return cr_ctx_fail(ctx, CR_E_USAGE, "--weights: %s=%s is negative", INDICATOR_NAMES[k], value);
+        return cr_ctx_fail(ctx, CR_E_USAGE, "--weights: %s=%s is negative", name, value);
     weights[k] = v;
     return CR_OK;
 }
@@ -101,7 +98,7 @@ cr_status cr_weights_normalise(cr_ctx *ctx, double weights[CR_INDICATORS])
     for (int i = 0; i < CR_INDICATORS; i++) {
         if (!(weights[i] >= 0 && isfinite(weights[i])))
             return cr_ctx_fail(ctx, CR_E_USAGE, "--weights: %s=%.10g is not a weight (0 or more)",
-                               INDICATOR_NAMES[i], weights[i]);
+                               cr_indicator_name((cr_indicator)i), weights[i]);
         sum += weights[i];
         largest = fmax(largest, weights[i]);
     }
@@ -118,20 +115,6 @@ cr_status cr_weights_normalise(cr_ctx *ctx, double weights[CR_INDICATORS])
     for (int i = 0; i < CR_INDICATORS; i++)
         weights[i] /= sum;
     return CR_OK;
-}
-
-double cr_water_score_from_ratio(double ratio)
-{
-    if (isnan(ratio))
-        return NAN;
-    if (ratio <= 0)
-        return 0;
-    return clamp(log2(ratio / 0.1) + 1, 0, 5);
-}
-
-double cr_water_ratio_from_score(double score)
-{
-    return 0.1 * exp2(score - 1);
 }
 
 double cr_water_uplift(double score, double arrivals, double population, double share)
@@ -205,123 +188,6 @@ double cr_score_cell(cr_score_method method, const double c[CR_INDICATORS],
     if (present)
         *present = used;
     return score;
-}
-
-void cr_normalise_opts_init(cr_normalise_opts *opts)
-{
-    memset(opts, 0, sizeof *opts);
-    opts->sea_depth_full = 1.0;
-    opts->settlement = CR_SETTLEMENT_FRACTION;
-    opts->arrivals_ref = 1.0;
-}
-
-void cr_indicator_range(cr_indicator indicator, const cr_normalise_opts *o, double *min,
-                        double *max, double *tolerance)
-{
-    *min = 0, *max = INFINITY, *tolerance = 1e-3;
-    switch (indicator) {
-    case CR_IND_WATER:
-        if (!o->water_ratio)
-            *max = 5, *tolerance = 0.01;
-        break;
-    case CR_IND_INFORMAL:
-        if (o->settlement == CR_SETTLEMENT_FRACTION)
-            *max = 1, *tolerance = 0.01;
-        else if (o->settlement == CR_SETTLEMENT_PERCENT)
-            *max = 100, *tolerance = 1;
-        break;
-    default: /* sea depth and arrivals: not negative */
-        break;
-    }
-}
-
-/* 1 / a_ref, or 1 / log1p(a_ref): the arrivals indicator multiplies by it, so that a
- * block divides once rather than once per cell. */
-static double arrivals_scale(const cr_normalise_opts *o)
-{
-    return o->arrivals_linear ? 1 / o->arrivals_ref : 1 / log1p(o->arrivals_ref);
-}
-
-/* One indicator's normalisation of a value already clamped to its range. */
-static inline double normalise_clamped(cr_indicator indicator, const cr_normalise_opts *o,
-                                      double v, double scale)
-{
-    switch (indicator) {
-    case CR_IND_SEA:
-        return o->sea_binary ? (double)(v > 0) : fmin(1, v / o->sea_depth_full);
-    case CR_IND_WATER:
-        return (o->water_ratio ? cr_water_score_from_ratio(v) : v) / 5;
-    case CR_IND_INFORMAL:
-        return o->settlement == CR_SETTLEMENT_BINARY    ? (double)(v > 0)
-               : o->settlement == CR_SETTLEMENT_PERCENT ? v / 100
-                                                        : v;
-    default:
-        return fmin(1, (o->arrivals_linear ? v : log1p(v)) * scale);
-    }
-}
-
-cr_norm_result cr_indicator_normalise(cr_indicator indicator, const cr_normalise_opts *o,
-                                      double raw, double *out)
-{
-    double lo, hi, tol;
-    cr_indicator_range(indicator, o, &lo, &hi, &tol);
-    if (raw < lo - tol || raw > hi + tol)
-        return CR_NORM_OUT_OF_RANGE;
-    cr_norm_result result = raw < lo || raw > hi ? CR_NORM_CLAMPED : CR_NORM_OK;
-    *out = normalise_clamped(indicator, o, clamp(raw, lo, hi), arrivals_scale(o));
-    return result;
-}
-
-size_t cr_indicator_normalise_block(cr_indicator indicator, const cr_normalise_opts *o,
-                                    const float *raw, size_t n, float *out, int64_t *clamped)
-{
-    double lo, hi, tol;
-    cr_indicator_range(indicator, o, &lo, &hi, &tol);
-    const double low = lo - tol, high = hi + tol;
-    const double scale = arrivals_scale(o);
-    int64_t count = 0;
-    for (size_t i = 0; i < n; i++) {
-        double v = raw[i];
-        if (v == 0) { /* every indicator maps 0 to 0: the common case of sea and arrivals */
-            out[i] = 0;
-            continue;
-        }
-        if (isnan(v)) {
-            out[i] = NAN;
-            continue;
-        }
-        if (v < low || v > high) {
-            *clamped += count;
-            return i;
-        }
-        if (v < lo || v > hi) {
-            count++;
-            v = clamp(v, lo, hi);
-        }
-        out[i] = (float)normalise_clamped(indicator, o, v, scale);
-    }
-    *clamped += count;
-    return n;
-}
-
-size_t cr_range_check_block(float *values, size_t n, double lo, double hi, double tolerance,
-                            int64_t *clamped)
-{
-    for (size_t i = 0; i < n; i++) {
-        double v = values[i];
-        if (!(v < lo || v > hi))
-            continue; /* NaN and values in range */
-        if (v < lo - tolerance || v > hi + tolerance)
-            return i;
-        values[i] = (float)(v < lo ? lo : hi);
-        (*clamped)++;
-    }
-    return n;
-}
-
-size_t cr_population_check_block(float *values, size_t n, int64_t *clamped)
-{
-    return cr_range_check_block(values, n, 0.0, INFINITY, 1e-3, clamped);
 }
 
 void cr_score_block(cr_score_method method, const float *const c[CR_INDICATORS], size_t n,

@@ -9,6 +9,7 @@
 #include <cpl_string.h>
 
 #include "cityrisk/json.h"
+#include "core/inputs.h"
 #include "core/internal.h"
 #include "core/output.h"
 #include "score_internal.h"
@@ -20,9 +21,6 @@ static const char *const BAND_UNITS[CR_SCORE_BANDS] = {
     "score 0-10", "class", "indicator 0-1", "indicator 0-1", "indicator 0-1", "indicator 0-1",
     "water-stress score points", "indicators"};
 
-static const char *const INPUT_NAMES[CR_SCORE_INPUTS] = {"sea", "water", "informal", "arrivals",
-                                                         "population"};
-
 /* Class colours: ColorBrewer YlOrRd (colour-blind safe), interpolated for other
  * class counts. */
 static const unsigned char RAMP[][3] = {
@@ -32,11 +30,6 @@ static const unsigned char RAMP[][3] = {
 const char *cr_score_band_name(cr_score_band band)
 {
     return band >= 0 && band < CR_SCORE_BANDS ? BAND_NAMES[band] : "unknown";
-}
-
-const char *cr_input_name(int input)
-{
-    return input >= 0 && input < CR_SCORE_INPUTS ? INPUT_NAMES[input] : "unknown";
 }
 
 cr_status cr_score_bands_parse(cr_ctx *ctx, const char *text, unsigned *bands)
@@ -82,67 +75,38 @@ void cr_score_summary_clear(cr_score_summary *s)
     memset(s, 0, sizeof *s);
 }
 
-void cr_input_range_text(int input, const cr_normalise_opts *norm, char *buf, size_t size)
-{
-    static const char *const what[CR_SCORE_INPUTS] = {
-        "inundation depths in metres", "Aqueduct water-stress scores", "settlement fractions",
-        "arrivals per cell", "residents per cell"};
-    double lo = 0, hi = INFINITY, tol = 1e-3;
-    if (input < CR_INDICATORS)
-        cr_indicator_range((cr_indicator)input, norm, &lo, &hi, &tol);
-    const char *kind = what[input], *hint = "";
-    if (input == CR_IND_WATER && norm->water_ratio)
-        kind = "water withdrawal ratios";
-    else if (input == CR_IND_WATER)
-        hint = "; if the layer holds withdrawal-to-supply ratios, use --water-input ratio";
-    if (input == CR_IND_INFORMAL && norm->settlement == CR_SETTLEMENT_PERCENT)
-        kind = "settlement percentages";
-    else if (input == CR_IND_INFORMAL && norm->settlement == CR_SETTLEMENT_FRACTION)
-        hint = "; if the layer holds percentages, use --settlement-input percent";
-    if (isinf(hi))
-        snprintf(buf, size, "the range of %s, 0 or more (tolerance %g)%s", kind, tol, hint);
-    else
-        snprintf(buf, size, "the range of %s, %g to %g (tolerance %g)%s", kind, lo, hi, tol, hint);
-}
-
-void cr_input_warn_nodata(cr_ctx *ctx, int input, const cr_normalise_opts *norm,
-                          const cr_layer *layer, int band)
-{
-    double nodata, lo = 0, hi = INFINITY, tol = 1e-3;
-    if (!cr_layer_nodata(layer, &nodata) || isnan(nodata))
-        return;
-    if (input < CR_INDICATORS)
-        cr_indicator_range((cr_indicator)input, norm, &lo, &hi, &tol);
-    if (nodata < lo || nodata > hi)
-        return;
-    char range[64];
-    if (isinf(hi))
-        snprintf(range, sizeof range, "%g or more", lo);
-    else
-        snprintf(range, sizeof range, "%g to %g", lo, hi);
-    cr_ctx_log(ctx, CR_LOG_WARNING,
-               "%s raster '%s' band %d declares nodata %g, inside the range of its values (%s): "
-               "its cells of %g count as missing, not as data; if they are data, unset nodata "
-               "(gdal_edit.py -unsetnodata) or set one outside the range",
-               cr_input_name(input), cr_layer_path(layer), band, nodata, range, nodata);
-}
-
 /* ------------------------------------------------------------------------------------ */
 /* Options */
 
-static cr_status check_options(cr_ctx *ctx, const cr_score_opts *o, cr_score_summary *s)
+/* The files no output may be: the inputs and the grid's raster, in a list that ends at
+ * the first NULL (the optional ones last). */
+static void protected_paths(const char *const path[CR_INPUTS], const char *grid_path,
+                            const char *out[CR_INPUTS + 2])
 {
-    const char *required[] = {o->sea_path, o->water_path, o->informal_path, o->arrivals_path};
+    int n = 0;
     for (int k = 0; k < CR_INDICATORS; k++)
-        if (!required[k])
-            return cr_ctx_fail(ctx, CR_E_USAGE, "the %s raster is missing (--%s)", INPUT_NAMES[k],
-                               INPUT_NAMES[k]);
+        out[n++] = path[k];
+    if (grid_path)
+        out[n++] = grid_path;
+    if (path[CR_INPUT_POPULATION])
+        out[n++] = path[CR_INPUT_POPULATION];
+    while (n < CR_INPUTS + 2)
+        out[n++] = NULL;
+}
+
+static cr_status check_options(cr_ctx *ctx, const cr_score_opts *o,
+                               const char *const path[CR_INPUTS], cr_score_summary *s)
+{
+    for (int k = 0; k < CR_INDICATORS; k++)
+        if (!path[k])
+            return cr_ctx_fail(ctx, CR_E_USAGE, "the %s raster is missing (--%s)", cr_input_name(k),
+                               cr_input_name(k));
     if (o->method < CR_METHOD_GEOMETRIC || o->method > CR_METHOD_INFORM)
         return cr_ctx_fail(ctx, CR_E_USAGE, "unknown scoring method %d", (int)o->method);
     for (int k = 0; k < CR_INDICATORS; k++) {
         if (!(o->weights[k] >= 0 && isfinite(o->weights[k])))
             return cr_ctx_fail(ctx, CR_E_USAGE, "--weights: %s=%g is not a weight (0 or more)",
-                               INPUT_NAMES[k], o->weights[k]);
+                               cr_input_name(k), o->weights[k]);
         s->weights[k] = o->weights[k];
     }
     cr_status st = cr_weights_normalise(ctx, s->weights);
@@ -244,17 +208,10 @@ static cr_status resolve_sea_band(cr_ctx *ctx, const cr_score_opts *o, cr_score_
 static cr_status open_inputs(cr_ctx *ctx, cr_score_inputs *in, cr_score_summary *s)
 {
     cr_status st = CR_OK;
-    for (int k = 0; k < CR_SCORE_INPUTS && st == CR_OK; k++) {
-        if (!in->path[k])
-            continue;
-        cr_layer *layer = NULL;
-        st = cr_layer_open(ctx, in->path[k], s->grid, &in->layer[k], &layer);
-        if (st == CR_OK) {
-            s->resampling[k] = cr_layer_resampling(layer); /* a static name */
-            cr_input_warn_nodata(ctx, k, &in->norm, layer, in->layer[k].band);
-        }
-        cr_layer_close(layer);
-    }
+    for (int k = 0; k < CR_INPUTS && st == CR_OK; k++)
+        if (in->path[k])
+            st = cr_input_probe(ctx, k, &in->norm, in->path[k], s->grid, &in->layer[k],
+                                &s->resampling[k]);
     return st;
 }
 
@@ -263,19 +220,16 @@ cr_status cr_score_prepare(cr_ctx *ctx, const char *out_path, const cr_score_opt
 {
     memset(in, 0, sizeof *in);
     in->out_path = out_path;
-    cr_status st = check_options(ctx, o, s);
+    const char *paths[CR_INPUTS] = {[CR_INPUT_SEA] = o->sea_path, [CR_INPUT_WATER] = o->water_path,
+                                    [CR_INPUT_INFORMAL] = o->informal_path,
+                                    [CR_INPUT_ARRIVALS] = o->arrivals_path,
+                                    [CR_INPUT_POPULATION] = o->population_path};
+    cr_status st = check_options(ctx, o, paths, s);
     if (st != CR_OK)
         return st;
-    const char *paths[CR_SCORE_INPUTS] = {o->sea_path, o->water_path, o->informal_path,
-                                          o->arrivals_path, o->population_path};
-    /* Every file the run writes, against every input, before any work (the optional inputs
-     * last: the list ends at the first NULL). */
-    const char *protect[CR_SCORE_INPUTS + 2] = {paths[0], paths[1], paths[2], paths[3], NULL};
-    int n = 4;
-    if (o->grid_path)
-        protect[n++] = o->grid_path;
-    if (paths[4])
-        protect[n++] = paths[4];
+    /* Every file the run writes, against every input, before any work. */
+    const char *protect[CR_INPUTS + 2];
+    protected_paths(paths, o->grid_path, protect);
     st = cr_outputs_check(ctx, out_path, "raster", o->styles, protect, o->overwrite);
     if (st == CR_OK)
         st = cr_grid_from_raster(ctx, o->grid_path ? o->grid_path : o->informal_path, &s->grid);
@@ -291,17 +245,10 @@ cr_status cr_score_prepare(cr_ctx *ctx, const char *out_path, const cr_score_opt
         return st;
     s->cells = (int64_t)s->grid->width * s->grid->height;
     in->norm = o->normalise;
-    for (int k = 0; k < CR_SCORE_INPUTS; k++) {
+    for (int k = 0; k < CR_INPUTS; k++) {
         in->path[k] = paths[k];
-        cr_layer_opts_init(&in->layer[k]);
+        cr_input_layer_opts(k, &in->norm, k == CR_INPUT_SEA ? s->sea_band : 1, &in->layer[k]);
     }
-    in->layer[CR_IND_SEA].band = s->sea_band;
-    /* Depths, scores and fractions are continuous; a binary settlement map is a class
-     * map that must not blend; arrivals and residents are counts whose total is kept. */
-    if (o->normalise.settlement == CR_SETTLEMENT_BINARY)
-        in->layer[CR_IND_INFORMAL].kind = CR_KIND_CLASS;
-    in->layer[CR_IND_ARRIVALS].kind = CR_KIND_COUNT;
-    in->layer[CR_INPUT_POPULATION].kind = CR_KIND_COUNT;
     s->arrivals_ref_from_data = o->arrivals_ref_auto;
     const cr_class_spec *c = &o->classes;
     if (c->kind == CR_CLASSES_FIXED_DEFAULT || c->kind == CR_CLASSES_FIXED)
@@ -396,7 +343,7 @@ static char *parameters_json(const cr_score_opts *o, const cr_score_summary *s)
                 *norm = json_object_new_object();
     json_object_object_add(p, "method", json_object_new_string(cr_score_method_name(o->method)));
     for (int k = 0; k < CR_INDICATORS; k++)
-        json_object_object_add(w, INPUT_NAMES[k], cr_json_number(s->weights[k], 10));
+        json_object_object_add(w, cr_input_name(k), cr_json_number(s->weights[k], 10));
     json_object_object_add(p, "weights", w);
     json_object_object_add(p, "missing", json_object_new_string(o->renormalise ? "renormalise" : "nodata"));
     json_object_object_add(norm, "sea_depth_full", cr_json_number(n->sea_depth_full, 10));
@@ -419,16 +366,16 @@ static char *parameters_json(const cr_score_opts *o, const cr_score_summary *s)
 static char *inputs_json(const cr_score_opts *o, const cr_score_inputs *in, const cr_score_summary *s)
 {
     json_object *a = json_object_new_object();
-    for (int k = 0; k < CR_SCORE_INPUTS; k++) {
+    for (int k = 0; k < CR_INPUTS; k++) {
         if (!in->path[k])
             continue;
         json_object *e = json_object_new_object();
         json_object_object_add(e, "path", json_object_new_string(in->path[k]));
         json_object_object_add(e, "band", json_object_new_int(in->layer[k].band));
-        if (k == CR_IND_SEA && s->scenario[0])
+        if (k == CR_INPUT_SEA && s->scenario[0])
             json_object_object_add(e, "scenario", json_object_new_string(s->scenario));
         json_object_object_add(e, "resampling", json_object_new_string(s->resampling[k]));
-        json_object_object_add(a, INPUT_NAMES[k], e);
+        json_object_object_add(a, cr_input_name(k), e);
     }
     if (o->grid_path)
         json_object_object_add(a, "grid", json_object_new_string(o->grid_path));
@@ -511,13 +458,8 @@ cr_status cr_score_open_writer(cr_ctx *ctx, const cr_score_opts *o, const cr_sco
         wo.inputs = inputs;
         wo.parameters = params;
         wo.formula = text;
-        const char *protect[CR_SCORE_INPUTS + 2] = {in->path[0], in->path[1], in->path[2],
-                                                    in->path[3], NULL};
-        int n = 4;
-        if (o->grid_path) /* the list ends at the first NULL */
-            protect[n++] = o->grid_path;
-        if (in->path[4])
-            protect[n++] = in->path[4];
+        const char *protect[CR_INPUTS + 2];
+        protected_paths(in->path, o->grid_path, protect);
         wo.input_paths = protect;
         st = cr_writer_open(ctx, in->out_path, s->grid, &wo, out);
     }
@@ -553,8 +495,8 @@ cr_status cr_score_finish_metadata(cr_ctx *ctx, cr_writer *w, const cr_score_sum
     json_object_object_add(d, "score_min", cr_json_number(s->score_min, 7));
     json_object_object_add(d, "score_mean", cr_json_number(s->score_mean, 7));
     json_object_object_add(d, "score_max", cr_json_number(s->score_max, 7));
-    for (int k = 0; k < CR_SCORE_INPUTS; k++)
-        json_object_object_add(clamped, INPUT_NAMES[k], json_object_new_int64(s->clamped[k]));
+    for (int k = 0; k < CR_INPUTS; k++)
+        json_object_object_add(clamped, cr_input_name(k), json_object_new_int64(s->clamped[k]));
     json_object_object_add(d, "clamped", clamped);
     char *text = cr_json_take_text(d);
     cr_status st = text ? cr_writer_set_metadata(ctx, w, 0, "CITYRISK_STATISTICS", text)

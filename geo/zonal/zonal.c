@@ -18,10 +18,10 @@
 
 #include "cityrisk/json.h"
 #include "cityrisk/raster.h"
+#include "core/inputs.h"
 #include "core/internal.h"
 #include "core/output.h"
 #include "core/pool.h"
-#include "score/score_internal.h"
 #include "zonal_internal.h"
 
 void cr_zonal_opts_init(cr_zonal_opts *opts)
@@ -46,7 +46,8 @@ typedef struct source {
     const char *path;
     cr_layer_opts layer;
     char label[96];   /* for provenance: "sea ssp245-2100" */
-    int input;        /* the score input whose range its values must lie in, or -1 */
+    int input;        /* the domain input (cr_input) it is, whose range its values must lie
+                       * in, or -1 */
 } source;
 
 /* What a tile's worker hands to the merge. */
@@ -93,8 +94,10 @@ typedef struct job {
 
 /* ---- the inputs ---- */
 
+/* Adds a source; input is the domain input it is (read with the resampling of its kind),
+ * or -1 for another raster (continuous). */
 static cr_status add_source(cr_ctx *ctx, job *j, int *count, const char *role, const char *path,
-                            int band, cr_layer_kind kind, const char *label)
+                            int band, int input, const char *label)
 {
     source *grown = realloc(j->src, (size_t)(*count + 1) * sizeof *grown);
     if (!grown)
@@ -103,11 +106,9 @@ static cr_status add_source(cr_ctx *ctx, job *j, int *count, const char *role, c
     source *s = &j->src[*count];
     s->role = role;
     s->path = path;
-    cr_layer_opts_init(&s->layer);
-    s->layer.band = band;
-    s->layer.kind = kind;
+    cr_input_layer_opts(input, NULL, band, &s->layer);
     snprintf(s->label, sizeof s->label, "%s", label ? label : role);
-    s->input = -1;
+    s->input = input;
     return (*count)++, CR_OK;
 }
 
@@ -135,11 +136,10 @@ static cr_status add_exposure(cr_ctx *ctx, job *j, int *n)
                            "cityrisk score has one)",
                            j->o->exposure_path);
     j->plan.src_score = *n;
-    st = add_source(ctx, j, n, "exposure", j->o->exposure_path, score, CR_KIND_CONTINUOUS,
-                    "exposure score");
+    st = add_source(ctx, j, n, "exposure", j->o->exposure_path, score, -1, "exposure score");
     if (st == CR_OK && uplift && !j->o->population_path) {
         j->plan.src_uplift = *n;
-        st = add_source(ctx, j, n, "exposure", j->o->exposure_path, uplift, CR_KIND_CONTINUOUS,
+        st = add_source(ctx, j, n, "exposure", j->o->exposure_path, uplift, -1,
                         "exposure water_uplift");
     }
     return st;
@@ -183,31 +183,73 @@ static cr_status add_sea(cr_ctx *ctx, job *j, int *n, cr_zonal_summary *s)
         char label[96];
         snprintf(label, sizeof label, "sea %s", s->scenario[b - 1]);
         j->plan.src_sea[b - 1] = *n;
-        st = add_source(ctx, j, n, "sea", j->o->sea_path, b, CR_KIND_CONTINUOUS, label);
-        if (st == CR_OK)
-            j->src[*n - 1].input = CR_IND_SEA;
+        st = add_source(ctx, j, n, cr_input_name(CR_INPUT_SEA), j->o->sea_path, b, CR_INPUT_SEA,
+                        label);
     }
     j->plan.nscen = s->scenarios = bands;
     GDALClose(ds);
     return st;
 }
 
-/* The source a weighted_mean's weight names: a generic raster, else a domain one. */
-static int weight_source(const job *j, const char *name)
+/* Where the plan keeps the source of domain input k; NULL for the sea, which has one
+ * per scenario. */
+static int *input_source(cr_zplan *p, int input)
+{
+    switch (input) {
+    case CR_INPUT_WATER:
+        return &p->src_water;
+    case CR_INPUT_INFORMAL:
+        return &p->src_informal;
+    case CR_INPUT_ARRIVALS:
+        return &p->src_arrivals;
+    case CR_INPUT_POPULATION:
+        return &p->src_population;
+    default:
+        return NULL;
+    }
+}
+
+/* The domain inputs in the order of the sources: the grid is the first one's when no
+ * exposure raster is given, and provenance lists them so. */
+static const int SOURCE_ORDER[] = {CR_INPUT_ARRIVALS, CR_INPUT_WATER, CR_INPUT_INFORMAL,
+                                   CR_INPUT_POPULATION, CR_INPUT_SEA};
+
+/* Adds a source for each domain input given (one per band of the sea raster). */
+static cr_status add_inputs(cr_ctx *ctx, job *j, int *n, cr_zonal_summary *s)
+{
+    const cr_zonal_opts *o = j->o;
+    const char *path[CR_INPUTS] = {[CR_INPUT_SEA] = o->sea_path, [CR_INPUT_WATER] = o->water_path,
+                                   [CR_INPUT_INFORMAL] = o->informal_path,
+                                   [CR_INPUT_ARRIVALS] = o->arrivals_path,
+                                   [CR_INPUT_POPULATION] = o->population_path};
+    cr_status st = CR_OK;
+    for (size_t i = 0; st == CR_OK && i < sizeof SOURCE_ORDER / sizeof *SOURCE_ORDER; i++) {
+        int k = SOURCE_ORDER[i];
+        if (!path[k])
+            continue;
+        if (k == CR_INPUT_SEA) {
+            st = add_sea(ctx, j, n, s);
+            continue;
+        }
+        *input_source(&j->plan, k) = *n;
+        st = add_source(ctx, j, n, cr_input_name(k), path[k], 1, k, NULL);
+    }
+    return st;
+}
+
+/* The source a weighted_mean's weight names: a generic raster, else a domain one (not
+ * the sea, whose scenarios are several), else the exposure's score. */
+static int weight_source(job *j, const char *name)
 {
     for (int g = 0; g < j->plan.ngeneric; g++)
         if (strcmp(j->o->rasters[g].name, name) == 0)
             return j->plan.src_generic + g;
-    const struct {
-        const char *name;
-        int src;
-    } domain[] = {{"arrivals", j->plan.src_arrivals}, {"population", j->plan.src_population},
-                  {"water", j->plan.src_water},       {"informal", j->plan.src_informal},
-                  {"score", j->plan.src_score}};
-    for (size_t k = 0; k < sizeof domain / sizeof *domain; k++)
-        if (strcmp(domain[k].name, name) == 0)
-            return domain[k].src;
-    return -1;
+    for (int k = 0; k < CR_INPUTS; k++) {
+        int *at = input_source(&j->plan, k);
+        if (at && strcmp(cr_input_name(k), name) == 0)
+            return *at;
+    }
+    return strcmp(name, "score") == 0 ? j->plan.src_score : -1;
 }
 
 /* Lists the sources in plan order, opens each once on the grid (so that a bad input
@@ -222,28 +264,8 @@ static cr_status prepare_sources(cr_ctx *ctx, job *j, cr_zonal_summary *s)
     cr_status st = CR_OK;
     if (o->exposure_path)
         st = add_exposure(ctx, j, &n);
-    if (st == CR_OK && o->arrivals_path) {
-        p->src_arrivals = n;
-        st = add_source(ctx, j, &n, "arrivals", o->arrivals_path, 1, CR_KIND_COUNT, NULL);
-        j->src[n - 1].input = CR_IND_ARRIVALS;
-    }
-    if (st == CR_OK && o->water_path) {
-        p->src_water = n;
-        st = add_source(ctx, j, &n, "water", o->water_path, 1, CR_KIND_CONTINUOUS, NULL);
-        j->src[n - 1].input = CR_IND_WATER;
-    }
-    if (st == CR_OK && o->informal_path) {
-        p->src_informal = n;
-        st = add_source(ctx, j, &n, "informal", o->informal_path, 1, CR_KIND_CONTINUOUS, NULL);
-        j->src[n - 1].input = CR_IND_INFORMAL;
-    }
-    if (st == CR_OK && o->population_path) {
-        p->src_population = n;
-        st = add_source(ctx, j, &n, "population", o->population_path, 1, CR_KIND_COUNT, NULL);
-        j->src[n - 1].input = CR_INPUT_POPULATION;
-    }
-    if (st == CR_OK && o->sea_path)
-        st = add_sea(ctx, j, &n, s);
+    if (st == CR_OK)
+        st = add_inputs(ctx, j, &n, s);
     p->src_generic = n;
     p->ngeneric = o->nrasters;
     p->generic = o->rasters;
@@ -252,8 +274,8 @@ static cr_status prepare_sources(cr_ctx *ctx, job *j, cr_zonal_summary *s)
             if (strcmp(o->rasters[k].name, o->rasters[g].name) == 0)
                 return cr_ctx_fail(ctx, CR_E_USAGE, "-r: the name '%s' is given twice",
                                    o->rasters[g].name);
-        st = add_source(ctx, j, &n, o->rasters[g].name, o->rasters[g].path, o->rasters[g].band,
-                        CR_KIND_CONTINUOUS, NULL);
+        st = add_source(ctx, j, &n, o->rasters[g].name, o->rasters[g].path, o->rasters[g].band, -1,
+                        NULL);
     }
     if (st != CR_OK)
         return st;
@@ -281,18 +303,10 @@ static cr_status prepare_sources(cr_ctx *ctx, job *j, cr_zonal_summary *s)
     cr_zplan_layout(p);
     if ((st = cr_grid_from_raster(ctx, j->src[0].path, &j->grid)) != CR_OK)
         return st;
-    for (int k = 0; k < n; k++) {
-        cr_layer *layer = NULL;
-        if ((st = cr_layer_open(ctx, j->src[k].path, j->grid, &j->src[k].layer, &layer)) != CR_OK)
-            return st;
-        if (j->src[k].input >= 0) {
-            cr_normalise_opts norm;
-            cr_normalise_opts_init(&norm);
-            cr_input_warn_nodata(ctx, j->src[k].input, &norm, layer, j->src[k].layer.band);
-        }
-        cr_layer_close(layer);
-    }
-    return CR_OK;
+    for (int k = 0; k < n && st == CR_OK; k++)
+        st = cr_input_probe(ctx, j->src[k].input, NULL, j->src[k].path, j->grid, &j->src[k].layer,
+                            NULL);
+    return st;
 }
 
 /* ---- tiles ---- */
@@ -425,33 +439,14 @@ static int tile_out_reset(const cr_zplan *plan, tile_out *out, size_t nz)
     return 1;
 }
 
-/* Clamps the values of source k that lie just outside their layer's documented range
- * (as `cityrisk score` does); returns the index of the first beyond the tolerance, or n. */
-static size_t check_range(const job *j, int k, float *values, size_t n)
-{
-    double lo = 0.0, hi = INFINITY, tol = 1e-3;
-    cr_normalise_opts norm;
-    cr_normalise_opts_init(&norm);
-    if (j->src[k].input < CR_INDICATORS)
-        cr_indicator_range((cr_indicator)j->src[k].input, &norm, &lo, &hi, &tol);
-    int64_t clamped = 0;
-    return cr_range_check_block(values, n, lo, hi, tol, &clamped);
-}
-
 /* The value beyond its range that a tile found, as an error naming it and its cell. */
 static cr_status range_error(cr_ctx *ctx, const job *j, int64_t index, const tile_out *t)
 {
     const cr_window rw = j->tile_read[index];
     const source *s = &j->src[t->bad_source];
-    cr_normalise_opts norm;
-    cr_normalise_opts_init(&norm);
-    char cell[128], range[200];
-    cr_grid_cell_text(j->grid, rw.x + (int)(t->bad_cell % (size_t)rw.w),
-                      rw.y + (int)(t->bad_cell / (size_t)rw.w), cell, sizeof cell);
-    cr_input_range_text(s->input, &norm, range, sizeof range);
-    return cr_ctx_fail(ctx, CR_E_DATA, "%s raster '%s' band %d: value %.7g at %s is outside %s",
-                       cr_input_name(s->input), s->path, s->layer.band, (double)t->bad_value, cell,
-                       range);
+    return cr_input_range_error(ctx, s->input, NULL, s->path, s->layer.band, (double)t->bad_value,
+                                j->grid, rw.x + (int)(t->bad_cell % (size_t)rw.w),
+                                rw.y + (int)(t->bad_cell / (size_t)rw.w));
 }
 
 static cr_status work(cr_ctx *ctx, void *arg, int64_t index, int worker, int slot)
@@ -471,7 +466,9 @@ static cr_status work(cr_ctx *ctx, void *arg, int64_t index, int worker, int slo
             return st;
         if (j->src[k].input < 0 || out->bad_source >= 0)
             continue;
-        size_t bad = check_range(j, k, w->values[k], cells);
+        /* Values just outside their layer's range are clamped, as `cityrisk score` does. */
+        int64_t clamped = 0;
+        size_t bad = cr_input_check_block(j->src[k].input, NULL, w->values[k], cells, &clamped);
         if (bad < cells) {
             out->bad_source = k;
             out->bad_cell = bad;

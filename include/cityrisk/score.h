@@ -14,6 +14,7 @@
 
 #include "cityrisk/classes.h"
 #include "cityrisk/context.h"
+#include "cityrisk/export.h"
 #include "cityrisk/grid.h"
 
 #ifdef __cplusplus
@@ -31,6 +32,23 @@ typedef enum cr_indicator {
 
 /* "sea", "water", "informal", "arrivals". */
 const char *cr_indicator_name(cr_indicator indicator);
+
+/* The domain input layers: those of the indicators, in cr_indicator order, then the
+ * residents, which only the water uplift reads. `cityrisk score` and `zonal` read each
+ * with the resampling of its kind and check its values against its range. */
+typedef enum cr_input {
+    CR_INPUT_SEA = 0,    /* inundation depth (m) */
+    CR_INPUT_WATER,      /* water-stress score 0-5, or withdrawal ratio */
+    CR_INPUT_INFORMAL,   /* informal-settlement fraction, percentage or 0/1 */
+    CR_INPUT_ARRIVALS,   /* arrivals per cell (a count) */
+    CR_INPUT_POPULATION, /* residents per cell (a count) */
+    CR_INPUTS
+} cr_input;
+
+/* The name of a domain input: "sea", "water", "informal", "arrivals", "population",
+ * as its option (--sea), its key in a pipeline and in JSON summaries; "unknown" for
+ * another number. */
+CR_API const char *cr_input_name(int input);
 
 /* How indicators combine into the score. */
 typedef enum cr_score_method {
@@ -183,7 +201,7 @@ typedef struct cr_score_summary {
     cr_grid *grid;                        /* the output grid */
     int sea_band;                         /* the band of the sea raster used */
     char scenario[64];                    /* its SCENARIO metadata, "" when none */
-    const char *resampling[CR_INDICATORS + 1]; /* per input (population last, NULL when none) */
+    const char *resampling[CR_INPUTS];    /* per input (cr_input; population NULL when none) */
     double weights[CR_INDICATORS];        /* as normalised */
     double arrivals_ref;                  /* a_ref used; NaN when no cell has arrivals */
     int arrivals_ref_from_data;
@@ -194,7 +212,7 @@ typedef struct cr_score_summary {
     int64_t cells, cells_scored, cells_nodata;
     int64_t cells_per_class[CR_CLASSES_MAX]; /* [k] = class k + 1 */
     double score_min, score_mean, score_max; /* NaN when nothing was scored */
-    int64_t clamped[CR_INDICATORS + 1];   /* values clamped per input (population last) */
+    int64_t clamped[CR_INPUTS];           /* values clamped per input (cr_input) */
     int passes;                           /* reads of the inputs (1 to 4) */
 } cr_score_summary;
 

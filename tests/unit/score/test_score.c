@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cityrisk/score.h"
+#include "core/inputs.h"
 #include "core/radix.h"
 #include "score/score_internal.h"
 
@@ -289,7 +290,7 @@ static void blocks_match_cells(void **state)
     /* Population: small negatives clamp, larger ones stop. */
     float pop[] = {5, -0.0005f, NAN, -2};
     clamped = 0;
-    assert_int_equal(cr_population_check_block(pop, 4, &clamped), 3);
+    assert_int_equal(cr_input_check_block(CR_INPUT_POPULATION, NULL, pop, 4, &clamped), 3);
     assert_int_equal(clamped, 1);
     NEAR(pop[1], 0);
 
