@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "cityrisk/number.h"
+#include "core/internal.h"
 
 static const char *const INDICATOR_NAMES[CR_INDICATORS] = {"sea", "water", "informal", "arrivals"};
 static const char *const METHOD_NAMES[] = {"geometric", "arithmetic", "inform"};

@@ -7,7 +7,8 @@
  * fallible function returns a cr_status and leaves a one-line message naming the
  * file, row or feature and the problem in the context.
  *
- * A context is not thread-safe: give each thread its own.
+ * GDAL's drivers must be registered (GDALAllRegister()) before any call that opens a
+ * file. A context is not thread-safe: give each thread its own.
  */
 #ifndef CITYRISK_CONTEXT_H
 #define CITYRISK_CONTEXT_H
@@ -20,8 +21,9 @@
 extern "C" {
 #endif
 
-/* Status of a library call. Values 1-4 are the exit codes the command line
- * documents for them, so the mapping stays obvious. */
+/* Status of a library call. The statuses are the library's own, with fixed values (part
+ * of the ABI); what each means to a program, an exit code for instance, is the program's
+ * to decide (the cityrisk program maps them to its exit codes itself). */
 typedef enum cr_status {
     CR_OK = 0,          /* success */
     CR_E_IO = 1,        /* processing failure: I/O, library error, out of memory */
@@ -63,30 +65,9 @@ cr_status cr_ctx_status(const cr_ctx *ctx);
 /* Forgets the last failure. */
 void cr_ctx_clear_error(cr_ctx *ctx);
 
-/* Records a failure: status and a printf-style one-line message. Returns status
- * so that callers can write `return cr_ctx_fail(ctx, CR_E_DATA, ...)`. */
-cr_status cr_ctx_fail(cr_ctx *ctx, cr_status status, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 3, 4)))
-#endif
-    ;
-
 /* Sets the progress callback (GDALProgressFunc-compatible: return 0 to cancel).
  * NULL fn disables progress. */
 void cr_ctx_set_progress(cr_ctx *ctx, GDALProgressFunc fn, void *arg);
-
-/* Reports progress through the callback; returns 1 to go on, 0 when the callback
- * asked to cancel. With no callback it always returns 1. complete (0..1) is mapped
- * into the current progress range. */
-int cr_ctx_progress(cr_ctx *ctx, double complete, const char *message);
-
-/* Maps the next steps' progress 0..1 onto from..to of the whole bar, so that the
- * steps of one stage share a single bar (as GDALCreateScaledProgress). */
-void cr_ctx_set_progress_range(cr_ctx *ctx, double from, double to);
-
-/* The progress callback and its argument, so that a stage can pass them to GDAL
- * (possibly through GDALCreateScaledProgress). fn is GDALDummyProgress if unset. */
-GDALProgressFunc cr_ctx_progress_fn(const cr_ctx *ctx, void **arg);
 
 /* Sets the number of worker threads; 0 or less means all cores. */
 void cr_ctx_set_threads(cr_ctx *ctx, int threads);
@@ -98,13 +79,6 @@ int cr_ctx_threads(const cr_ctx *ctx);
  * threads (--threads) log through the sink of the context that started them, so a sink
  * may be called from several threads at once: it must be thread-safe. */
 void cr_ctx_set_log(cr_ctx *ctx, cr_log_fn fn, void *arg, cr_log_level level);
-
-/* Sends a printf-style message to the log sink when level is enabled. */
-void cr_ctx_log(cr_ctx *ctx, cr_log_level level, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 3, 4)))
-#endif
-    ;
 
 /* Told of each hidden temporary file or folder the library creates beside an output
  * (created 1, with is_dir) and when it is gone, published or removed (created 0), in the
@@ -119,27 +93,6 @@ void cr_ctx_set_temp_hook(cr_ctx *ctx, cr_temp_fn fn, void *arg);
 /* Records the command line that produced the outputs of this run; raster and
  * vector writers store it as provenance (CITYRISK_COMMAND). Copied. */
 cr_status cr_ctx_set_command(cr_ctx *ctx, int argc, char *const *argv);
-
-/* The recorded command line, "" when none. */
-const char *cr_ctx_command(const cr_ctx *ctx);
-
-/* The GEOS context handle of this context (a GEOSContextHandle_t), whose error
- * messages are captured into the context. Returned as void * so that this header
- * does not pull in geos_c.h. */
-void *cr_ctx_geos(cr_ctx *ctx);
-
-/* The text of the last GEOS error message captured for this context, "" when none,
- * for composing a failure message. */
-const char *cr_ctx_geos_message(const cr_ctx *ctx);
-
-/* Capturing GDAL (and, through OSR, PROJ) errors: between cr_gdal_begin() and
- * cr_gdal_end(), CPLError messages raised on this thread are kept in the context
- * instead of being printed; warnings go to the log sink. Calls nest. */
-void cr_gdal_begin(cr_ctx *ctx);
-void cr_gdal_end(cr_ctx *ctx);
-
-/* The last GDAL error message captured since cr_gdal_begin(), "" when none. */
-const char *cr_gdal_message(const cr_ctx *ctx);
 
 /* Failures raised on threads that no context captures. GDAL's error handlers are per
  * thread, so what GDAL raises on its own worker threads (the COG writer's compression,
@@ -156,15 +109,7 @@ const char *cr_gdal_message(const cr_ctx *ctx);
  * them. */
 int cr_gdal_foreign_failure(const char *message);
 
-/* Records a failure whose message is "<what>: <last GDAL message>", or just
- * "<what>" when GDAL said nothing. printf-style. Returns status. */
-cr_status cr_ctx_fail_gdal(cr_ctx *ctx, cr_status status, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 3, 4)))
-#endif
-    ;
-
-/* A short English name of a status ("I/O error", "invalid input data", ...). */
+/* A short English name of a status ("processing failure", "invalid input data", ...). */
 const char *cr_status_name(cr_status status);
 
 /* The version of cityrisk, e.g. "0.1.0". */

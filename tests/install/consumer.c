@@ -13,8 +13,7 @@
 
 #include <gdal.h>
 
-#include <cityrisk/inundation.h>
-#include <cityrisk/version.h>
+#include <cityrisk/cityrisk.h>
 
 /* What `cityrisk inundation --sea-level 2` finds on samples/data/dem.tif (the README's
  * stress-2m line). */
