@@ -17,6 +17,8 @@
 
 #include <gdal.h>
 
+#include "cityrisk/export.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -50,35 +52,35 @@ typedef struct cr_ctx cr_ctx;
 /* Creates a context with no error, no progress callback, no log sink, all cores
  * and CR_LOG_WARNING. Returns NULL when out of memory or when GEOS cannot start.
  * Free with cr_ctx_free(). */
-cr_ctx *cr_ctx_new(void);
+CR_API cr_ctx *cr_ctx_new(void);
 
 /* Frees the context and its GEOS handle. Accepts NULL. */
-void cr_ctx_free(cr_ctx *ctx);
+CR_API void cr_ctx_free(cr_ctx *ctx);
 
 /* The message of the last failure, "" when none. Owned by the context, valid
  * until the next failing call or cr_ctx_clear_error(). */
-const char *cr_ctx_error(const cr_ctx *ctx);
+CR_API const char *cr_ctx_error(const cr_ctx *ctx);
 
 /* The status of the last failure, CR_OK when none. */
-cr_status cr_ctx_status(const cr_ctx *ctx);
+CR_API cr_status cr_ctx_status(const cr_ctx *ctx);
 
 /* Forgets the last failure. */
-void cr_ctx_clear_error(cr_ctx *ctx);
+CR_API void cr_ctx_clear_error(cr_ctx *ctx);
 
 /* Sets the progress callback (GDALProgressFunc-compatible: return 0 to cancel).
  * NULL fn disables progress. */
-void cr_ctx_set_progress(cr_ctx *ctx, GDALProgressFunc fn, void *arg);
+CR_API void cr_ctx_set_progress(cr_ctx *ctx, GDALProgressFunc fn, void *arg);
 
 /* Sets the number of worker threads; 0 or less means all cores. */
-void cr_ctx_set_threads(cr_ctx *ctx, int threads);
+CR_API void cr_ctx_set_threads(cr_ctx *ctx, int threads);
 
 /* The number of worker threads to use, at least 1. */
-int cr_ctx_threads(const cr_ctx *ctx);
+CR_API int cr_ctx_threads(const cr_ctx *ctx);
 
 /* Sets the log sink and the most verbose level passed to it. The library's worker
  * threads (--threads) log through the sink of the context that started them, so a sink
  * may be called from several threads at once: it must be thread-safe. */
-void cr_ctx_set_log(cr_ctx *ctx, cr_log_fn fn, void *arg, cr_log_level level);
+CR_API void cr_ctx_set_log(cr_ctx *ctx, cr_log_fn fn, void *arg, cr_log_level level);
 
 /* Told of each hidden temporary file or folder the library creates beside an output
  * (created 1, with is_dir) and when it is gone, published or removed (created 0), in the
@@ -88,11 +90,11 @@ void cr_ctx_set_log(cr_ctx *ctx, cr_log_fn fn, void *arg, cr_log_level level);
 typedef void (*cr_temp_fn)(void *arg, const char *path, int is_dir, int created);
 
 /* Sets the temp hook; NULL fn removes it. */
-void cr_ctx_set_temp_hook(cr_ctx *ctx, cr_temp_fn fn, void *arg);
+CR_API void cr_ctx_set_temp_hook(cr_ctx *ctx, cr_temp_fn fn, void *arg);
 
 /* Records the command line that produced the outputs of this run; raster and
  * vector writers store it as provenance (CITYRISK_COMMAND). Copied. */
-cr_status cr_ctx_set_command(cr_ctx *ctx, int argc, char *const *argv);
+CR_API cr_status cr_ctx_set_command(cr_ctx *ctx, int argc, char *const *argv);
 
 /* Failures raised on threads that no context captures. GDAL's error handlers are per
  * thread, so what GDAL raises on its own worker threads (the COG writer's compression,
@@ -107,13 +109,13 @@ cr_status cr_ctx_set_command(cr_ctx *ctx, int argc, char *const *argv);
  * state, a failure count and the first message, under a mutex (docs/architecture.md).
  * Without a global handler GDAL prints these messages itself and no write learns of
  * them. */
-int cr_gdal_foreign_failure(const char *message);
+CR_API int cr_gdal_foreign_failure(const char *message);
 
 /* A short English name of a status ("processing failure", "invalid input data", ...). */
-const char *cr_status_name(cr_status status);
+CR_API const char *cr_status_name(cr_status status);
 
 /* The version of cityrisk, e.g. "0.1.0". */
-const char *cr_version(void);
+CR_API const char *cr_version(void);
 
 /* The versions of the libraries this build runs with (static strings). */
 typedef struct cr_dependency_versions {
@@ -123,7 +125,7 @@ typedef struct cr_dependency_versions {
 } cr_dependency_versions;
 
 /* Fills v with the run-time versions of GDAL, PROJ and GEOS. */
-void cr_get_dependency_versions(cr_dependency_versions *v);
+CR_API void cr_get_dependency_versions(cr_dependency_versions *v);
 
 #ifdef __cplusplus
 }
