@@ -242,10 +242,11 @@ cr_ctx *cli_context(const cli_usage *usage, const cli_common *common, int argc, 
     cr_ctx_set_threads(ctx, common->threads);
     char **kept = malloc((size_t)(argc > 0 ? argc : 1) * sizeof *kept);
     cr_status st = kept ? cr_ctx_set_command(ctx, output_relevant_args(argc, argv, kept), kept)
-                        : cr_ctx_fail(ctx, CR_E_IO, "out of memory");
+                        : CR_E_IO;
+    const char *why = kept ? cr_ctx_error(ctx) : "out of memory";
     free(kept);
     if (st != CR_OK) {
-        fprintf(stderr, "cityrisk %s: %s\n", usage->name, cr_ctx_error(ctx));
+        fprintf(stderr, "cityrisk %s: %s\n", usage->name, why);
         cr_ctx_free(ctx);
         return NULL;
     }

@@ -261,8 +261,14 @@ int cli_cmd_inundation(int argc, char **argv)
     const char *styles[] = {style_path, NULL};
     o.styles = styles;
     cr_inundation_stats *stats = calloc((size_t)count, sizeof *stats);
+    if (!stats) {
+        cli_remember_error("out of memory");
+        fprintf(stderr, "cityrisk inundation: %s\n", cli_last_error());
+        rc = CLI_EXIT_FAILURE;
+        goto out;
+    }
     int64_t sea_cells = 0;
-    st = stats ? cr_inundation(ctx, dem, out, &o, stats, &sea_cells) : cr_ctx_fail(ctx, CR_E_IO, "out of memory");
+    st = cr_inundation(ctx, dem, out, &o, stats, &sea_cells);
     cr_qml_opts qo;
     cr_qml_opts_init(&qo);
     qo.overwrite = overwrite;

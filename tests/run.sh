@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # README command 2: install what is missing, build the release and the sanitizer
-# (ASan + UBSan) builds, run the whole test suite under both, then each fuzz target
-# for 30 seconds.
+# (ASan + UBSan) builds, run the whole test suite under both, check that the release
+# build installs and that a program outside the tree builds against it, then run each
+# fuzz target for 30 seconds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash .ci/deps.sh
@@ -13,5 +14,7 @@ for preset in release asan; do
   echo "== test: $preset" >&2
   ctest --preset "$preset" -j 2
 done
+echo "== install: release" >&2
+bash .ci/install.sh build/release
 # The fuzz targets, 30 s each, as a smoke test (docs/fuzzing.md).
 bash .ci/fuzz.sh 30

@@ -5,6 +5,8 @@
 #include <math.h>
 #include <string.h>
 
+#include "core/internal.h"
+
 static const char *const NAMES[] = {"none",    "quartic",    "epanechnikov", "triweight",
                                     "uniform", "triangular", "gaussian"};
 #define KERNELS ((int)(sizeof NAMES / sizeof NAMES[0]))

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/internal.h"
 #include "core/output.h"
 
 struct cr_report {

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "cityrisk/number.h"
+#include "core/internal.h"
 
 /* SQL truth values: a NULL comparison is UNKNOWN, not FALSE, so that NOT keeps it out. */
 typedef enum truth { T_FALSE, T_TRUE, T_UNKNOWN } truth;

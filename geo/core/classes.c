@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cityrisk/number.h"
+#include "internal.h"
 
 /* INFORM's class breaks (SCORING.md section 4). */
 static const double INFORM_BREAKS[] = {2.0, 3.5, 5.0, 6.5};

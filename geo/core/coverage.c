@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cityrisk/coverage.h"
+#include "internal.h"
 
 /* Fractions this close to 0 or 1 are taken as 0 or 1: the sweep adds and subtracts the
  * same dy pieces computed along different edges, which leaves noise of about 1e-16. */

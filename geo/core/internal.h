@@ -11,6 +11,74 @@
 #include "cityrisk/context.h"
 #include "cityrisk/grid.h"
 
+/* The context's side for the library's own code (context.c): failures, progress, the
+ * log, provenance, and the GEOS and GDAL error capture. A program sets these up through
+ * context.h and reads the outcome there (cr_ctx_error). */
+
+/* Records a failure: status and a printf-style one-line message. Returns status
+ * so that callers can write `return cr_ctx_fail(ctx, CR_E_DATA, ...)`. */
+cr_status cr_ctx_fail(cr_ctx *ctx, cr_status status, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+/* Reports progress through the callback; returns 1 to go on, 0 when the callback
+ * asked to cancel. With no callback it always returns 1. complete (0..1) is mapped
+ * into the current progress range. */
+int cr_ctx_progress(cr_ctx *ctx, double complete, const char *message);
+
+/* Maps the next steps' progress 0..1 onto from..to of the whole bar, so that the
+ * steps of one stage share a single bar (as GDALCreateScaledProgress). */
+void cr_ctx_set_progress_range(cr_ctx *ctx, double from, double to);
+
+/* The progress callback and its argument, so that a stage can pass them to GDAL
+ * (possibly through GDALCreateScaledProgress). fn is GDALDummyProgress if unset. */
+GDALProgressFunc cr_ctx_progress_fn(const cr_ctx *ctx, void **arg);
+
+/* Sends a printf-style message to the log sink when level is enabled. */
+void cr_ctx_log(cr_ctx *ctx, cr_log_level level, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+/* The recorded command line, "" when none. */
+const char *cr_ctx_command(const cr_ctx *ctx);
+
+/* The GEOS context handle of this context (a GEOSContextHandle_t), whose error
+ * messages are captured into the context. Returned as void * so that this header
+ * does not pull in geos_c.h. */
+void *cr_ctx_geos(cr_ctx *ctx);
+
+/* The text of the last GEOS error message captured for this context, "" when none,
+ * for composing a failure message. */
+const char *cr_ctx_geos_message(const cr_ctx *ctx);
+
+/* Capturing GDAL (and, through OSR, PROJ) errors: between cr_gdal_begin() and
+ * cr_gdal_end(), CPLError messages raised on this thread are kept in the context
+ * instead of being printed; warnings go to the log sink. Calls nest. */
+void cr_gdal_begin(cr_ctx *ctx);
+void cr_gdal_end(cr_ctx *ctx);
+
+/* The last GDAL error message captured since cr_gdal_begin(), "" when none. */
+const char *cr_gdal_message(const cr_ctx *ctx);
+
+/* Records a failure whose message is "<what>: <last GDAL message>", or just
+ * "<what>" when GDAL said nothing. printf-style. Returns status. */
+cr_status cr_ctx_fail_gdal(cr_ctx *ctx, cr_status status, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+/* Gives a worker thread's context the log sink and level of the context that started
+ * it (the sink is thread-safe, context.h), and one thread. */
+void cr_ctx_inherit(cr_ctx *worker, const cr_ctx *parent);
+/* Tells the context's temp hook (cr_ctx_set_temp_hook) that a temporary file or folder
+ * appeared (created 1) or went (0). Accepts a NULL ctx. */
+void cr_ctx_temp_event(cr_ctx *ctx, const char *path, int is_dir, int created);
+
 /* Replaces newlines and tabs with spaces and strips trailing blanks and full stops,
  * so that a message is one line. */
 void cr_flatten_line(char *text);
@@ -102,13 +170,6 @@ typedef struct cr_foreign_watch {
 } cr_foreign_watch;
 void cr_foreign_watch_begin(cr_foreign_watch *w);
 int cr_foreign_watch_end(cr_foreign_watch *w, char *msg, size_t size);
-
-/* Gives a worker thread's context the log sink and level of the context that started
- * it (the sink is thread-safe, context.h), and one thread. */
-void cr_ctx_inherit(cr_ctx *worker, const cr_ctx *parent);
-/* Tells the context's temp hook (cr_ctx_set_temp_hook) that a temporary file or folder
- * appeared (created 1) or went (0). Accepts a NULL ctx. */
-void cr_ctx_temp_event(cr_ctx *ctx, const char *path, int is_dir, int created);
 
 /* Seconds on a monotonic clock, for the timings of --debug. */
 double cr_seconds(void);

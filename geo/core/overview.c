@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "cityrisk/grid.h"
+#include "internal.h"
 
 int cr_overview_factors(int width, int height, int block, int factors[CR_OVERVIEW_MAX_LEVELS])
 {

@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/internal.h"
+
 /* The labelling of one tile: a union-find over its cells, then components numbered
  * in order of first appearance, row-major, so that the same masks always give the
  * same numbering. */
@@ -86,11 +88,6 @@ void cr_reach_free(cr_reach *r)
     free(r->uf_parent);
     free(r->uf_seeded);
     free(r);
-}
-
-int64_t cr_reach_border_components(const cr_reach *r)
-{
-    return r->uf_count;
 }
 
 static int reserve_tile(tile_labels *t, size_t cells)

@@ -54,7 +54,4 @@ cr_status cr_reach_scan(cr_ctx *ctx, cr_reach *r, const cr_window *win, const ui
 cr_status cr_reach_resolve(cr_ctx *ctx, cr_reach *r, const cr_window *win, const uint8_t *wet,
                            const uint8_t *seed, uint8_t *joined);
 
-/* The number of components that touch a tile border (the global union-find's size). */
-int64_t cr_reach_border_components(const cr_reach *r);
-
 #endif

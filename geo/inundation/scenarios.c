@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cityrisk/inundation.h"
+#include "core/internal.h"
 
 /* IPCC AR6 WG1 (2021), Table 9.9 / SPM: global mean sea-level rise relative to
  * 1995-2014, median and likely (17-83 %) range. */

@@ -12,6 +12,7 @@
 #include <cairo-svg.h>
 
 #include "map_internal.h"
+#include "core/internal.h"
 #include "core/text.h"
 
 #define FONT "DejaVu Sans"
@@ -353,7 +354,8 @@ static double draw_legend(cairo_t *cr, const map_model *m, const map_layout *L)
     return y;
 }
 
-void cr_map_draw(cairo_t *cr, const map_model *m, const map_layout *L)
+/* Draws the map on cr (any surface), in layout pixels. */
+static void draw_map(cairo_t *cr, const map_model *m, const map_layout *L)
 {
     double s = L->s;
     /* page */
@@ -519,7 +521,7 @@ cr_status cr_map_render(cr_ctx *ctx, const map_model *m, const map_layout *L,
     cairo_t *cr = cairo_create(surface);
     if (k != 1.0)
         cairo_scale(cr, k, k);
-    cr_map_draw(cr, m, L);
+    draw_map(cr, m, L);
     cairo_status_t cst = cairo_status(cr);
     cairo_destroy(cr);
     if (cst == CAIRO_STATUS_SUCCESS && format == CR_MAP_PNG)

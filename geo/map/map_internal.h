@@ -35,7 +35,7 @@ typedef struct map_layout {
     double panel_x, panel_y, panel_w;           /* the legend panel, right of the frame */
 } map_layout;
 
-/* Everything the drawing needs; filled by map.c, drawn by cr_map_draw(). */
+/* Everything the drawing needs; filled by map.c, drawn by map_draw.c. */
 typedef struct map_model {
     /* raster */
     double xmin, ymin, xmax, ymax;   /* the raster's extent in its CRS */
@@ -73,9 +73,6 @@ typedef struct map_model {
 
 /* The layout of a map of the given width for the model's extent. */
 void cr_map_layout(const map_model *m, int width, map_layout *L);
-
-/* Draws the map on cr (any surface), in layout pixels. */
-void cr_map_draw(cairo_t *cr, const map_model *m, const map_layout *L);
 
 /* Writes the map to path (an existing temporary file) in format; CR_E_IO on a Cairo
  * or file error, naming the output name in the message. */

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "cityrisk/number.h"
+#include "core/internal.h"
 
 static const char *const METHOD_NAMES[] = {"geometric", "arithmetic", "inform"};
 

@@ -76,7 +76,8 @@ void cr_zacc_init(const cr_zplan *plan, double *acc)
     }
 }
 
-int cr_wlist_push(cr_wlist *l, double x, double w)
+/* Appends (x, w) to l; 0 when out of memory. */
+static int wlist_push(cr_wlist *l, double x, double w)
 {
     if (l->n == l->cap) {
         size_t cap = l->cap ? 2 * l->cap : 64;
@@ -155,7 +156,7 @@ static int add_domain(const cr_zplan *plan, double *acc, const double *v, double
                 D->as_a += f * a;
                 D->as_as += f * a * S;
             }
-            if (!cr_wlist_push(&lists[0], S, ca))
+            if (!wlist_push(&lists[0], S, ca))
                 return 0;
         }
     }
@@ -210,7 +211,7 @@ static int add_generic_rest(const cr_zplan *plan, double *G, const double *v, do
             extra += 2;
         }
     }
-    return !plan->generic_lists || cr_wlist_push(list, x, f);
+    return !plan->generic_lists || wlist_push(list, x, f);
 }
 
 int cr_zacc_add(const cr_zplan *plan, double *acc, const double *v, double f, double ca,

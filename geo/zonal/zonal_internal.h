@@ -141,7 +141,6 @@ typedef struct cr_wlist {
     size_t n, cap;
 } cr_wlist;
 
-int cr_wlist_push(cr_wlist *l, double x, double w);
 void cr_wlist_free(cr_wlist *l);
 
 /* Adds one cell to acc: v[nsources] its values (NaN = invalid), f its coverage fraction

@@ -9,6 +9,7 @@
 
 #include "cityrisk/number.h"
 #include "cityrisk/zonal.h"
+#include "core/internal.h"
 
 static const struct {
     const char *name;

@@ -25,6 +25,7 @@
 #include <stdint.h>
 
 #include "cityrisk/context.h"
+#include "cityrisk/export.h"
 #include "cityrisk/grid.h"
 
 #ifdef __cplusplus
@@ -44,15 +45,15 @@ typedef enum cr_kernel {
 
 /* The kernel named name ("none", "quartic", ...); fails with CR_E_USAGE listing the
  * names. */
-cr_status cr_kernel_parse(cr_ctx *ctx, const char *name, cr_kernel *out);
+CR_API cr_status cr_kernel_parse(cr_ctx *ctx, const char *name, cr_kernel *out);
 
 /* The name of a kernel ("quartic"). */
-const char *cr_kernel_name(cr_kernel kernel);
+CR_API const char *cr_kernel_name(cr_kernel kernel);
 
 /* The continuous density of the kernel at distance d for bandwidth h, per unit
  * area (it integrates to 1 over the plane; the Gaussian to 1 - exp(-4.5) inside its
  * cut). 0 for CR_KERNEL_NONE. */
-double cr_kernel_density(cr_kernel kernel, double d, double h);
+CR_API double cr_kernel_density(cr_kernel kernel, double d, double h);
 
 /* Why a record was rejected. */
 typedef enum cr_reject_reason {
@@ -79,7 +80,7 @@ typedef enum cr_reject_reason {
 
 /* The identifier of a reason, "latitude_out_of_range", as used in summaries and
  * the rejection report. */
-const char *cr_reject_reason_name(cr_reject_reason reason);
+CR_API const char *cr_reject_reason_name(cr_reject_reason reason);
 
 /* How many record ids each reason keeps for messages and summaries. */
 #define CR_ARRIVALS_FIRST_IDS 5
@@ -115,7 +116,7 @@ typedef struct cr_arrivals_opts {
     char **creation_options; /* -co for the COG; default NULL */
 } cr_arrivals_opts;
 
-void cr_arrivals_opts_init(cr_arrivals_opts *opts);
+CR_API void cr_arrivals_opts_init(cr_arrivals_opts *opts);
 
 /* What cr_arrivals() read and wrote. Ids are CSV line numbers (1-based, the line a
  * record starts on) or OGR feature ids, as ids_are_lines says. */
@@ -140,7 +141,7 @@ typedef struct cr_arrivals_summary {
 } cr_arrivals_summary;
 
 /* Frees what a summary owns (its grid). Accepts NULL. */
-void cr_arrivals_summary_clear(cr_arrivals_summary *summary);
+CR_API void cr_arrivals_summary_clear(cr_arrivals_summary *summary);
 
 /* Reads the records at points_path and writes arrivals per cell to a Float32 COG at
  * out_path. summary, when non-NULL, is filled (clear it with
@@ -151,8 +152,8 @@ void cr_arrivals_summary_clear(cr_arrivals_summary *summary);
  * exists; with CR_E_USAGE, before any work, when the output, the report or a style is
  * an input or two of them are one file. Rejections are logged as one warning per reason with the first ids.
  * Reports progress through the context. Writes nothing on failure. */
-cr_status cr_arrivals(cr_ctx *ctx, const char *points_path, const char *out_path,
-                      const cr_arrivals_opts *opts, cr_arrivals_summary *summary);
+CR_API cr_status cr_arrivals(cr_ctx *ctx, const char *points_path, const char *out_path,
+                             const cr_arrivals_opts *opts, cr_arrivals_summary *summary);
 
 #ifdef __cplusplus
 }

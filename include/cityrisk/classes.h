@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #include "cityrisk/context.h"
+#include "cityrisk/export.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -52,7 +53,7 @@ typedef struct cr_class_spec {
 } cr_class_spec;
 
 /* Fills out with INFORM's fixed scheme, as cr_classes_parse("fixed") does. */
-void cr_classes_default(cr_class_spec *out);
+CR_API void cr_classes_default(cr_class_spec *out);
 
 /* Parses a scheme:
  *   "fixed"               INFORM's breaks 2.0, 3.5, 5.0, 6.5: 5 classes Very Low..Very High
@@ -63,23 +64,23 @@ void cr_classes_default(cr_class_spec *out);
  * trailing comma, a break that is not a finite decimal number such as "nan" or "0x10",
  * breaks not increasing, N out of range or not a whole number) fails with CR_E_USAGE and
  * a message quoting the text; *out is then unspecified. */
-cr_status cr_classes_parse(cr_ctx *ctx, const char *text, cr_class_spec *out);
+CR_API cr_status cr_classes_parse(cr_ctx *ctx, const char *text, cr_class_spec *out);
 
 /* 1 when the breaks of spec must be computed from the data (quantile, jenks, equal), 0
  * when they are in spec->breaks. */
-int cr_classes_need_data(const cr_class_spec *spec);
+CR_API int cr_classes_need_data(const cr_class_spec *spec);
 
 /* The name of the kind as cr_classes_parse() reads it: "fixed", "quantile", "jenks",
  * "equal" (both fixed kinds are "fixed"); "unknown" otherwise. For metadata and
  * summaries. */
-const char *cr_class_kind_name(cr_class_kind kind);
+CR_API const char *cr_class_kind_name(cr_class_kind kind);
 
 /* The class (1-based, 1..nbreaks + 1) of value given nbreaks non-decreasing inner
  * breaks: class k holds breaks[k-2] <= value < breaks[k-1]. A value equal to a break
  * belongs to the upper class (INFORM: 2.0 is Low, 6.5 is Very High); where breaks
  * repeat (quantiles of tied data), the classes between them are empty. -inf is class 1,
  * +inf the last class, NaN 0 (no class). O(log nbreaks). */
-int cr_class_of(const double *breaks, int nbreaks, double value);
+CR_API int cr_class_of(const double *breaks, int nbreaks, double value);
 
 /* Fisher's exact natural breaks (Jenks) of n values into k classes (2..CR_CLASSES_MAX):
  * the k - 1 inner breaks minimising the sum over classes of squared deviations from the
@@ -97,12 +98,12 @@ int cr_class_of(const double *breaks, int nbreaks, double value);
  * values may be reordered (sorted). Fails with CR_E_USAGE when k is out of range, with
  * CR_E_DATA when a value is not finite or when there are fewer distinct values than k
  * (no k non-empty classes exist), with CR_E_IO when out of memory. */
-cr_status cr_jenks_breaks(cr_ctx *ctx, double *values, size_t n, int k, double *breaks);
+CR_API cr_status cr_jenks_breaks(cr_ctx *ctx, double *values, size_t n, int k, double *breaks);
 
 /* The k - 1 equal-interval breaks over [min, max]: min + i (max - min) / k,
  * i = 1..k-1. When min == max every break is min, so every value falls in class k:
  * callers that want a different convention for constant data check for it first. */
-void cr_equal_breaks(double min, double max, int k, double *breaks);
+CR_API void cr_equal_breaks(double min, double max, int k, double *breaks);
 
 /* The k - 1 quantile breaks of n values: the i/k quantiles, i = 1..k-1, by linear
  * interpolation between order statistics, as numpy's default method ('linear', Hyndman
@@ -111,7 +112,7 @@ void cr_equal_breaks(double min, double max, int k, double *breaks);
  * With ties the breaks may repeat (see cr_class_of()). values may be reordered (sorted).
  * Fails with CR_E_USAGE when k is out of 2..CR_CLASSES_MAX, with CR_E_DATA when n is 0
  * or a value is not finite. */
-cr_status cr_quantile_breaks(cr_ctx *ctx, double *values, size_t n, int k, double *breaks);
+CR_API cr_status cr_quantile_breaks(cr_ctx *ctx, double *values, size_t n, int k, double *breaks);
 
 /* A deterministic uniform sample of at most cap values from a stream of any length:
  * reservoir sampling (Algorithm R) driven by a splitmix64 generator with a fixed seed
@@ -130,17 +131,17 @@ typedef struct cr_sampler {
 
 /* Prepares s for a sample of at most cap (>= 1) values; CR_E_USAGE when cap is 0,
  * CR_E_IO when out of memory. Free with cr_sampler_free(). */
-cr_status cr_sampler_init(cr_ctx *ctx, cr_sampler *s, size_t cap);
+CR_API cr_status cr_sampler_init(cr_ctx *ctx, cr_sampler *s, size_t cap);
 
 /* Offers one value to the sample, as it is (callers skip nodata and NaN). */
-void cr_sampler_add(cr_sampler *s, double value);
+CR_API void cr_sampler_add(cr_sampler *s, double value);
 
 /* Frees the sample and zeroes s. Accepts NULL and a zeroed struct. */
-void cr_sampler_free(cr_sampler *s);
+CR_API void cr_sampler_free(cr_sampler *s);
 
 /* The names of INFORM's five classes: "Very Low", "Low", "Medium", "High",
  * "Very High" for 1..5; NULL outside 1..5. */
-const char *cr_class_default_name(int class_index);
+CR_API const char *cr_class_default_name(int class_index);
 
 #ifdef __cplusplus
 }

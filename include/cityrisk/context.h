@@ -7,7 +7,8 @@
  * fallible function returns a cr_status and leaves a one-line message naming the
  * file, row or feature and the problem in the context.
  *
- * A context is not thread-safe: give each thread its own.
+ * GDAL's drivers must be registered (GDALAllRegister()) before any call that opens a
+ * file. A context is not thread-safe: give each thread its own.
  */
 #ifndef CITYRISK_CONTEXT_H
 #define CITYRISK_CONTEXT_H
@@ -16,12 +17,15 @@
 
 #include <gdal.h>
 
+#include "cityrisk/export.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-/* Status of a library call. Values 1-4 are the exit codes the command line
- * documents for them, so the mapping stays obvious. */
+/* Status of a library call. The statuses are the library's own, with fixed values (part
+ * of the ABI); what each means to a program, an exit code for instance, is the program's
+ * to decide (the cityrisk program maps them to its exit codes itself). */
 typedef enum cr_status {
     CR_OK = 0,          /* success */
     CR_E_IO = 1,        /* processing failure: I/O, library error, out of memory */
@@ -48,63 +52,35 @@ typedef struct cr_ctx cr_ctx;
 /* Creates a context with no error, no progress callback, no log sink, all cores
  * and CR_LOG_WARNING. Returns NULL when out of memory or when GEOS cannot start.
  * Free with cr_ctx_free(). */
-cr_ctx *cr_ctx_new(void);
+CR_API cr_ctx *cr_ctx_new(void);
 
 /* Frees the context and its GEOS handle. Accepts NULL. */
-void cr_ctx_free(cr_ctx *ctx);
+CR_API void cr_ctx_free(cr_ctx *ctx);
 
 /* The message of the last failure, "" when none. Owned by the context, valid
  * until the next failing call or cr_ctx_clear_error(). */
-const char *cr_ctx_error(const cr_ctx *ctx);
+CR_API const char *cr_ctx_error(const cr_ctx *ctx);
 
 /* The status of the last failure, CR_OK when none. */
-cr_status cr_ctx_status(const cr_ctx *ctx);
+CR_API cr_status cr_ctx_status(const cr_ctx *ctx);
 
 /* Forgets the last failure. */
-void cr_ctx_clear_error(cr_ctx *ctx);
-
-/* Records a failure: status and a printf-style one-line message. Returns status
- * so that callers can write `return cr_ctx_fail(ctx, CR_E_DATA, ...)`. */
-cr_status cr_ctx_fail(cr_ctx *ctx, cr_status status, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 3, 4)))
-#endif
-    ;
+CR_API void cr_ctx_clear_error(cr_ctx *ctx);
 
 /* Sets the progress callback (GDALProgressFunc-compatible: return 0 to cancel).
  * NULL fn disables progress. */
-void cr_ctx_set_progress(cr_ctx *ctx, GDALProgressFunc fn, void *arg);
-
-/* Reports progress through the callback; returns 1 to go on, 0 when the callback
- * asked to cancel. With no callback it always returns 1. complete (0..1) is mapped
- * into the current progress range. */
-int cr_ctx_progress(cr_ctx *ctx, double complete, const char *message);
-
-/* Maps the next steps' progress 0..1 onto from..to of the whole bar, so that the
- * steps of one stage share a single bar (as GDALCreateScaledProgress). */
-void cr_ctx_set_progress_range(cr_ctx *ctx, double from, double to);
-
-/* The progress callback and its argument, so that a stage can pass them to GDAL
- * (possibly through GDALCreateScaledProgress). fn is GDALDummyProgress if unset. */
-GDALProgressFunc cr_ctx_progress_fn(const cr_ctx *ctx, void **arg);
+CR_API void cr_ctx_set_progress(cr_ctx *ctx, GDALProgressFunc fn, void *arg);
 
 /* Sets the number of worker threads; 0 or less means all cores. */
-void cr_ctx_set_threads(cr_ctx *ctx, int threads);
+CR_API void cr_ctx_set_threads(cr_ctx *ctx, int threads);
 
 /* The number of worker threads to use, at least 1. */
-int cr_ctx_threads(const cr_ctx *ctx);
+CR_API int cr_ctx_threads(const cr_ctx *ctx);
 
 /* Sets the log sink and the most verbose level passed to it. The library's worker
  * threads (--threads) log through the sink of the context that started them, so a sink
  * may be called from several threads at once: it must be thread-safe. */
-void cr_ctx_set_log(cr_ctx *ctx, cr_log_fn fn, void *arg, cr_log_level level);
-
-/* Sends a printf-style message to the log sink when level is enabled. */
-void cr_ctx_log(cr_ctx *ctx, cr_log_level level, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 3, 4)))
-#endif
-    ;
+CR_API void cr_ctx_set_log(cr_ctx *ctx, cr_log_fn fn, void *arg, cr_log_level level);
 
 /* Told of each hidden temporary file or folder the library creates beside an output
  * (created 1, with is_dir) and when it is gone, published or removed (created 0), in the
@@ -114,32 +90,11 @@ void cr_ctx_log(cr_ctx *ctx, cr_log_level level, const char *fmt, ...)
 typedef void (*cr_temp_fn)(void *arg, const char *path, int is_dir, int created);
 
 /* Sets the temp hook; NULL fn removes it. */
-void cr_ctx_set_temp_hook(cr_ctx *ctx, cr_temp_fn fn, void *arg);
+CR_API void cr_ctx_set_temp_hook(cr_ctx *ctx, cr_temp_fn fn, void *arg);
 
 /* Records the command line that produced the outputs of this run; raster and
  * vector writers store it as provenance (CITYRISK_COMMAND). Copied. */
-cr_status cr_ctx_set_command(cr_ctx *ctx, int argc, char *const *argv);
-
-/* The recorded command line, "" when none. */
-const char *cr_ctx_command(const cr_ctx *ctx);
-
-/* The GEOS context handle of this context (a GEOSContextHandle_t), whose error
- * messages are captured into the context. Returned as void * so that this header
- * does not pull in geos_c.h. */
-void *cr_ctx_geos(cr_ctx *ctx);
-
-/* The text of the last GEOS error message captured for this context, "" when none,
- * for composing a failure message. */
-const char *cr_ctx_geos_message(const cr_ctx *ctx);
-
-/* Capturing GDAL (and, through OSR, PROJ) errors: between cr_gdal_begin() and
- * cr_gdal_end(), CPLError messages raised on this thread are kept in the context
- * instead of being printed; warnings go to the log sink. Calls nest. */
-void cr_gdal_begin(cr_ctx *ctx);
-void cr_gdal_end(cr_ctx *ctx);
-
-/* The last GDAL error message captured since cr_gdal_begin(), "" when none. */
-const char *cr_gdal_message(const cr_ctx *ctx);
+CR_API cr_status cr_ctx_set_command(cr_ctx *ctx, int argc, char *const *argv);
 
 /* Failures raised on threads that no context captures. GDAL's error handlers are per
  * thread, so what GDAL raises on its own worker threads (the COG writer's compression,
@@ -154,21 +109,13 @@ const char *cr_gdal_message(const cr_ctx *ctx);
  * state, a failure count and the first message, under a mutex (docs/architecture.md).
  * Without a global handler GDAL prints these messages itself and no write learns of
  * them. */
-int cr_gdal_foreign_failure(const char *message);
+CR_API int cr_gdal_foreign_failure(const char *message);
 
-/* Records a failure whose message is "<what>: <last GDAL message>", or just
- * "<what>" when GDAL said nothing. printf-style. Returns status. */
-cr_status cr_ctx_fail_gdal(cr_ctx *ctx, cr_status status, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 3, 4)))
-#endif
-    ;
-
-/* A short English name of a status ("I/O error", "invalid input data", ...). */
-const char *cr_status_name(cr_status status);
+/* A short English name of a status ("processing failure", "invalid input data", ...). */
+CR_API const char *cr_status_name(cr_status status);
 
 /* The version of cityrisk, e.g. "0.1.0". */
-const char *cr_version(void);
+CR_API const char *cr_version(void);
 
 /* The versions of the libraries this build runs with (static strings). */
 typedef struct cr_dependency_versions {
@@ -178,7 +125,7 @@ typedef struct cr_dependency_versions {
 } cr_dependency_versions;
 
 /* Fills v with the run-time versions of GDAL, PROJ and GEOS. */
-void cr_get_dependency_versions(cr_dependency_versions *v);
+CR_API void cr_get_dependency_versions(cr_dependency_versions *v);
 
 #ifdef __cplusplus
 }

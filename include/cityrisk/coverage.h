@@ -25,6 +25,7 @@
 #include <stddef.h>
 
 #include "cityrisk/context.h"
+#include "cityrisk/export.h"
 #include "cityrisk/grid.h"
 
 #ifdef __cplusplus
@@ -44,7 +45,7 @@ typedef struct cr_rings {
 } cr_rings;
 
 /* The area of the polygon in cells (shells minus holes). */
-double cr_rings_area(const cr_rings *rings);
+CR_API double cr_rings_area(const cr_rings *rings);
 
 /* Scratch memory for cr_coverage(), reused between calls; zero it before the first use
  * and free it with cr_coverage_scratch_free(). */
@@ -53,14 +54,14 @@ typedef struct cr_coverage_scratch {
     size_t cap;
 } cr_coverage_scratch;
 
-void cr_coverage_scratch_free(cr_coverage_scratch *scratch);
+CR_API void cr_coverage_scratch_free(cr_coverage_scratch *scratch);
 
 /* The fraction of each cell of win covered by the polygon, into fractions (win->w *
  * win->h, row-major), each in [0, 1]; fractions within 1e-12 of 0 or 1 are rounded to
  * it, which removes the rounding noise of the sums. Any window works: cells outside the
  * polygon get 0. Fails with CR_E_IO only when out of memory. */
-cr_status cr_coverage(cr_ctx *ctx, const cr_rings *rings, const cr_window *win,
-                      cr_coverage_scratch *scratch, double *fractions);
+CR_API cr_status cr_coverage(cr_ctx *ctx, const cr_rings *rings, const cr_window *win,
+                             cr_coverage_scratch *scratch, double *fractions);
 
 #ifdef __cplusplus
 }

@@ -1,4 +1,10 @@
-/* export.h: CR_API marks the functions of the public API, visible from the shared library. */
+/*
+ * export.h: CR_API marks the functions another program may call.
+ *
+ * With GCC and Clang it gives them default visibility, so that a library built with
+ * hidden visibility (-fvisibility=hidden) still exports them and nothing else;
+ * elsewhere it is empty.
+ */
 #ifndef CITYRISK_EXPORT_H
 #define CITYRISK_EXPORT_H
 

@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "cityrisk/context.h"
+#include "cityrisk/export.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -50,7 +51,7 @@ typedef struct cr_bounds {
 /* Builds the grid of a raster: its CRS, geotransform and size. Fails with
  * CR_E_DATA when the raster has no CRS, no geotransform or is rotated, and with
  * CR_E_IO when it cannot be opened. Free *out with cr_grid_free(). */
-cr_status cr_grid_from_raster(cr_ctx *ctx, const char *path, cr_grid **out);
+CR_API cr_status cr_grid_from_raster(cr_ctx *ctx, const char *path, cr_grid **out);
 
 /* Builds the grid covering bounds (in the units of crs) with square-or-not cells
  * of res_x by res_y, the origin snapped to a multiple of the resolution so that
@@ -59,45 +60,45 @@ cr_status cr_grid_from_raster(cr_ctx *ctx, const char *path, cr_grid **out);
  * ("EPSG:32736", WKT, a PROJ string). Fails with CR_E_USAGE on empty bounds, a
  * non-positive resolution, an unknown CRS or a grid over CR_GRID_MAX_SIDE.
  * Free *out with cr_grid_free(). */
-cr_status cr_grid_from_bounds(cr_ctx *ctx, const cr_bounds *bounds, double res_x, double res_y,
-                              const char *crs, cr_grid **out);
+CR_API cr_status cr_grid_from_bounds(cr_ctx *ctx, const cr_bounds *bounds, double res_x,
+                                     double res_y, const char *crs, cr_grid **out);
 
 /* Makes a grid from parts (the WKT is copied). Fails with CR_E_DATA when crs_wkt is
  * NULL or empty, or the geotransform is not north-up with positive size. */
-cr_status cr_grid_new(cr_ctx *ctx, const char *crs_wkt, const double gt[6], int width, int height,
-                      cr_grid **out);
+CR_API cr_status cr_grid_new(cr_ctx *ctx, const char *crs_wkt, const double gt[6], int width,
+                             int height, cr_grid **out);
 
 /* A deep copy of grid, or NULL when out of memory. Free with cr_grid_free(). */
-cr_grid *cr_grid_clone(const cr_grid *grid);
+CR_API cr_grid *cr_grid_clone(const cr_grid *grid);
 
 /* Frees a grid. Accepts NULL. */
-void cr_grid_free(cr_grid *grid);
+CR_API void cr_grid_free(cr_grid *grid);
 
 /* The bounds of the grid in its CRS. */
-cr_bounds cr_grid_bounds(const cr_grid *grid);
+CR_API cr_bounds cr_grid_bounds(const cr_grid *grid);
 
 /* The area of one cell in squared CRS units. */
-double cr_grid_cell_area(const cr_grid *grid);
+CR_API double cr_grid_cell_area(const cr_grid *grid);
 
 /* 1 when both grids have the same size and geotransform (to a millionth of a cell)
  * and the same CRS, else 0. */
-int cr_grid_equal(const cr_grid *a, const cr_grid *b);
+CR_API int cr_grid_equal(const cr_grid *a, const cr_grid *b);
 
 /* 1 when two CRS definitions (WKT or user input) describe the same CRS, else 0. */
-int cr_crs_equal(const char *crs_a, const char *crs_b);
+CR_API int cr_crs_equal(const char *crs_a, const char *crs_b);
 
 /* Snaps v down (floor) or up (ceil) to a multiple of step, tolerating a floating-point
  * error of a millionth of a step so that a bound already on the grid stays put. */
-double cr_snap_down(double v, double step);
-double cr_snap_up(double v, double step);
+CR_API double cr_snap_down(double v, double step);
+CR_API double cr_snap_up(double v, double step);
 
 /* The number of block windows of side `block` (CR_BLOCK_SIZE for outputs) that
  * tile the grid, in row-major order. */
-int64_t cr_grid_window_count(const cr_grid *grid, int block);
+CR_API int64_t cr_grid_window_count(const cr_grid *grid, int block);
 
 /* The index-th block window (0-based, row-major), clipped at the right and bottom
  * edges. index must be below cr_grid_window_count(). */
-cr_window cr_grid_window(const cr_grid *grid, int block, int64_t index);
+CR_API cr_window cr_grid_window(const cr_grid *grid, int block, int64_t index);
 
 #ifdef __cplusplus
 }

@@ -13,6 +13,7 @@
 #include <json-c/json.h>
 
 #include "cityrisk/context.h"
+#include "cityrisk/export.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -25,14 +26,14 @@ typedef struct cr_info_opts {
 } cr_info_opts;
 
 /* Fills opts with the defaults above. */
-void cr_info_opts_init(cr_info_opts *opts);
+CR_API void cr_info_opts_init(cr_info_opts *opts);
 
 /* Describes count files and compares them. On success *out is a new json-c object
  * {"inputs": [...], "overlaps": [...], "warnings": [...]}, freed with
  * json_object_put(). Fails on the first file that cannot be read (CR_E_IO, or
  * CR_E_DATA when it is not a format GDAL reads), naming it. Reports progress. */
-cr_status cr_info(cr_ctx *ctx, const char *const *paths, int count, const cr_info_opts *opts,
-                  json_object **out);
+CR_API cr_status cr_info(cr_ctx *ctx, const char *const *paths, int count, const cr_info_opts *opts,
+                         json_object **out);
 
 #ifdef __cplusplus
 }

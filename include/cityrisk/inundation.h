@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "cityrisk/context.h"
+#include "cityrisk/export.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -41,15 +42,15 @@ typedef struct cr_scenario {
 } cr_scenario;
 
 /* The number of presets and the i-th one (0-based). */
-int cr_scenario_count(void);
-const cr_scenario *cr_scenario_get(int i);
+CR_API int cr_scenario_count(void);
+CR_API const cr_scenario *cr_scenario_get(int i);
 
 /* The source of the presets, one line. */
-const char *cr_scenario_source(void);
+CR_API const char *cr_scenario_source(void);
 
 /* Resolves a preset name, with an optional "-p17" / "-p83" suffix, to its rise in
  * metres. Fails with CR_E_USAGE naming the scenario when unknown. */
-cr_status cr_scenario_resolve(cr_ctx *ctx, const char *name, double *rise_m);
+CR_API cr_status cr_scenario_resolve(cr_ctx *ctx, const char *name, double *rise_m);
 
 /* One sea level to model. */
 typedef struct cr_sea_level {
@@ -76,7 +77,7 @@ typedef struct cr_inundation_opts {
     char **creation_options;    /* -co for the COG; default NULL */
 } cr_inundation_opts;
 
-void cr_inundation_opts_init(cr_inundation_opts *opts);
+CR_API void cr_inundation_opts_init(cr_inundation_opts *opts);
 
 /* What one band holds. */
 typedef struct cr_inundation_stats {
@@ -91,9 +92,9 @@ typedef struct cr_inundation_stats {
  * cells. Fails with CR_E_USAGE on bad options (negative or NaN levels), CR_E_DATA
  * when no sea is found and connectivity is on, and as the readers and the writer do.
  * Reports progress through the context. */
-cr_status cr_inundation(cr_ctx *ctx, const char *dem_path, const char *out_path,
-                        const cr_inundation_opts *opts, cr_inundation_stats *stats,
-                        int64_t *sea_cells);
+CR_API cr_status cr_inundation(cr_ctx *ctx, const char *dem_path, const char *out_path,
+                               const cr_inundation_opts *opts, cr_inundation_stats *stats,
+                               int64_t *sea_cells);
 
 #ifdef __cplusplus
 }

@@ -4,6 +4,7 @@
 
 #include <json-c/json.h>
 
+#include "cityrisk/export.h"
 #include "cityrisk/grid.h"
 
 #ifdef __cplusplus
@@ -13,22 +14,22 @@ extern "C" {
 /* A JSON number written with `digits` significant digits (whole numbers as
  * integers), or NULL (JSON null) for NaN and infinities, so that summaries read
  * 0.56 rather than 0.56000000000000005. */
-json_object *cr_json_number(double v, int digits);
+CR_API json_object *cr_json_number(double v, int digits);
 
 /* The document as JSON text with json-c's flags (JSON_C_TO_STRING_*) in a string to
  * free(), or NULL when out of memory: valid UTF-8 whatever its strings held (bytes that
  * are not UTF-8 become U+FFFD; json-c escapes control characters), so strict parsers
  * read it. */
-char *cr_json_text(json_object *doc, int flags);
+CR_API char *cr_json_text(json_object *doc, int flags);
 
 /* The document as compact JSON text (slashes not escaped, valid UTF-8 as cr_json_text())
  * in a string to free(), or NULL when out of memory. Releases doc (json_object_put) in every case, so
  * that a document built for a metadata item is one expression. */
-char *cr_json_take_text(json_object *doc);
+CR_API char *cr_json_take_text(json_object *doc);
 
 /* A grid as {"width", "height", "resolution": [x, y], "bounds": [xmin, ymin, xmax,
  * ymax], "crs": {"name", "epsg", "geographic", "units"}}. */
-json_object *cr_grid_to_json(const cr_grid *grid);
+CR_API json_object *cr_grid_to_json(const cr_grid *grid);
 
 #ifdef __cplusplus
 }

@@ -19,6 +19,7 @@
 #define CITYRISK_MAP_H
 
 #include "cityrisk/context.h"
+#include "cityrisk/export.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -55,7 +56,7 @@ typedef struct cr_map_opts {
 } cr_map_opts;
 
 /* Fills opts with the defaults above. */
-void cr_map_opts_init(cr_map_opts *opts);
+CR_API void cr_map_opts_init(cr_map_opts *opts);
 
 /* What was drawn. */
 typedef struct cr_map_summary {
@@ -72,14 +73,14 @@ typedef struct cr_map_summary {
 
 /* Parses a format name, "png", "pdf" or "svg" in any case; fails with CR_E_USAGE
  * quoting the text otherwise. */
-cr_status cr_map_format_parse(cr_ctx *ctx, const char *text, cr_map_format *out);
+CR_API cr_status cr_map_format_parse(cr_ctx *ctx, const char *text, cr_map_format *out);
 
 /* The format named by the output's extension (.png, .pdf, .svg, any case), PNG when
  * the extension names none of them. */
-cr_map_format cr_map_format_from_path(const char *path);
+CR_API cr_map_format cr_map_format_from_path(const char *path);
 
 /* The lower-case name of a format: "png", "pdf", "svg". */
-const char *cr_map_format_name(cr_map_format format);
+CR_API const char *cr_map_format_name(cr_map_format format);
 
 /* Draws the map described by opts into the file out (atomically: a hidden temporary
  * file beside it, renamed when complete). summary, when non-NULL, is filled on success.
@@ -90,7 +91,8 @@ const char *cr_map_format_name(cr_map_format format);
  * the raster has no CRS or geotransform, is rotated, has no band opts->band, or the
  * zones are no polygons; with CR_E_IO when a file cannot be read or written (a missing
  * raster); with CR_E_CANCELLED when the progress callback asks to stop. */
-cr_status cr_map(cr_ctx *ctx, const char *out, const cr_map_opts *opts, cr_map_summary *summary);
+CR_API cr_status cr_map(cr_ctx *ctx, const char *out, const cr_map_opts *opts,
+                        cr_map_summary *summary);
 
 #ifdef __cplusplus
 }

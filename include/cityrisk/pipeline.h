@@ -30,6 +30,7 @@
 #define CITYRISK_PIPELINE_H
 
 #include "cityrisk/context.h"
+#include "cityrisk/export.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -88,9 +89,9 @@ typedef struct cr_pipeline {
  * cannot be used (unreadable, not a regular file, beyond the limits, not JSON, not of the
  * state's shape) is logged as a warning and treated as absent: every stage runs. Free
  * with cr_pipeline_free(). */
-cr_status cr_pipeline_load(cr_ctx *ctx, const char *path, char **sets, cr_pipeline **out);
+CR_API cr_status cr_pipeline_load(cr_ctx *ctx, const char *path, char **sets, cr_pipeline **out);
 
-void cr_pipeline_free(cr_pipeline *p);
+CR_API void cr_pipeline_free(cr_pipeline *p);
 
 /* Why a stage must run, or that it need not. */
 typedef enum cr_stage_state {
@@ -103,14 +104,14 @@ typedef enum cr_stage_state {
 
 /* The state of stage i, given which earlier stages will run (runs[k] non-zero). A
  * sentence saying why is written to why. */
-cr_stage_state cr_pipeline_stage_state(const cr_pipeline *p, int i, const int *runs, char *why,
-                                       size_t size);
+CR_API cr_stage_state cr_pipeline_stage_state(const cr_pipeline *p, int i, const int *runs,
+                                              char *why, size_t size);
 
 /* Records in the state file that stage i ran with its arguments (atomically), keeping the
  * records of other stages when the file on disk can be used. A state file that is not a
  * regular file (a device, a named pipe, a folder) is left alone and nothing is recorded.
  * Never cancelled: the stage has run, and its record spares the next run repeating it. */
-cr_status cr_pipeline_record(cr_ctx *ctx, const cr_pipeline *p, int i);
+CR_API cr_status cr_pipeline_record(cr_ctx *ctx, const cr_pipeline *p, int i);
 
 #ifdef __cplusplus
 }

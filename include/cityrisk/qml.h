@@ -31,6 +31,7 @@
 
 #include "cityrisk/classes.h"
 #include "cityrisk/context.h"
+#include "cityrisk/export.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -66,7 +67,7 @@ typedef struct cr_qml_opts {
 } cr_qml_opts;
 
 /* Sets the defaults documented in cr_qml_opts. */
-void cr_qml_opts_init(cr_qml_opts *opts);
+CR_API void cr_qml_opts_init(cr_qml_opts *opts);
 
 /* What cr_qml_write() wrote. */
 typedef struct cr_qml_info {
@@ -82,12 +83,12 @@ typedef struct cr_qml_info {
  * the file name) replaced by ".qml", or ".qml" appended when it has none. *qml is
  * malloc()ed (free()). Fails with CR_E_USAGE for "-" (stdout) or an empty path, CR_E_IO
  * when out of memory. */
-cr_status cr_qml_path(cr_ctx *ctx, const char *output, char **qml);
+CR_API cr_status cr_qml_path(cr_ctx *ctx, const char *output, char **qml);
 
 /* Checks, before a stage runs, that the style of output can be written: its folder
  * is writable and it does not exist unless overwrite (CR_E_EXISTS), and it is not the
  * output itself (an output already named *.qml: CR_E_USAGE). */
-cr_status cr_qml_check(cr_ctx *ctx, const char *output, int overwrite);
+CR_API cr_status cr_qml_check(cr_ctx *ctx, const char *output, int overwrite);
 
 /* Writes the style of the finished output of a stage beside it (see the top of this
  * header). opts may be NULL for the defaults; info, when not NULL, receives what was
@@ -95,8 +96,8 @@ cr_status cr_qml_check(cr_ctx *ctx, const char *output, int overwrite);
  * what the style expects (a raster without the band, a vector without layers),
  * CR_E_EXISTS when the .qml exists and !opts->overwrite, CR_E_USAGE on bad options;
  * the output is never changed, and no partial .qml is left. */
-cr_status cr_qml_write(cr_ctx *ctx, const char *output, cr_qml_style style, const cr_qml_opts *opts,
-                       cr_qml_info *info);
+CR_API cr_status cr_qml_write(cr_ctx *ctx, const char *output, cr_qml_style style,
+                              const cr_qml_opts *opts, cr_qml_info *info);
 
 #ifdef __cplusplus
 }

@@ -28,6 +28,7 @@
 #include <stdint.h>
 
 #include "cityrisk/context.h"
+#include "cityrisk/export.h"
 #include "cityrisk/grid.h"
 
 #ifdef __cplusplus
@@ -49,7 +50,7 @@ typedef struct cr_layer_opts {
 } cr_layer_opts;
 
 /* Fills opts with the defaults above. */
-void cr_layer_opts_init(cr_layer_opts *opts);
+CR_API void cr_layer_opts_init(cr_layer_opts *opts);
 
 typedef struct cr_layer cr_layer;
 
@@ -57,31 +58,31 @@ typedef struct cr_layer cr_layer;
  * Fails with CR_E_IO / CR_E_DATA naming the file when it cannot be opened, has no
  * such band, no CRS, cannot be transformed to the grid's CRS or does not overlap the
  * grid at all. The grid is copied. Close with cr_layer_close(). */
-cr_status cr_layer_open(cr_ctx *ctx, const char *path, const cr_grid *grid,
-                        const cr_layer_opts *opts, cr_layer **out);
+CR_API cr_status cr_layer_open(cr_ctx *ctx, const char *path, const cr_grid *grid,
+                               const cr_layer_opts *opts, cr_layer **out);
 
 /* Closes a layer and its datasets. Accepts NULL. */
-void cr_layer_close(cr_layer *layer);
+CR_API void cr_layer_close(cr_layer *layer);
 
 /* The resampling used: "none" when the raster is read directly, else the GDAL
  * name ("average", "bilinear", "sum", "nearest", ...). */
-const char *cr_layer_resampling(const cr_layer *layer);
+CR_API const char *cr_layer_resampling(const cr_layer *layer);
 
 /* The path the layer was opened from. */
-const char *cr_layer_path(const cr_layer *layer);
+CR_API const char *cr_layer_path(const cr_layer *layer);
 
 /* 1 when the source band declares a nodata value, stored in *nodata (as the file
  * stores it), else 0. */
-int cr_layer_nodata(const cr_layer *layer, double *nodata);
+CR_API int cr_layer_nodata(const cr_layer *layer, double *nodata);
 
 /* Reads window win of the grid (win->w * win->h cells, row-major) into values.
  * Invalid cells get NaN in values and 0 in valid; valid cells get 1. valid may be
  * NULL when NaN alone is enough. Fails with CR_E_IO naming the file, and with
  * CR_E_DATA naming the file, band and cell at the first +Inf or -Inf. */
-cr_status cr_layer_read_f32(cr_ctx *ctx, cr_layer *layer, const cr_window *win, float *values,
-                            uint8_t *valid);
-cr_status cr_layer_read_f64(cr_ctx *ctx, cr_layer *layer, const cr_window *win, double *values,
-                            uint8_t *valid);
+CR_API cr_status cr_layer_read_f32(cr_ctx *ctx, cr_layer *layer, const cr_window *win,
+                                   float *values, uint8_t *valid);
+CR_API cr_status cr_layer_read_f64(cr_ctx *ctx, cr_layer *layer, const cr_window *win,
+                                   double *values, uint8_t *valid);
 
 /* Options of cr_writer_open(); initialise with cr_writer_opts_init(). Strings are
  * borrowed for the duration of cr_writer_open(). */
@@ -101,7 +102,7 @@ typedef struct cr_writer_opts {
 } cr_writer_opts;
 
 /* Fills opts with the defaults above. */
-void cr_writer_opts_init(cr_writer_opts *opts);
+CR_API void cr_writer_opts_init(cr_writer_opts *opts);
 
 typedef struct cr_writer cr_writer;
 
@@ -111,32 +112,32 @@ typedef struct cr_writer cr_writer;
  * or "-" (a raster needs a file), CR_E_IO when the folder is missing or not writable.
  * Nothing appears at path before cr_writer_commit() succeeds. Finish with
  * cr_writer_commit() or cr_writer_abort(); both free the writer. */
-cr_status cr_writer_open(cr_ctx *ctx, const char *path, const cr_grid *grid,
-                         const cr_writer_opts *opts, cr_writer **out);
+CR_API cr_status cr_writer_open(cr_ctx *ctx, const char *path, const cr_grid *grid,
+                                const cr_writer_opts *opts, cr_writer **out);
 
 /* Sets a metadata item of the dataset (band 0) or of a band (1-based). */
-cr_status cr_writer_set_metadata(cr_ctx *ctx, cr_writer *w, int band, const char *key,
-                                 const char *value);
+CR_API cr_status cr_writer_set_metadata(cr_ctx *ctx, cr_writer *w, int band, const char *key,
+                                        const char *value);
 
 /* Writes window win of band (1-based) from values (win->w * win->h, row-major);
  * NaN values are stored as nodata. */
-cr_status cr_writer_write(cr_ctx *ctx, cr_writer *w, int band, const cr_window *win,
-                          const float *values);
+CR_API cr_status cr_writer_write(cr_ctx *ctx, cr_writer *w, int band, const cr_window *win,
+                                 const float *values);
 
 /* Builds overviews, writes the COG and renames it into place. Reports progress
  * through the context. Without opts->overwrite the rename never replaces a file: one
  * that appeared at path meanwhile (a concurrent run's) stays, and the call fails with
  * CR_E_EXISTS. On failure or cancellation removes every temporary file and leaves any
  * previous file at path untouched. Frees w in every case. */
-cr_status cr_writer_commit(cr_ctx *ctx, cr_writer *w);
+CR_API cr_status cr_writer_commit(cr_ctx *ctx, cr_writer *w);
 
 /* Discards everything written and frees w. Accepts NULL. */
-void cr_writer_abort(cr_writer *w);
+CR_API void cr_writer_abort(cr_writer *w);
 
 /* The tile side of the COG (and its staging file) written for bands bands: CR_BLOCK_SIZE,
  * halved down to 128 while a tile of all bands (GDAL's COG driver interleaves them by
  * pixel) would exceed 16 MiB: 512 up to 16 bands, 256 up to 64, then 128. */
-int cr_writer_tile_size(int bands);
+CR_API int cr_writer_tile_size(int bands);
 
 #ifdef __cplusplus
 }

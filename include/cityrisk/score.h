@@ -31,7 +31,7 @@ typedef enum cr_indicator {
 } cr_indicator;
 
 /* "sea", "water", "informal", "arrivals". */
-const char *cr_indicator_name(cr_indicator indicator);
+CR_API const char *cr_indicator_name(cr_indicator indicator);
 
 /* The domain input layers: those of the indicators, in cr_indicator order, then the
  * residents, which only the water uplift reads. `cityrisk score` and `zonal` read each
@@ -58,32 +58,32 @@ typedef enum cr_score_method {
 } cr_score_method;
 
 /* Parses "geometric", "arithmetic" or "inform"; CR_E_USAGE otherwise. */
-cr_status cr_score_method_parse(cr_ctx *ctx, const char *name, cr_score_method *out);
-const char *cr_score_method_name(cr_score_method method);
+CR_API cr_status cr_score_method_parse(cr_ctx *ctx, const char *name, cr_score_method *out);
+CR_API const char *cr_score_method_name(cr_score_method method);
 
 /* The default weights: sea 0.30, water 0.20, informal 0.25, arrivals 0.25. */
-void cr_weights_default(double weights[CR_INDICATORS]);
+CR_API void cr_weights_default(double weights[CR_INDICATORS]);
 
 /* Parses "sea=0.3,water=0.2,informal=0.25,arrivals=0.25" into weights; indicators
  * not named get 0. Fails with CR_E_USAGE on an unknown or repeated name, a value
  * that is not a finite number, or a negative one, quoting the item. */
-cr_status cr_weights_parse(cr_ctx *ctx, const char *text, double weights[CR_INDICATORS]);
+CR_API cr_status cr_weights_parse(cr_ctx *ctx, const char *text, double weights[CR_INDICATORS]);
 
 /* Scales weights to sum 1, whatever their magnitude (four of 1e308 are equal weights);
  * CR_E_USAGE when one is negative or not finite, or when they sum to 0. */
-cr_status cr_weights_normalise(cr_ctx *ctx, double weights[CR_INDICATORS]);
+CR_API cr_status cr_weights_normalise(cr_ctx *ctx, double weights[CR_INDICATORS]);
 
 /* Aqueduct: the water-stress score of a withdrawal ratio r = withdrawals / available,
  * clamp(log2(r / 0.1) + 1, 0, 5) (0 for r <= 0), and the ratio of a score,
  * 0.1 * 2^(score - 1). */
-double cr_water_score_from_ratio(double ratio);
-double cr_water_ratio_from_score(double score);
+CR_API double cr_water_score_from_ratio(double ratio);
+CR_API double cr_water_ratio_from_score(double score);
 
 /* The water-stress score once demand grows with the arrivals a among the residents p:
  * r' = r (1 + share a / p), score' = clamp(log2(r' / 0.1) + 1, 0, 5), returned as
  * score' - score. No residents (p <= 0) with arrivals saturates the score at 5; no
  * arrivals gives 0. NaN when an input is NaN. */
-double cr_water_uplift(double score, double arrivals, double population, double share);
+CR_API double cr_water_uplift(double score, double arrivals, double population, double share);
 
 /* How the informal-settlement layer is expressed. */
 typedef enum cr_settlement_input {
@@ -102,7 +102,7 @@ typedef struct cr_normalise_opts {
     int arrivals_linear;            /* a / a_ref instead of log1p(a) / log1p(a_ref); default 0 */
 } cr_normalise_opts;
 
-void cr_normalise_opts_init(cr_normalise_opts *opts);
+CR_API void cr_normalise_opts_init(cr_normalise_opts *opts);
 
 /* What normalising one value found. */
 typedef enum cr_norm_result {
@@ -114,8 +114,8 @@ typedef enum cr_norm_result {
 /* The documented range of an indicator's raw values, and the tolerance beyond it
  * within which values are clamped rather than refused (resampling and storage
  * rounding). For the current options. */
-void cr_indicator_range(cr_indicator indicator, const cr_normalise_opts *opts, double *min,
-                        double *max, double *tolerance);
+CR_API void cr_indicator_range(cr_indicator indicator, const cr_normalise_opts *opts, double *min,
+                               double *max, double *tolerance);
 
 /* Normalises a raw, valid (not NaN) value of an indicator to 0-1 into *out:
  *   sea       min(1, d / sea_depth_full), or [d > 0] with sea_binary;
@@ -124,24 +124,25 @@ void cr_indicator_range(cr_indicator indicator, const cr_normalise_opts *opts, d
  *   arrivals  min(1, log1p(a) / log1p(a_ref)), or min(1, a / a_ref).
  * Values beyond the range's tolerance give CR_NORM_OUT_OF_RANGE and leave *out
  * unset. */
-cr_norm_result cr_indicator_normalise(cr_indicator indicator, const cr_normalise_opts *opts,
-                                      double raw, double *out);
+CR_API cr_norm_result cr_indicator_normalise(cr_indicator indicator, const cr_normalise_opts *opts,
+                                             double raw, double *out);
 
 /* The composite score 0-10 of one cell from indicators c (0-1; NaN = missing) and
  * normalised weights w. Missing indicators make the score NaN unless renormalise,
  * which drops them and spreads their weight over those present (the hazards are
  * never imputed: inform needs arrivals and informal, and at least one hazard).
  * *present, when non-NULL, receives the number of indicators used. */
-double cr_score_cell(cr_score_method method, const double c[CR_INDICATORS],
-                     const double w[CR_INDICATORS], int renormalise, int *present);
+CR_API double cr_score_cell(cr_score_method method, const double c[CR_INDICATORS],
+                            const double w[CR_INDICATORS], int renormalise, int *present);
 
 /* Normalises n raw values of an indicator (NaN = missing) into out (0-1, NaN where
  * missing), as cr_indicator_normalise() does one value: the loop the streaming
  * command runs per tile. Values clamped are counted into *clamped. Returns the
  * index of the first value beyond its range's tolerance, or n when there is none;
  * out is then complete only up to that index. */
-size_t cr_indicator_normalise_block(cr_indicator indicator, const cr_normalise_opts *opts,
-                                    const float *raw, size_t n, float *out, int64_t *clamped);
+CR_API size_t cr_indicator_normalise_block(cr_indicator indicator,
+                                           const cr_normalise_opts *opts, const float *raw,
+                                           size_t n, float *out, int64_t *clamped);
 
 /* The output bands of `cityrisk score`, in file order. */
 typedef enum cr_score_band {
@@ -158,11 +159,11 @@ typedef enum cr_score_band {
 
 /* "score", "class", "sea", "water", "informal", "arrivals", "water_uplift",
  * "indicators_present". */
-const char *cr_score_band_name(cr_score_band band);
+CR_API const char *cr_score_band_name(cr_score_band band);
 
 /* Parses a comma-separated list of band names into a bit set (1 << band). Fails
  * with CR_E_USAGE naming an unknown or repeated band. */
-cr_status cr_score_bands_parse(cr_ctx *ctx, const char *text, unsigned *bands);
+CR_API cr_status cr_score_bands_parse(cr_ctx *ctx, const char *text, unsigned *bands);
 
 /* The largest sample from which quantile class breaks are computed: up to this many
  * scored cells the breaks are exact, beyond it they come from a deterministic
@@ -194,7 +195,7 @@ typedef struct cr_score_opts {
     char **creation_options;     /* -co for the COG; default NULL */
 } cr_score_opts;
 
-void cr_score_opts_init(cr_score_opts *opts);
+CR_API void cr_score_opts_init(cr_score_opts *opts);
 
 /* What a scoring run found. Free with cr_score_summary_clear(). */
 typedef struct cr_score_summary {
@@ -216,7 +217,7 @@ typedef struct cr_score_summary {
     int passes;                           /* reads of the inputs (1 to 4) */
 } cr_score_summary;
 
-void cr_score_summary_clear(cr_score_summary *summary);
+CR_API void cr_score_summary_clear(cr_score_summary *summary);
 
 /* Scores every cell of the grid into a COG at out_path: the score, its class, the
  * normalised indicators, and the water uplift when a population raster is given,
@@ -231,8 +232,8 @@ void cr_score_summary_clear(cr_score_summary *summary);
  * CR_E_DATA when a value lies outside its layer's range beyond the tolerance
  * (naming the layer, the value and the cell), and as the readers and the writer
  * do; no output appears then. */
-cr_status cr_score(cr_ctx *ctx, const char *out_path, const cr_score_opts *opts,
-                   cr_score_summary *summary);
+CR_API cr_status cr_score(cr_ctx *ctx, const char *out_path, const cr_score_opts *opts,
+                          cr_score_summary *summary);
 
 #ifdef __cplusplus
 }

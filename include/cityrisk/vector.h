@@ -6,6 +6,8 @@
 #ifndef CITYRISK_VECTOR_H
 #define CITYRISK_VECTOR_H
 
+#include "cityrisk/export.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -19,7 +21,7 @@ typedef struct cr_csv_columns {
 
 /* 1 when the row is an HXL hashtag row: at least one field, and every non-empty
  * field, starts with '#' (e.g. "#geo+lat"). */
-int cr_csv_is_hxl_row(const char *const *fields, int count);
+CR_API int cr_csv_is_hxl_row(const char *const *fields, int count);
 
 /* Finds the coordinate columns. HXL tags win when tags is non-NULL: "#geo+lon"
  * and "#geo+lat" (attributes in any order, case-insensitive). Otherwise header
@@ -27,8 +29,8 @@ int cr_csv_is_hxl_row(const char *const *fields, int count);
  * easting, or a name ending in "_longitude" / "_lon"; y from lat, latitude, y,
  * northing, or a name ending in "_latitude" / "_lat". The first match wins.
  * Sets out->hxl to (tags != NULL). */
-void cr_csv_find_coordinates(const char *const *header, int count, const char *const *tags,
-                             int tag_count, cr_csv_columns *out);
+CR_API void cr_csv_find_coordinates(const char *const *header, int count, const char *const *tags,
+                                    int tag_count, cr_csv_columns *out);
 
 #ifdef __cplusplus
 }

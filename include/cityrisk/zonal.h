@@ -22,6 +22,7 @@
 
 #include "cityrisk/classes.h"
 #include "cityrisk/context.h"
+#include "cityrisk/export.h"
 #include "cityrisk/grid.h"
 
 #ifdef __cplusplus
@@ -60,7 +61,7 @@ typedef struct cr_stat {
  * weighted_mean(name). Blanks around items are allowed. Fails with CR_E_USAGE quoting
  * the item on an unknown name, a bad argument, or a statistic given twice. *out is an
  * array of *count statistics to free(). */
-cr_status cr_stats_parse(cr_ctx *ctx, const char *text, cr_stat **out, int *count);
+CR_API cr_status cr_stats_parse(cr_ctx *ctx, const char *text, cr_stat **out, int *count);
 
 /* The weighted quantile q (0..1) of n values with weights w (> 0), by linear
  * interpolation of the weighted distribution: with the values sorted and S_k the sum
@@ -69,11 +70,11 @@ cr_status cr_stats_parse(cr_ctx *ctx, const char *text, cr_stat **out, int *coun
  * (W the total weight). With equal weights this is numpy's default ('linear', type 7)
  * quantile; with integer weights it stays within the range of the repeated values.
  * values and weights are reordered together (sorted by value). NaN when n is 0. */
-double cr_weighted_quantile(double *values, double *weights, size_t n, double q);
+CR_API double cr_weighted_quantile(double *values, double *weights, size_t n, double q);
 
 /* The value with the largest total weight (the smallest of equal totals) of n values
  * sorted by value, as cr_weighted_quantile() leaves them. NaN when n is 0. */
-double cr_weighted_majority(const double *values, const double *weights, size_t n);
+CR_API double cr_weighted_majority(const double *values, const double *weights, size_t n);
 
 /* A raster of `-r NAME=RASTER[:BAND]`. */
 typedef struct cr_zonal_raster {
@@ -85,8 +86,8 @@ typedef struct cr_zonal_raster {
 /* Parses "NAME=RASTER[:BAND]" into out, pointing into text's copy *storage (free()).
  * A trailing ":N" of digits is a band; anything else stays in the path (so
  * "/vsizip/a.zip/b.tif" works). Fails with CR_E_USAGE on a missing or bad name. */
-cr_status cr_zonal_raster_parse(cr_ctx *ctx, const char *text, cr_zonal_raster *out,
-                                char **storage);
+CR_API cr_status cr_zonal_raster_parse(cr_ctx *ctx, const char *text, cr_zonal_raster *out,
+                                       char **storage);
 
 /* Options of cr_zonal(); initialise with cr_zonal_opts_init(). Strings are borrowed. */
 typedef struct cr_zonal_opts {
@@ -116,7 +117,7 @@ typedef struct cr_zonal_opts {
                                  * before any work; default NULL */
 } cr_zonal_opts;
 
-void cr_zonal_opts_init(cr_zonal_opts *opts);
+CR_API void cr_zonal_opts_init(cr_zonal_opts *opts);
 
 /* The most sea-level scenarios (bands of the sea raster) one run handles. */
 #define CR_ZONAL_MAX_SCENARIOS 16
@@ -143,7 +144,7 @@ typedef struct cr_zonal_summary {
     int tiles_read;              /* tiles of the grid read */
 } cr_zonal_summary;
 
-void cr_zonal_summary_clear(cr_zonal_summary *summary);
+CR_API void cr_zonal_summary_clear(cr_zonal_summary *summary);
 
 /* Computes the statistics of every zone and writes the zones, with all their
  * attributes and one column per statistic, to out_path ("-": GeoJSON on stdout):
@@ -162,8 +163,8 @@ void cr_zonal_summary_clear(cr_zonal_summary *summary);
  * (any file of the output's format, a Shapefile's .dbf too), CR_E_IO; no output appears
  * then. Every file written is checked against the inputs before any work (CR_E_USAGE). A
  * CSV is one file under any name; a Shapefile is named NAME.shp (CR_E_USAGE otherwise). */
-cr_status cr_zonal(cr_ctx *ctx, const char *out_path, const cr_zonal_opts *opts,
-                   cr_zonal_summary *summary);
+CR_API cr_status cr_zonal(cr_ctx *ctx, const char *out_path, const cr_zonal_opts *opts,
+                          cr_zonal_summary *summary);
 
 #ifdef __cplusplus
 }

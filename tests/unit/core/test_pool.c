@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/internal.h"
 #include "core/pool.h"
 
 /* The threads and slots every test runs with: each of 1, 2, 4 with each of 1, 2, 8. */
