@@ -11,7 +11,11 @@
 #include "cityrisk/number.h"
 
 static const char *const INDICATOR_NAMES[CR_INDICATORS] = {"sea", "water", "informal", "arrivals"};
-static const char *const METHOD_NAMES[] = {"geometric", "arithmetic", "inform"};
+const char *const cr_score_method_names[] = {"geometric", "arithmetic", "inform", NULL};
+const char *const cr_missing_names[] = {"nodata", "renormalise", NULL};
+const char *const cr_settlement_input_names[] = {"fraction", "percent", "binary", NULL};
+const char *const cr_water_input_names[] = {"score", "ratio", NULL};
+const char *const cr_arrivals_transform_names[] = {"log", "linear", NULL};
 
 static double clamp(double v, double lo, double hi)
 {
@@ -26,7 +30,7 @@ const char *cr_indicator_name(cr_indicator indicator)
 cr_status cr_score_method_parse(cr_ctx *ctx, const char *name, cr_score_method *out)
 {
     for (int i = 0; i < 3; i++)
-        if (name && strcmp(name, METHOD_NAMES[i]) == 0) {
+        if (name && strcmp(name, cr_score_method_names[i]) == 0) {
             *out = (cr_score_method)i;
             return CR_OK;
         }
@@ -36,7 +40,7 @@ cr_status cr_score_method_parse(cr_ctx *ctx, const char *name, cr_score_method *
 
 const char *cr_score_method_name(cr_score_method method)
 {
-    return method >= 0 && method <= CR_METHOD_INFORM ? METHOD_NAMES[method] : "unknown";
+    return method >= 0 && method <= CR_METHOD_INFORM ? cr_score_method_names[method] : "unknown";
 }
 
 void cr_weights_default(double weights[CR_INDICATORS])
