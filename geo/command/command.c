@@ -51,6 +51,25 @@ static cr_status style_failed(cr_ctx *ctx)
     return st;
 }
 
+/* The command's summary, its text gathered in memory. */
+static cr_status summarise(cr_ctx *ctx, const cr_command *cmd, const void *opts, const cr_qml_info *style,
+                           cr_command_result *result)
+{
+    char *text = NULL;
+    size_t size = 0;
+    FILE *out = open_memstream(&text, &size);
+    if (!out)
+        return cr_ctx_fail(ctx, CR_E_IO, "out of memory");
+    cr_status st = cmd->summarise(ctx, opts, style, out, result);
+    if (fclose(out) != 0 && st == CR_OK)
+        st = cr_ctx_fail(ctx, CR_E_IO, "out of memory");
+    if (st == CR_OK && size > 0)
+        result->text = text;
+    else
+        free(text);
+    return st;
+}
+
 cr_status cr_command_run(cr_ctx *ctx, const cr_command *cmd, void *opts, const cr_command_call *call,
                          cr_command_result *result)
 {
@@ -75,7 +94,7 @@ cr_status cr_command_run(cr_ctx *ctx, const cr_command *cmd, void *opts, const c
             st = style_failed(ctx);
     }
     if (st == CR_OK && cmd->summarise)
-        st = cmd->summarise(ctx, opts, styled ? &style : NULL, result);
+        st = summarise(ctx, cmd, opts, styled ? &style : NULL, result);
     if (st == CR_OK && styled && result->json)
         json_object_object_add(result->json, "qml", json_object_new_string(style.path));
     base->styles = NULL;

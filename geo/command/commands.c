@@ -14,7 +14,8 @@ extern const cr_command cr_run_command;
 
 /* In the order `cityrisk help` lists them. */
 static const cr_command *const COMMANDS[] = {
-    &cr_score_command,
+    &cr_info_command, &cr_inundation_command, &cr_arrivals_command, &cr_score_command,
+    &cr_zonal_command, &cr_map_command, &cr_run_command,
 };
 
 int cr_command_count(void)

@@ -1,6 +1,6 @@
 /* score_command.c: `cityrisk score` in the command table: its arguments, and its summary
  * as JSON and as text. */
-#define _POSIX_C_SOURCE 200809L /* open_memstream */
+#define _POSIX_C_SOURCE 200809L
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -203,19 +203,16 @@ static void summary_text(FILE *out, const cr_score_summary *s, const cr_qml_info
         fprintf(out, "QGIS style written to %s\n", style->path);
 }
 
-static cr_status summarise(cr_ctx *ctx, const void *opts, const cr_qml_info *style, cr_command_result *result)
+static cr_status summarise(cr_ctx *ctx, const void *opts, const cr_qml_info *style, FILE *text,
+                           cr_command_result *result)
 {
+    (void)ctx;
     const score_args *a = opts;
-    if (a->base.json) {
+    if (a->base.json)
         result->json = summary_json(a->base.output, &a->o, &a->s);
-        return CR_OK;
-    }
-    size_t size = 0;
-    FILE *out = open_memstream(&result->text, &size);
-    if (!out)
-        return cr_ctx_fail(ctx, CR_E_IO, "out of memory");
-    summary_text(out, &a->s, style);
-    return fclose(out) == 0 ? CR_OK : cr_ctx_fail(ctx, CR_E_IO, "out of memory");
+    else
+        summary_text(text, &a->s, style);
+    return CR_OK;
 }
 
 const cr_command cr_score_command = {

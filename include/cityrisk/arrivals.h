@@ -25,6 +25,7 @@
 #include <stdint.h>
 
 #include "cityrisk/context.h"
+#include "cityrisk/export.h"
 #include "cityrisk/grid.h"
 
 #ifdef __cplusplus
@@ -45,6 +46,9 @@ typedef enum cr_kernel {
 /* The kernel named name ("none", "quartic", ...); fails with CR_E_USAGE listing the
  * names. */
 cr_status cr_kernel_parse(cr_ctx *ctx, const char *name, cr_kernel *out);
+
+/* The names of the kernels in the enum's order, NULL-terminated. */
+CR_API extern const char *const cr_kernel_names[];
 
 /* The name of a kernel ("quartic"). */
 const char *cr_kernel_name(cr_kernel kernel);

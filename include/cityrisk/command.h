@@ -22,6 +22,7 @@
 #define CITYRISK_COMMAND_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include <json-c/json.h>
 
@@ -179,10 +180,10 @@ struct cr_command {
     /* The QGIS style it writes beside its output with --qml: its kind, and the options of
      * cr_qml_write() from its outcome. NULL for a command without --qml. */
     cr_qml_style (*style)(const void *opts, cr_qml_opts *qml);
-    /* Its summary after a successful run: the --json document (today's, exactly) or the
-     * text lines; style is the QGIS style written, NULL when none. NULL when run fills
-     * the result. */
-    cr_status (*summarise)(cr_ctx *ctx, const void *opts, const cr_qml_info *style,
+    /* Its summary after a successful run: the --json document into result->json, or the
+     * text into text (which becomes result->text), and the result's flags; style is the
+     * QGIS style written, NULL when none. NULL when run fills the result. */
+    cr_status (*summarise)(cr_ctx *ctx, const void *opts, const cr_qml_info *style, FILE *text,
                            cr_command_result *result);
 };
 

@@ -19,6 +19,7 @@
 #define CITYRISK_MAP_H
 
 #include "cityrisk/context.h"
+#include "cityrisk/export.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -73,6 +74,9 @@ typedef struct cr_map_summary {
 /* Parses a format name, "png", "pdf" or "svg" in any case; fails with CR_E_USAGE
  * quoting the text otherwise. */
 cr_status cr_map_format_parse(cr_ctx *ctx, const char *text, cr_map_format *out);
+
+/* The names of the formats in the enum's order, NULL-terminated: "png", "pdf", "svg". */
+CR_API extern const char *const cr_map_format_names[];
 
 /* The format named by the output's extension (.png, .pdf, .svg, any case), PNG when
  * the extension names none of them. */
