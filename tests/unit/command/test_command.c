@@ -7,11 +7,13 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <cpl_conv.h>
 #include <cpl_string.h>
 
 #include "cityrisk/command.h"
+#include "cityrisk/pipeline.h"
 
 /* ---- a command of every kind of argument, for the parser ---- */
 
@@ -357,6 +359,130 @@ static void stages_write_an_output_and_style_it_with_qml(void **state)
     }
 }
 
+/* ---- the pipeline's keys come from the table ---- */
+
+/* 1 when list (a CSL) holds text. */
+static int holds(char **list, const char *text)
+{
+    for (; list && *list; list++)
+        if (strcmp(*list, text) == 0)
+            return 1;
+    return 0;
+}
+
+/* A stage of each command that may be one, with every file argument its table has: the
+ * inputs and outputs of the loaded stage are exactly those (and the QGIS style beside the
+ * output, for a command that writes one), each an option of its arguments; a repeatable
+ * one repeated, another joined with commas. */
+static void pipeline_keys_come_from_the_table(void **state)
+{
+    (void)state;
+    char *dir = tu_mkdtemp();
+    char *out = tu_path(dir, "out");
+    assert_int_equal(mkdir(out, 0777), 0);
+    for (int c = 0; c < cr_command_count(); c++) {
+        const cr_command *cmd = cr_command_get(c);
+        if (!(cmd->flags & CR_COMMAND_STAGE))
+            continue;
+        json_object *stage = json_object_new_object();
+        json_object_object_add(stage, "stage", json_object_new_string(cmd->name));
+        char **inputs = NULL, **outputs = NULL;
+        const char *repeated = NULL;
+        for (const cr_arg *a = cmd->args; a->type != CR_ARG_END; a++) {
+            char file[256], path[4096];
+            if (a->role == CR_ROLE_PARAMETER) {
+                /* a parameter that takes a list, once as an array of two */
+                if (a->type == CR_ARG_LIST && !repeated) {
+                    json_object *two = json_object_new_array();
+                    json_object_array_add(two, json_object_new_string("A=1"));
+                    json_object_array_add(two, json_object_new_string("B=2"));
+                    json_object_object_add(stage, a->name, two);
+                    repeated = a->name;
+                }
+                continue;
+            }
+            snprintf(file, sizeof file, "%s/%s-%s.dat", a->role == CR_ROLE_INPUT ? "." : "out", cmd->name, a->name);
+            snprintf(path, sizeof path, "%s/%s", dir, file);
+            if (a->role == CR_ROLE_INPUT) {
+                free(tu_write_file(dir, file, "x"));
+                inputs = CSLAddString(inputs, path);
+            } else {
+                outputs = CSLAddString(outputs, path);
+            }
+            char value[300];
+            snprintf(value, sizeof value, "%s%s", a->flags & CR_ARGF_NAMED_FILE ? "name=" : "", file);
+            json_object_object_add(stage, a->name, json_object_new_string(value));
+        }
+        if (cr_command_has_style(cmd)) {
+            char style[4096];
+            snprintf(style, sizeof style, "%s/out/%s-output.qml", dir, cmd->name);
+            outputs = CSLAddString(outputs, style);
+        }
+        json_object *doc = json_object_new_object(), *stages = json_object_new_array();
+        json_object_array_add(stages, stage);
+        json_object_object_add(doc, "stages", stages);
+        char *pipeline = tu_path(dir, "pipeline.json");
+        assert_int_equal(json_object_to_file(pipeline, doc), 0);
+        cr_ctx *ctx = cr_ctx_new();
+        cr_pipeline *p = NULL;
+        if (cr_pipeline_load(ctx, pipeline, NULL, &p) != CR_OK)
+            fail_msg("%s: %s", cmd->name, cr_ctx_error(ctx));
+        const cr_stage *st = &p->stage[0];
+        assert_int_equal(CSLCount(st->inputs), CSLCount(inputs));
+        for (char **i = inputs; i && *i; i++)
+            if (!holds(st->inputs, *i))
+                fail_msg("%s: %s is not an input", cmd->name, *i);
+        assert_int_equal(CSLCount(st->outputs), CSLCount(outputs));
+        for (char **o = outputs; o && *o; o++)
+            if (!holds(st->outputs, *o))
+                fail_msg("%s: %s is not an output", cmd->name, *o);
+        assert_int_equal(holds(st->argv, "--qml"), cr_command_has_style(cmd));
+        if (repeated) { /* --NAME A=1 --NAME B=2, not --NAME A=1,B=2 */
+            char option[64];
+            snprintf(option, sizeof option, "--%s", repeated);
+            int at = CSLFindString(st->argv, option);
+            assert_true(at > 0);
+            assert_string_equal(st->argv[at + 1], "A=1");
+            assert_string_equal(st->argv[at + 2], option);
+            assert_string_equal(st->argv[at + 3], "B=2");
+        }
+        cr_pipeline_free(p);
+        /* --json is the run's, not a stage's */
+        json_object_object_add(stage, "json", json_object_new_boolean(1));
+        assert_int_equal(json_object_to_file(pipeline, doc), 0);
+        assert_int_equal(cr_pipeline_load(ctx, pipeline, NULL, &p), CR_E_DATA);
+        assert_non_null(strstr(cr_ctx_error(ctx), "key 'json' is not allowed in a pipeline"));
+        cr_ctx_free(ctx);
+        json_object_put(doc);
+        free(pipeline);
+        CSLDestroy(inputs);
+        CSLDestroy(outputs);
+    }
+    free(out);
+    tu_rmdir(dir);
+}
+
+/* Only the commands the table marks as stages may be one, and the message lists them. */
+static void stages_are_the_commands_the_table_marks(void **state)
+{
+    (void)state;
+    char *dir = tu_mkdtemp();
+    char *pipeline = tu_write_file(dir, "pipeline.json", "{\"stages\": [{\"stage\": \"info\"}]}");
+    cr_ctx *ctx = cr_ctx_new();
+    cr_pipeline *p = NULL;
+    assert_int_equal(cr_pipeline_load(ctx, pipeline, NULL, &p), CR_E_DATA);
+    char expected[256] = "";
+    for (int c = 0; c < cr_command_count(); c++)
+        if (cr_command_get(c)->flags & CR_COMMAND_STAGE)
+            snprintf(expected + strlen(expected), sizeof expected - strlen(expected), "%s%s", *expected ? ", " : "",
+                     cr_command_get(c)->name);
+    assert_string_equal(expected, "inundation, arrivals, score, zonal, map");
+    assert_non_null(strstr(cr_ctx_error(ctx), expected));
+    cr_ctx_free(ctx);
+    free(pipeline);
+    tu_rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -371,6 +497,8 @@ int main(void)
         cmocka_unit_test(help_lists_every_option_with_the_common_ones),
         cmocka_unit_test(every_row_is_complete_and_named_once),
         cmocka_unit_test(stages_write_an_output_and_style_it_with_qml),
+        cmocka_unit_test(pipeline_keys_come_from_the_table),
+        cmocka_unit_test(stages_are_the_commands_the_table_marks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
