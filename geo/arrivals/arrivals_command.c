@@ -260,13 +260,6 @@ const cr_command cr_arrivals_command = {
         "  cityrisk arrivals --points sites.gpkg --layer camps --count-field households \\\n"
         "      --date-field reported --from 2024-01-01 --to 2024-06-30 \\\n"
         "      --resolution 100 --crs EPSG:32736 --report rejected.csv --json -o arrivals.tif",
-    .args = ARGS,
-    .flags = CR_COMMAND_STAGE,
-    .opts_size = sizeof(arrivals_args),
-    .init = init,
-    .clear = clear,
-    .check = check,
-    .run = run,
-    .style = style,
-    .summarise = summarise,
+    .args = ARGS, .flags = CR_COMMAND_STAGE, .opts_size = sizeof(arrivals_args),
+    .init = init, .clear = clear, .check = check, .run = run, .style = style, .summarise = summarise,
 };

@@ -212,10 +212,6 @@ const cr_command cr_info_command = {
         "The text report goes to stdout; --json prints the same as JSON.",
     .examples = "  cityrisk info samples/data/dem.tif\n"
                 "  cityrisk info --json samples/data/*.tif samples/data/arrivals.csv | jq '.warnings'",
-    .args = ARGS,
-    .opts_size = sizeof(info_args),
-    .clear = clear,
-    .check = check,
-    .run = run,
-    .summarise = summarise,
+    .args = ARGS, .opts_size = sizeof(info_args),
+    .clear = clear, .check = check, .run = run, .summarise = summarise,
 };

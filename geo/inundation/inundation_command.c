@@ -254,13 +254,6 @@ const cr_command cr_inundation_command = {
         "      --tide 0.9 -o inundation.tif\n"
         "  cityrisk inundation --dem dem.tif --sea-level 0.5,1,2 --connectivity 4 --json -o flood.tif\n"
         "  cityrisk inundation --list-scenarios",
-    .args = ARGS,
-    .flags = CR_COMMAND_STAGE,
-    .opts_size = sizeof(inundation_args),
-    .init = init,
-    .clear = clear,
-    .check = check,
-    .run = run,
-    .style = style,
-    .summarise = summarise,
+    .args = ARGS, .flags = CR_COMMAND_STAGE, .opts_size = sizeof(inundation_args),
+    .init = init, .clear = clear, .check = check, .run = run, .style = style, .summarise = summarise,
 };

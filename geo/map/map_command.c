@@ -126,11 +126,6 @@ const cr_command cr_map_command = {
         "  cityrisk map --raster exposure.tif --zones neighbourhoods.geojson -of pdf -o exposure.pdf\n"
         "  cityrisk map --raster inundation.tif --band ssp245-2100 --title \"Flood depth, 2100\" \\\n"
         "      --width 1200 -o flood.svg",
-    .args = ARGS,
-    .flags = CR_COMMAND_STAGE,
-    .opts_size = sizeof(map_args),
-    .init = init,
-    .check = check,
-    .run = run,
-    .summarise = summarise,
+    .args = ARGS, .flags = CR_COMMAND_STAGE, .opts_size = sizeof(map_args),
+    .init = init, .check = check, .run = run, .summarise = summarise,
 };

@@ -322,10 +322,6 @@ const cr_command cr_run_command = {
     .examples = "  cityrisk run samples/pipeline.json\n"
                 "  cityrisk run samples/pipeline.json --dry-run\n"
                 "  cityrisk run samples/pipeline.json --set score.method=arithmetic --only score,zonal",
-    .args = ARGS,
-    .opts_size = sizeof(run_args),
-    .clear = clear,
-    .check = check,
-    .run = run,
-    .summarise = summarise,
+    .args = ARGS, .opts_size = sizeof(run_args),
+    .clear = clear, .check = check, .run = run, .summarise = summarise,
 };

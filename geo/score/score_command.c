@@ -262,13 +262,6 @@ const cr_command cr_score_command = {
         "  cityrisk score --sea depth.tif --water ratio.tif --water-input ratio \\\n"
         "      --informal slums.tif --settlement-input percent --arrivals arrivals.tif \\\n"
         "      --method inform --classes jenks:5 --bands score,class --json -o exposure.tif",
-    .args = ARGS,
-    .flags = CR_COMMAND_STAGE,
-    .opts_size = sizeof(score_args),
-    .init = init,
-    .clear = clear,
-    .check = check,
-    .run = run,
-    .style = style,
-    .summarise = summarise,
+    .args = ARGS, .flags = CR_COMMAND_STAGE, .opts_size = sizeof(score_args),
+    .init = init, .clear = clear, .check = check, .run = run, .style = style, .summarise = summarise,
 };

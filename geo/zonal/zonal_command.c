@@ -281,13 +281,6 @@ const cr_command cr_zonal_command = {
         "      --informal samples/data/settlement.tif -o neighbourhoods.geojson\n"
         "  cityrisk zonal --zones wards.shp -r pop=worldpop.tif -r dem=dem.tif \\\n"
         "      --stats sum,mean,median,quantile(0.9),weighted_mean(pop) -of GPKG -o wards.gpkg",
-    .args = ARGS,
-    .flags = CR_COMMAND_STAGE,
-    .opts_size = sizeof(zonal_args),
-    .init = init,
-    .clear = clear,
-    .check = check,
-    .run = run,
-    .style = style,
-    .summarise = summarise,
+    .args = ARGS, .flags = CR_COMMAND_STAGE, .opts_size = sizeof(zonal_args),
+    .init = init, .clear = clear, .check = check, .run = run, .style = style, .summarise = summarise,
 };
