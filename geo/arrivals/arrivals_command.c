@@ -193,8 +193,7 @@ static json_object *summary_json(const char *points, const char *out, const cr_a
     return doc;
 }
 
-static void summary_text(FILE *out, const cr_arrivals_opts *o, const cr_arrivals_summary *s,
-                         const cr_qml_info *style)
+static void summary_text(FILE *out, const cr_arrivals_opts *o, const cr_arrivals_summary *s)
 {
     fprintf(out,
             "%" PRId64 " records read, %" PRId64 " accepted, %" PRId64 " rejected, %" PRId64
@@ -209,20 +208,15 @@ static void summary_text(FILE *out, const cr_arrivals_opts *o, const cr_arrivals
                 "%s kernel, bandwidth %g: %.6g arrivals of kernel mass reached beyond the grid edge "
                 "and were renormalised onto it\n",
                 cr_kernel_name(o->kernel), o->bandwidth, s->kernel_mass_outside);
-    if (style)
-        fprintf(out, "QGIS style written to %s\n", style->path);
 }
 
-static cr_status summarise(cr_ctx *ctx, const void *opts, const cr_qml_info *style, FILE *text,
-                           cr_command_result *result)
+static void summarise(const void *opts, FILE *text, cr_command_result *result)
 {
-    (void)ctx;
     const arrivals_args *a = opts;
     if (a->base.json)
         result->json = summary_json(a->points, a->base.output, &a->o, &a->s);
     else
-        summary_text(text, &a->o, &a->s, style);
-    return CR_OK;
+        summary_text(text, &a->o, &a->s);
 }
 
 const cr_command cr_arrivals_command = {

@@ -51,16 +51,26 @@ static cr_status style_failed(cr_ctx *ctx)
     return st;
 }
 
-/* The command's summary, its text gathered in memory. */
-static cr_status summarise(cr_ctx *ctx, const cr_command *cmd, const void *opts, const cr_qml_info *style,
-                           cr_command_result *result)
+/* The command's summary, its text gathered in memory; the style written (kind, style),
+ * when one was, in the --json document or the text. */
+static cr_status summarise(cr_ctx *ctx, const cr_command *cmd, const void *opts, cr_qml_style kind,
+                           const cr_qml_info *style, cr_command_result *result)
 {
     char *text = NULL;
     size_t size = 0;
     FILE *out = open_memstream(&text, &size);
     if (!out)
         return cr_ctx_fail(ctx, CR_E_IO, "out of memory");
-    cr_status st = cmd->summarise(ctx, opts, style, out, result);
+    cmd->summarise(opts, out, result);
+    cr_status st = CR_OK;
+    if (style && result->json) {
+        json_object_object_add(result->json, "qml", json_object_new_string(style->path));
+    } else if (style) {
+        fprintf(out, "QGIS style written to %s", style->path);
+        if (kind == CR_QML_ZONES) /* a vector's: graduated on a field, or outlines */
+            fprintf(out, " (graduated on %s)", style->field[0] ? style->field : "nothing: outlines");
+        fputc('\n', out);
+    }
     if (fclose(out) != 0 && st == CR_OK)
         st = cr_ctx_fail(ctx, CR_E_IO, "out of memory");
     if (st == CR_OK && size > 0)
@@ -85,18 +95,17 @@ cr_status cr_command_run(cr_ctx *ctx, const cr_command *cmd, void *opts, const c
         st = cmd->run(ctx, opts, call, result);
     cr_qml_info style;
     memset(&style, 0, sizeof style);
+    cr_qml_style kind = CR_QML_SCORE;
     if (st == CR_OK && styled) {
         cr_qml_opts qo;
         cr_qml_opts_init(&qo);
         qo.overwrite = base->overwrite;
-        cr_qml_style kind = cmd->style(opts, &qo);
+        kind = cmd->style(opts, &qo);
         if (cr_qml_write(ctx, base->output, kind, &qo, &style) != CR_OK)
             st = style_failed(ctx);
     }
     if (st == CR_OK && cmd->summarise)
-        st = summarise(ctx, cmd, opts, styled ? &style : NULL, result);
-    if (st == CR_OK && styled && result->json)
-        json_object_object_add(result->json, "qml", json_object_new_string(style.path));
+        st = summarise(ctx, cmd, opts, kind, styled ? &style : NULL, result);
     base->styles = NULL;
     free(style_path);
     return st;

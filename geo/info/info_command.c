@@ -184,17 +184,14 @@ static void print_report(FILE *out, json_object *report)
         fprintf(out, "  %s\n", text(json_object_array_get_idx(warnings, i), "message"));
 }
 
-static cr_status summarise(cr_ctx *ctx, const void *opts, const cr_qml_info *style, FILE *out,
-                           cr_command_result *result)
+static void summarise(const void *opts, FILE *out, cr_command_result *result)
 {
-    (void)ctx, (void)style;
     const info_args *a = opts;
     result->is_report = 1;
     if (a->base.json)
         result->json = json_object_get(a->report);
     else
         print_report(out, a->report);
-    return CR_OK;
 }
 
 const cr_command cr_info_command = {

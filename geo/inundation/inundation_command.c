@@ -195,7 +195,7 @@ static json_object *summary_json(const char *out, const cr_inundation_opts *o, c
 }
 
 static void summary_text(FILE *out, const cr_inundation_opts *o, const cr_inundation_stats *stats,
-                         int64_t sea_cells, const cr_qml_info *style)
+                         int64_t sea_cells)
 {
     fprintf(out, "%lld sea cells\n", (long long)sea_cells);
     for (int k = 0; k < o->level_count; k++) {
@@ -209,14 +209,10 @@ static void summary_text(FILE *out, const cr_inundation_opts *o, const cr_inunda
                 cr_number_fixed(stats[k].water_level_m, 3, w, sizeof w), (long long)stats[k].inundated_cells,
                 stats[k].inundated_area_m2 / 1e6, cr_number_fixed(stats[k].max_depth_m, 2, depth, sizeof depth));
     }
-    if (style)
-        fprintf(out, "QGIS style written to %s\n", style->path);
 }
 
-static cr_status summarise(cr_ctx *ctx, const void *opts, const cr_qml_info *style, FILE *text,
-                           cr_command_result *result)
+static void summarise(const void *opts, FILE *text, cr_command_result *result)
 {
-    (void)ctx;
     const inundation_args *a = opts;
     result->is_report = a->list;
     if (a->list && a->base.json)
@@ -226,8 +222,7 @@ static cr_status summarise(cr_ctx *ctx, const void *opts, const cr_qml_info *sty
     else if (a->base.json)
         result->json = summary_json(a->base.output, &a->o, a->stats, a->sea_cells);
     else
-        summary_text(text, &a->o, a->stats, a->sea_cells, style);
-    return CR_OK;
+        summary_text(text, &a->o, a->stats, a->sea_cells);
 }
 
 const cr_command cr_inundation_command = {

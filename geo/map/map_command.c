@@ -71,10 +71,8 @@ static cr_status run(cr_ctx *ctx, void *opts, const cr_command_call *call, cr_co
     return cr_map(ctx, a->base.output, &a->o, &a->s);
 }
 
-static cr_status summarise(cr_ctx *ctx, const void *opts, const cr_qml_info *style, FILE *text,
-                           cr_command_result *result)
+static void summarise(const void *opts, FILE *text, cr_command_result *result)
 {
-    (void)ctx, (void)style;
     const map_args *a = opts;
     const cr_map_summary *s = &a->s;
     const char *format = cr_map_format_name(a->o.format);
@@ -82,7 +80,7 @@ static cr_status summarise(cr_ctx *ctx, const void *opts, const cr_qml_info *sty
         fprintf(text, "%d x %d %s map of band %d%s%s%s, %d zones, %d labels, written to %s\n", s->width, s->height,
                 format, s->band, s->band_name[0] ? " '" : "", s->band_name, s->band_name[0] ? "'" : "", s->zones,
                 s->labels, a->base.output);
-        return CR_OK;
+        return;
     }
     json_object *doc = json_object_new_object();
     json_object_object_add(doc, "output", json_object_new_string(a->base.output));
@@ -97,7 +95,6 @@ static cr_status summarise(cr_ctx *ctx, const void *opts, const cr_qml_info *sty
     json_object_object_add(doc, "labels", json_object_new_int(s->labels));
     json_object_object_add(doc, "scenario", s->scenario[0] ? json_object_new_string(s->scenario) : NULL);
     result->json = doc;
-    return CR_OK;
 }
 
 const cr_command cr_map_command = {

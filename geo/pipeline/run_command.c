@@ -283,20 +283,17 @@ static cr_status run(cr_ctx *ctx, void *opts, const cr_command_call *call, cr_co
     return st;
 }
 
-static cr_status summarise(cr_ctx *ctx, const void *opts, const cr_qml_info *style, FILE *text,
-                           cr_command_result *result)
+static void summarise(const void *opts, FILE *text, cr_command_result *result)
 {
-    (void)ctx, (void)style;
     const run_args *a = opts;
     const cr_pipeline *p = a->p;
     result->is_report = a->dry_run;
     if (a->base.json)
-        return CR_OK; /* the run made its document */
+        return; /* the run made its document */
     if (!a->dry_run)
         fprintf(text, "%d of %d stages ran, %d up to date\n", a->done, p->nstages, p->nstages - a->done);
     for (int i = 0; a->dry_run && i < p->nstages; i++)
         fprintf(text, "%-5s %s: %s\n", a->runs[i] ? "run" : "skip", p->stage[i].name, a->why[i]);
-    return CR_OK;
 }
 
 const cr_command cr_run_command = {

@@ -186,7 +186,7 @@ static json_object *summary_json(const char *out, const cr_score_opts *o, const 
     return doc;
 }
 
-static void summary_text(FILE *out, const cr_score_summary *s, const cr_qml_info *style)
+static void summary_text(FILE *out, const cr_score_summary *s)
 {
     fprintf(out,
             "%" PRId64 " of %" PRId64 " cells scored (%" PRId64 " nodata), score min %.3f mean %.3f max %.3f\n",
@@ -199,20 +199,15 @@ static void summary_text(FILE *out, const cr_score_summary *s, const cr_qml_info
         if (s->clamped[k])
             fprintf(out, "%" PRId64 " %s values just outside their range were clamped\n", s->clamped[k],
                     cr_input_name(k));
-    if (style)
-        fprintf(out, "QGIS style written to %s\n", style->path);
 }
 
-static cr_status summarise(cr_ctx *ctx, const void *opts, const cr_qml_info *style, FILE *text,
-                           cr_command_result *result)
+static void summarise(const void *opts, FILE *text, cr_command_result *result)
 {
-    (void)ctx;
     const score_args *a = opts;
     if (a->base.json)
         result->json = summary_json(a->base.output, &a->o, &a->s);
     else
-        summary_text(text, &a->s, style);
-    return CR_OK;
+        summary_text(text, &a->s);
 }
 
 const cr_command cr_score_command = {

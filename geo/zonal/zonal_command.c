@@ -221,27 +221,21 @@ static json_object *summary_json(const char *out, const cr_zonal_summary *s)
     return doc;
 }
 
-static cr_status summarise(cr_ctx *ctx, const void *opts, const cr_qml_info *style, FILE *text,
-                           cr_command_result *result)
+static void summarise(const void *opts, FILE *text, cr_command_result *result)
 {
-    (void)ctx;
     const zonal_args *a = opts;
     const cr_zonal_summary *s = &a->s;
     if (strcmp(a->base.output, "-") == 0) {
         result->wrote_stdout = 1;
-        return CR_OK;
+        return;
     }
     if (a->base.json) {
         result->json = summary_json(a->base.output, s);
-        return CR_OK;
+        return;
     }
     fprintf(text, "%" PRId64 " zones (%" PRId64 " repaired, %" PRId64 " without data), %d properties added, "
                   "written to %s\n",
             s->zones, s->zones_repaired, s->zones_without_data, s->columns, a->base.output);
-    if (style)
-        fprintf(text, "QGIS style written to %s (graduated on %s)\n", style->path,
-                style->field[0] ? style->field : "nothing: outlines");
-    return CR_OK;
 }
 
 const cr_command cr_zonal_command = {

@@ -181,10 +181,9 @@ struct cr_command {
      * cr_qml_write() from its outcome. NULL for a command without --qml. */
     cr_qml_style (*style)(const void *opts, cr_qml_opts *qml);
     /* Its summary after a successful run: the --json document into result->json, or the
-     * text into text (which becomes result->text), and the result's flags; style is the
-     * QGIS style written, NULL when none. NULL when run fills the result. */
-    cr_status (*summarise)(cr_ctx *ctx, const void *opts, const cr_qml_info *style, FILE *text,
-                           cr_command_result *result);
+     * text into text (which becomes result->text, the line saying where the QGIS style went
+     * added), and the result's flags. NULL when run fills the result. */
+    void (*summarise)(const void *opts, FILE *text, cr_command_result *result);
 };
 
 /* The commands, in the order `cityrisk help` lists them. */
@@ -238,7 +237,8 @@ CR_API char *cr_command_help(const cr_command *cmd);
 /* Runs the command on parsed options, with what every command does around its work: the
  * QGIS style path (--qml) is checked with the output, against the inputs, before any work;
  * then the run; then the style is written (a failure to write it is CR_E_IO: the output
- * is written, its style is not); then the summary, with "qml" in the --json document.
+ * is written, its style is not); then the summary, with "qml" in the --json document or a
+ * line saying where the style went in the text.
  * call is the command's call (its hooks for a command that runs others). result is
  * emptied first. */
 CR_API cr_status cr_command_run(cr_ctx *ctx, const cr_command *cmd, void *opts,
