@@ -133,8 +133,10 @@ static cr_status check(cr_ctx *ctx, void *opts)
         return st;
     o->stats = a->stats.list;
     o->nstats = a->stats.count;
-    o->classes = a->classes.spec;
-    o->classes_given = a->classes.given;
+    if (a->classes.given) {
+        o->classes = a->classes.spec;
+        o->classes_given = 1;
+    }
     return CR_OK;
 }
 

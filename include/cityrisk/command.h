@@ -182,7 +182,7 @@ struct cr_command {
     cr_qml_style (*style)(const void *opts, cr_qml_opts *qml);
     /* Its summary after a successful run: the --json document into result->json, or the
      * text into text (which becomes result->text, the line saying where the QGIS style went
-     * added), and the result's flags. NULL when run fills the result. */
+     * added), and the result's flags. NULL when run says all there is. */
     void (*summarise)(const void *opts, FILE *text, cr_command_result *result);
 };
 
