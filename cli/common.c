@@ -1,4 +1,4 @@
-/* common.c: the context, messages, progress and stdout handling every command shares. */
+/* common.c: the context, signals, progress and stdout handling every command shares. */
 #define _GNU_SOURCE /* getdents64() */
 #include <dirent.h>
 #include <errno.h>
@@ -13,14 +13,11 @@
 #include <cpl_conv.h>
 #include <gdal.h>
 
-#include "cityrisk/json.h"
 #include "cli.h"
 
 /* GDAL's default block cache is 5 % of RAM (about 1.2 GB here) and slower than a
  * small one on streaming work; cityrisk streams, so 64 MB is plenty. */
 static const int64_t DEFAULT_CACHE_BYTES = 64 * 1024 * 1024;
-
-cli_run_state cli_run;
 
 /* The scaled progress of the stage running under `cityrisk run`. */
 static void *stage_progress;
@@ -191,66 +188,32 @@ static void log_to_stderr(void *arg, cr_log_level level, const char *msg)
     cli_message(arg, level, msg); /* thread-safe, once each (messages.c) */
 }
 
-/* argv without the options that change no output (--threads N, -q, --debug), which
- * the outputs' provenance leaves out, so that the same inputs and options give the same
- * bytes whatever the thread count. Returns the number kept; kept has argc slots. */
-static int output_relevant_args(int argc, char **argv, char **kept)
-{
-    int n = 0;
-    for (int i = 0; i < argc; i++) {
-        const char *a = argv[i];
-        if (strcmp(a, "--threads") == 0 && i + 1 < argc)
-            i++;
-        else if (strncmp(a, "--threads=", 10) != 0 && strcmp(a, "-q") != 0 &&
-                 strcmp(a, "--quiet") != 0 && strcmp(a, "--debug") != 0)
-            kept[n++] = argv[i];
-    }
-    return n;
-}
-
-cr_ctx *cli_context(const cli_usage *usage, const cli_common *common, int argc, char **argv)
+void cli_prepare(cr_ctx *ctx, const char *name, const cr_command_base *base, cli_bar bar, double from,
+                 double to)
 {
     GDALAllRegister();
     if (!CPLGetConfigOption("GDAL_CACHEMAX", NULL))
         GDALSetCacheMax64(DEFAULT_CACHE_BYTES);
-    cr_ctx *ctx = cr_ctx_new();
-    if (!ctx) {
-        fprintf(stderr, "cityrisk %s: cannot start: out of memory\n", usage->name);
-        return NULL;
-    }
-    cr_log_level level = common->debug ? CR_LOG_DEBUG : common->quiet ? CR_LOG_ERROR : CR_LOG_WARNING;
-    cr_ctx_set_log(ctx, log_to_stderr, (void *)usage->name, level);
-    cli_messages_set(usage->name, level);
-    if (common->debug)
+    cr_log_level level = base->debug ? CR_LOG_DEBUG : base->quiet ? CR_LOG_ERROR : CR_LOG_WARNING;
+    cr_ctx_set_log(ctx, log_to_stderr, (void *)name, level);
+    cli_messages_set(name, level);
+    if (base->debug)
         CPLSetConfigOption("CPL_DEBUG", "ON");
     shown_progress = NULL;
     shown_progress_arg = NULL;
-    if (cli_run.stage) {
-        GDALDestroyScaledProgress(stage_progress);
-        stage_progress = NULL;
-        if (cli_run.progress) {
-            stage_progress = GDALCreateScaledProgress(cli_run.from, cli_run.to, GDALTermProgress, NULL);
-            shown_progress = GDALScaledProgress;
-            shown_progress_arg = stage_progress;
-        }
-    } else if (!common->quiet && isatty(STDERR_FILENO)) {
+    GDALDestroyScaledProgress(stage_progress);
+    stage_progress = NULL;
+    if (bar == CLI_BAR_SHARE) {
+        stage_progress = GDALCreateScaledProgress(from, to, GDALTermProgress, NULL);
+        shown_progress = GDALScaledProgress;
+        shown_progress_arg = stage_progress;
+    } else if (bar == CLI_BAR_TERMINAL) {
         shown_progress = GDALTermProgress;
     }
     cr_ctx_set_progress(ctx, progress_or_stop, NULL);
     cr_ctx_set_temp_hook(ctx, remember_temp, NULL);
-    command_name = usage->name;
-    cr_ctx_set_threads(ctx, common->threads);
-    char **kept = malloc((size_t)(argc > 0 ? argc : 1) * sizeof *kept);
-    cr_status st = kept ? cr_ctx_set_command(ctx, output_relevant_args(argc, argv, kept), kept)
-                        : CR_E_IO;
-    const char *why = kept ? cr_ctx_error(ctx) : "out of memory";
-    free(kept);
-    if (st != CR_OK) {
-        fprintf(stderr, "cityrisk %s: %s\n", usage->name, why);
-        cr_ctx_free(ctx);
-        return NULL;
-    }
-    return ctx;
+    command_name = name;
+    cr_ctx_set_threads(ctx, base->threads);
 }
 
 int cli_exit_code(cr_status status)
@@ -266,38 +229,17 @@ int cli_exit_code(cr_status status)
     return CLI_EXIT_FAILURE;
 }
 
-static char last_error[1024];
-
-const char *cli_last_error(void)
-{
-    return last_error;
-}
-
-void cli_forget_error(void)
-{
-    last_error[0] = '\0';
-}
-
-void cli_remember_error(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(last_error, sizeof last_error, fmt, ap);
-    va_end(ap);
-}
-
-int cli_fail(const cli_usage *usage, cr_ctx *ctx, cr_status status)
+cr_status cli_fail(const char *name, cr_ctx *ctx, cr_status status)
 {
     const char *msg = cr_ctx_error(ctx);
     if (!*msg)
         msg = cr_status_name(status);
-    cli_remember_error("%s", msg);
     if (status == CR_E_CANCELLED && stop_signal)
-        fprintf(stderr, "cityrisk %s: interrupted by %s: %s\n", usage->name,
-                stop_signal == SIGINT ? "SIGINT" : "SIGTERM", msg);
+        fprintf(stderr, "cityrisk %s: interrupted by %s: %s\n", name, stop_signal == SIGINT ? "SIGINT" : "SIGTERM",
+                msg);
     else
-        fprintf(stderr, "cityrisk %s: %s\n", usage->name, msg);
-    return cli_exit_code(status);
+        fprintf(stderr, "cityrisk %s: %s\n", name, msg);
+    return status;
 }
 
 void cli_print_exit_codes(FILE *out)
@@ -307,29 +249,11 @@ void cli_print_exit_codes(FILE *out)
                  "            143 terminated (SIGTERM)\n");
 }
 
-int cli_finish_stdout(const cli_usage *usage)
+const char *cli_stdout_error(void)
 {
     errno = 0;
     int flushed = fflush(stdout) == 0;
-    if (!flushed || ferror(stdout)) { /* after an earlier failed write errno says nothing */
-        cli_remember_error("cannot write to standard output: %s",
-                           !flushed && errno ? strerror(errno) : "write error");
-        fprintf(stderr, "cityrisk %s: %s\n", usage->name, cli_last_error());
-        return CLI_EXIT_FAILURE;
-    }
-    return CLI_EXIT_OK;
-}
-
-int cli_print_json(const cli_usage *usage, json_object *doc)
-{
-    char *text = cr_json_text( /* valid UTF-8 whatever names and paths held */
-        doc, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE);
-    if (!text) {
-        fprintf(stderr, "cityrisk %s: out of memory\n", usage->name);
-        return CLI_EXIT_FAILURE;
-    }
-    fputs(text, stdout);
-    fputc('\n', stdout);
-    free(text);
-    return cli_finish_stdout(usage);
+    if (flushed && !ferror(stdout))
+        return NULL;
+    return !flushed && errno ? strerror(errno) : "write error"; /* after an earlier failed write errno says nothing */
 }

@@ -188,8 +188,9 @@ int cli_close_stdout(const char *name, int rc)
         err = errno;
     }
     if (failed && rc == CLI_EXIT_OK) {
-        cli_remember_error("cannot write to standard output: %s", err ? strerror(err) : "write error");
-        cli_message(name, CR_LOG_INFO, cli_last_error());
+        char msg[256];
+        snprintf(msg, sizeof msg, "cannot write to standard output: %s", err ? strerror(err) : "write error");
+        cli_message(name, CR_LOG_INFO, msg);
         rc = CLI_EXIT_FAILURE;
     }
     return rc;

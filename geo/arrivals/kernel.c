@@ -7,14 +7,14 @@
 
 #include "core/internal.h"
 
-static const char *const NAMES[] = {"none",    "quartic",    "epanechnikov", "triweight",
-                                    "uniform", "triangular", "gaussian"};
-#define KERNELS ((int)(sizeof NAMES / sizeof NAMES[0]))
+const char *const cr_kernel_names[] = {"none",    "quartic",    "epanechnikov", "triweight",
+                                       "uniform", "triangular", "gaussian",     NULL};
+#define KERNELS ((int)(sizeof cr_kernel_names / sizeof cr_kernel_names[0]) - 1)
 
 cr_status cr_kernel_parse(cr_ctx *ctx, const char *name, cr_kernel *out)
 {
     for (int i = 0; i < KERNELS; i++)
-        if (name && strcmp(name, NAMES[i]) == 0) {
+        if (name && strcmp(name, cr_kernel_names[i]) == 0) {
             *out = (cr_kernel)i;
             return CR_OK;
         }
@@ -26,7 +26,7 @@ cr_status cr_kernel_parse(cr_ctx *ctx, const char *name, cr_kernel *out)
 
 const char *cr_kernel_name(cr_kernel kernel)
 {
-    return kernel >= 0 && (int)kernel < KERNELS ? NAMES[kernel] : "unknown";
+    return kernel >= 0 && (int)kernel < KERNELS ? cr_kernel_names[kernel] : "unknown";
 }
 
 double cr_kernel_density(cr_kernel kernel, double d, double h)

@@ -15,14 +15,6 @@
  * log, provenance, and the GEOS and GDAL error capture. A program sets these up through
  * context.h and reads the outcome there (cr_ctx_error). */
 
-/* Records a failure: status and a printf-style one-line message. Returns status
- * so that callers can write `return cr_ctx_fail(ctx, CR_E_DATA, ...)`. */
-cr_status cr_ctx_fail(cr_ctx *ctx, cr_status status, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 3, 4)))
-#endif
-    ;
-
 /* Reports progress through the callback; returns 1 to go on, 0 when the callback
  * asked to cancel. With no callback it always returns 1. complete (0..1) is mapped
  * into the current progress range. */

@@ -1,4 +1,5 @@
-/* scenarios.c: IPCC AR6 sea-level rise presets. */
+/* scenarios.c: IPCC AR6 sea-level rise presets, and the names of the other choices of a
+ * flood: connectivity and DEM units. */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
 #include <stdio.h>
@@ -58,4 +59,30 @@ cr_status cr_scenario_resolve(cr_ctx *ctx, const char *name, double *rise_m)
     }
     return cr_ctx_fail(ctx, CR_E_USAGE,
                        "unknown scenario '%s' (see cityrisk inundation --list-scenarios)", name);
+}
+
+const char *const cr_connectivity_names[] = {"8", "4", "none", NULL};
+static const int CONNECTIVITY[] = {8, 4, 0};
+
+cr_status cr_connectivity_parse(cr_ctx *ctx, const char *text, int *connectivity)
+{
+    for (int i = 0; cr_connectivity_names[i]; i++)
+        if (strcmp(text, cr_connectivity_names[i]) == 0) {
+            *connectivity = CONNECTIVITY[i];
+            return CR_OK;
+        }
+    return cr_ctx_fail(ctx, CR_E_USAGE, "--connectivity wants 8, 4 or none, not '%s'", text);
+}
+
+const char *const cr_dem_unit_names[] = {"m", "ft", "us-ft", NULL};
+static const double METRES_PER_UNIT[] = {1.0, 0.3048, 1200.0 / 3937.0};
+
+cr_status cr_dem_unit_parse(cr_ctx *ctx, const char *text, double *to_m)
+{
+    for (int i = 0; cr_dem_unit_names[i]; i++)
+        if (strcmp(text, cr_dem_unit_names[i]) == 0) {
+            *to_m = METRES_PER_UNIT[i];
+            return CR_OK;
+        }
+    return cr_ctx_fail(ctx, CR_E_USAGE, "--dem-unit wants m, ft or us-ft, not '%s'", text);
 }

@@ -30,18 +30,16 @@ void cr_map_opts_init(cr_map_opts *opts)
     opts->format = CR_MAP_PNG;
 }
 
+const char *const cr_map_format_names[] = {"png", "pdf", "svg", NULL};
+
 cr_status cr_map_format_parse(cr_ctx *ctx, const char *text, cr_map_format *out)
 {
-    if (text && strcasecmp(text, "png") == 0)
-        *out = CR_MAP_PNG;
-    else if (text && strcasecmp(text, "pdf") == 0)
-        *out = CR_MAP_PDF;
-    else if (text && strcasecmp(text, "svg") == 0)
-        *out = CR_MAP_SVG;
-    else
-        return cr_ctx_fail(ctx, CR_E_USAGE, "unknown map format '%s': use png, pdf or svg",
-                           text ? text : "");
-    return CR_OK;
+    for (int i = 0; text && cr_map_format_names[i]; i++)
+        if (strcasecmp(text, cr_map_format_names[i]) == 0) {
+            *out = (cr_map_format)i;
+            return CR_OK;
+        }
+    return cr_ctx_fail(ctx, CR_E_USAGE, "unknown map format '%s': use png, pdf or svg", text ? text : "");
 }
 
 cr_map_format cr_map_format_from_path(const char *path)
@@ -56,11 +54,7 @@ cr_map_format cr_map_format_from_path(const char *path)
 
 const char *cr_map_format_name(cr_map_format format)
 {
-    switch (format) {
-    case CR_MAP_PDF: return "pdf";
-    case CR_MAP_SVG: return "svg";
-    default: return "png";
-    }
+    return format == CR_MAP_PDF || format == CR_MAP_SVG ? cr_map_format_names[format] : "png";
 }
 
 /* ---- the model */

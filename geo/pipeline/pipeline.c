@@ -16,6 +16,7 @@
 #include <cpl_string.h>
 #include <json-c/json.h>
 
+#include "cityrisk/command.h"
 #include "cityrisk/json.h"
 #include "cityrisk/number.h"
 #include "cityrisk/pipeline.h"
@@ -23,40 +24,20 @@
 #include "core/internal.h"
 #include "core/output.h"
 
-/* The commands a pipeline may run, and which of their options name files. */
-static const struct {
-    const char *command;
-    const char *inputs[10];
-    const char *outputs[3];
-    int qml; /* takes --qml */
-} COMMANDS[] = {
-    {"inundation", {"dem", "sea", NULL}, {"output", NULL}, 1},
-    {"arrivals", {"points", "grid", NULL}, {"output", "report", NULL}, 1},
-    {"score", {"sea", "water", "informal", "arrivals", "population", "grid", NULL}, {"output", NULL}, 1},
-    {"zonal",
-     {"zones", "exposure", "arrivals", "sea", "water", "informal", "population", "raster", NULL},
-     {"output", NULL},
-     1},
-    {"map", {"raster", "zones", NULL}, {"output", NULL}, 0},
-};
-
-/* Options given once per value rather than as one comma-joined value. */
-static const char *const REPEATABLE[] = {"raster", "creation-option", "layer-creation-option", NULL};
-
-static int in_list(const char *const *list, const char *key)
+/* The command a stage may run: one of the table's that may be a stage; NULL otherwise. */
+static const cr_command *stage_command(const char *name)
 {
-    for (; *list; list++)
-        if (strcmp(*list, key) == 0)
-            return 1;
-    return 0;
+    const cr_command *cmd = cr_command_find(name);
+    return cmd && (cmd->flags & CR_COMMAND_STAGE) ? cmd : NULL;
 }
 
-static int command_index(const char *command)
+/* The names of the commands a stage may run, "inundation, arrivals, ...", for a message. */
+static void stage_commands(char *buf, size_t size)
 {
-    for (size_t i = 0; i < sizeof COMMANDS / sizeof *COMMANDS; i++)
-        if (strcmp(COMMANDS[i].command, command) == 0)
-            return (int)i;
-    return -1;
+    buf[0] = '\0';
+    for (int i = 0; i < cr_command_count(); i++)
+        if (cr_command_get(i)->flags & CR_COMMAND_STAGE)
+            snprintf(buf + strlen(buf), size - strlen(buf), "%s%s", buf[0] ? ", " : "", cr_command_get(i)->name);
 }
 
 /* printf into a new string to CPLFree(). Long values are why: CPLSPrintf() and the CPL
@@ -749,7 +730,7 @@ static cr_status build_stage(loader *L, json_object *obj, int k, const char *com
         p->stage = grown;
         L->cap = cap;
     }
-    int c = command_index(command);
+    const cr_command *cmd = stage_command(command);
     cr_stage st = {0};
     char *name = substitute(L, base_name, scenario);
     if (!name)
@@ -766,14 +747,18 @@ static cr_status build_stage(loader *L, json_object *obj, int k, const char *com
     {
         if (strcmp(key, "stage") == 0 || strcmp(key, "name") == 0)
             continue;
-        if (strcmp(key, "json") == 0 || strcmp(key, "help") == 0) {
+        /* What the key is, from the command's table: unknown keys are its parser's to refuse. */
+        const cr_arg *arg = cr_command_arg(cmd, key);
+        if (arg && (arg->flags & CR_ARGF_NOT_IN_PIPELINE)) {
             status = cr_ctx_fail(L->ctx, CR_E_DATA,
                                  "pipeline '%s': stage %d (%s): key '%s' is not allowed in a "
                                  "pipeline (use cityrisk run --json)",
                                  L->path, k + 1, st.name, key);
             break;
         }
-        int is_input = in_list(COMMANDS[c].inputs, key), is_output = in_list(COMMANDS[c].outputs, key);
+        int is_input = arg && arg->role == CR_ROLE_INPUT, is_output = arg && arg->role == CR_ROLE_OUTPUT;
+        int repeatable = arg && arg->type == CR_ARG_LIST;
+        int main_output = is_output && arg->offset == offsetof(cr_command_base, output);
         char **values = NULL;
         if (json_object_is_type(v, json_type_boolean)) {
             if (json_object_get_boolean(v))
@@ -804,7 +789,7 @@ static cr_status build_stage(loader *L, json_object *obj, int k, const char *com
             CPLFree(text);
         }
         /* A file option takes one file: joined with commas, two would name neither. */
-        if (status == CR_OK && (is_input || is_output) && !in_list(REPEATABLE, key) && CSLCount(values) > 1)
+        if (status == CR_OK && (is_input || is_output) && !repeatable && CSLCount(values) > 1)
             status = cr_ctx_fail(L->ctx, CR_E_DATA,
                                  "pipeline '%s': stage %d (%s): key '%s' names one file, not an "
                                  "array of %d",
@@ -819,26 +804,26 @@ static cr_status build_stage(loader *L, json_object *obj, int k, const char *com
             *e = s;
             if (is_input || is_output) {
                 char *path = NULL;
-                char *arg = strcmp(key, "raster") == 0 ? resolve_raster_spec(L->dir, *e, &path)
-                                                        : (path = resolve(L->dir, *e), CPLStrdup(path));
+                char *value = arg->flags & CR_ARGF_NAMED_FILE ? resolve_raster_spec(L->dir, *e, &path)
+                                                              : (path = resolve(L->dir, *e), CPLStrdup(path));
                 if (is_input)
                     st.inputs = CSLAddString(st.inputs, path);
                 else if (strcmp(path, "-") != 0)
                     st.outputs = CSLAddString(st.outputs, path);
-                if (strcmp(key, "output") == 0) {
+                if (main_output) {
                     CPLFree(output);
                     output = CPLStrdup(path);
                 }
                 CPLFree(path);
                 CPLFree(*e);
-                *e = arg;
+                *e = value;
             }
         }
         if (status != CR_OK) {
             CSLDestroy(values);
             break;
         }
-        if (in_list(REPEATABLE, key) || CSLCount(values) == 1) {
+        if (repeatable || CSLCount(values) == 1) {
             for (char **e = values; e && *e; e++) {
                 st.argv = add_option(st.argv, key);
                 st.argv = CSLAddString(st.argv, *e);
@@ -854,7 +839,7 @@ static cr_status build_stage(loader *L, json_object *obj, int k, const char *com
     /* QGIS styles are on by default in pipelines ("qml": false turns them off), and are
      * outputs like the others: a missing one makes the stage run. */
     json_object *qml = NULL;
-    if (status == CR_OK && COMMANDS[c].qml && !json_object_object_get_ex(obj, "qml", &qml)) {
+    if (status == CR_OK && cr_command_has_style(cmd) && !json_object_object_get_ex(obj, "qml", &qml)) {
         st.argv = CSLAddString(st.argv, "--qml");
         qml = json_object_new_boolean(1);
         json_object_object_add(obj, "qml", qml); /* the other instances of a sweep see it too */
@@ -1217,11 +1202,11 @@ static cr_status load_stages(loader *L, json_object *doc, char **sets)
             break;
         }
         if (!json_object_object_get_ex(obj, "stage", &cmd) || !json_object_is_type(cmd, json_type_string) ||
-            command_index(json_object_get_string(cmd)) < 0) {
-            st = cr_ctx_fail(ctx, CR_E_DATA,
-                             "pipeline '%s': stage %zu: key 'stage' must name a command "
-                             "(inundation, arrivals, score, zonal, map)",
-                             L->path, k + 1);
+            !stage_command(json_object_get_string(cmd))) {
+            char commands[256];
+            stage_commands(commands, sizeof commands);
+            st = cr_ctx_fail(ctx, CR_E_DATA, "pipeline '%s': stage %zu: key 'stage' must name a command (%s)",
+                             L->path, k + 1, commands);
             break;
         }
         const char *command = json_object_get_string(cmd);

@@ -12,7 +12,11 @@
 #include "cityrisk/number.h"
 #include "core/internal.h"
 
-static const char *const METHOD_NAMES[] = {"geometric", "arithmetic", "inform"};
+const char *const cr_score_method_names[] = {"geometric", "arithmetic", "inform", NULL};
+const char *const cr_missing_names[] = {"nodata", "renormalise", NULL};
+const char *const cr_settlement_input_names[] = {"fraction", "percent", "binary", NULL};
+const char *const cr_water_input_names[] = {"score", "ratio", NULL};
+const char *const cr_arrivals_transform_names[] = {"log", "linear", NULL};
 
 static double clamp(double v, double lo, double hi)
 {
@@ -22,7 +26,7 @@ static double clamp(double v, double lo, double hi)
 cr_status cr_score_method_parse(cr_ctx *ctx, const char *name, cr_score_method *out)
 {
     for (int i = 0; i < 3; i++)
-        if (name && strcmp(name, METHOD_NAMES[i]) == 0) {
+        if (name && strcmp(name, cr_score_method_names[i]) == 0) {
             *out = (cr_score_method)i;
             return CR_OK;
         }
@@ -32,7 +36,7 @@ cr_status cr_score_method_parse(cr_ctx *ctx, const char *name, cr_score_method *
 
 const char *cr_score_method_name(cr_score_method method)
 {
-    return method >= 0 && method <= CR_METHOD_INFORM ? METHOD_NAMES[method] : "unknown";
+    return method >= 0 && method <= CR_METHOD_INFORM ? cr_score_method_names[method] : "unknown";
 }
 
 void cr_weights_default(double weights[CR_INDICATORS])

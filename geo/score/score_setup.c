@@ -325,17 +325,6 @@ static json_object *classes_json(const cr_score_opts *o, const cr_score_summary 
     return c;
 }
 
-static const char *water_input_name(const cr_normalise_opts *n)
-{
-    return n->water_ratio ? "ratio" : "score";
-}
-
-static const char *settlement_input_name(const cr_normalise_opts *n)
-{
-    static const char *const names[] = {"fraction", "percent", "binary"};
-    return names[n->settlement];
-}
-
 static char *parameters_json(const cr_score_opts *o, const cr_score_summary *s)
 {
     const cr_normalise_opts *n = &o->normalise;
@@ -348,8 +337,8 @@ static char *parameters_json(const cr_score_opts *o, const cr_score_summary *s)
     json_object_object_add(p, "missing", json_object_new_string(o->renormalise ? "renormalise" : "nodata"));
     json_object_object_add(norm, "sea_depth_full", cr_json_number(n->sea_depth_full, 10));
     json_object_object_add(norm, "sea_binary", json_object_new_boolean(n->sea_binary));
-    json_object_object_add(norm, "water_input", json_object_new_string(water_input_name(n)));
-    json_object_object_add(norm, "settlement_input", json_object_new_string(settlement_input_name(n)));
+    json_object_object_add(norm, "water_input", json_object_new_string(cr_water_input_names[n->water_ratio != 0]));
+    json_object_object_add(norm, "settlement_input", json_object_new_string(cr_settlement_input_names[n->settlement]));
     json_object_object_add(norm, "arrivals_transform", json_object_new_string(n->arrivals_linear ? "linear" : "log1p"));
     json_object_object_add(norm, "arrivals_ref", cr_json_number(s->arrivals_ref, 10));
     json_object_object_add(norm, "arrivals_ref_source",

@@ -47,6 +47,9 @@ typedef enum cr_kernel {
  * names. */
 CR_API cr_status cr_kernel_parse(cr_ctx *ctx, const char *name, cr_kernel *out);
 
+/* The names of the kernels in the enum's order, NULL-terminated. */
+CR_API extern const char *const cr_kernel_names[];
+
 /* The name of a kernel ("quartic"). */
 CR_API const char *cr_kernel_name(cr_kernel kernel);
 

@@ -38,6 +38,7 @@
 
 #include "cityrisk/arrivals.h"
 #include "cityrisk/classes.h"
+#include "cityrisk/command.h"
 #include "cityrisk/coverage.h"
 #include "cityrisk/grid.h"
 #include "cityrisk/info.h"

@@ -61,6 +61,17 @@ CR_API void cr_ctx_free(cr_ctx *ctx);
  * until the next failing call or cr_ctx_clear_error(). */
 CR_API const char *cr_ctx_error(const cr_ctx *ctx);
 
+/* Records a failure in the context: status and a printf-style one-line message, which
+ * cr_ctx_error() then returns. Returns status, so that callers can write `return
+ * cr_ctx_fail(ctx, CR_E_DATA, ...)`. The library's own functions fail this way; a program
+ * calls it from the hooks it gives the command table (command.h), whose failures the
+ * library reports from the context as its own. */
+CR_API cr_status cr_ctx_fail(cr_ctx *ctx, cr_status status, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
 /* The status of the last failure, CR_OK when none. */
 CR_API cr_status cr_ctx_status(const cr_ctx *ctx);
 

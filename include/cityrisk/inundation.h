@@ -58,6 +58,21 @@ typedef struct cr_sea_level {
     double rise_m;    /* sea-level rise, metres, >= 0 */
 } cr_sea_level;
 
+/* How water joins cells (--connectivity), NULL-terminated: "8", "4", "none" (the plain
+ * bathtub, 0 in cr_inundation_opts.connectivity). */
+CR_API extern const char *const cr_connectivity_names[];
+
+/* Parses one of cr_connectivity_names into *connectivity (8, 4 or 0); fails with
+ * CR_E_USAGE quoting the text otherwise. */
+CR_API cr_status cr_connectivity_parse(cr_ctx *ctx, const char *text, int *connectivity);
+
+/* The vertical units of a DEM (--dem-unit), NULL-terminated: "m", "ft", "us-ft". */
+CR_API extern const char *const cr_dem_unit_names[];
+
+/* Parses one of cr_dem_unit_names into metres per unit (1, 0.3048, 1200 / 3937); fails
+ * with CR_E_USAGE quoting the text otherwise. */
+CR_API cr_status cr_dem_unit_parse(cr_ctx *ctx, const char *text, double *to_m);
+
 /* Options of cr_inundation(); initialise with cr_inundation_opts_init(). */
 typedef struct cr_inundation_opts {
     const cr_sea_level *levels; /* level_count levels, one output band each */

@@ -75,6 +75,9 @@ typedef struct cr_map_summary {
  * quoting the text otherwise. */
 CR_API cr_status cr_map_format_parse(cr_ctx *ctx, const char *text, cr_map_format *out);
 
+/* The names of the formats in the enum's order, NULL-terminated: "png", "pdf", "svg". */
+CR_API extern const char *const cr_map_format_names[];
+
 /* The format named by the output's extension (.png, .pdf, .svg, any case), PNG when
  * the extension names none of them. */
 CR_API cr_map_format cr_map_format_from_path(const char *path);

@@ -61,6 +61,13 @@ typedef enum cr_score_method {
 CR_API cr_status cr_score_method_parse(cr_ctx *ctx, const char *name, cr_score_method *out);
 CR_API const char *cr_score_method_name(cr_score_method method);
 
+/* The names of the methods in the enum's order, NULL-terminated. */
+CR_API extern const char *const cr_score_method_names[];
+
+/* The names of what a cell missing an indicator gets (--missing), NULL-terminated, each
+ * at the index cr_score_opts.renormalise takes for it: "nodata" (0), "renormalise" (1). */
+CR_API extern const char *const cr_missing_names[];
+
 /* The default weights: sea 0.30, water 0.20, informal 0.25, arrivals 0.25. */
 CR_API void cr_weights_default(double weights[CR_INDICATORS]);
 
@@ -91,6 +98,18 @@ typedef enum cr_settlement_input {
     CR_SETTLEMENT_PERCENT,      /* 0-100 */
     CR_SETTLEMENT_BINARY        /* 0 formal, anything above 0 informal */
 } cr_settlement_input;
+
+/* The names of cr_settlement_input in the enum's order (--settlement-input),
+ * NULL-terminated: "fraction", "percent", "binary". */
+CR_API extern const char *const cr_settlement_input_names[];
+
+/* The names of what the water layer holds (--water-input), NULL-terminated, each at the
+ * index cr_normalise_opts.water_ratio takes for it: "score" (0), "ratio" (1). */
+CR_API extern const char *const cr_water_input_names[];
+
+/* The names of the arrivals transforms (--arrivals-transform), NULL-terminated, each at
+ * the index cr_normalise_opts.arrivals_linear takes for it: "log" (0), "linear" (1). */
+CR_API extern const char *const cr_arrivals_transform_names[];
 
 /* How raw layer values become indicators; initialise with cr_normalise_opts_init(). */
 typedef struct cr_normalise_opts {

@@ -177,6 +177,23 @@ class Pipelines(RunCase):
         self.assertEqual([n for n in os.listdir(self.path("out")) if n.startswith(".")], [])
 
 
+class StageSummaries(RunCase):
+    def test_run_json_carries_each_stages_own_json(self):
+        """run --json's summary of a stage is the document the stage's own --json prints: the
+        command is called in-process through the command table, its summary taken whole."""
+        p = self.write(pipeline())
+        rc, out, err = run("run", p, "--json")
+        self.assertEqual(rc, 0, err)
+        stages = {s["name"]: s for s in json.loads(out)["stages"]}
+        with open(self.path(".pipeline.json.state.json")) as fh:
+            state = json.load(fh)
+        for name in STAGES:
+            with self.subTest(stage=name):
+                rc, own, err = run(*state[name]["argv"], "--json")
+                self.assertEqual(rc, 0, err)
+                self.assertEqual(json.loads(own), stages[name]["summary"])
+
+
 class Malformed(RunCase):
     def assertRefused(self, doc, *needles, code=3):
         p = self.write(doc)

@@ -1,0 +1,157 @@
+/* command.c: the program's side of every command, given to the library's command table
+ * as hooks: usage errors and help, the context (log, progress bar), the result printed, the
+ * lines `run` says, stop signals and exit codes. The commands themselves are the library's. */
+#define _POSIX_C_SOURCE 200809L
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cityrisk/json.h"
+#include "cli.h"
+
+/* The command typed, which speaks for those it runs within itself (run's stages). */
+typedef struct program {
+    const char *name; /* "run" */
+    int quiet; /* its -q */
+    int bar;   /* it shows a progress bar: on a terminal, not quiet */
+} program;
+
+void cli_print_help(const cr_command *cmd)
+{
+    char *help = cr_command_help(cmd);
+    if (help)
+        fputs(help, stdout);
+    else
+        fprintf(stderr, "cityrisk %s: out of memory\n", cmd->name);
+    free(help);
+    cli_print_exit_codes(stdout);
+}
+
+static void usage(void *arg, const cr_command_call *call, const char *msg)
+{
+    const program *prog = arg;
+    const char *name = call->command->name;
+    if (call->within) /* "cityrisk run: pipeline 'p.json' stage score: ..." */
+        fprintf(stderr, "cityrisk %s: %s: %s\n", prog->name, call->within, msg);
+    else
+        fprintf(stderr, "cityrisk %s: %s\nsee 'cityrisk %s --help'\n", name, msg, name);
+}
+
+static void help(void *arg, const cr_command_call *call)
+{
+    (void)arg;
+    cli_print_help(call->command);
+}
+
+static cr_status begin(void *arg, const cr_command_call *call, cr_ctx *ctx)
+{
+    program *prog = arg;
+    const cr_command_base *base = call->opts;
+    if (!call->within) {
+        prog->quiet = base->quiet;
+        prog->bar = !base->quiet && isatty(STDERR_FILENO);
+    }
+    cli_bar bar = !prog->bar ? CLI_BAR_NONE : call->within ? CLI_BAR_SHARE : CLI_BAR_TERMINAL;
+    cli_prepare(ctx, call->command->name, base, bar, call->progress_from, call->progress_to);
+    return CR_OK;
+}
+
+/* Standard output after the command wrote to it: a failed write fails the command, with
+ * the reason. */
+static cr_status stdout_written(const char *name, cr_ctx *ctx)
+{
+    const char *why = cli_stdout_error();
+    if (!why)
+        return CR_OK;
+    cr_status st = cr_ctx_fail(ctx, CR_E_IO, "cannot write to standard output: %s", why);
+    return cli_fail(name, ctx, st);
+}
+
+/* The JSON document on stdout: pretty, one trailing newline. */
+static cr_status print_json(const char *name, cr_ctx *ctx, json_object *doc)
+{
+    char *text = cr_json_text( /* valid UTF-8 whatever names and paths held */
+        doc, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE);
+    if (!text)
+        return cli_fail(name, ctx, cr_ctx_fail(ctx, CR_E_IO, "out of memory"));
+    fputs(text, stdout);
+    fputc('\n', stdout);
+    free(text);
+    return stdout_written(name, ctx);
+}
+
+/* Each line of a summary on stderr, as "cityrisk NAME: line". */
+static void print_lines(const char *name, const char *text)
+{
+    for (const char *line = text; *line;) {
+        const char *end = strchr(line, '\n');
+        size_t n = end ? (size_t)(end - line) : strlen(line);
+        fprintf(stderr, "cityrisk %s: %.*s\n", name, (int)n, line);
+        line += n + (end != NULL);
+    }
+}
+
+static cr_status end(void *arg, const cr_command_call *call, cr_ctx *ctx, cr_status st,
+                     const cr_command_result *result)
+{
+    (void)arg;
+    const char *name = call->command->name;
+    const cr_command_base *base = call->opts;
+    if (st != CR_OK) {
+        if (!result->failure_said)
+            cli_fail(name, ctx, st);
+        if (result->json && !call->within) /* run's document says how far it went */
+            print_json(name, ctx, result->json);
+        return st;
+    }
+    if (result->wrote_stdout)
+        return stdout_written(name, ctx);
+    if (result->json) /* a stage's is the run's to print */
+        return call->within ? CR_OK : print_json(name, ctx, result->json);
+    if (result->text && result->is_report) {
+        fputs(result->text, stdout);
+        return stdout_written(name, ctx);
+    }
+    if (result->text && !base->quiet)
+        print_lines(name, result->text);
+    return CR_OK;
+}
+
+static void say(void *arg, const cr_command_call *call, cr_log_level level, const char *msg)
+{
+    const program *prog = arg;
+    if (level >= CR_LOG_INFO && (prog->quiet || prog->bar))
+        return; /* what runs is said by the bar, or not at all */
+    fprintf(stderr, "cityrisk %s: %s\n", call->command->name, msg);
+}
+
+static const char *stopping(void *arg)
+{
+    (void)arg;
+    int sig = cli_stop_signal();
+    return !sig ? NULL : sig == SIGINT ? "SIGINT" : "SIGTERM";
+}
+
+static int exit_code(void *arg, cr_status status)
+{
+    (void)arg;
+    return cli_exit_code(status);
+}
+
+int cli_command(const cr_command *cmd, int argc, char **argv)
+{
+    cr_ctx *ctx = cr_ctx_new();
+    if (!ctx) {
+        fprintf(stderr, "cityrisk %s: cannot start: out of memory\n", cmd->name);
+        return CLI_EXIT_FAILURE;
+    }
+    program prog = {cmd->name, 0, 0};
+    const cr_command_hooks hooks = {&prog, usage, help, begin, end, say, stopping, exit_code};
+    cr_command_call how = {.hooks = &hooks, .progress_from = 0, .progress_to = 1};
+    cr_command_result result;
+    cr_status st = cr_command_invoke(ctx, cmd, argc, argv, &how, &result);
+    cr_command_result_clear(&result);
+    cr_ctx_free(ctx);
+    return cli_exit_code(st);
+}

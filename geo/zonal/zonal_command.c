@@ -1,0 +1,282 @@
+/* zonal_command.c: `cityrisk zonal` in the command table: its arguments, the rules between
+ * them, its QGIS style and its summary as JSON and as text. */
+#define _POSIX_C_SOURCE 200809L
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cpl_string.h>
+
+#include "cityrisk/command.h"
+#include "cityrisk/json.h"
+#include "cityrisk/zonal.h"
+
+/* Classes of score_mean, and whether --classes gave them. */
+typedef struct classes_choice {
+    cr_class_spec spec;
+    int given;
+} classes_choice;
+
+/* The statistics of -r rasters. */
+typedef struct stats_choice {
+    cr_stat *list; /* free() */
+    int count;
+} stats_choice;
+
+/* The options of the command: the library's, and what the command line says otherwise. */
+typedef struct zonal_args {
+    cr_command_base base;
+    cr_zonal_opts o;
+    char **rasters;          /* -r NAME=FILE[:BAND], as written */
+    stats_choice stats;
+    classes_choice classes;
+    cr_zonal_raster *list;   /* the -r rasters parsed */
+    char **storage;          /* their texts, NULL-terminated */
+    cr_zonal_summary s;      /* what the run found */
+} zonal_args;
+
+static void init(void *opts)
+{
+    cr_zonal_opts_init(&((zonal_args *)opts)->o);
+}
+
+static void clear(void *opts)
+{
+    zonal_args *a = opts;
+    cr_zonal_summary_clear(&a->s);
+    free(a->stats.list);
+    for (char **p = a->storage; p && *p; p++)
+        free(*p);
+    free(a->storage);
+    free(a->list);
+}
+
+static cr_status parse_stats(cr_ctx *ctx, const char *text, void *dest)
+{
+    stats_choice *s = dest;
+    free(s->list);
+    s->list = NULL;
+    return cr_stats_parse(ctx, text, &s->list, &s->count);
+}
+
+static cr_status parse_classes(cr_ctx *ctx, const char *text, void *dest)
+{
+    classes_choice *c = dest;
+    c->given = 1;
+    return cr_classes_parse(ctx, text, &c->spec);
+}
+
+static const cr_arg ARGS[] = {
+    CR_OPT_INPUT("zones", zonal_args, o.zones_path, "FILE", "neighbourhood polygons (any OGR format, any CRS)"),
+    CR_OPT_STRING("layer", NULL, zonal_args, o.layer, "NAME", "the zones' layer (default: the first)"),
+    CR_OPT_STRING("id-field", NULL, zonal_args, o.id_field, "FIELD", "names zones in messages"),
+    CR_OPT_STRING("name-field", NULL, zonal_args, o.name_field, "FIELD", "names zones in messages"),
+    CR_OPT_INPUT("exposure", zonal_args, o.exposure_path, "FILE", "cityrisk score output: score_* properties"),
+    CR_OPT_INPUT("arrivals", zonal_args, o.arrivals_path, "FILE", "arrivals per cell (cityrisk arrivals)"),
+    CR_OPT_INPUT("sea", zonal_args, o.sea_path, "FILE", "inundation depth (m); each band a scenario"),
+    CR_OPT_INPUT("water", zonal_args, o.water_path, "FILE", "Aqueduct water-stress score 0-5"),
+    CR_OPT_INPUT("informal", zonal_args, o.informal_path, "FILE", "informal-settlement fraction 0-1"),
+    CR_OPT_INPUT("population", zonal_args, o.population_path, "FILE", "residents per cell: water_uplift_mean"),
+    CR_OPT_DOUBLE("demand-share", zonal_args, o.demand_share, "S", "share of water demand growing with residents (1)"),
+    CR_OPT_ROW(CR_ARG_LIST, CR_ROLE_INPUT, CR_ARGF_NAMED_FILE, "raster", "r", zonal_args, rasters,
+               "NAME=FILE[:BAND]", "another raster, repeatable: NAME_STAT columns", NULL, NULL),
+    CR_OPT_PARSED("stats", zonal_args, stats, "LIST", parse_stats, "statistics of -r rasters (count,sum,mean)"),
+    CR_OPT_PARSED("classes", zonal_args, classes, "SPEC", parse_classes,
+                  "classes of score_mean (default: the exposure's)"),
+    CR_OPT__OUTPUT("output vector, or - for GeoJSON on stdout"),
+    CR_OPT_STRING("format", "of", zonal_args, o.format, "FORMAT", "OGR driver (default GeoJSON)"),
+    CR_OPT_LIST("layer-creation-option", "lco", zonal_args, o.layer_options, "NAME=VALUE",
+                "OGR layer creation option"),
+    CR_OPT__OVERWRITE,
+    CR_OPT__JSON,
+    CR_OPT__QML,
+    CR_OPT_END,
+};
+
+/* The -r rasters into the options. */
+static cr_status parse_rasters(cr_ctx *ctx, zonal_args *a)
+{
+    int n = CSLCount(a->rasters);
+    a->list = calloc((size_t)(n ? n : 1), sizeof *a->list);
+    a->storage = calloc((size_t)n + 1, sizeof *a->storage);
+    if (!a->list || !a->storage)
+        return cr_ctx_fail(ctx, CR_E_USAGE, "out of memory");
+    for (int i = 0; i < n; i++) {
+        cr_status st = cr_zonal_raster_parse(ctx, a->rasters[i], &a->list[i], &a->storage[i]);
+        if (st != CR_OK)
+            return st;
+    }
+    a->o.rasters = a->list;
+    a->o.nrasters = n;
+    return CR_OK;
+}
+
+static cr_status check(cr_ctx *ctx, void *opts)
+{
+    zonal_args *a = opts;
+    cr_zonal_opts *o = &a->o;
+    if (!o->zones_path || !a->base.output)
+        return cr_ctx_fail(ctx, CR_E_USAGE, "--zones and -o are required");
+    int to_stdout = strcmp(a->base.output, "-") == 0;
+    if (to_stdout && a->base.json)
+        return cr_ctx_fail(ctx, CR_E_USAGE, "--json prints on stdout, where -o - writes the GeoJSON: give one");
+    if (to_stdout && a->base.qml)
+        return cr_ctx_fail(ctx, CR_E_USAGE, "--qml writes a file beside the output: not with -o -");
+    if (to_stdout)
+        a->base.quiet = 1; /* stderr stays for errors; no progress bar over a pipe's output */
+    cr_status st = parse_rasters(ctx, a);
+    if (st == CR_OK && !a->stats.list)
+        st = cr_stats_parse(ctx, "count,sum,mean", &a->stats.list, &a->stats.count);
+    if (st != CR_OK)
+        return st;
+    o->stats = a->stats.list;
+    o->nstats = a->stats.count;
+    if (a->classes.given) {
+        o->classes = a->classes.spec;
+        o->classes_given = 1;
+    }
+    return CR_OK;
+}
+
+static cr_status run(cr_ctx *ctx, void *opts, const cr_command_call *call, cr_command_result *result)
+{
+    (void)call, (void)result;
+    zonal_args *a = opts;
+    a->o.overwrite = a->base.overwrite;
+    a->o.styles = a->base.styles;
+    return cr_zonal(ctx, a->base.output, &a->o, &a->s);
+}
+
+static cr_qml_style style(const void *opts, cr_qml_opts *qml)
+{
+    const zonal_args *a = opts;
+    qml->classes_from = a->o.exposure_path; /* the class names and colours of the exposure */
+    qml->renamed = a->s.renamed;
+    if (a->s.class_count >= 2 && !isnan(a->s.breaks[0])) {
+        qml->class_count = a->s.class_count;
+        memcpy(qml->breaks, a->s.breaks, sizeof(double) * (size_t)(a->s.class_count - 1));
+    }
+    return CR_QML_ZONES;
+}
+
+static json_object *number_or_null(double v)
+{
+    return cr_json_number(v, 10);
+}
+
+static json_object *summary_json(const char *out, const cr_zonal_summary *s)
+{
+    json_object *doc = json_object_new_object();
+    json_object_object_add(doc, "output", json_object_new_string(out));
+    json_object_object_add(doc, "format", json_object_new_string(s->driver));
+    json_object_object_add(doc, "zones", json_object_new_int64(s->zones));
+    json_object_object_add(doc, "zones_repaired", json_object_new_int64(s->zones_repaired));
+    json_object_object_add(doc, "zones_empty", json_object_new_int64(s->zones_empty));
+    json_object_object_add(doc, "zones_without_data", json_object_new_int64(s->zones_without_data));
+    json_object_object_add(doc, "columns", json_object_new_int(s->columns));
+    json_object *totals = json_object_new_object();
+    if (!isnan(s->arrivals_total))
+        json_object_object_add(totals, "arrivals_total", number_or_null(s->arrivals_total));
+    if (!isnan(s->arrivals_informal))
+        json_object_object_add(totals, "arrivals_informal", number_or_null(s->arrivals_informal));
+    if (!isnan(s->arrivals_high_water_stress))
+        json_object_object_add(totals, "arrivals_high_water_stress",
+                               number_or_null(s->arrivals_high_water_stress));
+    for (int k = 0; k < s->scenarios; k++) {
+        char name[128];
+        const char *scen = s->scenario_suffix[k];
+        if (!isnan(s->arrivals_flooded[k])) {
+            snprintf(name, sizeof name, "arrivals_flooded%s", scen);
+            json_object_object_add(totals, name, number_or_null(s->arrivals_flooded[k]));
+        }
+        if (!isnan(s->arrivals_compound[k])) {
+            snprintf(name, sizeof name, "arrivals_compound%s", scen);
+            json_object_object_add(totals, name, number_or_null(s->arrivals_compound[k]));
+        }
+    }
+    json_object_object_add(doc, "totals", totals);
+    json_object *scen = json_object_new_array();
+    for (int k = 0; k < s->scenarios; k++)
+        json_object_array_add(scen, json_object_new_string(s->scenario[k]));
+    json_object_object_add(doc, "scenarios", scen);
+    if (s->class_count > 0) {
+        json_object *classes = json_object_new_object(), *breaks = json_object_new_array();
+        json_object_object_add(classes, "scheme", json_object_new_string(s->class_scheme));
+        for (int k = 0; k < s->class_count - 1; k++)
+            json_object_array_add(breaks, cr_json_number(s->breaks[k], 10));
+        json_object_object_add(classes, "breaks", breaks);
+        json_object_object_add(doc, "classes", classes);
+    }
+    json_object *renamed = json_object_new_object();
+    for (char **r = s->renamed; r && *r; r++) {
+        char *key = NULL;
+        const char *value = CPLParseNameValue(*r, &key);
+        if (key)
+            json_object_object_add(renamed, key, json_object_new_string(value));
+        CPLFree(key);
+    }
+    json_object_object_add(doc, "renamed_fields", renamed);
+    json_object_object_add(doc, "tiles_read", json_object_new_int(s->tiles_read));
+    json_object_object_add(doc, "grid", cr_grid_to_json(s->grid));
+    return doc;
+}
+
+static void summarise(const void *opts, FILE *text, cr_command_result *result)
+{
+    const zonal_args *a = opts;
+    const cr_zonal_summary *s = &a->s;
+    if (strcmp(a->base.output, "-") == 0) {
+        result->wrote_stdout = 1;
+        return;
+    }
+    if (a->base.json) {
+        result->json = summary_json(a->base.output, s);
+        return;
+    }
+    fprintf(text, "%" PRId64 " zones (%" PRId64 " repaired, %" PRId64 " without data), %d properties added, "
+                  "written to %s\n",
+            s->zones, s->zones_repaired, s->zones_without_data, s->columns, a->base.output);
+}
+
+const cr_command cr_zonal_command = {
+    .name = "zonal",
+    .summary = "per-neighbourhood exposure with exact cell coverage, to GeoJSON or any OGR format",
+    .synopsis = "--zones ZONES [--layer L] [--exposure EXPOSURE.tif] [--arrivals A.tif]\n"
+                "       [--sea DEPTH.tif] [--water W.tif] [--informal S.tif] [--population P.tif]\n"
+                "       [-r NAME=RASTER[:BAND]]... [--stats LIST] -o OUT|- [options]",
+    .description =
+        "Per-neighbourhood statistics of the rasters, every cell weighted by the exact\n"
+        "fraction f of its area inside the zone (holes removed, parts added), so totals of\n"
+        "arrivals are kept across neighbourhood boundaries. The zones keep all their\n"
+        "attributes and get one property per statistic (docs/zonal.md):\n"
+        "  area_km2, data_coverage                         always\n"
+        "  arrivals_total, arrivals_per_km2                 --arrivals\n"
+        "  flood_area_share[_SCENARIO]                      --sea (one set per band)\n"
+        "  arrivals_flooded[_share][_SCENARIO]              --sea, --arrivals\n"
+        "  informal_area_share, informal_flooded_share, arrivals_informal\n"
+        "  water_stress_mean, water_stress_arrivals, arrivals_high_water_stress (b >= 3)\n"
+        "  arrivals_compound[_SCENARIO]     arrivals where d > 0, v >= 0.5 and b >= 3\n"
+        "  water_uplift_mean               --population (or the exposure's water_uplift)\n"
+        "  score_mean, score_p90, score_arrivals, score_class, score_rank   --exposure\n"
+        "  NAME_STAT                       each -r raster and --stats statistic\n"
+        "Statistics of -r rasters: count (sum of f), sum, mean, min, max, stdev, median,\n"
+        "quantile(q), majority, frac(t) (share of the valid area with value >= t),\n"
+        "weighted_mean(NAME) (weights from another raster). Default count,sum,mean.\n"
+        "Rasters are read onto the grid of --exposure (else the first raster given);\n"
+        "zones in any CRS are reprojected to it; invalid polygons are repaired with a\n"
+        "warning; zones without geometry or data get nulls, never a made-up 0.\n"
+        "\n"
+        "Output: GeoJSON per RFC 7946 (WGS 84, 7 decimals; -o - writes it to stdout), or\n"
+        "any OGR format with -of (GPKG, FlatGeobuf, CSV without geometry, \"ESRI\n"
+        "Shapefile\" with field names shortened to 10 characters, listed by --json).",
+    .examples =
+        "  cityrisk zonal --zones samples/data/neighbourhoods.gpkg --exposure exposure.tif \\\n"
+        "      --arrivals arrivals.tif --sea inundation.tif --water samples/data/water_stress.tif \\\n"
+        "      --informal samples/data/settlement.tif -o neighbourhoods.geojson\n"
+        "  cityrisk zonal --zones wards.shp -r pop=worldpop.tif -r dem=dem.tif \\\n"
+        "      --stats sum,mean,median,quantile(0.9),weighted_mean(pop) -of GPKG -o wards.gpkg",
+    .args = ARGS, .flags = CR_COMMAND_STAGE, .opts_size = sizeof(zonal_args),
+    .init = init, .clear = clear, .check = check, .run = run, .style = style, .summarise = summarise,
+};
