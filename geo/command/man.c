@@ -248,7 +248,7 @@ static void put_overview(FILE *out, const char *version)
         put_str(out, c->name);
         fputs("\\fR\n", out);
         put_block(out, c->summary);
-        fputs("See \\fBcityrisk\\-", out);
+        fputs(".br\nSee \\fBcityrisk\\-", out);
         put_str(out, c->name);
         fputs("\\fR(1).\n", out);
     }

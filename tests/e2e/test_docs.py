@@ -86,7 +86,7 @@ class Pages(CliTestCase):
         for name, summary in listed:
             page = unroff(read(page_path("cityrisk-" + name)))
             self.assertIn(f".SH NAME\ncityrisk-{name} - {summary}\n", page)
-            self.assertIn(f"\n{name}\n{summary}\nSee cityrisk-{name}(1).\n", overview)
+            self.assertIn(f"\n{name}\n{summary}\n.br\nSee cityrisk-{name}(1).\n", overview)
 
     def test_pages_render_without_warnings(self):
         env = dict(os.environ, MANWIDTH="80", MANPAGER="cat", PAGER="cat", LC_ALL="C.UTF-8")
