@@ -234,6 +234,22 @@ CR_API cr_status cr_command_provenance(cr_ctx *ctx, const cr_command *cmd, int a
  * examples. A new string to free(), NULL when out of memory. */
 CR_API char *cr_command_help(const cr_command *cmd);
 
+/* The man page of the command, cityrisk-NAME(1), in roff (man(7)): name and summary,
+ * synopsis, description, options (its own, then the common ones, with their values and
+ * the values of choices), examples, exit status, and the other pages. With cmd NULL, the
+ * page of the program, cityrisk(1): every command with its summary, the common options,
+ * an example of each. version goes in the page's footer ("0.1.0"; NULL: none). A new
+ * string to free(), NULL when out of memory. */
+CR_API char *cr_command_man(const cr_command *cmd, const char *version);
+
+/* A bash completion script for cityrisk: sourced, it defines _cityrisk and registers it
+ * (complete -F _cityrisk cityrisk). It completes the commands after `cityrisk` and
+ * `cityrisk help`, each command's options (long and short), the values of its choices,
+ * and file names for its input and output files and positional arguments (with
+ * bash-completion's _filedir when that is loaded). A new string to free(), NULL when out
+ * of memory. */
+CR_API char *cr_command_completion_bash(void);
+
 /* Runs the command on parsed options, with what every command does around its work: the
  * QGIS style path (--qml) is checked with the output, against the inputs, before any work;
  * then the run; then the style is written (a failure to write it is CR_E_IO: the output
