@@ -33,6 +33,21 @@ def hidden_files(folder):
     return [n for n in os.listdir(folder) if n.startswith(".")]
 
 
+def locked_by(pid, folder, names):
+    """Whether process pid holds a flock() on each of names in folder (from /proc/locks: a
+    writer creates a temporary, then locks it; a sweep in between may remove it)."""
+    held = set()
+    with open("/proc/locks") as f:
+        for line in f:
+            fields = line.split()
+            if len(fields) > 5 and fields[1] == "FLOCK" and fields[4] == str(pid):
+                held.add(int(fields[5].split(":")[2]))
+    try:
+        return all(os.stat(os.path.join(folder, n)).st_ino in held for n in names)
+    except FileNotFoundError:
+        return False
+
+
 class ScratchFolder:
     """A temporary folder shared by the tests of a class, for inputs that are slow to make."""
 
@@ -169,7 +184,18 @@ class Interrupts(SlowWrites):
         out = self.path("depth.tif")
         slow = self.start_and_wait(["inundation", "--dem", self.dem, "--scenario", "ssp245-2050",
                                     "-o", out, "--overwrite"], self.tmp)
-        slow.send_signal(signal.SIGSTOP)
+        # Stopped once it holds both of its temporaries (.part and .cog) locked: stopped
+        # between creating one and locking it, the other run would rightly sweep it (and this
+        # one make another when continued).
+        deadline = time.monotonic() + 120
+        while slow.poll() is None and time.monotonic() < deadline:
+            slow.send_signal(signal.SIGSTOP)
+            names = hidden_files(self.tmp)
+            if len(names) >= 2 and locked_by(slow.pid, self.tmp, names):
+                break
+            slow.send_signal(signal.SIGCONT)
+            time.sleep(0.002)
+        self.assertIsNone(slow.poll(), "the command ended before it could be stopped")
         try:
             held = hidden_files(self.tmp)
             rc, _, err = run("inundation", "--dem", sample("dem.tif"), "--scenario", "ssp245-2100",
