@@ -150,7 +150,7 @@ CR_API void cr_zonal_summary_clear(cr_zonal_summary *summary);
  * attributes and one column per statistic, to out_path ("-": GeoJSON on stdout):
  * GeoJSON per RFC 7946 by default (WGS 84 lon/lat, right-hand winding, 7 decimals),
  * or opts->format. The analysis grid is the exposure raster's, else the first domain
- * raster's (arrivals, sea, water, informal, population), else the first generic
+ * raster's (arrivals, water, informal, population, sea), else the first generic
  * one's; the others are read onto it with the resampling of their kind.
  *
  * Zones are reprojected to the grid's CRS (edges densified to the cell size first);
