@@ -623,6 +623,10 @@ static cr_status make_temp(cr_ctx *ctx, const char *path, const char *tag, int d
             free(name);
             return st;
         }
+        /* Told at once, before the lock: from here on a second stop signal removes it (the
+         * program's hook), so a temporary held locked is always one the program knows. */
+        if (fd >= 0)
+            cr_ctx_temp_event(ctx, name, dir, 1);
         /* Held from now until published or removed. A file system without flock() (some
          * network ones) says so with an error: then no run can take the lock either, and
          * sweeps leave the temporary alone. */
@@ -635,12 +639,13 @@ static cr_status make_temp(cr_ctx *ctx, const char *path, const char *tag, int d
             t->fd = fd;
             t->dir = dir;
             t->ctx = ctx;
-            cr_ctx_temp_event(ctx, name, dir, 1);
             return CR_OK;
         }
         /* A sweep removed it between its creation and the lock: make another. */
-        if (fd >= 0)
+        if (fd >= 0) {
+            cr_ctx_temp_event(ctx, name, dir, 0);
             close(fd);
+        }
         free(name);
     }
     return cr_ctx_fail(ctx, CR_E_IO, "cannot write '%s': its temporary file kept disappearing", path);

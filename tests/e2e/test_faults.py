@@ -80,7 +80,10 @@ class SlowWrites(CliTestCase):
         proc = subprocess.Popen([CITYRISK, *args], stdout=subprocess.DEVNULL,
                                 stderr=subprocess.PIPE, text=True)
         deadline = time.monotonic() + 120
-        while not hidden_files(folder) and proc.poll() is None and time.monotonic() < deadline:
+        # Locked by it: past the instant between creating a temporary and holding it, when
+        # neither a second signal nor a sweep can tell it from a dead run's (output.c).
+        while (not hidden_files(folder) or not locked_by(proc.pid, folder, hidden_files(folder))) \
+                and proc.poll() is None and time.monotonic() < deadline:
             time.sleep(0.005)
         self.assertIsNone(proc.poll(), "the command ended before it could be stopped")
         return proc
