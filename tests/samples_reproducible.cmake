@@ -5,7 +5,10 @@ execute_process(COMMAND "${GENERATOR}" "${WORK}" RESULT_VARIABLE rc OUTPUT_QUIET
 if(NOT rc EQUAL 0)
   message(FATAL_ERROR "cityrisk-synthcity failed with ${rc}")
 endif()
-foreach(name dem.tif settlement.tif water_stress.tif population.tif arrivals.csv neighbourhoods.gpkg)
+foreach(name dem.tif settlement.tif water_stress.tif population.tif arrivals.csv neighbourhoods.gpkg
+             aqueduct_baseline.gpkg informal_settlements.shp informal_settlements.shx
+             informal_settlements.dbf informal_settlements.prj informal_settlements.cpg
+             arrivals_by_neighbourhood.csv)
   file(SHA256 "${SAMPLES}/${name}" committed)
   file(SHA256 "${WORK}/${name}" regenerated)
   if(NOT committed STREQUAL regenerated)

@@ -18,7 +18,9 @@
 #define HELP                                                                                   \
     USAGE                                                                                      \
     "Writes the synthetic coastal city \"Port Azul\" to OUTDIR: dem.tif, settlement.tif,\n"     \
-    "water_stress.tif, population.tif, arrivals.csv, neighbourhoods.gpkg; one line per file\n"   \
+    "water_stress.tif, population.tif, arrivals.csv, neighbourhoods.gpkg, and the published\n"  \
+    "shapes aqueduct_baseline.gpkg, informal_settlements.shp, arrivals_by_neighbourhood.csv;\n" \
+    "one line per file\n"                                                                      \
     "(path, tab, bytes) on stdout. Same arguments, same bytes.\n"                               \
     "  --size N     DEM width and height in 30 m cells (667, ~20 km; 64..100000)\n"             \
     "  --records N  arrival records (3000)\n"                                                   \
@@ -41,6 +43,10 @@ static const struct {
     {"population.tif", write_population},
     {"arrivals.csv", write_arrivals},
     {"neighbourhoods.gpkg", write_neighbourhoods},
+    /* the same city as its providers publish it (issue 18): polygons and a table */
+    {"aqueduct_baseline.gpkg", write_aqueduct_basins},
+    {"informal_settlements.shp", write_informal_settlements},
+    {"arrivals_by_neighbourhood.csv", write_arrivals_table},
 };
 
 static int usage_error(const char *fmt, const char *arg)

@@ -89,20 +89,28 @@ static OGRGeometryH cell_geometry(const Writer *w, int row, int col)
 }
 
 /* Residents = mean modelled density over the cell x its area, so pop_2020 agrees roughly with
- * population.tif without a zonal-statistics pass here. */
-static long long estimate_population(const Writer *w, int row, int col, OGRGeometryH utm)
+ * population.tif without a zonal-statistics pass here; *settlement is the mean informal fraction
+ * over the cell's land. */
+static long long estimate_population(const Writer *w, int row, int col, OGRGeometryH utm,
+                                     double *settlement)
 {
-    int n = w->pop_samples;
-    double sum = 0.0;
+    int n = w->pop_samples, land = 0;
+    double sum = 0.0, informal = 0.0;
     for (int i = 0; i < n; i++) {
         for (int k = 0; k < n; k++) {
             double u, v;
             TerrainSample s;
             tess_cell_point(&w->tess, row, col, (i + 0.5) / n, (k + 0.5) / n, &u, &v);
             terrain_sample_uv(w->job->terrain, u, v, &s);
-            sum += s.surface == SURFACE_LAND ? landuse_density(w->job->terrain, &s) : 0.0;
+            if (s.surface != SURFACE_LAND)
+                continue;
+            sum += landuse_density(w->job->terrain, &s);
+            informal += landuse_settlement(w->job->terrain, &s);
+            land++;
         }
     }
+    if (settlement)
+        *settlement = land ? informal / land : 0.0;
     double area_km2 = OGR_G_Area(utm) / 1e6;
     return llround(sum / (n * n) * area_km2);
 }
@@ -114,7 +122,17 @@ static int cell_district(const Writer *w, int row, int col)
     return landuse_district(w->job->terrain, u, v);
 }
 
-static int add_feature(const Writer *w, long long id, int row, int col, OGRGeometryH geometry)
+/* A P-code: the district's admin code (as in arrivals.csv) and the zone's number within it,
+ * counted in feature order; serial holds the running count per district. */
+static void cell_pcode(const Writer *w, int row, int col, int serial[CITY_DISTRICTS], char *out,
+                       size_t size)
+{
+    int d = cell_district(w, row, col);
+    snprintf(out, size, "MZ07%02d%02d", d + 1, ++serial[d]);
+}
+
+static int add_feature(const Writer *w, long long id, int row, int col, OGRGeometryH geometry,
+                       const char *pcode)
 {
     char name[160];
     neighbourhood_name(w->name_order[id - 1], name, sizeof name);
@@ -123,7 +141,8 @@ static int add_feature(const Writer *w, long long id, int row, int col, OGRGeome
     OGR_F_SetFieldInteger(f, 0, (int)id);
     OGR_F_SetFieldString(f, 1, name);
     OGR_F_SetFieldString(f, 2, district_name(cell_district(w, row, col)));
-    OGR_F_SetFieldInteger64(f, 3, estimate_population(w, row, col, geometry));
+    OGR_F_SetFieldInteger64(f, 3, estimate_population(w, row, col, geometry, NULL));
+    OGR_F_SetFieldString(f, 4, pcode);
     int rc = OGR_G_Transform(geometry, w->job->georef->utm_to_mercator) == OGRERR_NONE &&
                      OGR_G_IsValid(geometry) && OGR_F_SetGeometry(f, geometry) == OGRERR_NONE &&
                      OGR_L_CreateFeature(w->layer, f) == OGRERR_NONE
@@ -136,10 +155,13 @@ static int add_feature(const Writer *w, long long id, int row, int col, OGRGeome
 static int add_features(const Writer *w)
 {
     long long id = 1;
+    int serial[CITY_DISTRICTS] = {0};
     for (int row = 0; row < w->tess.rows; row++) {
         for (int col = 0; col < w->tess.cols[row]; col++, id++) {
+            char pcode[32];
+            cell_pcode(w, row, col, serial, pcode, sizeof pcode);
             OGRGeometryH geometry = cell_geometry(w, row, col);
-            int rc = add_feature(w, id, row, col, geometry);
+            int rc = add_feature(w, id, row, col, geometry, pcode);
             OGR_G_DestroyGeometry(geometry);
             if (rc != 0) {
                 if (!*CPLGetLastErrorMsg())
@@ -175,7 +197,8 @@ static int create_layer(Writer *w, const char *path)
     if (!w->layer || add_field(w->layer, "nbhd_id", OFTInteger) != 0 ||
         add_field(w->layer, "name", OFTString) != 0 ||
         add_field(w->layer, "district", OFTString) != 0 ||
-        add_field(w->layer, "pop_2020", OFTInteger64) != 0)
+        add_field(w->layer, "pop_2020", OFTInteger64) != 0 ||
+        add_field(w->layer, "pcode", OFTString) != 0)
         return -1;
     return 0;
 }
@@ -239,4 +262,45 @@ int write_neighbourhoods(const Job *job, const char *path, SynthError *err)
     free(w.name_order);
     tess_free(&w.tess);
     return rc == 0 ? 0 : synth_fail_gdal(err, path, "cannot write GeoPackage (out of memory?)");
+}
+
+/* arrivals_by_neighbourhood.csv: arrivals counted per neighbourhood, as a city register or an
+ * IOM DTM baseline assessment publishes them: a header, an HXL hashtag row, one row per
+ * neighbourhood with arrivals (the P-code, the name, the count, a month-only date), and one row
+ * for a code of a neighbouring district that no polygon carries. The count is the zone's
+ * residents times a rate rising with its informal share, so arrivals follow informality. */
+int write_arrivals_table(const Job *job, const char *path, SynthError *err)
+{
+    Writer w = {0};
+    FILE *f = NULL;
+    int rc = setup(&w, job);
+    if (rc == 0 && !(f = fopen(path, "w")))
+        rc = -1;
+    if (rc == 0 && fputs("neighbourhood_code,neighbourhood,idps,reported\n"
+                         "#adm3+code,#adm3+name,#affected+idps+ind,#date+reported\n",
+                         f) < 0)
+        rc = -1;
+    long long id = 1;
+    int serial[CITY_DISTRICTS] = {0};
+    for (int row = 0; rc == 0 && row < w.tess.rows; row++) {
+        for (int col = 0; rc == 0 && col < w.tess.cols[row]; col++, id++) {
+            char pcode[32], name[160];
+            double settlement;
+            cell_pcode(&w, row, col, serial, pcode, sizeof pcode);
+            neighbourhood_name(w.name_order[id - 1], name, sizeof name);
+            OGRGeometryH geometry = cell_geometry(&w, row, col);
+            long long residents = estimate_population(&w, row, col, geometry, &settlement);
+            OGR_G_DestroyGeometry(geometry);
+            long long idps = llround(residents * (0.004 + 0.06 * settlement));
+            if (idps > 0 && fprintf(f, "%s,\"%s\",%lld,2025-06\n", pcode, name, idps) < 0)
+                rc = -1;
+        }
+    }
+    if (rc == 0 && fputs("MZ071001,\"Nhamatanda Sede\",412,2025-06\n", f) < 0)
+        rc = -1;
+    if (f && fclose(f) != 0)
+        rc = -1;
+    free(w.name_order);
+    tess_free(&w.tess);
+    return rc == 0 ? 0 : synth_fail(err, path, "cannot write the arrivals table");
 }

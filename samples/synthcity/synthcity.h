@@ -204,5 +204,8 @@ int write_water_stress(const Job *job, const char *path, SynthError *err);
 int write_population(const Job *job, const char *path, SynthError *err);
 int write_arrivals(const Job *job, const char *path, SynthError *err);
 int write_neighbourhoods(const Job *job, const char *path, SynthError *err);
+int write_arrivals_table(const Job *job, const char *path, SynthError *err);
+int write_aqueduct_basins(const Job *job, const char *path, SynthError *err);
+int write_informal_settlements(const Job *job, const char *path, SynthError *err);
 
 #endif

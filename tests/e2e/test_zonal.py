@@ -1225,7 +1225,7 @@ def domain_properties(scenarios):
     return names
 
 
-SOURCE_FIELDS = ["nbhd_id", "name", "district", "pop_2020"]
+SOURCE_FIELDS = ["nbhd_id", "name", "district", "pop_2020", "pcode"]
 
 
 class SampleCity(ZonalCase):
@@ -1554,7 +1554,7 @@ class SampleCity(ZonalCase):
             row = dict(zip(header, r))
             conv = {}
             for k, v in row.items():
-                if k in ("name", "district"):
+                if k in ("name", "district", "pcode"):
                     conv[k] = v
                 elif v == "":
                     conv[k] = None
