@@ -313,14 +313,20 @@ static cr_status run_pass(cr_ctx *ctx, run *r, pass p, cr_writer *w, cr_inundati
     return st;
 }
 
+/* The level's name: its scenario's, else made from its rise ("sl0.50"). */
+static const char *level_name(const cr_sea_level *level, char *buf, size_t size)
+{
+    if (level->name)
+        return level->name;
+    cr_sea_level_name(level->rise_m, buf, size);
+    return buf;
+}
+
 static char *band_name(const cr_sea_level *level, double water)
 {
-    char buf[160], w[32];
+    char buf[160], w[32], name[32];
     cr_number_fixed(water, 3, w, sizeof w);
-    if (level->name)
-        snprintf(buf, sizeof buf, "%s (W=%s m)", level->name, w);
-    else
-        snprintf(buf, sizeof buf, "sea-level %g m (W=%s m)", level->rise_m, w);
+    snprintf(buf, sizeof buf, "%s (W=%s m)", level_name(level, name, sizeof name), w);
     return strdup(buf);
 }
 
@@ -336,7 +342,8 @@ static char *parameters_json(const run *r)
     json_object *p = json_object_new_object(), *levels = json_object_new_array();
     for (int k = 0; k < o->level_count; k++) {
         json_object *l = json_object_new_object();
-        json_object_object_add(l, "name", o->levels[k].name ? json_object_new_string(o->levels[k].name) : NULL);
+        char name[32];
+        json_object_object_add(l, "name", json_object_new_string(level_name(&o->levels[k], name, sizeof name)));
         json_object_object_add(l, "sea_level_rise_m", cr_json_number(o->levels[k].rise_m, 10));
         json_object_object_add(l, "water_level_m", cr_json_number(r->water[k], 10));
         json_object_array_add(levels, l);
@@ -405,8 +412,9 @@ static cr_status open_writer(cr_ctx *ctx, run *r, const char *out_path, cr_write
             snprintf(v, sizeof v, "%.10g", values[j]);
             st = cr_writer_set_metadata(ctx, *w, k + 1, keys[j], v);
         }
-        if (st == CR_OK && o->levels[k].name)
-            st = cr_writer_set_metadata(ctx, *w, k + 1, "SCENARIO", o->levels[k].name);
+        char name[32];
+        if (st == CR_OK)
+            st = cr_writer_set_metadata(ctx, *w, k + 1, "SCENARIO", level_name(&o->levels[k], name, sizeof name));
     }
     for (int k = 0; names && k < o->level_count; k++)
         free(names[k]);

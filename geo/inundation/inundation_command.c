@@ -97,6 +97,11 @@ static cr_status add_levels(cr_ctx *ctx, inundation_args *a, const char *list, i
                 return st;
         } else if (!cr_number_finite(item, &l->rise_m) || l->rise_m < 0) {
             return cr_ctx_fail(ctx, CR_E_USAGE, "--sea-level wants non-negative numbers of metres, not '%s'", item);
+        } else { /* named as its band will be: "sl0.50" */
+            char name[32];
+            cr_sea_level_name(l->rise_m, name, sizeof name);
+            CPLFree(a->names[i]);
+            l->name = a->names[i] = CPLStrdup(name);
         }
     }
     a->o.levels = a->levels;
@@ -199,13 +204,8 @@ static void summary_text(FILE *out, const cr_inundation_opts *o, const cr_inunda
 {
     fprintf(out, "%lld sea cells\n", (long long)sea_cells);
     for (int k = 0; k < o->level_count; k++) {
-        char name[64];
-        if (o->levels[k].name)
-            snprintf(name, sizeof name, "%s", o->levels[k].name);
-        else
-            snprintf(name, sizeof name, "sea-level %g m", o->levels[k].rise_m);
         char w[32], depth[32];
-        fprintf(out, "%s, W=%s m: %lld cells inundated (%.3f km2), max depth %s m\n", name,
+        fprintf(out, "%s, W=%s m: %lld cells inundated (%.3f km2), max depth %s m\n", o->levels[k].name,
                 cr_number_fixed(stats[k].water_level_m, 3, w, sizeof w), (long long)stats[k].inundated_cells,
                 stats[k].inundated_area_m2 / 1e6, cr_number_fixed(stats[k].max_depth_m, 2, depth, sizeof depth));
     }
