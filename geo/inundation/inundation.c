@@ -365,8 +365,8 @@ static char *inputs_json(const run *r)
     json_object_array_add(a, json_object_new_string(r->dem_path));
     if (r->o->sea_path)
         json_object_array_add(a, json_object_new_string(r->o->sea_path));
-    if (r->o->grid_path)
-        json_object_array_add(a, json_object_new_string(r->o->grid_path));
+    if (r->o->grid.ref)
+        json_object_array_add(a, json_object_new_string(r->o->grid.ref));
     return cr_json_take_text(a);
 }
 
@@ -399,8 +399,8 @@ static cr_status open_writer(cr_ctx *ctx, run *r, const char *out_path, cr_write
         int n = 1;
         if (o->sea_path)
             protect[n++] = o->sea_path;
-        if (o->grid_path)
-            protect[n++] = o->grid_path;
+        if (o->grid.ref)
+            protect[n++] = o->grid.ref;
         wo.input_paths = protect;
         st = cr_writer_open(ctx, out_path, r->grid, &wo, w);
     }
@@ -428,11 +428,10 @@ static cr_status open_writer(cr_ctx *ctx, run *r, const char *out_path, cr_write
 static cr_status prepare(cr_ctx *ctx, run *r, const char *out_path)
 {
     const cr_inundation_opts *o = r->o;
-    cr_status st = o->grid_path ? cr_grid_from_raster(ctx, o->grid_path, &r->grid)
-                                : cr_grid_from_raster(ctx, r->dem_path, &r->grid);
+    cr_status st = cr_grid_from_spec(ctx, &o->grid, r->dem_path, &r->grid);
     if (st == CR_OK)
         st = cr_output_check_size(ctx, out_path, r->grid, o->level_count,
-                                  o->grid_path ? o->grid_path : r->dem_path);
+                                  cr_grid_spec_source(&o->grid, r->dem_path));
     if (st == CR_OK)
         st = dem_unit(ctx, r);
     if (st == CR_OK)
@@ -460,8 +459,8 @@ cr_status cr_inundation(cr_ctx *ctx, const char *dem_path, const char *out_path,
     int n = 1;
     if (opts->sea_path)
         inputs[n++] = opts->sea_path;
-    if (opts->grid_path)
-        inputs[n++] = opts->grid_path;
+    if (opts->grid.ref)
+        inputs[n++] = opts->grid.ref;
     st = cr_outputs_check(ctx, out_path, "raster", opts->styles, inputs, opts->overwrite);
     if (st != CR_OK)
         return st;

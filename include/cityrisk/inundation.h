@@ -20,6 +20,7 @@
 
 #include "cityrisk/context.h"
 #include "cityrisk/export.h"
+#include "cityrisk/grid.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -90,7 +91,8 @@ typedef struct cr_inundation_opts {
     double datum_offset_m;      /* subtracted from the water level; default 0 */
     int connectivity;           /* 8 (default), 4, or 0 for none (plain bathtub) */
     const char *sea_path;       /* polygons or a raster mask of the sea; default NULL: from the DEM */
-    const char *grid_path;      /* raster whose grid the output takes; default NULL: the DEM's */
+    cr_grid_spec grid;          /* the output's grid (cr_grid_from_spec()); default: the DEM's,
+                                 * and with a CRS but no bounds, the DEM's extent in it */
     double dem_to_m;            /* metres per DEM unit; default 0: from the band's unit (m, ft) */
     int tile;                   /* tile side of the connectivity passes; default 512 */
     int overwrite;              /* default 0 */
