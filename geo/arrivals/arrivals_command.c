@@ -22,8 +22,6 @@ typedef struct arrivals_args {
     cr_command_base base;
     cr_arrivals_opts o;
     const char *points;
-    const char *bounds;   /* --bounds as written */
-    double resolution;    /* NaN when not given */
     double bandwidth;     /* NaN when not given */
     kernel_choice kernel;
     cr_arrivals_summary s; /* what the run found */
@@ -33,7 +31,6 @@ static void init(void *opts)
 {
     arrivals_args *a = opts;
     cr_arrivals_opts_init(&a->o);
-    a->resolution = NAN;
     a->bandwidth = NAN;
 }
 
@@ -62,11 +59,7 @@ static const cr_arg ARGS[] = {
     CR_OPT_STRING("from", NULL, arrivals_args, o.from, "DATE", "keep records dated on or after DATE"),
     CR_OPT_STRING("to", NULL, arrivals_args, o.to, "DATE", "keep records dated on or before DATE"),
     CR_OPT_STRING("where", NULL, arrivals_args, o.where, "EXPR", "keep records matching an OGR SQL filter"),
-    CR_OPT_INPUT("grid", arrivals_args, o.grid_path, "REF", "write on this raster's grid"),
-    CR_OPT_STRING("bounds", NULL, arrivals_args, bounds, "XMIN,YMIN,XMAX,YMAX",
-                  "grid extent in --crs (default: the records', grown by the bandwidth)"),
-    CR_OPT_DOUBLE("resolution", arrivals_args, resolution, "M", "grid cell size in --crs units"),
-    CR_OPT_STRING("crs", NULL, arrivals_args, o.crs, "CRS", "grid CRS, e.g. EPSG:32736"),
+    CR_OPT__GRID("write on this raster's grid", "grid extent in --crs (default: the records', grown by the bandwidth)"),
     CR_OPT_CHOICE_PARSED("kernel", NULL, arrivals_args, kernel, "NAME", cr_kernel_names, parse_kernel,
                          "none (default), quartic, epanechnikov, triweight, uniform, triangular, gaussian"),
     CR_OPT_DOUBLE("bandwidth", arrivals_args, bandwidth, "M",
@@ -79,22 +72,6 @@ static const cr_arg ARGS[] = {
     CR_OPT__QML,
     CR_OPT_END,
 };
-
-/* "xmin,ymin,xmax,ymax" into b. */
-static cr_status parse_bounds(cr_ctx *ctx, const char *text, cr_bounds *b)
-{
-    double v[4];
-    const char *p = text;
-    for (int i = 0; i < 4; i++) {
-        const char *comma = strchr(p, ',');
-        size_t n = comma ? (size_t)(comma - p) : strlen(p);
-        if ((i < 3) != (comma != NULL) || cr_number_parse(p, n, &v[i]) != CR_NUMBER_FINITE)
-            return cr_ctx_fail(ctx, CR_E_USAGE, "--bounds wants xmin,ymin,xmax,ymax, not '%s'", text);
-        p += n + 1;
-    }
-    *b = (cr_bounds){v[0], v[1], v[2], v[3]};
-    return CR_OK;
-}
 
 /* The kernel from --kernel and --bandwidth. */
 static cr_status check_kernel(cr_ctx *ctx, arrivals_args *a)
@@ -117,16 +94,16 @@ static cr_status check(cr_ctx *ctx, void *opts)
     cr_arrivals_opts *o = &a->o;
     if (!a->points || !a->base.output)
         return cr_ctx_fail(ctx, CR_E_USAGE, "--points and -o are required");
-    if (o->grid_path && (!isnan(a->resolution) || o->crs || a->bounds))
-        return cr_ctx_fail(ctx, CR_E_USAGE,
-                           "--grid takes the grid from a raster: leave out --resolution, --crs and --bounds");
-    if (!o->grid_path && (isnan(a->resolution) || !o->crs))
+    /* The rules between the grid options are the parser's (cr_grid_spec_check()); records
+     * have no grid of their own, so one must be given. */
+    const cr_grid_spec *g = &a->base.grid;
+    if (!g->ref && !g->crs)
         return cr_ctx_fail(ctx, CR_E_USAGE, "give --grid, or --resolution and --crs (and optionally --bounds)");
-    cr_status st = a->bounds ? parse_bounds(ctx, a->bounds, &o->bounds) : CR_OK;
-    if (st != CR_OK)
-        return st;
-    o->has_bounds = a->bounds != NULL;
-    o->resolution = isnan(a->resolution) ? 0 : a->resolution;
+    o->grid_path = g->ref;
+    o->crs = g->crs;
+    o->resolution = g->resolution;
+    o->has_bounds = g->has_bounds;
+    o->bounds = g->bounds;
     return check_kernel(ctx, a);
 }
 

@@ -132,7 +132,8 @@ cr_status cr_command_invoke(cr_ctx *ctx, const cr_command *cmd, int argc, char *
         h->help(h->arg, &call);
     } else {
         if (st == CR_OK)
-            st = cr_command_provenance(ctx, cmd, argc, argv);
+            st = call.provenance ? cr_ctx_set_command_line(ctx, call.provenance)
+                                 : cr_command_provenance(ctx, cmd, argc, argv);
         if (st == CR_OK)
             st = h->begin(h->arg, &call, ctx);
         if (st == CR_OK)

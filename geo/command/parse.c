@@ -185,6 +185,23 @@ static const cr_arg *positional_row(const cr_command *cmd)
     return NULL;
 }
 
+cr_status cr_arg_parse_resolution(cr_ctx *ctx, const char *text, void *dest)
+{
+    double *v = dest;
+    if (!cr_number_finite(text, v))
+        return cr_ctx_fail(ctx, CR_E_USAGE, "--resolution wants a number, not '%s'", text);
+    if (!(*v > 0))
+        return cr_ctx_fail(ctx, CR_E_USAGE, "--resolution wants a positive number of CRS units, not '%s'", text);
+    return CR_OK;
+}
+
+cr_status cr_arg_parse_bounds(cr_ctx *ctx, const char *text, void *dest)
+{
+    cr_grid_spec *spec = dest;
+    spec->has_bounds = 1;
+    return cr_bounds_parse(ctx, text, &spec->bounds);
+}
+
 /* Reads argv into opts; full goes on past the syntax: choices, parsed values, check. */
 static cr_status parse(cr_ctx *ctx, const cr_command *cmd, int argc, char **argv, void *opts, int full)
 {
@@ -225,6 +242,9 @@ static cr_status parse(cr_ctx *ctx, const cr_command *cmd, int argc, char **argv
     for (int k = 0; st == CR_OK && full && !base->help && k < nrows; k++)
         if (deferred[k])
             st = convert(ctx, &cmd->args[k], deferred[k], opts);
+    /* The grid options' rules, once for every command (a command without them passes). */
+    if (st == CR_OK && full && !base->help)
+        st = cr_grid_spec_check(ctx, &base->grid);
     if (st == CR_OK && full && !base->help && cmd->check)
         st = cmd->check(ctx, opts);
     free(deferred);
@@ -244,11 +264,15 @@ cr_status cr_command_check_syntax(cr_ctx *ctx, const cr_command *cmd, int argc, 
     return st;
 }
 
-cr_status cr_command_provenance(cr_ctx *ctx, const cr_command *cmd, int argc, char **argv)
+char *cr_command_recorded(const cr_command *cmd, int argc, char **argv)
 {
     char **kept = malloc((size_t)(argc > 0 ? argc : 1) * sizeof *kept);
-    if (!kept)
-        return cr_ctx_fail(ctx, CR_E_IO, "out of memory");
+    cr_ctx *ctx = cr_ctx_new(); /* read_token's messages: argv was parsed before */
+    if (!kept || !ctx) {
+        free(kept);
+        cr_ctx_free(ctx);
+        return NULL;
+    }
     int n = 0, only_positional = 0;
     if (argc > 0)
         kept[n++] = argv[0];
@@ -264,7 +288,16 @@ cr_status cr_command_provenance(cr_ctx *ctx, const cr_command *cmd, int argc, ch
                 kept[n++] = argv[i + k];
         i += words;
     }
-    cr_status st = cr_ctx_set_command(ctx, n, kept);
+    char *line = cr_shell_quote(n, kept);
     free(kept);
+    cr_ctx_free(ctx);
+    return line;
+}
+
+cr_status cr_command_provenance(cr_ctx *ctx, const cr_command *cmd, int argc, char **argv)
+{
+    char *line = cr_command_recorded(cmd, argc, argv);
+    cr_status st = line ? cr_ctx_set_command_line(ctx, line) : cr_ctx_fail(ctx, CR_E_IO, "out of memory");
+    free(line);
     return st;
 }

@@ -235,14 +235,14 @@ void cr_ctx_log(cr_ctx *ctx, cr_log_level level, const char *fmt, ...)
     ctx->log(ctx->log_arg, level, msg);
 }
 
-cr_status cr_ctx_set_command(cr_ctx *ctx, int argc, char *const *argv)
+char *cr_shell_quote(int argc, char *const *argv)
 {
     size_t len = 1;
     for (int i = 0; i < argc; i++)
         len += strlen(argv[i]) * 4 + 3; /* worst case: every char quoted, plus quotes and space */
     char *cmd = malloc(len);
     if (!cmd)
-        return cr_ctx_fail(ctx, CR_E_IO, "out of memory recording the command line");
+        return NULL;
     char *p = cmd;
     for (int i = 0; i < argc; i++) {
         if (i)
@@ -262,9 +262,26 @@ cr_status cr_ctx_set_command(cr_ctx *ctx, int argc, char *const *argv)
             *p++ = '\'';
     }
     *p = '\0';
+    return cmd;
+}
+
+static cr_status set_command(cr_ctx *ctx, char *line)
+{
+    if (!line)
+        return cr_ctx_fail(ctx, CR_E_IO, "out of memory recording the command line");
     free(ctx->command);
-    ctx->command = cmd;
+    ctx->command = line;
     return CR_OK;
+}
+
+cr_status cr_ctx_set_command(cr_ctx *ctx, int argc, char *const *argv)
+{
+    return set_command(ctx, cr_shell_quote(argc, argv));
+}
+
+cr_status cr_ctx_set_command_line(cr_ctx *ctx, const char *line)
+{
+    return set_command(ctx, strdup(line));
 }
 
 const char *cr_ctx_command(const cr_ctx *ctx)

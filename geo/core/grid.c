@@ -8,9 +8,13 @@
 #include <string.h>
 
 #include <cpl_conv.h>
+#include <cpl_string.h>
 #include <gdal.h>
+#include <gdal_alg.h>
+#include <ogr_api.h>
 #include <ogr_srs_api.h>
 
+#include "cityrisk/number.h"
 #include "internal.h"
 
 /* Tolerance, in cells, within which two geotransforms are the same grid. */
@@ -179,6 +183,149 @@ cr_status cr_grid_from_bounds(cr_ctx *ctx, const cr_bounds *b, double res_x, dou
         if (st != CR_OK)
             st = cr_ctx_fail(ctx, CR_E_USAGE, "%s", cr_ctx_error(ctx));
     }
+    CPLFree(wkt);
+    return st;
+}
+
+/* ---- the grid options of the commands ---- */
+
+cr_status cr_bounds_parse(cr_ctx *ctx, const char *text, cr_bounds *out)
+{
+    double v[4];
+    const char *p = text;
+    for (int i = 0; i < 4; i++) {
+        const char *comma = strchr(p, ',');
+        size_t n = comma ? (size_t)(comma - p) : strlen(p);
+        if ((i < 3) != (comma != NULL) || cr_number_parse(p, n, &v[i]) != CR_NUMBER_FINITE)
+            return cr_ctx_fail(ctx, CR_E_USAGE, "--bounds wants xmin,ymin,xmax,ymax, not '%s'", text);
+        p += n + 1;
+    }
+    *out = (cr_bounds){v[0], v[1], v[2], v[3]};
+    return CR_OK;
+}
+
+cr_status cr_grid_spec_check(cr_ctx *ctx, const cr_grid_spec *spec)
+{
+    int laid = spec->crs || spec->resolution > 0 || spec->has_bounds;
+    if (spec->ref && laid)
+        return cr_ctx_fail(ctx, CR_E_USAGE,
+                           "--grid takes the grid from a raster: leave out --resolution, --crs and --bounds");
+    if (laid && (!spec->crs || !(spec->resolution > 0)))
+        return cr_ctx_fail(ctx, CR_E_USAGE, "%s needs %s: give --crs CRS --resolution M (and optionally --bounds)",
+                           spec->crs ? "--crs" : spec->resolution > 0 ? "--resolution" : "--bounds",
+                           spec->crs ? "--resolution" : spec->resolution > 0 ? "--crs" : "--crs and --resolution");
+    const cr_bounds *b = &spec->bounds;
+    if (spec->has_bounds && !(b->xmax > b->xmin && b->ymax > b->ymin))
+        return cr_ctx_fail(ctx, CR_E_USAGE, "--bounds %.10g,%.10g,%.10g,%.10g is empty (want xmin,ymin,xmax,ymax)",
+                           b->xmin, b->ymin, b->xmax, b->ymax);
+    return CR_OK;
+}
+
+const char *cr_grid_spec_source(const cr_grid_spec *spec, const char *primary)
+{
+    return spec->ref ? spec->ref : spec->crs ? NULL : primary;
+}
+
+/* The footprint of a raster in the CRS wkt as gdalwarp -t_srs finds it without -te: GDAL's
+ * suggested warp output, whose extent is its origin plus whole cells of its own size, which
+ * -tap then snaps. */
+static cr_status raster_extent(cr_ctx *ctx, const char *path, GDALDatasetH ds, const char *wkt,
+                               cr_bounds *b)
+{
+    const char *src = GDALGetProjectionRef(ds);
+    double gt[6];
+    if (!src || !*src)
+        return cr_ctx_fail(ctx, CR_E_DATA, "raster '%s' has no CRS to find its extent in the grid's CRS; "
+                                           "assign one with gdal_edit.py -a_srs, or give --bounds", path);
+    if (GDALGetGeoTransform(ds, gt) != CE_None)
+        return cr_ctx_fail(ctx, CR_E_DATA, "raster '%s' has no geotransform; give --bounds", path);
+    cr_status st = cr_check_geotransform(ctx, path, gt, GDALGetRasterXSize(ds), GDALGetRasterYSize(ds));
+    if (st != CR_OK)
+        return st;
+    char *options[] = {NULL, NULL};
+    options[0] = CPLStrdup(CPLSPrintf("DST_SRS=%s", wkt));
+    cr_gdal_begin(ctx);
+    void *t = GDALCreateGenImgProjTransformer2(ds, NULL, options);
+    int cols = 0, rows = 0;
+    double out[6], extent[4];
+    if (!t || GDALSuggestedWarpOutput2(ds, GDALGenImgProjTransform, t, out, &cols, &rows, extent, 0) != CE_None)
+        st = cr_ctx_fail_gdal(ctx, CR_E_DATA, "cannot find the extent of raster '%s' in the grid's CRS", path);
+    else
+        *b = (cr_bounds){out[0], out[3] + rows * out[5], out[0] + cols * out[1], out[3]};
+    cr_gdal_end(ctx);
+    if (t)
+        GDALDestroyGenImgProjTransformer(t);
+    CPLFree(options[0]);
+    return st;
+}
+
+/* The union of a vector's layer extents in the CRS wkt, each layer's edges densified (21
+ * points a side) as they are transformed. */
+static cr_status vector_extent(cr_ctx *ctx, const char *path, GDALDatasetH ds, const char *wkt,
+                               cr_bounds *b)
+{
+    OGRSpatialReferenceH dst = cr_srs_from_wkt(wkt);
+    cr_status st = dst ? CR_OK : cr_ctx_fail(ctx, CR_E_USAGE, "cannot read the grid's CRS");
+    int found = 0;
+    for (int i = 0; st == CR_OK && i < GDALDatasetGetLayerCount(ds); i++) {
+        OGRLayerH layer = GDALDatasetGetLayer(ds, i);
+        OGREnvelope e;
+        if (OGR_L_GetExtent(layer, &e, 1) != OGRERR_NONE)
+            continue; /* no features */
+        OGRSpatialReferenceH src = OGR_L_GetSpatialRef(layer);
+        if (!src) {
+            st = cr_ctx_fail(ctx, CR_E_DATA, "layer '%s' of '%s' has no CRS to find its extent in the "
+                                             "grid's CRS; assign one with ogr2ogr -a_srs, or give --bounds",
+                             OGR_L_GetName(layer), path);
+            break;
+        }
+        OGRSpatialReferenceH s = OSRClone(src);
+        OSRSetAxisMappingStrategy(s, OAMS_TRADITIONAL_GIS_ORDER);
+        cr_gdal_begin(ctx);
+        OGRCoordinateTransformationH ct = OCTNewCoordinateTransformation(s, dst);
+        cr_bounds t;
+        if (!ct || !OCTTransformBounds(ct, e.MinX, e.MinY, e.MaxX, e.MaxY, &t.xmin, &t.ymin, &t.xmax, &t.ymax, 21))
+            st = cr_ctx_fail_gdal(ctx, CR_E_DATA, "cannot transform the extent of '%s' to the grid's CRS", path);
+        cr_gdal_end(ctx);
+        if (ct)
+            OCTDestroyCoordinateTransformation(ct);
+        OSRDestroySpatialReference(s);
+        if (st == CR_OK && !found)
+            *b = t;
+        else if (st == CR_OK)
+            *b = (cr_bounds){fmin(b->xmin, t.xmin), fmin(b->ymin, t.ymin), fmax(b->xmax, t.xmax),
+                             fmax(b->ymax, t.ymax)};
+        found |= st == CR_OK;
+    }
+    OSRDestroySpatialReference(dst);
+    if (st == CR_OK && !found)
+        st = cr_ctx_fail(ctx, CR_E_DATA, "'%s' has no features to take the grid's extent from; give --bounds", path);
+    return st;
+}
+
+cr_status cr_grid_from_spec(cr_ctx *ctx, const cr_grid_spec *spec, const char *primary, cr_grid **out)
+{
+    *out = NULL;
+    cr_status st = cr_grid_spec_check(ctx, spec);
+    if (st != CR_OK)
+        return st;
+    if (!spec->crs)
+        return cr_grid_from_raster(ctx, spec->ref ? spec->ref : primary, out);
+    if (spec->has_bounds)
+        return cr_grid_from_bounds(ctx, &spec->bounds, spec->resolution, spec->resolution, spec->crs, out);
+    char *wkt = NULL;
+    GDALDatasetH ds = NULL;
+    cr_bounds b;
+    st = cr_crs_to_wkt(ctx, spec->crs, &wkt);
+    if (st == CR_OK)
+        st = cr_open_dataset(ctx, primary, "input", "raster or vector", GDAL_OF_RASTER | GDAL_OF_VECTOR, &ds);
+    if (st == CR_OK)
+        st = GDALGetRasterCount(ds) > 0 ? raster_extent(ctx, primary, ds, wkt, &b)
+                                        : vector_extent(ctx, primary, ds, wkt, &b);
+    if (ds)
+        GDALClose(ds);
+    if (st == CR_OK)
+        st = cr_grid_from_bounds(ctx, &b, spec->resolution, spec->resolution, wkt, out);
     CPLFree(wkt);
     return st;
 }

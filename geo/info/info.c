@@ -72,6 +72,57 @@ static void warn_geographic(json_object *desc, const char *path, const cr_info_e
                  path, epsg % 100, epsg >= 32700 ? "S" : "N", epsg);
 }
 
+/* 1 when name ends with suffix, case-insensitively. */
+static int ends_with(const char *name, const char *suffix)
+{
+    size_t n = strlen(name), k = strlen(suffix);
+    return n > k && strcasecmp(name + n - k, suffix) == 0;
+}
+
+/* 1 when one of the paths is the Shapefile stem.shp (stem: the first n characters). */
+static int lists_shapefile(const char *const *paths, int count, const char *stem, size_t n)
+{
+    for (int i = 0; i < count; i++)
+        if (strlen(paths[i]) == n + 4 && strncmp(paths[i], stem, n) == 0 && ends_with(paths[i], ".shp"))
+            return 1;
+    return 0;
+}
+
+/* What the file at path is a sidecar of (a file GDAL, OGR or QGIS reads along with a
+ * dataset, never on its own), NULL when it is none. A shell's glob of a folder lists them
+ * beside their datasets: they are skipped with a warning rather than stopping the report.
+ * A .dbf or .shx is a sidecar only when its .shp is listed too (a lone .dbf is a table OGR
+ * reads). */
+static const char *sidecar_kind(const char *path, const char *const *paths, int count)
+{
+    static const struct {
+        const char *suffix, *kind;
+    } SIDECARS[] = {
+        {".aux.xml", "GDAL's auxiliary metadata"},
+        {".fields.csv", "the full field names of a Shapefile"},
+        {".cpg", "a Shapefile's code page"},
+        {".prj", "a CRS definition"},
+        {".qml", "a QGIS style"},
+        {".qix", "a Shapefile's spatial index"},
+        {".sbn", "a Shapefile's spatial index"},
+        {".sbx", "a Shapefile's spatial index"},
+        {".ovr", "external overviews"},
+        {".msk", "a mask band"},
+        {".tfw", "a world file"},
+        {".wld", "a world file"},
+        {".pgw", "a world file"},
+        {".jgw", "a world file"},
+    };
+    for (size_t i = 0; i < sizeof SIDECARS / sizeof *SIDECARS; i++)
+        if (ends_with(path, SIDECARS[i].suffix))
+            return SIDECARS[i].kind;
+    if ((ends_with(path, ".dbf") || ends_with(path, ".shx")) &&
+        lists_shapefile(paths, count, path, strlen(path) - 4))
+        return ends_with(path, ".dbf") ? "the attributes of a Shapefile listed"
+                                       : "the index of a Shapefile listed";
+    return NULL;
+}
+
 static int has_csv_extension(const char *path)
 {
     const char *dot = strrchr(path, '.');
@@ -125,19 +176,35 @@ cr_status cr_info(cr_ctx *ctx, const char *const *paths, int count, const cr_inf
     cr_info_extent *extents = calloc(count > 0 ? (size_t)count : 1, sizeof *extents);
     if (!extents)
         return cr_ctx_fail(ctx, CR_E_IO, "out of memory describing inputs");
+    /* The paths described, in order: the sidecars are left out. */
+    const char **described = calloc(count > 0 ? (size_t)count : 1, sizeof *described);
+    if (!described) {
+        free(extents);
+        return cr_ctx_fail(ctx, CR_E_IO, "out of memory describing inputs");
+    }
     json_object *report = json_object_new_object(), *inputs = json_object_new_array(),
                 *warnings = json_object_new_array();
     json_object_object_add(report, "inputs", inputs);
     cr_status st = CR_OK;
+    int n = 0;
     for (int i = 0; i < count && st == CR_OK; i++) {
+        const char *kind = sidecar_kind(paths[i], paths, count);
+        if (kind) {
+            cr_info_warn(warnings, paths[i], "sidecar",
+                         "'%s' is a sidecar file (%s), read along with the dataset it belongs to: "
+                         "skipped", paths[i], kind);
+            continue;
+        }
         cr_info_progress progress = {ctx, (double)i / count, 1.0 / count};
         json_object *desc = NULL;
-        st = describe(ctx, paths[i], opts, &progress, warnings, &desc, &extents[i]);
-        if (st == CR_OK)
+        st = describe(ctx, paths[i], opts, &progress, warnings, &desc, &extents[n]);
+        if (st == CR_OK) {
             json_object_array_add(inputs, desc);
+            described[n++] = paths[i];
+        }
     }
     if (st == CR_OK) {
-        cr_info_compare(report, paths, extents, count, warnings);
+        cr_info_compare(report, described, extents, n, warnings);
         json_object_object_add(report, "warnings", warnings);
         cr_ctx_progress(ctx, 1.0, NULL);
         *out = report;
@@ -146,5 +213,6 @@ cr_status cr_info(cr_ctx *ctx, const char *const *paths, int count, const cr_inf
         json_object_put(report);
     }
     free(extents);
+    free(described);
     return st;
 }

@@ -313,14 +313,20 @@ static cr_status run_pass(cr_ctx *ctx, run *r, pass p, cr_writer *w, cr_inundati
     return st;
 }
 
+/* The level's name: its scenario's, else made from its rise ("sl0.50"). */
+static const char *level_name(const cr_sea_level *level, char *buf, size_t size)
+{
+    if (level->name)
+        return level->name;
+    cr_sea_level_name(level->rise_m, buf, size);
+    return buf;
+}
+
 static char *band_name(const cr_sea_level *level, double water)
 {
-    char buf[160], w[32];
+    char buf[160], w[32], name[32];
     cr_number_fixed(water, 3, w, sizeof w);
-    if (level->name)
-        snprintf(buf, sizeof buf, "%s (W=%s m)", level->name, w);
-    else
-        snprintf(buf, sizeof buf, "sea-level %g m (W=%s m)", level->rise_m, w);
+    snprintf(buf, sizeof buf, "%s (W=%s m)", level_name(level, name, sizeof name), w);
     return strdup(buf);
 }
 
@@ -336,7 +342,8 @@ static char *parameters_json(const run *r)
     json_object *p = json_object_new_object(), *levels = json_object_new_array();
     for (int k = 0; k < o->level_count; k++) {
         json_object *l = json_object_new_object();
-        json_object_object_add(l, "name", o->levels[k].name ? json_object_new_string(o->levels[k].name) : NULL);
+        char name[32];
+        json_object_object_add(l, "name", json_object_new_string(level_name(&o->levels[k], name, sizeof name)));
         json_object_object_add(l, "sea_level_rise_m", cr_json_number(o->levels[k].rise_m, 10));
         json_object_object_add(l, "water_level_m", cr_json_number(r->water[k], 10));
         json_object_array_add(levels, l);
@@ -358,8 +365,8 @@ static char *inputs_json(const run *r)
     json_object_array_add(a, json_object_new_string(r->dem_path));
     if (r->o->sea_path)
         json_object_array_add(a, json_object_new_string(r->o->sea_path));
-    if (r->o->grid_path)
-        json_object_array_add(a, json_object_new_string(r->o->grid_path));
+    if (r->o->grid.ref)
+        json_object_array_add(a, json_object_new_string(r->o->grid.ref));
     return cr_json_take_text(a);
 }
 
@@ -392,8 +399,8 @@ static cr_status open_writer(cr_ctx *ctx, run *r, const char *out_path, cr_write
         int n = 1;
         if (o->sea_path)
             protect[n++] = o->sea_path;
-        if (o->grid_path)
-            protect[n++] = o->grid_path;
+        if (o->grid.ref)
+            protect[n++] = o->grid.ref;
         wo.input_paths = protect;
         st = cr_writer_open(ctx, out_path, r->grid, &wo, w);
     }
@@ -405,8 +412,9 @@ static cr_status open_writer(cr_ctx *ctx, run *r, const char *out_path, cr_write
             snprintf(v, sizeof v, "%.10g", values[j]);
             st = cr_writer_set_metadata(ctx, *w, k + 1, keys[j], v);
         }
-        if (st == CR_OK && o->levels[k].name)
-            st = cr_writer_set_metadata(ctx, *w, k + 1, "SCENARIO", o->levels[k].name);
+        char name[32];
+        if (st == CR_OK)
+            st = cr_writer_set_metadata(ctx, *w, k + 1, "SCENARIO", level_name(&o->levels[k], name, sizeof name));
     }
     for (int k = 0; names && k < o->level_count; k++)
         free(names[k]);
@@ -420,11 +428,10 @@ static cr_status open_writer(cr_ctx *ctx, run *r, const char *out_path, cr_write
 static cr_status prepare(cr_ctx *ctx, run *r, const char *out_path)
 {
     const cr_inundation_opts *o = r->o;
-    cr_status st = o->grid_path ? cr_grid_from_raster(ctx, o->grid_path, &r->grid)
-                                : cr_grid_from_raster(ctx, r->dem_path, &r->grid);
+    cr_status st = cr_grid_from_spec(ctx, &o->grid, r->dem_path, &r->grid);
     if (st == CR_OK)
         st = cr_output_check_size(ctx, out_path, r->grid, o->level_count,
-                                  o->grid_path ? o->grid_path : r->dem_path);
+                                  cr_grid_spec_source(&o->grid, r->dem_path));
     if (st == CR_OK)
         st = dem_unit(ctx, r);
     if (st == CR_OK)
@@ -452,8 +459,8 @@ cr_status cr_inundation(cr_ctx *ctx, const char *dem_path, const char *out_path,
     int n = 1;
     if (opts->sea_path)
         inputs[n++] = opts->sea_path;
-    if (opts->grid_path)
-        inputs[n++] = opts->grid_path;
+    if (opts->grid.ref)
+        inputs[n++] = opts->grid.ref;
     st = cr_outputs_check(ctx, out_path, "raster", opts->styles, inputs, opts->overwrite);
     if (st != CR_OK)
         return st;

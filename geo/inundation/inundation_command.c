@@ -63,7 +63,8 @@ static const cr_arg ARGS[] = {
     CR_OPT_CHOICE_PARSED("connectivity", NULL, inundation_args, o.connectivity, "8|4|none", cr_connectivity_names,
                          parse_connectivity, "how water joins cells (default 8)"),
     CR_OPT_INPUT("sea", inundation_args, o.sea_path, "FILE", "sea polygons or raster mask (default: from the DEM)"),
-    CR_OPT_INPUT("grid", inundation_args, o.grid_path, "REF", "write on this raster's grid (default: the DEM's)"),
+    CR_OPT__GRID("write on this raster's grid (default: the DEM's)",
+                 "grid extent in --crs (default: the DEM's, reprojected as gdalwarp does)"),
     CR_OPT_CHOICE_PARSED("dem-unit", NULL, inundation_args, o.dem_to_m, "m|ft|us-ft", cr_dem_unit_names,
                          parse_dem_unit, "DEM vertical unit (default: the band's unit, else m)"),
     CR_OPT_INT("tile-size", inundation_args, o.tile, "N", "tile side of the streaming passes (default 512)"),
@@ -97,6 +98,11 @@ static cr_status add_levels(cr_ctx *ctx, inundation_args *a, const char *list, i
                 return st;
         } else if (!cr_number_finite(item, &l->rise_m) || l->rise_m < 0) {
             return cr_ctx_fail(ctx, CR_E_USAGE, "--sea-level wants non-negative numbers of metres, not '%s'", item);
+        } else { /* named as its band will be: "sl0.50" */
+            char name[32];
+            cr_sea_level_name(l->rise_m, name, sizeof name);
+            CPLFree(a->names[i]);
+            l->name = a->names[i] = CPLStrdup(name);
         }
     }
     a->o.levels = a->levels;
@@ -127,6 +133,7 @@ static cr_status run(cr_ctx *ctx, void *opts, const cr_command_call *call, cr_co
     a->o.overwrite = a->base.overwrite;
     a->o.creation_options = a->base.creation_options;
     a->o.styles = a->base.styles;
+    a->o.grid = a->base.grid;
     a->stats = calloc((size_t)a->o.level_count, sizeof *a->stats);
     if (!a->stats)
         return cr_ctx_fail(ctx, CR_E_IO, "out of memory");
@@ -199,13 +206,8 @@ static void summary_text(FILE *out, const cr_inundation_opts *o, const cr_inunda
 {
     fprintf(out, "%lld sea cells\n", (long long)sea_cells);
     for (int k = 0; k < o->level_count; k++) {
-        char name[64];
-        if (o->levels[k].name)
-            snprintf(name, sizeof name, "%s", o->levels[k].name);
-        else
-            snprintf(name, sizeof name, "sea-level %g m", o->levels[k].rise_m);
         char w[32], depth[32];
-        fprintf(out, "%s, W=%s m: %lld cells inundated (%.3f km2), max depth %s m\n", name,
+        fprintf(out, "%s, W=%s m: %lld cells inundated (%.3f km2), max depth %s m\n", o->levels[k].name,
                 cr_number_fixed(stats[k].water_level_m, 3, w, sizeof w), (long long)stats[k].inundated_cells,
                 stats[k].inundated_area_m2 / 1e6, cr_number_fixed(stats[k].max_depth_m, 2, depth, sizeof depth));
     }
@@ -228,7 +230,8 @@ static void summarise(const void *opts, FILE *text, cr_command_result *result)
 const cr_command cr_inundation_command = {
     .name = "inundation",
     .summary = "sea-level inundation depth from a DEM, connected to the sea",
-    .synopsis = "--dem DEM -o OUT.tif (--sea-level M[,M...] | --scenario NAME[,NAME...]) [options]\n"
+    .synopsis = "--dem DEM -o OUT.tif (--sea-level M[,M...] | --scenario NAME[,NAME...])\n"
+                "       [--grid REF | --crs CRS --resolution M [--bounds XMIN,YMIN,XMAX,YMAX]] [options]\n"
                 "       cityrisk inundation --list-scenarios [--json]",
     .description =
         "Water depth under sea-level rise, one band per level. The water level is\n"
@@ -239,7 +242,8 @@ const cr_command cr_inundation_command = {
         "bathtub, flooding every cell below W. The sea is --sea (polygons, or a raster whose\n"
         "non-zero cells are sea) or, by default, the cells with DEM nodata or elevation at\n"
         "or below 0 that are joined to the raster edge. Output (Float32 COG on the DEM's\n"
-        "grid, or --grid's): depth W - elevation in metres where inundated, 0 on dry land,\n"
+        "grid, --grid's, or --crs/--resolution's over --bounds or the DEM's extent):\n"
+        "depth W - elevation in metres where inundated, 0 on dry land,\n"
         "nodata on the sea and where the DEM has none. The DEM dominates the result:\n"
         "SRTM-class DEMs overstate coastal elevation by about 2 m on average (Kulp & Strauss\n"
         "2019); use a lidar or coastal DEM where there is one. Memory does not grow with\n"

@@ -3,6 +3,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cityrisk/inundation.h"
@@ -59,6 +60,23 @@ cr_status cr_scenario_resolve(cr_ctx *ctx, const char *name, double *rise_m)
     }
     return cr_ctx_fail(ctx, CR_E_USAGE,
                        "unknown scenario '%s' (see cityrisk inundation --list-scenarios)", name);
+}
+
+void cr_sea_level_name(double rise_m, char *buf, size_t size)
+{
+    /* Two decimals read as metres and centimetres ("sl0.50"); more only when two would
+     * round the level to another one (0.125 stays "sl0.125"), so that names tell levels
+     * apart whenever their numbers differ. Levels of a kilometre or more, or below a
+     * millimetre, in the fewest significant digits ("sl1e+30", not 31 digits). */
+    int fixed = rise_m == 0 || (fabs(rise_m) >= 1e-3 && fabs(rise_m) < 1e3);
+    for (int digits = fixed ? 2 : 1; digits <= 17; digits++) {
+        if (fixed)
+            snprintf(buf, size, "sl%.*f", digits, rise_m);
+        else
+            snprintf(buf, size, "sl%.*g", digits, rise_m);
+        if (strtod(buf + 2, NULL) == rise_m)
+            return;
+    }
 }
 
 const char *const cr_connectivity_names[] = {"8", "4", "none", NULL};

@@ -376,6 +376,7 @@ void cr_pipeline_free(cr_pipeline *p)
         free(p->stage[i].name);
         free(p->stage[i].command);
         CSLDestroy(p->stage[i].argv);
+        CSLDestroy(p->stage[i].written);
         CSLDestroy(p->stage[i].inputs);
         CSLDestroy(p->stage[i].outputs);
         CSLDestroy(p->stage[i].recorded);
@@ -491,15 +492,22 @@ static char *resolve_raster_spec(const char *dir, const char *spec, char **path_
     return out;
 }
 
-/* A JSON scalar as an argument; NULL for other types. */
+/* A JSON scalar as an argument; NULL for other types. A number is passed as the pipeline
+ * writes it (json-c keeps the text it parsed: "1.10", "1e-7"), so that the stage reads the
+ * number the user wrote and its outputs record it so; a number json-c did not parse (none
+ * today) falls back to the shortest text that reads back as the same double. */
 static char *scalar_text(json_object *v)
 {
     switch (json_object_get_type(v)) {
     case json_type_string: return CPLStrdup(json_object_get_string(v));
-    case json_type_int: return CPLStrdup(CPLSPrintf("%lld", (long long)json_object_get_int64(v)));
+    case json_type_int:
     case json_type_double: {
+        const char *written = json_object_get_string(v);
+        double value = json_object_get_double(v), read;
+        if (written && cr_number_parse(written, strlen(written), &read) == CR_NUMBER_FINITE && read == value)
+            return CPLStrdup(written);
         char text[32];
-        return CPLStrdup(cr_number_shortest(json_object_get_double(v), text, sizeof text));
+        return CPLStrdup(cr_number_shortest(value, text, sizeof text));
     }
     default: return NULL;
     }
@@ -712,6 +720,24 @@ static cr_status claim_outputs(loader *L, cr_stage *st, int stage, const char *o
     return status;
 }
 
+/* Appends --KEY and values to argv: each after its own --KEY when the option repeats, else
+ * one value, or the values joined with commas (an array for a list such as --sea-level). */
+static char **add_values(char **argv, const char *key, char **values, int repeatable)
+{
+    if (repeatable || CSLCount(values) == 1) {
+        for (char **e = values; e && *e; e++) {
+            argv = add_option(argv, key);
+            argv = CSLAddString(argv, *e);
+        }
+    } else if (values) {
+        char *joined = join(values);
+        argv = add_option(argv, key);
+        argv = CSLAddString(argv, joined);
+        CPLFree(joined);
+    }
+    return argv;
+}
+
 /* Adds one argument list for the stage object obj, index k in the file. */
 static cr_status build_stage(loader *L, json_object *obj, int k, const char *command,
                              const char *base_name, const char *scenario)
@@ -741,6 +767,7 @@ static cr_status build_stage(loader *L, json_object *obj, int k, const char *com
                   : CPLStrdup(name);
     CPLFree(name);
     st.argv = CSLAddString(NULL, command);
+    st.written = CSLAddString(NULL, command);
     char *output = NULL; /* the value of "output" */
     cr_status status = CR_OK;
     json_object_object_foreach(obj, key, v)
@@ -759,10 +786,12 @@ static cr_status build_stage(loader *L, json_object *obj, int k, const char *com
         int is_input = arg && arg->role == CR_ROLE_INPUT, is_output = arg && arg->role == CR_ROLE_OUTPUT;
         int repeatable = arg && arg->type == CR_ARG_LIST;
         int main_output = is_output && arg->offset == offsetof(cr_command_base, output);
-        char **values = NULL;
+        char **values = NULL, **written = NULL; /* as passed, and as the pipeline writes them */
         if (json_object_is_type(v, json_type_boolean)) {
-            if (json_object_get_boolean(v))
+            if (json_object_get_boolean(v)) {
                 st.argv = add_option(st.argv, key);
+                st.written = add_option(st.written, key);
+            }
             continue;
         }
         if (json_object_is_type(v, json_type_array)) {
@@ -802,6 +831,7 @@ static cr_status build_stage(loader *L, json_object *obj, int k, const char *com
             }
             CPLFree(*e);
             *e = s;
+            written = CSLAddString(written, s);
             if (is_input || is_output) {
                 char *path = NULL;
                 char *value = arg->flags & CR_ARGF_NAMED_FILE ? resolve_raster_spec(L->dir, *e, &path)
@@ -821,20 +851,13 @@ static cr_status build_stage(loader *L, json_object *obj, int k, const char *com
         }
         if (status != CR_OK) {
             CSLDestroy(values);
+            CSLDestroy(written);
             break;
         }
-        if (repeatable || CSLCount(values) == 1) {
-            for (char **e = values; e && *e; e++) {
-                st.argv = add_option(st.argv, key);
-                st.argv = CSLAddString(st.argv, *e);
-            }
-        } else if (values) {
-            char *joined = join(values);
-            st.argv = add_option(st.argv, key);
-            st.argv = CSLAddString(st.argv, joined);
-            CPLFree(joined);
-        }
+        st.argv = add_values(st.argv, key, values, repeatable);
+        st.written = add_values(st.written, key, written, repeatable);
         CSLDestroy(values);
+        CSLDestroy(written);
     }
     /* QGIS styles are on by default in pipelines ("qml": false turns them off), and are
      * outputs like the others: a missing one makes the stage run. */

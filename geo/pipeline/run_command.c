@@ -178,6 +178,26 @@ static cr_status plan(cr_ctx *ctx, const cr_command_call *call, run_args *a, int
     return CR_OK;
 }
 
+/* What the outputs of stage s record as their command (CITYRISK_COMMAND): the run as the
+ * user typed it, then the stage as the pipeline writes it, both without what changes no
+ * output, and without the options run adds (-q, --threads, --json, --qml) or the paths it
+ * resolves: "run p.json; stage flood: inundation --dem dem.tif --tide 1.10 --output f.tif".
+ * A new string to free(), NULL when out of memory. */
+static char *stage_provenance(const cr_command_call *call, const cr_stage *s)
+{
+    char *run = cr_command_recorded(call->command, call->argc, call->argv);
+    char *stage = cr_command_recorded(cr_command_find(s->command), CSLCount(s->written), s->written);
+    char *line = NULL;
+    if (run && stage) {
+        size_t size = strlen(run) + strlen(s->name) + strlen(stage) + 16;
+        if ((line = malloc(size)) != NULL)
+            snprintf(line, size, "%s; stage %s: %s", run, s->name, stage);
+    }
+    free(run);
+    free(stage);
+    return line;
+}
+
 /* Runs stage i in this process through the command table, its progress the share from..to
  * of the run's; adds its entry to stages. Returns the status it ended with. */
 static cr_status run_stage(const cr_command_call *call, run_args *a, int i, double from, double to,
@@ -197,7 +217,9 @@ static cr_status run_stage(const cr_command_call *call, run_args *a, int i, doub
         argv = CSLAddString(argv, "--json");
     char label[1024];
     snprintf(label, sizeof label, "pipeline '%s' stage %s", a->p->path, s->name);
-    cr_command_call how = {.hooks = call->hooks, .within = label, .progress_from = from, .progress_to = to};
+    char *provenance = stage_provenance(call, s); /* NULL (out of memory): argv is recorded */
+    cr_command_call how = {.hooks = call->hooks, .within = label, .progress_from = from, .progress_to = to,
+                           .provenance = provenance};
     cr_command_result result;
     memset(&result, 0, sizeof result);
     double start = cr_seconds();
@@ -220,6 +242,7 @@ static cr_status run_stage(const cr_command_call *call, run_args *a, int i, doub
     cr_command_result_clear(&result);
     cr_ctx_free(ctx);
     CSLDestroy(argv);
+    free(provenance);
     return st;
 }
 

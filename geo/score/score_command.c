@@ -72,7 +72,8 @@ static const cr_arg ARGS[] = {
     CR_OPT_INPUT("arrivals", score_args, o.arrivals_path, "FILE", "arrivals per cell (cityrisk arrivals)"),
     CR_OPT_INPUT("population", score_args, o.population_path, "FILE", "residents per cell: adds water_uplift"),
     CR_OPT__OUTPUT("output COG"),
-    CR_OPT_INPUT("grid", score_args, o.grid_path, "REF", "write on this raster's grid (default: --informal's)"),
+    CR_OPT__GRID("write on this raster's grid (default: --informal's)",
+                 "grid extent in --crs (default: the --sea raster's, reprojected as gdalwarp does)"),
     CR_OPT_PARSED("weights", score_args, o.weights, "LIST", parse_weights,
                   "sea=0.3,water=0.2,informal=0.25,arrivals=0.25"),
     CR_OPT_CHOICE_PARSED("method", NULL, score_args, o.method, "NAME", cr_score_method_names, parse_method,
@@ -124,6 +125,7 @@ static cr_status run(cr_ctx *ctx, void *opts, const cr_command_call *call, cr_co
     a->o.overwrite = a->base.overwrite;
     a->o.creation_options = a->base.creation_options;
     a->o.styles = a->base.styles;
+    a->o.grid = a->base.grid;
     return cr_score(ctx, a->base.output, &a->o, &a->s);
 }
 
@@ -215,10 +217,12 @@ const cr_command cr_score_command = {
     .summary = "per-cell composite exposure score 0-10 and class from the four layers",
     .synopsis = "--sea DEPTH.tif [--scenario NAME | --sea-band N] --water WATER.tif\n"
                 "       --informal SETTLEMENT.tif --arrivals ARRIVALS.tif [--population POP.tif]\n"
+                "       [--grid REF | --crs CRS --resolution M [--bounds XMIN,YMIN,XMAX,YMAX]]\n"
                 "       -o EXPOSURE.tif [options]",
     .description =
         "The composite exposure score 0-10 of every cell, and its class. The rasters may\n"
-        "differ in CRS, resolution and extent: all are read onto the grid of --grid, else of\n"
+        "differ in CRS, resolution and extent: all are read onto the grid of --grid, or of\n"
+        "--crs and --resolution (over --bounds, else the --sea raster's extent), else of\n"
         "--informal (depths, scores and fractions averaged when coarsening and bilinear when\n"
         "refining; arrivals and population summed, keeping their totals).\n"
         "\n"

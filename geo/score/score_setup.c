@@ -229,16 +229,18 @@ cr_status cr_score_prepare(cr_ctx *ctx, const char *out_path, const cr_score_opt
         return st;
     /* Every file the run writes, against every input, before any work. */
     const char *protect[CR_INPUTS + 2];
-    protected_paths(paths, o->grid_path, protect);
+    protected_paths(paths, o->grid.ref, protect);
     st = cr_outputs_check(ctx, out_path, "raster", o->styles, protect, o->overwrite);
+    /* --crs without --bounds covers the sea raster, inundation's output over the DEM: the
+     * study area, and always a raster. */
+    const char *primary = o->grid.crs ? o->sea_path : o->informal_path;
     if (st == CR_OK)
-        st = cr_grid_from_raster(ctx, o->grid_path ? o->grid_path : o->informal_path, &s->grid);
+        st = cr_grid_from_spec(ctx, &o->grid, primary, &s->grid);
     int bands = 0;
     for (int b = 0; b < CR_SCORE_BANDS; b++)
         bands += s->bands >> b & 1;
     if (st == CR_OK)
-        st = cr_output_check_size(ctx, out_path, s->grid, bands,
-                                  o->grid_path ? o->grid_path : o->informal_path);
+        st = cr_output_check_size(ctx, out_path, s->grid, bands, cr_grid_spec_source(&o->grid, primary));
     if (st == CR_OK)
         st = resolve_sea_band(ctx, o, s);
     if (st != CR_OK)
@@ -366,8 +368,8 @@ static char *inputs_json(const cr_score_opts *o, const cr_score_inputs *in, cons
         json_object_object_add(e, "resampling", json_object_new_string(s->resampling[k]));
         json_object_object_add(a, cr_input_name(k), e);
     }
-    if (o->grid_path)
-        json_object_object_add(a, "grid", json_object_new_string(o->grid_path));
+    if (o->grid.ref)
+        json_object_object_add(a, "grid", json_object_new_string(o->grid.ref));
     return cr_json_take_text(a);
 }
 
@@ -448,7 +450,7 @@ cr_status cr_score_open_writer(cr_ctx *ctx, const cr_score_opts *o, const cr_sco
         wo.parameters = params;
         wo.formula = text;
         const char *protect[CR_INPUTS + 2];
-        protected_paths(in->path, o->grid_path, protect);
+        protected_paths(in->path, o->grid.ref, protect);
         wo.input_paths = protect;
         st = cr_writer_open(ctx, in->out_path, s->grid, &wo, out);
     }

@@ -301,7 +301,7 @@ static cr_status prepare_sources(cr_ctx *ctx, job *j, cr_zonal_summary *s)
                                p->stats[k].weight, p->stats[k].weight);
     }
     cr_zplan_layout(p);
-    if ((st = cr_grid_from_raster(ctx, j->src[0].path, &j->grid)) != CR_OK)
+    if ((st = cr_grid_from_spec(ctx, &o->grid, j->src[0].path, &j->grid)) != CR_OK)
         return st;
     for (int k = 0; k < n && st == CR_OK; k++)
         st = cr_input_probe(ctx, j->src[k].input, NULL, j->src[k].path, j->grid, &j->src[k].layer,
@@ -862,12 +862,13 @@ static cr_status check_column_names(cr_ctx *ctx, const job *j)
 /* Every path read, for the check that the output replaces none of them. */
 static const char **input_paths(const job *j)
 {
-    const char **paths = calloc((size_t)j->plan.nsources + 2, sizeof *paths);
+    const char **paths = calloc((size_t)j->plan.nsources + 3, sizeof *paths);
     if (!paths)
         return NULL;
     paths[0] = j->o->zones_path;
     for (int k = 0; k < j->plan.nsources; k++)
         paths[k + 1] = j->src[k].path;
+    paths[j->plan.nsources + 1] = j->o->grid.ref;
     return paths;
 }
 

@@ -85,6 +85,8 @@ static const cr_arg ARGS[] = {
     CR_OPT_PARSED("stats", zonal_args, stats, "LIST", parse_stats, "statistics of -r rasters (count,sum,mean)"),
     CR_OPT_PARSED("classes", zonal_args, classes, "SPEC", parse_classes,
                   "classes of score_mean (default: the exposure's)"),
+    CR_OPT__GRID("read every raster onto this raster's grid (default: the first raster's)",
+                 "grid extent in --crs (default: the first raster's, reprojected as gdalwarp does)"),
     CR_OPT__OUTPUT("output vector, or - for GeoJSON on stdout"),
     CR_OPT_STRING("format", "of", zonal_args, o.format, "FORMAT", "OGR driver (default GeoJSON)"),
     CR_OPT_LIST("layer-creation-option", "lco", zonal_args, o.layer_options, "NAME=VALUE",
@@ -146,6 +148,7 @@ static cr_status run(cr_ctx *ctx, void *opts, const cr_command_call *call, cr_co
     zonal_args *a = opts;
     a->o.overwrite = a->base.overwrite;
     a->o.styles = a->base.styles;
+    a->o.grid = a->base.grid;
     return cr_zonal(ctx, a->base.output, &a->o, &a->s);
 }
 
@@ -245,7 +248,8 @@ const cr_command cr_zonal_command = {
     .summary = "per-neighbourhood exposure with exact cell coverage, to GeoJSON or any OGR format",
     .synopsis = "--zones ZONES [--layer L] [--exposure EXPOSURE.tif] [--arrivals A.tif]\n"
                 "       [--sea DEPTH.tif] [--water W.tif] [--informal S.tif] [--population P.tif]\n"
-                "       [-r NAME=RASTER[:BAND]]... [--stats LIST] -o OUT|- [options]",
+                "       [-r NAME=RASTER[:BAND]]... [--stats LIST] -o OUT|-\n"
+                "       [--grid REF | --crs CRS --resolution M [--bounds XMIN,YMIN,XMAX,YMAX]] [options]",
     .description =
         "Per-neighbourhood statistics of the rasters, every cell weighted by the exact\n"
         "fraction f of its area inside the zone (holes removed, parts added), so totals of\n"
@@ -264,7 +268,9 @@ const cr_command cr_zonal_command = {
         "Statistics of -r rasters: count (sum of f), sum, mean, min, max, stdev, median,\n"
         "quantile(q), majority, frac(t) (share of the valid area with value >= t),\n"
         "weighted_mean(NAME) (weights from another raster). Default count,sum,mean.\n"
-        "Rasters are read onto the grid of --exposure (else the first raster given);\n"
+        "Rasters are read onto the grid of --grid, or of --crs and --resolution (over\n"
+        "--bounds, else the first raster's extent), else of --exposure (else the first\n"
+        "raster given);\n"
         "zones in any CRS are reprojected to it; invalid polygons are repaired with a\n"
         "warning; zones without geometry or data get nulls, never a made-up 0.\n"
         "\n"

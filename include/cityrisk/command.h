@@ -12,8 +12,9 @@
  * An argument row says where its value lands: at offset bytes into the command's options
  * struct, which always begins with a cr_command_base (the options every command shares).
  * Arguments every command takes (-h, -q, --threads, --debug, --config) are listed once,
- * in cr_command_common_args(); those several share (-o, --overwrite, -co, --json, --qml)
- * are written with the CR_OPT__* constructors below, each defined once, as git's OPT__*.
+ * in cr_command_common_args(); those several share (-o, --overwrite, -co, --json, --qml,
+ * the grid options) are written with the CR_OPT__* constructors below, each defined once,
+ * as git's OPT__*.
  *
  * The program around the library (cli/ for `cityrisk`) provides what only a program
  * may do, through cr_command_hooks: printing, the progress bar, signals, exit codes.
@@ -28,6 +29,7 @@
 
 #include "cityrisk/context.h"
 #include "cityrisk/export.h"
+#include "cityrisk/grid.h"
 #include "cityrisk/qml.h"
 
 #ifdef __cplusplus
@@ -60,8 +62,8 @@ typedef enum cr_arg_role {
 #define CR_ARGF_POSITIONAL 0x1u      /* given without its name: info's FILE..., run's PIPELINE */
 #define CR_ARGF_NAMED_FILE 0x2u      /* the value is NAME=FILE[:BAND], of which FILE is the file */
 #define CR_ARGF_NOT_IN_PIPELINE 0x4u /* not a key of a pipeline stage (--json, --help) */
-#define CR_ARGF_NO_EFFECT 0x8u       /* changes no output (-q, --threads, --debug): left out of
-                                      * the command line recorded as the outputs' provenance */
+#define CR_ARGF_NO_EFFECT 0x8u       /* changes no output (-q, --threads, --debug, --json): left
+                                      * out of the command line recorded as the outputs' provenance */
 
 /* Parses text into the field at dest, or fails with CR_E_USAGE and a message quoting it. */
 typedef cr_status (*cr_arg_parse_fn)(cr_ctx *ctx, const char *text, void *dest);
@@ -96,6 +98,7 @@ typedef struct cr_command_base {
     int overwrite;               /* --overwrite */
     char **creation_options;     /* -co NAME=VALUE, a CSL */
     const char *output;          /* -o: the main output, beside which a style goes */
+    cr_grid_spec grid;           /* --grid, --crs, --resolution, --bounds (CR_OPT__GRID) */
     const char *const *styles;   /* set by cr_command_run() for the run function: the style
                                   * to check with the output before any work, NULL-terminated */
 } cr_command_base;
@@ -127,6 +130,8 @@ typedef struct cr_command_call {
     const char *within;          /* NULL; for a command another one runs, what it is there:
                                   * "pipeline 'p.json' stage score" */
     double progress_from, progress_to; /* its share of the progress bar: 0 to 1 alone */
+    const char *provenance;      /* NULL: the outputs record argv (cr_command_recorded());
+                                  * else this line, as run records its stages' */
 } cr_command_call;
 
 /* What a program provides for the commands it runs. Every hook is required. */
@@ -225,9 +230,14 @@ CR_API cr_status cr_command_parse(cr_ctx *ctx, const cr_command *cmd, int argc, 
  * CR_E_USAGE with the message. */
 CR_API cr_status cr_command_check_syntax(cr_ctx *ctx, const cr_command *cmd, int argc, char **argv);
 
-/* Records argv as the command line of the outputs' provenance (cr_ctx_set_command()),
- * without the arguments that change no output (CR_ARGF_NO_EFFECT), so that the same inputs
- * and options give the same bytes whatever the thread count. */
+/* argv as the outputs' provenance records it: shell-quoted (cr_shell_quote()), as the user
+ * typed it, without the arguments that change no output (CR_ARGF_NO_EFFECT: -q, --threads,
+ * --debug, --json), so that the same inputs and options give the same bytes whatever the
+ * thread count. A new string to free(), NULL when out of memory. */
+CR_API char *cr_command_recorded(const cr_command *cmd, int argc, char **argv);
+
+/* Records cr_command_recorded() as the command line of the outputs' provenance
+ * (cr_ctx_set_command_line()). */
 CR_API cr_status cr_command_provenance(cr_ctx *ctx, const cr_command *cmd, int argc, char **argv);
 
 /* The command's help: usage, description, options (its own, then the common ones) and
@@ -310,11 +320,32 @@ CR_API cr_status cr_command_invoke(cr_ctx *ctx, const cr_command *cmd, int argc,
     CR_OPT_LIST("creation-option", "co", cr_command_base, creation_options, "NAME=VALUE",          \
                 "COG creation option")
 #define CR_OPT__JSON_HELP(HELP)                                                                    \
-    CR_OPT_ROW(CR_ARG_FLAG, CR_ROLE_PARAMETER, CR_ARGF_NOT_IN_PIPELINE, "json", NULL,             \
-               cr_command_base, json, NULL, HELP, NULL, NULL)
+    CR_OPT_ROW(CR_ARG_FLAG, CR_ROLE_PARAMETER, CR_ARGF_NOT_IN_PIPELINE | CR_ARGF_NO_EFFECT, "json", \
+               NULL, cr_command_base, json, NULL, HELP, NULL, NULL)
 #define CR_OPT__JSON CR_OPT__JSON_HELP("print a summary as JSON on stdout")
 #define CR_OPT__QML                                                                                \
     CR_OPT_FLAG("qml", cr_command_base, qml, "also write a QGIS style beside the output (NAME.qml)")
+
+/* The grid options: --grid REF, or --crs CRS --resolution M [--bounds XMIN,YMIN,XMAX,YMAX],
+ * into the base's grid (cr_grid_spec). The parser applies cr_grid_spec_check() to every
+ * command, so the same combinations fail with the same messages (exit 2) everywhere; the
+ * command's run hands the spec to cr_grid_from_spec(). GRID_HELP says what --grid does
+ * and the default grid, BOUNDS_HELP the extent without --bounds. */
+#define CR_OPT__GRID(GRID_HELP, BOUNDS_HELP)                                                       \
+    CR_OPT_ROW(CR_ARG_STRING, CR_ROLE_INPUT, 0, "grid", NULL, cr_command_base, grid.ref, "REF",     \
+               GRID_HELP, NULL, NULL),                                                             \
+    CR_OPT_ROW(CR_ARG_STRING, CR_ROLE_PARAMETER, 0, "crs", NULL, cr_command_base, grid.crs, "CRS",  \
+               "grid CRS instead of --grid, e.g. EPSG:32736 (with --resolution)", NULL, NULL),     \
+    CR_OPT_ROW(CR_ARG_PARSED, CR_ROLE_PARAMETER, 0, "resolution", NULL, cr_command_base,            \
+               grid.resolution, "M", "grid cell size in --crs units (snapped as gdalwarp -tap)",  \
+               NULL, cr_arg_parse_resolution),                                                     \
+    CR_OPT_ROW(CR_ARG_PARSED, CR_ROLE_PARAMETER, 0, "bounds", NULL, cr_command_base, grid,         \
+               "XMIN,YMIN,XMAX,YMAX", BOUNDS_HELP, NULL, cr_arg_parse_bounds)
+
+/* The parsers of CR_OPT__GRID's rows: a positive, finite number into a double; bounds
+ * (cr_bounds_parse()) into the cr_grid_spec at dest, setting its has_bounds. */
+CR_API cr_status cr_arg_parse_resolution(cr_ctx *ctx, const char *text, void *dest);
+CR_API cr_status cr_arg_parse_bounds(cr_ctx *ctx, const char *text, void *dest);
 
 #ifdef __cplusplus
 }

@@ -104,8 +104,15 @@ typedef void (*cr_temp_fn)(void *arg, const char *path, int is_dir, int created)
 CR_API void cr_ctx_set_temp_hook(cr_ctx *ctx, cr_temp_fn fn, void *arg);
 
 /* Records the command line that produced the outputs of this run; raster and
- * vector writers store it as provenance (CITYRISK_COMMAND). Copied. */
+ * vector writers store it as provenance (CITYRISK_COMMAND). argv is shell-quoted
+ * (cr_shell_quote()); line is recorded as it is. Copied. */
 CR_API cr_status cr_ctx_set_command(cr_ctx *ctx, int argc, char *const *argv);
+CR_API cr_status cr_ctx_set_command_line(cr_ctx *ctx, const char *line);
+
+/* argv as a POSIX shell reads it back: words joined by spaces, those holding blanks,
+ * quotes, backslashes, $ or ` (or empty) in single quotes ('it'\''s'). A new string to
+ * free(), NULL when out of memory. */
+CR_API char *cr_shell_quote(int argc, char *const *argv);
 
 /* Failures raised on threads that no context captures. GDAL's error handlers are per
  * thread, so what GDAL raises on its own worker threads (the COG writer's compression,

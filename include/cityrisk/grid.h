@@ -63,6 +63,44 @@ CR_API cr_status cr_grid_from_raster(cr_ctx *ctx, const char *path, cr_grid **ou
 CR_API cr_status cr_grid_from_bounds(cr_ctx *ctx, const cr_bounds *bounds, double res_x,
                                      double res_y, const char *crs, cr_grid **out);
 
+/* How a command's grid is given: --grid REF, or --crs CRS --resolution M and optionally
+ * --bounds XMIN,YMIN,XMAX,YMAX (in the CRS's units). Zeroed: nothing given, the grid of
+ * the command's primary input. Strings are borrowed. */
+typedef struct cr_grid_spec {
+    const char *ref;    /* a raster whose grid to take; NULL when not given */
+    const char *crs;    /* the grid's CRS (anything OSRSetFromUserInput takes); NULL when not given */
+    double resolution;  /* the cell size in the CRS's units, > 0; 0 when not given */
+    int has_bounds;     /* bounds given */
+    cr_bounds bounds;   /* the extent, snapped outwards to the resolution */
+} cr_grid_spec;
+
+/* Parses "xmin,ymin,xmax,ymax" (four decimal numbers) into *out. Fails with CR_E_USAGE
+ * quoting the text otherwise. */
+CR_API cr_status cr_bounds_parse(cr_ctx *ctx, const char *text, cr_bounds *out);
+
+/* The rules between the grid options, the same for every command (CR_E_USAGE): --grid
+ * with any of --crs, --resolution, --bounds; --crs without --resolution or the other way
+ * round; --bounds without them; bounds that are empty (xmax <= xmin or ymax <= ymin). */
+CR_API cr_status cr_grid_spec_check(cr_ctx *ctx, const cr_grid_spec *spec);
+
+/* The grid of spec, for a command whose primary input (the raster whose grid it takes by
+ * default: inundation's DEM, score's informal layer, zonal's first raster) is primary:
+ * - spec->ref: that raster's grid (cr_grid_from_raster());
+ * - spec->crs and spec->resolution: square cells of that size in that CRS over
+ *   spec->bounds, or without bounds over the primary input's extent as gdalwarp -t_srs CRS
+ *   -tr M M -tap finds it (a raster's footprint through GDAL's suggested warp output; a
+ *   vector's layer extents, edges densified, transformed), snapped outwards to multiples of
+ *   the resolution (cr_grid_from_bounds());
+ * - nothing: the primary raster's grid.
+ * Fails as those functions do, with CR_E_DATA when the primary input has no CRS or its
+ * extent cannot be transformed to the CRS. Free *out with cr_grid_free(). */
+CR_API cr_status cr_grid_from_spec(cr_ctx *ctx, const cr_grid_spec *spec, const char *primary,
+                                   cr_grid **out);
+
+/* The raster the grid of spec comes from (spec->ref, else primary), NULL when options
+ * lay it (--crs and --resolution): what cr_output_check_size() names. */
+CR_API const char *cr_grid_spec_source(const cr_grid_spec *spec, const char *primary);
+
 /* Makes a grid from parts (the WKT is copied). Fails with CR_E_DATA when crs_wkt is
  * NULL or empty, or the geotransform is not north-up with positive size. */
 CR_API cr_status cr_grid_new(cr_ctx *ctx, const char *crs_wkt, const double gt[6], int width,

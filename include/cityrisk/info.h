@@ -30,8 +30,11 @@ CR_API void cr_info_opts_init(cr_info_opts *opts);
 
 /* Describes count files and compares them. On success *out is a new json-c object
  * {"inputs": [...], "overlaps": [...], "warnings": [...]}, freed with
- * json_object_put(). Fails on the first file that cannot be read (CR_E_IO, or
- * CR_E_DATA when it is not a format GDAL reads), naming it. Reports progress. */
+ * json_object_put(). Sidecar files (.aux.xml, .cpg, .prj, .qml, .fields.csv, spatial
+ * indexes, world files, overviews, and the .dbf and .shx of a .shp that is listed too),
+ * as a shell's glob of a folder lists them, are not described: each gets a "sidecar" warning.
+ * Fails on the first other file that cannot be read (CR_E_IO, or CR_E_DATA when it is
+ * not a format GDAL reads), naming it. Reports progress. */
 CR_API cr_status cr_info(cr_ctx *ctx, const char *const *paths, int count, const cr_info_opts *opts,
                          json_object **out);
 

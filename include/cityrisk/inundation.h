@@ -15,10 +15,12 @@
 #ifndef CITYRISK_INUNDATION_H
 #define CITYRISK_INUNDATION_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "cityrisk/context.h"
 #include "cityrisk/export.h"
+#include "cityrisk/grid.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -54,9 +56,16 @@ CR_API cr_status cr_scenario_resolve(cr_ctx *ctx, const char *name, double *rise
 
 /* One sea level to model. */
 typedef struct cr_sea_level {
-    const char *name; /* scenario name, or NULL for a plain level */
+    const char *name; /* scenario name, or NULL for a plain level (named by cr_sea_level_name()) */
     double rise_m;    /* sea-level rise, metres, >= 0 */
 } cr_sea_level;
+
+/* The name of a sea level given in metres rather than by a scenario (--sea-level 0.5):
+ * "sl" and the rise with two decimals, more when two do not give back the same number
+ * ("sl0.50", "sl1.00", "sl0.125"). It is the band's SCENARIO metadata and the start of its
+ * description, so that `score --scenario sl0.50` picks the band and zonal's properties end
+ * in "_sl0_50". At most 25 characters: size 32 is enough. */
+CR_API void cr_sea_level_name(double rise_m, char *buf, size_t size);
 
 /* How water joins cells (--connectivity), NULL-terminated: "8", "4", "none" (the plain
  * bathtub, 0 in cr_inundation_opts.connectivity). */
@@ -82,7 +91,8 @@ typedef struct cr_inundation_opts {
     double datum_offset_m;      /* subtracted from the water level; default 0 */
     int connectivity;           /* 8 (default), 4, or 0 for none (plain bathtub) */
     const char *sea_path;       /* polygons or a raster mask of the sea; default NULL: from the DEM */
-    const char *grid_path;      /* raster whose grid the output takes; default NULL: the DEM's */
+    cr_grid_spec grid;          /* the output's grid (cr_grid_from_spec()); default: the DEM's,
+                                 * and with a CRS but no bounds, the DEM's extent in it */
     double dem_to_m;            /* metres per DEM unit; default 0: from the band's unit (m, ft) */
     int tile;                   /* tile side of the connectivity passes; default 512 */
     int overwrite;              /* default 0 */

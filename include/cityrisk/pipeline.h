@@ -56,6 +56,9 @@ typedef struct cr_stage {
     char *name;     /* unique: the "name" key, else the command, with "[scenario]" when swept */
     char *command;  /* "inundation", "arrivals", "score", "zonal", "map" */
     char **argv;    /* CSL: the command, then its arguments, paths resolved */
+    char **written; /* CSL: the same as the pipeline writes them: paths as written (relative to
+                     * the pipeline's folder), numbers as written (1.10, 1e-7), without the
+                     * --qml run adds: what its outputs record as their command */
     char **inputs;  /* CSL: files it reads */
     char **outputs; /* CSL: files it writes */
     int *deps;      /* indices of the stages whose outputs it reads (earlier in order, rising) */

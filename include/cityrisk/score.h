@@ -198,7 +198,8 @@ typedef struct cr_score_opts {
     const char *informal_path;   /* informal-settlement fraction (or percent, binary) */
     const char *arrivals_path;   /* arrivals per cell, e.g. from cityrisk arrivals */
     const char *population_path; /* residents per cell: adds the water_uplift band; default NULL */
-    const char *grid_path;       /* raster whose grid the output takes; default NULL: informal's */
+    cr_grid_spec grid;           /* the output's grid (cr_grid_from_spec()); default: informal's,
+                                  * and with a CRS but no bounds, the sea raster's extent in it */
     double weights[CR_INDICATORS]; /* >= 0, normalised to sum 1 by cr_score(); default cr_weights_default() */
     cr_score_method method;      /* default CR_METHOD_GEOMETRIC */
     int renormalise;             /* drop missing indicators instead of nodata; default 0 */

@@ -109,6 +109,9 @@ typedef struct cr_zonal_opts {
     cr_class_spec classes;     /* classes of score_mean; used when classes_given */
     int classes_given;         /* default 0: the exposure's class breaks, else INFORM's */
     double demand_share;       /* as cr_score_opts; default 1.0 */
+    cr_grid_spec grid;         /* the analysis grid (cr_grid_from_spec()); default: the first
+                                * raster's (see cr_zonal()), and with a CRS but no bounds, that
+                                * raster's extent in it */
     const char *format;        /* OGR driver; default NULL: GeoJSON (RFC 7946) */
     char **layer_options;      /* -lco NAME=VALUE (CSL) over the defaults; default NULL */
     int overwrite;             /* default 0 */
@@ -149,9 +152,9 @@ CR_API void cr_zonal_summary_clear(cr_zonal_summary *summary);
 /* Computes the statistics of every zone and writes the zones, with all their
  * attributes and one column per statistic, to out_path ("-": GeoJSON on stdout):
  * GeoJSON per RFC 7946 by default (WGS 84 lon/lat, right-hand winding, 7 decimals),
- * or opts->format. The analysis grid is the exposure raster's, else the first domain
- * raster's (arrivals, water, informal, population, sea), else the first generic
- * one's; the others are read onto it with the resampling of their kind.
+ * or opts->format. The analysis grid is opts->grid's, else the exposure raster's, else the
+ * first domain raster's (arrivals, water, informal, population, sea), else the first
+ * generic one's; the others are read onto it with the resampling of their kind.
  *
  * Zones are reprojected to the grid's CRS (edges densified to the cell size first);
  * invalid polygons are repaired with a warning naming the feature; null and empty

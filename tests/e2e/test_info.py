@@ -184,5 +184,61 @@ class InfoOnBadInputs(CliTestCase):
         self.assertEqual(before, (os.stat(copy).st_mtime_ns, sorted(os.listdir(self.tmp))))
 
 
+class InfoOverAFolder(CliTestCase):
+    """Issue 18, point 15: `info data/*` describes every dataset and warns about, rather than
+    stopping at, the sidecar files a shell lists beside them."""
+
+    def folder(self):
+        data = self.path("data")
+        os.mkdir(data)
+        shutil.copy(sample("dem.tif"), data)
+        with open(os.path.join(data, "dem.tif.aux.xml"), "w") as fh:  # as gdalinfo -stats writes
+            fh.write('<PAMDataset><PAMRasterBand band="1"><Metadata>'
+                     '<MDI key="STATISTICS_MEAN">1</MDI></Metadata></PAMRasterBand></PAMDataset>\n')
+        gdal.VectorTranslate(os.path.join(data, "zones.shp"), sample("neighbourhoods.gpkg"),
+                             format="ESRI Shapefile", layerCreationOptions=["ENCODING=ISO-8859-1"])
+        with open(os.path.join(data, "zones.qml"), "w") as fh:
+            fh.write("<qgis/>\n")
+        with open(os.path.join(data, "zones.fields.csv"), "w") as fh:
+            fh.write("short,full\narrfldssp1,arrivals_flooded_ssp126_2050\n")
+        # A lone .dbf is a table OGR reads, not a sidecar: described.
+        gdal.VectorTranslate(os.path.join(data, "table.dbf"), sample("neighbourhoods.gpkg"),
+                             format="ESRI Shapefile", options=["-nlt", "NONE"])
+        for extra in ("table.shx", "table.prj", "table.cpg"):
+            if os.path.exists(os.path.join(data, extra)):
+                os.remove(os.path.join(data, extra))
+        return data, sorted(os.path.join(data, n) for n in os.listdir(data))
+
+    def test_sidecars_are_warned_about_and_the_rest_described(self):
+        data, files = self.folder()
+        names = [os.path.basename(f) for f in files]
+        for sidecar in ("dem.tif.aux.xml", "zones.cpg", "zones.prj", "zones.dbf", "zones.shx",
+                        "zones.qml", "zones.fields.csv"):
+            self.assertIn(sidecar, names)
+        rc, out, err = run("info", "--json", "--no-stats", *files)
+        self.assertEqual(rc, 0, err)
+        report = json.loads(out)
+        described = sorted(os.path.basename(d["file"]) for d in report["inputs"])
+        self.assertEqual(described, ["dem.tif", "table.dbf", "zones.shp"])
+        warned = sorted(os.path.basename(w["file"]) for w in report["warnings"] if w["code"] == "sidecar")
+        self.assertEqual(warned, sorted(["dem.tif.aux.xml", "zones.cpg", "zones.dbf", "zones.fields.csv",
+                                         "zones.prj", "zones.qml", "zones.shx"]))
+        # The overlaps are those of the datasets only.
+        for pair in report["overlaps"]:
+            self.assertIn(os.path.basename(pair["a"]), described)
+        # The text report too: each sidecar named once among the warnings, exit 0.
+        rc, out, err = run("info", "--no-stats", *files)
+        self.assertEqual(rc, 0, err)
+        self.assertIn("zones.cpg' is a sidecar file", out)
+        self.assertIn("zones.shp: vector (ESRI Shapefile)", out)
+
+    def test_a_file_that_is_no_sidecar_still_stops_the_report(self):
+        data, files = self.folder()
+        notes = os.path.join(data, "notes.txt")
+        with open(notes, "w") as fh:
+            fh.write("not a dataset\n")
+        self.assertFails(["info", *files, notes], 3, "notes.txt")
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -668,7 +668,7 @@ class WaterLevel(InundationCase):
         self.assertEqual(rc, 0, err)
         self.assertIn("W=1e+30 m", err)
         self.assertIn("max depth 1e+30 m", err)
-        self.assertEqual(band_description(out, 1), "sea-level 1e+30 m (W=1e+30 m)")
+        self.assertEqual(band_description(out, 1), "sl1e+30 (W=1e+30 m)")
         self.assertIsNone(re.search(r"\d{11}", err + band_description(out, 1)), err)
 
     def test_dem_in_feet_gives_the_same_depths_as_in_metres(self):
@@ -1028,6 +1028,62 @@ class SampleCity(InundationCase):
                                         "--connectivity", "4", "--tile-size", "100"))
         np.testing.assert_array_equal(tiled, default)
         self.assertDepths(default, flood_fill(read_dem(dem_path), 2.0, "4"), "sample, 4")
+
+
+class CustomLevelNames(InundationCase):
+    """Issue 18, point 12: levels given in metres are named sl<M>, with two decimals, so that
+    score --scenario and zonal's property suffixes can name them as they do presets."""
+
+    def levels(self):
+        out = self.path("levels.tif")
+        rc, _, err = run("inundation", "--dem", sample("dem.tif"), "--sea-level", "0.5,1.0,0.125",
+                         "-o", out)
+        self.assertEqual(rc, 0, err)
+        return out, err
+
+    def test_bands_are_named_sl_and_the_rise_with_two_decimals(self):
+        out, err = self.levels()
+        ds = gdal.Open(out)
+        names = [ds.GetRasterBand(b).GetMetadataItem("SCENARIO") for b in (1, 2, 3)]
+        self.assertEqual(names, ["sl0.50", "sl1.00", "sl0.125"])
+        self.assertEqual(band_description(out, 1), "sl0.50 (W=0.500 m)")
+        self.assertEqual(band_description(out, 2), "sl1.00 (W=1.000 m)")
+        self.assertIn("sl1.00, W=1.000 m:", err)
+
+    def test_score_scenario_picks_the_named_band(self):
+        out, _ = self.levels()
+        arrivals = self.path("arrivals.tif")
+        rc, _, err = run("arrivals", "--points", sample("arrivals.csv"), "--count-field", "arrivals",
+                         "--grid", sample("dem.tif"), "-o", arrivals)
+        self.assertEqual(rc, 0, err)
+        common = ["score", "--sea", out, "--water", sample("water_stress.tif"), "--informal",
+                  sample("settlement.tif"), "--arrivals", arrivals, "--grid", sample("dem.tif")]
+        rc, _, err = run(*common, "--scenario", "sl1.00", "-o", self.path("named.tif"))
+        self.assertEqual(rc, 0, err)
+        rc, _, err = run(*common, "--sea-band", "2", "-o", self.path("band2.tif"))
+        self.assertEqual(rc, 0, err)
+        named, band2 = gdal.Open(self.path("named.tif")), gdal.Open(self.path("band2.tif"))
+        for b in range(1, named.RasterCount + 1):
+            np.testing.assert_array_equal(named.GetRasterBand(b).ReadAsArray(),
+                                          band2.GetRasterBand(b).ReadAsArray())
+        # The sea band really is the 1.00 m one: the 0.50 m band scores differently.
+        rc, _, err = run(*common, "--scenario", "sl0.50", "-o", self.path("half.tif"))
+        self.assertEqual(rc, 0, err)
+        half = gdal.Open(self.path("half.tif"))
+        self.assertFalse(np.array_equal(half.GetRasterBand(1).ReadAsArray(),
+                                        named.GetRasterBand(1).ReadAsArray()))
+
+    def test_zonal_properties_end_in_the_level_names(self):
+        out, _ = self.levels()
+        table = self.path("zones.geojson")
+        rc, _, err = run("zonal", "--zones", sample("neighbourhoods.gpkg"), "--sea", out, "-o", table)
+        self.assertEqual(rc, 0, err)
+        ds = ogr.Open(table)
+        defn = ds.GetLayer(0).GetLayerDefn()
+        fields = [defn.GetFieldDefn(i).GetName() for i in range(defn.GetFieldCount())]
+        for suffix in ("_sl0_50", "_sl1_00", "_sl0_125"):
+            self.assertIn("flood_area_share" + suffix, fields)
+        self.assertFalse([f for f in fields if "band" in f], fields)
 
 
 if __name__ == "__main__":

@@ -283,7 +283,7 @@ class Reliability(RunCase):
         self.assertEqual(rc, 0, err)
         command = gdal.Open(self.path("out/d.tif")).GetMetadataItem("CITYRISK_COMMAND")
         self.assertIn(" --sea-level 0.1 ", command)
-        self.assertIn(" --tide 1e-07 ", command)
+        self.assertIn(" --tide 1e-07 ", command)  # as json.dumps wrote it in the file
 
     # ---- point 3: a corrupt state file
     def test_corrupt_state_is_reported_and_treated_as_absent(self):
@@ -514,6 +514,52 @@ class Reliability(RunCase):
         self.assertEqual(len(lines), n)
         self.assertTrue(lines[0].startswith(f"run   s{n - 1}:"), lines[0])
         self.assertTrue(lines[-1].startswith("run   s0:"), lines[-1])
+
+
+def gdalinfo_command(path):
+    """CITYRISK_COMMAND as gdalinfo shows it."""
+    return gdal.Info(path, format="json")["metadata"][""]["CITYRISK_COMMAND"]
+
+
+class Provenance(RunCase):
+    """Issue 18, point 17: outputs record the command line as the user typed it: numbers as
+    written, no option the program added (run's --qml, -q, --threads, --json), and for a
+    pipeline stage the run and the stage as the pipeline writes it."""
+
+    PIPELINE = ('{"stages": [{"stage": "inundation", "name": "flood", "dem": "data/dem.tif", '
+                '"sea-level": "0.5,1.0", "tide": 1.1, "surge": 0.10, "datum-offset": 1e-7, '
+                '"output": "out/d.tif"}, '
+                '{"stage": "zonal", "zones": "data/neighbourhoods.gpkg", "sea": "out/d.tif", '
+                '"output": "out/z.geojson"}]}')
+
+    def test_a_stage_records_the_run_and_the_stage_as_written(self):
+        p = self.write(self.PIPELINE)
+        rc, _, err = run("run", "-q", "--threads", "2", p)
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(gdalinfo_command(self.path("out/d.tif")),
+                         f"run {p}; stage flood: inundation --dem data/dem.tif --sea-level 0.5,1.0 "
+                         "--tide 1.1 --surge 0.10 --datum-offset 1e-7 --output out/d.tif")
+        self.assertTrue(os.path.exists(self.path("out/d.qml")))  # --qml ran, unrecorded
+        with open(self.path("out/z.geojson")) as fh:
+            recorded = json.load(fh)["cityrisk"]["CITYRISK_COMMAND"]
+        self.assertEqual(recorded, f"run {p}; stage zonal: zonal --zones data/neighbourhoods.gpkg "
+                                   "--sea out/d.tif --output out/z.geojson")
+
+    def test_a_set_is_recorded_in_the_run_and_in_the_stage(self):
+        p = self.write(self.PIPELINE)
+        rc, _, err = run("run", p, "--set", "flood.tide=1.20", "--json", "--only", "flood")
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(gdalinfo_command(self.path("out/d.tif")),
+                         f"run {p} --set flood.tide=1.20 --only flood; stage flood: inundation --dem "
+                         "data/dem.tif --sea-level 0.5,1.0 --tide 1.20 --surge 0.10 --datum-offset 1e-7 "
+                         "--output out/d.tif")
+
+    def test_a_command_records_what_the_user_typed(self):
+        dem, out = self.path("data/dem.tif"), self.path("out/direct.tif")
+        rc, _, err = run("inundation", "--dem", dem, "--sea-level", "0.50", "--tide", "1.10", "--threads", "2",
+                         "-q", "--json", "-o", out)
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(gdalinfo_command(out), f"inundation --dem {dem} --sea-level 0.50 --tide 1.10 -o {out}")
 
 
 if __name__ == "__main__":

@@ -277,6 +277,46 @@ static void provenance_leaves_out_what_changes_no_output(void **state)
     char *argv[] = {"demo", "--threads", "2", "-q", "--string", "-q", "--threads=3", "--debug", "in", NULL};
     assert_int_equal(cr_command_provenance(ctx, &DEMO, 9, argv), CR_OK);
     assert_string_equal(cr_ctx_command(ctx), "demo --string -q in");
+    /* --json prints a summary: it changes no output either. Numbers stay as typed. */
+    char *json[] = {"demo", "--real", "1.10", "--json", "--string", "it's", "in", NULL};
+    char *line = cr_command_recorded(&DEMO, 7, json);
+    assert_string_equal(line, "demo --real 1.10 --string 'it'\\''s' in");
+    free(line);
+    /* A caller that records another line (run, for its stages) gives it whole. */
+    assert_int_equal(cr_ctx_set_command_line(ctx, "run p.json; stage s: demo in"), CR_OK);
+    assert_string_equal(cr_ctx_command(ctx), "run p.json; stage s: demo in");
+    cr_ctx_free(ctx);
+}
+
+/* The grid options: one set of rows, the same rules in every command (issue 18, point 5). */
+static void grid_options_are_checked_by_the_parser(void **state)
+{
+    (void)state;
+    static const cr_arg GRID_ARGS[] = {
+        CR_OPT__GRID("the grid", "the extent"),
+        CR_OPT_END,
+    };
+    static const cr_command GRIDDED = {.name = "gridded", .args = GRID_ARGS, .opts_size = sizeof(cr_command_base)};
+    cr_ctx *ctx = cr_ctx_new();
+    char *good[] = {"gridded", "--crs", "EPSG:32736", "--resolution", "30", "--bounds", "1,2,3,4", NULL};
+    cr_command_base *opts = cr_command_opts_new(&GRIDDED);
+    assert_int_equal(cr_command_parse(ctx, &GRIDDED, 7, good, opts), CR_OK);
+    assert_string_equal(opts->grid.crs, "EPSG:32736");
+    assert_float_equal(opts->grid.resolution, 30.0, 0);
+    assert_int_equal(opts->grid.has_bounds, 1);
+    assert_float_equal(opts->grid.bounds.ymin, 2.0, 0);
+    assert_float_equal(opts->grid.bounds.xmax, 3.0, 0);
+    cr_command_opts_free(&GRIDDED, opts);
+    char *both[] = {"gridded", "--grid", "ref.tif", "--crs", "EPSG:32736", "--resolution", "30", NULL};
+    opts = cr_command_opts_new(&GRIDDED);
+    assert_int_equal(cr_command_parse(ctx, &GRIDDED, 7, both, opts), CR_E_USAGE);
+    assert_non_null(strstr(cr_ctx_error(ctx), "--grid takes the grid from a raster"));
+    cr_command_opts_free(&GRIDDED, opts);
+    char *negative[] = {"gridded", "--crs", "EPSG:32736", "--resolution", "-5", NULL};
+    opts = cr_command_opts_new(&GRIDDED);
+    assert_int_equal(cr_command_parse(ctx, &GRIDDED, 5, negative, opts), CR_E_USAGE);
+    assert_string_equal(cr_ctx_error(ctx), "--resolution wants a positive number of CRS units, not '-5'");
+    cr_command_opts_free(&GRIDDED, opts);
     cr_ctx_free(ctx);
 }
 
@@ -495,6 +535,7 @@ int main(void)
         cmocka_unit_test(config_is_applied_at_once),
         cmocka_unit_test(the_syntax_check_leaves_values_to_the_run),
         cmocka_unit_test(provenance_leaves_out_what_changes_no_output),
+        cmocka_unit_test(grid_options_are_checked_by_the_parser),
         cmocka_unit_test(help_lists_every_option_with_the_common_ones),
         cmocka_unit_test(every_row_is_complete_and_named_once),
         cmocka_unit_test(stages_write_an_output_and_style_it_with_qml),

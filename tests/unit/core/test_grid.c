@@ -224,6 +224,107 @@ static void grids_compare_by_crs_and_geotransform(void **state)
     cr_grid_free(a), cr_grid_free(b), cr_grid_free(c), cr_grid_free(d), cr_grid_free(e);
 }
 
+/* The grid options (issue 18, point 5): every value below is worked by hand. */
+
+/* Builds spec's grid over primary and checks its origin (x0, y0), cell size and size. */
+static void assert_spec_grid(cr_ctx *ctx, const cr_grid_spec *spec, const char *primary, double x0,
+                             double y0, double cell, int width, int height)
+{
+    cr_grid *g = NULL;
+    assert_int_equal(cr_grid_from_spec(ctx, spec, primary, &g), CR_OK);
+    assert_float_equal(g->gt[0], x0, 1e-9);
+    assert_float_equal(g->gt[3], y0, 1e-9);
+    assert_float_equal(g->gt[1], cell, 0);
+    assert_float_equal(g->gt[5], -cell, 0);
+    assert_int_equal(g->width, width);
+    assert_int_equal(g->height, height);
+    cr_grid_free(g);
+}
+
+static void grid_spec_lays_the_grid_over_the_primary_inputs_extent(void **state)
+{
+    (void)state;
+    cr_ctx *ctx = cr_ctx_new();
+    char *dir = tu_mkdtemp(), *path = tu_path(dir, "primary.tif");
+    float values[35] = {0};
+    /* x 1005 .. 1075, y 1970 .. 2020 in UTM 36S. */
+    tu_write_raster(path, 32736, 1005, 2020, 10, 7, 5, values, 0, 0);
+    cr_grid_spec spec = {.crs = "EPSG:32736", .resolution = 30};
+    /* Snapped outwards to multiples of 30: x 990 .. 1080, y 1950 .. 2040: 3 x 3 cells. */
+    assert_spec_grid(ctx, &spec, path, 990, 2040, 30, 3, 3);
+    assert_null(cr_grid_spec_source(&spec, path)); /* laid by options */
+    /* --bounds wins over the primary input's extent: x 0 .. 100 -> 0 .. 120, y 0 .. 50 -> 0 .. 60. */
+    spec.has_bounds = 1;
+    spec.bounds = (cr_bounds){0, 0, 100, 50};
+    assert_spec_grid(ctx, &spec, path, 0, 60, 30, 4, 2);
+    /* Nothing given: the primary raster's own grid; --grid: the reference's. */
+    cr_grid_spec none = {0}, ref = {.ref = path};
+    assert_spec_grid(ctx, &none, path, 1005, 2020, 10, 7, 5);
+    assert_string_equal(cr_grid_spec_source(&none, path), path);
+    assert_spec_grid(ctx, &ref, "elsewhere.tif", 1005, 2020, 10, 7, 5);
+    assert_string_equal(cr_grid_spec_source(&ref, "elsewhere.tif"), path);
+    free(path);
+    tu_rmdir(dir);
+    cr_ctx_free(ctx);
+}
+
+static void grid_spec_takes_a_vectors_extent(void **state)
+{
+    (void)state;
+    cr_ctx *ctx = cr_ctx_new();
+    char *dir = tu_mkdtemp();
+    char *path = tu_write_file(dir, "zones.geojson",
+                               "{\"type\":\"FeatureCollection\",\"features\":[{\"type\":\"Feature\","
+                               "\"properties\":{},\"geometry\":{\"type\":\"Polygon\",\"coordinates\":"
+                               "[[[10.3,20.1],[10.7,20.1],[10.7,20.6],[10.3,20.6],[10.3,20.1]]]}}]}\n");
+    cr_grid_spec spec = {.crs = "EPSG:4326", .resolution = 0.25};
+    /* lon 10.3 .. 10.7 -> 10.25 .. 10.75 (2 cells); lat 20.1 .. 20.6 -> 20.0 .. 20.75 (3). */
+    assert_spec_grid(ctx, &spec, path, 10.25, 20.75, 0.25, 2, 3);
+    free(path);
+    tu_rmdir(dir);
+    cr_ctx_free(ctx);
+}
+
+static void grid_spec_rules_are_usage_errors(void **state)
+{
+    (void)state;
+    cr_ctx *ctx = cr_ctx_new();
+    cr_bounds b = {0, 0, 10, 10};
+    const cr_grid_spec bad[] = {
+        {.ref = "r.tif", .crs = "EPSG:32736", .resolution = 10},
+        {.ref = "r.tif", .has_bounds = 1, .bounds = b},
+        {.crs = "EPSG:32736"},
+        {.resolution = 10},
+        {.has_bounds = 1, .bounds = b},
+        {.crs = "EPSG:32736", .resolution = 10, .has_bounds = 1, .bounds = {10, 0, 0, 10}},
+    };
+    const char *says[] = {"--grid takes the grid from a raster", "--grid takes the grid from a raster",
+                          "--crs needs --resolution", "--resolution needs --crs",
+                          "--bounds needs --crs and --resolution", "is empty"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        cr_grid *g = NULL;
+        assert_int_equal(cr_grid_spec_check(ctx, &bad[i]), CR_E_USAGE);
+        assert_non_null(strstr(cr_ctx_error(ctx), says[i]));
+        assert_int_equal(cr_grid_from_spec(ctx, &bad[i], "p.tif", &g), CR_E_USAGE);
+        assert_null(g);
+    }
+    const cr_grid_spec good[] = {{0}, {.ref = "r.tif"}, {.crs = "EPSG:32736", .resolution = 10},
+                                 {.crs = "EPSG:32736", .resolution = 10, .has_bounds = 1, .bounds = b}};
+    for (size_t i = 0; i < sizeof good / sizeof *good; i++)
+        assert_int_equal(cr_grid_spec_check(ctx, &good[i]), CR_OK);
+    cr_bounds out;
+    assert_int_equal(cr_bounds_parse(ctx, "-1.5,2,3e2,4", &out), CR_OK);
+    assert_float_equal(out.xmin, -1.5, 0);
+    assert_float_equal(out.xmax, 300.0, 0);
+    assert_float_equal(out.ymax, 4.0, 0);
+    const char *bad_text[] = {"1,2,3", "1,2,3,4,5", "1,2,x,4", "1,,3,4", "0x10,2,3,4", "1,2,3,nan", ""};
+    for (size_t i = 0; i < sizeof bad_text / sizeof *bad_text; i++) {
+        assert_int_equal(cr_bounds_parse(ctx, bad_text[i], &out), CR_E_USAGE);
+        assert_non_null(strstr(cr_ctx_error(ctx), "--bounds wants xmin,ymin,xmax,ymax"));
+    }
+    cr_ctx_free(ctx);
+}
+
 int main(void)
 {
     GDALAllRegister();
@@ -237,6 +338,9 @@ int main(void)
         cmocka_unit_test(grid_in_a_crs_that_makes_no_grid_is_refused),
         cmocka_unit_test(windows_tile_the_grid_and_clip_at_edges),
         cmocka_unit_test(grids_compare_by_crs_and_geotransform),
+        cmocka_unit_test(grid_spec_lays_the_grid_over_the_primary_inputs_extent),
+        cmocka_unit_test(grid_spec_takes_a_vectors_extent),
+        cmocka_unit_test(grid_spec_rules_are_usage_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
