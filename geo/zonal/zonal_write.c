@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cpl_string.h>
 #include <json-c/json.h>
@@ -284,7 +285,7 @@ static cr_status create_fields(cr_ctx *ctx, OGRLayerH src, OGRLayerH dst, const 
             }
         }
         if (OGR_L_CreateField(dst, fd, TRUE) != OGRERR_NONE)
-            st = cr_ctx_fail_gdal(ctx, CR_E_IO, "cannot create field '%s'", name);
+            st = cr_ctx_fail(ctx, CR_E_IO, "cannot create field '%s'", name);
         OGR_Fld_Destroy(fd);
         free(utf8);
     }
@@ -348,7 +349,7 @@ static cr_status write_features(cr_ctx *ctx, OGRLayerH src, OGRLayerH dst, const
                 OGR_F_SetFieldDouble(out, k, v);
         }
         if (OGR_L_CreateFeature(dst, out) != OGRERR_NONE)
-            st = cr_ctx_fail_gdal(ctx, CR_E_IO, "cannot write zone %lld", (long long)z);
+            st = cr_ctx_fail(ctx, CR_E_IO, "cannot write zone %lld", (long long)z);
         OGR_F_Destroy(out);
         OGR_F_Destroy(f);
         if (st == CR_OK && (z % 1024) == 0 && !cr_ctx_progress(ctx, (double)z / (double)nzones, NULL))
@@ -391,6 +392,89 @@ static cr_status watched_failure(cr_ctx *ctx, cr_status st, const char *written,
     return cr_ctx_fail(ctx, CR_E_IO, "cannot write '%s': %s", out_path, strerror(err));
 }
 
+/* ---- what GDAL says about the files it writes ---- */
+
+/* GDAL writes into the temporary folder through the watch ("/vsicrwatch/" + the folder):
+ * what it says names those paths, which mean nothing to the user. Its messages go through
+ * this handler while it writes, with those paths given as the output's own name. */
+typedef struct scrub {
+    cr_ctx *ctx;
+    const char *from[4]; /* internal prefixes, longest first */
+    const char *to[4];   /* what each becomes */
+    char failure[1024];  /* the last failure, scrubbed; "" when none */
+} scrub;
+
+/* Replaces every occurrence of from in buf (size bytes) by to. */
+static void replace_all(char *buf, size_t size, const char *from, const char *to)
+{
+    size_t nf = strlen(from), nt = strlen(to);
+    char *p = nf ? strstr(buf, from) : NULL;
+    while (p) {
+        size_t tail = strlen(p + nf);
+        if ((size_t)(p - buf) + nt + tail + 1 > size)
+            return;
+        memmove(p + nt, p + nf, tail + 1);
+        memcpy(p, to, nt);
+        p = strstr(p + nt, from);
+    }
+}
+
+static void scrub_text(const scrub *s, const char *msg, char *out, size_t size)
+{
+    snprintf(out, size, "%s", msg ? msg : "");
+    for (int k = 0; k < 4 && s->from[k]; k++)
+        replace_all(out, size, s->from[k], s->to[k]);
+    replace_all(out, size, "/vsicrwatch/", "");
+}
+
+static void CPL_STDCALL scrub_handler(CPLErr level, CPLErrorNum number, const char *msg)
+{
+    (void)number;
+    scrub *s = CPLGetErrorHandlerUserData();
+    char text[1024];
+    scrub_text(s, msg, text, sizeof text);
+    if (level >= CE_Failure)
+        snprintf(s->failure, sizeof s->failure, "%s", text);
+    else if (level == CE_Warning)
+        cr_ctx_log(s->ctx, CR_LOG_WARNING, "GDAL: %s", text);
+    else if (level == CE_Debug)
+        cr_ctx_log(s->ctx, CR_LOG_DEBUG, "GDAL: %s", text);
+}
+
+/* Fails with what GDAL said last, scrubbed, after the message. */
+static cr_status scrub_fail(cr_ctx *ctx, const scrub *s, cr_status st, const char *what,
+                            const char *name)
+{
+    if (s->failure[0])
+        return cr_ctx_fail(ctx, st, "%s '%s': %s", what, name, s->failure);
+    return cr_ctx_fail(ctx, st, "%s '%s'", what, name);
+}
+
+/* A failure to write (CR_E_IO) that the library named, with what GDAL said of it. */
+static cr_status scrub_explain(cr_ctx *ctx, scrub *s, cr_status st)
+{
+    if (st == CR_E_IO && s->failure[0]) {
+        char what[1024];
+        snprintf(what, sizeof what, "%s", cr_ctx_error(ctx));
+        st = cr_ctx_fail(ctx, st, "%s: %s", what, s->failure);
+    }
+    s->failure[0] = '\0';
+    return st;
+}
+
+/* The folder GDAL is given for the temporary folder: /proc/self/fd/N of its open descriptor
+ * where /proc is there, else its path. GDAL 3.6 finds the archive in a path written through
+ * /vsizip/ (XLSX, ODS) at the first name holding the format's extension, even one followed by
+ * more ("/out/.t.xlsx.zonal.Ab12Cd/t.xlsx" is split after ".t.xlsx"): the temporary folder's
+ * own name, or a user's folder such as "2024.xlsx.d/", would make it write an empty archive
+ * (ODS, exit 0) or fail (XLSX). A path of digits holds no extension. */
+static char *gdal_folder(const cr_temp *temp)
+{
+    char proc[64];
+    snprintf(proc, sizeof proc, "/proc/self/fd/%d", temp->fd);
+    return strdup(temp->fd >= 0 && access(proc, W_OK) == 0 ? proc : temp->path);
+}
+
 cr_status cr_zonal_write(cr_ctx *ctx, const char *out_path, const cr_zonal_opts *opts,
                          const cr_column *columns, int ncolumns, const double *values,
                          int64_t nzones, char **metadata, cr_zonal_summary *summary)
@@ -404,11 +488,14 @@ cr_status cr_zonal_write(cr_ctx *ctx, const char *out_path, const cr_zonal_opts 
     int to_stdout = strcmp(out_path, "-") == 0, stream = cr_output_is_stream(out_path);
     cr_temp temp = CR_TEMP_NONE;
     cr_vector_layout layout = {0};
-    char *target = NULL, *written = NULL;
+    char *target = NULL, *written = NULL, *folder = NULL, *prefix = NULL, *watched = NULL;
+    char *shown_folder = NULL;
     FILE *device = NULL; /* -o /dev/full, a named pipe */
     GDALDatasetH in = NULL, out = NULL;
     char **lco = NULL;
     field_plan fp = {0};
+    scrub sc = {ctx, {NULL}, {NULL}, ""};
+    int scrubbing = 0;
     /* Files go to a hidden folder, under the name that makes the driver write one file
      * (layout.driver_name), and are moved into place when complete. */
     if (!stream && ((st = cr_vector_layout_init(ctx, out_path, driver, &layout)) != CR_OK ||
@@ -425,25 +512,43 @@ cr_status cr_zonal_write(cr_ctx *ctx, const char *out_path, const cr_zonal_opts 
         }
         VSIStdoutSetRedirection(fwrite, device);
     }
-    written = stream ? strdup("/vsistdout/")
-                     : malloc(strlen(temp.path) + strlen(layout.driver_name) + 2);
-    if (written && !stream)
-        sprintf(written, "%s/%s", temp.path, layout.driver_name);
+    if (!stream) {
+        folder = gdal_folder(&temp);
+        const char *slash = strrchr(out_path, '/');
+        shown_folder = strndup(out_path, slash ? (size_t)(slash - out_path) + 1 : 0);
+        written = folder ? malloc(strlen(folder) + strlen(layout.driver_name) + 2) : NULL;
+        prefix = folder ? malloc(strlen(folder) + 2) : NULL;
+        if (written && prefix) {
+            sprintf(written, "%s/%s", folder, layout.driver_name);
+            sprintf(prefix, "%s/", folder);
+        }
+    } else {
+        written = strdup("/vsistdout/");
+        prefix = strdup("/vsistdout/");
+    }
     target = written ? cr_watch_path(written) : NULL; /* a failed write is not lost */
-    if (!target) {
+    watched = prefix ? cr_watch_path(prefix) : NULL;
+    if (!target || !watched || (!stream && !shown_folder)) {
         st = cr_ctx_fail(ctx, CR_E_IO, "out of memory");
         goto done;
     }
+    /* What GDAL says names the output as the user does: the file itself, and the others
+     * (a Shapefile's .dbf) beside it. */
+    sc.from[0] = target, sc.to[0] = stream ? "standard output" : out_path;
+    sc.from[1] = written, sc.to[1] = sc.to[0];
+    sc.from[2] = watched, sc.to[2] = stream ? "" : shown_folder;
+    sc.from[3] = prefix, sc.to[3] = sc.to[2];
     if ((st = cr_open_vector(ctx, opts->zones_path, &in)) != CR_OK)
         goto done;
     OGRLayerH src;
     if ((st = cr_zones_layer(ctx, in, opts, &src)) != CR_OK)
         goto done;
-    cr_gdal_begin(ctx);
+    CPLPushErrorHandlerEx(scrub_handler, &sc);
+    CPLErrorReset();
+    scrubbing = 1;
     out = GDALCreate(drv, target, 0, 0, 0, GDT_Unknown, NULL);
-    cr_gdal_end(ctx);
     if (!out) {
-        st = cr_ctx_fail_gdal(ctx, CR_E_IO, "cannot create '%s'", out_path);
+        st = scrub_fail(ctx, &sc, CR_E_IO, "cannot create", out_path);
         goto done;
     }
     char name[256];
@@ -453,13 +558,13 @@ cr_status cr_zonal_write(cr_ctx *ctx, const char *out_path, const cr_zonal_opts 
     OGRSpatialReferenceH srs_copy = srs ? OSRClone(srs) : NULL;
     if (srs_copy)
         OSRSetAxisMappingStrategy(srs_copy, OAMS_TRADITIONAL_GIS_ORDER);
-    cr_gdal_begin(ctx);
     OGRLayerH dst = GDALDatasetCreateLayer(out, name, srs_copy, OGR_L_GetGeomType(src), lco);
-    cr_gdal_end(ctx);
     if (srs_copy)
         OSRDestroySpatialReference(srs_copy);
     if (!dst) {
-        st = cr_ctx_fail_gdal(ctx, CR_E_IO, "cannot create layer '%s' in '%s'", name, out_path);
+        char what[300];
+        snprintf(what, sizeof what, "cannot create layer '%s' in", name);
+        st = scrub_fail(ctx, &sc, CR_E_IO, what, out_path);
         goto done;
     }
     if (strcmp(driver, "GeoJSON") != 0 && strcmp(driver, "CSV") != 0 &&
@@ -468,22 +573,23 @@ cr_status cr_zonal_write(cr_ctx *ctx, const char *out_path, const cr_zonal_opts 
         GDALSetMetadata((GDALMajorObjectH)dst, metadata, NULL);
         CPLPopErrorHandler();
     }
-    cr_gdal_begin(ctx);
-    st = create_fields(ctx, src, dst, driver, columns, ncolumns, &fp, summary, opts->zones_path);
+    st = scrub_explain(ctx, &sc, create_fields(ctx, src, dst, driver, columns, ncolumns, &fp,
+                                               summary, opts->zones_path));
     int transaction = st == CR_OK && GDALDatasetStartTransaction(out, FALSE) == OGRERR_NONE;
     if (st == CR_OK)
-        st = write_features(ctx, src, dst, &fp, columns, ncolumns, values, nzones,
-                            opts->zones_path);
+        st = scrub_explain(ctx, &sc, write_features(ctx, src, dst, &fp, columns, ncolumns, values,
+                                                    nzones, opts->zones_path));
     if (st == CR_OK && transaction && GDALDatasetCommitTransaction(out) != OGRERR_NONE)
-        st = cr_ctx_fail_gdal(ctx, CR_E_IO, "cannot write '%s'", out_path);
-    cr_gdal_end(ctx);
-    cr_gdal_begin(ctx);
+        st = scrub_fail(ctx, &sc, CR_E_IO, "cannot write", out_path);
+    /* Some drivers write everything on close (XLSX, ODS): what fails there is a failure. */
+    sc.failure[0] = '\0';
     GDALClose(out);
     out = NULL;
-    st = watched_failure(ctx, st, stream ? written : temp.path, out_path);
-    if (st == CR_OK && *cr_gdal_message(ctx))
-        st = cr_ctx_fail_gdal(ctx, CR_E_IO, "cannot write '%s'", out_path);
-    cr_gdal_end(ctx);
+    st = watched_failure(ctx, st, prefix, out_path);
+    if (st == CR_OK && sc.failure[0])
+        st = scrub_fail(ctx, &sc, CR_E_IO, "cannot write", out_path);
+    CPLPopErrorHandler();
+    scrubbing = 0;
     if (st == CR_OK && !stream && !dir_has_files(temp.path))
         st = cr_ctx_fail(ctx, CR_E_USAGE, "-of %s writes no file; choose a file format", driver);
     if (st == CR_OK && !stream)
@@ -491,8 +597,10 @@ cr_status cr_zonal_write(cr_ctx *ctx, const char *out_path, const cr_zonal_opts 
 done:
     if (out)
         GDALClose(out);
-    if (written && (stream || temp.path)) /* a published folder's failures are read above */
-        st = watched_failure(ctx, st, stream ? written : temp.path, out_path);
+    if (scrubbing)
+        CPLPopErrorHandler();
+    if (prefix && (stream || temp.path)) /* a published folder's failures are read above */
+        st = watched_failure(ctx, st, prefix, out_path);
     if (device) {
         VSIStdoutSetRedirection(fwrite, stdout);
         if (fclose(device) != 0 && st == CR_OK)
@@ -504,6 +612,10 @@ done:
     cr_vector_layout_release(&layout);
     free(target);
     free(written);
+    free(watched);
+    free(prefix);
+    free(folder);
+    free(shown_folder);
     free(fp.source_map);
     CSLDestroy(lco);
     return st;

@@ -1598,5 +1598,95 @@ class SampleCity(ZonalCase):
         self.assertNotIn("not successfully written", err)
 
 
+# ---------------------------------------------------------------------------------------------
+# Issue 18: outputs GDAL writes on close, and messages that name no internal path
+
+
+def run_limited(args, fsize):
+    """Runs cityrisk with files limited to fsize bytes (RLIMIT_FSIZE, SIGXFSZ ignored: a write
+    beyond fails with EFBIG, as on a full disk). Returns (exit code, stderr)."""
+    import resource
+
+    def limit():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (fsize, fsize))
+
+    proc = subprocess.run([CITYRISK, *args], capture_output=True, text=True, timeout=120,
+                          preexec_fn=limit)
+    return proc.returncode, proc.stderr
+
+
+INTERNAL_PATHS = ("/vsicrwatch", "/proc/self/fd", ".zonal.")
+
+
+class SpreadsheetOutputs(ZonalCase):
+    """XLSX and ODS: GDAL writes them through /vsizip/ when they are closed."""
+
+    def setUp(self):
+        super().setUp()
+        self.out_dir = self.path("out")
+        os.mkdir(self.out_dir)
+        self.shell = [(0, 0), (50, 0), (50, -100), (0, -100)]
+        self.zones_path = self.zones(polygon_wkt(self.shell))
+        self.raster = self.value_raster()
+
+    def test_xlsx_and_ods_read_back_with_ogr(self):
+        expected = f32(V)[:, :5].sum()
+        for name, fmt in (("t.xlsx", None), ("table.ods", "ODS"), ("t2.xlsx", "XLSX")):
+            out = os.path.join(self.out_dir, name)
+            args = ["zonal", "--zones", self.zones_path, "-r", f"v={self.raster}", "-o", out]
+            if fmt:
+                args += ["-of", fmt]
+            rc, _, err = run(*args)
+            self.assertEqual(rc, 0, f"{name}: {err}")
+            for needle in INTERNAL_PATHS:
+                self.assertNotIn(needle, err)
+            ds = ogr.Open(out)
+            self.assertIsNotNone(ds, name)
+            self.assertEqual(ds.GetDriver().GetName(), fmt or "XLSX")
+            feats = list(ds.GetLayer(0))
+            self.assertEqual(len(feats), 1, name)
+            self.assertEqual(feats[0].GetField("zid"), 1)
+            self.assertClose(float(feats[0].GetField("v_sum")), expected, f"{name} v_sum")
+            self.assertClose(float(feats[0].GetField("v_count")), 50.0, f"{name} v_count")
+            ds = None
+        self.assertEqual([n for n in os.listdir(self.out_dir) if n.startswith(".")], [])
+
+    def test_a_folder_named_like_the_format_is_no_archive(self):
+        folder = self.path("report.xlsx.d")
+        os.mkdir(folder)
+        out = os.path.join(folder, "t.xlsx")
+        rc, _, err = run("zonal", "--zones", self.zones_path, "-r", f"v={self.raster}", "-o", out)
+        self.assertEqual(rc, 0, err)
+        ds = ogr.Open(out)
+        self.assertEqual(ds.GetLayer(0).GetFeatureCount(), 1)
+
+    def test_failures_name_the_output_not_internal_paths(self):
+        cases = []
+        for name in ("t.xlsx", "t.ods", "t.shp", "t.gpkg", "t.fgb", "t.geojson"):
+            out = os.path.join(self.out_dir, name)
+            rc, err = run_limited(["zonal", "--zones", self.zones_path, "-r", f"v={self.raster}",
+                                   "-o", out], 300)
+            cases.append((name, rc, err))
+            self.assertEqual(rc, 1, f"{name}: {err}")
+            self.assertIn(f"cannot write '{out}'", err)
+        rc, _, err = run("zonal", "--zones", self.zones_path, "-r", f"v={self.raster}", "-o",
+                         os.path.join(self.out_dir, "f.gpkg"), "-lco", "FID=name")
+        cases.append(("FID=name", rc, err))
+        self.assertEqual(rc, 1, err)
+        for name in ("d.xlsx", "d.shp"):
+            rc, _, err = run("zonal", "--zones", self.zones_path, "-r", f"v={self.raster}", "-o",
+                             os.path.join(self.out_dir, name), "--debug", "--config",
+                             "CPL_DEBUG", "ON")
+            cases.append((name + " --debug", rc, err))
+            self.assertEqual(rc, 0, err)
+            self.assertIn(name, err)  # GDAL's debug lines name the output as the user does
+        for label, _, err in cases:
+            for needle in INTERNAL_PATHS:
+                self.assertNotIn(needle, err, f"{label}: {err}")
+        self.assertEqual(sorted(n for n in os.listdir(self.out_dir) if n.startswith("d.")),
+                         ["d.dbf", "d.prj", "d.shp", "d.shx", "d.xlsx"])
+
+
 if __name__ == "__main__":
     unittest.main()
