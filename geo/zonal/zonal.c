@@ -252,6 +252,30 @@ static int weight_source(job *j, const char *name)
     return strcmp(name, "score") == 0 ? j->plan.src_score : -1;
 }
 
+/* A -r raster that is not on the grid and not declared a count is averaged or interpolated
+ * onto it: right for values per area (a density, an elevation), wrong for counts per cell
+ * (people, arrivals), whose sum then grows with the ratio of the cell areas (a 100 m
+ * population raster over a 30 m grid: 11 times; issue 18 saw 14.6 M people for 1.32 M). Its
+ * sum or mean is warned about, with the remedy. */
+static void warn_resampled(cr_ctx *ctx, const job *j, int k, const char *resampling)
+{
+    const source *s = &j->src[k];
+    if (s->layer.kind == CR_KIND_COUNT || !resampling || strcmp(resampling, "none") == 0)
+        return;
+    const char *stat = NULL;
+    for (int i = 0; i < j->plan.nstats && !stat; i++)
+        if (j->plan.stats[i].kind == CR_STAT_SUM || j->plan.stats[i].kind == CR_STAT_MEAN)
+            stat = j->plan.stats[i].suffix;
+    if (!stat)
+        return;
+    cr_ctx_log(ctx, CR_LOG_WARNING,
+               "-r %s: '%s' is not on the grid and is resampled (%s) as a continuous raster, so "
+               "%s_%s counts its values per source cell on every grid cell; if it holds counts "
+               "per cell (people, arrivals), give --counts %s to read it with sum resampling, "
+               "which keeps its total",
+               s->role, s->path, resampling, s->role, stat, s->role);
+}
+
 /* Lists the sources in plan order, opens each once on the grid (so that a bad input
  * fails before any work) and lays out the accumulators. */
 static cr_status prepare_sources(cr_ctx *ctx, job *j, cr_zonal_summary *s)
@@ -276,6 +300,8 @@ static cr_status prepare_sources(cr_ctx *ctx, job *j, cr_zonal_summary *s)
                                    o->rasters[g].name);
         st = add_source(ctx, j, &n, o->rasters[g].name, o->rasters[g].path, o->rasters[g].band, -1,
                         NULL);
+        if (st == CR_OK && o->rasters[g].count)
+            j->src[n - 1].layer.kind = CR_KIND_COUNT; /* sum resampling: the total is kept */
     }
     if (st != CR_OK)
         return st;
@@ -303,9 +329,13 @@ static cr_status prepare_sources(cr_ctx *ctx, job *j, cr_zonal_summary *s)
     cr_zplan_layout(p);
     if ((st = cr_grid_from_raster(ctx, j->src[0].path, &j->grid)) != CR_OK)
         return st;
-    for (int k = 0; k < n && st == CR_OK; k++)
+    for (int k = 0; k < n && st == CR_OK; k++) {
+        const char *resampling = NULL;
         st = cr_input_probe(ctx, j->src[k].input, NULL, j->src[k].path, j->grid, &j->src[k].layer,
-                            NULL);
+                            &resampling);
+        if (st == CR_OK && k >= p->src_generic)
+            warn_resampled(ctx, j, k, resampling);
+    }
     return st;
 }
 

@@ -30,6 +30,7 @@ typedef struct zonal_args {
     cr_command_base base;
     cr_zonal_opts o;
     char **rasters;          /* -r NAME=FILE[:BAND], as written */
+    char **counts;           /* --counts NAME[,NAME...], as written */
     stats_choice stats;
     classes_choice classes;
     cr_zonal_raster *list;   /* the -r rasters parsed */
@@ -82,6 +83,8 @@ static const cr_arg ARGS[] = {
     CR_OPT_DOUBLE("demand-share", zonal_args, o.demand_share, "S", "share of water demand growing with residents (1)"),
     CR_OPT_ROW(CR_ARG_LIST, CR_ROLE_INPUT, CR_ARGF_NAMED_FILE, "raster", "r", zonal_args, rasters,
                "NAME=FILE[:BAND]", "another raster, repeatable: NAME_STAT columns", NULL, NULL),
+    CR_OPT_LIST("counts", NULL, zonal_args, counts, "NAME[,NAME...]",
+                "-r rasters of counts per cell (people): sum resampling keeps their total"),
     CR_OPT_PARSED("stats", zonal_args, stats, "LIST", parse_stats, "statistics of -r rasters (count,sum,mean)"),
     CR_OPT_PARSED("classes", zonal_args, classes, "SPEC", parse_classes,
                   "classes of score_mean (default: the exposure's)"),
@@ -94,6 +97,29 @@ static const cr_arg ARGS[] = {
     CR_OPT__QML,
     CR_OPT_END,
 };
+
+/* --counts NAME[,NAME...] (repeatable): the -r rasters so named hold counts per cell.
+ * arrivals and population, counts always, are accepted as they are. */
+static cr_status parse_counts(cr_ctx *ctx, zonal_args *a)
+{
+    for (char **c = a->counts; c && *c; c++) {
+        char **names = CSLTokenizeString2(*c, ",", CSLT_STRIPLEADSPACES | CSLT_STRIPENDSPACES);
+        cr_status st = CR_OK;
+        for (char **name = names; st == CR_OK && name && *name; name++) {
+            int found = strcmp(*name, "arrivals") == 0 || strcmp(*name, "population") == 0;
+            for (int i = 0; i < a->o.nrasters; i++)
+                if (strcmp(a->list[i].name, *name) == 0)
+                    a->list[i].count = found = 1;
+            if (!found)
+                st = cr_ctx_fail(ctx, CR_E_USAGE, "--counts %s: no -r raster is named '%s'", *name,
+                                 *name);
+        }
+        CSLDestroy(names);
+        if (st != CR_OK)
+            return st;
+    }
+    return CR_OK;
+}
 
 /* The -r rasters into the options. */
 static cr_status parse_rasters(cr_ctx *ctx, zonal_args *a)
@@ -110,7 +136,7 @@ static cr_status parse_rasters(cr_ctx *ctx, zonal_args *a)
     }
     a->o.rasters = a->list;
     a->o.nrasters = n;
-    return CR_OK;
+    return parse_counts(ctx, a);
 }
 
 static cr_status check(cr_ctx *ctx, void *opts)
@@ -264,6 +290,8 @@ const cr_command cr_zonal_command = {
         "Statistics of -r rasters: count (sum of f), sum, mean, min, max, stdev, median,\n"
         "quantile(q), majority, frac(t) (share of the valid area with value >= t),\n"
         "weighted_mean(NAME) (weights from another raster). Default count,sum,mean.\n"
+        "A -r raster of counts per cell (people) not on the grid needs --counts NAME, so\n"
+        "that it is read with sum resampling and its total kept (a warning says so).\n"
         "Rasters are read onto the grid of --exposure (else the first raster given);\n"
         "zones in any CRS are reprojected to it; invalid polygons are repaired with a\n"
         "warning; zones without geometry or data get nulls, never a made-up 0.\n"

@@ -81,9 +81,12 @@ typedef struct cr_zonal_raster {
     const char *name; /* column prefix: [A-Za-z_][A-Za-z0-9_]* */
     const char *path;
     int band;         /* 1-based; default 1 */
+    int count;        /* 1: counts per cell (people, arrivals), read with sum resampling so
+                       * that the total is kept when it is not on the grid; default 0:
+                       * continuous (average / bilinear) */
 } cr_zonal_raster;
 
-/* Parses "NAME=RASTER[:BAND]" into out, pointing into text's copy *storage (free()).
+/* Parses "NAME=RASTER[:BAND]" into out (count 0), pointing into text's copy *storage (free()).
  * A trailing ":N" of digits is a band; anything else stays in the path (so
  * "/vsizip/a.zip/b.tif" works). Fails with CR_E_USAGE on a missing or bad name. */
 CR_API cr_status cr_zonal_raster_parse(cr_ctx *ctx, const char *text, cr_zonal_raster *out,

@@ -1598,6 +1598,106 @@ class SampleCity(ZonalCase):
         self.assertNotIn("not successfully written", err)
 
 
+def write_grid_raster(path, array, cell, nodata=NODATA, descriptions=None):
+    """A Float32 GeoTIFF at (X0, Y0) with cells of `cell` m: one band per 2-D array of array
+    (a 3-D array or a list), or one band of a 2-D array. Returns path."""
+    bands = [array] if np.ndim(array) == 2 else list(array)
+    rows, cols = np.shape(bands[0])
+    ds = gdal.GetDriverByName("GTiff").Create(path, cols, rows, len(bands), gdal.GDT_Float32)
+    ds.SetGeoTransform((X0, cell, 0.0, Y0, 0.0, -cell))
+    ds.SetSpatialRef(srs_of(UTM36S))
+    for k, values in enumerate(bands):
+        band = ds.GetRasterBand(k + 1)
+        band.SetNoDataValue(nodata)
+        band.WriteArray(np.where(np.isnan(values), nodata, values).astype(np.float32))
+        if descriptions:
+            band.SetDescription(descriptions[k])
+    ds = None
+    return path
+
+
+class CountRasters(ZonalCase):
+    """Issue 18's 14.6 M for 1.32 M, in small: a 100 m count raster (people per cell) over a
+    30 m exposure grid. Zones follow 300 m blocks, where both grids have cell edges, so the
+    truth is the plain sum of the count raster's own cells inside each zone."""
+
+    def setUp(self):
+        super().setUp()
+        rng = np.random.default_rng(18)
+        self.pop = f32(rng.integers(0, 500, size=(12, 12)))           # 100 m, 1.2 km square
+        score = np.full((40, 40), 4.0)                                 # 30 m, 1.2 km square
+        self.exposure = write_grid_raster(self.path("exp30m.tif"), [score, np.full((40, 40), 3.0)],
+                                          30.0, descriptions=["score", "class"])
+        self.pop_path = write_grid_raster(self.path("worldpop100m.tif"), self.pop, 100.0)
+        # zone 1: x 0..600, y 0..-600 (count cells rows 0-5, cols 0-5); zone 2: x 600..1200,
+        # y -300..-900 (rows 3-8, cols 6-11)
+        self.zones_path = self.zones(polygon_wkt([(0, 0), (600, 0), (600, -600), (0, -600)]),
+                                     polygon_wkt([(600, -300), (1200, -300), (1200, -900),
+                                                  (600, -900)]))
+        self.truth = {1: self.pop[0:6, 0:6].sum(), 2: self.pop[3:9, 6:12].sum()}
+
+    def test_declared_counts_keep_the_total(self):
+        props, summary, err, doc = self.zonal("--zones", self.zones_path, "--exposure",
+                                              self.exposure, "-r", f"pop={self.pop_path}",
+                                              "--counts", "pop", "--stats", "sum")
+        for z, total in self.truth.items():
+            self.assertClose(props[z]["pop_sum"], total, f"zone {z} pop_sum", rel=1e-6)
+        self.assertNotIn("--counts", err)
+        inputs = doc["cityrisk"]["CITYRISK_INPUTS"]
+        self.assertEqual([i["kind"] for i in inputs if i["role"] == "pop"], ["count"])
+
+    def test_undeclared_resampled_sum_warns_with_the_remedy(self):
+        props, _, err, doc = self.zonal("--zones", self.zones_path, "--exposure", self.exposure,
+                                        "-r", f"pop={self.pop_path}", "--stats", "sum")
+        self.assertIn("-r pop: '" + self.pop_path + "' is not on the grid", err)
+        self.assertIn("give --counts pop", err)
+        # The issue's figure: the sum grows with the ratio of the cell areas (100² / 30²).
+        ratio = props[1]["pop_sum"] / self.truth[1]
+        self.assertGreater(ratio, 9.0)
+        inputs = doc["cityrisk"]["CITYRISK_INPUTS"]
+        self.assertEqual([i["kind"] for i in inputs if i["role"] == "pop"], ["continuous"])
+        # mean warns too; count alone, or a raster on the grid, does not.
+        _, _, err, _ = self.zonal("--zones", self.zones_path, "--exposure", self.exposure,
+                                  "-r", f"pop={self.pop_path}", "--stats", "mean")
+        self.assertIn("give --counts pop", err)
+        _, _, err, _ = self.zonal("--zones", self.zones_path, "--exposure", self.exposure,
+                                  "-r", f"pop={self.pop_path}", "--stats", "count")
+        self.assertNotIn("--counts", err)
+        _, _, err, _ = self.zonal("--zones", self.zones_path, "--exposure", self.exposure,
+                                  "-r", f"s={self.exposure}", "--stats", "sum,mean")
+        self.assertNotIn("--counts", err)
+
+    def test_counts_names_must_be_rasters(self):
+        rc, _, err = run("zonal", "--zones", self.zones_path, "-r", f"pop={self.pop_path}",
+                         "--counts", "pop,people", "-o", self.path("x.geojson"))
+        self.assertEqual(rc, 2, err)
+        self.assertIn("cityrisk zonal: --counts people: no -r raster is named 'people'", err)
+        # several names, repeated options, and the domain counts are accepted
+        props, _, _, _ = self.zonal("--zones", self.zones_path, "--exposure", self.exposure,
+                                    "-r", f"pop={self.pop_path}", "-r", f"pop2={self.pop_path}",
+                                    "--counts", "pop, population", "--counts", "pop2",
+                                    "--stats", "sum")
+        for z, total in self.truth.items():
+            self.assertClose(props[z]["pop2_sum"], total, f"zone {z} pop2_sum", rel=1e-6)
+
+    def test_population_is_read_as_a_count(self):
+        # 1000 residents per 100 m cell are 90 per 30 m cell; 9 arrivals per 30 m cell on a
+        # water-stress score 2: r = 0.1 * 2^(2 - 1) = 0.2, r' = r (1 + 9 / 90), uplift
+        # log2(r' / r) = log2(1.1). Read as a continuous layer (1000 a cell) it would be
+        # log2(1.009).
+        arrivals = write_grid_raster(self.path("a30.tif"), np.full((40, 40), 9.0), 30.0)
+        water = write_grid_raster(self.path("w30.tif"), np.full((40, 40), 2.0), 30.0)
+        pop = write_grid_raster(self.path("p100.tif"), np.full((12, 12), 1000.0), 100.0)
+        props, _, _, doc = self.zonal("--zones", self.zones_path, "--arrivals", arrivals,
+                                      "--water", water, "--population", pop)
+        for z in (1, 2):
+            self.assertClose(props[z]["water_uplift_mean"], math.log2(1.1), f"zone {z}",
+                             rel=1e-5)
+        kinds = {i["role"]: i.get("kind") for i in doc["cityrisk"]["CITYRISK_INPUTS"]}
+        self.assertEqual(kinds["population"], "count")
+        self.assertEqual(kinds["arrivals"], "count")
+
+
 # ---------------------------------------------------------------------------------------------
 # Issue 18: outputs GDAL writes on close, and messages that name no internal path
 
