@@ -88,6 +88,8 @@ static const cr_arg ARGS[] = {
     CR_OPT_PARSED("stats", zonal_args, stats, "LIST", parse_stats, "statistics of -r rasters (count,sum,mean)"),
     CR_OPT_PARSED("classes", zonal_args, classes, "SPEC", parse_classes,
                   "classes of score_mean (default: the exposure's)"),
+    CR_OPT_DOUBLE("min-coverage", zonal_args, o.min_coverage, "SHARE",
+                  "data coverage a zone needs for a class and rank (0.5)"),
     CR_OPT__OUTPUT("output vector, or - for GeoJSON on stdout"),
     CR_OPT_STRING("format", "of", zonal_args, o.format, "FORMAT", "OGR driver (default GeoJSON)"),
     CR_OPT_LIST("layer-creation-option", "lco", zonal_args, o.layer_options, "NAME=VALUE",
@@ -201,6 +203,8 @@ static json_object *summary_json(const char *out, const cr_zonal_summary *s)
     json_object_object_add(doc, "zones_repaired", json_object_new_int64(s->zones_repaired));
     json_object_object_add(doc, "zones_empty", json_object_new_int64(s->zones_empty));
     json_object_object_add(doc, "zones_without_data", json_object_new_int64(s->zones_without_data));
+    json_object_object_add(doc, "zones_below_min_coverage", json_object_new_int64(s->zones_below_coverage));
+    json_object_object_add(doc, "min_coverage", cr_json_number(s->min_coverage, 6));
     json_object_object_add(doc, "columns", json_object_new_int(s->columns));
     json_object *totals = json_object_new_object();
     if (!isnan(s->arrivals_total))
@@ -264,6 +268,11 @@ static void summarise(const void *opts, FILE *text, cr_command_result *result)
     fprintf(text, "%" PRId64 " zones (%" PRId64 " repaired, %" PRId64 " without data), %d properties added, "
                   "written to %s\n",
             s->zones, s->zones_repaired, s->zones_without_data, s->columns, a->base.output);
+    if (s->zones_below_coverage > 0)
+        fprintf(text, "%" PRId64 " zone%s below %g %% data coverage: %s\n", s->zones_below_coverage,
+                s->zones_below_coverage == 1 ? "" : "s", 100.0 * s->min_coverage,
+                a->o.exposure_path ? "no score_class or score_rank (--min-coverage)"
+                                   : "look at data_coverage before comparing them");
 }
 
 const cr_command cr_zonal_command = {
@@ -286,6 +295,7 @@ const cr_command cr_zonal_command = {
         "  arrivals_compound[_SCENARIO]     arrivals where d > 0, v >= 0.5 and b >= 3\n"
         "  water_uplift_mean               --population (or the exposure's water_uplift)\n"
         "  score_mean, score_p90, score_arrivals, score_class, score_rank   --exposure\n"
+        "    (class and rank only for zones with data_coverage >= --min-coverage, 0.5)\n"
         "  NAME_STAT                       each -r raster and --stats statistic\n"
         "Statistics of -r rasters: count (sum of f), sum, mean, min, max, stdev, median,\n"
         "quantile(q), majority, frac(t) (share of the valid area with value >= t),\n"

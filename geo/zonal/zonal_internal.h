@@ -127,6 +127,7 @@ typedef struct cr_zplan {
     size_t off_scen, off_generic, generic_stride;
     int nlists;             /* value lists per zone: the score's, then one per generic raster */
     int col_score_mean, col_score_class, col_score_rank; /* -1 when absent */
+    int col_coverage;       /* data_coverage */
 } cr_zplan;
 
 /* Lays out the accumulators of plan (sources, stats and demand_share set). */

@@ -112,6 +112,8 @@ typedef struct cr_zonal_opts {
     cr_class_spec classes;     /* classes of score_mean; used when classes_given */
     int classes_given;         /* default 0: the exposure's class breaks, else INFORM's */
     double demand_share;       /* as cr_score_opts; default 1.0 */
+    double min_coverage;       /* zones whose data_coverage is below it (0..1) get no
+                                * score_class or score_rank; default 0.5 (CR_ZONAL_MIN_COVERAGE) */
     const char *format;        /* OGR driver; default NULL: GeoJSON (RFC 7946) */
     char **layer_options;      /* -lco NAME=VALUE (CSL) over the defaults; default NULL */
     int overwrite;             /* default 0 */
@@ -121,6 +123,11 @@ typedef struct cr_zonal_opts {
 } cr_zonal_opts;
 
 CR_API void cr_zonal_opts_init(cr_zonal_opts *opts);
+
+/* The default data coverage a zone needs to be classed and ranked: the JRC/OECD composite
+ * indicator practice of a data-availability threshold (a unit is scored only when most of
+ * its data are there), here the share of its area with a value in every raster. */
+#define CR_ZONAL_MIN_COVERAGE 0.5
 
 /* The most sea-level scenarios (bands of the sea raster) one run handles. */
 #define CR_ZONAL_MAX_SCENARIOS 16
@@ -132,6 +139,9 @@ typedef struct cr_zonal_summary {
     char driver[64];             /* the OGR driver written */
     int64_t zones, zones_repaired, zones_empty;
     int64_t zones_without_data;  /* no covered cell valid in any raster (empty zones too) */
+    int64_t zones_below_coverage; /* data_coverage below min_coverage (or none: empty zones),
+                                   * not classed or ranked */
+    double min_coverage;         /* the threshold used */
     int columns;                 /* statistic columns added */
     int scenarios;               /* bands of the sea raster (0 without one) */
     char scenario[CR_ZONAL_MAX_SCENARIOS][64];        /* band SCENARIO metadata, or "bandN" */

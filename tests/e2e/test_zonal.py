@@ -1698,6 +1698,67 @@ class CountRasters(ZonalCase):
         self.assertEqual(kinds["arrivals"], "count")
 
 
+def coverage_fixture(case):
+    """An exposure on the 10 x 10 test grid and four zones: 1 (rows 0-1, score 3: Low), 2
+    (rows 2-3, score 6: High), 4 (row 4, half off the grid: coverage 0.5, score 4.5), and 3,
+    whose 100 cells (50 of them off the grid) have a score (9, Very High) in 9 only: data
+    coverage 0.09. Returns (zones path, exposure path)."""
+    score = np.full((ROWS, COLS), np.nan)
+    score[0:2, :] = 3.0
+    score[2:4, :] = 6.0
+    score[4, 5:] = 4.5
+    score[5, 0:9] = 9.0
+    cls = np.where(np.isnan(score), np.nan, 1.0)
+    exposure = write_bands(case.path("exposure.tif"), [("score", score), ("class", cls)])
+    zones = case.zones(polygon_wkt([(0, 0), (100, 0), (100, -20), (0, -20)]),
+                       polygon_wkt([(0, -20), (100, -20), (100, -40), (0, -40)]),
+                       polygon_wkt([(0, -50), (200, -50), (200, -100), (0, -100)]),
+                       polygon_wkt([(50, -40), (150, -40), (150, -50), (50, -50)]))
+    return zones, exposure
+
+
+class MinCoverage(ZonalCase):
+    def test_zones_below_the_threshold_get_no_rank_or_class(self):
+        zones, exposure = coverage_fixture(self)
+        props, summary, _, doc = self.zonal("--zones", zones, "--exposure", exposure)
+        self.assertClose(props[3]["data_coverage"], 0.09, "zone 3 coverage")
+        self.assertClose(props[4]["data_coverage"], 0.5, "zone 4 coverage")
+        self.assertEqual(props[3]["score_mean"], 9.0)         # the mean of what is there stays
+        self.assertIsNone(props[3]["score_rank"])
+        self.assertIsNone(props[3]["score_class"])
+        self.assertEqual({z: props[z]["score_rank"] for z in (1, 2, 4)}, {2: 1, 4: 2, 1: 3})
+        self.assertEqual({z: props[z]["score_class"] for z in (1, 2, 4)}, {1: 2, 2: 4, 4: 3})
+        self.assertEqual(summary["zones_below_min_coverage"], 1)
+        self.assertEqual(summary["min_coverage"], 0.5)
+        params = doc["cityrisk"]["CITYRISK_PARAMETERS"]
+        self.assertEqual(params["min_coverage"], 0.5)
+        rc, out, err = run("zonal", "--zones", zones, "--exposure", exposure, "-o",
+                           self.path("text.geojson"))
+        self.assertEqual(rc, 0, err)
+        self.assertIn("1 zone below 50 % data coverage: no score_class or score_rank", err + out)
+
+    def test_the_threshold_is_an_option(self):
+        zones, exposure = coverage_fixture(self)
+        props, summary, _, _ = self.zonal("--zones", zones, "--exposure", exposure,
+                                          "--min-coverage", "0.05")
+        self.assertEqual(props[3]["score_rank"], 1)
+        self.assertEqual(props[3]["score_class"], 5)
+        self.assertEqual(summary["zones_below_min_coverage"], 0)
+        props, summary, _, _ = self.zonal("--zones", zones, "--exposure", exposure,
+                                          "--min-coverage", "0.6")
+        self.assertIsNone(props[4]["score_rank"])
+        self.assertEqual(summary["zones_below_min_coverage"], 2)
+        # classes from data are computed over the ranked zones only: equal:2 over 3 and 6
+        props, summary, _, _ = self.zonal("--zones", zones, "--exposure", exposure,
+                                          "--classes", "equal:2")
+        self.assertEqual(summary["classes"]["breaks"], [4.5])
+        for bad in ("1.5", "-0.1", "nan"):
+            rc, _, err = run("zonal", "--zones", zones, "--exposure", exposure, "--min-coverage",
+                             bad, "-o", self.path("bad.geojson"))
+            self.assertEqual(rc, 2, f"{bad}: {err}")
+            self.assertIn("--min-coverage", err)
+
+
 # ---------------------------------------------------------------------------------------------
 # Issue 18: outputs GDAL writes on close, and messages that name no internal path
 
