@@ -949,6 +949,10 @@ cr_status cr_zonal(cr_ctx *ctx, const char *out_path, const cr_zonal_opts *opts,
         st = cr_zonal_driver(ctx, out_path, opts, &drv);
         if (st == CR_OK)
             st = cr_output_plan_add_vector(ctx, &plan, out_path, GDALGetDriverShortName(drv));
+        char *fields = st == CR_OK ? cr_zonal_fields_path(out_path, GDALGetDriverShortName(drv)) : NULL;
+        if (fields)
+            st = cr_output_plan_add(ctx, &plan, fields, "field names");
+        free(fields);
         if (st == CR_OK)
             st = cr_output_plan_add_styles(ctx, &plan, opts->styles);
         if (st == CR_OK)

@@ -95,6 +95,11 @@ typedef struct cr_column {
 cr_status cr_zonal_driver(cr_ctx *ctx, const char *out_path, const cr_zonal_opts *o,
                           GDALDriverH *out);
 
+/* The sidecar that gives the full names of the fields of a format whose field names are
+ * short (a Shapefile, dBase's 10 characters): "wards.shp" -> "wards.fields.csv", to free();
+ * NULL for other formats (or out of memory). */
+char *cr_zonal_fields_path(const char *out_path, const char *driver);
+
 /* Writes the zones' features with their attributes and the columns (values[c *
  * nzones + z]) to out_path, as cr_zonal() documents. metadata are "KEY=VALUE" items
  * of provenance (CSL). */

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include <cpl_string.h>
@@ -208,6 +209,7 @@ static char **creation_options(const char *driver, const cr_zonal_opts *o, char 
 typedef struct field_plan {
     int *source_map;  /* [source field]: output field, or -1 when replaced */
     int first_column; /* output index of the first statistic */
+    char **full;      /* every output field's full name, in order (CSL) */
 } field_plan;
 
 static cr_status create_fields(cr_ctx *ctx, OGRLayerH src, OGRLayerH dst, const char *driver,
@@ -289,9 +291,132 @@ static cr_status create_fields(cr_ctx *ctx, OGRLayerH src, OGRLayerH dst, const 
         OGR_Fld_Destroy(fd);
         free(utf8);
     }
+    for (int i = 0; i < n && st == CR_OK; i++)
+        if (!(fp->full = CSLAddString(fp->full, long_names[i])))
+            st = cr_ctx_fail(ctx, CR_E_IO, "out of memory");
     free(long_names);
     free(names);
     return st;
+}
+
+/* ---- the field names of a Shapefile, in full ---- */
+
+char *cr_zonal_fields_path(const char *out_path, const char *driver)
+{
+    if (strcmp(driver, "ESRI Shapefile") != 0)
+        return NULL;
+    size_t n = strlen(out_path);
+    if (n > 4 && strcasecmp(out_path + n - 4, ".shp") == 0)
+        n -= 4;
+    char *path = malloc(n + sizeof ".fields.csv");
+    if (path)
+        sprintf(path, "%.*s.fields.csv", (int)n, out_path);
+    return path;
+}
+
+/* What a statistic column holds, and its unit: SCORING.md's metrics. */
+static const char *const METRICS[][3] = {
+    {"area_km2", "area of the zone", "km2"},
+    {"data_coverage", "share of the zone's area with a value in every raster", "0-1"},
+    {"arrivals_total", "arrivals in the zone: sum of f a", "people"},
+    {"arrivals_per_km2", "arrivals_total per km2 of the zone", "people/km2"},
+    {"flood_area_share", "share of the zone's area flooded (depth > 0)", "0-1"},
+    {"arrivals_flooded", "arrivals on flooded cells", "people"},
+    {"arrivals_flooded_share", "share of the zone's arrivals on flooded cells", "0-1"},
+    {"informal_area_share", "share of the zone's area in informal settlement", "0-1"},
+    {"informal_flooded_share", "share of the informal settlement that is flooded", "0-1"},
+    {"arrivals_informal", "expected arrivals in informal housing: sum of f a v", "people"},
+    {"water_stress_mean", "area-weighted mean Aqueduct water-stress score", "score 0-5"},
+    {"water_stress_arrivals", "arrival-weighted mean water-stress score", "score 0-5"},
+    {"arrivals_high_water_stress", "arrivals where the water-stress score is 3 or more", "people"},
+    {"arrivals_compound", "arrivals flooded, in informal settlement (v >= 0.5) and under high "
+                          "water stress (b >= 3)", "people"},
+    {"water_uplift_mean", "arrival-weighted rise of the water-stress score from the arrivals' "
+                          "demand", "score points"},
+    {"score_mean", "area-weighted mean exposure score", "score 0-10"},
+    {"score_p90", "90th percentile of the exposure score, weighted by area", "score 0-10"},
+    {"score_arrivals", "arrival-weighted mean exposure score", "score 0-10"},
+    {"score_class", "class of score_mean (1 = the lowest); null below --min-coverage", "class"},
+    {"score_rank", "rank of score_mean (1 = the highest); null below --min-coverage", "rank"},
+};
+
+/* The description and unit of output field `full` (fields of the zones, SCORING.md's metrics
+ * with their scenario, the statistics of -r rasters). */
+static void describe_field(const char *full, int is_source, const cr_zonal_opts *o,
+                           const cr_zonal_summary *s, char *desc, size_t size, const char **unit)
+{
+    *unit = "";
+    if (is_source) {
+        snprintf(desc, size, "attribute of the zones (%s)", o->zones_path);
+        return;
+    }
+    for (size_t k = 0; k < sizeof METRICS / sizeof *METRICS; k++)
+        for (int sc = -1; sc < s->scenarios; sc++) {
+            char name[160];
+            snprintf(name, sizeof name, "%s%s", METRICS[k][0], sc < 0 ? "" : s->scenario_suffix[sc]);
+            if (strcmp(name, full) != 0)
+                continue;
+            snprintf(desc, size, "%s%s%s", METRICS[k][1], sc < 0 || !s->scenario_suffix[sc][0] ? "" : ", scenario ",
+                     sc < 0 || !s->scenario_suffix[sc][0] ? "" : s->scenario[sc]);
+            *unit = METRICS[k][2];
+            return;
+        }
+    for (int r = 0; r < o->nrasters; r++)
+        for (int k = 0; k < o->nstats; k++) {
+            char name[160];
+            snprintf(name, sizeof name, "%s_%s", o->rasters[r].name, o->stats[k].suffix);
+            if (strcmp(name, full) == 0) {
+                snprintf(desc, size, "%s of -r %s (%s, band %d)%s", o->stats[k].suffix,
+                         o->rasters[r].name, o->rasters[r].path, o->rasters[r].band,
+                         o->rasters[r].count ? ", counts per cell" : "");
+                *unit = o->stats[k].kind == CR_STAT_COUNT ? "cells" : "";
+                return;
+            }
+        }
+    snprintf(desc, size, "statistic");
+}
+
+/* A CSV value: quoted, quotes doubled, bytes that are not UTF-8 as U+FFFD. */
+static void put_csv(FILE *f, const char *text, int last)
+{
+    char *utf8 = cr_text_utf8_dup(text ? text : "");
+    fputc('"', f);
+    for (const char *p = utf8 ? utf8 : ""; *p; p++) {
+        if (*p == '"')
+            fputc('"', f);
+        fputc(*p, f);
+    }
+    fputs(last ? "\"\r\n" : "\",", f);
+    free(utf8);
+}
+
+/* Writes NAME.fields.csv into the temporary folder: for each field of the layer written, its
+ * name there (10 characters in dBase), its full name, what it holds and its unit. It is
+ * published with the Shapefile's files, or not at all. */
+static cr_status write_fields_csv(cr_ctx *ctx, const char *folder, const char *fields_path, OGRLayerH dst, const field_plan *fp,
+                                  const cr_zonal_opts *o, const cr_zonal_summary *s)
+{
+    const char *slash = strrchr(fields_path, '/'), *base = slash ? slash + 1 : fields_path;
+    char *path = malloc(strlen(folder) + strlen(base) + 2);
+    FILE *f = path ? (sprintf(path, "%s/%s", folder, base), fopen(path, "wb")) : NULL;
+    free(path);
+    if (!f)
+        return cr_ctx_fail(ctx, CR_E_IO, "cannot write '%s': %s", fields_path, strerror(errno));
+    OGRFeatureDefnH dd = OGR_L_GetLayerDefn(dst);
+    fputs("short_name,full_name,description,unit\r\n", f);
+    for (int i = 0; i < OGR_FD_GetFieldCount(dd) && fp->full && fp->full[i]; i++) {
+        char desc[512];
+        const char *unit;
+        describe_field(fp->full[i], i < fp->first_column, o, s, desc, sizeof desc, &unit);
+        put_csv(f, OGR_Fld_GetNameRef(OGR_FD_GetFieldDefn(dd, i)), 0);
+        put_csv(f, fp->full[i], 0);
+        put_csv(f, desc, 0);
+        put_csv(f, unit, 1);
+    }
+    int failed = ferror(f);
+    if (fclose(f) != 0 || failed)
+        return cr_ctx_fail(ctx, CR_E_IO, "cannot write '%s': %s", fields_path, strerror(errno ? errno : EIO));
+    return CR_OK;
 }
 
 /* Text values that are not UTF-8: written with U+FFFD for their bad bytes, counted. */
@@ -581,6 +706,11 @@ cr_status cr_zonal_write(cr_ctx *ctx, const char *out_path, const cr_zonal_opts 
                                                     nzones, opts->zones_path));
     if (st == CR_OK && transaction && GDALDatasetCommitTransaction(out) != OGRERR_NONE)
         st = scrub_fail(ctx, &sc, CR_E_IO, "cannot write", out_path);
+    /* dBase keeps 10 characters of a name: the full names go beside, in the same folder. */
+    char *fields_path = stream ? NULL : cr_zonal_fields_path(out_path, driver);
+    if (st == CR_OK && fields_path)
+        st = write_fields_csv(ctx, temp.path, fields_path, dst, &fp, opts, summary);
+    free(fields_path);
     /* Some drivers write everything on close (XLSX, ODS): what fails there is a failure. */
     sc.failure[0] = '\0';
     GDALClose(out);
@@ -617,6 +747,7 @@ done:
     free(folder);
     free(shown_folder);
     free(fp.source_map);
+    CSLDestroy(fp.full);
     CSLDestroy(lco);
     return st;
 }

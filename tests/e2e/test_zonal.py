@@ -1780,6 +1780,91 @@ def run_limited(args, fsize):
 INTERNAL_PATHS = ("/vsicrwatch", "/proc/self/fd", ".zonal.")
 
 
+class ShapefileFieldNames(ZonalCase):
+    """Issue 18: dBase keeps 10 characters of a field name ('arrfldssp1' reads as SSP1): a
+    Shapefile gets NAME.fields.csv with every field's short name, full name, description and
+    unit (and with --qml, QGIS aliases: test_qml.py)."""
+
+    def setUp(self):
+        super().setUp()
+        self.out_dir = self.path("out")
+        os.mkdir(self.out_dir)
+        # Latin-1 zones, as city Shapefiles come: a field name and values with accents.
+        zones = self.path("quartiers.shp")
+        ds = ogr.GetDriverByName("ESRI Shapefile").CreateDataSource(zones)
+        lyr = ds.CreateLayer("quartiers", srs_of(UTM36S), ogr.wkbPolygon, ["ENCODING=LATIN1"])
+        lyr.CreateField(ogr.FieldDefn("zid", ogr.OFTInteger))
+        lyr.CreateField(ogr.FieldDefn("région", ogr.OFTString))
+        f = ogr.Feature(lyr.GetLayerDefn())
+        f.SetField("zid", 1)
+        f.SetField("région", "Côte")
+        f.SetGeometry(ogr.CreateGeometryFromWkt(polygon_wkt([(0, 0), (100, 0), (100, -100),
+                                                             (0, -100)])))
+        lyr.CreateFeature(f)
+        ds = None
+        self.zones_path = zones
+        d = np.zeros((ROWS, COLS))
+        d[:, :3] = 0.4
+        self.sea = write_bands(self.path("sea.tif"), [("a", d), ("b", d)],
+                               {0: {"SCENARIO": "ssp126-2100"}, 1: {"SCENARIO": "ssp585-2100"}})
+        self.arrivals = write_raster(self.path("a.tif"), np.ones((ROWS, COLS)))
+        self.args = ["zonal", "--zones", self.zones_path, "--sea", self.sea, "--arrivals",
+                     self.arrivals, "-r", f"population_density={self.value_raster()}",
+                     "--stats", "sum,quantile(0.9)"]
+
+    def test_sidecar_lists_every_field_in_full(self):
+        out = os.path.join(self.out_dir, "wards.shp")
+        rc, stdout, err = run(*self.args, "-o", out, "--json")
+        self.assertEqual(rc, 0, err)
+        renamed = json.loads(stdout)["renamed_fields"]
+        self.assertEqual(renamed["arrivals_flooded_ssp126_2100"], "arrfldssp1")
+        sidecar = os.path.join(self.out_dir, "wards.fields.csv")
+        with open(sidecar, encoding="utf-8", newline="") as fh:
+            rows = list(csv.DictReader(fh))
+        _, names = read_ogr(out)
+        self.assertEqual([r["short_name"] for r in rows], names)
+        full = {r["short_name"]: r for r in rows}
+        shortened = {short: long_ for long_, short in renamed.items()}
+        for r in rows:
+            self.assertEqual(r["full_name"], shortened.get(r["short_name"], r["short_name"]))
+            self.assertTrue(r["description"], r)
+        row = full["arrfldssp1"]
+        self.assertEqual(row["full_name"], "arrivals_flooded_ssp126_2100")
+        self.assertEqual(row["description"], "arrivals on flooded cells, scenario ssp126-2100")
+        self.assertEqual(row["unit"], "people")
+        self.assertEqual(full[renamed["flood_area_share_ssp585_2100"]]["unit"], "0-1")
+        self.assertEqual(full[renamed["data_coverage"]]["full_name"], "data_coverage")
+        p90 = full[renamed["population_density_p90"]]
+        self.assertEqual(p90["description"],
+                         f"p90 of -r population_density ({self.path('v.tif')}, band 1)")
+        self.assertEqual(full["région"]["description"], f"attribute of the zones ({self.zones_path})")
+        self.assertEqual(sorted(os.listdir(self.out_dir)),
+                         ["wards.dbf", "wards.fields.csv", "wards.prj", "wards.shp", "wards.shx"])
+
+    def test_sidecar_is_an_output_like_the_others(self):
+        out = os.path.join(self.out_dir, "wards.shp")
+        sidecar = os.path.join(self.out_dir, "wards.fields.csv")
+        with open(sidecar, "w") as fh:
+            fh.write("mine\n")
+        self.assertFailsClean(self.args + ["-o", out], 4, "wards.fields.csv", "exists",
+                              existing=("wards.fields.csv",))
+        with open(sidecar) as fh:
+            self.assertEqual(fh.read(), "mine\n")
+        # A failed write leaves no sidecar either.
+        os.remove(sidecar)
+        rc, err = run_limited(self.args + ["-o", out], 300)
+        self.assertEqual(rc, 1, err)
+        self.assertEqual(os.listdir(self.out_dir), [])
+        # With --overwrite it is replaced; other formats have none.
+        rc, _, err = run(*self.args, "-o", out)
+        self.assertEqual(rc, 0, err)
+        rc, _, err = run(*self.args, "-o", out, "--overwrite")
+        self.assertEqual(rc, 0, err)
+        rc, _, err = run(*self.args, "-o", os.path.join(self.out_dir, "w.gpkg"))
+        self.assertEqual(rc, 0, err)
+        self.assertFalse(os.path.exists(os.path.join(self.out_dir, "w.fields.csv")))
+
+
 class SpreadsheetOutputs(ZonalCase):
     """XLSX and ODS: GDAL writes them through /vsizip/ when they are closed."""
 
