@@ -1931,7 +1931,7 @@ class SpreadsheetOutputs(ZonalCase):
             for needle in INTERNAL_PATHS:
                 self.assertNotIn(needle, err, f"{label}: {err}")
         self.assertEqual(sorted(n for n in os.listdir(self.out_dir) if n.startswith("d.")),
-                         ["d.dbf", "d.prj", "d.shp", "d.shx", "d.xlsx"])
+                         ["d.dbf", "d.fields.csv", "d.prj", "d.shp", "d.shx", "d.xlsx"])
 
 
 if __name__ == "__main__":
