@@ -152,8 +152,8 @@ static cr_status check(cr_ctx *ctx, void *opts)
         return cr_ctx_fail(ctx, CR_E_USAGE, "--json prints on stdout, where -o - writes the GeoJSON: give one");
     if (to_stdout && a->base.qml)
         return cr_ctx_fail(ctx, CR_E_USAGE, "--qml writes a file beside the output: not with -o -");
-    if (to_stdout)
-        a->base.quiet = 1; /* stderr stays for errors; no progress bar over a pipe's output */
+    /* With -o -, the program shows no progress bar; warnings still go to stderr (a -r count
+     * raster read as continuous is one to see). */
     cr_status st = parse_rasters(ctx, a);
     if (st == CR_OK && !a->stats.list)
         st = cr_stats_parse(ctx, "count,sum,mean", &a->stats.list, &a->stats.count);
