@@ -1663,6 +1663,12 @@ class CountRasters(ZonalCase):
         _, _, err, _ = self.zonal("--zones", self.zones_path, "--exposure", self.exposure,
                                   "-r", f"pop={self.pop_path}", "--stats", "count")
         self.assertNotIn("--counts", err)
+        # Piped to jq, as one does: the warning still reaches stderr.
+        rc, out, err = run("zonal", "--zones", self.zones_path, "--exposure", self.exposure,
+                           "-r", f"pop={self.pop_path}", "--stats", "sum", "-o", "-")
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(len(json.loads(out)["features"]), 2)
+        self.assertIn("give --counts pop", err)
         _, _, err, _ = self.zonal("--zones", self.zones_path, "--exposure", self.exposure,
                                   "-r", f"s={self.exposure}", "--stats", "sum,mean")
         self.assertNotIn("--counts", err)
