@@ -1856,6 +1856,10 @@ class ShapefileFieldNames(ZonalCase):
                               existing=("wards.fields.csv",))
         with open(sidecar) as fh:
             self.assertEqual(fh.read(), "mine\n")
+        # An input is never written over, even with --overwrite (a GeoTIFF named like it).
+        shutil.copy(self.path("v.tif"), sidecar)
+        self.assertFailsClean(self.args[:-4] + ["-r", f"v={sidecar}", "-o", out, "--overwrite"],
+                              2, "wards.fields.csv", "is the input", existing=("wards.fields.csv",))
         # A failed write leaves no sidecar either.
         os.remove(sidecar)
         rc, err = run_limited(self.args + ["-o", out], 300)

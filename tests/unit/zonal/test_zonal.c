@@ -863,6 +863,7 @@ static void score_metrics_by_hand(void **state)
     assert_int_equal(plan.col_score_mean, 5);
     assert_int_equal(plan.col_score_class, 8);
     assert_int_equal(plan.col_score_rank, 9);
+    assert_int_equal(plan.col_coverage, 1); /* what --min-coverage reads */
     assert_true(cols[8].integer && cols[9].integer);
     assert_false(cols[5].integer);
 
