@@ -50,7 +50,9 @@ static cr_status begin(void *arg, const cr_command_call *call, cr_ctx *ctx)
     const cr_command_base *base = call->opts;
     if (!call->within) {
         prog->quiet = base->quiet;
-        prog->bar = !base->quiet && isatty(STDERR_FILENO);
+        /* no bar over what a command writes on standard output (zonal -o -) */
+        prog->bar = !base->quiet && isatty(STDERR_FILENO) &&
+                    !(base->output && strcmp(base->output, "-") == 0);
     }
     cli_bar bar = !prog->bar ? CLI_BAR_NONE : call->within ? CLI_BAR_SHARE : CLI_BAR_TERMINAL;
     cli_prepare(ctx, call->command->name, base, bar, call->progress_from, call->progress_to);

@@ -16,6 +16,7 @@
 
 #include "cityrisk/version.h"
 #include "internal.h"
+#include "vsiwatch.h"
 
 enum { CR_MSG_MAX = 1024 };
 
@@ -305,13 +306,16 @@ static void gdal_error_handler(CPLErr level, CPLErrorNum number, const char *mes
     cr_ctx *ctx = CPLGetErrorHandlerUserData();
     if (!ctx)
         return;
+    char text[CR_MSG_MAX];
+    snprintf(text, sizeof text, "%s", message ? message : "");
+    cr_watch_unwrap(text); /* the files GDAL writes through the watch, as the user sees them */
     if (level >= CE_Failure) {
-        snprintf(ctx->gdal_msg, sizeof ctx->gdal_msg, "%s", message ? message : "");
+        snprintf(ctx->gdal_msg, sizeof ctx->gdal_msg, "%s", text);
         cr_flatten_line(ctx->gdal_msg);
     } else if (level == CE_Warning) {
-        cr_ctx_log(ctx, CR_LOG_WARNING, "GDAL: %s", message ? message : "");
+        cr_ctx_log(ctx, CR_LOG_WARNING, "GDAL: %s", text);
     } else if (level == CE_Debug) {
-        cr_ctx_log(ctx, CR_LOG_DEBUG, "GDAL: %s", message ? message : "");
+        cr_ctx_log(ctx, CR_LOG_DEBUG, "GDAL: %s", text);
     }
 }
 

@@ -208,6 +208,13 @@ static void install(void)
     VSIFreeFilesystemPluginCallbacksStruct(cb);
 }
 
+void cr_watch_unwrap(char *text)
+{
+    size_t n = strlen(PREFIX);
+    for (char *p = strstr(text, PREFIX); p; p = strstr(p, PREFIX))
+        memmove(p, p + n, strlen(p + n) + 1);
+}
+
 char *cr_watch_path(const char *path)
 {
     pthread_once(&installed, install);

@@ -13,6 +13,11 @@
  * free() it. Installs the handler on first use. NULL when out of memory. */
 char *cr_watch_path(const char *path);
 
+/* Removes every "/vsicrwatch/" from text, in place: what GDAL says of a watched file names
+ * it by its watch path, which means nothing to the user ("/vsicrwatch/out/.d.tif.part.Ab12Cd"
+ * becomes "out/.d.tif.part.Ab12Cd"). */
+void cr_watch_unwrap(char *text);
+
 /* The errno of the first failed write, flush or close of a watched file whose path
  * begins with prefix, 0 when none failed; forgets the failures of those files. */
 int cr_watch_failure(const char *prefix);

@@ -17,6 +17,7 @@
 #include <ogr_api.h>
 #include <ogr_srs_api.h>
 
+#include "cityrisk/zonal.h"
 #include "core/internal.h"
 #include "map_internal.h"
 #include "core/text.h"
@@ -65,6 +66,7 @@ static void model_free(map_model *m)
         cairo_surface_destroy(m->image);
     free(m->xy);
     free(m->rings);
+    free(m->hatched);
     for (int i = 0; i < m->nlabels; i++)
         free(m->labels[i].text);
     free(m->labels);
@@ -229,6 +231,58 @@ static cr_status find_band(cr_ctx *ctx, GDALDatasetH ds, const char *path, const
     return CR_OK;
 }
 
+/* An opaque colour as premultiplied ARGB. */
+static uint32_t opaque(const double rgb[3])
+{
+    uint32_t r = (uint32_t)lround(rgb[0] * 255), g = (uint32_t)lround(rgb[1] * 255),
+             b = (uint32_t)lround(rgb[2] * 255);
+    return 0xff000000u | r << 16 | g << 8 | b;
+}
+
+/* The pixels of a w x h image without a value (NaN) that are joined to its edge through
+ * such pixels (8 neighbours), as a mask to free(); NULL when out of memory. In the depths
+ * of cityrisk inundation, nodata is the sea and the DEM's own nodata: the sea is what
+ * inundation found joined to the raster's edge (with its default sea), and inland nodata
+ * is not, so the pixels joined to the edge are the sea (docs/map.md says where this is
+ * approximate). */
+static uint8_t *edge_nodata(const float *values, int w, int h)
+{
+    size_t n = (size_t)w * (size_t)h;
+    uint8_t *mask = calloc(n ? n : 1, 1);
+    size_t *queue = malloc((n ? n : 1) * sizeof *queue);
+    if (!mask || !queue) {
+        free(mask);
+        free(queue);
+        return NULL;
+    }
+    size_t head = 0, tail = 0;
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++) {
+            size_t i = (size_t)y * (size_t)w + (size_t)x;
+            if ((x == 0 || y == 0 || x == w - 1 || y == h - 1) && isnan(values[i]) && !mask[i]) {
+                mask[i] = 1;
+                queue[tail++] = i;
+            }
+        }
+    while (head < tail) {
+        size_t i = queue[head++];
+        int x = (int)(i % (size_t)w), y = (int)(i / (size_t)w);
+        for (int dy = -1; dy <= 1; dy++)
+            for (int dx = -1; dx <= 1; dx++) {
+                int nx = x + dx, ny = y + dy;
+                if (nx < 0 || ny < 0 || nx >= w || ny >= h)
+                    continue;
+                size_t k = (size_t)ny * (size_t)w + (size_t)nx;
+                if (!mask[k] && isnan(values[k])) {
+                    mask[k] = 1;
+                    queue[tail++] = k;
+                }
+            }
+    }
+    free(queue);
+    return mask;
+}
+
 /* The colour of a valid value, premultiplied ARGB (alpha 255), or 0 (transparent). */
 static uint32_t colour_of(const map_model *m, double v)
 {
@@ -255,9 +309,7 @@ static uint32_t colour_of(const map_model *m, double v)
         for (int c = 0; c < 3; c++)
             rgb[c] = ramp[i][c] + f * (ramp[i + 1][c] - ramp[i][c]);
     }
-    uint32_t r = (uint32_t)lround(rgb[0] * 255), g = (uint32_t)lround(rgb[1] * 255),
-             b = (uint32_t)lround(rgb[2] * 255);
-    return 0xff000000u | r << 16 | g << 8 | b;
+    return opaque(rgb);
 }
 
 /* Fails on the first infinite value of the image read as Float32 (pixel `at` of bw x bh
@@ -359,13 +411,22 @@ static cr_status read_image(cr_ctx *ctx, map_model *m, GDALRasterBandH band, con
             cairo_surface_flush(m->image);
             unsigned char *data = cairo_image_surface_get_data(m->image);
             int stride = cairo_image_surface_get_stride(m->image);
-            for (int y = 0; y < bh; y++) {
+            uint8_t *sea = m->inundation ? edge_nodata(values, bw, bh) : NULL;
+            if (m->inundation && !sea)
+                st = cr_ctx_fail(ctx, CR_E_IO, "out of memory for a %d x %d map image", bw, bh);
+            static const double sea_rgb[3] = {MAP_SEA_RGB}, dry_rgb[3] = {MAP_DRY_RGB};
+            for (int y = 0; st == CR_OK && y < bh; y++) {
                 uint32_t *row = (uint32_t *)(void *)(data + (size_t)y * (size_t)stride);
                 for (int x = 0; x < bw; x++) {
-                    float v = values[(size_t)y * (size_t)bw + (size_t)x];
-                    row[x] = isnan(v) || (m->zero_clear && v <= 0) ? 0 : colour_of(m, v);
+                    size_t i = (size_t)y * (size_t)bw + (size_t)x;
+                    float v = values[i];
+                    if (m->inundation && (isnan(v) ? sea[i] : v <= 0))
+                        row[x] = opaque(isnan(v) ? sea_rgb : dry_rgb);
+                    else
+                        row[x] = isnan(v) || (m->zero_clear && v <= 0) ? 0 : colour_of(m, v);
                 }
             }
+            free(sea);
             cairo_surface_mark_dirty(m->image);
         }
     }
@@ -376,16 +437,27 @@ static cr_status read_image(cr_ctx *ctx, map_model *m, GDALRasterBandH band, con
 
 /* ---- zones */
 
+/* data (capacity *cap elements of size bytes) with room for n: itself, or grown (doubled,
+ * from first) with *cap updated; NULL when out of memory (data is then still valid). */
+static void *reserve(void *data, size_t *cap, size_t n, size_t size, size_t first)
+{
+    if (n <= *cap)
+        return data;
+    size_t c = *cap ? 2 * *cap : first;
+    if (c < n)
+        c = n;
+    void *grown = realloc(data, c * size);
+    if (grown)
+        *cap = c;
+    return grown;
+}
+
 static int push_point(map_model *m, double x, double y)
 {
-    if (m->nxy == m->cap_xy) {
-        size_t cap = m->cap_xy ? 2 * m->cap_xy : 1024;
-        double *xy = realloc(m->xy, 2 * cap * sizeof *xy);
-        if (!xy)
-            return 0;
-        m->xy = xy;
-        m->cap_xy = cap;
-    }
+    double *xy = reserve(m->xy, &m->cap_xy, m->nxy + 1, 2 * sizeof *xy, 1024);
+    if (!xy)
+        return 0;
+    m->xy = xy;
     m->xy[2 * m->nxy] = x;
     m->xy[2 * m->nxy + 1] = y;
     m->nxy++;
@@ -475,6 +547,58 @@ static cr_status check_zones_meet_raster(cr_ctx *ctx, const map_model *m, const 
     return cr_fail_apart(ctx, what, &z, "the raster's", &r, " (in the raster's CRS)");
 }
 
+/* What `cityrisk zonal` recorded of the zones (its CITYRISK_PARAMETERS: the name and id
+ * fields, the coverage threshold), from the layer's metadata (GPKG) or the GeoJSON's
+ * "cityrisk" member (which OGR shows only when asked, NATIVE_DATA=YES); NULL when none (a
+ * Shapefile, FlatGeobuf or CSV keeps no metadata, or the zones come from elsewhere).
+ * json_object_put() it. */
+static json_object *zonal_parameters(GDALDatasetH ds, OGRLayerH layer, const char *path)
+{
+    const char *text = GDALGetMetadataItem(layer, "CITYRISK_PARAMETERS", NULL);
+    json_object *doc = text ? json_tokener_parse(text) : NULL;
+    GDALDriverH drv = GDALGetDatasetDriver(ds);
+    if (!doc && drv && strcmp(GDALGetDriverShortName(drv), "GeoJSON") == 0) {
+        const char *const drivers[] = {"GeoJSON", NULL}, *const open[] = {"NATIVE_DATA=YES", NULL};
+        GDALDatasetH native = GDALOpenEx(path, GDAL_OF_VECTOR | GDAL_OF_READONLY, drivers, open, NULL);
+        OGRLayerH l = native ? GDALDatasetGetLayerByName(native, OGR_L_GetName(layer)) : NULL;
+        const char *item = l ? GDALGetMetadataItem(l, "NATIVE_DATA", "NATIVE_DATA") : NULL;
+        json_object *all = item ? json_tokener_parse(item) : NULL, *cityrisk, *par;
+        if (all && json_object_object_get_ex(all, "cityrisk", &cityrisk) &&
+            json_object_object_get_ex(cityrisk, "CITYRISK_PARAMETERS", &par))
+            doc = json_object_is_type(par, json_type_string) ? json_tokener_parse(json_object_get_string(par))
+                                                             : json_object_get(par);
+        json_object_put(all);
+        if (native)
+            GDALClose(native);
+    }
+    if (doc && !json_object_is_type(doc, json_type_object)) {
+        json_object_put(doc);
+        doc = NULL;
+    }
+    return doc;
+}
+
+/* The string parameter key of zonal's parameters, NULL when none. */
+static const char *parameter_text(json_object *par, const char *key)
+{
+    json_object *v;
+    return par && json_object_object_get_ex(par, key, &v) && json_object_is_type(v, json_type_string)
+               ? json_object_get_string(v)
+               : NULL;
+}
+
+/* Keeps zone rings [r0, r1) to be hatched. Returns 0 when out of memory. */
+static int add_hatched(map_model *m, size_t r0, size_t r1)
+{
+    const size_t range[2] = {r0, r1};
+    size_t *h = reserve(m->hatched, &m->cap_hatched, (size_t)m->nhatched + 1, sizeof range, 16);
+    if (h) {
+        memcpy(h + 2 * m->nhatched++, range, sizeof range);
+        m->hatched = h;
+    }
+    return h != NULL;
+}
+
 static cr_status load_zones(cr_ctx *ctx, map_model *m, const cr_map_opts *o,
                             OGRSpatialReferenceH dst, double tol)
 {
@@ -486,6 +610,7 @@ static cr_status load_zones(cr_ctx *ctx, map_model *m, const cr_map_opts *o,
     OGRSpatialReferenceH src = NULL;
     map_label *cand = NULL;
     size_t ncand = 0, capcand = 0;
+    json_object *par = NULL;
     cr_gdal_begin(ctx);
     OGRLayerH layer = o->layer ? GDALDatasetGetLayerByName(ds, o->layer) : GDALDatasetGetLayer(ds, 0);
     if (!layer) {
@@ -497,6 +622,7 @@ static cr_status load_zones(cr_ctx *ctx, map_model *m, const cr_map_opts *o,
     OGRFeatureDefnH defn = OGR_L_GetLayerDefn(layer);
     const char *lname = OGR_L_GetName(layer);
     int li = -1, fi = -1, is_rank = 0;
+    par = zonal_parameters(ds, layer, o->zones_path);
     if (o->label_field) {
         li = OGR_FD_GetFieldIndex(defn, o->label_field);
         if (li < 0) {
@@ -505,7 +631,13 @@ static cr_status load_zones(cr_ctx *ctx, map_model *m, const cr_map_opts *o,
             goto done;
         }
     } else {
+        /* "name", else the field zonal was told names the zones (--name-field), else its id
+         * field: zones named "ward_name" were labelled with nothing before. */
         li = OGR_FD_GetFieldIndex(defn, "name");
+        const char *recorded[] = {parameter_text(par, "name_field"), parameter_text(par, "id_field")};
+        for (int k = 0; li < 0 && k < 2; k++)
+            if (recorded[k])
+                li = OGR_FD_GetFieldIndex(defn, recorded[k]);
     }
     const char *rank_name = o->field;
     if (o->field) {
@@ -550,6 +682,26 @@ static cr_status load_zones(cr_ctx *ctx, map_model *m, const cr_map_opts *o,
         goto done;
     }
     int want_labels = o->top > 0 && li >= 0 && fi >= 0;
+    if (o->top > 0 && fi >= 0 && li < 0)
+        cr_ctx_log(ctx, CR_LOG_WARNING,
+                   "zones '%s' layer '%s' have no field 'name' and no name field recorded by "
+                   "cityrisk zonal (--name-field): no labels; give --labels FIELD",
+                   o->zones_path, lname);
+    /* Zones whose data coverage is below zonal's threshold have no rank (docs/zonal.md):
+     * they are hatched, and never labelled, whatever ranks them. A Shapefile names the
+     * field as zonal shortens it. */
+    int ci = OGR_FD_GetFieldIndex(defn, "data_coverage");
+    if (ci < 0)
+        ci = OGR_FD_GetFieldIndex(defn, "dat_cov");
+    if (ci >= 0 && !numeric_field(defn, ci))
+        ci = -1;
+    double min_coverage = CR_ZONAL_MIN_COVERAGE;
+    json_object *mc;
+    if (par && json_object_object_get_ex(par, "min_coverage", &mc) &&
+        (json_object_is_type(mc, json_type_double) || json_object_is_type(mc, json_type_int)))
+        min_coverage = json_object_get_double(mc);
+    snprintf(m->hatch_note, sizeof m->hatch_note, "Insufficient data (coverage < %g %%)",
+             100 * min_coverage);
     OGR_L_ResetReading(layer);
     OGRFeatureH f;
     long order = 0, skipped = 0, no_polygon = 0;
@@ -576,9 +728,20 @@ static cr_status load_zones(cr_ctx *ctx, map_model *m, const cr_map_opts *o,
             goto done;
         }
         no_polygon += m->nrings == r0;
+        int thin = m->nrings > r0 && ci >= 0 &&
+                   (!OGR_F_IsFieldSetAndNotNull(f, ci) ||
+                    OGR_F_GetFieldAsDouble(f, ci) < min_coverage - 1e-9);
+        if (thin && !add_hatched(m, r0, m->nrings)) {
+            if (lin)
+                OGR_G_DestroyGeometry(lin);
+            OGR_F_Destroy(f);
+            st = cr_ctx_fail(ctx, CR_E_IO, "out of memory reading zones '%s'", o->zones_path);
+            goto done;
+        }
         if (m->nrings > r0) {
             m->zones++;
-            if (want_labels && OGR_F_IsFieldSetAndNotNull(f, fi) && OGR_F_IsFieldSetAndNotNull(f, li)) {
+            if (want_labels && !thin && OGR_F_IsFieldSetAndNotNull(f, fi) &&
+                OGR_F_IsFieldSetAndNotNull(f, li)) {
                 if (ncand == capcand) {
                     size_t cap = capcand ? 2 * capcand : 64;
                     map_label *c = realloc(cand, cap * sizeof *c);
@@ -650,6 +813,7 @@ static cr_status load_zones(cr_ctx *ctx, map_model *m, const cr_map_opts *o,
     }
 done:
     cr_gdal_end(ctx);
+    json_object_put(par);
     for (size_t i = 0; i < ncand; i++)
         free(cand[i].text);
     free(cand);
@@ -851,6 +1015,9 @@ cr_status cr_map(cr_ctx *ctx, const char *out, const cr_map_opts *o, cr_map_summ
     m.zero_clear = m.mode == MAP_MODE_CONTINUOUS && unit &&
                    (strcmp(unit, "m") == 0 || strcasecmp(unit, "metre") == 0 ||
                     strcasecmp(unit, "metres") == 0 || strcasecmp(unit, "meters") == 0);
+    /* cityrisk inundation's depths (their band records the water level): the sea, dry land
+     * and nodata each get their own look instead of one background. */
+    m.inundation = m.zero_clear && GDALGetMetadataItem(band, "WATER_LEVEL_M", NULL) != NULL;
 
     cr_map_layout(&m, o->width, &L);
     int bw = (int)ceil(L.frame_w), bh = (int)ceil(L.frame_h);
@@ -890,6 +1057,10 @@ cr_status cr_map(cr_ctx *ctx, const char *out, const cr_map_opts *o, cr_map_summ
         append(m.subtitle, sizeof m.subtitle, "%s", z);
         if (m.nlabels > 0) {
             snprintf(z, sizeof z, " (top %d labelled)", m.nlabels);
+            append(m.subtitle, sizeof m.subtitle, "%s", z);
+        }
+        if (m.nhatched > 0) {
+            snprintf(z, sizeof z, ", %d with insufficient data", m.nhatched);
             append(m.subtitle, sizeof m.subtitle, "%s", z);
         }
     }
@@ -946,6 +1117,7 @@ cr_status cr_map(cr_ctx *ctx, const char *out, const cr_map_opts *o, cr_map_summ
         summary->classes = m.mode == MAP_MODE_CONTINUOUS ? 0 : m.nclasses;
         summary->zones = m.zones;
         summary->labels = m.nlabels;
+        summary->insufficient = m.nhatched;
         snprintf(summary->scenario, sizeof summary->scenario, "%s", scenario);
     }
 done:

@@ -80,6 +80,9 @@ static void summarise(const void *opts, FILE *text, cr_command_result *result)
         fprintf(text, "%d x %d %s map of band %d%s%s%s, %d zones, %d labels, written to %s\n", s->width, s->height,
                 format, s->band, s->band_name[0] ? " '" : "", s->band_name, s->band_name[0] ? "'" : "", s->zones,
                 s->labels, a->base.output);
+        if (s->insufficient > 0)
+            fprintf(text, "%d zone%s hatched for insufficient data, not labelled\n", s->insufficient,
+                    s->insufficient == 1 ? "" : "s");
         return;
     }
     json_object *doc = json_object_new_object();
@@ -93,6 +96,7 @@ static void summarise(const void *opts, FILE *text, cr_command_result *result)
     json_object_object_add(doc, "classes", json_object_new_int(s->classes));
     json_object_object_add(doc, "zones", json_object_new_int(s->zones));
     json_object_object_add(doc, "labels", json_object_new_int(s->labels));
+    json_object_object_add(doc, "zones_insufficient", json_object_new_int(s->insufficient));
     json_object_object_add(doc, "scenario", s->scenario[0] ? json_object_new_string(s->scenario) : NULL);
     result->json = doc;
 }
@@ -109,7 +113,8 @@ const cr_command cr_map_command = {
         "CLASS_NAMES and CLASS_COLORS, else INFORM's 2 / 3.5 / 5 / 6.5 and ColorBrewer\n"
         "YlOrRd), any other band on a blue ramp; nodata shows the light background. Over\n"
         "it the outlines of the --zones (reprojected to the raster's CRS), the --top N\n"
-        "zones outlined in black and labelled with --labels (default: the field 'name'),\n"
+        "zones outlined in black and labelled with --labels (default: the field 'name',\n"
+        "else the name field zonal recorded), zones with too little data hatched,\n"
         "ranked by --field (highest first; default score_rank, else score_mean); then a\n"
         "legend, the title (default: from the raster's file name), a scale bar, a north\n"
         "arrow (true north) and a source line: file names, scenario, date (UTC).\n"

@@ -122,6 +122,65 @@ static void ring_paths(cairo_t *cr, const map_model *m, const map_layout *L, siz
     }
 }
 
+/* Diagonal lines (lower left to upper right) every `spacing` px over the current clip, in
+ * the current colour: the hatch of nodata on inundation maps and, over a light wash, of
+ * zones with too little data. */
+static void hatch_clip(cairo_t *cr, double spacing, double width)
+{
+    double x0, y0, x1, y1;
+    cairo_clip_extents(cr, &x0, &y0, &x1, &y1);
+    if (!(x1 > x0 && y1 > y0) || !(spacing > 0))
+        return;
+    double h = y1 - y0;
+    /* lines x + y = c, c a multiple of spacing, so that hatches line up across zones */
+    for (double c = floor((x0 + y0) / spacing) * spacing; c <= x1 + y1; c += spacing) {
+        cairo_move_to(cr, c - y1, y1);
+        cairo_line_to(cr, c - y1 + h, y0);
+    }
+    cairo_set_line_width(cr, width);
+    cairo_stroke(cr);
+}
+
+/* The look of a zone with insufficient data over the current clip: a white wash that
+ * greys out the colours under it, and dark hatching. */
+static void insufficient_fill(cairo_t *cr, double s)
+{
+    cairo_set_source_rgba(cr, 1, 1, 1, 0.6);
+    cairo_paint(cr);
+    cairo_set_source_rgb(cr, 0.25, 0.25, 0.25);
+    hatch_clip(cr, fmax(4.0, 7 * s), fmax(1.0, 1.2 * s));
+}
+
+/* The look of nodata on an inundation map over the current clip: the background, hatched
+ * in grey. */
+static void nodata_fill(cairo_t *cr, double s)
+{
+    cairo_set_source_rgb(cr, BACKGROUND);
+    cairo_paint(cr);
+    cairo_set_source_rgb(cr, 0.62, 0.64, 0.67);
+    hatch_clip(cr, fmax(4.0, 6 * s), fmax(1.0, 1.2 * s));
+}
+
+/* A legend swatch at (x, y), filled by fill (NULL: by the current colour), outlined. */
+static void swatch(cairo_t *cr, double x, double y, double w, double h, double s,
+                   void (*fill)(cairo_t *, double))
+{
+    cairo_save(cr);
+    cairo_rectangle(cr, x, y, w, h);
+    if (fill) {
+        cairo_clip(cr);
+        fill(cr, s);
+        cairo_reset_clip(cr);
+    } else {
+        cairo_fill(cr);
+    }
+    cairo_rectangle(cr, x, y, w, h);
+    cairo_set_source_rgb(cr, GREY);
+    cairo_set_line_width(cr, 0.8 * s);
+    cairo_stroke(cr);
+    cairo_restore(cr);
+}
+
 /* The labels, nudged up or down when they would overlap one drawn before. */
 static void draw_labels(cairo_t *cr, const map_model *m, const map_layout *L)
 {
@@ -322,15 +381,26 @@ static double draw_legend(cairo_t *cr, const map_model *m, const map_layout *L)
             y += step;
         }
     }
-    /* no data */
-    cairo_rectangle(cr, x, y, sw, sh);
-    cairo_set_source_rgb(cr, BACKGROUND);
-    cairo_fill_preserve(cr);
-    cairo_set_source_rgb(cr, GREY);
-    cairo_set_line_width(cr, 0.8 * s);
-    cairo_stroke(cr);
+    /* no data; on an inundation map, the sea and dry land apart from it */
+    if (m->inundation) {
+        cairo_set_source_rgb(cr, MAP_SEA_RGB);
+        swatch(cr, x, y, sw, sh, s, NULL);
+        cairo_set_source_rgb(cr, INK);
+        text_at(cr, x + sw + 10 * s, y + sh - 6 * s, 14 * s, 0, "Sea");
+        y += step;
+        cairo_set_source_rgb(cr, MAP_DRY_RGB);
+        swatch(cr, x, y, sw, sh, s, NULL);
+        cairo_set_source_rgb(cr, INK);
+        text_at(cr, x + sw + 10 * s, y + sh - 6 * s, 14 * s, 0, "Dry land (0 m)");
+        y += step;
+        swatch(cr, x, y, sw, sh, s, nodata_fill);
+    } else {
+        cairo_set_source_rgb(cr, BACKGROUND);
+        swatch(cr, x, y, sw, sh, s, NULL);
+    }
     cairo_set_source_rgb(cr, INK);
-    text_at(cr, x + sw + 10 * s, y + sh - 6 * s, 14 * s, 0, m->zero_clear ? "Dry or no data" : "No data");
+    text_at(cr, x + sw + 10 * s, y + sh - 6 * s, 14 * s, 0,
+            m->zero_clear && !m->inundation ? "Dry or no data" : "No data");
     y += step;
     if (m->zones > 0) {
         y += 8 * s;
@@ -348,6 +418,13 @@ static double draw_legend(cairo_t *cr, const map_model *m, const map_layout *L)
             cairo_stroke(cr);
             cairo_set_source_rgb(cr, INK);
             text_at(cr, x + sw + 10 * s, y + sh - 6 * s, 14 * s, 0, m->rank_note);
+            y += step;
+        }
+        if (m->nhatched > 0) {
+            cairo_set_source_rgb(cr, 1, 1, 1);
+            swatch(cr, x, y, sw, sh, s, insufficient_fill);
+            cairo_set_source_rgb(cr, INK);
+            text_at(cr, x + sw + 10 * s, y + sh - 6 * s, 14 * s, 0, m->hatch_note);
             y += step;
         }
     }
@@ -370,8 +447,12 @@ static void draw_map(cairo_t *cr, const map_model *m, const map_layout *L)
     cairo_save(cr);
     cairo_rectangle(cr, L->frame_x, L->frame_y, L->frame_w, L->frame_h);
     cairo_clip(cr);
-    cairo_set_source_rgb(cr, BACKGROUND);
-    cairo_paint(cr);
+    if (m->inundation)
+        nodata_fill(cr, s); /* what the image leaves transparent: nodata inland */
+    else {
+        cairo_set_source_rgb(cr, BACKGROUND);
+        cairo_paint(cr);
+    }
     if (m->image) {
         int iw = cairo_image_surface_get_width(m->image);
         int ih = cairo_image_surface_get_height(m->image);
@@ -388,6 +469,13 @@ static void draw_map(cairo_t *cr, const map_model *m, const map_layout *L)
     if (m->nrings > 0) {
         cairo_set_line_join(cr, CAIRO_LINE_JOIN_ROUND);
         cairo_set_fill_rule(cr, CAIRO_FILL_RULE_EVEN_ODD);
+        for (int i = 0; i < m->nhatched; i++) {
+            cairo_save(cr);
+            ring_paths(cr, m, L, m->hatched[2 * i], m->hatched[2 * i + 1]);
+            cairo_clip(cr);
+            insufficient_fill(cr, s);
+            cairo_restore(cr);
+        }
         ring_paths(cr, m, L, 0, m->nrings);
         cairo_set_source_rgba(cr, 0.2, 0.2, 0.2, 0.85);
         cairo_set_line_width(cr, 1.0 * s);

@@ -52,6 +52,9 @@ typedef struct map_model {
     double colors[CR_CLASSES_MAX][3];
     double vmin, vmax;               /* continuous */
     int zero_clear;                  /* continuous: values <= 0 are drawn as no data (dry) */
+    int inundation;                  /* a depth band of cityrisk inundation: the sea, dry land
+                                      * and nodata are drawn apart (SEA and DRY colours in the
+                                      * image, nodata hatched behind it) */
     char legend_title[96];
     char legend_unit[64];
     /* zones: rings of points in the raster's CRS */
@@ -60,6 +63,11 @@ typedef struct map_model {
     size_t *rings;                   /* start of ring k in points; rings[nrings] = nxy */
     size_t nrings, cap_rings;
     int zones;
+    size_t *hatched;                 /* ring ranges [2k, 2k + 1) of zones with too little data
+                                      * (data_coverage below zonal's threshold): hatched */
+    int nhatched;
+    size_t cap_hatched;
+    char hatch_note[96];             /* "Insufficient data (coverage < 50 %)" */
     map_label *labels;               /* the labelled zones, best first */
     int nlabels;
     char rank_note[96];              /* "Top 10 by score_rank" */
@@ -70,6 +78,11 @@ typedef struct map_model {
     char crs_name[128];
     char desc[4096];                 /* SVG <desc>: subtitle, labels, source */
 } map_model;
+
+/* Colours of an inundation map: the sea (nodata joined to the raster's edge) and dry land
+ * (0 m), apart from the Blues ramp of the depths and from the hatched nodata. */
+#define MAP_SEA_RGB 0.427, 0.514, 0.612 /* #6d839c, slate */
+#define MAP_DRY_RGB 0.929, 0.894, 0.800 /* #ede4cc, sand */
 
 /* The layout of a map of the given width for the model's extent. */
 void cr_map_layout(const map_model *m, int width, map_layout *L);

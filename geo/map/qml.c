@@ -293,10 +293,32 @@ typedef struct range {
     char label[96];
 } range;
 
-static void put_vector(FILE *f, const char *field, const range *ranges, int n)
+/* QGIS field aliases: the full name of each field a format shortened (a Shapefile's
+ * "arrfldssp1" shows as "arrivals_flooded_ssp126_2100" in the attribute table, forms and
+ * expressions' field list). aliases holds "index|short|full" items (CSL). */
+static void put_aliases(FILE *f, char **aliases)
+{
+    fputs("  <aliases>\n", f);
+    for (char **a = aliases; a && *a; a++) {
+        char **parts = CSLTokenizeString2(*a, "|", CSLT_ALLOWEMPTYTOKENS);
+        if (CSLCount(parts) == 3) {
+            fputs("    <alias field=\"", f);
+            put_escaped(f, parts[1]);
+            fprintf(f, "\" index=\"%s\" name=\"", parts[0]);
+            put_escaped(f, parts[2]);
+            fputs("\"/>\n", f);
+        }
+        CSLDestroy(parts);
+    }
+    fputs("  </aliases>\n", f);
+}
+
+static void put_vector(FILE *f, const char *field, const range *ranges, int n, char **aliases)
 {
     static const unsigned char OUTLINE_FILL[3] = {0, 0, 0};
-    put_head(f, "Symbology");
+    put_head(f, aliases ? "Symbology|Fields" : "Symbology");
+    if (aliases)
+        put_aliases(f, aliases);
     if (n == 0) {
         fputs("  <renderer-v2 type=\"singleSymbol\" symbollevels=\"0\" enableorderby=\"0\" forceraster=\"0\" "
               "referencescale=\"-1\">\n    <symbols>\n",
@@ -716,12 +738,25 @@ static cr_status write_zones(cr_ctx *ctx, const char *output, const cr_qml_opts 
         field[0] = '\0';
     }
     free(values);
+    /* The full names of the fields the format shortened, as QGIS aliases. */
+    char **aliases = NULL;
+    for (char **r = o->renamed; r && *r; r++) {
+        char *full = NULL;
+        const char *shortened = CPLParseNameValue(*r, &full);
+        int k = full && shortened ? OGR_FD_GetFieldIndex(OGR_L_GetLayerDefn(layer), shortened) : -1;
+        if (k >= 0)
+            aliases = CSLAddString(aliases, CPLSPrintf("%d|%s|%s", k, shortened, full));
+        CPLFree(full);
+    }
     GDALClose(ds);
-    if (st != CR_OK)
+    if (st != CR_OK) {
+        CSLDestroy(aliases);
         return st;
+    }
     if (n == 0)
         field[0] = '\0';
-    put_vector(f, field, ranges, n);
+    put_vector(f, field, ranges, n, aliases);
+    CSLDestroy(aliases);
     snprintf(info->renderer, sizeof info->renderer, "%s", n ? "graduatedSymbol" : "singleSymbol");
     snprintf(info->field, sizeof info->field, "%s", field);
     info->items = n;

@@ -29,6 +29,7 @@ void cr_zonal_opts_init(cr_zonal_opts *opts)
     memset(opts, 0, sizeof *opts);
     cr_classes_default(&opts->classes);
     opts->demand_share = 1.0;
+    opts->min_coverage = CR_ZONAL_MIN_COVERAGE;
 }
 
 void cr_zonal_summary_clear(cr_zonal_summary *summary)
@@ -252,6 +253,30 @@ static int weight_source(job *j, const char *name)
     return strcmp(name, "score") == 0 ? j->plan.src_score : -1;
 }
 
+/* A -r raster that is not on the grid and not declared a count is averaged or interpolated
+ * onto it: right for values per area (a density, an elevation), wrong for counts per cell
+ * (people, arrivals), whose sum then grows with the ratio of the cell areas (a 100 m
+ * population raster over a 30 m grid: 11 times; issue 18 saw 14.6 M people for 1.32 M). Its
+ * sum or mean is warned about, with the remedy. */
+static void warn_resampled(cr_ctx *ctx, const job *j, int k, const char *resampling)
+{
+    const source *s = &j->src[k];
+    if (s->layer.kind == CR_KIND_COUNT || !resampling || strcmp(resampling, "none") == 0)
+        return;
+    const char *stat = NULL;
+    for (int i = 0; i < j->plan.nstats && !stat; i++)
+        if (j->plan.stats[i].kind == CR_STAT_SUM || j->plan.stats[i].kind == CR_STAT_MEAN)
+            stat = j->plan.stats[i].suffix;
+    if (!stat)
+        return;
+    cr_ctx_log(ctx, CR_LOG_WARNING,
+               "-r %s: '%s' is not on the grid and is resampled (%s) as a continuous raster, so "
+               "%s_%s counts its values per source cell on every grid cell; if it holds counts "
+               "per cell (people, arrivals), give --counts %s to read it with sum resampling, "
+               "which keeps its total",
+               s->role, s->path, resampling, s->role, stat, s->role);
+}
+
 /* Lists the sources in plan order, opens each once on the grid (so that a bad input
  * fails before any work) and lays out the accumulators. */
 static cr_status prepare_sources(cr_ctx *ctx, job *j, cr_zonal_summary *s)
@@ -276,6 +301,8 @@ static cr_status prepare_sources(cr_ctx *ctx, job *j, cr_zonal_summary *s)
                                    o->rasters[g].name);
         st = add_source(ctx, j, &n, o->rasters[g].name, o->rasters[g].path, o->rasters[g].band, -1,
                         NULL);
+        if (st == CR_OK && o->rasters[g].count)
+            j->src[n - 1].layer.kind = CR_KIND_COUNT; /* sum resampling: the total is kept */
     }
     if (st != CR_OK)
         return st;
@@ -303,9 +330,13 @@ static cr_status prepare_sources(cr_ctx *ctx, job *j, cr_zonal_summary *s)
     cr_zplan_layout(p);
     if ((st = cr_grid_from_spec(ctx, &o->grid, j->src[0].path, &j->grid)) != CR_OK)
         return st;
-    for (int k = 0; k < n && st == CR_OK; k++)
+    for (int k = 0; k < n && st == CR_OK; k++) {
+        const char *resampling = NULL;
         st = cr_input_probe(ctx, j->src[k].input, NULL, j->src[k].path, j->grid, &j->src[k].layer,
-                            NULL);
+                            &resampling);
+        if (st == CR_OK && k >= p->src_generic)
+            warn_resampled(ctx, j, k, resampling);
+    }
     return st;
 }
 
@@ -600,6 +631,14 @@ static cr_status run_tiles(cr_ctx *ctx, job *j)
 
 /* ---- after every zone ---- */
 
+/* 1 when zone z has the data coverage to be classed and ranked (opts->min_coverage, with
+ * 1e-9 for the rounding of a coverage that is exactly the threshold). */
+static int well_covered(const job *j, int64_t z)
+{
+    double cov = j->values[(size_t)j->plan.col_coverage * (size_t)j->zones.count + (size_t)z];
+    return !isnan(cov) && cov >= j->o->min_coverage - 1e-9;
+}
+
 /* The class breaks: the user's, computed from the zones' score_mean for data-derived
  * kinds; else those the exposure raster's class band records; else INFORM's. */
 static cr_status class_breaks(cr_ctx *ctx, job *j, cr_zonal_summary *s)
@@ -640,7 +679,7 @@ static cr_status class_breaks(cr_ctx *ctx, job *j, cr_zonal_summary *s)
     size_t n = 0;
     double lo = INFINITY, hi = -INFINITY;
     for (int64_t z = 0; z < j->zones.count; z++)
-        if (!isnan(mean[z])) {
+        if (!isnan(mean[z]) && well_covered(j, z)) { /* zones not classed do not set breaks */
             v[n++] = mean[z];
             lo = fmin(lo, mean[z]);
             hi = fmax(hi, mean[z]);
@@ -681,7 +720,9 @@ static int by_score_desc(const void *a, const void *b)
 }
 
 /* score_class from the breaks, score_rank 1 for the highest score_mean (equal means
- * share a rank, the next rank skips: 1, 2, 2, 4). */
+ * share a rank, the next rank skips: 1, 2, 2, 4), for the zones with the data coverage to
+ * be ranked: a zone with a tenth of its area covered was ranked 1st on a mean of that
+ * tenth (issue 18). */
 static cr_status class_and_rank(cr_ctx *ctx, job *j, const cr_zonal_summary *s)
 {
     int64_t nz = j->zones.count;
@@ -693,10 +734,11 @@ static cr_status class_and_rank(cr_ctx *ctx, job *j, const cr_zonal_summary *s)
         return cr_ctx_fail(ctx, CR_E_IO, "out of memory");
     int64_t n = 0;
     for (int64_t z = 0; z < nz; z++) {
-        cls[z] = isnan(mean[z]) || isnan(s->breaks[0]) ? NAN
-                                                        : cr_class_of(s->breaks, s->class_count - 1, mean[z]);
+        int ranks = !isnan(mean[z]) && well_covered(j, z);
+        cls[z] = !ranks || isnan(s->breaks[0]) ? NAN
+                                               : cr_class_of(s->breaks, s->class_count - 1, mean[z]);
         rank[z] = NAN;
-        if (!isnan(mean[z]))
+        if (ranks)
             order[n++] = (ranked){mean[z], z};
     }
     qsort(order, (size_t)n, sizeof *order, by_score_desc);
@@ -730,6 +772,10 @@ static void summarise(job *j, cr_zonal_summary *s)
     s->columns = j->ncolumns;
     s->tiles_read = (int)j->ntiles;
     s->zones_without_data = j->without_data;
+    s->min_coverage = j->o->min_coverage;
+    s->zones_below_coverage = 0;
+    for (int64_t z = 0; z < j->zones.count; z++)
+        s->zones_below_coverage += !well_covered(j, z);
     s->arrivals_total = column_total(j, "arrivals_total");
     s->arrivals_informal = column_total(j, "arrivals_informal");
     s->arrivals_high_water_stress = column_total(j, "arrivals_high_water_stress");
@@ -769,6 +815,12 @@ static char **provenance(cr_ctx *ctx, const job *j, const cr_zonal_summary *s)
     json_object_object_add(par, "stats", stats);
     json_object_object_add(par, "coverage", json_object_new_string("exact cell fractions"));
     json_object_object_add(par, "demand_share", cr_json_number(j->plan.demand_share, 6));
+    json_object_object_add(par, "min_coverage", cr_json_number(j->o->min_coverage, 6));
+    /* The fields that name the zones: `cityrisk map` labels by the name field. */
+    if (j->o->id_field)
+        json_object_object_add(par, "id_field", json_object_new_string(j->o->id_field));
+    if (j->o->name_field)
+        json_object_object_add(par, "name_field", json_object_new_string(j->o->name_field));
     if (j->plan.src_score >= 0) {
         json_object *cls = json_object_new_object();
         json_object_object_add(cls, "scheme", json_object_new_string(s->class_scheme));
@@ -880,6 +932,9 @@ cr_status cr_zonal(cr_ctx *ctx, const char *out_path, const cr_zonal_opts *opts,
         return cr_ctx_fail(ctx, CR_E_USAGE, "no zones given (--zones)");
     if (!out_path || !*out_path)
         return cr_ctx_fail(ctx, CR_E_USAGE, "no output given (-o)");
+    if (!(opts->min_coverage >= 0.0 && opts->min_coverage <= 1.0))
+        return cr_ctx_fail(ctx, CR_E_USAGE, "--min-coverage %g: give a share of the zone's area, 0 to 1",
+                           opts->min_coverage);
     job j = {0};
     j.o = opts;
     cr_status st = prepare_sources(ctx, &j, summary);
@@ -895,6 +950,10 @@ cr_status cr_zonal(cr_ctx *ctx, const char *out_path, const cr_zonal_opts *opts,
         st = cr_zonal_driver(ctx, out_path, opts, &drv);
         if (st == CR_OK)
             st = cr_output_plan_add_vector(ctx, &plan, out_path, GDALGetDriverShortName(drv));
+        char *fields = st == CR_OK ? cr_zonal_fields_path(out_path, GDALGetDriverShortName(drv)) : NULL;
+        if (fields)
+            st = cr_output_plan_add(ctx, &plan, fields, "field names");
+        free(fields);
         if (st == CR_OK)
             st = cr_output_plan_add_styles(ctx, &plan, opts->styles);
         if (st == CR_OK)

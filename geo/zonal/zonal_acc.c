@@ -416,6 +416,8 @@ static void emit_columns(const cr_zplan *plan, const double *acc, cr_wlist *list
     put(s, "area_km2", "", 0, km2);
     /* The cells' areas sum to the polygon's up to rounding: a full zone reads 1. */
     double coverage = ratio(D->all_valid, area);
+    if (s->plan)
+        s->plan->col_coverage = s->c;
     put(s, "data_coverage", "", 0, empty ? NAN : coverage > 1.0 - 1e-9 ? 1.0 : coverage);
     double arrivals = total(D->a_sum, D->a_valid);
     if (a) {
@@ -465,7 +467,7 @@ static void emit_columns(const cr_zplan *plan, const double *acc, cr_wlist *list
 
 int cr_zplan_columns(cr_zplan *plan, cr_column **out, int *count)
 {
-    plan->col_score_mean = plan->col_score_class = plan->col_score_rank = -1;
+    plan->col_score_mean = plan->col_score_class = plan->col_score_rank = plan->col_coverage = -1;
     sink counter = {0};
     emit_columns(plan, NULL, NULL, 0.0, 1, &counter);
     cr_column *cols = calloc((size_t)(counter.c ? counter.c : 1), sizeof *cols);

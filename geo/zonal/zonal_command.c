@@ -30,6 +30,7 @@ typedef struct zonal_args {
     cr_command_base base;
     cr_zonal_opts o;
     char **rasters;          /* -r NAME=FILE[:BAND], as written */
+    char **counts;           /* --counts NAME[,NAME...], as written */
     stats_choice stats;
     classes_choice classes;
     cr_zonal_raster *list;   /* the -r rasters parsed */
@@ -82,9 +83,13 @@ static const cr_arg ARGS[] = {
     CR_OPT_DOUBLE("demand-share", zonal_args, o.demand_share, "S", "share of water demand growing with residents (1)"),
     CR_OPT_ROW(CR_ARG_LIST, CR_ROLE_INPUT, CR_ARGF_NAMED_FILE, "raster", "r", zonal_args, rasters,
                "NAME=FILE[:BAND]", "another raster, repeatable: NAME_STAT columns", NULL, NULL),
+    CR_OPT_LIST("counts", NULL, zonal_args, counts, "NAME[,NAME...]",
+                "-r rasters of counts per cell (people): sum resampling keeps their total"),
     CR_OPT_PARSED("stats", zonal_args, stats, "LIST", parse_stats, "statistics of -r rasters (count,sum,mean)"),
     CR_OPT_PARSED("classes", zonal_args, classes, "SPEC", parse_classes,
                   "classes of score_mean (default: the exposure's)"),
+    CR_OPT_DOUBLE("min-coverage", zonal_args, o.min_coverage, "SHARE",
+                  "data coverage a zone needs for a class and rank (0.5)"),
     CR_OPT__GRID("read every raster onto this raster's grid (default: the first raster's)",
                  "grid extent in --crs (default: the first raster's, reprojected as gdalwarp does)"),
     CR_OPT__OUTPUT("output vector, or - for GeoJSON on stdout"),
@@ -96,6 +101,29 @@ static const cr_arg ARGS[] = {
     CR_OPT__QML,
     CR_OPT_END,
 };
+
+/* --counts NAME[,NAME...] (repeatable): the -r rasters so named hold counts per cell.
+ * arrivals and population, counts always, are accepted as they are. */
+static cr_status parse_counts(cr_ctx *ctx, zonal_args *a)
+{
+    for (char **c = a->counts; c && *c; c++) {
+        char **names = CSLTokenizeString2(*c, ",", CSLT_STRIPLEADSPACES | CSLT_STRIPENDSPACES);
+        cr_status st = CR_OK;
+        for (char **name = names; st == CR_OK && name && *name; name++) {
+            int found = strcmp(*name, "arrivals") == 0 || strcmp(*name, "population") == 0;
+            for (int i = 0; i < a->o.nrasters; i++)
+                if (strcmp(a->list[i].name, *name) == 0)
+                    a->list[i].count = found = 1;
+            if (!found)
+                st = cr_ctx_fail(ctx, CR_E_USAGE, "--counts %s: no -r raster is named '%s'", *name,
+                                 *name);
+        }
+        CSLDestroy(names);
+        if (st != CR_OK)
+            return st;
+    }
+    return CR_OK;
+}
 
 /* The -r rasters into the options. */
 static cr_status parse_rasters(cr_ctx *ctx, zonal_args *a)
@@ -112,7 +140,7 @@ static cr_status parse_rasters(cr_ctx *ctx, zonal_args *a)
     }
     a->o.rasters = a->list;
     a->o.nrasters = n;
-    return CR_OK;
+    return parse_counts(ctx, a);
 }
 
 static cr_status check(cr_ctx *ctx, void *opts)
@@ -126,8 +154,8 @@ static cr_status check(cr_ctx *ctx, void *opts)
         return cr_ctx_fail(ctx, CR_E_USAGE, "--json prints on stdout, where -o - writes the GeoJSON: give one");
     if (to_stdout && a->base.qml)
         return cr_ctx_fail(ctx, CR_E_USAGE, "--qml writes a file beside the output: not with -o -");
-    if (to_stdout)
-        a->base.quiet = 1; /* stderr stays for errors; no progress bar over a pipe's output */
+    /* With -o -, the program shows no progress bar; warnings still go to stderr (a -r count
+     * raster read as continuous is one to see). */
     cr_status st = parse_rasters(ctx, a);
     if (st == CR_OK && !a->stats.list)
         st = cr_stats_parse(ctx, "count,sum,mean", &a->stats.list, &a->stats.count);
@@ -178,6 +206,8 @@ static json_object *summary_json(const char *out, const cr_zonal_summary *s)
     json_object_object_add(doc, "zones_repaired", json_object_new_int64(s->zones_repaired));
     json_object_object_add(doc, "zones_empty", json_object_new_int64(s->zones_empty));
     json_object_object_add(doc, "zones_without_data", json_object_new_int64(s->zones_without_data));
+    json_object_object_add(doc, "zones_below_min_coverage", json_object_new_int64(s->zones_below_coverage));
+    json_object_object_add(doc, "min_coverage", cr_json_number(s->min_coverage, 6));
     json_object_object_add(doc, "columns", json_object_new_int(s->columns));
     json_object *totals = json_object_new_object();
     if (!isnan(s->arrivals_total))
@@ -241,6 +271,11 @@ static void summarise(const void *opts, FILE *text, cr_command_result *result)
     fprintf(text, "%" PRId64 " zones (%" PRId64 " repaired, %" PRId64 " without data), %d properties added, "
                   "written to %s\n",
             s->zones, s->zones_repaired, s->zones_without_data, s->columns, a->base.output);
+    if (s->zones_below_coverage > 0)
+        fprintf(text, "%" PRId64 " zone%s below %g %% data coverage: %s\n", s->zones_below_coverage,
+                s->zones_below_coverage == 1 ? "" : "s", 100.0 * s->min_coverage,
+                a->o.exposure_path ? "no score_class or score_rank (--min-coverage)"
+                                   : "look at data_coverage before comparing them");
 }
 
 const cr_command cr_zonal_command = {
@@ -264,10 +299,13 @@ const cr_command cr_zonal_command = {
         "  arrivals_compound[_SCENARIO]     arrivals where d > 0, v >= 0.5 and b >= 3\n"
         "  water_uplift_mean               --population (or the exposure's water_uplift)\n"
         "  score_mean, score_p90, score_arrivals, score_class, score_rank   --exposure\n"
+        "    (class and rank only for zones with data_coverage >= --min-coverage, 0.5)\n"
         "  NAME_STAT                       each -r raster and --stats statistic\n"
         "Statistics of -r rasters: count (sum of f), sum, mean, min, max, stdev, median,\n"
         "quantile(q), majority, frac(t) (share of the valid area with value >= t),\n"
         "weighted_mean(NAME) (weights from another raster). Default count,sum,mean.\n"
+        "A -r raster of counts per cell (people) not on the grid needs --counts NAME, so\n"
+        "that it is read with sum resampling and its total kept (a warning says so).\n"
         "Rasters are read onto the grid of --grid, or of --crs and --resolution (over\n"
         "--bounds, else the first raster's extent), else of --exposure (else the first\n"
         "raster given);\n"

@@ -95,6 +95,11 @@ typedef struct cr_column {
 cr_status cr_zonal_driver(cr_ctx *ctx, const char *out_path, const cr_zonal_opts *o,
                           GDALDriverH *out);
 
+/* The sidecar that gives the full names of the fields of a format whose field names are
+ * short (a Shapefile, dBase's 10 characters): "wards.shp" -> "wards.fields.csv", to free();
+ * NULL for other formats (or out of memory). */
+char *cr_zonal_fields_path(const char *out_path, const char *driver);
+
 /* Writes the zones' features with their attributes and the columns (values[c *
  * nzones + z]) to out_path, as cr_zonal() documents. metadata are "KEY=VALUE" items
  * of provenance (CSL). */
@@ -127,6 +132,7 @@ typedef struct cr_zplan {
     size_t off_scen, off_generic, generic_stride;
     int nlists;             /* value lists per zone: the score's, then one per generic raster */
     int col_score_mean, col_score_class, col_score_rank; /* -1 when absent */
+    int col_coverage;       /* data_coverage */
 } cr_zplan;
 
 /* Lays out the accumulators of plan (sources, stats and demand_share set). */

@@ -253,6 +253,7 @@ cr_status cr_zonal_raster_parse(cr_ctx *ctx, const char *text, cr_zonal_raster *
     out->name = copy;
     out->path = copy + (eq - text) + 1;
     out->band = 1;
+    out->count = 0;
     char *colon = strrchr(copy + (eq - text) + 1, ':');
     if (colon && colon[1] && strspn(colon + 1, "0123456789") == strlen(colon + 1)) {
         long band = strtol(colon + 1, NULL, 10);

@@ -13,6 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <unistd.h>
 
 #include <cpl_string.h>
 #include <json-c/json.h>
@@ -207,6 +209,7 @@ static char **creation_options(const char *driver, const cr_zonal_opts *o, char 
 typedef struct field_plan {
     int *source_map;  /* [source field]: output field, or -1 when replaced */
     int first_column; /* output index of the first statistic */
+    char **full;      /* every output field's full name, in order (CSL) */
 } field_plan;
 
 static cr_status create_fields(cr_ctx *ctx, OGRLayerH src, OGRLayerH dst, const char *driver,
@@ -284,13 +287,136 @@ static cr_status create_fields(cr_ctx *ctx, OGRLayerH src, OGRLayerH dst, const 
             }
         }
         if (OGR_L_CreateField(dst, fd, TRUE) != OGRERR_NONE)
-            st = cr_ctx_fail_gdal(ctx, CR_E_IO, "cannot create field '%s'", name);
+            st = cr_ctx_fail(ctx, CR_E_IO, "cannot create field '%s'", name);
         OGR_Fld_Destroy(fd);
         free(utf8);
     }
+    for (int i = 0; i < n && st == CR_OK; i++)
+        if (!(fp->full = CSLAddString(fp->full, long_names[i])))
+            st = cr_ctx_fail(ctx, CR_E_IO, "out of memory");
     free(long_names);
     free(names);
     return st;
+}
+
+/* ---- the field names of a Shapefile, in full ---- */
+
+char *cr_zonal_fields_path(const char *out_path, const char *driver)
+{
+    if (strcmp(driver, "ESRI Shapefile") != 0)
+        return NULL;
+    size_t n = strlen(out_path);
+    if (n > 4 && strcasecmp(out_path + n - 4, ".shp") == 0)
+        n -= 4;
+    char *path = malloc(n + sizeof ".fields.csv");
+    if (path)
+        sprintf(path, "%.*s.fields.csv", (int)n, out_path);
+    return path;
+}
+
+/* What a statistic column holds, and its unit: SCORING.md's metrics. */
+static const char *const METRICS[][3] = {
+    {"area_km2", "area of the zone", "km2"},
+    {"data_coverage", "share of the zone's area with a value in every raster", "0-1"},
+    {"arrivals_total", "arrivals in the zone: sum of f a", "people"},
+    {"arrivals_per_km2", "arrivals_total per km2 of the zone", "people/km2"},
+    {"flood_area_share", "share of the zone's area flooded (depth > 0)", "0-1"},
+    {"arrivals_flooded", "arrivals on flooded cells", "people"},
+    {"arrivals_flooded_share", "share of the zone's arrivals on flooded cells", "0-1"},
+    {"informal_area_share", "share of the zone's area in informal settlement", "0-1"},
+    {"informal_flooded_share", "share of the informal settlement that is flooded", "0-1"},
+    {"arrivals_informal", "expected arrivals in informal housing: sum of f a v", "people"},
+    {"water_stress_mean", "area-weighted mean Aqueduct water-stress score", "score 0-5"},
+    {"water_stress_arrivals", "arrival-weighted mean water-stress score", "score 0-5"},
+    {"arrivals_high_water_stress", "arrivals where the water-stress score is 3 or more", "people"},
+    {"arrivals_compound", "arrivals flooded, in informal settlement (v >= 0.5) and under high "
+                          "water stress (b >= 3)", "people"},
+    {"water_uplift_mean", "arrival-weighted rise of the water-stress score from the arrivals' "
+                          "demand", "score points"},
+    {"score_mean", "area-weighted mean exposure score", "score 0-10"},
+    {"score_p90", "90th percentile of the exposure score, weighted by area", "score 0-10"},
+    {"score_arrivals", "arrival-weighted mean exposure score", "score 0-10"},
+    {"score_class", "class of score_mean (1 = the lowest); null below --min-coverage", "class"},
+    {"score_rank", "rank of score_mean (1 = the highest); null below --min-coverage", "rank"},
+};
+
+/* The description and unit of output field `full` (fields of the zones, SCORING.md's metrics
+ * with their scenario, the statistics of -r rasters). */
+static void describe_field(const char *full, int is_source, const cr_zonal_opts *o,
+                           const cr_zonal_summary *s, char *desc, size_t size, const char **unit)
+{
+    *unit = "";
+    if (is_source) {
+        snprintf(desc, size, "attribute of the zones (%s)", o->zones_path);
+        return;
+    }
+    for (size_t k = 0; k < sizeof METRICS / sizeof *METRICS; k++)
+        for (int sc = -1; sc < s->scenarios; sc++) {
+            char name[160];
+            snprintf(name, sizeof name, "%s%s", METRICS[k][0], sc < 0 ? "" : s->scenario_suffix[sc]);
+            if (strcmp(name, full) != 0)
+                continue;
+            snprintf(desc, size, "%s%s%s", METRICS[k][1], sc < 0 || !s->scenario_suffix[sc][0] ? "" : ", scenario ",
+                     sc < 0 || !s->scenario_suffix[sc][0] ? "" : s->scenario[sc]);
+            *unit = METRICS[k][2];
+            return;
+        }
+    for (int r = 0; r < o->nrasters; r++)
+        for (int k = 0; k < o->nstats; k++) {
+            char name[160];
+            snprintf(name, sizeof name, "%s_%s", o->rasters[r].name, o->stats[k].suffix);
+            if (strcmp(name, full) == 0) {
+                snprintf(desc, size, "%s of -r %s (%s, band %d)%s", o->stats[k].suffix,
+                         o->rasters[r].name, o->rasters[r].path, o->rasters[r].band,
+                         o->rasters[r].count ? ", counts per cell" : "");
+                *unit = o->stats[k].kind == CR_STAT_COUNT ? "cells" : "";
+                return;
+            }
+        }
+    snprintf(desc, size, "statistic");
+}
+
+/* A CSV value: quoted, quotes doubled, bytes that are not UTF-8 as U+FFFD. */
+static void put_csv(FILE *f, const char *text, int last)
+{
+    char *utf8 = cr_text_utf8_dup(text ? text : "");
+    fputc('"', f);
+    for (const char *p = utf8 ? utf8 : ""; *p; p++) {
+        if (*p == '"')
+            fputc('"', f);
+        fputc(*p, f);
+    }
+    fputs(last ? "\"\r\n" : "\",", f);
+    free(utf8);
+}
+
+/* Writes NAME.fields.csv into the temporary folder: for each field of the layer written, its
+ * name there (10 characters in dBase), its full name, what it holds and its unit. It is
+ * published with the Shapefile's files, or not at all. */
+static cr_status write_fields_csv(cr_ctx *ctx, const char *folder, const char *fields_path, OGRLayerH dst, const field_plan *fp,
+                                  const cr_zonal_opts *o, const cr_zonal_summary *s)
+{
+    const char *slash = strrchr(fields_path, '/'), *base = slash ? slash + 1 : fields_path;
+    char *path = malloc(strlen(folder) + strlen(base) + 2);
+    FILE *f = path ? (sprintf(path, "%s/%s", folder, base), fopen(path, "wb")) : NULL;
+    free(path);
+    if (!f)
+        return cr_ctx_fail(ctx, CR_E_IO, "cannot write '%s': %s", fields_path, strerror(errno));
+    OGRFeatureDefnH dd = OGR_L_GetLayerDefn(dst);
+    fputs("short_name,full_name,description,unit\r\n", f);
+    for (int i = 0; i < OGR_FD_GetFieldCount(dd) && fp->full && fp->full[i]; i++) {
+        char desc[512];
+        const char *unit;
+        describe_field(fp->full[i], i < fp->first_column, o, s, desc, sizeof desc, &unit);
+        put_csv(f, OGR_Fld_GetNameRef(OGR_FD_GetFieldDefn(dd, i)), 0);
+        put_csv(f, fp->full[i], 0);
+        put_csv(f, desc, 0);
+        put_csv(f, unit, 1);
+    }
+    int failed = ferror(f);
+    if (fclose(f) != 0 || failed)
+        return cr_ctx_fail(ctx, CR_E_IO, "cannot write '%s': %s", fields_path, strerror(errno ? errno : EIO));
+    return CR_OK;
 }
 
 /* Text values that are not UTF-8: written with U+FFFD for their bad bytes, counted. */
@@ -348,7 +474,7 @@ static cr_status write_features(cr_ctx *ctx, OGRLayerH src, OGRLayerH dst, const
                 OGR_F_SetFieldDouble(out, k, v);
         }
         if (OGR_L_CreateFeature(dst, out) != OGRERR_NONE)
-            st = cr_ctx_fail_gdal(ctx, CR_E_IO, "cannot write zone %lld", (long long)z);
+            st = cr_ctx_fail(ctx, CR_E_IO, "cannot write zone %lld", (long long)z);
         OGR_F_Destroy(out);
         OGR_F_Destroy(f);
         if (st == CR_OK && (z % 1024) == 0 && !cr_ctx_progress(ctx, (double)z / (double)nzones, NULL))
@@ -391,6 +517,89 @@ static cr_status watched_failure(cr_ctx *ctx, cr_status st, const char *written,
     return cr_ctx_fail(ctx, CR_E_IO, "cannot write '%s': %s", out_path, strerror(err));
 }
 
+/* ---- what GDAL says about the files it writes ---- */
+
+/* GDAL writes into the temporary folder through the watch ("/vsicrwatch/" + the folder):
+ * what it says names those paths, which mean nothing to the user. Its messages go through
+ * this handler while it writes, with those paths given as the output's own name. */
+typedef struct scrub {
+    cr_ctx *ctx;
+    const char *from[4]; /* internal prefixes, longest first */
+    const char *to[4];   /* what each becomes */
+    char failure[1024];  /* the last failure, scrubbed; "" when none */
+} scrub;
+
+/* Replaces every occurrence of from in buf (size bytes) by to. */
+static void replace_all(char *buf, size_t size, const char *from, const char *to)
+{
+    size_t nf = strlen(from), nt = strlen(to);
+    char *p = nf ? strstr(buf, from) : NULL;
+    while (p) {
+        size_t tail = strlen(p + nf);
+        if ((size_t)(p - buf) + nt + tail + 1 > size)
+            return;
+        memmove(p + nt, p + nf, tail + 1);
+        memcpy(p, to, nt);
+        p = strstr(p + nt, from);
+    }
+}
+
+static void scrub_text(const scrub *s, const char *msg, char *out, size_t size)
+{
+    snprintf(out, size, "%s", msg ? msg : "");
+    for (int k = 0; k < 4 && s->from[k]; k++)
+        replace_all(out, size, s->from[k], s->to[k]);
+    replace_all(out, size, "/vsicrwatch/", "");
+}
+
+static void CPL_STDCALL scrub_handler(CPLErr level, CPLErrorNum number, const char *msg)
+{
+    (void)number;
+    scrub *s = CPLGetErrorHandlerUserData();
+    char text[1024];
+    scrub_text(s, msg, text, sizeof text);
+    if (level >= CE_Failure)
+        snprintf(s->failure, sizeof s->failure, "%s", text);
+    else if (level == CE_Warning)
+        cr_ctx_log(s->ctx, CR_LOG_WARNING, "GDAL: %s", text);
+    else if (level == CE_Debug)
+        cr_ctx_log(s->ctx, CR_LOG_DEBUG, "GDAL: %s", text);
+}
+
+/* Fails with what GDAL said last, scrubbed, after the message. */
+static cr_status scrub_fail(cr_ctx *ctx, const scrub *s, cr_status st, const char *what,
+                            const char *name)
+{
+    if (s->failure[0])
+        return cr_ctx_fail(ctx, st, "%s '%s': %s", what, name, s->failure);
+    return cr_ctx_fail(ctx, st, "%s '%s'", what, name);
+}
+
+/* A failure to write (CR_E_IO) that the library named, with what GDAL said of it. */
+static cr_status scrub_explain(cr_ctx *ctx, scrub *s, cr_status st)
+{
+    if (st == CR_E_IO && s->failure[0]) {
+        char what[1024];
+        snprintf(what, sizeof what, "%s", cr_ctx_error(ctx));
+        st = cr_ctx_fail(ctx, st, "%s: %s", what, s->failure);
+    }
+    s->failure[0] = '\0';
+    return st;
+}
+
+/* The folder GDAL is given for the temporary folder: /proc/self/fd/N of its open descriptor
+ * where /proc is there, else its path. GDAL 3.6 finds the archive in a path written through
+ * /vsizip/ (XLSX, ODS) at the first name holding the format's extension, even one followed by
+ * more ("/out/.t.xlsx.zonal.Ab12Cd/t.xlsx" is split after ".t.xlsx"): the temporary folder's
+ * own name, or a user's folder such as "2024.xlsx.d/", would make it write an empty archive
+ * (ODS, exit 0) or fail (XLSX). A path of digits holds no extension. */
+static char *gdal_folder(const cr_temp *temp)
+{
+    char proc[64];
+    snprintf(proc, sizeof proc, "/proc/self/fd/%d", temp->fd);
+    return strdup(temp->fd >= 0 && access(proc, W_OK) == 0 ? proc : temp->path);
+}
+
 cr_status cr_zonal_write(cr_ctx *ctx, const char *out_path, const cr_zonal_opts *opts,
                          const cr_column *columns, int ncolumns, const double *values,
                          int64_t nzones, char **metadata, cr_zonal_summary *summary)
@@ -404,11 +613,14 @@ cr_status cr_zonal_write(cr_ctx *ctx, const char *out_path, const cr_zonal_opts 
     int to_stdout = strcmp(out_path, "-") == 0, stream = cr_output_is_stream(out_path);
     cr_temp temp = CR_TEMP_NONE;
     cr_vector_layout layout = {0};
-    char *target = NULL, *written = NULL;
+    char *target = NULL, *written = NULL, *folder = NULL, *prefix = NULL, *watched = NULL;
+    char *shown_folder = NULL;
     FILE *device = NULL; /* -o /dev/full, a named pipe */
     GDALDatasetH in = NULL, out = NULL;
     char **lco = NULL;
     field_plan fp = {0};
+    scrub sc = {ctx, {NULL}, {NULL}, ""};
+    int scrubbing = 0;
     /* Files go to a hidden folder, under the name that makes the driver write one file
      * (layout.driver_name), and are moved into place when complete. */
     if (!stream && ((st = cr_vector_layout_init(ctx, out_path, driver, &layout)) != CR_OK ||
@@ -425,25 +637,43 @@ cr_status cr_zonal_write(cr_ctx *ctx, const char *out_path, const cr_zonal_opts 
         }
         VSIStdoutSetRedirection(fwrite, device);
     }
-    written = stream ? strdup("/vsistdout/")
-                     : malloc(strlen(temp.path) + strlen(layout.driver_name) + 2);
-    if (written && !stream)
-        sprintf(written, "%s/%s", temp.path, layout.driver_name);
+    if (!stream) {
+        folder = gdal_folder(&temp);
+        const char *slash = strrchr(out_path, '/');
+        shown_folder = strndup(out_path, slash ? (size_t)(slash - out_path) + 1 : 0);
+        written = folder ? malloc(strlen(folder) + strlen(layout.driver_name) + 2) : NULL;
+        prefix = folder ? malloc(strlen(folder) + 2) : NULL;
+        if (written && prefix) {
+            sprintf(written, "%s/%s", folder, layout.driver_name);
+            sprintf(prefix, "%s/", folder);
+        }
+    } else {
+        written = strdup("/vsistdout/");
+        prefix = strdup("/vsistdout/");
+    }
     target = written ? cr_watch_path(written) : NULL; /* a failed write is not lost */
-    if (!target) {
+    watched = prefix ? cr_watch_path(prefix) : NULL;
+    if (!target || !watched || (!stream && !shown_folder)) {
         st = cr_ctx_fail(ctx, CR_E_IO, "out of memory");
         goto done;
     }
+    /* What GDAL says names the output as the user does: the file itself, and the others
+     * (a Shapefile's .dbf) beside it. */
+    sc.from[0] = target, sc.to[0] = stream ? "standard output" : out_path;
+    sc.from[1] = written, sc.to[1] = sc.to[0];
+    sc.from[2] = watched, sc.to[2] = stream ? "" : shown_folder;
+    sc.from[3] = prefix, sc.to[3] = sc.to[2];
     if ((st = cr_open_vector(ctx, opts->zones_path, &in)) != CR_OK)
         goto done;
     OGRLayerH src;
     if ((st = cr_zones_layer(ctx, in, opts, &src)) != CR_OK)
         goto done;
-    cr_gdal_begin(ctx);
+    CPLPushErrorHandlerEx(scrub_handler, &sc);
+    CPLErrorReset();
+    scrubbing = 1;
     out = GDALCreate(drv, target, 0, 0, 0, GDT_Unknown, NULL);
-    cr_gdal_end(ctx);
     if (!out) {
-        st = cr_ctx_fail_gdal(ctx, CR_E_IO, "cannot create '%s'", out_path);
+        st = scrub_fail(ctx, &sc, CR_E_IO, "cannot create", out_path);
         goto done;
     }
     char name[256];
@@ -453,13 +683,13 @@ cr_status cr_zonal_write(cr_ctx *ctx, const char *out_path, const cr_zonal_opts 
     OGRSpatialReferenceH srs_copy = srs ? OSRClone(srs) : NULL;
     if (srs_copy)
         OSRSetAxisMappingStrategy(srs_copy, OAMS_TRADITIONAL_GIS_ORDER);
-    cr_gdal_begin(ctx);
     OGRLayerH dst = GDALDatasetCreateLayer(out, name, srs_copy, OGR_L_GetGeomType(src), lco);
-    cr_gdal_end(ctx);
     if (srs_copy)
         OSRDestroySpatialReference(srs_copy);
     if (!dst) {
-        st = cr_ctx_fail_gdal(ctx, CR_E_IO, "cannot create layer '%s' in '%s'", name, out_path);
+        char what[300];
+        snprintf(what, sizeof what, "cannot create layer '%s' in", name);
+        st = scrub_fail(ctx, &sc, CR_E_IO, what, out_path);
         goto done;
     }
     if (strcmp(driver, "GeoJSON") != 0 && strcmp(driver, "CSV") != 0 &&
@@ -468,22 +698,28 @@ cr_status cr_zonal_write(cr_ctx *ctx, const char *out_path, const cr_zonal_opts 
         GDALSetMetadata((GDALMajorObjectH)dst, metadata, NULL);
         CPLPopErrorHandler();
     }
-    cr_gdal_begin(ctx);
-    st = create_fields(ctx, src, dst, driver, columns, ncolumns, &fp, summary, opts->zones_path);
+    st = scrub_explain(ctx, &sc, create_fields(ctx, src, dst, driver, columns, ncolumns, &fp,
+                                               summary, opts->zones_path));
     int transaction = st == CR_OK && GDALDatasetStartTransaction(out, FALSE) == OGRERR_NONE;
     if (st == CR_OK)
-        st = write_features(ctx, src, dst, &fp, columns, ncolumns, values, nzones,
-                            opts->zones_path);
+        st = scrub_explain(ctx, &sc, write_features(ctx, src, dst, &fp, columns, ncolumns, values,
+                                                    nzones, opts->zones_path));
     if (st == CR_OK && transaction && GDALDatasetCommitTransaction(out) != OGRERR_NONE)
-        st = cr_ctx_fail_gdal(ctx, CR_E_IO, "cannot write '%s'", out_path);
-    cr_gdal_end(ctx);
-    cr_gdal_begin(ctx);
+        st = scrub_fail(ctx, &sc, CR_E_IO, "cannot write", out_path);
+    /* dBase keeps 10 characters of a name: the full names go beside, in the same folder. */
+    char *fields_path = stream ? NULL : cr_zonal_fields_path(out_path, driver);
+    if (st == CR_OK && fields_path)
+        st = write_fields_csv(ctx, temp.path, fields_path, dst, &fp, opts, summary);
+    free(fields_path);
+    /* Some drivers write everything on close (XLSX, ODS): what fails there is a failure. */
+    sc.failure[0] = '\0';
     GDALClose(out);
     out = NULL;
-    st = watched_failure(ctx, st, stream ? written : temp.path, out_path);
-    if (st == CR_OK && *cr_gdal_message(ctx))
-        st = cr_ctx_fail_gdal(ctx, CR_E_IO, "cannot write '%s'", out_path);
-    cr_gdal_end(ctx);
+    st = watched_failure(ctx, st, prefix, out_path);
+    if (st == CR_OK && sc.failure[0])
+        st = scrub_fail(ctx, &sc, CR_E_IO, "cannot write", out_path);
+    CPLPopErrorHandler();
+    scrubbing = 0;
     if (st == CR_OK && !stream && !dir_has_files(temp.path))
         st = cr_ctx_fail(ctx, CR_E_USAGE, "-of %s writes no file; choose a file format", driver);
     if (st == CR_OK && !stream)
@@ -491,8 +727,10 @@ cr_status cr_zonal_write(cr_ctx *ctx, const char *out_path, const cr_zonal_opts 
 done:
     if (out)
         GDALClose(out);
-    if (written && (stream || temp.path)) /* a published folder's failures are read above */
-        st = watched_failure(ctx, st, stream ? written : temp.path, out_path);
+    if (scrubbing)
+        CPLPopErrorHandler();
+    if (prefix && (stream || temp.path)) /* a published folder's failures are read above */
+        st = watched_failure(ctx, st, prefix, out_path);
     if (device) {
         VSIStdoutSetRedirection(fwrite, stdout);
         if (fclose(device) != 0 && st == CR_OK)
@@ -504,7 +742,12 @@ done:
     cr_vector_layout_release(&layout);
     free(target);
     free(written);
+    free(watched);
+    free(prefix);
+    free(folder);
+    free(shown_folder);
     free(fp.source_map);
+    CSLDestroy(fp.full);
     CSLDestroy(lco);
     return st;
 }

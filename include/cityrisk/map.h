@@ -47,7 +47,9 @@ typedef struct cr_map_opts {
     const char *layer;        /* the zones' layer; NULL: the first */
     const char *field;        /* ranks the zones for labels, highest value first; NULL:
                                * score_rank (1 first) when the zones have it, else score_mean */
-    const char *label_field;  /* the label text; NULL: the field "name" when present */
+    const char *label_field;  /* the label text; NULL: the field "name" when present, else
+                               * the name field (then the id field) zonal recorded in its
+                               * CITYRISK_PARAMETERS */
     int top;                  /* label the top N zones (default 10; 0: no labels) */
     const char *title;        /* NULL: from the raster's file name */
     int width;                /* image width in pixels (default 1600) */
@@ -68,6 +70,8 @@ typedef struct cr_map_summary {
     int classes;            /* the number of classes in the legend, 0 when continuous */
     int zones;              /* zones drawn */
     int labels;             /* labels drawn */
+    int insufficient;       /* zones hatched for too little data (data_coverage below the
+                             * threshold zonal recorded, default 0.5): never labelled */
     char scenario[128];     /* the scenario named in the raster's metadata, "" when none */
 } cr_map_summary;
 

@@ -81,9 +81,12 @@ typedef struct cr_zonal_raster {
     const char *name; /* column prefix: [A-Za-z_][A-Za-z0-9_]* */
     const char *path;
     int band;         /* 1-based; default 1 */
+    int count;        /* 1: counts per cell (people, arrivals), read with sum resampling so
+                       * that the total is kept when it is not on the grid; default 0:
+                       * continuous (average / bilinear) */
 } cr_zonal_raster;
 
-/* Parses "NAME=RASTER[:BAND]" into out, pointing into text's copy *storage (free()).
+/* Parses "NAME=RASTER[:BAND]" into out (count 0), pointing into text's copy *storage (free()).
  * A trailing ":N" of digits is a band; anything else stays in the path (so
  * "/vsizip/a.zip/b.tif" works). Fails with CR_E_USAGE on a missing or bad name. */
 CR_API cr_status cr_zonal_raster_parse(cr_ctx *ctx, const char *text, cr_zonal_raster *out,
@@ -112,6 +115,8 @@ typedef struct cr_zonal_opts {
     cr_grid_spec grid;         /* the analysis grid (cr_grid_from_spec()); default: the first
                                 * raster's (see cr_zonal()), and with a CRS but no bounds, that
                                 * raster's extent in it */
+    double min_coverage;       /* zones whose data_coverage is below it (0..1) get no
+                                * score_class or score_rank; default 0.5 (CR_ZONAL_MIN_COVERAGE) */
     const char *format;        /* OGR driver; default NULL: GeoJSON (RFC 7946) */
     char **layer_options;      /* -lco NAME=VALUE (CSL) over the defaults; default NULL */
     int overwrite;             /* default 0 */
@@ -121,6 +126,11 @@ typedef struct cr_zonal_opts {
 } cr_zonal_opts;
 
 CR_API void cr_zonal_opts_init(cr_zonal_opts *opts);
+
+/* The default data coverage a zone needs to be classed and ranked: the JRC/OECD composite
+ * indicator practice of a data-availability threshold (a unit is scored only when most of
+ * its data are there), here the share of its area with a value in every raster. */
+#define CR_ZONAL_MIN_COVERAGE 0.5
 
 /* The most sea-level scenarios (bands of the sea raster) one run handles. */
 #define CR_ZONAL_MAX_SCENARIOS 16
@@ -132,6 +142,9 @@ typedef struct cr_zonal_summary {
     char driver[64];             /* the OGR driver written */
     int64_t zones, zones_repaired, zones_empty;
     int64_t zones_without_data;  /* no covered cell valid in any raster (empty zones too) */
+    int64_t zones_below_coverage; /* data_coverage below min_coverage (or none: empty zones),
+                                   * not classed or ranked */
+    double min_coverage;         /* the threshold used */
     int columns;                 /* statistic columns added */
     int scenarios;               /* bands of the sea raster (0 without one) */
     char scenario[CR_ZONAL_MAX_SCENARIOS][64];        /* band SCENARIO metadata, or "bandN" */

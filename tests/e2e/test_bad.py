@@ -663,7 +663,7 @@ class WrittenFiles(BadInputCase):
         rc, _, err = cityrisk([*self.zonal(o), "-of", "ESRI Shapefile", "-o", out(o, "s.shp"),
                                "--overwrite"])
         self.assertEqual(rc, 0, err)
-        self.assertEqual(sorted(os.listdir(o)), ["s.dbf", "s.prj", "s.shp", "s.shx"])
+        self.assertEqual(sorted(os.listdir(o)), ["s.dbf", "s.fields.csv", "s.prj", "s.shp", "s.shx"])
         ds = gdal.OpenEx(out(o, "s.shp"))
         self.assertEqual(ds.GetLayer(0).GetFeatureCount(), 2)
 

@@ -321,7 +321,10 @@ class Races(SlowWrites):
             return [*zones, "--stats", "mean" if k == 0 else "max",
                     "-o", os.path.join(folder, "n.shp"), "-q"]
         for folder, winner in self.race(args):
-            self.assertEqual(sorted(os.listdir(folder)), ["n.dbf", "n.prj", "n.shp", "n.shx"])
+            self.assertEqual(sorted(os.listdir(folder)),
+                             ["n.dbf", "n.fields.csv", "n.prj", "n.shp", "n.shx"])
+            with open(os.path.join(folder, "n.fields.csv"), encoding="utf-8") as fh:
+                self.assertIn("dem_mean" if winner == 0 else "dem_max", fh.read())
             ds = ogr.Open(os.path.join(folder, "n.shp"))
             layer = ds.GetLayer(0)
             names = [layer.GetLayerDefn().GetFieldDefn(i).GetName()

@@ -19,9 +19,10 @@ import unittest
 import xml.etree.ElementTree as ET
 
 import numpy as np
-from osgeo import gdal, osr
+from osgeo import gdal, ogr, osr
 
 from cliutil import CliTestCase, run, run_steps, sample, sample_city_steps
+from test_zonal import coverage_fixture, polygon_wkt, write_grid_raster, write_zones
 
 gdal.UseExceptions()
 
@@ -256,6 +257,164 @@ class MapCity(CliTestCase):
         self.assertEqual(rc, 0)
         self.assertIn("cityrisk map --raster", out)
         self.assertIn("--top", out)
+
+
+# ---------------------------------------------------------------------------------------------
+# Issue 18: zones with too little data, labels from zonal's name field, inundation colours
+
+
+def frame_pixel(width, u, v):
+    """The PNG pixel (column, row) at the fractions u (from the west) and v (from the north) of
+    a square raster's extent, on a map of `width` px: map_draw.c's layout (margin 32, panel
+    340, gap 28, title band 96, each times width / 1600)."""
+    s = width / 1600.0
+    frame_w = width - 2 * 32 * s - 340 * s - 28 * s
+    return int(32 * s + u * frame_w), int(32 * s + 96 * s + v * frame_w)
+
+
+def dark(rgb):
+    return all(c < 110 for c in rgb[:3])
+
+
+SEA_RGB = (0x6d, 0x83, 0x9c)    # MAP_SEA_RGB
+DRY_RGB = (0xed, 0xe4, 0xcc)    # MAP_DRY_RGB
+BACKGROUND_RGB = (238, 241, 244)
+
+
+class Issue18Maps(CliTestCase):
+    def zones(self, *geometries, name="zones.gpkg", **kw):
+        return write_zones(self.path(name), geometries, **kw)
+
+    def zonal(self, *args):
+        rc, _, err = run("zonal", *args)
+        self.assertEqual(rc, 0, err)
+
+    def map(self, *args, width=1600):
+        out = self.path(f"map-{len(os.listdir(self.tmp))}.png")
+        rc, stdout, err = run("map", *args, "--width", str(width), "--json", "-o", out)
+        self.assertEqual(rc, 0, err)
+        return out, json.loads(stdout), err
+
+    def svg_desc(self, *args):
+        out = self.path(f"map-{len(os.listdir(self.tmp))}.svg")
+        rc, _, err = run("map", *args, "-o", out)
+        self.assertEqual(rc, 0, err)
+        ns = "{http://www.w3.org/2000/svg}"
+        return ET.parse(out).getroot().find(ns + "desc").text, err
+
+    # ---- point 7: a zone 9 % covered is hatched, in the legend, and never labelled
+
+    def test_zone_below_min_coverage_is_hatched_not_labelled(self):
+        zones, exposure = coverage_fixture(self)
+        out = self.path("z.geojson")
+        self.zonal("--zones", zones, "--exposure", exposure, "-o", out)
+        png, summary, _ = self.map("--raster", exposure, "--zones", out, "--top", "0")
+        self.assertEqual(summary["zones_insufficient"], 1)
+        rgba = read_rgba(png)
+
+        def window(u, v, r=12):
+            x, y = frame_pixel(1600, u, v)
+            return rgba[y - r:y + r, x - r:x + r, :3].reshape(-1, 3)
+
+        # zone 3 (x 0-100 m of the 100 m raster, y 50-100 m down): dark hatch lines over its
+        # nodata; zone 1 (rows 0-1) and the nodata of row 4's west half: none.
+        self.assertGreater(sum(dark(c) for c in window(0.5, 0.8)), 20)
+        self.assertEqual(sum(dark(c) for c in window(0.5, 0.1, 6)), 0)
+        self.assertEqual(sum(dark(c) for c in window(0.2, 0.45, 4)), 0)
+        # The legend has a hatched swatch: a row of the swatch column crossed by several lines.
+        panel = rgba[:, 1232:1258, :3]
+        crossings = [sum(1 for k in range(1, panel.shape[1])
+                         if dark(panel[y, k]) and not dark(panel[y, k - 1]))
+                     for y in range(panel.shape[0])]
+        self.assertGreaterEqual(max(crossings), 2, "no hatched swatch in the legend")
+        # Ranked by score_mean, zone 3 (mean 9) would come first: it is not labelled.
+        desc, _ = self.svg_desc("--raster", exposure, "--zones", out, "--field", "score_mean")
+        self.assertIn("1 zone 2", desc)
+        self.assertNotIn("zone 3", desc)
+
+    # ---- point 16: labels from the name field zonal recorded
+
+    def ward_zones(self, driver="GPKG", name="wards.gpkg"):
+        path = self.path(name)
+        ds = ogr.GetDriverByName(driver).CreateDataSource(path)
+        srs = osr.SpatialReference()
+        srs.ImportFromEPSG(32736)
+        lyr = ds.CreateLayer("wards", srs, ogr.wkbPolygon)
+        lyr.CreateField(ogr.FieldDefn("ward_id", ogr.OFTString))
+        lyr.CreateField(ogr.FieldDefn("ward_name", ogr.OFTString))
+        for i, (x0, x1) in enumerate(((0, 50), (50, 100))):
+            f = ogr.Feature(lyr.GetLayerDefn())
+            f.SetField("ward_id", f"W-{i + 1}")
+            f.SetField("ward_name", ["Riverside", "Hilltop"][i])
+            f.SetGeometry(ogr.CreateGeometryFromWkt(polygon_wkt([(x0, 0), (x1, 0), (x1, -100),
+                                                                 (x0, -100)])))
+            lyr.CreateFeature(f)
+        ds = None
+        return path
+
+    def test_labels_from_the_name_field_zonal_recorded(self):
+        zones = self.ward_zones()
+        score = np.full((10, 10), 3.0)
+        score[:, 5:] = 6.0
+        exposure = write_grid_raster(self.path("exposure.tif"), [score, np.ones((10, 10))], 10.0,
+                                     descriptions=["score", "class"])
+        for ext in ("geojson", "gpkg"):
+            out = self.path(f"wards-out.{ext}")
+            self.zonal("--zones", zones, "--exposure", exposure, "--name-field", "ward_name",
+                       "--id-field", "ward_id", "-o", out)
+            desc, _ = self.svg_desc("--raster", exposure, "--zones", out)
+            self.assertIn("1 Hilltop; 2 Riverside", desc, ext)
+            # --labels still chooses
+            desc, _ = self.svg_desc("--raster", exposure, "--zones", out, "--labels", "ward_id")
+            self.assertIn("1 W-2; 2 W-1", desc, ext)
+        # Only the id field recorded: labelled by it.
+        out = self.path("ids.geojson")
+        self.zonal("--zones", zones, "--exposure", exposure, "--id-field", "ward_id", "-o", out)
+        desc, _ = self.svg_desc("--raster", exposure, "--zones", out)
+        self.assertIn("1 W-2; 2 W-1", desc)
+        # Nothing recorded (a Shapefile keeps no metadata): a warning says how to label.
+        out = self.path("plain.shp")
+        self.zonal("--zones", zones, "--exposure", exposure, "--name-field", "ward_name", "-o", out)
+        png, summary, err = self.map("--raster", exposure, "--zones", out)
+        self.assertEqual(summary["labels"], 0)
+        self.assertIn("no field 'name' and no name field recorded", err)
+        self.assertIn("give --labels FIELD", err)
+
+    # ---- point 16: an inundation map tells the sea, dry land and nodata apart
+
+    def test_inundation_map_draws_sea_dry_land_and_nodata_apart(self):
+        dem = np.full((40, 40), 5.0)
+        dem[:, 10:20] = 0.5            # low land by the sea: flooded at 1 m
+        dem[:, 0:10] = np.nan          # the sea, at the western edge
+        dem[15:25, 28:35] = np.nan     # a void inland: nodata, not sea
+        dem_path = write_grid_raster(self.path("dem.tif"), dem, 10.0)
+        depth = self.path("inundation.tif")
+        rc, _, err = run("inundation", "--dem", dem_path, "--sea-level", "1", "-o", depth)
+        self.assertEqual(rc, 0, err)
+        png, summary, _ = self.map("--raster", depth, "--width", "800", width=800)
+        rgba = read_rgba(png)
+
+        def at(col, row):
+            x, y = frame_pixel(800, (col + 0.5) / 40, (row + 0.5) / 40)
+            return tuple(int(c) for c in rgba[y, x, :3])
+
+        self.assertEqual(at(4, 20), SEA_RGB)
+        self.assertEqual(at(25, 5), DRY_RGB)
+        water = at(15, 20)
+        self.assertNotIn(water, (SEA_RGB, DRY_RGB, BACKGROUND_RGB))
+        self.assertGreater(water[2], water[0])                   # a blue of the depth ramp
+        # The void: hatched nodata, the background crossed by grey lines; no sea, no land.
+        x, y = frame_pixel(800, 31.5 / 40, 20 / 40)
+        void = {tuple(int(c) for c in p) for p in rgba[y - 6:y + 6, x - 6:x + 6, :3].reshape(-1, 3)}
+        self.assertTrue(any(all(abs(a - b) <= 6 for a, b in zip(p, BACKGROUND_RGB)) for p in void),
+                        void)
+        self.assertTrue(any(max(p) < 215 for p in void), void)
+        self.assertNotIn(SEA_RGB, void)
+        self.assertNotIn(DRY_RGB, void)
+        # The legend shows each: the sea and land swatches in the panel.
+        panel = {tuple(int(c) for c in p) for p in rgba[:, 620:640, :3].reshape(-1, 3)}
+        self.assertIn(SEA_RGB, panel)
+        self.assertIn(DRY_RGB, panel)
 
 
 if __name__ == "__main__":

@@ -117,6 +117,19 @@ class WriteFailures(MessageCase):
 
 
 class GdalMessages(MessageCase):
+    def test_no_message_names_the_write_watch(self):
+        """Issue 18: GDAL writes through cityrisk's watch of failed writes ("/vsicrwatch/"),
+        and what it says of those files (--debug lines, failures) names them without it."""
+        runs = [["inundation", "--dem", GOOD, "--sea-level", "1", "-o", self.path("d.tif")],
+                ["zonal", "--zones", ZONES, "-r", f"x={GOOD}", "-o", self.path("z.shp")],
+                ["zonal", "--zones", ZONES, "-r", f"x={GOOD}", "-o", self.path("z.xlsx")]]
+        for args in runs:
+            with self.subTest(command=args[0], out=args[-1]):
+                rc, _, err = cityrisk([*args, "--debug", "--config", "CPL_DEBUG", "ON"])
+                self.assertEqual(rc, 0, err)
+                self.assertIn("GDALClose(", err)
+                self.assertNotIn("/vsicrwatch", err)
+
     def test_unclosed_ring(self):
         """OGR's "Non closed ring detected" warning, raised where zonal and map read the zones
         (and again where zonal writes them), is printed once, prefixed."""

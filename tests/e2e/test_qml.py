@@ -259,6 +259,30 @@ class SampleCityStyles(CliTestCase):
 
     # ---- the command line
 
+    def test_shapefile_style_gives_the_full_names_as_aliases(self):
+        """Issue 18: 'arrfldssp1' must not read as SSP1 in QGIS: each shortened field gets its
+        full name as a QGIS alias (and wards.fields.csv lists them, test_zonal.py)."""
+        renamed = self.summary[self.shp]["renamed_fields"]
+        self.assertTrue(renamed)
+        root = parse(self.shp)
+        self.assertIn("Fields", root.get("styleCategories").split("|"))
+        aliases = {a.get("field"): (a.get("name"), int(a.get("index")))
+                   for a in root.findall("./aliases/alias")}
+        names = field_names(self.shp)
+        self.assertEqual({short: full for short, (full, _) in aliases.items()},
+                         {short: full for full, short in renamed.items()})
+        for short, (full, index) in aliases.items():
+            self.assertEqual(names[index], short, full)
+        # Fields kept whole get none.
+        self.assertNotIn("area_km2", aliases)
+
+    @need_qgis
+    def test_qgis_shows_the_full_names(self, core):
+        layer = core.QgsVectorLayer(self.shp, "wards", "ogr")
+        self.assertTrue(layer.isValid())
+        for full, short in self.summary[self.shp]["renamed_fields"].items():
+            self.assertEqual(layer.attributeAlias(layer.fields().indexOf(short)), full)
+
     def test_an_existing_style_is_kept_without_overwrite(self):
         out = self.path("arrivals.tif")
         with open(self.path("arrivals.qml"), "w") as fh:

@@ -1598,5 +1598,351 @@ class SampleCity(ZonalCase):
         self.assertNotIn("not successfully written", err)
 
 
+def write_grid_raster(path, array, cell, nodata=NODATA, descriptions=None):
+    """A Float32 GeoTIFF at (X0, Y0) with cells of `cell` m: one band per 2-D array of array
+    (a 3-D array or a list), or one band of a 2-D array. Returns path."""
+    bands = [array] if np.ndim(array) == 2 else list(array)
+    rows, cols = np.shape(bands[0])
+    ds = gdal.GetDriverByName("GTiff").Create(path, cols, rows, len(bands), gdal.GDT_Float32)
+    ds.SetGeoTransform((X0, cell, 0.0, Y0, 0.0, -cell))
+    ds.SetSpatialRef(srs_of(UTM36S))
+    for k, values in enumerate(bands):
+        band = ds.GetRasterBand(k + 1)
+        band.SetNoDataValue(nodata)
+        band.WriteArray(np.where(np.isnan(values), nodata, values).astype(np.float32))
+        if descriptions:
+            band.SetDescription(descriptions[k])
+    ds = None
+    return path
+
+
+class CountRasters(ZonalCase):
+    """Issue 18's 14.6 M for 1.32 M, in small: a 100 m count raster (people per cell) over a
+    30 m exposure grid. Zones follow 300 m blocks, where both grids have cell edges, so the
+    truth is the plain sum of the count raster's own cells inside each zone."""
+
+    def setUp(self):
+        super().setUp()
+        rng = np.random.default_rng(18)
+        self.pop = f32(rng.integers(0, 500, size=(12, 12)))           # 100 m, 1.2 km square
+        score = np.full((40, 40), 4.0)                                 # 30 m, 1.2 km square
+        self.exposure = write_grid_raster(self.path("exp30m.tif"), [score, np.full((40, 40), 3.0)],
+                                          30.0, descriptions=["score", "class"])
+        self.pop_path = write_grid_raster(self.path("worldpop100m.tif"), self.pop, 100.0)
+        # zone 1: x 0..600, y 0..-600 (count cells rows 0-5, cols 0-5); zone 2: x 600..1200,
+        # y -300..-900 (rows 3-8, cols 6-11)
+        self.zones_path = self.zones(polygon_wkt([(0, 0), (600, 0), (600, -600), (0, -600)]),
+                                     polygon_wkt([(600, -300), (1200, -300), (1200, -900),
+                                                  (600, -900)]))
+        self.truth = {1: self.pop[0:6, 0:6].sum(), 2: self.pop[3:9, 6:12].sum()}
+
+    def test_declared_counts_keep_the_total(self):
+        props, summary, err, doc = self.zonal("--zones", self.zones_path, "--exposure",
+                                              self.exposure, "-r", f"pop={self.pop_path}",
+                                              "--counts", "pop", "--stats", "sum")
+        for z, total in self.truth.items():
+            self.assertClose(props[z]["pop_sum"], total, f"zone {z} pop_sum", rel=1e-6)
+        self.assertNotIn("--counts", err)
+        inputs = doc["cityrisk"]["CITYRISK_INPUTS"]
+        self.assertEqual([i["kind"] for i in inputs if i["role"] == "pop"], ["count"])
+
+    def test_undeclared_resampled_sum_warns_with_the_remedy(self):
+        props, _, err, doc = self.zonal("--zones", self.zones_path, "--exposure", self.exposure,
+                                        "-r", f"pop={self.pop_path}", "--stats", "sum")
+        self.assertIn("-r pop: '" + self.pop_path + "' is not on the grid", err)
+        self.assertIn("give --counts pop", err)
+        # The issue's figure: the sum grows with the ratio of the cell areas (100² / 30²).
+        ratio = props[1]["pop_sum"] / self.truth[1]
+        self.assertGreater(ratio, 9.0)
+        inputs = doc["cityrisk"]["CITYRISK_INPUTS"]
+        self.assertEqual([i["kind"] for i in inputs if i["role"] == "pop"], ["continuous"])
+        # mean warns too; count alone, or a raster on the grid, does not.
+        _, _, err, _ = self.zonal("--zones", self.zones_path, "--exposure", self.exposure,
+                                  "-r", f"pop={self.pop_path}", "--stats", "mean")
+        self.assertIn("give --counts pop", err)
+        _, _, err, _ = self.zonal("--zones", self.zones_path, "--exposure", self.exposure,
+                                  "-r", f"pop={self.pop_path}", "--stats", "count")
+        self.assertNotIn("--counts", err)
+        # Piped to jq, as one does: the warning still reaches stderr.
+        rc, out, err = run("zonal", "--zones", self.zones_path, "--exposure", self.exposure,
+                           "-r", f"pop={self.pop_path}", "--stats", "sum", "-o", "-")
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(len(json.loads(out)["features"]), 2)
+        self.assertIn("give --counts pop", err)
+        _, _, err, _ = self.zonal("--zones", self.zones_path, "--exposure", self.exposure,
+                                  "-r", f"s={self.exposure}", "--stats", "sum,mean")
+        self.assertNotIn("--counts", err)
+
+    def test_counts_names_must_be_rasters(self):
+        rc, _, err = run("zonal", "--zones", self.zones_path, "-r", f"pop={self.pop_path}",
+                         "--counts", "pop,people", "-o", self.path("x.geojson"))
+        self.assertEqual(rc, 2, err)
+        self.assertIn("cityrisk zonal: --counts people: no -r raster is named 'people'", err)
+        # several names, repeated options, and the domain counts are accepted
+        props, _, _, _ = self.zonal("--zones", self.zones_path, "--exposure", self.exposure,
+                                    "-r", f"pop={self.pop_path}", "-r", f"pop2={self.pop_path}",
+                                    "--counts", "pop, population", "--counts", "pop2",
+                                    "--stats", "sum")
+        for z, total in self.truth.items():
+            self.assertClose(props[z]["pop2_sum"], total, f"zone {z} pop2_sum", rel=1e-6)
+
+    def test_population_is_read_as_a_count(self):
+        # 1000 residents per 100 m cell are 90 per 30 m cell; 9 arrivals per 30 m cell on a
+        # water-stress score 2: r = 0.1 * 2^(2 - 1) = 0.2, r' = r (1 + 9 / 90), uplift
+        # log2(r' / r) = log2(1.1). Read as a continuous layer (1000 a cell) it would be
+        # log2(1.009).
+        arrivals = write_grid_raster(self.path("a30.tif"), np.full((40, 40), 9.0), 30.0)
+        water = write_grid_raster(self.path("w30.tif"), np.full((40, 40), 2.0), 30.0)
+        pop = write_grid_raster(self.path("p100.tif"), np.full((12, 12), 1000.0), 100.0)
+        props, _, _, doc = self.zonal("--zones", self.zones_path, "--arrivals", arrivals,
+                                      "--water", water, "--population", pop)
+        for z in (1, 2):
+            self.assertClose(props[z]["water_uplift_mean"], math.log2(1.1), f"zone {z}",
+                             rel=1e-5)
+        kinds = {i["role"]: i.get("kind") for i in doc["cityrisk"]["CITYRISK_INPUTS"]}
+        self.assertEqual(kinds["population"], "count")
+        self.assertEqual(kinds["arrivals"], "count")
+
+
+def coverage_fixture(case):
+    """An exposure on the 10 x 10 test grid and four zones: 1 (rows 0-1, score 3: Low), 2
+    (rows 2-3, score 6: High), 4 (row 4, half off the grid: coverage 0.5, score 4.5), and 3,
+    whose 100 cells (50 of them off the grid) have a score (9, Very High) in 9 only: data
+    coverage 0.09. Returns (zones path, exposure path)."""
+    score = np.full((ROWS, COLS), np.nan)
+    score[0:2, :] = 3.0
+    score[2:4, :] = 6.0
+    score[4, 5:] = 4.5
+    score[5, 0:9] = 9.0
+    cls = np.where(np.isnan(score), np.nan, 1.0)
+    exposure = write_bands(case.path("exposure.tif"), [("score", score), ("class", cls)])
+    zones = case.zones(polygon_wkt([(0, 0), (100, 0), (100, -20), (0, -20)]),
+                       polygon_wkt([(0, -20), (100, -20), (100, -40), (0, -40)]),
+                       polygon_wkt([(0, -50), (200, -50), (200, -100), (0, -100)]),
+                       polygon_wkt([(50, -40), (150, -40), (150, -50), (50, -50)]))
+    return zones, exposure
+
+
+class MinCoverage(ZonalCase):
+    def test_zones_below_the_threshold_get_no_rank_or_class(self):
+        zones, exposure = coverage_fixture(self)
+        props, summary, _, doc = self.zonal("--zones", zones, "--exposure", exposure)
+        self.assertClose(props[3]["data_coverage"], 0.09, "zone 3 coverage")
+        self.assertClose(props[4]["data_coverage"], 0.5, "zone 4 coverage")
+        self.assertEqual(props[3]["score_mean"], 9.0)         # the mean of what is there stays
+        self.assertIsNone(props[3]["score_rank"])
+        self.assertIsNone(props[3]["score_class"])
+        self.assertEqual({z: props[z]["score_rank"] for z in (1, 2, 4)}, {2: 1, 4: 2, 1: 3})
+        self.assertEqual({z: props[z]["score_class"] for z in (1, 2, 4)}, {1: 2, 2: 4, 4: 3})
+        self.assertEqual(summary["zones_below_min_coverage"], 1)
+        self.assertEqual(summary["min_coverage"], 0.5)
+        params = doc["cityrisk"]["CITYRISK_PARAMETERS"]
+        self.assertEqual(params["min_coverage"], 0.5)
+        rc, out, err = run("zonal", "--zones", zones, "--exposure", exposure, "-o",
+                           self.path("text.geojson"))
+        self.assertEqual(rc, 0, err)
+        self.assertIn("1 zone below 50 % data coverage: no score_class or score_rank", err + out)
+
+    def test_the_threshold_is_an_option(self):
+        zones, exposure = coverage_fixture(self)
+        props, summary, _, _ = self.zonal("--zones", zones, "--exposure", exposure,
+                                          "--min-coverage", "0.05")
+        self.assertEqual(props[3]["score_rank"], 1)
+        self.assertEqual(props[3]["score_class"], 5)
+        self.assertEqual(summary["zones_below_min_coverage"], 0)
+        props, summary, _, _ = self.zonal("--zones", zones, "--exposure", exposure,
+                                          "--min-coverage", "0.6")
+        self.assertIsNone(props[4]["score_rank"])
+        self.assertEqual(summary["zones_below_min_coverage"], 2)
+        # classes from data are computed over the ranked zones only: equal:2 over 3 and 6
+        props, summary, _, _ = self.zonal("--zones", zones, "--exposure", exposure,
+                                          "--classes", "equal:2")
+        self.assertEqual(summary["classes"]["breaks"], [4.5])
+        for bad in ("1.5", "-0.1", "nan"):
+            rc, _, err = run("zonal", "--zones", zones, "--exposure", exposure, "--min-coverage",
+                             bad, "-o", self.path("bad.geojson"))
+            self.assertEqual(rc, 2, f"{bad}: {err}")
+            self.assertIn("--min-coverage", err)
+
+
+# ---------------------------------------------------------------------------------------------
+# Issue 18: outputs GDAL writes on close, and messages that name no internal path
+
+
+def run_limited(args, fsize):
+    """Runs cityrisk with files limited to fsize bytes (RLIMIT_FSIZE, SIGXFSZ ignored: a write
+    beyond fails with EFBIG, as on a full disk). Returns (exit code, stderr)."""
+    import resource
+
+    def limit():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (fsize, fsize))
+
+    proc = subprocess.run([CITYRISK, *args], capture_output=True, text=True, timeout=120,
+                          preexec_fn=limit)
+    return proc.returncode, proc.stderr
+
+
+INTERNAL_PATHS = ("/vsicrwatch", "/proc/self/fd", ".zonal.")
+
+
+class ShapefileFieldNames(ZonalCase):
+    """Issue 18: dBase keeps 10 characters of a field name ('arrfldssp1' reads as SSP1): a
+    Shapefile gets NAME.fields.csv with every field's short name, full name, description and
+    unit (and with --qml, QGIS aliases: test_qml.py)."""
+
+    def setUp(self):
+        super().setUp()
+        self.out_dir = self.path("out")
+        os.mkdir(self.out_dir)
+        # Latin-1 zones, as city Shapefiles come: a field name and values with accents.
+        zones = self.path("quartiers.shp")
+        ds = ogr.GetDriverByName("ESRI Shapefile").CreateDataSource(zones)
+        lyr = ds.CreateLayer("quartiers", srs_of(UTM36S), ogr.wkbPolygon, ["ENCODING=LATIN1"])
+        lyr.CreateField(ogr.FieldDefn("zid", ogr.OFTInteger))
+        lyr.CreateField(ogr.FieldDefn("région", ogr.OFTString))
+        f = ogr.Feature(lyr.GetLayerDefn())
+        f.SetField("zid", 1)
+        f.SetField("région", "Côte")
+        f.SetGeometry(ogr.CreateGeometryFromWkt(polygon_wkt([(0, 0), (100, 0), (100, -100),
+                                                             (0, -100)])))
+        lyr.CreateFeature(f)
+        ds = None
+        self.zones_path = zones
+        d = np.zeros((ROWS, COLS))
+        d[:, :3] = 0.4
+        self.sea = write_bands(self.path("sea.tif"), [("a", d), ("b", d)],
+                               {0: {"SCENARIO": "ssp126-2100"}, 1: {"SCENARIO": "ssp585-2100"}})
+        self.arrivals = write_raster(self.path("a.tif"), np.ones((ROWS, COLS)))
+        self.args = ["zonal", "--zones", self.zones_path, "--sea", self.sea, "--arrivals",
+                     self.arrivals, "-r", f"population_density={self.value_raster()}",
+                     "--stats", "sum,quantile(0.9)"]
+
+    def test_sidecar_lists_every_field_in_full(self):
+        out = os.path.join(self.out_dir, "wards.shp")
+        rc, stdout, err = run(*self.args, "-o", out, "--json")
+        self.assertEqual(rc, 0, err)
+        renamed = json.loads(stdout)["renamed_fields"]
+        self.assertEqual(renamed["arrivals_flooded_ssp126_2100"], "arrfldssp1")
+        sidecar = os.path.join(self.out_dir, "wards.fields.csv")
+        with open(sidecar, encoding="utf-8", newline="") as fh:
+            rows = list(csv.DictReader(fh))
+        _, names = read_ogr(out)
+        self.assertEqual([r["short_name"] for r in rows], names)
+        full = {r["short_name"]: r for r in rows}
+        shortened = {short: long_ for long_, short in renamed.items()}
+        for r in rows:
+            self.assertEqual(r["full_name"], shortened.get(r["short_name"], r["short_name"]))
+            self.assertTrue(r["description"], r)
+        row = full["arrfldssp1"]
+        self.assertEqual(row["full_name"], "arrivals_flooded_ssp126_2100")
+        self.assertEqual(row["description"], "arrivals on flooded cells, scenario ssp126-2100")
+        self.assertEqual(row["unit"], "people")
+        self.assertEqual(full[renamed["flood_area_share_ssp585_2100"]]["unit"], "0-1")
+        self.assertEqual(full[renamed["data_coverage"]]["full_name"], "data_coverage")
+        p90 = full[renamed["population_density_p90"]]
+        self.assertEqual(p90["description"],
+                         f"p90 of -r population_density ({self.path('v.tif')}, band 1)")
+        self.assertEqual(full["région"]["description"], f"attribute of the zones ({self.zones_path})")
+        self.assertEqual(sorted(os.listdir(self.out_dir)),
+                         ["wards.dbf", "wards.fields.csv", "wards.prj", "wards.shp", "wards.shx"])
+
+    def test_sidecar_is_an_output_like_the_others(self):
+        out = os.path.join(self.out_dir, "wards.shp")
+        sidecar = os.path.join(self.out_dir, "wards.fields.csv")
+        with open(sidecar, "w") as fh:
+            fh.write("mine\n")
+        self.assertFailsClean(self.args + ["-o", out], 4, "wards.fields.csv", "exists",
+                              existing=("wards.fields.csv",))
+        with open(sidecar) as fh:
+            self.assertEqual(fh.read(), "mine\n")
+        # An input is never written over, even with --overwrite (a GeoTIFF named like it).
+        shutil.copy(self.path("v.tif"), sidecar)
+        self.assertFailsClean(self.args[:-4] + ["-r", f"v={sidecar}", "-o", out, "--overwrite"],
+                              2, "wards.fields.csv", "is the input", existing=("wards.fields.csv",))
+        # A failed write leaves no sidecar either.
+        os.remove(sidecar)
+        rc, err = run_limited(self.args + ["-o", out], 300)
+        self.assertEqual(rc, 1, err)
+        self.assertEqual(os.listdir(self.out_dir), [])
+        # With --overwrite it is replaced; other formats have none.
+        rc, _, err = run(*self.args, "-o", out)
+        self.assertEqual(rc, 0, err)
+        rc, _, err = run(*self.args, "-o", out, "--overwrite")
+        self.assertEqual(rc, 0, err)
+        rc, _, err = run(*self.args, "-o", os.path.join(self.out_dir, "w.gpkg"))
+        self.assertEqual(rc, 0, err)
+        self.assertFalse(os.path.exists(os.path.join(self.out_dir, "w.fields.csv")))
+
+
+class SpreadsheetOutputs(ZonalCase):
+    """XLSX and ODS: GDAL writes them through /vsizip/ when they are closed."""
+
+    def setUp(self):
+        super().setUp()
+        self.out_dir = self.path("out")
+        os.mkdir(self.out_dir)
+        self.shell = [(0, 0), (50, 0), (50, -100), (0, -100)]
+        self.zones_path = self.zones(polygon_wkt(self.shell))
+        self.raster = self.value_raster()
+
+    def test_xlsx_and_ods_read_back_with_ogr(self):
+        expected = f32(V)[:, :5].sum()
+        for name, fmt in (("t.xlsx", None), ("table.ods", "ODS"), ("t2.xlsx", "XLSX")):
+            out = os.path.join(self.out_dir, name)
+            args = ["zonal", "--zones", self.zones_path, "-r", f"v={self.raster}", "-o", out]
+            if fmt:
+                args += ["-of", fmt]
+            rc, _, err = run(*args)
+            self.assertEqual(rc, 0, f"{name}: {err}")
+            for needle in INTERNAL_PATHS:
+                self.assertNotIn(needle, err)
+            ds = ogr.Open(out)
+            self.assertIsNotNone(ds, name)
+            self.assertEqual(ds.GetDriver().GetName(), fmt or "XLSX")
+            feats = list(ds.GetLayer(0))
+            self.assertEqual(len(feats), 1, name)
+            self.assertEqual(feats[0].GetField("zid"), 1)
+            self.assertClose(float(feats[0].GetField("v_sum")), expected, f"{name} v_sum")
+            self.assertClose(float(feats[0].GetField("v_count")), 50.0, f"{name} v_count")
+            ds = None
+        self.assertEqual([n for n in os.listdir(self.out_dir) if n.startswith(".")], [])
+
+    def test_a_folder_named_like_the_format_is_no_archive(self):
+        folder = self.path("report.xlsx.d")
+        os.mkdir(folder)
+        out = os.path.join(folder, "t.xlsx")
+        rc, _, err = run("zonal", "--zones", self.zones_path, "-r", f"v={self.raster}", "-o", out)
+        self.assertEqual(rc, 0, err)
+        ds = ogr.Open(out)
+        self.assertEqual(ds.GetLayer(0).GetFeatureCount(), 1)
+
+    def test_failures_name_the_output_not_internal_paths(self):
+        cases = []
+        for name in ("t.xlsx", "t.ods", "t.shp", "t.gpkg", "t.fgb", "t.geojson"):
+            out = os.path.join(self.out_dir, name)
+            rc, err = run_limited(["zonal", "--zones", self.zones_path, "-r", f"v={self.raster}",
+                                   "-o", out], 300)
+            cases.append((name, rc, err))
+            self.assertEqual(rc, 1, f"{name}: {err}")
+            self.assertIn(f"cannot write '{out}'", err)
+        rc, _, err = run("zonal", "--zones", self.zones_path, "-r", f"v={self.raster}", "-o",
+                         os.path.join(self.out_dir, "f.gpkg"), "-lco", "FID=name")
+        cases.append(("FID=name", rc, err))
+        self.assertEqual(rc, 1, err)
+        for name in ("d.xlsx", "d.shp"):
+            rc, _, err = run("zonal", "--zones", self.zones_path, "-r", f"v={self.raster}", "-o",
+                             os.path.join(self.out_dir, name), "--debug", "--config",
+                             "CPL_DEBUG", "ON")
+            cases.append((name + " --debug", rc, err))
+            self.assertEqual(rc, 0, err)
+            self.assertIn(name, err)  # GDAL's debug lines name the output as the user does
+        for label, _, err in cases:
+            for needle in INTERNAL_PATHS:
+                self.assertNotIn(needle, err, f"{label}: {err}")
+        self.assertEqual(sorted(n for n in os.listdir(self.out_dir) if n.startswith("d.")),
+                         ["d.dbf", "d.fields.csv", "d.prj", "d.shp", "d.shx", "d.xlsx"])
+
+
 if __name__ == "__main__":
     unittest.main()

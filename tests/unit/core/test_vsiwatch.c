@@ -73,12 +73,25 @@ static void test_failures_are_kept_per_prefix(void **state)
     tu_rmdir(dir);
 }
 
+/* What GDAL says of a watched file names the file, not the watch. */
+static void test_messages_lose_the_watch_prefix(void **state)
+{
+    (void)state;
+    char text[] = "GDALClose(/vsicrwatch/./.d.tif.part.Ab12Cd) and /vsicrwatch//tmp/x/a.shp";
+    cr_watch_unwrap(text);
+    assert_string_equal(text, "GDALClose(./.d.tif.part.Ab12Cd) and /tmp/x/a.shp");
+    char none[] = "nothing to do: /vsizip/a.zip";
+    cr_watch_unwrap(none);
+    assert_string_equal(none, "nothing to do: /vsizip/a.zip");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_writes_pass_through),
         cmocka_unit_test(test_a_full_device_is_remembered_once),
         cmocka_unit_test(test_failures_are_kept_per_prefix),
+        cmocka_unit_test(test_messages_lose_the_watch_prefix),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

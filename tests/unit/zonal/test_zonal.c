@@ -297,7 +297,9 @@ static void zonal_raster_parse_splits_name_path_and_band(void **state)
         {"v=a=b.tif", "v", "a=b.tif", 1},
     };
     for (size_t i = 0; i < LEN(ok); i++) {
+        r.count = 7;
         assert_int_equal(cr_zonal_raster_parse(ctx, ok[i].text, &r, &storage), CR_OK);
+        assert_int_equal(r.count, 0); /* continuous until --counts says otherwise */
         assert_non_null(storage);
         assert_string_equal(r.name, ok[i].name);
         assert_string_equal(r.path, ok[i].path);
@@ -389,7 +391,7 @@ static void generic_statistics_by_hand(void **state)
     int weight_src[8];
     for (int k = 0; k < nstats; k++)
         weight_src[k] = -1;
-    const cr_zonal_raster raster = {"v", "x.tif", 1};
+    const cr_zonal_raster raster = {"v", "x.tif", 1, 0};
     cr_zplan plan;
     plan_blank(&plan);
     plan.src_generic = 0;
@@ -503,7 +505,7 @@ static void majority_quantile_and_weighted_mean_by_hand(void **state)
                                     &nstats),
                      CR_OK);
     int weight_src[4] = {-1, -1, 1, -1};
-    const cr_zonal_raster rasters[2] = {{"v", "v.tif", 1}, {"w", "w.tif", 2}};
+    const cr_zonal_raster rasters[2] = {{"v", "v.tif", 1, 0}, {"w", "w.tif", 2, 0}};
     cr_zplan plan;
     plan_blank(&plan);
     plan.src_generic = 0;
@@ -565,7 +567,7 @@ static void merged_partial_accumulators_equal_one(void **state)
     int weight_src[9];
     for (int k = 0; k < nstats; k++)
         weight_src[k] = k == nstats - 1 ? 1 : -1;
-    const cr_zonal_raster rasters[2] = {{"v", "v.tif", 1}, {"w", "w.tif", 1}};
+    const cr_zonal_raster rasters[2] = {{"v", "v.tif", 1, 0}, {"w", "w.tif", 1, 0}};
     cr_zplan plan;
     plan_blank(&plan);
     plan.src_arrivals = 2; /* and a domain input, whose sums merge by adding */
@@ -861,6 +863,7 @@ static void score_metrics_by_hand(void **state)
     assert_int_equal(plan.col_score_mean, 5);
     assert_int_equal(plan.col_score_class, 8);
     assert_int_equal(plan.col_score_rank, 9);
+    assert_int_equal(plan.col_coverage, 1); /* what --min-coverage reads */
     assert_true(cols[8].integer && cols[9].integer);
     assert_false(cols[5].integer);
 
@@ -959,7 +962,7 @@ static void row_path_equals_cell_path(void **state)
     int weight_src[8];
     for (int k = 0; k < nstats; k++)
         weight_src[k] = k == nstats - 1 ? 1 : -1;
-    const cr_zonal_raster rasters[2] = {{"v", "v.tif", 1}, {"w", "w.tif", 1}};
+    const cr_zonal_raster rasters[2] = {{"v", "v.tif", 1, 0}, {"w", "w.tif", 1, 0}};
     cr_zplan plan;
     plan_blank(&plan);
     plan.src_generic = 0;
@@ -1194,6 +1197,25 @@ static void lonlat_areas_by_hand(void **state)
     assert_true(fabs(wgs84 / 510065621724088.5 - 1) < 1e-12);
 }
 
+/* A Shapefile's full field names go beside it, named after it; other formats keep theirs. */
+static void field_names_sidecar_of_a_shapefile(void **state)
+{
+    (void)state;
+    const char *cases[][3] = {
+        {"wards.shp", "ESRI Shapefile", "wards.fields.csv"},
+        {"out/W.SHP", "ESRI Shapefile", "out/W.fields.csv"},
+        {"a.b/wards.v2.shp", "ESRI Shapefile", "a.b/wards.v2.fields.csv"},
+    };
+    for (size_t i = 0; i < LEN(cases); i++) {
+        char *path = cr_zonal_fields_path(cases[i][0], cases[i][1]);
+        assert_non_null(path);
+        assert_string_equal(path, cases[i][2]);
+        free(path);
+    }
+    assert_null(cr_zonal_fields_path("wards.gpkg", "GPKG"));
+    assert_null(cr_zonal_fields_path("wards.xlsx", "XLSX"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1215,6 +1237,7 @@ int main(void)
         cmocka_unit_test(crossings_of_a_long_zig_zag),
         cmocka_unit_test(thinning_removes_the_least_area_first),
         cmocka_unit_test(lonlat_areas_by_hand),
+        cmocka_unit_test(field_names_sidecar_of_a_shapefile),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
