@@ -10,6 +10,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <stdatomic.h>
 
 #include <cpl_error.h>
 #include <cpl_string.h>
@@ -614,6 +618,32 @@ cr_status cr_shaper_next(cr_shaper *s, OGRLayerH layer, OGRFeatureH *out)
     return CR_OK;
 }
 
+int cr_holds_polygons(const char *path)
+{
+    /* Only what cr_check_input_path() lets GDAL open: a pipe would block, a device be read
+     * for ever. Folders are vector sources too (a File Geodatabase, Shapefiles). */
+    struct stat st;
+    if (!path || (strncmp(path, "/vsi", 4) != 0 &&
+                  (stat(path, &st) != 0 || access(path, R_OK) != 0 ||
+                   !(S_ISDIR(st.st_mode) || (S_ISREG(st.st_mode) && st.st_size > 0)))))
+        return 0;
+    CPLPushErrorHandler(CPLQuietErrorHandler);
+    GDALDatasetH ds = GDALOpenEx(path, GDAL_OF_RASTER | GDAL_OF_READONLY, NULL, NULL, NULL);
+    int vector = 0;
+    if (ds && GDALGetRasterCount(ds) > 0) {
+        GDALClose(ds);
+    } else {
+        if (ds)
+            GDALClose(ds);
+        if ((ds = GDALOpenEx(path, GDAL_OF_VECTOR | GDAL_OF_READONLY, NULL, NULL, NULL))) {
+            vector = GDALDatasetGetLayerCount(ds) > 0;
+            GDALClose(ds);
+        }
+    }
+    CPLPopErrorHandler();
+    return vector;
+}
+
 /* "'a', 'b' and 'c'" into buf: the names of ds's layers. */
 static void layer_names(GDALDatasetH ds, char *buf, size_t size)
 {
@@ -670,6 +700,7 @@ typedef struct polygon {
 } polygon;
 
 struct cr_polyset {
+    atomic_int refs; /* the layers sharing the set (cr_polyset_ref()) */
     polygon *p;
     int64_t n, cap;
     cr_polyset_counts counts;
@@ -686,9 +717,15 @@ static void poly_free(polygon *p)
     free((void *)p->rings.sign);
 }
 
+cr_polyset *cr_polyset_ref(cr_polyset *set)
+{
+    atomic_fetch_add(&set->refs, 1);
+    return set;
+}
+
 void cr_polyset_free(cr_polyset *set)
 {
-    if (!set)
+    if (!set || atomic_fetch_sub(&set->refs, 1) > 1)
         return;
     for (int64_t i = 0; i < set->n; i++)
         poly_free(&set->p[i]);
@@ -892,7 +929,8 @@ static cr_status load_one(cr_shaper *s, loading *ld, OGRFeatureH f)
         }
         if (!isfinite(value))
             return cr_ctx_fail(s->ctx, CR_E_DATA, "%s '%s': %s: value %g of field '%s' is not a "
-                               "finite number", s->what, s->path, who, value, ld->o->field);
+                               "finite number", s->what, s->path, who, value,
+                               ld->o->field ? ld->o->field : ld->o->default_field);
     }
     GEOSGeometry *geom = NULL;
     int repaired = 0;
@@ -983,11 +1021,12 @@ cr_status cr_polyset_load(cr_ctx *ctx, const char *path, const cr_grid *grid,
         st = cr_ctx_fail(ctx, CR_E_IO, "out of memory");
         goto done;
     }
+    atomic_init(&ld.set->refs, 1);
     if ((st = cr_vector_layer(ctx, ds, path, what, opts->layer, opts->layer_flag, &layer)) != CR_OK)
         goto done;
-    if (opts->field && (ld.field = cr_vector_numeric_field(OGR_L_GetLayerDefn(layer),
-                                                            opts->field)) < 0) {
-        st = cr_vector_field_error(ctx, layer, path, what, opts->field, opts->field_flag);
+    const char *field = opts->field ? opts->field : opts->default_field;
+    if (field && (ld.field = cr_vector_numeric_field(OGR_L_GetLayerDefn(layer), field)) < 0) {
+        st = cr_vector_field_error(ctx, layer, path, what, field, opts->field_flag);
         goto done;
     }
     st = cr_shaper_init(ctx, &s, path, what, OGR_L_GetName(layer), OGR_L_GetSpatialRef(layer),
@@ -1006,10 +1045,10 @@ cr_status cr_polyset_load(cr_ctx *ctx, const char *path, const cr_grid *grid,
                          "polygon", what, path, OGR_L_GetName(layer), (long long)c->features);
         goto done;
     }
-    if (ld.set->n == 0 && opts->field && !opts->dissolve) {
+    if (ld.set->n == 0 && field && !opts->dissolve) {
         st = cr_ctx_fail(ctx, CR_E_DATA, "%s '%s' layer '%s': none of the %lld polygons has a "
                          "value in field '%s' (%lld null, %lld no data)", what, path,
-                         OGR_L_GetName(layer), (long long)c->features, opts->field,
+                         OGR_L_GetName(layer), (long long)c->features, field,
                          (long long)c->null_value, (long long)c->nodata);
         goto done;
     }
