@@ -208,6 +208,10 @@ typedef struct cr_polyset_counts {
     int64_t repaired;  /* features repaired with GEOS MakeValid */
 } cr_polyset_counts;
 
+/* Polygon sets in another CRS than the grid's are densified to edges of this many cells
+ * before they are reprojected (zones: one cell). */
+#define CR_POLYSET_DENSIFY_CELLS 4.0
+
 typedef struct cr_polyset cr_polyset;
 
 /* Reads the polygons of path onto grid: every feature of the layer, prepared as

@@ -208,6 +208,8 @@ static cr_status resolve_sea_band(cr_ctx *ctx, const cr_score_opts *o, cr_score_
 static cr_status open_inputs(cr_ctx *ctx, cr_score_inputs *in, cr_score_summary *s)
 {
     cr_status st = CR_OK;
+    /* Loading polygons checks for cancellation as it goes; the bar belongs to the passes. */
+    cr_ctx_set_progress_range(ctx, 0, 0);
     for (int k = 0; k < CR_INPUTS && st == CR_OK; k++) {
         if (!in->path[k])
             continue;
@@ -226,6 +228,7 @@ static cr_status open_inputs(cr_ctx *ctx, cr_score_inputs *in, cr_score_summary 
                                                     : "bws_score";
         }
     }
+    cr_ctx_set_progress_range(ctx, 0, 1);
     return st;
 }
 

@@ -1259,7 +1259,10 @@ class PolygonInputs(ScoreCase):
 
     def test_water_basins_in_wgs84_against_rasterize_fine(self):
         paths, raw = self.rasters()
-        for driver, name in [("GPKG", "basins.gpkg"), ("FlatGeobuf", "basins.fgb")]:
+        # Aqueduct 4.0 ships a File Geodatabase (GDAL 3.6's OpenFileGDB writes one), also
+        # seen as GPKG, Shapefile; FlatGeobuf for good measure.
+        for driver, name in [("GPKG", "basins.gpkg"), ("FlatGeobuf", "basins.fgb"),
+                             ("OpenFileGDB", "Aq40.gdb"), ("ESRI Shapefile", "basins.shp")]:
             with self.subTest(driver=driver):
                 basins = self.basins(driver=driver, name=name)
                 paths_w = dict(paths, water=basins)
