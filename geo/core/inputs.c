@@ -291,7 +291,16 @@ cr_status cr_input_open(cr_ctx *ctx, int input, const cr_normalise_opts *norm, c
         return st;
     cr_polyset_opts po;
     int polygons = cr_input_polygon_opts(input, norm, &po);
-    return cr_layer_open_ex(ctx, path, grid, opts, polygons ? &po : NULL, out);
+    st = cr_layer_open_ex(ctx, path, grid, opts, polygons ? &po : NULL, out);
+    if (st == CR_OK && polygons && !cr_layer_polygons(*out) && (opts->field || opts->vector_layer)) {
+        /* Said rather than ignored: the user meant another file, or thought it polygons. */
+        cr_layer_close(*out);
+        *out = NULL;
+        return cr_ctx_fail(ctx, CR_E_USAGE, "%s: %s '%s' is a raster; the option names a field or "
+                           "layer of polygons", opts->field ? po.field_flag : po.layer_flag,
+                           cr_input_name(input), path);
+    }
+    return st;
 }
 
 /* ------------------------------------------------------------------------------------ */

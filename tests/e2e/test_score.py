@@ -1355,6 +1355,9 @@ class PolygonInputs(ScoreCase):
         bands, _, _ = self.score(*args, "--water-layer", "baseline_annual", "--water-field",
                                  "bws_cat")
         self.assertAlmostEqual(bands["water"][0, 0] * 5, 0.0, delta=1e-6)   # bws_cat 0
+        # On a raster the options would mean nothing: said, not ignored.
+        self.assertUsage([*self.layer_args(paths), "--water-field", "bws_score", "-o", self.out()],
+                         "--water-field", "is a raster")
 
     def test_informal_union_against_rasterize_fine(self):
         paths, raw = self.rasters()
