@@ -160,6 +160,9 @@ cr_status cr_input_range_error(cr_ctx *ctx, int input, const cr_normalise_opts *
     else
         snprintf(range, sizeof range, "the range of %s, %g to %g (tolerance %g)%s", f->what, f->min,
                  f->max, f->tolerance, f->hint);
+    if (cr_holds_polygons(path)) /* a mean of the polygons' field, which holds such values */
+        return cr_ctx_fail(ctx, CR_E_DATA, "%s polygons '%s': the mean of their values, %.7g at %s, "
+                           "is outside %s", cr_input_name(input), path, value, cell, range);
     return cr_ctx_fail(ctx, CR_E_DATA, "%s raster '%s' band %d: value %.7g at %s is outside %s",
                        cr_input_name(input), path, band, value, cell, range);
 }

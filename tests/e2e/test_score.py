@@ -1355,6 +1355,11 @@ class PolygonInputs(ScoreCase):
         bands, _, _ = self.score(*args, "--water-layer", "baseline_annual", "--water-field",
                                  "bws_cat")
         self.assertAlmostEqual(bands["water"][0, 0] * 5, 0.0, delta=1e-6)   # bws_cat 0
+        # A field beyond the scale stops the run naming the polygons (pfaf_id is no score).
+        rc, _, err = run("score", *args, "--water-layer", "baseline_annual", "--water-field",
+                         "pfaf_id", "-o", self.out())
+        self.assertEqual(rc, 3, err)
+        self.assertIn(f"water polygons '{basins}': the mean of their values, 172000 at", err)
         # On a raster the options would mean nothing: said, not ignored.
         self.assertUsage([*self.layer_args(paths), "--water-field", "bws_score", "-o", self.out()],
                          "--water-field", "is a raster")
