@@ -13,6 +13,7 @@
 #include <ogr_api.h>
 #include <ogr_srs_api.h>
 
+#include "core/inputs.h"
 #include "core/polygons.h"
 
 typedef struct fixture {
@@ -426,6 +427,69 @@ static void classify_hook_skips_and_marks(void **state)
     free(path);
 }
 
+/* Aqueduct's sentinels through the water input's hook (core/inputs.c), feature by feature:
+ * -9999 and 9999 no data; arid by value -1, by bws_cat -1 or by label: score 5, ratio 1.6. */
+static void aqueduct_sentinels_by_hand(void **state)
+{
+    (void)state;
+    OGRFeatureDefnH defn = OGR_FD_Create("baseline_annual");
+    OGR_FD_Reference(defn);
+    const char *names[] = {"bws_score", "bws_cat", "bws_label"};
+    const OGRFieldType types[] = {OFTReal, OFTInteger, OFTString};
+    for (int k = 0; k < 3; k++) {
+        OGRFieldDefnH fd = OGR_Fld_Create(names[k], types[k]);
+        OGR_FD_AddFieldDefn(defn, fd);
+        OGR_Fld_Destroy(fd);
+    }
+    cr_normalise_opts norm;
+    cr_normalise_opts_init(&norm);
+    cr_polyset_opts po;
+    assert_int_equal(cr_input_polygon_opts(CR_INPUT_WATER, &norm, &po), 1);
+    assert_string_equal(po.default_field, "bws_score");
+    struct {
+        double value;
+        int cat;
+        const char *label;
+        cr_poly_class expect;
+        double out;
+    } cases[] = {
+        {2.5, 2, "Medium - High (20-40%)", CR_POLY_VALUE, 2.5},
+        {-9999, -9999, "No Data", CR_POLY_NODATA, -9999},
+        {9999, 4, "", CR_POLY_NODATA, 9999},
+        {-1, 0, "", CR_POLY_MARKED, 5},
+        {5, -1, "", CR_POLY_MARKED, 5},
+        {0, 0, "arid and low water use", CR_POLY_MARKED, 5},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        OGRFeatureH f = OGR_F_Create(defn);
+        OGR_F_SetFieldDouble(f, 0, cases[i].value);
+        OGR_F_SetFieldInteger(f, 1, cases[i].cat);
+        OGR_F_SetFieldString(f, 2, cases[i].label);
+        double v = cases[i].value;
+        assert_int_equal(po.classify(po.classify_arg, f, &v), cases[i].expect);
+        if (cases[i].expect != CR_POLY_NODATA)
+            assert_float_equal(v, cases[i].out, 0);
+        OGR_F_Destroy(f);
+    }
+    /* --water-input ratio: bws_raw, and arid is the least ratio whose score is 5. */
+    norm.water_ratio = 1;
+    assert_int_equal(cr_input_polygon_opts(CR_INPUT_WATER, &norm, &po), 1);
+    assert_string_equal(po.default_field, "bws_raw");
+    OGRFeatureH f = OGR_F_Create(defn);
+    OGR_F_SetFieldInteger(f, 1, -1);
+    double v = 0.01;
+    assert_int_equal(po.classify(po.classify_arg, f, &v), CR_POLY_MARKED);
+    assert_float_equal(v, 1.6, 1e-12);
+    assert_float_equal(cr_water_score_from_ratio(v), 5.0, 1e-12);
+    OGR_F_Destroy(f);
+    /* Informal polygons are a union; the sea and counts are no polygons. */
+    assert_int_equal(cr_input_polygon_opts(CR_INPUT_INFORMAL, &norm, &po), 1);
+    assert_null(po.default_field);
+    assert_int_equal(cr_input_polygon_opts(CR_INPUT_SEA, &norm, &po), 0);
+    assert_int_equal(cr_input_polygon_opts(CR_INPUT_ARRIVALS, &norm, &po), 0);
+    OGR_FD_Release(defn);
+}
+
 int main(void)
 {
     GDALAllRegister();
@@ -438,6 +502,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(latin1_shapefile_field_names, setup, teardown),
         cmocka_unit_test_setup_teardown(lonlat_basins_on_a_utm_grid, setup, teardown),
         cmocka_unit_test_setup_teardown(classify_hook_skips_and_marks, setup, teardown),
+        cmocka_unit_test(aqueduct_sentinels_by_hand),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
