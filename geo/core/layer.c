@@ -48,6 +48,7 @@ void cr_layer_opts_init(cr_layer_opts *opts)
     opts->band = 1;
     opts->kind = CR_KIND_CONTINUOUS;
     opts->resampling = NULL;
+    opts->polygons = 0;
     opts->vector_layer = NULL;
     opts->field = NULL;
 }
@@ -243,7 +244,7 @@ static cr_status open_source(cr_ctx *ctx, cr_layer *l, const cr_layer_opts *opts
                              const cr_polyset_opts *domain)
 {
     cr_status st = cr_open_raster(ctx, l->path, &l->src);
-    if (st == CR_E_DATA && cr_holds_polygons(l->path)) {
+    if (st == CR_E_DATA && (opts->polygons || domain) && cr_holds_polygons(l->path)) {
         cr_ctx_clear_error(ctx);
         return open_polygons(ctx, l, opts, domain);
     }

@@ -276,7 +276,8 @@ cr_status cr_polyset_fraction(cr_ctx *ctx, const cr_polyset *set, const cr_windo
 
 /* cr_layer_open() with what a domain input adds when the source holds polygons (its
  * name and flags for messages, a default field, a hook for sentinels: core/inputs.c);
- * polygons may be NULL. A raster source ignores it. */
+ * given, it reads polygons whatever opts->polygons says; NULL: as cr_layer_open(). A raster
+ * source ignores it. */
 cr_status cr_layer_open_ex(cr_ctx *ctx, const char *path, const cr_grid *grid,
                            const cr_layer_opts *opts, const cr_polyset_opts *polygons,
                            cr_layer **out);

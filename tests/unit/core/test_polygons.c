@@ -13,6 +13,7 @@
 #include <ogr_api.h>
 #include <ogr_srs_api.h>
 
+#include "cityrisk/raster.h"
 #include "core/inputs.h"
 #include "core/polygons.h"
 
@@ -427,6 +428,52 @@ static void classify_hook_skips_and_marks(void **state)
     free(path);
 }
 
+/* A layer reads polygons only when asked: a DEM given as a GeoPackage of outlines must fail
+ * as no raster, not become a mask. Asked, the union's share and a field's mean. */
+static void layers_read_polygons_when_asked(void **state)
+{
+    fixture *f = *state;
+    char *path = tu_path(f->dir, "asked.gpkg");
+    const char *fields[] = {"v"};
+    feat feats[] = {{"POLYGON ((1000 2000, 1020 2000, 1020 2040, 1000 2040, 1000 2000))", {3}}};
+    write_layer(path, "GPKG", 32736, "asked", fields, 1, feats, 1, NULL);
+    cr_grid *g = grid4();
+    cr_layer_opts o;
+    cr_layer_opts_init(&o);
+    cr_layer *l = NULL;
+    assert_int_equal(cr_layer_open(f->ctx, path, g, &o, &l), CR_E_DATA);
+    assert_non_null(strstr(cr_ctx_error(f->ctx), "not a raster format"));
+    o.polygons = 1;
+    assert_int_equal(cr_layer_open(f->ctx, path, g, &o, &l), CR_OK);
+    assert_string_equal(cr_layer_resampling(l), "coverage-union");
+    cr_window win = {0, 0, 4, 4};
+    float v[16];
+    uint8_t valid[16];
+    assert_int_equal(cr_layer_read_f32(f->ctx, l, &win, v, valid), CR_OK);
+    for (int i = 0; i < 16; i++) {
+        assert_int_equal(valid[i], 1);
+        assert_float_equal(v[i], (i % 4 < 2 ? 1.0f : 0.0f), 0);
+    }
+    cr_layer_close(l);
+    o.field = "v";
+    assert_int_equal(cr_layer_open(f->ctx, path, g, &o, &l), CR_OK);
+    assert_string_equal(cr_layer_resampling(l), "coverage-mean");
+    assert_int_equal(cr_layer_read_f32(f->ctx, l, &win, v, valid), CR_OK);
+    for (int i = 0; i < 16; i++)
+        assert_int_equal(valid[i], i % 4 < 2);
+    assert_float_equal(v[0], 3.0f, 0);
+    cr_layer *shared = NULL;
+    assert_int_equal(cr_layer_share(f->ctx, l, &o, &shared), CR_OK);
+    cr_layer_close(l); /* the set stays with the other holder */
+    assert_int_equal(cr_layer_read_f32(f->ctx, shared, &win, v, valid), CR_OK);
+    assert_float_equal(v[1], 3.0f, 0);
+    cr_layer_close(shared);
+    o.kind = CR_KIND_COUNT; /* counts per area are no layer's to spread */
+    assert_int_equal(cr_layer_open(f->ctx, path, g, &o, &l), CR_E_USAGE);
+    cr_grid_free(g);
+    free(path);
+}
+
 /* Aqueduct's sentinels through the water input's hook (core/inputs.c), feature by feature:
  * -9999 and 9999 no data; arid by value -1, by bws_cat -1 or by label: score 5, ratio 1.6. */
 static void aqueduct_sentinels_by_hand(void **state)
@@ -502,6 +549,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(latin1_shapefile_field_names, setup, teardown),
         cmocka_unit_test_setup_teardown(lonlat_basins_on_a_utm_grid, setup, teardown),
         cmocka_unit_test_setup_teardown(classify_hook_skips_and_marks, setup, teardown),
+        cmocka_unit_test_setup_teardown(layers_read_polygons_when_asked, setup, teardown),
         cmocka_unit_test(aqueduct_sentinels_by_hand),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
