@@ -697,6 +697,7 @@ typedef struct polygon {
     double value;
     int64_t fid;
     int marked;
+    char *key; /* key_field's text, or NULL */
 } polygon;
 
 struct cr_polyset {
@@ -715,6 +716,7 @@ static void poly_free(polygon *p)
     free((void *)p->rings.xy);
     free((void *)p->rings.ring_end);
     free((void *)p->rings.sign);
+    free(p->key);
 }
 
 cr_polyset *cr_polyset_ref(cr_polyset *set)
@@ -765,6 +767,11 @@ cr_window cr_polyset_box(const cr_polyset *set, int64_t i)
     return set->p[i].box;
 }
 
+const char *cr_polyset_key(const cr_polyset *set, int64_t i)
+{
+    return set->p[i].key;
+}
+
 /* Appends the polygon of geom (grid CRS) to set; returns 0 when out of memory. */
 static int add_poly(cr_polyset *set, GEOSContextHandle_t h, const GEOSGeometry *geom,
                     const cr_grid *grid, double value, int64_t fid, int marked)
@@ -794,6 +801,7 @@ static int add_poly(cr_polyset *set, GEOSContextHandle_t h, const GEOSGeometry *
     p->value = value;
     p->fid = fid;
     p->marked = marked;
+    p->key = NULL;
     return 1;
 }
 
@@ -897,6 +905,7 @@ typedef struct loading {
     cr_polyset *set;
     const cr_polyset_opts *o;
     int field;                /* index, or -1 */
+    int key;                  /* key_field's index, or -1 */
     GEOSGeometry **parts;     /* a dissolve's polygons before their union */
     int64_t nparts, cap_parts;
 } loading;
@@ -955,6 +964,11 @@ static cr_status load_one(cr_shaper *s, loading *ld, OGRFeatureH f)
     }
     int ok = add_poly(ld->set, s->geos, geom, s->grid, value, fid, cls == CR_POLY_MARKED);
     GEOSGeom_destroy_r(s->geos, geom);
+    if (ok && ld->key >= 0) {
+        const char *text = OGR_F_IsFieldSetAndNotNull(f, ld->key) ? OGR_F_GetFieldAsString(f, ld->key)
+                                                                  : "";
+        ok = (ld->set->p[ld->set->n - 1].key = strdup(text)) != NULL;
+    }
     return ok ? CR_OK : cr_ctx_fail(s->ctx, CR_E_IO, "out of memory");
 }
 
@@ -1016,7 +1030,7 @@ cr_status cr_polyset_load(cr_ctx *ctx, const char *path, const cr_grid *grid,
     OGRLayerH layer = NULL;
     cr_shaper s;
     memset(&s, 0, sizeof s);
-    loading ld = {calloc(1, sizeof(cr_polyset)), opts, -1, NULL, 0, 0};
+    loading ld = {calloc(1, sizeof(cr_polyset)), opts, -1, -1, NULL, 0, 0};
     if (!ld.set) {
         st = cr_ctx_fail(ctx, CR_E_IO, "out of memory");
         goto done;
@@ -1027,6 +1041,12 @@ cr_status cr_polyset_load(cr_ctx *ctx, const char *path, const cr_grid *grid,
     const char *field = opts->field ? opts->field : opts->default_field;
     if (field && (ld.field = cr_vector_numeric_field(OGR_L_GetLayerDefn(layer), field)) < 0) {
         st = cr_vector_field_error(ctx, layer, path, what, field, opts->field_flag);
+        goto done;
+    }
+    if (opts->key_field && !opts->dissolve &&
+        (ld.key = OGR_FD_GetFieldIndex(OGR_L_GetLayerDefn(layer), opts->key_field)) < 0) {
+        st = cr_ctx_fail(ctx, CR_E_USAGE, "%s '%s' layer '%s' has no field '%s'", what, path,
+                         OGR_L_GetName(layer), opts->key_field);
         goto done;
     }
     st = cr_shaper_init(ctx, &s, path, what, OGR_L_GetName(layer), OGR_L_GetSpatialRef(layer),

@@ -189,6 +189,8 @@ typedef struct cr_polyset_opts {
     const char *default_field; /* the field when field is NULL (Aqueduct's bws_score); its
                             * absence fails, listing the numeric fields */
     const char *field_flag;/* the option that names the field, for messages; may be NULL */
+    const char *key_field; /* a field kept as text per polygon (an area's code, to join a
+                            * table on: cr_polyset_key()); NULL: none */
     int dissolve;          /* 1: the union of the polygons, so that overlaps count once (no
                             * values; the parts of the union are the set's polygons) */
     /* Called for each feature with a value (field set and not null); may change *value. */
@@ -241,6 +243,9 @@ double cr_polyset_value(const cr_polyset *set, int64_t i);
 int64_t cr_polyset_fid(const cr_polyset *set, int64_t i);
 const cr_rings *cr_polyset_rings(const cr_polyset *set, int64_t i);
 cr_window cr_polyset_box(const cr_polyset *set, int64_t i);
+
+/* Polygon i's key_field as text ("" when null), or NULL without a key_field. */
+const char *cr_polyset_key(const cr_polyset *set, int64_t i);
 
 /* Called by cr_polyset_cover() for polygon i, with its coverage fractions over part (the
  * cells of the window its bounding box covers; part->w * part->h, row-major); fractions

@@ -281,7 +281,16 @@ static void layers_and_fields_are_named(void **state)
     o.field = "bws_raw";
     assert_int_equal(cr_polyset_load(f->ctx, path, g, &o, &set), CR_OK);
     assert_float_equal(cr_polyset_value(set, 0), 1.0, 0);
+    assert_null(cr_polyset_key(set, 0));
     cr_polyset_free(set);
+    /* A key kept as text per polygon, for joins. */
+    o.key_field = "bws_score";
+    assert_int_equal(cr_polyset_load(f->ctx, path, g, &o, &set), CR_OK);
+    assert_string_equal(cr_polyset_key(set, 0), "2");
+    cr_polyset_free(set);
+    o.key_field = "ADM2_PCODE";
+    assert_int_equal(cr_polyset_load(f->ctx, path, g, &o, &set), CR_E_USAGE);
+    assert_non_null(strstr(cr_ctx_error(f->ctx), "no field 'ADM2_PCODE'"));
     cr_grid_free(g);
     free(path);
 }
