@@ -9,6 +9,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "cityrisk/arrivals.h"
 
+#include <inttypes.h>
 #include <math.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -426,13 +427,9 @@ static cr_status make_grid(cr_ctx *ctx, const char *points_path, const cr_arriva
 {
     if (o->grid_path)
         return CR_OK; /* read before the records, for their CRS */
+    (void)points_path;
     cr_bounds b = o->bounds;
     if (!o->has_bounds) {
-        if (l->n == 0)
-            return cr_ctx_fail(ctx, CR_E_DATA,
-                               "'%s' has no accepted records to take the grid's extent from; give "
-                               "--bounds or --grid",
-                               points_path);
         double grow = o->kernel != CR_KERNEL_NONE ? o->bandwidth : o->resolution / 2;
         b = l->extent;
         b.xmin -= grow, b.ymin -= grow, b.xmax += grow, b.ymax += grow;
@@ -578,6 +575,26 @@ static cr_status check_overlap(cr_ctx *ctx, const char *points_path, const cr_ar
                          " (in the grid's CRS); check the coordinate columns and --src-crs");
 }
 
+/* Fails when no record was accepted, whatever the options: an all-zero raster would
+ * read as "no arrivals" where the truth is "no usable records" (every date in a form
+ * not read, a window that misses every record, a filter that matches none). */
+static cr_status check_accepted(cr_ctx *ctx, const char *points_path, const cr_arrivals_opts *o,
+                                const cr_arrivals_summary *s)
+{
+    if (s->records_accepted > 0)
+        return CR_OK;
+    if (s->records_read == 0)
+        return cr_ctx_fail(ctx, CR_E_DATA, "'%s' has no records%s: no arrivals to count; nothing "
+                           "was written", points_path,
+                           !s->ids_are_lines && o->where ? " that match --where" : "");
+    return cr_ctx_fail(ctx, CR_E_DATA,
+                       "no record of '%s' was accepted (%" PRId64 " read: %" PRId64
+                       " rejected, %" PRId64 " outside the date window, %" PRId64
+                       " left out by --where); nothing was written",
+                       points_path, s->records_read, s->records_rejected, s->excluded_by_date,
+                       s->excluded_by_where);
+}
+
 /* Sizes the tiles and the halo; fails when a footprint could not be indexed. */
 static cr_status plan(cr_ctx *ctx, job *j, const cr_arrivals_opts *o, const cr_grid *grid)
 {
@@ -633,6 +650,8 @@ cr_status cr_arrivals(cr_ctx *ctx, const char *points_path, const char *out_path
         cr_ctx_set_progress_range(ctx, 0.0, 0.4);
         st = cr_records_read(ctx, points_path, o, wkt, collect, &points, o->report_path, s, &report);
     }
+    if (st == CR_OK)
+        st = check_accepted(ctx, points_path, o, s);
     if (st == CR_OK)
         st = make_grid(ctx, points_path, o, &points, &grid);
     if (st == CR_OK && !o->grid_path)

@@ -23,6 +23,9 @@
 #include "isodate.h"
 #include "where.h"
 
+/* The forms of dates cr_date_parse() reads, for messages. */
+#define DATE_FORMS "YYYY-MM-DD[Thh:mm[:ss]], YYYY-MM or YYYY"
+
 /* Records transformed per call to PROJ: large enough to amortise its per-call cost. */
 #define BATCH 4096
 
@@ -80,7 +83,7 @@ static const char *const REASON_TEXTS[CR_REJECT_REASONS] = {
     "infinite counts",
     "counts above 1e+12",
     "missing dates",
-    "dates that are not ISO 8601 (YYYY-MM-DD[Thh:mm[:ss]])",
+    "dates that are not ISO 8601 (" DATE_FORMS ")",
 };
 
 const char *cr_reject_reason_name(cr_reject_reason reason)
@@ -293,8 +296,8 @@ static void window(reader *r, const cr_date *d, int *keep)
 {
     if (!r->dated || d->day < r->first_day)
         r->first_day = d->day;
-    if (!r->dated || d->day > r->last_day)
-        r->last_day = d->day;
+    if (!r->dated || d->last > r->last_day)
+        r->last_day = d->last;
     r->dated = 1;
     *keep = cr_date_in_window(d, r->has_from ? &r->from : NULL, r->has_to ? &r->to : NULL);
     if (!*keep)
@@ -336,19 +339,12 @@ typedef struct csv_source {
     int ncolumns;          /* of used: names or HXL tags, whichever row is longer */
 } csv_source;
 
-/* Resolves a named column (header name or HXL tag) or fails naming the columns. */
+/* Resolves a named column (header name or HXL tag pattern) or fails naming the columns
+ * and their tags. */
 static cr_status csv_column(reader *r, const cr_csv_header *h, const char *option,
                             const char *name, int *column)
 {
-    *column = cr_csv_header_find(h, name);
-    if (*column >= 0)
-        return CR_OK;
-    char list[512] = "";
-    size_t used = 0;
-    for (int i = 0; i < h->count && used + 1 < sizeof list; i++)
-        used += (size_t)snprintf(list + used, sizeof list - used, "%s%s", i ? ", " : "", h->names[i]);
-    return cr_ctx_fail(r->ctx, CR_E_USAGE, "%s '%s' is not a column of '%s' (columns: %s)", option,
-                       name, r->path, list);
+    return cr_csv_header_column(r->ctx, h, r->path, option, name, column);
 }
 
 static cr_status csv_find_columns(reader *r, csv_source *c)
@@ -819,9 +815,11 @@ static cr_status setup(reader *r, const char *src_wkt, const char *target_wkt)
     if ((o->from || o->to) && !o->date_field)
         return cr_ctx_fail(r->ctx, CR_E_USAGE, "--from and --to need --date-field");
     if (o->from && !(r->has_from = cr_date_parse(o->from, &r->from)))
-        return cr_ctx_fail(r->ctx, CR_E_USAGE, "--from '%s' is not an ISO 8601 date (YYYY-MM-DD)", o->from);
+        return cr_ctx_fail(r->ctx, CR_E_USAGE, "--from '%s' is not an ISO 8601 date (%s)", o->from,
+                           DATE_FORMS);
     if (o->to && !(r->has_to = cr_date_parse(o->to, &r->to)))
-        return cr_ctx_fail(r->ctx, CR_E_USAGE, "--to '%s' is not an ISO 8601 date (YYYY-MM-DD)", o->to);
+        return cr_ctx_fail(r->ctx, CR_E_USAGE, "--to '%s' is not an ISO 8601 date (%s)", o->to,
+                           DATE_FORMS);
     OGRSpatialReferenceH src = cr_srs_from_wkt(src_wkt), dst = cr_srs_from_wkt(target_wkt);
     cr_status st = CR_OK;
     if (!src || !dst) {
@@ -842,14 +840,10 @@ static cr_status setup(reader *r, const char *src_wkt, const char *target_wkt)
     return st;
 }
 
-/* One warning per rejection reason, with the first ids; one for a source without
- * records. */
+/* One warning per rejection reason, with the first ids. */
 static void warn(reader *r)
 {
     const cr_arrivals_summary *s = r->sum;
-    if (s->records_read == 0)
-        cr_ctx_log(r->ctx, CR_LOG_WARNING, "'%s' has no records%s: no arrivals to count", r->path,
-                   !s->ids_are_lines && r->opts->where ? " that match --where" : "");
     for (int k = 0; k < CR_REJECT_REASONS; k++) {
         if (s->rejected[k] == 0)
             continue;

@@ -817,24 +817,20 @@ class Placement(ArrivalsCase):
 
 
 class InputsAndOutputs(ArrivalsCase):
-    def test_header_only_with_bounds(self):
+    def test_header_only_with_bounds_fails(self):
+        # No record is no usable data, not "no arrivals": exit 3 and nothing written, whatever
+        # the grid options (issue 18, point 9).
         for tags in [None, ["#date", "#geo+lon", "#geo+lat", "#affected"]]:
-            with self.subTest(hxl=bool(tags)):
-                points = self.path(f"empty-{bool(tags)}.csv")
-                write_csv(points, ["date", "lon", "lat", "n"], [], tags=tags)
-                out, summary, _ = self.arrivals("--points", points, "--count-field", "n",
-                                                *KGRID.args())
-                got, _ = read_raster(out)
-                self.assertEqual(got.shape, KGRID.shape())
-                self.assertTrue(np.all(got == 0), "not all zero")
-                self.assertEqual(summary["records_read"], 0)
-                self.assertEqual(summary["records_accepted"], 0)
-                self.assertEqual(summary["arrivals_total"], 0)
-                self.assertEqual(summary["raster_sum"], 0)
-                self.assertIsNone(summary["date_range"])
-        out, summary, _ = self.arrivals("--points", points, *KGRID.args(), "--kernel", "quartic",
-                                        "--bandwidth", "100")
-        self.assertTrue(np.all(read_raster(out)[0] == 0))
+            for extra in [(), ("--kernel", "quartic", "--bandwidth", "100")]:
+                with self.subTest(hxl=bool(tags), extra=extra):
+                    points = self.path(f"empty-{bool(tags)}.csv")
+                    write_csv(points, ["date", "lon", "lat", "n"], [], tags=tags)
+                    folder = self.path(f"out-{bool(tags)}-{len(extra)}")
+                    os.mkdir(folder)
+                    self.assertFails(["arrivals", "--points", points, "--count-field", "n",
+                                      *KGRID.args(), *extra, "-o",
+                                      os.path.join(folder, "a.tif")], 3, points, "no records")
+                    self.assertNoOutput(folder, "header only")
 
     def test_header_only_without_bounds_fails(self):
         points = self.path("empty.csv")
@@ -1273,6 +1269,110 @@ class DateWindow(ArrivalsCase):
                 self.assertEqual(list(read_raster(out)[0][0, :5]), [0, 1, 1, 0, 0])
                 self.assertEqual(summary["excluded_by_date"], 2)
                 self.assertEqual(summary["rejected"]["missing_date"], {"count": 1, "first": [5]})
+
+
+# ---------------------------------------------------------------------------------------------
+# Records as published (issue 18): month dates, HXL tag patterns, no accepted record
+
+# An IOM DTM-like site export: HXL row under the names, month-only dates, counts per site.
+HXL_HEADER = ["reported", "admin2", "site", "longitude", "latitude", "idps", "refugees"]
+HXL_TAGS = ["#date+reported", "#adm2+code", "#loc+name", "#geo+lon", "#geo+lat",
+            "#affected+idps+ind", "#affected+refugees+ind"]
+HXL_SITES = [(700105.0, 7800105.0, 12), (700255.0, 7800255.0, 30), (700405.0, 7800395.0, 7),
+             (700045.0, 7800455.0, 5)]
+
+
+def write_hxl_sites(path, dates, sites=HXL_SITES, epsg=UTM36S):
+    """The sites with the given dates (one each) as a CSV with an HXL row, lon/lat in
+    EPSG:4326; returns the lines the records start on."""
+    ll = transform([(x, y) for x, y, _ in sites], epsg, 4326)
+    rows = [[d, f"MZ01{k:02d}", f"site {k}", f"{lon:.10f}", f"{lat:.10f}", str(n), "1"]
+            for k, ((lon, lat), (_, _, n), d) in enumerate(zip(ll, sites, dates))]
+    return write_csv(path, HXL_HEADER, rows, tags=HXL_TAGS)
+
+
+class PublishedRecords(ArrivalsCase):
+    def test_month_dates_are_accepted_and_match_windows_they_overlap(self):
+        points = self.path("dtm.csv")
+        write_hxl_sites(points, ["2024-06"] * len(HXL_SITES))
+        total = sum(n for _, _, n in HXL_SITES)
+        expected, _, _, _ = count_reference(KGRID, HXL_SITES)
+        # #date matches #date+reported; #affected+idps matches #affected+idps+ind (HXL tag
+        # patterns: a pattern's attributes are a subset of the column's).
+        for window in [(), ("--from", "2024-06-15"), ("--to", "2024-06-01"),
+                       ("--from", "2024-06-30", "--to", "2024-07-31"), ("--from", "2024-06"),
+                       ("--from", "2024", "--to", "2024")]:
+            with self.subTest(window=window):
+                out, summary, _ = self.arrivals("--points", points, "--date-field", "#date",
+                                                "--count-field", "#affected+idps", *window,
+                                                *KGRID.args())
+                self.assertEqual(summary["records_accepted"], len(HXL_SITES), summary)
+                self.assertEqual(summary["records_rejected"], 0)
+                self.assertEqual(summary["arrivals_total"], total)
+                self.assertEqual(summary["date_range"], {"first": "2024-06-01",
+                                                         "last": "2024-06-30"})
+                self.assertRaster(read_raster(out)[0], expected, f"window {window}")
+        # A window that misses June: no record accepted, exit 3, nothing written.
+        for window in [("--from", "2024-07-01"), ("--to", "2024-05-31"), ("--from", "2024-07"),
+                       ("--to", "2023")]:
+            with self.subTest(window=window):
+                folder = self.path(f"none-{'-'.join(window)}")
+                os.mkdir(folder)
+                self.assertFails(["arrivals", "--points", points, "--date-field", "#date",
+                                  "--count-field", "#affected+idps", *window, *KGRID.args(),
+                                  "--report", os.path.join(folder, "r.csv"),
+                                  "-o", os.path.join(folder, "a.tif")], 3,
+                                 points, "no record", "4 outside the date window")
+                self.assertNoOutput(folder, f"window {window}")
+
+    def test_no_accepted_record_fails_whatever_the_options(self):
+        points = self.path("bad.csv")
+        write_csv(points, ["lon", "lat", "n", "when"],
+                  [["33.1", "95", "3", "2024-01-01"], ["x", "-17.9", "2", "2024-01-01"]])
+        grid_ref = KGRID.write(self.path("grid.tif"))
+        cases = [("all rejected, --bounds", ["--count-field", "n", *KGRID.args()]),
+                 ("all rejected, --grid", ["--count-field", "n", "--grid", grid_ref]),
+                 ("all rejected, extent", ["--resolution", "10", "--crs", "EPSG:32736"]),
+                 ("all rejected, kernel", ["--grid", grid_ref, "--bandwidth", "50"]),
+                 ("all rejected, --report", ["--grid", grid_ref, "--report", "REPORT"])]
+        for label, args in cases:
+            with self.subTest(label):
+                folder = self.path(label.replace(" ", "_").replace(",", ""))
+                os.mkdir(folder)
+                args = [a.replace("REPORT", os.path.join(folder, "r.csv")) for a in args]
+                self.assertFails(["arrivals", "--points", points, *args, "-o",
+                                  os.path.join(folder, "a.tif")], 3, "no record", "2 rejected")
+                self.assertNoOutput(folder, label)
+        # --where matching nothing (CSV: excluded by our filter; OGR: at the source).
+        good = self.path("good.csv")
+        write_hxl_sites(good, ["2024-06-03"] * len(HXL_SITES))
+        folder = self.path("where")
+        os.mkdir(folder)
+        self.assertFails(["arrivals", "--points", good, "--where", "admin2 = 'nowhere'",
+                          *KGRID.args(), "-o", os.path.join(folder, "a.tif")], 3,
+                         "no record", "4 left out by --where")
+        self.assertNoOutput(folder, "--where")
+
+    def test_hxl_patterns_ambiguity_and_errors_list_tags(self):
+        points = self.path("dtm.csv")
+        write_hxl_sites(points, ["2024-06-03"] * len(HXL_SITES))
+        out = self.out()
+        # #affected matches both idps and refugees: which one is meant would be a guess.
+        message = self.assertFails(["arrivals", "--points", points, "--count-field", "#affected",
+                                    *KGRID.args(), "-o", out], 3, "#affected",
+                                   "matches several columns", "#affected+idps+ind",
+                                   "#affected+refugees+ind")
+        self.assertFalse(os.path.exists(out), message)
+        # An unknown tag: the message lists the names and the tags.
+        self.assertUsage(["--points", points, "--count-field", "#population", *KGRID.args(),
+                          "-o", out], "#population", "idps (#affected+idps+ind)",
+                         "reported (#date+reported)", out=out)
+        # The exact tag and the name still work.
+        for field in ["#affected+idps+ind", "#AFFECTED + ind + idps", "idps"]:
+            with self.subTest(field=field):
+                _, summary, _ = self.arrivals("--points", points, "--count-field", field,
+                                              *KGRID.args())
+                self.assertEqual(summary["arrivals_total"], sum(n for _, _, n in HXL_SITES))
 
 
 # ---------------------------------------------------------------------------------------------
