@@ -21,6 +21,7 @@
 #include "cityrisk/json.h"
 #include "cityrisk/raster.h"
 #include "core/internal.h"
+#include "core/outliers.h"
 #include "kernel.h"
 #include "core/output.h"
 #include "core/pool.h"
@@ -421,18 +422,124 @@ static cr_status run_tiles(cr_ctx *ctx, job *j, int threads, int slots, cr_arriv
     return st;
 }
 
-/* The grid: --grid's, --bounds', or the records' extent grown by the bandwidth. */
+/* "line 12" or "feature 12". */
+static const char *id_word(const cr_arrivals_summary *s, int64_t n)
+{
+    return s->ids_are_lines ? (n == 1 ? "line" : "lines") : (n == 1 ? "feature" : "features");
+}
+
+/* Counts, lists and reports a record far outside the others. */
+static cr_status note_far(cr_ctx *ctx, const cr_point *p, cr_report *report, cr_arrivals_summary *s,
+                          const cr_outliers *rule)
+{
+    if (s->records_far < CR_ARRIVALS_FIRST_IDS)
+        s->far_ids[s->records_far] = p->id;
+    s->records_far++;
+    s->arrivals_far += p->count;
+    if (!report)
+        return CR_OK;
+    char message[320];
+    snprintf(message, sizeof message,
+             "the record at (%.10g, %.10g) in the grid CRS lies more than %g times %.6g (the size "
+             "of the records' central extent) beyond it: left out of the grid's extent",
+             p->x, p->y, CR_OUTLIER_FACTOR, rule->size);
+    return cr_report_add(ctx, report, p->id, "far_outside", message, NULL, 0);
+}
+
+/* The extent of the records that are not far outside the others (core/outliers.h), which
+ * are counted, reported and warned about. */
+static cr_status records_extent(cr_ctx *ctx, const char *points_path, const cr_arrivals_opts *o,
+                                const point_list *l, cr_report *report, cr_arrivals_summary *s,
+                                cr_bounds *b)
+{
+    cr_outliers rule;
+    double floor_size = fmax(2 * o->bandwidth, 100 * o->resolution);
+    cr_status st = cr_outliers_find(ctx, &l->p[0].x, &l->p[0].y, sizeof *l->p / sizeof(double), l->n,
+                                    floor_size, &rule);
+    int any = 0;
+    for (size_t i = 0; st == CR_OK && i < l->n; i++) {
+        const cr_point *p = &l->p[i];
+        if (cr_outliers_far(&rule, p->x, p->y)) {
+            st = note_far(ctx, p, report, s, &rule);
+            continue;
+        }
+        if (!any++)
+            *b = (cr_bounds){p->x, p->y, p->x, p->y};
+        b->xmin = fmin(b->xmin, p->x), b->xmax = fmax(b->xmax, p->x);
+        b->ymin = fmin(b->ymin, p->y), b->ymax = fmax(b->ymax, p->y);
+    }
+    if (st != CR_OK || s->records_far == 0)
+        return st;
+    char ids[160] = "";
+    size_t used = 0;
+    for (int i = 0; i < CR_ARRIVALS_FIRST_IDS && i < s->records_far; i++)
+        used += (size_t)snprintf(ids + used, sizeof ids - used, "%s%" PRId64, i ? ", " : "",
+                                 s->far_ids[i]);
+    cr_ctx_log(ctx, CR_LOG_WARNING,
+               "%s: %" PRId64 " record%s (%.10g arrivals) lie far outside the others, more than %g "
+               "times the size of their central extent (%.6g) beyond it (%s %s%s): left out of the "
+               "grid's extent and counted outside the grid; check their coordinates (latitude and "
+               "longitude swapped?) or give --bounds to include them",
+               points_path, s->records_far, s->records_far == 1 ? "" : "s", s->arrivals_far,
+               CR_OUTLIER_FACTOR, rule.size, id_word(s, s->records_far), ids,
+               s->records_far > CR_ARRIVALS_FIRST_IDS ? ", ..." : "");
+    return CR_OK;
+}
+
+/* Fails when a grid from the records' extent b would exceed CR_EXTENT_MAX_CELLS, naming the
+ * records at its edges: a grid that size is a mistake in the records far more often than
+ * a study area, and --bounds says which it is. */
+static cr_status check_extent_size(cr_ctx *ctx, const char *points_path, const cr_arrivals_opts *o,
+                                   const point_list *l, const cr_arrivals_summary *s,
+                                   const cr_bounds *b)
+{
+    double cells = cr_bounds_cells(b, o->resolution);
+    if (cells <= CR_EXTENT_MAX_CELLS)
+        return CR_OK;
+    /* The records at the four edges of the extent (the far ones are not in it). */
+    const cr_point *edge[4] = {NULL, NULL, NULL, NULL};
+    for (size_t i = 0; i < l->n; i++) {
+        const cr_point *p = &l->p[i];
+        if (p->x < b->xmin || p->x > b->xmax || p->y < b->ymin || p->y > b->ymax)
+            continue;
+        if (!edge[0] || p->x < edge[0]->x) edge[0] = p;
+        if (!edge[1] || p->x > edge[1]->x) edge[1] = p;
+        if (!edge[2] || p->y < edge[2]->y) edge[2] = p;
+        if (!edge[3] || p->y > edge[3]->y) edge[3] = p;
+    }
+    char named[600] = "";
+    size_t used = 0;
+    static const char *const sides[4] = {"west", "east", "south", "north"};
+    for (int k = 0; k < 4 && edge[k]; k++)
+        used += (size_t)snprintf(named + used, sizeof named - used, "%s%s %s %" PRId64
+                                 " at (%.10g, %.10g)", k ? ", " : "", sides[k], id_word(s, 1),
+                                 edge[k]->id, edge[k]->x, edge[k]->y);
+    return cr_ctx_fail(ctx, CR_E_DATA,
+                       "the grid from the records' extent of '%s' would have %.4g cells (more than "
+                       "%g) at resolution %g: the records span %.10g..%.10g x %.10g..%.10g in the "
+                       "grid CRS (%s); check those records, or give --bounds or --grid for the "
+                       "study area",
+                       points_path, cells, CR_EXTENT_MAX_CELLS, o->resolution, b->xmin, b->xmax,
+                       b->ymin, b->ymax, named);
+}
+
+/* The grid: --grid's, --bounds', or the extent of the records not far outside the others,
+ * grown by the bandwidth. */
 static cr_status make_grid(cr_ctx *ctx, const char *points_path, const cr_arrivals_opts *o,
-                           const point_list *l, cr_grid **grid)
+                           const point_list *l, cr_report *report, cr_arrivals_summary *s,
+                           cr_grid **grid)
 {
     if (o->grid_path)
         return CR_OK; /* read before the records, for their CRS */
-    (void)points_path;
     cr_bounds b = o->bounds;
     if (!o->has_bounds) {
+        cr_status st = records_extent(ctx, points_path, o, l, report, s, &b);
         double grow = o->kernel != CR_KERNEL_NONE ? o->bandwidth : o->resolution / 2;
-        b = l->extent;
         b.xmin -= grow, b.ymin -= grow, b.xmax += grow, b.ymax += grow;
+        if (st == CR_OK)
+            st = check_extent_size(ctx, points_path, o, l, s, &b);
+        if (st != CR_OK)
+            return st;
     }
     return cr_grid_from_bounds(ctx, &b, o->resolution, o->resolution, o->crs, grid);
 }
@@ -628,6 +735,7 @@ cr_status cr_arrivals(cr_ctx *ctx, const char *points_path, const char *out_path
     cr_arrivals_summary local;
     cr_arrivals_summary *s = summary ? summary : &local;
     memset(s, 0, sizeof *s);
+    memset(s->far_ids, 0xff, sizeof s->far_ids); /* -1: unused */
     cr_grid *grid = NULL;
     char *wkt = NULL;
     int geographic = 0;
@@ -653,7 +761,7 @@ cr_status cr_arrivals(cr_ctx *ctx, const char *points_path, const char *out_path
     if (st == CR_OK)
         st = check_accepted(ctx, points_path, o, s);
     if (st == CR_OK)
-        st = make_grid(ctx, points_path, o, &points, &grid);
+        st = make_grid(ctx, points_path, o, &points, report, s, &grid);
     if (st == CR_OK && !o->grid_path)
         st = cr_output_check_size(ctx, out_path, grid, 1, NULL);
     if (st == CR_OK)

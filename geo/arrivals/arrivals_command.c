@@ -174,6 +174,13 @@ static json_object *summary_json(const char *points, const char *out, const cr_a
     json_object_object_add(doc, "excluded_by_date", json_object_new_int64(s->excluded_by_date));
     json_object_object_add(doc, "excluded_by_where", json_object_new_int64(s->excluded_by_where));
     json_object_object_add(doc, "records_outside_grid", json_object_new_int64(s->records_outside_grid));
+    json_object *far = json_object_new_object(), *far_ids = json_object_new_array();
+    for (int i = 0; i < CR_ARRIVALS_FIRST_IDS && s->far_ids[i] >= 0; i++)
+        json_object_array_add(far_ids, json_object_new_int64(s->far_ids[i]));
+    json_object_object_add(far, "count", json_object_new_int64(s->records_far));
+    json_object_object_add(far, "first", far_ids);
+    json_object_object_add(far, "arrivals", cr_json_number(s->arrivals_far, 15));
+    json_object_object_add(doc, "records_far_outside", far);
     json_object_object_add(doc, "arrivals_total", cr_json_number(s->arrivals_total, 15));
     json_object_object_add(doc, "arrivals_in_grid", cr_json_number(s->arrivals_in_grid, 15));
     json_object_object_add(doc, "arrivals_outside_grid", cr_json_number(s->arrivals_outside_grid, 15));
@@ -203,6 +210,9 @@ static void summary_text(FILE *out, const cr_arrivals_opts *o, const cr_arrivals
     fprintf(out, "%.10g arrivals inside the %dx%d grid, %.10g in %" PRId64 " records outside it\n",
             s->arrivals_in_grid, s->grid->width, s->grid->height, s->arrivals_outside_grid,
             s->records_outside_grid);
+    if (s->records_far)
+        fprintf(out, "%" PRId64 " of them far outside the others, left out of the grid's extent\n",
+                s->records_far);
     if (o->kernel != CR_KERNEL_NONE)
         fprintf(out,
                 "%s kernel, bandwidth %g: %.6g arrivals of kernel mass reached beyond the grid edge "

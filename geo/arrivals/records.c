@@ -159,6 +159,7 @@ static cr_status flush(reader *r)
             continue;
         }
         r->out[k].x = r->x[i], r->out[k].y = r->y[i], r->out[k].count = r->count[i];
+        r->out[k].id = r->ids[i];
         r->sum->arrivals_total += r->count[i];
         r->sum->records_accepted += r->first[i];
         k++;

@@ -5,6 +5,7 @@
 #define CITYRISK_RECORDS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "cityrisk/arrivals.h"
 #include "report.h"
@@ -13,6 +14,7 @@
 typedef struct cr_point {
     double x, y;
     double count;
+    int64_t id; /* the record's line or feature id, for reports */
 } cr_point;
 
 /* Receives accepted points in input order, in batches. */

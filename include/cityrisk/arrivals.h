@@ -133,6 +133,11 @@ typedef struct cr_arrivals_summary {
     int64_t excluded_by_date;  /* valid records outside the --from/--to window */
     int64_t excluded_by_where; /* CSV records the filter left out (OGR filters at the source) */
     int64_t records_outside_grid;
+    /* Records far outside the others, left out of a grid made from the records' extent
+     * (docs/arrivals.md, "Outliers"); they are also among records_outside_grid. */
+    int64_t records_far;
+    int64_t far_ids[CR_ARRIVALS_FIRST_IDS]; /* the first ids, -1 unused */
+    double arrivals_far;
     double arrivals_total;       /* the counts of the accepted records */
     double arrivals_in_grid;     /* ... of those inside the grid: the raster's sum */
     double arrivals_outside_grid;

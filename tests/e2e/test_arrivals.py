@@ -30,7 +30,7 @@ REASONS = ["missing_coordinate", "bad_coordinate", "latitude_out_of_range",
 KERNELS = ["quartic", "epanechnikov", "triweight", "uniform", "triangular", "gaussian"]
 SUMMARY_KEYS = ["output", "points", "records_read", "records_accepted", "records_rejected", "id",
                 "rejected", "excluded_by_date", "excluded_by_where", "records_outside_grid",
-                "arrivals_total", "arrivals_in_grid", "arrivals_outside_grid", "kernel",
+                "records_far_outside", "arrivals_total", "arrivals_in_grid", "arrivals_outside_grid", "kernel",
                 "bandwidth", "kernel_mass_outside", "raster_sum", "date_range", "grid"]
 UTM36S = 32736
 
@@ -1373,6 +1373,92 @@ class PublishedRecords(ArrivalsCase):
                 _, summary, _ = self.arrivals("--points", points, "--count-field", field,
                                               *KGRID.args())
                 self.assertEqual(summary["arrivals_total"], sum(n for _, _, n in HXL_SITES))
+
+
+class Outliers(ArrivalsCase):
+    """Records far outside the others (issue 18, point 10; docs/arrivals.md, "Outliers")."""
+
+    def city(self, n=20, seed=18):
+        rng = random.Random(seed)
+        return [(round(rng.uniform(*GOOD_LON), 6), round(rng.uniform(*GOOD_LAT), 6),
+                 rng.randint(1, 9)) for _ in range(n)]
+
+    def write(self, name, records):
+        path = self.path(name)
+        starts = write_csv(path, ["lon", "lat", "n"],
+                           [[f"{x}", f"{y}", str(c)] for x, y, c in records])
+        return path, starts
+
+    def test_a_swapped_record_is_reported_and_left_out_of_the_extent(self):
+        records = self.city()
+        lon, lat, n = records[7]
+        swapped = records[:7] + [(lat, lon, n)] + records[8:]  # latitude and longitude swapped
+        points, starts = self.write("swapped.csv", swapped)
+        report = self.path("report.csv")
+        out, summary, err = self.arrivals("--points", points, "--count-field", "n",
+                                          "--resolution", "10", "--crs", "EPSG:32736",
+                                          "--report", report)
+        self.assertEqual(summary["records_far_outside"],
+                         {"count": 1, "first": [starts[7]], "arrivals": n})
+        self.assertIn(f"line {starts[7]}", err)
+        self.assertIn("far outside the others", err)
+        # The grid is the one the other records make: their extent in UTM grown by half a cell,
+        # snapped outwards to multiples of 10 m (as gdalwarp -tap), computed here.
+        others = [r for k, r in enumerate(swapped) if k != 7]
+        utm = transform([(x, y) for x, y, _ in others], 4326, UTM36S)
+        xs, ys = [p[0] for p in utm], [p[1] for p in utm]
+        grid = Grid(math.floor((min(xs) - 5) / 10) * 10, math.floor((min(ys) - 5) / 10) * 10,
+                    math.ceil((max(xs) + 5) / 10) * 10, math.ceil((max(ys) + 5) / 10) * 10, 10.0,
+                    UTM36S)
+        self.assertGridIs(out, grid, summary)
+        self.assertLess(grid.cols * grid.rows, 10 ** 7)
+        expected, in_grid, _, _ = count_reference(grid, [(*p, c) for p, (_, _, c) in
+                                                         zip(utm, others)])
+        self.assertRaster(read_raster(out)[0], expected, "without the swapped record")
+        self.assertEqual(summary["records_outside_grid"], 1)
+        self.assertEqual(summary["arrivals_outside_grid"], n)
+        self.assertEqual(summary["records_accepted"], len(swapped))
+        _, rows = read_report(report)
+        self.assertEqual([(int(r[0]), r[1]) for r in rows], [(starts[7], "far_outside")])
+        # info warns about the same record.
+        rc, stdout, err = run("info", "--json", points)
+        self.assertEqual(rc, 0, err)
+        far = [w for w in json.loads(stdout)["warnings"] if w["code"] == "far_records"]
+        self.assertEqual(len(far), 1, stdout)
+        self.assertIn(f"line {starts[7]} at", far[0]["message"])
+        # ... and not about the city alone.
+        clean, _ = self.write("clean.csv", others)
+        rc, stdout, err = run("info", "--json", clean)
+        self.assertFalse([w for w in json.loads(stdout)["warnings"] if w["code"] == "far_records"])
+        # With --bounds the rule does not apply: the record is simply outside the grid.
+        out, summary, err = self.arrivals("--points", points, "--count-field", "n", *grid.args())
+        self.assertEqual(summary["records_far_outside"]["count"], 0)
+        self.assertEqual(summary["records_outside_grid"], 1)
+        self.assertNotIn("far outside", err)
+
+    def test_a_huge_extent_without_far_records_stops_naming_the_records(self):
+        # Two cities 1,000 km apart, half the records in each: neither is far from the
+        # others' quartiles, but a 10 m grid over both would have 10^10 cells.
+        beira = self.city(6, seed=1)
+        nampula = [(x + 4.5, y + 4.8, c) for x, y, c in self.city(6, seed=2)]
+        points, starts = self.write("two.csv", beira + nampula)
+        folder = self.path("out")
+        os.mkdir(folder)
+        message = self.assertFails(["arrivals", "--points", points, "--resolution", "10",
+                                    "--crs", "EPSG:32736", "-o", os.path.join(folder, "a.tif")],
+                                   3, points, "more than 1e+08", "--bounds")
+        self.assertNoOutput(folder, "huge extent")
+        # The records at the edges are named by their lines.
+        utm = transform([(x, y) for x, y, _ in beira + nampula], 4326, UTM36S)
+        west = min(range(len(utm)), key=lambda k: utm[k][0])
+        north = max(range(len(utm)), key=lambda k: utm[k][1])
+        self.assertIn(f"west line {starts[west]} at", message)
+        self.assertIn(f"north line {starts[north]} at", message)
+        # With --bounds over one city it runs, the other counted outside the grid.
+        grid = Grid(680000.0, 7790000.0, 700000.0, 7810000.0, 100.0, UTM36S)
+        out, summary, _ = self.arrivals("--points", points, *grid.args())
+        self.assertEqual(summary["records_far_outside"]["count"], 0)
+        self.assertGreaterEqual(summary["records_outside_grid"], 6)
 
 
 # ---------------------------------------------------------------------------------------------
