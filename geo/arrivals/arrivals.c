@@ -1,6 +1,6 @@
 /* arrivals.c: arrival records to arrivals per cell, accumulated tile by tile.
  *
- * The accepted records are kept as points (24 bytes each) and bucketed by the
+ * The accepted records are kept as points (32 bytes each) and bucketed by the
  * output tile that holds them. Each output tile then sums the records of its own
  * bucket and of the buckets within the kernel's reach (the halo), into one tile of
  * doubles per worker; tiles are written in order as they finish. A record whose
@@ -23,6 +23,7 @@
 #include "core/internal.h"
 #include "core/outliers.h"
 #include "kernel.h"
+#include "mask.h"
 #include "core/output.h"
 #include "core/pool.h"
 #include "records.h"
@@ -96,9 +97,14 @@ typedef struct job {
     /* the records inside the grid, sorted by tile, one per position */
     size_t n;
     cell_point *p;
-    double *norm;             /* kernel weight sum over the grid; NAN: computed in the tile */
+    double *norm;             /* kernel weight sum over the grid (the allowed cells under a
+                               * mask); NAN: computed in the tile; < 0: no allowed cell within
+                               * the bandwidth, the record is rejected */
+    const cr_mask *mask;      /* --mask, or NULL */
     int64_t *start;           /* tiles + 1 offsets into the records */
     double *chunk_mass;       /* kernel mass outside the grid, per chunk */
+    double *chunk_masked;     /* kernel mass on refused cells of the grid, per chunk */
+    int64_t dropped;          /* positions rejected: no allowed cell within the bandwidth */
     double **acc;             /* per worker: one tile of doubles */
     float **out;              /* per slot: one tile of floats */
     cr_writer *writer;
@@ -249,6 +255,7 @@ static cr_cells grid_cells(const job *j)
 static void stamp_of(const job *j, size_t i, cr_stamp *s)
 {
     cr_stamp_init(s, j->o->kernel, j->o->bandwidth, j->cell_w, j->cell_h, j->p[i].fx, j->p[i].fy);
+    s->mask = j->mask;
 }
 
 /* The sum of a footprint's weights inside area, in bands of rows with a look for a stop
@@ -270,8 +277,31 @@ static int stamp_sum(watch *w, const cr_stamp *s, const cr_cells *area, double *
     return 1;
 }
 
-/* The normalisation of the records whose footprint leaves their tile, and the
- * kernel mass that falls beyond the grid, for one chunk of records. */
+/* Under a mask, a record without a kernel keeps its count in its own cell, which must be
+ * allowed: -1 (rejected) when it is not. */
+static double own_cell(const job *j, size_t i)
+{
+    return j->mask && !cr_mask_allowed(j->mask, (int)j->p[i].fx, (int)j->p[i].fy) ? -1 : NAN;
+}
+
+/* The normalisation of record i under a mask: the weights of its allowed cells, or 0 when no
+ * cell centre of the grid lies within the bandwidth (its count then stays in its own cell,
+ * if allowed), or -1 when the kernel reaches cells but none allowed: rejected. *grid_sum is
+ * the sum over the grid without the mask. 0 when asked to stop. */
+static int masked_norm(watch *w, const cr_stamp *s, const job *j, size_t i, double grid_sum,
+                       double *norm)
+{
+    cr_cells grid = grid_cells(j);
+    if (!stamp_sum(w, s, &grid, norm))
+        return 0;
+    if (!(*norm > 0))
+        *norm = grid_sum > 0 ? -1 : own_cell(j, i) < 0 ? -1 : 0;
+    return 1;
+}
+
+/* The normalisation of the records whose footprint leaves their tile (of every record under
+ * a mask), the kernel mass that falls beyond the grid and, under a mask, on refused cells,
+ * for one chunk of records. */
 static cr_status normalise_chunk(cr_ctx *ctx, void *arg, int64_t index, int worker, int slot)
 {
     (void)worker, (void)slot;
@@ -279,30 +309,42 @@ static cr_status normalise_chunk(cr_ctx *ctx, void *arg, int64_t index, int work
     watch w = {j, ctx, 0};
     cr_cells grid = grid_cells(j);
     size_t end = (size_t)(index + 1) * CHUNK < j->n ? (size_t)(index + 1) * CHUNK : j->n;
-    double mass = 0;
+    double mass = 0, masked = 0;
     for (size_t i = (size_t)index * CHUNK; i < end; i++) {
-        cr_stamp s;
-        stamp_of(j, i, &s);
-        cr_cells home = tile_cells(j, tile_of(j, j->p[i].fx, j->p[i].fy));
         j->norm[i] = NAN;
         if (stopping(&w, 1))
             return cancelled(ctx);
-        if (cr_stamp_inside(&s, &home))
+        if (j->o->kernel == CR_KERNEL_NONE) {
+            j->norm[i] = own_cell(j, i);
             continue;
-        if (!stamp_sum(&w, &s, &grid, &j->norm[i]))
+        }
+        cr_stamp s, open;
+        stamp_of(j, i, &s);
+        open = s;
+        open.mask = NULL;
+        cr_cells home = tile_cells(j, tile_of(j, j->p[i].fx, j->p[i].fy));
+        if (!j->mask && cr_stamp_inside(&s, &home))
+            continue;
+        double in_grid, full;
+        if (!stamp_sum(&w, &open, &grid, &in_grid))
             return cancelled(ctx);
-        if (cr_stamp_inside(&s, &grid))
-            continue;
+        j->norm[i] = in_grid;
+        if (j->mask && !masked_norm(&w, &s, j, i, in_grid, &j->norm[i]))
+            return cancelled(ctx);
         /* The whole footprint, for the mass beyond the edge: the bandwidth is at most the
          * grid's shorter side, so this is at most 16 times the part inside the grid. */
         cr_cells all = {s.c0, s.r0, s.c1, s.r1};
-        double full;
-        if (!stamp_sum(&w, &s, &all, &full))
+        if (cr_stamp_inside(&s, &grid))
+            full = in_grid;
+        else if (!stamp_sum(&w, &open, &all, &full))
             return cancelled(ctx);
-        if (full > 0)
-            mass += j->p[i].count * (1 - j->norm[i] / full);
+        if (full > 0 && j->norm[i] >= 0)
+            mass += j->p[i].count * (1 - in_grid / full);
+        if (full > 0 && j->norm[i] > 0 && j->mask)
+            masked += j->p[i].count * (in_grid - j->norm[i]) / full;
     }
     j->chunk_mass[index] = mass;
+    j->chunk_masked[index] = masked;
     return CR_OK;
 }
 
@@ -313,6 +355,8 @@ static int64_t add_record(const job *j, size_t i, const cr_cells *area, double *
 {
     size_t stride = (size_t)(area->c1 - area->c0 + 1);
     int c = (int)j->p[i].fx, r = (int)j->p[i].fy;
+    if (j->norm && j->norm[i] < 0)
+        return 1; /* rejected: no allowed cell within the bandwidth */
     if (j->o->kernel != CR_KERNEL_NONE) {
         cr_stamp s;
         stamp_of(j, i, &s);
@@ -385,13 +429,36 @@ static void free_buffers(void **list, int n)
 
 static void job_free(job *j, int workers, int slots)
 {
-    free(j->p), free(j->norm), free(j->start), free(j->chunk_mass);
+    free(j->p), free(j->norm), free(j->start), free(j->chunk_mass), free(j->chunk_masked);
     free_buffers((void **)j->acc, workers);
     free_buffers((void **)j->out, slots);
 }
 
-/* The kernel pass over all records, then the tile pass into the writer. */
-static cr_status run_tiles(cr_ctx *ctx, job *j, int threads, int slots, cr_arrivals_summary *s)
+/* The kernel pass over all records (every record under a mask, even without a kernel):
+ * their normalisation, the mass beyond the grid and on refused cells. */
+static cr_status normalise(cr_ctx *ctx, job *j, int threads, int slots, cr_arrivals_summary *s)
+{
+    if ((j->o->kernel == CR_KERNEL_NONE && !j->mask) || j->n == 0)
+        return CR_OK;
+    int64_t chunks = (int64_t)((j->n + CHUNK - 1) / CHUNK);
+    j->norm = malloc(j->n * sizeof *j->norm);
+    j->chunk_mass = calloc((size_t)chunks, sizeof *j->chunk_mass);
+    j->chunk_masked = calloc((size_t)chunks, sizeof *j->chunk_masked);
+    if (!j->norm || !j->chunk_mass || !j->chunk_masked)
+        return cr_ctx_fail(ctx, CR_E_IO, "out of memory");
+    cr_status st = cr_parallel_ordered_poll(ctx, threads, slots, chunks, normalise_chunk, NULL,
+                                            poll_stop, j);
+    for (int64_t k = 0; k < chunks; k++) {
+        s->kernel_mass_outside += j->chunk_mass[k];
+        s->kernel_mass_masked += j->chunk_masked[k];
+    }
+    for (size_t i = 0; i < j->n; i++)
+        j->dropped += j->norm[i] < 0;
+    return st;
+}
+
+/* The tile pass into the writer. */
+static cr_status run_tiles(cr_ctx *ctx, job *j, int threads, int slots)
 {
     size_t cells = (size_t)j->tile * (size_t)j->tile;
     j->acc = calloc((size_t)threads, sizeof *j->acc);
@@ -404,21 +471,66 @@ static cr_status run_tiles(cr_ctx *ctx, job *j, int threads, int slots, cr_arriv
     for (int i = 0; i < slots; i++)
         if (!(j->out[i] = malloc(cells * sizeof **j->out)))
             return cr_ctx_fail(ctx, CR_E_IO, "out of memory");
+    return cr_parallel_ordered_poll(ctx, threads, slots, j->tiles, accumulate_tile, write_tile,
+                                    poll_stop, j);
+}
+
+/* The merged position of point (fx, fy), by binary search in its tile's sorted bucket. */
+static int64_t position_of(const job *j, double fx, double fy)
+{
+    int64_t t = tile_of(j, fx, fy), lo = j->start[t], hi = j->start[t + 1] - 1;
+    cell_point key = {fx, fy, 0};
+    while (lo <= hi) {
+        int64_t mid = lo + (hi - lo) / 2;
+        int c = by_position(&j->p[mid], &key);
+        if (c == 0)
+            return mid;
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid - 1;
+    }
+    return -1;
+}
+
+/* Rejects, in input order, the records at positions with no allowed cell of the mask within
+ * the bandwidth: counted and reported like the records rejected while reading. */
+static cr_status reject_masked(cr_ctx *ctx, const char *points_path, const job *j,
+                               const point_list *l, int geographic, cr_report *report,
+                               cr_arrivals_summary *s)
+{
+    if (j->dropped == 0)
+        return CR_OK;
     cr_status st = CR_OK;
-    if (j->o->kernel != CR_KERNEL_NONE && j->n > 0) {
-        int64_t chunks = (int64_t)((j->n + CHUNK - 1) / CHUNK);
-        j->norm = malloc(j->n * sizeof *j->norm);
-        j->chunk_mass = calloc((size_t)chunks, sizeof *j->chunk_mass);
-        if (!j->norm || !j->chunk_mass)
-            return cr_ctx_fail(ctx, CR_E_IO, "out of memory");
-        st = cr_parallel_ordered_poll(ctx, threads, slots, chunks, normalise_chunk, NULL,
-                                      poll_stop, j);
-        for (int64_t k = 0; k < chunks; k++)
-            s->kernel_mass_outside += j->chunk_mass[k];
+    double fx, fy;
+    const cr_reject_reason why = CR_REJECT_NO_ALLOWED_CELL;
+    for (size_t i = 0; i < l->n && st == CR_OK; i++) {
+        const cr_point *p = &l->p[i];
+        if (!locate(j->grid, geographic, p->x, p->y, &fx, &fy))
+            continue;
+        int64_t k = position_of(j, fx, fy);
+        if (k < 0 || !(j->norm[k] < 0))
+            continue;
+        char message[256];
+        snprintf(message, sizeof message,
+                 "no cell the mask allows lies within %s of the record at (%.10g, %.10g) in the "
+                 "grid CRS",
+                 j->o->kernel == CR_KERNEL_NONE ? "the cell" : "the bandwidth", p->x, p->y);
+        if (s->rejected[why] < CR_ARRIVALS_FIRST_IDS)
+            s->first_ids[why][s->rejected[why]] = p->id;
+        s->rejected[why]++;
+        s->records_rejected++;
+        s->records_accepted--;
+        s->arrivals_total -= p->count;
+        s->arrivals_in_grid -= p->count;
+        if (report)
+            st = cr_report_add(ctx, report, p->id, cr_reject_reason_name(why), message, NULL, 0);
+        if (st == CR_OK && j->o->strict)
+            st = cr_ctx_fail(ctx, CR_E_DATA, "%s%s%" PRId64 ": %s", points_path,
+                             s->ids_are_lines ? ":" : ": feature ", p->id, message);
     }
     if (st == CR_OK)
-        st = cr_parallel_ordered_poll(ctx, threads, slots, j->tiles, accumulate_tile, write_tile,
-                                      poll_stop, j);
+        cr_records_warn(ctx, points_path, s, why);
     return st;
 }
 
@@ -470,19 +582,15 @@ static cr_status records_extent(cr_ctx *ctx, const char *points_path, const cr_a
     }
     if (st != CR_OK || s->records_far == 0)
         return st;
-    char ids[160] = "";
-    size_t used = 0;
-    for (int i = 0; i < CR_ARRIVALS_FIRST_IDS && i < s->records_far; i++)
-        used += (size_t)snprintf(ids + used, sizeof ids - used, "%s%" PRId64, i ? ", " : "",
-                                 s->far_ids[i]);
+    char ids[200];
+    cr_records_ids(s, s->far_ids, s->records_far, ids, sizeof ids);
     cr_ctx_log(ctx, CR_LOG_WARNING,
                "%s: %" PRId64 " record%s (%.10g arrivals) lie far outside the others, more than %g "
-               "times the size of their central extent (%.6g) beyond it (%s %s%s): left out of the "
+               "times the size of their central extent (%.6g) beyond it (%s): left out of the "
                "grid's extent and counted outside the grid; check their coordinates (latitude and "
                "longitude swapped?) or give --bounds to include them",
                points_path, s->records_far, s->records_far == 1 ? "" : "s", s->arrivals_far,
-               CR_OUTLIER_FACTOR, rule.size, id_word(s, s->records_far), ids,
-               s->records_far > CR_ARRIVALS_FIRST_IDS ? ", ..." : "");
+               CR_OUTLIER_FACTOR, rule.size, ids);
     return CR_OK;
 }
 
@@ -553,7 +661,8 @@ static cr_status check_options(cr_ctx *ctx, const char *points_path, const char 
     if (!o->grid_path && !(o->resolution > 0 && isfinite(o->resolution) && o->crs))
         return cr_ctx_fail(ctx, CR_E_USAGE, "give --grid, or --resolution and --crs (and --bounds)");
     /* Every file the run writes, against every input and each other, before any work. */
-    const char *inputs[] = {points_path, o->grid_path, NULL};
+    const char *inputs[] = {points_path, o->grid_path ? o->grid_path : o->mask_path,
+                            o->grid_path ? o->mask_path : NULL, NULL};
     cr_output_plan plan;
     cr_output_plan_init(&plan);
     cr_status st = cr_output_plan_add(ctx, &plan, out_path, "raster");
@@ -609,6 +718,7 @@ static char *parameters_json(const cr_arrivals_opts *o)
     add_string(p, "from", o->from);
     add_string(p, "to", o->to);
     add_string(p, "where", o->where);
+    add_string(p, "mask", o->mask_path);
     return cr_json_take_text(p);
 }
 
@@ -618,6 +728,8 @@ static char *inputs_json(const char *points_path, const cr_arrivals_opts *o)
     json_object_array_add(a, json_object_new_string(points_path));
     if (o->grid_path)
         json_object_array_add(a, json_object_new_string(o->grid_path));
+    if (o->mask_path)
+        json_object_array_add(a, json_object_new_string(o->mask_path));
     return cr_json_take_text(a);
 }
 
@@ -653,7 +765,8 @@ static cr_status open_writer(cr_ctx *ctx, const char *points_path, const char *o
         wo.inputs = inputs;
         wo.parameters = params;
         wo.formula = text;
-        const char *protect[] = {points_path, o->grid_path, NULL};
+        const char *protect[] = {points_path, o->grid_path ? o->grid_path : o->mask_path,
+                                 o->grid_path ? o->mask_path : NULL, NULL};
         wo.input_paths = protect;
         st = cr_writer_open(ctx, out_path, grid, &wo, w);
     }
@@ -742,6 +855,7 @@ cr_status cr_arrivals(cr_ctx *ctx, const char *points_path, const char *out_path
     point_list points = {0};
     cr_report *report = NULL;
     cr_writer *writer = NULL;
+    cr_mask *mask = NULL;
     job j;
     memset(&j, 0, sizeof j);
     atomic_init(&j.stop, 0);
@@ -770,18 +884,31 @@ cr_status cr_arrivals(cr_ctx *ctx, const char *points_path, const char *out_path
         st = bucket(ctx, &j, &points, geographic, s);
     if (st == CR_OK)
         st = check_overlap(ctx, points_path, o, &points, &j, grid);
+    if (st == CR_OK && o->mask_path) {
+        cr_ctx_set_progress_range(ctx, 0.4, 0.5);
+        st = cr_mask_from_raster(ctx, o->mask_path, grid, j.tile, &mask);
+        j.mask = mask;
+    }
+    if (st == CR_OK) {
+        cr_ctx_set_progress_range(ctx, 0.5, 0.6);
+        st = normalise(ctx, &j, threads, slots, s);
+    }
+    if (st == CR_OK)
+        st = reject_masked(ctx, points_path, &j, &points, geographic, report, s);
+    if (st == CR_OK)
+        st = check_accepted(ctx, points_path, o, s);
     free(points.p);
     points.p = NULL;
     if (st == CR_OK)
         st = open_writer(ctx, points_path, out_path, o, grid, &writer);
     if (st == CR_OK) {
         j.writer = writer;
-        cr_ctx_set_progress_range(ctx, 0.4, 0.7);
-        st = run_tiles(ctx, &j, threads, slots, s);
+        cr_ctx_set_progress_range(ctx, 0.6, 0.75);
+        st = run_tiles(ctx, &j, threads, slots);
     }
     if (st == CR_OK) {
         s->raster_sum = j.raster_sum;
-        cr_ctx_set_progress_range(ctx, 0.7, 1.0);
+        cr_ctx_set_progress_range(ctx, 0.75, 1.0);
         st = cr_writer_commit(ctx, writer);
         writer = NULL;
     }
@@ -793,6 +920,7 @@ cr_status cr_arrivals(cr_ctx *ctx, const char *points_path, const char *out_path
     cr_writer_abort(writer);
     cr_report_discard(report);
     job_free(&j, threads, slots);
+    cr_mask_free(mask);
     if (st == CR_OK)
         s->grid = grid;
     else

@@ -66,7 +66,7 @@ static const char *const REASON_NAMES[CR_REJECT_REASONS] = {
     "missing_coordinate", "bad_coordinate",  "latitude_out_of_range", "longitude_out_of_range",
     "not_a_point",        "unprojectable",   "count_not_numeric",     "count_negative",
     "count_nan",          "count_infinite",  "count_too_large",       "missing_date",
-    "bad_date",
+    "bad_date",           "no_allowed_cell",
 };
 
 /* What the warnings say after "N records rejected: ". */
@@ -84,6 +84,7 @@ static const char *const REASON_TEXTS[CR_REJECT_REASONS] = {
     "counts above 1e+12",
     "missing dates",
     "dates that are not ISO 8601 (" DATE_FORMS ")",
+    "no cell allowed by --mask within the bandwidth",
 };
 
 const char *cr_reject_reason_name(cr_reject_reason reason)
@@ -841,24 +842,34 @@ static cr_status setup(reader *r, const char *src_wkt, const char *target_wkt)
     return st;
 }
 
+void cr_records_ids(const cr_arrivals_summary *s, const int64_t *ids, int64_t count, char *buf,
+                    size_t size)
+{
+    size_t used = (size_t)snprintf(buf, size, "%s ", s->ids_are_lines
+                                                    ? (count == 1 ? "line" : "lines")
+                                                    : (count == 1 ? "feature" : "features"));
+    for (int i = 0; i < CR_ARRIVALS_FIRST_IDS && i < count && used < size; i++)
+        used += (size_t)snprintf(buf + used, size - used, "%s%" PRId64, i ? ", " : "", ids[i]);
+    if (count > CR_ARRIVALS_FIRST_IDS && used < size)
+        snprintf(buf + used, size - used, ", ...");
+}
+
+void cr_records_warn(cr_ctx *ctx, const char *path, const cr_arrivals_summary *s,
+                     cr_reject_reason k)
+{
+    if (s->rejected[k] == 0)
+        return;
+    char ids[200];
+    cr_records_ids(s, s->first_ids[k], s->rejected[k], ids, sizeof ids);
+    cr_ctx_log(ctx, CR_LOG_WARNING, "%s: %" PRId64 " record%s rejected: %s (%s)", path,
+               s->rejected[k], s->rejected[k] == 1 ? "" : "s", REASON_TEXTS[k], ids);
+}
+
 /* One warning per rejection reason, with the first ids. */
 static void warn(reader *r)
 {
-    const cr_arrivals_summary *s = r->sum;
-    for (int k = 0; k < CR_REJECT_REASONS; k++) {
-        if (s->rejected[k] == 0)
-            continue;
-        char ids[160] = "";
-        size_t used = 0;
-        for (int i = 0; i < CR_ARRIVALS_FIRST_IDS && i < s->rejected[k]; i++)
-            used += (size_t)snprintf(ids + used, sizeof ids - used, "%s%" PRId64, i ? ", " : "",
-                                     s->first_ids[k][i]);
-        cr_ctx_log(r->ctx, CR_LOG_WARNING, "%s: %" PRId64 " record%s rejected: %s (%s %s%s)", r->path,
-                   s->rejected[k], s->rejected[k] == 1 ? "" : "s", REASON_TEXTS[k],
-                   s->ids_are_lines ? (s->rejected[k] == 1 ? "line" : "lines")
-                                    : (s->rejected[k] == 1 ? "feature" : "features"),
-                   ids, s->rejected[k] > CR_ARRIVALS_FIRST_IDS ? ", ..." : "");
-    }
+    for (int k = 0; k < CR_REJECT_REASONS; k++)
+        cr_records_warn(r->ctx, r->path, r->sum, (cr_reject_reason)k);
 }
 
 cr_status cr_records_read(cr_ctx *ctx, const char *path, const cr_arrivals_opts *opts,

@@ -31,4 +31,13 @@ cr_status cr_records_read(cr_ctx *ctx, const char *path, const cr_arrivals_opts 
                           const char *report_path, cr_arrivals_summary *summary,
                           cr_report **report);
 
+/* Writes "lines 12, 57, ..." (or "feature 3") of the first of count ids into buf. */
+void cr_records_ids(const cr_arrivals_summary *s, const int64_t *ids, int64_t count, char *buf,
+                    size_t size);
+
+/* Logs the warning for the records rejected for reason k, with their first ids; nothing
+ * when there are none. */
+void cr_records_warn(cr_ctx *ctx, const char *path, const cr_arrivals_summary *s,
+                     cr_reject_reason k);
+
 #endif

@@ -16,7 +16,7 @@
  * reported (kernel_mass_outside) and records outside the grid are counted, not
  * spread.
  *
- * Memory is O(records) (48 bytes each at the peak) plus a few tiles per thread;
+ * Memory is O(records) (56 bytes each at the peak) plus a few tiles per thread;
  * the grid is accumulated tile by tile, never held whole.
  */
 #ifndef CITYRISK_ARRIVALS_H
@@ -73,6 +73,8 @@ typedef enum cr_reject_reason {
     CR_REJECT_COUNT_TOO_LARGE,        /* above CR_ARRIVALS_MAX_COUNT */
     CR_REJECT_MISSING_DATE,           /* empty date when a date field is used */
     CR_REJECT_BAD_DATE,               /* not an ISO 8601 date */
+    CR_REJECT_NO_ALLOWED_CELL,        /* --mask allows no cell within the bandwidth (the
+                                       * record's own cell without a kernel) */
     CR_REJECT_REASONS                 /* the number of reasons */
 } cr_reject_reason;
 
@@ -99,6 +101,8 @@ typedef struct cr_arrivals_opts {
     const char *from;        /* inclusive ISO 8601 window, needs date_field; default NULL */
     const char *to;
     const char *where;       /* attribute filter, OGR SQL (a subset for CSV); default NULL */
+    const char *mask_path;   /* raster whose valid non-zero cells are allowed (or polygons):
+                              * kernels keep their mass on allowed cells; default NULL */
 
     /* The grid: grid_path's, else bounds (when has_bounds, else the records' extent
      * grown by the bandwidth) at resolution in crs. */
@@ -142,6 +146,8 @@ typedef struct cr_arrivals_summary {
     double arrivals_in_grid;     /* ... of those inside the grid: the raster's sum */
     double arrivals_outside_grid;
     double kernel_mass_outside;  /* kernel mass beyond the grid edge, renormalised in */
+    double kernel_mass_masked;   /* kernel mass on cells the mask refuses, renormalised onto
+                                  * the allowed ones */
     double raster_sum;           /* the sum of the written cells (Float32), for checking */
     char date_first[11];         /* YYYY-MM-DD of the earliest and latest valid dates */
     char date_last[11];          /*   read, "" when none */

@@ -26,12 +26,13 @@ ogr.UseExceptions()
 REASONS = ["missing_coordinate", "bad_coordinate", "latitude_out_of_range",
            "longitude_out_of_range", "not_a_point", "unprojectable", "count_not_numeric",
            "count_negative", "count_nan", "count_infinite", "count_too_large", "missing_date",
-           "bad_date"]
+           "bad_date", "no_allowed_cell"]
 KERNELS = ["quartic", "epanechnikov", "triweight", "uniform", "triangular", "gaussian"]
 SUMMARY_KEYS = ["output", "points", "records_read", "records_accepted", "records_rejected", "id",
                 "rejected", "excluded_by_date", "excluded_by_where", "records_outside_grid",
                 "records_far_outside", "arrivals_total", "arrivals_in_grid", "arrivals_outside_grid", "kernel",
-                "bandwidth", "kernel_mass_outside", "raster_sum", "date_range", "grid"]
+                "bandwidth", "kernel_mass_outside", "mask", "kernel_mass_masked", "raster_sum",
+                "date_range", "grid"]
 UTM36S = 32736
 
 
@@ -1459,6 +1460,137 @@ class Outliers(ArrivalsCase):
         out, summary, _ = self.arrivals("--points", points, *grid.args())
         self.assertEqual(summary["records_far_outside"]["count"], 0)
         self.assertGreaterEqual(summary["records_outside_grid"], 6)
+
+
+def masked_kernel_reference(grid, records, name, h, allowed):
+    """As kernel_reference, with the weights of refused cells (allowed == 0) set to 0 and each
+    record renormalised over its allowed cells inside the grid; a record whose kernel reaches
+    no allowed cell is dropped. Returns (raster, mass on refused cells, placed arrivals,
+    indices of the dropped records)."""
+    out = np.zeros(grid.shape())
+    masked, placed, dropped = 0.0, 0.0, []
+    for k, (x, y, c) in enumerate(records):
+        d = centre_distances(grid, x, y)
+        w = kernel_shape(name, d, h)
+        j0 = math.floor((x - h - grid.xmin) / grid.res) - 1
+        j1 = math.ceil((x + h - grid.xmin) / grid.res) + 1
+        i0 = math.floor((grid.ymax - y - h) / grid.res) - 1
+        i1 = math.ceil((grid.ymax - y + h) / grid.res) + 1
+        J, I = np.meshgrid(np.arange(j0, j1 + 1), np.arange(i0, i1 + 1))
+        total = kernel_shape(name, np.hypot(grid.xmin + (J + 0.5) * grid.res - x,
+                                            grid.ymax - (I + 0.5) * grid.res - y), h).sum()
+        wa = np.where(allowed != 0, w, 0.0)
+        if wa.sum() == 0:
+            dropped.append(k)
+            continue
+        masked += c * (w.sum() - wa.sum()) / total
+        out += c * wa / wa.sum()
+        placed += c
+    return out, masked, placed, dropped
+
+
+class Mask(ArrivalsCase):
+    """--mask keeps kernels on allowed cells (issue 18, point 18)."""
+
+    def write_mask(self, path, grid, values, nodata=None, epsg=None):
+        ds = gdal.GetDriverByName("GTiff").Create(path, grid.cols, grid.rows, 1, gdal.GDT_Byte)
+        ds.SetGeoTransform((grid.xmin, grid.res, 0.0, grid.ymax, 0.0, -grid.res))
+        ds.SetSpatialRef(srs_of(epsg or grid.epsg))
+        band = ds.GetRasterBand(1)
+        if nodata is not None:
+            band.SetNoDataValue(nodata)
+        band.WriteArray(values)
+        ds = None
+        return path
+
+    def test_a_record_next_to_the_sea_keeps_its_mass_on_land(self):
+        # Land is the west half (columns 0..24), sea the east; a band of nodata cells is
+        # refused too. Records: by the coast, inland, at sea near the coast, far at sea.
+        land = np.zeros(KGRID.shape(), np.uint8)
+        land[:, :25] = 1
+        land[10:12, 5:8] = 255  # nodata
+        mask = self.write_mask(self.path("land.tif"), KGRID, land, nodata=255)
+        records = [(700245.0, 7800255.0, 10), (700105.0, 7800405.0, 4),
+                   (700262.0, 7800100.0, 6), (700455.0, 7800045.0, 3)]
+        points = self.path("p.csv")
+        starts = write_utm_csv(points, records)
+        report = self.path("report.csv")
+        allowed = (land == 1).astype(np.uint8)
+        for kernel in ["quartic", "uniform", "gaussian"]:
+            with self.subTest(kernel=kernel):
+                out, summary, err = self.arrivals(
+                    "--points", points, "--src-crs", "EPSG:32736", "--count-field", "count",
+                    "--kernel", kernel, "--bandwidth", str(H), "--mask", mask, *KGRID.args(),
+                    "--report", report, "--overwrite")
+                expected, masked, placed, dropped = masked_kernel_reference(
+                    KGRID, records, kernel, H, allowed)
+                self.assertEqual(dropped, [3])
+                got = read_raster(out)[0]
+                self.assertRaster(got, expected, kernel)
+                self.assertEqual(float(got[allowed == 0].sum()), 0.0)
+                # Each record's mass on allowed cells sums to its count: the raster's total.
+                self.assertRelClose(summary["raster_sum"], placed, 1e-6)
+                self.assertRelClose(summary["kernel_mass_masked"], masked, 1e-6, "masked")
+                self.assertEqual(summary["rejected"]["no_allowed_cell"],
+                                 {"count": 1, "first": [starts[3]]})
+                self.assertEqual(summary["records_accepted"], 3)
+                self.assertEqual(summary["records_rejected"], 1)
+                self.assertEqual(summary["arrivals_total"], 20)
+                self.assertIn("no cell allowed by --mask", err)
+                _, rows = read_report(report)
+                self.assertEqual([(int(r[0]), r[1]) for r in rows],
+                                 [(starts[3], "no_allowed_cell")])
+
+    def test_a_mask_in_another_crs_is_read_by_nearest_and_no_kernel_needs_its_cell(self):
+        # The mask in lon/lat at about 5 m: GDAL's own warp (nearest) onto the grid is the
+        # reference for which cells are allowed.
+        ll = transform([(KGRID.xmin, KGRID.ymin), (KGRID.xmax, KGRID.ymax)], UTM36S, 4326)
+        lonlat = Grid(ll[0][0] - 0.001, ll[0][1] - 0.001, ll[1][0] + 0.001, ll[1][1] + 0.001,
+                      0.00005, 4326)
+        lon = lonlat.xmin + (np.arange(lonlat.cols) + 0.5) * lonlat.res
+        lat = lonlat.ymax - (np.arange(lonlat.rows) + 0.5) * lonlat.res
+        LON, LAT = np.meshgrid(lon, lat)
+        coast = (LON - ll[0][0]) + 0.4 * (LAT - ll[0][1]) < 0.6 * (ll[1][0] - ll[0][0])
+        mask = self.write_mask(self.path("land4326.tif"), lonlat, coast.astype(np.uint8))
+        warped = gdal.Warp("", mask, format="MEM", dstSRS=f"EPSG:{UTM36S}",
+                           outputBounds=(KGRID.xmin, KGRID.ymin, KGRID.xmax, KGRID.ymax),
+                           xRes=KGRID.res, yRes=KGRID.res, resampleAlg="near")
+        allowed = warped.GetRasterBand(1).ReadAsArray()
+        rng = random.Random(5)
+        records = [(rng.uniform(700000, 700500), rng.uniform(7800000, 7800500), rng.randint(1, 9))
+                   for _ in range(40)]
+        points = self.path("p.csv")
+        write_utm_csv(points, records)
+        out, summary, _ = self.arrivals("--points", points, "--src-crs", "EPSG:32736",
+                                        "--count-field", "count", "--bandwidth", "60",
+                                        "--mask", mask, *KGRID.args())
+        expected, masked, placed, dropped = masked_kernel_reference(KGRID, records, "quartic",
+                                                                     60.0, allowed)
+        self.assertRaster(read_raster(out)[0], expected, "mask in EPSG:4326")
+        self.assertEqual(summary["rejected"]["no_allowed_cell"]["count"], len(dropped))
+        # Without a kernel a record needs its own cell allowed.
+        out, summary, _ = self.arrivals("--points", points, "--src-crs", "EPSG:32736",
+                                        "--count-field", "count", "--mask", mask, *KGRID.args())
+        keep = [(x, y, c) for x, y, c in records if allowed[KGRID.cell(x, y)]]
+        expected, in_grid, _, _ = count_reference(KGRID, keep)
+        self.assertRaster(read_raster(out)[0], expected, "no kernel")
+        self.assertEqual(summary["rejected"]["no_allowed_cell"]["count"],
+                         len(records) - len(keep))
+        self.assertEqual(summary["raster_sum"], in_grid)
+
+    def test_every_record_at_sea_is_exit_3_and_nothing_written(self):
+        sea = np.zeros(KGRID.shape(), np.uint8)
+        sea[:, :5] = 1
+        mask = self.write_mask(self.path("m.tif"), KGRID, sea)
+        points = self.path("p.csv")
+        write_utm_csv(points, [(700455.0, 7800045.0, 3), (700355.0, 7800245.0, 3)])
+        folder = self.path("out")
+        os.mkdir(folder)
+        self.assertFails(["arrivals", "--points", points, "--src-crs", "EPSG:32736",
+                          "--bandwidth", "100", "--mask", mask, *KGRID.args(), "-o",
+                          os.path.join(folder, "a.tif"), "--report",
+                          os.path.join(folder, "r.csv")], 3, "no record", "2 rejected")
+        self.assertNoOutput(folder, "all at sea")
 
 
 # ---------------------------------------------------------------------------------------------
