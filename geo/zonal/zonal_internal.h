@@ -8,6 +8,7 @@
 
 #include "cityrisk/coverage.h"
 #include "cityrisk/zonal.h"
+#include "core/polygons.h"
 
 /* One zone on the grid. */
 typedef struct cr_zone {
@@ -42,30 +43,8 @@ cr_status cr_zones_load(cr_ctx *ctx, const cr_zonal_opts *opts, const cr_grid *g
 
 void cr_zones_free(cr_zones *zones);
 
-/* A zone whose edges meet more often than this is simplified before GEOS repairs it:
- * GEOS's repair costs about 55 us and 2.2 KB per crossing (GEOS 3.11, structure method,
- * measured on random rings: 27,505 crossings 1.6 s and 62 MB, 70,992 crossings 4.2 s and
- * 157 MB), so this bounds a repair to about a second and 50 MB (docs/zonal.md). The fuzz
- * build sets a lower bound (geo/CMakeLists.txt). */
-#ifndef CR_REPAIR_MAX_CROSSINGS
-#define CR_REPAIR_MAX_CROSSINGS 20000
-#endif
-
-/* Counts the pairs of edges of rings that meet at a point where at least one of them does
- * not end (proper crossings, a vertex on another edge, partial overlaps; not edges that
- * only share an end, nor identical edges): the nodes a repair must add, whose number its
- * cost follows. Stops at limit + 1. Returns -1 when more than budget pairs of edges had
- * to be compared to tell, or when out of memory: too costly either way. Costs
- * O(n log n + budget) for n edges. */
-int64_t cr_rings_crossings(const cr_rings *rings, int64_t limit, int64_t budget);
-
-/* Simplifies rings to at most target vertices (a repeated closing point is not counted)
- * by Visvalingam and Whyatt's effective area: the vertex whose triangle with its two
- * neighbours has the least area goes first; a ring down to 3 vertices goes whole when
- * its turn comes. Deterministic, O(n log n). On success returns the number of rings left
- * and sets *xy (their vertices, rings not closed), *ring_end and *source (the input ring
- * each came from), to free(); returns -1 when out of memory. */
-int cr_rings_thin(const cr_rings *in, int target, double **xy, int **ring_end, int **source);
+/* The crossings and thinning that bound a zone's repair (CR_REPAIR_MAX_CROSSINGS) are
+ * core's: core/polygons.h. */
 
 /* The area in m2 of the region left of a ring of n longitude/latitude points (degrees,
  * closed implicitly) on the ellipsoid of semi-major axis a and flattening f (0: a
