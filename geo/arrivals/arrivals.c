@@ -719,6 +719,7 @@ static char *parameters_json(const cr_arrivals_opts *o)
     add_string(p, "to", o->to);
     add_string(p, "where", o->where);
     add_string(p, "mask", o->mask_path);
+    add_string(p, "mask_layer", o->mask_layer);
     return cr_json_take_text(p);
 }
 
@@ -886,7 +887,7 @@ cr_status cr_arrivals(cr_ctx *ctx, const char *points_path, const char *out_path
         st = check_overlap(ctx, points_path, o, &points, &j, grid);
     if (st == CR_OK && o->mask_path) {
         cr_ctx_set_progress_range(ctx, 0.4, 0.5);
-        st = cr_mask_from_raster(ctx, o->mask_path, grid, j.tile, &mask);
+        st = cr_mask_open(ctx, o->mask_path, o->mask_layer, grid, j.tile, &mask);
         j.mask = mask;
     }
     if (st == CR_OK) {

@@ -73,6 +73,8 @@ static const cr_arg ARGS[] = {
                   "kernel radius in grid units (metres), at most the grid's shorter side"),
     CR_OPT_INPUT("mask", arrivals_args, o.mask_path, "FILE",
                  "keep kernels on allowed cells: a raster's valid non-zero cells, or polygons"),
+    CR_OPT_STRING("mask-layer", NULL, arrivals_args, o.mask_layer, "NAME",
+                  "layer of a multi-layer mask of polygons"),
     CR_OPT_FLAG("strict", arrivals_args, o.strict, "stop at the first bad record (exit 3)"),
     CR_OPT_OUTPUT_FILE("report", arrivals_args, o.report_path, "FILE", "write every rejected record to a CSV"),
     CR_OPT__OVERWRITE,

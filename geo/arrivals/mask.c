@@ -6,6 +6,7 @@
 
 #include "cityrisk/raster.h"
 #include "core/internal.h"
+#include "core/polygons.h"
 
 cr_status cr_mask_new(cr_ctx *ctx, const cr_grid *grid, int tile, cr_mask **out)
 {
@@ -51,6 +52,46 @@ cr_status cr_mask_set_tile(cr_ctx *ctx, cr_mask *m, int64_t index, const uint8_t
     return CR_OK;
 }
 
+/* Calls read(arg, window, allowed) for each tile of grid to fill a new mask. */
+typedef cr_status (*tile_reader)(cr_ctx *ctx, void *arg, const cr_window *win, uint8_t *allowed);
+
+static cr_status fill(cr_ctx *ctx, const char *path, const cr_grid *grid, int tile,
+                      tile_reader read, void *arg, cr_mask **out)
+{
+    cr_mask *m = NULL;
+    uint8_t *allowed = malloc((size_t)tile * (size_t)tile);
+    cr_status st = allowed ? cr_mask_new(ctx, grid, tile, &m) : cr_ctx_fail(ctx, CR_E_IO, "out of memory");
+    int64_t tiles = st == CR_OK ? (int64_t)m->tiles_x * m->tiles_y : 0;
+    for (int64_t t = 0; st == CR_OK && t < tiles; t++) {
+        cr_window win = cr_grid_window(grid, tile, t);
+        st = read(ctx, arg, &win, allowed);
+        if (st == CR_OK)
+            st = cr_mask_set_tile(ctx, m, t, allowed, win.w, win.h);
+        if (st == CR_OK && !cr_ctx_progress(ctx, (double)(t + 1) / (double)tiles, NULL))
+            st = cr_ctx_fail(ctx, CR_E_CANCELLED, "reading the mask '%s' was cancelled", path);
+    }
+    free(allowed);
+    if (st == CR_OK)
+        *out = m;
+    else
+        cr_mask_free(m);
+    return st;
+}
+
+typedef struct raster_reader {
+    cr_layer *layer;
+    float *values;
+} raster_reader;
+
+static cr_status read_raster(cr_ctx *ctx, void *arg, const cr_window *win, uint8_t *allowed)
+{
+    raster_reader *r = arg;
+    cr_status st = cr_layer_read_f32(ctx, r->layer, win, r->values, allowed);
+    for (size_t k = 0; st == CR_OK && k < (size_t)win->w * (size_t)win->h; k++)
+        allowed[k] = allowed[k] && r->values[k] != 0;
+    return st;
+}
+
 cr_status cr_mask_from_raster(cr_ctx *ctx, const char *path, const cr_grid *grid, int tile,
                               cr_mask **out)
 {
@@ -58,35 +99,67 @@ cr_status cr_mask_from_raster(cr_ctx *ctx, const char *path, const cr_grid *grid
     cr_layer_opts lo;
     cr_layer_opts_init(&lo);
     lo.kind = CR_KIND_CLASS;
-    cr_layer *layer = NULL;
-    cr_mask *m = NULL;
-    size_t cells = (size_t)tile * (size_t)tile;
-    float *values = malloc(cells * sizeof *values);
-    uint8_t *valid = malloc(cells);
-    cr_status st = values && valid ? CR_OK : cr_ctx_fail(ctx, CR_E_IO, "out of memory");
+    raster_reader r = {NULL, malloc((size_t)tile * (size_t)tile * sizeof(float))};
+    cr_status st = r.values ? cr_layer_open(ctx, path, grid, &lo, &r.layer)
+                            : cr_ctx_fail(ctx, CR_E_IO, "out of memory");
     if (st == CR_OK)
-        st = cr_layer_open(ctx, path, grid, &lo, &layer);
-    if (st == CR_OK)
-        st = cr_mask_new(ctx, grid, tile, &m);
-    int64_t tiles = st == CR_OK ? (int64_t)m->tiles_x * m->tiles_y : 0;
-    for (int64_t t = 0; st == CR_OK && t < tiles; t++) {
-        cr_window win = cr_grid_window(grid, tile, t);
-        st = cr_layer_read_f32(ctx, layer, &win, values, valid);
-        for (size_t k = 0; st == CR_OK && k < (size_t)win.w * (size_t)win.h; k++)
-            valid[k] = valid[k] && values[k] != 0;
-        if (st == CR_OK)
-            st = cr_mask_set_tile(ctx, m, t, valid, win.w, win.h);
-        if (st == CR_OK && !cr_ctx_progress(ctx, (double)(t + 1) / (double)tiles, NULL))
-            st = cr_ctx_fail(ctx, CR_E_CANCELLED, "reading the mask '%s' was cancelled", path);
-    }
-    cr_layer_close(layer);
-    free(values);
-    free(valid);
-    if (st == CR_OK)
-        *out = m;
-    else
-        cr_mask_free(m);
+        st = fill(ctx, path, grid, tile, read_raster, &r, out);
+    cr_layer_close(r.layer);
+    free(r.values);
     return st;
+}
+
+typedef struct polygon_reader {
+    const cr_polyset *set;
+    cr_coverage_scratch scratch;
+    double *fractions;
+} polygon_reader;
+
+static cr_status read_polygons(cr_ctx *ctx, void *arg, const cr_window *win, uint8_t *allowed)
+{
+    polygon_reader *p = arg;
+    cr_status st = cr_polyset_fraction(ctx, p->set, win, &p->scratch, p->fractions);
+    for (size_t k = 0; st == CR_OK && k < (size_t)win->w * (size_t)win->h; k++)
+        allowed[k] = p->fractions[k] >= 0.5;
+    return st;
+}
+
+cr_status cr_mask_from_polygons(cr_ctx *ctx, const char *path, const char *layer,
+                                const cr_grid *grid, int tile, cr_mask **out)
+{
+    *out = NULL;
+    cr_polyset_opts po;
+    memset(&po, 0, sizeof po);
+    po.what = "mask polygons";
+    po.layer = layer;
+    po.layer_flag = "--mask-layer";
+    po.dissolve = 1;
+    po.cancelled = "reading the mask was cancelled";
+    polygon_reader p = {NULL, {0}, malloc((size_t)tile * (size_t)tile * sizeof(double))};
+    cr_polyset *set = NULL;
+    cr_status st = p.fractions ? cr_polyset_load(ctx, path, grid, &po, &set)
+                               : cr_ctx_fail(ctx, CR_E_IO, "out of memory");
+    p.set = set;
+    if (st == CR_OK)
+        st = fill(ctx, path, grid, tile, read_polygons, &p, out);
+    cr_coverage_scratch_free(&p.scratch);
+    free(p.fractions);
+    cr_polyset_free(set);
+    return st;
+}
+
+cr_status cr_mask_open(cr_ctx *ctx, const char *path, const char *layer, const cr_grid *grid,
+                       int tile, cr_mask **out)
+{
+    GDALDatasetH ds = NULL;
+    cr_status st = cr_open_dataset(ctx, path, "mask", "raster or polygons",
+                                   GDAL_OF_RASTER | GDAL_OF_VECTOR, &ds);
+    if (st != CR_OK)
+        return st;
+    int raster = GDALGetRasterCount(ds) > 0;
+    GDALClose(ds);
+    return raster ? cr_mask_from_raster(ctx, path, grid, tile, out)
+                  : cr_mask_from_polygons(ctx, path, layer, grid, tile, out);
 }
 
 void cr_mask_free(cr_mask *m)

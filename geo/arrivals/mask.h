@@ -31,6 +31,17 @@ typedef struct cr_mask {
 cr_status cr_mask_from_raster(cr_ctx *ctx, const char *path, const cr_grid *grid, int tile,
                               cr_mask **out);
 
+/* Reads the polygons of the layer at path (its only layer, or layer) onto grid with their
+ * exact coverage (core/polygons.h, the union, so that overlaps count once): a cell is
+ * allowed when the polygons cover at least half of it. Fails as cr_polyset_load() does. */
+cr_status cr_mask_from_polygons(cr_ctx *ctx, const char *path, const char *layer,
+                                const cr_grid *grid, int tile, cr_mask **out);
+
+/* A raster or polygons, as the file at path is (a dataset with raster bands is read as a
+ * raster): cr_mask_from_raster() or cr_mask_from_polygons() with layer. */
+cr_status cr_mask_open(cr_ctx *ctx, const char *path, const char *layer, const cr_grid *grid,
+                       int tile, cr_mask **out);
+
 /* An all-refused mask of grid's tiles, for a caller that fills tiles with
  * cr_mask_set_tile(). */
 cr_status cr_mask_new(cr_ctx *ctx, const cr_grid *grid, int tile, cr_mask **out);

@@ -103,6 +103,7 @@ typedef struct cr_arrivals_opts {
     const char *where;       /* attribute filter, OGR SQL (a subset for CSV); default NULL */
     const char *mask_path;   /* raster whose valid non-zero cells are allowed (or polygons):
                               * kernels keep their mass on allowed cells; default NULL */
+    const char *mask_layer;  /* the layer of polygons of a multi-layer mask; default NULL */
 
     /* The grid: grid_path's, else bounds (when has_bounds, else the records' extent
      * grown by the bandwidth) at resolution in crs. */

@@ -1578,6 +1578,57 @@ class Mask(ArrivalsCase):
                          len(records) - len(keep))
         self.assertEqual(summary["raster_sum"], in_grid)
 
+    def test_polygons_allow_the_cells_they_cover_at_least_half(self):
+        # Land: a mainland west of x = 700243 (column 24 is 0.3 covered: refused) with a
+        # lagoon (a hole), and two overlapping islands (their union counts once). The
+        # reference: gdal_rasterize of the polygons at 1 m (10 x finer), averaged per cell,
+        # allowed where the average is at least 0.5.
+        land = [
+            "POLYGON ((700000 7800000, 700243 7800000, 700243 7800500, 700000 7800500, "
+            "700000 7800000), (700100 7800200, 700157 7800200, 700157 7800300, 700100 7800300, "
+            "700100 7800200))",
+            "POLYGON ((700300 7800300, 700386 7800300, 700386 7800404, 700300 7800404, "
+            "700300 7800300))",
+            "POLYGON ((700350 7800350, 700447 7800350, 700447 7800466, 700350 7800466, "
+            "700350 7800350))",
+        ]
+        for driver, name in [("GPKG", "land.gpkg"), ("ESRI Shapefile", "land.shp")]:
+            with self.subTest(driver=driver):
+                path = self.path(name)
+                ds = ogr.GetDriverByName(driver).CreateDataSource(path)
+                layer = ds.CreateLayer("land", srs_of(UTM36S), ogr.wkbPolygon,
+                                       ["ENCODING=ISO-8859-1"] if driver != "GPKG" else [])
+                layer.CreateField(ogr.FieldDefn("NAME_FR", ogr.OFTString))
+                for k, wkt in enumerate(land):
+                    f = ogr.Feature(layer.GetLayerDefn())
+                    f.SetField("NAME_FR", ["Côte", "Île", "Îlot"][k])
+                    f.SetGeometry(ogr.CreateGeometryFromWkt(wkt))
+                    layer.CreateFeature(f)
+                f = layer = ds = None
+                fine = gdal.Rasterize("", path, format="MEM", outputType=gdal.GDT_Byte,
+                                      outputBounds=(KGRID.xmin, KGRID.ymin, KGRID.xmax,
+                                                    KGRID.ymax),
+                                      xRes=1.0, yRes=1.0, burnValues=[1])
+                share = fine.GetRasterBand(1).ReadAsArray().astype(float).reshape(
+                    KGRID.rows, 10, KGRID.cols, 10).mean(axis=(1, 3))
+                allowed = (share >= 0.5).astype(np.uint8)
+                self.assertEqual(int(allowed[:, 24].sum()), 0)
+                rng = random.Random(8)
+                records = [(rng.uniform(700000, 700500), rng.uniform(7800000, 7800500),
+                            rng.randint(1, 9)) for _ in range(30)]
+                points = self.path(f"p-{name}.csv")
+                write_utm_csv(points, records)
+                out, summary, _ = self.arrivals("--points", points, "--src-crs", "EPSG:32736",
+                                                "--count-field", "count", "--bandwidth", "45",
+                                                "--mask", path, *KGRID.args())
+                expected, masked, placed, dropped = masked_kernel_reference(
+                    KGRID, records, "quartic", 45.0, allowed)
+                self.assertRaster(read_raster(out)[0], expected, driver)
+                self.assertRelClose(summary["raster_sum"], placed, 1e-6)
+                self.assertRelClose(summary["kernel_mass_masked"], masked, 1e-6)
+                self.assertEqual(summary["rejected"]["no_allowed_cell"]["count"], len(dropped))
+                self.assertGreater(len(dropped), 0)
+
     def test_every_record_at_sea_is_exit_3_and_nothing_written(self):
         sea = np.zeros(KGRID.shape(), np.uint8)
         sea[:, :5] = 1
