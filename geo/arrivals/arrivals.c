@@ -22,6 +22,7 @@
 #include "cityrisk/raster.h"
 #include "core/internal.h"
 #include "core/outliers.h"
+#include "areas.h"
 #include "kernel.h"
 #include "mask.h"
 #include "core/output.h"
@@ -516,18 +517,11 @@ static cr_status reject_masked(cr_ctx *ctx, const char *points_path, const job *
                  "no cell the mask allows lies within %s of the record at (%.10g, %.10g) in the "
                  "grid CRS",
                  j->o->kernel == CR_KERNEL_NONE ? "the cell" : "the bandwidth", p->x, p->y);
-        if (s->rejected[why] < CR_ARRIVALS_FIRST_IDS)
-            s->first_ids[why][s->rejected[why]] = p->id;
-        s->rejected[why]++;
-        s->records_rejected++;
         s->records_accepted--;
         s->arrivals_total -= p->count;
         s->arrivals_in_grid -= p->count;
-        if (report)
-            st = cr_report_add(ctx, report, p->id, cr_reject_reason_name(why), message, NULL, 0);
-        if (st == CR_OK && j->o->strict)
-            st = cr_ctx_fail(ctx, CR_E_DATA, "%s%s%" PRId64 ": %s", points_path,
-                             s->ids_are_lines ? ":" : ": feature ", p->id, message);
+        cr_reject_target t = {points_path, s, report, j->o->strict};
+        st = cr_reject_record(ctx, &t, p->id, why, message, NULL, 0);
     }
     if (st == CR_OK)
         cr_records_warn(ctx, points_path, s, why);
@@ -652,6 +646,20 @@ static cr_status make_grid(cr_ctx *ctx, const char *points_path, const cr_arriva
     return cr_grid_from_bounds(ctx, &b, o->resolution, o->resolution, o->crs, grid);
 }
 
+/* Every file the run reads, NULL-terminated, into list (6 entries). */
+static const char *const *input_list(const char *points_path, const cr_arrivals_opts *o,
+                                     const char **list)
+{
+    const char *all[] = {points_path, o->areas_path, o->table_path, o->grid_path, o->mask_path,
+                         o->weight_path};
+    int n = 0;
+    for (size_t i = 0; i < sizeof all / sizeof *all; i++)
+        if (all[i])
+            list[n++] = all[i];
+    list[n] = NULL;
+    return list;
+}
+
 static cr_status check_options(cr_ctx *ctx, const char *points_path, const char *out_path,
                                const cr_arrivals_opts *o)
 {
@@ -661,8 +669,7 @@ static cr_status check_options(cr_ctx *ctx, const char *points_path, const char 
     if (!o->grid_path && !(o->resolution > 0 && isfinite(o->resolution) && o->crs))
         return cr_ctx_fail(ctx, CR_E_USAGE, "give --grid, or --resolution and --crs (and --bounds)");
     /* Every file the run writes, against every input and each other, before any work. */
-    const char *inputs[] = {points_path, o->grid_path ? o->grid_path : o->mask_path,
-                            o->grid_path ? o->mask_path : NULL, NULL};
+    const char *list[7], *const *inputs = input_list(points_path, o, list);
     cr_output_plan plan;
     cr_output_plan_init(&plan);
     cr_status st = cr_output_plan_add(ctx, &plan, out_path, "raster");
@@ -720,17 +727,18 @@ static char *parameters_json(const cr_arrivals_opts *o)
     add_string(p, "where", o->where);
     add_string(p, "mask", o->mask_path);
     add_string(p, "mask_layer", o->mask_layer);
+    add_string(p, "area_key", o->area_key);
+    add_string(p, "table_key", o->table_key);
+    add_string(p, "weight", o->weight_path);
     return cr_json_take_text(p);
 }
 
 static char *inputs_json(const char *points_path, const cr_arrivals_opts *o)
 {
     json_object *a = json_object_new_array();
-    json_object_array_add(a, json_object_new_string(points_path));
-    if (o->grid_path)
-        json_object_array_add(a, json_object_new_string(o->grid_path));
-    if (o->mask_path)
-        json_object_array_add(a, json_object_new_string(o->mask_path));
+    const char *list[7];
+    for (const char *const *p = input_list(points_path, o, list); *p; p++)
+        json_object_array_add(a, json_object_new_string(*p));
     return cr_json_take_text(a);
 }
 
@@ -739,7 +747,17 @@ static char *formula(const cr_arrivals_opts *o)
     static const char *const shapes[] = {"", "(1 - u^2)^2", "1 - u^2", "(1 - u^2)^3", "1", "1 - u",
                                          "exp(-4.5 u^2)"};
     char buf[640];
-    if (o->kernel == CR_KERNEL_NONE)
+    if (o->areas_path && o->weight_path)
+        snprintf(buf, sizeof buf,
+                 "a(cell) = sum over areas g of C_g * f_g(cell) * p(cell) / sum over grid cells c "
+                 "of f_g(c) * p(c); C_g = the area's count, f_g = the exact share of the cell its "
+                 "polygons cover, p = the weight raster read as counts (area share where an "
+                 "area's cells have no weight)");
+    else if (o->areas_path)
+        snprintf(buf, sizeof buf,
+                 "a(cell) = sum over areas g of C_g * f_g(cell) / sum over grid cells c of f_g(c); "
+                 "C_g = the area's count, f_g = the exact share of the cell its polygons cover");
+    else if (o->kernel == CR_KERNEL_NONE)
         snprintf(buf, sizeof buf, "a(cell) = sum of the counts of the records inside the cell");
     else
         snprintf(buf, sizeof buf,
@@ -766,9 +784,8 @@ static cr_status open_writer(cr_ctx *ctx, const char *points_path, const char *o
         wo.inputs = inputs;
         wo.parameters = params;
         wo.formula = text;
-        const char *protect[] = {points_path, o->grid_path ? o->grid_path : o->mask_path,
-                                 o->grid_path ? o->mask_path : NULL, NULL};
-        wo.input_paths = protect;
+        const char *list[7];
+        wo.input_paths = input_list(points_path, o, list);
         st = cr_writer_open(ctx, out_path, grid, &wo, w);
     }
     free(params);
@@ -843,6 +860,78 @@ static cr_status plan(cr_ctx *ctx, job *j, const cr_arrivals_opts *o, const cr_g
     return CR_OK;
 }
 
+/* The grid of a run by area: --grid's, --bounds', or the polygons' extent. */
+static cr_status areas_grid(cr_ctx *ctx, const cr_arrivals_opts *o, cr_grid **grid)
+{
+    if (o->grid_path)
+        return cr_grid_from_raster(ctx, o->grid_path, grid);
+    cr_bounds b = o->bounds;
+    char *wkt = NULL;
+    cr_status st = o->has_bounds ? CR_OK : cr_crs_to_wkt(ctx, o->crs, &wkt);
+    if (st == CR_OK && !o->has_bounds)
+        st = cr_areas_extent(ctx, o, wkt, &b);
+    CPLFree(wkt);
+    if (st == CR_OK && !o->has_bounds && cr_bounds_cells(&b, o->resolution) > CR_EXTENT_MAX_CELLS)
+        st = cr_ctx_fail(ctx, CR_E_DATA,
+                         "the grid from the extent of areas '%s' would have %.4g cells (more than "
+                         "%g) at resolution %g; give --bounds or --grid for the study area",
+                         o->areas_path, cr_bounds_cells(&b, o->resolution), CR_EXTENT_MAX_CELLS,
+                         o->resolution);
+    return st == CR_OK ? cr_grid_from_bounds(ctx, &b, o->resolution, o->resolution, o->crs, grid)
+                       : st;
+}
+
+/* Counts by area (--areas): read the areas and their counts, then spread them. */
+static cr_status arrivals_by_area(cr_ctx *ctx, const char *out_path, const cr_arrivals_opts *o,
+                                  cr_arrivals_summary *s)
+{
+    cr_grid *grid = NULL;
+    cr_areas *areas = NULL;
+    cr_report *report = NULL;
+    cr_writer *writer = NULL;
+    cr_status st = check_options(ctx, NULL, out_path, o);
+    if (st == CR_OK && (o->kernel != CR_KERNEL_NONE || o->mask_path))
+        st = cr_ctx_fail(ctx, CR_E_USAGE, "--areas spreads counts over polygons: leave out "
+                         "--kernel, --bandwidth and --mask");
+    if (st == CR_OK && !o->count_field)
+        st = cr_ctx_fail(ctx, CR_E_USAGE, "--areas needs --count-field");
+    if (st == CR_OK && (o->table_path != NULL) != (o->area_key != NULL && o->table_key != NULL))
+        st = cr_ctx_fail(ctx, CR_E_USAGE, "--table needs --area-key and --table-key, and they "
+                         "need --table");
+    if (st == CR_OK)
+        st = areas_grid(ctx, o, &grid);
+    if (st == CR_OK)
+        st = cr_output_check_size(ctx, out_path, grid, 1, o->grid_path);
+    if (st == CR_OK)
+        st = cr_areas_read(ctx, o, grid, &report, s, &areas);
+    if (st == CR_OK)
+        st = check_accepted(ctx, o->table_path ? o->table_path : o->areas_path, o, s);
+    if (st == CR_OK)
+        st = open_writer(ctx, NULL, out_path, o, grid, &writer);
+    if (st == CR_OK) {
+        cr_ctx_set_progress_range(ctx, 0.3, 0.9);
+        st = cr_areas_spread(ctx, areas, writer, cr_ctx_threads(ctx), report, s);
+    }
+    if (st == CR_OK) {
+        cr_ctx_set_progress_range(ctx, 0.9, 1.0);
+        st = cr_writer_commit(ctx, writer);
+        writer = NULL;
+    }
+    if (st == CR_OK && report) {
+        st = cr_report_publish(ctx, report);
+        report = NULL;
+    }
+    cr_ctx_set_progress_range(ctx, 0.0, 1.0);
+    cr_writer_abort(writer);
+    cr_report_discard(report);
+    cr_areas_free(areas);
+    if (st == CR_OK)
+        s->grid = grid;
+    else
+        cr_grid_free(grid);
+    return st;
+}
+
 cr_status cr_arrivals(cr_ctx *ctx, const char *points_path, const char *out_path,
                       const cr_arrivals_opts *o, cr_arrivals_summary *summary)
 {
@@ -850,6 +939,13 @@ cr_status cr_arrivals(cr_ctx *ctx, const char *points_path, const char *out_path
     cr_arrivals_summary *s = summary ? summary : &local;
     memset(s, 0, sizeof *s);
     memset(s->far_ids, 0xff, sizeof s->far_ids); /* -1: unused */
+    if (o->areas_path) {
+        memset(s->first_ids, 0xff, sizeof s->first_ids);
+        cr_status st = arrivals_by_area(ctx, out_path, o, s);
+        if (!summary)
+            cr_arrivals_summary_clear(&local);
+        return st;
+    }
     cr_grid *grid = NULL;
     char *wkt = NULL;
     int geographic = 0;

@@ -66,7 +66,7 @@ static const char *const REASON_NAMES[CR_REJECT_REASONS] = {
     "missing_coordinate", "bad_coordinate",  "latitude_out_of_range", "longitude_out_of_range",
     "not_a_point",        "unprojectable",   "count_not_numeric",     "count_negative",
     "count_nan",          "count_infinite",  "count_too_large",       "missing_date",
-    "bad_date",           "no_allowed_cell",
+    "bad_date",           "no_allowed_cell", "unmatched_area",        "area_matched_twice",
 };
 
 /* What the warnings say after "N records rejected: ". */
@@ -85,6 +85,8 @@ static const char *const REASON_TEXTS[CR_REJECT_REASONS] = {
     "missing dates",
     "dates that are not ISO 8601 (" DATE_FORMS ")",
     "no cell allowed by --mask within the bandwidth",
+    "codes that match no polygon of --areas",
+    "codes whose area an earlier row already matched",
 };
 
 const char *cr_reject_reason_name(cr_reject_reason reason)
@@ -92,13 +94,26 @@ const char *cr_reject_reason_name(cr_reject_reason reason)
     return reason >= 0 && reason < CR_REJECT_REASONS ? REASON_NAMES[reason] : "unknown";
 }
 
-/* Formats "PATH:LINE" or "PATH: feature ID" into buf. */
-static void locate(const reader *r, int64_t id, char *buf, size_t size)
+cr_status cr_reject_record(cr_ctx *ctx, const cr_reject_target *t, int64_t id,
+                           cr_reject_reason reason, const char *message, const char *const *values,
+                           int nvalues)
 {
-    if (r->sum->ids_are_lines)
-        snprintf(buf, size, "%s:%" PRId64, r->path, id);
-    else
-        snprintf(buf, size, "%s: feature %" PRId64, r->path, id);
+    cr_arrivals_summary *s = t->sum;
+    int64_t k = s->rejected[reason]++;
+    s->records_rejected++;
+    if (k < CR_ARRIVALS_FIRST_IDS)
+        s->first_ids[reason][k] = id;
+    if (t->report) {
+        cr_status st = cr_report_add(ctx, t->report, id, REASON_NAMES[reason], message, values,
+                                     nvalues);
+        if (st != CR_OK)
+            return st;
+    }
+    if (!t->strict)
+        return CR_OK;
+    if (s->ids_are_lines)
+        return cr_ctx_fail(ctx, CR_E_DATA, "%s:%" PRId64 ": %s", t->path, id, message);
+    return cr_ctx_fail(ctx, CR_E_DATA, "%s: feature %" PRId64 ": %s", t->path, id, message);
 }
 
 /* Counts, reports and (when strict) fails on one rejected record. */
@@ -117,22 +132,8 @@ static cr_status reject_now(reader *r, int64_t id, cr_reject_reason reason,
     va_start(ap, fmt);
     vsnprintf(message, sizeof message, fmt, ap);
     va_end(ap);
-    cr_arrivals_summary *s = r->sum;
-    int64_t k = s->rejected[reason]++;
-    s->records_rejected++;
-    if (k < CR_ARRIVALS_FIRST_IDS)
-        s->first_ids[reason][k] = id;
-    if (r->report) {
-        cr_status st = cr_report_add(r->ctx, r->report, id, REASON_NAMES[reason], message, values,
-                                     nvalues);
-        if (st != CR_OK)
-            return st;
-    }
-    if (!r->opts->strict)
-        return CR_OK;
-    char where[1024];
-    locate(r, id, where, sizeof where);
-    return cr_ctx_fail(r->ctx, CR_E_DATA, "%s: %s", where, message);
+    cr_reject_target t = {r->path, r->sum, r->report, r->opts->strict};
+    return cr_reject_record(r->ctx, &t, id, reason, message, values, nvalues);
 }
 
 /* Transforms the batch and hands the points that made it to the sink. */
@@ -258,39 +259,56 @@ static cr_status parse_position(reader *r, const record_view *v, const char *tx,
     return check_position(r, v, *x, *y, rejected);
 }
 
-/* Checks a count value; CR_OK with *rejected = 0 when it is good. */
+int cr_count_check(double count, char *message, size_t size)
+{
+    if (isnan(count))
+        return snprintf(message, size, "count is NaN"), CR_REJECT_COUNT_NAN;
+    if (isinf(count))
+        return snprintf(message, size, "count is infinite"), CR_REJECT_COUNT_INFINITE;
+    if (count < 0)
+        return snprintf(message, size, "count %.10g is negative", count), CR_REJECT_COUNT_NEGATIVE;
+    if (count > CR_ARRIVALS_MAX_COUNT)
+        return snprintf(message, size, "count %.10g is too large: more than %g arrivals in one record",
+                        count, CR_ARRIVALS_MAX_COUNT), CR_REJECT_COUNT_TOO_LARGE;
+    return -1;
+}
+
+int cr_count_parse(const char *text, double *count, char *message, size_t size)
+{
+    cr_number_kind kind = cr_number_parse(text ? text : "", (size_t)-1, count);
+    if (kind == CR_NUMBER_OVERFLOW) /* 1e400: a decimal number, beyond a double's range */
+        return snprintf(message, size, "count '%.64s' is too large: more than %g arrivals in one "
+                        "record", text, CR_ARRIVALS_MAX_COUNT), CR_REJECT_COUNT_TOO_LARGE;
+    if (kind == CR_NUMBER_NONE && blank(text))
+        return snprintf(message, size, "count is empty"), CR_REJECT_COUNT_NOT_NUMERIC;
+    if (kind == CR_NUMBER_NONE)
+        return snprintf(message, size, "count '%.64s' is not a number", text),
+               CR_REJECT_COUNT_NOT_NUMERIC;
+    return cr_count_check(*count, message, size);
+}
+
+/* Rejects a record for the count reason found (CR_OK with *rejected = 0 when the count is
+ * good). */
+static cr_status count_verdict(reader *r, const record_view *v, int reason, const char *message,
+                               int *rejected)
+{
+    *rejected = reason >= 0;
+    return reason >= 0 ? reject(r, v, (cr_reject_reason)reason, "%s", message) : CR_OK;
+}
+
 static cr_status check_count(reader *r, const record_view *v, double count, int *rejected)
 {
-    *rejected = 1;
-    if (isnan(count))
-        return reject(r, v, CR_REJECT_COUNT_NAN, "count is NaN");
-    if (isinf(count))
-        return reject(r, v, CR_REJECT_COUNT_INFINITE, "count is infinite");
-    if (count < 0)
-        return reject(r, v, CR_REJECT_COUNT_NEGATIVE, "count %.10g is negative", count);
-    if (count > CR_ARRIVALS_MAX_COUNT)
-        return reject(r, v, CR_REJECT_COUNT_TOO_LARGE,
-                      "count %.10g is too large: more than %g arrivals in one record", count,
-                      CR_ARRIVALS_MAX_COUNT);
-    *rejected = 0;
-    return CR_OK;
+    char message[200];
+    int reason = cr_count_check(count, message, sizeof message);
+    return count_verdict(r, v, reason, message, rejected);
 }
 
 static cr_status parse_count(reader *r, const record_view *v, const char *text, double *count,
                              int *rejected)
 {
-    cr_number_kind kind = cr_number_parse(text, (size_t)-1, count);
-    *rejected = kind == CR_NUMBER_NONE || kind == CR_NUMBER_OVERFLOW;
-    if (kind == CR_NUMBER_OVERFLOW) /* 1e400: a decimal number, beyond a double's range */
-        return reject(r, v, CR_REJECT_COUNT_TOO_LARGE,
-                      "count '%.64s' is too large: more than %g arrivals in one record", text,
-                      CR_ARRIVALS_MAX_COUNT);
-    if (kind == CR_NUMBER_NONE) {
-        if (blank(text))
-            return reject(r, v, CR_REJECT_COUNT_NOT_NUMERIC, "count is empty");
-        return reject(r, v, CR_REJECT_COUNT_NOT_NUMERIC, "count '%.64s' is not a number", text);
-    }
-    return check_count(r, v, *count, rejected);
+    char message[200];
+    int reason = cr_count_parse(text, count, message, sizeof message);
+    return count_verdict(r, v, reason, message, rejected);
 }
 
 /* Applies the date window to a valid date: *keep is 0 when it falls outside. */

@@ -28,7 +28,7 @@ REASONS = ["missing_coordinate", "bad_coordinate", "latitude_out_of_range",
            "count_negative", "count_nan", "count_infinite", "count_too_large", "missing_date",
            "bad_date", "no_allowed_cell"]
 KERNELS = ["quartic", "epanechnikov", "triweight", "uniform", "triangular", "gaussian"]
-SUMMARY_KEYS = ["output", "points", "records_read", "records_accepted", "records_rejected", "id",
+SUMMARY_KEYS = ["output", "points", "areas", "records_read", "records_accepted", "records_rejected", "id",
                 "rejected", "excluded_by_date", "excluded_by_where", "records_outside_grid",
                 "records_far_outside", "arrivals_total", "arrivals_in_grid", "arrivals_outside_grid", "kernel",
                 "bandwidth", "kernel_mass_outside", "mask", "kernel_mass_masked", "raster_sum",
@@ -1642,6 +1642,205 @@ class Mask(ArrivalsCase):
                           os.path.join(folder, "a.tif"), "--report",
                           os.path.join(folder, "r.csv")], 3, "no record", "2 rejected")
         self.assertNoOutput(folder, "all at sea")
+
+
+# COD-AB-like second-level boundaries on KGRID (edges on 1 m multiples, so that a 1 m
+# rasterization covers them exactly): code, English name (Latin-1 in the Shapefile), the
+# burn id of the area (features sharing a code are one area), and the rectangle.
+ADM2 = [("MZ0101", "Beira Cidade", 1, (700000, 7800000, 700243, 7800500)),
+        ("MZ0102", "Dondo", 2, (700243, 7800000, 700500, 7800257)),
+        ("MZ0103", "Búzi", 3, (700243, 7800257, 700371, 7800500)),
+        ("MZ0103", "Búzi (ilha)", 3, (700371, 7800257, 700500, 7800500))]
+ADM2_COUNTS = {"MZ0101": 1200, "MZ0102": 800, "MZ0103": 500}
+
+
+def write_adm2(path, driver, counts=False):
+    ds = ogr.GetDriverByName(driver).CreateDataSource(path)
+    options = ["ENCODING=ISO-8859-1"] if driver == "ESRI Shapefile" else []
+    layer = ds.CreateLayer("adm2", srs_of(UTM36S), ogr.wkbPolygon, options)
+    for name, kind in [("ADM2_PCODE", ogr.OFTString), ("ADM2_EN", ogr.OFTString),
+                       ("burn", ogr.OFTInteger), ("idps", ogr.OFTReal)]:
+        layer.CreateField(ogr.FieldDefn(name, kind))
+    for code, name, burn, (x0, y0, x1, y1) in ADM2:
+        f = ogr.Feature(layer.GetLayerDefn())
+        f.SetField("ADM2_PCODE", code)
+        f.SetField("ADM2_EN", name)
+        f.SetField("burn", burn)
+        if counts:
+            f.SetField("idps", {1: 1200.0, 2: 800.0, 3: 250.0}[burn])
+        f.SetGeometry(ogr.CreateGeometryFromWkt(
+            f"POLYGON (({x0} {y0}, {x1} {y0}, {x1} {y1}, {x0} {y1}, {x0} {y0}))"))
+        layer.CreateFeature(f)
+    f = layer = ds = None
+    return path
+
+
+def area_shares(path, grid, attribute="burn"):
+    """{burn id: share of each cell of grid its polygons cover}, from gdal_rasterize of the
+    ids at 10 x finer resolution averaged per cell (the independent route)."""
+    fine = gdal.Rasterize("", path, format="MEM", outputType=gdal.GDT_Int32,
+                          outputBounds=(grid.xmin, grid.ymin, grid.xmax, grid.ymax),
+                          xRes=grid.res / 10, yRes=grid.res / 10, attribute=attribute)
+    ids = fine.GetRasterBand(1).ReadAsArray()
+    return {int(k): (ids == k).reshape(grid.rows, 10, grid.cols, 10).mean(axis=(1, 3))
+            for k in np.unique(ids) if k > 0}
+
+
+def spread_reference(shares, counts, weight=None):
+    """Σ_g C_g share_g(c) w(c) / Σ_c share_g(c) w(c), w = 1 or the weight (area share for an
+    area without weight); returns (raster, ids of the areas that fell back)."""
+    out, fell_back = 0.0, []
+    for g, share in shares.items():
+        w = share if weight is None else share * weight
+        if w.sum() == 0:
+            fell_back.append(g)
+            w = share
+        out = out + counts[g] * w / w.sum()
+    return out, fell_back
+
+
+class Areas(ArrivalsCase):
+    """Arrivals counted by area (issue 18, point 4)."""
+
+    def write_table(self, rows=None):
+        path = self.path("dtm.csv")
+        rows = rows or [["2024-06", "MZ0101", "Beira Cidade", "1200"],
+                        ["2024-06", "MZ0102", "Dondo", "800"],
+                        ["2024-06", "MZ9999", "Nowhere", "77"],
+                        ["2024-06", "MZ0103", "Búzi", "500"],
+                        ["2024-06", "MZ0101", "Beira Cidade", "300"],
+                        ["2024-06", "", "unknown", "12"]]
+        starts = write_csv(path, ["reported", "admin2", "admin2_name", "idps_ind"], rows,
+                           tags=["#date+reported", "#adm2+code", "#adm2+name",
+                                 "#affected+idps+ind"])
+        return path, starts
+
+    def test_table_joined_by_code_spread_by_area_share(self):
+        table, starts = self.write_table()
+        for driver, name in [("GPKG", "adm2.gpkg"), ("ESRI Shapefile", "adm2.shp")]:
+            with self.subTest(driver=driver):
+                areas = write_adm2(self.path(name), driver)
+                report = self.path(f"report-{name}.csv")
+                out, summary, err = self.arrivals(
+                    "--areas", areas, "--area-key", "ADM2_PCODE", "--table", table,
+                    "--table-key", "#adm2+code", "--count-field", "#affected+idps",
+                    "--date-field", "#date", "--from", "2024-06-01", *KGRID.args(),
+                    "--report", report)
+                shares = area_shares(areas, KGRID)
+                expected, _ = spread_reference(shares, {1: 1200, 2: 800, 3: 500})
+                got = read_raster(out)[0]
+                self.assertRaster(got, expected, driver, rtol=1e-5)
+                self.assertRelClose(summary["raster_sum"], 2500, 1e-6, "grand total")
+                self.assertEqual(summary["records_accepted"], 3)
+                self.assertEqual(summary["arrivals_total"], 2500)
+                # Each area's total: its density on a cell wholly inside it times the exact
+                # cells it covers (from the 1 m rasterization) is its count.
+                for g, count in {1: 1200, 2: 800, 3: 500}.items():
+                    inside = np.argwhere(shares[g] == 1.0)[0]
+                    density = got[tuple(inside)]
+                    self.assertRelClose(density * shares[g].sum(), count, 1e-6, f"area {g}")
+                self.assertEqual(summary["rejected"]["unmatched_area"],
+                                 {"count": 2, "first": [starts[2], starts[5]]})
+                self.assertEqual(summary["rejected"]["area_matched_twice"],
+                                 {"count": 1, "first": [starts[4]]})
+                self.assertEqual(summary["areas"]["duplicate_features"], 1)
+                self.assertIn("1 feature shares a code with an earlier one", err)
+                header, rows = read_report(report)
+                self.assertEqual(header[:3], ["line", "reason", "message"])
+                got_rows = sorted((r[1], int(r[0])) for r in rows)
+                self.assertEqual(got_rows, sorted([("unmatched_area", starts[2]),
+                                                   ("unmatched_area", starts[5]),
+                                                   ("area_matched_twice", starts[4]),
+                                                   # the fourth feature: FID 4 in a GPKG,
+                                                   # 3 in a Shapefile (0-based)
+                                                   ("duplicate_area", 4 if driver == "GPKG"
+                                                    else 3)]))
+
+    def test_polygons_carrying_counts(self):
+        areas = write_adm2(self.path("adm2c.gpkg"), "GPKG", counts=True)
+        out, summary, _ = self.arrivals("--areas", areas, "--count-field", "idps", *KGRID.args())
+        # Each feature its own area: the two MZ0103 halves carry 250 each.
+        shares = {}
+        for k, (_, _, _, (x0, y0, x1, y1)) in enumerate(ADM2):
+            sub = self.path(f"f{k}.gpkg")
+            ds = ogr.GetDriverByName("GPKG").CreateDataSource(sub)
+            layer = ds.CreateLayer("f", srs_of(UTM36S), ogr.wkbPolygon)
+            f = ogr.Feature(layer.GetLayerDefn())
+            f.SetGeometry(ogr.CreateGeometryFromWkt(
+                f"POLYGON (({x0} {y0}, {x1} {y0}, {x1} {y1}, {x0} {y1}, {x0} {y0}))"))
+            layer.CreateFeature(f)
+            f = layer = ds = None
+            fine = gdal.Rasterize("", sub, format="MEM", outputType=gdal.GDT_Byte,
+                                  outputBounds=(KGRID.xmin, KGRID.ymin, KGRID.xmax, KGRID.ymax),
+                                  xRes=1.0, yRes=1.0, burnValues=[1])
+            shares[k] = fine.GetRasterBand(1).ReadAsArray().reshape(
+                KGRID.rows, 10, KGRID.cols, 10).mean(axis=(1, 3))
+        expected, _ = spread_reference(shares, {0: 1200, 1: 800, 2: 250, 3: 250})
+        self.assertRaster(read_raster(out)[0], expected, "counts on polygons", rtol=1e-5)
+        self.assertRelClose(summary["raster_sum"], 2500, 1e-6)
+        self.assertEqual(summary["id"], "feature")
+        self.assertEqual(summary["areas"]["with_count"], 4)
+
+    def test_weight_in_another_crs_and_an_area_without_weight(self):
+        # A population raster in lon/lat at about 5 m, 0 over Dondo (MZ0102): Dondo falls back
+        # to area share, reported; the others follow the population.
+        table, _ = self.write_table()
+        areas = write_adm2(self.path("adm2.gpkg"), "GPKG")
+        ll = transform([(KGRID.xmin, KGRID.ymin), (KGRID.xmax, KGRID.ymax)], UTM36S, 4326)
+        pop_grid = Grid(ll[0][0] - 0.001, ll[0][1] - 0.001, ll[1][0] + 0.001, ll[1][1] + 0.001,
+                        0.00005, 4326)
+        lon = pop_grid.xmin + (np.arange(pop_grid.cols) + 0.5) * pop_grid.res
+        lat = pop_grid.ymax - (np.arange(pop_grid.rows) + 0.5) * pop_grid.res
+        rng = np.random.default_rng(4)
+        people = rng.uniform(0, 3, (pop_grid.rows, pop_grid.cols))
+        LON, LAT = np.meshgrid(lon, lat)
+        xy = np.array(transform(list(zip(LON.ravel(), LAT.ravel())), 4326, UTM36S))
+        X, Y = xy[:, 0].reshape(LON.shape), xy[:, 1].reshape(LON.shape)
+        people[(X > 700235) & (X < 700510) & (Y < 7800265) & (Y > 7799990)] = 0  # Dondo
+        pop = self.path("pop4326.tif")
+        ds = gdal.GetDriverByName("GTiff").Create(pop, pop_grid.cols, pop_grid.rows, 1,
+                                                  gdal.GDT_Float32)
+        ds.SetGeoTransform((pop_grid.xmin, pop_grid.res, 0, pop_grid.ymax, 0, -pop_grid.res))
+        ds.SetSpatialRef(srs_of(4326))
+        ds.GetRasterBand(1).WriteArray(people)
+        ds = None
+        report = self.path("report.csv")
+        out, summary, err = self.arrivals(
+            "--areas", areas, "--area-key", "ADM2_PCODE", "--table", table, "--table-key",
+            "#adm2+code", "--count-field", "idps_ind", "--weight", pop, *KGRID.args(),
+            "--report", report)
+        # GDAL's own warp, by sum, onto the grid: the weight per cell.
+        warped = gdal.Warp("", pop, format="MEM", dstSRS=f"EPSG:{UTM36S}",
+                           outputBounds=(KGRID.xmin, KGRID.ymin, KGRID.xmax, KGRID.ymax),
+                           xRes=KGRID.res, yRes=KGRID.res, resampleAlg="sum",
+                           workingType=gdal.GDT_Float64)
+        weight = warped.GetRasterBand(1).ReadAsArray().astype(np.float64)
+        warped = None
+        shares = area_shares(areas, KGRID)
+        expected, fell_back = spread_reference(shares, {1: 1200, 2: 800, 3: 500}, weight)
+        self.assertEqual(fell_back, [2])
+        self.assertRaster(read_raster(out)[0], expected, "weighted", rtol=1e-4,
+                          atol=1e-4 * expected.max())
+        self.assertRelClose(summary["raster_sum"], 2500, 1e-6)
+        self.assertEqual(summary["areas"]["zero_weight"], 1)
+        self.assertIn("no weight", err)
+        _, rows = read_report(report)
+        self.assertIn("zero_weight", [r[1] for r in rows])
+
+    def test_usage_and_nothing_matched(self):
+        areas = write_adm2(self.path("adm2.gpkg"), "GPKG")
+        table, _ = self.write_table([["2024-06", "XX01", "x", "5"]])
+        folder = self.path("out")
+        os.mkdir(folder)
+        self.assertFails(["arrivals", "--areas", areas, "--area-key", "ADM2_PCODE", "--table",
+                          table, "--table-key", "#adm2+code", "--count-field", "idps_ind",
+                          *KGRID.args(), "-o", os.path.join(folder, "a.tif")], 3, "no record")
+        self.assertNoOutput(folder, "nothing matched")
+        self.assertUsage(["--areas", areas, "--table", table, "--count-field", "idps_ind",
+                          *KGRID.args(), "-o", self.out()], "--area-key")
+        self.assertUsage(["--areas", areas, "--area-key", "NOPE", "--table", table,
+                          "--table-key", "#adm2+code", "--count-field", "idps_ind",
+                          *KGRID.args(), "-o", self.out()], "NOPE", "ADM2_PCODE")
 
 
 # ---------------------------------------------------------------------------------------------
