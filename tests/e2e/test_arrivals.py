@@ -26,7 +26,7 @@ ogr.UseExceptions()
 REASONS = ["missing_coordinate", "bad_coordinate", "latitude_out_of_range",
            "longitude_out_of_range", "not_a_point", "unprojectable", "count_not_numeric",
            "count_negative", "count_nan", "count_infinite", "count_too_large", "missing_date",
-           "bad_date", "no_allowed_cell"]
+           "bad_date", "no_allowed_cell", "unmatched_area", "area_matched_twice"]
 KERNELS = ["quartic", "epanechnikov", "triweight", "uniform", "triangular", "gaussian"]
 SUMMARY_KEYS = ["output", "points", "areas", "records_read", "records_accepted", "records_rejected", "id",
                 "rejected", "excluded_by_date", "excluded_by_where", "records_outside_grid",
