@@ -618,8 +618,8 @@ static cr_status check_extent_size(cr_ctx *ctx, const char *points_path, const c
                                  edge[k]->id, edge[k]->x, edge[k]->y);
     return cr_ctx_fail(ctx, CR_E_DATA,
                        "the grid from the records' extent of '%s' would have %.4g cells (more than "
-                       "%g) at resolution %g: the records span %.10g..%.10g x %.10g..%.10g in the "
-                       "grid CRS (%s); check those records, or give --bounds or --grid for the "
+                       "%g) at resolution %g: the records span x %.10g to %.10g, y %.10g to %.10g in "
+                       "the grid CRS (%s); check those records, or give --bounds or --grid for the "
                        "study area",
                        points_path, cells, CR_EXTENT_MAX_CELLS, o->resolution, b->xmin, b->xmax,
                        b->ymin, b->ymax, named);
