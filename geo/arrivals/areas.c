@@ -240,7 +240,8 @@ static cr_status read_features(reading *g, OGRLayerH layer, int64_t **fids, int6
         a->id = a->first_fid = OGR_F_GetFID(f);
         (*fids)[r->nareas] = a->id;
         if (by_code) {
-            a->key = trimmed(OGR_F_IsFieldSetAndNotNull(f, field) ? OGR_F_GetFieldAsString(f, field) : "");
+            int set = OGR_F_IsFieldSetAndNotNull(f, field);
+            a->key = trimmed(set ? OGR_F_GetFieldAsString(f, field) : "");
             r->nareas++;
         } else {
             int ok = 0;
@@ -502,9 +503,9 @@ cr_status cr_areas_read(cr_ctx *ctx, const cr_arrivals_opts *o, const cr_grid *g
     }
     if (st == CR_OK && o->report_path) {
         const char *inputs[] = {o->areas_path, o->table_path, NULL};
+        const char *const *columns = (const char *const *)(o->table_path ? t.head.names : names);
         st = cr_report_open(ctx, o->report_path, o->overwrite, inputs,
-                            o->table_path ? "line" : "feature",
-                            o->table_path ? (const char *const *)t.head.names : (const char *const *)names,
+                            o->table_path ? "line" : "feature", columns,
                             o->table_path ? t.head.count : CSLCount(names), &g.t.report);
     }
     CSLDestroy(names);
@@ -512,7 +513,8 @@ cr_status cr_areas_read(cr_ctx *ctx, const cr_arrivals_opts *o, const cr_grid *g
         st = read_features(&g, layer, &fids, &nfids);
     if (st == CR_OK && o->table_path) {
         fid_area = malloc((size_t)(nfids ? nfids : 1) * sizeof *fid_area);
-        st = fid_area ? merge_codes(&g, fids, nfids, fid_area) : cr_ctx_fail(ctx, CR_E_IO, "out of memory");
+        st = fid_area ? merge_codes(&g, fids, nfids, fid_area)
+                      : cr_ctx_fail(ctx, CR_E_IO, "out of memory");
         if (st == CR_OK)
             st = read_table(&g, &t);
     }
@@ -619,8 +621,9 @@ static cr_status add_polygon(void *arg, int64_t i, const cr_window *part, const 
             if (!(fr > 0))
                 continue;
             double w = a->weighted ? weight_at(v, part->x + x, part->y + y) : 1.0;
-            acc[(size_t)(part->y + y - v->win->y) * (size_t)v->win->w + (size_t)(part->x + x - v->win->x)] +=
-                a->scale * fr * w;
+            size_t at = (size_t)(part->y + y - v->win->y) * (size_t)v->win->w +
+                        (size_t)(part->x + x - v->win->x);
+            acc[at] += a->scale * fr * w;
         }
     return CR_OK;
 }

@@ -981,6 +981,10 @@ cr_status cr_arrivals(cr_ctx *ctx, const char *points_path, const char *out_path
         st = bucket(ctx, &j, &points, geographic, s);
     if (st == CR_OK)
         st = check_overlap(ctx, points_path, o, &points, &j, grid);
+    /* The writer's temporaries exist from here on, so that a stop request during the kernel
+     * sums has them to remove (and tests can wait for them). */
+    if (st == CR_OK)
+        st = open_writer(ctx, points_path, out_path, o, grid, &writer);
     if (st == CR_OK && o->mask_path) {
         cr_ctx_set_progress_range(ctx, 0.4, 0.5);
         st = cr_mask_open(ctx, o->mask_path, o->mask_layer, grid, j.tile, &mask);
@@ -996,8 +1000,6 @@ cr_status cr_arrivals(cr_ctx *ctx, const char *points_path, const char *out_path
         st = check_accepted(ctx, points_path, o, s);
     free(points.p);
     points.p = NULL;
-    if (st == CR_OK)
-        st = open_writer(ctx, points_path, out_path, o, grid, &writer);
     if (st == CR_OK) {
         j.writer = writer;
         cr_ctx_set_progress_range(ctx, 0.6, 0.75);

@@ -46,7 +46,8 @@ cr_status cr_mask_set_tile(cr_ctx *ctx, cr_mask *m, int64_t index, const uint8_t
         return cr_ctx_fail(ctx, CR_E_IO, "out of memory holding the mask");
     for (int r = 0; r < h; r++)
         for (int c = 0; c < w; c++)
-            cells[(size_t)r * (size_t)m->tile + (size_t)c] = allowed[(size_t)r * (size_t)w + (size_t)c] != 0;
+            cells[(size_t)r * (size_t)m->tile + (size_t)c] =
+                allowed[(size_t)r * (size_t)w + (size_t)c] != 0;
     m->cells[index] = cells;
     m->mixed++;
     return CR_OK;
@@ -60,7 +61,8 @@ static cr_status fill(cr_ctx *ctx, const char *path, const cr_grid *grid, int ti
 {
     cr_mask *m = NULL;
     uint8_t *allowed = malloc((size_t)tile * (size_t)tile);
-    cr_status st = allowed ? cr_mask_new(ctx, grid, tile, &m) : cr_ctx_fail(ctx, CR_E_IO, "out of memory");
+    cr_status st = allowed ? cr_mask_new(ctx, grid, tile, &m)
+                           : cr_ctx_fail(ctx, CR_E_IO, "out of memory");
     int64_t tiles = st == CR_OK ? (int64_t)m->tiles_x * m->tiles_y : 0;
     for (int64_t t = 0; st == CR_OK && t < tiles; t++) {
         cr_window win = cr_grid_window(grid, tile, t);
