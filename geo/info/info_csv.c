@@ -41,9 +41,15 @@ static int is_integer(const char *s)
     return *s == '\0';
 }
 
-/* ISO 8601 date YYYY-MM-DD, optionally followed by a time ("T" or " "). */
+/* ISO 8601 date YYYY-MM-DD, optionally followed by a time ("T" or " "), or a month YYYY-MM
+ * (the reduced form arrivals reads as the month's period). */
 static int is_date(const char *s)
 {
+    int month = 1;
+    for (int i = 0; i < 7; i++)
+        month = month && (i == 4 ? s[i] == '-' : isdigit((unsigned char)s[i]));
+    if (month && (s[7] == '\0' || isspace((unsigned char)s[7])))
+        return 1;
     for (int i = 0; i < 10; i++) {
         int want_dash = i == 4 || i == 7;
         if (want_dash ? s[i] != '-' : !isdigit((unsigned char)s[i]))

@@ -1313,6 +1313,11 @@ class PublishedRecords(ArrivalsCase):
                 self.assertEqual(summary["date_range"], {"first": "2024-06-01",
                                                          "last": "2024-06-30"})
                 self.assertRaster(read_raster(out)[0], expected, f"window {window}")
+        # info describes the month column as dates.
+        rc, stdout, err = run("info", "--json", points)
+        self.assertEqual(rc, 0, err)
+        fields = json.loads(stdout)["inputs"][0]["layers"][0]["fields"]
+        self.assertEqual(fields[0], {"name": "reported", "type": "Date", "hxl": "#date+reported"})
         # A window that misses June: no record accepted, exit 3, nothing written.
         for window in [("--from", "2024-07-01"), ("--to", "2024-05-31"), ("--from", "2024-07"),
                        ("--to", "2023")]:
