@@ -8,6 +8,8 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
+
 
 #include "core/internal.h"
 
@@ -158,6 +160,9 @@ cr_status cr_input_range_error(cr_ctx *ctx, int input, const cr_normalise_opts *
     else
         snprintf(range, sizeof range, "the range of %s, %g to %g (tolerance %g)%s", f->what, f->min,
                  f->max, f->tolerance, f->hint);
+    if (cr_holds_polygons(path)) /* a mean of the polygons' field, which holds such values */
+        return cr_ctx_fail(ctx, CR_E_DATA, "%s polygons '%s': the mean of their values, %.7g at %s, "
+                           "is outside %s", cr_input_name(input), path, value, cell, range);
     return cr_ctx_fail(ctx, CR_E_DATA, "%s raster '%s' band %d: value %.7g at %s is outside %s",
                        cr_input_name(input), path, band, value, cell, range);
 }
@@ -182,16 +187,122 @@ static void warn_nodata(cr_ctx *ctx, int input, const cr_normalise_opts *norm,
                cr_input_name(input), cr_layer_path(layer), band, nodata, range, nodata);
 }
 
-cr_status cr_input_probe(cr_ctx *ctx, int input, const cr_normalise_opts *norm, const char *path,
-                         const cr_grid *grid, const cr_layer_opts *opts, const char **resampling)
+cr_status cr_input_probe_keep(cr_ctx *ctx, int input, const cr_normalise_opts *norm,
+                              const char *path, const cr_grid *grid, const cr_layer_opts *opts,
+                              const char **resampling, cr_layer **out)
 {
     cr_layer *layer = NULL;
-    cr_status st = cr_layer_open(ctx, path, grid, opts, &layer);
+    cr_status st = cr_input_open(ctx, input, norm, path, grid, opts, &layer);
     if (st == CR_OK && resampling)
         *resampling = cr_layer_resampling(layer);
     if (st == CR_OK && input >= 0 && input < CR_INPUTS)
         warn_nodata(ctx, input, norm, layer, opts->band);
-    cr_layer_close(layer);
+    if (st == CR_OK && out)
+        *out = layer;
+    else
+        cr_layer_close(layer);
+    return st;
+}
+
+cr_status cr_input_probe(cr_ctx *ctx, int input, const cr_normalise_opts *norm, const char *path,
+                         const cr_grid *grid, const cr_layer_opts *opts, const char **resampling)
+{
+    return cr_input_probe_keep(ctx, input, norm, path, grid, opts, resampling, NULL);
+}
+
+/* ------------------------------------------------------------------------------------ */
+/* Polygons */
+
+/* 1 when the feature is one of Aqueduct's "Arid and Low Water Use" basins by its category
+ * (bws_cat -1) or label. */
+static int aqueduct_arid(OGRFeatureH f)
+{
+    int k = OGR_F_GetFieldIndex(f, "bws_cat");
+    if (k >= 0 && OGR_F_IsFieldSetAndNotNull(f, k) && OGR_F_GetFieldAsDouble(f, k) == -1.0)
+        return 1;
+    k = OGR_F_GetFieldIndex(f, "bws_label");
+    return k >= 0 && OGR_F_IsFieldSetAndNotNull(f, k) &&
+           strcasecmp(OGR_F_GetFieldAsString(f, k), "Arid and Low Water Use") == 0;
+}
+
+/* Aqueduct's sentinels (inputs.h): arid is the highest stress, -9999 and 9999 no data. */
+static cr_poly_class aqueduct(OGRFeatureH f, double *value, double arid)
+{
+    if (*value == -1.0 || aqueduct_arid(f)) {
+        *value = arid;
+        return CR_POLY_MARKED;
+    }
+    return *value == -9999.0 || *value == 9999.0 ? CR_POLY_NODATA : CR_POLY_VALUE;
+}
+
+static cr_poly_class aqueduct_score(void *arg, OGRFeatureH f, double *value)
+{
+    (void)arg;
+    return aqueduct(f, value, 5.0);
+}
+
+static cr_poly_class aqueduct_ratio(void *arg, OGRFeatureH f, double *value)
+{
+    (void)arg;
+    return aqueduct(f, value, cr_water_ratio_from_score(5.0)); /* 1.6 */
+}
+
+int cr_input_polygon_opts(int input, const cr_normalise_opts *norm, cr_polyset_opts *po)
+{
+    memset(po, 0, sizeof *po);
+    int ratio = norm && norm->water_ratio;
+    switch (input) {
+    case CR_INPUT_WATER:
+        po->what = "water polygons";
+        po->layer_flag = "--water-layer";
+        po->field_flag = "--water-field";
+        po->default_field = ratio ? "bws_raw" : "bws_score";
+        po->classify = ratio ? aqueduct_ratio : aqueduct_score;
+        return 1;
+    case CR_INPUT_INFORMAL:
+        po->what = "informal polygons";
+        po->layer_flag = "--informal-layer";
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+cr_status cr_input_refuse_polygons(cr_ctx *ctx, int input, const cr_normalise_opts *norm,
+                                   const char *path)
+{
+    if ((input == CR_INPUT_SEA || (input == CR_INPUT_INFORMAL && norm &&
+                                   norm->settlement != CR_SETTLEMENT_FRACTION)) &&
+        cr_holds_polygons(path)) {
+        if (input == CR_INPUT_SEA)
+            return cr_ctx_fail(ctx, CR_E_USAGE, "sea '%s' holds polygons, but --sea here takes "
+                               "inundation depths in metres, a raster: give the sea's polygons "
+                               "to cityrisk inundation --sea, and its output here", path);
+        return cr_ctx_fail(ctx, CR_E_USAGE, "informal '%s' holds polygons, which give the share "
+                           "of each cell they cover: --settlement-input %s reads rasters only",
+                           path, cr_settlement_input_names[norm->settlement]);
+    }
+    return CR_OK;
+}
+
+cr_status cr_input_open(cr_ctx *ctx, int input, const cr_normalise_opts *norm, const char *path,
+                        const cr_grid *grid, const cr_layer_opts *opts, cr_layer **out)
+{
+    *out = NULL;
+    cr_status st = cr_input_refuse_polygons(ctx, input, norm, path);
+    if (st != CR_OK)
+        return st;
+    cr_polyset_opts po;
+    int polygons = cr_input_polygon_opts(input, norm, &po);
+    st = cr_layer_open_ex(ctx, path, grid, opts, polygons ? &po : NULL, out);
+    if (st == CR_OK && polygons && !cr_layer_polygons(*out) && (opts->field || opts->vector_layer)) {
+        /* Said rather than ignored: the user meant another file, or thought it polygons. */
+        cr_layer_close(*out);
+        *out = NULL;
+        return cr_ctx_fail(ctx, CR_E_USAGE, "%s: %s '%s' is a raster; the option names a field or "
+                           "layer of polygons", opts->field ? po.field_flag : po.layer_flag,
+                           cr_input_name(input), path);
+    }
     return st;
 }
 

@@ -17,6 +17,7 @@
 
 #include "cityrisk/raster.h"
 #include "cityrisk/score.h"
+#include "core/polygons.h"
 
 /* Fills opts to read band of input's layer with the resampling of its kind: depths,
  * scores and fractions continuous, a binary settlement map a class map, arrivals and
@@ -32,6 +33,40 @@ void cr_input_layer_opts(int input, const cr_normalise_opts *norm, int band, cr_
  * the resampling used (a static name). */
 cr_status cr_input_probe(cr_ctx *ctx, int input, const cr_normalise_opts *norm, const char *path,
                          const cr_grid *grid, const cr_layer_opts *opts, const char **resampling);
+
+/* cr_input_probe() that keeps the layer open in *out (for cr_layer_share()), when out is
+ * not NULL. */
+cr_status cr_input_probe_keep(cr_ctx *ctx, int input, const cr_normalise_opts *norm,
+                              const char *path, const cr_grid *grid, const cr_layer_opts *opts,
+                              const char **resampling, cr_layer **out);
+
+/* What input's layer means when its file holds polygons (raster.h): water polygons take
+ * the coverage-weighted mean of a field (default bws_score, bws_raw with --water-input
+ * ratio) with Aqueduct's sentinels (below); informal polygons the covered share of their
+ * union. Fills po (names and flags for messages, default field, hook); returns 0 for an
+ * input that cannot be polygons (sea depths, counts, -1), po then zeroed.
+ *
+ * Aqueduct's sentinels, on the value read (and the feature's bws_cat and bws_label when it
+ * has them): "Arid and Low Water Use" (value -1, bws_cat -1 or that bws_label) is the
+ * highest stress, score 5 (ratio 1.6, the lowest whose score is 5), and marked; -9999 and
+ * 9999 are no data, the polygon left out (docs/score.md). */
+int cr_input_polygon_opts(int input, const cr_normalise_opts *norm, cr_polyset_opts *po);
+
+/* The sentinel rule above in one line, for provenance. */
+#define CR_AQUEDUCT_SENTINELS                                                                   \
+    "Aqueduct 'Arid and Low Water Use' (value -1, bws_cat -1 or that bws_label) read as the "   \
+    "highest stress, score 5 (ratio 1.6); -9999 and 9999 no data (polygon left out)"
+
+/* Opens input's layer from path on grid (a raster, or polygons as cr_input_polygon_opts()
+ * says). Fails with CR_E_USAGE on polygons for the sea depths ("score and zonal read
+ * depths, a raster"), for informal with --settlement-input other than fraction, and as
+ * cr_layer_open_ex() does. */
+cr_status cr_input_open(cr_ctx *ctx, int input, const cr_normalise_opts *norm, const char *path,
+                        const cr_grid *grid, const cr_layer_opts *opts, cr_layer **out);
+
+/* The refusals of cr_input_open() alone, before anything is read (CR_E_USAGE). */
+cr_status cr_input_refuse_polygons(cr_ctx *ctx, int input, const cr_normalise_opts *norm,
+                                   const char *path);
 
 /* Checks n raw values of input against its range: those beyond it by no more than the
  * tolerance are clamped and counted into *clamped, NaN left. Returns the index of the

@@ -9,6 +9,7 @@
 #include <gdalwarper.h>
 
 #include "cityrisk/raster.h"
+#include "core/polygons.h"
 #include "internal.h"
 
 /* Error of the approximate transformer, in cells, as gdalwarp's default. */
@@ -33,6 +34,13 @@ struct cr_layer {
     int offset_x, offset_y; /* direct read: source cell = grid cell + offset */
     int src_width, src_height;
     const char *resampling;
+    /* On polygons: the set (shared between the layers of one cr_layer_share() family), its
+     * mean or union read per window, and the scratch of the coverage. */
+    cr_polyset *polys;
+    int poly_mean;
+    cr_coverage_scratch scratch;
+    double *wide;   /* a Float64 window for Float32 reads */
+    size_t wide_cap;
 };
 
 void cr_layer_opts_init(cr_layer_opts *opts)
@@ -40,6 +48,9 @@ void cr_layer_opts_init(cr_layer_opts *opts)
     opts->band = 1;
     opts->kind = CR_KIND_CONTINUOUS;
     opts->resampling = NULL;
+    opts->polygons = 0;
+    opts->vector_layer = NULL;
+    opts->field = NULL;
 }
 
 /* 1 when v is within a millionth of a whole number. */
@@ -193,21 +204,50 @@ static cr_status open_warped(cr_ctx *ctx, cr_layer *l, const cr_layer_opts *opts
     return CR_OK;
 }
 
-static cr_status open_source(cr_ctx *ctx, cr_layer *l, const cr_layer_opts *opts);
+static cr_status open_source(cr_ctx *ctx, cr_layer *l, const cr_layer_opts *opts,
+                             const cr_polyset_opts *domain);
 
-static cr_status open_layer(cr_ctx *ctx, cr_layer *l, const cr_layer_opts *opts)
+static cr_status open_layer(cr_ctx *ctx, cr_layer *l, const cr_layer_opts *opts,
+                            const cr_polyset_opts *domain)
 {
     /* Reading the bands' nodata, masks and metadata may make GDAL read more of the file
      * (a directory, a tag cut short): its warnings go to the log, not to stderr. */
     cr_gdal_begin(ctx);
-    cr_status st = open_source(ctx, l, opts);
+    cr_status st = open_source(ctx, l, opts, domain);
     cr_gdal_end(ctx);
     return st;
 }
 
-static cr_status open_source(cr_ctx *ctx, cr_layer *l, const cr_layer_opts *opts)
+/* Reads the polygons of a vector source: the mean of a field, or the union's share. */
+static cr_status open_polygons(cr_ctx *ctx, cr_layer *l, const cr_layer_opts *opts,
+                               const cr_polyset_opts *domain)
+{
+    if (opts->kind == CR_KIND_COUNT)
+        return cr_ctx_fail(ctx, CR_E_USAGE, "'%s' holds polygons, and a count per cell must come "
+                           "from a raster: spread counts per area with cityrisk arrivals --areas",
+                           l->path);
+    cr_polyset_opts po;
+    memset(&po, 0, sizeof po);
+    if (domain)
+        po = *domain;
+    if (opts->vector_layer)
+        po.layer = opts->vector_layer;
+    if (opts->field)
+        po.field = opts->field;
+    po.dissolve = !po.field && !po.default_field;
+    l->poly_mean = !po.dissolve;
+    l->resampling = l->poly_mean ? "coverage-mean" : "coverage-union";
+    return cr_polyset_load(ctx, l->path, l->grid, &po, &l->polys);
+}
+
+static cr_status open_source(cr_ctx *ctx, cr_layer *l, const cr_layer_opts *opts,
+                             const cr_polyset_opts *domain)
 {
     cr_status st = cr_open_raster(ctx, l->path, &l->src);
+    if (st == CR_E_DATA && (opts->polygons || domain) && cr_holds_polygons(l->path)) {
+        cr_ctx_clear_error(ctx);
+        return open_polygons(ctx, l, opts, domain);
+    }
     if (st != CR_OK)
         return st;
     int bands = GDALGetRasterCount(l->src);
@@ -262,6 +302,13 @@ static cr_status open_source(cr_ctx *ctx, cr_layer *l, const cr_layer_opts *opts
 cr_status cr_layer_open(cr_ctx *ctx, const char *path, const cr_grid *grid,
                         const cr_layer_opts *opts, cr_layer **out)
 {
+    return cr_layer_open_ex(ctx, path, grid, opts, NULL, out);
+}
+
+cr_status cr_layer_open_ex(cr_ctx *ctx, const char *path, const cr_grid *grid,
+                           const cr_layer_opts *opts, const cr_polyset_opts *polygons,
+                           cr_layer **out)
+{
     cr_layer_opts defaults;
     if (!opts) {
         cr_layer_opts_init(&defaults);
@@ -273,7 +320,7 @@ cr_status cr_layer_open(cr_ctx *ctx, const char *path, const cr_grid *grid,
         cr_layer_close(l);
         return cr_ctx_fail(ctx, CR_E_IO, "out of memory opening raster '%s'", path);
     }
-    cr_status st = open_layer(ctx, l, opts);
+    cr_status st = open_layer(ctx, l, opts, polygons);
     if (st != CR_OK) {
         cr_layer_close(l);
         return st;
@@ -290,6 +337,9 @@ void cr_layer_close(cr_layer *l)
         GDALClose(l->warped);
     if (l->src)
         GDALClose(l->src);
+    cr_polyset_free(l->polys);
+    cr_coverage_scratch_free(&l->scratch);
+    free(l->wide);
     cr_grid_free(l->grid);
     free(l->path);
     free(l);
@@ -307,6 +357,10 @@ const char *cr_layer_path(const cr_layer *l)
 
 int cr_layer_nodata(const cr_layer *l, double *nodata)
 {
+    if (l->polys) {
+        *nodata = NAN;
+        return 0;
+    }
     *nodata = l->src_nodata;
     return l->src_has_nodata;
 }
@@ -396,10 +450,76 @@ static cr_status infinite_error(cr_ctx *ctx, cr_layer *l, const cr_window *win, 
                        l->path, l->band_number, value, cell);
 }
 
+/* The cells of win from the polygons: in Float64, converted when type is Float32. */
+static cr_status read_polygons(cr_ctx *ctx, cr_layer *l, const cr_window *win, GDALDataType type,
+                               void *values, uint8_t *valid, uint8_t *marked)
+{
+    size_t n = (size_t)win->w * win->h;
+    double *v = values;
+    if (type == GDT_Float32) {
+        if (n > l->wide_cap) {
+            double *grown = realloc(l->wide, n * sizeof *grown);
+            if (!grown)
+                return cr_ctx_fail(ctx, CR_E_IO, "out of memory reading '%s'", l->path);
+            l->wide = grown;
+            l->wide_cap = n;
+        }
+        v = l->wide;
+    }
+    cr_status st;
+    if (l->poly_mean) {
+        st = cr_polyset_mean(ctx, l->polys, win, &l->scratch, v, valid, marked);
+    } else {
+        st = cr_polyset_fraction(ctx, l->polys, win, &l->scratch, v);
+        if (valid)
+            memset(valid, 1, n);
+        if (marked)
+            memset(marked, 0, n);
+    }
+    if (st == CR_OK && type == GDT_Float32)
+        for (size_t i = 0; i < n; i++)
+            ((float *)values)[i] = (float)v[i];
+    return st;
+}
+
+cr_status cr_layer_read_marked(cr_ctx *ctx, cr_layer *l, const cr_window *win, float *values,
+                               uint8_t *valid, uint8_t *marked)
+{
+    if (l->polys)
+        return read_polygons(ctx, l, win, GDT_Float32, values, valid, marked);
+    memset(marked, 0, (size_t)win->w * win->h);
+    return cr_layer_read_f32(ctx, l, win, values, valid);
+}
+
+cr_status cr_layer_share(cr_ctx *ctx, const cr_layer *model, const cr_layer_opts *opts,
+                         cr_layer **out)
+{
+    if (!model->polys)
+        return cr_layer_open(ctx, model->path, model->grid, opts, out);
+    *out = NULL;
+    cr_layer *l = calloc(1, sizeof *l);
+    if (!l || !(l->path = strdup(model->path)) || !(l->grid = cr_grid_clone(model->grid))) {
+        cr_layer_close(l);
+        return cr_ctx_fail(ctx, CR_E_IO, "out of memory opening '%s'", model->path);
+    }
+    l->polys = cr_polyset_ref(model->polys);
+    l->poly_mean = model->poly_mean;
+    l->resampling = model->resampling;
+    *out = l;
+    return CR_OK;
+}
+
+const cr_polyset *cr_layer_polygons(const cr_layer *l)
+{
+    return l->polys;
+}
+
 /* Reads win and applies the validity rule; fails on ±Inf. */
 static cr_status read_window(cr_ctx *ctx, cr_layer *l, const cr_window *win, GDALDataType type,
                              void *values, uint8_t *valid)
 {
+    if (l->polys)
+        return read_polygons(ctx, l, win, type, values, valid, NULL);
     size_t n = (size_t)win->w * win->h;
     uint8_t *mask = NULL;
     if (l->mask && !(mask = malloc(n)))

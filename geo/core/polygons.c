@@ -10,6 +10,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <stdatomic.h>
 
 #include <cpl_error.h>
 #include <cpl_string.h>
@@ -614,6 +618,32 @@ cr_status cr_shaper_next(cr_shaper *s, OGRLayerH layer, OGRFeatureH *out)
     return CR_OK;
 }
 
+int cr_holds_polygons(const char *path)
+{
+    /* Only what cr_check_input_path() lets GDAL open: a pipe would block, a device be read
+     * for ever. Folders are vector sources too (a File Geodatabase, Shapefiles). */
+    struct stat st;
+    if (!path || (strncmp(path, "/vsi", 4) != 0 &&
+                  (stat(path, &st) != 0 || access(path, R_OK) != 0 ||
+                   !(S_ISDIR(st.st_mode) || (S_ISREG(st.st_mode) && st.st_size > 0)))))
+        return 0;
+    CPLPushErrorHandler(CPLQuietErrorHandler);
+    GDALDatasetH ds = GDALOpenEx(path, GDAL_OF_RASTER | GDAL_OF_READONLY, NULL, NULL, NULL);
+    int vector = 0;
+    if (ds && GDALGetRasterCount(ds) > 0) {
+        GDALClose(ds);
+    } else {
+        if (ds)
+            GDALClose(ds);
+        if ((ds = GDALOpenEx(path, GDAL_OF_VECTOR | GDAL_OF_READONLY, NULL, NULL, NULL))) {
+            vector = GDALDatasetGetLayerCount(ds) > 0;
+            GDALClose(ds);
+        }
+    }
+    CPLPopErrorHandler();
+    return vector;
+}
+
 /* "'a', 'b' and 'c'" into buf: the names of ds's layers. */
 static void layer_names(GDALDatasetH ds, char *buf, size_t size)
 {
@@ -667,9 +697,11 @@ typedef struct polygon {
     double value;
     int64_t fid;
     int marked;
+    char *key; /* key_field's text, or NULL */
 } polygon;
 
 struct cr_polyset {
+    atomic_int refs; /* the layers sharing the set (cr_polyset_ref()) */
     polygon *p;
     int64_t n, cap;
     cr_polyset_counts counts;
@@ -684,11 +716,18 @@ static void poly_free(polygon *p)
     free((void *)p->rings.xy);
     free((void *)p->rings.ring_end);
     free((void *)p->rings.sign);
+    free(p->key);
+}
+
+cr_polyset *cr_polyset_ref(cr_polyset *set)
+{
+    atomic_fetch_add(&set->refs, 1);
+    return set;
 }
 
 void cr_polyset_free(cr_polyset *set)
 {
-    if (!set)
+    if (!set || atomic_fetch_sub(&set->refs, 1) > 1)
         return;
     for (int64_t i = 0; i < set->n; i++)
         poly_free(&set->p[i]);
@@ -728,6 +767,11 @@ cr_window cr_polyset_box(const cr_polyset *set, int64_t i)
     return set->p[i].box;
 }
 
+const char *cr_polyset_key(const cr_polyset *set, int64_t i)
+{
+    return set->p[i].key;
+}
+
 /* Appends the polygon of geom (grid CRS) to set; returns 0 when out of memory. */
 static int add_poly(cr_polyset *set, GEOSContextHandle_t h, const GEOSGeometry *geom,
                     const cr_grid *grid, double value, int64_t fid, int marked)
@@ -757,6 +801,7 @@ static int add_poly(cr_polyset *set, GEOSContextHandle_t h, const GEOSGeometry *
     p->value = value;
     p->fid = fid;
     p->marked = marked;
+    p->key = NULL;
     return 1;
 }
 
@@ -860,6 +905,7 @@ typedef struct loading {
     cr_polyset *set;
     const cr_polyset_opts *o;
     int field;                /* index, or -1 */
+    int key;                  /* key_field's index, or -1 */
     GEOSGeometry **parts;     /* a dissolve's polygons before their union */
     int64_t nparts, cap_parts;
 } loading;
@@ -892,7 +938,8 @@ static cr_status load_one(cr_shaper *s, loading *ld, OGRFeatureH f)
         }
         if (!isfinite(value))
             return cr_ctx_fail(s->ctx, CR_E_DATA, "%s '%s': %s: value %g of field '%s' is not a "
-                               "finite number", s->what, s->path, who, value, ld->o->field);
+                               "finite number", s->what, s->path, who, value,
+                               ld->o->field ? ld->o->field : ld->o->default_field);
     }
     GEOSGeometry *geom = NULL;
     int repaired = 0;
@@ -917,6 +964,11 @@ static cr_status load_one(cr_shaper *s, loading *ld, OGRFeatureH f)
     }
     int ok = add_poly(ld->set, s->geos, geom, s->grid, value, fid, cls == CR_POLY_MARKED);
     GEOSGeom_destroy_r(s->geos, geom);
+    if (ok && ld->key >= 0) {
+        const char *text = OGR_F_IsFieldSetAndNotNull(f, ld->key) ? OGR_F_GetFieldAsString(f, ld->key)
+                                                                  : "";
+        ok = (ld->set->p[ld->set->n - 1].key = strdup(text)) != NULL;
+    }
     return ok ? CR_OK : cr_ctx_fail(s->ctx, CR_E_IO, "out of memory");
 }
 
@@ -978,22 +1030,35 @@ cr_status cr_polyset_load(cr_ctx *ctx, const char *path, const cr_grid *grid,
     OGRLayerH layer = NULL;
     cr_shaper s;
     memset(&s, 0, sizeof s);
-    loading ld = {calloc(1, sizeof(cr_polyset)), opts, -1, NULL, 0, 0};
+    loading ld = {calloc(1, sizeof(cr_polyset)), opts, -1, -1, NULL, 0, 0};
     if (!ld.set) {
         st = cr_ctx_fail(ctx, CR_E_IO, "out of memory");
         goto done;
     }
+    atomic_init(&ld.set->refs, 1);
     if ((st = cr_vector_layer(ctx, ds, path, what, opts->layer, opts->layer_flag, &layer)) != CR_OK)
         goto done;
-    if (opts->field && (ld.field = cr_vector_numeric_field(OGR_L_GetLayerDefn(layer),
-                                                            opts->field)) < 0) {
-        st = cr_vector_field_error(ctx, layer, path, what, opts->field, opts->field_flag);
+    const char *field = opts->field ? opts->field : opts->default_field;
+    if (field && (ld.field = cr_vector_numeric_field(OGR_L_GetLayerDefn(layer), field)) < 0) {
+        st = cr_vector_field_error(ctx, layer, path, what, field, opts->field_flag);
+        goto done;
+    }
+    if (opts->key_field && !opts->dissolve &&
+        (ld.key = OGR_FD_GetFieldIndex(OGR_L_GetLayerDefn(layer), opts->key_field)) < 0) {
+        st = cr_ctx_fail(ctx, CR_E_USAGE, "%s '%s' layer '%s' has no field '%s'", what, path,
+                         OGR_L_GetName(layer), opts->key_field);
         goto done;
     }
     st = cr_shaper_init(ctx, &s, path, what, OGR_L_GetName(layer), OGR_L_GetSpatialRef(layer),
                         grid);
     if (opts->cancelled)
         s.cancelled = opts->cancelled;
+    /* Edges straight in another CRS bend on the grid, but by little: a parallel at 60
+     * degrees of latitude drawn on UTM curves with a radius of about 3,700 km, so a chord of
+     * 4 cells of 30 m strays from it by 0.5 mm, 2e-5 of a cell (a chord of L by L^2 / 8r).
+     * Densifying to one cell, as zones are, would keep 4 times the vertices of a continent's
+     * basins for nothing. */
+    s.densify *= CR_POLYSET_DENSIFY_CELLS;
     if (st == CR_OK)
         st = load_layer(ctx, &s, layer, &ld);
     if (st == CR_OK && opts->dissolve && ld.nparts > 0)
@@ -1006,10 +1071,10 @@ cr_status cr_polyset_load(cr_ctx *ctx, const char *path, const cr_grid *grid,
                          "polygon", what, path, OGR_L_GetName(layer), (long long)c->features);
         goto done;
     }
-    if (ld.set->n == 0 && opts->field && !opts->dissolve) {
+    if (ld.set->n == 0 && field && !opts->dissolve) {
         st = cr_ctx_fail(ctx, CR_E_DATA, "%s '%s' layer '%s': none of the %lld polygons has a "
                          "value in field '%s' (%lld null, %lld no data)", what, path,
-                         OGR_L_GetName(layer), (long long)c->features, opts->field,
+                         OGR_L_GetName(layer), (long long)c->features, field,
                          (long long)c->null_value, (long long)c->nodata);
         goto done;
     }

@@ -157,6 +157,11 @@ cr_status cr_vector_field_error(cr_ctx *ctx, OGRLayerH layer, const char *path, 
  * that ends the reading fails with CR_E_DATA, "cannot read the features of <what> '<path>'". */
 cr_status cr_shaper_next(cr_shaper *s, OGRLayerH layer, OGRFeatureH *out);
 
+/* 1 when path is a vector source with at least one layer and no raster: what a layer reads as
+ * polygons. Quiet (GDAL's messages dropped); 0 for a raster, and for what cannot be opened
+ * or should not be (a named pipe, a device, an empty file: opening it says why). */
+int cr_holds_polygons(const char *path);
+
 /* The layer of ds named layer, or its only layer when layer is NULL. Fails with
  * CR_E_USAGE naming an unknown layer, or, when layer is NULL and ds has several, listing
  * them and the option (flag) that chooses one; CR_E_DATA when it has none. what names the
@@ -181,7 +186,11 @@ typedef struct cr_polyset_opts {
     const char *layer;     /* the layer to read; NULL: the only one (several: an error) */
     const char *layer_flag;/* the option that chooses a layer, for that error; may be NULL */
     const char *field;     /* the numeric field each polygon's value comes from; NULL: none */
+    const char *default_field; /* the field when field is NULL (Aqueduct's bws_score); its
+                            * absence fails, listing the numeric fields */
     const char *field_flag;/* the option that names the field, for messages; may be NULL */
+    const char *key_field; /* a field kept as text per polygon (an area's code, to join a
+                            * table on: cr_polyset_key()); NULL: none */
     int dissolve;          /* 1: the union of the polygons, so that overlaps count once (no
                             * values; the parts of the union are the set's polygons) */
     /* Called for each feature with a value (field set and not null); may change *value. */
@@ -201,6 +210,10 @@ typedef struct cr_polyset_counts {
     int64_t repaired;  /* features repaired with GEOS MakeValid */
 } cr_polyset_counts;
 
+/* Polygon sets in another CRS than the grid's are densified to edges of this many cells
+ * before they are reprojected (zones: one cell). */
+#define CR_POLYSET_DENSIFY_CELLS 4.0
+
 typedef struct cr_polyset cr_polyset;
 
 /* Reads the polygons of path onto grid: every feature of the layer, prepared as
@@ -213,7 +226,11 @@ typedef struct cr_polyset cr_polyset;
 cr_status cr_polyset_load(cr_ctx *ctx, const char *path, const cr_grid *grid,
                           const cr_polyset_opts *opts, cr_polyset **out);
 
+/* Drops a reference to the set, freeing it with the last; accepts NULL. */
 void cr_polyset_free(cr_polyset *set);
+
+/* Takes another reference to the set (thread-safe), for a second holder; returns set. */
+cr_polyset *cr_polyset_ref(cr_polyset *set);
 
 /* The counts of the load. */
 const cr_polyset_counts *cr_polyset_counts_of(const cr_polyset *set);
@@ -226,6 +243,9 @@ double cr_polyset_value(const cr_polyset *set, int64_t i);
 int64_t cr_polyset_fid(const cr_polyset *set, int64_t i);
 const cr_rings *cr_polyset_rings(const cr_polyset *set, int64_t i);
 cr_window cr_polyset_box(const cr_polyset *set, int64_t i);
+
+/* Polygon i's key_field as text ("" when null), or NULL without a key_field. */
+const char *cr_polyset_key(const cr_polyset *set, int64_t i);
 
 /* Called by cr_polyset_cover() for polygon i, with its coverage fractions over part (the
  * cells of the window its bounding box covers; part->w * part->h, row-major); fractions
@@ -253,5 +273,31 @@ cr_status cr_polyset_mean(cr_ctx *ctx, const cr_polyset *set, const cr_window *w
  * share covered by their union (0 outside every polygon), each cell valid. */
 cr_status cr_polyset_fraction(cr_ctx *ctx, const cr_polyset *set, const cr_window *win,
                               cr_coverage_scratch *scratch, double *values);
+
+/* ------------------------------------------------------------------------------------ */
+/* Layers on polygons (layer.c; raster.h says how their cells are made) */
+
+#include "cityrisk/raster.h"
+
+/* cr_layer_open() with what a domain input adds when the source holds polygons (its
+ * name and flags for messages, a default field, a hook for sentinels: core/inputs.c);
+ * given, it reads polygons whatever opts->polygons says; NULL: as cr_layer_open(). A raster
+ * source ignores it. */
+cr_status cr_layer_open_ex(cr_ctx *ctx, const char *path, const cr_grid *grid,
+                           const cr_layer_opts *opts, const cr_polyset_opts *polygons,
+                           cr_layer **out);
+
+/* A layer for another thread reading what layer reads: on polygons it shares them (no
+ * second load), on a raster it opens the file again with opts. */
+cr_status cr_layer_share(cr_ctx *ctx, const cr_layer *layer, const cr_layer_opts *opts,
+                         cr_layer **out);
+
+/* The polygons of a layer opened on them, else NULL. */
+const cr_polyset *cr_layer_polygons(const cr_layer *layer);
+
+/* cr_layer_read_f32() that also sets marked[i] = 1 where a polygon the hook marked covers
+ * the cell (0 everywhere for a raster). */
+cr_status cr_layer_read_marked(cr_ctx *ctx, cr_layer *layer, const cr_window *win,
+                               float *values, uint8_t *valid, uint8_t *marked);
 
 #endif

@@ -29,6 +29,9 @@ typedef struct tile {
     float *ind[CR_INDICATORS];      /* normalised 0-1 */
     float *band[CR_SCORE_BANDS];    /* score, class, uplift, present (indicators alias ind) */
     int64_t clamped[CR_INPUTS];
+    int64_t missing[CR_INPUTS];     /* cells without a value */
+    uint8_t *marked;                /* cells of Aqueduct's arid basins (water polygons) */
+    int64_t arid;                   /* how many */
     int bad_input;                  /* the first input with a value beyond tolerance, or -1 */
     size_t bad_cell;
     float bad_value;
@@ -67,6 +70,7 @@ static void tile_free(tile *t)
     free(t->band[CR_BAND_CLASS]);
     free(t->band[CR_BAND_WATER_UPLIFT]);
     free(t->band[CR_BAND_INDICATORS_PRESENT]);
+    free(t->marked);
 }
 
 static int tile_alloc(tile *t, size_t cells)
@@ -80,6 +84,7 @@ static int tile_alloc(tile *t, size_t cells)
                                  CR_BAND_INDICATORS_PRESENT};
     for (size_t k = 0; k < sizeof own / sizeof own[0]; k++)
         ok &= (t->band[own[k]] = malloc(cells * sizeof(float))) != NULL;
+    ok &= (t->marked = malloc(cells)) != NULL;
     return ok;
 }
 
@@ -90,7 +95,9 @@ static cr_status worker_layers(cr_ctx *ctx, job *j, int worker, cr_layer ***out)
     for (int k = 0; k < CR_INPUTS; k++) {
         if (l[k] || !j->in->path[k])
             continue;
-        cr_status st = cr_layer_open(ctx, j->in->path[k], j->grid, &j->in->layer[k], &l[k]);
+        /* Polygons are shared, not loaded again; a raster is opened again (GDAL's
+         * datasets are per thread). */
+        cr_status st = cr_layer_share(ctx, j->in->probe[k], &j->in->layer[k], &l[k]);
         if (st != CR_OK)
             return st;
     }
@@ -104,9 +111,21 @@ static cr_status read_input(cr_ctx *ctx, job *j, cr_layer *layer, int k, const c
                             tile *t)
 {
     size_t n = (size_t)win->w * (size_t)win->h;
-    cr_status st = cr_layer_read_f32(ctx, layer, win, t->raw[k], NULL);
+    cr_status st = k == CR_INPUT_WATER ? cr_layer_read_marked(ctx, layer, win, t->raw[k], NULL,
+                                                              t->marked)
+                                       : cr_layer_read_f32(ctx, layer, win, t->raw[k], NULL);
     if (st != CR_OK)
         return st;
+    int64_t missing = 0;
+    for (size_t i = 0; i < n; i++)
+        missing += isnan(t->raw[k][i]);
+    t->missing[k] = missing;
+    if (k == CR_INPUT_WATER) {
+        int64_t arid = 0;
+        for (size_t i = 0; i < n; i++)
+            arid += t->marked[i];
+        t->arid = arid;
+    }
     size_t bad = k < CR_INDICATORS
                      ? cr_indicator_normalise_block((cr_indicator)k, &j->norm, t->raw[k], n,
                                                     t->ind[k], &t->clamped[k])
@@ -218,8 +237,11 @@ static cr_status write_tile(cr_ctx *ctx, job *j, const tile *t, const cr_window 
         s->cells_per_class[(int)klass[i] - 1]++;
     }
     j->score_sum += sum;
-    for (int k = 0; k < CR_INPUTS; k++)
+    for (int k = 0; k < CR_INPUTS; k++) {
         s->clamped[k] += t->clamped[k];
+        s->missing[k] += t->missing[k];
+    }
+    s->water_arid_cells += t->arid;
     cr_status st = CR_OK;
     int out = 0;
     for (int b = 0; b < CR_SCORE_BANDS && st == CR_OK; b++)

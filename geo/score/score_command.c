@@ -67,8 +67,16 @@ static const cr_arg ARGS[] = {
     CR_OPT_INPUT("sea", score_args, o.sea_path, "FILE", "inundation depths in metres (cityrisk inundation)"),
     CR_OPT_STRING("scenario", NULL, score_args, o.scenario, "NAME", "the band of --sea for this scenario"),
     CR_OPT_INT("sea-band", score_args, sea_band, "N", "the band of --sea (default: the only one)"),
-    CR_OPT_INPUT("water", score_args, o.water_path, "FILE", "Aqueduct water-stress scores 0-5"),
-    CR_OPT_INPUT("informal", score_args, o.informal_path, "FILE", "informal-settlement fraction 0-1"),
+    CR_OPT_INPUT("water", score_args, o.water_path, "FILE",
+                 "Aqueduct water-stress scores 0-5: a raster, or basin polygons"),
+    CR_OPT_STRING("water-field", NULL, score_args, o.water_field, "NAME",
+                  "field of water polygons (default bws_score; bws_raw with --water-input ratio)"),
+    CR_OPT_STRING("water-layer", NULL, score_args, o.water_layer, "NAME",
+                  "layer of water polygons (default: the only one)"),
+    CR_OPT_INPUT("informal", score_args, o.informal_path, "FILE",
+                 "informal-settlement fraction 0-1: a raster, or polygons"),
+    CR_OPT_STRING("informal-layer", NULL, score_args, o.informal_layer, "NAME",
+                  "layer of informal polygons (default: the only one)"),
     CR_OPT_INPUT("arrivals", score_args, o.arrivals_path, "FILE", "arrivals per cell (cityrisk arrivals)"),
     CR_OPT_INPUT("population", score_args, o.population_path, "FILE", "residents per cell: adds water_uplift"),
     CR_OPT__OUTPUT("output COG"),
@@ -181,6 +189,26 @@ static json_object *summary_json(const char *out, const cr_score_opts *o, const 
         if (s->resampling[k])
             json_object_object_add(clamped, cr_input_name(k), json_object_new_int64(s->clamped[k]));
     json_object_object_add(doc, "clamped", clamped);
+    json_object *missing = json_object_new_object();
+    for (int k = 0; k <= CR_INDICATORS; k++)
+        if (s->resampling[k])
+            json_object_object_add(missing, cr_input_name(k), json_object_new_int64(s->missing[k]));
+    json_object_object_add(doc, "cells_missing", missing);
+    json_object *polys = json_object_new_object();
+    for (int k = 0; k <= CR_INDICATORS; k++) {
+        if (!s->polygons[k])
+            continue;
+        json_object *e = json_object_new_object();
+        json_object_object_add(e, "features", json_object_new_int64(s->polygons[k]));
+        json_object_object_add(e, "skipped", json_object_new_int64(s->polygons_skipped[k]));
+        if (k == CR_INPUT_WATER) {
+            json_object_object_add(e, "field", json_object_new_string(s->water_field));
+            json_object_object_add(e, "arid", json_object_new_int64(s->water_arid_polygons));
+            json_object_object_add(e, "arid_cells", json_object_new_int64(s->water_arid_cells));
+        }
+        json_object_object_add(polys, cr_input_name(k), e);
+    }
+    json_object_object_add(doc, "polygons", polys);
     json_object_object_add(doc, "passes", json_object_new_int(s->passes));
     json_object_object_add(doc, "grid", cr_grid_to_json(s->grid));
     return doc;
@@ -199,6 +227,23 @@ static void summary_text(FILE *out, const cr_score_summary *s)
         if (s->clamped[k])
             fprintf(out, "%" PRId64 " %s values just outside their range were clamped\n", s->clamped[k],
                     cr_input_name(k));
+    fprintf(out, "cells without a value:");
+    for (int k = 0; k <= CR_INDICATORS; k++)
+        if (s->resampling[k])
+            fprintf(out, "%s %s %" PRId64 "%s", k ? "," : "", cr_input_name(k), s->missing[k],
+                    k == CR_INPUT_SEA ? " (the sea or beyond the DEM: never scored)" : "");
+    fprintf(out, "\n");
+    for (int k = 0; k <= CR_INDICATORS; k++) {
+        if (!s->polygons[k])
+            continue;
+        fprintf(out, "%s polygons: %" PRId64 " features, %" PRId64 " left out (no polygon, null "
+                "or no data)", cr_input_name(k), s->polygons[k], s->polygons_skipped[k]);
+        if (k == CR_INPUT_WATER)
+            fprintf(out, ", field '%s'; %" PRId64 " 'Arid and Low Water Use' basins read as score 5 "
+                    "over %" PRId64 " cells", s->water_field, s->water_arid_polygons,
+                    s->water_arid_cells);
+        fprintf(out, "\n");
+    }
 }
 
 static void summarise(const void *opts, FILE *text, cr_command_result *result)
@@ -219,8 +264,13 @@ const cr_command cr_score_command = {
     .description =
         "The composite exposure score 0-10 of every cell, and its class. The rasters may\n"
         "differ in CRS, resolution and extent: all are read onto the grid of --grid, else of\n"
-        "--informal (depths, scores and fractions averaged when coarsening and bilinear when\n"
-        "refining; arrivals and population summed, keeping their totals).\n"
+        "--informal (else --sea's when --informal holds polygons; depths, scores and\n"
+        "fractions averaged when coarsening and bilinear when refining; arrivals and\n"
+        "population summed, keeping their totals).\n"
+        "--water and --informal may be polygons (any OGR format and CRS): a cell takes the\n"
+        "coverage-weighted mean of the water basins' --water-field (Aqueduct's -9999 and\n"
+        "9999 no data, 'Arid and Low Water Use' score 5), and the exact share of it that\n"
+        "the informal polygons' union covers.\n"
         "\n"
         "Indicators, each 0-1 (formulas and sources: docs/score.md):\n"
         "  sea       min(1, d / 1 m) of the inundation depth d (--sea-depth-full, --sea-binary)\n"
@@ -240,7 +290,8 @@ const cr_command cr_score_command = {
         "sample of 10 000 scores), equal:N, fixed:b1,b2,...\n"
         "A cell missing any indicator is nodata, unless --missing renormalise, which drops\n"
         "the missing ones and spreads their weight over the others (hazards are never\n"
-        "imputed). With --population, water_uplift is the rise of the water score when\n"
+        "imputed; a cell without a sea depth, the sea or beyond the DEM, is never\n"
+        "scored). With --population, water_uplift is the rise of the water score when\n"
         "demand grows with the arrivals: r' = r (1 + s a / p), s = --demand-share.\n"
         "Values outside a layer's range beyond its tolerance (a water score of 7, a\n"
         "fraction of 1.8) stop the run with exit 3 naming the layer, value and cell; values\n"

@@ -14,6 +14,8 @@ typedef struct cr_score_inputs {
     const char *path[CR_INPUTS];      /* by cr_input; NULL: no population */
     cr_layer_opts layer[CR_INPUTS];   /* band and resampling kind of each */
     cr_normalise_opts norm;           /* arrivals_ref set when given */
+    cr_layer *probe[CR_INPUTS];       /* each input as opened once by cr_score_prepare(): the
+                                       * workers share its polygons (cr_layer_share()) */
 } cr_score_inputs;
 
 /* Checks the options and the output path, resolves the sea band, makes the grid and

@@ -168,7 +168,13 @@ double cr_score_cell(cr_score_method method, const double c[CR_INDICATORS],
 {
     int used = 0;
     double score;
-    if (method == CR_METHOD_INFORM) {
+    if (renormalise && isnan(c[CR_IND_SEA])) {
+        /* No depth: the sea itself, or beyond the DEM (inundation writes both as nodata),
+         * is outside the land the study scores; renormalising must not score it. */
+        for (int i = 0; i < CR_INDICATORS; i++)
+            used += !isnan(c[i]);
+        score = NAN;
+    } else if (method == CR_METHOD_INFORM) {
         score = inform(c, renormalise, &used);
     } else {
         double total = 0, acc = 0;

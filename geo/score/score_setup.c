@@ -208,10 +208,27 @@ static cr_status resolve_sea_band(cr_ctx *ctx, const cr_score_opts *o, cr_score_
 static cr_status open_inputs(cr_ctx *ctx, cr_score_inputs *in, cr_score_summary *s)
 {
     cr_status st = CR_OK;
-    for (int k = 0; k < CR_INPUTS && st == CR_OK; k++)
-        if (in->path[k])
-            st = cr_input_probe(ctx, k, &in->norm, in->path[k], s->grid, &in->layer[k],
-                                &s->resampling[k]);
+    /* Loading polygons checks for cancellation as it goes; the bar belongs to the passes. */
+    cr_ctx_set_progress_range(ctx, 0, 0);
+    for (int k = 0; k < CR_INPUTS && st == CR_OK; k++) {
+        if (!in->path[k])
+            continue;
+        st = cr_input_probe_keep(ctx, k, &in->norm, in->path[k], s->grid, &in->layer[k],
+                                 &s->resampling[k], &in->probe[k]);
+        const cr_polyset *set = st == CR_OK ? cr_layer_polygons(in->probe[k]) : NULL;
+        if (!set)
+            continue;
+        const cr_polyset_counts *c = cr_polyset_counts_of(set);
+        s->polygons[k] = c->features;
+        s->polygons_skipped[k] = c->empty + c->null_value + c->nodata;
+        if (k == CR_INPUT_WATER) {
+            s->water_arid_polygons = c->marked;
+            s->water_field = in->layer[k].field ? in->layer[k].field
+                             : in->norm.water_ratio ? "bws_raw"
+                                                    : "bws_score";
+        }
+    }
+    cr_ctx_set_progress_range(ctx, 0, 1);
     return st;
 }
 
@@ -225,20 +242,27 @@ cr_status cr_score_prepare(cr_ctx *ctx, const char *out_path, const cr_score_opt
                                     [CR_INPUT_ARRIVALS] = o->arrivals_path,
                                     [CR_INPUT_POPULATION] = o->population_path};
     cr_status st = check_options(ctx, o, paths, s);
+    for (int k = 0; k < CR_INPUTS && st == CR_OK; k++) /* polygons for a raster's role */
+        if (paths[k])
+            st = cr_input_refuse_polygons(ctx, k, &o->normalise, paths[k]);
     if (st != CR_OK)
         return st;
     /* Every file the run writes, against every input, before any work. */
     const char *protect[CR_INPUTS + 2];
     protected_paths(paths, o->grid_path, protect);
     st = cr_outputs_check(ctx, out_path, "raster", o->styles, protect, o->overwrite);
+    /* The grid: --grid's, else the informal raster's; informal polygons have no grid, and
+     * the sea's depths (inundation's output) are on the analysis grid. */
+    const char *grid_path = o->grid_path                          ? o->grid_path
+                            : !cr_holds_polygons(o->informal_path) ? o->informal_path
+                                                                      : o->sea_path;
     if (st == CR_OK)
-        st = cr_grid_from_raster(ctx, o->grid_path ? o->grid_path : o->informal_path, &s->grid);
+        st = cr_grid_from_raster(ctx, grid_path, &s->grid);
     int bands = 0;
     for (int b = 0; b < CR_SCORE_BANDS; b++)
         bands += s->bands >> b & 1;
     if (st == CR_OK)
-        st = cr_output_check_size(ctx, out_path, s->grid, bands,
-                                  o->grid_path ? o->grid_path : o->informal_path);
+        st = cr_output_check_size(ctx, out_path, s->grid, bands, grid_path);
     if (st == CR_OK)
         st = resolve_sea_band(ctx, o, s);
     if (st != CR_OK)
@@ -249,6 +273,9 @@ cr_status cr_score_prepare(cr_ctx *ctx, const char *out_path, const cr_score_opt
         in->path[k] = paths[k];
         cr_input_layer_opts(k, &in->norm, k == CR_INPUT_SEA ? s->sea_band : 1, &in->layer[k]);
     }
+    in->layer[CR_INPUT_WATER].field = o->water_field;
+    in->layer[CR_INPUT_WATER].vector_layer = o->water_layer;
+    in->layer[CR_INPUT_INFORMAL].vector_layer = o->informal_layer;
     s->arrivals_ref_from_data = o->arrivals_ref_auto;
     const cr_class_spec *c = &o->classes;
     if (c->kind == CR_CLASSES_FIXED_DEFAULT || c->kind == CR_CLASSES_FIXED)
@@ -261,6 +288,8 @@ cr_status cr_score_prepare(cr_ctx *ctx, const char *out_path, const cr_score_opt
 
 void cr_score_inputs_free(cr_score_inputs *in)
 {
+    for (int k = 0; k < CR_INPUTS; k++)
+        cr_layer_close(in->probe[k]);
     memset(in, 0, sizeof *in);
 }
 
@@ -364,6 +393,19 @@ static char *inputs_json(const cr_score_opts *o, const cr_score_inputs *in, cons
         if (k == CR_INPUT_SEA && s->scenario[0])
             json_object_object_add(e, "scenario", json_object_new_string(s->scenario));
         json_object_object_add(e, "resampling", json_object_new_string(s->resampling[k]));
+        if (s->polygons[k]) {
+            if (in->layer[k].vector_layer)
+                json_object_object_add(e, "layer", json_object_new_string(in->layer[k].vector_layer));
+            if (k == CR_INPUT_WATER)
+                json_object_object_add(e, "field", json_object_new_string(s->water_field));
+            json_object_object_add(e, "polygons", json_object_new_int64(s->polygons[k]));
+            json_object_object_add(e, "polygons_skipped", json_object_new_int64(s->polygons_skipped[k]));
+        }
+        if (k == CR_INPUT_WATER && s->polygons[k]) {
+            json_object_object_add(e, "arid_polygons", json_object_new_int64(s->water_arid_polygons));
+            json_object_object_add(e, "sentinels",
+                                   json_object_new_string(CR_AQUEDUCT_SENTINELS));
+        }
         json_object_object_add(a, cr_input_name(k), e);
     }
     if (o->grid_path)
@@ -375,15 +417,20 @@ static char *inputs_json(const cr_score_opts *o, const cr_score_inputs *in, cons
 static char *formula_text(const cr_score_opts *o, const cr_score_summary *s)
 {
     const cr_normalise_opts *n = &o->normalise;
-    char sea[96], water[128], informal[64], arrivals[128], combine[256];
+    char sea[96], water[224], informal[64], arrivals[128], combine[256];
     if (n->sea_binary)
         snprintf(sea, sizeof sea, "c_sea = [d > 0]");
     else
         snprintf(sea, sizeof sea, "c_sea = min(1, d / %g m)", n->sea_depth_full);
+    char mean[96] = "";
+    if (s->water_field) /* polygons: the exact coverage-weighted mean of a field */
+        snprintf(mean, sizeof mean, ", the coverage-weighted mean of the basins' %.40s",
+                 s->water_field);
     if (n->water_ratio)
-        snprintf(water, sizeof water, "c_water = clamp(log2(r / 0.1) + 1, 0, 5) / 5 (r the withdrawal ratio)");
+        snprintf(water, sizeof water, "c_water = clamp(log2(r / 0.1) + 1, 0, 5) / 5 (r the withdrawal "
+                 "ratio%s)", mean);
     else
-        snprintf(water, sizeof water, "c_water = b / 5 (b the Aqueduct score)");
+        snprintf(water, sizeof water, "c_water = b / 5 (b the Aqueduct score%s)", mean);
     snprintf(informal, sizeof informal, "c_informal = %s",
              n->settlement == CR_SETTLEMENT_BINARY    ? "[v > 0]"
              : n->settlement == CR_SETTLEMENT_PERCENT ? "v / 100"
@@ -484,9 +531,16 @@ cr_status cr_score_finish_metadata(cr_ctx *ctx, cr_writer *w, const cr_score_sum
     json_object_object_add(d, "score_min", cr_json_number(s->score_min, 7));
     json_object_object_add(d, "score_mean", cr_json_number(s->score_mean, 7));
     json_object_object_add(d, "score_max", cr_json_number(s->score_max, 7));
-    for (int k = 0; k < CR_INPUTS; k++)
+    json_object *missing = json_object_new_object();
+    for (int k = 0; k < CR_INPUTS; k++) {
         json_object_object_add(clamped, cr_input_name(k), json_object_new_int64(s->clamped[k]));
+        if (s->resampling[k])
+            json_object_object_add(missing, cr_input_name(k), json_object_new_int64(s->missing[k]));
+    }
     json_object_object_add(d, "clamped", clamped);
+    json_object_object_add(d, "cells_missing", missing);
+    if (s->polygons[CR_INPUT_WATER])
+        json_object_object_add(d, "water_arid_cells", json_object_new_int64(s->water_arid_cells));
     char *text = cr_json_take_text(d);
     cr_status st = text ? cr_writer_set_metadata(ctx, w, 0, "CITYRISK_STATISTICS", text)
                         : cr_ctx_fail(ctx, CR_E_IO, "out of memory");

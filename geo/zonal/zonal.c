@@ -48,6 +48,7 @@ typedef struct source {
     char label[96];   /* for provenance: "sea ssp245-2100" */
     int input;        /* the domain input (cr_input) it is, whose range its values must lie
                        * in, or -1 */
+    cr_layer *probe;  /* as opened once on the grid: the workers share its polygons */
 } source;
 
 /* What a tile's worker hands to the merge. */
@@ -107,6 +108,13 @@ static cr_status add_source(cr_ctx *ctx, job *j, int *count, const char *role, c
     s->role = role;
     s->path = path;
     cr_input_layer_opts(input, NULL, band, &s->layer);
+    s->probe = NULL;
+    if (input == CR_INPUT_WATER) { /* polygons: Aqueduct's basins */
+        s->layer.field = j->o->water_field;
+        s->layer.vector_layer = j->o->water_layer;
+    } else if (input == CR_INPUT_INFORMAL) {
+        s->layer.vector_layer = j->o->informal_layer;
+    }
     snprintf(s->label, sizeof s->label, "%s", label ? label : role);
     s->input = input;
     return (*count)++, CR_OK;
@@ -301,11 +309,15 @@ static cr_status prepare_sources(cr_ctx *ctx, job *j, cr_zonal_summary *s)
                                p->stats[k].weight, p->stats[k].weight);
     }
     cr_zplan_layout(p);
-    if ((st = cr_grid_from_raster(ctx, j->src[0].path, &j->grid)) != CR_OK)
+    /* The grid is the first raster's: polygons (water, informal) have none. */
+    int first = 0;
+    while (first + 1 < n && cr_holds_polygons(j->src[first].path))
+        first++;
+    if ((st = cr_grid_from_raster(ctx, j->src[first].path, &j->grid)) != CR_OK)
         return st;
     for (int k = 0; k < n && st == CR_OK; k++)
-        st = cr_input_probe(ctx, j->src[k].input, NULL, j->src[k].path, j->grid, &j->src[k].layer,
-                            NULL);
+        st = cr_input_probe_keep(ctx, j->src[k].input, NULL, j->src[k].path, j->grid,
+                                 &j->src[k].layer, NULL, &j->src[k].probe);
     return st;
 }
 
@@ -408,7 +420,7 @@ static cr_status worker_init(cr_ctx *ctx, job *j, worker_state *w)
     for (int k = 0; k < n; k++) {
         if (!(w->values[k] = malloc(cells * sizeof(float))))
             return cr_ctx_fail(ctx, CR_E_IO, "out of memory");
-        cr_status st = cr_layer_open(ctx, j->src[k].path, j->grid, &j->src[k].layer, &w->layers[k]);
+        cr_status st = cr_layer_share(ctx, j->src[k].probe, &j->src[k].layer, &w->layers[k]);
         if (st != CR_OK)
             return st;
     }
@@ -840,6 +852,8 @@ static void job_free(job *j)
     free(j->tile_start);
     free(j->tile_zones);
     free(j->plan.weight_src);
+    for (int k = 0; j->src && k < j->plan.nsources; k++)
+        cr_layer_close(j->src[k].probe);
     free(j->src);
     cr_zones_free(&j->zones);
     cr_grid_free(j->grid);

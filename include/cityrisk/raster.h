@@ -15,6 +15,19 @@
  * Reads return values and a validity mask: a cell is invalid when it is the
  * source's nodata, NaN, masked, or outside the source.
  *
+ * Asked to (cr_layer_opts.polygons), a layer may also be opened on polygons (any OGR
+ * vector source: GPKG, FlatGeobuf, Shapefile, GeoJSON, a File Geodatabase, ...; any
+ * CRS). Its cells then come from the exact share of each cell each polygon covers
+ * (coverage.h), never from a warp:
+ *
+ *   with a field   the coverage-weighted mean of the polygons' values over the cell,
+ *                  sum(f_i v_i) / sum(f_i); invalid where no polygon with a value lies
+ *   without one    the share of the cell covered by the union of the polygons (overlaps
+ *                  count once), 0 outside them: fractions and masks
+ *
+ * Polygons are repaired when invalid, cut to the grid, densified and reprojected once, on
+ * opening.
+ *
  * The writer produces Float32 Cloud-Optimized GeoTIFFs (DEFLATE with the
  * floating-point predictor, 512 x 512 tiles, overviews by 2 x 2 mean, or most
  * frequent value for class bands) carrying nodata,
@@ -47,6 +60,12 @@ typedef struct cr_layer_opts {
     int band;               /* 1-based band number; default 1 */
     cr_layer_kind kind;     /* default CR_KIND_CONTINUOUS */
     const char *resampling; /* a GDAL resampling name forcing the method; default NULL (by kind) */
+    int polygons;           /* 1: a vector source is read as polygons (above); default 0: it
+                             * fails as a file that is no raster, as a DEM must */
+    const char *vector_layer; /* polygons: the layer to read; default NULL, the only one (a
+                               * source of several layers then fails, listing them) */
+    const char *field;      /* polygons: the numeric field whose coverage-weighted mean the
+                             * cells take; default NULL: the covered share of their union */
 } cr_layer_opts;
 
 /* Fills opts with the defaults above. */
@@ -57,7 +76,12 @@ typedef struct cr_layer cr_layer;
 /* Opens band opts->band of the raster at path on grid. The raster needs a CRS.
  * Fails with CR_E_IO / CR_E_DATA naming the file when it cannot be opened, has no
  * such band, no CRS, cannot be transformed to the grid's CRS or does not overlap the
- * grid at all. The grid is copied. Close with cr_layer_close(). */
+ * grid at all. With opts->polygons a vector source is read as polygons (above): it
+ * fails with CR_E_USAGE on an unknown layer or field (listing the numeric ones), on a
+ * source of several layers without opts->vector_layer, and for a count layer (CR_KIND_COUNT: counts per area are
+ * spread by `cityrisk arrivals --areas`), CR_E_DATA on features that are not polygons,
+ * a layer without a CRS or without any polygon (with a value). The grid is copied.
+ * Close with cr_layer_close(). */
 CR_API cr_status cr_layer_open(cr_ctx *ctx, const char *path, const cr_grid *grid,
                                const cr_layer_opts *opts, cr_layer **out);
 
@@ -65,7 +89,8 @@ CR_API cr_status cr_layer_open(cr_ctx *ctx, const char *path, const cr_grid *gri
 CR_API void cr_layer_close(cr_layer *layer);
 
 /* The resampling used: "none" when the raster is read directly, else the GDAL
- * name ("average", "bilinear", "sum", "nearest", ...). */
+ * name ("average", "bilinear", "sum", "nearest", ...); on polygons "coverage-mean"
+ * (the mean of a field) or "coverage-union" (the covered share of their union). */
 CR_API const char *cr_layer_resampling(const cr_layer *layer);
 
 /* The path the layer was opened from. */

@@ -150,7 +150,10 @@ CR_API cr_norm_result cr_indicator_normalise(cr_indicator indicator, const cr_no
  * normalised weights w. Missing indicators make the score NaN unless renormalise,
  * which drops them and spreads their weight over those present (the hazards are
  * never imputed: inform needs arrivals and informal, and at least one hazard).
- * *present, when non-NULL, receives the number of indicators used. */
+ * The sea indicator is never dropped: a cell without an inundation depth is the sea
+ * itself or outside the DEM (cityrisk inundation writes both as nodata), land the study
+ * does not cover, so its score is NaN even with renormalise.
+ * *present, when non-NULL, receives the number of indicators present. */
 CR_API double cr_score_cell(cr_score_method method, const double c[CR_INDICATORS],
                             const double w[CR_INDICATORS], int renormalise, int *present);
 
@@ -194,11 +197,18 @@ typedef struct cr_score_opts {
     const char *sea_path;        /* inundation depths (m), e.g. from cityrisk inundation */
     int sea_band;                /* 1-based band of sea_path; 0: by scenario, or the only band */
     const char *scenario;        /* the band whose SCENARIO metadata is this name; default NULL */
-    const char *water_path;      /* Aqueduct water-stress scores 0-5 (or ratios, see normalise) */
-    const char *informal_path;   /* informal-settlement fraction (or percent, binary) */
+    const char *water_path;      /* Aqueduct water-stress scores 0-5 (or ratios, see normalise):
+                                  * a raster, or polygons (Aqueduct's basins) */
+    const char *water_field;     /* water polygons: the numeric field; default NULL: bws_score
+                                  * (bws_raw with water_ratio) */
+    const char *water_layer;     /* water polygons: the layer; default NULL: the only one */
+    const char *informal_path;   /* informal-settlement fraction (or percent, binary): a raster,
+                                  * or polygons, whose union's share of each cell is the fraction */
+    const char *informal_layer;  /* informal polygons: the layer; default NULL: the only one */
     const char *arrivals_path;   /* arrivals per cell, e.g. from cityrisk arrivals */
     const char *population_path; /* residents per cell: adds the water_uplift band; default NULL */
-    const char *grid_path;       /* raster whose grid the output takes; default NULL: informal's */
+    const char *grid_path;       /* raster whose grid the output takes; default NULL: informal's,
+                                  * or the sea's when informal holds polygons */
     double weights[CR_INDICATORS]; /* >= 0, normalised to sum 1 by cr_score(); default cr_weights_default() */
     cr_score_method method;      /* default CR_METHOD_GEOMETRIC */
     int renormalise;             /* drop missing indicators instead of nodata; default 0 */
@@ -233,6 +243,17 @@ typedef struct cr_score_summary {
     int64_t cells_per_class[CR_CLASSES_MAX]; /* [k] = class k + 1 */
     double score_min, score_mean, score_max; /* NaN when nothing was scored */
     int64_t clamped[CR_INPUTS];           /* values clamped per input (cr_input) */
+    int64_t missing[CR_INPUTS];           /* cells each input left without a value (its nodata,
+                                           * outside it, no polygon with a value); the sea's are
+                                           * never scored */
+    int64_t polygons[CR_INPUTS];          /* features read per input on polygons, else 0 */
+    int64_t polygons_skipped[CR_INPUTS];  /* of those, left out: no polygon, a null value or
+                                           * Aqueduct's no data (-9999, 9999) */
+    int64_t water_arid_polygons;          /* Aqueduct's "Arid and Low Water Use" basins, read as
+                                           * the highest stress (score 5) */
+    int64_t water_arid_cells;             /* cells they cover, wholly or in part */
+    const char *water_field;              /* the field of water polygons (borrowed from the
+                                           * options or static); NULL on a raster */
     int passes;                           /* reads of the inputs (1 to 4) */
 } cr_score_summary;
 

@@ -99,8 +99,12 @@ typedef struct cr_zonal_opts {
                                 * water_uplift bands, by description) */
     const char *arrivals_path; /* arrivals per cell */
     const char *sea_path;      /* inundation depth (m); every band is a scenario */
-    const char *water_path;    /* Aqueduct water-stress score 0-5 */
-    const char *informal_path; /* informal-settlement fraction 0-1 */
+    const char *water_path;    /* Aqueduct water-stress score 0-5: a raster or basin polygons */
+    const char *water_field;   /* water polygons: the numeric field; default NULL: bws_score */
+    const char *water_layer;   /* water polygons: the layer; default NULL: the only one */
+    const char *informal_path; /* informal-settlement fraction 0-1: a raster or polygons (the
+                                * share of each cell their union covers) */
+    const char *informal_layer; /* informal polygons: the layer; default NULL: the only one */
     const char *population_path; /* residents per cell: water_uplift_mean */
     const cr_zonal_raster *rasters; /* generic rasters; default NULL */
     int nrasters;

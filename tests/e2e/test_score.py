@@ -25,9 +25,10 @@ import os
 import unittest
 
 import numpy as np
-from osgeo import gdal, osr
+from osgeo import gdal, ogr, osr
 
 from cliutil import CliTestCase, run, sample
+from polyref import fine_reference, write_polygons
 
 gdal.UseExceptions()
 
@@ -204,6 +205,8 @@ def score_of(method, c, weights=None, renormalise=False):
                 score = 10 * (prod - 1) / 9
             else:
                 score = 10 * sum(wk[k] * ck[k] for k in INDICATORS)
+    if renormalise:   # no sea depth: the sea itself or beyond the DEM, never scored
+        score = np.where(np.isnan(c["sea"]), np.nan, score)
     present = np.where(np.isnan(score), np.nan, present)
     return score, present
 
@@ -536,10 +539,15 @@ class Renormalise(ScoreCase):
                 self.assertCells(bands["score"], expected, f"{method}: score")
                 self.assertCells(bands["indicators_present"], present, "present", 0, 0)
                 self.assertEqual(bands["indicators_present"][2, 3], 3)
-                self.assertEqual(bands["indicators_present"][3, 4], 2)
+                # Without a sea depth (the sea, or beyond the DEM) a cell is never scored,
+                # whatever else it has (issue 18, point 8).
+                self.assertTrue(np.isnan(bands["indicators_present"][3, 4]))
+                self.assertTrue(np.isnan(bands["score"][NODATA_CELLS["sea"]]))
                 self.assertEqual(int(np.sum(bands["indicators_present"] == 4)),
                                  ROWS * COLS - 5)
-                self.assertEqual(summary["cells_scored"], ROWS * COLS)
+                self.assertEqual(summary["cells_scored"], ROWS * COLS - 2)
+                self.assertEqual(summary["cells_missing"],
+                                 {"sea": 2, "water": 2, "informal": 1, "arrivals": 1})
                 # By hand: the cell without water scores sea, informal and arrivals with
                 # weights 0.3, 0.25, 0.25 over 0.8.
                 cell = NODATA_CELLS["water"]
@@ -566,10 +574,11 @@ class Renormalise(ScoreCase):
         by_hand = 10 * (c["sea"][cell] * c["arrivals"][cell] * c["informal"][cell]) ** (1 / 3)
         self.assertAlmostEqual(bands["score"][cell], by_hand, delta=1e-5)
         self.assertEqual(bands["indicators_present"][cell], 3)
-        for cell in [(3, 4), NODATA_CELLS["informal"], NODATA_CELLS["arrivals"]]:
+        # Without a sea depth, the sea or beyond the DEM: never scored (issue 18, point 8).
+        for cell in [(3, 4), NODATA_CELLS["informal"], NODATA_CELLS["arrivals"],
+                     NODATA_CELLS["sea"]]:
             self.assertTrue(np.isnan(bands["score"][cell]), cell)
             self.assertTrue(np.isnan(bands["indicators_present"][cell]), cell)
-        self.assertFalse(np.isnan(bands["score"][NODATA_CELLS["sea"]]))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1210,6 +1219,221 @@ class SampleCity(ScoreCase):
             del s1["output"], s2["output"]
             self.assertEqual(s1, s2, classes)
 
+
+
+# ---------------------------------------------------------------------------------------------
+# Polygons as published (issue 18, points 1, 2, 3, 8)
+
+
+AQUEDUCT_FIELDS = [("pfaf_id", ogr.OFTInteger64), ("bws_raw", ogr.OFTReal),
+                   ("bws_score", ogr.OFTReal), ("bws_cat", ogr.OFTInteger),
+                   ("bws_label", ogr.OFTString)]
+
+
+def utm_box(x0, y0, x1, y1):
+    """A rectangle in grid units relative to the grid's top-left corner (y down), in UTM."""
+    return [(X0 + x0, Y0 - y0), (X0 + x1, Y0 - y0), (X0 + x1, Y0 - y1), (X0 + x0, Y0 - y1)]
+
+
+class PolygonInputs(ScoreCase):
+    """--water and --informal as polygons, as their providers publish them."""
+
+    def rasters(self):
+        raw = standard_layers()
+        for k in raw:   # every cell valid, so that only the polygons leave cells out
+            raw[k] = np.where(np.isnan(raw[k]), 0.5, raw[k])
+        return self.write_layers(raw), raw
+
+    def basins(self, epsg=4326, values=(0.5, 1.5, 3.0, 4.5), driver="GPKG", name="basins.gpkg"):
+        """Four Aqueduct basins across the grid (beyond it by 200 m): split at x = 75 m (the
+        middle of column 2) and y = 69 m (three tenths into row 2), on the edges of the
+        reference's sub-cells, whose boundary sampling is then exact."""
+        m = 200
+        boxes = [(-m, -m, 75, 69), (75, -m, 180 + m, 69), (-m, 69, 75, 150 + m),
+                 (75, 69, 180 + m, 150 + m)]
+        feats = [(utm_box(*b), {"pfaf_id": 172000 + i, "bws_score": v, "bws_raw": 0.1 * 2 ** (v - 1),
+                                "bws_cat": int(min(v, 4)), "bws_label": "x"})
+                 for i, (b, v) in enumerate(zip(boxes, values))]
+        return write_polygons(self.path(name), driver, epsg, "baseline_annual", AQUEDUCT_FIELDS,
+                              feats)
+
+    def test_water_basins_in_wgs84_against_rasterize_fine(self):
+        paths, raw = self.rasters()
+        # Aqueduct 4.0 ships a File Geodatabase (GDAL 3.6's OpenFileGDB writes one), also
+        # seen as GPKG, Shapefile; FlatGeobuf for good measure.
+        for driver, name in [("GPKG", "basins.gpkg"), ("FlatGeobuf", "basins.fgb"),
+                             ("OpenFileGDB", "Aq40.gdb"), ("ESRI Shapefile", "basins.shp")]:
+            with self.subTest(driver=driver):
+                basins = self.basins(driver=driver, name=name)
+                paths_w = dict(paths, water=basins)
+                bands, summary, _ = self.score(*self.layer_args(paths_w), "--grid", paths["sea"])
+                self.assertEqual(summary["resampling"]["water"], "coverage-mean")
+                self.assertEqual(summary["polygons"]["water"],
+                                 {"features": 4, "skipped": 0, "field": "bws_score", "arid": 0,
+                                  "arid_cells": 0})
+                expected = fine_reference(basins, ROWS, COLS, (X0, Y0), CELL, "bws_score")
+                got = bands["water"] * 5
+                # Edges straight in lon/lat are curves on the grid: millimetres here.
+                self.assertCells(got, expected, "water vs rasterize x10", rtol=0, atol=2e-3)
+                # Cells wholly inside one basin take its value exactly (float32).
+                for (r, c), v in {(0, 0): 0.5, (1, 5): 1.5, (4, 0): 3.0, (4, 5): 4.5}.items():
+                    self.assertAlmostEqual(got[r, c], v, delta=2e-6)
+                # Column 2 is split in halves, row 2 three tenths to seven: by hand.
+                self.assertAlmostEqual(got[0, 2], (0.5 + 1.5) / 2, delta=2e-3)
+                self.assertAlmostEqual(got[2, 0], 0.5 * 0.3 + 3.0 * 0.7, delta=2e-3)
+                self.assertAlmostEqual(got[2, 2], (0.5 + 1.5) * 0.15 + (3.0 + 4.5) * 0.35,
+                                       delta=2e-3)
+
+    def test_distinct_values_are_the_basins(self):
+        """Basins on cell edges give exactly their own values: 4 distinct water scores from 4
+        basins (the issue saw 1,987 from a rasterized Aqueduct layer warped bilinearly)."""
+        paths, _ = self.rasters()
+        feats = [(utm_box(0, 0, 90, 60), {"bws_score": 1.25}), (utm_box(90, 0, 180, 60), {"bws_score": 2.5}),
+                 (utm_box(0, 60, 90, 150), {"bws_score": 3.75}),
+                 (utm_box(90, 60, 180, 150), {"bws_score": 4.5})]
+        basins = write_polygons(self.path("aligned.gpkg"), "GPKG", UTM36S, "baseline_annual",
+                                [("bws_score", ogr.OFTReal)], feats)
+        bands, _, _ = self.score(*self.layer_args(dict(paths, water=basins)))
+        values = np.unique(bands["water"][~np.isnan(bands["water"])] * 5)
+        np.testing.assert_allclose(values, [1.25, 2.5, 3.75, 4.5], atol=2e-6)
+
+    def aqueduct_sentinels(self):
+        """Columns 0-1 a basin of score 2, column 2 no data (-9999), columns 3-4 an arid basin
+        (bws_score -1, bws_cat -1, its label), column 5 no data (9999); in the grid's CRS, so
+        that their edges are the cells' (in lon/lat, a straight edge is a curve on the grid,
+        and a neighbour's sliver would give the no-data columns a value)."""
+        arid = "Arid and Low Water Use"
+        feats = [(utm_box(0, 0, 60, 150), {"bws_score": 2.0, "bws_raw": 0.2, "bws_cat": 2,
+                                           "bws_label": "Medium - High (20-40%)"}),
+                 (utm_box(60, 0, 90, 150), {"bws_score": -9999, "bws_raw": -9999, "bws_cat": -9999,
+                                            "bws_label": "No Data"}),
+                 (utm_box(90, 0, 150, 150), {"bws_score": -1, "bws_raw": -1, "bws_cat": -1,
+                                             "bws_label": arid}),
+                 (utm_box(150, 0, 180, 150), {"bws_score": 9999, "bws_raw": 9999, "bws_cat": 9999,
+                                              "bws_label": "No Data"})]
+        return write_polygons(self.path("sentinels.gpkg"), "GPKG", UTM36S, "baseline_annual",
+                              AQUEDUCT_FIELDS, feats)
+
+    def test_aqueduct_sentinels_are_no_data_and_arid(self):
+        paths, _ = self.rasters()
+        basins = self.aqueduct_sentinels()
+        for ratio in (False, True):
+            with self.subTest(ratio=ratio):
+                extra = ["--water-input", "ratio"] if ratio else []
+                bands, summary, _ = self.score(*self.layer_args(dict(paths, water=basins)), *extra)
+                w = bands["water"]
+                # score 2, or the ratio 0.2 whose score is log2(2) + 1 = 2: 0.4 either way;
+                # arid: the highest stress, 1.
+                for c, v in enumerate([0.4, 0.4, np.nan, 1.0, 1.0, np.nan]):
+                    col = w[:, c]
+                    if np.isnan(v):
+                        self.assertTrue(np.isnan(col).all(), c)
+                        self.assertTrue(np.isnan(bands["score"][:, c]).all(), c)
+                    else:
+                        np.testing.assert_allclose(col, v, atol=2e-4, err_msg=str(c))
+                p = summary["polygons"]["water"]
+                self.assertEqual(p["field"], "bws_raw" if ratio else "bws_score")
+                self.assertEqual((p["features"], p["skipped"], p["arid"], p["arid_cells"]),
+                                 (4, 2, 1, 2 * ROWS))
+                self.assertEqual(summary["cells_missing"]["water"], 2 * ROWS)
+        # The text summary says so too.
+        rc, _, err = run("score", *self.layer_args(dict(paths, water=basins)), "-o", self.out())
+        self.assertEqual(rc, 0, err)
+        self.assertIn("1 'Arid and Low Water Use' basins read as score 5 over 10 cells", err)
+        self.assertIn("water 10", err)
+
+    def test_water_field_and_layer_are_named(self):
+        paths, _ = self.rasters()
+        basins = self.basins()
+        write_polygons(basins, "GPKG", 4326, "future_annual", AQUEDUCT_FIELDS, [], append=True)
+        args = self.layer_args(dict(paths, water=basins))
+        self.assertUsage([*args, "-o", self.out()], "2 layers", "'baseline_annual'",
+                         "--water-layer")
+        self.assertUsage([*args, "--water-layer", "baseline_annual", "--water-field", "bws",
+                          "-o", self.out()],
+                         "--water-field", "no field 'bws'", "'bws_raw', 'bws_score', 'bws_cat'")
+        bands, _, _ = self.score(*args, "--water-layer", "baseline_annual", "--water-field",
+                                 "bws_cat")
+        self.assertAlmostEqual(bands["water"][0, 0] * 5, 0.0, delta=1e-6)   # bws_cat 0
+        # A field beyond the scale stops the run naming the polygons (pfaf_id is no score).
+        rc, _, err = run("score", *args, "--water-layer", "baseline_annual", "--water-field",
+                         "pfaf_id", "-o", self.out())
+        self.assertEqual(rc, 3, err)
+        self.assertIn(f"water polygons '{basins}': the mean of their values, 172000 at", err)
+        # On a raster the options would mean nothing: said, not ignored.
+        self.assertUsage([*self.layer_args(paths), "--water-field", "bws_score", "-o", self.out()],
+                         "--water-field", "is a raster")
+
+    def test_informal_union_against_rasterize_fine(self):
+        paths, raw = self.rasters()
+        # Two settlements overlapping, drawn from a survey: the overlap counts once.
+        feats = [(utm_box(10, 10, 100, 80), {}),
+                 (utm_box(70, 40, 170, 140), {}),
+                 ([(X0 + 20, Y0 - 100), (X0 + 55, Y0 - 145), (X0 + 5, Y0 - 140)], {})]
+        informal = write_polygons(self.path("informal.fgb"), "FlatGeobuf", UTM36S, "settlements",
+                                  [], feats)
+        # No --grid: informal polygons have no grid, the sea raster's is taken.
+        bands, summary, _ = self.score(*self.layer_args(dict(paths, informal=informal)))
+        self.assertEqual(summary["resampling"]["informal"], "coverage-union")
+        self.assertEqual(summary["cells_missing"]["informal"], 0)
+        expected = fine_reference(informal, ROWS, COLS, (X0, Y0), CELL)
+        self.assertCells(bands["informal"], expected, "union vs rasterize x10", rtol=0, atol=0.05)
+        # By hand: cell (1, 1) (x 30-60, y 30-60) lies inside the first; (2, 3) (x 90-120,
+        # y 60-90) is in the second whole and in the first for x 90-100, y 60-80: once.
+        self.assertAlmostEqual(bands["informal"][1, 1], 1.0, delta=1e-6)
+        self.assertAlmostEqual(bands["informal"][2, 3], 1.0, delta=1e-6)
+        # (0, 0): x 10-30, y 10-30 of the first: 4/9; (4, 5): x 150-170, y 120-140 of the
+        # second: 4/9; (0, 5): nothing.
+        self.assertAlmostEqual(bands["informal"][0, 0], 4 / 9, delta=1e-6)
+        self.assertAlmostEqual(bands["informal"][4, 5], 4 / 9, delta=1e-6)
+        self.assertEqual(bands["informal"][0, 5], 0.0)
+        # Percentages or classes are a raster's forms.
+        self.assertUsage([*self.layer_args(dict(paths, informal=informal)), "--settlement-input",
+                          "percent", "-o", self.out()], "holds polygons", "percent")
+
+    def test_sea_polygons_are_refused_here_and_work_in_inundation(self):
+        paths, _ = self.rasters()
+        sea = write_polygons(self.path("sea.gpkg"), "GPKG", UTM36S, "sea", [],
+                             [(utm_box(-100, -100, 20, 250), {})])
+        self.assertUsage([*self.layer_args(dict(paths, sea=sea)), "--grid", paths["water"],
+                          "-o", self.out()], "holds polygons", "cityrisk inundation --sea")
+        dem = np.full((ROWS, COLS), 5.0)
+        dem[:, :2] = 0.5
+        dem_path = write_raster(self.path("dem.tif"), dem)
+        out = self.out("depth.tif")
+        rc, _, err = run("inundation", "--dem", dem_path, "--sea", sea, "--sea-level", "1",
+                         "-o", out)
+        self.assertEqual(rc, 0, err)
+        ds = gdal.Open(out)
+        depth = ds.GetRasterBand(1).ReadAsArray()
+        ds = None
+        self.assertEqual(depth[0, 0], NODATA)          # the sea
+        self.assertAlmostEqual(float(depth[0, 1]), 0.5, delta=1e-6)   # flooded, 1 - 0.5
+        self.assertEqual(float(depth[0, 3]), 0.0)      # dry
+
+    def test_renormalise_leaves_the_sea_unscored(self):
+        """Issue 18, point 8: with --missing renormalise the sea (nodata in the depth raster)
+        stays nodata, and the summary counts what each layer left without a value."""
+        paths, raw = self.rasters()
+        sea = raw["sea"].copy()
+        sea[:, :2] = np.nan                 # the sea: 10 cells
+        water = raw["water"].copy()
+        water[0, 4] = np.nan                # a land cell without water: renormalised
+        paths = dict(paths, sea=write_raster(self.path("seadepth.tif"), sea),
+                     water=write_raster(self.path("w2.tif"), water))
+        bands, summary, _ = self.score(*self.layer_args(paths), "--missing", "renormalise")
+        self.assertTrue(np.isnan(bands["score"][:, :2]).all())
+        self.assertTrue(np.isnan(bands["class"][:, :2]).all())
+        self.assertFalse(np.isnan(bands["score"][:, 2:]).any())
+        self.assertEqual(bands["indicators_present"][0, 4], 3)
+        self.assertEqual(summary["cells_scored"], ROWS * (COLS - 2))
+        self.assertEqual(summary["cells_missing"],
+                         {"sea": 2 * ROWS, "water": 1, "informal": 0, "arrivals": 0})
+        rc, _, err = run("score", *self.layer_args(paths), "--missing", "renormalise", "-o",
+                         self.out())
+        self.assertEqual(rc, 0, err)
+        self.assertIn("cells without a value: sea 10 (the sea or beyond the DEM: never scored), "
+                      "water 1, informal 0, arrivals 0", err)
 
 if __name__ == "__main__":
     unittest.main()

@@ -34,6 +34,7 @@ import numpy as np
 from osgeo import gdal, ogr, osr
 
 from cliutil import CITYRISK, CliTestCase, run, run_steps, sample, sample_city_steps
+from polyref import fine_reference, write_polygons
 
 gdal.UseExceptions()
 ogr.UseExceptions()
@@ -1597,6 +1598,54 @@ class SampleCity(ZonalCase):
         self.assertClose(rows[1]["big_mean"], expected.mean(), "mean", rel=1e-15)
         self.assertNotIn("not successfully written", err)
 
+
+
+# ---------------------------------------------------------------------------------------------
+# Polygons as published (issue 18, points 1 and 2)
+
+
+class PolygonInputs(ZonalCase):
+    """--water as Aqueduct's basins in EPSG:4326 and --informal as settlement polygons, against
+    the same layers burnt by gdal_rasterize at ten times the resolution and averaged."""
+
+    def test_water_basins_and_informal_polygons(self):
+        fields = [("pfaf_id", ogr.OFTInteger64), ("bws_raw", ogr.OFTReal),
+                  ("bws_score", ogr.OFTReal), ("bws_cat", ogr.OFTInteger),
+                  ("bws_label", ogr.OFTString)]
+
+        def utm(x0, y0, x1, y1):   # local metres, y down from the top-left corner
+            return [(X0 + x0, Y0 - y0), (X0 + x1, Y0 - y0), (X0 + x1, Y0 - y1), (X0 + x0, Y0 - y1)]
+
+        # Three basins split at x = 36 m and y = 63 m (sub-cell edges of the reference), one
+        # of them Aqueduct's "Arid and Low Water Use" (score 5).
+        basins = write_polygons(self.path("aqueduct.gpkg"), "GPKG", 4326, "baseline_annual", fields, [
+            (utm(-50, -50, 36, 63), {"pfaf_id": 1, "bws_score": 1.2, "bws_cat": 1, "bws_label": "Low - Medium"}),
+            (utm(36, -50, 150, 63), {"pfaf_id": 2, "bws_score": -1, "bws_cat": -1,
+                                     "bws_label": "Arid and Low Water Use"}),
+            (utm(-50, 63, 150, 150), {"pfaf_id": 3, "bws_score": 3.4, "bws_cat": 3, "bws_label": "High"}),
+        ])
+        informal = write_polygons(self.path("informal.fgb"), "FlatGeobuf", UTM36S, "s", [], [
+            (utm(5, 5, 55, 45), {}), (utm(40, 30, 95, 95), {})])
+        arrivals = write_raster(self.path("a.tif"), np.ones((ROWS, COLS)))
+        west = polygon_wkt([(0, 0), (50, 0), (50, -100), (0, -100)])
+        east = polygon_wkt([(50, 0), (100, 0), (100, -100), (50, -100)])
+        props, summary, _, _ = self.zonal("--zones", self.zones(west, east), "--arrivals", arrivals,
+                                          "--water", basins, "--informal", informal)
+        args = (ROWS, COLS, (X0, Y0), CELL)
+        b = fine_reference(basins, *args, field="bws_score", remap={-1: 5.0})   # arid: score 5
+        v = fine_reference(informal, *args)
+        for zid, cols in [(1, slice(0, 5)), (2, slice(5, 10))]:
+            self.assertClose(props[zid]["water_stress_mean"], float(b[:, cols].mean()),
+                             f"zone {zid} water", rel=1e-4)
+            self.assertClose(props[zid]["informal_area_share"], float(v[:, cols].mean()),
+                             f"zone {zid} informal", rel=1e-9, abs_=1e-9)
+        # By hand: the west zone is 36/50 basin 1 and 14/50 the arid one above y 63, basin 3
+        # below: (0.63 (36 * 1.2 + 14 * 5) / 50 + 0.37 * 3.4).
+        self.assertClose(props[1]["water_stress_mean"],
+                         0.63 * (36 * 1.2 + 14 * 5) / 50 + 0.37 * 3.4, "by hand", rel=1e-4)
+        # The informal union: 50 x 40 + 55 x 65 - the overlap 15 x 15, over 100 m x 100 m.
+        total = (props[1]["informal_area_share"] + props[2]["informal_area_share"]) / 2
+        self.assertClose(total, (50 * 40 + 55 * 65 - 15 * 15) / 10000.0, "union", rel=1e-9)
 
 if __name__ == "__main__":
     unittest.main()

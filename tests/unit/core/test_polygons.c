@@ -13,6 +13,8 @@
 #include <ogr_api.h>
 #include <ogr_srs_api.h>
 
+#include "cityrisk/raster.h"
+#include "core/inputs.h"
 #include "core/polygons.h"
 
 typedef struct fixture {
@@ -279,7 +281,16 @@ static void layers_and_fields_are_named(void **state)
     o.field = "bws_raw";
     assert_int_equal(cr_polyset_load(f->ctx, path, g, &o, &set), CR_OK);
     assert_float_equal(cr_polyset_value(set, 0), 1.0, 0);
+    assert_null(cr_polyset_key(set, 0));
     cr_polyset_free(set);
+    /* A key kept as text per polygon, for joins. */
+    o.key_field = "bws_score";
+    assert_int_equal(cr_polyset_load(f->ctx, path, g, &o, &set), CR_OK);
+    assert_string_equal(cr_polyset_key(set, 0), "2");
+    cr_polyset_free(set);
+    o.key_field = "ADM2_PCODE";
+    assert_int_equal(cr_polyset_load(f->ctx, path, g, &o, &set), CR_E_USAGE);
+    assert_non_null(strstr(cr_ctx_error(f->ctx), "no field 'ADM2_PCODE'"));
     cr_grid_free(g);
     free(path);
 }
@@ -426,6 +437,115 @@ static void classify_hook_skips_and_marks(void **state)
     free(path);
 }
 
+/* A layer reads polygons only when asked: a DEM given as a GeoPackage of outlines must fail
+ * as no raster, not become a mask. Asked, the union's share and a field's mean. */
+static void layers_read_polygons_when_asked(void **state)
+{
+    fixture *f = *state;
+    char *path = tu_path(f->dir, "asked.gpkg");
+    const char *fields[] = {"v"};
+    feat feats[] = {{"POLYGON ((1000 2000, 1020 2000, 1020 2040, 1000 2040, 1000 2000))", {3}}};
+    write_layer(path, "GPKG", 32736, "asked", fields, 1, feats, 1, NULL);
+    cr_grid *g = grid4();
+    cr_layer_opts o;
+    cr_layer_opts_init(&o);
+    cr_layer *l = NULL;
+    assert_int_equal(cr_layer_open(f->ctx, path, g, &o, &l), CR_E_DATA);
+    assert_non_null(strstr(cr_ctx_error(f->ctx), "not a raster format"));
+    o.polygons = 1;
+    assert_int_equal(cr_layer_open(f->ctx, path, g, &o, &l), CR_OK);
+    assert_string_equal(cr_layer_resampling(l), "coverage-union");
+    cr_window win = {0, 0, 4, 4};
+    float v[16];
+    uint8_t valid[16];
+    assert_int_equal(cr_layer_read_f32(f->ctx, l, &win, v, valid), CR_OK);
+    for (int i = 0; i < 16; i++) {
+        assert_int_equal(valid[i], 1);
+        assert_float_equal(v[i], (i % 4 < 2 ? 1.0f : 0.0f), 0);
+    }
+    cr_layer_close(l);
+    o.field = "v";
+    assert_int_equal(cr_layer_open(f->ctx, path, g, &o, &l), CR_OK);
+    assert_string_equal(cr_layer_resampling(l), "coverage-mean");
+    assert_int_equal(cr_layer_read_f32(f->ctx, l, &win, v, valid), CR_OK);
+    for (int i = 0; i < 16; i++)
+        assert_int_equal(valid[i], i % 4 < 2);
+    assert_float_equal(v[0], 3.0f, 0);
+    cr_layer *shared = NULL;
+    assert_int_equal(cr_layer_share(f->ctx, l, &o, &shared), CR_OK);
+    cr_layer_close(l); /* the set stays with the other holder */
+    assert_int_equal(cr_layer_read_f32(f->ctx, shared, &win, v, valid), CR_OK);
+    assert_float_equal(v[1], 3.0f, 0);
+    cr_layer_close(shared);
+    o.kind = CR_KIND_COUNT; /* counts per area are no layer's to spread */
+    assert_int_equal(cr_layer_open(f->ctx, path, g, &o, &l), CR_E_USAGE);
+    cr_grid_free(g);
+    free(path);
+}
+
+/* Aqueduct's sentinels through the water input's hook (core/inputs.c), feature by feature:
+ * -9999 and 9999 no data; arid by value -1, by bws_cat -1 or by label: score 5, ratio 1.6. */
+static void aqueduct_sentinels_by_hand(void **state)
+{
+    (void)state;
+    OGRFeatureDefnH defn = OGR_FD_Create("baseline_annual");
+    OGR_FD_Reference(defn);
+    const char *names[] = {"bws_score", "bws_cat", "bws_label"};
+    const OGRFieldType types[] = {OFTReal, OFTInteger, OFTString};
+    for (int k = 0; k < 3; k++) {
+        OGRFieldDefnH fd = OGR_Fld_Create(names[k], types[k]);
+        OGR_FD_AddFieldDefn(defn, fd);
+        OGR_Fld_Destroy(fd);
+    }
+    cr_normalise_opts norm;
+    cr_normalise_opts_init(&norm);
+    cr_polyset_opts po;
+    assert_int_equal(cr_input_polygon_opts(CR_INPUT_WATER, &norm, &po), 1);
+    assert_string_equal(po.default_field, "bws_score");
+    struct {
+        double value;
+        int cat;
+        const char *label;
+        cr_poly_class expect;
+        double out;
+    } cases[] = {
+        {2.5, 2, "Medium - High (20-40%)", CR_POLY_VALUE, 2.5},
+        {-9999, -9999, "No Data", CR_POLY_NODATA, -9999},
+        {9999, 4, "", CR_POLY_NODATA, 9999},
+        {-1, 0, "", CR_POLY_MARKED, 5},
+        {5, -1, "", CR_POLY_MARKED, 5},
+        {0, 0, "arid and low water use", CR_POLY_MARKED, 5},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        OGRFeatureH f = OGR_F_Create(defn);
+        OGR_F_SetFieldDouble(f, 0, cases[i].value);
+        OGR_F_SetFieldInteger(f, 1, cases[i].cat);
+        OGR_F_SetFieldString(f, 2, cases[i].label);
+        double v = cases[i].value;
+        assert_int_equal(po.classify(po.classify_arg, f, &v), cases[i].expect);
+        if (cases[i].expect != CR_POLY_NODATA)
+            assert_float_equal(v, cases[i].out, 0);
+        OGR_F_Destroy(f);
+    }
+    /* --water-input ratio: bws_raw, and arid is the least ratio whose score is 5. */
+    norm.water_ratio = 1;
+    assert_int_equal(cr_input_polygon_opts(CR_INPUT_WATER, &norm, &po), 1);
+    assert_string_equal(po.default_field, "bws_raw");
+    OGRFeatureH f = OGR_F_Create(defn);
+    OGR_F_SetFieldInteger(f, 1, -1);
+    double v = 0.01;
+    assert_int_equal(po.classify(po.classify_arg, f, &v), CR_POLY_MARKED);
+    assert_float_equal(v, 1.6, 1e-12);
+    assert_float_equal(cr_water_score_from_ratio(v), 5.0, 1e-12);
+    OGR_F_Destroy(f);
+    /* Informal polygons are a union; the sea and counts are no polygons. */
+    assert_int_equal(cr_input_polygon_opts(CR_INPUT_INFORMAL, &norm, &po), 1);
+    assert_null(po.default_field);
+    assert_int_equal(cr_input_polygon_opts(CR_INPUT_SEA, &norm, &po), 0);
+    assert_int_equal(cr_input_polygon_opts(CR_INPUT_ARRIVALS, &norm, &po), 0);
+    OGR_FD_Release(defn);
+}
+
 int main(void)
 {
     GDALAllRegister();
@@ -438,6 +558,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(latin1_shapefile_field_names, setup, teardown),
         cmocka_unit_test_setup_teardown(lonlat_basins_on_a_utm_grid, setup, teardown),
         cmocka_unit_test_setup_teardown(classify_hook_skips_and_marks, setup, teardown),
+        cmocka_unit_test_setup_teardown(layers_read_polygons_when_asked, setup, teardown),
+        cmocka_unit_test(aqueduct_sentinels_by_hand),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

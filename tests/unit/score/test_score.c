@@ -125,6 +125,10 @@ static void renormalise_with_a_missing_layer(void **state)
     NEAR(cr_score_cell(CR_METHOD_INFORM, d, w, 1, &present), 10);
     double e[] = {1, 0, NAN, 1};
     assert_true(isnan(cr_score_cell(CR_METHOD_INFORM, e, w, 1, &present))); /* never imputed */
+    /* No sea depth: the sea or beyond the DEM, not scored even when renormalising. */
+    double sea_cell[] = {NAN, 0.5, 0.5, 0.5};
+    for (int m = CR_METHOD_GEOMETRIC; m <= CR_METHOD_INFORM; m++)
+        assert_true(isnan(cr_score_cell((cr_score_method)m, sea_cell, w, 1, &present)));
 }
 
 /* Aqueduct: r = 0.1 is score 1, 0.4 is 3, 0.8 is 4, 1.6 and above 5, 0.05 and below 0. */
@@ -283,9 +287,14 @@ static void blocks_match_cells(void **state)
     assert_true(isnan(score[2]) && isnan(present[2]));
     NEAR(present[0], 4);
     cr_score_block(CR_METHOD_ARITHMETIC, c, 3, w, 1, score, present);
-    /* cell 2 misses sea: water's weight 0.2 of the 0.7 left */
-    assert_true(fabs(score[2] - 10 * 0.2 / 0.7) < 1e-5);
-    NEAR(present[2], 3);
+    /* cell 2 misses sea: the sea itself or beyond the DEM, never scored (issue 18, point 8) */
+    assert_true(isnan(score[2]) && isnan(present[2]));
+    /* cell 1 misses water: sea's weight 0.3 of the 0.8 left */
+    const float sea2[] = {1, 1, 1}, water2[] = {1, NAN, 1};
+    const float *c2[CR_INDICATORS] = {sea2, water2, rest, rest};
+    cr_score_block(CR_METHOD_ARITHMETIC, c2, 3, w, 1, score, present);
+    assert_true(fabs(score[1] - 10 * 0.3 / 0.8) < 1e-5);
+    NEAR(present[1], 3);
 
     /* Population: small negatives clamp, larger ones stop. */
     float pop[] = {5, -0.0005f, NAN, -2};
