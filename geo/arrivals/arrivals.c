@@ -1,6 +1,6 @@
 /* arrivals.c: arrival records to arrivals per cell, accumulated tile by tile.
  *
- * The accepted records are kept as points (24 bytes each) and bucketed by the
+ * The accepted records are kept as points (32 bytes each) and bucketed by the
  * output tile that holds them. Each output tile then sums the records of its own
  * bucket and of the buckets within the kernel's reach (the halo), into one tile of
  * doubles per worker; tiles are written in order as they finish. A record whose
@@ -9,6 +9,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "cityrisk/arrivals.h"
 
+#include <inttypes.h>
 #include <math.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -20,7 +21,10 @@
 #include "cityrisk/json.h"
 #include "cityrisk/raster.h"
 #include "core/internal.h"
+#include "core/outliers.h"
+#include "areas.h"
 #include "kernel.h"
+#include "mask.h"
 #include "core/output.h"
 #include "core/pool.h"
 #include "records.h"
@@ -94,9 +98,14 @@ typedef struct job {
     /* the records inside the grid, sorted by tile, one per position */
     size_t n;
     cell_point *p;
-    double *norm;             /* kernel weight sum over the grid; NAN: computed in the tile */
+    double *norm;             /* kernel weight sum over the grid (the allowed cells under a
+                               * mask); NAN: computed in the tile; < 0: no allowed cell within
+                               * the bandwidth, the record is rejected */
+    const cr_mask *mask;      /* --mask, or NULL */
     int64_t *start;           /* tiles + 1 offsets into the records */
     double *chunk_mass;       /* kernel mass outside the grid, per chunk */
+    double *chunk_masked;     /* kernel mass on refused cells of the grid, per chunk */
+    int64_t dropped;          /* positions rejected: no allowed cell within the bandwidth */
     double **acc;             /* per worker: one tile of doubles */
     float **out;              /* per slot: one tile of floats */
     cr_writer *writer;
@@ -247,6 +256,7 @@ static cr_cells grid_cells(const job *j)
 static void stamp_of(const job *j, size_t i, cr_stamp *s)
 {
     cr_stamp_init(s, j->o->kernel, j->o->bandwidth, j->cell_w, j->cell_h, j->p[i].fx, j->p[i].fy);
+    s->mask = j->mask;
 }
 
 /* The sum of a footprint's weights inside area, in bands of rows with a look for a stop
@@ -268,8 +278,31 @@ static int stamp_sum(watch *w, const cr_stamp *s, const cr_cells *area, double *
     return 1;
 }
 
-/* The normalisation of the records whose footprint leaves their tile, and the
- * kernel mass that falls beyond the grid, for one chunk of records. */
+/* Under a mask, a record without a kernel keeps its count in its own cell, which must be
+ * allowed: -1 (rejected) when it is not. */
+static double own_cell(const job *j, size_t i)
+{
+    return j->mask && !cr_mask_allowed(j->mask, (int)j->p[i].fx, (int)j->p[i].fy) ? -1 : NAN;
+}
+
+/* The normalisation of record i under a mask: the weights of its allowed cells, or 0 when no
+ * cell centre of the grid lies within the bandwidth (its count then stays in its own cell,
+ * if allowed), or -1 when the kernel reaches cells but none allowed: rejected. *grid_sum is
+ * the sum over the grid without the mask. 0 when asked to stop. */
+static int masked_norm(watch *w, const cr_stamp *s, const job *j, size_t i, double grid_sum,
+                       double *norm)
+{
+    cr_cells grid = grid_cells(j);
+    if (!stamp_sum(w, s, &grid, norm))
+        return 0;
+    if (!(*norm > 0))
+        *norm = grid_sum > 0 ? -1 : own_cell(j, i) < 0 ? -1 : 0;
+    return 1;
+}
+
+/* The normalisation of the records whose footprint leaves their tile (of every record under
+ * a mask), the kernel mass that falls beyond the grid and, under a mask, on refused cells,
+ * for one chunk of records. */
 static cr_status normalise_chunk(cr_ctx *ctx, void *arg, int64_t index, int worker, int slot)
 {
     (void)worker, (void)slot;
@@ -277,30 +310,42 @@ static cr_status normalise_chunk(cr_ctx *ctx, void *arg, int64_t index, int work
     watch w = {j, ctx, 0};
     cr_cells grid = grid_cells(j);
     size_t end = (size_t)(index + 1) * CHUNK < j->n ? (size_t)(index + 1) * CHUNK : j->n;
-    double mass = 0;
+    double mass = 0, masked = 0;
     for (size_t i = (size_t)index * CHUNK; i < end; i++) {
-        cr_stamp s;
-        stamp_of(j, i, &s);
-        cr_cells home = tile_cells(j, tile_of(j, j->p[i].fx, j->p[i].fy));
         j->norm[i] = NAN;
         if (stopping(&w, 1))
             return cancelled(ctx);
-        if (cr_stamp_inside(&s, &home))
+        if (j->o->kernel == CR_KERNEL_NONE) {
+            j->norm[i] = own_cell(j, i);
             continue;
-        if (!stamp_sum(&w, &s, &grid, &j->norm[i]))
+        }
+        cr_stamp s, open;
+        stamp_of(j, i, &s);
+        open = s;
+        open.mask = NULL;
+        cr_cells home = tile_cells(j, tile_of(j, j->p[i].fx, j->p[i].fy));
+        if (!j->mask && cr_stamp_inside(&s, &home))
+            continue;
+        double in_grid, full;
+        if (!stamp_sum(&w, &open, &grid, &in_grid))
             return cancelled(ctx);
-        if (cr_stamp_inside(&s, &grid))
-            continue;
+        j->norm[i] = in_grid;
+        if (j->mask && !masked_norm(&w, &s, j, i, in_grid, &j->norm[i]))
+            return cancelled(ctx);
         /* The whole footprint, for the mass beyond the edge: the bandwidth is at most the
          * grid's shorter side, so this is at most 16 times the part inside the grid. */
         cr_cells all = {s.c0, s.r0, s.c1, s.r1};
-        double full;
-        if (!stamp_sum(&w, &s, &all, &full))
+        if (cr_stamp_inside(&s, &grid))
+            full = in_grid;
+        else if (!stamp_sum(&w, &open, &all, &full))
             return cancelled(ctx);
-        if (full > 0)
-            mass += j->p[i].count * (1 - j->norm[i] / full);
+        if (full > 0 && j->norm[i] >= 0)
+            mass += j->p[i].count * (1 - in_grid / full);
+        if (full > 0 && j->norm[i] > 0 && j->mask)
+            masked += j->p[i].count * (in_grid - j->norm[i]) / full;
     }
     j->chunk_mass[index] = mass;
+    j->chunk_masked[index] = masked;
     return CR_OK;
 }
 
@@ -311,6 +356,8 @@ static int64_t add_record(const job *j, size_t i, const cr_cells *area, double *
 {
     size_t stride = (size_t)(area->c1 - area->c0 + 1);
     int c = (int)j->p[i].fx, r = (int)j->p[i].fy;
+    if (j->norm && j->norm[i] < 0)
+        return 1; /* rejected: no allowed cell within the bandwidth */
     if (j->o->kernel != CR_KERNEL_NONE) {
         cr_stamp s;
         stamp_of(j, i, &s);
@@ -383,13 +430,36 @@ static void free_buffers(void **list, int n)
 
 static void job_free(job *j, int workers, int slots)
 {
-    free(j->p), free(j->norm), free(j->start), free(j->chunk_mass);
+    free(j->p), free(j->norm), free(j->start), free(j->chunk_mass), free(j->chunk_masked);
     free_buffers((void **)j->acc, workers);
     free_buffers((void **)j->out, slots);
 }
 
-/* The kernel pass over all records, then the tile pass into the writer. */
-static cr_status run_tiles(cr_ctx *ctx, job *j, int threads, int slots, cr_arrivals_summary *s)
+/* The kernel pass over all records (every record under a mask, even without a kernel):
+ * their normalisation, the mass beyond the grid and on refused cells. */
+static cr_status normalise(cr_ctx *ctx, job *j, int threads, int slots, cr_arrivals_summary *s)
+{
+    if ((j->o->kernel == CR_KERNEL_NONE && !j->mask) || j->n == 0)
+        return CR_OK;
+    int64_t chunks = (int64_t)((j->n + CHUNK - 1) / CHUNK);
+    j->norm = malloc(j->n * sizeof *j->norm);
+    j->chunk_mass = calloc((size_t)chunks, sizeof *j->chunk_mass);
+    j->chunk_masked = calloc((size_t)chunks, sizeof *j->chunk_masked);
+    if (!j->norm || !j->chunk_mass || !j->chunk_masked)
+        return cr_ctx_fail(ctx, CR_E_IO, "out of memory");
+    cr_status st = cr_parallel_ordered_poll(ctx, threads, slots, chunks, normalise_chunk, NULL,
+                                            poll_stop, j);
+    for (int64_t k = 0; k < chunks; k++) {
+        s->kernel_mass_outside += j->chunk_mass[k];
+        s->kernel_mass_masked += j->chunk_masked[k];
+    }
+    for (size_t i = 0; i < j->n; i++)
+        j->dropped += j->norm[i] < 0;
+    return st;
+}
+
+/* The tile pass into the writer. */
+static cr_status run_tiles(cr_ctx *ctx, job *j, int threads, int slots)
 {
     size_t cells = (size_t)j->tile * (size_t)j->tile;
     j->acc = calloc((size_t)threads, sizeof *j->acc);
@@ -402,42 +472,192 @@ static cr_status run_tiles(cr_ctx *ctx, job *j, int threads, int slots, cr_arriv
     for (int i = 0; i < slots; i++)
         if (!(j->out[i] = malloc(cells * sizeof **j->out)))
             return cr_ctx_fail(ctx, CR_E_IO, "out of memory");
+    return cr_parallel_ordered_poll(ctx, threads, slots, j->tiles, accumulate_tile, write_tile,
+                                    poll_stop, j);
+}
+
+/* The merged position of point (fx, fy), by binary search in its tile's sorted bucket. */
+static int64_t position_of(const job *j, double fx, double fy)
+{
+    int64_t t = tile_of(j, fx, fy), lo = j->start[t], hi = j->start[t + 1] - 1;
+    cell_point key = {fx, fy, 0};
+    while (lo <= hi) {
+        int64_t mid = lo + (hi - lo) / 2;
+        int c = by_position(&j->p[mid], &key);
+        if (c == 0)
+            return mid;
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid - 1;
+    }
+    return -1;
+}
+
+/* Rejects, in input order, the records at positions with no allowed cell of the mask within
+ * the bandwidth: counted and reported like the records rejected while reading. */
+static cr_status reject_masked(cr_ctx *ctx, const char *points_path, const job *j,
+                               const point_list *l, int geographic, cr_report *report,
+                               cr_arrivals_summary *s)
+{
+    if (j->dropped == 0)
+        return CR_OK;
     cr_status st = CR_OK;
-    if (j->o->kernel != CR_KERNEL_NONE && j->n > 0) {
-        int64_t chunks = (int64_t)((j->n + CHUNK - 1) / CHUNK);
-        j->norm = malloc(j->n * sizeof *j->norm);
-        j->chunk_mass = calloc((size_t)chunks, sizeof *j->chunk_mass);
-        if (!j->norm || !j->chunk_mass)
-            return cr_ctx_fail(ctx, CR_E_IO, "out of memory");
-        st = cr_parallel_ordered_poll(ctx, threads, slots, chunks, normalise_chunk, NULL,
-                                      poll_stop, j);
-        for (int64_t k = 0; k < chunks; k++)
-            s->kernel_mass_outside += j->chunk_mass[k];
+    double fx, fy;
+    const cr_reject_reason why = CR_REJECT_NO_ALLOWED_CELL;
+    for (size_t i = 0; i < l->n && st == CR_OK; i++) {
+        const cr_point *p = &l->p[i];
+        if (!locate(j->grid, geographic, p->x, p->y, &fx, &fy))
+            continue;
+        int64_t k = position_of(j, fx, fy);
+        if (k < 0 || !(j->norm[k] < 0))
+            continue;
+        char message[256];
+        snprintf(message, sizeof message,
+                 "no cell the mask allows lies within %s of the record at (%.10g, %.10g) in the "
+                 "grid CRS",
+                 j->o->kernel == CR_KERNEL_NONE ? "the cell" : "the bandwidth", p->x, p->y);
+        s->records_accepted--;
+        s->arrivals_total -= p->count;
+        s->arrivals_in_grid -= p->count;
+        cr_reject_target t = {points_path, s, report, j->o->strict};
+        st = cr_reject_record(ctx, &t, p->id, why, message, NULL, 0);
     }
     if (st == CR_OK)
-        st = cr_parallel_ordered_poll(ctx, threads, slots, j->tiles, accumulate_tile, write_tile,
-                                      poll_stop, j);
+        cr_records_warn(ctx, points_path, s, why);
     return st;
 }
 
-/* The grid: --grid's, --bounds', or the records' extent grown by the bandwidth. */
+/* "line 12" or "feature 12". */
+static const char *id_word(const cr_arrivals_summary *s, int64_t n)
+{
+    return s->ids_are_lines ? (n == 1 ? "line" : "lines") : (n == 1 ? "feature" : "features");
+}
+
+/* Counts, lists and reports a record far outside the others. */
+static cr_status note_far(cr_ctx *ctx, const cr_point *p, cr_report *report, cr_arrivals_summary *s,
+                          const cr_outliers *rule)
+{
+    if (s->records_far < CR_ARRIVALS_FIRST_IDS)
+        s->far_ids[s->records_far] = p->id;
+    s->records_far++;
+    s->arrivals_far += p->count;
+    if (!report)
+        return CR_OK;
+    char message[320];
+    snprintf(message, sizeof message,
+             "the record at (%.10g, %.10g) in the grid CRS lies more than %g times %.6g (the size "
+             "of the records' central extent) beyond it: left out of the grid's extent",
+             p->x, p->y, CR_OUTLIER_FACTOR, rule->size);
+    return cr_report_add(ctx, report, p->id, "far_outside", message, NULL, 0);
+}
+
+/* The extent of the records that are not far outside the others (core/outliers.h), which
+ * are counted, reported and warned about. */
+static cr_status records_extent(cr_ctx *ctx, const char *points_path, const cr_arrivals_opts *o,
+                                const point_list *l, cr_report *report, cr_arrivals_summary *s,
+                                cr_bounds *b)
+{
+    cr_outliers rule;
+    double floor_size = fmax(2 * o->bandwidth, 100 * o->resolution);
+    cr_status st = cr_outliers_find(ctx, &l->p[0].x, &l->p[0].y, sizeof *l->p / sizeof(double), l->n,
+                                    floor_size, &rule);
+    int any = 0;
+    for (size_t i = 0; st == CR_OK && i < l->n; i++) {
+        const cr_point *p = &l->p[i];
+        if (cr_outliers_far(&rule, p->x, p->y)) {
+            st = note_far(ctx, p, report, s, &rule);
+            continue;
+        }
+        if (!any++)
+            *b = (cr_bounds){p->x, p->y, p->x, p->y};
+        b->xmin = fmin(b->xmin, p->x), b->xmax = fmax(b->xmax, p->x);
+        b->ymin = fmin(b->ymin, p->y), b->ymax = fmax(b->ymax, p->y);
+    }
+    if (st != CR_OK || s->records_far == 0)
+        return st;
+    char ids[200];
+    cr_records_ids(s, s->far_ids, s->records_far, ids, sizeof ids);
+    cr_ctx_log(ctx, CR_LOG_WARNING,
+               "%s: %" PRId64 " record%s (%.10g arrivals) lie far outside the others, more than %g "
+               "times the size of their central extent (%.6g) beyond it (%s): left out of the "
+               "grid's extent and counted outside the grid; check their coordinates (latitude and "
+               "longitude swapped?) or give --bounds to include them",
+               points_path, s->records_far, s->records_far == 1 ? "" : "s", s->arrivals_far,
+               CR_OUTLIER_FACTOR, rule.size, ids);
+    return CR_OK;
+}
+
+/* Fails when a grid from the records' extent b would exceed CR_EXTENT_MAX_CELLS, naming the
+ * records at its edges: a grid that size is a mistake in the records far more often than
+ * a study area, and --bounds says which it is. */
+static cr_status check_extent_size(cr_ctx *ctx, const char *points_path, const cr_arrivals_opts *o,
+                                   const point_list *l, const cr_arrivals_summary *s,
+                                   const cr_bounds *b)
+{
+    double cells = cr_bounds_cells(b, o->resolution);
+    if (cells <= CR_EXTENT_MAX_CELLS)
+        return CR_OK;
+    /* The records at the four edges of the extent (the far ones are not in it). */
+    const cr_point *edge[4] = {NULL, NULL, NULL, NULL};
+    for (size_t i = 0; i < l->n; i++) {
+        const cr_point *p = &l->p[i];
+        if (p->x < b->xmin || p->x > b->xmax || p->y < b->ymin || p->y > b->ymax)
+            continue;
+        if (!edge[0] || p->x < edge[0]->x) edge[0] = p;
+        if (!edge[1] || p->x > edge[1]->x) edge[1] = p;
+        if (!edge[2] || p->y < edge[2]->y) edge[2] = p;
+        if (!edge[3] || p->y > edge[3]->y) edge[3] = p;
+    }
+    char named[600] = "";
+    size_t used = 0;
+    static const char *const sides[4] = {"west", "east", "south", "north"};
+    for (int k = 0; k < 4 && edge[k]; k++)
+        used += (size_t)snprintf(named + used, sizeof named - used, "%s%s %s %" PRId64
+                                 " at (%.10g, %.10g)", k ? ", " : "", sides[k], id_word(s, 1),
+                                 edge[k]->id, edge[k]->x, edge[k]->y);
+    return cr_ctx_fail(ctx, CR_E_DATA,
+                       "the grid from the records' extent of '%s' would have %.4g cells (more than "
+                       "%g) at resolution %g: the records span x %.10g to %.10g, y %.10g to %.10g in "
+                       "the grid CRS (%s); check those records, or give --bounds or --grid for the "
+                       "study area",
+                       points_path, cells, CR_EXTENT_MAX_CELLS, o->resolution, b->xmin, b->xmax,
+                       b->ymin, b->ymax, named);
+}
+
+/* The grid: --grid's, --bounds', or the extent of the records not far outside the others,
+ * grown by the bandwidth. */
 static cr_status make_grid(cr_ctx *ctx, const char *points_path, const cr_arrivals_opts *o,
-                           const point_list *l, cr_grid **grid)
+                           const point_list *l, cr_report *report, cr_arrivals_summary *s,
+                           cr_grid **grid)
 {
     if (o->grid_path)
         return CR_OK; /* read before the records, for their CRS */
     cr_bounds b = o->bounds;
     if (!o->has_bounds) {
-        if (l->n == 0)
-            return cr_ctx_fail(ctx, CR_E_DATA,
-                               "'%s' has no accepted records to take the grid's extent from; give "
-                               "--bounds or --grid",
-                               points_path);
+        cr_status st = records_extent(ctx, points_path, o, l, report, s, &b);
         double grow = o->kernel != CR_KERNEL_NONE ? o->bandwidth : o->resolution / 2;
-        b = l->extent;
         b.xmin -= grow, b.ymin -= grow, b.xmax += grow, b.ymax += grow;
+        if (st == CR_OK)
+            st = check_extent_size(ctx, points_path, o, l, s, &b);
+        if (st != CR_OK)
+            return st;
     }
     return cr_grid_from_bounds(ctx, &b, o->resolution, o->resolution, o->crs, grid);
+}
+
+/* Every file the run reads, NULL-terminated, into list (6 entries). */
+static const char *const *input_list(const char *points_path, const cr_arrivals_opts *o,
+                                     const char **list)
+{
+    const char *all[] = {points_path, o->areas_path, o->table_path, o->grid_path, o->mask_path,
+                         o->weight_path};
+    int n = 0;
+    for (size_t i = 0; i < sizeof all / sizeof *all; i++)
+        if (all[i])
+            list[n++] = all[i];
+    list[n] = NULL;
+    return list;
 }
 
 static cr_status check_options(cr_ctx *ctx, const char *points_path, const char *out_path,
@@ -449,7 +669,7 @@ static cr_status check_options(cr_ctx *ctx, const char *points_path, const char 
     if (!o->grid_path && !(o->resolution > 0 && isfinite(o->resolution) && o->crs))
         return cr_ctx_fail(ctx, CR_E_USAGE, "give --grid, or --resolution and --crs (and --bounds)");
     /* Every file the run writes, against every input and each other, before any work. */
-    const char *inputs[] = {points_path, o->grid_path, NULL};
+    const char *list[7], *const *inputs = input_list(points_path, o, list);
     cr_output_plan plan;
     cr_output_plan_init(&plan);
     cr_status st = cr_output_plan_add(ctx, &plan, out_path, "raster");
@@ -505,15 +725,20 @@ static char *parameters_json(const cr_arrivals_opts *o)
     add_string(p, "from", o->from);
     add_string(p, "to", o->to);
     add_string(p, "where", o->where);
+    add_string(p, "mask", o->mask_path);
+    add_string(p, "mask_layer", o->mask_layer);
+    add_string(p, "area_key", o->area_key);
+    add_string(p, "table_key", o->table_key);
+    add_string(p, "weight", o->weight_path);
     return cr_json_take_text(p);
 }
 
 static char *inputs_json(const char *points_path, const cr_arrivals_opts *o)
 {
     json_object *a = json_object_new_array();
-    json_object_array_add(a, json_object_new_string(points_path));
-    if (o->grid_path)
-        json_object_array_add(a, json_object_new_string(o->grid_path));
+    const char *list[7];
+    for (const char *const *p = input_list(points_path, o, list); *p; p++)
+        json_object_array_add(a, json_object_new_string(*p));
     return cr_json_take_text(a);
 }
 
@@ -522,7 +747,17 @@ static char *formula(const cr_arrivals_opts *o)
     static const char *const shapes[] = {"", "(1 - u^2)^2", "1 - u^2", "(1 - u^2)^3", "1", "1 - u",
                                          "exp(-4.5 u^2)"};
     char buf[640];
-    if (o->kernel == CR_KERNEL_NONE)
+    if (o->areas_path && o->weight_path)
+        snprintf(buf, sizeof buf,
+                 "a(cell) = sum over areas g of C_g * f_g(cell) * p(cell) / sum over grid cells c "
+                 "of f_g(c) * p(c); C_g = the area's count, f_g = the exact share of the cell its "
+                 "polygons cover, p = the weight raster read as counts (area share where an "
+                 "area's cells have no weight)");
+    else if (o->areas_path)
+        snprintf(buf, sizeof buf,
+                 "a(cell) = sum over areas g of C_g * f_g(cell) / sum over grid cells c of f_g(c); "
+                 "C_g = the area's count, f_g = the exact share of the cell its polygons cover");
+    else if (o->kernel == CR_KERNEL_NONE)
         snprintf(buf, sizeof buf, "a(cell) = sum of the counts of the records inside the cell");
     else
         snprintf(buf, sizeof buf,
@@ -549,8 +784,8 @@ static cr_status open_writer(cr_ctx *ctx, const char *points_path, const char *o
         wo.inputs = inputs;
         wo.parameters = params;
         wo.formula = text;
-        const char *protect[] = {points_path, o->grid_path, NULL};
-        wo.input_paths = protect;
+        const char *list[7];
+        wo.input_paths = input_list(points_path, o, list);
         st = cr_writer_open(ctx, out_path, grid, &wo, w);
     }
     free(params);
@@ -576,6 +811,26 @@ static cr_status check_overlap(cr_ctx *ctx, const char *points_path, const cr_ar
              o->grid_path ? "'" : "");
     return cr_fail_apart(ctx, what, &e, "the grid's", &g,
                          " (in the grid's CRS); check the coordinate columns and --src-crs");
+}
+
+/* Fails when no record was accepted, whatever the options: an all-zero raster would
+ * read as "no arrivals" where the truth is "no usable records" (every date in a form
+ * not read, a window that misses every record, a filter that matches none). */
+static cr_status check_accepted(cr_ctx *ctx, const char *points_path, const cr_arrivals_opts *o,
+                                const cr_arrivals_summary *s)
+{
+    if (s->records_accepted > 0)
+        return CR_OK;
+    if (s->records_read == 0)
+        return cr_ctx_fail(ctx, CR_E_DATA, "'%s' has no records%s: no arrivals to count; nothing "
+                           "was written", points_path,
+                           !s->ids_are_lines && o->where ? " that match --where" : "");
+    return cr_ctx_fail(ctx, CR_E_DATA,
+                       "no record of '%s' was accepted (%" PRId64 " read: %" PRId64
+                       " rejected, %" PRId64 " outside the date window, %" PRId64
+                       " left out by --where); nothing was written",
+                       points_path, s->records_read, s->records_rejected, s->excluded_by_date,
+                       s->excluded_by_where);
 }
 
 /* Sizes the tiles and the halo; fails when a footprint could not be indexed. */
@@ -605,18 +860,99 @@ static cr_status plan(cr_ctx *ctx, job *j, const cr_arrivals_opts *o, const cr_g
     return CR_OK;
 }
 
+/* The grid of a run by area: --grid's, --bounds', or the polygons' extent. */
+static cr_status areas_grid(cr_ctx *ctx, const cr_arrivals_opts *o, cr_grid **grid)
+{
+    if (o->grid_path)
+        return cr_grid_from_raster(ctx, o->grid_path, grid);
+    cr_bounds b = o->bounds;
+    char *wkt = NULL;
+    cr_status st = o->has_bounds ? CR_OK : cr_crs_to_wkt(ctx, o->crs, &wkt);
+    if (st == CR_OK && !o->has_bounds)
+        st = cr_areas_extent(ctx, o, wkt, &b);
+    CPLFree(wkt);
+    if (st == CR_OK && !o->has_bounds && cr_bounds_cells(&b, o->resolution) > CR_EXTENT_MAX_CELLS)
+        st = cr_ctx_fail(ctx, CR_E_DATA,
+                         "the grid from the extent of areas '%s' would have %.4g cells (more than "
+                         "%g) at resolution %g; give --bounds or --grid for the study area",
+                         o->areas_path, cr_bounds_cells(&b, o->resolution), CR_EXTENT_MAX_CELLS,
+                         o->resolution);
+    return st == CR_OK ? cr_grid_from_bounds(ctx, &b, o->resolution, o->resolution, o->crs, grid)
+                       : st;
+}
+
+/* Counts by area (--areas): read the areas and their counts, then spread them. */
+static cr_status arrivals_by_area(cr_ctx *ctx, const char *out_path, const cr_arrivals_opts *o,
+                                  cr_arrivals_summary *s)
+{
+    cr_grid *grid = NULL;
+    cr_areas *areas = NULL;
+    cr_report *report = NULL;
+    cr_writer *writer = NULL;
+    cr_status st = check_options(ctx, NULL, out_path, o);
+    if (st == CR_OK && (o->kernel != CR_KERNEL_NONE || o->mask_path))
+        st = cr_ctx_fail(ctx, CR_E_USAGE, "--areas spreads counts over polygons: leave out "
+                         "--kernel, --bandwidth and --mask");
+    if (st == CR_OK && !o->count_field)
+        st = cr_ctx_fail(ctx, CR_E_USAGE, "--areas needs --count-field");
+    if (st == CR_OK && (o->table_path != NULL) != (o->area_key != NULL && o->table_key != NULL))
+        st = cr_ctx_fail(ctx, CR_E_USAGE, "--table needs --area-key and --table-key, and they "
+                         "need --table");
+    if (st == CR_OK)
+        st = areas_grid(ctx, o, &grid);
+    if (st == CR_OK)
+        st = cr_output_check_size(ctx, out_path, grid, 1, o->grid_path);
+    if (st == CR_OK)
+        st = cr_areas_read(ctx, o, grid, &report, s, &areas);
+    if (st == CR_OK)
+        st = check_accepted(ctx, o->table_path ? o->table_path : o->areas_path, o, s);
+    if (st == CR_OK)
+        st = open_writer(ctx, NULL, out_path, o, grid, &writer);
+    if (st == CR_OK) {
+        cr_ctx_set_progress_range(ctx, 0.3, 0.9);
+        st = cr_areas_spread(ctx, areas, writer, cr_ctx_threads(ctx), report, s);
+    }
+    if (st == CR_OK) {
+        cr_ctx_set_progress_range(ctx, 0.9, 1.0);
+        st = cr_writer_commit(ctx, writer);
+        writer = NULL;
+    }
+    if (st == CR_OK && report) {
+        st = cr_report_publish(ctx, report);
+        report = NULL;
+    }
+    cr_ctx_set_progress_range(ctx, 0.0, 1.0);
+    cr_writer_abort(writer);
+    cr_report_discard(report);
+    cr_areas_free(areas);
+    if (st == CR_OK)
+        s->grid = grid;
+    else
+        cr_grid_free(grid);
+    return st;
+}
+
 cr_status cr_arrivals(cr_ctx *ctx, const char *points_path, const char *out_path,
                       const cr_arrivals_opts *o, cr_arrivals_summary *summary)
 {
     cr_arrivals_summary local;
     cr_arrivals_summary *s = summary ? summary : &local;
     memset(s, 0, sizeof *s);
+    memset(s->far_ids, 0xff, sizeof s->far_ids); /* -1: unused */
+    if (o->areas_path) {
+        memset(s->first_ids, 0xff, sizeof s->first_ids);
+        cr_status st = arrivals_by_area(ctx, out_path, o, s);
+        if (!summary)
+            cr_arrivals_summary_clear(&local);
+        return st;
+    }
     cr_grid *grid = NULL;
     char *wkt = NULL;
     int geographic = 0;
     point_list points = {0};
     cr_report *report = NULL;
     cr_writer *writer = NULL;
+    cr_mask *mask = NULL;
     job j;
     memset(&j, 0, sizeof j);
     atomic_init(&j.stop, 0);
@@ -634,7 +970,9 @@ cr_status cr_arrivals(cr_ctx *ctx, const char *points_path, const char *out_path
         st = cr_records_read(ctx, points_path, o, wkt, collect, &points, o->report_path, s, &report);
     }
     if (st == CR_OK)
-        st = make_grid(ctx, points_path, o, &points, &grid);
+        st = check_accepted(ctx, points_path, o, s);
+    if (st == CR_OK)
+        st = make_grid(ctx, points_path, o, &points, report, s, &grid);
     if (st == CR_OK && !o->grid_path)
         st = cr_output_check_size(ctx, out_path, grid, 1, NULL);
     if (st == CR_OK)
@@ -643,18 +981,33 @@ cr_status cr_arrivals(cr_ctx *ctx, const char *points_path, const char *out_path
         st = bucket(ctx, &j, &points, geographic, s);
     if (st == CR_OK)
         st = check_overlap(ctx, points_path, o, &points, &j, grid);
-    free(points.p);
-    points.p = NULL;
+    /* The writer's temporaries exist from here on, so that a stop request during the kernel
+     * sums has them to remove (and tests can wait for them). */
     if (st == CR_OK)
         st = open_writer(ctx, points_path, out_path, o, grid, &writer);
+    if (st == CR_OK && o->mask_path) {
+        cr_ctx_set_progress_range(ctx, 0.4, 0.5);
+        st = cr_mask_open(ctx, o->mask_path, o->mask_layer, grid, j.tile, &mask);
+        j.mask = mask;
+    }
+    if (st == CR_OK) {
+        cr_ctx_set_progress_range(ctx, 0.5, 0.6);
+        st = normalise(ctx, &j, threads, slots, s);
+    }
+    if (st == CR_OK)
+        st = reject_masked(ctx, points_path, &j, &points, geographic, report, s);
+    if (st == CR_OK)
+        st = check_accepted(ctx, points_path, o, s);
+    free(points.p);
+    points.p = NULL;
     if (st == CR_OK) {
         j.writer = writer;
-        cr_ctx_set_progress_range(ctx, 0.4, 0.7);
-        st = run_tiles(ctx, &j, threads, slots, s);
+        cr_ctx_set_progress_range(ctx, 0.6, 0.75);
+        st = run_tiles(ctx, &j, threads, slots);
     }
     if (st == CR_OK) {
         s->raster_sum = j.raster_sum;
-        cr_ctx_set_progress_range(ctx, 0.7, 1.0);
+        cr_ctx_set_progress_range(ctx, 0.75, 1.0);
         st = cr_writer_commit(ctx, writer);
         writer = NULL;
     }
@@ -666,6 +1019,7 @@ cr_status cr_arrivals(cr_ctx *ctx, const char *points_path, const char *out_path
     cr_writer_abort(writer);
     cr_report_discard(report);
     job_free(&j, threads, slots);
+    cr_mask_free(mask);
     if (st == CR_OK)
         s->grid = grid;
     else

@@ -48,6 +48,15 @@ static cr_status parse_kernel(cr_ctx *ctx, const char *text, void *dest)
 
 static const cr_arg ARGS[] = {
     CR_OPT_INPUT("points", arrivals_args, points, "FILE", "arrival records: CSV or any OGR point layer"),
+    CR_OPT_INPUT("areas", arrivals_args, o.areas_path, "FILE",
+                 "counts by area instead: polygons with --count-field, or joined to --table"),
+    CR_OPT_STRING("area-key", NULL, arrivals_args, o.area_key, "FIELD",
+                  "the areas' code field that --table-key matches (e.g. ADM2_PCODE)"),
+    CR_OPT_INPUT("table", arrivals_args, o.table_path, "CSV", "counts per area code (HXL tags allowed)"),
+    CR_OPT_STRING("table-key", NULL, arrivals_args, o.table_key, "COLUMN",
+                  "the table's code column, name or HXL tag (e.g. #adm2+code)"),
+    CR_OPT_INPUT("weight", arrivals_args, o.weight_path, "RASTER",
+                 "spread each area's count in proportion to this raster (population, as counts)"),
     CR_OPT__OUTPUT("output COG"),
     CR_OPT_STRING("layer", NULL, arrivals_args, o.layer, "NAME", "layer of a multi-layer source"),
     CR_OPT_STRING("x-field", NULL, arrivals_args, o.x_field, "NAME", "x / longitude column (default: detected)"),
@@ -64,6 +73,10 @@ static const cr_arg ARGS[] = {
                          "none (default), quartic, epanechnikov, triweight, uniform, triangular, gaussian"),
     CR_OPT_DOUBLE("bandwidth", arrivals_args, bandwidth, "M",
                   "kernel radius in grid units (metres), at most the grid's shorter side"),
+    CR_OPT_INPUT("mask", arrivals_args, o.mask_path, "FILE",
+                 "keep kernels on allowed cells: a raster's valid non-zero cells, or polygons"),
+    CR_OPT_STRING("mask-layer", NULL, arrivals_args, o.mask_layer, "NAME",
+                  "layer of a multi-layer mask of polygons"),
     CR_OPT_FLAG("strict", arrivals_args, o.strict, "stop at the first bad record (exit 3)"),
     CR_OPT_OUTPUT_FILE("report", arrivals_args, o.report_path, "FILE", "write every rejected record to a CSV"),
     CR_OPT__OVERWRITE,
@@ -92,10 +105,12 @@ static cr_status check(cr_ctx *ctx, void *opts)
 {
     arrivals_args *a = opts;
     cr_arrivals_opts *o = &a->o;
-    if (!a->points || !a->base.output)
-        return cr_ctx_fail(ctx, CR_E_USAGE, "--points and -o are required");
+    if ((!a->points == !o->areas_path) || !a->base.output)
+        return cr_ctx_fail(ctx, CR_E_USAGE, "give -o and either --points or --areas");
+    if (!o->areas_path && (o->table_path || o->area_key || o->table_key || o->weight_path))
+        return cr_ctx_fail(ctx, CR_E_USAGE, "--table, --area-key, --table-key and --weight need --areas");
     /* The rules between the grid options are the parser's (cr_grid_spec_check()); records
-     * have no grid of their own, so one must be given. */
+     * and areas have no grid of their own, so one must be given. */
     const cr_grid_spec *g = &a->base.grid;
     if (!g->ref && !g->crs)
         return cr_ctx_fail(ctx, CR_E_USAGE, "give --grid, or --resolution and --crs (and optionally --bounds)");
@@ -136,7 +151,18 @@ static json_object *summary_json(const char *points, const char *out, const cr_a
 {
     json_object *doc = json_object_new_object(), *rejected = json_object_new_object();
     json_object_object_add(doc, "output", json_object_new_string(out));
-    json_object_object_add(doc, "points", json_object_new_string(points));
+    json_object_object_add(doc, "points", points ? json_object_new_string(points) : NULL);
+    json_object *areas = NULL;
+    if (o->areas_path) {
+        areas = json_object_new_object();
+        json_object_object_add(areas, "file", json_object_new_string(o->areas_path));
+        json_object_object_add(areas, "table", o->table_path ? json_object_new_string(o->table_path) : NULL);
+        json_object_object_add(areas, "weight", o->weight_path ? json_object_new_string(o->weight_path) : NULL);
+        json_object_object_add(areas, "with_count", json_object_new_int64(s->areas));
+        json_object_object_add(areas, "zero_weight", json_object_new_int64(s->areas_zero_weight));
+        json_object_object_add(areas, "duplicate_features", json_object_new_int64(s->areas_duplicate));
+    }
+    json_object_object_add(doc, "areas", areas);
     json_object_object_add(doc, "records_read", json_object_new_int64(s->records_read));
     json_object_object_add(doc, "records_accepted", json_object_new_int64(s->records_accepted));
     json_object_object_add(doc, "records_rejected", json_object_new_int64(s->records_rejected));
@@ -151,6 +177,13 @@ static json_object *summary_json(const char *points, const char *out, const cr_a
     json_object_object_add(doc, "excluded_by_date", json_object_new_int64(s->excluded_by_date));
     json_object_object_add(doc, "excluded_by_where", json_object_new_int64(s->excluded_by_where));
     json_object_object_add(doc, "records_outside_grid", json_object_new_int64(s->records_outside_grid));
+    json_object *far = json_object_new_object(), *far_ids = json_object_new_array();
+    for (int i = 0; i < CR_ARRIVALS_FIRST_IDS && s->far_ids[i] >= 0; i++)
+        json_object_array_add(far_ids, json_object_new_int64(s->far_ids[i]));
+    json_object_object_add(far, "count", json_object_new_int64(s->records_far));
+    json_object_object_add(far, "first", far_ids);
+    json_object_object_add(far, "arrivals", cr_json_number(s->arrivals_far, 15));
+    json_object_object_add(doc, "records_far_outside", far);
     json_object_object_add(doc, "arrivals_total", cr_json_number(s->arrivals_total, 15));
     json_object_object_add(doc, "arrivals_in_grid", cr_json_number(s->arrivals_in_grid, 15));
     json_object_object_add(doc, "arrivals_outside_grid", cr_json_number(s->arrivals_outside_grid, 15));
@@ -158,6 +191,8 @@ static json_object *summary_json(const char *points, const char *out, const cr_a
     json_object_object_add(doc, "bandwidth",
                            o->kernel != CR_KERNEL_NONE ? cr_json_number(o->bandwidth, 12) : NULL);
     json_object_object_add(doc, "kernel_mass_outside", cr_json_number(s->kernel_mass_outside, 12));
+    json_object_object_add(doc, "mask", o->mask_path ? json_object_new_string(o->mask_path) : NULL);
+    json_object_object_add(doc, "kernel_mass_masked", cr_json_number(s->kernel_mass_masked, 12));
     json_object_object_add(doc, "raster_sum", cr_json_number(s->raster_sum, 15));
     json_object *dates = NULL;
     if (s->date_first[0]) {
@@ -180,11 +215,23 @@ static void summary_text(FILE *out, const cr_arrivals_opts *o, const cr_arrivals
     fprintf(out, "%.10g arrivals inside the %dx%d grid, %.10g in %" PRId64 " records outside it\n",
             s->arrivals_in_grid, s->grid->width, s->grid->height, s->arrivals_outside_grid,
             s->records_outside_grid);
+    if (o->areas_path)
+        fprintf(out, "%" PRId64 " areas with a count; %" PRId64 " spread by area share for want of "
+                "weight; %" PRId64 " features sharing a code\n", s->areas, s->areas_zero_weight,
+                s->areas_duplicate);
+    if (s->records_far)
+        fprintf(out, "%" PRId64 " of them far outside the others, left out of the grid's extent\n",
+                s->records_far);
     if (o->kernel != CR_KERNEL_NONE)
         fprintf(out,
                 "%s kernel, bandwidth %g: %.6g arrivals of kernel mass reached beyond the grid edge "
                 "and were renormalised onto it\n",
                 cr_kernel_name(o->kernel), o->bandwidth, s->kernel_mass_outside);
+    if (o->mask_path)
+        fprintf(out,
+                "--mask: %.6g arrivals of kernel mass fell on refused cells and were renormalised "
+                "onto allowed ones; %" PRId64 " records had no allowed cell within reach\n",
+                s->kernel_mass_masked, s->rejected[CR_REJECT_NO_ALLOWED_CELL]);
 }
 
 static void summarise(const void *opts, FILE *text, cr_command_result *result)
@@ -200,7 +247,9 @@ const cr_command cr_arrivals_command = {
     .name = "arrivals",
     .summary = "arrival records to arrivals per grid cell, counts or kernel density",
     .synopsis = "--points FILE -o OUT.tif (--grid REF | --resolution M --crs CRS [--bounds XMIN,YMIN,XMAX,YMAX])\n"
-                "       [--kernel NAME --bandwidth M] [options]",
+                "       [--kernel NAME --bandwidth M] [options]\n"
+                "       --areas POLYGONS (--count-field F | --area-key K --table CSV --table-key T --count-field F)\n"
+                "       [--weight RASTER] -o OUT.tif (--grid REF | --resolution M --crs CRS [--bounds ...])",
     .description =
         "Arrivals per grid cell from migrant arrival records. FILE is a CSV with coordinate\n"
         "columns (found by name, e.g. longitude/latitude or x/y, or by HXL tags #geo+lon and\n"
@@ -223,14 +272,26 @@ const cr_command cr_arrivals_command = {
         "over the cells inside the grid so that each record adds exactly its count: the\n"
         "raster's sum is the arrivals inside the grid. The kernel mass that fell beyond the\n"
         "grid edge is reported, and records outside the grid are counted, not spread.\n"
-        "Output: Float32 COG, arrivals per cell. Memory: about 48 bytes per record and a\n"
+        "--mask keeps the kernels on the cells a raster allows (valid, non-zero) or polygons\n"
+        "cover: each record's weights are renormalised over its allowed cells, and a record\n"
+        "with no allowed cell within the bandwidth is rejected (no_allowed_cell).\n"
+        "--areas takes counts per area instead of records: polygons carrying a count\n"
+        "(--count-field), or a table of counts per code (--table, --table-key; HXL tags allowed)\n"
+        "joined to the polygons' --area-key. Each area's count is spread over its cells by\n"
+        "exact area share, or in proportion to --weight (a population raster, any CRS, read\n"
+        "as counts); rows matching no polygon or an area already matched are rejected and\n"
+        "reported, and the raster's total over each area is its count.\n"
+        "Output: Float32 COG, arrivals per cell. Memory: about 56 bytes per record and a\n"
         "few tiles per thread, whatever the grid's size. Details: docs/arrivals.md.",
     .examples =
         "  cityrisk arrivals --points samples/data/arrivals.csv --count-field arrivals \\\n"
         "      --grid samples/data/dem.tif --kernel quartic --bandwidth 500 -o arrivals.tif\n"
         "  cityrisk arrivals --points sites.gpkg --layer camps --count-field households \\\n"
         "      --date-field reported --from 2024-01-01 --to 2024-06-30 \\\n"
-        "      --resolution 100 --crs EPSG:32736 --report rejected.csv --json -o arrivals.tif",
+        "      --resolution 100 --crs EPSG:32736 --report rejected.csv --json -o arrivals.tif\n"
+        "  cityrisk arrivals --areas adm2.shp --area-key ADM2_PCODE --table dtm.csv \\\n"
+        "      --table-key '#adm2+code' --count-field '#affected+idps' --weight worldpop.tif \\\n"
+        "      --grid dem.tif -o arrivals.tif",
     .args = ARGS, .flags = CR_COMMAND_STAGE, .opts_size = sizeof(arrivals_args),
     .init = init, .clear = clear, .check = check, .run = run, .style = style, .summarise = summarise,
 };

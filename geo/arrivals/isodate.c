@@ -41,8 +41,21 @@ int cr_date_from_parts(int year, int month, int day, int second, cr_date *out)
     if (year < 1 || year > 9999 || month < 1 || month > 12 || day < 1 ||
         day > days_in_month(year, month) || second < -1 || second >= 86400)
         return 0;
-    out->day = days_from_civil(year, month, day);
+    out->day = out->last = days_from_civil(year, month, day);
     out->second = second;
+    return 1;
+}
+
+/* The period of a month (day 0) or a year (month 0 too), as cr_date_parse() reads
+ * "2024-06" and "2024". */
+static int period(int year, int month, cr_date *out)
+{
+    if (year < 1 || year > 9999 || month < 0 || month > 12)
+        return 0;
+    int first = month ? month : 1, last = month ? month : 12;
+    out->day = days_from_civil(year, first, 1);
+    out->last = days_from_civil(year, last, days_in_month(year, last));
+    out->second = -1;
     return 1;
 }
 
@@ -112,9 +125,22 @@ int cr_date_parse(const char *text, cr_date *out)
     const char *p = text;
     while (isspace((unsigned char)*p))
         p++;
-    int y, m, d, second = -1;
-    if (!digits(&p, 4, &y) || *p++ != '-' || !digits(&p, 2, &m) || *p++ != '-' ||
-        !digits(&p, 2, &d))
+    int y, m = 0, d = 0, second = -1;
+    if (!digits(&p, 4, &y))
+        return 0;
+    /* The reduced forms YYYY and YYYY-MM: a year or a month, without a time. */
+    if (*p == '-' && !(p[1] && p[2] && p[3] == '-')) {
+        p++;
+        if (!digits(&p, 2, &m) || m == 0)
+            return 0;
+    }
+    if (*p != '-') {
+        while (isspace((unsigned char)*p))
+            p++;
+        return *p == '\0' && period(y, m, out);
+    }
+    p++;
+    if (!digits(&p, 2, &m) || *p++ != '-' || !digits(&p, 2, &d))
         return 0;
     if ((*p == 'T' || *p == 't' || *p == ' ') && isdigit((unsigned char)p[1])) {
         p++;
@@ -142,18 +168,21 @@ void cr_date_format(int32_t day, char out[11])
     out[at] = '\0';
 }
 
-/* -1, 0 or 1 as a lies before, on or after bound; a missing time on either side
- * makes the same day compare equal. */
-static int compare(const cr_date *a, const cr_date *bound)
+/* -1, 0 or 1 as the moment (day, second) lies before, on or after (bday, bsecond); a
+ * missing time on either side makes the same day compare equal. */
+static int compare(int32_t day, int32_t second, int32_t bday, int32_t bsecond)
 {
-    if (a->day != bound->day)
-        return a->day < bound->day ? -1 : 1;
-    if (a->second < 0 || bound->second < 0 || a->second == bound->second)
+    if (day != bday)
+        return day < bday ? -1 : 1;
+    if (second < 0 || bsecond < 0 || second == bsecond)
         return 0;
-    return a->second < bound->second ? -1 : 1;
+    return second < bsecond ? -1 : 1;
 }
 
 int cr_date_in_window(const cr_date *d, const cr_date *from, const cr_date *to)
 {
-    return (!from || compare(d, from) >= 0) && (!to || compare(d, to) <= 0);
+    /* The period's end against from's start, its start against to's end: they overlap
+     * when neither lies wholly beyond the other. */
+    return (!from || compare(d->last, d->second, from->day, from->second) >= 0) &&
+           (!to || compare(d->day, d->second, to->last, to->second) <= 0);
 }

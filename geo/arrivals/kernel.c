@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/internal.h"
+#include "mask.h"
 
 const char *const cr_kernel_names[] = {"none",    "quartic",    "epanechnikov", "triweight",
                                        "uniform", "triangular", "gaussian",     NULL};
@@ -52,6 +53,7 @@ void cr_stamp_init(cr_stamp *s, cr_kernel kernel, double h, double cell_w, doubl
                    double fx, double fy)
 {
     s->kernel = kernel;
+    s->mask = NULL;
     s->fx = fx, s->fy = fy;
     s->ux = cell_w / h, s->uy = cell_h / h;
     double rx = h / cell_w, ry = h / cell_h;
@@ -112,28 +114,90 @@ int cr_stamp_inside(const cr_stamp *s, const cr_cells *a)
             dst[i] += scale * w;                                                           \
         }                                                                                  \
     }
+/* The same over cells flagged in m (1 allowed, 0 refused): a refused cell weighs 0. */
+#define MASKED_ROW(NAME, SHAPE)                                                              \
+    static double sum_masked_##NAME(double fx, double ux, double ty, int c0, int c1,          \
+                                    const uint8_t *m)                                      \
+    {                                                                                      \
+        double sum = 0, dx = c0 + 0.5 - fx, w;                                             \
+        for (int i = 0; i < c1 - c0 + 1; i++) {                                            \
+            WEIGHT(SHAPE, dx + i, ux, ty, w);                                              \
+            sum += m[i] ? w : 0.0;                                                         \
+        }                                                                                  \
+        return sum;                                                                        \
+    }                                                                                      \
+    static void add_masked_##NAME(double fx, double ux, double ty, int c0, int c1,          \
+                                  double scale, const uint8_t *m, double *restrict dst)    \
+    {                                                                                      \
+        double dx = c0 + 0.5 - fx, w;                                                      \
+        for (int i = 0; i < c1 - c0 + 1; i++) {                                            \
+            WEIGHT(SHAPE, dx + i, ux, ty, w);                                              \
+            dst[i] += m[i] ? scale * w : 0.0;                                              \
+        }                                                                                  \
+    }
+
 ROW(quartic, SHAPE_QUARTIC)
 ROW(epanechnikov, SHAPE_EPANECHNIKOV)
 ROW(triweight, SHAPE_TRIWEIGHT)
 ROW(uniform, SHAPE_UNIFORM)
 ROW(triangular, SHAPE_TRIANGULAR)
 ROW(gaussian, SHAPE_GAUSSIAN)
+MASKED_ROW(quartic, SHAPE_QUARTIC)
+MASKED_ROW(epanechnikov, SHAPE_EPANECHNIKOV)
+MASKED_ROW(triweight, SHAPE_TRIWEIGHT)
+MASKED_ROW(uniform, SHAPE_UNIFORM)
+MASKED_ROW(triangular, SHAPE_TRIANGULAR)
+MASKED_ROW(gaussian, SHAPE_GAUSSIAN)
 
 typedef double (*sum_fn)(double, double, double, int, int);
 typedef void (*add_fn)(double, double, double, int, int, double, double *restrict);
+typedef double (*sum_masked_fn)(double, double, double, int, int, const uint8_t *);
+typedef void (*add_masked_fn)(double, double, double, int, int, double, const uint8_t *,
+                              double *restrict);
+
+#define ROW_FNS(NAME) {sum_##NAME, add_##NAME, sum_masked_##NAME, add_masked_##NAME}
 
 static const struct {
     sum_fn sum;
     add_fn add;
+    sum_masked_fn sum_masked;
+    add_masked_fn add_masked;
 } ROWS[] = {
-    [CR_KERNEL_NONE] = {sum_uniform, add_uniform},
-    [CR_KERNEL_QUARTIC] = {sum_quartic, add_quartic},
-    [CR_KERNEL_EPANECHNIKOV] = {sum_epanechnikov, add_epanechnikov},
-    [CR_KERNEL_TRIWEIGHT] = {sum_triweight, add_triweight},
-    [CR_KERNEL_UNIFORM] = {sum_uniform, add_uniform},
-    [CR_KERNEL_TRIANGULAR] = {sum_triangular, add_triangular},
-    [CR_KERNEL_GAUSSIAN] = {sum_gaussian, add_gaussian},
+    [CR_KERNEL_NONE] = ROW_FNS(uniform),
+    [CR_KERNEL_QUARTIC] = ROW_FNS(quartic),
+    [CR_KERNEL_EPANECHNIKOV] = ROW_FNS(epanechnikov),
+    [CR_KERNEL_TRIWEIGHT] = ROW_FNS(triweight),
+    [CR_KERNEL_UNIFORM] = ROW_FNS(uniform),
+    [CR_KERNEL_TRIANGULAR] = ROW_FNS(triangular),
+    [CR_KERNEL_GAUSSIAN] = ROW_FNS(gaussian),
 };
+
+/* One row's columns c0..c1 under the mask, in runs that stay within one tile of it: a tile
+ * whose cells are all refused is skipped, one whose cells are all allowed goes through the
+ * unmasked row, a mixed one cell by cell. */
+static double masked_row(const cr_stamp *s, int r, double ty, int c0, int c1, double sum,
+                         double scale, double *dst)
+{
+    const cr_mask *m = s->mask;
+    int kernel = s->kernel, t = m->tile;
+    int64_t base = (int64_t)(r / t) * m->tiles_x;
+    for (int a = c0; a <= c1;) {
+        int b = (a / t + 1) * t - 1 < c1 ? (a / t + 1) * t - 1 : c1;
+        int64_t k = base + a / t;
+        const uint8_t *flags = m->cells[k] ? m->cells[k] + (size_t)(r % t) * (size_t)t + (size_t)(a % t)
+                                           : NULL;
+        if (m->state[k] == CR_MASK_ALL && dst)
+            ROWS[kernel].add(s->fx, s->ux, ty, a, b, scale, dst + (a - c0));
+        else if (m->state[k] == CR_MASK_ALL)
+            sum += ROWS[kernel].sum(s->fx, s->ux, ty, a, b);
+        else if (m->state[k] == CR_MASK_MIXED && dst)
+            ROWS[kernel].add_masked(s->fx, s->ux, ty, a, b, scale, flags, dst + (a - c0));
+        else if (m->state[k] == CR_MASK_MIXED)
+            sum += ROWS[kernel].sum_masked(s->fx, s->ux, ty, a, b, flags);
+        a = b + 1;
+    }
+    return sum;
+}
 
 /* Walks the footprint's rows inside area, limiting each to the columns its circle
  * spans (plus one cell of margin for rounding): returns sum plus the weights, row after
@@ -156,9 +220,11 @@ static double walk(const cr_stamp *s, const cr_cells *a, double sum, double scal
             c1 = a->c1;
         if (c0 > c1)
             continue;
-        if (acc)
-            add_row(s->fx, s->ux, ty, c0, c1, scale,
-                    acc + (size_t)(r - a->r0) * stride + (size_t)(c0 - a->c0));
+        double *dst = acc ? acc + (size_t)(r - a->r0) * stride + (size_t)(c0 - a->c0) : NULL;
+        if (s->mask)
+            sum = masked_row(s, r, ty, c0, c1, sum, scale, dst);
+        else if (acc)
+            add_row(s->fx, s->ux, ty, c0, c1, scale, dst);
         else
             sum += sum_row(s->fx, s->ux, ty, c0, c1);
     }

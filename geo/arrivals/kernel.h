@@ -11,8 +11,11 @@
 
 #include "cityrisk/arrivals.h"
 
+typedef struct cr_mask cr_mask;
+
 typedef struct cr_stamp {
     cr_kernel kernel;
+    const cr_mask *mask; /* cells outside it weigh 0 (mask.h); NULL: every cell counts */
     double fx, fy;       /* the record, in cell coordinates */
     double ux, uy;       /* u per cell: cell width / h, cell height / h */
     int c0, r0, c1, r1;  /* the cells the footprint may touch (inclusive, unclipped) */
@@ -24,7 +27,7 @@ typedef struct cr_cells {
 } cr_cells;
 
 /* Sets up the footprint of a record at (fx, fy) for bandwidth h over cells of
- * cell_w by cell_h (CRS units). h / cell size must stay below CR_GRID_MAX_SIDE (arrivals
+ * cell_w by cell_h (CRS units), without a mask (set s->mask for one). h / cell size must stay below CR_GRID_MAX_SIDE (arrivals
  * keeps it within the grid's shorter side). */
 void cr_stamp_init(cr_stamp *s, cr_kernel kernel, double h, double cell_w, double cell_h,
                    double fx, double fy);

@@ -23,6 +23,9 @@
 #include "isodate.h"
 #include "where.h"
 
+/* The forms of dates cr_date_parse() reads, for messages. */
+#define DATE_FORMS "YYYY-MM-DD[Thh:mm[:ss]], YYYY-MM or YYYY"
+
 /* Records transformed per call to PROJ: large enough to amortise its per-call cost. */
 #define BATCH 4096
 
@@ -63,7 +66,7 @@ static const char *const REASON_NAMES[CR_REJECT_REASONS] = {
     "missing_coordinate", "bad_coordinate",  "latitude_out_of_range", "longitude_out_of_range",
     "not_a_point",        "unprojectable",   "count_not_numeric",     "count_negative",
     "count_nan",          "count_infinite",  "count_too_large",       "missing_date",
-    "bad_date",
+    "bad_date",           "no_allowed_cell", "unmatched_area",        "area_matched_twice",
 };
 
 /* What the warnings say after "N records rejected: ". */
@@ -80,7 +83,10 @@ static const char *const REASON_TEXTS[CR_REJECT_REASONS] = {
     "infinite counts",
     "counts above 1e+12",
     "missing dates",
-    "dates that are not ISO 8601 (YYYY-MM-DD[Thh:mm[:ss]])",
+    "dates that are not ISO 8601 (" DATE_FORMS ")",
+    "no cell allowed by --mask within the bandwidth",
+    "codes that match no polygon of --areas",
+    "codes whose area an earlier row already matched",
 };
 
 const char *cr_reject_reason_name(cr_reject_reason reason)
@@ -88,13 +94,26 @@ const char *cr_reject_reason_name(cr_reject_reason reason)
     return reason >= 0 && reason < CR_REJECT_REASONS ? REASON_NAMES[reason] : "unknown";
 }
 
-/* Formats "PATH:LINE" or "PATH: feature ID" into buf. */
-static void locate(const reader *r, int64_t id, char *buf, size_t size)
+cr_status cr_reject_record(cr_ctx *ctx, const cr_reject_target *t, int64_t id,
+                           cr_reject_reason reason, const char *message, const char *const *values,
+                           int nvalues)
 {
-    if (r->sum->ids_are_lines)
-        snprintf(buf, size, "%s:%" PRId64, r->path, id);
-    else
-        snprintf(buf, size, "%s: feature %" PRId64, r->path, id);
+    cr_arrivals_summary *s = t->sum;
+    int64_t k = s->rejected[reason]++;
+    s->records_rejected++;
+    if (k < CR_ARRIVALS_FIRST_IDS)
+        s->first_ids[reason][k] = id;
+    if (t->report) {
+        cr_status st = cr_report_add(ctx, t->report, id, REASON_NAMES[reason], message, values,
+                                     nvalues);
+        if (st != CR_OK)
+            return st;
+    }
+    if (!t->strict)
+        return CR_OK;
+    if (s->ids_are_lines)
+        return cr_ctx_fail(ctx, CR_E_DATA, "%s:%" PRId64 ": %s", t->path, id, message);
+    return cr_ctx_fail(ctx, CR_E_DATA, "%s: feature %" PRId64 ": %s", t->path, id, message);
 }
 
 /* Counts, reports and (when strict) fails on one rejected record. */
@@ -113,22 +132,8 @@ static cr_status reject_now(reader *r, int64_t id, cr_reject_reason reason,
     va_start(ap, fmt);
     vsnprintf(message, sizeof message, fmt, ap);
     va_end(ap);
-    cr_arrivals_summary *s = r->sum;
-    int64_t k = s->rejected[reason]++;
-    s->records_rejected++;
-    if (k < CR_ARRIVALS_FIRST_IDS)
-        s->first_ids[reason][k] = id;
-    if (r->report) {
-        cr_status st = cr_report_add(r->ctx, r->report, id, REASON_NAMES[reason], message, values,
-                                     nvalues);
-        if (st != CR_OK)
-            return st;
-    }
-    if (!r->opts->strict)
-        return CR_OK;
-    char where[1024];
-    locate(r, id, where, sizeof where);
-    return cr_ctx_fail(r->ctx, CR_E_DATA, "%s: %s", where, message);
+    cr_reject_target t = {r->path, r->sum, r->report, r->opts->strict};
+    return cr_reject_record(r->ctx, &t, id, reason, message, values, nvalues);
 }
 
 /* Transforms the batch and hands the points that made it to the sink. */
@@ -156,6 +161,7 @@ static cr_status flush(reader *r)
             continue;
         }
         r->out[k].x = r->x[i], r->out[k].y = r->y[i], r->out[k].count = r->count[i];
+        r->out[k].id = r->ids[i];
         r->sum->arrivals_total += r->count[i];
         r->sum->records_accepted += r->first[i];
         k++;
@@ -253,39 +259,56 @@ static cr_status parse_position(reader *r, const record_view *v, const char *tx,
     return check_position(r, v, *x, *y, rejected);
 }
 
-/* Checks a count value; CR_OK with *rejected = 0 when it is good. */
+int cr_count_check(double count, char *message, size_t size)
+{
+    if (isnan(count))
+        return snprintf(message, size, "count is NaN"), CR_REJECT_COUNT_NAN;
+    if (isinf(count))
+        return snprintf(message, size, "count is infinite"), CR_REJECT_COUNT_INFINITE;
+    if (count < 0)
+        return snprintf(message, size, "count %.10g is negative", count), CR_REJECT_COUNT_NEGATIVE;
+    if (count > CR_ARRIVALS_MAX_COUNT)
+        return snprintf(message, size, "count %.10g is too large: more than %g arrivals in one record",
+                        count, CR_ARRIVALS_MAX_COUNT), CR_REJECT_COUNT_TOO_LARGE;
+    return -1;
+}
+
+int cr_count_parse(const char *text, double *count, char *message, size_t size)
+{
+    cr_number_kind kind = cr_number_parse(text ? text : "", (size_t)-1, count);
+    if (kind == CR_NUMBER_OVERFLOW) /* 1e400: a decimal number, beyond a double's range */
+        return snprintf(message, size, "count '%.64s' is too large: more than %g arrivals in one "
+                        "record", text, CR_ARRIVALS_MAX_COUNT), CR_REJECT_COUNT_TOO_LARGE;
+    if (kind == CR_NUMBER_NONE && blank(text))
+        return snprintf(message, size, "count is empty"), CR_REJECT_COUNT_NOT_NUMERIC;
+    if (kind == CR_NUMBER_NONE)
+        return snprintf(message, size, "count '%.64s' is not a number", text),
+               CR_REJECT_COUNT_NOT_NUMERIC;
+    return cr_count_check(*count, message, size);
+}
+
+/* Rejects a record for the count reason found (CR_OK with *rejected = 0 when the count is
+ * good). */
+static cr_status count_verdict(reader *r, const record_view *v, int reason, const char *message,
+                               int *rejected)
+{
+    *rejected = reason >= 0;
+    return reason >= 0 ? reject(r, v, (cr_reject_reason)reason, "%s", message) : CR_OK;
+}
+
 static cr_status check_count(reader *r, const record_view *v, double count, int *rejected)
 {
-    *rejected = 1;
-    if (isnan(count))
-        return reject(r, v, CR_REJECT_COUNT_NAN, "count is NaN");
-    if (isinf(count))
-        return reject(r, v, CR_REJECT_COUNT_INFINITE, "count is infinite");
-    if (count < 0)
-        return reject(r, v, CR_REJECT_COUNT_NEGATIVE, "count %.10g is negative", count);
-    if (count > CR_ARRIVALS_MAX_COUNT)
-        return reject(r, v, CR_REJECT_COUNT_TOO_LARGE,
-                      "count %.10g is too large: more than %g arrivals in one record", count,
-                      CR_ARRIVALS_MAX_COUNT);
-    *rejected = 0;
-    return CR_OK;
+    char message[200];
+    int reason = cr_count_check(count, message, sizeof message);
+    return count_verdict(r, v, reason, message, rejected);
 }
 
 static cr_status parse_count(reader *r, const record_view *v, const char *text, double *count,
                              int *rejected)
 {
-    cr_number_kind kind = cr_number_parse(text, (size_t)-1, count);
-    *rejected = kind == CR_NUMBER_NONE || kind == CR_NUMBER_OVERFLOW;
-    if (kind == CR_NUMBER_OVERFLOW) /* 1e400: a decimal number, beyond a double's range */
-        return reject(r, v, CR_REJECT_COUNT_TOO_LARGE,
-                      "count '%.64s' is too large: more than %g arrivals in one record", text,
-                      CR_ARRIVALS_MAX_COUNT);
-    if (kind == CR_NUMBER_NONE) {
-        if (blank(text))
-            return reject(r, v, CR_REJECT_COUNT_NOT_NUMERIC, "count is empty");
-        return reject(r, v, CR_REJECT_COUNT_NOT_NUMERIC, "count '%.64s' is not a number", text);
-    }
-    return check_count(r, v, *count, rejected);
+    char message[200];
+    int reason = cr_count_parse(text, count, message, sizeof message);
+    return count_verdict(r, v, reason, message, rejected);
 }
 
 /* Applies the date window to a valid date: *keep is 0 when it falls outside. */
@@ -293,8 +316,8 @@ static void window(reader *r, const cr_date *d, int *keep)
 {
     if (!r->dated || d->day < r->first_day)
         r->first_day = d->day;
-    if (!r->dated || d->day > r->last_day)
-        r->last_day = d->day;
+    if (!r->dated || d->last > r->last_day)
+        r->last_day = d->last;
     r->dated = 1;
     *keep = cr_date_in_window(d, r->has_from ? &r->from : NULL, r->has_to ? &r->to : NULL);
     if (!*keep)
@@ -336,19 +359,12 @@ typedef struct csv_source {
     int ncolumns;          /* of used: names or HXL tags, whichever row is longer */
 } csv_source;
 
-/* Resolves a named column (header name or HXL tag) or fails naming the columns. */
+/* Resolves a named column (header name or HXL tag pattern) or fails naming the columns
+ * and their tags. */
 static cr_status csv_column(reader *r, const cr_csv_header *h, const char *option,
                             const char *name, int *column)
 {
-    *column = cr_csv_header_find(h, name);
-    if (*column >= 0)
-        return CR_OK;
-    char list[512] = "";
-    size_t used = 0;
-    for (int i = 0; i < h->count && used + 1 < sizeof list; i++)
-        used += (size_t)snprintf(list + used, sizeof list - used, "%s%s", i ? ", " : "", h->names[i]);
-    return cr_ctx_fail(r->ctx, CR_E_USAGE, "%s '%s' is not a column of '%s' (columns: %s)", option,
-                       name, r->path, list);
+    return cr_csv_header_column(r->ctx, h, r->path, option, name, column);
 }
 
 static cr_status csv_find_columns(reader *r, csv_source *c)
@@ -819,9 +835,11 @@ static cr_status setup(reader *r, const char *src_wkt, const char *target_wkt)
     if ((o->from || o->to) && !o->date_field)
         return cr_ctx_fail(r->ctx, CR_E_USAGE, "--from and --to need --date-field");
     if (o->from && !(r->has_from = cr_date_parse(o->from, &r->from)))
-        return cr_ctx_fail(r->ctx, CR_E_USAGE, "--from '%s' is not an ISO 8601 date (YYYY-MM-DD)", o->from);
+        return cr_ctx_fail(r->ctx, CR_E_USAGE, "--from '%s' is not an ISO 8601 date (%s)", o->from,
+                           DATE_FORMS);
     if (o->to && !(r->has_to = cr_date_parse(o->to, &r->to)))
-        return cr_ctx_fail(r->ctx, CR_E_USAGE, "--to '%s' is not an ISO 8601 date (YYYY-MM-DD)", o->to);
+        return cr_ctx_fail(r->ctx, CR_E_USAGE, "--to '%s' is not an ISO 8601 date (%s)", o->to,
+                           DATE_FORMS);
     OGRSpatialReferenceH src = cr_srs_from_wkt(src_wkt), dst = cr_srs_from_wkt(target_wkt);
     cr_status st = CR_OK;
     if (!src || !dst) {
@@ -842,28 +860,34 @@ static cr_status setup(reader *r, const char *src_wkt, const char *target_wkt)
     return st;
 }
 
-/* One warning per rejection reason, with the first ids; one for a source without
- * records. */
+void cr_records_ids(const cr_arrivals_summary *s, const int64_t *ids, int64_t count, char *buf,
+                    size_t size)
+{
+    size_t used = (size_t)snprintf(buf, size, "%s ", s->ids_are_lines
+                                                    ? (count == 1 ? "line" : "lines")
+                                                    : (count == 1 ? "feature" : "features"));
+    for (int i = 0; i < CR_ARRIVALS_FIRST_IDS && i < count && used < size; i++)
+        used += (size_t)snprintf(buf + used, size - used, "%s%" PRId64, i ? ", " : "", ids[i]);
+    if (count > CR_ARRIVALS_FIRST_IDS && used < size)
+        snprintf(buf + used, size - used, ", ...");
+}
+
+void cr_records_warn(cr_ctx *ctx, const char *path, const cr_arrivals_summary *s,
+                     cr_reject_reason k)
+{
+    if (s->rejected[k] == 0)
+        return;
+    char ids[200];
+    cr_records_ids(s, s->first_ids[k], s->rejected[k], ids, sizeof ids);
+    cr_ctx_log(ctx, CR_LOG_WARNING, "%s: %" PRId64 " record%s rejected: %s (%s)", path,
+               s->rejected[k], s->rejected[k] == 1 ? "" : "s", REASON_TEXTS[k], ids);
+}
+
+/* One warning per rejection reason, with the first ids. */
 static void warn(reader *r)
 {
-    const cr_arrivals_summary *s = r->sum;
-    if (s->records_read == 0)
-        cr_ctx_log(r->ctx, CR_LOG_WARNING, "'%s' has no records%s: no arrivals to count", r->path,
-                   !s->ids_are_lines && r->opts->where ? " that match --where" : "");
-    for (int k = 0; k < CR_REJECT_REASONS; k++) {
-        if (s->rejected[k] == 0)
-            continue;
-        char ids[160] = "";
-        size_t used = 0;
-        for (int i = 0; i < CR_ARRIVALS_FIRST_IDS && i < s->rejected[k]; i++)
-            used += (size_t)snprintf(ids + used, sizeof ids - used, "%s%" PRId64, i ? ", " : "",
-                                     s->first_ids[k][i]);
-        cr_ctx_log(r->ctx, CR_LOG_WARNING, "%s: %" PRId64 " record%s rejected: %s (%s %s%s)", r->path,
-                   s->rejected[k], s->rejected[k] == 1 ? "" : "s", REASON_TEXTS[k],
-                   s->ids_are_lines ? (s->rejected[k] == 1 ? "line" : "lines")
-                                    : (s->rejected[k] == 1 ? "feature" : "features"),
-                   ids, s->rejected[k] > CR_ARRIVALS_FIRST_IDS ? ", ..." : "");
-    }
+    for (int k = 0; k < CR_REJECT_REASONS; k++)
+        cr_records_warn(r->ctx, r->path, r->sum, (cr_reject_reason)k);
 }
 
 cr_status cr_records_read(cr_ctx *ctx, const char *path, const cr_arrivals_opts *opts,

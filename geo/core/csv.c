@@ -350,9 +350,59 @@ int cr_csv_header_find_from(const cr_csv_header *header, const char *name, int f
     char **list = tag ? header->tags : header->names;
     int n = tag ? header->tag_count : header->count;
     for (int i = from; list && i < n; i++)
-        if (same_name(list[i], name))
+        if (tag ? cr_hxl_match(name, list[i]) : same_name(list[i], name))
             return i;
     return -1;
+}
+
+void cr_csv_header_list(const cr_csv_header *header, char *buf, size_t size)
+{
+    int n = header->count > header->tag_count ? header->count : header->tag_count;
+    size_t used = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < n && used + 1 < size; i++) {
+        const char *name = i < header->count ? header->names[i] : "";
+        const char *tag = i < header->tag_count ? header->tags[i] : "";
+        int w = snprintf(buf + used, size - used, "%s%s%s%s%s", i ? ", " : "", name,
+                         *tag ? " (" : "", tag, *tag ? ")" : "");
+        used += w > 0 ? (size_t)w : 0;
+    }
+}
+
+cr_status cr_csv_header_column(cr_ctx *ctx, const cr_csv_header *header, const char *path,
+                               const char *option, const char *name, int *column)
+{
+    char list[1024];
+    *column = cr_csv_header_find(header, name);
+    if (*column < 0) {
+        cr_csv_header_list(header, list, sizeof list);
+        return cr_ctx_fail(ctx, CR_E_USAGE, "%s '%s' is not a column of '%s' (columns: %s)%s",
+                           option, name, path, list,
+                           name[0] == '#' && !header->tags ? "; it has no HXL row" : "");
+    }
+    if (name[0] != '#' || cr_csv_header_find_from(header, name, *column + 1) < 0)
+        return CR_OK;
+    /* Several tags match the pattern: only the one that is the pattern exactly is meant. */
+    int exact = -1, exacts = 0;
+    size_t used = 0;
+    list[0] = '\0';
+    for (int i = *column; i >= 0; i = cr_csv_header_find_from(header, name, i + 1)) {
+        if (cr_hxl_same(name, header->tags[i]))
+            exact = i, exacts++;
+        if (used + 1 < sizeof list) {
+            int w = snprintf(list + used, sizeof list - used, "%s%d %s (%s)", used ? ", " : "",
+                             i + 1, i < header->count ? header->names[i] : "", header->tags[i]);
+            used += w > 0 ? (size_t)w : 0;
+        }
+    }
+    if (exacts == 1) {
+        *column = exact;
+        return CR_OK;
+    }
+    return cr_ctx_fail(ctx, CR_E_DATA,
+                       "%s '%s' matches several columns of '%s' (columns %s); give a tag with "
+                       "more attributes or the column's name",
+                       option, name, path, list);
 }
 
 double cr_csv_progress(const cr_csv *csv)

@@ -48,13 +48,35 @@ cr_status cr_csv_read_header(cr_ctx *ctx, cr_csv *csv, cr_csv_header *out);
 /* Frees what a header owns and zeroes it. */
 void cr_csv_header_clear(cr_csv_header *header);
 
+/* 1 when the HXL tag pattern (#hashtag+attr-attr...) matches a column's tag as HXL's
+ * tag patterns do: the same hashtag, every +attribute of the pattern among the tag's
+ * (#date matches #date+reported; #affected+idps matches #affected+idps+ind) and no
+ * -attribute of the pattern among them. Case and blanks are ignored; so is the order of
+ * attributes. A pattern or tag that is not a hashtag matches nothing. */
+int cr_hxl_match(const char *pattern, const char *tag);
+
+/* 1 when pattern and tag name the same hashtag with the same set of attributes. */
+int cr_hxl_same(const char *pattern, const char *tag);
+
 /* The 0-based column named name: a header name compared case-insensitively without
- * surrounding blanks, or, when name starts with '#', an HXL tag compared the same
- * way. -1 when there is none. */
+ * surrounding blanks, or, when name starts with '#', the first column whose HXL tag
+ * the pattern name matches (cr_hxl_match()). -1 when there is none. */
 int cr_csv_header_find(const cr_csv_header *header, const char *name);
 
 /* As cr_csv_header_find(), from column `from` on: another column of the same name. */
 int cr_csv_header_find_from(const cr_csv_header *header, const char *name, int from);
+
+/* The column that option (as "--count-field") names in the CSV at path: as
+ * cr_csv_header_find(), but a tag pattern matching several columns takes the one whose
+ * tag is the pattern exactly, and fails with CR_E_DATA naming the candidates when there
+ * is no such single column (#affected matching #affected+idps and #affected+refugees is
+ * a guess the caller must not make). Fails with CR_E_USAGE listing every column's name
+ * and tag when nothing matches. */
+cr_status cr_csv_header_column(cr_ctx *ctx, const cr_csv_header *header, const char *path,
+                               const char *option, const char *name, int *column);
+
+/* Writes "name (#tag), ..." for every column into buf (truncated to size), for messages. */
+void cr_csv_header_list(const cr_csv_header *header, char *buf, size_t size);
 
 /* The offset of the first byte of text that is not part of valid UTF-8 (RFC 3629: no
  * overlong forms, surrogates or code points beyond U+10FFFF), or strlen(text) when it

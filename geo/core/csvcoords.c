@@ -5,6 +5,7 @@
 #include <strings.h>
 
 #include "cityrisk/vector.h"
+#include "csv.h"
 
 static const char *const X_NAMES[] = {"lon", "long", "lng", "longitude", "x", "easting", NULL};
 static const char *const Y_NAMES[] = {"lat", "latitude", "y", "northing", NULL};
@@ -39,22 +40,75 @@ static int matches(const char *name, const char *const *names, const char *const
     return 0;
 }
 
-/* 1 when tag is "#geo" with the attribute attr ("+lat"), blanks ignored. */
-static int hxl_tag_is(const char *tag, const char *attr)
+/* One hashtag or tag pattern, normalised: lowercase, blanks gone, split at its
+ * attributes. */
+typedef struct hxl_tag {
+    char text[256];
+    const char *hashtag;   /* "#date" */
+    const char *attrs[32]; /* without their sign */
+    char signs[32];        /* '+' or '-' */
+    int n;
+} hxl_tag;
+
+static int hxl_split(const char *in, hxl_tag *t)
 {
-    char norm[128];
     size_t n = 0;
-    for (const char *p = tag; *p && n + 1 < sizeof norm; p++)
-        if (!isspace((unsigned char)*p))
-            norm[n++] = (char)tolower((unsigned char)*p);
-    norm[n] = '\0';
-    if (strncmp(norm, "#geo", 4) != 0 || (norm[4] != '+' && norm[4] != '\0'))
+    for (const char *p = in; *p; p++)
+        if (!isspace((unsigned char)*p)) {
+            if (n + 1 >= sizeof t->text)
+                return 0;
+            t->text[n++] = (char)tolower((unsigned char)*p);
+        }
+    t->text[n] = '\0';
+    if (t->text[0] != '#' || t->text[1] == '\0' || t->text[1] == '+' || t->text[1] == '-')
         return 0;
-    size_t m = strlen(attr);
-    for (const char *p = strstr(norm, attr); p; p = strstr(p + 1, attr))
-        if (p[m] == '\0' || p[m] == '+')
+    t->hashtag = t->text;
+    t->n = 0;
+    for (char *p = t->text + 1; *p; p++) {
+        if (*p != '+' && *p != '-')
+            continue;
+        if (t->n == (int)(sizeof t->attrs / sizeof *t->attrs))
+            return 0;
+        t->signs[t->n] = *p;
+        *p = '\0';
+        t->attrs[t->n++] = p + 1;
+    }
+    return 1;
+}
+
+/* 1 when t carries attribute a with a '+' (a tag's attributes are all '+'). */
+static int hxl_has(const hxl_tag *t, const char *a)
+{
+    for (int i = 0; i < t->n; i++)
+        if (t->signs[i] == '+' && strcmp(t->attrs[i], a) == 0)
             return 1;
     return 0;
+}
+
+int cr_hxl_match(const char *pattern, const char *tag)
+{
+    hxl_tag p, t;
+    if (!pattern || !tag || !hxl_split(pattern, &p) || !hxl_split(tag, &t) ||
+        strcmp(p.hashtag, t.hashtag) != 0)
+        return 0;
+    for (int i = 0; i < p.n; i++)
+        if (hxl_has(&t, p.attrs[i]) != (p.signs[i] == '+'))
+            return 0;
+    return 1;
+}
+
+int cr_hxl_same(const char *pattern, const char *tag)
+{
+    if (!cr_hxl_match(pattern, tag))
+        return 0;
+    hxl_tag p, t;
+    hxl_split(pattern, &p);
+    hxl_split(tag, &t);
+    /* every attribute of the tag is one the pattern asks for */
+    for (int i = 0; i < t.n; i++)
+        if (!hxl_has(&p, t.attrs[i]))
+            return 0;
+    return 1;
 }
 
 int cr_csv_is_hxl_row(const char *const *fields, int count)
@@ -80,9 +134,9 @@ void cr_csv_find_coordinates(const char *const *header, int count, const char *c
     out->hxl = tags != NULL;
     if (tags) {
         for (int i = 0; i < tag_count; i++) {
-            if (out->x < 0 && hxl_tag_is(tags[i], "+lon"))
+            if (out->x < 0 && cr_hxl_match("#geo+lon", tags[i]))
                 out->x = i;
-            if (out->y < 0 && hxl_tag_is(tags[i], "+lat"))
+            if (out->y < 0 && cr_hxl_match("#geo+lat", tags[i]))
                 out->y = i;
         }
         if (out->x >= 0 && out->y >= 0)

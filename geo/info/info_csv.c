@@ -11,6 +11,7 @@
 #include "cityrisk/vector.h"
 #include "core/crs.h"
 #include "core/csv.h"
+#include "core/outliers.h"
 #include "info_internal.h"
 #include "core/internal.h"
 
@@ -40,9 +41,15 @@ static int is_integer(const char *s)
     return *s == '\0';
 }
 
-/* ISO 8601 date YYYY-MM-DD, optionally followed by a time ("T" or " "). */
+/* ISO 8601 date YYYY-MM-DD, optionally followed by a time ("T" or " "), or a month YYYY-MM
+ * (the reduced form arrivals reads as the month's period). */
 static int is_date(const char *s)
 {
+    int month = 1;
+    for (int i = 0; i < 7; i++)
+        month = month && (i == 4 ? s[i] == '-' : isdigit((unsigned char)s[i]));
+    if (month && (s[7] == '\0' || isspace((unsigned char)s[7])))
+        return 1;
     for (int i = 0; i < 10; i++) {
         int want_dash = i == 4 || i == 7;
         if (want_dash ? s[i] != '-' : !isdigit((unsigned char)s[i]))
@@ -88,7 +95,26 @@ typedef struct csv_scan {
     long rows, rows_without_coordinates;
     cr_bounds bounds;
     long located;
+    double *xy;       /* x, y, line of each located row, for the outlier rule */
+    size_t xy_cap;
+    int out_of_memory;
 } csv_scan;
+
+/* Keeps a located row for the outlier rule (core/outliers.h). */
+static void keep_point(csv_scan *s, double x, double y, long line)
+{
+    size_t n = (size_t)s->located;
+    if (n == s->xy_cap) {
+        size_t cap = s->xy_cap ? 2 * s->xy_cap : 1024;
+        double *grown = realloc(s->xy, 3 * cap * sizeof *grown);
+        if (!grown) {
+            s->out_of_memory = 1;
+            return;
+        }
+        s->xy = grown, s->xy_cap = cap;
+    }
+    s->xy[3 * n] = x, s->xy[3 * n + 1] = y, s->xy[3 * n + 2] = (double)line;
+}
 
 static void observe_row(csv_scan *s, const cr_csv_record *rec)
 {
@@ -101,6 +127,7 @@ static void observe_row(csv_scan *s, const cr_csv_record *rec)
         s->rows_without_coordinates++;
         return;
     }
+    keep_point(s, x, y, rec->line);
     if (s->located++ == 0) {
         s->bounds.xmin = s->bounds.xmax = x;
         s->bounds.ymin = s->bounds.ymax = y;
@@ -123,6 +150,41 @@ static cr_status scan(cr_ctx *ctx, cr_csv *csv, csv_scan *s)
     for (st = cr_csv_next_data(ctx, csv, &rec); st == CR_OK && rec.fields;
          st = cr_csv_next_data(ctx, csv, &rec))
         observe_row(s, &rec);
+    if (st == CR_OK && s->out_of_memory)
+        return cr_ctx_fail(ctx, CR_E_IO, "out of memory");
+    return st;
+}
+
+/* Warns about rows far outside the others, by arrivals' rule (core/outliers.h), with a box
+ * of at least 1 km (0.01 degree in lon/lat): what arrivals would leave out of a grid made
+ * from the records' extent at 10 m cells. */
+static cr_status warn_far(cr_ctx *ctx, const char *path, const csv_scan *s, const char *crs_wkt,
+                          json_object *warnings)
+{
+    OGRSpatialReferenceH srs = cr_srs_from_wkt(crs_wkt);
+    double floor_size = srs && OSRIsGeographic(srs) ? 0.01 : 1000;
+    OSRDestroySpatialReference(srs);
+    cr_outliers rule;
+    cr_status st = cr_outliers_find(ctx, s->xy, s->xy + 1, 3, (size_t)s->located, floor_size, &rule);
+    long far = 0;
+    char rows[400] = "";
+    size_t used = 0;
+    for (long i = 0; st == CR_OK && i < s->located; i++) {
+        const double *p = s->xy + 3 * i;
+        if (!cr_outliers_far(&rule, p[0], p[1]))
+            continue;
+        if (far++ < 5)
+            used += (size_t)snprintf(rows + used, sizeof rows - used, "%sline %.0f at (%.10g, %.10g)",
+                                     far > 1 ? ", " : "", p[2], p[0], p[1]);
+    }
+    if (st == CR_OK && far > 0)
+        cr_info_warn(warnings, path, "far_records",
+                     "%ld of %ld rows of '%s' lie far outside the others, more than %g times the "
+                     "size of their central extent (%.6g) beyond it (%s%s): latitude and longitude "
+                     "swapped? arrivals leaves such records out of a grid made from the records' "
+                     "extent",
+                     far, s->located, path, CR_OUTLIER_FACTOR, rule.size, rows,
+                     far > 5 ? ", ..." : "");
     return st;
 }
 
@@ -156,7 +218,7 @@ static void warn_table(const char *path, const csv_scan *s, json_object *warning
     }
 }
 
-static json_object *describe_layer(const char *path, const csv_scan *s, const char *crs_wkt,
+static json_object *describe_layer(cr_ctx *ctx, const char *path, const csv_scan *s, const char *crs_wkt,
                                    json_object *warnings, cr_info_extent *extent)
 {
     warn_table(path, s, warnings);
@@ -186,6 +248,8 @@ static json_object *describe_layer(const char *path, const csv_scan *s, const ch
     json_object_object_add(o, "rows_without_coordinates",
                            json_object_new_int64(s->rows_without_coordinates));
     cr_info_add_georef(o, path, crs_wkt, s->located ? &s->bounds : NULL, warnings, extent);
+    if (warn_far(ctx, path, s, crs_wkt, warnings) != CR_OK)
+        cr_info_warn(warnings, path, "far_records", "'%s': %s", path, cr_ctx_error(ctx));
     json_object_object_add(o, "crs_assumed", json_object_new_boolean(1));
     if (s->rows_without_coordinates)
         cr_info_warn(warnings, path, "rows_without_coordinates",
@@ -214,12 +278,13 @@ cr_status cr_info_csv(cr_ctx *ctx, const char *path, const cr_info_opts *opts,
         char delimiter[2] = {cr_csv_delimiter(csv), '\0'};
         json_object_object_add(o, "delimiter", json_object_new_string(delimiter));
         json_object *layers = json_object_new_array();
-        json_object_array_add(layers, describe_layer(path, &s, wkt, warnings, extent));
+        json_object_array_add(layers, describe_layer(ctx, path, &s, wkt, warnings, extent));
         json_object_object_add(o, "layers", layers);
         *out = o;
     }
     cr_csv_header_clear(&s.head);
     free(s.types);
+    free(s.xy);
     cr_csv_close(csv);
     CPLFree(wkt);
     return st;

@@ -16,7 +16,7 @@
  * reported (kernel_mass_outside) and records outside the grid are counted, not
  * spread.
  *
- * Memory is O(records) (48 bytes each at the peak) plus a few tiles per thread;
+ * Memory is O(records) (56 bytes each at the peak) plus a few tiles per thread;
  * the grid is accumulated tile by tile, never held whole.
  */
 #ifndef CITYRISK_ARRIVALS_H
@@ -73,6 +73,11 @@ typedef enum cr_reject_reason {
     CR_REJECT_COUNT_TOO_LARGE,        /* above CR_ARRIVALS_MAX_COUNT */
     CR_REJECT_MISSING_DATE,           /* empty date when a date field is used */
     CR_REJECT_BAD_DATE,               /* not an ISO 8601 date */
+    CR_REJECT_NO_ALLOWED_CELL,        /* --mask allows no cell within the bandwidth (the
+                                       * record's own cell without a kernel) */
+    CR_REJECT_UNMATCHED_AREA,         /* --table: the row's code is empty or matches no
+                                       * polygon of --areas */
+    CR_REJECT_AREA_MATCHED_TWICE,     /* --table: an earlier row matched the same area */
     CR_REJECT_REASONS                 /* the number of reasons */
 } cr_reject_reason;
 
@@ -99,6 +104,21 @@ typedef struct cr_arrivals_opts {
     const char *from;        /* inclusive ISO 8601 window, needs date_field; default NULL */
     const char *to;
     const char *where;       /* attribute filter, OGR SQL (a subset for CSV); default NULL */
+    const char *mask_path;   /* raster whose valid non-zero cells are allowed (or polygons):
+                              * kernels keep their mass on allowed cells; default NULL */
+    const char *mask_layer;  /* the layer of polygons of a multi-layer mask; default NULL */
+
+    /* Counts by area instead of records (areas_path set, points_path NULL): polygons each
+     * carrying a count (count_field), or a code (area_key) joined to the rows of a CSV
+     * table (table_path: table_key and count_field, names or HXL tag patterns; date_field,
+     * from, to and where apply to its rows). layer picks the polygons' layer. Each area's
+     * count is spread over its cells by exact area share, or in proportion to the raster
+     * weight_path read as counts (sum resampling). */
+    const char *areas_path;
+    const char *area_key;
+    const char *table_path;
+    const char *table_key;
+    const char *weight_path;
 
     /* The grid: grid_path's, else bounds (when has_bounds, else the records' extent
      * grown by the bandwidth) at resolution in crs. */
@@ -133,11 +153,24 @@ typedef struct cr_arrivals_summary {
     int64_t excluded_by_date;  /* valid records outside the --from/--to window */
     int64_t excluded_by_where; /* CSV records the filter left out (OGR filters at the source) */
     int64_t records_outside_grid;
+    /* Records far outside the others, left out of a grid made from the records' extent
+     * (docs/arrivals.md, "Outliers"); they are also among records_outside_grid. */
+    int64_t records_far;
+    int64_t far_ids[CR_ARRIVALS_FIRST_IDS]; /* the first ids, -1 unused */
+    double arrivals_far;
     double arrivals_total;       /* the counts of the accepted records */
     double arrivals_in_grid;     /* ... of those inside the grid: the raster's sum */
     double arrivals_outside_grid;
     double kernel_mass_outside;  /* kernel mass beyond the grid edge, renormalised in */
+    double kernel_mass_masked;   /* kernel mass on cells the mask refuses, renormalised onto
+                                  * the allowed ones */
     double raster_sum;           /* the sum of the written cells (Float32), for checking */
+    /* Counts by area: the areas with a count, those that fell back to area share because
+     * their cells have no weight, and the features of --areas sharing a code with an
+     * earlier one (one area with it). */
+    int64_t areas;
+    int64_t areas_zero_weight;
+    int64_t areas_duplicate;
     char date_first[11];         /* YYYY-MM-DD of the earliest and latest valid dates */
     char date_last[11];          /*   read, "" when none */
     cr_grid *grid;               /* the grid written, owned by the summary */

@@ -26,12 +26,13 @@ ogr.UseExceptions()
 REASONS = ["missing_coordinate", "bad_coordinate", "latitude_out_of_range",
            "longitude_out_of_range", "not_a_point", "unprojectable", "count_not_numeric",
            "count_negative", "count_nan", "count_infinite", "count_too_large", "missing_date",
-           "bad_date"]
+           "bad_date", "no_allowed_cell", "unmatched_area", "area_matched_twice"]
 KERNELS = ["quartic", "epanechnikov", "triweight", "uniform", "triangular", "gaussian"]
-SUMMARY_KEYS = ["output", "points", "records_read", "records_accepted", "records_rejected", "id",
+SUMMARY_KEYS = ["output", "points", "areas", "records_read", "records_accepted", "records_rejected", "id",
                 "rejected", "excluded_by_date", "excluded_by_where", "records_outside_grid",
-                "arrivals_total", "arrivals_in_grid", "arrivals_outside_grid", "kernel",
-                "bandwidth", "kernel_mass_outside", "raster_sum", "date_range", "grid"]
+                "records_far_outside", "arrivals_total", "arrivals_in_grid", "arrivals_outside_grid", "kernel",
+                "bandwidth", "kernel_mass_outside", "mask", "kernel_mass_masked", "raster_sum",
+                "date_range", "grid"]
 UTM36S = 32736
 
 
@@ -817,24 +818,20 @@ class Placement(ArrivalsCase):
 
 
 class InputsAndOutputs(ArrivalsCase):
-    def test_header_only_with_bounds(self):
+    def test_header_only_with_bounds_fails(self):
+        # No record is no usable data, not "no arrivals": exit 3 and nothing written, whatever
+        # the grid options (issue 18, point 9).
         for tags in [None, ["#date", "#geo+lon", "#geo+lat", "#affected"]]:
-            with self.subTest(hxl=bool(tags)):
-                points = self.path(f"empty-{bool(tags)}.csv")
-                write_csv(points, ["date", "lon", "lat", "n"], [], tags=tags)
-                out, summary, _ = self.arrivals("--points", points, "--count-field", "n",
-                                                *KGRID.args())
-                got, _ = read_raster(out)
-                self.assertEqual(got.shape, KGRID.shape())
-                self.assertTrue(np.all(got == 0), "not all zero")
-                self.assertEqual(summary["records_read"], 0)
-                self.assertEqual(summary["records_accepted"], 0)
-                self.assertEqual(summary["arrivals_total"], 0)
-                self.assertEqual(summary["raster_sum"], 0)
-                self.assertIsNone(summary["date_range"])
-        out, summary, _ = self.arrivals("--points", points, *KGRID.args(), "--kernel", "quartic",
-                                        "--bandwidth", "100")
-        self.assertTrue(np.all(read_raster(out)[0] == 0))
+            for extra in [(), ("--kernel", "quartic", "--bandwidth", "100")]:
+                with self.subTest(hxl=bool(tags), extra=extra):
+                    points = self.path(f"empty-{bool(tags)}.csv")
+                    write_csv(points, ["date", "lon", "lat", "n"], [], tags=tags)
+                    folder = self.path(f"out-{bool(tags)}-{len(extra)}")
+                    os.mkdir(folder)
+                    self.assertFails(["arrivals", "--points", points, "--count-field", "n",
+                                      *KGRID.args(), *extra, "-o",
+                                      os.path.join(folder, "a.tif")], 3, points, "no records")
+                    self.assertNoOutput(folder, "header only")
 
     def test_header_only_without_bounds_fails(self):
         points = self.path("empty.csv")
@@ -1273,6 +1270,582 @@ class DateWindow(ArrivalsCase):
                 self.assertEqual(list(read_raster(out)[0][0, :5]), [0, 1, 1, 0, 0])
                 self.assertEqual(summary["excluded_by_date"], 2)
                 self.assertEqual(summary["rejected"]["missing_date"], {"count": 1, "first": [5]})
+
+
+# ---------------------------------------------------------------------------------------------
+# Records as published (issue 18): month dates, HXL tag patterns, no accepted record
+
+# An IOM DTM-like site export: HXL row under the names, month-only dates, counts per site.
+HXL_HEADER = ["reported", "admin2", "site", "longitude", "latitude", "idps", "refugees"]
+HXL_TAGS = ["#date+reported", "#adm2+code", "#loc+name", "#geo+lon", "#geo+lat",
+            "#affected+idps+ind", "#affected+refugees+ind"]
+HXL_SITES = [(700105.0, 7800105.0, 12), (700255.0, 7800255.0, 30), (700405.0, 7800395.0, 7),
+             (700045.0, 7800455.0, 5)]
+
+
+def write_hxl_sites(path, dates, sites=HXL_SITES, epsg=UTM36S):
+    """The sites with the given dates (one each) as a CSV with an HXL row, lon/lat in
+    EPSG:4326; returns the lines the records start on."""
+    ll = transform([(x, y) for x, y, _ in sites], epsg, 4326)
+    rows = [[d, f"MZ01{k:02d}", f"site {k}", f"{lon:.10f}", f"{lat:.10f}", str(n), "1"]
+            for k, ((lon, lat), (_, _, n), d) in enumerate(zip(ll, sites, dates))]
+    return write_csv(path, HXL_HEADER, rows, tags=HXL_TAGS)
+
+
+class PublishedRecords(ArrivalsCase):
+    def test_month_dates_are_accepted_and_match_windows_they_overlap(self):
+        points = self.path("dtm.csv")
+        write_hxl_sites(points, ["2024-06"] * len(HXL_SITES))
+        total = sum(n for _, _, n in HXL_SITES)
+        expected, _, _, _ = count_reference(KGRID, HXL_SITES)
+        # #date matches #date+reported; #affected+idps matches #affected+idps+ind (HXL tag
+        # patterns: a pattern's attributes are a subset of the column's).
+        for window in [(), ("--from", "2024-06-15"), ("--to", "2024-06-01"),
+                       ("--from", "2024-06-30", "--to", "2024-07-31"), ("--from", "2024-06"),
+                       ("--from", "2024", "--to", "2024")]:
+            with self.subTest(window=window):
+                out, summary, _ = self.arrivals("--points", points, "--date-field", "#date",
+                                                "--count-field", "#affected+idps", *window,
+                                                *KGRID.args())
+                self.assertEqual(summary["records_accepted"], len(HXL_SITES), summary)
+                self.assertEqual(summary["records_rejected"], 0)
+                self.assertEqual(summary["arrivals_total"], total)
+                self.assertEqual(summary["date_range"], {"first": "2024-06-01",
+                                                         "last": "2024-06-30"})
+                self.assertRaster(read_raster(out)[0], expected, f"window {window}")
+        # info describes the month column as dates.
+        rc, stdout, err = run("info", "--json", points)
+        self.assertEqual(rc, 0, err)
+        fields = json.loads(stdout)["inputs"][0]["layers"][0]["fields"]
+        self.assertEqual(fields[0], {"name": "reported", "type": "Date", "hxl": "#date+reported"})
+        # A window that misses June: no record accepted, exit 3, nothing written.
+        for window in [("--from", "2024-07-01"), ("--to", "2024-05-31"), ("--from", "2024-07"),
+                       ("--to", "2023")]:
+            with self.subTest(window=window):
+                folder = self.path(f"none-{'-'.join(window)}")
+                os.mkdir(folder)
+                self.assertFails(["arrivals", "--points", points, "--date-field", "#date",
+                                  "--count-field", "#affected+idps", *window, *KGRID.args(),
+                                  "--report", os.path.join(folder, "r.csv"),
+                                  "-o", os.path.join(folder, "a.tif")], 3,
+                                 points, "no record", "4 outside the date window")
+                self.assertNoOutput(folder, f"window {window}")
+
+    def test_no_accepted_record_fails_whatever_the_options(self):
+        points = self.path("bad.csv")
+        write_csv(points, ["lon", "lat", "n", "when"],
+                  [["33.1", "95", "3", "2024-01-01"], ["x", "-17.9", "2", "2024-01-01"]])
+        grid_ref = KGRID.write(self.path("grid.tif"))
+        cases = [("all rejected, --bounds", ["--count-field", "n", *KGRID.args()]),
+                 ("all rejected, --grid", ["--count-field", "n", "--grid", grid_ref]),
+                 ("all rejected, extent", ["--resolution", "10", "--crs", "EPSG:32736"]),
+                 ("all rejected, kernel", ["--grid", grid_ref, "--bandwidth", "50"]),
+                 ("all rejected, --report", ["--grid", grid_ref, "--report", "REPORT"])]
+        for label, args in cases:
+            with self.subTest(label):
+                folder = self.path(label.replace(" ", "_").replace(",", ""))
+                os.mkdir(folder)
+                args = [a.replace("REPORT", os.path.join(folder, "r.csv")) for a in args]
+                self.assertFails(["arrivals", "--points", points, *args, "-o",
+                                  os.path.join(folder, "a.tif")], 3, "no record", "2 rejected")
+                self.assertNoOutput(folder, label)
+        # --where matching nothing (CSV: excluded by our filter; OGR: at the source).
+        good = self.path("good.csv")
+        write_hxl_sites(good, ["2024-06-03"] * len(HXL_SITES))
+        folder = self.path("where")
+        os.mkdir(folder)
+        self.assertFails(["arrivals", "--points", good, "--where", "admin2 = 'nowhere'",
+                          *KGRID.args(), "-o", os.path.join(folder, "a.tif")], 3,
+                         "no record", "4 left out by --where")
+        self.assertNoOutput(folder, "--where")
+
+    def test_hxl_patterns_ambiguity_and_errors_list_tags(self):
+        points = self.path("dtm.csv")
+        write_hxl_sites(points, ["2024-06-03"] * len(HXL_SITES))
+        out = self.out()
+        # #affected matches both idps and refugees: which one is meant would be a guess.
+        message = self.assertFails(["arrivals", "--points", points, "--count-field", "#affected",
+                                    *KGRID.args(), "-o", out], 3, "#affected",
+                                   "matches several columns", "#affected+idps+ind",
+                                   "#affected+refugees+ind")
+        self.assertFalse(os.path.exists(out), message)
+        # An unknown tag: the message lists the names and the tags.
+        self.assertUsage(["--points", points, "--count-field", "#population", *KGRID.args(),
+                          "-o", out], "#population", "idps (#affected+idps+ind)",
+                         "reported (#date+reported)", out=out)
+        # The exact tag and the name still work.
+        for field in ["#affected+idps+ind", "#AFFECTED + ind + idps", "idps"]:
+            with self.subTest(field=field):
+                _, summary, _ = self.arrivals("--points", points, "--count-field", field,
+                                              *KGRID.args())
+                self.assertEqual(summary["arrivals_total"], sum(n for _, _, n in HXL_SITES))
+
+
+class Outliers(ArrivalsCase):
+    """Records far outside the others (issue 18, point 10; docs/arrivals.md, "Outliers")."""
+
+    def city(self, n=20, seed=18):
+        rng = random.Random(seed)
+        return [(round(rng.uniform(*GOOD_LON), 6), round(rng.uniform(*GOOD_LAT), 6),
+                 rng.randint(1, 9)) for _ in range(n)]
+
+    def write(self, name, records):
+        path = self.path(name)
+        starts = write_csv(path, ["lon", "lat", "n"],
+                           [[f"{x}", f"{y}", str(c)] for x, y, c in records])
+        return path, starts
+
+    def test_a_swapped_record_is_reported_and_left_out_of_the_extent(self):
+        records = self.city()
+        lon, lat, n = records[7]
+        swapped = records[:7] + [(lat, lon, n)] + records[8:]  # latitude and longitude swapped
+        points, starts = self.write("swapped.csv", swapped)
+        report = self.path("report.csv")
+        out, summary, err = self.arrivals("--points", points, "--count-field", "n",
+                                          "--resolution", "10", "--crs", "EPSG:32736",
+                                          "--report", report)
+        self.assertEqual(summary["records_far_outside"],
+                         {"count": 1, "first": [starts[7]], "arrivals": n})
+        self.assertIn(f"line {starts[7]}", err)
+        self.assertIn("far outside the others", err)
+        # The grid is the one the other records make: their extent in UTM grown by half a cell,
+        # snapped outwards to multiples of 10 m (as gdalwarp -tap), computed here.
+        others = [r for k, r in enumerate(swapped) if k != 7]
+        utm = transform([(x, y) for x, y, _ in others], 4326, UTM36S)
+        xs, ys = [p[0] for p in utm], [p[1] for p in utm]
+        grid = Grid(math.floor((min(xs) - 5) / 10) * 10, math.floor((min(ys) - 5) / 10) * 10,
+                    math.ceil((max(xs) + 5) / 10) * 10, math.ceil((max(ys) + 5) / 10) * 10, 10.0,
+                    UTM36S)
+        self.assertGridIs(out, grid, summary)
+        self.assertLess(grid.cols * grid.rows, 10 ** 7)
+        expected, in_grid, _, _ = count_reference(grid, [(*p, c) for p, (_, _, c) in
+                                                         zip(utm, others)])
+        self.assertRaster(read_raster(out)[0], expected, "without the swapped record")
+        self.assertEqual(summary["records_outside_grid"], 1)
+        self.assertEqual(summary["arrivals_outside_grid"], n)
+        self.assertEqual(summary["records_accepted"], len(swapped))
+        _, rows = read_report(report)
+        self.assertEqual([(int(r[0]), r[1]) for r in rows], [(starts[7], "far_outside")])
+        # info warns about the same record.
+        rc, stdout, err = run("info", "--json", points)
+        self.assertEqual(rc, 0, err)
+        far = [w for w in json.loads(stdout)["warnings"] if w["code"] == "far_records"]
+        self.assertEqual(len(far), 1, stdout)
+        self.assertIn(f"line {starts[7]} at", far[0]["message"])
+        # ... and not about the city alone.
+        clean, _ = self.write("clean.csv", others)
+        rc, stdout, err = run("info", "--json", clean)
+        self.assertFalse([w for w in json.loads(stdout)["warnings"] if w["code"] == "far_records"])
+        # With --bounds the rule does not apply: the record is simply outside the grid.
+        out, summary, err = self.arrivals("--points", points, "--count-field", "n", *grid.args())
+        self.assertEqual(summary["records_far_outside"]["count"], 0)
+        self.assertEqual(summary["records_outside_grid"], 1)
+        self.assertNotIn("far outside", err)
+
+    def test_a_huge_extent_without_far_records_stops_naming_the_records(self):
+        # Two cities 1,000 km apart, half the records in each: neither is far from the
+        # others' quartiles, but a 10 m grid over both would have 10^10 cells.
+        beira = self.city(6, seed=1)
+        nampula = [(x + 4.5, y + 4.8, c) for x, y, c in self.city(6, seed=2)]
+        points, starts = self.write("two.csv", beira + nampula)
+        folder = self.path("out")
+        os.mkdir(folder)
+        message = self.assertFails(["arrivals", "--points", points, "--resolution", "10",
+                                    "--crs", "EPSG:32736", "-o", os.path.join(folder, "a.tif")],
+                                   3, points, "more than 1e+08", "--bounds")
+        self.assertNoOutput(folder, "huge extent")
+        # The records at the edges are named by their lines.
+        utm = transform([(x, y) for x, y, _ in beira + nampula], 4326, UTM36S)
+        west = min(range(len(utm)), key=lambda k: utm[k][0])
+        north = max(range(len(utm)), key=lambda k: utm[k][1])
+        self.assertIn(f"west line {starts[west]} at", message)
+        self.assertIn(f"north line {starts[north]} at", message)
+        # With --bounds over one city it runs, the other counted outside the grid.
+        grid = Grid(680000.0, 7790000.0, 700000.0, 7810000.0, 100.0, UTM36S)
+        out, summary, _ = self.arrivals("--points", points, *grid.args())
+        self.assertEqual(summary["records_far_outside"]["count"], 0)
+        self.assertGreaterEqual(summary["records_outside_grid"], 6)
+
+
+def masked_kernel_reference(grid, records, name, h, allowed):
+    """As kernel_reference, with the weights of refused cells (allowed == 0) set to 0 and each
+    record renormalised over its allowed cells inside the grid; a record whose kernel reaches
+    no allowed cell is dropped. Returns (raster, mass on refused cells, placed arrivals,
+    indices of the dropped records)."""
+    out = np.zeros(grid.shape())
+    masked, placed, dropped = 0.0, 0.0, []
+    for k, (x, y, c) in enumerate(records):
+        d = centre_distances(grid, x, y)
+        w = kernel_shape(name, d, h)
+        j0 = math.floor((x - h - grid.xmin) / grid.res) - 1
+        j1 = math.ceil((x + h - grid.xmin) / grid.res) + 1
+        i0 = math.floor((grid.ymax - y - h) / grid.res) - 1
+        i1 = math.ceil((grid.ymax - y + h) / grid.res) + 1
+        J, I = np.meshgrid(np.arange(j0, j1 + 1), np.arange(i0, i1 + 1))
+        total = kernel_shape(name, np.hypot(grid.xmin + (J + 0.5) * grid.res - x,
+                                            grid.ymax - (I + 0.5) * grid.res - y), h).sum()
+        wa = np.where(allowed != 0, w, 0.0)
+        if wa.sum() == 0:
+            dropped.append(k)
+            continue
+        masked += c * (w.sum() - wa.sum()) / total
+        out += c * wa / wa.sum()
+        placed += c
+    return out, masked, placed, dropped
+
+
+class Mask(ArrivalsCase):
+    """--mask keeps kernels on allowed cells (issue 18, point 18)."""
+
+    def write_mask(self, path, grid, values, nodata=None, epsg=None):
+        ds = gdal.GetDriverByName("GTiff").Create(path, grid.cols, grid.rows, 1, gdal.GDT_Byte)
+        ds.SetGeoTransform((grid.xmin, grid.res, 0.0, grid.ymax, 0.0, -grid.res))
+        ds.SetSpatialRef(srs_of(epsg or grid.epsg))
+        band = ds.GetRasterBand(1)
+        if nodata is not None:
+            band.SetNoDataValue(nodata)
+        band.WriteArray(values)
+        ds = None
+        return path
+
+    def test_a_record_next_to_the_sea_keeps_its_mass_on_land(self):
+        # Land is the west half (columns 0..24), sea the east; a band of nodata cells is
+        # refused too. Records: by the coast, inland, at sea near the coast, far at sea.
+        land = np.zeros(KGRID.shape(), np.uint8)
+        land[:, :25] = 1
+        land[10:12, 5:8] = 255  # nodata
+        mask = self.write_mask(self.path("land.tif"), KGRID, land, nodata=255)
+        records = [(700245.0, 7800255.0, 10), (700105.0, 7800405.0, 4),
+                   (700262.0, 7800100.0, 6), (700455.0, 7800045.0, 3)]
+        points = self.path("p.csv")
+        starts = write_utm_csv(points, records)
+        report = self.path("report.csv")
+        allowed = (land == 1).astype(np.uint8)
+        for kernel in ["quartic", "uniform", "gaussian"]:
+            with self.subTest(kernel=kernel):
+                out, summary, err = self.arrivals(
+                    "--points", points, "--src-crs", "EPSG:32736", "--count-field", "count",
+                    "--kernel", kernel, "--bandwidth", str(H), "--mask", mask, *KGRID.args(),
+                    "--report", report, "--overwrite")
+                expected, masked, placed, dropped = masked_kernel_reference(
+                    KGRID, records, kernel, H, allowed)
+                self.assertEqual(dropped, [3])
+                got = read_raster(out)[0]
+                self.assertRaster(got, expected, kernel)
+                self.assertEqual(float(got[allowed == 0].sum()), 0.0)
+                # Each record's mass on allowed cells sums to its count: the raster's total.
+                self.assertRelClose(summary["raster_sum"], placed, 1e-6)
+                self.assertRelClose(summary["kernel_mass_masked"], masked, 1e-6, "masked")
+                self.assertEqual(summary["rejected"]["no_allowed_cell"],
+                                 {"count": 1, "first": [starts[3]]})
+                self.assertEqual(summary["records_accepted"], 3)
+                self.assertEqual(summary["records_rejected"], 1)
+                self.assertEqual(summary["arrivals_total"], 20)
+                self.assertIn("no cell allowed by --mask", err)
+                _, rows = read_report(report)
+                self.assertEqual([(int(r[0]), r[1]) for r in rows],
+                                 [(starts[3], "no_allowed_cell")])
+
+    def test_a_mask_in_another_crs_is_read_by_nearest_and_no_kernel_needs_its_cell(self):
+        # The mask in lon/lat at about 5 m: GDAL's own warp (nearest) onto the grid is the
+        # reference for which cells are allowed.
+        ll = transform([(KGRID.xmin, KGRID.ymin), (KGRID.xmax, KGRID.ymax)], UTM36S, 4326)
+        lonlat = Grid(ll[0][0] - 0.001, ll[0][1] - 0.001, ll[1][0] + 0.001, ll[1][1] + 0.001,
+                      0.00005, 4326)
+        lon = lonlat.xmin + (np.arange(lonlat.cols) + 0.5) * lonlat.res
+        lat = lonlat.ymax - (np.arange(lonlat.rows) + 0.5) * lonlat.res
+        LON, LAT = np.meshgrid(lon, lat)
+        coast = (LON - ll[0][0]) + 0.4 * (LAT - ll[0][1]) < 0.6 * (ll[1][0] - ll[0][0])
+        mask = self.write_mask(self.path("land4326.tif"), lonlat, coast.astype(np.uint8))
+        warped = gdal.Warp("", mask, format="MEM", dstSRS=f"EPSG:{UTM36S}",
+                           outputBounds=(KGRID.xmin, KGRID.ymin, KGRID.xmax, KGRID.ymax),
+                           xRes=KGRID.res, yRes=KGRID.res, resampleAlg="near")
+        allowed = warped.GetRasterBand(1).ReadAsArray()
+        rng = random.Random(5)
+        records = [(rng.uniform(700000, 700500), rng.uniform(7800000, 7800500), rng.randint(1, 9))
+                   for _ in range(40)]
+        points = self.path("p.csv")
+        write_utm_csv(points, records)
+        out, summary, _ = self.arrivals("--points", points, "--src-crs", "EPSG:32736",
+                                        "--count-field", "count", "--bandwidth", "60",
+                                        "--mask", mask, *KGRID.args())
+        expected, masked, placed, dropped = masked_kernel_reference(KGRID, records, "quartic",
+                                                                     60.0, allowed)
+        self.assertRaster(read_raster(out)[0], expected, "mask in EPSG:4326")
+        self.assertEqual(summary["rejected"]["no_allowed_cell"]["count"], len(dropped))
+        # Without a kernel a record needs its own cell allowed.
+        out, summary, _ = self.arrivals("--points", points, "--src-crs", "EPSG:32736",
+                                        "--count-field", "count", "--mask", mask, *KGRID.args())
+        keep = [(x, y, c) for x, y, c in records if allowed[KGRID.cell(x, y)]]
+        expected, in_grid, _, _ = count_reference(KGRID, keep)
+        self.assertRaster(read_raster(out)[0], expected, "no kernel")
+        self.assertEqual(summary["rejected"]["no_allowed_cell"]["count"],
+                         len(records) - len(keep))
+        self.assertEqual(summary["raster_sum"], in_grid)
+
+    def test_polygons_allow_the_cells_they_cover_at_least_half(self):
+        # Land: a mainland west of x = 700243 (column 24 is 0.3 covered: refused) with a
+        # lagoon (a hole), and two overlapping islands (their union counts once). The
+        # reference: gdal_rasterize of the polygons at 1 m (10 x finer), averaged per cell,
+        # allowed where the average is at least 0.5.
+        land = [
+            "POLYGON ((700000 7800000, 700243 7800000, 700243 7800500, 700000 7800500, "
+            "700000 7800000), (700100 7800200, 700157 7800200, 700157 7800300, 700100 7800300, "
+            "700100 7800200))",
+            "POLYGON ((700300 7800300, 700386 7800300, 700386 7800404, 700300 7800404, "
+            "700300 7800300))",
+            "POLYGON ((700350 7800350, 700447 7800350, 700447 7800466, 700350 7800466, "
+            "700350 7800350))",
+        ]
+        for driver, name in [("GPKG", "land.gpkg"), ("ESRI Shapefile", "land.shp")]:
+            with self.subTest(driver=driver):
+                path = self.path(name)
+                ds = ogr.GetDriverByName(driver).CreateDataSource(path)
+                layer = ds.CreateLayer("land", srs_of(UTM36S), ogr.wkbPolygon,
+                                       ["ENCODING=ISO-8859-1"] if driver != "GPKG" else [])
+                layer.CreateField(ogr.FieldDefn("NAME_FR", ogr.OFTString))
+                for k, wkt in enumerate(land):
+                    f = ogr.Feature(layer.GetLayerDefn())
+                    f.SetField("NAME_FR", ["Côte", "Île", "Îlot"][k])
+                    f.SetGeometry(ogr.CreateGeometryFromWkt(wkt))
+                    layer.CreateFeature(f)
+                f = layer = ds = None
+                fine = gdal.Rasterize("", path, format="MEM", outputType=gdal.GDT_Byte,
+                                      outputBounds=(KGRID.xmin, KGRID.ymin, KGRID.xmax,
+                                                    KGRID.ymax),
+                                      xRes=1.0, yRes=1.0, burnValues=[1])
+                share = fine.GetRasterBand(1).ReadAsArray().astype(float).reshape(
+                    KGRID.rows, 10, KGRID.cols, 10).mean(axis=(1, 3))
+                allowed = (share >= 0.5).astype(np.uint8)
+                self.assertEqual(int(allowed[:, 24].sum()), 0)
+                rng = random.Random(8)
+                records = [(rng.uniform(700000, 700500), rng.uniform(7800000, 7800500),
+                            rng.randint(1, 9)) for _ in range(30)]
+                points = self.path(f"p-{name}.csv")
+                write_utm_csv(points, records)
+                out, summary, _ = self.arrivals("--points", points, "--src-crs", "EPSG:32736",
+                                                "--count-field", "count", "--bandwidth", "45",
+                                                "--mask", path, *KGRID.args())
+                expected, masked, placed, dropped = masked_kernel_reference(
+                    KGRID, records, "quartic", 45.0, allowed)
+                self.assertRaster(read_raster(out)[0], expected, driver)
+                self.assertRelClose(summary["raster_sum"], placed, 1e-6)
+                self.assertRelClose(summary["kernel_mass_masked"], masked, 1e-6)
+                self.assertEqual(summary["rejected"]["no_allowed_cell"]["count"], len(dropped))
+                self.assertGreater(len(dropped), 0)
+
+    def test_every_record_at_sea_is_exit_3_and_nothing_written(self):
+        sea = np.zeros(KGRID.shape(), np.uint8)
+        sea[:, :5] = 1
+        mask = self.write_mask(self.path("m.tif"), KGRID, sea)
+        points = self.path("p.csv")
+        write_utm_csv(points, [(700455.0, 7800045.0, 3), (700355.0, 7800245.0, 3)])
+        folder = self.path("out")
+        os.mkdir(folder)
+        self.assertFails(["arrivals", "--points", points, "--src-crs", "EPSG:32736",
+                          "--bandwidth", "100", "--mask", mask, *KGRID.args(), "-o",
+                          os.path.join(folder, "a.tif"), "--report",
+                          os.path.join(folder, "r.csv")], 3, "no record", "2 rejected")
+        self.assertNoOutput(folder, "all at sea")
+
+
+# COD-AB-like second-level boundaries on KGRID (edges on 1 m multiples, so that a 1 m
+# rasterization covers them exactly): code, English name (Latin-1 in the Shapefile), the
+# burn id of the area (features sharing a code are one area), and the rectangle.
+ADM2 = [("MZ0101", "Beira Cidade", 1, (700000, 7800000, 700243, 7800500)),
+        ("MZ0102", "Dondo", 2, (700243, 7800000, 700500, 7800257)),
+        ("MZ0103", "Búzi", 3, (700243, 7800257, 700371, 7800500)),
+        ("MZ0103", "Búzi (ilha)", 3, (700371, 7800257, 700500, 7800500))]
+ADM2_COUNTS = {"MZ0101": 1200, "MZ0102": 800, "MZ0103": 500}
+
+
+def write_adm2(path, driver, counts=False):
+    ds = ogr.GetDriverByName(driver).CreateDataSource(path)
+    options = ["ENCODING=ISO-8859-1"] if driver == "ESRI Shapefile" else []
+    layer = ds.CreateLayer("adm2", srs_of(UTM36S), ogr.wkbPolygon, options)
+    for name, kind in [("ADM2_PCODE", ogr.OFTString), ("ADM2_EN", ogr.OFTString),
+                       ("burn", ogr.OFTInteger), ("idps", ogr.OFTReal)]:
+        layer.CreateField(ogr.FieldDefn(name, kind))
+    for code, name, burn, (x0, y0, x1, y1) in ADM2:
+        f = ogr.Feature(layer.GetLayerDefn())
+        f.SetField("ADM2_PCODE", code)
+        f.SetField("ADM2_EN", name)
+        f.SetField("burn", burn)
+        if counts:
+            f.SetField("idps", {1: 1200.0, 2: 800.0, 3: 250.0}[burn])
+        f.SetGeometry(ogr.CreateGeometryFromWkt(
+            f"POLYGON (({x0} {y0}, {x1} {y0}, {x1} {y1}, {x0} {y1}, {x0} {y0}))"))
+        layer.CreateFeature(f)
+    f = layer = ds = None
+    return path
+
+
+def area_shares(path, grid, attribute="burn"):
+    """{burn id: share of each cell of grid its polygons cover}, from gdal_rasterize of the
+    ids at 10 x finer resolution averaged per cell (the independent route)."""
+    fine = gdal.Rasterize("", path, format="MEM", outputType=gdal.GDT_Int32,
+                          outputBounds=(grid.xmin, grid.ymin, grid.xmax, grid.ymax),
+                          xRes=grid.res / 10, yRes=grid.res / 10, attribute=attribute)
+    ids = fine.GetRasterBand(1).ReadAsArray()
+    return {int(k): (ids == k).reshape(grid.rows, 10, grid.cols, 10).mean(axis=(1, 3))
+            for k in np.unique(ids) if k > 0}
+
+
+def spread_reference(shares, counts, weight=None):
+    """Σ_g C_g share_g(c) w(c) / Σ_c share_g(c) w(c), w = 1 or the weight (area share for an
+    area without weight); returns (raster, ids of the areas that fell back)."""
+    out, fell_back = 0.0, []
+    for g, share in shares.items():
+        w = share if weight is None else share * weight
+        if w.sum() == 0:
+            fell_back.append(g)
+            w = share
+        out = out + counts[g] * w / w.sum()
+    return out, fell_back
+
+
+class Areas(ArrivalsCase):
+    """Arrivals counted by area (issue 18, point 4)."""
+
+    def write_table(self, rows=None):
+        path = self.path("dtm.csv")
+        rows = rows or [["2024-06", "MZ0101", "Beira Cidade", "1200"],
+                        ["2024-06", "MZ0102", "Dondo", "800"],
+                        ["2024-06", "MZ9999", "Nowhere", "77"],
+                        ["2024-06", "MZ0103", "Búzi", "500"],
+                        ["2024-06", "MZ0101", "Beira Cidade", "300"],
+                        ["2024-06", "", "unknown", "12"]]
+        starts = write_csv(path, ["reported", "admin2", "admin2_name", "idps_ind"], rows,
+                           tags=["#date+reported", "#adm2+code", "#adm2+name",
+                                 "#affected+idps+ind"])
+        return path, starts
+
+    def test_table_joined_by_code_spread_by_area_share(self):
+        table, starts = self.write_table()
+        for driver, name in [("GPKG", "adm2.gpkg"), ("ESRI Shapefile", "adm2.shp")]:
+            with self.subTest(driver=driver):
+                areas = write_adm2(self.path(name), driver)
+                report = self.path(f"report-{name}.csv")
+                out, summary, err = self.arrivals(
+                    "--areas", areas, "--area-key", "ADM2_PCODE", "--table", table,
+                    "--table-key", "#adm2+code", "--count-field", "#affected+idps",
+                    "--date-field", "#date", "--from", "2024-06-01", *KGRID.args(),
+                    "--report", report)
+                shares = area_shares(areas, KGRID)
+                expected, _ = spread_reference(shares, {1: 1200, 2: 800, 3: 500})
+                got = read_raster(out)[0]
+                self.assertRaster(got, expected, driver, rtol=1e-5)
+                self.assertRelClose(summary["raster_sum"], 2500, 1e-6, "grand total")
+                self.assertEqual(summary["records_accepted"], 3)
+                self.assertEqual(summary["arrivals_total"], 2500)
+                # Each area's total: its density on a cell wholly inside it times the exact
+                # cells it covers (from the 1 m rasterization) is its count.
+                for g, count in {1: 1200, 2: 800, 3: 500}.items():
+                    inside = np.argwhere(shares[g] == 1.0)[0]
+                    density = got[tuple(inside)]
+                    self.assertRelClose(density * shares[g].sum(), count, 1e-6, f"area {g}")
+                self.assertEqual(summary["rejected"]["unmatched_area"],
+                                 {"count": 2, "first": [starts[2], starts[5]]})
+                self.assertEqual(summary["rejected"]["area_matched_twice"],
+                                 {"count": 1, "first": [starts[4]]})
+                self.assertEqual(summary["areas"]["duplicate_features"], 1)
+                self.assertIn("1 feature shares a code with an earlier one", err)
+                header, rows = read_report(report)
+                self.assertEqual(header[:3], ["line", "reason", "message"])
+                got_rows = sorted((r[1], int(r[0])) for r in rows)
+                self.assertEqual(got_rows, sorted([("unmatched_area", starts[2]),
+                                                   ("unmatched_area", starts[5]),
+                                                   ("area_matched_twice", starts[4]),
+                                                   # the fourth feature: FID 4 in a GPKG,
+                                                   # 3 in a Shapefile (0-based)
+                                                   ("duplicate_area", 4 if driver == "GPKG"
+                                                    else 3)]))
+
+    def test_polygons_carrying_counts(self):
+        areas = write_adm2(self.path("adm2c.gpkg"), "GPKG", counts=True)
+        out, summary, _ = self.arrivals("--areas", areas, "--count-field", "idps", *KGRID.args())
+        # Each feature its own area: the two MZ0103 halves carry 250 each.
+        shares = {}
+        for k, (_, _, _, (x0, y0, x1, y1)) in enumerate(ADM2):
+            sub = self.path(f"f{k}.gpkg")
+            ds = ogr.GetDriverByName("GPKG").CreateDataSource(sub)
+            layer = ds.CreateLayer("f", srs_of(UTM36S), ogr.wkbPolygon)
+            f = ogr.Feature(layer.GetLayerDefn())
+            f.SetGeometry(ogr.CreateGeometryFromWkt(
+                f"POLYGON (({x0} {y0}, {x1} {y0}, {x1} {y1}, {x0} {y1}, {x0} {y0}))"))
+            layer.CreateFeature(f)
+            f = layer = ds = None
+            fine = gdal.Rasterize("", sub, format="MEM", outputType=gdal.GDT_Byte,
+                                  outputBounds=(KGRID.xmin, KGRID.ymin, KGRID.xmax, KGRID.ymax),
+                                  xRes=1.0, yRes=1.0, burnValues=[1])
+            shares[k] = fine.GetRasterBand(1).ReadAsArray().reshape(
+                KGRID.rows, 10, KGRID.cols, 10).mean(axis=(1, 3))
+        expected, _ = spread_reference(shares, {0: 1200, 1: 800, 2: 250, 3: 250})
+        self.assertRaster(read_raster(out)[0], expected, "counts on polygons", rtol=1e-5)
+        self.assertRelClose(summary["raster_sum"], 2500, 1e-6)
+        self.assertEqual(summary["id"], "feature")
+        self.assertEqual(summary["areas"]["with_count"], 4)
+
+    def test_weight_in_another_crs_and_an_area_without_weight(self):
+        # A population raster in lon/lat at about 5 m, 0 over Dondo (MZ0102): Dondo falls back
+        # to area share, reported; the others follow the population.
+        table, _ = self.write_table()
+        areas = write_adm2(self.path("adm2.gpkg"), "GPKG")
+        ll = transform([(KGRID.xmin, KGRID.ymin), (KGRID.xmax, KGRID.ymax)], UTM36S, 4326)
+        pop_grid = Grid(ll[0][0] - 0.001, ll[0][1] - 0.001, ll[1][0] + 0.001, ll[1][1] + 0.001,
+                        0.00005, 4326)
+        lon = pop_grid.xmin + (np.arange(pop_grid.cols) + 0.5) * pop_grid.res
+        lat = pop_grid.ymax - (np.arange(pop_grid.rows) + 0.5) * pop_grid.res
+        rng = np.random.default_rng(4)
+        people = rng.uniform(0, 3, (pop_grid.rows, pop_grid.cols))
+        LON, LAT = np.meshgrid(lon, lat)
+        xy = np.array(transform(list(zip(LON.ravel(), LAT.ravel())), 4326, UTM36S))
+        X, Y = xy[:, 0].reshape(LON.shape), xy[:, 1].reshape(LON.shape)
+        people[(X > 700235) & (X < 700510) & (Y < 7800265) & (Y > 7799990)] = 0  # Dondo
+        pop = self.path("pop4326.tif")
+        ds = gdal.GetDriverByName("GTiff").Create(pop, pop_grid.cols, pop_grid.rows, 1,
+                                                  gdal.GDT_Float32)
+        ds.SetGeoTransform((pop_grid.xmin, pop_grid.res, 0, pop_grid.ymax, 0, -pop_grid.res))
+        ds.SetSpatialRef(srs_of(4326))
+        ds.GetRasterBand(1).WriteArray(people)
+        ds = None
+        report = self.path("report.csv")
+        out, summary, err = self.arrivals(
+            "--areas", areas, "--area-key", "ADM2_PCODE", "--table", table, "--table-key",
+            "#adm2+code", "--count-field", "idps_ind", "--weight", pop, *KGRID.args(),
+            "--report", report)
+        # GDAL's own warp, by sum, onto the grid: the weight per cell.
+        warped = gdal.Warp("", pop, format="MEM", dstSRS=f"EPSG:{UTM36S}",
+                           outputBounds=(KGRID.xmin, KGRID.ymin, KGRID.xmax, KGRID.ymax),
+                           xRes=KGRID.res, yRes=KGRID.res, resampleAlg="sum",
+                           workingType=gdal.GDT_Float64)
+        weight = warped.GetRasterBand(1).ReadAsArray().astype(np.float64)
+        warped = None
+        shares = area_shares(areas, KGRID)
+        expected, fell_back = spread_reference(shares, {1: 1200, 2: 800, 3: 500}, weight)
+        self.assertEqual(fell_back, [2])
+        self.assertRaster(read_raster(out)[0], expected, "weighted", rtol=1e-4,
+                          atol=1e-4 * expected.max())
+        self.assertRelClose(summary["raster_sum"], 2500, 1e-6)
+        self.assertEqual(summary["areas"]["zero_weight"], 1)
+        self.assertIn("no weight", err)
+        _, rows = read_report(report)
+        self.assertIn("zero_weight", [r[1] for r in rows])
+
+    def test_usage_and_nothing_matched(self):
+        areas = write_adm2(self.path("adm2.gpkg"), "GPKG")
+        table, _ = self.write_table([["2024-06", "XX01", "x", "5"]])
+        folder = self.path("out")
+        os.mkdir(folder)
+        self.assertFails(["arrivals", "--areas", areas, "--area-key", "ADM2_PCODE", "--table",
+                          table, "--table-key", "#adm2+code", "--count-field", "idps_ind",
+                          *KGRID.args(), "-o", os.path.join(folder, "a.tif")], 3, "no record")
+        self.assertNoOutput(folder, "nothing matched")
+        self.assertUsage(["--areas", areas, "--table", table, "--count-field", "idps_ind",
+                          *KGRID.args(), "-o", self.out()], "--area-key")
+        self.assertUsage(["--areas", areas, "--area-key", "NOPE", "--table", table,
+                          "--table-key", "#adm2+code", "--count-field", "idps_ind",
+                          *KGRID.args(), "-o", self.out()], "NOPE", "ADM2_PCODE")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -234,7 +234,9 @@ CASES = [
     Case("dup_header.csv", "arrivals --points (no count)", 0, ()),
     Case("dup_header.csv", "info", 0, (r"'{f}' line 1: columns 5 and 6 are both named 'arrivals'",),
          stream="stdout"),
-    Case("header_only.csv", "arrivals --points", 0, (r"warning: '{f}' has no records",)),
+    # no accepted record is exit 3 and nothing written, whatever the options (issue 18, point 9)
+    Case("header_only.csv", "arrivals --points", 3,
+         (r"'{f}' has no records: no arrivals to count; nothing was written",)),
     # decimal numbers only (issue 16, point 18): 0x10 and 0X2 are not counts, a C99
     # hexadecimal latitude is not a coordinate
     Case("hex_numbers.csv", "arrivals --points", 0,
@@ -247,7 +249,8 @@ CASES = [
     Case("header_only.csv", "info", 0, (r"'{f}' has no records, only a header",), stream="stdout"),
 
     # ---- vector layers
-    Case("empty_layer.geojson", "arrivals --points", 0, (r"warning: '{f}' has no records",)),
+    Case("empty_layer.geojson", "arrivals --points", 3,
+         (r"'{f}' has no records: no arrivals to count; nothing was written",)),
     Case("empty_layer.geojson", "zonal --zones", 3, (r"zones '{f}' layer 'empty_layer' have no "
                                                      r"features",)),
     Case("empty_layer.geojson", "map --zones", 3, (r"zones '{f}' layer 'empty_layer' hold no "

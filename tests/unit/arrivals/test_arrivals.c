@@ -9,6 +9,7 @@
 
 #include "cityrisk/arrivals.h"
 #include "arrivals/kernel.h"
+#include "arrivals/mask.h"
 
 /* A 10 x 10 grid of 10 m cells in UTM 36S: cell (c, r) spans x 1000+10c .. +10,
  * y 9000-10r .. -10. */
@@ -38,6 +39,15 @@ static void options(cr_arrivals_opts *o)
     o->resolution = RES;
     o->crs = crs;
     o->src_crs = crs;
+}
+
+/* options() with counts in column n and a uniform kernel of 15 m. */
+static void uniform_options(cr_arrivals_opts *o)
+{
+    options(o);
+    o->count_field = "n";
+    o->kernel = CR_KERNEL_UNIFORM;
+    o->bandwidth = 15;
 }
 
 static void kernels_parse_and_name(void **state)
@@ -176,10 +186,7 @@ static void edge_mass_is_renormalised_and_reported(void **state)
     char *out = tu_path(dir, "a.tif");
     cr_ctx *ctx = cr_ctx_new();
     cr_arrivals_opts o;
-    options(&o);
-    o.count_field = "n";
-    o.kernel = CR_KERNEL_UNIFORM;
-    o.bandwidth = 15;
+    uniform_options(&o);
     cr_arrivals_summary s;
     assert_int_equal(cr_arrivals(ctx, csv, out, &o, &s), CR_OK);
     assert_true(fabs(s.kernel_mass_outside - 9 * 5.0 / 9) < 1e-12);
@@ -341,6 +348,121 @@ static void geographic_ranges_and_grids(void **state)
     tu_rmdir(dir);
 }
 
+/* A mask of SIDE x SIDE cells in tiles of 4 (all allowed, mixed, and a partial tile of
+ * none) refusing the columns from `from` on. */
+static cr_mask *columns_mask(int from)
+{
+    cr_ctx *ctx = cr_ctx_new();
+    cr_grid *grid = tu_grid(32736, X0, Y0, RES, SIDE, SIDE);
+    cr_mask *m = NULL;
+    assert_int_equal(cr_mask_new(ctx, grid, 4, &m), CR_OK);
+    for (int64_t t = 0; t < 9; t++) {
+        cr_window w = cr_grid_window(grid, 4, t);
+        uint8_t flags[16];
+        for (int r = 0; r < w.h; r++)
+            for (int c = 0; c < w.w; c++)
+                flags[r * w.w + c] = w.x + c < from;
+        assert_int_equal(cr_mask_set_tile(ctx, m, t, flags, w.w, w.h), CR_OK);
+    }
+    cr_grid_free(grid);
+    cr_ctx_free(ctx);
+    return m;
+}
+
+/* A record at the centre of cell (5, 5) with h = 1.5 cells reaches the 9 cells around it
+ * (distances 0, 1 and sqrt 2 cells); refusing the columns from 6 on leaves 6 of them. By
+ * hand, the quartic's weights are 1 at the centre, (1 - 4/9)^2 = 25/81 at one cell and
+ * (1 - 8/9)^2 = 1/81 on the diagonal: 185/81 in all, 1 + 3 * 25/81 + 2/81 = 158/81 allowed. */
+static void masked_kernels_keep_the_mass_on_allowed_cells(void **state)
+{
+    (void)state;
+    cr_mask *m = columns_mask(6);
+    assert_int_equal(m->state[0], CR_MASK_ALL);
+    assert_int_equal(m->state[1], CR_MASK_MIXED);
+    assert_int_equal(m->state[2], CR_MASK_NONE);
+    assert_int_equal(m->allowed, 60);
+    cr_cells all = {0, 0, SIDE - 1, SIDE - 1};
+    cr_stamp s;
+    cr_stamp_init(&s, CR_KERNEL_UNIFORM, 15, 10, 10, 5.5, 5.5);
+    assert_true(cr_stamp_sum(&s, &all) == 9);
+    s.mask = m;
+    assert_true(cr_stamp_sum(&s, &all) == 6);
+    cr_stamp_init(&s, CR_KERNEL_QUARTIC, 15, 10, 10, 5.5, 5.5);
+    assert_true(fabs(cr_stamp_sum(&s, &all) - 185.0 / 81) < 1e-12);
+    s.mask = m;
+    double norm = cr_stamp_sum(&s, &all);
+    assert_true(fabs(norm - 158.0 / 81) < 1e-12);
+    /* Spread with count 7: the allowed cells sum to 7, the refused ones hold nothing. */
+    double acc[SIDE * SIDE] = {0};
+    cr_stamp_add(&s, &all, 7 / norm, acc, SIDE);
+    double allowed = 0, refused = 0;
+    for (int r = 0; r < SIDE; r++)
+        for (int c = 0; c < SIDE; c++)
+            *(c < 6 ? &allowed : &refused) += acc[r * SIDE + c];
+    assert_true(fabs(allowed - 7) < 1e-12);
+    assert_true(refused == 0);
+    assert_true(fabs(acc[5 * SIDE + 5] - 7 * 81.0 / 158) < 1e-12);
+    assert_true(fabs(acc[4 * SIDE + 4] - 7 * 1.0 / 158) < 1e-12);
+    /* Summed in bands of rows or in one go: the same. */
+    double banded = 0;
+    for (int r = 0; r < SIDE; r += 3) {
+        cr_cells rows = {0, r, SIDE - 1, r + 2 < SIDE ? r + 2 : SIDE - 1};
+        cr_stamp_sum_into(&s, &rows, &banded);
+    }
+    assert_true(banded == norm);
+    cr_mask_free(m);
+}
+
+/* Through cr_arrivals(): a mask raster refusing columns 5..9 and one nodata cell. A record at
+ * the centre of cell (4, 4) with a uniform kernel of 15 m reaches 9 cells, 6 of them
+ * allowed (columns 3 and 4): 12 arrivals are 2 per cell, and 12 * 3/9 = 4 of the kernel's
+ * mass fell on refused cells. A record at cell (8, 8) reaches only refused cells: rejected,
+ * as no_allowed_cell, with its line. */
+static void a_mask_raster_renormalises_and_rejects(void **state)
+{
+    (void)state;
+    char *dir = tu_mkdtemp();
+    char *csv = tu_write_file(dir, "a.csv", "x,y,n\n1045,8955,12\n1085,8915,5\n");
+    char *mask = tu_path(dir, "mask.tif"), *out = tu_path(dir, "a.tif");
+    float flags[SIDE * SIDE];
+    for (int k = 0; k < SIDE * SIDE; k++)
+        flags[k] = k % SIDE < 5 ? 3.0f : 0.0f;
+    flags[0] = -9; /* nodata: refused, far from the records */
+    tu_write_raster(mask, 32736, X0, Y0, RES, SIDE, SIDE, flags, 1, -9);
+    cr_ctx *ctx = cr_ctx_new();
+    cr_arrivals_opts o;
+    uniform_options(&o);
+    o.mask_path = mask;
+    cr_arrivals_summary s;
+    assert_int_equal(cr_arrivals(ctx, csv, out, &o, &s), CR_OK);
+    double cells[SIDE * SIDE];
+    read_cells(out, cells);
+    for (int r = 0; r < SIDE; r++)
+        for (int c = 0; c < SIDE; c++) {
+            int reached = r >= 3 && r <= 5 && c >= 3 && c <= 4;
+            if (cells[r * SIDE + c] != (reached ? 2.0 : 0.0))
+                fail_msg("cell (%d, %d) holds %g", c, r, cells[r * SIDE + c]);
+        }
+    assert_true(fabs(s.kernel_mass_masked - 4) < 1e-12);
+    assert_int_equal(s.records_accepted, 1);
+    assert_int_equal(s.records_rejected, 1);
+    assert_int_equal(s.rejected[CR_REJECT_NO_ALLOWED_CELL], 1);
+    assert_int_equal(s.first_ids[CR_REJECT_NO_ALLOWED_CELL][0], 3);
+    assert_true(s.arrivals_total == 12 && s.arrivals_in_grid == 12 && s.raster_sum == 12);
+    cr_arrivals_summary_clear(&s);
+    /* Without a kernel the first record's own cell is allowed, the second's not. */
+    o.kernel = CR_KERNEL_NONE;
+    o.bandwidth = 0;
+    o.overwrite = 1;
+    assert_int_equal(cr_arrivals(ctx, csv, out, &o, &s), CR_OK);
+    assert_int_equal(s.rejected[CR_REJECT_NO_ALLOWED_CELL], 1);
+    assert_true(s.raster_sum == 12);
+    cr_arrivals_summary_clear(&s);
+    cr_ctx_free(ctx);
+    free(csv), free(mask), free(out);
+    tu_rmdir(dir);
+}
+
 int main(void)
 {
     GDALAllRegister();
@@ -355,6 +477,8 @@ int main(void)
         cmocka_unit_test(rejections_carry_reasons_and_lines),
         cmocka_unit_test(utf8_is_checked_in_columns_found_by_tag),
         cmocka_unit_test(geographic_ranges_and_grids),
+        cmocka_unit_test(masked_kernels_keep_the_mass_on_allowed_cells),
+        cmocka_unit_test(a_mask_raster_renormalises_and_rejects),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

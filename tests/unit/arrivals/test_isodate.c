@@ -28,7 +28,7 @@ enum {
 /* Parses text, failing the test (naming text) when it is rejected. */
 static cr_date parse(const char *text)
 {
-    cr_date d = {0, 0};
+    cr_date d = {0, 0, 0};
     if (!cr_date_parse(text, &d))
         fail_msg("'%s' was rejected", text);
     return d;
@@ -86,7 +86,7 @@ static void other_forms_are_rejected(void **state)
     (void)state;
     static const char *const bad[] = {
         "", "   ", "2024-1-01", "2024-01-1", "24-01-01", "2024/01/01", "20240101",
-        "2024-01", "2024", "+2024-01-01", "2024-01-01x", "2024-01-01 x", "x2024-01-01",
+        "+2024-01-01", "2024-01-01x", "2024-01-01 x", "x2024-01-01",
         "2024-01-01T", "2024-01-01T10", "2024-01-01T10:", "2024-01-01T10:0",
         "2024-01-01T1:00", "2024-01-01T25:00", "2024-01-01T24:00", "2024-01-01T10:60",
         "2024-01-01T10:00:61", "2024-01-01T10:00:5", "2024-01-01T10:00:00.",
@@ -94,6 +94,41 @@ static void other_forms_are_rejected(void **state)
         "2024-01-01T10:00+5", "2024-01-01T10:00+053", "2024-01-01T10:00+05:3",
         "2024-01-01T10:00 +05", "2024-01-01Z", "2024-01-01+05", "2024-01-01  10:00",
         "2024-01-01T10:00:00:00", "2024-01-01T10:00:00.5.5"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+        expect_rejected(bad[i]);
+}
+
+/* ISO 8601 reduced precision: a month or a year is the period of its days, counted by
+ * hand (2024 is a leap year: 366 days; June has 30). */
+static void months_and_years_are_periods_of_days(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *text;
+        int32_t first, last;
+    } cases[] = {
+        {"2024-06", D_2024_01_01 + 152, D_2024_01_01 + 152 + 29}, /* Jan-May: 31+29+31+30+31 */
+        {"2024-02", D_2024_01_01 + 31, D_2024_02_29},
+        {"2023-02", D_2024_01_01 - 365 + 31, D_2024_01_01 - 365 + 31 + 27},
+        {"2024-12", D_2024_01_01 + 335, D_2024_01_01 + 365},
+        {"2024", D_2024_01_01, D_2024_01_01 + 365},
+        {"2000", D_2000_01_01, D_2000_01_01 + 365},
+        {" 2024-06 ", D_2024_01_01 + 152, D_2024_01_01 + 181},
+        {"0001", D_0001_01_01, D_0001_01_01 + 364},
+        {"9999-12", D_9999_12_31 - 30, D_9999_12_31},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        cr_date d = parse(cases[i].text);
+        if (d.day != cases[i].first || d.last != cases[i].last || d.second != -1)
+            fail_msg("'%s': days %d..%d second %d, expected %d..%d", cases[i].text, (int)d.day,
+                     (int)d.last, (int)d.second, (int)cases[i].first, (int)cases[i].last);
+    }
+    /* A full date is a period of one day. */
+    cr_date d = parse("2024-06-15T10:00");
+    assert_int_equal(d.day, d.last);
+    static const char *const bad[] = {"2024-00", "2024-13", "2024-6", "2024-006", "0000",
+                                      "2024-06T10:00", "2024-06 10:00", "2024-06-", "202406",
+                                      "2024-06Z", "2024-W01", "2024-"};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
         expect_rejected(bad[i]);
 }
@@ -191,7 +226,7 @@ static void format_writes_the_date_and_round_trips(void **state)
 static void expect_window(const char *from, const char *to, const char *const *inside,
                           const char *const *outside)
 {
-    cr_date f = {0, 0}, t = {0, 0};
+    cr_date f = {0, 0, 0}, t = {0, 0, 0};
     if (from)
         f = parse(from);
     if (to)
@@ -248,6 +283,33 @@ static void window_bounds_may_be_open(void **state)
                   (const char *const[]){"2024-03-01T10:00:01", NULL});
 }
 
+/* A month or a year lies in a window when any of its days does; a bound given as a month or
+ * a year covers all of it. */
+static void periods_match_windows_they_overlap(void **state)
+{
+    (void)state;
+    expect_window("2024-06-15", "2024-07-10",
+                  (const char *const[]){"2024-06", "2024-07", "2024", NULL},
+                  (const char *const[]){"2024-05", "2024-08", "2023", "2025", NULL});
+    /* One day of overlap is enough, at either end. */
+    expect_window("2024-06-30", NULL, (const char *const[]){"2024-06", "2024", NULL},
+                  (const char *const[]){"2024-05", "2023", NULL});
+    expect_window(NULL, "2024-06-01", (const char *const[]){"2024-06", "2024", NULL},
+                  (const char *const[]){"2024-07", "2025", NULL});
+    /* A bound with a time against a month: the month's days have no time, so its edge day
+     * counts. */
+    expect_window("2024-06-30T23:00", NULL, (const char *const[]){"2024-06", NULL},
+                  (const char *const[]){"2024-05", NULL});
+    /* Bounds given as a month and a year cover their whole period. */
+    expect_window("2024-06", "2024-06",
+                  (const char *const[]){"2024-06-01", "2024-06-30T23:59:59", "2024-06",
+                                        "2024", NULL},
+                  (const char *const[]){"2024-05-31T23:59", "2024-07-01", "2024-05", NULL});
+    expect_window("2023", "2024-02",
+                  (const char *const[]){"2023-01-01", "2024-02-29", "2023-07", "2024", NULL},
+                  (const char *const[]){"2022-12-31", "2024-03-01", "2022", "2024-03", NULL});
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -261,6 +323,8 @@ int main(void)
         cmocka_unit_test(window_bounds_without_time_cover_their_whole_day),
         cmocka_unit_test(window_bounds_with_time_are_inclusive),
         cmocka_unit_test(window_bounds_may_be_open),
+        cmocka_unit_test(months_and_years_are_periods_of_days),
+        cmocka_unit_test(periods_match_windows_they_overlap),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

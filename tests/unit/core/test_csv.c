@@ -338,10 +338,85 @@ static void header_find_ignores_case_and_blanks_and_looks_up_tags(void **state)
                      CR_OK);
     assert_int_equal(cr_csv_header_find(&t.head, "#geo+lat"), 0);
     assert_int_equal(cr_csv_header_find(&t.head, "#GEO+LON"), 2);
-    assert_int_equal(cr_csv_header_find(&t.head, "#geo"), -1);
+    assert_int_equal(cr_csv_header_find(&t.head, "#geo"), 0); /* HXL: #geo matches #geo+lat */
     assert_int_equal(cr_csv_header_find(&t.head, "#loc+name"), -1);
     assert_int_equal(cr_csv_header_find(&t.head, "coord b"), 2); /* names still work */
     expect_record(&t, 3, "A", "1", "2", NULL);
+    table_close(&t);
+}
+
+/* HXL tag patterns (hxlstandard.org, "tag patterns"): a pattern's +attributes must all be
+ * on the tag, its -attributes none of them; case, blanks and order do not matter. */
+static void hxl_patterns_match_tags_with_more_attributes(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *pattern, *tag;
+        int match, same;
+    } cases[] = {
+        {"#date", "#date+reported", 1, 0},
+        {"#date+reported", "#date+reported", 1, 1},
+        {"#date+reported", "#date", 0, 0},
+        {"#affected+idps", "#affected+idps+ind", 1, 0},
+        {"#affected+idps", "#affected+ind+idps", 1, 0},
+        {"#affected+ind+idps", "#affected+idps+ind", 1, 1},
+        {"#affected+idps", "#affected+refugees+ind", 0, 0},
+        {"#affected-refugees", "#affected+idps+ind", 1, 0},
+        {"#affected-refugees", "#affected+refugees", 0, 0},
+        {"#ADM2 + Code", "#adm2+code", 1, 1},
+        {"#adm2+code", " #Adm2+CODE+v_pcode ", 1, 0},
+        {"#adm2", "#adm1+code", 0, 0},
+        {"#adm", "#adm2+code", 0, 0}, /* hashtags are whole words */
+        {"#date", "date", 0, 0},
+        {"date", "#date", 0, 0},
+        {"#", "#date", 0, 0},
+        {"#date+", "#date", 0, 0}, /* an empty attribute is on no tag */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        if (cr_hxl_match(cases[i].pattern, cases[i].tag) != cases[i].match)
+            fail_msg("'%s' against '%s': expected match %d", cases[i].pattern, cases[i].tag,
+                     cases[i].match);
+        if (cr_hxl_same(cases[i].pattern, cases[i].tag) != cases[i].same)
+            fail_msg("'%s' against '%s': expected same %d", cases[i].pattern, cases[i].tag,
+                     cases[i].same);
+    }
+}
+
+/* Expects cr_csv_header_column() to give status and, when CR_OK, column; returns the
+ * context's message. */
+static const char *expect_column(table *t, const char *name, cr_status status, int column)
+{
+    int got = -1;
+    assert_int_equal(cr_csv_header_column(t->ctx, &t->head, "t.csv", "--count-field", name, &got),
+                     status);
+    if (status == CR_OK)
+        assert_int_equal(got, column);
+    return cr_ctx_error(t->ctx);
+}
+
+/* A pattern matching several columns takes the exact one, or fails naming the candidates;
+ * a column that is not there fails listing names and tags. */
+static void header_column_resolves_patterns_or_names_candidates(void **state)
+{
+    (void)state;
+    table t = {0};
+    assert_int_equal(table_open(&t, "when,where,idps,refugees,idps_total\n#date+reported,"
+                                    "#adm2+code,#affected+idps+ind,#affected+refugees+ind,"
+                                    "#affected+idps\n"), CR_OK);
+    expect_column(&t, "#date", CR_OK, 0);
+    expect_column(&t, "#adm2+code", CR_OK, 1);
+    /* #affected+idps matches the third and fifth columns; the fifth is the pattern exactly */
+    expect_column(&t, "#affected+idps", CR_OK, 4);
+    expect_column(&t, "#affected+ind+idps", CR_OK, 2);
+    expect_column(&t, "IDPS", CR_OK, 2);
+    /* #affected matches three columns, none exactly */
+    const char *e = expect_column(&t, "#affected", CR_E_DATA, -1);
+    assert_non_null(strstr(e, "matches several columns"));
+    assert_non_null(strstr(e, "3 idps (#affected+idps+ind)"));
+    assert_non_null(strstr(e, "4 refugees (#affected+refugees+ind)"));
+    /* Nothing matches: the message lists names with their tags. */
+    e = expect_column(&t, "#population", CR_E_USAGE, -1);
+    assert_non_null(strstr(e, "when (#date+reported), where (#adm2+code), idps (#affected+idps+ind)"));
     table_close(&t);
 }
 
@@ -434,6 +509,8 @@ int main(void)
         cmocka_unit_test(headers_and_records_drop_crlf_line_ends),
         cmocka_unit_test(the_delimiter_is_sniffed_from_the_header_after_blank_lines),
         cmocka_unit_test(header_find_ignores_case_and_blanks_and_looks_up_tags),
+        cmocka_unit_test(hxl_patterns_match_tags_with_more_attributes),
+        cmocka_unit_test(header_column_resolves_patterns_or_names_candidates),
         cmocka_unit_test(header_clear_frees_and_zeroes),
         cmocka_unit_test(utf8_is_checked_by_rfc_3629),
         cmocka_unit_test(header_names_must_be_utf8_and_duplicates_are_found),
