@@ -4,7 +4,7 @@
  *
  * The basins are a staggered tessellation of the water-stress raster's extent: three columns
  * between wiggly north-south divides, each cut into its own number of rows, so basins meet in
- * T-junctions as HydroBASINS ones do. Both basins beside a divide trace it through the same
+ * T-junctions as HydroBASINS ones do, and a narrow strip offshore, beyond the DEM, with no data. Both basins beside a divide trace it through the same
  * vertices (its fixed samples plus the row breaks of the columns on either side), so the layer
  * has no gaps and no overlaps. Each basin's value is the water-stress function at its centre:
  * one score per basin, as Aqueduct has, where the raster sample blends them. */
@@ -19,29 +19,33 @@
 #include <cpl_vsi.h>
 #include <gdal.h>
 
-#define COLUMNS 3
+#define COLUMNS 4
 #define MAX_ROWS 4
 #define DIVIDE_SAMPLES 48 /* fixed vertices along a divide, plus the row breaks */
 #define NO_DATA (-9999.0)
 #define ARID (-1.0)
 #define ARID_MIN_SCORE 4.0 /* the highest-scoring basin above this is coded arid */
 
-static const int ROWS[COLUMNS] = {3, 4, 3};
+static const int ROWS[COLUMNS] = {3, 4, 3, 1};
+/* Where the divides stand, as shares of the extent from the west: three wide columns and a
+ * narrow strip offshore, east of the DEM (which spans 1/6 to 5/6). */
+static const double DIVIDES[COLUMNS + 1] = {0.0, 1.0 / 3.0, 0.6, 0.88, 1.0};
 
 typedef struct {
     double west, east, south, north; /* lon/lat extent */
     double breaks[COLUMNS][MAX_ROWS + 1];
 } Basins;
 
-/* The divide between columns i - 1 and i (i = 0 and COLUMNS are the straight outer edges). */
+/* The divide between columns i - 1 and i: the inner ones wiggle, the outer edges and the
+ * offshore strip's are straight. */
 static double divide_lon(const Basins *b, int i, double lat)
 {
-    double width = (b->east - b->west) / COLUMNS;
-    double x = b->west + i * width;
-    if (i == 0 || i == COLUMNS)
+    double width = b->east - b->west;
+    double x = b->west + DIVIDES[i] * width;
+    if (i == 0 || i >= COLUMNS - 1)
         return x;
     double phase = (lat - b->south) / (b->north - b->south);
-    return x + 0.12 * width * sin(2.0 * SC_PI * 1.5 * phase + 1.7 * i);
+    return x + 0.04 * width * sin(2.0 * SC_PI * 1.5 * phase + 1.7 * i);
 }
 
 static void basins_init(Basins *b, const Georef *geo)
@@ -107,21 +111,39 @@ static OGRGeometryH basin_polygon(const Basins *b, int c, int k)
     return multi;
 }
 
+#define LAND_SAMPLES 16 /* per side of the lattice that measures a basin's land */
+
 typedef struct {
     double score;
-    Surface surface;
+    int land; /* lattice points on land, of LAND_SAMPLES^2 */
 } BasinSample;
 
-static int sample_centre(const Job *job, const Basins *b, int c, int k, BasinSample *out)
+/* The terrain at (fs, ft) of basin (c, k): fs across between its divides, ft up its rows. */
+static int sample_at(const Job *job, const Basins *b, int c, int k, double fs, double ft,
+                     TerrainSample *s)
 {
-    double lat = 0.5 * (b->breaks[c][k] + b->breaks[c][k + 1]);
-    double x = 0.5 * (divide_lon(b, c, lat) + divide_lon(b, c + 1, lat)), y = lat;
+    double lat = b->breaks[c][k] + ft * (b->breaks[c][k + 1] - b->breaks[c][k]);
+    double west = divide_lon(b, c, lat), east = divide_lon(b, c + 1, lat);
+    double x = west + fs * (east - west), y = lat;
     if (!OCTTransform(job->georef->wgs84_to_utm, 1, &x, &y, NULL))
         return -1;
+    terrain_sample(job->terrain, x, y, s);
+    return 0;
+}
+
+static int sample_basin(const Job *job, const Basins *b, int c, int k, BasinSample *out)
+{
     TerrainSample s;
-    terrain_sample(job->terrain, x, y, &s);
+    if (sample_at(job, b, c, k, 0.5, 0.5, &s) != 0)
+        return -1;
     out->score = floor(landuse_water_stress(job->terrain, &s) * 100.0 + 0.5) / 100.0;
-    out->surface = s.surface;
+    out->land = 0;
+    for (int i = 0; i < LAND_SAMPLES; i++)
+        for (int j = 0; j < LAND_SAMPLES; j++) {
+            if (sample_at(job, b, c, k, (i + 0.5) / LAND_SAMPLES, (j + 0.5) / LAND_SAMPLES, &s) != 0)
+                return -1;
+            out->land += s.surface == SURFACE_LAND;
+        }
     return 0;
 }
 
@@ -190,19 +212,21 @@ static int add_basin(OGRLayerH layer, long long fid, const Basins *b, int c, int
 static int fill_layer(const Job *job, const Basins *b, OGRLayerH layer)
 {
     BasinSample s[COLUMNS][MAX_ROWS];
-    int arid_c = -1, arid_k = -1, nodata_c = -1, nodata_k = -1;
+    int arid_c = -1, arid_k = -1, nodata_c = -1, nodata_k = -1, least_land = LAND_SAMPLES * LAND_SAMPLES + 1;
     double top = ARID_MIN_SCORE;
     for (int c = 0; c < COLUMNS; c++)
         for (int k = 0; k < ROWS[c]; k++) {
-            if (sample_centre(job, b, c, k, &s[c][k]) != 0)
+            if (sample_basin(job, b, c, k, &s[c][k]) != 0)
                 return -1;
             if (s[c][k].score >= top) {
                 top = s[c][k].score;
                 arid_c = c, arid_k = k;
             }
-            /* The last basin centred on deep sea has no data, as offshore units do. */
-            if (s[c][k].surface == SURFACE_DEEP_SEA)
+            /* The basin with the least land (the offshore strip) has no data. */
+            if (s[c][k].land < least_land) {
+                least_land = s[c][k].land;
                 nodata_c = c, nodata_k = k;
+            }
         }
     long long fid = 1;
     for (int c = 0; c < COLUMNS; c++)
