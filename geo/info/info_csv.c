@@ -236,7 +236,9 @@ static json_object *describe_layer(cr_ctx *ctx, const char *path, const csv_scan
     json_object_object_add(o, "fields", describe_columns(s));
     if (!located) {
         cr_info_warn(warnings, path, "no_coordinates",
-                     "no coordinate columns recognised in '%s' (want lon/lat, longitude/latitude, x/y or HXL #geo+lon/#geo+lat)",
+                     "no coordinate columns recognised in '%s' (want lon/lat, longitude/latitude, x/y or "
+                     "HXL #geo+lon/#geo+lat); a table of counts per area code joins to boundary "
+                     "polygons with arrivals --areas --area-key --table --table-key",
                      path);
         return o;
     }
