@@ -57,6 +57,22 @@ int cr_input_polygon_opts(int input, const cr_normalise_opts *norm, cr_polyset_o
     "Aqueduct 'Arid and Low Water Use' (value -1, bws_cat -1 or that bws_label) read as the "   \
     "highest stress, score 5 (ratio 1.6); -9999 and 9999 no data (polygon left out)"
 
+/* The option rows of the inputs that may be polygons, for a command (score, zonal) whose
+ * options struct TYPE keeps them in its member o (water_path, water_field, water_layer,
+ * informal_path, informal_layer): --water, --water-field, --water-layer, --informal,
+ * --informal-layer. FIELD_HELP says the field's default. Expands to CR_OPT_* rows
+ * (cityrisk/command.h). */
+#define CR_INPUT_POLYGON_ARGS(TYPE, FIELD_HELP)                                                   \
+    CR_OPT_INPUT("water", TYPE, o.water_path, "FILE",                                            \
+                 "Aqueduct water-stress scores 0-5: a raster, or basin polygons"),               \
+    CR_OPT_STRING("water-field", NULL, TYPE, o.water_field, "NAME", FIELD_HELP),                 \
+    CR_OPT_STRING("water-layer", NULL, TYPE, o.water_layer, "NAME",                              \
+                  "layer of water polygons (default: the only one)"),                            \
+    CR_OPT_INPUT("informal", TYPE, o.informal_path, "FILE",                                      \
+                 "informal-settlement fraction 0-1: a raster, or polygons"),                     \
+    CR_OPT_STRING("informal-layer", NULL, TYPE, o.informal_layer, "NAME",                        \
+                  "layer of informal polygons (default: the only one)")
+
 /* Opens input's layer from path on grid (a raster, or polygons as cr_input_polygon_opts()
  * says). Fails with CR_E_USAGE on polygons for the sea depths ("score and zonal read
  * depths, a raster"), for informal with --settlement-input other than fraction, and as

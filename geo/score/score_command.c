@@ -10,6 +10,7 @@
 #include "cityrisk/command.h"
 #include "cityrisk/json.h"
 #include "cityrisk/score.h"
+#include "core/inputs.h"
 #include "score_internal.h"
 
 /* The options of the command: the library's, and what the command line says otherwise. */
@@ -67,16 +68,7 @@ static const cr_arg ARGS[] = {
     CR_OPT_INPUT("sea", score_args, o.sea_path, "FILE", "inundation depths in metres (cityrisk inundation)"),
     CR_OPT_STRING("scenario", NULL, score_args, o.scenario, "NAME", "the band of --sea for this scenario"),
     CR_OPT_INT("sea-band", score_args, sea_band, "N", "the band of --sea (default: the only one)"),
-    CR_OPT_INPUT("water", score_args, o.water_path, "FILE",
-                 "Aqueduct water-stress scores 0-5: a raster, or basin polygons"),
-    CR_OPT_STRING("water-field", NULL, score_args, o.water_field, "NAME",
-                  "field of water polygons (default bws_score; bws_raw with --water-input ratio)"),
-    CR_OPT_STRING("water-layer", NULL, score_args, o.water_layer, "NAME",
-                  "layer of water polygons (default: the only one)"),
-    CR_OPT_INPUT("informal", score_args, o.informal_path, "FILE",
-                 "informal-settlement fraction 0-1: a raster, or polygons"),
-    CR_OPT_STRING("informal-layer", NULL, score_args, o.informal_layer, "NAME",
-                  "layer of informal polygons (default: the only one)"),
+    CR_INPUT_POLYGON_ARGS(score_args, "field of water polygons (default bws_score; bws_raw with --water-input ratio)"),
     CR_OPT_INPUT("arrivals", score_args, o.arrivals_path, "FILE", "arrivals per cell (cityrisk arrivals)"),
     CR_OPT_INPUT("population", score_args, o.population_path, "FILE", "residents per cell: adds water_uplift"),
     CR_OPT__OUTPUT("output COG"),

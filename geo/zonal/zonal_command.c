@@ -12,6 +12,7 @@
 #include "cityrisk/command.h"
 #include "cityrisk/json.h"
 #include "cityrisk/zonal.h"
+#include "core/inputs.h"
 
 /* Classes of score_mean, and whether --classes gave them. */
 typedef struct classes_choice {
@@ -77,16 +78,7 @@ static const cr_arg ARGS[] = {
     CR_OPT_INPUT("exposure", zonal_args, o.exposure_path, "FILE", "cityrisk score output: score_* properties"),
     CR_OPT_INPUT("arrivals", zonal_args, o.arrivals_path, "FILE", "arrivals per cell (cityrisk arrivals)"),
     CR_OPT_INPUT("sea", zonal_args, o.sea_path, "FILE", "inundation depth (m); each band a scenario"),
-    CR_OPT_INPUT("water", zonal_args, o.water_path, "FILE",
-                 "Aqueduct water-stress score 0-5: a raster, or basin polygons"),
-    CR_OPT_STRING("water-field", NULL, zonal_args, o.water_field, "NAME",
-                  "field of water polygons (default bws_score)"),
-    CR_OPT_STRING("water-layer", NULL, zonal_args, o.water_layer, "NAME",
-                  "layer of water polygons (default: the only one)"),
-    CR_OPT_INPUT("informal", zonal_args, o.informal_path, "FILE",
-                 "informal-settlement fraction 0-1: a raster, or polygons"),
-    CR_OPT_STRING("informal-layer", NULL, zonal_args, o.informal_layer, "NAME",
-                  "layer of informal polygons (default: the only one)"),
+    CR_INPUT_POLYGON_ARGS(zonal_args, "field of water polygons (default bws_score)"),
     CR_OPT_INPUT("population", zonal_args, o.population_path, "FILE", "residents per cell: water_uplift_mean"),
     CR_OPT_DOUBLE("demand-share", zonal_args, o.demand_share, "S", "share of water demand growing with residents (1)"),
     CR_OPT_ROW(CR_ARG_LIST, CR_ROLE_INPUT, CR_ARGF_NAMED_FILE, "raster", "r", zonal_args, rasters,
