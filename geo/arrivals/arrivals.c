@@ -881,6 +881,27 @@ static cr_status areas_grid(cr_ctx *ctx, const cr_arrivals_opts *o, cr_grid **gr
                        : st;
 }
 
+/* The end of a run that wrote the raster (st CR_OK): commits it (the progress bar from
+ * `from` to the end), then publishes the report; on failure, or after it, discards what is
+ * left. Both are consumed. */
+static cr_status finish_outputs(cr_ctx *ctx, cr_status st, cr_writer *writer, cr_report *report,
+                                double from)
+{
+    if (st == CR_OK) {
+        cr_ctx_set_progress_range(ctx, from, 1.0);
+        st = cr_writer_commit(ctx, writer);
+        writer = NULL;
+    }
+    if (st == CR_OK && report) {
+        st = cr_report_publish(ctx, report);
+        report = NULL;
+    }
+    cr_ctx_set_progress_range(ctx, 0.0, 1.0);
+    cr_writer_abort(writer);
+    cr_report_discard(report);
+    return st;
+}
+
 /* Counts by area (--areas): read the areas and their counts, then spread them. */
 static cr_status arrivals_by_area(cr_ctx *ctx, const char *out_path, const cr_arrivals_opts *o,
                                   cr_arrivals_summary *s)
@@ -912,18 +933,7 @@ static cr_status arrivals_by_area(cr_ctx *ctx, const char *out_path, const cr_ar
         cr_ctx_set_progress_range(ctx, 0.3, 0.9);
         st = cr_areas_spread(ctx, areas, writer, cr_ctx_threads(ctx), report, s);
     }
-    if (st == CR_OK) {
-        cr_ctx_set_progress_range(ctx, 0.9, 1.0);
-        st = cr_writer_commit(ctx, writer);
-        writer = NULL;
-    }
-    if (st == CR_OK && report) {
-        st = cr_report_publish(ctx, report);
-        report = NULL;
-    }
-    cr_ctx_set_progress_range(ctx, 0.0, 1.0);
-    cr_writer_abort(writer);
-    cr_report_discard(report);
+    st = finish_outputs(ctx, st, writer, report, 0.9);
     cr_areas_free(areas);
     if (st == CR_OK)
         s->grid = grid;
@@ -1005,19 +1015,9 @@ cr_status cr_arrivals(cr_ctx *ctx, const char *points_path, const char *out_path
         cr_ctx_set_progress_range(ctx, 0.6, 0.75);
         st = run_tiles(ctx, &j, threads, slots);
     }
-    if (st == CR_OK) {
+    if (st == CR_OK)
         s->raster_sum = j.raster_sum;
-        cr_ctx_set_progress_range(ctx, 0.75, 1.0);
-        st = cr_writer_commit(ctx, writer);
-        writer = NULL;
-    }
-    if (st == CR_OK && report) {
-        st = cr_report_publish(ctx, report);
-        report = NULL;
-    }
-    cr_ctx_set_progress_range(ctx, 0.0, 1.0);
-    cr_writer_abort(writer);
-    cr_report_discard(report);
+    st = finish_outputs(ctx, st, writer, report, 0.75);
     job_free(&j, threads, slots);
     cr_mask_free(mask);
     if (st == CR_OK)
