@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cpl_minixml.h>
 #include <cpl_string.h>
 #include <gdal_alg.h>
 #include <gdalwarper.h>
@@ -18,6 +19,12 @@ static const double APPROX_ERROR = 0.125;
 /* A grid cell at least this much larger in area than a source cell counts as
  * coarsening; near-equal sizes (a shifted grid) are refined with bilinear. */
 static const double COARSEN_RATIO = 1.0 + 1e-6;
+
+/* Bytes of the warp kernel's data one block of a warped VRT may load from its source.
+ * GDAL warps a VRT block in one pass over the block's whole source window, whatever
+ * the warp memory limit; its default block (512 x 128 cells) onto a grid 100 times
+ * coarser than the source would load 655 million source cells at once. */
+static const double BLOCK_SOURCE_BYTES = 64.0 * 1024 * 1024;
 
 struct cr_layer {
     char *path;
@@ -140,6 +147,64 @@ static const char *resampling_alg(const char *name, GDALResampleAlg *alg)
     return NULL;
 }
 
+/* Bytes the warp kernel holds per source cell of a block: the Float64 working value,
+ * except for GDAL's sum, which keeps each source cell's footprint on the grid (about
+ * 200 to 300 bytes a cell measured with GDAL 3.6.2, and slower the larger the block). */
+static double bytes_per_source_cell(GDALResampleAlg alg)
+{
+    return alg == GRA_Sum ? 256.0 : sizeof(double);
+}
+
+/* The side, in grid cells, of a square block whose source window holds about
+ * BLOCK_SOURCE_BYTES of the kernel's data, given the source's cell area on the grid
+ * (0 when unknown or when the grid is not coarser: GDAL's blocks are kept). */
+static int block_side(const cr_layer *l, double src_area, GDALResampleAlg alg)
+{
+    if (!(src_area > 0.0))
+        return 0;
+    double cells = cr_grid_cell_area(l->grid) / src_area; /* source cells per grid cell */
+    if (!(cells > 1.0))
+        return 0;
+    double side = floor(sqrt(BLOCK_SOURCE_BYTES / (bytes_per_source_cell(alg) * cells)));
+    return side < 1.0 ? 1 : side > 1 << 20 ? 1 << 20 : (int)side;
+}
+
+/* Reopens the warped VRT with bx x by blocks. GDAL 3.6's C API sets no block size on a
+ * warped VRT, but reads one from the VRT's XML: the VRT is serialised, its
+ * BlockXSize/BlockYSize changed and the XML opened. On any failure the VRT is kept as
+ * it was (the same cells, read with more memory). */
+static void narrow_blocks(cr_layer *l, int bx, int by)
+{
+    char **md = GDALGetMetadata(l->warped, "xml:VRT");
+    CPLXMLNode *tree = md && md[0] ? CPLParseXMLString(md[0]) : NULL;
+    CPLXMLNode *root = tree ? CPLGetXMLNode(tree, "=VRTDataset") : NULL;
+    if (!root) {
+        CPLDestroyXMLNode(tree);
+        return;
+    }
+    char text[32];
+    snprintf(text, sizeof text, "%d", bx);
+    CPLSetXMLValue(root, "BlockXSize", text);
+    snprintf(text, sizeof text, "%d", by);
+    CPLSetXMLValue(root, "BlockYSize", text);
+    char *xml = CPLSerializeXMLTree(tree);
+    CPLDestroyXMLNode(tree);
+    GDALDatasetH narrow = xml ? GDALOpenEx(xml, GDAL_OF_RASTER | GDAL_OF_READONLY, NULL, NULL, NULL)
+                              : NULL;
+    CPLFree(xml);
+    int got_x = 0, got_y = 0;
+    if (narrow)
+        GDALGetBlockSize(GDALGetRasterBand(narrow, 1), &got_x, &got_y);
+    if (!narrow || got_x != bx || got_y != by || GDALGetRasterCount(narrow) != 1) {
+        if (narrow)
+            GDALClose(narrow);
+        CPLErrorReset();
+        return;
+    }
+    GDALClose(l->warped);
+    l->warped = narrow;
+}
+
 static cr_status open_warped(cr_ctx *ctx, cr_layer *l, const cr_layer_opts *opts)
 {
     char **to = CSLSetNameValue(NULL, "DST_SRS", l->grid->crs_wkt);
@@ -198,6 +263,11 @@ static cr_status open_warped(cr_ctx *ctx, cr_layer *l, const cr_layer_opts *opts
         GDALDestroyTransformer(approx);
         return cr_ctx_fail_gdal(ctx, CR_E_IO, "cannot warp raster '%s' onto the grid", l->path);
     }
+    int bx = GDALGetRasterXSize(l->warped), by = GDALGetRasterYSize(l->warped);
+    GDALGetBlockSize(GDALGetRasterBand(l->warped, 1), &bx, &by);
+    int side = block_side(l, src_area, alg);
+    if (side > 0 && (double)side * side < (double)bx * by)
+        narrow_blocks(l, side < bx ? side : bx, side < by ? side : by);
     l->band = GDALGetRasterBand(l->warped, 1);
     GDALSetRasterNoDataValue(l->band, NAN);
     l->has_nodata = 0; /* the VRT marks every invalid cell NaN */

@@ -22,12 +22,14 @@ Inputs on other grids are compared with GDAL's own warp of the same input onto t
 import json
 import math
 import os
+import resource
+import subprocess
 import unittest
 
 import numpy as np
 from osgeo import gdal, ogr, osr
 
-from cliutil import CliTestCase, run, sample
+from cliutil import CITYRISK, CliTestCase, run, sample
 from polyref import fine_reference, write_polygons
 
 gdal.UseExceptions()
@@ -1138,6 +1140,48 @@ class OtherGrids(ScoreCase):
         bands, summary, _ = self.score(*self.layer_args(paths))
         self.assertEqual(bands["score"].shape, (ROWS * 3, COLS * 3))
         self.assertEqual(summary["resampling"]["informal"], "none")
+
+
+    def test_a_grid_100_times_coarser_reads_in_bounded_memory(self):
+        # 4000 x 4000 cells of 30 m read onto 40 x 40 cells of 3 km. GDAL warps a warped VRT's
+        # block from its whole source window at once: with GDAL's default blocks one block is
+        # the whole grid, 16 million source cells in Float64 per layer and worker; cityrisk
+        # chooses blocks whose source window stays near 64 MB. Run under a 1 GB address space
+        # (the four layers read by two workers at once exceed it otherwise).
+        n, k = 4000, 100
+        rng = np.random.default_rng(23)
+        fine = rng.uniform(0, 1, (n, n)).astype(np.float32).astype(np.float64)
+        fine[:k, :k] = np.nan              # one grid cell with no value at all
+        fine[k:k + 60, 2 * k:3 * k] = np.nan  # and one with 40 of its 100 rows
+        path = write_raster(self.path("fine.tif"), fine)
+        m = n // k
+        grid = write_raster(self.path("grid.tif"), np.zeros((m, m)), cell=CELL * k)
+        out = self.path("coarse.tif")
+
+        def limit_address_space():
+            resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
+
+        proc = subprocess.run(
+            [CITYRISK, "score", "--sea", path, "--water", path, "--informal", path,
+             "--arrivals", path, "--arrivals-ref", "10", "--grid", grid, "--bands",
+             "score,sea,informal", "-o", out, "--json"],
+            capture_output=True, text=True, timeout=300, preexec_fn=limit_address_space)
+        self.assertEqual(proc.returncode, 0, f"exit {proc.returncode}, stderr: {proc.stderr}")
+        self.assertEqual(json.loads(proc.stdout)["resampling"]["informal"], "average")
+        bands, _ = read_output(self, out)
+        self.assertEqual(bands["informal"].shape, (m, m))
+        # The mean of each cell's 100 x 100 source cells, nodata left out.
+        blocks = fine.reshape(m, k, m, k).transpose(0, 2, 1, 3).reshape(m, m, k * k)
+        valid = ~np.isnan(blocks)
+        count = valid.sum(axis=2)
+        mean = np.where(count > 0, np.where(valid, blocks, 0).sum(axis=2) / np.maximum(count, 1),
+                        np.nan)
+        self.assertTrue(np.isnan(mean[0, 0]) and not np.isnan(mean[1, 2]), "fixture")
+        self.assertCells(bands["informal"], mean, "informal, the mean of 100 x 100 cells")
+        self.assertCells(bands["sea"], mean, "sea depth (1 m full), the mean")
+        # And as GDAL's own warp of the same input (gdalwarp -r average).
+        self.assertCells(bands["informal"], warp_onto(path, "average", grid_bounds(
+            cell=CELL * k, rows=m, cols=m), m, m), "informal as gdalwarp -r average")
 
 
 # ---------------------------------------------------------------------------------------------
