@@ -268,9 +268,25 @@ int cr_input_polygon_opts(int input, const cr_normalise_opts *norm, cr_polyset_o
     }
 }
 
+cr_status cr_refuse_polygons(cr_ctx *ctx, const char *role, const char *path, int count,
+                             const char *remedy)
+{
+    if (!path || !cr_holds_polygons(path))
+        return CR_OK;
+    if (count)
+        return cr_ctx_fail(ctx, CR_E_USAGE, "%s '%s' holds polygons, but %s is read as counts per "
+                           "cell, a raster: give counts per area (polygons with a count field, or "
+                           "a table keyed to them) to cityrisk arrivals --areas, and its output here",
+                           role, path, role);
+    return cr_ctx_fail(ctx, CR_E_USAGE, "%s '%s' holds polygons, but %s needs a raster%s%s", role,
+                       path, role, remedy ? ": " : "", remedy ? remedy : "");
+}
+
 cr_status cr_input_refuse_polygons(cr_ctx *ctx, int input, const cr_normalise_opts *norm,
                                    const char *path)
 {
+    if (input == CR_INPUT_ARRIVALS || input == CR_INPUT_POPULATION)
+        return cr_refuse_polygons(ctx, cr_input_name(input), path, 1, NULL);
     if ((input == CR_INPUT_SEA || (input == CR_INPUT_INFORMAL && norm &&
                                    norm->settlement != CR_SETTLEMENT_FRACTION)) &&
         cr_holds_polygons(path)) {

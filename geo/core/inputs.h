@@ -80,9 +80,18 @@ int cr_input_polygon_opts(int input, const cr_normalise_opts *norm, cr_polyset_o
 cr_status cr_input_open(cr_ctx *ctx, int input, const cr_normalise_opts *norm, const char *path,
                         const cr_grid *grid, const cr_layer_opts *opts, cr_layer **out);
 
-/* The refusals of cr_input_open() alone, before anything is read (CR_E_USAGE). */
+/* The refusals of cr_input_open() alone, before anything is read (CR_E_USAGE): polygons
+ * for the sea's depths (to inundation --sea), for the counts of arrivals and population
+ * (to arrivals --areas), for informal with --settlement-input other than fraction. */
 cr_status cr_input_refuse_polygons(cr_ctx *ctx, int input, const cr_normalise_opts *norm,
                                    const char *path);
+
+/* Fails with CR_E_USAGE when path holds polygons where role (a message's name: "exposure",
+ * "-r pop") needs a raster: for counts per cell (count set) pointing to arrivals --areas,
+ * else saying that role needs a raster, then remedy when not NULL. CR_OK otherwise (path
+ * NULL included). */
+cr_status cr_refuse_polygons(cr_ctx *ctx, const char *role, const char *path, int count,
+                             const char *remedy);
 
 /* Checks n raw values of input against its range: those beyond it by no more than the
  * tolerance are clamped and counted into *clamped, NaN left. Returns the index of the

@@ -688,11 +688,14 @@ static cr_status load_zones(cr_ctx *ctx, map_model *m, const cr_map_opts *o,
                    "cityrisk zonal (--name-field): no labels; give --labels FIELD",
                    o->zones_path, lname);
     /* Zones whose data coverage is below zonal's threshold have no rank (docs/zonal.md):
-     * they are hatched, and never labelled, whatever ranks them. A Shapefile names the
-     * field as zonal shortens it. */
-    int ci = OGR_FD_GetFieldIndex(defn, "data_coverage");
-    if (ci < 0)
-        ci = OGR_FD_GetFieldIndex(defn, "dat_cov");
+     * they are hatched, and never labelled, whatever ranks them. The threshold is taken
+     * over the zone's land (land_data_coverage) when zonal had the sea's depths, else over
+     * its area (data_coverage). A Shapefile names the fields as zonal shortens them. */
+    static const char *const COVERAGE_FIELDS[] = {"land_data_coverage", "landdatcov",
+                                                  "data_coverage", "dat_cov"};
+    int ci = -1;
+    for (size_t k = 0; ci < 0 && k < sizeof COVERAGE_FIELDS / sizeof *COVERAGE_FIELDS; k++)
+        ci = OGR_FD_GetFieldIndex(defn, COVERAGE_FIELDS[k]);
     if (ci >= 0 && !numeric_field(defn, ci))
         ci = -1;
     double min_coverage = CR_ZONAL_MIN_COVERAGE;

@@ -73,6 +73,7 @@ typedef struct worker_state {
 typedef struct job {
     const cr_zonal_opts *o;
     cr_grid *grid;
+    const char *grid_path; /* what the grid was taken from, for messages */
     source *src;
     cr_zplan plan;
     cr_zones zones;
@@ -294,8 +295,22 @@ static cr_status prepare_sources(cr_ctx *ctx, job *j, cr_zonal_summary *s)
     p->src_score = p->src_uplift = p->src_arrivals = p->src_water = p->src_informal =
         p->src_population = -1;
     int n = 0;
-    cr_status st = CR_OK;
-    if (o->exposure_path)
+    /* Polygons where a raster is needed, said with the remedy before anything is read. */
+    cr_status st = cr_refuse_polygons(ctx, "exposure", o->exposure_path, 0,
+                                      "the output of cityrisk score");
+    const char *by_input[] = {[CR_INPUT_SEA] = o->sea_path, [CR_INPUT_ARRIVALS] = o->arrivals_path,
+                              [CR_INPUT_POPULATION] = o->population_path};
+    for (size_t k = 0; st == CR_OK && k < sizeof by_input / sizeof *by_input; k++)
+        if (by_input[k])
+            st = cr_input_refuse_polygons(ctx, (int)k, NULL, by_input[k]);
+    for (int g = 0; st == CR_OK && g < o->nrasters; g++) {
+        char role[CR_STAT_NAME_MAX + 8];
+        snprintf(role, sizeof role, "-r %s", o->rasters[g].name);
+        st = cr_refuse_polygons(ctx, role, o->rasters[g].path, o->rasters[g].count,
+                                "-r reads raster bands (polygons with a value: rasterize them, or "
+                                "give Aqueduct basins to --water and settlements to --informal)");
+    }
+    if (st == CR_OK && o->exposure_path)
         st = add_exposure(ctx, j, &n);
     if (st == CR_OK)
         st = add_inputs(ctx, j, &n, s);
@@ -336,12 +351,22 @@ static cr_status prepare_sources(cr_ctx *ctx, job *j, cr_zonal_summary *s)
                                p->stats[k].weight, p->stats[k].weight);
     }
     cr_zplan_layout(p);
-    /* The grid is the first raster's: polygons (water, informal) have none. */
+    /* The grid is --grid's, or --crs's over --bounds or the first raster's extent, else the
+     * first raster's: polygons (water, informal) have none. Without any raster, --crs's
+     * extent is the zones' (the study area), and without --crs there is no grid to take. */
     int first = 0;
-    while (first + 1 < n && cr_holds_polygons(j->src[first].path))
+    while (first < n && cr_holds_polygons(j->src[first].path))
         first++;
-    if ((st = cr_grid_from_spec(ctx, &o->grid, j->src[first].path, &j->grid)) != CR_OK)
+    if (first == n && !o->grid.ref && !o->grid.crs)
+        return cr_ctx_fail(ctx, CR_E_USAGE,
+                           "every layer given is polygons, which have no grid: give the analysis "
+                           "grid with --grid REF, or --crs CRS --resolution M (over the zones' "
+                           "extent, or --bounds)");
+    j->grid_path = first < n ? j->src[first].path : o->zones_path;
+    if ((st = cr_grid_from_spec(ctx, &o->grid, j->grid_path, &j->grid)) != CR_OK)
         return st;
+    if (o->grid.ref)
+        j->grid_path = o->grid.ref;
     for (int k = 0; k < n && st == CR_OK; k++) {
         const char *resampling = NULL;
         st = cr_input_probe_keep(ctx, j->src[k].input, NULL, j->src[k].path, j->grid,
@@ -979,7 +1004,7 @@ cr_status cr_zonal(cr_ctx *ctx, const char *out_path, const cr_zonal_opts *opts,
         double start = cr_seconds();
         /* Zones cost little to read, except the rare one that needs a costly repair. */
         cr_ctx_set_progress_range(ctx, 0.0, 0.1);
-        st = cr_zones_load(ctx, opts, j.grid, j.src[0].path, &j.zones);
+        st = cr_zones_load(ctx, opts, j.grid, j.grid_path, &j.zones);
         cr_ctx_set_progress_range(ctx, 0.0, 1.0);
         cr_ctx_log(ctx, CR_LOG_DEBUG, "zonal: reading the zones took %.2f s", cr_seconds() - start);
     }

@@ -24,6 +24,7 @@ typedef struct domain_acc {
     double u_a, u_au;         /* [a, u]: sum f a, sum f a u */
     double s_valid, s_area;   /* sum ca [S], sum ca S */
     double as_a, as_as;       /* [a, S]: sum f a, sum f a S */
+    double sea;               /* sum ca [sea]: every --sea band and the score missing */
 } domain_acc;
 
 /* Sums per scenario. */
@@ -161,6 +162,12 @@ static int add_domain(const cr_zplan *plan, double *acc, const double *v, double
         }
     }
     scen_acc *SC = (scen_acc *)(acc + plan->off_scen);
+    /* The sea: no depth in any scenario (inundation writes nodata on the sea, and beyond
+     * the DEM) and no score (score writes none there either). */
+    int sea = plan->nscen > 0 && isnan(S);
+    for (int j = 0; sea && j < plan->nscen; j++)
+        sea = isnan(v[plan->src_sea[j]]);
+    D->sea += sea ? ca : 0.0;
     for (int j = 0; j < plan->nscen; j++) {
         double d = v[plan->src_sea[j]];
         if (isnan(d))
@@ -419,6 +426,14 @@ static void emit_columns(const cr_zplan *plan, const double *acc, cr_wlist *list
     if (s->plan)
         s->plan->col_coverage = s->c;
     put(s, "data_coverage", "", 0, empty ? NAN : coverage > 1.0 - 1e-9 ? 1.0 : coverage);
+    if (plan->nscen > 0) {
+        /* The same over the zone's land: its sea cells leave the area (null when all sea). */
+        double land = area - D->sea;
+        double on_land = land > 1e-9 * area ? D->all_valid / land : NAN;
+        if (s->plan)
+            s->plan->col_coverage = s->c;
+        put(s, "land_data_coverage", "", 0, empty ? NAN : on_land > 1.0 - 1e-9 ? 1.0 : on_land);
+    }
     double arrivals = total(D->a_sum, D->a_valid);
     if (a) {
         put(s, "arrivals_total", "", 0, arrivals);

@@ -89,9 +89,10 @@ static const cr_arg ARGS[] = {
     CR_OPT_PARSED("classes", zonal_args, classes, "SPEC", parse_classes,
                   "classes of score_mean (default: the exposure's)"),
     CR_OPT_DOUBLE("min-coverage", zonal_args, o.min_coverage, "SHARE",
-                  "data coverage a zone needs for a class and rank (0.5)"),
-    CR_OPT__GRID("read every raster onto this raster's grid (default: the first raster's)",
-                 "grid extent in --crs (default: the first raster's, reprojected as gdalwarp does)"),
+                  "data coverage of its land a zone needs for a class and rank (0.5)"),
+    CR_OPT__GRID("read every layer onto this raster's grid (default: the first raster's)",
+                 "grid extent in --crs (default: the first raster's as gdalwarp has it, else "
+                 "the zones')"),
     CR_OPT__OUTPUT("output vector, or - for GeoJSON on stdout"),
     CR_OPT_STRING("format", "of", zonal_args, o.format, "FORMAT", "OGR driver (default GeoJSON)"),
     CR_OPT_LIST("layer-creation-option", "lco", zonal_args, o.layer_options, "NAME=VALUE",
@@ -272,8 +273,9 @@ static void summarise(const void *opts, FILE *text, cr_command_result *result)
                   "written to %s\n",
             s->zones, s->zones_repaired, s->zones_without_data, s->columns, a->base.output);
     if (s->zones_below_coverage > 0)
-        fprintf(text, "%" PRId64 " zone%s below %g %% data coverage: %s\n", s->zones_below_coverage,
-                s->zones_below_coverage == 1 ? "" : "s", 100.0 * s->min_coverage,
+        fprintf(text, "%" PRId64 " zone%s below %g %% data coverage%s: %s\n",
+                s->zones_below_coverage, s->zones_below_coverage == 1 ? "" : "s",
+                100.0 * s->min_coverage, a->o.sea_path ? " of their land" : "",
                 a->o.exposure_path ? "no score_class or score_rank (--min-coverage)"
                                    : "look at data_coverage before comparing them");
 }
@@ -291,6 +293,7 @@ const cr_command cr_zonal_command = {
         "arrivals are kept across neighbourhood boundaries. The zones keep all their\n"
         "attributes and get one property per statistic (docs/zonal.md):\n"
         "  area_km2, data_coverage                         always\n"
+        "  land_data_coverage   data_coverage of the land   --sea\n"
         "  arrivals_total, arrivals_per_km2                 --arrivals\n"
         "  flood_area_share[_SCENARIO]                      --sea (one set per band)\n"
         "  arrivals_flooded[_share][_SCENARIO]              --sea, --arrivals\n"
@@ -299,7 +302,9 @@ const cr_command cr_zonal_command = {
         "  arrivals_compound[_SCENARIO]     arrivals where d > 0, v >= 0.5 and b >= 3\n"
         "  water_uplift_mean               --population (or the exposure's water_uplift)\n"
         "  score_mean, score_p90, score_arrivals, score_class, score_rank   --exposure\n"
-        "    (class and rank only for zones with data_coverage >= --min-coverage, 0.5)\n"
+        "    (class and rank only for zones with data_coverage >= --min-coverage, 0.5;\n"
+        "    with --sea, land_data_coverage: the sea, cells without a depth or a score,\n"
+        "    is no missing data)\n"
         "  NAME_STAT                       each -r raster and --stats statistic\n"
         "Statistics of -r rasters: count (sum of f), sum, mean, min, max, stdev, median,\n"
         "quantile(q), majority, frac(t) (share of the valid area with value >= t),\n"
@@ -307,8 +312,11 @@ const cr_command cr_zonal_command = {
         "A -r raster of counts per cell (people) not on the grid needs --counts NAME, so\n"
         "that it is read with sum resampling and its total kept (a warning says so).\n"
         "Rasters are read onto the grid of --grid, or of --crs and --resolution (over\n"
-        "--bounds, else the first raster's extent), else of --exposure (else the first\n"
-        "raster given);\n"
+        "--bounds, else the first raster's extent, else the zones'), else of --exposure\n"
+        "(else the first raster given; polygons have no grid, so layers that are all\n"
+        "polygons need --grid or --crs). Polygons are refused (exit 2) where a raster is\n"
+        "needed: --exposure, -r, --sea (cityrisk inundation --sea makes depths), and\n"
+        "counts: --arrivals, --population (cityrisk arrivals --areas makes them);\n"
         "zones in any CRS are reprojected to it; invalid polygons are repaired with a\n"
         "warning; zones without geometry or data get nulls, never a made-up 0.\n"
         "\n"

@@ -111,7 +111,8 @@ typedef struct cr_zplan {
     size_t off_scen, off_generic, generic_stride;
     int nlists;             /* value lists per zone: the score's, then one per generic raster */
     int col_score_mean, col_score_class, col_score_rank; /* -1 when absent */
-    int col_coverage;       /* data_coverage */
+    int col_coverage;       /* the coverage --min-coverage asks of a zone: land_data_coverage
+                             * with --sea, else data_coverage */
 } cr_zplan;
 
 /* Lays out the accumulators of plan (sources, stats and demand_share set). */

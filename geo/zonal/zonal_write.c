@@ -318,6 +318,8 @@ char *cr_zonal_fields_path(const char *out_path, const char *driver)
 static const char *const METRICS[][3] = {
     {"area_km2", "area of the zone", "km2"},
     {"data_coverage", "share of the zone's area with a value in every raster", "0-1"},
+    {"land_data_coverage", "share of the zone's land (its area less its sea: cells without a "
+                           "depth or a score) with a value in every raster", "0-1"},
     {"arrivals_total", "arrivals in the zone: sum of f a", "people"},
     {"arrivals_per_km2", "arrivals_total per km2 of the zone", "people/km2"},
     {"flood_area_share", "share of the zone's area flooded (depth > 0)", "0-1"},

@@ -22,7 +22,7 @@ import numpy as np
 from osgeo import gdal, ogr, osr
 
 from cliutil import CliTestCase, run, run_steps, sample, sample_city_steps
-from test_zonal import coverage_fixture, polygon_wkt, write_grid_raster, write_zones
+from test_zonal import coastal_fixture, coverage_fixture, polygon_wkt, write_grid_raster, write_zones
 
 gdal.UseExceptions()
 
@@ -331,6 +331,21 @@ class Issue18Maps(CliTestCase):
         desc, _ = self.svg_desc("--raster", exposure, "--zones", out, "--field", "score_mean")
         self.assertIn("1 zone 2", desc)
         self.assertNotIn("zone 3", desc)
+
+    # ---- review: the hatching follows zonal's threshold over the zone's land
+
+    def test_coastal_zone_with_its_land_covered_is_not_hatched(self):
+        # zone 1 is two-thirds sea with all its land scored: ranked by zonal, so not hatched;
+        # zone 2 (a quarter of its land scored) and zone 3 (all sea) are.
+        zones, exposure, sea = coastal_fixture(self)
+        for name in ("coast.geojson", "coast.shp"):
+            out = self.path(name)
+            self.zonal("--zones", zones, "--exposure", exposure, "--sea", sea, "-o", out)
+            _, summary, _ = self.map("--raster", exposure, "--zones", out, "--top", "0")
+            self.assertEqual(summary["zones_insufficient"], 2, name)
+            desc, _ = self.svg_desc("--raster", exposure, "--zones", out, "--field",
+                                    "score_mean")
+            self.assertIn("1 zone 1", desc, name)
 
     # ---- point 16: labels from the name field zonal recorded
 

@@ -1213,7 +1213,8 @@ class CostlyZones(ZonalCase):
 
 def domain_properties(scenarios):
     sfx = ["_" + re.sub(r"[^A-Za-z0-9]", "_", s) for s in scenarios]
-    names = ["area_km2", "data_coverage", "arrivals_total", "arrivals_per_km2"]
+    names = ["area_km2", "data_coverage"] + (["land_data_coverage"] if scenarios else [])
+    names += ["arrivals_total", "arrivals_per_km2"]
     names += [f"flood_area_share{s}" for s in sfx]
     names += [f"arrivals_flooded{s}" for s in sfx]
     names += [f"arrivals_flooded_share{s}" for s in sfx]
@@ -1283,6 +1284,8 @@ class SampleCity(ZonalCase):
         self.assertGreaterEqual(len(set(col("score_class"))), 2)
         for p in self.props.values():
             self.assertTrue(0 < p["data_coverage"] <= 1)
+            # the sea leaves the land's share: never below the whole area's
+            self.assertTrue(p["data_coverage"] - 1e-12 <= p["land_data_coverage"] <= 1)
             for sc in ["ssp245_2050", "ssp585_2100_p83"]:
                 share = p[f"flood_area_share_{sc}"]
                 self.assertTrue(share is None or 0 <= share <= 1)
@@ -1992,6 +1995,143 @@ class PolygonInputs(ZonalCase):
         # The informal union: 50 x 40 + 55 x 65 - the overlap 15 x 15, over 100 m x 100 m.
         total = (props[1]["informal_area_share"] + props[2]["informal_area_share"]) / 2
         self.assertClose(total, (50 * 40 + 55 * 65 - 15 * 15) / 10000.0, "union", rel=1e-9)
+
+# ---------------------------------------------------------------------------------------------
+# Issue 18 review: every layer polygons, polygons where a raster is needed, the sea's share
+
+
+def utm_box(x0, y0, x1, y1):
+    """A ring of UTM 36S points from local metres (y down from the grid's top-left corner)."""
+    return [(X0 + x0, Y0 - y0), (X0 + x1, Y0 - y0), (X0 + x1, Y0 - y1),
+            (X0 + x0, Y0 - y1)]
+
+
+class EveryLayerPolygons(ZonalCase):
+    """Basins and settlements as polygons and no raster: the grid is --grid's or --crs's over
+    the zones' extent, never a polygon layer's."""
+
+    def setUp(self):
+        super().setUp()
+        self.basins = write_polygons(self.path("basins.gpkg"), "GPKG", UTM36S, "basins",
+                                     [("bws_score", ogr.OFTReal)],
+                                     [(utm_box(-50, -50, 150, 150), {"bws_score": 2.0})])
+        # One settlement of 20 m x 20 m in the west zone: its bbox is 2 x 2 cells.
+        self.informal = write_polygons(self.path("informal.shp"), "ESRI Shapefile", UTM36S,
+                                       "informal", [], [(utm_box(20, 20, 40, 40), {})])
+        self.zones_path = self.zones(polygon_wkt([(0, 0), (50, 0), (50, -100), (0, -100)]),
+                                     polygon_wkt([(50, 0), (100, 0), (100, -100), (50, -100)]))
+        self.out_dir = self.path("out")
+        os.mkdir(self.out_dir)
+
+    def test_without_a_grid_option_asks_for_one(self):
+        message = self.assertFailsClean(
+            ["zonal", "--zones", self.zones_path, "--water", self.basins, "--informal",
+             self.informal, "-o", os.path.join(self.out_dir, "z.geojson")], 2, "--grid", "--crs")
+        self.assertIn("polygons", message)
+
+    def test_crs_and_resolution_cover_the_zones(self):
+        props, summary, err, _ = self.zonal("--zones", self.zones_path, "--water", self.basins,
+                                            "--informal", self.informal, "--crs", "EPSG:32736",
+                                            "--resolution", "10")
+        # The grid is the zones' 100 m x 100 m, so both zones are wholly covered.
+        self.assertEqual(summary["grid"]["width"], COLS, summary["grid"])
+        self.assertEqual(summary["grid"]["height"], ROWS, summary["grid"])
+        for z in (1, 2):
+            self.assertEqual(props[z]["data_coverage"], 1.0, f"zone {z}")
+            self.assertClose(props[z]["water_stress_mean"], 2.0, f"zone {z}")
+        # 400 m2 of settlement in the west zone's 5000 m2, none in the east.
+        self.assertClose(props[1]["informal_area_share"], 400 / 5000, "west informal")
+        self.assertEqual(props[2]["informal_area_share"], 0.0)
+        self.assertNotIn("below", err)
+
+
+class PolygonsWhereARasterIsNeeded(ZonalCase):
+    """Polygons given for a role that reads a raster: exit 2 with the remedy, before any
+    work (score's --sea said so; zonal said "cannot open raster", exit 3)."""
+
+    def test_each_role_refuses_polygons_with_its_remedy(self):
+        polys = write_polygons(self.path("areas.gpkg"), "GPKG", UTM36S, "areas",
+                               [("count", ogr.OFTReal)], [(utm_box(0, 0, 100, 100), {"count": 5})])
+        sea = write_polygons(self.path("sea.geojson"), "GeoJSON", UTM36S, "sea", [],
+                             [(utm_box(0, 0, 100, 100), {})])
+        exposure = write_bands(self.path("e.tif"), [("score", np.full((ROWS, COLS), 5.0))])
+        zones = self.zones(polygon_wkt([(0, 0), (100, 0), (100, -100), (0, -100)]))
+        self.out_dir = self.path("out")
+        os.mkdir(self.out_dir)
+        out = os.path.join(self.out_dir, "z.geojson")
+        cases = [
+            (["--sea", sea, "--exposure", exposure], ["sea '", "inundation --sea"]),
+            (["--arrivals", polys], ["arrivals '", "arrivals --areas"]),
+            (["--population", polys, "--exposure", exposure], ["population '", "arrivals --areas"]),
+            (["-r", f"w={polys}", "--counts", "w"], ["-r w '", "arrivals --areas"]),
+            (["-r", f"w={polys}"], ["-r w '", "needs a raster"]),
+            (["--exposure", polys], ["exposure '", "needs a raster", "cityrisk score"]),
+        ]
+        for args, needles in cases:
+            self.assertFailsClean(["zonal", "--zones", zones, *args, "-o", out], 2,
+                                  "holds polygons", *needles)
+
+
+def coastal_fixture(case):
+    """A coast on the test grid: columns 0-5 are the sea (no depth, no score, as inundation and
+    score write them), columns 6-9 land with a depth (0, 0.5 m in column 6). Zone 1 (columns
+    0-8, rows 0-4) is two-thirds sea, its land all scored (7); zone 2 (columns 6-9, rows 5-9)
+    is land scored in column 9 only (3); zone 3 (columns 0-5, rows 5-9) is all sea. Returns
+    (zones, exposure, sea)."""
+    score = np.full((ROWS, COLS), np.nan)
+    score[0:5, 6:9] = 7.0
+    score[5:10, 9] = 3.0
+    exposure = write_bands(case.path("exposure.tif"),
+                           [("score", score), ("class", np.where(np.isnan(score), np.nan, 1.0))])
+    depth = np.full((ROWS, COLS), np.nan)
+    depth[:, 6:] = 0.0
+    depth[:, 6] = 0.5
+    sea = write_raster(case.path("inundation.tif"), depth)
+    zones = case.zones(polygon_wkt([(0, 0), (90, 0), (90, -50), (0, -50)]),
+                       polygon_wkt([(60, -50), (100, -50), (100, -100), (60, -100)]),
+                       polygon_wkt([(0, -50), (60, -50), (60, -100), (0, -100)]))
+    return zones, exposure, sea
+
+
+class CoastalCoverage(ZonalCase):
+    """--min-coverage is taken over a zone's land: its sea is no missing data."""
+
+    def test_the_sea_leaves_the_coverage_threshold(self):
+        zones, exposure, sea = coastal_fixture(self)
+        props, summary, _, _ = self.zonal("--zones", zones, "--exposure", exposure, "--sea", sea)
+        # zone 1: 15 cells of data of 45, all 15 land cells
+        self.assertClose(props[1]["data_coverage"], 15 / 45, "zone 1 data_coverage")
+        self.assertEqual(props[1]["land_data_coverage"], 1.0)
+        self.assertEqual(props[1]["score_rank"], 1)
+        self.assertEqual(props[1]["score_class"], 5)        # 7: Very High (INFORM, above 6.5)
+        # zone 2: land only, 5 cells of data of 20
+        self.assertClose(props[2]["data_coverage"], 0.25, "zone 2 data_coverage")
+        self.assertClose(props[2]["land_data_coverage"], 0.25, "zone 2 land_data_coverage")
+        self.assertIsNone(props[2]["score_rank"])
+        # zone 3: all sea, no land to cover
+        self.assertEqual(props[3]["data_coverage"], 0.0)
+        self.assertIsNone(props[3]["land_data_coverage"])
+        self.assertIsNone(props[3]["score_rank"])
+        self.assertEqual(summary["zones_below_min_coverage"], 2)
+        props, summary, _, _ = self.zonal("--zones", zones, "--exposure", exposure, "--sea", sea,
+                                          "--min-coverage", "0.2")
+        self.assertEqual({z: props[z]["score_rank"] for z in (1, 2, 3)}, {1: 1, 2: 2, 3: None})
+        # Without the sea's depths the sea cannot be told from missing data: the whole area.
+        props, summary, _, _ = self.zonal("--zones", zones, "--exposure", exposure)
+        self.assertNotIn("land_data_coverage", props[1])
+        self.assertIsNone(props[1]["score_rank"])
+        self.assertEqual(summary["zones_below_min_coverage"], 3)
+
+    def test_shapefile_names_and_describes_it(self):
+        zones, exposure, sea = coastal_fixture(self)
+        out = self.path("coast.shp")
+        rc, _, err = run("zonal", "--zones", zones, "--exposure", exposure, "--sea", sea, "-o", out)
+        self.assertEqual(rc, 0, err)
+        with open(self.path("coast.fields.csv"), encoding="utf-8", newline="") as fh:
+            rows = {r["full_name"]: r for r in csv.DictReader(fh)}
+        self.assertEqual(rows["land_data_coverage"]["short_name"], "landdatcov")
+        self.assertIn("land", rows["land_data_coverage"]["description"])
+
 
 if __name__ == "__main__":
     unittest.main()
