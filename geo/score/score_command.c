@@ -72,7 +72,8 @@ static const cr_arg ARGS[] = {
     CR_OPT_INPUT("arrivals", score_args, o.arrivals_path, "FILE", "arrivals per cell (cityrisk arrivals)"),
     CR_OPT_INPUT("population", score_args, o.population_path, "FILE", "residents per cell: adds water_uplift"),
     CR_OPT__OUTPUT("output COG"),
-    CR_OPT__GRID("write on this raster's grid (default: --informal's)",
+    CR_OPT__GRID("write on this raster's grid (default: --informal's when a raster, else "
+                 "--sea's)",
                  "grid extent in --crs (default: the --sea raster's, reprojected as gdalwarp does)"),
     CR_OPT_PARSED("weights", score_args, o.weights, "LIST", parse_weights,
                   "sea=0.3,water=0.2,informal=0.25,arrivals=0.25"),
