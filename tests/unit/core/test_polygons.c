@@ -529,6 +529,14 @@ static void polygon_inputs_off_the_grid_fail(void **state)
     assert_int_equal(cr_polyset_load(f->ctx, path, g, &o, &set), CR_OK);
     assert_int_equal(cr_polyset_box(set, 0).w, 0);
     cr_polyset_free(set);
+    set = NULL;
+    /* A dissolved set (arrivals' --mask) is an input on the grid: refused. */
+    cr_polyset_opts m = {0};
+    m.what = "mask polygons";
+    m.dissolve = 1;
+    assert_int_equal(cr_polyset_load(f->ctx, path, g, &m, &set), CR_E_DATA);
+    assert_non_null(strstr(cr_ctx_error(f->ctx), "mask polygons '"));
+    assert_null(set);
     cr_grid_free(g);
     free(ll);
     free(path);
