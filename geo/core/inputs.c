@@ -147,6 +147,17 @@ size_t cr_input_check_block(int input, const cr_normalise_opts *norm, float *val
     return n;
 }
 
+/* "the range of <what>, <min> to <max> (tolerance t)<hint>" into buf. */
+static void range_text(const form *f, char *buf, size_t size)
+{
+    if (isinf(f->max))
+        snprintf(buf, size, "the range of %s, 0 or more (tolerance %g)%s", f->what, f->tolerance,
+                 f->hint);
+    else
+        snprintf(buf, size, "the range of %s, %g to %g (tolerance %g)%s", f->what, f->min, f->max,
+                 f->tolerance, f->hint);
+}
+
 cr_status cr_input_range_error(cr_ctx *ctx, int input, const cr_normalise_opts *norm,
                                const char *path, int band, double value, const cr_grid *grid,
                                int col, int row)
@@ -154,12 +165,7 @@ cr_status cr_input_range_error(cr_ctx *ctx, int input, const cr_normalise_opts *
     const form *f = form_of(input, norm);
     char cell[128], range[200];
     cr_grid_cell_text(grid, col, row, cell, sizeof cell);
-    if (isinf(f->max))
-        snprintf(range, sizeof range, "the range of %s, 0 or more (tolerance %g)%s", f->what,
-                 f->tolerance, f->hint);
-    else
-        snprintf(range, sizeof range, "the range of %s, %g to %g (tolerance %g)%s", f->what, f->min,
-                 f->max, f->tolerance, f->hint);
+    range_text(f, range, sizeof range);
     if (cr_holds_polygons(path)) /* a mean of the polygons' field, which holds such values */
         return cr_ctx_fail(ctx, CR_E_DATA, "%s polygons '%s': the mean of their values, %.7g at %s, "
                            "is outside %s", cr_input_name(input), path, value, cell, range);
@@ -252,16 +258,27 @@ int cr_input_polygon_opts(int input, const cr_normalise_opts *norm, cr_polyset_o
     memset(po, 0, sizeof *po);
     int ratio = norm && norm->water_ratio;
     switch (input) {
-    case CR_INPUT_WATER:
+    case CR_INPUT_WATER: {
         po->what = "water polygons";
         po->layer_flag = "--water-layer";
         po->field_flag = "--water-field";
         po->default_field = ratio ? "bws_raw" : "bws_score";
         po->classify = ratio ? aqueduct_ratio : aqueduct_score;
+        po->must_meet_grid = 1;
+        po->keep_nodata = 1; /* a basin without data keeps its cells from a neighbour's sliver */
+        /* Each basin's value against the range, naming the basin: a mean of them would name
+         * only a cell. */
+        const form *f = form_of(input, norm);
+        po->check_range = 1;
+        po->range_min = f->min - f->tolerance;
+        po->range_max = f->max + f->tolerance;
+        range_text(f, po->range_text, sizeof po->range_text);
         return 1;
+    }
     case CR_INPUT_INFORMAL:
         po->what = "informal polygons";
         po->layer_flag = "--informal-layer";
+        po->must_meet_grid = 1;
         return 1;
     default:
         return 0;

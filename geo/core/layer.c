@@ -305,6 +305,7 @@ static cr_status open_polygons(cr_ctx *ctx, cr_layer *l, const cr_layer_opts *op
     if (opts->field)
         po.field = opts->field;
     po.dissolve = !po.field && !po.default_field;
+    po.must_meet_grid = 1; /* as a raster that misses the grid (check_overlap()) */
     l->poly_mean = !po.dissolve;
     l->resampling = l->poly_mean ? "coverage-mean" : "coverage-union";
     return cr_polyset_load(ctx, l->path, l->grid, &po, &l->polys);

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -906,6 +907,8 @@ typedef struct loading {
     const cr_polyset_opts *o;
     int field;                /* index, or -1 */
     int key;                  /* key_field's index, or -1 */
+    int id;                   /* an id-like field's index (pfaf_id), for messages, or -1 */
+    int64_t valued;           /* polygons kept with a value */
     GEOSGeometry **parts;     /* a dissolve's polygons before their union */
     int64_t nparts, cap_parts;
 } loading;
@@ -924,22 +927,40 @@ static cr_status load_one(cr_shaper *s, loading *ld, OGRFeatureH f)
     }
     double value = NAN;
     cr_poly_class cls = CR_POLY_VALUE;
+    int unvalued = 0; /* kept without a value (keep_nodata) */
     if (ld->field >= 0) {
+        const char *field = ld->o->field ? ld->o->field : ld->o->default_field;
         if (!OGR_F_IsFieldSetAndNotNull(f, ld->field) ||
             isnan(value = OGR_F_GetFieldAsDouble(f, ld->field))) {
             c->null_value++;
-            return CR_OK;
+            unvalued = 1;
+        } else {
+            if (ld->o->classify)
+                cls = ld->o->classify(ld->o->classify_arg, f, &value);
+            if (cls == CR_POLY_NODATA) {
+                c->nodata++;
+                unvalued = 1;
+            } else if (!isfinite(value)) {
+                return cr_ctx_fail(s->ctx, CR_E_DATA, "%s '%s': %s: value %g of field '%s' is "
+                                   "not a finite number", s->what, s->path, who, value, field);
+            } else if (ld->o->check_range &&
+                       (value < ld->o->range_min || value > ld->o->range_max)) {
+                char id[160] = "";
+                if (ld->id >= 0 && OGR_F_IsFieldSetAndNotNull(f, ld->id))
+                    snprintf(id, sizeof id, " (%s %s)",
+                             OGR_Fld_GetNameRef(OGR_F_GetFieldDefnRef(f, ld->id)),
+                             OGR_F_GetFieldAsString(f, ld->id));
+                return cr_ctx_fail(s->ctx, CR_E_DATA, "%s '%s': %s%s: value %.7g of field '%s' "
+                                   "is outside %s", s->what, s->path, who, id, value, field,
+                                   ld->o->range_text[0] ? ld->o->range_text : "the range of values");
+            }
         }
-        if (ld->o->classify)
-            cls = ld->o->classify(ld->o->classify_arg, f, &value);
-        if (cls == CR_POLY_NODATA) {
-            c->nodata++;
+        if (unvalued && !ld->o->keep_nodata)
             return CR_OK;
+        if (unvalued) {
+            value = NAN;
+            cls = CR_POLY_VALUE;
         }
-        if (!isfinite(value))
-            return cr_ctx_fail(s->ctx, CR_E_DATA, "%s '%s': %s: value %g of field '%s' is not a "
-                               "finite number", s->what, s->path, who, value,
-                               ld->o->field ? ld->o->field : ld->o->default_field);
     }
     GEOSGeometry *geom = NULL;
     int repaired = 0;
@@ -964,6 +985,7 @@ static cr_status load_one(cr_shaper *s, loading *ld, OGRFeatureH f)
     }
     int ok = add_poly(ld->set, s->geos, geom, s->grid, value, fid, cls == CR_POLY_MARKED);
     GEOSGeom_destroy_r(s->geos, geom);
+    ld->valued += ok && !unvalued;
     if (ok && ld->key >= 0) {
         const char *text = OGR_F_IsFieldSetAndNotNull(f, ld->key) ? OGR_F_GetFieldAsString(f, ld->key)
                                                                   : "";
@@ -994,6 +1016,52 @@ static cr_status dissolve(cr_shaper *s, loading *ld)
         ok = add_poly(ld->set, h, GEOSGetGeometryN_r(h, merged, i), s->grid, NAN, -1, 0);
     GEOSGeom_destroy_r(h, merged);
     return ok ? CR_OK : cr_ctx_fail(s->ctx, CR_E_IO, "out of memory");
+}
+
+/* The field of defn that names its features, for messages: pfaf_id (Aqueduct's basins),
+ * else the first whose name is "id" or ends in "_id" (case aside); -1 when none. */
+static int id_field(OGRFeatureDefnH defn)
+{
+    int k = OGR_FD_GetFieldIndex(defn, "pfaf_id");
+    if (k >= 0)
+        return k;
+    for (int i = 0; i < OGR_FD_GetFieldCount(defn); i++) {
+        const char *name = OGR_Fld_GetNameRef(OGR_FD_GetFieldDefn(defn, i));
+        size_t n = strlen(name);
+        if (strcasecmp(name, "id") == 0 || (n > 3 && strcasecmp(name + n - 3, "_id") == 0))
+            return i;
+    }
+    return -1;
+}
+
+/* Fails, giving both extents, when opts->must_meet_grid (or dissolve: a mask, settlements)
+ * and no polygon kept meets the grid
+ * while the layer has an extent (features with polygons; those in another CRS may have been
+ * cut away whole). */
+static cr_status check_meets_grid(cr_ctx *ctx, cr_shaper *s, OGRLayerH layer, const loading *ld,
+                                  const char *what, const char *path)
+{
+    if (!ld->o->must_meet_grid && !ld->o->dissolve)
+        return CR_OK;
+    for (int64_t i = 0; i < ld->set->n; i++)
+        if (ld->set->p[i].box.w > 0 && ld->set->p[i].box.h > 0)
+            return CR_OK;
+    OGREnvelope env;
+    cr_gdal_begin(ctx);
+    int known = OGR_L_GetExtent(layer, &env, 1) == OGRERR_NONE;
+    cr_gdal_end(ctx);
+    if (!known)
+        return CR_OK; /* no polygon at all: said below */
+    cr_bounds e = {env.MinX, env.MinY, env.MaxX, env.MaxY};
+    const char *in = " (in the grid's CRS)";
+    if (s->ct && !OCTTransformBounds(s->ct, env.MinX, env.MinY, env.MaxX, env.MaxY, &e.xmin,
+                                     &e.ymin, &e.xmax, &e.ymax, 21))
+        in = " (the layer's in its own CRS, the grid's in the grid's)";
+    cr_bounds g = cr_grid_bounds(s->grid);
+    char text[1200];
+    snprintf(text, sizeof text, "%s '%s' layer '%s' do not overlap the analysis grid", what, path,
+             OGR_L_GetName(layer));
+    return cr_fail_apart(ctx, text, &e, "the grid's", &g, in);
 }
 
 static cr_status load_layer(cr_ctx *ctx, cr_shaper *s, OGRLayerH layer, loading *ld)
@@ -1030,7 +1098,7 @@ cr_status cr_polyset_load(cr_ctx *ctx, const char *path, const cr_grid *grid,
     OGRLayerH layer = NULL;
     cr_shaper s;
     memset(&s, 0, sizeof s);
-    loading ld = {calloc(1, sizeof(cr_polyset)), opts, -1, -1, NULL, 0, 0};
+    loading ld = {calloc(1, sizeof(cr_polyset)), opts, -1, -1, -1, 0, NULL, 0, 0};
     if (!ld.set) {
         st = cr_ctx_fail(ctx, CR_E_IO, "out of memory");
         goto done;
@@ -1049,6 +1117,8 @@ cr_status cr_polyset_load(cr_ctx *ctx, const char *path, const cr_grid *grid,
                          OGR_L_GetName(layer), opts->key_field);
         goto done;
     }
+    if (opts->check_range)
+        ld.id = id_field(OGR_L_GetLayerDefn(layer));
     st = cr_shaper_init(ctx, &s, path, what, OGR_L_GetName(layer), OGR_L_GetSpatialRef(layer),
                         grid);
     if (opts->cancelled)
@@ -1063,6 +1133,8 @@ cr_status cr_polyset_load(cr_ctx *ctx, const char *path, const cr_grid *grid,
         st = load_layer(ctx, &s, layer, &ld);
     if (st == CR_OK && opts->dissolve && ld.nparts > 0)
         st = dissolve(&s, &ld);
+    if (st == CR_OK)
+        st = check_meets_grid(ctx, &s, layer, &ld, what, path);
     if (st != CR_OK)
         goto done;
     const cr_polyset_counts *c = &ld.set->counts;
@@ -1071,7 +1143,7 @@ cr_status cr_polyset_load(cr_ctx *ctx, const char *path, const cr_grid *grid,
                          "polygon", what, path, OGR_L_GetName(layer), (long long)c->features);
         goto done;
     }
-    if (ld.set->n == 0 && field && !opts->dissolve) {
+    if (ld.valued == 0 && field && !opts->dissolve) {
         st = cr_ctx_fail(ctx, CR_E_DATA, "%s '%s' layer '%s': none of the %lld polygons has a "
                          "value in field '%s' (%lld null, %lld no data)", what, path,
                          OGR_L_GetName(layer), (long long)c->features, field,
@@ -1182,7 +1254,8 @@ typedef struct sums {
     const cr_polyset *set;
     const cr_window *win;
     double *weight, *total;
-    uint8_t *marked;
+    double *all;    /* coverage by every polygon, with a value or not */
+    double *arid;   /* coverage by marked polygons */
 } sums;
 
 static cr_status add_mean(void *arg, int64_t i, const cr_window *part, const double *f)
@@ -1193,12 +1266,15 @@ static cr_status add_mean(void *arg, int64_t i, const cr_window *part, const dou
         size_t at = (size_t)(part->y - s->win->y + r) * s->win->w + (size_t)(part->x - s->win->x);
         const double *fr = f + (size_t)r * part->w;
         for (int c = 0; c < part->w; c++) {
-            if (!(fr[c] > 0.0))
+            if (!(fr[c] >= CR_POLYSET_MIN_COVER))
+                continue; /* a sliver, or none */
+            s->all[at + c] += fr[c];
+            if (isnan(p->value))
                 continue;
             s->weight[at + c] += fr[c];
             s->total[at + c] += fr[c] * p->value;
-            if (p->marked && s->marked)
-                s->marked[at + c] = 1;
+            if (p->marked)
+                s->arid[at + c] += fr[c];
         }
     }
     return CR_OK;
@@ -1209,19 +1285,24 @@ cr_status cr_polyset_mean(cr_ctx *ctx, const cr_polyset *set, const cr_window *w
                           uint8_t *marked)
 {
     size_t n = (size_t)win->w * win->h;
-    double *weight = calloc(n ? n : 1, sizeof *weight);
+    double *weight = calloc(3 * (n ? n : 1), sizeof *weight);
     if (!weight)
         return cr_ctx_fail(ctx, CR_E_IO, "out of memory");
+    double *all = weight + (n ? n : 1), *arid = all + (n ? n : 1);
     memset(values, 0, n * sizeof *values);
     if (marked)
         memset(marked, 0, n);
-    sums s = {set, win, weight, values, marked};
+    sums s = {set, win, weight, values, all, arid};
     cr_status st = cr_polyset_cover(ctx, set, win, scratch, add_mean, &s);
     for (size_t i = 0; st == CR_OK && i < n; i++) {
-        int ok = weight[i] > 0.0;
+        /* The valued polygons decide the cell when they cover at least half of what the
+         * polygons cover of it (those without a value cover the rest). */
+        int ok = weight[i] > 0.0 && weight[i] >= 0.5 * all[i];
         values[i] = ok ? values[i] / weight[i] : NAN;
         if (valid)
             valid[i] = (uint8_t)ok;
+        if (marked)
+            marked[i] = (uint8_t)(ok && arid[i] > 0.0 && arid[i] >= 0.5 * all[i]);
     }
     free(weight);
     return st;
@@ -1244,10 +1325,13 @@ cr_status cr_polyset_fraction(cr_ctx *ctx, const cr_polyset *set, const cr_windo
 {
     size_t n = (size_t)win->w * win->h;
     memset(values, 0, n * sizeof *values);
-    sums s = {set, win, NULL, values, NULL};
+    sums s = {set, win, NULL, values, NULL, NULL};
     cr_status st = cr_polyset_cover(ctx, set, win, scratch, add_fraction, &s);
-    /* The union's parts do not overlap: their sum is the covered share, up to rounding. */
+    /* The union's parts do not overlap: their sum is the covered share, up to rounding; a
+     * sliver covered or left out decides nothing (CR_POLYSET_MIN_COVER). */
     for (size_t i = 0; i < n; i++)
-        values[i] = values[i] > 1.0 ? 1.0 : values[i] < 1e-12 ? 0.0 : values[i];
+        values[i] = values[i] > 1.0 - CR_POLYSET_MIN_COVER ? 1.0
+                    : values[i] < CR_POLYSET_MIN_COVER    ? 0.0
+                                                          : values[i];
     return st;
 }

@@ -197,6 +197,20 @@ typedef struct cr_polyset_opts {
     cr_poly_class (*classify)(void *arg, OGRFeatureH f, double *value);
     void *classify_arg;
     const char *cancelled; /* the message of a cancellation; default "cancelled" */
+    /* 1: an input read on the grid (water, informal; every layer of cr_layer_open_ex()):
+     * fail with CR_E_DATA when no polygon meets the grid, giving both extents, as a raster
+     * that misses it does. A dissolved set (a mask, settlements) is checked whatever it says.
+     * 0 (areas): polygons off the grid are the caller's to count. */
+    int must_meet_grid;
+    /* 1: features without a value (a null field, or no data by the hook) are kept, without a
+     * value, so that cr_polyset_mean() weighs the valued coverage of a cell against them. */
+    int keep_nodata;
+    /* 1: a value (after the hook) outside range_min .. range_max fails with CR_E_DATA naming
+     * the feature (FID, and an id-like field such as pfaf_id when the layer has one), its
+     * value and range_text ("the range of ..."). */
+    int check_range;
+    double range_min, range_max;
+    char range_text[256];
 } cr_polyset_opts;
 
 /* What loading a set found. */
@@ -221,8 +235,8 @@ typedef struct cr_polyset cr_polyset;
  * unknown or non-numeric one fails with CR_E_USAGE listing the numeric fields) through
  * opts->classify. Features without a polygon are counted as empty; a feature that is
  * not polygonal fails (CR_E_DATA). Reports progress 0..1 and fails with CR_E_CANCELLED
- * when asked to stop. Fails with CR_E_DATA when the layer holds no polygon at all. Free
- * with cr_polyset_free(). */
+ * when asked to stop. Fails with CR_E_DATA when the layer holds no polygon at all, and as
+ * opts->must_meet_grid and opts->check_range say. Free with cr_polyset_free(). */
 cr_status cr_polyset_load(cr_ctx *ctx, const char *path, const cr_grid *grid,
                           const cr_polyset_opts *opts, cr_polyset **out);
 
@@ -235,7 +249,8 @@ cr_polyset *cr_polyset_ref(cr_polyset *set);
 /* The counts of the load. */
 const cr_polyset_counts *cr_polyset_counts_of(const cr_polyset *set);
 
-/* The number of polygons kept, and polygon i's value (NaN without a field), feature id
+/* The number of polygons kept, and polygon i's value (NaN without a field, or kept without
+ * a value by keep_nodata), feature id
  * (OGR's FID; -1 for the parts of a dissolved set), rings in cell coordinates and the
  * grid cells its bounding box covers (w = 0 when it misses the grid). */
 int64_t cr_polyset_size(const cr_polyset *set);
@@ -260,17 +275,26 @@ typedef cr_status (*cr_polyset_fn)(void *arg, int64_t i, const cr_window *part,
 cr_status cr_polyset_cover(cr_ctx *ctx, const cr_polyset *set, const cr_window *win,
                            cr_coverage_scratch *scratch, cr_polyset_fn fn, void *arg);
 
+/* A polygon covering less than this share of a cell counts as not covering it, and a union
+ * covering less than it (or more than 1 minus it) as covering none of the cell (all of it):
+ * slivers where two copies of the same boundaries differ by their coordinates' precision
+ * (GPKG and OpenFileGDB, a reprojected edge) decide nothing (docs/score.md). */
+#define CR_POLYSET_MIN_COVER 1e-6
+
 /* The coverage-weighted mean of the polygons' values over each cell of win:
- * sum(f_i v_i) / sum(f_i) over the polygons i with a value that cover the cell (f_i > 0);
- * a cell that no such polygon covers is NaN with valid 0. Cells covered by a marked
- * polygon get marked[i] = 1 (marked may be NULL). values and valid: win->w * win->h;
- * valid may be NULL. */
+ * sum(f_i v_i) / sum(f_i) over the polygons i with a value that cover the cell (f_i at least
+ * CR_POLYSET_MIN_COVER), when they cover at least half of the cell's polygon coverage (the
+ * valued polygons and those kept without a value, cr_polyset_opts.keep_nodata); else the
+ * cell is NaN with valid 0. A cell with a value where marked polygons cover at least half of
+ * its polygon coverage gets marked[i] = 1 (marked may be NULL). values and valid:
+ * win->w * win->h; valid may be NULL. */
 cr_status cr_polyset_mean(cr_ctx *ctx, const cr_polyset *set, const cr_window *win,
                           cr_coverage_scratch *scratch, double *values, uint8_t *valid,
                           uint8_t *marked);
 
 /* The exact share of each cell of win covered by the polygons: for a dissolved set, the
- * share covered by their union (0 outside every polygon), each cell valid. */
+ * share covered by their union (0 outside every polygon), each cell valid; shares within
+ * CR_POLYSET_MIN_COVER of 0 or 1 are 0 or 1. */
 cr_status cr_polyset_fraction(cr_ctx *ctx, const cr_polyset *set, const cr_window *win,
                               cr_coverage_scratch *scratch, double *values);
 

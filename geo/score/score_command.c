@@ -72,7 +72,8 @@ static const cr_arg ARGS[] = {
     CR_OPT_INPUT("arrivals", score_args, o.arrivals_path, "FILE", "arrivals per cell (cityrisk arrivals)"),
     CR_OPT_INPUT("population", score_args, o.population_path, "FILE", "residents per cell: adds water_uplift"),
     CR_OPT__OUTPUT("output COG"),
-    CR_OPT__GRID("write on this raster's grid (default: --informal's)",
+    CR_OPT__GRID("write on this raster's grid (default: --informal's when a raster, else "
+                 "--sea's)",
                  "grid extent in --crs (default: the --sea raster's, reprojected as gdalwarp does)"),
     CR_OPT_PARSED("weights", score_args, o.weights, "LIST", parse_weights,
                   "sea=0.3,water=0.2,informal=0.25,arrivals=0.25"),
@@ -290,8 +291,8 @@ const cr_command cr_score_command = {
         "scored). With --population, water_uplift is the rise of the water score when\n"
         "demand grows with the arrivals: r' = r (1 + s a / p), s = --demand-share.\n"
         "Values outside a layer's range beyond its tolerance (a water score of 7, a\n"
-        "fraction of 1.8) stop the run with exit 3 naming the layer, value and cell; values\n"
-        "within it are clamped and counted.\n"
+        "fraction of 1.8) stop the run with exit 3 naming the layer, value and cell (for\n"
+        "polygons, the feature); values within it are clamped and counted.\n"
         "\n"
         "Output: a Float32 COG with the bands score, class, sea, water, informal, arrivals,\n"
         "then water_uplift (with --population) and indicators_present (with --missing\n"

@@ -1341,7 +1341,7 @@ class PolygonInputs(ScoreCase):
         values = np.unique(bands["water"][~np.isnan(bands["water"])] * 5)
         np.testing.assert_allclose(values, [1.25, 2.5, 3.75, 4.5], atol=2e-6)
 
-    def aqueduct_sentinels(self):
+    def aqueduct_sentinels(self, epsg=UTM36S, driver="GPKG", name="sentinels.gpkg"):
         """Columns 0-1 a basin of score 2, column 2 no data (-9999), columns 3-4 an arid basin
         (bws_score -1, bws_cat -1, its label), column 5 no data (9999); in the grid's CRS, so
         that their edges are the cells' (in lon/lat, a straight edge is a curve on the grid,
@@ -1355,7 +1355,7 @@ class PolygonInputs(ScoreCase):
                                              "bws_label": arid}),
                  (utm_box(150, 0, 180, 150), {"bws_score": 9999, "bws_raw": 9999, "bws_cat": 9999,
                                               "bws_label": "No Data"})]
-        return write_polygons(self.path("sentinels.gpkg"), "GPKG", UTM36S, "baseline_annual",
+        return write_polygons(self.path(name), driver, epsg, "baseline_annual",
                               AQUEDUCT_FIELDS, feats)
 
     def test_aqueduct_sentinels_are_no_data_and_arid(self):
@@ -1386,6 +1386,58 @@ class PolygonInputs(ScoreCase):
         self.assertIn("1 'Arid and Low Water Use' basins read as score 5 over 10 cells", err)
         self.assertIn("water 10", err)
 
+    def test_sentinels_in_lonlat_agree_across_formats(self):
+        """Issue 18 review: in lon/lat a basin's straight edge is a curve on the grid, so a
+        neighbour's sliver reaches into the no-data columns; it decides nothing there (the
+        valued basins must cover at least half of what the basins cover of a cell), the arid
+        cells are the arid columns', and a GeoPackage and a File Geodatabase of the same
+        basins (coordinates stored at different precisions) give the same outputs."""
+        paths, _ = self.rasters()
+        outputs = {}
+        for driver, name in [("GPKG", "sentinels.gpkg"), ("OpenFileGDB", "sentinels.gdb")]:
+            with self.subTest(driver=driver):
+                basins = self.aqueduct_sentinels(4326, driver, name)
+                bands, summary, _ = self.score(*self.layer_args(dict(paths, water=basins)))
+                w = bands["water"]
+                for c, v in enumerate([0.4, 0.4, np.nan, 1.0, 1.0, np.nan]):
+                    if np.isnan(v):
+                        self.assertTrue(np.isnan(w[:, c]).all(), c)
+                    else:
+                        np.testing.assert_allclose(w[:, c], v, atol=2e-4, err_msg=str(c))
+                p = summary["polygons"]["water"]
+                self.assertEqual((p["features"], p["skipped"], p["arid"], p["arid_cells"]),
+                                 (4, 2, 1, 2 * ROWS))
+                self.assertEqual(summary["cells_missing"]["water"], 2 * ROWS)
+                outputs[driver] = (bands, p)
+        for band in outputs["GPKG"][0]:
+            np.testing.assert_array_equal(outputs["GPKG"][0][band], outputs["OpenFileGDB"][0][band],
+                                          err_msg=band)
+        self.assertEqual(outputs["GPKG"][1], outputs["OpenFileGDB"][1])
+
+    def test_polygons_off_the_grid_stop_the_run(self):
+        """Issue 18 review: basins or settlements 50 km east of the grid are refused (exit 3)
+        giving both extents, as a raster there is, not read as all nodata or all 0."""
+        paths, _ = self.rasters()
+        far = [(utm_box(50000, 0, 50180, 150), {"bws_score": 2.0})]
+        basins = write_polygons(self.path("far.gpkg"), "GPKG", UTM36S, "baseline_annual",
+                                [("bws_score", ogr.OFTReal)], far)
+        for key, what in (("water", "water"), ("informal", "informal")):
+            with self.subTest(input=key):
+                out = self.out()
+                rc, _, err = run("score", *self.layer_args(dict(paths, **{key: basins})), "-o",
+                                 out)
+                self.assertEqual(rc, 3, err)
+                self.assertIn(f"{what} polygons '{basins}' layer 'baseline_annual' do not overlap "
+                              f"the analysis grid: extent x {X0 + 50000:.10g} .. {X0 + 50180:.10g}",
+                              err)
+                self.assertIn(f"against the grid's x {X0:.10g} .. {X0 + 180:.10g}", err)
+                self.assertFalse(os.path.exists(out))
+
+    def test_grid_help_names_the_sea_for_informal_polygons(self):
+        rc, out, err = run("score", "--help")
+        self.assertEqual(rc, 0, err)
+        self.assertIn("default: --informal's when a raster, else --sea's", " ".join(out.split()))
+
     def test_water_field_and_layer_are_named(self):
         paths, _ = self.rasters()
         basins = self.basins()
@@ -1403,7 +1455,9 @@ class PolygonInputs(ScoreCase):
         rc, _, err = run("score", *args, "--water-layer", "baseline_annual", "--water-field",
                          "pfaf_id", "-o", self.out())
         self.assertEqual(rc, 3, err)
-        self.assertIn(f"water polygons '{basins}': the mean of their values, 172000 at", err)
+        self.assertIn(f"water polygons '{basins}': feature 1 (pfaf_id 172000): value 172000 of "
+                      "field 'pfaf_id' is outside the range of Aqueduct water-stress scores, 0 to "
+                      "5 (tolerance 0.01)", err)
         # On a raster the options would mean nothing: said, not ignored.
         self.assertUsage([*self.layer_args(paths), "--water-field", "bws_score", "-o", self.out()],
                          "--water-field", "is a raster")

@@ -483,6 +483,173 @@ static void layers_read_polygons_when_asked(void **state)
     free(path);
 }
 
+/* Opens input's layer from path on grid4 as score does (core/inputs.c). */
+static cr_status open_input(fixture *f, int input, const char *path, const cr_grid *g,
+                            cr_layer **out)
+{
+    cr_normalise_opts norm;
+    cr_normalise_opts_init(&norm);
+    cr_layer_opts lo;
+    cr_input_layer_opts(input, &norm, 1, &lo);
+    return cr_input_open(f->ctx, input, &norm, path, g, &lo, out);
+}
+
+/* Issue 18 review: polygons 50 km east of the grid fail as a raster there does (exit 3),
+ * giving both extents; a set loaded for another caller (areas) keeps them, off the grid. */
+static void polygon_inputs_off_the_grid_fail(void **state)
+{
+    fixture *f = *state;
+    char *path = tu_path(f->dir, "far.gpkg");
+    const char *fields[] = {"bws_score"};
+    feat feats[] = {
+        {"POLYGON ((51000 2000, 51040 2000, 51040 2040, 51000 2040, 51000 2000))", {2}},
+    };
+    write_layer(path, "GPKG", 32736, "basins", fields, 1, feats, 1, NULL);
+    cr_grid *g = grid4();
+    cr_layer *l = NULL;
+    assert_int_equal(open_input(f, CR_INPUT_WATER, path, g, &l), CR_E_DATA);
+    const char *e = cr_ctx_error(f->ctx);
+    assert_non_null(strstr(e, "water polygons '"));
+    assert_non_null(strstr(e, "do not overlap the analysis grid"));
+    assert_non_null(strstr(e, "extent x 51000 .. 51040, y 2000 .. 2040"));
+    assert_non_null(strstr(e, "the grid's x 1000 .. 1040, y 2000 .. 2040"));
+    assert_int_equal(open_input(f, CR_INPUT_INFORMAL, path, g, &l), CR_E_DATA);
+    assert_non_null(strstr(cr_ctx_error(f->ctx), "informal polygons '"));
+    assert_non_null(strstr(cr_ctx_error(f->ctx), "extent x 51000 .. 51040"));
+    /* The same in EPSG:4326: cut away whole before reprojecting, still said so. */
+    char *ll = tu_path(f->dir, "far4326.gpkg");
+    feat deg[] = {{"POLYGON ((40 -10, 41 -10, 41 -9, 40 -9, 40 -10))", {2}}};
+    write_layer(ll, "GPKG", 4326, "basins", fields, 1, deg, 1, NULL);
+    assert_int_equal(open_input(f, CR_INPUT_WATER, ll, g, &l), CR_E_DATA);
+    assert_non_null(strstr(cr_ctx_error(f->ctx), "do not overlap the analysis grid"));
+    /* Other callers count polygons off the grid themselves. */
+    cr_polyset_opts o = {0};
+    o.field = "bws_score";
+    cr_polyset *set = NULL;
+    assert_int_equal(cr_polyset_load(f->ctx, path, g, &o, &set), CR_OK);
+    assert_int_equal(cr_polyset_box(set, 0).w, 0);
+    cr_polyset_free(set);
+    set = NULL;
+    /* A dissolved set (arrivals' --mask) is an input on the grid: refused. */
+    cr_polyset_opts m = {0};
+    m.what = "mask polygons";
+    m.dissolve = 1;
+    assert_int_equal(cr_polyset_load(f->ctx, path, g, &m, &set), CR_E_DATA);
+    assert_non_null(strstr(cr_ctx_error(f->ctx), "mask polygons '"));
+    assert_null(set);
+    cr_grid_free(g);
+    free(ll);
+    free(path);
+}
+
+/* Issue 18 review: a cell 99.99999 % in a no-data basin has no water value, though an arid
+ * basin's sliver of 1e-7 of it reaches in (it was 5, and marked); the valued basins must
+ * cover at least half of what the polygons cover of a cell: 40 % valued against 60 % no
+ * data is no value, 50 % against 50 % is the valued basin's. A union's sliver is 0. */
+static void slivers_decide_nothing(void **state)
+{
+    fixture *f = *state;
+    cr_grid *g = grid4();
+    const char *fields[] = {"bws_score"};
+    cr_window win = {0, 0, 4, 4};
+    float v[16];
+    uint8_t valid[16], marked[16];
+    cr_layer *l = NULL;
+    /* Column 0: an arid strip 1e-6 m wide (1e-7 of the cell), then no data (9999); columns 1-3
+     * a basin of score 3. */
+    char *path = tu_path(f->dir, "sliver.gpkg");
+    feat feats[] = {
+        {"POLYGON ((1000 2000, 1000.000001 2000, 1000.000001 2040, 1000 2040, 1000 2000))", {-1}},
+        {"POLYGON ((1000.000001 2000, 1010 2000, 1010 2040, 1000.000001 2040, "
+         "1000.000001 2000))", {9999}},
+        {"POLYGON ((1010 2000, 1040 2000, 1040 2040, 1010 2040, 1010 2000))", {3}},
+    };
+    write_layer(path, "GPKG", 32736, "basins", fields, 1, feats, 3, NULL);
+    assert_int_equal(open_input(f, CR_INPUT_WATER, path, g, &l), CR_OK);
+    assert_int_equal(cr_layer_read_marked(f->ctx, l, &win, v, valid, marked), CR_OK);
+    for (int i = 0; i < 16; i++) {
+        assert_int_equal(valid[i], i % 4 != 0);
+        assert_int_equal(marked[i], 0);
+        if (i % 4 != 0)
+            assert_float_equal(v[i], 3.0f, 0);
+    }
+    const cr_polyset_counts *c = cr_polyset_counts_of(cr_layer_polygons(l));
+    assert_int_equal(c->marked, 1);
+    assert_int_equal(c->nodata, 1);
+    cr_layer_close(l);
+    /* Column 0: 60 % no data (-9999), 40 % score 2: none; column 1: 50 % no data, 50 %
+     * score 2: 2; columns 2-3: 2. Then the arid basin over half of column 3 and no data
+     * over its other half: 5, marked. */
+    char *half = tu_path(f->dir, "half.gpkg");
+    feat halves[] = {
+        {"POLYGON ((1000 2000, 1006 2000, 1006 2040, 1000 2040, 1000 2000))", {-9999}},
+        {"POLYGON ((1006 2000, 1010 2000, 1010 2040, 1006 2040, 1006 2000))", {2}},
+        {"POLYGON ((1010 2000, 1015 2000, 1015 2040, 1010 2040, 1010 2000))", {-9999}},
+        {"POLYGON ((1015 2000, 1030 2000, 1030 2040, 1015 2040, 1015 2000))", {2}},
+        {"POLYGON ((1030 2000, 1035 2000, 1035 2040, 1030 2040, 1030 2000))", {-1}},
+        {"POLYGON ((1035 2000, 1040 2000, 1040 2040, 1035 2040, 1035 2000))", {9999}},
+    };
+    write_layer(half, "GPKG", 32736, "basins", fields, 1, halves, 6, NULL);
+    assert_int_equal(open_input(f, CR_INPUT_WATER, half, g, &l), CR_OK);
+    assert_int_equal(cr_layer_read_marked(f->ctx, l, &win, v, valid, marked), CR_OK);
+    const float expect[4] = {NAN, 2, 2, 5};
+    for (int i = 0; i < 16; i++) {
+        assert_int_equal(valid[i], i % 4 != 0);
+        assert_int_equal(marked[i], i % 4 == 3);
+        if (i % 4 != 0)
+            assert_float_equal(v[i], expect[i % 4], 0);
+    }
+    cr_layer_close(l);
+    /* Settlements: the strip alone in column 0 covers 1e-7 of it: 0, not 1e-7. */
+    char *settle = tu_path(f->dir, "settle.gpkg");
+    feat outlines[] = {
+        {"POLYGON ((1000 2000, 1000.000001 2000, 1000.000001 2040, 1000 2040, 1000 2000))", {0}},
+        {"POLYGON ((1010 2000, 1040 2000, 1040 2040, 1010 2040, 1010 2000))", {0}},
+    };
+    write_layer(settle, "GPKG", 32736, "outlines", NULL, 0, outlines, 2, NULL);
+    assert_int_equal(open_input(f, CR_INPUT_INFORMAL, settle, g, &l), CR_OK);
+    assert_int_equal(cr_layer_read_f32(f->ctx, l, &win, v, valid), CR_OK);
+    for (int i = 0; i < 16; i++)
+        assert_float_equal(v[i], (i % 4 == 0 ? 0.0f : 1.0f), 0);
+    cr_layer_close(l);
+    cr_grid_free(g);
+    free(settle);
+    free(half);
+    free(path);
+}
+
+/* Issue 18 review: a basin's value beyond the scale fails at load naming the file, the
+ * feature and its pfaf_id, and the value (not a cell's mean); within the tolerance it is
+ * read (and clamped later). */
+static void polygon_values_out_of_range_name_the_feature(void **state)
+{
+    fixture *f = *state;
+    cr_grid *g = grid4();
+    char *path = tu_path(f->dir, "range.gpkg");
+    const char *fields[] = {"bws_score", "pfaf_id"};
+    feat feats[] = {
+        {"POLYGON ((1000 2000, 1020 2000, 1020 2040, 1000 2040, 1000 2000))", {5.005, 172001}},
+        {"POLYGON ((1020 2000, 1040 2000, 1040 2040, 1020 2040, 1020 2000))", {7, 172002}},
+    };
+    write_layer(path, "GPKG", 32736, "basins", fields, 2, feats, 2, NULL);
+    cr_layer *l = NULL;
+    assert_int_equal(open_input(f, CR_INPUT_WATER, path, g, &l), CR_E_DATA);
+    const char *e = cr_ctx_error(f->ctx);
+    assert_non_null(strstr(e, path));
+    assert_non_null(strstr(e, "feature 2 (pfaf_id 172002): value 7 of field 'bws_score' is "
+                              "outside the range of Aqueduct water-stress scores, 0 to 5 "
+                              "(tolerance 0.01)"));
+    /* Without an id-like field, the FID alone. */
+    char *plain = tu_path(f->dir, "plain.gpkg");
+    feat one[] = {{"POLYGON ((1000 2000, 1040 2000, 1040 2040, 1000 2040, 1000 2000))", {-3}}};
+    write_layer(plain, "GPKG", 32736, "basins", fields, 1, one, 1, NULL);
+    assert_int_equal(open_input(f, CR_INPUT_WATER, plain, g, &l), CR_E_DATA);
+    assert_non_null(strstr(cr_ctx_error(f->ctx), "feature 1: value -3 of field 'bws_score'"));
+    cr_grid_free(g);
+    free(plain);
+    free(path);
+}
+
 /* Aqueduct's sentinels through the water input's hook (core/inputs.c), feature by feature:
  * -9999 and 9999 no data; arid by value -1, by bws_cat -1 or by label: score 5, ratio 1.6. */
 static void aqueduct_sentinels_by_hand(void **state)
@@ -560,6 +727,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(classify_hook_skips_and_marks, setup, teardown),
         cmocka_unit_test_setup_teardown(layers_read_polygons_when_asked, setup, teardown),
         cmocka_unit_test(aqueduct_sentinels_by_hand),
+        cmocka_unit_test_setup_teardown(polygon_inputs_off_the_grid_fail, setup, teardown),
+        cmocka_unit_test_setup_teardown(slivers_decide_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(polygon_values_out_of_range_name_the_feature, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
