@@ -84,31 +84,8 @@ cr_status cr_areas_extent(cr_ctx *ctx, const cr_arrivals_opts *o, const char *gr
     cr_status st = cr_open_vector(ctx, o->areas_path, &ds);
     if (st == CR_OK)
         st = cr_vector_layer(ctx, ds, o->areas_path, "areas", o->layer, "--layer", &layer);
-    OGREnvelope e;
-    if (st == CR_OK && OGR_L_GetExtent(layer, &e, TRUE) != OGRERR_NONE)
-        st = cr_ctx_fail(ctx, CR_E_DATA, "areas '%s' have no extent: give --bounds or --grid",
-                         o->areas_path);
-    OGRSpatialReferenceH src = st == CR_OK ? OGR_L_GetSpatialRef(layer) : NULL;
-    if (st == CR_OK && !src)
-        st = cr_ctx_fail(ctx, CR_E_DATA, "areas '%s' have no CRS; assign one", o->areas_path);
-    OGRSpatialReferenceH dst = st == CR_OK ? cr_srs_from_wkt(grid_wkt) : NULL;
-    OGRCoordinateTransformationH ct = NULL;
-    if (dst) {
-        OGRSpatialReferenceH s = OSRClone(src);
-        OSRSetAxisMappingStrategy(s, OAMS_TRADITIONAL_GIS_ORDER);
-        cr_gdal_begin(ctx);
-        ct = OCTNewCoordinateTransformation(s, dst);
-        cr_gdal_end(ctx);
-        OSRDestroySpatialReference(s);
-    }
-    if (st == CR_OK && (!ct || !OCTTransformBounds(ct, e.MinX, e.MinY, e.MaxX, e.MaxY, &out->xmin,
-                                                   &out->ymin, &out->xmax, &out->ymax, 21)))
-        st = cr_ctx_fail(ctx, CR_E_DATA,
-                         "the extent of areas '%s' cannot be transformed to the grid CRS; give "
-                         "--bounds or --grid", o->areas_path);
-    if (ct)
-        OCTDestroyCoordinateTransformation(ct);
-    OSRDestroySpatialReference(dst);
+    if (st == CR_OK)
+        st = cr_vector_extent(ctx, o->areas_path, ds, layer, grid_wkt, out);
     if (ds)
         GDALClose(ds);
     return st;

@@ -1665,10 +1665,11 @@ ADM2 = [("MZ0101", "Beira Cidade", 1, (700000, 7800000, 700243, 7800500)),
 ADM2_COUNTS = {"MZ0101": 1200, "MZ0102": 800, "MZ0103": 500}
 
 
-def write_rectangles(path, driver, name, fields, features, options=(), epsg=UTM36S):
+def write_rectangles(path, driver, name, fields, features, options=(), epsg=UTM36S,
+                     append=False):
     """A polygon layer of rectangles: fields [(name, OGR type)], features [({field: value},
-    (x0, y0, x1, y1))]."""
-    ds = ogr.GetDriverByName(driver).CreateDataSource(path)
+    (x0, y0, x1, y1))]; append adds the layer to the source at path."""
+    ds = ogr.Open(path, 1) if append else ogr.GetDriverByName(driver).CreateDataSource(path)
     layer = ds.CreateLayer(name, srs_of(epsg), ogr.wkbPolygon, list(options))
     for field, kind in fields:
         layer.CreateField(ogr.FieldDefn(field, kind))
@@ -2012,6 +2013,17 @@ class AreasReview(ArrivalsCase):
                               *KGRID.args(), "-o", self.out())
         self.assertEqual(rc, 0, err)
         self.assertIn("1 record read, 1 accepted", err)
+
+    def test_grid_from_the_extent_of_the_chosen_layer(self):
+        # core's cr_vector_extent() for one layer: the other layer's polygons do not count.
+        path = write_az(self.path("two.gpkg"), AZ)
+        write_rectangles(path, "GPKG", "far", [("n", ogr.OFTReal)],
+                         [({"n": 1.0}, (710000, 7810000, 710500, 7810500))], append=True)
+        _, summary, _ = self.arrivals("--areas", path, "--layer", "az", "--count-field", "n",
+                                      "--resolution", "10", "--crs", "EPSG:32736")
+        self.assertEqual(summary["grid"]["bounds"],
+                         [KGRID.xmin, KGRID.ymin, KGRID.xmax, KGRID.ymax])
+        self.assertEqual(summary["raster_sum"], 10000)
 
     def test_bounds_help_names_the_polygons(self):
         rc, stdout, _ = run("arrivals", "--help")
