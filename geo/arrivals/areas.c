@@ -29,6 +29,8 @@ typedef struct area {
     double count;    /* NAN until a count is accepted for it */
     int64_t id;      /* the line of its row, or its feature id */
     int64_t first_fid;
+    double whole;    /* the polygons' whole area, in cells (NAN: unknown) */
+    int beyond;      /* a polygon's extent reaches beyond the grid */
     double cover;    /* S_g: covered cells inside the grid */
     double weight;   /* W_g: weight on them */
     double scale;    /* C_g / S_g, or C_g / W_g */
@@ -82,31 +84,8 @@ cr_status cr_areas_extent(cr_ctx *ctx, const cr_arrivals_opts *o, const char *gr
     cr_status st = cr_open_vector(ctx, o->areas_path, &ds);
     if (st == CR_OK)
         st = cr_vector_layer(ctx, ds, o->areas_path, "areas", o->layer, "--layer", &layer);
-    OGREnvelope e;
-    if (st == CR_OK && OGR_L_GetExtent(layer, &e, TRUE) != OGRERR_NONE)
-        st = cr_ctx_fail(ctx, CR_E_DATA, "areas '%s' have no extent: give --bounds or --grid",
-                         o->areas_path);
-    OGRSpatialReferenceH src = st == CR_OK ? OGR_L_GetSpatialRef(layer) : NULL;
-    if (st == CR_OK && !src)
-        st = cr_ctx_fail(ctx, CR_E_DATA, "areas '%s' have no CRS; assign one", o->areas_path);
-    OGRSpatialReferenceH dst = st == CR_OK ? cr_srs_from_wkt(grid_wkt) : NULL;
-    OGRCoordinateTransformationH ct = NULL;
-    if (dst) {
-        OGRSpatialReferenceH s = OSRClone(src);
-        OSRSetAxisMappingStrategy(s, OAMS_TRADITIONAL_GIS_ORDER);
-        cr_gdal_begin(ctx);
-        ct = OCTNewCoordinateTransformation(s, dst);
-        cr_gdal_end(ctx);
-        OSRDestroySpatialReference(s);
-    }
-    if (st == CR_OK && (!ct || !OCTTransformBounds(ct, e.MinX, e.MinY, e.MaxX, e.MaxY, &out->xmin,
-                                                   &out->ymin, &out->xmax, &out->ymax, 21)))
-        st = cr_ctx_fail(ctx, CR_E_DATA,
-                         "the extent of areas '%s' cannot be transformed to the grid CRS; give "
-                         "--bounds or --grid", o->areas_path);
-    if (ct)
-        OCTDestroyCoordinateTransformation(ct);
-    OSRDestroySpatialReference(dst);
+    if (st == CR_OK)
+        st = cr_vector_extent(ctx, o->areas_path, ds, layer, grid_wkt, out);
     if (ds)
         GDALClose(ds);
     return st;
@@ -121,6 +100,7 @@ typedef struct reading {
     cr_date from, to;
     int has_from, has_to, dated;
     int32_t first_day, last_day;
+    OGRCoordinateTransformationH ct; /* the polygons' CRS to the grid's, NULL when the same */
 } reading;
 
 static cr_status reject(reading *g, int64_t id, cr_reject_reason why, const char *message,
@@ -202,6 +182,79 @@ static cr_status feature_count(reading *g, OGRFeatureH f, int field, double *cou
     return st;
 }
 
+/* Applies the window to the date of a row or feature id (text, or parsed when a date field
+ * gave it): *keep 0 outside it; CR_OK with *keep 0 after a rejection too. */
+static cr_status check_date(reading *g, int64_t id, const char *text, const cr_date *parsed,
+                            const char *const *values, int nvalues, int *keep)
+{
+    cr_date d;
+    *keep = 0;
+    if (!parsed && (!text || !*text))
+        return reject(g, id, CR_REJECT_MISSING_DATE, "date is empty", values, nvalues);
+    if (parsed) {
+        d = *parsed;
+    } else if (!cr_date_parse(text, &d)) {
+        char message[128];
+        snprintf(message, sizeof message, "date '%.64s' is not an ISO 8601 date", text);
+        return reject(g, id, CR_REJECT_BAD_DATE, message, values, nvalues);
+    }
+    if (!g->dated || d.day < g->first_day)
+        g->first_day = d.day;
+    if (!g->dated || d.last > g->last_day)
+        g->last_day = d.last;
+    g->dated = 1;
+    *keep = cr_date_in_window(&d, g->has_from ? &g->from : NULL, g->has_to ? &g->to : NULL);
+    g->s->excluded_by_date += !*keep;
+    return CR_OK;
+}
+
+/* A feature's date in field (a date field, or text as a CSV's): *keep as check_date(). */
+static cr_status feature_date(reading *g, OGRFeatureH f, int field, int *keep)
+{
+    int n = OGR_F_GetFieldCount(f);
+    char **values = g->t.report ? feature_values(f, n) : NULL;
+    OGRFieldType type = OGR_Fld_GetType(OGR_F_GetFieldDefnRef(f, field));
+    int y, m, d, h, min, tz;
+    float sec;
+    cr_date date;
+    const cr_date *parsed = NULL;
+    const char *text = OGR_F_IsFieldSetAndNotNull(f, field) ? OGR_F_GetFieldAsString(f, field) : "";
+    if ((type == OFTDate || type == OFTDateTime) && *text) {
+        if (OGR_F_GetFieldAsDateTimeEx(f, field, &y, &m, &d, &h, &min, &sec, &tz) &&
+            cr_date_from_parts(y, m, d, type == OFTDate ? -1 : h * 3600 + min * 60 + (int)sec,
+                               &date))
+            parsed = &date;
+    }
+    cr_status st = check_date(g, OGR_F_GetFID(f), text, parsed, (const char *const *)values,
+                              values ? n : 0, keep);
+    CSLDestroy(values);
+    return st;
+}
+
+/* The whole area of a feature's polygons in the grid's CRS, in cells (NAN when it cannot
+ * be transformed), and whether their extent reaches beyond the grid. */
+static void feature_area(reading *g, OGRFeatureH f, area *a)
+{
+    const cr_grid *grid = g->r->grid;
+    OGRGeometryH geom = OGR_F_GetGeometryRef(f);
+    a->whole = NAN;
+    a->beyond = 1;
+    if (!geom || OGR_G_IsEmpty(geom))
+        return;
+    OGRGeometryH copy = OGR_G_Clone(geom);
+    cr_gdal_begin(g->ctx);
+    int ok = copy && (!g->ct || OGR_G_Transform(copy, g->ct) == OGRERR_NONE);
+    cr_gdal_end(g->ctx);
+    if (ok) {
+        OGREnvelope e;
+        OGR_G_GetEnvelope(copy, &e);
+        cr_bounds b = cr_grid_bounds(grid);
+        a->beyond = !(e.MinX >= b.xmin && e.MaxX <= b.xmax && e.MinY >= b.ymin && e.MaxY <= b.ymax);
+        a->whole = OGR_G_Area(copy) / fabs(grid->gt[1] * grid->gt[5]);
+    }
+    OGR_G_DestroyGeometry(copy);
+}
+
 /* The features of the areas: with a count field, one area each; with a code, one area per
  * distinct code (features sharing one are reported and make one area). */
 static cr_status read_features(reading *g, OGRLayerH layer, int64_t **fids, int64_t *nfids)
@@ -211,11 +264,25 @@ static cr_status read_features(reading *g, OGRLayerH layer, int64_t **fids, int6
     OGRFeatureDefnH d = OGR_L_GetLayerDefn(layer);
     int by_code = o->table_path != NULL;
     const char *name = by_code ? o->area_key : o->count_field;
-    int field = OGR_FD_GetFieldIndex(d, name);
+    int field = OGR_FD_GetFieldIndex(d, name), date = -1;
     if (field < 0)
         return no_field(g->ctx, layer, o->areas_path, by_code ? "--area-key" : "--count-field", name);
-    const char *ignore[] = {"OGR_GEOMETRY", NULL};
-    OGR_L_SetIgnoredFields(layer, ignore);
+    /* Without a table, --date-field and --where select the polygons, as they select records. */
+    if (!by_code && o->date_field && (date = OGR_FD_GetFieldIndex(d, o->date_field)) < 0)
+        return no_field(g->ctx, layer, o->areas_path, "--date-field", o->date_field);
+    if (!by_code && o->where) {
+        g->s->excluded_by_where = OGR_L_GetFeatureCount(layer, TRUE);
+        /* Some drivers (GPKG) check the filter only when it runs: count with it. */
+        cr_gdal_begin(g->ctx);
+        OGRErr err = OGR_L_SetAttributeFilter(layer, o->where);
+        GIntBig kept = err == OGRERR_NONE ? OGR_L_GetFeatureCount(layer, TRUE) : -1;
+        cr_gdal_end(g->ctx);
+        if (err != OGRERR_NONE || kept < 0 || *cr_gdal_message(g->ctx))
+            return cr_ctx_fail_gdal(g->ctx, CR_E_USAGE, "--where '%s' is not a valid filter of "
+                                    "areas '%s'", o->where, o->areas_path);
+        g->s->records_read = g->s->excluded_by_where;
+        g->s->excluded_by_where -= kept;
+    }
     OGR_L_ResetReading(layer);
     int64_t cap = 0;
     cr_status st = CR_OK;
@@ -239,17 +306,23 @@ static cr_status read_features(reading *g, OGRLayerH layer, int64_t **fids, int6
         a->count = NAN;
         a->id = a->first_fid = OGR_F_GetFID(f);
         (*fids)[r->nareas] = a->id;
+        feature_area(g, f, a);
         if (by_code) {
             int set = OGR_F_IsFieldSetAndNotNull(f, field);
             a->key = trimmed(set ? OGR_F_GetFieldAsString(f, field) : "");
             r->nareas++;
         } else {
-            int ok = 0;
-            g->s->records_read++;
+            int ok = 0, keep = 1;
+            if (!o->where)
+                g->s->records_read++;
             st = feature_count(g, f, field, &a->count, &ok);
-            if (ok) {
+            if (st == CR_OK && ok && date >= 0)
+                st = feature_date(g, f, date, &keep);
+            if (ok && keep) {
                 g->s->records_accepted++;
                 g->s->arrivals_total += a->count;
+            } else {
+                a->count = NAN;
             }
             r->nareas++;
         }
@@ -279,6 +352,8 @@ static cr_status merge_codes(reading *g, const int64_t *fids, int64_t n, int64_t
         }
         if (kept > 0 && strcmp(r->a[kept - 1].key, r->a[i].key) == 0) {
             fid_area[at] = kept - 1;
+            r->a[kept - 1].whole += r->a[i].whole;
+            r->a[kept - 1].beyond |= r->a[i].beyond;
             g->s->areas_duplicate++;
             char message[400];
             snprintf(message, sizeof message,
@@ -312,30 +387,6 @@ typedef struct table {
     int key, count, date;
 } table;
 
-/* Applies the window to a row's date: *keep 0 outside it; CR_OK with *keep 0 after a
- * rejection too. */
-static cr_status row_date(reading *g, const cr_csv_record *rec, const char *text, int *keep)
-{
-    cr_date d;
-    *keep = 0;
-    const char *const *values = (const char *const *)rec->fields;
-    if (!text || !*text)
-        return reject(g, rec->line, CR_REJECT_MISSING_DATE, "date is empty", values, rec->count);
-    if (!cr_date_parse(text, &d)) {
-        char message[128];
-        snprintf(message, sizeof message, "date '%.64s' is not an ISO 8601 date", text);
-        return reject(g, rec->line, CR_REJECT_BAD_DATE, message, values, rec->count);
-    }
-    if (!g->dated || d.day < g->first_day)
-        g->first_day = d.day;
-    if (!g->dated || d.last > g->last_day)
-        g->last_day = d.last;
-    g->dated = 1;
-    *keep = cr_date_in_window(&d, g->has_from ? &g->from : NULL, g->has_to ? &g->to : NULL);
-    g->s->excluded_by_date += !*keep;
-    return CR_OK;
-}
-
 static const char *column(const cr_csv_record *rec, int k)
 {
     return k >= 0 && k < rec->count ? rec->fields[k] : "";
@@ -357,7 +408,9 @@ static cr_status table_row(reading *g, const table *t, const cr_csv_record *rec)
     if (reason >= 0)
         return reject(g, rec->line, (cr_reject_reason)reason, message, values, rec->count);
     int keep = 1;
-    cr_status st = t->date >= 0 ? row_date(g, rec, column(rec, t->date), &keep) : CR_OK;
+    cr_status st = t->date >= 0 ? check_date(g, rec->line, column(rec, t->date), NULL, values,
+                                             rec->count, &keep)
+                                : CR_OK;
     if (st != CR_OK || !keep)
         return st;
     char *key = trimmed(column(rec, t->key));
@@ -432,6 +485,28 @@ static cr_status window_bounds(reading *g)
     return CR_OK;
 }
 
+/* The transformation of the polygons to the grid's CRS, for their whole areas (none when
+ * the CRSs are the same). */
+static cr_status polygons_to_grid(reading *g, OGRLayerH layer)
+{
+    OGRSpatialReferenceH src = OGR_L_GetSpatialRef(layer);
+    OGRSpatialReferenceH dst = cr_srs_from_wkt(g->r->grid->crs_wkt);
+    cr_status st = CR_OK;
+    if (src && dst && !OSRIsSame(src, dst)) {
+        OGRSpatialReferenceH s = OSRClone(src);
+        OSRSetAxisMappingStrategy(s, OAMS_TRADITIONAL_GIS_ORDER);
+        cr_gdal_begin(g->ctx);
+        g->ct = OCTNewCoordinateTransformation(s, dst);
+        cr_gdal_end(g->ctx);
+        OSRDestroySpatialReference(s);
+        if (!g->ct)
+            st = cr_ctx_fail(g->ctx, CR_E_DATA, "areas '%s' cannot be transformed to the grid CRS",
+                             g->r->o->areas_path);
+    }
+    OSRDestroySpatialReference(dst);
+    return st;
+}
+
 /* The polygons' areas: group[i] for polygon i of the set, by its feature id. */
 static void assign_polygons(cr_areas *r, const int64_t *fids, const int64_t *fid_area, int64_t n)
 {
@@ -471,7 +546,8 @@ cr_status cr_areas_read(cr_ctx *ctx, const cr_arrivals_opts *o, const cr_grid *g
     r->o = o, r->grid = grid;
     r->path = o->table_path ? o->table_path : o->areas_path;
     s->ids_are_lines = o->table_path != NULL;
-    reading g = {ctx, r, s, {r->path, s, NULL, o->strict}, {0, 0, 0}, {0, 0, 0}, 0, 0, 0, 0, 0};
+    reading g = {ctx, r, s, {r->path, s, NULL, o->strict}, {0, 0, 0}, {0, 0, 0}, 0, 0, 0, 0, 0,
+                 NULL};
     cr_polyset_opts po;
     memset(&po, 0, sizeof po);
     po.what = "areas";
@@ -492,6 +568,8 @@ cr_status cr_areas_read(cr_ctx *ctx, const cr_arrivals_opts *o, const cr_grid *g
         st = cr_open_vector(ctx, o->areas_path, &ds);
     if (st == CR_OK)
         st = cr_vector_layer(ctx, ds, o->areas_path, "areas", o->layer, "--layer", &layer);
+    if (st == CR_OK)
+        st = polygons_to_grid(&g, layer);
     if (st == CR_OK && o->table_path)
         st = table_open(&g, &t);
     /* The report's columns: the table's, or the polygons' fields. */
@@ -535,6 +613,8 @@ cr_status cr_areas_read(cr_ctx *ctx, const cr_arrivals_opts *o, const cr_grid *g
     for (int k = 0; st == CR_OK && k < CR_REJECT_REASONS; k++)
         cr_records_warn(ctx, r->path, s, (cr_reject_reason)k);
     table_close(&t);
+    if (g.ct)
+        OCTDestroyCoordinateTransformation(g.ct);
     free(fids);
     free(fid_area);
     if (ds)
@@ -747,45 +827,106 @@ static void free_buffers(cr_areas *r)
     free(r->weight), free(r->wvalues), free(r->wvalid);
 }
 
-/* After pass 1: each area's scale, the areas outside the grid, and those whose cells have
- * no weight (area share instead, reported). */
+/* "feature 3" or "area 'MZ0102'" for messages. */
+static void area_name(const area *a, char *buf, size_t size)
+{
+    if (a->key)
+        snprintf(buf, size, "area '%.64s'", a->key);
+    else
+        snprintf(buf, size, "feature %" PRId64, a->id);
+}
+
+/* The first of n areas (indices), with what each adds (may be NULL), for a warning. */
+static void area_list(const cr_areas *r, const int64_t *k, const double *share, int64_t n,
+                      char *buf, size_t size)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (int64_t i = 0; i < n && i < CR_ARRIVALS_FIRST_IDS && used < size; i++) {
+        char name[100];
+        area_name(&r->a[k[i]], name, sizeof name);
+        used += (size_t)snprintf(buf + used, size - used, "%s%s", i ? ", " : "", name);
+        if (share && used < size)
+            used += (size_t)snprintf(buf + used, size - used, ": %.4g inside", share[i]);
+    }
+    if (n > CR_ARRIVALS_FIRST_IDS && used < size)
+        snprintf(buf + used, size - used, ", ...");
+}
+
+/* The share of an area's count that falls in the grid: its covered cells inside the grid
+ * over its whole area (1 when its polygons lie inside the grid, or their whole area is
+ * not known). */
+static double in_grid_share(const area *a)
+{
+    if (!a->beyond || !(a->whole > 0) || !isfinite(a->whole))
+        return 1.0;
+    double share = a->cover / a->whole;
+    return share > 1 - 1e-9 ? 1.0 : share;
+}
+
+/* After pass 1: each area's share in the grid and scale, the areas outside the grid, and
+ * those whose cells have no weight (area share instead, reported). Fails when no area with
+ * a count meets the grid. */
 static cr_status plan_areas(cr_ctx *ctx, cr_areas *r, cr_report *report, cr_arrivals_summary *s)
 {
     cr_status st = CR_OK;
-    int64_t zero_ids[CR_ARRIVALS_FIRST_IDS];
+    int64_t zero[CR_ARRIVALS_FIRST_IDS], partial[CR_ARRIVALS_FIRST_IDS], npartial = 0, counted = 0;
+    double shares[CR_ARRIVALS_FIRST_IDS];
     for (int64_t k = 0; k < r->nareas && st == CR_OK; k++) {
         area *a = &r->a[k];
         if (isnan(a->count))
             continue;
+        counted++;
         if (!(a->cover > 0)) {
             s->records_outside_grid++;
             s->arrivals_outside_grid += a->count;
             continue;
         }
-        s->arrivals_in_grid += a->count;
+        double share = in_grid_share(a), inside = a->count * share;
+        s->arrivals_in_grid += inside;
+        s->arrivals_outside_grid += a->count - inside;
+        if (share < 1) {
+            if (npartial < CR_ARRIVALS_FIRST_IDS)
+                partial[npartial] = k, shares[npartial] = share;
+            npartial++;
+        }
         a->weighted = r->weight != NULL && a->weight > 0;
-        a->scale = a->count / (a->weighted ? a->weight : a->cover);
+        a->scale = inside / (a->weighted ? a->weight : a->cover);
         if (!r->weight || a->weighted)
             continue;
         if (s->areas_zero_weight < CR_ARRIVALS_FIRST_IDS)
-            zero_ids[s->areas_zero_weight] = a->id;
+            zero[s->areas_zero_weight] = k;
         s->areas_zero_weight++;
-        char message[300];
+        char message[300], name[100];
+        area_name(a, name, sizeof name);
         snprintf(message, sizeof message,
-                 "the cells of area %s%.64s%s have no weight in '%s': its count is spread by area "
-                 "share", a->key ? "'" : "", a->key ? a->key : "", a->key ? "'" : "",
-                 r->o->weight_path);
+                 "the cells of %s have no weight in '%s': its count is spread by area share",
+                 name, r->o->weight_path);
         if (report)
             st = cr_report_add(ctx, report, a->id, "zero_weight", message, NULL, 0);
     }
+    if (st == CR_OK && counted > 0 && s->records_outside_grid == counted)
+        return cr_ctx_fail(ctx, CR_E_DATA,
+                           "none of the %" PRId64 " area%s with a count in '%s' lies in the grid%s%s%s "
+                           "(in the grid's CRS); check the grid and the areas' CRS; nothing was "
+                           "written", counted, counted == 1 ? "" : "s", r->path,
+                           r->o->grid_path ? " of '" : "", r->o->grid_path ? r->o->grid_path : "",
+                           r->o->grid_path ? "'" : "");
+    char list[600];
+    if (st == CR_OK && npartial) {
+        area_list(r, partial, shares, npartial, list, sizeof list);
+        cr_ctx_log(ctx, CR_LOG_WARNING,
+                   "%s: %" PRId64 " area%s only partly inside the grid: each count is spread over "
+                   "the whole area and the share beyond the grid is counted outside it (%s)",
+                   r->path, npartial, npartial == 1 ? " lies" : "s lie", list);
+    }
     if (st == CR_OK && s->areas_zero_weight) {
-        char ids[200];
-        cr_records_ids(s, zero_ids, s->areas_zero_weight, ids, sizeof ids);
+        area_list(r, zero, NULL, s->areas_zero_weight, list, sizeof list);
         cr_ctx_log(ctx, CR_LOG_WARNING,
                    "%s: %" PRId64 " area%s whose cells have no weight in '%s' %s spread by area "
                    "share instead (%s)",
                    r->path, s->areas_zero_weight, s->areas_zero_weight == 1 ? "" : "s",
-                   r->o->weight_path, s->areas_zero_weight == 1 ? "is" : "are", ids);
+                   r->o->weight_path, s->areas_zero_weight == 1 ? "is" : "are", list);
     }
     return st;
 }

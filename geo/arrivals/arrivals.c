@@ -534,9 +534,30 @@ static const char *id_word(const cr_arrivals_summary *s, int64_t n)
     return s->ids_are_lines ? (n == 1 ? "line" : "lines") : (n == 1 ? "feature" : "features");
 }
 
+/* The least size of the records' central box (core/outliers.h): twice the bandwidth, 100
+ * cells, and at least 1 km (0.01 degree on a geographic grid), the floor `info` uses for a
+ * CSV, which has neither; units receives the grid CRS's unit ("m", "degrees", ...). */
+static double outlier_floor(const char *grid_wkt, const cr_arrivals_opts *o, char *units,
+                            size_t size)
+{
+    OGRSpatialReferenceH srs = cr_srs_from_wkt(grid_wkt);
+    int geographic = srs && OSRIsGeographic(srs);
+    char *unit = NULL;
+    double to_metre = srs && !geographic ? OSRGetLinearUnits(srs, &unit) : 1.0;
+    const char *name = unit;
+    if (geographic)
+        name = "degrees";
+    else if (!name || EQUAL(name, "metre") || EQUAL(name, "meter"))
+        name = "m";
+    snprintf(units, size, "%s", name);
+    OSRDestroySpatialReference(srs);
+    double least = geographic ? 0.01 : 1000 / (to_metre > 0 ? to_metre : 1.0);
+    return fmax(fmax(2 * o->bandwidth, 100 * o->resolution), least);
+}
+
 /* Counts, lists and reports a record far outside the others. */
 static cr_status note_far(cr_ctx *ctx, const cr_point *p, cr_report *report, cr_arrivals_summary *s,
-                          const cr_outliers *rule)
+                          const cr_outliers *rule, const char *units)
 {
     if (s->records_far < CR_ARRIVALS_FIRST_IDS)
         s->far_ids[s->records_far] = p->id;
@@ -546,27 +567,28 @@ static cr_status note_far(cr_ctx *ctx, const cr_point *p, cr_report *report, cr_
         return CR_OK;
     char message[320];
     snprintf(message, sizeof message,
-             "the record at (%.10g, %.10g) in the grid CRS lies more than %g times %.6g (the size "
-             "of the records' central extent) beyond it: left out of the grid's extent",
-             p->x, p->y, CR_OUTLIER_FACTOR, rule->size);
+             "the record at (%.10g, %.10g) in the grid CRS lies more than %g times %.6g %s (the "
+             "size of the records' central extent) beyond it: left out of the grid's extent",
+             p->x, p->y, CR_OUTLIER_FACTOR, rule->size, units);
     return cr_report_add(ctx, report, p->id, "far_outside", message, NULL, 0);
 }
 
 /* The extent of the records that are not far outside the others (core/outliers.h), which
  * are counted, reported and warned about. */
 static cr_status records_extent(cr_ctx *ctx, const char *points_path, const cr_arrivals_opts *o,
-                                const point_list *l, cr_report *report, cr_arrivals_summary *s,
-                                cr_bounds *b)
+                                const point_list *l, const char *grid_wkt, cr_report *report,
+                                cr_arrivals_summary *s, cr_bounds *b)
 {
     cr_outliers rule;
-    double floor_size = fmax(2 * o->bandwidth, 100 * o->resolution);
+    char units[64];
+    double floor_size = outlier_floor(grid_wkt, o, units, sizeof units);
     cr_status st = cr_outliers_find(ctx, &l->p[0].x, &l->p[0].y, sizeof *l->p / sizeof(double), l->n,
                                     floor_size, &rule);
     int any = 0;
     for (size_t i = 0; st == CR_OK && i < l->n; i++) {
         const cr_point *p = &l->p[i];
         if (cr_outliers_far(&rule, p->x, p->y)) {
-            st = note_far(ctx, p, report, s, &rule);
+            st = note_far(ctx, p, report, s, &rule, units);
             continue;
         }
         if (!any++)
@@ -579,12 +601,12 @@ static cr_status records_extent(cr_ctx *ctx, const char *points_path, const cr_a
     char ids[200];
     cr_records_ids(s, s->far_ids, s->records_far, ids, sizeof ids);
     cr_ctx_log(ctx, CR_LOG_WARNING,
-               "%s: %" PRId64 " record%s (%.10g arrivals) lie far outside the others, more than %g "
-               "times the size of their central extent (%.6g) beyond it (%s): left out of the "
+               "%s: %" PRId64 " record%s (%.10g arrivals) %s far outside the others, more than %g "
+               "times the size of their central extent (%.6g %s) beyond it (%s): left out of the "
                "grid's extent and counted outside the grid; check their coordinates (latitude and "
                "longitude swapped?) or give --bounds to include them",
                points_path, s->records_far, s->records_far == 1 ? "" : "s", s->arrivals_far,
-               CR_OUTLIER_FACTOR, rule.size, ids);
+               s->records_far == 1 ? "lies" : "lie", CR_OUTLIER_FACTOR, rule.size, units, ids);
     return CR_OK;
 }
 
@@ -628,14 +650,14 @@ static cr_status check_extent_size(cr_ctx *ctx, const char *points_path, const c
 /* The grid: --grid's, --bounds', or the extent of the records not far outside the others,
  * grown by the bandwidth. */
 static cr_status make_grid(cr_ctx *ctx, const char *points_path, const cr_arrivals_opts *o,
-                           const point_list *l, cr_report *report, cr_arrivals_summary *s,
-                           cr_grid **grid)
+                           const point_list *l, const char *grid_wkt, cr_report *report,
+                           cr_arrivals_summary *s, cr_grid **grid)
 {
     if (o->grid_path)
         return CR_OK; /* read before the records, for their CRS */
     cr_bounds b = o->bounds;
     if (!o->has_bounds) {
-        cr_status st = records_extent(ctx, points_path, o, l, report, s, &b);
+        cr_status st = records_extent(ctx, points_path, o, l, grid_wkt, report, s, &b);
         double grow = o->kernel != CR_KERNEL_NONE ? o->bandwidth : o->resolution / 2;
         b.xmin -= grow, b.ymin -= grow, b.xmax += grow, b.ymax += grow;
         if (st == CR_OK)
@@ -749,14 +771,16 @@ static char *formula(const cr_arrivals_opts *o)
     char buf[640];
     if (o->areas_path && o->weight_path)
         snprintf(buf, sizeof buf,
-                 "a(cell) = sum over areas g of C_g * f_g(cell) * p(cell) / sum over grid cells c "
-                 "of f_g(c) * p(c); C_g = the area's count, f_g = the exact share of the cell its "
-                 "polygons cover, p = the weight raster read as counts (area share where an "
-                 "area's cells have no weight)");
+                 "a(cell) = sum over areas g of s_g * C_g * f_g(cell) * p(cell) / sum over grid "
+                 "cells c of f_g(c) * p(c); C_g = the area's count, f_g = the exact share of the "
+                 "cell its polygons cover, s_g = the share of the area's whole area inside the "
+                 "grid, p = the weight raster read as counts (area share where an area's cells "
+                 "have no weight)");
     else if (o->areas_path)
         snprintf(buf, sizeof buf,
-                 "a(cell) = sum over areas g of C_g * f_g(cell) / sum over grid cells c of f_g(c); "
-                 "C_g = the area's count, f_g = the exact share of the cell its polygons cover");
+                 "a(cell) = sum over areas g of C_g * f_g(cell) / A_g; C_g = the area's count, "
+                 "f_g = the exact share of the cell its polygons cover, A_g = the area's whole "
+                 "area in cells (inside the grid or not)");
     else if (o->kernel == CR_KERNEL_NONE)
         snprintf(buf, sizeof buf, "a(cell) = sum of the counts of the records inside the cell");
     else
@@ -815,12 +839,19 @@ static cr_status check_overlap(cr_ctx *ctx, const char *points_path, const cr_ar
 
 /* Fails when no record was accepted, whatever the options: an all-zero raster would
  * read as "no arrivals" where the truth is "no usable records" (every date in a form
- * not read, a window that misses every record, a filter that matches none). */
+ * not read, a window that misses every record, a filter that matches none). The report
+ * (*report, then NULL) is published all the same: it says why each record was rejected. */
 static cr_status check_accepted(cr_ctx *ctx, const char *points_path, const cr_arrivals_opts *o,
-                                const cr_arrivals_summary *s)
+                                const cr_arrivals_summary *s, cr_report **report)
 {
     if (s->records_accepted > 0)
         return CR_OK;
+    if (*report) {
+        cr_status st = cr_report_publish(ctx, *report);
+        *report = NULL;
+        if (st != CR_OK)
+            return st;
+    }
     if (s->records_read == 0)
         return cr_ctx_fail(ctx, CR_E_DATA, "'%s' has no records%s: no arrivals to count; nothing "
                            "was written", points_path,
@@ -916,6 +947,10 @@ static cr_status arrivals_by_area(cr_ctx *ctx, const char *out_path, const cr_ar
                          "--kernel, --bandwidth and --mask");
     if (st == CR_OK && !o->count_field)
         st = cr_ctx_fail(ctx, CR_E_USAGE, "--areas needs --count-field");
+    if (st == CR_OK && (o->x_field || o->y_field || o->src_crs))
+        st = cr_ctx_fail(ctx, CR_E_USAGE, "%s is for --points: --areas has polygons in their "
+                         "own CRS", o->x_field ? "--x-field" : o->y_field ? "--y-field"
+                                                                          : "--src-crs");
     if (st == CR_OK && (o->table_path != NULL) != (o->area_key != NULL && o->table_key != NULL))
         st = cr_ctx_fail(ctx, CR_E_USAGE, "--table needs --area-key and --table-key, and they "
                          "need --table");
@@ -926,7 +961,7 @@ static cr_status arrivals_by_area(cr_ctx *ctx, const char *out_path, const cr_ar
     if (st == CR_OK)
         st = cr_areas_read(ctx, o, grid, &report, s, &areas);
     if (st == CR_OK)
-        st = check_accepted(ctx, o->table_path ? o->table_path : o->areas_path, o, s);
+        st = check_accepted(ctx, o->table_path ? o->table_path : o->areas_path, o, s, &report);
     if (st == CR_OK)
         st = open_writer(ctx, NULL, out_path, o, grid, &writer);
     if (st == CR_OK) {
@@ -980,9 +1015,9 @@ cr_status cr_arrivals(cr_ctx *ctx, const char *points_path, const char *out_path
         st = cr_records_read(ctx, points_path, o, wkt, collect, &points, o->report_path, s, &report);
     }
     if (st == CR_OK)
-        st = check_accepted(ctx, points_path, o, s);
+        st = check_accepted(ctx, points_path, o, s, &report);
     if (st == CR_OK)
-        st = make_grid(ctx, points_path, o, &points, report, s, &grid);
+        st = make_grid(ctx, points_path, o, &points, wkt, report, s, &grid);
     if (st == CR_OK && !o->grid_path)
         st = cr_output_check_size(ctx, out_path, grid, 1, NULL);
     if (st == CR_OK)
@@ -1007,7 +1042,7 @@ cr_status cr_arrivals(cr_ctx *ctx, const char *points_path, const char *out_path
     if (st == CR_OK)
         st = reject_masked(ctx, points_path, &j, &points, geographic, report, s);
     if (st == CR_OK)
-        st = check_accepted(ctx, points_path, o, s);
+        st = check_accepted(ctx, points_path, o, s, &report);
     free(points.p);
     points.p = NULL;
     if (st == CR_OK) {

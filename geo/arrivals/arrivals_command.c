@@ -68,7 +68,8 @@ static const cr_arg ARGS[] = {
     CR_OPT_STRING("from", NULL, arrivals_args, o.from, "DATE", "keep records dated on or after DATE"),
     CR_OPT_STRING("to", NULL, arrivals_args, o.to, "DATE", "keep records dated on or before DATE"),
     CR_OPT_STRING("where", NULL, arrivals_args, o.where, "EXPR", "keep records matching an OGR SQL filter"),
-    CR_OPT__GRID("write on this raster's grid", "grid extent in --crs (default: the records', grown by the bandwidth)"),
+    CR_OPT__GRID("write on this raster's grid",
+                 "grid extent in --crs (default: the records', grown by the bandwidth; the polygons' with --areas)"),
     CR_OPT_CHOICE_PARSED("kernel", NULL, arrivals_args, kernel, "NAME", cr_kernel_names, parse_kernel,
                          "none (default), quartic, epanechnikov, triweight, uniform, triangular, gaussian"),
     CR_OPT_DOUBLE("bandwidth", arrivals_args, bandwidth, "M",
@@ -208,10 +209,10 @@ static json_object *summary_json(const char *points, const char *out, const cr_a
 static void summary_text(FILE *out, const cr_arrivals_opts *o, const cr_arrivals_summary *s)
 {
     fprintf(out,
-            "%" PRId64 " records read, %" PRId64 " accepted, %" PRId64 " rejected, %" PRId64
+            "%" PRId64 " record%s read, %" PRId64 " accepted, %" PRId64 " rejected, %" PRId64
             " outside the date window, %" PRId64 " left out by --where\n",
-            s->records_read, s->records_accepted, s->records_rejected, s->excluded_by_date,
-            s->excluded_by_where);
+            s->records_read, s->records_read == 1 ? "" : "s", s->records_accepted,
+            s->records_rejected, s->excluded_by_date, s->excluded_by_where);
     fprintf(out, "%.10g arrivals inside the %dx%d grid, %.10g in %" PRId64 " records outside it\n",
             s->arrivals_in_grid, s->grid->width, s->grid->height, s->arrivals_outside_grid,
             s->records_outside_grid);
@@ -280,7 +281,8 @@ const cr_command cr_arrivals_command = {
         "joined to the polygons' --area-key. Each area's count is spread over its cells by\n"
         "exact area share, or in proportion to --weight (a population raster, any CRS, read\n"
         "as counts); rows matching no polygon or an area already matched are rejected and\n"
-        "reported, and the raster's total over each area is its count.\n"
+        "reported. An area partly beyond the grid puts on it the share of its count that its\n"
+        "area inside has; the rest counts outside the grid.\n"
         "Output: Float32 COG, arrivals per cell. Memory: about 56 bytes per record and a\n"
         "few tiles per thread, whatever the grid's size. Details: docs/arrivals.md.",
     .examples =

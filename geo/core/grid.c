@@ -259,16 +259,15 @@ static cr_status raster_extent(cr_ctx *ctx, const char *path, GDALDatasetH ds, c
     return st;
 }
 
-/* The union of a vector's layer extents in the CRS wkt, each layer's edges densified (21
- * points a side) as they are transformed. */
-static cr_status vector_extent(cr_ctx *ctx, const char *path, GDALDatasetH ds, const char *wkt,
-                               cr_bounds *b)
+/* One layer's extent or the union of all (internal.h); for cr_grid_from_spec() and --areas. */
+cr_status cr_vector_extent(cr_ctx *ctx, const char *path, GDALDatasetH ds, OGRLayerH only,
+                           const char *wkt, cr_bounds *b)
 {
     OGRSpatialReferenceH dst = cr_srs_from_wkt(wkt);
     cr_status st = dst ? CR_OK : cr_ctx_fail(ctx, CR_E_USAGE, "cannot read the grid's CRS");
-    int found = 0;
-    for (int i = 0; st == CR_OK && i < GDALDatasetGetLayerCount(ds); i++) {
-        OGRLayerH layer = GDALDatasetGetLayer(ds, i);
+    int found = 0, layers = only ? 1 : GDALDatasetGetLayerCount(ds);
+    for (int i = 0; st == CR_OK && i < layers; i++) {
+        OGRLayerH layer = only ? only : GDALDatasetGetLayer(ds, i);
         OGREnvelope e;
         if (OGR_L_GetExtent(layer, &e, 1) != OGRERR_NONE)
             continue; /* no features */
@@ -321,7 +320,7 @@ cr_status cr_grid_from_spec(cr_ctx *ctx, const cr_grid_spec *spec, const char *p
         st = cr_open_dataset(ctx, primary, "input", "raster or vector", GDAL_OF_RASTER | GDAL_OF_VECTOR, &ds);
     if (st == CR_OK)
         st = GDALGetRasterCount(ds) > 0 ? raster_extent(ctx, primary, ds, wkt, &b)
-                                        : vector_extent(ctx, primary, ds, wkt, &b);
+                                        : cr_vector_extent(ctx, primary, ds, NULL, wkt, &b);
     if (ds)
         GDALClose(ds);
     if (st == CR_OK)

@@ -87,6 +87,13 @@ cr_status cr_open_raster(cr_ctx *ctx, const char *path, GDALDatasetH *out);
 /* Opens a vector dataset read-only, with the same failure conventions. */
 cr_status cr_open_vector(cr_ctx *ctx, const char *path, GDALDatasetH *out);
 
+/* The extent of a vector source's features in the CRS wkt, each layer's edges densified (21
+ * points a side) as they are transformed: of layer only (one of ds), or the union of all
+ * its layers when only is NULL. Fails with CR_E_DATA naming path when a layer with features
+ * has no CRS, its extent cannot be transformed, or there are no features. */
+cr_status cr_vector_extent(cr_ctx *ctx, const char *path, GDALDatasetH ds, OGRLayerH only,
+                           const char *wkt, cr_bounds *b);
+
 /* Opens a dataset read-only with GDAL's open flags (GDAL_OF_RASTER, GDAL_OF_VECTOR or
  * both), with the same failure conventions: kind names the input in messages ("sea"),
  * formats what it should have been ("raster or vector"); GDAL's reason is kept when it

@@ -155,14 +155,17 @@ static cr_status scan(cr_ctx *ctx, cr_csv *csv, csv_scan *s)
     return st;
 }
 
-/* Warns about rows far outside the others, by arrivals' rule (core/outliers.h), with a box
- * of at least 1 km (0.01 degree in lon/lat): what arrivals would leave out of a grid made
- * from the records' extent at 10 m cells. */
+/* Warns about rows far outside the others, by arrivals' rule (core/outliers.h) and its
+ * floor: a central box of at least max(2 bandwidth, 100 cells, 1 km; 0.01 degree in
+ * lon/lat); a CSV has neither bandwidth nor cells, so 1 km (0.01 degree): what arrivals
+ * leaves out of a grid made from the records' extent without a kernel at 10 m cells or
+ * finer. */
 static cr_status warn_far(cr_ctx *ctx, const char *path, const csv_scan *s, const char *crs_wkt,
                           json_object *warnings)
 {
     OGRSpatialReferenceH srs = cr_srs_from_wkt(crs_wkt);
-    double floor_size = srs && OSRIsGeographic(srs) ? 0.01 : 1000;
+    int geographic = srs && OSRIsGeographic(srs);
+    double floor_size = geographic ? 0.01 : 1000;
     OSRDestroySpatialReference(srs);
     cr_outliers rule;
     cr_status st = cr_outliers_find(ctx, s->xy, s->xy + 1, 3, (size_t)s->located, floor_size, &rule);
@@ -180,10 +183,11 @@ static cr_status warn_far(cr_ctx *ctx, const char *path, const csv_scan *s, cons
     if (st == CR_OK && far > 0)
         cr_info_warn(warnings, path, "far_records",
                      "%ld of %ld rows of '%s' lie far outside the others, more than %g times the "
-                     "size of their central extent (%.6g) beyond it (%s%s): latitude and longitude "
-                     "swapped? arrivals leaves such records out of a grid made from the records' "
-                     "extent",
-                     far, s->located, path, CR_OUTLIER_FACTOR, rule.size, rows,
+                     "size of their central extent (%.6g %s) beyond it (%s%s): latitude and "
+                     "longitude swapped? arrivals leaves such records out of a grid made from the "
+                     "records' extent",
+                     far, s->located, path, CR_OUTLIER_FACTOR, rule.size,
+                     geographic ? "degrees" : "m", rows,
                      far > 5 ? ", ..." : "");
     return st;
 }

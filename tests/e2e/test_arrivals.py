@@ -1329,7 +1329,9 @@ class PublishedRecords(ArrivalsCase):
                                   "--report", os.path.join(folder, "r.csv"),
                                   "-o", os.path.join(folder, "a.tif")], 3,
                                  points, "no record", "4 outside the date window")
-                self.assertNoOutput(folder, f"window {window}")
+                # the report is written all the same (empty: nothing was rejected)
+                self.assertEqual(os.listdir(folder), ["r.csv"], f"window {window}")
+                self.assertEqual(read_report(os.path.join(folder, "r.csv"))[1], [])
 
     def test_no_accepted_record_fails_whatever_the_options(self):
         points = self.path("bad.csv")
@@ -1348,7 +1350,8 @@ class PublishedRecords(ArrivalsCase):
                 args = [a.replace("REPORT", os.path.join(folder, "r.csv")) for a in args]
                 self.assertFails(["arrivals", "--points", points, *args, "-o",
                                   os.path.join(folder, "a.tif")], 3, "no record", "2 rejected")
-                self.assertNoOutput(folder, label)
+                self.assertEqual(os.listdir(folder), ["r.csv"] if "--report" in label else [],
+                                 label)
         # --where matching nothing (CSV: excluded by our filter; OGR: at the source).
         good = self.path("good.csv")
         write_hxl_sites(good, ["2024-06-03"] * len(HXL_SITES))
@@ -1646,7 +1649,10 @@ class Mask(ArrivalsCase):
                           "--bandwidth", "100", "--mask", mask, *KGRID.args(), "-o",
                           os.path.join(folder, "a.tif"), "--report",
                           os.path.join(folder, "r.csv")], 3, "no record", "2 rejected")
-        self.assertNoOutput(folder, "all at sea")
+        # the report says why (no_allowed_cell); no raster
+        self.assertEqual(os.listdir(folder), ["r.csv"], "all at sea")
+        self.assertEqual([r[1] for r in read_report(os.path.join(folder, "r.csv"))[1]],
+                         ["no_allowed_cell"] * 2)
 
 
 # COD-AB-like second-level boundaries on KGRID (edges on 1 m multiples, so that a 1 m
@@ -1659,25 +1665,36 @@ ADM2 = [("MZ0101", "Beira Cidade", 1, (700000, 7800000, 700243, 7800500)),
 ADM2_COUNTS = {"MZ0101": 1200, "MZ0102": 800, "MZ0103": 500}
 
 
-def write_adm2(path, driver, counts=False):
-    ds = ogr.GetDriverByName(driver).CreateDataSource(path)
-    options = ["ENCODING=ISO-8859-1"] if driver == "ESRI Shapefile" else []
-    layer = ds.CreateLayer("adm2", srs_of(UTM36S), ogr.wkbPolygon, options)
-    for name, kind in [("ADM2_PCODE", ogr.OFTString), ("ADM2_EN", ogr.OFTString),
-                       ("burn", ogr.OFTInteger), ("idps", ogr.OFTReal)]:
-        layer.CreateField(ogr.FieldDefn(name, kind))
-    for code, name, burn, (x0, y0, x1, y1) in ADM2:
+def write_rectangles(path, driver, name, fields, features, options=(), epsg=UTM36S,
+                     append=False):
+    """A polygon layer of rectangles: fields [(name, OGR type)], features [({field: value},
+    (x0, y0, x1, y1))]; append adds the layer to the source at path."""
+    ds = ogr.Open(path, 1) if append else ogr.GetDriverByName(driver).CreateDataSource(path)
+    layer = ds.CreateLayer(name, srs_of(epsg), ogr.wkbPolygon, list(options))
+    for field, kind in fields:
+        layer.CreateField(ogr.FieldDefn(field, kind))
+    for values, (x0, y0, x1, y1) in features:
         f = ogr.Feature(layer.GetLayerDefn())
-        f.SetField("ADM2_PCODE", code)
-        f.SetField("ADM2_EN", name)
-        f.SetField("burn", burn)
-        if counts:
-            f.SetField("idps", {1: 1200.0, 2: 800.0, 3: 250.0}[burn])
+        for field, value in values.items():
+            f.SetField(field, value)
         f.SetGeometry(ogr.CreateGeometryFromWkt(
             f"POLYGON (({x0} {y0}, {x1} {y0}, {x1} {y1}, {x0} {y1}, {x0} {y0}))"))
         layer.CreateFeature(f)
     f = layer = ds = None
     return path
+
+
+def write_adm2(path, driver, counts=False):
+    options = ["ENCODING=ISO-8859-1"] if driver == "ESRI Shapefile" else []
+    fields = [("ADM2_PCODE", ogr.OFTString), ("ADM2_EN", ogr.OFTString),
+              ("burn", ogr.OFTInteger), ("idps", ogr.OFTReal)]
+    features = []
+    for code, name, burn, box in ADM2:
+        values = {"ADM2_PCODE": code, "ADM2_EN": name, "burn": burn}
+        if counts:
+            values["idps"] = {1: 1200.0, 2: 800.0, 3: 250.0}[burn]
+        features.append((values, box))
+    return write_rectangles(path, driver, "adm2", fields, features, options)
 
 
 def area_shares(path, grid, attribute="burn"):
@@ -1846,6 +1863,172 @@ class Areas(ArrivalsCase):
         self.assertUsage(["--areas", areas, "--area-key", "NOPE", "--table", table,
                           "--table-key", "#adm2+code", "--count-field", "idps_ind",
                           *KGRID.args(), "-o", self.out()], "NOPE", "ADM2_PCODE")
+
+
+
+# ---------------------------------------------------------------------------------------------
+# Areas: the review of issue 18 (filters on polygons with counts, areas beyond the grid)
+
+
+def write_az(path, features):
+    """features: (code, count, date, (x0, y0, x1, y1)) rectangles in UTM 36S."""
+    fields = [("code", ogr.OFTString), ("n", ogr.OFTReal), ("d", ogr.OFTDate),
+              ("label", ogr.OFTString)]
+    return write_rectangles(path, "GPKG", "az", fields,
+                            [({"code": code, "n": n, "d": d, "label": "area " + code}, box)
+                             for code, n, d, box in features])
+
+
+def write_kgrid_raster(path, values):
+    """A Float32 GeoTIFF of values on KGRID."""
+    ds = gdal.GetDriverByName("GTiff").Create(path, KGRID.cols, KGRID.rows, 1, gdal.GDT_Float32)
+    ds.SetGeoTransform((KGRID.xmin, KGRID.res, 0, KGRID.ymax, 0, -KGRID.res))
+    ds.SetSpatialRef(srs_of(UTM36S))
+    ds.GetRasterBand(1).WriteArray(values)
+    ds = None
+    return path
+
+
+AZ = [("AZ01", 1000.0, "2024-01-15", (700000, 7800000, 700200, 7800500)),
+      ("AZ02", 9000.0, "2024-06-01", (700200, 7800000, 700500, 7800500))]
+
+
+class AreasReview(ArrivalsCase):
+    def test_where_and_date_window_select_polygons_with_counts(self):
+        areas = write_az(self.path("az.gpkg"), AZ)
+        _, summary, _ = self.arrivals("--areas", areas, "--count-field", "n", *KGRID.args(),
+                                      "--where", "code = 'AZ01'")
+        self.assertEqual(summary["raster_sum"], 1000)
+        self.assertEqual(summary["records_accepted"], 1)
+        out, summary, _ = self.arrivals("--areas", areas, "--count-field", "n", *KGRID.args(),
+                                        "--date-field", "d", "--from", "2024-03-01")
+        self.assertEqual(summary["raster_sum"], 9000)
+        self.assertEqual(summary["excluded_by_date"], 1)
+        got = read_raster(out)[0]
+        self.assertEqual(float(got[:, :20].sum()), 0.0)
+        self.assertRelClose(float(got[0, 20]), 9000 / 1500, 1e-6)
+        self.assertEqual(summary["date_range"], {"first": "2024-01-15", "last": "2024-06-01"})
+        # a text column that holds no dates: each feature rejected, as records are
+        report = self.path("rej.csv")
+        folder = self.path("o")
+        os.mkdir(folder)
+        self.assertFails(["arrivals", "--areas", areas, "--count-field", "n", *KGRID.args(),
+                          "--date-field", "label", "--report", report, "-o",
+                          os.path.join(folder, "a.tif")], 3, "no record", "2 rejected")
+        self.assertNoOutput(folder)
+        _, rows = read_report(report)
+        self.assertEqual([r[1] for r in rows], ["bad_date", "bad_date"])
+        for flag, value in [("--x-field", "x"), ("--y-field", "y"), ("--src-crs", "EPSG:4326")]:
+            self.assertUsage(["--areas", areas, "--count-field", "n", *KGRID.args(), flag, value,
+                              "-o", self.out()], flag, "--areas")
+        self.assertUsage(["--areas", areas, "--count-field", "n", *KGRID.args(),
+                          "--date-field", "nope", "-o", self.out()], "nope")
+        self.assertUsage(["--areas", areas, "--count-field", "n", *KGRID.args(),
+                          "--where", "code = = 'x'", "-o", self.out()], "--where")
+
+    def test_no_area_in_the_grid_fails(self):
+        areas = write_az(self.path("far.gpkg"),
+                         [("AZ09", 50.0, "2024-01-01", (710000, 7810000, 710500, 7810500))])
+        folder = self.path("o")
+        os.mkdir(folder)
+        self.assertFails(["arrivals", "--areas", areas, "--count-field", "n", *KGRID.args(),
+                          "-o", os.path.join(folder, "a.tif")], 3,
+                         "none of the 1 area", "lies in the grid")
+        self.assertNoOutput(folder)
+
+    def test_area_partly_inside_counts_its_outside_share(self):
+        # AZ04: 1000 x 1000 m, a quarter of it (500 x 500 m) inside KGRID: 4000 arrivals
+        # over its whole area, 1000 inside (0.4 per 10 m cell), 3000 outside.
+        feats = [("AZ03", 500.0, "2024-01-01", (700000, 7800000, 700250, 7800250)),
+                 ("AZ04", 4000.0, "2024-01-01", (700000, 7800000, 701000, 7801000))]
+        areas = write_az(self.path("part.gpkg"), feats[1:])
+        out, summary, err = self.arrivals("--areas", areas, "--count-field", "n", *KGRID.args())
+        got = read_raster(out)[0]
+        self.assertRaster(got, np.full(KGRID.shape(), 0.4), "quarter inside")
+        self.assertRelClose(summary["raster_sum"], 1000, 1e-6)
+        self.assertRelClose(summary["arrivals_in_grid"], 1000, 1e-6)
+        self.assertRelClose(summary["arrivals_outside_grid"], 3000, 1e-6)
+        self.assertIn("feature 1", err)
+        self.assertIn("0.25", err)
+        # By weight: the part inside by area share (0.25 of 4000), spread by the weight.
+        w = np.ones(KGRID.shape())
+        w[:, :25] = 3
+        weight = write_kgrid_raster(self.path("w.tif"), w)
+        out, summary, _ = self.arrivals("--areas", areas, "--count-field", "n", "--weight",
+                                        weight, *KGRID.args())
+        self.assertRaster(read_raster(out)[0], 1000 * w / w.sum(), "weighted quarter")
+        self.assertRelClose(summary["arrivals_outside_grid"], 3000, 1e-6)
+
+    def test_zero_weight_names_the_feature(self):
+        areas = write_az(self.path("az.gpkg"), AZ)
+        w = np.ones(KGRID.shape())
+        w[:, :20] = 0
+        weight = write_kgrid_raster(self.path("w.tif"), w)
+        report = self.path("r.csv")
+        _, summary, err = self.arrivals("--areas", areas, "--count-field", "n", "--weight",
+                                        weight, *KGRID.args(), "--report", report)
+        self.assertEqual(summary["areas"]["zero_weight"], 1)
+        _, rows = read_report(report)
+        self.assertIn("the cells of feature 1 have no weight", rows[0][2])
+        self.assertIn("(feature 1)", err)
+
+    def test_every_record_rejected_publishes_the_report(self):
+        points = self.path("bad.csv")
+        write_csv(points, ["x", "y", "count"], [["700005", "7800495", "x"],
+                                                ["700015", "7800495", "-1"]])
+        folder = self.path("o")
+        os.mkdir(folder)
+        report = self.path("rej.csv")
+        self.assertFails(["arrivals", "--points", points, "--src-crs", "EPSG:32736",
+                          "--count-field", "count", *KGRID.args(), "--report", report,
+                          "-o", os.path.join(folder, "a.tif")], 3, "no record")
+        self.assertNoOutput(folder)
+        _, rows = read_report(report)
+        self.assertEqual(sorted(int(r[0]) for r in rows), [2, 3])
+        os.remove(report)
+        areas = write_adm2(self.path("adm2.gpkg"), "GPKG")
+        table = self.path("t.csv")
+        write_csv(table, ["code", "n"], [["XX01", "5"]])
+        self.assertFails(["arrivals", "--areas", areas, "--area-key", "ADM2_PCODE", "--table",
+                          table, "--table-key", "code", "--count-field", "n", *KGRID.args(),
+                          "--report", report, "-o", os.path.join(folder, "a.tif")], 3,
+                         "no record")
+        self.assertNoOutput(folder)
+        _, rows = read_report(report)
+        self.assertEqual(sorted(r[1] for r in rows), ["duplicate_area", "unmatched_area"])
+
+    def test_messages_singular_and_units(self):
+        points = self.path("p.csv")
+        write_utm_csv(points, [(700255.0, 7800255.0, 1)] * 5 + [(900255.0, 7800255.0, 7)])
+        rc, stdout, err = run("arrivals", "--points", points, "--src-crs", "EPSG:32736",
+                              "--count-field", "count", "--crs", "EPSG:32736", "--resolution",
+                              "10", "-o", self.out())
+        self.assertEqual(rc, 0, err)
+        self.assertIn("1 record (7 arrivals) lies far outside", err)
+        self.assertIn("(1000 m)", err)
+        self.assertIn("6 records read", err)
+        one = self.path("one.csv")
+        write_utm_csv(one, [(700255.0, 7800255.0, 1)])
+        rc, stdout, err = run("arrivals", "--points", one, "--src-crs", "EPSG:32736",
+                              *KGRID.args(), "-o", self.out())
+        self.assertEqual(rc, 0, err)
+        self.assertIn("1 record read, 1 accepted", err)
+
+    def test_grid_from_the_extent_of_the_chosen_layer(self):
+        # core's cr_vector_extent() for one layer: the other layer's polygons do not count.
+        path = write_az(self.path("two.gpkg"), AZ)
+        write_rectangles(path, "GPKG", "far", [("n", ogr.OFTReal)],
+                         [({"n": 1.0}, (710000, 7810000, 710500, 7810500))], append=True)
+        _, summary, _ = self.arrivals("--areas", path, "--layer", "az", "--count-field", "n",
+                                      "--resolution", "10", "--crs", "EPSG:32736")
+        self.assertEqual(summary["grid"]["bounds"],
+                         [KGRID.xmin, KGRID.ymin, KGRID.xmax, KGRID.ymax])
+        self.assertEqual(summary["raster_sum"], 10000)
+
+    def test_bounds_help_names_the_polygons(self):
+        rc, stdout, _ = run("arrivals", "--help")
+        self.assertEqual(rc, 0)
+        self.assertIn("the polygons' with --areas", stdout)
 
 
 # ---------------------------------------------------------------------------------------------
