@@ -690,6 +690,7 @@ static void domain_metrics_by_hand(void **state)
     assert_true(cr_zplan_columns(&plan, &cols, &ncols));
     const char *names[] = {"area_km2",
                            "data_coverage",
+                           "land_data_coverage",
                            "arrivals_total",
                            "arrivals_per_km2",
                            "flood_area_share",
@@ -730,6 +731,7 @@ static void domain_metrics_by_hand(void **state)
         cr_zacc_finish(&plan, pass ? half[0] : acc, NULL, 3.5 * KM2, 0, values, nzones, z);
         CHECK("area_km2", 3.5);
         CHECK("data_coverage", 3.0 / 3.5);             /* all but D have every input */
+        CHECK("land_data_coverage", 3.0 / 3.5);        /* every cell has a depth: no sea */
         CHECK("arrivals_total", 133.0);                /* 100 + 20 + 10 + 2 + 1 */
         CHECK("arrivals_per_km2", 38.0);
         CHECK("flood_area_share", 3.0 / 3.5);          /* all but B */
@@ -754,7 +756,10 @@ static void domain_metrics_by_hand(void **state)
         cr_zacc_finish(&plan, pass ? NULL : acc, NULL, 1.5 * KM2, 0, values, nzones, z);
         CHECK("area_km2", 1.5);
         CHECK("data_coverage", 0.0);
-        for (int c = 2; c < ncols; c++)
+        /* cells without a depth (and no exposure) are sea: no land, null; no cell on the
+         * grid at all: no sea either, so none of the land has data */
+        CHECK("land_data_coverage", pass ? 0.0 : NAN);
+        for (int c = 3; c < ncols; c++)
             if (!isnan(values[c * nzones + z]))
                 fail_msg("%s is %g in a zone without data", cols[c].name, values[c * nzones + z]);
     }
@@ -803,6 +808,7 @@ static void scenario_columns_take_their_suffixes(void **state)
     assert_true(cr_zplan_columns(&plan, &cols, &ncols));
     const char *names[] = {"area_km2",
                            "data_coverage",
+                           "land_data_coverage",
                            "arrivals_total",
                            "arrivals_per_km2",
                            "flood_area_share_ssp245_2100",
@@ -821,9 +827,10 @@ static void scenario_columns_take_their_suffixes(void **state)
     for (int i = 0; i < 3; i++)
         assert_true(cr_zacc_add(&plan, acc, &cells[i][1], cells[i][0], cells[i][0] * KM2, NULL));
     const int64_t nzones = 1, z = 0;
-    double values[10];
+    double values[11];
     cr_zacc_finish(&plan, acc, NULL, 3 * KM2, 0, values, nzones, z);
     CHECK("data_coverage", 2.0 / 3);
+    CHECK("land_data_coverage", 2.0 / 3);  /* the third cell has a depth in one band: land */
     CHECK("arrivals_total", 35.0);
     CHECK("flood_area_share_ssp245_2100", 1.0 / 3);
     CHECK("flood_area_share_ssp585_2100", 1.0);
