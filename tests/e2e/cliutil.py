@@ -21,6 +21,16 @@ def sample(name):
     return os.path.join(SAMPLES, name)
 
 
+def asan_build():
+    """True when the binary is built with AddressSanitizer (it links libasan), which reserves
+    terabytes of address space: no test can limit it with RLIMIT_AS."""
+    try:
+        out = subprocess.run(["ldd", CITYRISK], capture_output=True, text=True).stdout
+    except OSError:
+        return False
+    return "libasan" in out
+
+
 def run(*args, stdin=None):
     """Runs cityrisk with args; returns (exit code, stdout, stderr)."""
     proc = subprocess.run([CITYRISK, *args], input=stdin, capture_output=True, text=True,

@@ -18,7 +18,7 @@ from collections import deque
 import numpy as np
 from osgeo import gdal, ogr, osr
 
-from cliutil import CITYRISK, CliTestCase, run, sample
+from cliutil import CITYRISK, CliTestCase, asan_build, run, sample
 
 gdal.UseExceptions()
 
@@ -295,15 +295,6 @@ class InundationCase(CliTestCase):
         self.assertTrue(first.startswith("cityrisk inundation:"), f"{args}: {err!r}")
         for needle in needles:
             self.assertIn(needle, first, args)
-
-
-def asan_build():
-    """True when the binary is built with AddressSanitizer (it links libasan)."""
-    try:
-        out = subprocess.run(["ldd", CITYRISK], capture_output=True, text=True).stdout
-    except OSError:
-        return False
-    return "libasan" in out
 
 
 def run_limited(address_space, *args):
