@@ -1,0 +1,132 @@
+/* internal.h: what the files of geo/pipeline/ share: the loader's state while a pipeline is
+ * built, and the helpers of reading, building, checking and ordering its stages. */
+#ifndef CITYRISK_PIPELINE_INTERNAL_H
+#define CITYRISK_PIPELINE_INTERNAL_H
+
+#include <stddef.h>
+
+#include <cpl_hash_set.h>
+#include <json-c/json.h>
+
+#include "cityrisk/command.h"
+#include "cityrisk/pipeline.h"
+
+/* What a JSON file that run reads may hold (pipeline.h). */
+typedef struct json_limits {
+    const char *kind; /* "pipeline", "state": the file in messages */
+    size_t bytes;
+    long containers; /* objects and arrays */
+    long tokens;     /* values and keys: objects, arrays, commas and colons counted */
+} json_limits;
+
+/* The limits of the pipeline file and of the state file (pipeline.h). */
+extern const json_limits CR_PL_PIPELINE_LIMITS, CR_PL_STATE_LIMITS;
+
+/* A file a stage writes (an output, the QGIS style beside it, another file of a
+ * Shapefile), or the pipeline or its state file, which no stage may write. */
+typedef struct claim {
+    char *key;  /* the file, one spelling for all (path_key) */
+    char *what; /* how the pipeline names it: "'out/q.qml' (the QGIS style of 'out/q.tif')" */
+    int stage;  /* the stage in the order of the file, -1 for the pipeline and state files */
+    size_t seq; /* the order of the claims: a stage's output before its style */
+} claim;
+
+/* A folder and its realpath(), cached: a pipeline names few folders many times. */
+typedef struct folder {
+    char *path, *resolved;
+} folder;
+
+/* What building the stages needs. */
+typedef struct loader {
+    cr_ctx *ctx;
+    const char *path;
+    char dir[4096];
+    char cwd[4096];    /* "" when unknown */
+    char *scenarios;   /* comma-joined */
+    size_t arg_bytes;  /* of every stage's substituted values so far */
+    cr_pipeline *p;
+    int cap;           /* slots of p->stage */
+    claim *claims;
+    size_t nclaims, claims_cap;
+    CPLHashSet *folders;
+} loader;
+
+
+/* ---- strings.c ---- */
+
+/* The command a stage may run: one of the table's that may be a stage; NULL otherwise. */
+const cr_command *cr_pl_stage_command(const char *name);
+/* The names of the commands a stage may run, "inundation, arrivals, ...", for a message. */
+void cr_pl_stage_commands(char *buf, size_t size);
+/* printf into a new string to CPLFree(). Long values are why: CPLSPrintf() and the CPL
+ * path functions write into fixed buffers, cut what does not fit and say so on stderr. */
+char *cr_pl_format(const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 1, 2)))
+#endif
+    ;
+/* The items of the CSL list joined with commas; a new string to CPLFree(). */
+char *cr_pl_join(char **list);
+/* Appends "--KEY" to the CSL argv. */
+char **cr_pl_add_option(char **argv, const char *key);
+/* The length of path without the extension of its file name (from its last '.', not the
+ * first character of the name), as cr_qml_path() cuts it. */
+size_t cr_pl_stem_length(const char *path);
+
+/* ---- jsonfile.c ---- */
+
+/* Reads the JSON value of the file at path into *doc, within lim: a regular file only
+ * (opened without blocking, so that a named pipe is refused rather than waited for, and a
+ * device such as /dev/zero is never read), at most lim->bytes, read by blocks (the
+ * progress callback may cancel between the blocks of a larger file), a UTF-8 byte-order
+ * mark skipped, no NUL, and nothing but blanks after the value. Fails naming the file as
+ * "<kind> '<path>'": CR_E_IO when it cannot be read, CR_E_CANCELLED (only when
+ * cancellable), else CR_E_DATA. *not_regular is set when the file exists but is not a
+ * regular file. */
+cr_status cr_pl_read_json(cr_ctx *ctx, const char *path, const json_limits *lim, int cancellable,
+                          json_object **doc, int *not_regular);
+
+/* ---- paths.c ---- */
+
+/* A path relative to the pipeline's folder dir, as it will be opened. A new string. */
+char *cr_pl_resolve(const char *dir, const char *path);
+/* The path inside "NAME=PATH[:BAND]", resolved (*path_out), with the rest kept. */
+char *cr_pl_resolve_raster_spec(const char *dir, const char *spec, char **path_out);
+/* The folder cache of a loader: a CPLHashSet of folder. */
+unsigned long cr_pl_folder_hash(const void *e);
+int cr_pl_folder_equal(const void *a, const void *b);
+void cr_pl_folder_free(void *e);
+/* One spelling for the file path names: absolute, its folder resolved (symlinks too) when
+ * it exists, the file name kept. A new string to CPLFree(), NULL when out of memory. */
+char *cr_pl_path_key(loader *L, const char *path);
+/* Records that stage (-1: none) writes path, described by what (taken). */
+cr_status cr_pl_add_claim(loader *L, int stage, const char *path, char *what);
+/* qsort order of claims: by key, then in the order they were made. */
+int cr_pl_claim_order(const void *a, const void *b);
+/* The claim of the file key, NULL when nothing claims it (claims sorted). */
+const claim *cr_pl_find_claim(const loader *L, const char *key);
+
+/* ---- stages.c ---- */
+
+/* Builds the stages of the pipeline document doc into L->p (sets applied, sweeps
+ * expanded, paths resolved), then checks and orders them (order.c). */
+cr_status cr_pl_load_stages(loader *L, json_object *doc, char **sets);
+
+/* ---- order.c ---- */
+
+/* Stage names are unique; the first repeated one (in the file's order) is named. */
+cr_status cr_pl_check_names(loader *L);
+/* No two stages write one file, and none writes the pipeline or its state file. Sorts the
+ * claims. */
+cr_status cr_pl_check_claims(loader *L);
+/* Orders the stages so that each comes after those whose outputs it reads (of the stages
+ * ready, the first in the file), fills deps, and checks that every input exists or is
+ * made and that no stage depends on its own output. */
+cr_status cr_pl_order_stages(loader *L);
+
+/* ---- state.c ---- */
+
+/* Reads each stage's recorded run from the state file, once. */
+cr_status cr_pl_load_state(cr_ctx *ctx, cr_pipeline *p);
+
+#endif
