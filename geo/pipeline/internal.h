@@ -108,9 +108,10 @@ const claim *cr_pl_find_claim(const loader *L, const char *key);
 
 /* ---- stages.c ---- */
 
-/* Builds the stages of the pipeline document doc into L->p (sets applied, sweeps
- * expanded, paths resolved), then checks and orders them (order.c). */
-cr_status cr_pl_load_stages(loader *L, json_object *doc, char **sets);
+/* Builds the stages of the pipeline document doc into L->p, in the file's order (sets
+ * applied, sweeps expanded, paths resolved, the files each writes claimed); checked and
+ * ordered after (order.c). */
+cr_status cr_pl_build_stages(loader *L, json_object *doc, char **sets);
 
 /* ---- order.c ---- */
 
@@ -126,7 +127,18 @@ cr_status cr_pl_order_stages(loader *L);
 
 /* ---- state.c ---- */
 
+/* What the state file records of a stage's last run. */
+struct cr_stage_record {
+    char **argv; /* CSL: its canonical arguments */
+};
+
 /* Reads each stage's recorded run from the state file, once. */
 cr_status cr_pl_load_state(cr_ctx *ctx, cr_pipeline *p);
+/* Frees a record (NULL too). */
+void cr_pl_record_free(struct cr_stage_record *r);
+/* Sets p->state_path: ".cityrisk/<pipeline file name>.state.json" in the folder of the
+ * first output of the first stage (in the file's order) that has one, else in the folder
+ * run from. Before the stages are ordered. */
+cr_status cr_pl_state_locate(loader *L);
 
 #endif

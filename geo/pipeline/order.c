@@ -86,6 +86,11 @@ cr_status cr_pl_check_claims(loader *L)
     }
     if (!second)
         return CR_OK;
+    if (second->stage < 0) { /* the state file is claimed after the stages */
+        const claim *t = first;
+        first = second;
+        second = t;
+    }
     const char *name = L->p->stage[second->stage].name;
     if (first->stage < 0)
         return cr_ctx_fail(L->ctx, CR_E_DATA, "pipeline '%s': stage %s would write %s", L->path, name, first->what);

@@ -138,7 +138,7 @@ static const char *resolved_folder(loader *L, const char *dir)
  * when out of memory. */
 char *cr_pl_path_key(loader *L, const char *path)
 {
-    if (strncmp(path, "/vsi", 4) == 0 || (path[0] != '/' && !*L->cwd))
+    if (strncmp(path, "/vsi", 4) == 0 || strcmp(path, "-") == 0 || (path[0] != '/' && !*L->cwd))
         return CPLStrdup(path);
     char *abs = path[0] == '/' ? CPLStrdup(path) : cr_pl_format("%s/%s", L->cwd, path);
     char *slash = strrchr(abs, '/');

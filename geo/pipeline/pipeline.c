@@ -37,7 +37,10 @@ void cr_pipeline_free(cr_pipeline *p)
         CSLDestroy(p->stage[i].written);
         CSLDestroy(p->stage[i].inputs);
         CSLDestroy(p->stage[i].outputs);
-        CSLDestroy(p->stage[i].recorded);
+        CSLDestroy(p->stage[i].canonical);
+        CSLDestroy(p->stage[i].labels);
+        free(p->stage[i].base);
+        cr_pl_record_free(p->stage[i].record);
         free(p->stage[i].deps);
     }
     free(p->stage);
@@ -82,20 +85,25 @@ cr_status cr_pipeline_load(cr_ctx *ctx, const char *path, char **sets, cr_pipeli
     memcpy(L.dir, path, dir_len);
     L.dir[dir_len] = '\0';
     p->path = strdup(path);
-    const char *sep = *L.dir && L.dir[strlen(L.dir) - 1] != '/' ? "/" : "";
-    char *state = cr_pl_format("%s%s.%s.state.json", L.dir, sep, CPLGetFilename(path));
-    p->state_path = strdup(state);
-    CPLFree(state);
-    if (!p->path || !p->state_path)
+    if (!p->path)
         st = cr_ctx_fail(ctx, CR_E_IO, "out of memory");
     if (st == CR_OK)
         st = cr_pl_add_claim(&L, -1, p->path, cr_pl_format("'%s', the pipeline file itself", p->path));
     if (st == CR_OK)
+        st = json_object_is_type(doc, json_type_object)
+                 ? cr_pl_build_stages(&L, doc, sets)
+                 : cr_ctx_fail(ctx, CR_E_DATA, "pipeline '%s' must be a JSON object", path);
+    /* the state lives with the outputs, which the stages name */
+    if (st == CR_OK)
+        st = cr_pl_state_locate(&L);
+    if (st == CR_OK)
         st = cr_pl_add_claim(&L, -1, p->state_path, cr_pl_format("'%s', the pipeline's state file", p->state_path));
     if (st == CR_OK)
-        st = json_object_is_type(doc, json_type_object)
-                 ? cr_pl_load_stages(&L, doc, sets)
-                 : cr_ctx_fail(ctx, CR_E_DATA, "pipeline '%s' must be a JSON object", path);
+        st = cr_pl_check_names(&L);
+    if (st == CR_OK)
+        st = cr_pl_check_claims(&L);
+    if (st == CR_OK)
+        st = cr_pl_order_stages(&L);
     CPLFree(L.scenarios);
     for (size_t i = 0; i < L.nclaims; i++) {
         CPLFree(L.claims[i].key);
@@ -112,4 +120,21 @@ cr_status cr_pipeline_load(cr_ctx *ctx, const char *path, char **sets, cr_pipeli
     }
     *out = p;
     return CR_OK;
+}
+
+int cr_pipeline_stage_matches(const cr_stage *s, const char *selector)
+{
+    if (strcmp(selector, s->name) == 0 || strcmp(selector, s->command) == 0 ||
+        (s->base && strcmp(selector, s->base) == 0))
+        return 1;
+    /* the name before its first variable, separators cut: "score-{scenario}" is "score" */
+    const char *base = s->base ? s->base : s->name, *brace = strchr(base, '{');
+    size_t len = brace ? (size_t)(brace - base) : strlen(base);
+    while (len > 0 && strchr("-_.[ ", base[len - 1]))
+        len--;
+    if (brace && len > 0 && strlen(selector) == len && strncmp(selector, base, len) == 0)
+        return 1;
+    /* "score" selects "score[ssp245-2100]", a swept stage whose name has no variable */
+    len = strlen(selector);
+    return strncmp(selector, s->name, len) == 0 && s->name[len] == '[';
 }

@@ -93,17 +93,14 @@ static cr_status check_stage(cr_ctx *ctx, const cr_pipeline *p, int i)
     return st;
 }
 
-/* 1 when stage s is one of --only's names (stage names or commands). */
+/* 1 when stage s is one of --only's names (cr_pipeline_stage_matches()). */
 static int selected(char **only, const cr_stage *s)
 {
     if (!only)
         return 1;
-    for (char **o = only; *o; o++) {
-        size_t len = strlen(*o);
-        if (strcmp(*o, s->name) == 0 || strcmp(*o, s->command) == 0 ||
-            (strncmp(*o, s->name, len) == 0 && s->name[len] == '['))
+    for (char **o = only; *o; o++)
+        if (cr_pipeline_stage_matches(s, *o))
             return 1;
-    }
     return 0;
 }
 
@@ -205,6 +202,12 @@ static cr_status run_stage(const cr_command_call *call, run_args *a, int i, doub
 {
     const cr_stage *s = &a->p->stage[i];
     char **argv = CSLDuplicate(s->argv);
+    /* its output folders made; the outputs the pipeline made are its to replace */
+    int overwrite = 0;
+    cr_ctx *ctx = cr_ctx_new();
+    cr_status prepared = ctx ? cr_pipeline_prepare(ctx, a->p, i, a->force, &overwrite) : CR_E_IO;
+    if (prepared == CR_OK && overwrite && CSLFindString(argv, "--overwrite") < 0)
+        argv = CSLAddString(argv, "--overwrite");
     /* Not recorded in the state file: neither changes any output. */
     if (a->base.quiet)
         argv = CSLAddString(argv, "-q");
@@ -223,9 +226,8 @@ static cr_status run_stage(const cr_command_call *call, run_args *a, int i, doub
     cr_command_result result;
     memset(&result, 0, sizeof result);
     double start = cr_seconds();
-    cr_ctx *ctx = cr_ctx_new();
-    cr_status st = ctx ? cr_command_invoke(ctx, cr_command_find(s->command), CSLCount(argv), argv, &how, &result)
-                       : CR_E_IO;
+    cr_status st = prepared != CR_OK ? prepared
+                   : cr_command_invoke(ctx, cr_command_find(s->command), CSLCount(argv), argv, &how, &result);
     double seconds = cr_seconds() - start;
     const cr_command_hooks *h = call->hooks;
     int code = h->exit_code(h->arg, st);

@@ -198,6 +198,7 @@ static cr_status build_stage(loader *L, json_object *obj, int k, const char *com
     CPLFree(name);
     st.argv = CSLAddString(NULL, command);
     st.written = CSLAddString(NULL, command);
+    st.canonical = CSLAddString(NULL, command);
     char *output = NULL; /* the value of "output" */
     cr_status status = CR_OK;
     json_object_object_foreach(obj, key, v)
@@ -217,10 +218,12 @@ static cr_status build_stage(loader *L, json_object *obj, int k, const char *com
         int repeatable = arg && arg->type == CR_ARG_LIST;
         int main_output = is_output && arg->offset == offsetof(cr_command_base, output);
         char **values = NULL, **written = NULL; /* as passed, and as the pipeline writes them */
+        char **canonical = NULL; /* as passed, each path in its one spelling (cr_pl_path_key) */
         if (json_object_is_type(v, json_type_boolean)) {
             if (json_object_get_boolean(v)) {
                 st.argv = cr_pl_add_option(st.argv, key);
                 st.written = cr_pl_add_option(st.written, key);
+                st.canonical = cr_pl_add_option(st.canonical, key);
             }
             continue;
         }
@@ -274,6 +277,19 @@ static cr_status build_stage(loader *L, json_object *obj, int k, const char *com
                     CPLFree(output);
                     output = CPLStrdup(path);
                 }
+                char *spelling = cr_pl_path_key(L, path);
+                if (!spelling) {
+                    CPLFree(path);
+                    CPLFree(value);
+                    status = cr_ctx_fail(L->ctx, CR_E_IO, "out of memory");
+                    break;
+                }
+                /* the value with its path in one spelling: "NAME=KEY[:BAND]" keeps the rest */
+                size_t at = strstr(value, path) ? (size_t)(strstr(value, path) - value) : 0;
+                char *one = cr_pl_format("%.*s%s%s", (int)at, value, spelling, value + at + strlen(path));
+                canonical = CSLAddString(canonical, one);
+                CPLFree(one);
+                CPLFree(spelling);
                 CPLFree(path);
                 CPLFree(*e);
                 *e = value;
@@ -282,18 +298,22 @@ static cr_status build_stage(loader *L, json_object *obj, int k, const char *com
         if (status != CR_OK) {
             CSLDestroy(values);
             CSLDestroy(written);
+            CSLDestroy(canonical);
             break;
         }
         st.argv = add_values(st.argv, key, values, repeatable);
         st.written = add_values(st.written, key, written, repeatable);
+        st.canonical = add_values(st.canonical, key, (is_input || is_output) ? canonical : values, repeatable);
         CSLDestroy(values);
         CSLDestroy(written);
+        CSLDestroy(canonical);
     }
     /* QGIS styles are on by default in pipelines ("qml": false turns them off), and are
      * outputs like the others: a missing one makes the stage run. */
     json_object *qml = NULL;
     if (status == CR_OK && cr_command_has_style(cmd) && !json_object_object_get_ex(obj, "qml", &qml)) {
         st.argv = CSLAddString(st.argv, "--qml");
+        st.canonical = CSLAddString(st.canonical, "--qml");
         qml = json_object_new_boolean(1);
         json_object_object_add(obj, "qml", qml); /* the other instances of a sweep see it too */
     }
@@ -305,10 +325,11 @@ static cr_status build_stage(loader *L, json_object *obj, int k, const char *com
     *dst = st;
     dst->name = status == CR_OK ? strdup(st.name) : NULL;
     dst->command = status == CR_OK ? strdup(st.command) : NULL;
+    dst->base = status == CR_OK ? strdup(base_name) : NULL;
     CPLFree(st.name);
     CPLFree(st.command);
     p->nstages++; /* freed with the pipeline, whole or not */
-    if (status == CR_OK && (!dst->name || !dst->command))
+    if (status == CR_OK && (!dst->name || !dst->command || !dst->base))
         status = cr_ctx_fail(L->ctx, CR_E_IO, "out of memory");
     return status;
 }
@@ -345,7 +366,7 @@ static cr_status apply_sets(cr_ctx *ctx, json_object *stages, char **sets)
     return CR_OK;
 }
 
-cr_status cr_pl_load_stages(loader *L, json_object *doc, char **sets)
+cr_status cr_pl_build_stages(loader *L, json_object *doc, char **sets)
 {
     cr_ctx *ctx = L->ctx;
     json_object *stages = NULL, *scen = NULL;
@@ -414,11 +435,5 @@ cr_status cr_pl_load_stages(loader *L, json_object *doc, char **sets)
         }
     }
     CSLDestroy(names);
-    if (st == CR_OK)
-        st = cr_pl_check_names(L);
-    if (st == CR_OK)
-        st = cr_pl_check_claims(L);
-    if (st == CR_OK)
-        st = cr_pl_order_stages(L);
     return st;
 }

@@ -105,7 +105,14 @@ cr_status cr_pl_load_state(cr_ctx *ctx, cr_pipeline *p)
             json_object_put(doc);
             return cr_ctx_fail(ctx, CR_E_IO, "out of memory");
         }
-        p->stage[i].recorded = list;
+        struct cr_stage_record *r = calloc(1, sizeof *r);
+        if (!r) {
+            CSLDestroy(list);
+            json_object_put(doc);
+            return cr_ctx_fail(ctx, CR_E_IO, "out of memory");
+        }
+        r->argv = list;
+        p->stage[i].record = r;
     }
     json_object_put(doc);
     return CR_OK;
@@ -154,15 +161,17 @@ cr_stage_state cr_pipeline_stage_state(const cr_pipeline *p, int i, const int *r
     if (!s->outputs || newest > oldest) {
         snprintf(why, size, s->outputs ? "input %s is newer than its outputs" : "it has no output",
                  newer);
-        return CR_STAGE_INPUT_NEWER;
+        return CR_STAGE_INPUT_CHANGED;
     }
-    if (!same_args(s->recorded, s->argv)) {
+    if (!same_args(s->record ? s->record->argv : NULL, s->canonical)) {
         snprintf(why, size, "its options differ from those of its last run");
         return CR_STAGE_CHANGED;
     }
     snprintf(why, size, "up to date");
     return CR_STAGE_UP_TO_DATE;
 }
+
+static cr_status make_folder_of(cr_ctx *ctx, const char *path);
 
 cr_status cr_pipeline_record(cr_ctx *ctx, const cr_pipeline *p, int i)
 {
@@ -180,14 +189,16 @@ cr_status cr_pipeline_record(cr_ctx *ctx, const cr_pipeline *p, int i)
     if (!doc)
         doc = json_object_new_object();
     json_object *entry = json_object_new_object(), *argv = json_object_new_array();
-    for (char **a = p->stage[i].argv; a && *a; a++)
+    for (char **a = p->stage[i].canonical; a && *a; a++)
         json_object_array_add(argv, json_object_new_string(*a));
     json_object_object_add(entry, "argv", argv);
     json_object_object_add(doc, p->stage[i].name, entry);
     /* Through a locked temporary as every output, so that a second signal removes it and a
      * run after kill -9 sweeps it; the state is the pipeline's to replace. */
     cr_temp temp = CR_TEMP_NONE;
-    st = cr_temp_file(ctx, p->state_path, "run", &temp);
+    st = make_folder_of(ctx, p->state_path);
+    if (st == CR_OK)
+        st = cr_temp_file(ctx, p->state_path, "run", &temp);
     if (st == CR_OK && json_object_to_file_ext(temp.path, doc, JSON_C_TO_STRING_PRETTY) != 0)
         st = cr_ctx_fail(ctx, CR_E_IO, "cannot write '%s': %s", p->state_path, strerror(errno));
     if (st == CR_OK)
@@ -195,4 +206,89 @@ cr_status cr_pipeline_record(cr_ctx *ctx, const cr_pipeline *p, int i)
     cr_temp_discard(&temp);
     json_object_put(doc);
     return st;
+}
+
+void cr_pl_record_free(struct cr_stage_record *r)
+{
+    if (!r)
+        return;
+    CSLDestroy(r->argv);
+    free(r);
+}
+
+const char *cr_stage_state_name(cr_stage_state state)
+{
+    switch (state) {
+    case CR_STAGE_UP_TO_DATE: return "up to date";
+    case CR_STAGE_NO_OUTPUT: return "missing output";
+    case CR_STAGE_INPUT_CHANGED: return "input changed";
+    case CR_STAGE_CHANGED: return "options changed";
+    case CR_STAGE_UPSTREAM: return "upstream runs";
+    case CR_STAGE_VERSION: return "version changed";
+    case CR_STAGE_NO_RECORD: return "no record";
+    }
+    return "unknown";
+}
+
+cr_status cr_pl_state_locate(loader *L)
+{
+    cr_pipeline *p = L->p;
+    const char *first = NULL;
+    for (int i = 0; i < p->nstages && !first; i++)
+        first = p->stage[i].outputs ? p->stage[i].outputs[0] : NULL;
+    char *key = first ? cr_pl_path_key(L, first) : NULL;
+    char *slash = key ? strrchr(key, '/') : NULL;
+    if (slash && strncmp(key, "/vsi", 4) != 0)
+        *slash = '\0';
+    else if (*L->cwd) {
+        CPLFree(key);
+        key = CPLStrdup(L->cwd);
+    } else {
+        CPLFree(key);
+        key = CPLStrdup(".");
+    }
+    char *state = cr_pl_format("%s/.cityrisk/%s.state.json", key, CPLGetFilename(L->path));
+    CPLFree(key);
+    p->state_path = strdup(state);
+    CPLFree(state);
+    return p->state_path ? CR_OK : cr_ctx_fail(L->ctx, CR_E_IO, "out of memory");
+}
+
+/* mkdir -p of the folder of path. */
+static cr_status make_folder_of(cr_ctx *ctx, const char *path)
+{
+    char *dir = CPLStrdup(path);
+    char *slash = strrchr(dir, '/');
+    cr_status st = CR_OK;
+    if (slash && slash != dir && strncmp(dir, "/vsi", 4) != 0) {
+        *slash = '\0';
+        for (char *p = dir + 1;; p++) {
+            if (*p == '/' || *p == '\0') {
+                char c = *p;
+                *p = '\0';
+                if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
+                    st = cr_ctx_fail(ctx, CR_E_IO, "cannot create folder '%s': %s", dir, strerror(errno));
+                    break;
+                }
+                *p = c;
+                if (!c)
+                    break;
+            }
+        }
+    }
+    CPLFree(dir);
+    return st;
+}
+
+cr_status cr_pipeline_prepare(cr_ctx *ctx, const cr_pipeline *p, int i, int replace_foreign, int *overwrite)
+{
+    /* A first version: folders made; ownership comes with the fingerprints of the state. */
+    const cr_stage *s = &p->stage[i];
+    *overwrite = replace_foreign;
+    for (char **o = s->outputs; o && *o; o++) {
+        cr_status st = make_folder_of(ctx, *o);
+        if (st != CR_OK)
+            return st;
+    }
+    return CR_OK;
 }

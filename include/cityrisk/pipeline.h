@@ -51,11 +51,20 @@ extern "C" {
 #define CR_STATE_MAX_CONTAINERS (2L * CR_PIPELINE_MAX_STAGES + 1024)
 #define CR_STATE_MAX_TOKENS (1L << 22)
 
-/* One stage, expanded (one per scenario when it sweeps). */
+/* One stage, expanded (one per combination of the variables it uses when it sweeps). */
 typedef struct cr_stage {
-    char *name;     /* unique: the "name" key, else the command, with "[scenario]" when swept */
-    char *command;  /* "inundation", "arrivals", "score", "zonal", "map" */
-    char **argv;    /* CSL: the command, then its arguments, paths resolved */
+    char *name;     /* unique: the "name" key, else the command, with "[labels]" when swept */
+    char *base;     /* its name before expansion: the "name" key as written
+                     * ("score-{scenario}"), else the command */
+    char *command;  /* "inundation", "arrivals", "score", "zonal", "map", "gather"; "exec"
+                     * for an external program */
+    char **argv;    /* CSL: the command, then its arguments, paths resolved; for "exec", the
+                     * program and its arguments */
+    char **canonical; /* CSL: argv with every path in one spelling (absolute, its folder's
+                       * symlinks resolved): what the state compares, whatever the spelling
+                       * of the pipeline's path or the folder run from */
+    char **labels;  /* CSL: "VARIABLE=LABEL" of the combination this expansion runs, in the
+                     * order the variables are declared; NULL when it sweeps nothing */
     char **written; /* CSL: the same as the pipeline writes them: paths as written (relative to
                      * the pipeline's folder), numbers as written (1.10, 1e-7), without the
                      * --qml run adds: what its outputs record as their command */
@@ -63,13 +72,20 @@ typedef struct cr_stage {
     char **outputs; /* CSL: files it writes */
     int *deps;      /* indices of the stages whose outputs it reads (earlier in order, rising) */
     int ndeps;
-    char **recorded; /* CSL: the arguments of its last run, from the state file; NULL if none */
+    struct cr_stage_record *record; /* what the state file says of its last run (its canonical
+                                     * arguments, the version, its files' sizes and times);
+                                     * NULL when it has none */
 } cr_stage;
 
 /* A pipeline with its stages in run order. */
 typedef struct cr_pipeline {
     char *path;       /* the pipeline file */
-    char *state_path; /* ".<file name>.state.json" beside it */
+    char *state_path; /* ".cityrisk/<file name>.state.json" in the folder of the first output
+                       * (of the first stage in the file's order that has one), never beside
+                       * the pipeline file: a pipeline in a read-only folder runs */
+    int content_hash; /* set by the caller before asking for states: an input whose size is
+                       * the same but whose time differs is compared by its content (hashed)
+                       * rather than taken as changed */
     cr_stage *stage;
     int nstages;
 } cr_pipeline;
@@ -100,15 +116,35 @@ CR_API void cr_pipeline_free(cr_pipeline *p);
 typedef enum cr_stage_state {
     CR_STAGE_UP_TO_DATE = 0,
     CR_STAGE_NO_OUTPUT,      /* an output is missing */
-    CR_STAGE_INPUT_NEWER,    /* an input is newer than an output */
+    CR_STAGE_INPUT_CHANGED,  /* an input changed since its last run (size, time or content) */
     CR_STAGE_CHANGED,        /* its arguments differ from those recorded */
-    CR_STAGE_UPSTREAM        /* a stage it depends on runs */
+    CR_STAGE_UPSTREAM,       /* a stage it depends on runs */
+    CR_STAGE_VERSION,        /* another version of cityrisk made its outputs */
+    CR_STAGE_NO_RECORD       /* the state has no record of a run of it */
 } cr_stage_state;
+
+/* A short name of the state, for --json: "up to date", "missing output", "input changed",
+ * "options changed", "upstream runs", "version changed", "no record". */
+CR_API const char *cr_stage_state_name(cr_stage_state state);
 
 /* The state of stage i, given which earlier stages will run (runs[k] non-zero). A
  * sentence saying why is written to why. */
 CR_API cr_stage_state cr_pipeline_stage_state(const cr_pipeline *p, int i, const int *runs,
                                               char *why, size_t size);
+
+/* 1 when selector names stage s: its name, its name before expansion as written
+ * ("score-{scenario}"), that name up to its first variable ("score"), or its command. As
+ * --only and --set read stage names. */
+CR_API int cr_pipeline_stage_matches(const cr_stage *s, const char *selector);
+
+/* Before stage i runs: creates the folders of its outputs, and says in *overwrite whether
+ * the stage must be told to replace what is there (--overwrite): every existing output of
+ * the stage is one this pipeline made (as the state records it: same size and time), or
+ * replace_foreign (run --force, or the stage's own "overwrite"). An existing output the
+ * pipeline did not make, or that changed since it did, fails with CR_E_EXISTS naming it,
+ * unless replace_foreign. Never called with --dry-run. */
+CR_API cr_status cr_pipeline_prepare(cr_ctx *ctx, const cr_pipeline *p, int i, int replace_foreign,
+                                     int *overwrite);
 
 /* Records in the state file that stage i ran with its arguments (atomically), keeping the
  * records of other stages when the file on disk can be used. A state file that is not a

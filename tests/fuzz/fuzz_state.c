@@ -25,6 +25,10 @@
 #include <json-c/json.h>
 
 #include "cityrisk/pipeline.h"
+#include "pipeline/internal.h"
+
+/* The canonical arguments the state records of stage s, NULL when none. */
+#define RECORDED(s) ((s)->record ? (s)->record->argv : NULL)
 #include "fuzzutil.h"
 
 static const char PIPELINE[] =
@@ -133,14 +137,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char why[512];
     for (int i = 0; i < p->nstages; i++) {
         const cr_stage *s = &p->stage[i];
-        FZ_CHECK(usable || !s->recorded, "stage %s has arguments from an unusable state", s->name);
+        FZ_CHECK(usable || !RECORDED(s), "stage %s has arguments from an unusable state", s->name);
         cr_stage_state ss = cr_pipeline_stage_state(p, i, runs, why, sizeof why);
         FZ_CHECK(ss == CR_STAGE_UP_TO_DATE || ss == CR_STAGE_CHANGED, "stage %s: state %d (%s)", s->name,
                  (int)ss, why);
-        FZ_CHECK((ss == CR_STAGE_UP_TO_DATE) == same_list(s->recorded, s->argv) && s->argv,
-                 "stage %s: state %d, recorded %s", s->name, (int)ss, s->recorded ? "" : "nothing");
-        before[i] = CSLDuplicate(s->recorded);
-        had[i] = s->recorded != NULL;
+        FZ_CHECK((ss == CR_STAGE_UP_TO_DATE) == same_list(RECORDED(s), s->argv) && s->argv,
+                 "stage %s: state %d, recorded %s", s->name, (int)ss, RECORDED(s) ? "" : "nothing");
+        before[i] = CSLDuplicate(RECORDED(s));
+        had[i] = RECORDED(s) != NULL;
     }
     /* the recorded arguments are those of the file: json-c agrees when it is usable */
     if (usable && size > 0) {
@@ -154,13 +158,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             json_object *entry = NULL, *argv = NULL;
             int has = json_object_object_get_ex(doc, p->stage[i].name, &entry) &&
                       json_object_object_get_ex(entry, "argv", &argv);
-            FZ_CHECK(has == (p->stage[i].recorded != NULL), "stage %s: recorded %d, in the file %d",
-                     p->stage[i].name, p->stage[i].recorded != NULL, has);
+            FZ_CHECK(has == (RECORDED(&p->stage[i]) != NULL), "stage %s: recorded %d, in the file %d",
+                     p->stage[i].name, RECORDED(&p->stage[i]) != NULL, has);
             for (size_t k = 0; has && k < json_object_array_length(argv); k++) {
                 json_object *item = json_object_array_get_idx(argv, k);
-                FZ_CHECK(p->stage[i].recorded[k] &&
-                             (size_t)json_object_get_string_len(item) == strlen(p->stage[i].recorded[k]) &&
-                             strcmp(json_object_get_string(item), p->stage[i].recorded[k]) == 0,
+                FZ_CHECK(RECORDED(&p->stage[i])[k] &&
+                             (size_t)json_object_get_string_len(item) == strlen(RECORDED(&p->stage[i])[k]) &&
+                             strcmp(json_object_get_string(item), RECORDED(&p->stage[i])[k]) == 0,
                          "stage %s: argument %zu differs from the file's", p->stage[i].name, k + 1);
             }
         }
@@ -182,8 +186,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             FZ_CHECK(cr_pipeline_stage_state(p, i, runs, why, sizeof why) == CR_STAGE_UP_TO_DATE,
                      "stage %s just recorded: %s", s->name, why);
         else
-            FZ_CHECK((s->recorded != NULL) == had[i] &&
-                         (!had[i] || same_list(s->recorded, before[i] ? before[i] : (char *[]){NULL})),
+            FZ_CHECK((RECORDED(s) != NULL) == had[i] &&
+                         (!had[i] || same_list(RECORDED(s), before[i] ? before[i] : (char *[]){NULL})),
                      "stage %s lost or gained its record", s->name);
     }
     for (int i = 0; i < 4; i++)

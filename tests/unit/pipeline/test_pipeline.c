@@ -291,8 +291,8 @@ static void a_state_that_cannot_be_used_is_reported_and_absent(void **state)
         write_state(f, bad[i]);
         assert_int_equal(load(f, ctx, text, &p), CR_OK);
         assert_non_null(strstr(f->log, "treated as absent, so every stage runs"));
-        assert_null(p->stage[0].recorded);
-        assert_null(p->stage[1].recorded);
+        assert_null(p->stage[0].record);
+        assert_null(p->stage[1].record);
         assert_int_equal(state_of(p, 1), CR_STAGE_CHANGED);
         assert_string_equal(cr_ctx_error(ctx), "");
         /* recording replaces it, keeping nothing of it */
@@ -300,7 +300,7 @@ static void a_state_that_cannot_be_used_is_reported_and_absent(void **state)
         cr_pipeline_free(p);
         assert_int_equal(load(f, ctx, text, &p), CR_OK);
         assert_string_equal(f->log, "");
-        assert_null(p->stage[0].recorded);
+        assert_null(p->stage[0].record);
         assert_int_equal(state_of(p, 1), CR_STAGE_UP_TO_DATE);
         cr_pipeline_free(p);
     }
