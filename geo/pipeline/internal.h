@@ -127,9 +127,22 @@ cr_status cr_pl_order_stages(loader *L);
 
 /* ---- state.c ---- */
 
+/* A file as the state records it: enough to tell that it changed (its size and its time
+ * to the nanosecond, and with run --checksum its content's hash) without reading it. */
+typedef struct cr_file_print {
+    int known;         /* the state records the file (else nothing below is set) */
+    int hashed;        /* hash is set */
+    long long size;    /* bytes */
+    long long mtime_ns; /* modification time, nanoseconds since the epoch */
+    unsigned long long hash; /* FNV-1a 64 of its bytes */
+} cr_file_print;
+
 /* What the state file records of a stage's last run. */
 struct cr_stage_record {
-    char **argv; /* CSL: its canonical arguments */
+    char **argv;            /* CSL: its canonical arguments */
+    char *version;          /* the cityrisk that ran it (cr_version()) */
+    cr_file_print *inputs;  /* one per item of the stage's inputs, in their order */
+    cr_file_print *outputs; /* one per item of the stage's outputs (styles too) */
 };
 
 /* Reads each stage's recorded run from the state file, once. */

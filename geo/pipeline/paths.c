@@ -104,8 +104,8 @@ static char *lexical(const char *abs)
     return out;
 }
 
-/* The folder dir (absolute) with symlinks and ".." resolved when it exists, lexically
- * otherwise; owned by the cache. */
+/* The folder dir (absolute) with symlinks and ".." resolved when it exists, else its
+ * deepest existing ancestor resolved and the rest lexically; owned by the cache. */
 static const char *resolved_folder(loader *L, const char *dir)
 {
     folder probe = {(char *)dir, NULL};
@@ -117,8 +117,24 @@ static const char *resolved_folder(loader *L, const char *dir)
     char *resolved = real ? strdup(real) : NULL;
     free(real);
     if (!resolved) {
+        /* A folder still to be made (an output's): its deepest existing ancestor resolved,
+         * the rest as written, so that its spelling stays the same once the run made it
+         * (a pipeline reached through a symlinked folder otherwise changed spelling, and
+         * its stages' arguments with it, between its first run and its second). */
         char *lex = lexical(dir);
-        resolved = strdup(lex);
+        for (char *cut = lex + strlen(lex); !resolved && cut > lex;) {
+            while (--cut > lex && *cut != '/')
+                ;
+            char c = *cut;
+            *cut = '\0';
+            char *base = realpath(*lex ? lex : "/", NULL);
+            *cut = c;
+            if (base && (resolved = malloc(strlen(base) + strlen(cut) + 1)) != NULL)
+                sprintf(resolved, "%s%s", strcmp(base, "/") == 0 ? "" : base, cut);
+            free(base);
+        }
+        if (!resolved)
+            resolved = strdup(lex);
         CPLFree(lex);
     }
     if (!f || !resolved || !(f->path = strdup(dir))) {

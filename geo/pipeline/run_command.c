@@ -20,6 +20,7 @@ typedef struct run_args {
     char **files;        /* PIPELINE (one) */
     int force;
     int dry_run;
+    int checksum;        /* --checksum: inputs of another time compared by content */
     const char *only;    /* --only STAGE[,STAGE] */
     char **sets;         /* --set STAGE.OPTION=VALUE */
     cr_pipeline *p;
@@ -41,6 +42,8 @@ static const cr_arg ARGS[] = {
                "the pipeline file", NULL, NULL),
     CR_OPT_FLAG("force", run_args, force, "run every stage, up to date or not"),
     CR_OPT_FLAG("dry-run", run_args, dry_run, "print the plan: which stages would run and why"),
+    CR_OPT_FLAG("checksum", run_args, checksum,
+                "compare an input of the same size but another time by its content (mtimes a checkout reset)"),
     CR_OPT_STRING("only", NULL, run_args, only, "LIST", "run only these stages (names or commands)"),
     CR_OPT_LIST("set", NULL, run_args, sets, "STAGE.OPTION=VALUE", "override an option of a stage"),
     CR_OPT__JSON_HELP("print a summary of every stage as JSON on stdout"),
@@ -205,7 +208,8 @@ static cr_status run_stage(const cr_command_call *call, run_args *a, int i, doub
     /* its output folders made; the outputs the pipeline made are its to replace */
     int overwrite = 0;
     cr_ctx *ctx = cr_ctx_new();
-    cr_status prepared = ctx ? cr_pipeline_prepare(ctx, a->p, i, a->force, &overwrite) : CR_E_IO;
+    cr_status prepared = ctx ? cr_pipeline_prepare(ctx, a->p, i, a->force || CSLFindString(s->argv, "--overwrite") >= 0,
+                                                             &overwrite) : CR_E_IO;
     if (prepared == CR_OK && overwrite && CSLFindString(argv, "--overwrite") < 0)
         argv = CSLAddString(argv, "--overwrite");
     /* Not recorded in the state file: neither changes any output. */
@@ -282,6 +286,8 @@ static cr_status run(cr_ctx *ctx, void *opts, const cr_command_call *call, cr_co
 {
     run_args *a = opts;
     cr_status st = cr_pipeline_load(ctx, a->files[0], a->sets, &a->p);
+    if (st == CR_OK)
+        a->p->content_hash = a->checksum;
     /* Every stage's options, read by its own command, before anything runs. */
     for (int i = 0; st == CR_OK && i < a->p->nstages && !stopping(call); i++)
         st = check_stage(ctx, a->p, i);

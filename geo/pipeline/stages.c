@@ -146,6 +146,13 @@ static cr_status claim_outputs(loader *L, cr_stage *st, int stage, const char *o
                 status = cr_pl_add_claim(L, stage, part, cr_pl_format("'%s' (a file of the Shapefile '%s')", part, output));
             CPLFree(part);
         }
+        /* zonal's full field names beside it (cr_zonal_fields_path(): only ".shp" is cut) */
+        size_t n = strlen(output), cut = n > 4 && strcasecmp(output + n - 4, ".shp") == 0 ? n - 4 : n;
+        char *fields = cr_pl_format("%.*s.fields.csv", (int)cut, output);
+        if (status == CR_OK)
+            status = cr_pl_add_claim(L, stage, fields, cr_pl_format("'%s' (the field names of the Shapefile '%s')",
+                                                                    fields, output));
+        CPLFree(fields);
     }
     return status;
 }

@@ -19,8 +19,10 @@
  * once per scenario.
  *
  * Stages depend on the stages whose outputs they read; they run in an order that
- * respects that. A stage is up to date when its outputs exist, are newer than its
- * inputs, and the state file beside the pipeline records the same arguments for it.
+ * respects that. A stage is up to date when its outputs exist and the state file (kept
+ * with the outputs, never beside the pipeline) records a run of it by this version of
+ * cityrisk with the same canonical arguments and inputs of the same size and time (or
+ * content, with content_hash).
  *
  * Both JSON files are read only when they are regular files, within the limits below
  * (which bound the memory json-c needs to hold them), and cancellably: the context's
@@ -45,11 +47,13 @@ extern "C" {
  * arguments may take together. */
 #define CR_PIPELINE_MAX_STAGES (1 << 17)
 #define CR_PIPELINE_MAX_ARG_BYTES ((size_t)32 << 20)
-/* The same limits for the state file: the state of a pipeline at the limits above fits. A
- * state file beyond them is reported and treated as absent. */
+/* The same limits for the state file: the state of a pipeline at the limits above fits
+ * when its stages read and write 4 files each on average (a record holds an object per
+ * file, besides its own 4 objects and arrays). A state file beyond them is reported and
+ * treated as absent. */
 #define CR_STATE_MAX_BYTES ((size_t)128 << 20)
-#define CR_STATE_MAX_CONTAINERS (2L * CR_PIPELINE_MAX_STAGES + 1024)
-#define CR_STATE_MAX_TOKENS (1L << 22)
+#define CR_STATE_MAX_CONTAINERS (8L * CR_PIPELINE_MAX_STAGES + 1024)
+#define CR_STATE_MAX_TOKENS (1L << 24)
 
 /* One stage, expanded (one per combination of the variables it uses when it sweeps). */
 typedef struct cr_stage {
@@ -104,10 +108,15 @@ typedef struct cr_pipeline {
  * file, the stage and the key (CR_E_USAGE for a --set no stage matches, CR_E_IO when the
  * file cannot be read, CR_E_CANCELLED when the progress callback asked to stop).
  *
- * Then reads the state file once into each stage's recorded arguments. A state file that
- * cannot be used (unreadable, not a regular file, beyond the limits, not JSON, not of the
- * state's shape) is logged as a warning and treated as absent: every stage runs. Free
- * with cr_pipeline_free(). */
+ * Then reads the state file once into each stage's record. The state file is
+ *   {"cityrisk_state": 2, "pipeline": "<the pipeline file, canonical>",
+ *    "stages": {NAME: {"argv": [its canonical arguments], "version": "<cr_version()>",
+ *                      "inputs": {PATH: {"size": N, "mtime_ns": N[, "hash": "16 hex"]}},
+ *                      "outputs": {PATH: {"size": N, "mtime_ns": N}}}}}
+ * with every PATH in its one spelling (as in canonical). A state file that cannot be used
+ * (unreadable, not a regular file, beyond the limits, not JSON, not of that shape or
+ * version: one an earlier cityrisk wrote) is logged as a warning and treated as absent:
+ * every stage runs. Free with cr_pipeline_free(). */
 CR_API cr_status cr_pipeline_load(cr_ctx *ctx, const char *path, char **sets, cr_pipeline **out);
 
 CR_API void cr_pipeline_free(cr_pipeline *p);
@@ -127,8 +136,15 @@ typedef enum cr_stage_state {
  * "options changed", "upstream runs", "version changed", "no record". */
 CR_API const char *cr_stage_state_name(cr_stage_state state);
 
-/* The state of stage i, given which earlier stages will run (runs[k] non-zero). A
- * sentence saying why is written to why. */
+/* The state of stage i, given which earlier stages will run (runs[k] non-zero), in this
+ * order: a stage it depends on runs; an output is missing (or it writes no file); the
+ * state has no record of it; another version of cityrisk ran it; its canonical arguments
+ * differ from those recorded (the first option that differs is named); an input's size or
+ * modification time (to the nanosecond) differs from the record, or with p->content_hash
+ * an input of the same size but another time has another content (FNV-1a 64 of its bytes,
+ * compared with the hash recorded; an input recorded without one counts as changed). An
+ * output changed since it was recorded is no reason to run (cr_pipeline_prepare() refuses
+ * to replace it). A short sentence saying why is written to why. Never fails. */
 CR_API cr_stage_state cr_pipeline_stage_state(const cr_pipeline *p, int i, const int *runs,
                                               char *why, size_t size);
 
@@ -137,19 +153,28 @@ CR_API cr_stage_state cr_pipeline_stage_state(const cr_pipeline *p, int i, const
  * --only and --set read stage names. */
 CR_API int cr_pipeline_stage_matches(const cr_stage *s, const char *selector);
 
-/* Before stage i runs: creates the folders of its outputs, and says in *overwrite whether
- * the stage must be told to replace what is there (--overwrite): every existing output of
- * the stage is one this pipeline made (as the state records it: same size and time), or
- * replace_foreign (run --force, or the stage's own "overwrite"). An existing output the
- * pipeline did not make, or that changed since it did, fails with CR_E_EXISTS naming it,
- * unless replace_foreign. Never called with --dry-run. */
+/* Before stage i runs: checks the files in the way of its outputs, then creates its
+ * outputs' folders (parents too), and says in *overwrite whether the stage must be told to
+ * replace what is there (--overwrite): replace_foreign (run --force, or the stage's own
+ * "overwrite"); or some output exists, or the state has a record of the stage (the
+ * Shapefile's other files and sidecars it made are its too), and every existing output
+ * (its QGIS style too) is one this pipeline made (as the state records it: same size and
+ * time, not a symlink). An existing output the pipeline did not make, or that changed
+ * since it did, fails with CR_E_EXISTS naming the pipeline, the stage and the output,
+ * unless replace_foreign; nothing is then made. Inputs are never touched. Never called
+ * with --dry-run. */
 CR_API cr_status cr_pipeline_prepare(cr_ctx *ctx, const cr_pipeline *p, int i, int replace_foreign,
                                      int *overwrite);
 
-/* Records in the state file that stage i ran with its arguments (atomically), keeping the
- * records of other stages when the file on disk can be used. A state file that is not a
- * regular file (a device, a named pipe, a folder) is left alone and nothing is recorded.
- * Never cancelled: the stage has run, and its record spares the next run repeating it. */
+/* Records in the state file that stage i ran: its canonical arguments, cr_version(), and
+ * the size and time of its inputs and outputs as they are now (with p->content_hash, the
+ * inputs' hashes too). Rewrites the file whole and atomically (a locked temporary in its
+ * folder, .cityrisk/, made when missing, then renamed), its records in the pipeline's
+ * stage order whatever order they ran in, then those of stages the pipeline does not have,
+ * kept from the file on disk when it can be used. A state file that is not a regular file
+ * (a device, a named pipe, a folder) is left alone and nothing is recorded. Never
+ * cancelled: the stage has run, and its record spares the next run repeating it. Not
+ * thread-safe: call it from one thread at a time. */
 CR_API cr_status cr_pipeline_record(cr_ctx *ctx, const cr_pipeline *p, int i);
 
 #ifdef __cplusplus
