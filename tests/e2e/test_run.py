@@ -174,7 +174,9 @@ class Pipelines(RunCase):
         self.assertEqual(stages["arrivals"]["status"], "ran")
         self.assertIsNotNone(gdal.Open(self.path("out/exposure-stress-2m.tif")))
         self.assertFalse(os.path.exists(self.path("out/neighbourhoods.geojson")))
-        self.assertEqual([n for n in os.listdir(self.path("out")) if n.startswith(".")], [])
+        # no temporary left: only the state's folder is hidden, holding the state alone
+        self.assertEqual([n for n in os.listdir(self.path("out")) if n.startswith(".")], [".cityrisk"])
+        self.assertEqual(os.listdir(self.path("out/.cityrisk")), ["pipeline.json.state.json"])
 
 
 class StageSummaries(RunCase):
@@ -185,8 +187,8 @@ class StageSummaries(RunCase):
         rc, out, err = run("run", p, "--json")
         self.assertEqual(rc, 0, err)
         stages = {s["name"]: s for s in json.loads(out)["stages"]}
-        with open(self.path(".pipeline.json.state.json")) as fh:
-            state = json.load(fh)
+        with open(self.path("out/.cityrisk/pipeline.json.state.json")) as fh:
+            state = json.load(fh)["stages"]
         for name in STAGES:
             with self.subTest(stage=name):
                 rc, own, err = run(*state[name]["argv"], "--json")
@@ -260,7 +262,8 @@ class Reliability(RunCase):
     checks that take n log n."""
 
     def state(self, name="pipeline.json"):
-        return self.path("." + name + ".state.json")
+        """The state of a pipeline whose first output is in out/ (issue 19: with the outputs)."""
+        return self.path(os.path.join("out", ".cityrisk", name + ".state.json"))
 
     def plan(self, p, *args, code=0):
         """--dry-run's plan as {stage: "run"/"skip"} and its stderr."""
@@ -269,7 +272,7 @@ class Reliability(RunCase):
         return {line.split()[1].rstrip(":"): line.split()[0] for line in out.splitlines()}, err
 
     def assertNothingRan(self):
-        self.assertEqual(os.listdir(self.path("out")), [], "a stage ran")
+        self.assertEqual([n for n in os.listdir(self.path("out")) if n != ".cityrisk"], [], "a stage ran")
 
     def two_stages(self):
         return self.write({"stages": [tiny("a", "out/a.tif"), tiny("b", "out/b.tif")]})
@@ -293,11 +296,20 @@ class Reliability(RunCase):
             good = json.load(fh)
         self.assertEqual(self.plan(p)[0], {"a": "skip", "b": "skip"})
         null = json.loads(json.dumps(good))
-        null["a"]["argv"][2] = None  # made run --dry-run segfault (exit 139)
+        null["stages"]["a"]["argv"][2] = None  # made run --dry-run segfault (exit 139)
+
+        def stages(**entries):
+            return json.dumps(dict(good, stages=dict(good["stages"], **entries)))
+
         corrupt = {
             "a null in argv": json.dumps(null),
-            "argv not an array": json.dumps({"a": {"argv": "arrivals"}, "b": good["b"]}),
-            "an entry not an object": json.dumps({"a": 1, "b": good["b"]}),
+            "argv not an array": stages(a={"argv": "arrivals"}),
+            "an entry not an object": stages(a=1),
+            "a size not a number": stages(a=dict(good["stages"]["a"], outputs={self.path("out/a.tif"): {
+                "size": "1", "mtime_ns": 1}})),
+            "no version": stages(a={k: v for k, v in good["stages"]["a"].items() if k != "version"}),
+            "the shape of an earlier cityrisk": json.dumps({n: {"argv": e["argv"]} for n, e in good["stages"].items()}),
+            "another version of the shape": json.dumps(dict(good, cityrisk_state=3)),
             "not an object": json.dumps([good]),
             "not JSON": "{\"a\": {\"argv\": [",
             "a NUL": json.dumps(good).replace("arrivals", "arri\\u0000vals", 1),
@@ -309,12 +321,15 @@ class Reliability(RunCase):
                     fh.write(text)
                 plan, err = self.plan(p)
                 self.assertEqual(plan, {"a": "run", "b": "run"})  # every stage, b too
-                self.assertRegex(err, r"cityrisk run: warning: state '.*\.pipeline\.json\.state\.json'"
+                self.assertRegex(err, r"cityrisk run: warning: state '.*/out/\.cityrisk/pipeline\.json\.state\.json'"
                                       r".*: treated as absent, so every stage runs")
         # A run rewrites it whole; the next run finds everything up to date.
         self.assertEqual(set(self.statuses(self.run_json(p)).values()), {"ran"})
         with open(self.state()) as fh:
-            self.assertEqual(json.load(fh), good)
+            again = json.load(fh)
+        for entry in list(again["stages"].values()) + list(good["stages"].values()):
+            del entry["outputs"]  # made again: another time
+        self.assertEqual(again, good)
         self.assertEqual(self.plan(p), ({"a": "skip", "b": "skip"}, ""))
 
     # ---- point 11: what the pipeline reads is a regular file, bounded, never waited for
@@ -350,6 +365,7 @@ class Reliability(RunCase):
         for target, kind in [("/dev/full", "a character device"), ("/dev/zero", "a character device"),
                              (self.fifo("fifo"), "a named pipe")]:
             with self.subTest(target):
+                os.makedirs(os.path.dirname(self.state()), exist_ok=True)
                 os.symlink(target, self.state())
                 rc, err = self.run_briefly("run", p, "--dry-run")
                 self.assertEqual(rc, 0, err)
@@ -386,6 +402,7 @@ class Reliability(RunCase):
         """Reading stops between two blocks: exit 143 at once, nothing run (a state symlinked
         to /dev/full ignored SIGTERM while it grew to 2 GB)."""
         p = self.two_stages()
+        os.makedirs(os.path.dirname(self.state()))
         with open(self.state(), "w") as fh:  # valid and large: an object of blanks
             fh.write("{" + " " * (127 * 1024 * 1024) + "}")
         proc = subprocess.Popen([CITYRISK, "run", p], stderr=subprocess.PIPE, text=True)
@@ -445,19 +462,20 @@ class Reliability(RunCase):
         # the pipeline file and its state
         p = self.write({"stages": [dict(zonal, output="pipeline.json", qml=False)]})
         self.assertFails(["run", p], 3, f"stage zonal would write '{p}', the pipeline file itself")
-        p = self.write({"stages": [dict(zonal, output=".pipeline.json.state.json", qml=False)]})
+        state = "out/.cityrisk/pipeline.json.state.json"  # the state of a pipeline writing out/a.tif first
+        p = self.write({"stages": [tiny("a", "out/a.tif"), dict(zonal, output=state, qml=False)]})
         self.assertFails(["run", p], 3, f"stage zonal would write '{self.state()}', the "
                                         "pipeline's state file")
         self.assertNothingRan()
         with open(p) as fh:
-            self.assertEqual(json.load(fh)["stages"][0]["output"], ".pipeline.json.state.json")
+            self.assertEqual(json.load(fh)["stages"][1]["output"], state)
 
     def test_a_report_gets_no_style_and_stays_up_to_date(self):
         """The style is the one the command writes, beside --output only: a report named
         r.txt was given an r.qml no one wrote, and its stage ran every time."""
         p = self.write({"stages": [tiny("a", "out/a.tif", report="out/r.txt")]})
         self.run_json(p)
-        self.assertEqual(sorted(os.listdir(self.path("out"))), ["a.qml", "a.tif", "r.txt"])
+        self.assertEqual(sorted(os.listdir(self.path("out"))), [".cityrisk", "a.qml", "a.tif", "r.txt"])
         self.assertEqual(self.plan(p), ({"a": "skip"}, ""))
 
     def test_a_file_option_takes_one_file(self):
