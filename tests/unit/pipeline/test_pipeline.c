@@ -1,17 +1,21 @@
 /* test_pipeline.c: pipeline files and their state: what is refused, the order of the
- * stages, the state read once and recorded, reading cancelled. */
+ * stages, the state read once and recorded, what makes a stage run, which outputs a stage
+ * may replace, reading cancelled. */
 #define _POSIX_C_SOURCE 200809L
 #include "testutil.h"
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cpl_string.h>
 
 #include "cityrisk/pipeline.h"
+#include "pipeline/internal.h" /* struct cr_stage_record */
 
 /* A folder with the inputs the pipelines below read (empty files: loading only checks
  * that they exist), and an out/ folder. */
@@ -70,9 +74,18 @@ static cr_status load(fixture *f, cr_ctx *ctx, const char *text, cr_pipeline **p
     return cr_pipeline_load(ctx, f->path, NULL, p);
 }
 
+/* The state of the pipelines below, whose first output is in out/. */
+static char *state_file(fixture *f)
+{
+    char *hidden = tu_path(f->dir, "out/.cityrisk");
+    mkdir(hidden, 0777);
+    free(hidden);
+    return tu_path(f->dir, "out/.cityrisk/pipeline.json.state.json");
+}
+
 static void write_state(fixture *f, const char *text)
 {
-    char *state = tu_path(f->dir, ".pipeline.json.state.json");
+    char *state = state_file(f);
     FILE *fh = fopen(state, "wb");
     assert_non_null(fh);
     fputs(text, fh);
@@ -239,7 +252,7 @@ static void expansion_is_bounded(void **state)
     fixture_free(f);
 }
 
-/* The state of a stage: outputs made after the inputs. */
+/* Makes every output of the stages, empty. */
 static void make_outputs(fixture *f, const cr_pipeline *p)
 {
     for (int i = 0; i < p->nstages; i++)
@@ -267,9 +280,8 @@ static void a_state_that_cannot_be_used_is_reported_and_absent(void **state)
     const char *text =
         "{\"stages\": [" ARRIVALS("a", "dem.tif", "out/a.tif") "," ARRIVALS("b", "dem.tif", "out/b.tif") "]}";
     assert_int_equal(load(f, ctx, text, &p), CR_OK);
-    sleep(1); /* mtimes: outputs newer than inputs on any file system */
     make_outputs(f, p);
-    assert_int_equal(state_of(p, 0), CR_STAGE_CHANGED); /* no state yet */
+    assert_int_equal(state_of(p, 0), CR_STAGE_NO_RECORD); /* no state yet */
     assert_int_equal(cr_pipeline_record(ctx, p, 0), CR_OK);
     assert_int_equal(cr_pipeline_record(ctx, p, 1), CR_OK);
     cr_pipeline_free(p);
@@ -286,6 +298,18 @@ static void a_state_that_cannot_be_used_is_reported_and_absent(void **state)
         "{\"a\": ",
         "",
         "{\"a\": {\"argv\": [\"arri\\u0000vals\"]}}",
+        /* the shape of issue 19, broken */
+        "{\"cityrisk_state\": 3, \"pipeline\": \"p\", \"stages\": {}}",
+        "{\"cityrisk_state\": 2, \"stages\": {}}",
+        "{\"cityrisk_state\": 2, \"pipeline\": \"p\", \"stages\": []}",
+        "{\"cityrisk_state\": 2, \"pipeline\": \"p\", \"stages\": {\"a\": {\"argv\": [], \"inputs\": {}, "
+        "\"outputs\": {}}}}",
+        "{\"cityrisk_state\": 2, \"pipeline\": \"p\", \"stages\": {\"a\": {\"argv\": [], \"version\": \"1\", "
+        "\"inputs\": {\"x\": {\"size\": -1, \"mtime_ns\": 0}}, \"outputs\": {}}}}",
+        "{\"cityrisk_state\": 2, \"pipeline\": \"p\", \"stages\": {\"a\": {\"argv\": [], \"version\": \"1\", "
+        "\"inputs\": {}, \"outputs\": {\"x\": {\"size\": 1, \"mtime_ns\": 1.5}}}}}",
+        "{\"cityrisk_state\": 2, \"pipeline\": \"p\", \"stages\": {\"a\": {\"argv\": [], \"version\": \"1\", "
+        "\"inputs\": {\"x\": {\"size\": 1, \"mtime_ns\": 1, \"hash\": \"XYZ\"}}, \"outputs\": {}}}}",
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         write_state(f, bad[i]);
@@ -293,7 +317,7 @@ static void a_state_that_cannot_be_used_is_reported_and_absent(void **state)
         assert_non_null(strstr(f->log, "treated as absent, so every stage runs"));
         assert_null(p->stage[0].record);
         assert_null(p->stage[1].record);
-        assert_int_equal(state_of(p, 1), CR_STAGE_CHANGED);
+        assert_int_equal(state_of(p, 1), CR_STAGE_NO_RECORD);
         assert_string_equal(cr_ctx_error(ctx), "");
         /* recording replaces it, keeping nothing of it */
         assert_int_equal(cr_pipeline_record(ctx, p, 1), CR_OK);
@@ -305,7 +329,7 @@ static void a_state_that_cannot_be_used_is_reported_and_absent(void **state)
         cr_pipeline_free(p);
     }
     /* a device is neither read nor replaced */
-    char *state_path = tu_path(f->dir, ".pipeline.json.state.json");
+    char *state_path = state_file(f);
     unlink(state_path);
     assert_int_equal(symlink("/dev/zero", state_path), 0);
     assert_int_equal(load(f, ctx, text, &p), CR_OK);
@@ -318,6 +342,171 @@ static void a_state_that_cannot_be_used_is_reported_and_absent(void **state)
     unlink(state_path);
     free(state_path);
     cr_pipeline_free(p);
+    cr_ctx_free(ctx);
+    fixture_free(f);
+}
+
+/* The whole text of the file at path, to free(). */
+static char *slurp(const char *path)
+{
+    FILE *fh = fopen(path, "rb");
+    assert_non_null(fh);
+    char *text = calloc(1, 1 << 16);
+    assert_non_null(text);
+    size_t n = fread(text, 1, (1 << 16) - 1, fh);
+    text[n] = '\0';
+    fclose(fh);
+    return text;
+}
+
+/* Sets the time of the file at path to when (seconds, nanoseconds). */
+static void set_time(const char *path, time_t sec, long nsec)
+{
+    struct timespec times[2] = {{sec, nsec}, {sec, nsec}};
+    assert_int_equal(utimensat(AT_FDCWD, path, times, 0), 0);
+}
+
+static cr_stage_state why_of(const cr_pipeline *p, int i, char *why, size_t size)
+{
+    int runs[8] = {0};
+    return cr_pipeline_stage_state(p, i, runs, why, size);
+}
+
+static void the_record_says_what_changed(void **state)
+{
+    (void)state;
+    fixture *f = fixture_new();
+    cr_ctx *ctx = cr_ctx_new();
+    cr_pipeline *p = NULL;
+    const char *text =
+        "{\"stages\": [" ARRIVALS("a", "dem.tif", "out/a.tif") "," ARRIVALS("b", "out/a.tif", "out/b.tif") "]}";
+    char *points = tu_path(f->dir, "points.csv"), *why = calloc(1, 512), *expect = calloc(1, 8192);
+    assert_non_null(why);
+    assert_non_null(expect);
+    free(tu_write_file(f->dir, "points.csv", "a"));
+    set_time(points, 1000000000, 123456789);
+    assert_int_equal(load(f, ctx, text, &p), CR_OK);
+    make_outputs(f, p);
+    /* recorded in either order, the file lists them in the pipeline's */
+    p->content_hash = 1;
+    assert_int_equal(cr_pipeline_record(ctx, p, 1), CR_OK);
+    assert_int_equal(cr_pipeline_record(ctx, p, 0), CR_OK);
+    char *state_path = state_file(f);
+    char *saved = slurp(state_path);
+    assert_true(strstr(saved, "\"a\":") < strstr(saved, "\"b\":"));
+    /* FNV-1a 64 of "a", the published test vector; the time to the nanosecond */
+    assert_non_null(strstr(saved, "\"size\":1,\n          \"mtime_ns\":1000000000123456789,\n"
+                                  "          \"hash\":\"af63dc4c8601ec8c\""));
+    snprintf(expect, 8192, "\"version\":\"%s\"", cr_version());
+    assert_non_null(strstr(saved, expect));
+    cr_pipeline_free(p);
+    assert_int_equal(load(f, ctx, text, &p), CR_OK);
+    assert_string_equal(f->log, "");
+    assert_int_equal(why_of(p, 0, why, 512), CR_STAGE_UP_TO_DATE);
+    assert_int_equal(why_of(p, 1, why, 512), CR_STAGE_UP_TO_DATE);
+    /* the same content at another time: changed, unless compared by content */
+    set_time(points, 1000000001, 0);
+    assert_int_equal(why_of(p, 0, why, 512), CR_STAGE_INPUT_CHANGED);
+    snprintf(expect, 8192, "input %s changed since its last run: another time", p->stage[0].inputs[0]);
+    assert_string_equal(why, expect);
+    p->content_hash = 1;
+    assert_int_equal(why_of(p, 0, why, 512), CR_STAGE_UP_TO_DATE);
+    free(tu_write_file(f->dir, "points.csv", "b")); /* another content of the same size */
+    assert_int_equal(why_of(p, 0, why, 512), CR_STAGE_INPUT_CHANGED);
+    assert_non_null(strstr(why, "changed since its last run: another content"));
+    free(tu_write_file(f->dir, "points.csv", "bb"));
+    assert_int_equal(why_of(p, 0, why, 512), CR_STAGE_INPUT_CHANGED);
+    assert_non_null(strstr(why, "changed since its last run: another size"));
+    /* another version made it; other options */
+    free(p->stage[0].record->version);
+    p->stage[0].record->version = strdup("0.0.1");
+    assert_int_equal(why_of(p, 0, why, 512), CR_STAGE_VERSION);
+    snprintf(expect, 8192, "made by cityrisk 0.0.1, this is %s", cr_version());
+    assert_string_equal(why, expect);
+    char **argv = p->stage[1].record->argv;
+    int grid = CSLFindString(argv, "--grid");
+    assert_true(grid > 0);
+    CPLFree(argv[grid + 1]);
+    argv[grid + 1] = CPLStrdup("elsewhere.tif");
+    assert_int_equal(why_of(p, 1, why, 512), CR_STAGE_CHANGED);
+    assert_string_equal(why, "option --grid differs from its last run");
+    cr_pipeline_free(p);
+    /* no record: where the state is said */
+    unlink(state_path);
+    assert_int_equal(load(f, ctx, text, &p), CR_OK);
+    assert_int_equal(why_of(p, 0, why, 512), CR_STAGE_NO_RECORD);
+    snprintf(expect, 8192, "no record of an earlier run in %s", p->state_path);
+    assert_string_equal(why, expect);
+    cr_pipeline_free(p);
+    free(saved);
+    free(state_path);
+    free(points);
+    free(why);
+    free(expect);
+    cr_ctx_free(ctx);
+    fixture_free(f);
+}
+
+static void prepare_replaces_only_what_the_pipeline_made(void **state)
+{
+    (void)state;
+    fixture *f = fixture_new();
+    cr_ctx *ctx = cr_ctx_new();
+    cr_pipeline *p = NULL;
+    const char *text = "{\"stages\": [{\"stage\": \"arrivals\", \"name\": \"a\", \"points\": \"points.csv\", "
+                       "\"grid\": \"dem.tif\", \"output\": \"out/x/y/a.tif\"}]}";
+    char *deep = tu_path(f->dir, "out/x/y"), *tif = tu_path(f->dir, "out/x/y/a.tif");
+    char *expect = calloc(1, 8192);
+    assert_non_null(expect);
+    assert_int_equal(load(f, ctx, text, &p), CR_OK);
+    assert_int_equal(CSLCount(p->stage[0].outputs), 2); /* a.tif and a.qml */
+    /* nothing there, no record: deeps made (two levels), nothing to replace */
+    int overwrite = -1;
+    struct stat sb;
+    assert_int_not_equal(stat(deep, &sb), 0);
+    assert_int_equal(cr_pipeline_prepare(ctx, p, 0, 0, &overwrite), CR_OK);
+    assert_int_equal(overwrite, 0);
+    assert_int_equal(stat(deep, &sb), 0);
+    assert_true(S_ISDIR(sb.st_mode));
+    /* a file the pipeline did not make: refused, kept */
+    free(tu_write_file(deep, "a.tif", "theirs"));
+    assert_int_equal(cr_pipeline_prepare(ctx, p, 0, 0, &overwrite), CR_E_EXISTS);
+    snprintf(expect, 8192,
+             "pipeline '%s' stage a: output '%s' exists and this pipeline did not make it (or it changed since "
+             "it did): remove it, give the stage \"overwrite\": true, or run with --force",
+             f->path, p->stage[0].outputs[0]);
+    assert_string_equal(cr_ctx_error(ctx), expect);
+    char *kept = slurp(tif);
+    assert_string_equal(kept, "theirs");
+    free(kept);
+    cr_ctx_clear_error(ctx);
+    assert_int_equal(cr_pipeline_prepare(ctx, p, 0, 1, &overwrite), CR_OK); /* --force */
+    assert_int_equal(overwrite, 1);
+    /* recorded: the pipeline's own, to replace */
+    assert_int_equal(cr_pipeline_record(ctx, p, 0), CR_OK);
+    cr_pipeline_free(p);
+    assert_int_equal(load(f, ctx, text, &p), CR_OK);
+    assert_int_equal(cr_pipeline_prepare(ctx, p, 0, 0, &overwrite), CR_OK);
+    assert_int_equal(overwrite, 1);
+    /* a style that appeared since, not the pipeline's */
+    free(tu_write_file(deep, "a.qml", "<qgis/>"));
+    assert_int_equal(cr_pipeline_prepare(ctx, p, 0, 0, &overwrite), CR_E_EXISTS);
+    assert_non_null(strstr(cr_ctx_error(ctx), "/a.qml' exists and this pipeline did not make it"));
+    char *qml = tu_path(deep, "a.qml");
+    unlink(qml);
+    free(qml);
+    /* changed since it made it */
+    set_time(tif, 1000000000, 5);
+    assert_int_equal(cr_pipeline_prepare(ctx, p, 0, 0, &overwrite), CR_E_EXISTS);
+    assert_non_null(strstr(cr_ctx_error(ctx), "/a.tif' exists and this pipeline did not make it"));
+    /* gone: a record alone lets it replace what it wrote beside its outputs */
+    unlink(tif);
+    assert_int_equal(cr_pipeline_prepare(ctx, p, 0, 0, &overwrite), CR_OK);
+    assert_int_equal(overwrite, 1);
+    cr_pipeline_free(p);
+    free(deep);
+    free(tif);
+    free(expect);
     cr_ctx_free(ctx);
     fixture_free(f);
 }
@@ -386,6 +575,8 @@ int main(void)
         cmocka_unit_test(expansion_is_bounded),
         cmocka_unit_test(a_state_that_cannot_be_used_is_reported_and_absent),
         cmocka_unit_test(reading_a_large_file_can_be_cancelled),
+        cmocka_unit_test(the_record_says_what_changed),
+        cmocka_unit_test(prepare_replaces_only_what_the_pipeline_made),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
