@@ -1,18 +1,23 @@
 /* fuzz_state.c: pipeline state files (what cr_pipeline_load reads into each stage's
- * recorded arguments, and cr_pipeline_record rewrites).
+ * record, and cr_pipeline_record rewrites).
  *
  * Input: the bytes of the state file of a fixed pipeline of four stages (a scenario sweep
- * among them) whose outputs exist and are newer than its inputs, so that only the state
- * decides whether a stage is up to date. The target works in its scratch folder (and
- * returns to the folder it was started in between inputs, where libFuzzer keeps its
- * files), so that the arguments recorded are the same in every run
- * (corpus/state/up-to-date.json holds them all). Whatever the state holds: the pipeline loads; a
- * state that cannot be used is reported (a warning) and treated as absent (no stage has
- * recorded arguments); a usable one gives each stage the arguments recorded under its
- * name; deciding what runs never fails; recording a stage writes a state that loads again
- * without a warning, in which that stage is up to date and the other stages keep what a
- * usable state recorded for them (and have nothing from an unusable one). */
-#define _POSIX_C_SOURCE 200809L
+ * among them) whose inputs and outputs exist with fixed sizes and times, so that only the
+ * state decides whether a stage is up to date. The state names files by their canonical
+ * paths, which hold the scratch folder, and records the version of cityrisk: in the input,
+ * "@DIR@" stands for the scratch folder and "@VERSION@" for cr_version(), so that a seed
+ * (corpus/state/up-to-date.json) can record every stage up to date on any machine. The
+ * target works in its scratch folder (and returns to the folder it was started in between
+ * inputs, where libFuzzer keeps its files). Whatever the state holds: the pipeline loads;
+ * a state that cannot be used is reported (a warning) and treated as absent (no stage has
+ * a record); a usable one gives each stage the arguments recorded under its name; deciding
+ * what runs never fails, says "no record" exactly for the stages without one, and "up to
+ * date" only for a record of the stage's canonical arguments; recording a stage writes a
+ * state that loads again without a warning, in which that stage is up to date and the
+ * other stages keep what a usable state recorded for them (and have nothing from an
+ * unusable one). */
+#define _XOPEN_SOURCE 700 /* realpath */
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +29,7 @@
 #include <cpl_string.h>
 #include <json-c/json.h>
 
+#include "cityrisk/context.h"
 #include "cityrisk/pipeline.h"
 #include "pipeline/internal.h"
 
@@ -42,6 +48,8 @@ static const char PIPELINE[] =
 /* The pipeline, named from inside the scratch folder: its stages' arguments hold relative
  * paths, the same in every run, so that seeds can record them. */
 static const char path[] = "pipeline.json";
+static const char state[] = ".cityrisk/pipeline.json.state.json"; /* beside its first output */
+static char scratch[4096]; /* the scratch folder, resolved: what "@DIR@" stands for */
 static char warned[1024]; /* the first warning of the last load */
 static int started = -1;  /* the folder the target was started in */
 
@@ -98,6 +106,12 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
         touch(inputs[i], 1000000000);
     }
     fz_write(path, (const uint8_t *)PIPELINE, strlen(PIPELINE));
+    char hidden[4300];
+    snprintf(hidden, sizeof hidden, "%s/.cityrisk", fz_dir());
+    if (mkdir(hidden, 0777) != 0 && errno != EEXIST)
+        fz_fail("cannot make %s", hidden);
+    if (!realpath(fz_dir(), scratch))
+        fz_fail("cannot resolve %s", fz_dir());
     enter_scratch();
     /* every output (styles too), newer than the inputs */
     cr_ctx *ctx = fz_ctx();
@@ -123,10 +137,41 @@ static int same_list(char **a, char **b)
     return !*a && !*b;
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+/* data with "@DIR@" and "@VERSION@" replaced, in *size; free() it. */
+static uint8_t *expand(const uint8_t *data, size_t *size)
+{
+    static const char *const from[] = {"@DIR@", "@VERSION@"};
+    const char *to[] = {scratch, cr_version()};
+    size_t n = *size, cap = n + 1;
+    for (size_t i = 0; i < n; i++)
+        for (int k = 0; k < 2; k++)
+            if (n - i >= strlen(from[k]) && memcmp(data + i, from[k], strlen(from[k])) == 0)
+                cap += strlen(to[k]);
+    uint8_t *out = malloc(cap), *o = out;
+    if (!out)
+        fz_fail("out of memory");
+    for (size_t i = 0; i < n;) {
+        int k = 0;
+        while (k < 2 && !(n - i >= strlen(from[k]) && memcmp(data + i, from[k], strlen(from[k])) == 0))
+            k++;
+        if (k < 2) {
+            memcpy(o, to[k], strlen(to[k]));
+            o += strlen(to[k]);
+            i += strlen(from[k]);
+        } else {
+            *o++ = data[i++];
+        }
+    }
+    *size = (size_t)(o - out);
+    return out;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *input, size_t input_size)
 {
     cr_ctx *ctx = fz_ctx();
-    fz_write(".pipeline.json.state.json", data, size);
+    size_t size = input_size;
+    uint8_t *data = expand(input, &size);
+    fz_write(state, data, size);
     enter_scratch();
     cr_pipeline *p = load(ctx);
     int usable = !warned[0];
@@ -139,10 +184,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         const cr_stage *s = &p->stage[i];
         FZ_CHECK(usable || !RECORDED(s), "stage %s has arguments from an unusable state", s->name);
         cr_stage_state ss = cr_pipeline_stage_state(p, i, runs, why, sizeof why);
-        FZ_CHECK(ss == CR_STAGE_UP_TO_DATE || ss == CR_STAGE_CHANGED, "stage %s: state %d (%s)", s->name,
-                 (int)ss, why);
-        FZ_CHECK((ss == CR_STAGE_UP_TO_DATE) == same_list(RECORDED(s), s->argv) && s->argv,
-                 "stage %s: state %d, recorded %s", s->name, (int)ss, RECORDED(s) ? "" : "nothing");
+        FZ_CHECK(ss != CR_STAGE_UPSTREAM && ss != CR_STAGE_NO_OUTPUT, "stage %s: state %d (%s)", s->name, (int)ss,
+                 why);
+        FZ_CHECK((ss == CR_STAGE_NO_RECORD) == !RECORDED(s), "stage %s: state %d (%s), recorded %s", s->name,
+                 (int)ss, why, RECORDED(s) ? "something" : "nothing");
+        FZ_CHECK(ss != CR_STAGE_UP_TO_DATE || same_list(RECORDED(s), s->canonical),
+                 "stage %s: up to date with other arguments", s->name);
         before[i] = CSLDuplicate(RECORDED(s));
         had[i] = RECORDED(s) != NULL;
     }
@@ -154,9 +201,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (!doc && json_tokener_get_error(tok) == json_tokener_continue)
             doc = json_tokener_parse_ex(tok, "", 1);
         FZ_CHECK(doc, "a usable state json-c does not parse");
+        json_object *stages = NULL;
+        FZ_CHECK(json_object_object_get_ex(doc, "stages", &stages), "a usable state without stages");
         for (int i = 0; i < p->nstages; i++) {
             json_object *entry = NULL, *argv = NULL;
-            int has = json_object_object_get_ex(doc, p->stage[i].name, &entry) &&
+            int has = json_object_object_get_ex(stages, p->stage[i].name, &entry) &&
                       json_object_object_get_ex(entry, "argv", &argv);
             FZ_CHECK(has == (RECORDED(&p->stage[i]) != NULL), "stage %s: recorded %d, in the file %d",
                      p->stage[i].name, RECORDED(&p->stage[i]) != NULL, has);
@@ -194,5 +243,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         CSLDestroy(before[i]);
     cr_pipeline_free(p);
     leave_scratch();
+    free(data);
     return 0;
 }
