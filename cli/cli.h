@@ -74,6 +74,13 @@ void cli_messages_set(const char *name, cr_log_level level);
  * first time this command says it. Thread-safe. */
 void cli_message(const char *name, cr_log_level level, const char *msg);
 
+/* Prints text as a line of its own on stderr (after ending a progress bar's line). */
+void cli_line(const char *text);
+
+/* A progress bar is drawn up to the middle of a line: the next message starts a new line.
+ * progress.c's bar tells it; messages.c asks (both under the messages' lock or atomic). */
+void cli_bar_midline(int midline);
+
 /* Why standard output could not be written (flushed now; a full disk, a closed pipe),
  * NULL when it could. */
 const char *cli_stdout_error(void);

@@ -169,14 +169,23 @@ int cli_stop_signal(void)
     return atomic_load(&stop_signal);
 }
 
+/* GDAL's bar on the terminal, telling the messages when its line is open. */
+static int term_progress(double complete, const char *message, void *arg)
+{
+    int go_on = GDALTermProgress(complete, message, arg);
+    cli_bar_midline(complete < 1.0);
+    return go_on;
+}
+
 /* The progress callback of every command: the library's work stops at its next report
  * once a stop signal came, and removes its temporary files on the way out. */
 static int progress_or_stop(double complete, const char *message, void *arg)
 {
     (void)arg;
     if (stop_signal) {
-        if (shown_progress == GDALTermProgress || shown_progress == GDALScaledProgress)
+        if (shown_progress == term_progress || shown_progress == GDALScaledProgress)
             fputc('\n', stderr); /* end the bar's line before the message */
+        cli_bar_midline(0);
         shown_progress = NULL;
         return 0;
     }
@@ -204,11 +213,11 @@ void cli_prepare(cr_ctx *ctx, const char *name, const cr_command_base *base, cli
     GDALDestroyScaledProgress(stage_progress);
     stage_progress = NULL;
     if (bar == CLI_BAR_SHARE) {
-        stage_progress = GDALCreateScaledProgress(from, to, GDALTermProgress, NULL);
+        stage_progress = GDALCreateScaledProgress(from, to, term_progress, NULL);
         shown_progress = GDALScaledProgress;
         shown_progress_arg = stage_progress;
     } else if (bar == CLI_BAR_TERMINAL) {
-        shown_progress = GDALTermProgress;
+        shown_progress = term_progress;
     }
     cr_ctx_set_progress(ctx, progress_or_stop, NULL);
     cr_ctx_set_temp_hook(ctx, remember_temp, NULL);
@@ -234,11 +243,13 @@ cr_status cli_fail(const char *name, cr_ctx *ctx, cr_status status)
     const char *msg = cr_ctx_error(ctx);
     if (!*msg)
         msg = cr_status_name(status);
+    char line[4096];
     if (status == CR_E_CANCELLED && stop_signal)
-        fprintf(stderr, "cityrisk %s: interrupted by %s: %s\n", name, stop_signal == SIGINT ? "SIGINT" : "SIGTERM",
-                msg);
+        snprintf(line, sizeof line, "cityrisk %s: interrupted by %s: %s", name,
+                 stop_signal == SIGINT ? "SIGINT" : "SIGTERM", msg);
     else
-        fprintf(stderr, "cityrisk %s: %s\n", name, msg);
+        snprintf(line, sizeof line, "cityrisk %s: %s", name, msg);
+    cli_line(line);
     return status;
 }
 

@@ -4,6 +4,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -108,10 +109,34 @@ static int seen_before(cr_log_level level, const char *msg)
     return 0;
 }
 
+/* A progress bar's line is open: a message must start a line of its own. */
+static atomic_int bar_open;
+
+void cli_bar_midline(int midline)
+{
+    atomic_store(&bar_open, midline);
+}
+
+/* Ends the line of a bar drawn up to its middle. Under the lock. */
+static void end_bar_line(void)
+{
+    if (atomic_exchange(&bar_open, 0))
+        fputc('\n', stderr);
+}
+
+void cli_line(const char *text)
+{
+    pthread_mutex_lock(&lock);
+    end_bar_line();
+    fprintf(stderr, "%s\n", text);
+    pthread_mutex_unlock(&lock);
+}
+
 static void print_locked(const char *name, cr_log_level level, const char *msg)
 {
     if (level <= CR_LOG_WARNING && seen_before(level, msg))
         return;
+    end_bar_line();
     const char *kind = level == CR_LOG_ERROR ? "error: " : level == CR_LOG_WARNING ? "warning: " : "";
     if (name)
         fprintf(stderr, "cityrisk %s: %s%s\n", name, kind, msg);
