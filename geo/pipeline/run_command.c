@@ -56,10 +56,15 @@ static const cr_arg ARGS[] = {
     CR_OPT_END,
 };
 
+static void init(void *opts)
+{
+    ((run_args *)opts)->jobs = 1;
+}
+
 static cr_status check(cr_ctx *ctx, void *opts)
 {
     int n = CSLCount(((run_args *)opts)->files);
-    if (n == 1 && ((run_args *)opts)->jobs < 0)
+    if (n == 1 && ((run_args *)opts)->jobs < 1)
         return cr_ctx_fail(ctx, CR_E_USAGE, "-j: at least 1 stage at once, not %d", ((run_args *)opts)->jobs);
     if (n == 1)
         return CR_OK;
@@ -582,26 +587,31 @@ static void summarise(const void *opts, FILE *text, cr_command_result *result)
 const cr_command cr_run_command = {
     .name = "run",
     .summary = "run a pipeline file: every stage, skipping those up to date",
-    .synopsis = "PIPELINE.json [--force] [--dry-run] [--only STAGE[,STAGE]] [--set STAGE.OPTION=VALUE]...\n"
-                "       [--json]",
+    .synopsis = "PIPELINE.json [-j N] [--force] [--dry-run] [--only STAGE[,STAGE]]\n"
+                "       [--set STAGE.OPTION=VALUE]... [--json]",
     .description =
-        "Runs the stages of a pipeline file in the order their files need, skipping those\n"
-        "that are up to date: their outputs exist, are newer than their inputs, and were made\n"
-        "with the same options (recorded in .PIPELINE.json.state.json beside the file).\n"
-        "A stage is a command (inundation, arrivals, score, zonal, map) with its long options\n"
-        "as keys: {\"stage\": \"score\", \"sea\": \"out/inundation.tif\", \"scenario\":\n"
-        "\"ssp245-2100\", ..., \"output\": \"out/exposure.tif\"}; true adds a flag, an array is\n"
-        "joined with commas (repeated for raster, creation-option, layer-creation-option).\n"
-        "Relative paths resolve against the pipeline's folder. With \"scenarios\": [...] at the\n"
-        "top, \"{scenarios}\" is their comma-joined list and a stage mentioning \"{scenario}\"\n"
-        "runs once per scenario. Everything is checked before any stage runs (unknown keys,\n"
-        "wrong types, missing inputs, cycles, two stages writing one file: exit 3 naming the\n"
-        "stage and key). A failed stage stops the run with its exit code; the outputs of\n"
-        "earlier stages stay. --threads N and -q apply to every stage (a stage's own \"threads\"\n"
-        "wins). Reference: docs/pipeline.md.",
+        "Runs the stages of a pipeline file in the order their files need, like make: a stage\n"
+        "runs when an output is missing, an input changed (size, time; --checksum: content),\n"
+        "its options or the cityrisk version changed, or a stage it reads from runs. The state\n"
+        "is kept with the outputs (.cityrisk/ in the first output's folder), never beside the\n"
+        "pipeline file; outputs the pipeline made are its to replace, other files are not\n"
+        "(exit 4; --force replaces them). Output folders are made.\n"
+        "A stage is a command (inundation, arrivals, score, zonal, map, gather) with its long\n"
+        "options as keys: {\"stage\": \"score\", \"sea\": \"out/inundation.tif\", ...,\n"
+        "\"output\": \"out/exposure.tif\"}; true adds a flag, an array is joined with commas;\n"
+        "or an external program: {\"exec\": [\"gdal_translate\", \"{input}\", \"{output}\"],\n"
+        "\"input\": ..., \"output\": ...}, run without a shell. Relative paths resolve against\n"
+        "the pipeline's folder. \"variables\": {\"scenario\": [...], \"weights\": {...}} at the\n"
+        "top sweep: a stage using {NAME} runs once per combination of the variables it uses.\n"
+        "Everything is checked before any stage runs (exit 3 naming the stage and key). -j N\n"
+        "runs up to N independent stages at once (the cores shared out between them, outputs\n"
+        "byte-identical); a failed stage starts nothing new and the run ends with its exit\n"
+        "code. --threads N and -q apply to every stage (a stage's own \"threads\" wins).\n"
+        "Reference: docs/pipeline.md.",
     .examples = "  cityrisk run samples/pipeline.json\n"
                 "  cityrisk run samples/pipeline.json --dry-run\n"
+                "  cityrisk run samples/pipeline.json -j 2 --json > run.json\n"
                 "  cityrisk run samples/pipeline.json --set score.method=arithmetic --only score,zonal",
     .args = ARGS, .opts_size = sizeof(run_args),
-    .clear = clear, .check = check, .run = run, .summarise = summarise,
+    .init = init, .clear = clear, .check = check, .run = run, .summarise = summarise,
 };
