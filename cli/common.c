@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -197,10 +198,17 @@ static void log_to_stderr(void *arg, cr_log_level level, const char *msg)
     cli_message(arg, level, msg); /* thread-safe, once each (messages.c) */
 }
 
+/* GDAL's drivers, registered once: run -j N prepares stages on several threads. */
+static void register_drivers(void)
+{
+    GDALAllRegister();
+}
+
 void cli_prepare(cr_ctx *ctx, const char *name, const cr_command_base *base, cli_bar bar, double from,
                  double to)
 {
-    GDALAllRegister();
+    static pthread_once_t registered = PTHREAD_ONCE_INIT;
+    pthread_once(&registered, register_drivers);
     if (!CPLGetConfigOption("GDAL_CACHEMAX", NULL))
         GDALSetCacheMax64(DEFAULT_CACHE_BYTES);
     cr_log_level level = base->debug ? CR_LOG_DEBUG : base->quiet ? CR_LOG_ERROR : CR_LOG_WARNING;
