@@ -57,7 +57,10 @@ static cr_status begin(void *arg, const cr_command_call *call, cr_ctx *ctx)
                     !(base->output && strcmp(base->output, "-") == 0);
     }
     /* stages run at once share the terminal: no bar, their starts and ends said by run */
-    cli_bar bar = !prog->bar || call->concurrent ? CLI_BAR_NONE : call->within ? CLI_BAR_SHARE : CLI_BAR_TERMINAL;
+    cli_bar bar = call->concurrent ? CLI_BAR_CONCURRENT
+                  : !prog->bar     ? CLI_BAR_NONE
+                  : call->within   ? CLI_BAR_SHARE
+                                   : CLI_BAR_TERMINAL;
     cli_prepare(ctx, call->command->name, base, bar, call->progress_from, call->progress_to);
     return CR_OK;
 }

@@ -170,12 +170,22 @@ int cli_stop_signal(void)
     return atomic_load(&stop_signal);
 }
 
-/* GDAL's bar on the terminal, telling the messages when its line is open. */
+/* The bar on the terminal (messages.c). */
 static int term_progress(double complete, const char *message, void *arg)
 {
-    int go_on = GDALTermProgress(complete, message, arg);
-    cli_bar_midline(complete < 1.0);
-    return go_on;
+    (void)message;
+    (void)arg;
+    cli_bar_progress(complete);
+    return 1;
+}
+
+/* The progress callback of a stage that runs alongside others: no bar, only the stop. */
+static int stop_only(double complete, const char *message, void *arg)
+{
+    (void)complete;
+    (void)message;
+    (void)arg;
+    return !stop_signal;
 }
 
 /* The progress callback of every command: the library's work stops at its next report
@@ -184,10 +194,7 @@ static int progress_or_stop(double complete, const char *message, void *arg)
 {
     (void)arg;
     if (stop_signal) {
-        if (shown_progress == term_progress || shown_progress == GDALScaledProgress)
-            fputc('\n', stderr); /* end the bar's line before the message */
-        cli_bar_midline(0);
-        shown_progress = NULL;
+        shown_progress = NULL; /* the message that follows starts a line of its own */
         return 0;
     }
     return shown_progress ? shown_progress(complete, message, shown_progress_arg) : 1;
@@ -213,6 +220,12 @@ void cli_prepare(cr_ctx *ctx, const char *name, const cr_command_base *base, cli
         GDALSetCacheMax64(DEFAULT_CACHE_BYTES);
     cr_log_level level = base->debug ? CR_LOG_DEBUG : base->quiet ? CR_LOG_ERROR : CR_LOG_WARNING;
     cr_ctx_set_log(ctx, log_to_stderr, (void *)name, level);
+    cr_ctx_set_temp_hook(ctx, remember_temp, NULL);
+    cr_ctx_set_threads(ctx, base->threads);
+    if (bar == CLI_BAR_CONCURRENT) { /* the bar, GDAL's messages and names stay run's */
+        cr_ctx_set_progress(ctx, stop_only, NULL);
+        return;
+    }
     cli_messages_set(name, level);
     if (base->debug)
         CPLSetConfigOption("CPL_DEBUG", "ON");
@@ -227,10 +240,9 @@ void cli_prepare(cr_ctx *ctx, const char *name, const cr_command_base *base, cli
     } else if (bar == CLI_BAR_TERMINAL) {
         shown_progress = term_progress;
     }
+    cli_bar_reset();
     cr_ctx_set_progress(ctx, progress_or_stop, NULL);
-    cr_ctx_set_temp_hook(ctx, remember_temp, NULL);
     command_name = name;
-    cr_ctx_set_threads(ctx, base->threads);
 }
 
 int cli_exit_code(cr_status status)

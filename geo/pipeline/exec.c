@@ -25,37 +25,26 @@
 extern char **environ;
 
 /* The last line of a stream read so far, and the part of a line still to come. */
+enum { LINE_MAX_BYTES = 4096 };
+
 typedef struct stream {
     int fd;       /* -1 once closed */
     int is_err;   /* the program's stderr: its last line is the failure's cause */
-    char part[4096];
+    char part[LINE_MAX_BYTES + 1]; /* a line of up to LINE_MAX_BYTES, and its NUL */
     size_t len;
 } stream;
 
-/* text with each occurrence of from replaced by to; a new string to CPLFree(). */
-static char *replace_all(const char *text, const char *from, const char *to)
+/* arg naming the file from, given as to: the whole argument, or its end after '=' or ','
+ * ("--out=PATH", "a.tif,PATH"). A new string to CPLFree(), NULL when arg does not name it:
+ * a path that merely begins another ("o/d" in "o/d_in.txt") is not it. */
+static char *renamed(const char *arg, const char *from, const char *to)
 {
-    size_t nf = strlen(from), nt = strlen(to), count = 0;
-    for (const char *p = strstr(text, from); nf && p; p = strstr(p + nf, from))
-        count++;
-    char *out = CPLMalloc(strlen(text) + count * (nt > nf ? nt - nf : 0) + 1), *o = out;
-    for (const char *p = text; *p;) {
-        if (nf && strncmp(p, from, nf) == 0) {
-            memcpy(o, to, nt);
-            o += nt;
-            p += nf;
-        } else {
-            *o++ = *p++;
-        }
-    }
-    *o = '\0';
-    return out;
-}
-
-static int longer_first(const void *a, const void *b)
-{
-    size_t x = strlen(*(char *const *)a), y = strlen(*(char *const *)b);
-    return (x < y) - (x > y);
+    size_t na = strlen(arg), nf = strlen(from);
+    if (na < nf || strcmp(arg + na - nf, from) != 0)
+        return NULL;
+    if (na > nf && arg[na - nf - 1] != '=' && arg[na - nf - 1] != ',')
+        return NULL;
+    return cr_pl_format("%.*s%s", (int)(na - nf), arg, to);
 }
 
 /* Keeps text as the last line, cut to fit. */
@@ -87,8 +76,8 @@ static void pass_lines(stream *s, int flush, cr_pl_line_fn line, void *line_arg,
     }
     memmove(s->part, s->part + start, s->len - start);
     s->len -= start;
-    if (s->len == sizeof s->part || (flush && s->len)) { /* a line too long, or the end */
-        s->part[s->len < sizeof s->part ? s->len : sizeof s->part - 1] = '\0';
+    if (s->len == LINE_MAX_BYTES || (flush && s->len)) { /* a line too long, or the end */
+        s->part[s->len] = '\0';
         line(line_arg, s->part);
         if (s->is_err)
             keep_last(last, last_size, s->part);
@@ -139,28 +128,45 @@ static cr_status spawn_and_wait(cr_ctx *ctx, const cr_stage *s, char **argv, con
         return cr_ctx_fail(ctx, CR_E_IO, "stage %s: cannot run '%s': %s", s->name, argv[0], strerror(rc));
     }
     stream streams[2] = {{.fd = out[0]}, {.fd = err[0], .is_err = 1}};
-    int asked = 0;
-    while (streams[0].fd >= 0 || streams[1].fd >= 0) {
+    /* Until the program has ended and its pipes are read: a program that closes them early
+     * is still waited for (and stopped when asked), and a child it left behind holding them
+     * is not waited for past a second after it ended. A program that ignores SIGTERM gets
+     * SIGKILL 10 s later. */
+    int exited = 0;
+    double ended_at = 0, asked_at = 0;
+    for (;;) {
+        if (!exited) {
+            pid_t got = waitpid(pid, status, WNOHANG);
+            if (got == pid) {
+                exited = 1;
+                ended_at = cr_seconds();
+            }
+        }
+        if (!exited && how->stopping && how->stopping(how->stop_arg)) {
+            if (asked_at == 0) {
+                kill(pid, SIGTERM); /* a terminal's SIGINT reached it already; a SIGTERM to run did not */
+                asked_at = cr_seconds();
+            } else if (cr_seconds() - asked_at > 10) {
+                kill(pid, SIGKILL);
+            }
+        }
+        int open_fds = (streams[0].fd >= 0) + (streams[1].fd >= 0);
+        if (exited && (open_fds == 0 || cr_seconds() - ended_at > 1.0))
+            break;
         struct pollfd pf[2];
         int n = 0;
         for (int k = 0; k < 2; k++)
             if (streams[k].fd >= 0)
                 pf[n++] = (struct pollfd){.fd = streams[k].fd, .events = POLLIN};
-        int ready = poll(pf, (nfds_t)n, 200);
-        if (!asked && how->stopping && how->stopping(how->stop_arg)) {
-            kill(pid, SIGTERM); /* a terminal's SIGINT reached it already; a SIGTERM to run did not */
-            asked = 1;
-        }
-        if (ready <= 0)
-            continue;
-        for (int k = 0; k < 2; k++) {
+        int ready = poll(pf, (nfds_t)n, 100); /* with no pipe left, a pause before waitpid again */
+        for (int k = 0; ready > 0 && k < 2; k++) {
             stream *st = &streams[k];
             int j = 0;
             while (j < n && pf[j].fd != st->fd)
                 j++;
             if (st->fd < 0 || j == n || !(pf[j].revents & (POLLIN | POLLHUP | POLLERR)))
                 continue;
-            ssize_t got = read(st->fd, st->part + st->len, sizeof st->part - st->len);
+            ssize_t got = read(st->fd, st->part + st->len, LINE_MAX_BYTES - st->len);
             if (got > 0) {
                 st->len += (size_t)got;
                 pass_lines(st, 0, how->line, how->line_arg, last, last_size);
@@ -171,8 +177,11 @@ static cr_status spawn_and_wait(cr_ctx *ctx, const cr_stage *s, char **argv, con
             }
         }
     }
-    while (waitpid(pid, status, 0) < 0 && errno == EINTR)
-        ;
+    for (int k = 0; k < 2; k++)
+        if (streams[k].fd >= 0) {
+            pass_lines(&streams[k], 1, how->line, how->line_arg, last, last_size);
+            close(streams[k].fd);
+        }
     return CR_OK;
 }
 
@@ -191,21 +200,21 @@ cr_status cr_pl_exec_run(cr_ctx *ctx, const cr_stage *s, int overwrite, const cr
         if (st == CR_OK)
             targets[k] = cr_pl_format("%s/%s", temps[k].path, CPLGetFilename(s->outputs[k]));
     }
-    if (st == CR_OK) {
-        /* the arguments naming an output name its temporary instead: longer paths first,
-         * so that out/a.tif.aux is not read as out/a.tif followed by ".aux" */
-        char **order = CSLDuplicate(s->outputs);
-        if (nout > 1)
-            qsort(order, (size_t)nout, sizeof *order, longer_first);
+    /* the arguments naming an output name its temporary instead (each argument once) */
+    for (char **a = argv ? argv + 1 : NULL; st == CR_OK && a && *a; a++)
         for (int k = 0; k < nout; k++) {
-            int at = CSLFindString(s->outputs, order[k]);
-            for (char **a = argv + 1; a && *a; a++) {
-                char *r = replace_all(*a, order[k], targets[at]);
+            char *r = renamed(*a, s->outputs[k], targets[k]);
+            if (r) {
                 CPLFree(*a);
                 *a = r;
+                break;
             }
         }
-        CSLDestroy(order);
+    /* a program named with a folder is found from the pipeline's folder, as every path */
+    if (st == CR_OK && strchr(argv[0], '/') && argv[0][0] != '/' && how->dir && *how->dir) {
+        char *program = cr_pl_format("%s/%s", how->dir, argv[0]);
+        CPLFree(argv[0]);
+        argv[0] = program;
     }
     int status = 0;
     char last[1024] = "";
@@ -243,18 +252,29 @@ cr_status cr_pl_exec_run(cr_ctx *ctx, const cr_stage *s, int overwrite, const cr
     return st;
 }
 
-cr_status cr_pl_exec_check(cr_ctx *ctx, const cr_pipeline *p, const cr_stage *s)
+cr_status cr_pl_exec_check(cr_ctx *ctx, const cr_pipeline *p, const cr_stage *s, const char *dir)
 {
     const char *program = s->argv ? s->argv[0] : NULL;
     if (!program || !*program)
         return cr_ctx_fail(ctx, CR_E_DATA, "pipeline '%s' stage %s: 'exec' names no program", p->path, s->name);
-    if (strchr(program, '/'))
-        return access(program, X_OK) == 0
-                   ? CR_OK
-                   : cr_ctx_fail(ctx, CR_E_DATA, "pipeline '%s' stage %s: cannot run '%s': %s", p->path, s->name,
-                                 program, strerror(errno));
+    if (strchr(program, '/')) {
+        char *path = program[0] == '/' || !dir || !*dir ? CPLStrdup(program) : cr_pl_format("%s/%s", dir, program);
+        int runnable = access(path, X_OK) == 0;
+        int err = errno;
+        CPLFree(path);
+        return runnable ? CR_OK
+                        : cr_ctx_fail(ctx, CR_E_DATA, "pipeline '%s' stage %s: cannot run '%s': %s", p->path,
+                                      s->name, program, strerror(err));
+    }
+    /* as posix_spawnp() looks: PATH, else the system's default path */
     const char *path = getenv("PATH");
-    char **dirs = CSLTokenizeString2(path && *path ? path : "/usr/local/bin:/usr/bin:/bin", ":", 0);
+    char fallback[256] = "/bin:/usr/bin";
+    if (!path) {
+        size_t n = confstr(_CS_PATH, fallback, sizeof fallback);
+        if (n == 0 || n > sizeof fallback)
+            snprintf(fallback, sizeof fallback, "/bin:/usr/bin");
+    }
+    char **dirs = CSLTokenizeString2(path ? path : fallback, ":", 0);
     int found = 0;
     for (char **d = dirs; d && *d && !found; d++) {
         char *candidate = cr_pl_format("%s/%s", *d, program);

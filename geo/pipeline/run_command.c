@@ -30,6 +30,8 @@ typedef struct run_args {
     int *runs;           /* per stage: it runs */
     char (*why)[512];    /* per stage: why it runs or not */
     cr_stage_state *state; /* per stage: its state when planned */
+    int *chosen;         /* per stage: selected by --only (all without it) */
+    char *dir;           /* the pipeline's folder, NULL for the one run from */
     int done;            /* stages that ran */
 } run_args;
 
@@ -40,6 +42,8 @@ static void clear(void *opts)
     free(a->runs);
     free(a->why);
     free(a->state);
+    free(a->chosen);
+    free(a->dir);
 }
 
 static const cr_arg ARGS[] = {
@@ -172,13 +176,15 @@ static cr_status plan(cr_ctx *ctx, const cr_command_call *call, run_args *a, int
     a->runs = calloc(n, sizeof *a->runs);
     a->why = calloc(n, sizeof *a->why);
     a->state = calloc(n, sizeof *a->state);
-    if (!a->runs || !a->why || !a->state) {
+    a->chosen = calloc(n, sizeof *a->chosen);
+    if (!a->runs || !a->why || !a->state || !a->chosen) {
         CSLDestroy(only);
         return cr_ctx_fail(ctx, CR_E_IO, "out of memory");
     }
     *planned = 0;
     for (int i = 0; i < p->nstages; i++) {
-        if (!selected(only, &p->stage[i])) {
+        a->chosen[i] = selected(only, &p->stage[i]);
+        if (!a->chosen[i]) {
             snprintf(a->why[i], sizeof a->why[i], "not selected by --only");
             continue;
         }
@@ -220,12 +226,14 @@ typedef enum outcome {
     RAN,
     FAILED,
     SKIPPED,     /* up to date, or not selected */
-    NOT_STARTED  /* to run, but a stage failed or a signal came first */
+    NOT_STARTED, /* to run, but a stage failed or a signal came first */
+    INTERRUPTED  /* stopped by a signal while it ran */
 } outcome;
 
 /* A stage's run, filled by whichever thread runs it. */
 typedef struct slot {
-    outcome outcome;
+    outcome outcome;      /* the main thread's only */
+    int done;             /* the stage ended: set by the thread that ran it, under the lock */
     int index;            /* its place among the stages that run, from 1 */
     cr_status status;
     int exit_code;
@@ -238,6 +246,8 @@ typedef struct slot {
  * that they ended. */
 typedef struct runner {
     const cr_command_call *call;
+    cr_ctx *run_ctx;  /* run's own */
+    const char *dir;  /* the pipeline's folder */
     run_args *a;
     slot *slots;
     int concurrent;   /* -j N with N > 1: stages in threads */
@@ -281,7 +291,8 @@ static char **stage_argv(const runner *r, const cr_stage *s, int overwrite)
 static void exec_line(void *arg, const char *line)
 {
     const job *j = arg;
-    say(j->r->call, CR_LOG_INFO, "stage %s: %s", j->r->a->p->stage[j->i].name, line);
+    if (!j->r->a->base.quiet) /* as a command's own messages: shown, bar or not, unless -q */
+        say(j->r->call, CR_LOG_WARNING, "stage %s: %s", j->r->a->p->stage[j->i].name, line);
 }
 
 static const char *exec_stopping(void *arg)
@@ -305,10 +316,13 @@ static void run_one(job *j)
     cr_ctx *ctx = cr_ctx_new();
     int overwrite = 0;
     /* its output folders made; the outputs the pipeline made are its to replace */
-    int replace_foreign = a->force || CSLFindString(s->argv, "--overwrite") >= 0;
+    int is_exec = strcmp(s->command, "exec") == 0;
+    /* an external stage has no "overwrite" key: its program's own --overwrite is not ours */
+    int replace_foreign = a->force || (!is_exec && CSLFindString(s->argv, "--overwrite") >= 0);
     cr_status st = ctx ? cr_pipeline_prepare(ctx, a->p, j->i, replace_foreign, &overwrite) : CR_E_IO;
-    if (st == CR_OK && strcmp(s->command, "exec") == 0) {
-        cr_pl_exec_how how = {exec_line, j, exec_stopping, (void *)call};
+    if (st == CR_OK && is_exec) {
+        cr_ctx_share_temp_hook(ctx, r->run_ctx); /* a second signal removes its temporaries too */
+        cr_pl_exec_how how = {r->dir, exec_line, j, exec_stopping, (void *)call};
         st = cr_pl_exec_run(ctx, s, overwrite, &how);
     } else if (st == CR_OK) {
         char **argv = stage_argv(r, s, overwrite);
@@ -339,7 +353,7 @@ static void *stage_thread(void *arg)
     job *j = arg;
     run_one(j);
     pthread_mutex_lock(&j->r->lock);
-    j->r->slots[j->i].outcome = j->r->slots[j->i].status == CR_OK ? RAN : FAILED;
+    j->r->slots[j->i].done = 1;
     j->r->finished++;
     pthread_cond_signal(&j->r->ended);
     pthread_mutex_unlock(&j->r->lock);
@@ -372,7 +386,8 @@ static int ready(const runner *r, int i)
 /* One line naming what became of every stage, after a failure or a signal. */
 static void say_outcomes(const runner *r)
 {
-    static const char *const names[] = {"not started", "running", "ran", "failed", "up to date", "not started"};
+    static const char *const names[] = {"not started", "running",     "ran",        "failed",
+                                        "up to date",  "not started", "interrupted"};
     const cr_pipeline *p = r->a->p;
     size_t size = 64;
     for (int i = 0; i < p->nstages; i++)
@@ -403,6 +418,7 @@ static cr_status run_stages(cr_ctx *ctx, const cr_command_call *call, run_args *
     cr_pipeline *p = a->p;
     int jobs = a->jobs > 0 ? a->jobs : 1;
     r->call = call;
+    r->run_ctx = ctx;
     r->a = a;
     r->concurrent = jobs > 1;
     if (r->concurrent && a->base.threads <= 0) { /* the cores shared out, not oversubscribed */
@@ -429,7 +445,8 @@ static cr_status run_stages(cr_ctx *ctx, const cr_command_call *call, run_args *
             r->slots[i].outcome = RUNNING;
             r->slots[i].index = ++started;
             tell(r, i, "started", planned);
-            say(call, CR_LOG_INFO, "[%d/%d] %s (%s)", started, planned, p->stage[i].name, a->why[i]);
+            if (!a->base.json) /* with --json, its events say it */
+                say(call, CR_LOG_INFO, "[%d/%d] %s (%s)", started, planned, p->stage[i].name, a->why[i]);
             jobs_of[i] = (job){.r = r, .i = i};
             if (r->concurrent && pthread_create(&jobs_of[i].thread, NULL, stage_thread, &jobs_of[i]) == 0) {
                 jobs_of[i].joinable = 1;
@@ -446,7 +463,7 @@ static cr_status run_stages(cr_ctx *ctx, const cr_command_call *call, run_args *
             pthread_cond_wait(&r->ended, &r->lock);
         r->finished = 0;
         for (int i = 0; i < p->nstages; i++)
-            if ((r->slots[i].outcome == RAN || r->slots[i].outcome == FAILED) && r->slots[i].index > 0)
+            if (r->slots[i].done && r->slots[i].outcome == RUNNING)
                 ended[nended++] = i;
         pthread_mutex_unlock(&r->lock);
         if (nended == 0 && running == 0)
@@ -458,6 +475,7 @@ static cr_status run_stages(cr_ctx *ctx, const cr_command_call *call, run_args *
                 pthread_join(jobs_of[i].thread, NULL);
                 running--;
             }
+            sl->outcome = sl->status == CR_OK ? RAN : sl->status == CR_E_CANCELLED ? INTERRUPTED : FAILED;
             if (sl->outcome == RAN) {
                 cr_status recorded = cr_pipeline_record(ctx, p, i);
                 if (recorded != CR_OK && st == CR_OK) {
@@ -469,16 +487,12 @@ static cr_status run_stages(cr_ctx *ctx, const cr_command_call *call, run_args *
                 first_failed = i;
                 stop = 1;
             }
-            tell(r, i, sl->outcome == RAN ? "ran" : sl->status == CR_E_CANCELLED ? "interrupted" : "failed", planned);
-            sl->index = -sl->index; /* handled */
+            tell(r, i, sl->outcome == RAN ? "ran" : sl->outcome == INTERRUPTED ? "interrupted" : "failed", planned);
         }
     }
-    for (int i = 0; i < p->nstages; i++) {
+    for (int i = 0; i < p->nstages; i++)
         if (r->slots[i].outcome == PENDING)
             r->slots[i].outcome = NOT_STARTED;
-        if (r->slots[i].index < 0)
-            r->slots[i].index = -r->slots[i].index;
-    }
     free(jobs_of);
     free(ended);
     if (first_failed >= 0) {
@@ -518,11 +532,13 @@ static json_object *stage_entry(const run_args *a, const runner *r, int i)
                          : !sl || sl->outcome == SKIPPED ? "skipped"
                          : sl->outcome == RAN            ? "ran"
                          : sl->outcome == FAILED         ? "failed"
+                         : sl->outcome == INTERRUPTED    ? "interrupted"
                                                          : "not started";
-    int ran = sl && (sl->outcome == RAN || sl->outcome == FAILED);
+    int ran = sl && (sl->outcome == RAN || sl->outcome == FAILED || sl->outcome == INTERRUPTED);
     json_object *o = stage_json(s, status, a->why[i], ran ? sl->seconds : 0.0, ran ? sl->exit_code : -1);
-    json_object_object_add(o, "why", json_object_new_string(a->force && a->runs[i] ? "forced"
-                                                            : cr_stage_state_name(a->state[i])));
+    json_object_object_add(o, "why", json_object_new_string(!a->chosen[i]           ? "not selected"
+                                                            : a->force && a->runs[i] ? "forced"
+                                                                                     : cr_stage_state_name(a->state[i])));
     if (ran && sl->summary)
         json_object_object_add(o, "summary", json_object_get(sl->summary));
     if (ran && sl->cause)
@@ -534,9 +550,11 @@ static cr_status run(cr_ctx *ctx, void *opts, const cr_command_call *call, cr_co
 {
     run_args *a = opts;
     cr_status st = cr_pipeline_load(ctx, a->files[0], a->sets, &a->p);
+    const char *slash = strrchr(a->files[0], '/');
+    a->dir = slash ? strndup(a->files[0], slash == a->files[0] ? 1 : (size_t)(slash - a->files[0])) : NULL;
     /* Every stage's options, read by its own command, before anything runs. */
     for (int i = 0; st == CR_OK && i < a->p->nstages && !stopping(call); i++)
-        st = strcmp(a->p->stage[i].command, "exec") == 0 ? cr_pl_exec_check(ctx, a->p, &a->p->stage[i])
+        st = strcmp(a->p->stage[i].command, "exec") == 0 ? cr_pl_exec_check(ctx, a->p, &a->p->stage[i], a->dir)
                                                          : check_stage(ctx, a->p, i);
     int planned = 0;
     if (st == CR_OK && !stopping(call))
@@ -548,7 +566,7 @@ static cr_status run(cr_ctx *ctx, void *opts, const cr_command_call *call, cr_co
         result->failure_said = 1;
         return cr_ctx_fail(ctx, CR_E_CANCELLED, "interrupted before any stage ran");
     }
-    runner r = {.slots = calloc((size_t)(a->p->nstages ? a->p->nstages : 1), sizeof *r.slots)};
+    runner r = {.dir = a->dir, .slots = calloc((size_t)(a->p->nstages ? a->p->nstages : 1), sizeof *r.slots)};
     if (!r.slots)
         return cr_ctx_fail(ctx, CR_E_IO, "out of memory");
     pthread_mutex_init(&r.lock, NULL);
