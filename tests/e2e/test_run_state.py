@@ -333,6 +333,26 @@ class WhatRuns(StateCase):
         self.assertEqual(list(self.state()["stages"]), ["a", "b", "gone"])
         self.assertEqual(self.state()["stages"]["gone"], doc["stages"]["gone"])
 
+    def test_two_jobs_record_the_same_state_as_one(self):
+        """Stages that end in any order under -j 2: the records in the pipeline's order, the same
+        but for the files' times."""
+        p = self.write({"stages": [arrivals("slow", "out/s.tif"), arrivals("quick", "out/q.tif", qml=False),
+                                   shapefile("z", "out/q.tif", "out/z.shp"), arrivals("last", "out/l.tif")]})
+
+        def timeless(doc):
+            for entry in doc["stages"].values():
+                for files in (entry["inputs"], entry["outputs"]):
+                    for fp in files.values():
+                        fp["mtime_ns"] = 0
+            return json.dumps(doc)
+
+        self.assertEqual(set(self.statuses(p, "--force").values()), {"ran"})  # the same provenance
+        one = self.state()
+        self.assertEqual(list(one["stages"]), ["slow", "quick", "z", "last"])
+        self.assertEqual(set(self.statuses(p, "-j", "2", "--force").values()), {"ran"})
+        self.assertEqual(timeless(self.state()), timeless(one))
+        self.assertEqual(set(self.statuses(p, "-j", "2").values()), {"skipped"})
+
 
 if __name__ == "__main__":
     unittest.main()
