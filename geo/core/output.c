@@ -16,6 +16,9 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include <cpl_string.h>
+#include <gdal.h>
+
 #include "internal.h"
 
 /* Splits path into its folder ("." when none) and file name; free() *dir. */
@@ -849,4 +852,25 @@ cr_status cr_temp_publish_dir(cr_ctx *ctx, cr_temp *t, const char *path,
         release(t);
     }
     return st;
+}
+
+/* The vector driver that creates files named like path ("n.gpkg": GPKG), as ogr2ogr
+ * guesses it; NULL when the extension names none. */
+const char *cr_vector_driver_for_path(const char *path)
+{
+    const char *dot = strrchr(path, '.'), *slash = strrchr(path, '/');
+    if (!dot || (slash && dot < slash) || !dot[1])
+        return NULL;
+    for (int i = 0; i < GDALGetDriverCount(); i++) {
+        GDALDriverH drv = GDALGetDriver(i);
+        if (!GDALGetMetadataItem(drv, GDAL_DCAP_VECTOR, NULL) ||
+            !GDALGetMetadataItem(drv, GDAL_DCAP_CREATE, NULL))
+            continue;
+        char **exts = CSLTokenizeString(GDALGetMetadataItem(drv, GDAL_DMD_EXTENSIONS, NULL));
+        int match = CSLFindString(exts, dot + 1) >= 0; /* case-insensitive */
+        CSLDestroy(exts);
+        if (match)
+            return GDALGetDriverShortName(drv);
+    }
+    return NULL;
 }

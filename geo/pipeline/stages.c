@@ -367,6 +367,12 @@ static cr_status add_gathered(loader *L, cr_stage *st, json_object *obj, int k)
             CPLFree(text);
             break;
         }
+        if (labels[0] == '-') { /* it would read as an option */
+            status = cr_ctx_fail(L->ctx, CR_E_DATA, "pipeline '%s': stage %d (%s): a gathered file's label "
+                                 "'%s' begins with '-'", L->path, k + 1, st->name, labels);
+            CPLFree(labels), CPLFree(text), CPLFree(path), CPLFree(key);
+            break;
+        }
         st->inputs = CSLAddString(st->inputs, path);
         const char *fmt = by ? "%s=%s" : "%s%s";
         char *item = cr_pl_format(fmt, labels, path), *one = cr_pl_format(fmt, labels, key),
@@ -384,10 +390,10 @@ static cr_status add_gathered(loader *L, cr_stage *st, json_object *obj, int k)
         st->written = CSLAddString(CSLAddString(st->written, "--by"), vars);
         CPLFree(vars);
     }
-    if (status == CR_OK) { /* after "--": a label may begin with '-' */
-        st->argv = CSLMerge(CSLAddString(st->argv, "--"), argv);
-        st->canonical = CSLMerge(CSLAddString(st->canonical, "--"), canonical);
-        st->written = CSLMerge(CSLAddString(st->written, "--"), written);
+    if (status == CR_OK) { /* positional: run adds its options (-q, --overwrite) after them */
+        st->argv = CSLMerge(st->argv, argv);
+        st->canonical = CSLMerge(st->canonical, canonical);
+        st->written = CSLMerge(st->written, written);
     }
     CSLDestroy(by), CSLDestroy(argv), CSLDestroy(canonical), CSLDestroy(written);
     free(used);

@@ -113,31 +113,10 @@ static void unique_names(const char *const *long_names, int n, int dbf, char (*n
     }
 }
 
-/* The vector driver that creates files named like path ("n.gpkg": GPKG), as ogr2ogr
- * guesses it; NULL when the extension names none. */
-static const char *driver_for_extension(const char *path)
-{
-    const char *dot = strrchr(path, '.'), *slash = strrchr(path, '/');
-    if (!dot || (slash && dot < slash) || !dot[1])
-        return NULL;
-    for (int i = 0; i < GDALGetDriverCount(); i++) {
-        GDALDriverH drv = GDALGetDriver(i);
-        if (!GDALGetMetadataItem(drv, GDAL_DCAP_VECTOR, NULL) ||
-            !GDALGetMetadataItem(drv, GDAL_DCAP_CREATE, NULL))
-            continue;
-        char **exts = CSLTokenizeString(GDALGetMetadataItem(drv, GDAL_DMD_EXTENSIONS, NULL));
-        int match = CSLFindString(exts, dot + 1) >= 0; /* case-insensitive */
-        CSLDestroy(exts);
-        if (match)
-            return GDALGetDriverShortName(drv);
-    }
-    return NULL;
-}
-
 cr_status cr_zonal_driver(cr_ctx *ctx, const char *out_path, const cr_zonal_opts *o,
                           GDALDriverH *out)
 {
-    const char *name = o->format ? o->format : driver_for_extension(out_path);
+    const char *name = o->format ? o->format : cr_vector_driver_for_path(out_path);
     if (!name)
         name = "GeoJSON";
     GDALDriverH drv = GDALGetDriverByName(name);
