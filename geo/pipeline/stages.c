@@ -542,16 +542,20 @@ static cr_status build_stage(loader *L, json_object *obj, int k, const char *com
     /* QGIS styles are on by default in pipelines ("qml": false turns them off), and are
      * outputs like the others: a missing one makes the stage run. */
     json_object *qml = NULL;
-    if (status == CR_OK && cr_command_has_style(cmd) && !json_object_object_get_ex(obj, "qml", &qml)) {
-        st.argv = CSLAddString(st.argv, "--qml");
-        st.canonical = CSLAddString(st.canonical, "--qml");
-        qml = json_object_new_boolean(1);
-        json_object_object_add(obj, "qml", qml); /* the other instances of a sweep see it too */
+    int styled = 0;
+    if (status == CR_OK && cr_command_has_style(cmd)) {
+        if (!json_object_object_get_ex(obj, "qml", &qml)) { /* last, the same in every expansion */
+            st.argv = CSLAddString(st.argv, "--qml");
+            st.canonical = CSLAddString(st.canonical, "--qml");
+            styled = 1;
+        } else {
+            styled = json_object_get_boolean(qml);
+        }
     }
     if (status == CR_OK && gather)
         status = add_gathered(L, &st, obj, k);
     if (status == CR_OK)
-        status = claim_outputs(L, &st, p->nstages, output, qml && json_object_get_boolean(qml));
+        status = claim_outputs(L, &st, p->nstages, output, styled);
     CPLFree(output);
     /* The strings came from CPL: move them to malloc ownership for cr_pipeline_free(). */
     return stage_done(L, &st, base_name, status);
@@ -924,11 +928,13 @@ static cr_status expand_stage(loader *L, json_object *obj, size_t k, const char 
         json_object *one = obj;
         for (int s = 0; s < nsets; s++)
             if (!base_set[s] && strcmp(sets[s].stage, name) == 0) {
-                if (one == obj && json_object_deep_copy(obj, &one, NULL) != 0) {
-                    one = obj;
+                json_object *copy = NULL; /* deep_copy wants it NULL */
+                if (one == obj && json_object_deep_copy(obj, &copy, NULL) != 0) {
                     st = cr_ctx_fail(L->ctx, CR_E_IO, "out of memory");
                     break;
                 }
+                if (one == obj)
+                    one = copy;
                 json_object_object_add(one, sets[s].key, set_value(sets[s].value));
                 sets[s].matched = 1;
             }
