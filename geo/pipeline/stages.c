@@ -391,9 +391,9 @@ static cr_status add_gathered(loader *L, cr_stage *st, json_object *obj, int k)
         CPLFree(vars);
     }
     if (status == CR_OK) { /* positional: run adds its options (-q, --overwrite) after them */
-        st->argv = CSLMerge(st->argv, argv);
-        st->canonical = CSLMerge(st->canonical, canonical);
-        st->written = CSLMerge(st->written, written);
+        st->argv = CSLInsertStrings(st->argv, -1, argv);
+        st->canonical = CSLInsertStrings(st->canonical, -1, canonical);
+        st->written = CSLInsertStrings(st->written, -1, written);
     }
     CSLDestroy(by), CSLDestroy(argv), CSLDestroy(canonical), CSLDestroy(written);
     free(used);
@@ -657,9 +657,9 @@ static cr_status build_exec(loader *L, json_object *obj, int k, const char *base
         const char *item = json_object_get_string(json_object_array_get_idx(exec, i));
         int whole_in = strcmp(item, "{input}") == 0, whole_out = strcmp(item, "{output}") == 0;
         if (i > 0 && (whole_in || whole_out)) {
-            st.argv = CSLMerge(st.argv, whole_in ? st.inputs : st.outputs);
-            st.canonical = CSLMerge(st.canonical, whole_in ? in_keys : out_keys);
-            st.written = CSLMerge(st.written, whole_in ? in_written : out_written);
+            st.argv = CSLInsertStrings(st.argv, -1, whole_in ? st.inputs : st.outputs);
+            st.canonical = CSLInsertStrings(st.canonical, -1, whole_in ? in_keys : out_keys);
+            st.written = CSLInsertStrings(st.written, -1, whole_in ? in_written : out_written);
             continue;
         }
         char *text = substitute(L, item, pick, AS_VALUE);
