@@ -878,6 +878,8 @@ static char *expanded_name(loader *L, const char *base, const int *pick, size_t 
     char *name = substitute(L, base, pick, AS_LABEL), *out = NULL;
     if (name)
         out = all_named || !*joined ? CPLStrdup(name) : cr_pl_format("%s[%s]", name, joined);
+    else
+        CSLDestroy(*labels), *labels = NULL;
     CPLFree(name);
     CPLFree(joined);
     return out;
@@ -1008,14 +1010,17 @@ cr_status cr_pl_build_stages(loader *L, json_object *doc, char **sets)
         }
         /* --set before expansion: a set naming the stage by its name as written (or the
          * command) changes every expansion, and may use the variables */
+        /* a set may replace "name" or "stage", freeing the strings base and command point to */
+        char *base_copy = CPLStrdup(base), *command_copy = command ? CPLStrdup(command) : NULL;
+        command = command_copy;
         for (int s = 0; s < nsets; s++)
-            if ((base_set[s] = set_names_base(&items[s], base, command ? command : "exec"))) {
+            if ((base_set[s] = set_names_base(&items[s], base_copy, command ? command : "exec"))) {
                 json_object_object_add(obj, items[s].key, set_value(items[s].value));
                 items[s].matched = 1;
             }
-        char *base_copy = CPLStrdup(base); /* the set may have replaced "name" */
         st = expand_stage(L, obj, k, command, base_copy, items, nsets, base_set);
         CPLFree(base_copy);
+        CPLFree(command_copy);
     }
     for (int s = 0; st == CR_OK && s < nsets; s++)
         if (!items[s].matched)
