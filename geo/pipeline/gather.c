@@ -10,7 +10,10 @@
 #include <ogr_api.h>
 #include <ogr_srs_api.h>
 
+#include <json-c/json.h>
+
 #include "cityrisk/gather.h"
+#include "cityrisk/version.h"
 #include "core/internal.h"
 #include "core/output.h"
 
@@ -204,14 +207,43 @@ static void rank_range(gathering *g)
     }
 }
 
-/* Layer creation options: GeoJSON per RFC 7946 with 7 decimals, as zonal writes it. */
-static char **creation_options(const char *driver)
+/* What the table records of how it was made: the version, the command line and the inputs
+ * (NAME=VALUE items). */
+static char **provenance(const gathering *g)
+{
+    char **md = CSLSetNameValue(NULL, "CITYRISK_VERSION", cr_version());
+    md = CSLSetNameValue(md, "CITYRISK_COMMAND", cr_ctx_command(g->ctx) ? cr_ctx_command(g->ctx) : "");
+    json_object *inputs = json_object_new_array();
+    for (int i = 0; i < g->nin; i++)
+        json_object_array_add(inputs, json_object_new_string(g->o->inputs[i]));
+    md = CSLSetNameValue(md, "CITYRISK_INPUTS", json_object_to_json_string_ext(inputs, JSON_C_TO_STRING_PLAIN));
+    json_object_put(inputs);
+    return md;
+}
+
+/* Layer creation options: GeoJSON per RFC 7946 with 7 decimals, the provenance in a foreign
+ * member "cityrisk", as zonal writes it. */
+static char **creation_options(const char *driver, char **md)
 {
     char **lco = NULL;
     if (strcmp(driver, "GeoJSON") == 0) {
         lco = CSLSetNameValue(lco, "RFC7946", "YES");
         lco = CSLSetNameValue(lco, "COORDINATE_PRECISION", "7");
         lco = CSLSetNameValue(lco, "WRITE_NAME", "NO");
+        json_object *doc = json_object_new_object(), *prov = json_object_new_object();
+        for (char **m = md; m && *m; m++) {
+            char *key = NULL;
+            const char *value = CPLParseNameValue(*m, &key);
+            json_object *parsed = value && value[0] == '[' ? json_tokener_parse(value) : NULL;
+            if (key)
+                json_object_object_add(prov, key, parsed ? parsed : json_object_new_string(value));
+            CPLFree(key);
+        }
+        json_object_object_add(doc, "cityrisk", prov);
+        lco = CSLSetNameValue(lco, "NATIVE_MEDIA_TYPE", "application/vnd.geo+json");
+        lco = CSLSetNameValue(lco, "NATIVE_DATA", json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PLAIN |
+                                                                                     JSON_C_TO_STRING_NOSLASHESCAPE));
+        json_object_put(doc);
     }
     return lco;
 }
@@ -330,7 +362,7 @@ static cr_status write_table(gathering *g, const char *out_path, GDALDriverH drv
     if (st == CR_OK && !out)
         st = cr_ctx_fail(g->ctx, CR_E_IO, "cannot create '%s': %s", out_path, CPLGetLastErrorMsg());
     int geometry = strcmp(driver, "CSV") != 0;
-    char **lco = creation_options(driver);
+    char **md = provenance(g), **lco = creation_options(driver, md);
     OGRSpatialReferenceH srs = geometry ? OGR_L_GetSpatialRef(g->in[0].layer) : NULL;
     OGRSpatialReferenceH copy = srs ? OSRClone(srs) : NULL;
     if (copy)
@@ -341,6 +373,11 @@ static cr_status write_table(gathering *g, const char *out_path, GDALDriverH drv
                                 : NULL;
     if (st == CR_OK && !dst)
         st = cr_ctx_fail(g->ctx, CR_E_IO, "cannot create a layer in '%s': %s", out_path, CPLGetLastErrorMsg());
+    if (st == CR_OK && strcmp(driver, "GeoJSON") != 0 && strcmp(driver, "CSV") != 0) {
+        CPLPushErrorHandler(CPLQuietErrorHandler); /* formats without metadata ignore it */
+        GDALSetMetadata((GDALMajorObjectH)dst, md, NULL);
+        CPLPopErrorHandler();
+    }
     int transaction = st == CR_OK && GDALDatasetStartTransaction(out, FALSE) == OGRERR_NONE;
     if (st == CR_OK)
         st = write_rows(g, dst, geometry);
@@ -358,6 +395,7 @@ static cr_status write_table(gathering *g, const char *out_path, GDALDriverH drv
     if (copy)
         OSRDestroySpatialReference(copy);
     CSLDestroy(lco);
+    CSLDestroy(md);
     CPLFree(layer_name);
     free(target);
     snprintf(s->driver, sizeof s->driver, "%s", driver);

@@ -137,6 +137,10 @@ class Sweeps(SweepCase):
                         self.assertEqual(geom, zgeom)
                     else:
                         self.assertIsNone(geom)
+        with open(self.path("out/sweep.geojson")) as fh:
+            prov = json.load(fh)["cityrisk"]
+        self.assertIn("stage layer: gather", prov["CITYRISK_COMMAND"])
+        self.assertEqual(len(prov["CITYRISK_INPUTS"]), len(COMBOS))
         # the ranks do move across the sweep: the table shows something
         self.assertTrue(any(len({r for r, _ in v}) > 1 for v in ranks.values()))
         # a second run has nothing to do
