@@ -252,6 +252,33 @@ class Refused(SweepCase):
         self.assertRefused(doc, "write one file", "cp")
 
 
+class ExecStages(SweepCase):
+    def test_dry_run_shows_exec_stages_swept_and_ordered(self):
+        doc = sweep(gather=False)
+        doc["stages"].insert(0, {"exec": ["gdal_translate", "-of", "COG", "{input}", "{output}"],
+                                 "input": "data/dem.tif", "output": "out/dem-cog.tif"})
+        doc["stages"][1]["dem"] = "out/dem-cog.tif"  # inundation reads what it makes
+        doc["stages"].append({"exec": ["gdal_translate", "-of", "PNG", "{input}", "{output}"],
+                              "name": "png-{weights}", "input": "out/exposure-stress-2m-{weights}.tif",
+                              "output": ["out/e-{weights}.png"]})
+        rc, out, err = run("run", self.write(doc), "--dry-run", "--json")
+        self.assertEqual(rc, 0, err)
+        stages = json.loads(out)["stages"]
+        names = [s["name"] for s in stages]
+        self.assertEqual(names[0], "gdal_translate")
+        self.assertLess(names.index("gdal_translate"), names.index("inundation"))
+        for w in WEIGHTS:
+            self.assertGreater(names.index(f"png-{w}"), names.index(f"score-stress-2m-{w}"))
+        by_name = {s["name"]: s for s in stages}
+        first = by_name["gdal_translate"]
+        self.assertEqual(first["command"], "exec")
+        self.assertEqual(first["status"], "would run")
+        self.assertEqual(first["reason"], f"output {self.path('out/dem-cog.tif')} does not exist")
+        self.assertEqual(first["outputs"], [self.path("out/dem-cog.tif")])
+        self.assertEqual(by_name["png-equal"]["outputs"], [self.path("out/e-equal.png")])  # no .qml
+        self.assertFalse(os.path.exists(self.path("out")))
+
+
 class Gather(SweepCase):
     """cityrisk gather alone, on zonal outputs made here."""
 
