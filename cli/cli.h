@@ -46,7 +46,9 @@ int cli_stop_signal(void);
 typedef enum cli_bar {
     CLI_BAR_NONE = 0,
     CLI_BAR_TERMINAL, /* GDAL's bar on the terminal */
-    CLI_BAR_SHARE     /* its share of the bar of the command that runs it (run's stages) */
+    CLI_BAR_SHARE,    /* its share of the bar of the command that runs it (run's stages) */
+    CLI_BAR_CONCURRENT /* none, and other commands run at the same time (run -j N's stages):
+                        * the program's shared state (bar, messages) is left as it is */
 } cli_bar;
 
 /* Sets up the context of the command name: log to stderr at the level -q and --debug ask
@@ -73,6 +75,18 @@ void cli_messages_set(const char *name, cr_log_level level);
 /* Prints "cityrisk NAME: [error: |warning: ]msg" on stderr, a warning or error only the
  * first time this command says it. Thread-safe. */
 void cli_message(const char *name, cr_log_level level, const char *msg);
+
+/* Prints text as a line of its own on stderr (after ending a progress bar's line). */
+void cli_line(const char *text);
+
+/* The progress bar on stderr: complete (0 to 1) drawn as GDAL draws its bar
+ * (0...10...20 ... 100 - done.), a smaller value than the last one beginning a new bar.
+ * Messages printed meanwhile start a line of their own. Thread-safe. */
+void cli_bar_progress(double complete);
+
+/* Forgets the bar drawn so far (ending its line if it stopped short): the next command's
+ * bar begins at 0. */
+void cli_bar_reset(void);
 
 /* Why standard output could not be written (flushed now; a full disk, a closed pipe),
  * NULL when it could. */

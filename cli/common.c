@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -169,15 +170,31 @@ int cli_stop_signal(void)
     return atomic_load(&stop_signal);
 }
 
+/* The bar on the terminal (messages.c). */
+static int term_progress(double complete, const char *message, void *arg)
+{
+    (void)message;
+    (void)arg;
+    cli_bar_progress(complete);
+    return 1;
+}
+
+/* The progress callback of a stage that runs alongside others: no bar, only the stop. */
+static int stop_only(double complete, const char *message, void *arg)
+{
+    (void)complete;
+    (void)message;
+    (void)arg;
+    return !stop_signal;
+}
+
 /* The progress callback of every command: the library's work stops at its next report
  * once a stop signal came, and removes its temporary files on the way out. */
 static int progress_or_stop(double complete, const char *message, void *arg)
 {
     (void)arg;
     if (stop_signal) {
-        if (shown_progress == GDALTermProgress || shown_progress == GDALScaledProgress)
-            fputc('\n', stderr); /* end the bar's line before the message */
-        shown_progress = NULL;
+        shown_progress = NULL; /* the message that follows starts a line of its own */
         return 0;
     }
     return shown_progress ? shown_progress(complete, message, shown_progress_arg) : 1;
@@ -188,14 +205,27 @@ static void log_to_stderr(void *arg, cr_log_level level, const char *msg)
     cli_message(arg, level, msg); /* thread-safe, once each (messages.c) */
 }
 
+/* GDAL's drivers, registered once: run -j N prepares stages on several threads. */
+static void register_drivers(void)
+{
+    GDALAllRegister();
+}
+
 void cli_prepare(cr_ctx *ctx, const char *name, const cr_command_base *base, cli_bar bar, double from,
                  double to)
 {
-    GDALAllRegister();
+    static pthread_once_t registered = PTHREAD_ONCE_INIT;
+    pthread_once(&registered, register_drivers);
     if (!CPLGetConfigOption("GDAL_CACHEMAX", NULL))
         GDALSetCacheMax64(DEFAULT_CACHE_BYTES);
     cr_log_level level = base->debug ? CR_LOG_DEBUG : base->quiet ? CR_LOG_ERROR : CR_LOG_WARNING;
     cr_ctx_set_log(ctx, log_to_stderr, (void *)name, level);
+    cr_ctx_set_temp_hook(ctx, remember_temp, NULL);
+    cr_ctx_set_threads(ctx, base->threads);
+    if (bar == CLI_BAR_CONCURRENT) { /* the bar, GDAL's messages and names stay run's */
+        cr_ctx_set_progress(ctx, stop_only, NULL);
+        return;
+    }
     cli_messages_set(name, level);
     if (base->debug)
         CPLSetConfigOption("CPL_DEBUG", "ON");
@@ -204,16 +234,15 @@ void cli_prepare(cr_ctx *ctx, const char *name, const cr_command_base *base, cli
     GDALDestroyScaledProgress(stage_progress);
     stage_progress = NULL;
     if (bar == CLI_BAR_SHARE) {
-        stage_progress = GDALCreateScaledProgress(from, to, GDALTermProgress, NULL);
+        stage_progress = GDALCreateScaledProgress(from, to, term_progress, NULL);
         shown_progress = GDALScaledProgress;
         shown_progress_arg = stage_progress;
     } else if (bar == CLI_BAR_TERMINAL) {
-        shown_progress = GDALTermProgress;
+        shown_progress = term_progress;
     }
+    cli_bar_reset();
     cr_ctx_set_progress(ctx, progress_or_stop, NULL);
-    cr_ctx_set_temp_hook(ctx, remember_temp, NULL);
     command_name = name;
-    cr_ctx_set_threads(ctx, base->threads);
 }
 
 int cli_exit_code(cr_status status)
@@ -234,11 +263,13 @@ cr_status cli_fail(const char *name, cr_ctx *ctx, cr_status status)
     const char *msg = cr_ctx_error(ctx);
     if (!*msg)
         msg = cr_status_name(status);
+    char line[4096];
     if (status == CR_E_CANCELLED && stop_signal)
-        fprintf(stderr, "cityrisk %s: interrupted by %s: %s\n", name, stop_signal == SIGINT ? "SIGINT" : "SIGTERM",
-                msg);
+        snprintf(line, sizeof line, "cityrisk %s: interrupted by %s: %s", name,
+                 stop_signal == SIGINT ? "SIGINT" : "SIGTERM", msg);
     else
-        fprintf(stderr, "cityrisk %s: %s\n", name, msg);
+        snprintf(line, sizeof line, "cityrisk %s: %s", name, msg);
+    cli_line(line);
     return status;
 }
 

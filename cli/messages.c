@@ -108,10 +108,69 @@ static int seen_before(cr_log_level level, const char *msg)
     return 0;
 }
 
+/* The progress bar, drawn on stderr as GDAL's (GDALTermProgress draws on stdout, which
+ * may be a file: run --json > run.json on a terminal), under the lock: the ticks drawn
+ * (40 ticks, a number every fourth: 0...10...20 ... 100 - done.), -1 before the first; and
+ * whether its line is open, so that a message starts a line of its own. */
+static int bar_ticks = -1;
+static int bar_open;
+
+/* Ends the line of a bar drawn up to its middle. Under the lock. */
+static void end_bar_line(void)
+{
+    if (bar_open)
+        fputc('\n', stderr);
+    bar_open = 0;
+}
+
+void cli_bar_reset(void)
+{
+    pthread_mutex_lock(&lock);
+    end_bar_line();
+    bar_ticks = -1;
+    pthread_mutex_unlock(&lock);
+}
+
+void cli_bar_progress(double complete)
+{
+    int target = complete >= 1.0 ? 40 : complete > 0 ? (int)(complete * 40.0) : 0;
+    pthread_mutex_lock(&lock);
+    if (target < bar_ticks) { /* a bar begins again */
+        end_bar_line();
+        bar_ticks = -1;
+    }
+    int drew = 0;
+    while (bar_ticks < target) {
+        bar_ticks++;
+        if (bar_ticks % 4 == 0)
+            fprintf(stderr, "%d", bar_ticks / 4 * 10);
+        else
+            fputc('.', stderr);
+        drew = 1;
+    }
+    if (drew && bar_ticks == 40) {
+        fputs(" - done.\n", stderr);
+        bar_open = 0;
+    } else if (drew) {
+        bar_open = 1;
+    }
+    fflush(stderr);
+    pthread_mutex_unlock(&lock);
+}
+
+void cli_line(const char *text)
+{
+    pthread_mutex_lock(&lock);
+    end_bar_line();
+    fprintf(stderr, "%s\n", text);
+    pthread_mutex_unlock(&lock);
+}
+
 static void print_locked(const char *name, cr_log_level level, const char *msg)
 {
     if (level <= CR_LOG_WARNING && seen_before(level, msg))
         return;
+    end_bar_line();
     const char *kind = level == CR_LOG_ERROR ? "error: " : level == CR_LOG_WARNING ? "warning: " : "";
     if (name)
         fprintf(stderr, "cityrisk %s: %s%s\n", name, kind, msg);

@@ -202,6 +202,12 @@ void cr_ctx_set_temp_hook(cr_ctx *ctx, cr_temp_fn fn, void *arg)
     ctx->temp_arg = arg;
 }
 
+void cr_ctx_share_temp_hook(cr_ctx *to, const cr_ctx *from)
+{
+    to->temp_hook = from->temp_hook;
+    to->temp_arg = from->temp_arg;
+}
+
 void cr_ctx_temp_event(cr_ctx *ctx, const char *path, int is_dir, int created)
 {
     if (ctx && ctx->temp_hook)

@@ -67,6 +67,10 @@ cr_status cr_ctx_fail_gdal(cr_ctx *ctx, cr_status status, const char *fmt, ...)
 /* Gives a worker thread's context the log sink and level of the context that started
  * it (the sink is thread-safe, context.h), and one thread. */
 void cr_ctx_inherit(cr_ctx *worker, const cr_ctx *parent);
+/* Gives to the temp hook of from (cr_ctx_set_temp_hook), so that the temporaries of work
+ * done outside any command (run's external stages) are known to the program too. */
+void cr_ctx_share_temp_hook(cr_ctx *to, const cr_ctx *from);
+
 /* Tells the context's temp hook (cr_ctx_set_temp_hook) that a temporary file or folder
  * appeared (created 1) or went (0). Accepts a NULL ctx. */
 void cr_ctx_temp_event(cr_ctx *ctx, const char *path, int is_dir, int created);

@@ -6,6 +6,7 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -732,12 +733,35 @@ static cr_status move_into_place(cr_ctx *ctx, const char *from, const char *to, 
     return cr_ctx_fail(ctx, CR_E_IO, "cannot write '%s': %s", to, strerror(errno));
 }
 
+/* The process's umask, read once without changing it: umask() can only be read by setting
+ * it, and setting it to 0 for a moment would give every file another thread (run -j N's
+ * stages, GDAL's) creates meanwhile no mask at all. */
+static mode_t process_umask;
+
+static void read_umask(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    unsigned mask = 0;
+    int found = 0;
+    while (f && !found && fgets(line, sizeof line, f))
+        found = sscanf(line, "Umask: %o", &mask) == 1;
+    if (f)
+        fclose(f);
+    if (found) {
+        process_umask = (mode_t)mask;
+    } else { /* no /proc: read by setting, once, before it matters */
+        process_umask = umask(0);
+        umask(process_umask);
+    }
+}
+
 /* Temporary files are created 0600 by mkstemp; outputs get the usual umask mode. */
 static void set_output_mode(const char *file)
 {
-    mode_t mask = umask(0);
-    umask(mask);
-    chmod(file, 0666 & ~mask);
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, read_umask);
+    chmod(file, 0666 & ~process_umask);
 }
 
 cr_status cr_temp_publish(cr_ctx *ctx, cr_temp *t, const char *path, int overwrite)

@@ -82,6 +82,37 @@ char **cr_pl_add_option(char **argv, const char *key);
  * first character of the name), as cr_qml_path() cuts it. */
 size_t cr_pl_stem_length(const char *path);
 
+/* ---- exec.c ---- */
+
+/* Receives one line an external program wrote (stdout or stderr), without its newline. */
+typedef void (*cr_pl_line_fn)(void *arg, const char *line);
+
+/* How an external stage runs: its lines passed to line, and stopping (NULL, or non-NULL
+ * once the run was asked to stop) polled while it runs. */
+typedef struct cr_pl_exec_how {
+    const char *dir; /* the pipeline's folder, from which a program named with a folder
+                      * ("tools/prep.sh") is found */
+    cr_pl_line_fn line;
+    void *line_arg;
+    const char *(*stopping)(void *arg);
+    void *stop_arg;
+} cr_pl_exec_how;
+
+/* Runs the external stage s (command "exec"): its program, found on PATH, with its
+ * arguments, no shell, stdin from /dev/null. Each output is written into a temporary
+ * folder beside it (the arguments naming it name the file there) and published when the
+ * program exits with 0 and wrote every output (with what it wrote beside each), replacing
+ * an existing one only with overwrite. An argument naming an output is the whole
+ * argument, or its end after '=' or ','. Fails with CR_E_IO naming the program, how it ended
+ * and the last line it wrote on stderr; CR_E_CANCELLED when asked to stop (the program is
+ * sent SIGTERM). Leaves no temporary. */
+cr_status cr_pl_exec_run(cr_ctx *ctx, const cr_stage *s, int overwrite, const cr_pl_exec_how *how);
+
+/* Checks before anything runs that the program of the external stage s can be run (found
+ * on PATH, or from the pipeline's folder dir when named with a folder, and executable);
+ * CR_E_DATA naming the pipeline and the stage otherwise. */
+cr_status cr_pl_exec_check(cr_ctx *ctx, const cr_pipeline *p, const cr_stage *s, const char *dir);
+
 /* ---- jsonfile.c ---- */
 
 /* Reads the JSON value of the file at path into *doc, within lim: a regular file only

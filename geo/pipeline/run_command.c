@@ -2,10 +2,12 @@
  * pipeline checked before any runs, then those not up to date run in this process, each
  * through the command table with the program's hooks, and their summaries gathered. */
 #define _POSIX_C_SOURCE 200809L
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cpl_string.h>
 
@@ -13,6 +15,7 @@
 #include "cityrisk/json.h"
 #include "cityrisk/pipeline.h"
 #include "core/internal.h"
+#include "pipeline/internal.h"
 
 /* The options of the command, and what the run did. */
 typedef struct run_args {
@@ -20,11 +23,15 @@ typedef struct run_args {
     char **files;        /* PIPELINE (one) */
     int force;
     int dry_run;
+    int jobs;            /* -j N: stages at once */
     const char *only;    /* --only STAGE[,STAGE] */
     char **sets;         /* --set STAGE.OPTION=VALUE */
     cr_pipeline *p;
     int *runs;           /* per stage: it runs */
     char (*why)[512];    /* per stage: why it runs or not */
+    cr_stage_state *state; /* per stage: its state when planned */
+    int *chosen;         /* per stage: selected by --only (all without it) */
+    char *dir;           /* the pipeline's folder, NULL for the one run from */
     int done;            /* stages that ran */
 } run_args;
 
@@ -34,6 +41,9 @@ static void clear(void *opts)
     cr_pipeline_free(a->p);
     free(a->runs);
     free(a->why);
+    free(a->state);
+    free(a->chosen);
+    free(a->dir);
 }
 
 static const cr_arg ARGS[] = {
@@ -41,15 +51,25 @@ static const cr_arg ARGS[] = {
                "the pipeline file", NULL, NULL),
     CR_OPT_FLAG("force", run_args, force, "run every stage, up to date or not"),
     CR_OPT_FLAG("dry-run", run_args, dry_run, "print the plan: which stages would run and why"),
+    CR_OPT_ROW(CR_ARG_INT, CR_ROLE_PARAMETER, CR_ARGF_NO_EFFECT, "jobs", "j", run_args, jobs, "N",
+               "run up to N independent stages at once (default 1); each gets the cores shared out", NULL,
+               NULL),
     CR_OPT_STRING("only", NULL, run_args, only, "LIST", "run only these stages (names or commands)"),
     CR_OPT_LIST("set", NULL, run_args, sets, "STAGE.OPTION=VALUE", "override an option of a stage"),
     CR_OPT__JSON_HELP("print a summary of every stage as JSON on stdout"),
     CR_OPT_END,
 };
 
+static void init(void *opts)
+{
+    ((run_args *)opts)->jobs = 1;
+}
+
 static cr_status check(cr_ctx *ctx, void *opts)
 {
     int n = CSLCount(((run_args *)opts)->files);
+    if (n == 1 && ((run_args *)opts)->jobs < 1)
+        return cr_ctx_fail(ctx, CR_E_USAGE, "-j: at least 1 stage at once, not %d", ((run_args *)opts)->jobs);
     if (n == 1)
         return CR_OK;
     return n ? cr_ctx_fail(ctx, CR_E_USAGE, "one pipeline file, not %d", n)
@@ -84,8 +104,6 @@ static const char *stopping(const cr_command_call *call)
 static cr_status check_stage(cr_ctx *ctx, const cr_pipeline *p, int i)
 {
     const cr_stage *s = &p->stage[i];
-    if (strcmp(s->command, "exec") == 0) /* an external program: no parser of ours */
-        return CR_OK;
     cr_status st = cr_command_check_syntax(ctx, cr_command_find(s->command), CSLCount(s->argv), s->argv);
     if (st == CR_OK)
         return st;
@@ -157,17 +175,21 @@ static cr_status plan(cr_ctx *ctx, const cr_command_call *call, run_args *a, int
     }
     a->runs = calloc(n, sizeof *a->runs);
     a->why = calloc(n, sizeof *a->why);
-    if (!a->runs || !a->why) {
+    a->state = calloc(n, sizeof *a->state);
+    a->chosen = calloc(n, sizeof *a->chosen);
+    if (!a->runs || !a->why || !a->state || !a->chosen) {
         CSLDestroy(only);
         return cr_ctx_fail(ctx, CR_E_IO, "out of memory");
     }
     *planned = 0;
     for (int i = 0; i < p->nstages; i++) {
-        if (!selected(only, &p->stage[i])) {
+        a->chosen[i] = selected(only, &p->stage[i]);
+        if (!a->chosen[i]) {
             snprintf(a->why[i], sizeof a->why[i], "not selected by --only");
             continue;
         }
         cr_stage_state state = cr_pipeline_stage_state(p, i, a->runs, a->why[i], sizeof a->why[i]);
+        a->state[i] = state;
         if (a->force)
             snprintf(a->why[i], sizeof a->why[i], "--force");
         a->runs[i] = a->force || state != CR_STAGE_UP_TO_DATE;
@@ -197,100 +219,343 @@ static char *stage_provenance(const cr_command_call *call, const cr_stage *s)
     return line;
 }
 
-/* Runs stage i in this process through the command table, its progress the share from..to
- * of the run's; adds its entry to stages. Returns the status it ended with. */
-static cr_status run_stage(const cr_command_call *call, run_args *a, int i, double from, double to,
-                           json_object *stages)
+/* What became of a stage in this run. */
+typedef enum outcome {
+    PENDING = 0, /* to run, not started yet */
+    RUNNING,
+    RAN,
+    FAILED,
+    SKIPPED,     /* up to date, or not selected */
+    NOT_STARTED, /* to run, but a stage failed or a signal came first */
+    INTERRUPTED  /* stopped by a signal while it ran */
+} outcome;
+
+/* A stage's run, filled by whichever thread runs it. */
+typedef struct slot {
+    outcome outcome;      /* the main thread's only */
+    int done;             /* the stage ended: set by the thread that ran it, under the lock */
+    int index;            /* its place among the stages that run, from 1 */
+    cr_status status;
+    int exit_code;
+    double seconds;
+    json_object *summary; /* its own --json document, NULL when none */
+    char *cause;          /* its error, NULL when it ran */
+} slot;
+
+/* The run in progress: the slots, and how the threads that run stages tell the main one
+ * that they ended. */
+typedef struct runner {
+    const cr_command_call *call;
+    cr_ctx *run_ctx;  /* run's own */
+    const char *dir;  /* the pipeline's folder */
+    run_args *a;
+    slot *slots;
+    int concurrent;   /* -j N with N > 1: stages in threads */
+    int stage_threads; /* --threads given to each stage; 0 for the command's own default */
+    pthread_mutex_t lock;
+    pthread_cond_t ended;
+    int finished;     /* stages that ended and that the main thread has not handled */
+} runner;
+
+/* One stage's run, on the thread that runs it. */
+typedef struct job {
+    runner *r;
+    int i;
+    pthread_t thread;
+    int joinable; /* it runs in thread */
+} job;
+
+/* What run adds to stage s's arguments: -q, --threads (before the stage's own options,
+ * which win), --json for its summary, --overwrite when its outputs are the pipeline's to
+ * replace. None is recorded in the state. */
+static char **stage_argv(const runner *r, const cr_stage *s, int overwrite)
 {
-    const cr_stage *s = &a->p->stage[i];
-    if (strcmp(s->command, "exec") == 0) { /* placeholder until the runner runs programs */
-        say(call, CR_LOG_ERROR, "stage %s: external programs are not run yet", s->name);
-        return CR_E_USAGE;
-    }
+    const run_args *a = r->a;
     char **argv = CSLDuplicate(s->argv);
-    /* its output folders made; the outputs the pipeline made are its to replace */
-    int overwrite = 0;
-    cr_ctx *ctx = cr_ctx_new();
-    cr_status prepared = ctx ? cr_pipeline_prepare(ctx, a->p, i, a->force, &overwrite) : CR_E_IO;
-    if (prepared == CR_OK && overwrite && CSLFindString(argv, "--overwrite") < 0)
-        argv = CSLAddString(argv, "--overwrite");
-    /* Not recorded in the state file: neither changes any output. */
     if (a->base.quiet)
         argv = CSLAddString(argv, "-q");
-    if (a->base.threads > 0) { /* before the stage's own options, which win */
-        char threads[16];
-        snprintf(threads, sizeof threads, "%d", a->base.threads);
-        argv = CSLInsertStrings(argv, 1, (CSLConstList)(const char *const[]){"--threads", threads, NULL});
+    int threads = a->base.threads > 0 ? a->base.threads : r->stage_threads;
+    if (threads > 0) {
+        char text[16];
+        snprintf(text, sizeof text, "%d", threads);
+        argv = CSLInsertStrings(argv, 1, (CSLConstList)(const char *const[]){"--threads", text, NULL});
     }
-    if (a->base.json) /* its own summary, in the run's */
+    if (a->base.json)
         argv = CSLAddString(argv, "--json");
-    char label[1024];
-    snprintf(label, sizeof label, "pipeline '%s' stage %s", a->p->path, s->name);
-    char *provenance = stage_provenance(call, s); /* NULL (out of memory): argv is recorded */
-    cr_command_call how = {.hooks = call->hooks, .within = label, .progress_from = from, .progress_to = to,
-                           .provenance = provenance};
+    if (overwrite && CSLFindString(argv, "--overwrite") < 0)
+        argv = CSLAddString(argv, "--overwrite");
+    return argv;
+}
+
+/* An external program's line, said as the run's. */
+static void exec_line(void *arg, const char *line)
+{
+    const job *j = arg;
+    if (!j->r->a->base.quiet) /* as a command's own messages: shown, bar or not, unless -q */
+        say(j->r->call, CR_LOG_WARNING, "stage %s: %s", j->r->a->p->stage[j->i].name, line);
+}
+
+static const char *exec_stopping(void *arg)
+{
+    return stopping(arg);
+}
+
+/* Runs stage i, in this process, on whichever thread: a cityrisk command through the
+ * command table (its messages and progress through the program's hooks), or an external
+ * program. Fills its slot. */
+static void run_one(job *j)
+{
+    runner *r = j->r;
+    run_args *a = r->a;
+    const cr_stage *s = &a->p->stage[j->i];
+    slot *sl = &r->slots[j->i];
+    const cr_command_call *call = r->call;
+    double start = cr_seconds();
     cr_command_result result;
     memset(&result, 0, sizeof result);
-    double start = cr_seconds();
-    cr_status st = prepared != CR_OK ? prepared
-                   : cr_command_invoke(ctx, cr_command_find(s->command), CSLCount(argv), argv, &how, &result);
-    double seconds = cr_seconds() - start;
-    const cr_command_hooks *h = call->hooks;
-    int code = h->exit_code(h->arg, st);
-    const char *cause = !ctx ? "out of memory" : *cr_ctx_error(ctx) ? cr_ctx_error(ctx) : cr_status_name(st);
-    json_object *entry = stage_json(s, st == CR_OK ? "ran" : "failed", a->why[i], seconds, code);
+    cr_ctx *ctx = cr_ctx_new();
+    int overwrite = 0;
+    /* its output folders made; the outputs the pipeline made are its to replace */
+    int is_exec = strcmp(s->command, "exec") == 0;
+    /* an external stage has no "overwrite" key: its program's own --overwrite is not ours */
+    int replace_foreign = a->force || (!is_exec && CSLFindString(s->argv, "--overwrite") >= 0);
+    cr_status st = ctx ? cr_pipeline_prepare(ctx, a->p, j->i, replace_foreign, &overwrite) : CR_E_IO;
+    if (st == CR_OK && is_exec) {
+        cr_ctx_share_temp_hook(ctx, r->run_ctx); /* a second signal removes its temporaries too */
+        cr_pl_exec_how how = {r->dir, exec_line, j, exec_stopping, (void *)call};
+        st = cr_pl_exec_run(ctx, s, overwrite, &how);
+    } else if (st == CR_OK) {
+        char **argv = stage_argv(r, s, overwrite);
+        char label[1024];
+        snprintf(label, sizeof label, "pipeline '%s' stage %s", a->p->path, s->name);
+        char *provenance = stage_provenance(call, s); /* NULL (out of memory): argv is recorded */
+        cr_command_call how = {.hooks = call->hooks, .within = label, .progress_from = 0, .progress_to = 1,
+                               .provenance = provenance, .concurrent = r->concurrent};
+        st = cr_command_invoke(ctx, cr_command_find(s->command), CSLCount(argv), argv, &how, &result);
+        CSLDestroy(argv);
+        free(provenance);
+    }
+    sl->seconds = cr_seconds() - start;
+    sl->status = st;
+    sl->exit_code = call->hooks->exit_code(call->hooks->arg, st);
     if (result.json)
-        json_object_object_add(entry, "summary", json_object_get(result.json));
-    if (st != CR_OK)
-        json_object_object_add(entry, "error", json_object_new_string(cause));
-    json_object_array_add(stages, entry);
-    if (st != CR_OK) /* the cause again, so that the last line of a log says it all */
-        say(call, CR_LOG_ERROR, "stage %s %s (exit %d): %s; the outputs of the stages before it are kept",
-            s->name, stopping(call) ? "was interrupted" : "failed", code, cause);
+        sl->summary = json_object_get(result.json);
+    if (st != CR_OK) {
+        const char *cause = !ctx ? "out of memory" : *cr_ctx_error(ctx) ? cr_ctx_error(ctx) : cr_status_name(st);
+        sl->cause = strdup(cause);
+    }
     cr_command_result_clear(&result);
     cr_ctx_free(ctx);
-    CSLDestroy(argv);
-    free(provenance);
+}
+
+static void *stage_thread(void *arg)
+{
+    job *j = arg;
+    run_one(j);
+    pthread_mutex_lock(&j->r->lock);
+    j->r->slots[j->i].done = 1;
+    j->r->finished++;
+    pthread_cond_signal(&j->r->ended);
+    pthread_mutex_unlock(&j->r->lock);
+    return NULL;
+}
+
+/* Tells the program of stage i's start or end. */
+static void tell(const runner *r, int i, const char *status, int planned)
+{
+    const cr_command_hooks *h = r->call->hooks;
+    const slot *sl = &r->slots[i];
+    cr_stage_event ev = {.name = r->a->p->stage[i].name, .index = sl->index, .count = planned,
+                         .status = status, .reason = r->a->why[i], .seconds = sl->seconds,
+                         .exit_code = strcmp(status, "started") == 0 ? -1 : sl->exit_code,
+                         .concurrent = r->concurrent};
+    if (h->stage)
+        h->stage(h->arg, r->call, &ev);
+}
+
+/* 1 when every stage i reads from has ended well (or did not need to run). */
+static int ready(const runner *r, int i)
+{
+    const cr_stage *s = &r->a->p->stage[i];
+    for (int d = 0; d < s->ndeps; d++)
+        if (r->slots[s->deps[d]].outcome != RAN && r->slots[s->deps[d]].outcome != SKIPPED)
+            return 0;
+    return 1;
+}
+
+/* One line naming what became of every stage, after a failure or a signal. */
+static void say_outcomes(const runner *r)
+{
+    static const char *const names[] = {"not started", "running",     "ran",        "failed",
+                                        "up to date",  "not started", "interrupted"};
+    const cr_pipeline *p = r->a->p;
+    size_t size = 64;
+    for (int i = 0; i < p->nstages; i++)
+        size += strlen(p->stage[i].name) + 32;
+    char *line = malloc(size);
+    if (!line)
+        return;
+    size_t at = (size_t)snprintf(line, size, "stages:");
+    for (int i = 0; i < p->nstages; i++) {
+        const slot *sl = &r->slots[i];
+        if (sl->outcome == FAILED)
+            at += (size_t)snprintf(line + at, size - at, "%s %s failed (exit %d)", i ? "," : "", p->stage[i].name,
+                                   sl->exit_code);
+        else
+            at += (size_t)snprintf(line + at, size - at, "%s %s %s", i ? "," : "", p->stage[i].name,
+                                   names[sl->outcome]);
+    }
+    say(r->call, CR_LOG_ERROR, "%s", line);
+    free(line);
+}
+
+/* Runs the stages planned: of those whose inputs are ready, the first in order first, up
+ * to -j at once (in threads when more than one), each recorded in the state file as it
+ * ends. A failure or a signal starts no new stage; those running finish. */
+static cr_status run_stages(cr_ctx *ctx, const cr_command_call *call, run_args *a, int planned,
+                            cr_command_result *result, runner *r)
+{
+    cr_pipeline *p = a->p;
+    int jobs = a->jobs > 0 ? a->jobs : 1;
+    r->call = call;
+    r->run_ctx = ctx;
+    r->a = a;
+    r->concurrent = jobs > 1;
+    if (r->concurrent && a->base.threads <= 0) { /* the cores shared out, not oversubscribed */
+        long cores = sysconf(_SC_NPROCESSORS_ONLN);
+        r->stage_threads = cores > jobs ? (int)(cores / jobs) : 1;
+    }
+    for (int i = 0; i < p->nstages; i++)
+        r->slots[i].outcome = a->runs[i] ? PENDING : SKIPPED;
+    job *jobs_of = calloc((size_t)(p->nstages ? p->nstages : 1), sizeof *jobs_of);
+    int *ended = calloc((size_t)(p->nstages ? p->nstages : 1), sizeof *ended);
+    if (!jobs_of || !ended) {
+        free(jobs_of);
+        free(ended);
+        return cr_ctx_fail(ctx, CR_E_IO, "out of memory");
+    }
+    int running = 0, started = 0, stop = 0, first_failed = -1;
+    cr_status st = CR_OK;
+    for (;;) {
+        if (!stop && stopping(call))
+            stop = 1;
+        for (int i = 0; !stop && running < jobs && i < p->nstages; i++) {
+            if (r->slots[i].outcome != PENDING || !ready(r, i))
+                continue;
+            r->slots[i].outcome = RUNNING;
+            r->slots[i].index = ++started;
+            tell(r, i, "started", planned);
+            if (!a->base.json) /* with --json, its events say it */
+                say(call, CR_LOG_INFO, "[%d/%d] %s (%s)", started, planned, p->stage[i].name, a->why[i]);
+            jobs_of[i] = (job){.r = r, .i = i};
+            if (r->concurrent && pthread_create(&jobs_of[i].thread, NULL, stage_thread, &jobs_of[i]) == 0) {
+                jobs_of[i].joinable = 1;
+                running++;
+            } else {
+                stage_thread(&jobs_of[i]); /* in this thread: -j 1, or no thread to be had */
+                break; /* handle it before starting another */
+            }
+        }
+        /* wait for a stage to end, unless one ended in this thread; take those that ended */
+        int nended = 0;
+        pthread_mutex_lock(&r->lock);
+        while (running > 0 && r->finished == 0)
+            pthread_cond_wait(&r->ended, &r->lock);
+        r->finished = 0;
+        for (int i = 0; i < p->nstages; i++)
+            if (r->slots[i].done && r->slots[i].outcome == RUNNING)
+                ended[nended++] = i;
+        pthread_mutex_unlock(&r->lock);
+        if (nended == 0 && running == 0)
+            break; /* nothing running, nothing more to start */
+        for (int e = 0; e < nended; e++) {
+            int i = ended[e];
+            slot *sl = &r->slots[i];
+            if (r->concurrent && jobs_of[i].joinable) {
+                pthread_join(jobs_of[i].thread, NULL);
+                running--;
+            }
+            sl->outcome = sl->status == CR_OK ? RAN : sl->status == CR_E_CANCELLED ? INTERRUPTED : FAILED;
+            if (sl->outcome == RAN) {
+                cr_status recorded = cr_pipeline_record(ctx, p, i);
+                if (recorded != CR_OK && st == CR_OK) {
+                    st = recorded; /* its outputs are whole, but the next run would not know them */
+                    stop = 1;
+                }
+                a->done++;
+            } else if (first_failed < 0 || i < first_failed) {
+                first_failed = i;
+                stop = 1;
+            }
+            tell(r, i, sl->outcome == RAN ? "ran" : sl->outcome == INTERRUPTED ? "interrupted" : "failed", planned);
+        }
+    }
+    for (int i = 0; i < p->nstages; i++)
+        if (r->slots[i].outcome == PENDING)
+            r->slots[i].outcome = NOT_STARTED;
+    free(jobs_of);
+    free(ended);
+    if (first_failed >= 0) {
+        const cr_stage *s = &p->stage[first_failed];
+        const slot *sl = &r->slots[first_failed];
+        if (started > 1 || planned > 1)
+            say_outcomes(r);
+        /* the cause again, so that the last line of a log says it all */
+        say(call, CR_LOG_ERROR, "stage %s %s (exit %d): %s; the outputs of the stages before it are kept", s->name,
+            sl->status == CR_E_CANCELLED && stopping(call) ? "was interrupted" : "failed", sl->exit_code,
+            sl->cause ? sl->cause : cr_status_name(sl->status));
+        result->failure_said = 1;
+        cr_ctx_fail(ctx, sl->status, "%s", sl->cause ? sl->cause : cr_status_name(sl->status));
+        return sl->status;
+    }
+    if (st == CR_OK && stop && stopping(call)) {
+        int next = -1;
+        for (int i = 0; i < p->nstages && next < 0; i++)
+            if (r->slots[i].outcome == NOT_STARTED)
+                next = i;
+        if (next >= 0) {
+            say(call, CR_LOG_ERROR, "interrupted before stage %s; the outputs of the stages before it are kept",
+                p->stage[next].name);
+            result->failure_said = 1;
+            return cr_ctx_fail(ctx, CR_E_CANCELLED, "interrupted before stage %s", p->stage[next].name);
+        }
+    }
     return st;
 }
 
-/* Runs the stages planned, in order, recording each in the state file. */
-static cr_status run_stages(cr_ctx *ctx, const cr_command_call *call, run_args *a, int planned,
-                            json_object *stages, cr_command_result *result)
+/* The --json entry of stage i. */
+static json_object *stage_entry(const run_args *a, const runner *r, int i)
 {
-    cr_pipeline *p = a->p;
-    for (int i = 0; i < p->nstages; i++) {
-        if (!a->runs[i]) {
-            json_object_array_add(stages, stage_json(&p->stage[i], "skipped", a->why[i], 0.0, -1));
-            continue;
-        }
-        if (stopping(call)) { /* came between two stages */
-            say(call, CR_LOG_ERROR, "interrupted before stage %s; the outputs of the stages before it are kept",
-                p->stage[i].name);
-            result->failure_said = 1;
-            return cr_ctx_fail(ctx, CR_E_CANCELLED, "interrupted before stage %s", p->stage[i].name);
-        }
-        say(call, CR_LOG_INFO, "%s (%s)", p->stage[i].name, a->why[i]);
-        cr_status st = run_stage(call, a, i, (double)a->done / planned, (double)(a->done + 1) / planned, stages);
-        if (st != CR_OK) {
-            result->failure_said = 1;
-            return st;
-        }
-        st = cr_pipeline_record(ctx, p, i);
-        if (st != CR_OK)
-            return st;
-        a->done++;
-    }
-    return CR_OK;
+    const cr_stage *s = &a->p->stage[i];
+    const slot *sl = r ? &r->slots[i] : NULL;
+    const char *status = a->dry_run ? (a->runs[i] ? "would run" : "skip")
+                         : !sl || sl->outcome == SKIPPED ? "skipped"
+                         : sl->outcome == RAN            ? "ran"
+                         : sl->outcome == FAILED         ? "failed"
+                         : sl->outcome == INTERRUPTED    ? "interrupted"
+                                                         : "not started";
+    int ran = sl && (sl->outcome == RAN || sl->outcome == FAILED || sl->outcome == INTERRUPTED);
+    json_object *o = stage_json(s, status, a->why[i], ran ? sl->seconds : 0.0, ran ? sl->exit_code : -1);
+    json_object_object_add(o, "why", json_object_new_string(!a->chosen[i]           ? "not selected"
+                                                            : a->force && a->runs[i] ? "forced"
+                                                                                     : cr_stage_state_name(a->state[i])));
+    if (ran && sl->summary)
+        json_object_object_add(o, "summary", json_object_get(sl->summary));
+    if (ran && sl->cause)
+        json_object_object_add(o, "error", json_object_new_string(sl->cause));
+    return o;
 }
 
 static cr_status run(cr_ctx *ctx, void *opts, const cr_command_call *call, cr_command_result *result)
 {
     run_args *a = opts;
     cr_status st = cr_pipeline_load(ctx, a->files[0], a->sets, &a->p);
+    const char *slash = strrchr(a->files[0], '/');
+    a->dir = slash ? strndup(a->files[0], slash == a->files[0] ? 1 : (size_t)(slash - a->files[0])) : NULL;
     /* Every stage's options, read by its own command, before anything runs. */
     for (int i = 0; st == CR_OK && i < a->p->nstages && !stopping(call); i++)
-        st = check_stage(ctx, a->p, i);
+        st = strcmp(a->p->stage[i].command, "exec") == 0 ? cr_pl_exec_check(ctx, a->p, &a->p->stage[i], a->dir)
+                                                         : check_stage(ctx, a->p, i);
     int planned = 0;
     if (st == CR_OK && !stopping(call))
         st = plan(ctx, call, a, &planned, result);
@@ -301,16 +566,26 @@ static cr_status run(cr_ctx *ctx, void *opts, const cr_command_call *call, cr_co
         result->failure_said = 1;
         return cr_ctx_fail(ctx, CR_E_CANCELLED, "interrupted before any stage ran");
     }
-    json_object *stages = json_object_new_array();
+    runner r = {.dir = a->dir, .slots = calloc((size_t)(a->p->nstages ? a->p->nstages : 1), sizeof *r.slots)};
+    if (!r.slots)
+        return cr_ctx_fail(ctx, CR_E_IO, "out of memory");
+    pthread_mutex_init(&r.lock, NULL);
+    pthread_cond_init(&r.ended, NULL);
     if (!a->dry_run)
-        st = run_stages(ctx, call, a, planned, stages, result);
-    else if (a->base.json)
+        st = run_stages(ctx, call, a, planned, result, &r);
+    if (a->base.json) {
+        json_object *stages = json_object_new_array();
         for (int i = 0; i < a->p->nstages; i++)
-            json_object_array_add(stages, stage_json(&a->p->stage[i], a->runs[i] ? "would run" : "skip", a->why[i],
-                                                     0.0, -1));
-    if (a->base.json)
-        result->json = document(a->p, json_object_get(stages));
-    json_object_put(stages);
+            json_object_array_add(stages, stage_entry(a, a->dry_run ? NULL : &r, i));
+        result->json = document(a->p, stages);
+    }
+    for (int i = 0; i < a->p->nstages; i++) {
+        json_object_put(r.slots[i].summary);
+        free(r.slots[i].cause);
+    }
+    free(r.slots);
+    pthread_mutex_destroy(&r.lock);
+    pthread_cond_destroy(&r.ended);
     return st;
 }
 
@@ -330,26 +605,31 @@ static void summarise(const void *opts, FILE *text, cr_command_result *result)
 const cr_command cr_run_command = {
     .name = "run",
     .summary = "run a pipeline file: every stage, skipping those up to date",
-    .synopsis = "PIPELINE.json [--force] [--dry-run] [--only STAGE[,STAGE]] [--set STAGE.OPTION=VALUE]...\n"
-                "       [--json]",
+    .synopsis = "PIPELINE.json [-j N] [--force] [--dry-run] [--only STAGE[,STAGE]]\n"
+                "       [--set STAGE.OPTION=VALUE]... [--json]",
     .description =
-        "Runs the stages of a pipeline file in the order their files need, skipping those\n"
-        "that are up to date: their outputs exist, are newer than their inputs, and were made\n"
-        "with the same options (recorded in .PIPELINE.json.state.json beside the file).\n"
-        "A stage is a command (inundation, arrivals, score, zonal, map) with its long options\n"
-        "as keys: {\"stage\": \"score\", \"sea\": \"out/inundation.tif\", \"scenario\":\n"
-        "\"ssp245-2100\", ..., \"output\": \"out/exposure.tif\"}; true adds a flag, an array is\n"
-        "joined with commas (repeated for raster, creation-option, layer-creation-option).\n"
-        "Relative paths resolve against the pipeline's folder. With \"scenarios\": [...] at the\n"
-        "top, \"{scenarios}\" is their comma-joined list and a stage mentioning \"{scenario}\"\n"
-        "runs once per scenario. Everything is checked before any stage runs (unknown keys,\n"
-        "wrong types, missing inputs, cycles, two stages writing one file: exit 3 naming the\n"
-        "stage and key). A failed stage stops the run with its exit code; the outputs of\n"
-        "earlier stages stay. --threads N and -q apply to every stage (a stage's own \"threads\"\n"
-        "wins). Reference: docs/pipeline.md.",
+        "Runs the stages of a pipeline file in the order their files need, like make: a stage\n"
+        "runs when an output is missing, an input changed (size, time; --checksum: content),\n"
+        "its options or the cityrisk version changed, or a stage it reads from runs. The state\n"
+        "is kept with the outputs (.cityrisk/ in the first output's folder), never beside the\n"
+        "pipeline file; outputs the pipeline made are its to replace, other files are not\n"
+        "(exit 4; --force replaces them). Output folders are made.\n"
+        "A stage is a command (inundation, arrivals, score, zonal, map, gather) with its long\n"
+        "options as keys: {\"stage\": \"score\", \"sea\": \"out/inundation.tif\", ...,\n"
+        "\"output\": \"out/exposure.tif\"}; true adds a flag, an array is joined with commas;\n"
+        "or an external program: {\"exec\": [\"gdal_translate\", \"{input}\", \"{output}\"],\n"
+        "\"input\": ..., \"output\": ...}, run without a shell. Relative paths resolve against\n"
+        "the pipeline's folder. \"variables\": {\"scenario\": [...], \"weights\": {...}} at the\n"
+        "top sweep: a stage using {NAME} runs once per combination of the variables it uses.\n"
+        "Everything is checked before any stage runs (exit 3 naming the stage and key). -j N\n"
+        "runs up to N independent stages at once (the cores shared out between them, outputs\n"
+        "byte-identical); a failed stage starts nothing new and the run ends with its exit\n"
+        "code. --threads N and -q apply to every stage (a stage's own \"threads\" wins).\n"
+        "Reference: docs/pipeline.md.",
     .examples = "  cityrisk run samples/pipeline.json\n"
                 "  cityrisk run samples/pipeline.json --dry-run\n"
+                "  cityrisk run samples/pipeline.json -j 2 --json > run.json\n"
                 "  cityrisk run samples/pipeline.json --set score.method=arithmetic --only score,zonal",
     .args = ARGS, .opts_size = sizeof(run_args),
-    .clear = clear, .check = check, .run = run, .summarise = summarise,
+    .init = init, .clear = clear, .check = check, .run = run, .summarise = summarise,
 };

@@ -132,7 +132,21 @@ typedef struct cr_command_call {
     double progress_from, progress_to; /* its share of the progress bar: 0 to 1 alone */
     const char *provenance;      /* NULL: the outputs record argv (cr_command_recorded());
                                   * else this line, as run records its stages' */
+    int concurrent;              /* other commands run at the same time in this process (run
+                                  * -j N): no progress bar of its own */
 } cr_command_call;
+
+/* What run says of one of its stages as it goes, for the program to show: a line naming
+ * the stage as it starts, a machine-readable event per stage (run --json). */
+typedef struct cr_stage_event {
+    const char *name;   /* the stage */
+    int index, count;   /* its place among the stages that run this time, from 1 */
+    const char *status; /* "started"; then "ran", "failed" or "interrupted" */
+    const char *reason; /* why it runs ("input data/dem.tif changed since its last run") */
+    double seconds;     /* how long it took; 0 when it starts */
+    int exit_code;      /* its exit code when it ended; -1 when it starts */
+    int concurrent;     /* other stages may run at the same time (run -j N, N > 1) */
+} cr_stage_event;
 
 /* What a program provides for the commands it runs. Every hook is required. */
 struct cr_command_hooks {
@@ -157,6 +171,8 @@ struct cr_command_hooks {
     const char *(*stopping)(void *arg);
     /* The exit code the program gives status, for messages that name it. */
     int (*exit_code)(void *arg, cr_status status);
+    /* run's stage starts or ends (call is run's). From one thread at a time. */
+    void (*stage)(void *arg, const cr_command_call *call, const cr_stage_event *event);
 };
 
 /* Flags of a command. */
