@@ -19,6 +19,9 @@
 
 #include <cpl_string.h>
 #include <gdal.h>
+#include <json-c/json.h>
+
+#include "cityrisk/json.h"
 
 #include "internal.h"
 
@@ -897,4 +900,29 @@ const char *cr_vector_driver_for_path(const char *path)
             return GDALGetDriverShortName(drv);
     }
     return NULL;
+}
+
+char **cr_geojson_creation_options(char **metadata)
+{
+    char **lco = NULL;
+    lco = CSLSetNameValue(lco, "RFC7946", "YES");
+    lco = CSLSetNameValue(lco, "COORDINATE_PRECISION", "7");
+    lco = CSLSetNameValue(lco, "WRITE_NAME", "NO");
+    json_object *doc = json_object_new_object(), *prov = json_object_new_object();
+    for (char **m = metadata; m && *m; m++) {
+        char *key = NULL;
+        const char *value = CPLParseNameValue(*m, &key);
+        json_object *parsed = value && (value[0] == '{' || value[0] == '[') ? json_tokener_parse(value) : NULL;
+        if (key)
+            json_object_object_add(prov, key, parsed ? parsed : json_object_new_string(value));
+        CPLFree(key);
+    }
+    json_object_object_add(doc, "cityrisk", prov);
+    lco = CSLSetNameValue(lco, "NATIVE_MEDIA_TYPE", "application/vnd.geo+json");
+    char *text = cr_json_text(doc, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+    if (text)
+        lco = CSLSetNameValue(lco, "NATIVE_DATA", text);
+    free(text);
+    json_object_put(doc);
+    return lco;
 }

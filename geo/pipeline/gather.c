@@ -221,33 +221,6 @@ static char **provenance(const gathering *g)
     return md;
 }
 
-/* Layer creation options: GeoJSON per RFC 7946 with 7 decimals, the provenance in a foreign
- * member "cityrisk", as zonal writes it. */
-static char **creation_options(const char *driver, char **md)
-{
-    char **lco = NULL;
-    if (strcmp(driver, "GeoJSON") == 0) {
-        lco = CSLSetNameValue(lco, "RFC7946", "YES");
-        lco = CSLSetNameValue(lco, "COORDINATE_PRECISION", "7");
-        lco = CSLSetNameValue(lco, "WRITE_NAME", "NO");
-        json_object *doc = json_object_new_object(), *prov = json_object_new_object();
-        for (char **m = md; m && *m; m++) {
-            char *key = NULL;
-            const char *value = CPLParseNameValue(*m, &key);
-            json_object *parsed = value && value[0] == '[' ? json_tokener_parse(value) : NULL;
-            if (key)
-                json_object_object_add(prov, key, parsed ? parsed : json_object_new_string(value));
-            CPLFree(key);
-        }
-        json_object_object_add(doc, "cityrisk", prov);
-        lco = CSLSetNameValue(lco, "NATIVE_MEDIA_TYPE", "application/vnd.geo+json");
-        lco = CSLSetNameValue(lco, "NATIVE_DATA", json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PLAIN |
-                                                                                     JSON_C_TO_STRING_NOSLASHESCAPE));
-        json_object_put(doc);
-    }
-    return lco;
-}
-
 /* A field of the output like field f of the first input, named name. */
 static int add_field(OGRLayerH dst, const char *name, OGRFieldType type)
 {
@@ -362,7 +335,7 @@ static cr_status write_table(gathering *g, const char *out_path, GDALDriverH drv
     if (st == CR_OK && !out)
         st = cr_ctx_fail(g->ctx, CR_E_IO, "cannot create '%s': %s", out_path, CPLGetLastErrorMsg());
     int geometry = strcmp(driver, "CSV") != 0;
-    char **md = provenance(g), **lco = creation_options(driver, md);
+    char **md = provenance(g), **lco = strcmp(driver, "GeoJSON") == 0 ? cr_geojson_creation_options(md) : NULL;
     OGRSpatialReferenceH srs = geometry ? OGR_L_GetSpatialRef(g->in[0].layer) : NULL;
     OGRSpatialReferenceH copy = srs ? OSRClone(srs) : NULL;
     if (copy)
