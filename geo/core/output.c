@@ -17,6 +17,12 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include <cpl_string.h>
+#include <gdal.h>
+#include <json-c/json.h>
+
+#include "cityrisk/json.h"
+
 #include "internal.h"
 
 /* Splits path into its folder ("." when none) and file name; free() *dir. */
@@ -873,4 +879,50 @@ cr_status cr_temp_publish_dir(cr_ctx *ctx, cr_temp *t, const char *path,
         release(t);
     }
     return st;
+}
+
+/* The vector driver that creates files named like path ("n.gpkg": GPKG), as ogr2ogr
+ * guesses it; NULL when the extension names none. */
+const char *cr_vector_driver_for_path(const char *path)
+{
+    const char *dot = strrchr(path, '.'), *slash = strrchr(path, '/');
+    if (!dot || (slash && dot < slash) || !dot[1])
+        return NULL;
+    for (int i = 0; i < GDALGetDriverCount(); i++) {
+        GDALDriverH drv = GDALGetDriver(i);
+        if (!GDALGetMetadataItem(drv, GDAL_DCAP_VECTOR, NULL) ||
+            !GDALGetMetadataItem(drv, GDAL_DCAP_CREATE, NULL))
+            continue;
+        char **exts = CSLTokenizeString(GDALGetMetadataItem(drv, GDAL_DMD_EXTENSIONS, NULL));
+        int match = CSLFindString(exts, dot + 1) >= 0; /* case-insensitive */
+        CSLDestroy(exts);
+        if (match)
+            return GDALGetDriverShortName(drv);
+    }
+    return NULL;
+}
+
+char **cr_geojson_creation_options(char **metadata)
+{
+    char **lco = NULL;
+    lco = CSLSetNameValue(lco, "RFC7946", "YES");
+    lco = CSLSetNameValue(lco, "COORDINATE_PRECISION", "7");
+    lco = CSLSetNameValue(lco, "WRITE_NAME", "NO");
+    json_object *doc = json_object_new_object(), *prov = json_object_new_object();
+    for (char **m = metadata; m && *m; m++) {
+        char *key = NULL;
+        const char *value = CPLParseNameValue(*m, &key);
+        json_object *parsed = value && (value[0] == '{' || value[0] == '[') ? json_tokener_parse(value) : NULL;
+        if (key)
+            json_object_object_add(prov, key, parsed ? parsed : json_object_new_string(value));
+        CPLFree(key);
+    }
+    json_object_object_add(doc, "cityrisk", prov);
+    lco = CSLSetNameValue(lco, "NATIVE_MEDIA_TYPE", "application/vnd.geo+json");
+    char *text = cr_json_text(doc, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+    if (text)
+        lco = CSLSetNameValue(lco, "NATIVE_DATA", text);
+    free(text);
+    json_object_put(doc);
+    return lco;
 }

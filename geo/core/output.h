@@ -90,6 +90,16 @@ typedef struct cr_vector_layout {
     char **files;      /* NULL-terminated: the output first, then the other files of its format */
 } cr_vector_layout;
 
+/* The vector driver that creates files named like path ("n.gpkg": GPKG), as ogr2ogr
+ * guesses it; NULL when the extension names none. */
+const char *cr_vector_driver_for_path(const char *path);
+
+/* The layer creation options of a GeoJSON output as cityrisk writes them: RFC 7946 (WGS 84,
+ * right-hand winding), 7 decimals, no "name" member, and the provenance (NAME=VALUE items
+ * of metadata; values that are JSON objects or arrays kept as such) in a foreign member
+ * "cityrisk" of the FeatureCollection. A CSL to CSLDestroy(). */
+char **cr_geojson_creation_options(char **metadata);
+
 cr_status cr_vector_layout_init(cr_ctx *ctx, const char *path, const char *driver,
                                 cr_vector_layout *layout);
 void cr_vector_layout_release(cr_vector_layout *layout);

@@ -36,13 +36,22 @@ typedef struct folder {
     char *path, *resolved;
 } folder;
 
+/* A variable of the pipeline ("variables", or the old "scenarios"): its labels (which name
+ * stages and files) and values (which other options take), in the order written. */
+typedef struct variable {
+    char *name;
+    char **labels, **values; /* CSL, n items each */
+    int n;
+} variable;
+
 /* What building the stages needs. */
 typedef struct loader {
     cr_ctx *ctx;
     const char *path;
     char dir[4096];
     char cwd[4096];    /* "" when unknown */
-    char *scenarios;   /* comma-joined */
+    variable *vars;    /* in the order declared */
+    int nvars;
     size_t arg_bytes;  /* of every stage's substituted values so far */
     cr_pipeline *p;
     int cap;           /* slots of p->stage */

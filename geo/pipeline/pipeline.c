@@ -104,7 +104,6 @@ cr_status cr_pipeline_load(cr_ctx *ctx, const char *path, char **sets, cr_pipeli
         st = cr_pl_check_claims(&L);
     if (st == CR_OK)
         st = cr_pl_order_stages(&L);
-    CPLFree(L.scenarios);
     for (size_t i = 0; i < L.nclaims; i++) {
         CPLFree(L.claims[i].key);
         CPLFree(L.claims[i].what);

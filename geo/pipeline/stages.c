@@ -26,32 +26,71 @@
 #include "core/output.h"
 #include "pipeline/internal.h"
 
-/* text with each "{scenarios}" and "{scenario}" in it replaced, in one pass: a scenario
- * name holding either key is taken as it is, not expanded again (which never ended).
- * "{scenario}" stays when scenario is NULL. A new string, counted in L->arg_bytes; NULL
- * when that would pass CR_PIPELINE_MAX_ARG_BYTES (a failure with a message), before
- * anything that large is allocated. */
-static char *substitute(loader *L, const char *text, const char *scenario)
+/* Characters a label may not hold where it names a stage or a gathered file: they
+ * separate the parts of "NAME[label,label]", of --set's "STAGE.OPTION=VALUE" and of
+ * gather's "LABEL;LABEL=FILE" (and a '/' would put a stage's name in a folder). */
+static const char BAD_LABEL[] = "=;[],/";
+
+/* How a variable is written into a value: its label in a stage's name and in file paths,
+ * its value elsewhere. */
+typedef enum sub_mode { AS_VALUE, AS_LABEL } sub_mode;
+
+/* The variable referred to at p ("{NAME}", or "{NAME*}": *all set), NULL when p starts no
+ * reference to a variable; *len is the reference's length, *index the variable's.
+ * "{scenarios}" is "{scenario*}" unless a variable has that name (the old form), empty
+ * when there is no variable scenario. */
+static const variable *reference(const loader *L, const char *p, size_t *len, int *all, int *index)
 {
-    static const char many[] = "{scenarios}", one[] = "{scenario}";
-    const char *scenarios = L->scenarios;
+    const char *close = *p == '{' ? strchr(p + 1, '}') : NULL;
+    if (!close || close == p + 1)
+        return NULL;
+    size_t n = (size_t)(close - p - 1);
+    *len = n + 2;
+    *all = p[n] == '*';
+    size_t name_len = n - (size_t)*all;
+    for (int v = 0; v < L->nvars; v++)
+        if (strlen(L->vars[v].name) == name_len && strncmp(p + 1, L->vars[v].name, name_len) == 0)
+            return *index = v, &L->vars[v];
+    static const variable none = {NULL, NULL, NULL, 0};
+    if (!*all && name_len == 9 && strncmp(p + 1, "scenarios", 9) == 0) {
+        *all = 1, *index = -1;
+        for (int v = 0; v < L->nvars; v++)
+            if (strcmp(L->vars[v].name, "scenario") == 0)
+                return *index = v, &L->vars[v];
+        return &none; /* empty, as it always was without scenarios: the command's default */
+    }
+    return NULL;
+}
+
+/* text with each reference to a variable replaced, in one pass: a value holding a
+ * reference is taken as it is, not expanded again (which never ended). "{NAME}" gives the
+ * label or value pick[] chooses (and stays as written when pick is NULL or chooses none),
+ * "{NAME*}" all of them joined with commas; braces that name no variable stay. A new
+ * string, counted in L->arg_bytes; NULL when that would pass CR_PIPELINE_MAX_ARG_BYTES (a
+ * failure with a message), before anything that large is allocated. */
+static char *substitute(loader *L, const char *text, const int *pick, sub_mode mode)
+{
     size_t need = 1;
     for (int pass = 0; pass < 2; pass++) {
         char *out = pass ? CPLMalloc(need) : NULL, *o = out;
         for (const char *p = text; *p;) {
+            size_t len = 0;
+            int all = 0, v = -1;
+            const variable *var = reference(L, p, &len, &all, &v);
+            char *joined = NULL;
             const char *value = NULL;
-            size_t skip = 0;
-            if (strncmp(p, many, sizeof many - 1) == 0)
-                value = scenarios, skip = sizeof many - 1;
-            else if (scenario && strncmp(p, one, sizeof one - 1) == 0)
-                value = scenario, skip = sizeof one - 1;
+            if (var && all)
+                value = joined = cr_pl_join(mode == AS_LABEL ? var->labels : var->values);
+            else if (var && pick && pick[v] >= 0)
+                value = (mode == AS_LABEL ? var->labels : var->values)[pick[v]];
             size_t n = value ? strlen(value) : 1;
             if (!pass) {
                 need += n;
                 if (need > CR_PIPELINE_MAX_ARG_BYTES - L->arg_bytes) {
+                    CPLFree(joined);
                     cr_ctx_fail(L->ctx, CR_E_DATA,
-                                "pipeline '%s': the values of its stages, with {scenario} and "
-                                "{scenarios} replaced, take more than the %zu MiB a pipeline may",
+                                "pipeline '%s': the values of its stages, with their variables "
+                                "replaced, take more than the %zu MiB a pipeline may",
                                 L->path, CR_PIPELINE_MAX_ARG_BYTES >> 20);
                     return NULL;
                 }
@@ -59,7 +98,8 @@ static char *substitute(loader *L, const char *text, const char *scenario)
                 memcpy(o, value ? value : p, n);
                 o += n;
             }
-            p += value ? skip : 1;
+            CPLFree(joined);
+            p += value ? len : 1;
         }
         if (pass) {
             *o = '\0';
@@ -68,6 +108,98 @@ static char *substitute(loader *L, const char *text, const char *scenario)
         }
     }
     return NULL;
+}
+
+/* Marks in used[] the variables text takes one value of ("{NAME}", not "{NAME*}"). */
+static void mark_uses(const loader *L, const char *text, int *used)
+{
+    for (const char *p = strchr(text, '{'); p; p = strchr(p + 1, '{')) {
+        size_t len;
+        int all, v;
+        if (reference(L, p, &len, &all, &v) && !all)
+            used[v] = 1;
+    }
+}
+
+/* mark_uses() over a value: a string, or the strings of an array. */
+static void mark_value_uses(const loader *L, json_object *v, int *used)
+{
+    if (json_object_is_type(v, json_type_string))
+        mark_uses(L, json_object_get_string(v), used);
+    for (size_t i = 0; json_object_is_type(v, json_type_array) && i < json_object_array_length(v); i++)
+        mark_value_uses(L, json_object_array_get_idx(v, i), used);
+}
+
+/* The first combination of the used variables in pick (-1 for the others). */
+static void first_pick(const loader *L, const int *used, int *pick)
+{
+    for (int v = 0; v < L->nvars; v++)
+        pick[v] = used[v] ? 0 : -1;
+}
+
+/* The next combination (the last variable declared varying fastest, as nested loops in the
+ * order of the declarations); 0 after the last. */
+static int next_pick(const loader *L, const int *used, int *pick)
+{
+    for (int v = L->nvars - 1; v >= 0; v--) {
+        if (!used[v])
+            continue;
+        if (++pick[v] < L->vars[v].n)
+            return 1;
+        pick[v] = 0;
+    }
+    return 0;
+}
+
+/* The number of combinations of the used variables, or a failure when they are more than
+ * the stages a pipeline may have (counted without overflowing). */
+static cr_status count_picks(loader *L, const int *used, size_t k, const char *base, long *count)
+{
+    long n = 1;
+    for (int v = 0; v < L->nvars; v++)
+        if (used[v] && (n *= L->vars[v].n) > CR_PIPELINE_MAX_STAGES)
+            return cr_ctx_fail(L->ctx, CR_E_DATA,
+                               "pipeline '%s': stage %zu (%s): its variables make more than the %d "
+                               "stages a pipeline may have",
+                               L->path, k + 1, base, CR_PIPELINE_MAX_STAGES);
+    *count = n;
+    return CR_OK;
+}
+
+/* The labels of the combination pick: "VAR=LABEL" (kv) or the labels joined with sep; a
+ * label holding a character of BAD_LABEL fails, naming the stage and the variable. */
+static cr_status pick_labels(loader *L, const int *pick, size_t k, const char *base, char ***kv,
+                             char **joined, char sep)
+{
+    size_t len = 1;
+    for (int v = 0; v < L->nvars; v++)
+        if (pick[v] >= 0) {
+            const char *label = L->vars[v].labels[pick[v]];
+            if (strpbrk(label, BAD_LABEL))
+                return cr_ctx_fail(L->ctx, CR_E_DATA,
+                                   "pipeline '%s': stage %zu (%s): variable '%s': '%s' cannot name a "
+                                   "stage or a gathered file (no '=', ';', '[', ']', ',' or '/'): "
+                                   "give the variable as an object of labels and values",
+                                   L->path, k + 1, base, L->vars[v].name, label);
+            len += strlen(label) + 1;
+        }
+    char *out = CPLMalloc(len), *o = out;
+    for (int v = 0; v < L->nvars; v++)
+        if (pick[v] >= 0) {
+            const char *label = L->vars[v].labels[pick[v]];
+            if (kv) {
+                char *item = cr_pl_format("%s=%s", L->vars[v].name, label);
+                *kv = CSLAddString(*kv, item);
+                CPLFree(item);
+            }
+            if (o != out)
+                *o++ = sep;
+            memcpy(o, label, strlen(label));
+            o += strlen(label);
+        }
+    *o = '\0';
+    *joined = out;
+    return CR_OK;
 }
 
 /* A JSON scalar as an argument; NULL for other types. A number is passed as the pipeline
@@ -89,25 +221,6 @@ static char *scalar_text(json_object *v)
     }
     default: return NULL;
     }
-}
-
-/* 1 when a stage's value mentions "{scenario}". */
-static int sweeps(json_object *stage)
-{
-    json_object_object_foreach(stage, key, v)
-    {
-        (void)key;
-        if (json_object_is_type(v, json_type_string) && strstr(json_object_get_string(v), "{scenario}"))
-            return 1;
-        if (json_object_is_type(v, json_type_array))
-            for (size_t i = 0; i < json_object_array_length(v); i++) {
-                json_object *e = json_object_array_get_idx(v, i);
-                if (json_object_is_type(e, json_type_string) &&
-                    strstr(json_object_get_string(e), "{scenario}"))
-                    return 1;
-            }
-    }
-    return 0;
 }
 
 /* The value of option "--KEY" in argv, NULL when absent. */
@@ -175,9 +288,8 @@ static char **add_values(char **argv, const char *key, char **values, int repeat
     return argv;
 }
 
-/* Adds one argument list for the stage object obj, index k in the file. */
-static cr_status build_stage(loader *L, json_object *obj, int k, const char *command,
-                             const char *base_name, const char *scenario)
+/* Room for one more stage in L->p, or a failure past CR_PIPELINE_MAX_STAGES. */
+static cr_status stage_slot(loader *L)
 {
     cr_pipeline *p = L->p;
     if (p->nstages >= CR_PIPELINE_MAX_STAGES)
@@ -193,16 +305,128 @@ static cr_status build_stage(loader *L, json_object *obj, int k, const char *com
         p->stage = grown;
         L->cap = cap;
     }
+    return CR_OK;
+}
+
+/* Moves st (its name and command CPL strings) into the next slot of L->p, which owns it
+ * from then on, whole or not (freed with the pipeline). */
+static cr_status stage_done(loader *L, cr_stage *st, const char *base_name, cr_status status)
+{
+    cr_pipeline *p = L->p;
+    cr_stage *dst = &p->stage[p->nstages];
+    *dst = *st;
+    dst->name = status == CR_OK ? strdup(st->name) : NULL;
+    dst->command = status == CR_OK ? strdup(st->command) : NULL;
+    dst->base = status == CR_OK ? strdup(base_name) : NULL;
+    CPLFree(st->name);
+    CPLFree(st->command);
+    p->nstages++;
+    if (status == CR_OK && (!dst->name || !dst->command || !dst->base))
+        status = cr_ctx_fail(L->ctx, CR_E_IO, "out of memory");
+    return status;
+}
+
+/* A path value of a stage: *path resolved against the pipeline's folder, *key in its one
+ * spelling (cr_pl_path_key); new CPL strings. */
+static cr_status resolve_path(loader *L, const char *written, char **path, char **key)
+{
+    *path = cr_pl_resolve(L->dir, written);
+    *key = cr_pl_path_key(L, *path);
+    if (*key)
+        return CR_OK;
+    CPLFree(*path);
+    *path = NULL;
+    return cr_ctx_fail(L->ctx, CR_E_IO, "out of memory");
+}
+
+/* The gather stage's inputs: one "LABEL;LABEL=FILE" per combination of the variables its
+ * "input" uses (after --by and the variables' names), so that it reads, and depends on,
+ * every file of the sweep; just FILE when it uses none. */
+static cr_status add_gathered(loader *L, cr_stage *st, json_object *obj, int k)
+{
+    json_object *in = NULL;
+    if (!json_object_object_get_ex(obj, "input", &in) || !json_object_is_type(in, json_type_string))
+        return cr_ctx_fail(L->ctx, CR_E_DATA,
+                           "pipeline '%s': stage %d (%s): key 'input' must be a string: the files "
+                           "to gather, with the variables of the sweep in it",
+                           L->path, k + 1, st->name);
+    int *used = calloc((size_t)L->nvars + 1, sizeof *used), *pick = calloc((size_t)L->nvars + 1, sizeof *pick);
+    long count = 0;
+    cr_status status = used && pick ? CR_OK : cr_ctx_fail(L->ctx, CR_E_IO, "out of memory");
+    if (status == CR_OK) {
+        mark_uses(L, json_object_get_string(in), used);
+        status = count_picks(L, used, (size_t)k, st->name, &count);
+    }
+    char **by = NULL, **argv = NULL, **canonical = NULL, **written = NULL;
+    for (int v = 0; status == CR_OK && v < L->nvars; v++)
+        if (used[v])
+            by = CSLAddString(by, L->vars[v].name);
+    if (status == CR_OK)
+        first_pick(L, used, pick);
+    for (int more = status == CR_OK; more; more = next_pick(L, used, pick)) {
+        char *labels = NULL, *text = NULL, *path = NULL, *key = NULL;
+        if ((status = pick_labels(L, pick, (size_t)k, st->name, NULL, &labels, ';')) != CR_OK ||
+            !(text = substitute(L, json_object_get_string(in), pick, AS_LABEL)) ||
+            (status = resolve_path(L, text, &path, &key)) != CR_OK) {
+            if (status == CR_OK)
+                status = cr_ctx_status(L->ctx);
+            CPLFree(labels);
+            CPLFree(text);
+            break;
+        }
+        if (labels[0] == '-') { /* it would read as an option */
+            status = cr_ctx_fail(L->ctx, CR_E_DATA, "pipeline '%s': stage %d (%s): a gathered file's label "
+                                 "'%s' begins with '-'", L->path, k + 1, st->name, labels);
+            CPLFree(labels), CPLFree(text), CPLFree(path), CPLFree(key);
+            break;
+        }
+        st->inputs = CSLAddString(st->inputs, path);
+        const char *fmt = by ? "%s=%s" : "%s%s";
+        char *item = cr_pl_format(fmt, labels, path), *one = cr_pl_format(fmt, labels, key),
+             *as_written = cr_pl_format(fmt, labels, text);
+        argv = CSLAddString(argv, item);
+        canonical = CSLAddString(canonical, one);
+        written = CSLAddString(written, as_written);
+        CPLFree(item), CPLFree(one), CPLFree(as_written);
+        CPLFree(labels), CPLFree(text), CPLFree(path), CPLFree(key);
+    }
+    if (status == CR_OK && by) {
+        char *vars = cr_pl_join(by);
+        st->argv = CSLAddString(CSLAddString(st->argv, "--by"), vars);
+        st->canonical = CSLAddString(CSLAddString(st->canonical, "--by"), vars);
+        st->written = CSLAddString(CSLAddString(st->written, "--by"), vars);
+        CPLFree(vars);
+    }
+    if (status == CR_OK) { /* positional: run adds its options (-q, --overwrite) after them */
+        st->argv = CSLInsertStrings(st->argv, -1, argv);
+        st->canonical = CSLInsertStrings(st->canonical, -1, canonical);
+        st->written = CSLInsertStrings(st->written, -1, written);
+    }
+    CSLDestroy(by), CSLDestroy(argv), CSLDestroy(canonical), CSLDestroy(written);
+    free(used);
+    free(pick);
+    return status;
+}
+
+/* Adds the stage of the object obj (index k in the file) for the combination pick of the
+ * variables (-1 where it uses none): its arguments, files and claims. name and labels are
+ * its expanded name and "VAR=LABEL" list, taken. */
+static cr_status build_stage(loader *L, json_object *obj, int k, const char *command, const char *base_name,
+                             char *name, char **labels, const int *pick)
+{
+    cr_pipeline *p = L->p;
+    cr_status slot = stage_slot(L);
+    if (slot != CR_OK) {
+        CPLFree(name);
+        CSLDestroy(labels);
+        return slot;
+    }
     const cr_command *cmd = cr_pl_stage_command(command);
+    int gather = strcmp(command, "gather") == 0;
     cr_stage st = {0};
-    char *name = substitute(L, base_name, scenario);
-    if (!name)
-        return cr_ctx_status(L->ctx);
     st.command = CPLStrdup(command);
-    st.name = scenario && !strstr(base_name, "{scenario}")
-                  ? cr_pl_format("%s[%s]", name, scenario)
-                  : CPLStrdup(name);
-    CPLFree(name);
+    st.name = name;
+    st.labels = labels;
     st.argv = CSLAddString(NULL, command);
     st.written = CSLAddString(NULL, command);
     st.canonical = CSLAddString(NULL, command);
@@ -210,8 +434,15 @@ static cr_status build_stage(loader *L, json_object *obj, int k, const char *com
     cr_status status = CR_OK;
     json_object_object_foreach(obj, key, v)
     {
-        if (strcmp(key, "stage") == 0 || strcmp(key, "name") == 0)
+        if (strcmp(key, "stage") == 0 || strcmp(key, "name") == 0 || (gather && strcmp(key, "input") == 0))
             continue;
+        if (gather && strcmp(key, "by") == 0) {
+            status = cr_ctx_fail(L->ctx, CR_E_DATA,
+                                 "pipeline '%s': stage %d (%s): key 'by' is not allowed: a gather "
+                                 "stage is by the variables its 'input' uses",
+                                 L->path, k + 1, st.name);
+            break;
+        }
         /* What the key is, from the command's table: unknown keys are its parser's to refuse. */
         const cr_arg *arg = cr_command_arg(cmd, key);
         if (arg && (arg->flags & CR_ARGF_NOT_IN_PIPELINE)) {
@@ -264,7 +495,7 @@ static cr_status build_stage(loader *L, json_object *obj, int k, const char *com
                                  "array of %d",
                                  L->path, k + 1, st.name, key, CSLCount(values));
         for (char **e = values; status == CR_OK && e && *e; e++) {
-            char *s = substitute(L, *e, scenario);
+            char *s = substitute(L, *e, pick, is_input || is_output ? AS_LABEL : AS_VALUE);
             if (!s) {
                 status = cr_ctx_status(L->ctx);
                 break;
@@ -318,109 +549,464 @@ static cr_status build_stage(loader *L, json_object *obj, int k, const char *com
     /* QGIS styles are on by default in pipelines ("qml": false turns them off), and are
      * outputs like the others: a missing one makes the stage run. */
     json_object *qml = NULL;
-    if (status == CR_OK && cr_command_has_style(cmd) && !json_object_object_get_ex(obj, "qml", &qml)) {
-        st.argv = CSLAddString(st.argv, "--qml");
-        st.canonical = CSLAddString(st.canonical, "--qml");
-        qml = json_object_new_boolean(1);
-        json_object_object_add(obj, "qml", qml); /* the other instances of a sweep see it too */
+    int styled = 0;
+    if (status == CR_OK && cr_command_has_style(cmd)) {
+        if (!json_object_object_get_ex(obj, "qml", &qml)) { /* last, the same in every expansion */
+            st.argv = CSLAddString(st.argv, "--qml");
+            st.canonical = CSLAddString(st.canonical, "--qml");
+            styled = 1;
+        } else {
+            styled = json_object_get_boolean(qml);
+        }
     }
+    if (status == CR_OK && gather)
+        status = add_gathered(L, &st, obj, k);
     if (status == CR_OK)
-        status = claim_outputs(L, &st, p->nstages, output, qml && json_object_get_boolean(qml));
+        status = claim_outputs(L, &st, p->nstages, output, styled);
     CPLFree(output);
     /* The strings came from CPL: move them to malloc ownership for cr_pipeline_free(). */
-    cr_stage *dst = &p->stage[p->nstages];
-    *dst = st;
-    dst->name = status == CR_OK ? strdup(st.name) : NULL;
-    dst->command = status == CR_OK ? strdup(st.command) : NULL;
-    dst->base = status == CR_OK ? strdup(base_name) : NULL;
-    CPLFree(st.name);
-    CPLFree(st.command);
-    p->nstages++; /* freed with the pipeline, whole or not */
-    if (status == CR_OK && (!dst->name || !dst->command || !dst->base))
-        status = cr_ctx_fail(L->ctx, CR_E_IO, "out of memory");
-    return status;
+    return stage_done(L, &st, base_name, status);
 }
 
-/* Applies "STAGE.OPTION=VALUE" to the stages named (or of the command) STAGE. */
-static cr_status apply_sets(cr_ctx *ctx, json_object *stages, char **sets)
+/* text with every "{input}" (or "{output}": what) replaced by the one file of files;
+ * NULL (a failure) when there is not exactly one. A new CPL string. */
+static char *replace_file(loader *L, const char *text, const char *what, char **files, int k, const char *name)
 {
-    for (char **s = sets; s && *s; s++) {
-        const char *dot = strchr(*s, '.'), *eq = strchr(*s, '=');
-        if (!dot || !eq || eq < dot || dot == *s || eq == dot + 1)
-            return cr_ctx_fail(ctx, CR_E_USAGE, "--set '%s': expected STAGE.OPTION=VALUE", *s);
-        char *stage = strndup(*s, (size_t)(dot - *s)), *key = strndup(dot + 1, (size_t)(eq - dot - 1));
-        int matched = 0;
-        for (size_t i = 0; stage && key && i < json_object_array_length(stages); i++) {
-            json_object *obj = json_object_array_get_idx(stages, i), *name = NULL, *cmd = NULL;
-            json_object_object_get_ex(obj, "name", &name);
-            json_object_object_get_ex(obj, "stage", &cmd);
-            const char *n = name ? json_object_get_string(name) : NULL;
-            const char *c = cmd ? json_object_get_string(cmd) : NULL;
-            if ((n && strcmp(n, stage) == 0) || (!n && c && strcmp(c, stage) == 0)) {
-                /* true and false set flags, as in the file; anything else is text. */
-                json_object *value = strcmp(eq + 1, "true") == 0    ? json_object_new_boolean(1)
-                                     : strcmp(eq + 1, "false") == 0 ? json_object_new_boolean(0)
-                                                                    : json_object_new_string(eq + 1);
-                json_object_object_add(obj, key, value);
-                matched = 1;
-            }
+    char ref[16];
+    snprintf(ref, sizeof ref, "{%s}", what);
+    if (!strstr(text, ref))
+        return CPLStrdup(text);
+    if (CSLCount(files) != 1) {
+        cr_ctx_fail(L->ctx, CR_E_DATA,
+                    "pipeline '%s': stage %d (%s): key 'exec': '%s' inside an argument needs "
+                    "exactly one %s file, not %d",
+                    L->path, k + 1, name, text, what, CSLCount(files));
+        return NULL;
+    }
+    size_t n = 0, len = strlen(ref);
+    for (const char *q = strstr(text, ref); q; q = strstr(q + len, ref))
+        n++;
+    if (n * strlen(files[0]) > CR_PIPELINE_MAX_ARG_BYTES - L->arg_bytes) {
+        cr_ctx_fail(L->ctx, CR_E_DATA, "pipeline '%s': the values of its stages take more than the %zu MiB a pipeline may",
+                    L->path, CR_PIPELINE_MAX_ARG_BYTES >> 20);
+        return NULL;
+    }
+    L->arg_bytes += n * strlen(files[0]);
+    char *out = CPLMalloc(strlen(text) + n * strlen(files[0]) + 1), *o = out;
+    for (const char *q = text; *q;) {
+        if (strncmp(q, ref, len) == 0) {
+            memcpy(o, files[0], strlen(files[0]));
+            o += strlen(files[0]), q += len;
+        } else {
+            *o++ = *q++;
         }
-        free(stage);
-        free(key);
-        if (!matched)
-            return cr_ctx_fail(ctx, CR_E_USAGE, "--set '%s': no stage of that name", *s);
+    }
+    *o = '\0';
+    return out;
+}
+
+/* The files of an exec stage's "input" or "output" (a string or an array of strings) for
+ * the combination pick: as written, resolved, and in one spelling (CSLs). */
+static cr_status exec_files(loader *L, json_object *obj, const char *key, const int *pick, int k, const char *name,
+                            char ***written, char ***paths, char ***keys)
+{
+    json_object *v = NULL;
+    if (!json_object_object_get_ex(obj, key, &v))
+        return CR_OK;
+    int array = json_object_is_type(v, json_type_array);
+    size_t n = array ? json_object_array_length(v) : 1;
+    for (size_t i = 0; i < n; i++) {
+        json_object *e = array ? json_object_array_get_idx(v, i) : v;
+        if (!json_object_is_type(e, json_type_string) || !*json_object_get_string(e))
+            return cr_ctx_fail(L->ctx, CR_E_DATA,
+                               "pipeline '%s': stage %d (%s): key '%s' must be a file or an array of "
+                               "files (strings)",
+                               L->path, k + 1, name, key);
+        char *text = substitute(L, json_object_get_string(e), pick, AS_LABEL), *path = NULL, *one = NULL;
+        if (!text)
+            return cr_ctx_status(L->ctx);
+        cr_status st = resolve_path(L, text, &path, &one);
+        if (st == CR_OK) {
+            *written = CSLAddString(*written, text);
+            *paths = CSLAddString(*paths, path);
+            *keys = CSLAddString(*keys, one);
+        }
+        CPLFree(text), CPLFree(path), CPLFree(one);
+        if (st != CR_OK)
+            return st;
     }
     return CR_OK;
+}
+
+/* Adds the stage of the exec object obj (index k) for the combination pick: the program
+ * and its arguments, "{input}" and "{output}" replaced by its files (an argument that is
+ * exactly one of them by one argument per file). name and labels are taken. */
+static cr_status build_exec(loader *L, json_object *obj, int k, const char *base_name, char *name, char **labels,
+                            const int *pick)
+{
+    cr_status status = stage_slot(L);
+    if (status != CR_OK) {
+        CPLFree(name);
+        CSLDestroy(labels);
+        return status;
+    }
+    cr_stage st = {0};
+    st.command = CPLStrdup("exec");
+    st.name = name;
+    st.labels = labels;
+    char **in_written = NULL, **out_written = NULL, **in_keys = NULL, **out_keys = NULL;
+    status = exec_files(L, obj, "input", pick, k, name, &in_written, &st.inputs, &in_keys);
+    if (status == CR_OK)
+        status = exec_files(L, obj, "output", pick, k, name, &out_written, &st.outputs, &out_keys);
+    json_object *exec = NULL;
+    json_object_object_get_ex(obj, "exec", &exec);
+    for (size_t i = 0; status == CR_OK && i < json_object_array_length(exec); i++) {
+        const char *item = json_object_get_string(json_object_array_get_idx(exec, i));
+        int whole_in = strcmp(item, "{input}") == 0, whole_out = strcmp(item, "{output}") == 0;
+        if (i > 0 && (whole_in || whole_out)) {
+            st.argv = CSLInsertStrings(st.argv, -1, whole_in ? st.inputs : st.outputs);
+            st.canonical = CSLInsertStrings(st.canonical, -1, whole_in ? in_keys : out_keys);
+            st.written = CSLInsertStrings(st.written, -1, whole_in ? in_written : out_written);
+            continue;
+        }
+        char *text = substitute(L, item, pick, AS_VALUE);
+        char *forms[3] = {NULL, NULL, NULL}; /* argv, canonical, written */
+        char **files[3][2] = {{st.inputs, st.outputs}, {in_keys, out_keys}, {in_written, out_written}};
+        for (int f = 0; text && f < 3; f++) {
+            char *with_in = replace_file(L, text, "input", files[f][0], k, name);
+            forms[f] = with_in ? replace_file(L, with_in, "output", files[f][1], k, name) : NULL;
+            CPLFree(with_in);
+            if (!forms[f])
+                status = cr_ctx_status(L->ctx);
+        }
+        if (!text)
+            status = cr_ctx_status(L->ctx);
+        if (status == CR_OK) {
+            st.argv = CSLAddString(st.argv, forms[0]);
+            st.canonical = CSLAddString(st.canonical, forms[1]);
+            st.written = CSLAddString(st.written, forms[2]);
+        }
+        CPLFree(text), CPLFree(forms[0]), CPLFree(forms[1]), CPLFree(forms[2]);
+    }
+    for (char **o = st.outputs; status == CR_OK && o && *o; o++)
+        status = cr_pl_add_claim(L, L->p->nstages, *o, cr_pl_format("'%s'", *o));
+    CSLDestroy(in_written), CSLDestroy(out_written), CSLDestroy(in_keys), CSLDestroy(out_keys);
+    return stage_done(L, &st, base_name, status);
+}
+
+/* The checks of an exec stage's keys before it expands: "exec" a non-empty array of
+ * strings, "name" a string, nothing but "input" and "output" besides. */
+static cr_status check_exec(loader *L, json_object *obj, size_t k)
+{
+    json_object *exec = NULL;
+    json_object_object_get_ex(obj, "exec", &exec);
+    int ok = json_object_is_type(exec, json_type_array) && json_object_array_length(exec) > 0;
+    for (size_t i = 0; ok && i < json_object_array_length(exec); i++) {
+        json_object *e = json_object_array_get_idx(exec, i);
+        ok = json_object_is_type(e, json_type_string) && (i > 0 || *json_object_get_string(e));
+    }
+    if (!ok)
+        return cr_ctx_fail(L->ctx, CR_E_DATA,
+                           "pipeline '%s': stage %zu: key 'exec' must be a non-empty array of strings: "
+                           "the program, then its arguments",
+                           L->path, k + 1);
+    json_object_object_foreach(obj, key, v)
+    {
+        if (strcmp(key, "name") == 0 && (!json_object_is_type(v, json_type_string) || !*json_object_get_string(v)))
+            return cr_ctx_fail(L->ctx, CR_E_DATA, "pipeline '%s': stage %zu: key 'name' must be a string",
+                               L->path, k + 1);
+        if (strcmp(key, "exec") != 0 && strcmp(key, "name") != 0 && strcmp(key, "input") != 0 &&
+            strcmp(key, "output") != 0)
+            return cr_ctx_fail(L->ctx, CR_E_DATA,
+                               "pipeline '%s': stage %zu: key '%s' is not one of an exec stage's "
+                               "(exec, input, output, name)",
+                               L->path, k + 1, key);
+    }
+    return CR_OK;
+}
+
+/* One --set: "STAGE.OPTION=VALUE" taken apart. */
+typedef struct set_item {
+    char *stage, *key;
+    const char *value;
+    int matched;
+} set_item;
+
+/* A --set value as a pipeline value: true and false set flags, as in the file; anything
+ * else is text. */
+static json_object *set_value(const char *text)
+{
+    return strcmp(text, "true") == 0    ? json_object_new_boolean(1)
+           : strcmp(text, "false") == 0 ? json_object_new_boolean(0)
+                                        : json_object_new_string(text);
+}
+
+/* 1 when the set names the stage object by its name before expansion ("score-{scenario}",
+ * "score") or its command, as cr_pipeline_stage_matches() reads names. */
+static int set_names_base(const set_item *set, const char *base, const char *command)
+{
+    cr_stage s = {.name = (char *)base, .base = (char *)base, .command = (char *)command};
+    return cr_pipeline_stage_matches(&s, set->stage);
+}
+
+/* The --set items, parsed; CR_E_USAGE for one not of the form STAGE.OPTION=VALUE. */
+static cr_status parse_sets(cr_ctx *ctx, char **sets, set_item **out, int *count)
+{
+    int n = CSLCount(sets);
+    set_item *items = calloc((size_t)n + 1, sizeof *items);
+    if (!items)
+        return cr_ctx_fail(ctx, CR_E_IO, "out of memory");
+    *out = items, *count = n;
+    for (int i = 0; i < n; i++) {
+        const char *s = sets[i], *dot = strchr(s, '.'), *eq = strchr(s, '=');
+        if (!dot || !eq || eq < dot || dot == s || eq == dot + 1)
+            return cr_ctx_fail(ctx, CR_E_USAGE, "--set '%s': expected STAGE.OPTION=VALUE", s);
+        items[i].stage = cr_pl_format("%.*s", (int)(dot - s), s);
+        items[i].key = cr_pl_format("%.*s", (int)(eq - dot - 1), dot + 1);
+        items[i].value = eq + 1;
+    }
+    return CR_OK;
+}
+
+/* A JSON scalar's text as a variable's label or value. */
+static char *variable_text(json_object *v)
+{
+    return json_object_is_type(v, json_type_boolean) ? NULL : scalar_text(v);
+}
+
+/* Adds the variable name with its list or object of values v. */
+static cr_status add_variable(loader *L, const char *name, json_object *v)
+{
+    if (!*name || strpbrk(name, "{}*"))
+        return cr_ctx_fail(L->ctx, CR_E_DATA, "pipeline '%s': variables: '%s' is not a variable name (no braces or '*')",
+                           L->path, name);
+    if (strcmp(name, "input") == 0 || strcmp(name, "output") == 0)
+        return cr_ctx_fail(L->ctx, CR_E_DATA,
+                           "pipeline '%s': variables: '%s' is reserved: exec stages name their files so",
+                           L->path, name);
+    variable *grown = realloc(L->vars, (size_t)(L->nvars + 1) * sizeof *grown);
+    if (!grown)
+        return cr_ctx_fail(L->ctx, CR_E_IO, "out of memory");
+    L->vars = grown;
+    variable *var = &L->vars[L->nvars++];
+    *var = (variable){CPLStrdup(name), NULL, NULL, 0};
+    int list = json_object_is_type(v, json_type_array), object = json_object_is_type(v, json_type_object);
+    if ((!list && !object) || (list ? json_object_array_length(v) : (size_t)json_object_object_length(v)) == 0)
+        return cr_ctx_fail(L->ctx, CR_E_DATA,
+                           "pipeline '%s': variables: '%s' must be a non-empty array of values or an "
+                           "object of labels and values",
+                           L->path, name);
+    for (size_t i = 0; list && i < json_object_array_length(v); i++) {
+        char *text = variable_text(json_object_array_get_idx(v, i));
+        if (!text)
+            return cr_ctx_fail(L->ctx, CR_E_DATA, "pipeline '%s': variables: '%s': item %zu must be a string or a number",
+                               L->path, name, i + 1);
+        var->labels = CSLAddString(var->labels, text);
+        var->values = CSLAddString(var->values, text);
+        var->n++;
+        CPLFree(text);
+    }
+    if (object) {
+        json_object_object_foreach(v, label, value)
+        {
+            char *text = variable_text(value);
+            if (!text)
+                return cr_ctx_fail(L->ctx, CR_E_DATA,
+                                   "pipeline '%s': variables: '%s': '%s' must be a string or a number",
+                                   L->path, name, label);
+            if (!*label || strpbrk(label, BAD_LABEL)) {
+                CPLFree(text);
+                return cr_ctx_fail(L->ctx, CR_E_DATA,
+                                   "pipeline '%s': variables: '%s': label '%s' cannot name a stage or "
+                                   "a file (no '=', ';', '[', ']', ',' or '/', not empty)",
+                                   L->path, name, label);
+            }
+            var->labels = CSLAddString(var->labels, label);
+            var->values = CSLAddString(var->values, text);
+            var->n++;
+            CPLFree(text);
+        }
+    }
+    return CR_OK;
+}
+
+/* The pipeline's variables: "variables", or the old "scenarios" (the variable scenario). */
+static cr_status read_variables(loader *L, json_object *doc)
+{
+    json_object *vars = NULL, *scen = NULL;
+    int has_vars = json_object_object_get_ex(doc, "variables", &vars);
+    if (json_object_object_get_ex(doc, "scenarios", &scen)) {
+        if (has_vars)
+            return cr_ctx_fail(L->ctx, CR_E_DATA,
+                               "pipeline '%s': 'scenarios' and 'variables' both given: declare the "
+                               "variable scenario in 'variables'",
+                               L->path);
+        if (!json_object_is_type(scen, json_type_array) || json_object_array_length(scen) == 0)
+            return cr_ctx_fail(L->ctx, CR_E_DATA, "pipeline '%s': 'scenarios' must be a non-empty array of names",
+                               L->path);
+        for (size_t i = 0; i < json_object_array_length(scen); i++)
+            if (!json_object_is_type(json_object_array_get_idx(scen, i), json_type_string))
+                return cr_ctx_fail(L->ctx, CR_E_DATA, "pipeline '%s': scenario %zu must be a string", L->path, i + 1);
+        return add_variable(L, "scenario", scen);
+    }
+    if (!has_vars)
+        return CR_OK;
+    if (!json_object_is_type(vars, json_type_object))
+        return cr_ctx_fail(L->ctx, CR_E_DATA,
+                           "pipeline '%s': 'variables' must be an object: each variable's name and its "
+                           "values",
+                           L->path);
+    json_object_object_foreach(vars, name, v)
+    {
+        cr_status st = add_variable(L, name, v);
+        if (st != CR_OK)
+            return st;
+    }
+    return CR_OK;
+}
+
+/* The expanded name of the stage whose name before expansion is base, for the combination
+ * pick: base with its variables' labels, and "[label,label]" after it when it does not
+ * name every variable the stage uses. Its "VAR=LABEL" list into *labels. A new CPL
+ * string; NULL (a failure) for a label that cannot name a stage. */
+static char *expanded_name(loader *L, const char *base, const int *pick, size_t k, char ***labels)
+{
+    char *joined = NULL;
+    *labels = NULL;
+    if (pick_labels(L, pick, k, base, labels, &joined, ',') != CR_OK)
+        return NULL;
+    int all_named = 1;
+    for (int v = 0; v < L->nvars; v++)
+        if (pick[v] >= 0) {
+            char *ref = cr_pl_format("{%s}", L->vars[v].name);
+            all_named = all_named && strstr(base, ref);
+            CPLFree(ref);
+        }
+    char *name = substitute(L, base, pick, AS_LABEL), *out = NULL;
+    if (name)
+        out = all_named || !*joined ? CPLStrdup(name) : cr_pl_format("%s[%s]", name, joined);
+    else
+        CSLDestroy(*labels), *labels = NULL;
+    CPLFree(name);
+    CPLFree(joined);
+    return out;
+}
+
+/* Builds the stages of the object obj (index k): once per combination of the variables
+ * it uses (once when it uses none; a gather stage never expands), the --sets that name one
+ * expansion applied to it alone. */
+static cr_status expand_stage(loader *L, json_object *obj, size_t k, const char *command, const char *base,
+                              set_item *sets, int nsets, const int *base_set)
+{
+    int exec = command == NULL;
+    int *used = calloc((size_t)L->nvars + 1, sizeof *used), *pick = calloc((size_t)L->nvars + 1, sizeof *pick);
+    if (!used || !pick) {
+        free(used), free(pick);
+        return cr_ctx_fail(L->ctx, CR_E_IO, "out of memory");
+    }
+    json_object_object_foreach(obj, key, v)
+    {
+        (void)key;
+        if (!command || strcmp(command, "gather") != 0)
+            mark_value_uses(L, v, used);
+    }
+    /* the old sweep without its "scenarios": a mistake, not text to keep */
+    int has_scenario = 0;
+    for (int i = 0; i < L->nvars; i++)
+        has_scenario = has_scenario || strcmp(L->vars[i].name, "scenario") == 0;
+    const char *text = has_scenario ? NULL : json_object_to_json_string(obj);
+    if (text && strstr(text, "{scenario}")) {
+        free(used), free(pick);
+        return cr_ctx_fail(L->ctx, CR_E_DATA,
+                           "pipeline '%s': stage %zu (%s) uses {scenario} but the pipeline has no "
+                           "variable scenario ('variables' or 'scenarios')",
+                           L->path, k + 1, base);
+    }
+    long count = 0;
+    cr_status st = count_picks(L, used, k, base, &count);
+    if (st == CR_OK)
+        first_pick(L, used, pick);
+    for (int more = st == CR_OK; more; more = next_pick(L, used, pick)) {
+        char **labels = NULL;
+        char *name = expanded_name(L, base, pick, k, &labels);
+        if (!name) {
+            st = cr_ctx_status(L->ctx);
+            break;
+        }
+        /* a --set naming this expansion by its full name changes it alone */
+        json_object *one = obj;
+        for (int s = 0; s < nsets; s++)
+            if (!base_set[s] && strcmp(sets[s].stage, name) == 0) {
+                json_object *copy = NULL; /* deep_copy wants it NULL */
+                if (one == obj && json_object_deep_copy(obj, &copy, NULL) != 0) {
+                    st = cr_ctx_fail(L->ctx, CR_E_IO, "out of memory");
+                    break;
+                }
+                if (one == obj)
+                    one = copy;
+                json_object_object_add(one, sets[s].key, set_value(sets[s].value));
+                sets[s].matched = 1;
+            }
+        if (st == CR_OK)
+            st = exec ? build_exec(L, one, (int)k, base, name, labels, pick)
+                      : build_stage(L, one, (int)k, command, base, name, labels, pick);
+        else
+            CPLFree(name), CSLDestroy(labels);
+        if (one != obj)
+            json_object_put(one);
+        if (st != CR_OK)
+            break;
+    }
+    free(used);
+    free(pick);
+    return st;
 }
 
 cr_status cr_pl_build_stages(loader *L, json_object *doc, char **sets)
 {
     cr_ctx *ctx = L->ctx;
-    json_object *stages = NULL, *scen = NULL;
+    json_object *stages = NULL;
     json_object_object_foreach(doc, key, v)
     {
         (void)v;
-        if (strcmp(key, "stages") != 0 && strcmp(key, "scenarios") != 0 && strcmp(key, "description") != 0)
+        if (strcmp(key, "stages") != 0 && strcmp(key, "scenarios") != 0 && strcmp(key, "variables") != 0 &&
+            strcmp(key, "description") != 0)
             return cr_ctx_fail(ctx, CR_E_DATA,
-                               "pipeline '%s': unknown key '%s' (stages, scenarios, description)",
+                               "pipeline '%s': unknown key '%s' (stages, variables, scenarios, description)",
                                L->path, key);
     }
     if (!json_object_object_get_ex(doc, "stages", &stages) || !json_object_is_type(stages, json_type_array))
         return cr_ctx_fail(ctx, CR_E_DATA, "pipeline '%s': 'stages' must be an array of stages", L->path);
-    char **names = NULL;
-    if (json_object_object_get_ex(doc, "scenarios", &scen)) {
-        if (!json_object_is_type(scen, json_type_array) || json_object_array_length(scen) == 0)
-            return cr_ctx_fail(ctx, CR_E_DATA,
-                               "pipeline '%s': 'scenarios' must be a non-empty array of names",
-                               L->path);
-        for (size_t i = 0; i < json_object_array_length(scen); i++) {
-            json_object *e = json_object_array_get_idx(scen, i);
-            if (!json_object_is_type(e, json_type_string)) {
-                CSLDestroy(names);
-                return cr_ctx_fail(ctx, CR_E_DATA, "pipeline '%s': scenario %zu must be a string",
-                                   L->path, i + 1);
-            }
-            names = CSLAddString(names, json_object_get_string(e));
-        }
-    }
-    L->scenarios = cr_pl_join(names);
-    cr_status st = apply_sets(ctx, stages, sets);
+    set_item *items = NULL;
+    int nsets = 0;
+    cr_status st = read_variables(L, doc);
+    if (st == CR_OK)
+        st = parse_sets(ctx, sets, &items, &nsets);
+    int *base_set = st == CR_OK ? calloc((size_t)nsets + 1, sizeof *base_set) : NULL;
+    if (st == CR_OK && !base_set)
+        st = cr_ctx_fail(ctx, CR_E_IO, "out of memory");
     for (size_t k = 0; st == CR_OK && k < json_object_array_length(stages); k++) {
-        json_object *obj = json_object_array_get_idx(stages, k), *cmd = NULL, *name = NULL;
+        json_object *obj = json_object_array_get_idx(stages, k), *cmd = NULL, *name = NULL, *exec = NULL;
         if (!json_object_is_type(obj, json_type_object)) {
             st = cr_ctx_fail(ctx, CR_E_DATA, "pipeline '%s': stage %zu must be an object", L->path, k + 1);
             break;
         }
-        if (!json_object_object_get_ex(obj, "stage", &cmd) || !json_object_is_type(cmd, json_type_string) ||
-            !cr_pl_stage_command(json_object_get_string(cmd))) {
+        const char *command = NULL, *base = NULL;
+        if (json_object_object_get_ex(obj, "exec", &exec)) {
+            if ((st = check_exec(L, obj, k)) != CR_OK)
+                break;
+            base = CPLGetFilename(json_object_get_string(json_object_array_get_idx(exec, 0)));
+        } else if (!json_object_object_get_ex(obj, "stage", &cmd) || !json_object_is_type(cmd, json_type_string) ||
+                   !cr_pl_stage_command(json_object_get_string(cmd))) {
             char commands[256];
             cr_pl_stage_commands(commands, sizeof commands);
-            st = cr_ctx_fail(ctx, CR_E_DATA, "pipeline '%s': stage %zu: key 'stage' must name a command (%s)",
+            st = cr_ctx_fail(ctx, CR_E_DATA, "pipeline '%s': stage %zu: key 'stage' must name a command (%s) or the "
+                             "stage be an 'exec'",
                              L->path, k + 1, commands);
             break;
+        } else {
+            command = base = json_object_get_string(cmd);
         }
-        const char *command = json_object_get_string(cmd);
-        const char *base = command;
         if (json_object_object_get_ex(obj, "name", &name)) {
             if (!json_object_is_type(name, json_type_string) || !*json_object_get_string(name)) {
                 st = cr_ctx_fail(ctx, CR_E_DATA, "pipeline '%s': stage %zu: key 'name' must be a string",
@@ -429,18 +1015,34 @@ cr_status cr_pl_build_stages(loader *L, json_object *doc, char **sets)
             }
             base = json_object_get_string(name);
         }
-        if (sweeps(obj)) {
-            if (!names)
-                st = cr_ctx_fail(ctx, CR_E_DATA,
-                                 "pipeline '%s': stage %zu (%s) uses {scenario} but the pipeline "
-                                 "has no 'scenarios'",
-                                 L->path, k + 1, base);
-            for (char **s = names; st == CR_OK && s && *s; s++)
-                st = build_stage(L, obj, (int)k, command, base, *s);
-        } else {
-            st = build_stage(L, obj, (int)k, command, base, NULL);
-        }
+        /* --set before expansion: a set naming the stage by its name as written (or the
+         * command) changes every expansion, and may use the variables */
+        /* a set may replace "name" or "stage", freeing the strings base and command point to */
+        char *base_copy = CPLStrdup(base), *command_copy = command ? CPLStrdup(command) : NULL;
+        command = command_copy;
+        for (int s = 0; s < nsets; s++)
+            if ((base_set[s] = set_names_base(&items[s], base_copy, command ? command : "exec"))) {
+                json_object_object_add(obj, items[s].key, set_value(items[s].value));
+                items[s].matched = 1;
+            }
+        st = expand_stage(L, obj, k, command, base_copy, items, nsets, base_set);
+        CPLFree(base_copy);
+        CPLFree(command_copy);
     }
-    CSLDestroy(names);
+    for (int s = 0; st == CR_OK && s < nsets; s++)
+        if (!items[s].matched)
+            st = cr_ctx_fail(ctx, CR_E_USAGE, "--set '%s': no stage of that name", sets[s]);
+    for (int s = 0; s < nsets; s++)
+        CPLFree(items[s].stage), CPLFree(items[s].key);
+    free(items);
+    free(base_set);
+    for (int i = 0; i < L->nvars; i++) {
+        CPLFree(L->vars[i].name);
+        CSLDestroy(L->vars[i].labels);
+        CSLDestroy(L->vars[i].values);
+    }
+    free(L->vars);
+    L->vars = NULL;
+    L->nvars = 0;
     return st;
 }

@@ -113,31 +113,10 @@ static void unique_names(const char *const *long_names, int n, int dbf, char (*n
     }
 }
 
-/* The vector driver that creates files named like path ("n.gpkg": GPKG), as ogr2ogr
- * guesses it; NULL when the extension names none. */
-static const char *driver_for_extension(const char *path)
-{
-    const char *dot = strrchr(path, '.'), *slash = strrchr(path, '/');
-    if (!dot || (slash && dot < slash) || !dot[1])
-        return NULL;
-    for (int i = 0; i < GDALGetDriverCount(); i++) {
-        GDALDriverH drv = GDALGetDriver(i);
-        if (!GDALGetMetadataItem(drv, GDAL_DCAP_VECTOR, NULL) ||
-            !GDALGetMetadataItem(drv, GDAL_DCAP_CREATE, NULL))
-            continue;
-        char **exts = CSLTokenizeString(GDALGetMetadataItem(drv, GDAL_DMD_EXTENSIONS, NULL));
-        int match = CSLFindString(exts, dot + 1) >= 0; /* case-insensitive */
-        CSLDestroy(exts);
-        if (match)
-            return GDALGetDriverShortName(drv);
-    }
-    return NULL;
-}
-
 cr_status cr_zonal_driver(cr_ctx *ctx, const char *out_path, const cr_zonal_opts *o,
                           GDALDriverH *out)
 {
-    const char *name = o->format ? o->format : driver_for_extension(out_path);
+    const char *name = o->format ? o->format : cr_vector_driver_for_path(out_path);
     if (!name)
         name = "GeoJSON";
     GDALDriverH drv = GDALGetDriverByName(name);
@@ -171,26 +150,7 @@ static char **creation_options(const char *driver, const cr_zonal_opts *o, char 
 {
     char **lco = NULL;
     if (strcmp(driver, "GeoJSON") == 0) {
-        lco = CSLSetNameValue(lco, "RFC7946", "YES");
-        lco = CSLSetNameValue(lco, "COORDINATE_PRECISION", "7");
-        lco = CSLSetNameValue(lco, "WRITE_NAME", "NO");
-        json_object *doc = json_object_new_object(), *prov = json_object_new_object();
-        for (char **m = metadata; m && *m; m++) {
-            char *key = NULL;
-            const char *value = CPLParseNameValue(*m, &key);
-            json_object *parsed =
-                value && (value[0] == '{' || value[0] == '[') ? json_tokener_parse(value) : NULL;
-            if (key)
-                json_object_object_add(prov, key, parsed ? parsed : json_object_new_string(value));
-            CPLFree(key);
-        }
-        json_object_object_add(doc, "cityrisk", prov);
-        lco = CSLSetNameValue(lco, "NATIVE_MEDIA_TYPE", "application/vnd.geo+json");
-        char *text = cr_json_text(doc, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-        if (text)
-            lco = CSLSetNameValue(lco, "NATIVE_DATA", text);
-        free(text);
-        json_object_put(doc);
+        lco = cr_geojson_creation_options(metadata);
     } else if (strcmp(driver, "GPKG") == 0) {
         lco = CSLSetNameValue(lco, "SPATIAL_INDEX", "YES");
     }

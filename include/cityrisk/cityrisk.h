@@ -40,6 +40,7 @@
 #include "cityrisk/classes.h"
 #include "cityrisk/command.h"
 #include "cityrisk/coverage.h"
+#include "cityrisk/gather.h"
 #include "cityrisk/grid.h"
 #include "cityrisk/info.h"
 #include "cityrisk/inundation.h"

@@ -4,19 +4,22 @@
  * A pipeline is a JSON file listing stages, each a cityrisk command with its options
  * under the names of the command's long options (without the dashes):
  *
- *   {"scenarios": ["ssp245-2050", "ssp245-2100"],
+ *   {"variables": {"scenario": ["ssp245-2050", "ssp245-2100"],
+ *                  "weights": {"equal": "sea=0.25,water=0.25,informal=0.25,arrivals=0.25"}},
  *    "stages": [
- *      {"stage": "inundation", "dem": "data/dem.tif", "scenario": "{scenarios}",
+ *      {"stage": "inundation", "dem": "data/dem.tif", "scenario": "{scenario*}",
  *       "output": "out/inundation.tif"},
- *      {"stage": "score", "name": "score-{scenario}", "scenario": "{scenario}", ...,
- *       "output": "out/exposure-{scenario}.tif"}]}
+ *      {"stage": "score", "name": "score-{scenario}-{weights}", "scenario": "{scenario}",
+ *       "weights": "{weights}", ..., "output": "out/exposure-{scenario}-{weights}.tif"}]}
  *
  * Each stage becomes the argument list of its command (true adds a flag, false leaves it
  * out, an array is joined with commas or, for the repeatable -r, -co and -lco options,
  * repeated), so the command line and the pipeline share one parser. Relative paths of
- * inputs and outputs resolve against the pipeline file's folder. "{scenarios}" is the
- * comma-joined list of the pipeline's scenarios; a stage that mentions "{scenario}" runs
- * once per scenario.
+ * inputs and outputs resolve against the pipeline file's folder. A stage runs once per
+ * combination of the variables it uses as "{NAME}" (their labels in its name and in file
+ * paths, their values elsewhere); "{NAME*}" is every value joined with commas. A gather
+ * stage does not expand: it is given every file of the sweep its "input" names. A stage
+ * with "exec" runs an external program (docs/pipeline.md).
  *
  * Stages depend on the stages whose outputs they read; they run in an order that
  * respects that. A stage is up to date when its outputs exist and the state file (kept
@@ -97,11 +100,12 @@ typedef struct cr_pipeline {
 } cr_pipeline;
 
 /* Reads the pipeline at path, applies sets (a CSL of "STAGE.OPTION=VALUE" overriding or
- * adding an option of the stages named STAGE, before scenarios expand), expands the
- * scenario sweeps, resolves paths, orders the stages and checks, before anything runs:
+ * adding an option of the stages named STAGE before expansion, or of the one expansion of
+ * that full name), expands the sweeps over the variables, resolves paths, orders the
+ * stages and checks, before anything runs:
  * that the file is a regular file within the limits above, JSON (a UTF-8 byte-order mark
  * is skipped) with no NUL character in it, and an object with "stages" (and optionally
- * "scenarios") only; that each stage names a known command, has a unique name and values
+ * "variables" or "scenarios", and "description") only; that each stage names a known command, has a unique name and values
  * of the right types (string, number, boolean, or an array of strings and numbers); that
  * no two stages write one file (an output, the QGIS style beside it, a Shapefile's other
  * files; spellings compared after resolving the folder), nor the pipeline or state file;
