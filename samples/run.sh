@@ -18,7 +18,7 @@ inputs=(samples/data/dem.tif samples/data/aqueduct_baseline.gpkg samples/data/in
 # outlines; a map; the sweep gathered into one table (sweep.csv, sweep.geojson); each raster
 # and zonal output with its QGIS style. Stages already up to date are skipped; run makes the
 # output folder.
-summary=$("$cityrisk" run -q samples/pipeline.json --json) # the folder exists once run has started
+summary=$("$cityrisk" run -q -j 2 samples/pipeline.json --json) # the folder exists once run has started
 printf '%s\n' "$summary" > "$out/run.json"
 
 # Then: describe every input and check that they overlay.
