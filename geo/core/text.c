@@ -160,3 +160,17 @@ char *cr_json_text(json_object *doc, int flags)
     const char *text = json_object_to_json_string_ext(doc, flags);
     return text ? cr_text_utf8_dup(text) : NULL;
 }
+
+void cr_field_suffix(const char *name, char *buf, size_t size)
+{
+    size_t k = 0;
+    if (size < 2) {
+        if (size)
+            buf[0] = '\0';
+        return;
+    }
+    buf[k++] = '_';
+    for (const char *p = name; *p && k + 1 < size; p++)
+        buf[k++] = ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9')) ? *p : '_';
+    buf[k] = '\0';
+}

@@ -35,4 +35,9 @@ size_t cr_xml_append(char *dst, size_t size, const char *src);
 /* Writes src to f as cr_xml_append() would. */
 void cr_xml_put(FILE *f, const char *src);
 
+/* The column suffix of a scenario (or any label) in a field name: "_" and name with every
+ * character other than an ASCII letter or digit made '_' ("ssp245-2100" gives
+ * "_ssp245_2100"): field names travel to SQL and QGIS expressions. Cut to size. */
+void cr_field_suffix(const char *name, char *buf, size_t size);
+
 #endif

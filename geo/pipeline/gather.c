@@ -16,6 +16,7 @@
 #include "cityrisk/version.h"
 #include "core/internal.h"
 #include "core/output.h"
+#include "core/text.h"
 
 void cr_gather_opts_init(cr_gather_opts *o)
 {
@@ -46,7 +47,9 @@ typedef struct gathering {
     int nin, nby;
     zone *zones;
     int64_t nzones, cap;
-    char **fields; /* the metrics, CSL */
+    char **fields; /* the metrics, CSL: the table's column names */
+    int *swept;    /* per metric: -1, or the --by variable whose label picks its field in each
+                    * input (zonal's arrivals_flooded_<scenario>: column arrivals_flooded) */
     int id, name;  /* fields of the first input; name -1 when none */
     int rank;      /* the index of score_rank in fields, -1 when not gathered */
 } gathering;
@@ -89,6 +92,76 @@ static int field_index(OGRLayerH layer, const char *name)
     return -1;
 }
 
+/* The field of input i that metric m reads: its name, or for a swept metric its name and
+ * the suffix of the input's label ("arrivals_flooded" + "_ssp245_2100"). */
+static void source_name(const gathering *g, int i, int m, char *buf, size_t size)
+{
+    char suffix[256] = "";
+    if (g->swept[m] >= 0)
+        cr_field_suffix(g->in[i].labels[g->swept[m]], suffix, sizeof suffix);
+    snprintf(buf, size, "%s%s", g->fields[m], suffix);
+}
+
+/* Zonal writes a metric of each scenario of its inundation raster under the scenario's
+ * suffix (arrivals_flooded_ssp245_2100, ...), in every file of a sweep. When the sweep has
+ * a variable whose label suffixes such a metric in every input, the table has one column,
+ * the stem (arrivals_flooded), and each row the value of its own combination: a row of
+ * ssp245-2100 is not given the flood of stress-2m. */
+static cr_status sweep_columns(gathering *g)
+{
+    int n = CSLCount(g->fields);
+    char **kept = NULL;
+    int *swept = malloc(((size_t)n + 1) * sizeof *swept), k = 0;
+    if (!swept)
+        return cr_ctx_fail(g->ctx, CR_E_IO, "out of memory");
+    for (int m = 0; m < n; m++) {
+        const char *f = g->fields[m];
+        int var = -1;
+        char stem[256] = "";
+        for (int v = 0; v < g->nby * g->nin && var < 0; v++) { /* each variable, each input's label */
+            char suffix[256];
+            cr_field_suffix(g->in[v % g->nin].labels[v / g->nin], suffix, sizeof suffix);
+            size_t lf = strlen(f), ls = strlen(suffix);
+            if (lf <= ls || strcmp(f + lf - ls, suffix) != 0 || lf - ls >= sizeof stem)
+                continue;
+            snprintf(stem, sizeof stem, "%.*s", (int)(lf - ls), f);
+            int everywhere = 1;
+            for (int i = 0; i < g->nin && everywhere; i++) {
+                char name[512];
+                cr_field_suffix(g->in[i].labels[v / g->nin], suffix, sizeof suffix);
+                snprintf(name, sizeof name, "%s%s", stem, suffix);
+                everywhere = field_index(g->in[i].layer, name) >= 0;
+            }
+            if (everywhere)
+                var = v / g->nin;
+        }
+        if (var < 0) {
+            kept = CSLAddString(kept, f);
+            swept[k++] = -1;
+            continue;
+        }
+        /* the stem once, where its first form was; its other forms are the same column */
+        int seen = CSLFindStringCaseSensitive(kept, stem) >= 0;
+        for (int j = 0; !seen && j < k; j++)
+            seen = swept[j] == var && strcmp(kept[j], stem) == 0;
+        if (!seen && field_index(g->in[0].layer, stem) < 0) {
+            kept = CSLAddString(kept, stem);
+            swept[k++] = var;
+        } else if (!seen) { /* a field of that very name: keep the forms apart */
+            kept = CSLAddString(kept, f);
+            swept[k++] = -1;
+        }
+    }
+    CSLDestroy(g->fields);
+    g->fields = kept;
+    free(g->swept);
+    g->swept = swept;
+    g->rank = CSLFindStringCaseSensitive(g->fields, "score_rank");
+    if (g->rank >= 0 && g->swept[g->rank] >= 0)
+        g->rank = -1;
+    return CR_OK;
+}
+
 /* The id, name and metric fields, from the first input. */
 static cr_status choose_fields(gathering *g)
 {
@@ -124,7 +197,8 @@ static cr_status choose_fields(gathering *g)
             st = cr_ctx_fail(g->ctx, CR_E_DATA, "input '%s' has no field '%s' (--fields)", file, *a);
     }
     CSLDestroy(asked);
-    g->rank = CSLFindStringCaseSensitive(g->fields, "score_rank");
+    if (st == CR_OK)
+        st = sweep_columns(g);
     return st;
 }
 
@@ -260,8 +334,11 @@ static cr_status write_rows(gathering *g, OGRLayerH dst, int geometry)
     }
     for (int v = 0; ok && v < g->nby; v++)
         ok = add_field(dst, g->o->by[v], OFTString);
-    for (char **f = g->fields; ok && f && *f; f++)
-        ok = add_field(dst, *f, OGR_Fld_GetType(OGR_FD_GetFieldDefn(sd, field_index(g->in[0].layer, *f))));
+    for (int m = 0; ok && g->fields && g->fields[m]; m++) {
+        char source[512];
+        source_name(g, 0, m, source, sizeof source);
+        ok = add_field(dst, g->fields[m], OGR_Fld_GetType(OGR_FD_GetFieldDefn(sd, field_index(g->in[0].layer, source))));
+    }
     if (ok && g->rank >= 0)
         ok = add_field(dst, "score_rank_min", OFTInteger) && add_field(dst, "score_rank_max", OFTInteger) &&
              add_field(dst, "score_rank_min_at", OFTString) && add_field(dst, "score_rank_max_at", OFTString);
@@ -273,8 +350,11 @@ static cr_status write_rows(gathering *g, OGRLayerH dst, int geometry)
         int *at = malloc(((size_t)nmetrics + 1) * sizeof *at);
         if (!at)
             return cr_ctx_fail(g->ctx, CR_E_IO, "out of memory");
-        for (int m = 0; m < nmetrics; m++)
-            at[m] = field_index(g->in[i].layer, g->fields[m]);
+        for (int m = 0; m < nmetrics; m++) {
+            char source[512];
+            source_name(g, i, m, source, sizeof source);
+            at[m] = field_index(g->in[i].layer, source);
+        }
         for (int64_t z = 0; z < g->nzones; z++) {
             zone *zz = &g->zones[z];
             OGRFeatureH src = g->in[i].feature[z], out = OGR_F_Create(dd);
@@ -436,5 +516,6 @@ cr_status cr_gather(cr_ctx *ctx, const char *out_path, const cr_gather_opts *o, 
     free(g.zones);
     free(g.in);
     CSLDestroy(g.fields);
+    free(g.swept);
     return st;
 }

@@ -20,6 +20,7 @@
 #include "cityrisk/raster.h"
 #include "core/inputs.h"
 #include "core/internal.h"
+#include "core/text.h"
 #include "core/output.h"
 #include "core/pool.h"
 #include "zonal_internal.h"
@@ -155,19 +156,6 @@ static cr_status add_exposure(cr_ctx *ctx, job *j, int *n)
     return st;
 }
 
-/* A scenario's column suffix: "_" and its name with every other character than a
- * letter or digit made '_' (field names travel to SQL and QGIS expressions). */
-static void scenario_suffix(const char *name, char *buf, size_t size)
-{
-    size_t k = 0;
-    buf[k++] = '_';
-    for (const char *p = name; *p && k + 1 < size; p++)
-        buf[k++] = ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9'))
-                       ? *p
-                       : '_';
-    buf[k] = '\0';
-}
-
 /* Every band of the sea raster is a scenario, named by its SCENARIO metadata. */
 static cr_status add_sea(cr_ctx *ctx, job *j, int *n, cr_zonal_summary *s)
 {
@@ -187,7 +175,7 @@ static cr_status add_sea(cr_ctx *ctx, job *j, int *n, cr_zonal_summary *s)
         snprintf(fallback, sizeof fallback, "band%d", b);
         snprintf(s->scenario[b - 1], sizeof s->scenario[b - 1], "%s", name && *name ? name : fallback);
         if (bands > 1)
-            scenario_suffix(s->scenario[b - 1], j->plan.scen_suffix[b - 1],
+            cr_field_suffix(s->scenario[b - 1], j->plan.scen_suffix[b - 1],
                             sizeof j->plan.scen_suffix[b - 1]);
         memcpy(s->scenario_suffix[b - 1], j->plan.scen_suffix[b - 1], sizeof s->scenario_suffix[b - 1]);
         char label[96];
