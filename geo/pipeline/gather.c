@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cpl_hash_set.h>
 #include <cpl_string.h>
 #include <gdal.h>
 #include <ogr_api.h>
@@ -47,6 +48,7 @@ typedef struct gathering {
     int nin, nby;
     zone *zones;
     int64_t nzones, cap;
+    CPLHashSet *index; /* of zone_ref: the zones by id */
     char **fields; /* the metrics, CSL: the table's column names */
     int *swept;    /* per metric: -1, or the --by variable whose label picks its field in each
                     * input (zonal's arrivals_flooded_<scenario>: column arrivals_flooded) */
@@ -202,12 +204,30 @@ static cr_status choose_fields(gathering *g)
     return st;
 }
 
+/* A zone's id in the index of zones: 10,000 zones in 16 inputs are found in a hash, not
+ * by scanning every zone for every feature. */
+typedef struct zone_ref {
+    const char *key; /* the zone's */
+    int64_t index;
+} zone_ref;
+
+static unsigned long zone_ref_hash(const void *e)
+{
+    return CPLHashSetHashStr(((const zone_ref *)e)->key);
+}
+
+static int zone_ref_equal(const void *a, const void *b)
+{
+    return strcmp(((const zone_ref *)a)->key, ((const zone_ref *)b)->key) == 0;
+}
+
 /* The zone of id key, added when new; -1 when out of memory. */
 static int64_t zone_of(gathering *g, const char *key, OGRFeatureH f)
 {
-    for (int64_t z = g->nzones - 1; z >= 0; z--) /* inputs list zones in one order: the last first */
-        if (strcmp(g->zones[z].key, key) == 0)
-            return z;
+    zone_ref probe = {key, -1};
+    const zone_ref *found = CPLHashSetLookup(g->index, &probe);
+    if (found)
+        return found->index;
     if (g->nzones == g->cap) {
         int64_t cap = g->cap ? 2 * g->cap : 64;
         zone *grown = realloc(g->zones, (size_t)cap * sizeof *grown);
@@ -223,6 +243,11 @@ static int64_t zone_of(gathering *g, const char *key, OGRFeatureH f)
     }
     zone *z = &g->zones[g->nzones];
     *z = (zone){CPLStrdup(key), OGR_F_Clone(f), 0, 0, -1, -1};
+    zone_ref *ref = malloc(sizeof *ref);
+    if (!ref)
+        return -1;
+    *ref = (zone_ref){z->key, g->nzones};
+    CPLHashSetInsert(g->index, ref);
     for (int i = 0; i < g->nin; i++)
         g->in[i].feature[g->nzones] = NULL;
     return g->nzones++;
@@ -488,6 +513,8 @@ cr_status cr_gather(cr_ctx *ctx, const char *out_path, const cr_gather_opts *o, 
         if (st == CR_OK && !g.in[i].feature)
             st = cr_ctx_fail(ctx, CR_E_IO, "out of memory");
     }
+    if (st == CR_OK && !(g.index = CPLHashSetNew(zone_ref_hash, zone_ref_equal, free)))
+        st = cr_ctx_fail(ctx, CR_E_IO, "out of memory");
     if (st == CR_OK)
         st = choose_fields(&g);
     for (int i = 0; st == CR_OK && i < g.nin; i++)
@@ -513,6 +540,8 @@ cr_status cr_gather(cr_ctx *ctx, const char *out_path, const cr_gather_opts *o, 
         CPLFree(g.zones[z].key);
         OGR_F_Destroy(g.zones[z].first);
     }
+    if (g.index)
+        CPLHashSetDestroy(g.index);
     free(g.zones);
     free(g.in);
     CSLDestroy(g.fields);
