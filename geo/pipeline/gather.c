@@ -359,6 +359,8 @@ static cr_status write_rows(gathering *g, OGRLayerH dst, int geometry)
     }
     for (int v = 0; ok && v < g->nby; v++)
         ok = add_field(dst, g->o->by[v], OFTString);
+    if (ok && g->nby == 0) /* without labels, the file says which input a row is of */
+        ok = add_field(dst, "input", OFTString);
     for (int m = 0; ok && g->fields && g->fields[m]; m++) {
         char source[512];
         source_name(g, 0, m, source, sizeof source);
@@ -370,7 +372,7 @@ static cr_status write_rows(gathering *g, OGRLayerH dst, int geometry)
     if (!ok)
         return cr_ctx_fail(g->ctx, CR_E_IO, "cannot create the table's fields: %s", CPLGetLastErrorMsg());
     OGRFeatureDefnH dd = OGR_L_GetLayerDefn(dst);
-    int nmetrics = CSLCount(g->fields), base = 1 + (g->name >= 0);
+    int nmetrics = CSLCount(g->fields), base = 1 + (g->name >= 0), nkeys = g->nby ? g->nby : 1;
     for (int i = 0; i < g->nin; i++) {
         int *at = malloc(((size_t)nmetrics + 1) * sizeof *at);
         if (!at)
@@ -388,8 +390,10 @@ static cr_status write_rows(gathering *g, OGRLayerH dst, int geometry)
                 OGR_F_SetFieldString(out, 1, OGR_F_GetFieldAsString(zz->first, g->name));
             for (int v = 0; v < g->nby; v++)
                 OGR_F_SetFieldString(out, base + v, g->in[i].labels[v]);
+            if (g->nby == 0)
+                OGR_F_SetFieldString(out, base, g->in[i].file);
             for (int m = 0; m < nmetrics; m++) {
-                int k = base + g->nby + m;
+                int k = base + nkeys + m;
                 if (!src || at[m] < 0 || !OGR_F_IsFieldSetAndNotNull(src, at[m]))
                     OGR_F_SetFieldNull(out, k);
                 else if (OGR_Fld_GetType(OGR_FD_GetFieldDefn(dd, k)) == OFTReal)
@@ -400,7 +404,7 @@ static cr_status write_rows(gathering *g, OGRLayerH dst, int geometry)
                 else
                     OGR_F_SetFieldString(out, k, OGR_F_GetFieldAsString(src, at[m]));
             }
-            int r = base + g->nby + nmetrics;
+            int r = base + nkeys + nmetrics;
             if (g->rank >= 0 && zz->min_at >= 0) {
                 char *min_at = combination(g, zz->min_at), *max_at = combination(g, zz->max_at);
                 OGR_F_SetFieldInteger(out, r, zz->min_rank);
@@ -441,6 +445,8 @@ static cr_status write_table(gathering *g, const char *out_path, GDALDriverH drv
         st = cr_ctx_fail(g->ctx, CR_E_IO, "cannot create '%s': %s", out_path, CPLGetLastErrorMsg());
     int geometry = strcmp(driver, "CSV") != 0;
     char **md = provenance(g), **lco = strcmp(driver, "GeoJSON") == 0 ? cr_geojson_creation_options(md) : NULL;
+    if (strcmp(driver, "CSV") == 0) /* numbers bare, as a spreadsheet reads them */
+        lco = CSLSetNameValue(lco, "STRING_QUOTING", "IF_NEEDED");
     OGRSpatialReferenceH srs = geometry ? OGR_L_GetSpatialRef(g->in[0].layer) : NULL;
     OGRSpatialReferenceH copy = srs ? OSRClone(srs) : NULL;
     if (copy)

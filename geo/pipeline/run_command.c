@@ -154,6 +154,33 @@ static json_object *document(const cr_pipeline *p, json_object *stages)
     return doc;
 }
 
+/* --only's names, split at the commas outside brackets: "zonal[stress-2m,equal]" is one
+ * name, as a swept stage is named. A CSL. */
+static char **split_names(const char *text)
+{
+    char **names = NULL;
+    int depth = 0;
+    const char *start = text;
+    for (const char *c = text;; c++) {
+        if (*c == '[')
+            depth++;
+        else if (*c == ']' && depth > 0)
+            depth--;
+        if (*c == '\0' || (*c == ',' && depth == 0)) {
+            if (c > start) {
+                char *name = strndup(start, (size_t)(c - start));
+                if (name)
+                    names = CSLAddString(names, name);
+                free(name);
+            }
+            if (!*c)
+                break;
+            start = c + 1;
+        }
+    }
+    return names;
+}
+
 /* Which stages run, and why: a->runs and a->why; the number that run in *planned. A name
  * of --only that is no stage's is a usage error, said through the hooks. */
 static cr_status plan(cr_ctx *ctx, const cr_command_call *call, run_args *a, int *planned,
@@ -161,7 +188,7 @@ static cr_status plan(cr_ctx *ctx, const cr_command_call *call, run_args *a, int
 {
     cr_pipeline *p = a->p;
     size_t n = (size_t)(p->nstages ? p->nstages : 1);
-    char **only = a->only ? CSLTokenizeString2(a->only, ",", 0) : NULL;
+    char **only = a->only ? split_names(a->only) : NULL;
     for (char **o = only; o && *o; o++) {
         int known = 0;
         for (int i = 0; i < p->nstages && !known; i++)

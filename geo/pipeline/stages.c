@@ -62,6 +62,18 @@ static const variable *reference(const loader *L, const char *p, size_t *len, in
     return NULL;
 }
 
+/* How a variable fills a file option: a value that is exactly one variable ("dem": "{dem}")
+ * names its file by the variable's value ({"a": "data/dem-a.tif", ...}); inside a longer
+ * path ("out/exposure-{scenario}-{weights}.tif") a variable gives its label, which names
+ * files the way it names stages. */
+static sub_mode file_mode(const loader *L, const char *text)
+{
+    size_t len = 0;
+    int all = 0, v = -1;
+    const variable *var = reference(L, text, &len, &all, &v);
+    return var && !all && len == strlen(text) ? AS_VALUE : AS_LABEL;
+}
+
 /* text with each reference to a variable replaced, in one pass: a value holding a
  * reference is taken as it is, not expanded again (which never ended). "{NAME}" gives the
  * label or value pick[] chooses (and stays as written when pick is NULL or chooses none),
@@ -495,7 +507,7 @@ static cr_status build_stage(loader *L, json_object *obj, int k, const char *com
                                  "array of %d",
                                  L->path, k + 1, st.name, key, CSLCount(values));
         for (char **e = values; status == CR_OK && e && *e; e++) {
-            char *s = substitute(L, *e, pick, is_input || is_output ? AS_LABEL : AS_VALUE);
+            char *s = substitute(L, *e, pick, is_input || is_output ? file_mode(L, *e) : AS_VALUE);
             if (!s) {
                 status = cr_ctx_status(L->ctx);
                 break;
@@ -622,7 +634,8 @@ static cr_status exec_files(loader *L, json_object *obj, const char *key, const 
                                "pipeline '%s': stage %d (%s): key '%s' must be a file or an array of "
                                "files (strings)",
                                L->path, k + 1, name, key);
-        char *text = substitute(L, json_object_get_string(e), pick, AS_LABEL), *path = NULL, *one = NULL;
+        const char *as_written = json_object_get_string(e);
+        char *text = substitute(L, as_written, pick, file_mode(L, as_written)), *path = NULL, *one = NULL;
         if (!text)
             return cr_ctx_status(L->ctx);
         cr_status st = resolve_path(L, text, &path, &one);
@@ -758,12 +771,22 @@ static cr_status parse_sets(cr_ctx *ctx, char **sets, set_item **out, int *count
         return cr_ctx_fail(ctx, CR_E_IO, "out of memory");
     *out = items, *count = n;
     for (int i = 0; i < n; i++) {
-        const char *s = sets[i], *dot = strchr(s, '.'), *eq = strchr(s, '=');
-        if (!dot || !eq || eq < dot || dot == s || eq == dot + 1)
+        /* the stage is up to the last '.' before '=': an option has no dot, a stage's
+         * name may ("inund-0.5", from a sweep of sea levels) */
+        const char *s = sets[i], *eq = strchr(s, '='), *dot = NULL;
+        for (const char *c = s; eq && c < eq; c++)
+            if (*c == '.')
+                dot = c;
+        if (!dot || !eq || dot == s || eq == dot + 1)
             return cr_ctx_fail(ctx, CR_E_USAGE, "--set '%s': expected STAGE.OPTION=VALUE", s);
         items[i].stage = cr_pl_format("%.*s", (int)(dot - s), s);
         items[i].key = cr_pl_format("%.*s", (int)(eq - dot - 1), dot + 1);
         items[i].value = eq + 1;
+        if (strcmp(items[i].key, "stage") == 0 || strcmp(items[i].key, "name") == 0 ||
+            strcmp(items[i].key, "exec") == 0)
+            return cr_ctx_fail(ctx, CR_E_USAGE,
+                               "--set '%s': a stage's '%s' is the pipeline's to say, not --set's", s,
+                               items[i].key);
     }
     return CR_OK;
 }
@@ -947,6 +970,8 @@ static cr_status expand_stage(loader *L, json_object *obj, size_t k, const char 
                 json_object_object_add(one, sets[s].key, set_value(sets[s].value));
                 sets[s].matched = 1;
             }
+        if (st == CR_OK && exec && one != obj)
+            st = check_exec(L, one, k);
         if (st == CR_OK)
             st = exec ? build_exec(L, one, (int)k, base, name, labels, pick)
                       : build_stage(L, one, (int)k, command, base, name, labels, pick);
@@ -1025,7 +1050,10 @@ cr_status cr_pl_build_stages(loader *L, json_object *doc, char **sets)
                 json_object_object_add(obj, items[s].key, set_value(items[s].value));
                 items[s].matched = 1;
             }
-        st = expand_stage(L, obj, k, command, base_copy, items, nsets, base_set);
+        if (!command && st == CR_OK) /* what a set added to an exec stage is checked as the file's keys */
+            st = check_exec(L, obj, k);
+        if (st == CR_OK)
+            st = expand_stage(L, obj, k, command, base_copy, items, nsets, base_set);
         CPLFree(base_copy);
         CPLFree(command_copy);
     }
