@@ -158,7 +158,8 @@ static cr_status spawn_and_wait(cr_ctx *ctx, const cr_stage *s, char **argv, con
         for (int k = 0; k < 2; k++)
             if (streams[k].fd >= 0)
                 pf[n++] = (struct pollfd){.fd = streams[k].fd, .events = POLLIN};
-        int ready = poll(pf, (nfds_t)n, 100); /* with no pipe left, a pause before waitpid again */
+        /* with no pipe left, a short pause before waitpid again (not 100 ms per stage) */
+        int ready = poll(pf, (nfds_t)n, n ? 100 : 5);
         for (int k = 0; ready > 0 && k < 2; k++) {
             stream *st = &streams[k];
             int j = 0;

@@ -152,8 +152,7 @@ class Sweeps(SweepCase):
         self.assertNotIn("ran", {s["status"] for s in again.values()})
 
     def test_set_by_the_name_before_expansion_and_by_one_full_name(self):
-        doc = sweep(gather=False)
-        doc["stages"][2]["overwrite"] = True  # reruns replace: not the point here
+        doc = sweep(gather=False)  # no "overwrite": reruns replace the pipeline's own outputs
         p = self.write(doc)
         scores = [f"out/exposure-{s}-{w}.tif" for s, w in COMBOS]
         # one expansion by its full name: only that one changes
@@ -175,6 +174,39 @@ class Sweeps(SweepCase):
         # naming nothing is a usage error
         self.assertFails(["run", p, "--set", "score-ssp245-2050-flood.method=arithmetic"], 2,
                          "no stage of that name")
+
+    def test_a_dem_is_swept_by_its_files_and_a_sea_level_by_its_numbers(self):
+        shutil.copy(self.path("data/dem.tif"), self.path("data/dem-b.tif"))
+        doc = {"variables": {"dem": {"a": "data/dem.tif", "b": "data/dem-b.tif"}, "slr": [0.5, 1.25]},
+               "stages": [{"stage": "inundation", "name": "flood-{dem}-{slr}", "dem": "{dem}",
+                           "sea-level": "{slr}", "output": "out/flood-{dem}-{slr}.tif"}]}
+        p = self.write(doc)
+        stages = self.run_json(p)
+        self.assertEqual(sorted(stages), ["flood-a-0.5", "flood-a-1.25", "flood-b-0.5", "flood-b-1.25"])
+        for d, dem in (("a", "data/dem.tif"), ("b", "data/dem-b.tif")):
+            for level in ("0.5", "1.25"):
+                meta = gdal.Open(self.path(f"out/flood-{d}-{level}.tif")).GetMetadataItem("CITYRISK_COMMAND")
+                self.assertIn(f"--dem {dem} ", meta)  # the value: the file
+                self.assertIn(f"--sea-level {level} ", meta)
+        # a stage named after a sea level is addressed whole: the option is after the last dot
+        stages = self.run_json(p, "--set", "flood-a-0.5.tide=0.2")
+        self.assertEqual([n for n, s in stages.items() if s["status"] == "ran"], ["flood-a-0.5"])
+        # a swept name in brackets is one name for --only
+        doc["stages"][0]["name"] = "flood"
+        self.write(doc)
+        stages = self.run_json(p, "--only", "flood[b,1.25],flood[a,0.5]", "--dry-run")
+        self.assertEqual(sorted(n for n, s in stages.items() if s["status"] == "would run"),
+                         ["flood[a,0.5]", "flood[b,1.25]"])
+
+    def test_set_cannot_change_what_a_stage_is(self):
+        doc = sweep(gather=False)
+        doc["stages"].append({"name": "copy", "exec": ["cp", "{input}", "{output}"],
+                              "input": "data/dem.tif", "output": "out/dem-copy.tif"})
+        p = self.write(doc)
+        for key in ("stage", "name", "exec"):
+            self.assertFails(["run", p, "--dry-run", "--set", f"copy.{key}=x"], 2, f"a stage's '{key}'")
+        # what --set adds to an exec stage is checked as its keys are
+        self.assertFails(["run", p, "--dry-run", "--set", "copy.bogus=x"], 3, "key 'bogus'")
 
     def test_old_scenarios_are_the_variable_scenario(self):
         doc = sweep(gather=False)
@@ -299,6 +331,18 @@ class Gather(SweepCase):
                              self.path(f"out/sea-{label}.tif"), "--grid", self.path("data/dem.tif"),
                              "-o", self.zonal[label], "-q")
             self.assertEqual(rc, 0, err)
+
+    def test_without_by_each_row_names_its_input_and_numbers_are_bare(self):
+        out = self.path("out/t.csv")
+        rc, _, err = run("gather", "-q", "-o", out, self.zonal["a"], self.zonal["b"])
+        self.assertEqual(rc, 0, err)
+        with open(out, newline="") as fh:
+            rows = list(csv.DictReader(fh))
+        self.assertEqual({r["input"] for r in rows}, {self.zonal["a"], self.zonal["b"]})
+        with open(out) as fh:
+            fh.readline()
+            first = fh.readline()
+        self.assertNotIn('"', first.split(",")[0])  # the id, an integer, is not quoted
 
     def test_a_zone_missing_from_one_input_has_empty_metrics(self):
         # b without zone 5
