@@ -39,6 +39,24 @@ def pipeline():
 STAGES = ["inundation", "arrivals", "score-ssp245-2100", "score-stress-2m", "zonal"]
 
 
+def sweep():
+    """Two variables, an external stage, zonal per combination and a gathered table."""
+    doc = pipeline()
+    doc["variables"]["weights"] = {"equal": "sea=0.25,water=0.25,informal=0.25,arrivals=0.25",
+                                   "flood": "sea=0.55,water=0.15,informal=0.15,arrivals=0.15"}
+    doc["stages"].insert(0, {"name": "dem-copy", "exec": ["cp", "{input}", "{output}"],
+                             "input": "data/dem.tif", "output": "out/prep/dem.tif"})
+    doc["stages"][1]["dem"] = "out/prep/dem.tif"
+    doc["stages"][3].update({"name": "score-{scenario}-{weights}", "weights": "{weights}",
+                             "output": "out/exposure-{scenario}-{weights}.tif"})
+    doc["stages"][4].update({"name": "zonal-{scenario}-{weights}",
+                             "exposure": "out/exposure-{scenario}-{weights}.tif",
+                             "output": "out/n-{scenario}-{weights}.geojson"})
+    doc["stages"].append({"stage": "gather", "name": "table", "input": "out/n-{scenario}-{weights}.geojson",
+                          "output": "out/sweep.csv"})
+    return doc
+
+
 class RunCase(CliTestCase):
     def setUp(self):
         super().setUp()
@@ -63,6 +81,17 @@ class RunCase(CliTestCase):
 class Parallel(RunCase):
     def test_two_jobs_give_byte_identical_outputs_and_state(self):
         p = self.write(pipeline())
+        self.assert_same_with_two_jobs(p, STAGES)
+
+    def test_two_jobs_on_a_sweep_with_an_external_stage_and_a_table(self):
+        p = self.write(sweep())
+        names = (["dem-copy", "inundation", "arrivals"]
+                 + [f"score-{s}-{w}" for s in ("ssp245-2100", "stress-2m") for w in ("equal", "flood")]
+                 + [f"zonal-{s}-{w}" for s in ("ssp245-2100", "stress-2m") for w in ("equal", "flood")]
+                 + ["table"])
+        self.assert_same_with_two_jobs(p, names)
+
+    def assert_same_with_two_jobs(self, p, names):
         rc, out, err = run("run", p, "-j", "1", "--json")
         self.assertEqual(rc, 0, err)
         one = json.loads(out)
@@ -70,16 +99,18 @@ class Parallel(RunCase):
         rc, out, err = run("run", p, "-j", "2", "--json")
         self.assertEqual(rc, 0, err)
         two = json.loads(out)
-        self.assertEqual([s["name"] for s in two["stages"]], STAGES)  # the pipeline's order
+        self.assertEqual([s["name"] for s in two["stages"]], names)  # the pipeline's order
         self.assertEqual({s["status"] for s in two["stages"]}, {"ran"})
         self.assertEqual(self.files(self.path("out-j1")), self.files(self.path("out")))
-        state = os.path.join(".cityrisk", "pipeline.json.state.json")
-        self.assertIn(state, self.files(self.path("out")))
+        # the state is in the first output's folder
+        state = [f for f in self.files(self.path("out")) if f.endswith(".cityrisk/pipeline.json.state.json")]
+        self.assertEqual(len(state), 1)
+        state = state[0]
         # the state records the stages in the pipeline's order, whichever ended first (its
         # times differ from run to run, so it is not compared byte for byte)
         for folder in ["out-j1", "out"]:
             with open(self.path(os.path.join(folder, state))) as fh:
-                self.assertEqual(list(json.load(fh)["stages"]), STAGES)
+                self.assertEqual(list(json.load(fh)["stages"]), names)
         for f in self.files(self.path("out")):
             if f == state:
                 continue
@@ -94,6 +125,9 @@ class Parallel(RunCase):
         # arrivals fails when it reads its records (a count field the CSV does not have, a
         # usage error: exit 2); inundation, independent and started with it, finishes whole.
         doc["stages"][1]["count-field"] = "no_such_field"
+        # an independent stage waiting for a free slot: the failure leaves it not started
+        doc["stages"].insert(2, {"stage": "inundation", "name": "flood-later", "dem": "data/dem.tif",
+                                 "scenario": "stress-2m", "output": "out/later.tif"})
         p = self.write(doc)
         rc, out, err = run("run", p, "-j", "2", "--json")
         self.assertEqual(rc, 2, err)
@@ -102,8 +136,9 @@ class Parallel(RunCase):
         self.assertEqual(stages["arrivals"]["exit"], 2)
         self.assertIn("no_such_field", stages["arrivals"]["error"])
         self.assertEqual(stages["inundation"]["status"], "ran")
-        for name in ["score-ssp245-2100", "score-stress-2m", "zonal"]:
+        for name in ["flood-later", "score-ssp245-2100", "score-stress-2m", "zonal"]:
             self.assertEqual(stages[name]["status"], "not started", name)
+        self.assertFalse(os.path.exists(self.path("out/later.tif")))
         ds = gdal.Open(self.path("out/inundation.tif"))  # whole: every block reads
         self.assertGreaterEqual(ds.GetRasterBand(1).Checksum(), 0)
         ds = None
