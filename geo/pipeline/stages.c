@@ -927,11 +927,26 @@ static cr_status expand_stage(loader *L, json_object *obj, size_t k, const char 
         free(used), free(pick);
         return cr_ctx_fail(L->ctx, CR_E_IO, "out of memory");
     }
+    int gathers = command && strcmp(command, "gather") == 0;
     json_object_object_foreach(obj, key, v)
     {
-        (void)key;
-        if (!command || strcmp(command, "gather") != 0)
+        if (!gathers) {
             mark_value_uses(L, v, used);
+            continue;
+        }
+        if (strcmp(key, "input") == 0)
+            continue;
+        /* a gather stage runs once, over the sweep its input names: a variable elsewhere
+         * would stay as written ("sweep-{weights}.csv") */
+        mark_value_uses(L, v, used);
+        for (int i = 0; i < L->nvars; i++)
+            if (used[i]) {
+                free(used), free(pick);
+                return cr_ctx_fail(L->ctx, CR_E_DATA,
+                                   "pipeline '%s': stage %zu (%s): key '%s' uses the variable %s; a gather "
+                                   "stage runs once over the sweep, and only its 'input' may use variables",
+                                   L->path, k + 1, base, key, L->vars[i].name);
+            }
     }
     /* the old sweep without its "scenarios": a mistake, not text to keep */
     int has_scenario = 0;

@@ -256,6 +256,11 @@ class Refused(SweepCase):
         rc, out, err = run("run", self.write(doc), "--dry-run")
         self.assertEqual(rc, 0, err)
 
+    def test_a_gather_stage_uses_variables_in_its_input_only(self):
+        doc = sweep()
+        doc["stages"][-1]["output"] = "out/sweep-{weights}.geojson"
+        self.assertFails(["run", self.write(doc), "--dry-run"], 3, "key 'output' uses the variable weights")
+
     def test_a_gather_stage_sets_its_own_by(self):
         doc = sweep()
         doc["stages"][-1]["by"] = "scenario"
