@@ -438,7 +438,8 @@ class Edits(StateCase):
 class ShapefileInputs(StateCase):
     def test_editing_only_the_dbf_of_a_shapefile_input_reruns_its_reader(self):
         """QGIS writes an attribute edit into the .dbf alone: the .shp keeps its size and time."""
-        gdal.VectorTranslate(self.path("data/zones.shp"), self.path("data/neighbourhoods.gpkg"), format="ESRI Shapefile")
+        gdal.VectorTranslate(self.path("data/zones.shp"), self.path("data/neighbourhoods.gpkg"),
+                             format="ESRI Shapefile")
         self.write({"stages": [arrivals("a", "out/a.tif"),
                                {"stage": "zonal", "name": "z", "zones": "data/zones.shp", "arrivals": "out/a.tif",
                                 "output": "out/z.gpkg"}]})
