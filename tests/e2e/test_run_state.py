@@ -390,6 +390,18 @@ class Edits(StateCase):
         self.assertEqual(self.statuses("pipeline.json"), {"flood": "ran", "b": "ran"})
         self.assertEqual(set(self.statuses("pipeline.json").values()), {"skipped"})
 
+    def test_a_variable_added_to_a_stage_whose_name_lacks_it(self):
+        """arrivals[p] becomes arrivals[p,80]: the record of its output stands for it."""
+        stage = arrivals("a", "out/a-{x}.tif")
+        del stage["name"]
+        self.write({"variables": {"x": ["p"]}, "stages": [stage]})
+        self.assertEqual(self.statuses("pipeline.json"), {"arrivals[p]": "ran"})
+        self.write({"variables": {"x": ["p"], "k": [80]}, "stages": [{**stage, "bandwidth": "{k}"}]})
+        self.assertEqual(self.plan("pipeline.json"),
+                         {"arrivals[p,80]": ("would run", "option --bandwidth is new since its last run")})
+        self.assertEqual(self.statuses("pipeline.json"), {"arrivals[p,80]": "ran"})
+        self.assertEqual(self.statuses("pipeline.json"), {"arrivals[p,80]": "skipped"})
+
     def test_an_output_moved_elsewhere_then_back_is_still_the_pipelines(self):
         self.two()
         self.statuses("pipeline.json")
