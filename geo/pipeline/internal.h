@@ -177,15 +177,28 @@ typedef struct cr_file_print {
     unsigned long long hash; /* FNV-1a 64 of its bytes */
 } cr_file_print;
 
-/* What the state file records of a stage's last run. */
+/* The fingerprints the records read list for one file. */
+typedef struct cr_file_prints {
+    cr_file_print *print;
+    int n;
+} cr_file_prints;
+
+/* What the state files record of a stage: its last run, and who made the files in its
+ * outputs' places. */
 struct cr_stage_record {
-    char **argv;            /* CSL: its canonical arguments */
+    char **argv;            /* CSL: its canonical arguments; NULL when no run of it is recorded
+                             * (nothing below but owners is then set) */
     char *version;          /* the cityrisk that ran it (cr_version()) */
-    cr_file_print *inputs;  /* one per item of the stage's inputs, in their order */
+    cr_file_print *inputs;  /* one per item of the files it reads (checked_inputs() in state.c:
+                             * its inputs and the other files of a Shapefile input) */
     cr_file_print *outputs; /* one per item of the stage's outputs (styles too) */
+    cr_file_prints *owners; /* one per output: what any record of the state files read lists
+                             * for its path, under whatever stage name (the file is the
+                             * pipeline's when it matches one) */
 };
 
-/* Reads each stage's recorded run from the state file, once. */
+/* Reads each stage's record from the state file, once, and the records of the other state
+ * files beside its outputs (state.c says which) for what they made. */
 cr_status cr_pl_load_state(cr_ctx *ctx, cr_pipeline *p);
 /* Frees a record (NULL too). */
 void cr_pl_record_free(struct cr_stage_record *r);

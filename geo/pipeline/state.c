@@ -1,6 +1,7 @@
 /* state.c: the state file: what each stage ran with and made, whether it must run again,
  * and whether the outputs in its way are the pipeline's to replace. */
 #define _XOPEN_SOURCE 700 /* realpath */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -10,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -141,9 +143,11 @@ static int is_hash(json_object *v)
  * whole numbers "size" (not negative) and "mtime_ns", and maybe a "hash" of 16 hex
  * digits. */
 static cr_status check_files(cr_ctx *ctx, const char *path, const char *stage, json_object *entry,
-                             const char *key)
+                             const char *key, int optional)
 {
     json_object *files = NULL;
+    if (optional && !json_object_object_get_ex(entry, key, &files))
+        return CR_OK;
     if (!json_object_object_get_ex(entry, key, &files) || !json_object_is_type(files, json_type_object))
         return cr_ctx_fail(ctx, CR_E_DATA, "state '%s': stage '%s' has no '%s' object", path, stage, key);
     json_object_object_foreach(files, file, fp)
@@ -190,9 +194,11 @@ static cr_status check_state(cr_ctx *ctx, const char *path, json_object *doc)
                                    name, k + 1);
         if (!json_object_object_get_ex(entry, "version", &made_by) || !json_object_is_type(made_by, json_type_string))
             return cr_ctx_fail(ctx, CR_E_DATA, "state '%s': stage '%s' has no 'version' string", path, name);
-        cr_status st = check_files(ctx, path, name, entry, "inputs");
+        cr_status st = check_files(ctx, path, name, entry, "inputs", 0);
         if (st == CR_OK)
-            st = check_files(ctx, path, name, entry, "outputs");
+            st = check_files(ctx, path, name, entry, "outputs", 0);
+        if (st == CR_OK)
+            st = check_files(ctx, path, name, entry, "owned", 1);
         if (st != CR_OK)
             return st;
     }
@@ -247,34 +253,227 @@ static cr_file_print *prints_of(loader *L, json_object *files, char **paths)
     return prints;
 }
 
-/* The record of stage s in entry (of the state's shape); NULL when out of memory. */
-static struct cr_stage_record *record_from(loader *L, const cr_stage *s, json_object *entry)
+/* The files whose change makes stage s run: its inputs, each Shapefile (.shp) followed by
+ * the other files of it a reader opens (.dbf, .shx, .prj, .cpg), whether they exist or
+ * not: QGIS edits a layer's attributes in its .dbf alone. A CSL to CSLDestroy(). */
+static char **checked_inputs(const cr_stage *s)
+{
+    static const char *const others[] = {"dbf", "shx", "prj", "cpg"};
+    char **list = NULL;
+    for (char **in = s->inputs; in && *in; in++) {
+        list = CSLAddString(list, *in);
+        size_t stem = cr_pl_stem_length(*in);
+        if (strcasecmp(*in + stem, ".shp") != 0 || strncmp(*in, "/vsi", 4) == 0)
+            continue;
+        int upper = (*in)[stem + 1] == 'S'; /* ".SHP": its files are ".DBF"... */
+        for (size_t e = 0; e < sizeof others / sizeof *others; e++) {
+            char *other = cr_pl_format("%.*s.%s", (int)stem, *in, others[e]);
+            for (char *c = other + stem + 1; upper && *c; c++)
+                *c = (char)(*c - 'a' + 'A');
+            list = CSLAddString(list, other);
+            CPLFree(other);
+        }
+    }
+    return list;
+}
+
+/* Fills r (of stage s) with the run entry (of the state's shape) records; 0 when out of
+ * memory. */
+static int run_from(loader *L, const cr_stage *s, json_object *entry, struct cr_stage_record *r)
 {
     json_object *argv = NULL, *version = NULL, *inputs = NULL, *outputs = NULL;
     json_object_object_get_ex(entry, "argv", &argv);
     json_object_object_get_ex(entry, "version", &version);
     json_object_object_get_ex(entry, "inputs", &inputs);
     json_object_object_get_ex(entry, "outputs", &outputs);
-    struct cr_stage_record *r = calloc(1, sizeof *r);
     size_t n = json_object_array_length(argv);
-    if (!r || !(r->argv = calloc(n + 1, sizeof *r->argv))) {
-        free(r);
-        return NULL;
-    }
+    if (!(r->argv = calloc(n + 1, sizeof *r->argv)))
+        return 0;
     int ok = 1;
     for (size_t k = 0; ok && k < n; k++)
         ok = (r->argv[k] = CPLStrdup(json_object_get_string(json_object_array_get_idx(argv, k)))) != NULL;
+    char **checked = checked_inputs(s);
     ok = ok && (r->version = strdup(json_object_get_string(version))) != NULL;
-    ok = ok && (r->inputs = prints_of(L, inputs, s->inputs)) != NULL;
+    ok = ok && (r->inputs = prints_of(L, inputs, checked)) != NULL;
     ok = ok && (r->outputs = prints_of(L, outputs, s->outputs)) != NULL;
-    if (!ok) {
-        cr_pl_record_free(r);
-        return NULL;
-    }
-    return r;
+    CSLDestroy(checked);
+    return ok;
 }
 
-/* Reads each stage's record from the state file, once. */
+/* An output of a stage, by its one spelling: what the records read are matched against. */
+typedef struct out_key {
+    char *key;
+    int stage, k; /* the stage (index in p) and which of its outputs */
+} out_key;
+
+static unsigned long out_key_hash(const void *e)
+{
+    return CPLHashSetHashStr(((const out_key *)e)->key);
+}
+
+static int out_key_equal(const void *a, const void *b)
+{
+    return strcmp(((const out_key *)a)->key, ((const out_key *)b)->key) == 0;
+}
+
+static void out_key_free(void *e)
+{
+    CPLFree(((out_key *)e)->key);
+    free(e);
+}
+
+/* What the load of the state files builds. */
+typedef struct state_reader {
+    loader L;
+    cr_pipeline *p;
+    CPLHashSet *outs;     /* out_key of every output of every stage */
+    char *named;          /* per stage, 1 when the pipeline's own state has its record by name */
+} state_reader;
+
+/* The record of stage i, made empty when it has none; NULL when out of memory. */
+static struct cr_stage_record *record_of(state_reader *R, int i)
+{
+    cr_stage *s = &R->p->stage[i];
+    if (s->record)
+        return s->record;
+    int n = CSLCount(s->outputs);
+    struct cr_stage_record *r = calloc(1, sizeof *r);
+    if (!r || !(r->owners = calloc((size_t)n + 1, sizeof *r->owners))) {
+        free(r);
+        return NULL;
+    }
+    r->owners[n].n = -1; /* the end, for cr_pl_record_free() */
+    return s->record = r;
+}
+
+/* Adds to each output of the pipeline that the files (of a record's "outputs" or "owned")
+ * list their fingerprint; with entry, gives a stage with no record of a run the run of
+ * entry when it lists the stage's first output. Fails only when out of memory. */
+static cr_status scan_files(state_reader *R, json_object *files, json_object *entry)
+{
+    json_object_object_foreach(files, path, fp)
+    {
+        out_key probe = {path, 0, 0};
+        const out_key *o = CPLHashSetLookup(R->outs, &probe);
+        struct cr_stage_record *r = o ? record_of(R, o->stage) : NULL;
+        if (o && !r)
+            return cr_ctx_fail(R->L.ctx, CR_E_IO, "out of memory");
+        if (!o)
+            continue;
+        cr_file_prints *owners = &r->owners[o->k];
+        cr_file_print *grown = realloc(owners->print, ((size_t)owners->n + 1) * sizeof *grown);
+        if (!grown)
+            return cr_ctx_fail(R->L.ctx, CR_E_IO, "out of memory");
+        owners->print = grown;
+        owners->print[owners->n++] = print_from(fp);
+        if (entry && o->k == 0 && !r->argv && !R->named[o->stage] &&
+            !run_from(&R->L, &R->p->stage[o->stage], entry, r))
+            return cr_ctx_fail(R->L.ctx, CR_E_IO, "out of memory");
+    }
+    return CR_OK;
+}
+
+/* Reads the records of the state doc (of the state's shape) for what they made and ran. */
+static cr_status scan_state(state_reader *R, json_object *doc)
+{
+    json_object *stages = NULL;
+    json_object_object_get_ex(doc, "stages", &stages);
+    cr_status st = CR_OK;
+    json_object_object_foreach(stages, name, entry)
+    {
+        json_object *files = NULL;
+        (void)name;
+        if (st == CR_OK && json_object_object_get_ex(entry, "outputs", &files))
+            st = scan_files(R, files, entry);
+        if (st == CR_OK && json_object_object_get_ex(entry, "owned", &files))
+            st = scan_files(R, files, NULL);
+    }
+    return st;
+}
+
+/* At most this many state files besides the pipeline's own are read for what they made:
+ * each may be as large as the limits allow. */
+enum { OTHER_STATES = 64 };
+
+static int by_name(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The state files ("*.state.json") in the .cityrisk/ folder of the folder where (a file's key
+ * cut at its last '/') but the pipeline's own, added to the CSL *list (sorted within the
+ * folder), while it has fewer than OTHER_STATES. */
+static void other_states(const cr_pipeline *p, const char *where, char ***list)
+{
+    char *dir = cr_pl_format("%s/.cityrisk", where);
+    DIR *d = opendir(dir);
+    char **found = NULL;
+    struct dirent *e;
+    while (d && (e = readdir(d)) != NULL) {
+        size_t len = strlen(e->d_name), suffix = strlen(".state.json");
+        if (e->d_name[0] == '.' || len <= suffix || strcmp(e->d_name + len - suffix, ".state.json") != 0)
+            continue;
+        char *path = cr_pl_format("%s/%s", dir, e->d_name);
+        if (strcmp(path, p->state_path) != 0 && CSLCount(*list) + CSLCount(found) < OTHER_STATES)
+            found = CSLAddString(found, path);
+        CPLFree(path);
+    }
+    if (d)
+        closedir(d);
+    if (found)
+        qsort(found, (size_t)CSLCount(found), sizeof *found, by_name);
+    for (char **f = found; f && *f; f++)
+        *list = CSLAddString(*list, *f);
+    CSLDestroy(found);
+    CPLFree(dir);
+}
+
+/* The out_key of every output, and the other state files of the folders they are in. */
+static cr_status index_outputs(state_reader *R, char ***states)
+{
+    CPLHashSet *folders = CPLHashSetNew(CPLHashSetHashStr, CPLHashSetEqualStr, CPLFree);
+    R->outs = CPLHashSetNew(out_key_hash, out_key_equal, out_key_free);
+    if (!folders || !R->outs) {
+        if (folders)
+            CPLHashSetDestroy(folders);
+        return cr_ctx_fail(R->L.ctx, CR_E_IO, "out of memory");
+    }
+    for (int i = 0; i < R->p->nstages; i++)
+        for (int k = 0; R->p->stage[i].outputs && R->p->stage[i].outputs[k]; k++) {
+            out_key *o = malloc(sizeof *o);
+            char *key = cr_pl_path_key(&R->L, R->p->stage[i].outputs[k]);
+            if (!o || !key) {
+                free(o);
+                CPLFree(key);
+                CPLHashSetDestroy(folders);
+                return cr_ctx_fail(R->L.ctx, CR_E_IO, "out of memory");
+            }
+            *o = (out_key){key, i, k};
+            CPLHashSetInsert(R->outs, o);
+            char *slash = strrchr(key, '/');
+            if (slash && slash != key && strncmp(key, "/vsi", 4) != 0) {
+                char *dirname = CPLStrdup(key);
+                dirname[slash - key] = 0;
+                if (CPLHashSetLookup(folders, dirname))
+                    CPLFree(dirname);
+                else {
+                    CPLHashSetInsert(folders, dirname);
+                    other_states(R->p, dirname, states);
+                }
+            }
+        }
+    CPLHashSetDestroy(folders);
+    return CR_OK;
+}
+
+/* Reads each stage's record from the pipeline's state file, once: by the stage's name. Then
+ * reads, for what the pipeline made, every record of it and of the other state files in
+ * the .cityrisk/ folders of the outputs' folders (those of a renamed pipeline file, or
+ * left where the state was before a stage writing elsewhere came first): an output any
+ * of them lists with its size and time is the pipeline's, and a stage with no record by
+ * its name takes the run of a record that lists its first output (renamed, or a new
+ * variable in its name). Those other files are read only; one that cannot be used is
+ * ignored without a word (the pipeline's own state is warned about). */
 cr_status cr_pl_load_state(cr_ctx *ctx, cr_pipeline *p)
 {
     json_object *doc = NULL, *stages = NULL;
@@ -288,20 +487,40 @@ cr_status cr_pl_load_state(cr_ctx *ctx, cr_pipeline *p)
                    not_regular ? ", and no state is recorded there" : "");
         free(why);
     }
-    if (!doc || !json_object_object_get_ex(doc, "stages", &stages)) {
-        json_object_put(doc);
-        return CR_OK;
-    }
-    loader L;
-    st = spelling_init(ctx, &L);
-    for (int i = 0; st == CR_OK && i < p->nstages; i++) {
+    state_reader R = {.p = p};
+    char **states = NULL;
+    st = spelling_init(ctx, &R.L);
+    if (st == CR_OK && !(R.named = calloc((size_t)p->nstages + 1, 1)))
+        st = cr_ctx_fail(ctx, CR_E_IO, "out of memory");
+    if (st == CR_OK)
+        st = index_outputs(&R, &states);
+    if (doc)
+        json_object_object_get_ex(doc, "stages", &stages);
+    for (int i = 0; st == CR_OK && stages && i < p->nstages; i++) {
         json_object *entry = NULL;
-        if (json_object_object_get_ex(stages, p->stage[i].name, &entry) &&
-            !(p->stage[i].record = record_from(&L, &p->stage[i], entry)))
+        if (!json_object_object_get_ex(stages, p->stage[i].name, &entry))
+            continue;
+        R.named[i] = 1;
+        struct cr_stage_record *r = record_of(&R, i);
+        if (!r || !run_from(&R.L, &p->stage[i], entry, r))
             st = cr_ctx_fail(ctx, CR_E_IO, "out of memory");
     }
-    spelling_release(&L);
+    if (st == CR_OK && doc)
+        st = scan_state(&R, doc);
     json_object_put(doc);
+    for (char **f = states; st == CR_OK && f && *f; f++) {
+        json_object *other = NULL;
+        st = read_state(ctx, *f, 1, &other, &why, &not_regular);
+        free(why);
+        if (st == CR_OK && other)
+            st = scan_state(&R, other);
+        json_object_put(other);
+    }
+    CSLDestroy(states);
+    free(R.named);
+    if (R.outs)
+        CPLHashSetDestroy(R.outs);
+    spelling_release(&R.L);
     return st;
 }
 
@@ -313,6 +532,9 @@ void cr_pl_record_free(struct cr_stage_record *r)
     free(r->version);
     free(r->inputs);
     free(r->outputs);
+    for (int k = 0; r->owners && r->owners[k].n >= 0; k++)
+        free(r->owners[k].print);
+    free(r->owners);
     free(r);
 }
 
@@ -404,7 +626,7 @@ cr_stage_state cr_pipeline_stage_state(const cr_pipeline *p, int i, const int *r
             return CR_STAGE_NO_OUTPUT;
         }
     const struct cr_stage_record *r = s->record;
-    if (!r) {
+    if (!r || !r->argv) {
         snprintf(why, size, "no record of an earlier run in %s", p->state_path);
         return CR_STAGE_NO_RECORD;
     }
@@ -414,9 +636,13 @@ cr_stage_state cr_pipeline_stage_state(const cr_pipeline *p, int i, const int *r
     }
     if (options_differ(r->argv, s->canonical ? s->canonical : (char *[]){NULL}, why, size))
         return CR_STAGE_CHANGED;
-    for (int k = 0; s->inputs && s->inputs[k]; k++)
-        if (input_changed(p, s->inputs[k], &r->inputs[k], why, size))
+    char **checked = checked_inputs(s);
+    for (int k = 0; checked && checked[k]; k++)
+        if (input_changed(p, checked[k], &r->inputs[k], why, size)) {
+            CSLDestroy(checked);
             return CR_STAGE_INPUT_CHANGED;
+        }
+    CSLDestroy(checked);
     snprintf(why, size, "up to date");
     return CR_STAGE_UP_TO_DATE;
 }
@@ -482,24 +708,54 @@ static json_object *files_json(loader *L, char **paths, int hash)
     return files;
 }
 
-/* The record of stage s as it ran just now. */
-static json_object *record_json(loader *L, const cr_pipeline *p, const cr_stage *s)
+/* The files the record was (of the state's shape, NULL for none) lists as made, in its
+ * "outputs" or "owned", that outputs (those of the stage now) does not and that are still as
+ * it recorded them, added to owned: an output moved elsewhere (--set STAGE.output=) stays
+ * the pipeline's while it is unchanged, so moving it back replaces it. */
+static void carry_owned(json_object *was, json_object *outputs, json_object *owned)
 {
+    static const char *const keys[] = {"outputs", "owned"};
+    for (size_t k = 0; was && k < sizeof keys / sizeof *keys; k++) {
+        json_object *files = NULL;
+        if (!json_object_object_get_ex(was, keys[k], &files))
+            continue;
+        json_object_object_foreach(files, path, fp)
+        {
+            cr_file_print then = print_from(fp), now = print_of(path, 0);
+            if (!json_object_object_get_ex(outputs, path, NULL) && !json_object_object_get_ex(owned, path, NULL) &&
+                now.known && now.size == then.size && now.mtime_ns == then.mtime_ns)
+                json_object_object_add(owned, path, print_json(&then));
+        }
+    }
+}
+
+/* The record of stage s as it ran just now; was, its record before (NULL for none). */
+static json_object *record_json(loader *L, const cr_pipeline *p, const cr_stage *s, json_object *was)
+{
+    char **checked = checked_inputs(s);
     json_object *entry = json_object_new_object(), *argv = json_object_new_array();
-    json_object *inputs = files_json(L, s->inputs, p->content_hash), *outputs = files_json(L, s->outputs, 0);
-    if (!entry || !argv || !inputs || !outputs) {
+    json_object *inputs = files_json(L, checked, p->content_hash), *outputs = files_json(L, s->outputs, 0);
+    json_object *owned = json_object_new_object();
+    CSLDestroy(checked);
+    if (!entry || !argv || !inputs || !outputs || !owned) {
         json_object_put(entry);
         json_object_put(argv);
         json_object_put(inputs);
         json_object_put(outputs);
+        json_object_put(owned);
         return NULL;
     }
     for (char **a = s->canonical; a && *a; a++)
         json_object_array_add(argv, json_object_new_string(*a));
+    carry_owned(was, outputs, owned);
     json_object_object_add(entry, "argv", argv);
     json_object_object_add(entry, "version", json_object_new_string(cr_version()));
     json_object_object_add(entry, "inputs", inputs);
     json_object_object_add(entry, "outputs", outputs);
+    if (json_object_object_length(owned) > 0)
+        json_object_object_add(entry, "owned", owned);
+    else
+        json_object_put(owned);
     return entry;
 }
 
@@ -545,24 +801,84 @@ static json_object *state_json(loader *L, const cr_pipeline *p, int i, json_obje
     return doc;
 }
 
+/* Takes an exclusive flock() on the lock file of the state at path ("<path>.lock", made
+ * when missing), so that two runs of one pipeline (two processes) rewrite the state one
+ * after the other, neither dropping the record the other just wrote. The file is removed
+ * when released (unlock_state()); a run that locked a file removed meanwhile locks the new
+ * one. Sets *fd and *lock (to free()); fails with CR_E_IO. */
+static cr_status lock_state(cr_ctx *ctx, const char *path, int *fd, char **lock)
+{
+    *fd = -1;
+    if (!(*lock = malloc(strlen(path) + 6)))
+        return cr_ctx_fail(ctx, CR_E_IO, "out of memory");
+    sprintf(*lock, "%s.lock", path);
+    for (;;) {
+        struct stat held, named;
+        int f = open(*lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0666);
+        int locked = f >= 0;
+        while (locked && flock(f, LOCK_EX) != 0)
+            locked = errno == EINTR;
+        if (!locked) {
+            cr_status st = cr_ctx_fail(ctx, CR_E_IO, "cannot lock '%s': %s", *lock, strerror(errno));
+            if (f >= 0)
+                close(f);
+            free(*lock);
+            *lock = NULL;
+            return st;
+        }
+        if (fstat(f, &held) == 0 && stat(*lock, &named) == 0 && held.st_dev == named.st_dev &&
+            held.st_ino == named.st_ino) {
+            *fd = f;
+            return CR_OK;
+        }
+        close(f); /* removed by the run that held it: lock the one there now */
+    }
+}
+
+/* Releases lock_state()'s lock, removing its file first (while held: no run locks a file
+ * that is gone by then but for a moment, and that one retries). */
+static void unlock_state(int fd, char *lock)
+{
+    if (fd >= 0) {
+        unlink(lock);
+        close(fd);
+    }
+    free(lock);
+}
+
 cr_status cr_pipeline_record(cr_ctx *ctx, const cr_pipeline *p, int i)
 {
+    /* A state that is not a regular file is left alone (load warned), and no lock is made
+     * beside it. */
+    struct stat sb;
+    if (stat(p->state_path, &sb) == 0 && !S_ISREG(sb.st_mode))
+        return CR_OK;
+    cr_status st = make_folder_of(ctx, p->state_path);
+    int fd = -1;
+    char *lock = NULL;
+    if (st == CR_OK)
+        st = lock_state(ctx, p->state_path, &fd, &lock);
+    if (st != CR_OK)
+        return st;
     /* The records of other stages as they are now on disk (another run may have added
-     * some); a state that cannot be used is replaced, one that is not a regular file is
-     * left alone (load warned). Not cancellable: the stage has run, and a signal now must
-     * not make the next run repeat it. */
-    json_object *old = NULL;
+     * some), read under the lock; a state that cannot be used is replaced, one that is not
+     * a regular file is left alone. Not cancellable: the stage has run, and a signal now
+     * must not make the next run repeat it. */
+    json_object *old = NULL, *stages = NULL, *was = NULL;
     char *why = NULL;
     int not_regular = 0;
-    cr_status st = read_state(ctx, p->state_path, 0, &old, &why, &not_regular);
+    st = read_state(ctx, p->state_path, 0, &old, &why, &not_regular);
     free(why);
     if (st != CR_OK || not_regular) {
         json_object_put(old);
+        unlock_state(fd, lock);
         return st;
     }
+    if (old && json_object_object_get_ex(old, "stages", &stages))
+        json_object_object_get_ex(stages, p->stage[i].name, &was);
     loader L;
     st = spelling_init(ctx, &L);
-    json_object *entry = st == CR_OK ? record_json(&L, p, &p->stage[i]) : NULL;
+    json_object *entry = st == CR_OK ? record_json(&L, p, &p->stage[i], was) : NULL;
     json_object *doc = entry ? state_json(&L, p, i, entry, old) : NULL;
     spelling_release(&L);
     json_object_put(old);
@@ -572,8 +888,6 @@ cr_status cr_pipeline_record(cr_ctx *ctx, const cr_pipeline *p, int i)
      * run after kill -9 sweeps it; the state is the pipeline's to replace. */
     cr_temp temp = CR_TEMP_NONE;
     if (st == CR_OK)
-        st = make_folder_of(ctx, p->state_path);
-    if (st == CR_OK)
         st = cr_temp_file(ctx, p->state_path, "run", &temp);
     if (st == CR_OK &&
         json_object_to_file_ext(temp.path, doc, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE) != 0)
@@ -581,6 +895,7 @@ cr_status cr_pipeline_record(cr_ctx *ctx, const cr_pipeline *p, int i)
     if (st == CR_OK)
         st = cr_temp_publish(ctx, &temp, p->state_path, 1);
     cr_temp_discard(&temp);
+    unlock_state(fd, lock);
     json_object_put(doc);
     return st;
 }
@@ -611,38 +926,46 @@ cr_status cr_pl_state_locate(loader *L)
 
 /* ---- before a stage runs ---- */
 
-/* 1 when the file at path (seen by lstat() as lsb) is what rec records: the pipeline made
- * it, and it has not changed since. */
-static int made_by_pipeline(const char *path, const struct stat *lsb, const cr_file_print *rec)
+/* 1 when the file at path (seen by lstat() as lsb) is one of the fingerprints a record
+ * read lists for its path: the pipeline made it, and it has not changed since. */
+static int made_by_pipeline(const char *path, const struct stat *lsb, const cr_file_prints *owners)
 {
     struct stat sb;
     /* never a symlink: a stage replaces one of its output's name rather than write into it */
-    return rec && rec->known && !S_ISLNK(lsb->st_mode) && stat(path, &sb) == 0 &&
-           (long long)sb.st_size == rec->size && mtime_ns(&sb) == rec->mtime_ns;
+    if (!owners || S_ISLNK(lsb->st_mode) || stat(path, &sb) != 0)
+        return 0;
+    for (int k = 0; k < owners->n; k++)
+        if ((long long)sb.st_size == owners->print[k].size && mtime_ns(&sb) == owners->print[k].mtime_ns)
+            return 1;
+    return 0;
 }
 
 cr_status cr_pipeline_prepare(cr_ctx *ctx, const cr_pipeline *p, int i, int replace_foreign, int *overwrite)
 {
     const cr_stage *s = &p->stage[i];
     const struct cr_stage_record *r = s->record;
-    int exists = 0;
+    int exists = 0, listed = 0;
     *overwrite = 0;
     /* Checked before any folder is made: a stage refused leaves nothing behind. */
     for (int k = 0; s->outputs && s->outputs[k]; k++) {
         struct stat lsb;
+        const cr_file_prints *owners = r ? &r->owners[k] : NULL;
+        listed = listed || (owners && owners->n > 0);
         if (lstat(s->outputs[k], &lsb) != 0)
             continue;
         exists = 1;
-        if (!replace_foreign && !made_by_pipeline(s->outputs[k], &lsb, r ? &r->outputs[k] : NULL))
+        if (!replace_foreign && !made_by_pipeline(s->outputs[k], &lsb, owners))
             return cr_ctx_fail(ctx, CR_E_EXISTS,
                                "pipeline '%s' stage %s: output '%s' exists and this pipeline did not make it (or it "
                                "changed since it did): remove it, give the stage \"overwrite\": true, or run with "
                                "--force",
                                p->path, s->name, s->outputs[k]);
     }
-    /* With a record, the files the stage writes beside its outputs (a Shapefile's .dbf, its
-     * .fields.csv) are the pipeline's too, even when the outputs themselves were removed. */
-    *overwrite = replace_foreign || exists || r != NULL;
+    /* The files the stage writes beside its outputs (a Shapefile's .dbf, its .fields.csv)
+     * are the pipeline's too when its outputs are (every one there is), or when none is
+     * there but a record lists their paths (the outputs were removed). A record of the
+     * stage that lists other paths grants nothing: the files there may be anyone's. */
+    *overwrite = replace_foreign || exists || listed;
     for (char **o = s->outputs; o && *o; o++) {
         cr_status st = make_folder_of(ctx, *o);
         if (st != CR_OK)

@@ -122,7 +122,10 @@ typedef struct cr_pipeline {
  * with every PATH in its one spelling (as in canonical). A state file that cannot be used
  * (unreadable, not a regular file, beyond the limits, not JSON, not of that shape or
  * version: one an earlier cityrisk wrote) is logged as a warning and treated as absent:
- * every stage runs. Free with cr_pipeline_free(). */
+ * every stage runs. Also read (only) are the other "*.state.json" of the .cityrisk/ folders
+ * of the outputs' folders (at most 64; unusable ones ignored): for which files the pipeline
+ * made, and, for a stage with no record under its name, the record listing its first
+ * output. Free with cr_pipeline_free(). */
 CR_API cr_status cr_pipeline_load(cr_ctx *ctx, const char *path, char **sets, cr_pipeline **out);
 
 CR_API void cr_pipeline_free(cr_pipeline *p);
@@ -162,10 +165,12 @@ CR_API int cr_pipeline_stage_matches(const cr_stage *s, const char *selector);
 /* Before stage i runs: checks the files in the way of its outputs, then creates its
  * outputs' folders (parents too), and says in *overwrite whether the stage must be told to
  * replace what is there (--overwrite): replace_foreign (run --force, or the stage's own
- * "overwrite"); or some output exists, or the state has a record of the stage (the
- * Shapefile's other files and sidecars it made are its too), and every existing output
- * (its QGIS style too) is one this pipeline made (as the state records it: same size and
- * time, not a symlink). An existing output the pipeline did not make, or that changed
+ * "overwrite"); or some output exists and every existing output (its QGIS style too) is one
+ * this pipeline made; or none exists and a record lists the path of one of the stage's
+ * outputs (the Shapefile's other files and sidecars it made are its too). Made by this
+ * pipeline: any record of the state files read (the pipeline's own and the others of its
+ * outputs' .cityrisk/ folders, under any stage name) lists its path with its size and time,
+ * and it is not a symlink. An existing output the pipeline did not make, or that changed
  * since it did, fails with CR_E_EXISTS naming the pipeline, the stage and the output,
  * unless replace_foreign; nothing is then made. Inputs are never touched. Never called
  * with --dry-run. */

@@ -2,6 +2,7 @@
 the user means (canonical paths, the version, inputs' size and time or content), it lives with
 the outputs, outputs the pipeline made are its to replace while others are never clobbered
 without --force, and output folders are made."""
+import fcntl
 import json
 import os
 import shutil
@@ -352,6 +353,162 @@ class WhatRuns(StateCase):
         self.assertEqual(set(self.statuses(p, "-j", "2", "--force").values()), {"ran"})
         self.assertEqual(timeless(self.state()), timeless(one))
         self.assertEqual(set(self.statuses(p, "-j", "2").values()), {"skipped"})
+
+
+class Edits(StateCase):
+    """Ordinary edits of a pipeline keep its outputs its own: ownership is by path, through
+    every record of the state files beside the outputs (a rename, a stage prepended, an output
+    moved made them foreign: exit 4 until --force)."""
+
+    def test_a_stage_prepended_writing_elsewhere_keeps_the_others_up_to_date(self):
+        """The state moves to the new first stage's folder; the records left in out/ still
+        say what ran and what the pipeline made."""
+        self.two()
+        self.assertEqual(set(self.statuses("pipeline.json").values()), {"ran"})
+        self.write({"stages": [arrivals("first", "elsewhere/f.tif"), arrivals("a", "out/a.tif"),
+                               shapefile("b", "out/a.tif", "out/b.shp")]})
+        self.assertEqual(self.statuses("pipeline.json"), {"first": "ran", "a": "skipped", "b": "skipped"})
+        self.assertTrue(os.path.isfile(self.path("elsewhere/.cityrisk/pipeline.json.state.json")))
+        self.assertEqual(self.statuses("pipeline.json"), {"first": "skipped", "a": "skipped", "b": "skipped"})
+        # a changed input reruns them, replacing their outputs without --force
+        self.touch(self.path("data/points.csv"))
+        self.assertEqual(self.statuses("pipeline.json"), {"first": "ran", "a": "ran", "b": "ran"})
+        self.assertEqual(features(self.path("out/b.shp")), 60)
+        self.assertEqual(set(self.statuses("pipeline.json").values()), {"skipped"})
+
+    def test_a_renamed_stage_is_up_to_date_and_owns_its_outputs(self):
+        self.two()
+        self.statuses("pipeline.json")
+        self.write({"stages": [arrivals("flood", "out/a.tif"), shapefile("b", "out/a.tif", "out/b.shp")]})
+        self.assertEqual(self.plan("pipeline.json"), {"flood": ("skip", "up to date"), "b": ("skip", "up to date")})
+        self.assertEqual(self.statuses("pipeline.json"), {"flood": "skipped", "b": "skipped"})
+        # its options changed: it reruns for that reason and replaces its own outputs
+        self.write({"stages": [arrivals("flood", "out/a.tif", bandwidth=90),
+                               shapefile("b", "out/a.tif", "out/b.shp")]})
+        self.assertEqual(self.plan("pipeline.json")["flood"],
+                         ("would run", "option --bandwidth is new since its last run"))
+        self.assertEqual(self.statuses("pipeline.json"), {"flood": "ran", "b": "ran"})
+        self.assertEqual(set(self.statuses("pipeline.json").values()), {"skipped"})
+
+    def test_a_variable_added_to_a_stage_whose_name_lacks_it(self):
+        """arrivals[p] becomes arrivals[p,80]: the record of its output stands for it."""
+        stage = arrivals("a", "out/a-{x}.tif")
+        del stage["name"]
+        self.write({"variables": {"x": ["p"]}, "stages": [stage]})
+        self.assertEqual(self.statuses("pipeline.json"), {"arrivals[p]": "ran"})
+        self.write({"variables": {"x": ["p"], "k": [80]}, "stages": [{**stage, "bandwidth": "{k}"}]})
+        self.assertEqual(self.plan("pipeline.json"),
+                         {"arrivals[p,80]": ("would run", "option --bandwidth is new since its last run")})
+        self.assertEqual(self.statuses("pipeline.json"), {"arrivals[p,80]": "ran"})
+        self.assertEqual(self.statuses("pipeline.json"), {"arrivals[p,80]": "skipped"})
+
+    def test_an_output_moved_elsewhere_then_back_is_still_the_pipelines(self):
+        self.two()
+        self.statuses("pipeline.json")
+        self.assertEqual(self.statuses("pipeline.json", "--set", "b.output=other/b.shp"), {"a": "skipped", "b": "ran"})
+        self.assertEqual(features(self.path("other/b.shp")), 60)
+        before = os.stat(self.path("out/b.shp")).st_mtime_ns
+        stages, _ = self.run_json("pipeline.json")
+        self.assertEqual(stages["b"]["status"], "ran")
+        self.assertEqual(stages["b"]["reason"], "option --output differs from its last run")
+        self.assertGreater(os.stat(self.path("out/b.shp")).st_mtime_ns, before)
+        self.assertEqual(features(self.path("out/b.shp")), 60)
+        # and the other place is still the pipeline's too
+        self.assertEqual(self.statuses("pipeline.json", "--set", "b.output=other/b.shp"), {"a": "skipped", "b": "ran"})
+
+    def test_a_record_of_other_paths_grants_no_overwrite(self):
+        """b's record lists out/b.*; b now writes out/c.shp, where a .dbf no record lists is
+        in the way: zonal is not told --overwrite, refuses, and the file is kept."""
+        self.two()
+        self.statuses("pipeline.json")
+        theirs = self.path("out/c.dbf")
+        with open(theirs, "wb") as fh:
+            fh.write(b"someone else's table\n")
+        before = self.snapshot(theirs)
+        self.write({"stages": [arrivals("a", "out/a.tif"), shapefile("b", "out/a.tif", "out/c.shp")]})
+        rc, _, err = run_in(self.tmp, "run", "pipeline.json")
+        self.assertEqual(rc, 4, err)
+        self.assertIn("stage b failed (exit 4)", err.splitlines()[-1])
+        self.assertEqual(self.snapshot(theirs), before, "the file was replaced")
+        self.assertFalse(os.path.exists(self.path("out/c.shp")))
+
+    def test_a_file_no_record_lists_is_refused_whatever_other_states_say(self):
+        """Another pipeline's state beside the outputs lists other files: an output of this one
+        in the way is still refused (exit 4) and kept."""
+        other = self.write({"stages": [arrivals("a", "out/z.tif")]}, name="other.json")
+        self.assertEqual(self.statuses(other), {"a": "ran"})
+        theirs = self.path("out/a.tif")
+        with open(theirs, "wb") as fh:
+            fh.write(b"someone else's file\n")
+        before = self.snapshot(theirs)
+        rc, _, err = run_in(self.tmp, "run", self.two())
+        self.assertEqual(rc, 4, err)
+        self.assertIn(f"output '{theirs}' exists and this pipeline did not make it", err.splitlines()[-1])
+        self.assertEqual(self.snapshot(theirs), before)
+
+
+class ShapefileInputs(StateCase):
+    def test_editing_only_the_dbf_of_a_shapefile_input_reruns_its_reader(self):
+        """QGIS writes an attribute edit into the .dbf alone: the .shp keeps its size and time."""
+        gdal.VectorTranslate(self.path("data/zones.shp"), self.path("data/neighbourhoods.gpkg"),
+                             format="ESRI Shapefile")
+        self.write({"stages": [arrivals("a", "out/a.tif"),
+                               {"stage": "zonal", "name": "z", "zones": "data/zones.shp", "arrivals": "out/a.tif",
+                                "output": "out/z.gpkg"}]})
+        self.assertEqual(self.statuses("pipeline.json"), {"a": "ran", "z": "ran"})
+        real = os.path.realpath(self.path("data"))
+        recorded = self.state()["stages"]["z"]["inputs"]
+        for ext in ("shp", "dbf", "shx", "prj"):
+            self.assertIn(os.path.join(real, "zones." + ext), recorded)
+        self.assertEqual(self.statuses("pipeline.json"), {"a": "skipped", "z": "skipped"})
+        shp = self.snapshot(self.path("data/zones.shp"))
+        time.sleep(0.01)
+        # one name changed in the table's bytes, the .shp and .shx left alone
+        zones = ogr.Open(self.path("data/zones.shp"))
+        name = zones.GetLayer(0).GetNextFeature().GetField("name")
+        zones = None
+        renamed = ("Renamed " * 8)[:len(name)]
+        with open(self.path("data/zones.dbf"), "r+b") as fh:
+            table = fh.read()
+            self.assertIn(name.encode(), table)
+            fh.seek(0)
+            fh.write(table.replace(name.encode(), renamed.encode(), 1))
+        self.assertEqual(self.snapshot(self.path("data/zones.shp")), shp, "the .shp changed")
+        self.assertRegex(self.plan("pipeline.json")["z"][1],
+                         r"^input (.*/)?data/zones\.dbf changed since its last run: another time$")
+        self.assertEqual(self.statuses("pipeline.json"), {"a": "skipped", "z": "ran"})
+        made = ogr.Open(self.path("out/z.gpkg"))
+        names = [f.GetField("name") for f in made.GetLayer(0)]
+        self.assertIn(renamed.strip(), names)
+
+
+class Concurrency(StateCase):
+    def test_a_run_records_under_the_lock_and_keeps_what_another_recorded(self):
+        """Two runs of one pipeline: the state is read, changed and written under an exclusive
+        flock() of .cityrisk/NAME.state.json.lock, so the record another run writes while it
+        holds the lock is kept (a run wrote over it)."""
+        p = self.write({"stages": [arrivals("a", "out/a.tif")]})
+        os.makedirs(self.path("out/.cityrisk"))
+        with open(self.path(STATE + ".lock"), "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            proc = subprocess.Popen([CITYRISK, "run", p], cwd=self.tmp, stdout=subprocess.PIPE,
+                                    stderr=subprocess.PIPE, text=True)
+            try:
+                deadline = time.time() + 120
+                while not os.path.exists(self.path("out/a.qml")) and time.time() < deadline:
+                    time.sleep(0.05)
+                time.sleep(1.0)
+                self.assertIsNone(proc.poll(), "the run did not wait for the lock")
+                # the other run records its stage meanwhile
+                with open(self.path(STATE), "w") as fh:
+                    json.dump({"cityrisk_state": 2, "pipeline": p, "stages": {
+                        "other": {"argv": ["zonal"], "version": "0.0.1", "inputs": {}, "outputs": {}}}}, fh)
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+            out, err = proc.communicate(timeout=120)
+        self.assertEqual(proc.returncode, 0, err)
+        self.assertEqual(list(self.state()["stages"]), ["a", "other"])
+        self.assertEqual(sorted(os.listdir(self.path("out/.cityrisk"))), ["pipeline.json.state.json"])
 
 
 if __name__ == "__main__":

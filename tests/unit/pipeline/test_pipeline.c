@@ -1,7 +1,7 @@
 /* test_pipeline.c: pipeline files and their state: what is refused, the order of the
  * stages, the state read once and recorded, what makes a stage run, which outputs a stage
  * may replace, reading cancelled. */
-#define _POSIX_C_SOURCE 200809L
+#define _XOPEN_SOURCE 700 /* realpath */
 #include "testutil.h"
 
 #include <fcntl.h>
@@ -511,6 +511,87 @@ static void prepare_replaces_only_what_the_pipeline_made(void **state)
     fixture_free(f);
 }
 
+/* Ownership is by path: a record of any state file beside the outputs, under any stage
+ * name, makes a file the pipeline's when it lists its path with its size and time; a stage
+ * with no record by name takes the run of the record that lists its first output; and a
+ * record of other paths grants no --overwrite. */
+static void ownership_is_by_path_in_any_state_read(void **state)
+{
+    (void)state;
+    fixture *f = fixture_new();
+    cr_ctx *ctx = cr_ctx_new();
+    cr_pipeline *p = NULL;
+    const char *text = "{\"stages\": [" ARRIVALS("a", "dem.tif", "out/a.tif") "]}";
+    char *tif = tu_path(f->dir, "out/a.tif"), *real = realpath(f->dir, NULL), *doc = calloc(1, 8192);
+    char *other = tu_path(f->dir, "out/.cityrisk/renamed.json.state.json");
+    assert_non_null(real);
+    assert_non_null(doc);
+    free(tu_write_file(f->dir, "out/a.tif", "mine\n"));
+    set_time(tif, 1000000000, 7);
+    /* the pipeline's own state has "a", but of another path: a.tif is not its, and with no
+     * output there that record grants no --overwrite */
+    snprintf(doc, 8192,
+             "{\"cityrisk_state\": 2, \"pipeline\": \"x\", \"stages\": {\"a\": {\"argv\": [\"arrivals\"], "
+             "\"version\": \"0\", \"inputs\": {}, \"outputs\": {\"%s/out/b.tif\": {\"size\": 5, \"mtime_ns\": "
+             "1000000000000000007}}}}}",
+             real);
+    write_state(f, doc);
+    int overwrite = -1;
+    assert_int_equal(load(f, ctx, text, &p), CR_OK);
+    assert_int_equal(cr_pipeline_prepare(ctx, p, 0, 0, &overwrite), CR_E_EXISTS);
+    cr_ctx_clear_error(ctx);
+    unlink(tif);
+    assert_int_equal(cr_pipeline_prepare(ctx, p, 0, 0, &overwrite), CR_OK);
+    assert_int_equal(overwrite, 0);
+    cr_pipeline_free(p);
+    /* another state file in out/.cityrisk/ (a renamed pipeline file) lists a.tif, under
+     * another stage name: the file as it lists it is the pipeline's */
+    free(tu_write_file(f->dir, "out/a.tif", "mine\n"));
+    set_time(tif, 1000000000, 7);
+    snprintf(doc, 8192,
+             "{\"cityrisk_state\": 2, \"pipeline\": \"x\", \"stages\": {\"old\": {\"argv\": [\"arrivals\"], "
+             "\"version\": \"0\", \"inputs\": {}, \"outputs\": {\"%s/out/a.tif\": {\"size\": 5, \"mtime_ns\": "
+             "1000000000000000007}}}}}",
+             real);
+    FILE *fh = fopen(other, "wb");
+    assert_non_null(fh);
+    fputs(doc, fh);
+    fclose(fh);
+    assert_int_equal(load(f, ctx, text, &p), CR_OK);
+    assert_int_equal(cr_pipeline_prepare(ctx, p, 0, 0, &overwrite), CR_OK);
+    assert_int_equal(overwrite, 1);
+    /* "a" has its record by name: the other file's run is not its */
+    assert_string_equal(p->stage[0].record->version, "0");
+    /* changed since: not its */
+    set_time(tif, 1000000000, 8);
+    assert_int_equal(cr_pipeline_prepare(ctx, p, 0, 0, &overwrite), CR_E_EXISTS);
+    cr_ctx_clear_error(ctx);
+    cr_pipeline_free(p);
+    /* no record by name ("b" now): the run of "old", which lists its first output, stands
+     * for it, and the comparisons decide */
+    set_time(tif, 1000000000, 7);
+    const char *renamed = "{\"stages\": [" ARRIVALS("b", "dem.tif", "out/a.tif") "]}";
+    assert_int_equal(load(f, ctx, renamed, &p), CR_OK);
+    assert_non_null(p->stage[0].record);
+    assert_non_null(p->stage[0].record->argv);
+    assert_int_equal(state_of(p, 0), CR_STAGE_VERSION);
+    assert_int_equal(cr_pipeline_prepare(ctx, p, 0, 0, &overwrite), CR_OK);
+    assert_int_equal(overwrite, 1);
+    cr_pipeline_free(p);
+    /* a state of the pipeline's own name beside no output of it is never read */
+    unlink(other);
+    assert_int_equal(load(f, ctx, renamed, &p), CR_OK);
+    assert_int_equal(state_of(p, 0), CR_STAGE_NO_RECORD);
+    assert_int_equal(cr_pipeline_prepare(ctx, p, 0, 0, &overwrite), CR_E_EXISTS);
+    cr_pipeline_free(p);
+    free(other);
+    free(doc);
+    free(real);
+    free(tif);
+    cr_ctx_free(ctx);
+    fixture_free(f);
+}
+
 static int cancel(double complete, const char *message, void *arg)
 {
     (void)complete;
@@ -577,6 +658,7 @@ int main(void)
         cmocka_unit_test(reading_a_large_file_can_be_cancelled),
         cmocka_unit_test(the_record_says_what_changed),
         cmocka_unit_test(prepare_replaces_only_what_the_pipeline_made),
+        cmocka_unit_test(ownership_is_by_path_in_any_state_read),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
