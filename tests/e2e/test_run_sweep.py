@@ -194,7 +194,7 @@ class Sweeps(SweepCase):
         # a swept name in brackets is one name for --only
         doc["stages"][0]["name"] = "flood"
         self.write(doc)
-        stages = self.run_json(p, "--only", "flood[b,1.25],flood[a,0.5]", "--dry-run")
+        stages = self.run_json(p, "--only", "flood[b,1.25],flood[a,0.5]", "--dry-run", "--force")
         self.assertEqual(sorted(n for n, s in stages.items() if s["status"] == "would run"),
                          ["flood[a,0.5]", "flood[b,1.25]"])
 
