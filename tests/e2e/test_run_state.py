@@ -42,12 +42,28 @@ def features(path):
     return ds.GetLayer(0).GetFeatureCount()
 
 
-def run_in(cwd, *args, user=None):
-    """Runs cityrisk in folder cwd (as another user: a setpriv/runuser prefix); returns
-    (exit code, stdout, stderr)."""
-    proc = subprocess.run([*(user or []), CITYRISK, *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=300)
+def run_in(cwd, *args, user=None, program=CITYRISK, env=None):
+    """Runs cityrisk (program) in folder cwd (as another user: a setpriv/runuser prefix);
+    returns (exit code, stdout, stderr)."""
+    proc = subprocess.run([*(user or []), program, *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=300, env=dict(os.environ, **(env or {})))
     return proc.returncode, proc.stdout, proc.stderr
+
+
+def runnable_copy(folder):
+    """The cityrisk binary and the library it was built with, copied into folder where any
+    user can read them (a checkout under /root cannot be read by nobody): the program's path
+    and the environment that finds the library."""
+    os.makedirs(folder)
+    os.chmod(folder, 0o755)
+    shutil.copy2(CITYRISK, folder)
+    linked = subprocess.run(["ldd", CITYRISK], capture_output=True, text=True).stdout
+    for line in linked.splitlines():
+        if "libcityrisk" in line and "=>" in line:
+            lib = line.split("=>")[1].split("(")[0].strip()
+            shutil.copy2(lib, folder)
+            os.chmod(os.path.join(folder, os.path.basename(lib)), 0o755)
+    return os.path.join(folder, os.path.basename(CITYRISK)), {"LD_LIBRARY_PATH": folder}
 
 
 def unprivileged():
@@ -246,11 +262,12 @@ class Folders(StateCase):
         p = self.write(doc, folder=ro)
         os.chmod(ro, 0o555)
         os.chmod(p, 0o444)
+        program, env = runnable_copy(self.path("bin"))
         try:
-            rc, out, err = run_in(ro, "run", p, "--json", user=user)
+            rc, out, err = run_in(ro, "run", p, "--json", user=user, program=program, env=env)
             self.assertEqual(rc, 0, err)
             self.assertEqual({s["status"] for s in json.loads(out)["stages"]}, {"ran"})
-            rc, out, err = run_in("/", "run", p, "--json", user=user)
+            rc, out, err = run_in("/", "run", p, "--json", user=user, program=program, env=env)
             self.assertEqual(rc, 0, err)
             self.assertEqual({s["status"] for s in json.loads(out)["stages"]}, {"skipped"})
         finally:
