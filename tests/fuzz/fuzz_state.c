@@ -207,7 +207,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *input, size_t input_size)
             json_object *entry = NULL, *argv = NULL;
             int has = json_object_object_get_ex(stages, p->stage[i].name, &entry) &&
                       json_object_object_get_ex(entry, "argv", &argv);
-            FZ_CHECK(has == (RECORDED(&p->stage[i]) != NULL), "stage %s: recorded %d, in the file %d",
+            /* a stage the file does not name may still have a record: the one whose outputs
+             * include its first output (a renamed stage keeps its record) */
+            FZ_CHECK(!has || RECORDED(&p->stage[i]) != NULL, "stage %s: recorded %d, in the file %d",
                      p->stage[i].name, RECORDED(&p->stage[i]) != NULL, has);
             for (size_t k = 0; has && k < json_object_array_length(argv); k++) {
                 json_object *item = json_object_array_get_idx(argv, k);
