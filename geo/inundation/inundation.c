@@ -27,6 +27,7 @@ void cr_inundation_opts_init(cr_inundation_opts *opts)
     memset(opts, 0, sizeof *opts);
     opts->connectivity = 8;
     opts->tile = CR_INUNDATION_DEFAULT_TILE;
+    opts->confidence = 0.8;
 }
 
 /* Everything one run holds: the grid, the readers, the reaches and one tile's buffers. */

@@ -100,6 +100,21 @@ typedef struct cr_inundation_opts {
                                  * (cr_qml_write), NULL-terminated: checked with the output,
                                  * before any work; default NULL */
     char **creation_options;    /* -co for the COG; default NULL */
+    /* Confidence (issue 20, docs/inundation.md "Confidence"): with sigma =
+     * sqrt(dem_rmse_m^2 + datum_rmse_m^2) > 0, each level adds a confidence band (Byte:
+     * 2 inundated with confidence >= P, 1 possibly inundated, 0 dry with confidence >= P)
+     * and a p_inundated band (Float32 0-1) after the depth bands. */
+    double dem_rmse_m;          /* vertical RMSE of the DEM, metres; default 0: no confidence */
+    double datum_rmse_m;        /* RMSE of the datum transformation, metres; default 0 */
+    double confidence;          /* P, in (0.5, 1); default 0.8 (k = 0.8416) */
+    /* Local relative sea level (issue 20, docs/inundation.md "Local sea level"): vertical
+     * land motion, subsidence negative, raises the water level where the land sinks. */
+    const char *vlm_path;       /* VLM raster (any CRS, read bilinear); default NULL */
+    double vlm;                 /* VLM everywhere when vlm_path is NULL; default 0 */
+    double vlm_to_m;            /* metres of land motion per VLM unit: years / 1000 for mm/yr,
+                                 * 1 for --vlm-unit m; default 0: no VLM */
+    const char *projections_path; /* the local projections the levels came from (provenance:
+                                 * band metadata and parameters); default NULL: global presets */
 } cr_inundation_opts;
 
 CR_API void cr_inundation_opts_init(cr_inundation_opts *opts);

@@ -1,0 +1,2 @@
+/* saltelli.c: see include/cityrisk/sobol.h and geo/sensitivity/internal.h (to be written). */
+#include "internal.h"
