@@ -12,7 +12,7 @@
 
 #include "core/internal.h"
 #include "core/polygons.h"
-#include "zonal_internal.h"
+#include "core/zones.h"
 
 void cr_zones_free(cr_zones *zones)
 {
