@@ -87,4 +87,7 @@ cr_status cr_zonal_write(cr_ctx *ctx, const char *out_path, const cr_zonal_opts 
                          const cr_column *columns, int ncolumns, const double *values,
                          int64_t nzones, char **metadata, cr_zonal_summary *summary);
 
+/* The cells two windows share (w = h = 0 when none): a zone's box within a tile. */
+cr_window cr_window_intersect(cr_window a, cr_window b);
+
 #endif

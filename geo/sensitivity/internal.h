@@ -3,7 +3,10 @@
 #ifndef CITYRISK_SENSITIVITY_INTERNAL_H
 #define CITYRISK_SENSITIVITY_INTERNAL_H
 
+#include <json-c/json.h>
+
 #include "cityrisk/context.h"
+#include "cityrisk/sensitivity.h"
 #include "cityrisk/score.h"
 #include "cityrisk/sobol.h"
 
@@ -114,5 +117,9 @@ void cr_sens_rank(const double *score, const unsigned char *eligible, int64_t n,
 /* The quantile q (0..1) of n values, numpy's default 'linear' definition; values is
  * sorted in place; NaN values are left out (NaN when none is left). */
 double cr_sens_quantile(double *values, int64_t n, double q);
+
+/* A factor as the summary and the provenance give it: {"name", "min", "max"} or
+ * {"name", "values"}. */
+json_object *cr_sens_factor_json(const cr_factor *f);
 
 #endif

@@ -278,6 +278,23 @@ static void point_of(const job *j, const double *u, cr_sens_point *p)
     }
 }
 
+json_object *cr_sens_factor_json(const cr_factor *f)
+{
+    char name[32];
+    json_object *e = json_object_new_object();
+    json_object_object_add(e, "name", json_object_new_string(cr_factor_name(f, name, sizeof name)));
+    if (f->nvalues) {
+        json_object *v = json_object_new_array();
+        for (int k = 0; k < f->nvalues; k++)
+            json_object_array_add(v, json_object_new_string(f->values[k]));
+        json_object_object_add(e, "values", v);
+    } else {
+        json_object_object_add(e, "min", cr_json_number(f->min, 10));
+        json_object_object_add(e, "max", cr_json_number(f->max, 10));
+    }
+    return e;
+}
+
 /* ------------------------------------------------------------------------------------ */
 /* Inputs */
 
@@ -350,17 +367,6 @@ static cr_status find_arrivals_ref(job *j)
     return st;
 }
 
-static cr_window intersect(cr_window a, cr_window b)
-{
-    int x0 = a.x > b.x ? a.x : b.x, y0 = a.y > b.y ? a.y : b.y;
-    int x1 = a.x + a.w < b.x + b.w ? a.x + a.w : b.x + b.w;
-    int y1 = a.y + a.h < b.y + b.h ? a.y + a.h : b.y + b.h;
-    cr_window w = {x0, y0, x1 > x0 ? x1 - x0 : 0, y1 > y0 ? y1 - y0 : 0};
-    if (w.w == 0 || w.h == 0)
-        w.w = w.h = 0;
-    return w;
-}
-
 /* The buffers of one tile. */
 typedef struct tile {
     float *raw[CR_INPUTS], *ind[CR_INDICATORS];
@@ -412,7 +418,7 @@ static cr_status add_zones(job *j, tile *t, const cr_window *win)
     cell.sea = sea;
     for (int64_t z = 0; z < j->zones.count; z++) {
         const cr_zone *zone = &j->zones.zone[z];
-        cr_window sub = intersect(zone->box, *win);
+        cr_window sub = cr_window_intersect(zone->box, *win);
         if (zone->empty || sub.w == 0)
             continue;
         cr_status st = cr_coverage(j->ctx, &zone->rings, &sub, &t->scratch, t->cov);
@@ -463,7 +469,7 @@ static cr_status read_cells(job *j)
         cr_window win = cr_grid_window(j->grid, CR_BLOCK_SIZE, i);
         int meets = 0;
         for (int64_t z = 0; z < j->zones.count && !meets; z++)
-            meets = !j->zones.zone[z].empty && intersect(j->zones.zone[z].box, win).w > 0;
+            meets = !j->zones.zone[z].empty && cr_window_intersect(j->zones.zone[z].box, win).w > 0;
         if (!meets)
             continue;
         st = read_tile(j, &t, &win);
@@ -973,21 +979,8 @@ static char **provenance(job *j)
     json_object_object_add(par, "demand_share", cr_json_number(o->model.demand_share, 6));
     json_object_object_add(par, "min_coverage", cr_json_number(o->min_coverage, 6));
     json_object *factors = json_object_new_array();
-    for (int i = 0; i < j->d; i++) {
-        char name[32];
-        json_object *f = json_object_new_object();
-        json_object_object_add(f, "name", json_object_new_string(cr_factor_name(&j->f[i], name, sizeof name)));
-        if (j->f[i].nvalues) {
-            json_object *v = json_object_new_array();
-            for (int k = 0; k < j->f[i].nvalues; k++)
-                json_object_array_add(v, json_object_new_string(j->f[i].values[k]));
-            json_object_object_add(f, "values", v);
-        } else {
-            json_object_object_add(f, "min", cr_json_number(j->f[i].min, 10));
-            json_object_object_add(f, "max", cr_json_number(j->f[i].max, 10));
-        }
-        json_object_array_add(factors, f);
-    }
+    for (int i = 0; i < j->d; i++)
+        json_object_array_add(factors, cr_sens_factor_json(&j->f[i]));
     json_object_object_add(par, "factors", factors);
     json_object_object_add(par, "samples", json_object_new_int(o->samples));
     json_object_object_add(par, "runs", json_object_new_int64(j->runs));

@@ -11,6 +11,7 @@
 #include "cityrisk/json.h"
 #include "cityrisk/sensitivity.h"
 #include "core/inputs.h"
+#include "internal.h"
 
 /* The options of the command: the nominal model in o (as score keeps it, so that the rows
  * of the scoring model are score's), the rest in so. */
@@ -132,19 +133,7 @@ static json_object *summary_json(const sens_args *a)
     json_object_object_add(doc, "cells", json_object_new_int64(s->cells));
     json_object *factors = json_object_new_array();
     for (int i = 0; i < s->factors; i++) {
-        const cr_factor *f = &s->factor[i];
-        char name[32];
-        json_object *e = json_object_new_object();
-        json_object_object_add(e, "name", json_object_new_string(cr_factor_name(f, name, sizeof name)));
-        if (f->nvalues) {
-            json_object *v = json_object_new_array();
-            for (int k = 0; k < f->nvalues; k++)
-                json_object_array_add(v, json_object_new_string(f->values[k]));
-            json_object_object_add(e, "values", v);
-        } else {
-            json_object_object_add(e, "min", cr_json_number(f->min, 10));
-            json_object_object_add(e, "max", cr_json_number(f->max, 10));
-        }
+        json_object *e = cr_sens_factor_json(&s->factor[i]);
         json_object_object_add(e, "mean_abs_rank_shift", index_json(&s->shift[i]));
         json_object_object_add(e, "top_n_changed", index_json(&s->changed[i]));
         json_object_array_add(factors, e);
