@@ -52,7 +52,8 @@ cr_status cr_saltelli_design(cr_ctx *ctx, int n, int d, uint64_t seed, double **
         return st;
     int64_t runs = cr_saltelli_runs(n, d);
     if ((uint64_t)runs > SIZE_MAX / sizeof(double) / (size_t)d)
-        return cr_ctx_fail(ctx, CR_E_IO, "sensitivity: %lld model runs of %d factors do not fit in memory",
+        return cr_ctx_fail(ctx, CR_E_IO,
+                           "sensitivity: %lld model runs of %d factors do not fit in memory",
                            (long long)runs, d);
     double *out = malloc((size_t)runs * (size_t)d * sizeof *out);
     cr_sobol *seq = cr_sobol_new(2 * d, seed);

@@ -127,7 +127,8 @@ static void seeds_reproduce_and_differ(void **state)
     (void)state;
     enum { K = 64, D = 10 };
     double a[K][D], b[K][D], c[K][D];
-    cr_sobol *sa = cr_sobol_new(D, 12345), *sb = cr_sobol_new(D, 12345), *sc = cr_sobol_new(D, 12346);
+    cr_sobol *sa = cr_sobol_new(D, 12345), *sb = cr_sobol_new(D, 12345);
+    cr_sobol *sc = cr_sobol_new(D, 12346);
     for (int k = 0; k < K; k++) {
         cr_sobol_next(sa, a[k]);
         cr_sobol_next(sb, b[k]);
