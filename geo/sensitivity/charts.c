@@ -363,17 +363,19 @@ static void draw_rank_legend(cairo_t *cr, const rank_model *m)
 {
     double x = MARGIN, y = LEGEND_MID, sw = 28, sh = 12;
     char t[96];
-    cairo_rectangle(cr, x, y - sh / 2, sw, sh);
-    cairo_set_source_rgb(cr, BLUE);
-    cairo_fill(cr);
-    cairo_set_source_rgb(cr, INK);
-    snprintf(t, sizeof t, "top %d at the nominal options", m->ntop);
-    x += sw + 8 + text_at(cr, x + sw + 8, y + 5, 14, 0, 0, 0, t) + 24;
+    if (m->ntop > 0) {
+        cairo_rectangle(cr, x, y - sh / 2, sw, sh);
+        cairo_set_source_rgb(cr, BLUE);
+        cairo_fill(cr);
+        cairo_set_source_rgb(cr, INK);
+        snprintf(t, sizeof t, "top %d at the nominal options", m->ntop);
+        x += sw + 8 + text_at(cr, x + sw + 8, y + 5, 14, 0, 0, 0, t) + 24;
+    }
     cairo_rectangle(cr, x, y - sh / 2, sw, sh);
     cairo_set_source_rgb(cr, OTHER_GREY);
     cairo_fill(cr);
     cairo_set_source_rgb(cr, INK);
-    x += sw + 8 + text_at(cr, x + sw + 8, y + 5, 14, 0, 0, 0, "other zones") + 24;
+    x += sw + 8 + text_at(cr, x + sw + 8, y + 5, 14, 0, 0, 0, m->ntop ? "other zones" : "zones") + 24;
     cairo_set_source_rgb(cr, INK);
     x += 8 + text_at(cr, x, y + 5, 14, 0, 0, 0, "bar: ranks of 5\xe2\x80\x93" "95 % of the runs") + 24;
     cairo_arc(cr, x + 6, y, 5, 0, 2 * M_PI);
@@ -566,6 +568,8 @@ static void index_bar(cairo_t *cr, double x, double w, double v, double lo, doub
         cairo_stroke(cr);
         top = fmin(top, y1);
     }
+    if (isfinite(v) && w < 22)
+        return; /* many factors: no room for the numbers (they are in the CSV); n/a stays */
     if (isfinite(v))
         cairo_set_source_rgb(cr, INK);
     else
@@ -637,8 +641,11 @@ static void draw_index_chart(cairo_t *cr, const void *model)
         double xc = plot_x + (i + 0.5) * gw;
         index_bar(cr, xc - gap / 2 - bw, bw, s->first, s->first_lo, s->first_hi, 0);
         index_bar(cr, xc + gap / 2, bw, s->total, s->total_lo, s->total_hi, 1);
+        char name[SHOWN_MAX];
+        cr_text_clean(name, sizeof name, m->factors[i] ? m->factors[i] : "");
+        double size = clean_width(cr, 14, 0, name) <= gw - 8 ? 14 : 12; /* then cut */
         cairo_set_source_rgb(cr, INK);
-        text_at(cr, xc, INDEX_PLOT_BOTTOM + 24, 14, 0, 1, gw - 8, m->factors[i]);
+        text_at(cr, xc, INDEX_PLOT_BOTTOM + 24, size, 0, 1, gw - 8, name);
     }
     cairo_set_source_rgb(cr, INK);
     cairo_move_to(cr, plot_x, floor(INDEX_PLOT_BOTTOM) + 0.5);
