@@ -176,7 +176,10 @@ static double cell_score(const cr_sens_point *p, int renormalise, const double c
 static float cell_uplift(const cr_sens_model *m, size_t c, double share)
 {
     double raw = m->water_raw[c];
-    double b = m->norm.water_ratio ? cr_water_score_from_ratio(raw) : raw < 0 ? 0 : raw > 5 ? 5 : raw;
+    double b = m->norm.water_ratio ? cr_water_score_from_ratio(raw)
+               : raw < 0           ? 0
+               : raw > 5           ? 5
+                                   : raw;
     if (isnan(raw))
         b = NAN;
     return (float)cr_water_uplift(b, m->arrivals[c], m->population[c], share);
@@ -196,8 +199,8 @@ void cr_sens_model_run(const cr_sens_model *m, const cr_sens_point *p, double *s
             size_t c = (size_t)i;
             double v[CR_INDICATORS] = {sea[c], m->ind[CR_IND_WATER][c], m->ind[CR_IND_INFORMAL][c],
                                        m->ind[CR_IND_ARRIVALS][c]};
-            double lg[CR_INDICATORS] = {sea_lg[c], m->lg[CR_IND_WATER][c], m->lg[CR_IND_INFORMAL][c],
-                                        m->lg[CR_IND_ARRIVALS][c]};
+            double lg[CR_INDICATORS] = {sea_lg[c], m->lg[CR_IND_WATER][c],
+                                        m->lg[CR_IND_INFORMAL][c], m->lg[CR_IND_ARRIVALS][c]};
             if (own_arrivals) {
                 float a = arrivals_indicator(m->arrivals_t[c], scale);
                 v[CR_IND_ARRIVALS] = a;
@@ -305,8 +308,9 @@ void cr_sens_rank(const double *score, const unsigned char *eligible, int64_t n,
     }
     qsort(order, (size_t)k, sizeof *order, by_score_desc);
     for (int64_t i = 0; i < k; i++)
-        rank[order[i].zone] = i > 0 && order[i].score == order[i - 1].score ? rank[order[i - 1].zone]
-                                                                            : (double)(i + 1);
+        rank[order[i].zone] = i > 0 && order[i].score == order[i - 1].score
+                                  ? rank[order[i - 1].zone]
+                                  : (double)(i + 1);
 }
 
 static int by_value(const void *a, const void *b)

@@ -53,32 +53,32 @@ typedef struct job {
     cr_ctx *ctx;
     const cr_sensitivity_opts *o;
     cr_sensitivity_summary *s;
-    cr_zonal_opts zo;           /* the zones, as zonal reads and writes them */
+    cr_zonal_opts zo; /* the zones, as zonal reads and writes them */
     const char *path[CR_INPUTS];
     cr_normalise_opts norm;
     cr_grid *grid;
     const char *grid_source;
-    int nbands;                 /* of the sea raster */
-    char (*band_name)[64];      /* SCENARIO of each band ("" when none) */
+    int nbands;                          /* of the sea raster */
+    char (*band_name)[64];               /* SCENARIO of each band ("" when none) */
     int sea_bands[CR_FACTOR_MAX_VALUES]; /* the bands kept (1-based) */
-    int nsea, nominal_sea;      /* how many; the nominal one's index among them */
+    int nsea, nominal_sea;               /* how many; the nominal one's index among them */
     cr_layer *layer[CR_INPUTS];
     cr_layer *sea_layer[CR_FACTOR_MAX_VALUES];
     const char *resampling[CR_INPUTS];
     cr_zones zones;
     cr_sens_model m;
-    cr_factor *f;               /* the resolved factors (s->factor) */
+    cr_factor *f; /* the resolved factors (s->factor) */
     int d;
     cr_sens_point nominal;
     double w_nominal[CR_INDICATORS];
     /* results */
     int64_t runs;
-    double *design;             /* runs x d */
-    double *y, *rank, *uplift;  /* runs x zones */
-    double *shift, *changed;    /* per run */
+    double *design;                   /* runs x d */
+    double *y, *rank, *uplift;        /* runs x zones */
+    double *shift, *changed;          /* per run */
     double *score0, *rank0, *uplift0; /* nominal, per zone */
     unsigned char *eligible, *top0;
-    cr_sens_ranked **order;     /* per worker */
+    cr_sens_ranked **order; /* per worker */
     int workers;
 } job;
 
@@ -131,9 +131,10 @@ static cr_status nominal_band(job *j, const cr_factor *sea_level, int *band)
     if (!*band && sea_level)
         *band = j->sea_bands[(j->nsea - 1) / 2];
     if (!*band)
-        return cr_ctx_fail(j->ctx, CR_E_USAGE,
-                           "sea raster '%s' has %d bands: choose the nominal one with --scenario NAME",
-                           j->path[CR_INPUT_SEA], j->nbands);
+        return cr_ctx_fail(
+            j->ctx, CR_E_USAGE,
+            "sea raster '%s' has %d bands: choose the nominal one with --scenario NAME",
+            j->path[CR_INPUT_SEA], j->nbands);
     return CR_OK;
 }
 
@@ -163,7 +164,8 @@ static cr_status resolve_factors(job *j)
         cr_factor *f = &j->f[i];
         if (f->kind == CR_FACTOR_METHOD && !f->nvalues) {
             for (int k = 0; cr_score_method_names[k]; k++)
-                snprintf(f->values[f->nvalues++], sizeof f->values[0], "%s", cr_score_method_names[k]);
+                snprintf(f->values[f->nvalues++], sizeof f->values[0], "%s",
+                         cr_score_method_names[k]);
         } else if (f->kind == CR_FACTOR_WEIGHT && !f->has_range) {
             double w = j->w_nominal[f->indicator];
             f->min = 0.5 * w, f->max = 1.5 * w;
@@ -177,8 +179,10 @@ static cr_status resolve_factors(job *j)
             double v = o->model.demand_share;
             f->min = fmax(0, 0.5 * v), f->max = fmin(1, 1.5 * v);
             if (!(f->min < f->max))
-                return cr_ctx_fail(ctx, CR_E_USAGE, "factor demand_share: its nominal value %g leaves "
-                                   "no range; give one (--factor demand_share=MIN:MAX)", v);
+                return cr_ctx_fail(ctx, CR_E_USAGE,
+                                   "factor demand_share: its nominal value %g leaves "
+                                   "no range; give one (--factor demand_share=MIN:MAX)",
+                                   v);
         } else if (f->kind == CR_FACTOR_SEA_LEVEL) {
             sea_level = f;
             if (!f->nvalues && j->nbands < 2)
@@ -188,23 +192,29 @@ static cr_status resolve_factors(job *j)
                                    "leave the factor out",
                                    j->path[CR_INPUT_SEA]);
             if (!f->nvalues && j->nbands > CR_FACTOR_MAX_VALUES)
-                return cr_ctx_fail(ctx, CR_E_USAGE, "factor sea_level: sea raster '%s' has %d bands; "
-                                   "name at most %d (sea_level=A,B,...)", j->path[CR_INPUT_SEA],
-                                   j->nbands, CR_FACTOR_MAX_VALUES);
+                return cr_ctx_fail(ctx, CR_E_USAGE,
+                                   "factor sea_level: sea raster '%s' has %d bands; "
+                                   "name at most %d (sea_level=A,B,...)",
+                                   j->path[CR_INPUT_SEA], j->nbands, CR_FACTOR_MAX_VALUES);
             for (int b = 1; !f->nvalues && b <= j->nbands; b++) {
                 if (!j->band_name[b - 1][0])
-                    return cr_ctx_fail(ctx, CR_E_USAGE, "factor sea_level: band %d of '%s' has no "
-                                       "SCENARIO name", b, j->path[CR_INPUT_SEA]);
+                    return cr_ctx_fail(ctx, CR_E_USAGE,
+                                       "factor sea_level: band %d of '%s' has no "
+                                       "SCENARIO name",
+                                       b, j->path[CR_INPUT_SEA]);
             }
             if (!f->nvalues) {
                 for (int b = 1; b <= j->nbands; b++)
-                    snprintf(f->values[f->nvalues++], sizeof f->values[0], "%s", j->band_name[b - 1]);
+                    snprintf(f->values[f->nvalues++], sizeof f->values[0], "%s",
+                             j->band_name[b - 1]);
             }
             for (int v = 0; v < f->nvalues; v++) {
                 int b = band_of(j, f->values[v]);
                 if (!b)
-                    return cr_ctx_fail(ctx, CR_E_USAGE, "factor sea_level: sea raster '%s' has no band "
-                                       "for scenario '%s'", j->path[CR_INPUT_SEA], f->values[v]);
+                    return cr_ctx_fail(ctx, CR_E_USAGE,
+                                       "factor sea_level: sea raster '%s' has no band "
+                                       "for scenario '%s'",
+                                       j->path[CR_INPUT_SEA], f->values[v]);
                 j->sea_bands[v] = b;
             }
             j->nsea = f->nvalues;
@@ -334,7 +344,7 @@ static cr_status find_arrivals_ref(job *j)
         return cr_ctx_fail(ctx, CR_E_IO, "out of memory");
     int64_t count = cr_grid_window_count(j->grid, CR_BLOCK_SIZE);
     float *a = malloc((size_t)CR_BLOCK_SIZE * CR_BLOCK_SIZE * sizeof *a);
-    float (*range)[2] = malloc((size_t)(count ? count : 1) * sizeof *range);
+    float(*range)[2] = malloc((size_t)(count ? count : 1) * sizeof *range);
     cr_status st = a && range ? CR_OK : cr_ctx_fail(ctx, CR_E_IO, "out of memory");
     for (int pass = 1; pass <= 2 && st == CR_OK; pass++) {
         if (pass == 2 && cr_radix_quantile_next_pass(&radix) <= 0)
@@ -385,11 +395,12 @@ static cr_status read_checked(job *j, cr_layer *layer, int k, int band, const cr
     if (st != CR_OK)
         return st;
     int64_t clamped = 0;
-    size_t bad = ind ? cr_indicator_normalise_block((cr_indicator)k, &j->norm, raw, n, ind, &clamped)
-                     : cr_input_check_block(k, &j->norm, raw, n, &clamped);
+    size_t bad =
+        ind ? cr_indicator_normalise_block((cr_indicator)k, &j->norm, raw, n, ind, &clamped)
+            : cr_input_check_block(k, &j->norm, raw, n, &clamped);
     if (bad < n)
-        return cr_input_range_error(j->ctx, k, &j->norm, j->path[k], band, (double)raw[bad], j->grid,
-                                    win->x + (int)(bad % (size_t)win->w),
+        return cr_input_range_error(j->ctx, k, &j->norm, j->path[k], band, (double)raw[bad],
+                                    j->grid, win->x + (int)(bad % (size_t)win->w),
                                     win->y + (int)(bad / (size_t)win->w));
     return CR_OK;
 }
@@ -398,8 +409,8 @@ static cr_status read_tile(job *j, tile *t, const cr_window *win)
 {
     cr_status st = CR_OK;
     for (int b = 0; b < j->nsea && st == CR_OK; b++)
-        st = read_checked(j, j->sea_layer[b], CR_INPUT_SEA, j->sea_bands[b], win, t->raw[CR_INPUT_SEA],
-                          t->sea[b]);
+        st = read_checked(j, j->sea_layer[b], CR_INPUT_SEA, j->sea_bands[b], win,
+                          t->raw[CR_INPUT_SEA], t->sea[b]);
     for (int k = CR_INPUT_WATER; k < CR_INPUTS && st == CR_OK; k++) {
         if (!j->layer[k])
             continue;
@@ -430,14 +441,16 @@ static cr_status add_zones(job *j, tile *t, const cr_window *win)
                 double f = t->cov[(size_t)r * (size_t)sub.w + (size_t)c];
                 if (f == 0.0)
                     continue;
-                size_t i = (size_t)(sub.y - win->y + r) * (size_t)win->w + (size_t)(sub.x - win->x + c);
+                size_t i =
+                    (size_t)(sub.y - win->y + r) * (size_t)win->w + (size_t)(sub.x - win->x + c);
                 cell.f = f;
                 cell.ca = f * area;
                 cell.water = t->ind[CR_IND_WATER][i];
                 cell.informal = t->ind[CR_IND_INFORMAL][i];
                 cell.arrivals = t->raw[CR_INPUT_ARRIVALS][i];
                 cell.water_raw = t->raw[CR_INPUT_WATER][i];
-                cell.population = j->layer[CR_INPUT_POPULATION] ? t->raw[CR_INPUT_POPULATION][i] : NAN;
+                cell.population =
+                    j->layer[CR_INPUT_POPULATION] ? t->raw[CR_INPUT_POPULATION][i] : NAN;
                 for (int b = 0; b < j->nsea; b++)
                     sea[b] = t->sea[b][i];
                 if (!cr_sens_model_add(&j->m, z, &cell))
@@ -600,8 +613,8 @@ static cr_status run_model(job *j)
     for (int w = 0; ok && w < j->workers; w++)
         ok &= (j->order[w] = malloc((size_t)(nz ? nz : 1) * sizeof **j->order)) != NULL;
     if (!ok)
-        return cr_ctx_fail(ctx, CR_E_IO, "out of memory for %lld runs x %lld zones", (long long)j->runs,
-                           (long long)nz);
+        return cr_ctx_fail(ctx, CR_E_IO, "out of memory for %lld runs x %lld zones",
+                           (long long)j->runs, (long long)nz);
     int64_t items = (j->runs + RUNS_PER_ITEM - 1) / RUNS_PER_ITEM;
     return cr_parallel_ordered(ctx, j->workers, 2 * j->workers, items, work, emit, j);
 }
@@ -680,11 +693,16 @@ static cr_status zone_columns(job *j, columns *c)
     size_t stride = (size_t)(nz ? nz : 1);
     for (int k = 0; k < c->n; k++) {
         double *v = c->values + (size_t)k * stride;
-        if (k == 0) cov = v;
-        else if (k == 1) s0 = v;
-        else if (k == 2) r0 = v;
-        else if (k < 9) q[k - 3] = v;
-        else if (k == 9) ptop = v;
+        if (k == 0)
+            cov = v;
+        else if (k == 1)
+            s0 = v;
+        else if (k == 2)
+            r0 = v;
+        else if (k < 9)
+            q[k - 3] = v;
+        else if (k == 9)
+            ptop = v;
         else if (k < 10 + 2 * j->d) {
             if ((k - 10) % 2 == 0)
                 s1[(k - 10) / 2] = v;
@@ -793,8 +811,9 @@ static cr_status write_csv(job *j, const char *path, csv_fn fill)
     if (f) {
         int failed = ferror(f);
         if (fclose(f) != 0 || failed)
-            st = st != CR_OK ? st : cr_ctx_fail(j->ctx, CR_E_IO, "cannot write '%s': %s", path,
-                                                strerror(errno ? errno : EIO));
+            st = st != CR_OK ? st
+                             : cr_ctx_fail(j->ctx, CR_E_IO, "cannot write '%s': %s", path,
+                                           strerror(errno ? errno : EIO));
     }
     if (st == CR_OK)
         st = cr_temp_publish(j->ctx, &temp, path, j->o->overwrite);
@@ -893,7 +912,8 @@ static cr_status zone_labels(job *j, char ***labels)
             if (fi >= 0 && OGR_F_IsFieldSetAndNotNull(feat, fi))
                 out = CSLAddString(out, OGR_F_GetFieldAsString(feat, fi));
             else
-                out = CSLAddString(out, (snprintf(buf, sizeof buf, "zone %lld", (long long)z + 1), buf));
+                out = CSLAddString(out,
+                                   (snprintf(buf, sizeof buf, "zone %lld", (long long)z + 1), buf));
             OGR_F_Destroy(feat);
             z++;
         }
@@ -926,13 +946,17 @@ static cr_status write_charts(job *j, const columns *c)
                 continue;
             const double *q = c->values + 6 * stride; /* rank_p05 .. rank_p95 */
             zones[n++] = (cr_rank_interval){labels && z < CSLCount(labels) ? labels[z] : "",
-                                            (int)j->rank0[z], q[z], q[stride + z], q[2 * stride + z],
+                                            (int)j->rank0[z],
+                                            q[z],
+                                            q[stride + z],
+                                            q[2 * stride + z],
                                             j->rank0[z] <= o->top};
         }
         if (st == CR_OK) {
             qsort(zones, (size_t)n, sizeof *zones, by_nominal_rank);
             st = cr_chart_rank_intervals(j->ctx, o->rank_chart_path, zones, (int)n,
-                                         "Rank of each zone over the model runs (5-95 %)", o->overwrite);
+                                         "Rank of each zone over the model runs (5-95 %)",
+                                         o->overwrite);
         }
         free(zones);
         CSLDestroy(labels);
@@ -972,8 +996,10 @@ static char **provenance(job *j)
     for (int k = 0; k < CR_INDICATORS; k++)
         json_object_object_add(w, cr_input_name(k), cr_json_number(j->w_nominal[k], 10));
     json_object_object_add(par, "weights", w);
-    json_object_object_add(par, "method", json_object_new_string(cr_score_method_name(o->model.method)));
-    json_object_object_add(par, "missing", json_object_new_string(cr_missing_names[o->model.renormalise != 0]));
+    json_object_object_add(par, "method",
+                           json_object_new_string(cr_score_method_name(o->model.method)));
+    json_object_object_add(par, "missing",
+                           json_object_new_string(cr_missing_names[o->model.renormalise != 0]));
     json_object_object_add(par, "arrivals_ref", cr_json_number(j->norm.arrivals_ref, 10));
     json_object_object_add(par, "scenario", json_object_new_string(j->s->scenario));
     json_object_object_add(par, "demand_share", cr_json_number(o->model.demand_share, 6));
@@ -1071,7 +1097,8 @@ static cr_status check_options(job *j)
     if (o->top < 1)
         return cr_ctx_fail(ctx, CR_E_USAGE, "--top must be 1 or more, not %d", o->top);
     if (!(o->min_coverage >= 0 && o->min_coverage <= 1))
-        return cr_ctx_fail(ctx, CR_E_USAGE, "--min-coverage must be from 0 to 1, not %g", o->min_coverage);
+        return cr_ctx_fail(ctx, CR_E_USAGE, "--min-coverage must be from 0 to 1, not %g",
+                           o->min_coverage);
     if (!(o->max_memory_mb >= 0))
         return cr_ctx_fail(ctx, CR_E_USAGE, "--max-memory must be 0 or more MB");
     for (int k = 0; k < CR_INDICATORS; k++)
@@ -1080,13 +1107,17 @@ static cr_status check_options(job *j)
     if (st != CR_OK)
         return st;
     if (!(m->normalise.sea_depth_full > 0 && isfinite(m->normalise.sea_depth_full)))
-        return cr_ctx_fail(ctx, CR_E_USAGE, "--sea-depth-full must be a positive depth in metres, not %g",
+        return cr_ctx_fail(ctx, CR_E_USAGE,
+                           "--sea-depth-full must be a positive depth in metres, not %g",
                            m->normalise.sea_depth_full);
-    if (!m->arrivals_ref_auto && !(m->normalise.arrivals_ref > 0 && isfinite(m->normalise.arrivals_ref)))
-        return cr_ctx_fail(ctx, CR_E_USAGE, "--arrivals-ref must be a positive number of arrivals, not %g",
+    if (!m->arrivals_ref_auto &&
+        !(m->normalise.arrivals_ref > 0 && isfinite(m->normalise.arrivals_ref)))
+        return cr_ctx_fail(ctx, CR_E_USAGE,
+                           "--arrivals-ref must be a positive number of arrivals, not %g",
                            m->normalise.arrivals_ref);
     if (!(m->demand_share >= 0 && isfinite(m->demand_share)))
-        return cr_ctx_fail(ctx, CR_E_USAGE, "--demand-share must be 0 or more, not %g", m->demand_share);
+        return cr_ctx_fail(ctx, CR_E_USAGE, "--demand-share must be 0 or more, not %g",
+                           m->demand_share);
     for (int k = 0; k < CR_INPUTS && st == CR_OK; k++)
         if (j->path[k])
             st = cr_input_refuse_polygons(ctx, k, &m->normalise, j->path[k]);
@@ -1154,7 +1185,8 @@ static cr_status load(job *j)
     cr_ctx *ctx = j->ctx;
     const cr_score_opts *m = &j->o->model;
     /* The grid as score makes it. */
-    const char *primary = m->grid.crs || cr_holds_polygons(m->informal_path) ? m->sea_path : m->informal_path;
+    const char *primary =
+        m->grid.crs || cr_holds_polygons(m->informal_path) ? m->sea_path : m->informal_path;
     cr_status st = cr_grid_from_spec(ctx, &m->grid, primary, &j->grid);
     j->grid_source = cr_grid_spec_source(&m->grid, primary);
     if (st == CR_OK)

@@ -18,11 +18,11 @@
 typedef struct sens_args {
     cr_command_base base;
     cr_score_opts o;
-    double arrivals_ref;    /* --arrivals-ref; NaN when not given: from the data */
+    double arrivals_ref; /* --arrivals-ref; NaN when not given: from the data */
     cr_sensitivity_opts so;
-    char **factor;          /* --factor SPEC, as written */
-    const char *factors;    /* --factors FILE */
-    int seed;               /* --seed */
+    char **factor;       /* --factor SPEC, as written */
+    const char *factors; /* --factors FILE */
+    int seed;            /* --seed */
     cr_sensitivity_summary s;
 } sens_args;
 
@@ -36,20 +36,28 @@ static void init(void *opts)
 }
 
 static const cr_arg ARGS[] = {
-    CR_OPT_INPUT("zones", sens_args, so.zones_path, "FILE", "neighbourhood polygons (any OGR format, any CRS)"),
-    CR_OPT_STRING("layer", NULL, sens_args, so.layer, "NAME", "the zones' layer (default: the first)"),
+    CR_OPT_INPUT("zones", sens_args, so.zones_path, "FILE",
+                 "neighbourhood polygons (any OGR format, any CRS)"),
+    CR_OPT_STRING("layer", NULL, sens_args, so.layer, "NAME",
+                  "the zones' layer (default: the first)"),
     CR_OPT_STRING("id-field", NULL, sens_args, so.id_field, "FIELD", "names zones in messages"),
-    CR_OPT_STRING("name-field", NULL, sens_args, so.name_field, "FIELD", "labels zones in the rank chart"),
+    CR_OPT_STRING("name-field", NULL, sens_args, so.name_field, "FIELD",
+                  "labels zones in the rank chart"),
     CR_OPT_DOUBLE("min-coverage", sens_args, so.min_coverage, "SHARE",
                   "data coverage a zone needs to be ranked (0.5)"),
-    CR_OPT_INPUT("sea", sens_args, o.sea_path, "FILE", "inundation depths in metres (cityrisk inundation)"),
+    CR_OPT_INPUT("sea", sens_args, o.sea_path, "FILE",
+                 "inundation depths in metres (cityrisk inundation)"),
     CR_OPT_STRING("scenario", NULL, sens_args, o.scenario, "NAME", "the nominal band of --sea"),
-    CR_INPUT_POLYGON_ARGS(sens_args, "field of water polygons (default bws_score; bws_raw with --water-input ratio)"),
-    CR_OPT_INPUT("arrivals", sens_args, o.arrivals_path, "FILE", "arrivals per cell (cityrisk arrivals)"),
-    CR_OPT_INPUT("population", sens_args, o.population_path, "FILE", "residents per cell: water_uplift_p05/p50/p95"),
-    CR_OPT__GRID("read every layer onto this raster's grid (default: as score: --informal's "
-                 "when a raster, else --sea's)",
-                 "grid extent in --crs (default: the --sea raster's, reprojected as gdalwarp does)"),
+    CR_INPUT_POLYGON_ARGS(
+        sens_args, "field of water polygons (default bws_score; bws_raw with --water-input ratio)"),
+    CR_OPT_INPUT("arrivals", sens_args, o.arrivals_path, "FILE",
+                 "arrivals per cell (cityrisk arrivals)"),
+    CR_OPT_INPUT("population", sens_args, o.population_path, "FILE",
+                 "residents per cell: water_uplift_p05/p50/p95"),
+    CR_OPT__GRID(
+        "read every layer onto this raster's grid (default: as score: --informal's "
+        "when a raster, else --sea's)",
+        "grid extent in --crs (default: the --sea raster's, reprojected as gdalwarp does)"),
     CR_SCORE_COMBINE_ARGS(sens_args),
     CR_SCORE_NORMALISE_ARGS(sens_args),
     CR_OPT_LIST("factor", NULL, sens_args, factor, "SPEC",
@@ -58,8 +66,10 @@ static const cr_arg ARGS[] = {
     CR_OPT_INPUT("factors", sens_args, factors, "FILE.json", "factors from a JSON file"),
     CR_OPT_INT("samples", sens_args, so.samples, "N", "base samples: N (d + 2) runs (256)"),
     CR_OPT_INT("seed", sens_args, seed, "S", "seed of the scrambled Sobol' sequence (1)"),
-    CR_OPT_INT("bootstrap", sens_args, so.bootstrap, "B", "resamples of the city-wide indices' intervals (200)"),
-    CR_OPT_INT("top", sens_args, so.top, "N", "p_top: the share of runs in which a zone ranks within N (10)"),
+    CR_OPT_INT("bootstrap", sens_args, so.bootstrap, "B",
+               "resamples of the city-wide indices' intervals (200)"),
+    CR_OPT_INT("top", sens_args, so.top, "N",
+               "p_top: the share of runs in which a zone ranks within N (10)"),
     CR_OPT_DOUBLE("max-memory", sens_args, so.max_memory_mb, "MB",
                   "refuse above this estimate (default: half of the memory available)"),
     CR_OPT__OUTPUT("output vector: the zones with their ranks and indices"),
@@ -70,7 +80,8 @@ static const cr_arg ARGS[] = {
                        "the zones' rank intervals"),
     CR_OPT_OUTPUT_FILE("indices-chart", sens_args, so.indices_chart_path, "FILE.png|.svg",
                        "the indices of mean_abs_rank_shift"),
-    CR_OPT_OUTPUT_FILE("runs", sens_args, so.runs_path, "FILE.csv", "every run's factor values and zone scores"),
+    CR_OPT_OUTPUT_FILE("runs", sens_args, so.runs_path, "FILE.csv",
+                       "every run's factor values and zone scores"),
     CR_OPT__OVERWRITE,
     CR_OPT__JSON,
     CR_OPT_END,
@@ -80,9 +91,10 @@ static cr_status check(cr_ctx *ctx, void *opts)
 {
     sens_args *a = opts;
     cr_score_opts *o = &a->o;
-    if (!a->so.zones_path || !o->sea_path || !o->water_path || !o->informal_path || !o->arrivals_path ||
-        !a->base.output)
-        return cr_ctx_fail(ctx, CR_E_USAGE, "--zones, --sea, --water, --informal, --arrivals and -o are required");
+    if (!a->so.zones_path || !o->sea_path || !o->water_path || !o->informal_path ||
+        !o->arrivals_path || !a->base.output)
+        return cr_ctx_fail(ctx, CR_E_USAGE,
+                           "--zones, --sea, --water, --informal, --arrivals and -o are required");
     if (!isnan(a->arrivals_ref)) {
         o->arrivals_ref_auto = 0;
         o->normalise.arrivals_ref = a->arrivals_ref;
@@ -101,7 +113,8 @@ static cr_status check(cr_ctx *ctx, void *opts)
     return CR_OK;
 }
 
-static cr_status run(cr_ctx *ctx, void *opts, const cr_command_call *call, cr_command_result *result)
+static cr_status run(cr_ctx *ctx, void *opts, const cr_command_call *call,
+                     cr_command_result *result)
 {
     (void)call, (void)result;
     sens_args *a = opts;
@@ -145,9 +158,11 @@ static json_object *summary_json(const sens_args *a)
     json_object_object_add(doc, "bootstrap", json_object_new_int(s->bootstrap));
     json_object_object_add(doc, "top", json_object_new_int(s->top));
     json_object_object_add(doc, "arrivals_ref", cr_json_number(s->arrivals_ref, 10));
-    json_object_object_add(doc, "arrivals_ref_from_data", json_object_new_boolean(s->arrivals_ref_from_data));
+    json_object_object_add(doc, "arrivals_ref_from_data",
+                           json_object_new_boolean(s->arrivals_ref_from_data));
     json_object_object_add(doc, "sea_band", json_object_new_int(s->sea_band));
-    json_object_object_add(doc, "scenario", s->scenario[0] ? json_object_new_string(s->scenario) : NULL);
+    json_object_object_add(doc, "scenario",
+                           s->scenario[0] ? json_object_new_string(s->scenario) : NULL);
     json_object *t = json_object_new_object();
     json_object_object_add(t, "read", cr_json_number(s->seconds_read, 4));
     json_object_object_add(t, "runs", cr_json_number(s->seconds_runs, 4));
@@ -162,7 +177,8 @@ static json_object *summary_json(const sens_args *a)
     json_object_object_add(out, "zones", json_object_new_string(a->base.output));
     json_object_object_add(out, "driver", json_object_new_string(s->driver));
     const char *keys[] = {"indices", "rank_chart", "indices_chart", "runs"};
-    const char *paths[] = {o->indices_path, o->rank_chart_path, o->indices_chart_path, o->runs_path};
+    const char *paths[] = {o->indices_path, o->rank_chart_path, o->indices_chart_path,
+                           o->runs_path};
     for (int k = 0; k < 4; k++)
         if (paths[k])
             json_object_object_add(out, keys[k], json_object_new_string(paths[k]));
@@ -178,23 +194,26 @@ static void summarise(const void *opts, FILE *text, cr_command_result *result)
         result->json = summary_json(a);
         return;
     }
-    fprintf(text, "%" PRId64 " zones (%" PRId64 " ranked), %d factors, %" PRId64 " runs of %" PRId64
+    fprintf(text,
+            "%" PRId64 " zones (%" PRId64 " ranked), %d factors, %" PRId64 " runs of %" PRId64
             " cells in %.1f s; a_ref %.6g\n",
             s->zones, s->ranked, s->factors, s->runs, s->cells, s->seconds_runs, s->arrivals_ref);
     for (int i = 0; i < s->factors; i++) {
         char name[32];
-        fprintf(text, "mean_abs_rank_shift: %s S1 %.3f ST %.3f\n", cr_factor_name(&s->factor[i], name, sizeof name),
-                s->shift[i].first, s->shift[i].total);
+        fprintf(text, "mean_abs_rank_shift: %s S1 %.3f ST %.3f\n",
+                cr_factor_name(&s->factor[i], name, sizeof name), s->shift[i].first,
+                s->shift[i].total);
     }
 }
 
 const cr_command cr_sensitivity_command = {
     .name = "sensitivity",
     .summary = "how stable each zone's rank is, and which choices drive it (Sobol' indices)",
-    .synopsis = "--zones ZONES --sea DEPTH.tif [--scenario NAME] --water WATER --informal INFORMAL\n"
-                "       --arrivals ARRIVALS.tif [--population POP.tif] [score's options]\n"
-                "       [--factor SPEC]... [--factors FILE.json] [--samples N] [--seed S]\n"
-                "       -o ZONES.geojson [--indices FILE.csv] [--rank-chart FILE.png] [options]",
+    .synopsis =
+        "--zones ZONES --sea DEPTH.tif [--scenario NAME] --water WATER --informal INFORMAL\n"
+        "       --arrivals ARRIVALS.tif [--population POP.tif] [score's options]\n"
+        "       [--factor SPEC]... [--factors FILE.json] [--samples N] [--seed S]\n"
+        "       -o ZONES.geojson [--indices FILE.csv] [--rank-chart FILE.png] [options]",
     .description =
         "Runs `cityrisk score` then `cityrisk zonal --exposure` many times over the modelling\n"
         "choices, from memory, and says per zone how stable its rank is and which choices\n"
@@ -221,12 +240,18 @@ const cr_command cr_sensitivity_command = {
         "intervals (--bootstrap). --runs: every run's factor values and zone scores.",
     .examples =
         "  cityrisk sensitivity --zones samples/data/neighbourhoods.gpkg --name-field name \\\n"
-        "      --sea inundation.tif --scenario ssp245-2100 --water samples/data/aqueduct_baseline.gpkg \\\n"
+        "      --sea inundation.tif --scenario ssp245-2100 --water "
+        "samples/data/aqueduct_baseline.gpkg \\\n"
         "      --informal samples/data/informal_settlements.shp --arrivals arrivals.tif \\\n"
         "      --grid samples/data/dem.tif --samples 512 -o sensitivity.geojson \\\n"
         "      --indices indices.csv --rank-chart ranks.png --indices-chart indices.png\n"
         "  cityrisk sensitivity ... --factor weights --factor method=geometric,arithmetic \\\n"
         "      --factor sea_level=ssp245-2100-p17,ssp245-2100,ssp245-2100-p83 -o zones.geojson",
-    .args = ARGS, .flags = CR_COMMAND_STAGE, .opts_size = sizeof(sens_args),
-    .init = init, .check = check, .run = run, .summarise = summarise,
+    .args = ARGS,
+    .flags = CR_COMMAND_STAGE,
+    .opts_size = sizeof(sens_args),
+    .init = init,
+    .check = check,
+    .run = run,
+    .summarise = summarise,
 };

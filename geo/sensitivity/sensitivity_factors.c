@@ -66,11 +66,12 @@ static cr_status check_range(cr_ctx *ctx, const char *where, cr_factor *f)
         return cr_ctx_fail(ctx, CR_E_USAGE, "%s: %s takes values (%s=A,B,...), not a range", where,
                            name, name);
     if (!(isfinite(f->min) && isfinite(f->max) && f->min < f->max))
-        return cr_ctx_fail(ctx, CR_E_USAGE, "%s: the range of %s must be MIN:MAX with MIN < MAX", where,
-                           name);
+        return cr_ctx_fail(ctx, CR_E_USAGE, "%s: the range of %s must be MIN:MAX with MIN < MAX",
+                           where, name);
     if (f->kind == CR_FACTOR_DEMAND_SHARE && (f->min < 0 || f->max > 1))
         return cr_ctx_fail(ctx, CR_E_USAGE, "%s: demand_share must lie within 0..1", where);
-    if ((f->kind == CR_FACTOR_WEIGHT && f->min < 0) || (f->kind == CR_FACTOR_ARRIVALS_REF && !(f->min > 0)))
+    if ((f->kind == CR_FACTOR_WEIGHT && f->min < 0) ||
+        (f->kind == CR_FACTOR_ARRIVALS_REF && !(f->min > 0)))
         return cr_ctx_fail(ctx, CR_E_USAGE, "%s: the range of %s must be %s", where, name,
                            f->kind == CR_FACTOR_WEIGHT ? "0 or more" : "above 0");
     f->has_range = 1;
@@ -83,7 +84,8 @@ static cr_status add_value(cr_ctx *ctx, const char *where, cr_factor *f, const c
     char name[32];
     cr_factor_name(f, name, sizeof name);
     if (f->kind != CR_FACTOR_METHOD && f->kind != CR_FACTOR_SEA_LEVEL)
-        return cr_ctx_fail(ctx, CR_E_USAGE, "%s: %s takes a range MIN:MAX, not values", where, name);
+        return cr_ctx_fail(ctx, CR_E_USAGE, "%s: %s takes a range MIN:MAX, not values", where,
+                           name);
     if (n == 0 || n >= sizeof f->values[0])
         return cr_ctx_fail(ctx, CR_E_USAGE, "%s: an empty or too long value of %s", where, name);
     if (f->nvalues == CR_FACTOR_MAX_VALUES)
@@ -95,12 +97,14 @@ static cr_status add_value(cr_ctx *ctx, const char *where, cr_factor *f, const c
     if (f->kind == CR_FACTOR_METHOD) {
         cr_score_method m;
         if (cr_score_method_parse(ctx, dst, &m) != CR_OK)
-            return cr_ctx_fail(ctx, CR_E_USAGE, "%s: unknown method '%s' (geometric, arithmetic, inform)",
-                               where, dst);
+            return cr_ctx_fail(ctx, CR_E_USAGE,
+                               "%s: unknown method '%s' (geometric, arithmetic, inform)", where,
+                               dst);
     }
     for (int i = 0; i < f->nvalues; i++)
         if (strcmp(f->values[i], dst) == 0)
-            return cr_ctx_fail(ctx, CR_E_USAGE, "%s: %s value '%s' is given twice", where, name, dst);
+            return cr_ctx_fail(ctx, CR_E_USAGE, "%s: %s value '%s' is given twice", where, name,
+                               dst);
     f->nvalues++;
     return CR_OK;
 }
@@ -138,10 +142,11 @@ cr_status cr_factor_parse(cr_ctx *ctx, const char *spec, cr_factor *factors, int
     size_t n = eq ? (size_t)(eq - text) : strlen(text);
     cr_factor f;
     if (!factor_of_name(text, n, &f))
-        return cr_ctx_fail(ctx, CR_E_USAGE,
-                           "%s: unknown factor '%.*s' (weight.sea, weight.water, weight.informal, "
-                           "weight.arrivals, weights, method, arrivals_ref, sea_level, demand_share)",
-                           where, (int)n, text);
+        return cr_ctx_fail(
+            ctx, CR_E_USAGE,
+            "%s: unknown factor '%.*s' (weight.sea, weight.water, weight.informal, "
+            "weight.arrivals, weights, method, arrivals_ref, sea_level, demand_share)",
+            where, (int)n, text);
     if (eq) {
         const char *v = eq + 1, *colon = strchr(v, ':');
         if (f.kind != CR_FACTOR_METHOD && f.kind != CR_FACTOR_SEA_LEVEL) {
@@ -151,7 +156,8 @@ cr_status cr_factor_parse(cr_ctx *ctx, const char *spec, cr_factor *factors, int
             snprintf(lo, sizeof lo, "%.*s", (int)(colon - v), v);
             snprintf(hi, sizeof hi, "%s", colon + 1);
             if (!cr_number_finite(lo, &f.min) || !cr_number_finite(hi, &f.max))
-                return cr_ctx_fail(ctx, CR_E_USAGE, "%s: the range must be MIN:MAX, two numbers", where);
+                return cr_ctx_fail(ctx, CR_E_USAGE, "%s: the range must be MIN:MAX, two numbers",
+                                   where);
             cr_status st = check_range(ctx, where, &f);
             if (st != CR_OK)
                 return st;
@@ -176,15 +182,19 @@ static cr_status read_item(cr_ctx *ctx, const char *path, size_t i, json_object 
     char where[1100];
     snprintf(where, sizeof where, "--factors '%s' item %zu", path, i + 1);
     json_object *name = NULL, *min = NULL, *max = NULL, *values = NULL;
-    if (!json_object_is_type(item, json_type_object) || !json_object_object_get_ex(item, "name", &name) ||
+    if (!json_object_is_type(item, json_type_object) ||
+        !json_object_object_get_ex(item, "name", &name) ||
         !json_object_is_type(name, json_type_string))
         return cr_ctx_fail(ctx, CR_E_USAGE, "%s: not an object with a \"name\"", where);
     const char *text = json_object_get_string(name);
     snprintf(where, sizeof where, "--factors '%s' item %zu (%s)", path, i + 1, text);
-    json_object_object_foreach(item, key, val) {
+    json_object_object_foreach(item, key, val)
+    {
         (void)val;
-        if (strcmp(key, "name") && strcmp(key, "min") && strcmp(key, "max") && strcmp(key, "values"))
-            return cr_ctx_fail(ctx, CR_E_USAGE, "%s: unknown key \"%s\" (name, min, max, values)", where, key);
+        if (strcmp(key, "name") && strcmp(key, "min") && strcmp(key, "max") &&
+            strcmp(key, "values"))
+            return cr_ctx_fail(ctx, CR_E_USAGE, "%s: unknown key \"%s\" (name, min, max, values)",
+                               where, key);
     }
     if (strcmp(text, "weights") == 0) {
         if (json_object_object_length(item) != 1)
@@ -195,10 +205,11 @@ static cr_status read_item(cr_ctx *ctx, const char *path, size_t i, json_object 
     }
     cr_factor f;
     if (!factor_of_name(text, strlen(text), &f))
-        return cr_ctx_fail(ctx, CR_E_USAGE,
-                           "%s: unknown factor (weight.sea, weight.water, weight.informal, "
-                           "weight.arrivals, weights, method, arrivals_ref, sea_level, demand_share)",
-                           where);
+        return cr_ctx_fail(
+            ctx, CR_E_USAGE,
+            "%s: unknown factor (weight.sea, weight.water, weight.informal, "
+            "weight.arrivals, weights, method, arrivals_ref, sea_level, demand_share)",
+            where);
     int has_min = json_object_object_get_ex(item, "min", &min);
     int has_max = json_object_object_get_ex(item, "max", &max);
     if (has_min != has_max)
@@ -216,7 +227,8 @@ static cr_status read_item(cr_ctx *ctx, const char *path, size_t i, json_object 
     }
     if (json_object_object_get_ex(item, "values", &values)) {
         if (has_min || !json_object_is_type(values, json_type_array))
-            return cr_ctx_fail(ctx, CR_E_USAGE, "%s: \"values\" must be an array (and no range)", where);
+            return cr_ctx_fail(ctx, CR_E_USAGE, "%s: \"values\" must be an array (and no range)",
+                               where);
         for (size_t k = 0; k < json_object_array_length(values); k++) {
             json_object *v = json_object_array_get_idx(values, k);
             if (!json_object_is_type(v, json_type_string))
@@ -238,9 +250,11 @@ cr_status cr_factors_read(cr_ctx *ctx, const char *path, cr_factor *factors, int
                            json_util_get_last_err() ? json_util_get_last_err() : "bad JSON");
     json_object *list = NULL;
     cr_status st = CR_OK;
-    if (!json_object_is_type(doc, json_type_object) || !json_object_object_get_ex(doc, "factors", &list) ||
+    if (!json_object_is_type(doc, json_type_object) ||
+        !json_object_object_get_ex(doc, "factors", &list) ||
         !json_object_is_type(list, json_type_array))
-        st = cr_ctx_fail(ctx, CR_E_USAGE, "--factors '%s': not an object with a \"factors\" array", path);
+        st = cr_ctx_fail(ctx, CR_E_USAGE, "--factors '%s': not an object with a \"factors\" array",
+                         path);
     for (size_t i = 0; st == CR_OK && i < json_object_array_length(list); i++)
         st = read_item(ctx, path, i, json_object_array_get_idx(list, i), factors, count);
     json_object_put(doc);

@@ -41,8 +41,14 @@ static void square_model(cr_sens_model *m, double *fractions)
     assert_true(cr_sens_model_init(m, 1, 1, &norm, 0, 0));
     for (int i = 0; i < 9; i++) {
         float sea = SEA[i];
-        cr_sens_cell c = {fractions[i], fractions[i] * 1.0, WATER_SCORE[i] / 5, INFORMAL[i], ARRIVALS[i],
-                          WATER_SCORE[i], NAN, &sea};
+        cr_sens_cell c = {fractions[i],
+                          fractions[i] * 1.0,
+                          WATER_SCORE[i] / 5,
+                          INFORMAL[i],
+                          ARRIVALS[i],
+                          WATER_SCORE[i],
+                          NAN,
+                          &sea};
         if (fractions[i] > 0)
             assert_true(cr_sens_model_add(m, 0, &c));
     }
@@ -90,8 +96,11 @@ static void zone_score_by_hand(void **state)
     double sum = 0, weight = 0;
     for (int i = 0; i < 8; i++) {
         double c[4] = {SEA[i], (float)(WATER_SCORE[i] / 5), INFORMAL[i], ARRIVALS[i] > 0 ? 1 : 0};
-        double s = 10 * (exp(0.4 * log1p(9 * c[0]) + 0.2 * log1p(9 * c[1]) + 0.2 * log1p(9 * c[2]) +
-                             0.2 * log1p(9 * c[3])) - 1) / 9;
+        double s = 10 *
+                   (exp(0.4 * log1p(9 * c[0]) + 0.2 * log1p(9 * c[1]) + 0.2 * log1p(9 * c[2]) +
+                        0.2 * log1p(9 * c[3])) -
+                    1) /
+                   9;
         sum += f[i] * s;
         weight += f[i];
     }
@@ -183,9 +192,15 @@ static void factor_specs(void **state)
     assert_int_equal(n, 8);
     assert_string_equal(cr_factor_name(&f[7], name, sizeof name), "demand_share");
     /* Refused, quoting the spec. */
-    const char *bad[] = {"bogus", "weight.sea=0.5:0.1", "weight.sea=0.1", "weight.sea=a:b",
-                         "method=geometric,nonsense", "method=1:2", "weight.water=geometric",
-                         "demand_share=0.5:1.2", "method=geometric,geometric"};
+    const char *bad[] = {"bogus",
+                         "weight.sea=0.5:0.1",
+                         "weight.sea=0.1",
+                         "weight.sea=a:b",
+                         "method=geometric,nonsense",
+                         "method=1:2",
+                         "weight.water=geometric",
+                         "demand_share=0.5:1.2",
+                         "method=geometric,geometric"};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         int m = 0;
         assert_int_equal(cr_factor_parse(ctx, bad[i], f, &m), CR_E_USAGE);
@@ -201,10 +216,11 @@ static void factors_file(void **state)
     (void)state;
     cr_ctx *ctx = cr_ctx_new();
     char *dir = tu_mkdtemp();
-    char *good = tu_write_file(dir, "f.json",
-                               "{\"factors\": [{\"name\": \"weight.sea\", \"min\": 0.15, \"max\": 0.45},"
-                               " {\"name\": \"method\", \"values\": [\"geometric\", \"arithmetic\"]},"
-                               " {\"name\": \"arrivals_ref\"}]}");
+    char *good =
+        tu_write_file(dir, "f.json",
+                      "{\"factors\": [{\"name\": \"weight.sea\", \"min\": 0.15, \"max\": 0.45},"
+                      " {\"name\": \"method\", \"values\": [\"geometric\", \"arithmetic\"]},"
+                      " {\"name\": \"arrivals_ref\"}]}");
     cr_factor f[CR_SOBOL_MAX_FACTORS];
     int n = 0;
     assert_int_equal(cr_factors_read(ctx, good, f, &n), CR_OK);
@@ -212,7 +228,8 @@ static void factors_file(void **state)
     NEAR(f[0].min, 0.15, 1e-15);
     assert_int_equal(f[1].nvalues, 2);
     assert_int_equal(f[2].kind, CR_FACTOR_ARRIVALS_REF);
-    char *bad = tu_write_file(dir, "bad.json", "{\"factors\": [{\"name\": \"method\"}, {\"name\": \"nope\"}]}");
+    char *bad = tu_write_file(dir, "bad.json",
+                              "{\"factors\": [{\"name\": \"method\"}, {\"name\": \"nope\"}]}");
     n = 0;
     assert_int_equal(cr_factors_read(ctx, bad, f, &n), CR_E_USAGE);
     assert_non_null(strstr(cr_ctx_error(ctx), "bad.json"));
@@ -231,12 +248,9 @@ static void factors_file(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(zone_score_by_hand),
-        cmocka_unit_test(a_zone_without_scores_is_nan),
-        cmocka_unit_test(ranks_as_zonal),
-        cmocka_unit_test(quantiles_as_numpy),
-        cmocka_unit_test(factor_specs),
-        cmocka_unit_test(factors_file),
+        cmocka_unit_test(zone_score_by_hand), cmocka_unit_test(a_zone_without_scores_is_nan),
+        cmocka_unit_test(ranks_as_zonal),     cmocka_unit_test(quantiles_as_numpy),
+        cmocka_unit_test(factor_specs),       cmocka_unit_test(factors_file),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
