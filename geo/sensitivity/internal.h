@@ -81,7 +81,8 @@ int cr_sens_model_add(cr_sens_model *m, int64_t z, const cr_sens_cell *cell);
 /* Lays the cells out per zone and normalises what does not vary; area_m2 per zone (NaN:
  * empty), the nominal point for data_coverage. 0 when out of memory. */
 struct cr_sens_point;
-int cr_sens_model_finish(cr_sens_model *m, const double *area_m2, const struct cr_sens_point *nominal);
+int cr_sens_model_finish(cr_sens_model *m, const double *area_m2,
+                         const struct cr_sens_point *nominal);
 
 void cr_sens_model_release(cr_sens_model *m);
 
