@@ -796,14 +796,14 @@ static void put_number(FILE *f, double v)
         fprintf(f, "%.10g", v);
 }
 
-/* Writes a CSV through a temporary file beside path, published when complete. */
+/* Writes a CSV into a temporary file beside path (temp), which the caller publishes once
+ * every output is written: a failure leaves no output of the run. */
 typedef cr_status (*csv_fn)(job *j, FILE *f);
 
-static cr_status write_csv(job *j, const char *path, csv_fn fill)
+static cr_status write_csv(job *j, const char *path, csv_fn fill, cr_temp *temp)
 {
-    cr_temp temp = CR_TEMP_NONE;
-    cr_status st = cr_temp_file(j->ctx, path, "part", &temp);
-    FILE *f = st == CR_OK ? fopen(temp.path, "w") : NULL;
+    cr_status st = cr_temp_file(j->ctx, path, "part", temp);
+    FILE *f = st == CR_OK ? fopen(temp->path, "w") : NULL;
     if (st == CR_OK && !f)
         st = cr_ctx_fail(j->ctx, CR_E_IO, "cannot write '%s': %s", path, strerror(errno));
     if (st == CR_OK)
@@ -815,9 +815,6 @@ static cr_status write_csv(job *j, const char *path, csv_fn fill)
                              : cr_ctx_fail(j->ctx, CR_E_IO, "cannot write '%s': %s", path,
                                            strerror(errno ? errno : EIO));
     }
-    if (st == CR_OK)
-        st = cr_temp_publish(j->ctx, &temp, path, j->o->overwrite);
-    cr_temp_discard(&temp);
     return st;
 }
 
@@ -1278,6 +1275,15 @@ cr_status cr_sensitivity(cr_ctx *ctx, const char *out_path, const cr_sensitivity
         st = city_indices(&j);
     double t3 = cr_seconds();
     s->seconds_indices = t3 - t2;
+    /* The CSVs first, unpublished; then the charts and the zones, which publish themselves;
+     * then the CSVs: a failure before the zones leaves no output but the charts. */
+    cr_temp indices = CR_TEMP_NONE, runs = CR_TEMP_NONE;
+    if (st == CR_OK && o->indices_path)
+        st = write_csv(&j, o->indices_path, fill_indices, &indices);
+    if (st == CR_OK && o->runs_path)
+        st = write_csv(&j, o->runs_path, fill_runs, &runs);
+    if (st == CR_OK)
+        st = write_charts(&j, &c);
     if (st == CR_OK) {
         char **md = provenance(&j);
         cr_zonal_summary zs;
@@ -1288,11 +1294,11 @@ cr_status cr_sensitivity(cr_ctx *ctx, const char *out_path, const cr_sensitivity
         CSLDestroy(md);
     }
     if (st == CR_OK && o->indices_path)
-        st = write_csv(&j, o->indices_path, fill_indices);
+        st = cr_temp_publish(ctx, &indices, o->indices_path, o->overwrite);
     if (st == CR_OK && o->runs_path)
-        st = write_csv(&j, o->runs_path, fill_runs);
-    if (st == CR_OK)
-        st = write_charts(&j, &c);
+        st = cr_temp_publish(ctx, &runs, o->runs_path, o->overwrite);
+    cr_temp_discard(&indices);
+    cr_temp_discard(&runs);
     s->seconds_write = cr_seconds() - t3;
     free(c.col);
     free(c.values);
