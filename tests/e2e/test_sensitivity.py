@@ -98,14 +98,17 @@ def ranks_of(scores, ranked):
 def sobol_reference(y, d):
     """First-order (Saltelli 2010, eq. b) and total (Jansen 1999) indices of outputs y in
     the design order A, B, AB_1..AB_d per base sample, for the two usual variance
-    definitions (population and sample): [(s1, st), (s1, st)]."""
+    definitions (population and sample): [(s1, st), (s1, st)]. The first-order estimate
+    takes f(B) centred on f0, the mean of the A and B outputs (docs/uncertainty.md: the
+    same expectation, E[f(AB_i) - f(A)] = 0, with less noise)."""
     y = np.asarray(y, dtype=float).reshape(-1, d + 2)
     a, b = y[:, 0], y[:, 1]
     both = np.concatenate([a, b])
+    f0 = both.mean()
     out = []
     for ddof in (0, 1):
         v = both.var(ddof=ddof)
-        s1 = np.array([np.mean(b * (y[:, 2 + i] - a)) / v for i in range(d)])
+        s1 = np.array([np.mean((b - f0) * (y[:, 2 + i] - a)) / v for i in range(d)])
         st = np.array([np.mean((a - y[:, 2 + i]) ** 2) / 2 / v for i in range(d)])
         out.append((s1, st))
     return out
