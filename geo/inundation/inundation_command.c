@@ -165,7 +165,7 @@ static cr_status check_vlm(cr_ctx *ctx, inundation_args *a)
 static cr_status load_projections(cr_ctx *ctx, inundation_args *a)
 {
     if (!a->projection_files)
-        return a->location ? cr_ctx_fail(ctx, CR_E_USAGE, "--location is for --projections") : CR_OK;
+        return CR_OK;
     size_t len = 1;
     for (int i = 0; a->projection_files[i]; i++)
         len += strlen(a->projection_files[i]) + 1;
@@ -190,7 +190,9 @@ static cr_status check(cr_ctx *ctx, void *opts)
     inundation_args *a = opts;
     if (a->list) {
         a->base.qml = 0; /* nothing is written */
-        return load_projections(ctx, a);
+        return a->location && !a->projection_files
+                   ? cr_ctx_fail(ctx, CR_E_USAGE, "--location is for --projections")
+                   : CR_OK;
     }
     if (!a->dem || !a->base.output)
         return cr_ctx_fail(ctx, CR_E_USAGE, "--dem and -o are required");
@@ -199,9 +201,10 @@ static cr_status check(cr_ctx *ctx, void *opts)
     cr_status st = check_vlm(ctx, a);
     if (st == CR_OK && a->projection_files && !a->scenarios)
         st = cr_ctx_fail(ctx, CR_E_USAGE, "--projections gives the values of --scenario names");
-    if (st == CR_OK)
-        st = load_projections(ctx, a);
-    if (st != CR_OK)
+    if (st == CR_OK && a->location && !a->projection_files)
+        st = cr_ctx_fail(ctx, CR_E_USAGE, "--location is for --projections");
+    if (st != CR_OK || a->projection_files) /* their levels are resolved by run(): GDAL reads
+                                              * NetCDF files once its drivers are registered */
         return st;
     return add_levels(ctx, a, a->scenarios ? a->scenarios : a->sea_levels, a->scenarios != NULL);
 }
@@ -210,8 +213,11 @@ static cr_status run(cr_ctx *ctx, void *opts, const cr_command_call *call, cr_co
 {
     (void)call, (void)result;
     inundation_args *a = opts;
-    if (a->list)
-        return CR_OK;
+    cr_status st = load_projections(ctx, a);
+    if (st != CR_OK || a->list)
+        return st;
+    if (a->projections && (st = add_levels(ctx, a, a->scenarios, 1)) != CR_OK)
+        return st;
     a->o.overwrite = a->base.overwrite;
     a->o.creation_options = a->base.creation_options;
     a->o.styles = a->base.styles;
