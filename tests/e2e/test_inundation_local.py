@@ -16,7 +16,7 @@ import numpy as np
 from osgeo import gdal, osr
 
 from cliutil import run
-from test_inundation import (CELL, EPSG, NODATA, ORIGIN, InundationCase, find_sea, flood_fill,
+from test_inundation import (CELL, EPSG, ORIGIN, InundationCase, find_sea, flood_fill,
                              make_dem, read_band)
 
 gdal.UseExceptions()
@@ -49,21 +49,6 @@ def utm_to_lonlat():
     wgs84.ImportFromEPSG(4326)
     wgs84.SetAxisMappingStrategy(osr.OAMS_TRADITIONAL_GIS_ORDER)
     return osr.CoordinateTransformation(utm, wgs84)
-
-
-def write_raster(path, array, gt, epsg, nodata=None):
-    values = np.asarray(array, dtype=np.float32)
-    ds = gdal.GetDriverByName("GTiff").Create(path, values.shape[1], values.shape[0], 1,
-                                              gdal.GDT_Float32)
-    ds.SetGeoTransform(gt)
-    srs = osr.SpatialReference()
-    srs.ImportFromEPSG(epsg)
-    ds.SetSpatialRef(srs)
-    if nodata is not None:
-        ds.GetRasterBand(1).SetNoDataValue(nodata)
-    ds.GetRasterBand(1).WriteArray(values)
-    ds = None
-    return path
 
 
 def warp_bilinear(path, rows, cols):
@@ -191,7 +176,7 @@ class VerticalLandMotion(InundationCase):
         vrows, vcols = 20, 20
         jj, ii = np.meshgrid(np.arange(vcols), np.arange(vrows))
         vlm = -8.0 + 0.6 * jj - 0.3 * ii + 1.5 * np.sin(ii * jj / 7.0)  # mm/yr
-        vpath = write_raster(self.path("vlm.tif"), vlm, (lon0, step, 0, lat1, 0, -step), 4326)
+        vpath = make_dem(self.path("vlm.tif"), vlm, cell=step, origin=(lon0, lat1), epsg=4326)
         warped = warp_bilinear(vpath, rows, cols)
         self.assertFalse(np.isnan(warped).any(), "fixture: the VLM raster misses the DEM")
         self.assertGreater(np.ptp(warped[:, 1:]), 1.0, "fixture: VLM nearly constant")
@@ -213,16 +198,15 @@ class VerticalLandMotion(InundationCase):
         dem = coast()
         path = self.dem("coast.tif", dem)
         vlm = np.full(dem.shape, -4.0)
-        vlm[0:3, 2:4] = -9999.0  # 6 land cells without a value
-        vlm[:, 0] = -9999.0      # over the sea: not counted
-        vpath = write_raster(self.path("vlm.tif"), vlm, (ORIGIN[0], CELL, 0, ORIGIN[1], 0, -CELL),
-                             EPSG, nodata=-9999.0)
+        vlm[0:3, 2:4] = np.nan  # 6 land cells without a value
+        vlm[:, 0] = np.nan      # over the sea: not counted
+        vpath = make_dem(self.path("vlm.tif"), vlm)
         out = self.path("out.tif")
         rc, _, err = run("inundation", "--dem", path, "-o", out, "--sea-level", "0.45", "--vlm",
                          vpath, "--years", "25")
         self.assertEqual(rc, 0, err)
         self.assertIn("no value for 6 land cells", err)
-        motion = np.where(vlm == -9999.0, np.nan, vlm * 25 / 1000)
+        motion = vlm * 25 / 1000
         self.assertDepths(read_band(out), expected(dem, 0.45, motion), "VLM with holes")
 
     def test_usage_errors(self):
@@ -237,8 +221,7 @@ class VerticalLandMotion(InundationCase):
 
     def test_output_may_not_be_the_vlm_raster(self):
         path = self.dem("coast.tif", coast())
-        vpath = write_raster(self.path("vlm.tif"), np.zeros((6, 8)),
-                             (ORIGIN[0], CELL, 0, ORIGIN[1], 0, -CELL), EPSG)
+        vpath = make_dem(self.path("vlm.tif"), np.zeros((6, 8)))
         with open(vpath, "rb") as fp:
             before = fp.read()
         rc, _, err = run("inundation", "--dem", path, "-o", vpath, "--overwrite", "--sea-level",
