@@ -427,7 +427,8 @@ const cr_command cr_inundation_command = {
     .summary = "sea-level inundation depth from a DEM, connected to the sea",
     .synopsis = "--dem DEM -o OUT.tif (--sea-level M[,M...] | --scenario NAME[,NAME...])\n"
                 "       [--grid REF | --crs CRS --resolution M [--bounds XMIN,YMIN,XMAX,YMAX]] [options]\n"
-                "       cityrisk inundation --list-scenarios [--json]",
+                "       [--vlm RASTER|VALUE (--years N | --vlm-unit m)] [--projections FILE[,FILE...] [--location ID]]\n"
+                "       cityrisk inundation --list-scenarios [--projections FILE [--dem DEM | --location ID]] [--json]",
     .description =
         "Water depth under sea-level rise, one band per level. The water level is\n"
         "W = sea-level rise + tide + surge - datum offset (metres). A cell is inundated when\n"
@@ -442,11 +443,17 @@ const cr_command cr_inundation_command = {
         "nodata on the sea and where the DEM has none. The DEM dominates the result:\n"
         "SRTM-class DEMs overstate coastal elevation by about 2 m on average (Kulp & Strauss\n"
         "2019); use a lidar or coastal DEM where there is one. Memory does not grow with\n"
-        "the DEM: three streaming passes over tiles of --tile-size cells.",
+        "the DEM: three streaming passes over tiles of --tile-size cells.\n"
+        "Local relative sea level: --vlm moves the land (subsidence negative, mm/yr over\n"
+        "--years, or metres), so depth = W - (z + vlm_m); --projections (a CSV in long format\n"
+        "or IPCC AR6 NetCDF, at the location nearest the DEM) gives --scenario names their\n"
+        "local values. Band metadata records the sources (SEA_LEVEL_SOURCE, VLM_SOURCE).",
     .examples =
         "  cityrisk inundation --dem samples/data/dem.tif --scenario ssp245-2100,ssp585-2100-p83 \\\n"
         "      --tide 0.9 -o inundation.tif\n"
         "  cityrisk inundation --dem dem.tif --sea-level 0.5,1,2 --connectivity 4 --json -o flood.tif\n"
+        "  cityrisk inundation --dem dem.tif --scenario ssp245-2100 --projections local.csv \\\n"
+        "      --vlm subsidence.tif --years 80 -o inundation.tif\n"
         "  cityrisk inundation --list-scenarios",
     .args = ARGS, .flags = CR_COMMAND_STAGE, .opts_size = sizeof(inundation_args),
     .init = init, .clear = clear, .check = check, .run = run, .style = style, .summarise = summarise,
