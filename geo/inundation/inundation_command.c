@@ -93,8 +93,10 @@ static const cr_arg ARGS[] = {
     CR_OPT_CHOICE("vlm-unit", inundation_args, vlm_unit, "mm/yr|m", VLM_UNITS,
                   "unit of --vlm (default mm/yr)"),
     CR_OPT_DOUBLE("years", inundation_args, years, "N", "years of land motion for --vlm in mm/yr (e.g. 80 for 2020-2100)"),
-    CR_OPT_LIST("projections", NULL, inundation_args, projection_files, "FILE[,FILE]",
-                "local sea-level projections (CSV or AR6 NetCDF): --scenario picks from them"),
+    /* an input (a pipeline resolves it beside itself and re-runs when it changes); repeatable */
+    CR_OPT_ROW(CR_ARG_LIST, CR_ROLE_INPUT, 0, "projections", NULL, inundation_args, projection_files,
+               "FILE[,FILE]", "local sea-level projections (CSV or AR6 NetCDF): --scenario picks from them",
+               NULL, NULL),
     CR_OPT_STRING("location", NULL, inundation_args, location, "ID",
                   "location id in NetCDF projections (default: the nearest to the DEM's centre)"),
     CR_OPT__QML,

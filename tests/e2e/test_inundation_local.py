@@ -340,6 +340,27 @@ class LocalProjections(InundationCase):
                                "--scenario", "ssp245-2100", "--location", "12"], "--location")
 
 
+class Pipeline(InundationCase):
+    def test_a_pipeline_stage_takes_projections_beside_it_and_land_motion(self):
+        dem = coast()
+        folder = self.path("project")
+        os.makedirs(os.path.join(folder, "data"))
+        make_dem(os.path.join(folder, "data", "coast.tif"), dem)
+        with open(os.path.join(folder, "data", "local.csv"), "w", encoding="utf-8") as fp:
+            fp.write(CSV)
+        doc = {"stages": [{"stage": "inundation", "dem": "data/coast.tif",
+                           "scenario": "ssp245-2100-p83", "projections": ["data/local.csv"],
+                           "vlm": -2, "years": 50, "output": "out/flood.tif"}]}
+        path = os.path.join(folder, "pipeline.json")
+        with open(path, "w", encoding="utf-8") as fp:
+            json.dump(doc, fp)
+        rc, _, err = run("run", path)  # from another folder: paths are the pipeline's
+        self.assertEqual(rc, 0, err)
+        out = os.path.join(folder, "out", "flood.tif")
+        self.assertDepths(read_band(out), expected(dem, 0.61, -0.1), "pipeline")
+        self.assertTrue(band_metadata(out)["SEA_LEVEL_SOURCE"].endswith("local.csv"))
+
+
 # The quantiles, years and (quantile, year, location) values of the NetCDF fixtures, in mm.
 QUANTILES = [0.05, 0.17, 0.5, 0.83, 0.95]
 YEARS = [2020, 2050, 2100]
