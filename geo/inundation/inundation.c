@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include <cpl_string.h>
 #include <json-c/json.h>
 
 #include "cityrisk/number.h"
@@ -54,6 +55,7 @@ typedef struct run {
     double *vlm_m;         /* one tile's land motion, metres */
     uint8_t *vlm_valid;
     int64_t vlm_missing;   /* land cells the raster has no value for: motion 0 */
+    char **input_files;    /* what no output may replace (input_files()), a CSL */
 } run;
 
 /* Fails when a level's part (what: "tide") cannot be stored in the Float32 output. */
@@ -195,6 +197,7 @@ static void release(run *r)
     cr_layer_close(r->dem);
     cr_layer_close(r->vlm);
     free(r->vlm_m), free(r->vlm_valid);
+    CSLDestroy(r->input_files);
     cr_sea_source_close(r->sea_file);
     cr_reach_free(r->sea_reach);
     for (int k = 0; r->reaches && k < r->o->level_count; k++)
@@ -545,17 +548,7 @@ static cr_status open_writer(cr_ctx *ctx, run *r, const char *out_path, cr_write
         wo.inputs = inputs;
         wo.parameters = params;
         wo.formula = r->vlm || o->vlm * o->vlm_to_m != 0 ? formula : FORMULA;
-        const char *protect[6] = {r->dem_path, NULL, NULL, NULL, NULL, NULL};
-        int n = 1;
-        if (o->sea_path)
-            protect[n++] = o->sea_path;
-        if (o->grid.ref)
-            protect[n++] = o->grid.ref;
-        if (o->vlm_path)
-            protect[n++] = o->vlm_path;
-        if (o->projections_path)
-            protect[n++] = o->projections_path;
-        wo.input_paths = protect;
+        wo.input_paths = (const char *const *)r->input_files;
         st = cr_writer_open(ctx, out_path, r->grid, &wo, w);
     }
     for (int k = 0; st == CR_OK && k < o->level_count; k++) {
@@ -606,6 +599,22 @@ static cr_status prepare(cr_ctx *ctx, run *r, const char *out_path)
     return st;
 }
 
+/* The files the run reads, which no output may replace: the DEM, the sea, the grid's
+ * reference, the VLM raster and each projections file. A CSL. */
+static char **input_files(const cr_inundation_opts *o, const char *dem_path)
+{
+    const char *one[] = {dem_path, o->sea_path, o->grid.ref, o->vlm_path};
+    char **files = NULL;
+    for (size_t i = 0; i < sizeof one / sizeof one[0]; i++)
+        if (one[i])
+            files = CSLAddString(files, one[i]);
+    char **projections = o->projections_path ? CSLTokenizeString2(o->projections_path, ",", 0) : NULL;
+    for (int i = 0; projections && projections[i]; i++)
+        files = CSLAddString(files, projections[i]);
+    CSLDestroy(projections);
+    return files;
+}
+
 cr_status cr_inundation(cr_ctx *ctx, const char *dem_path, const char *out_path,
                         const cr_inundation_opts *opts, cr_inundation_stats *stats,
                         int64_t *sea_cells)
@@ -614,24 +623,19 @@ cr_status cr_inundation(cr_ctx *ctx, const char *dem_path, const char *out_path,
     if (st != CR_OK)
         return st;
     /* Every file the run writes, against every input, before any work. */
-    const char *inputs[6] = {dem_path, NULL, NULL, NULL, NULL, NULL};
-    int n = 1;
-    if (opts->sea_path)
-        inputs[n++] = opts->sea_path;
-    if (opts->grid.ref)
-        inputs[n++] = opts->grid.ref;
-    if (opts->vlm_path)
-        inputs[n++] = opts->vlm_path;
-    if (opts->projections_path)
-        inputs[n++] = opts->projections_path;
-    st = cr_outputs_check(ctx, out_path, "raster", opts->styles, inputs, opts->overwrite);
-    if (st != CR_OK)
+    run r = {.o = opts, .dem_path = dem_path, .input_files = input_files(opts, dem_path)};
+    st = cr_outputs_check(ctx, out_path, "raster", opts->styles, (const char *const *)r.input_files,
+                          opts->overwrite);
+    if (st != CR_OK) {
+        CSLDestroy(r.input_files);
         return st;
-    run r = {.o = opts, .dem_path = dem_path};
+    }
     cr_inundation_stats *local = calloc((size_t)opts->level_count, sizeof *local);
     cr_writer *w = NULL;
-    if (!local)
+    if (!local) {
+        CSLDestroy(r.input_files);
         return cr_ctx_fail(ctx, CR_E_IO, "out of memory for inundation of '%s'", dem_path);
+    }
     st = prepare(ctx, &r, out_path);
     if (st == CR_OK)
         st = open_writer(ctx, &r, out_path, &w);

@@ -329,6 +329,20 @@ class LocalProjections(InundationCase):
                               "ssp245-2100", "--projections", csv], 3, csv, needle)
         self.assertFalse(os.path.exists(self.path("o.tif")))
 
+    def test_output_may_not_be_a_projections_file(self):
+        path = self.dem("coast.tif", coast())
+        first, second = self.path("a.csv"), self.path("b.csv")
+        more = "scenario,year,quantile,sea_level_change_m\nssp370,2100,50,0.6\n"
+        for csv, text in ((first, CSV), (second, more)):
+            with open(csv, "w", encoding="utf-8") as fp:
+                fp.write(text)
+        rc, _, err = run("inundation", "--dem", path, "-o", second, "--overwrite", "--scenario",
+                         "ssp370-2100", "--projections", f"{first},{second}")
+        self.assertEqual(rc, 2, err)
+        self.assertIn(second, err)
+        with open(second, encoding="utf-8") as fp:
+            self.assertEqual(fp.read(), more)
+
     def test_projections_need_scenarios(self):
         path = self.dem("coast.tif", coast())
         csv = self.path("local.csv")
