@@ -490,15 +490,8 @@ static char *parameters_json(const run *r)
 static char *inputs_json(const run *r)
 {
     json_object *a = json_object_new_array();
-    json_object_array_add(a, json_object_new_string(r->dem_path));
-    if (r->o->sea_path)
-        json_object_array_add(a, json_object_new_string(r->o->sea_path));
-    if (r->o->grid.ref)
-        json_object_array_add(a, json_object_new_string(r->o->grid.ref));
-    if (r->o->vlm_path)
-        json_object_array_add(a, json_object_new_string(r->o->vlm_path));
-    if (r->o->projections_path)
-        json_object_array_add(a, json_object_new_string(r->o->projections_path));
+    for (int i = 0; r->input_files && r->input_files[i]; i++)
+        json_object_array_add(a, json_object_new_string(r->input_files[i]));
     return cr_json_take_text(a);
 }
 

@@ -435,6 +435,8 @@ class Ar6NetCdf(InundationCase):
                                          self.mm(500, 0.95, 2100, 2) / 1000], atol=1e-9)
         self.assertEqual(summary["location"]["id"], 303)
         self.assertIsNone(summary["location"]["distance_km"])
+        inputs = json.loads(gdal.Open(self.path("out.tif")).GetMetadataItem("CITYRISK_INPUTS"))
+        self.assertEqual(inputs, [self.dem_path, self.nc245, self.nc585])
 
     def test_comma_separated_files_and_list(self):
         rc, out, err = run("inundation", "--list-scenarios", "--json", "--dem", self.dem_path,
