@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include <cpl_string.h>
 #include <json-c/json.h>
 
 #include "cityrisk/number.h"
@@ -49,6 +50,12 @@ typedef struct run {
     float *depth;
     int64_t seeds, sea_cells;
     int64_t windows;
+    /* vertical land motion (docs/inundation.md "Local sea level") */
+    cr_layer *vlm;         /* the VLM raster on the grid, or NULL */
+    double *vlm_m;         /* one tile's land motion, metres */
+    uint8_t *vlm_valid;
+    int64_t vlm_missing;   /* land cells the raster has no value for: motion 0 */
+    char **input_files;    /* what no output may replace (input_files()), a CSL */
 } run;
 
 /* Fails when a level's part (what: "tide") cannot be stored in the Float32 output. */
@@ -58,6 +65,19 @@ static cr_status check_float32(cr_ctx *ctx, const char *what, double v)
         return CR_OK;
     return cr_ctx_fail(ctx, CR_E_USAGE, "%s %.10g m is beyond what a Float32 output holds (%.10g)",
                        what, v, (double)FLT_MAX);
+}
+
+/* Vertical land motion: a finite value or a raster, and its metres per unit. */
+static cr_status check_vlm(cr_ctx *ctx, const cr_inundation_opts *o)
+{
+    if (!isfinite(o->vlm_to_m) || o->vlm_to_m < 0)
+        return cr_ctx_fail(ctx, CR_E_USAGE, "VLM unit factor %g is not a non-negative number", o->vlm_to_m);
+    if (!isfinite(o->vlm) || !isfinite(o->vlm * o->vlm_to_m))
+        return cr_ctx_fail(ctx, CR_E_USAGE, "vertical land motion %g is not a finite number", o->vlm);
+    if ((o->vlm_path || o->vlm != 0) && o->vlm_to_m == 0)
+        return cr_ctx_fail(ctx, CR_E_USAGE,
+                           "vertical land motion needs its unit: --years N for mm/yr, or --vlm-unit m");
+    return CR_OK;
 }
 
 static cr_status check_options(cr_ctx *ctx, const cr_inundation_opts *o)
@@ -79,7 +99,8 @@ static cr_status check_options(cr_ctx *ctx, const cr_inundation_opts *o)
         return st;
     for (int i = 0; i < o->level_count; i++) {
         double v = o->levels[i].rise_m;
-        if (!isfinite(v) || v < 0)
+        /* Local projections may fall (land uplift outpacing the sea); global ones do not. */
+        if (!isfinite(v) || (v < 0 && !o->projections_path))
             return cr_ctx_fail(ctx, CR_E_USAGE, "sea-level rise %g m is not a non-negative number", v);
         if ((st = check_float32(ctx, "sea-level rise", v)) != CR_OK)
             return st;
@@ -98,7 +119,7 @@ static cr_status check_options(cr_ctx *ctx, const cr_inundation_opts *o)
         return cr_ctx_fail(ctx, CR_E_USAGE, "tile size %d is outside 2 .. 16384", o->tile);
     if (!(o->dem_to_m >= 0) || !isfinite(o->dem_to_m))
         return cr_ctx_fail(ctx, CR_E_USAGE, "DEM unit factor %g is not positive", o->dem_to_m);
-    return CR_OK;
+    return check_vlm(ctx, o);
 }
 
 /* Metres per DEM unit, from the band's unit type unless given. */
@@ -160,6 +181,8 @@ static cr_status allocate(cr_ctx *ctx, run *r)
     r->water = malloc(sizeof *r->water * (size_t)r->o->level_count);
     r->reaches = calloc((size_t)r->o->level_count, sizeof *r->reaches);
     ok = ok && r->water && r->reaches && (r->labels = cr_reach_labels_new()) != NULL;
+    if (ok && r->vlm)
+        ok = (r->vlm_m = malloc(n * sizeof *r->vlm_m)) != NULL && (r->vlm_valid = malloc(n)) != NULL;
     for (int k = 0; ok && r->o->connectivity && k < r->o->level_count; k++)
         ok = (r->reaches[k] = cr_reach_new(r->grid->width, r->grid->height, r->o->tile,
                                            r->o->connectivity, r->labels)) != NULL;
@@ -172,6 +195,9 @@ static cr_status allocate(cr_ctx *ctx, run *r)
 static void release(run *r)
 {
     cr_layer_close(r->dem);
+    cr_layer_close(r->vlm);
+    free(r->vlm_m), free(r->vlm_valid);
+    CSLDestroy(r->input_files);
     cr_sea_source_close(r->sea_file);
     cr_reach_free(r->sea_reach);
     for (int k = 0; r->reaches && k < r->o->level_count; k++)
@@ -183,6 +209,38 @@ static void release(run *r)
     free(r->z);
     free(r->depth);
     free(r->valid), free(r->cand), free(r->seed), free(r->sea), free(r->wet), free(r->joined);
+}
+
+/* Moves the land of the tile by its vertical land motion, after the sea was told from the
+ * DEM as it is today: z becomes z + vlm_m, so that depth = W - (z + vlm_m) = W_cell - z
+ * with W_cell = W - vlm_m (subsidence, negative, raises the water over the land). Where
+ * the VLM raster has no value the motion is 0 (counted, and warned of, in the write pass). */
+static cr_status apply_vlm(cr_ctx *ctx, run *r, const cr_window *win)
+{
+    size_t n = (size_t)win->w * win->h;
+    double to_m = r->o->vlm_to_m;
+    if (to_m == 0 || (!r->vlm && r->o->vlm == 0))
+        return CR_OK;
+    if (!r->vlm) {
+        for (size_t i = 0; i < n; i++)
+            r->z[i] += r->o->vlm * to_m;
+        return CR_OK;
+    }
+    cr_status st = cr_layer_read_f64(ctx, r->vlm, win, r->vlm_m, r->vlm_valid);
+    for (size_t i = 0; st == CR_OK && i < n; i++)
+        if (r->vlm_valid[i])
+            r->z[i] += r->vlm_m[i] * to_m;
+    return st;
+}
+
+/* Land cells of the tile (valid, not sea) the VLM raster has no value for. */
+static int64_t count_vlm_missing(const run *r, const cr_window *win)
+{
+    int64_t count = 0;
+    size_t n = (size_t)win->w * win->h;
+    for (size_t i = 0; r->vlm && i < n; i++)
+        count += r->valid[i] && !r->sea[i] && !r->vlm_valid[i];
+    return count;
 }
 
 /* Reads the DEM over win in metres, with its validity, and the candidate-sea mask
@@ -202,7 +260,7 @@ static cr_status read_tile(cr_ctx *ctx, run *r, const cr_window *win)
             r->seed[i] = r->cand[i] && (edge_row || col == 0 || col == r->grid->width - 1);
         }
     }
-    return CR_OK;
+    return apply_vlm(ctx, r, win);
 }
 
 /* Fills r->sea for the tile: from the sea file, or resolved from the sea reach. */
@@ -291,6 +349,8 @@ static cr_status run_tile(cr_ctx *ctx, run *r, pass p, const cr_window *win, cr_
         r->seeds += count_set(r->sea, n);
     if (p == PASS_WRITE)
         r->sea_cells += count_set(r->sea, n);
+    if (p == PASS_WRITE)
+        r->vlm_missing += count_vlm_missing(r, win);
     for (int k = 0; k < r->o->level_count && st == CR_OK; k++) {
         wet_cells(r, win, r->water[k]);
         if (p == PASS_SCAN)
@@ -337,6 +397,72 @@ static const char *FORMULA =
     "0 on dry land; nodata on the sea and where the DEM has none. Sea by default: cells with "
     "DEM nodata or z <= 0 joined to the raster edge.";
 
+/* Where a level's rise came from (SEA_LEVEL_SOURCE): local projections, a global preset,
+ * or metres given as such. */
+static void sea_level_source(const cr_inundation_opts *o, const cr_sea_level *level, char *buf,
+                             size_t size)
+{
+    if (o->projections_path) {
+        if (o->projections_source)
+            snprintf(buf, size, "%s", o->projections_source);
+        else
+            snprintf(buf, size, "local projections %s", o->projections_path);
+        return;
+    }
+    for (int i = 0; level->name && i < cr_scenario_count(); i++) {
+        const char *preset = cr_scenario_get(i)->name;
+        size_t n = strlen(preset);
+        if (strncmp(level->name, preset, n) == 0 &&
+            (level->name[n] == '\0' || strcmp(level->name + n, "-p17") == 0 ||
+             strcmp(level->name + n, "-p83") == 0)) {
+            snprintf(buf, size, "global AR6 preset");
+            return;
+        }
+    }
+    snprintf(buf, size, "sea-level rise given in metres");
+}
+
+/* The VLM's source (VLM_SOURCE): "raster PATH", "value", or NULL without VLM. */
+static const char *vlm_source(const cr_inundation_opts *o, char *buf, size_t size)
+{
+    if (o->vlm_to_m == 0 || (!o->vlm_path && o->vlm == 0))
+        return NULL;
+    if (o->vlm_path)
+        snprintf(buf, size, "raster %s", o->vlm_path);
+    else
+        snprintf(buf, size, "value");
+    return buf;
+}
+
+/* The parameters of local relative sea level: the sea level's source, the land motion. */
+static void add_local_parameters(const run *r, json_object *p)
+{
+    const cr_inundation_opts *o = r->o;
+    char source[1200];
+    if (o->level_count > 0) {
+        sea_level_source(o, &o->levels[0], source, sizeof source);
+        json_object_object_add(p, "sea_level_source", json_object_new_string(source));
+    }
+    if (!vlm_source(o, source, sizeof source))
+        return;
+    json_object *v = json_object_new_object();
+    json_object_object_add(v, "source", json_object_new_string(source));
+    if (!o->vlm_path) {
+        json_object_object_add(v, "value", cr_json_number(o->vlm, 10));
+        json_object_object_add(v, "vlm_m", cr_json_number(o->vlm * o->vlm_to_m, 10));
+    }
+    json_object_object_add(v, "unit", json_object_new_string(o->vlm_years > 0 ? "mm/yr" : "m"));
+    if (o->vlm_years > 0)
+        json_object_object_add(v, "years", cr_json_number(o->vlm_years, 10));
+    json_object_object_add(v, "metres_per_unit", cr_json_number(o->vlm_to_m, 12));
+    json_object_object_add(p, "vlm", v);
+}
+
+static const char *VLM_FORMULA =
+    "With vertical land motion (VLM_SOURCE, metres = VLM x YEARS / 1000 for mm/yr, subsidence "
+    "negative) z is the land after the motion, z + vlm_m: depth = W - vlm_m - z (W per cell); "
+    "the sea is told from the DEM as it is.";
+
 static char *parameters_json(const run *r)
 {
     const cr_inundation_opts *o = r->o;
@@ -357,18 +483,35 @@ static char *parameters_json(const run *r)
                                                               : json_object_new_string("none"));
     json_object_object_add(p, "sea", json_object_new_string(o->sea_path ? o->sea_path : "dem-nodata-or-below-0-joined-to-edge"));
     json_object_object_add(p, "dem_unit_m", cr_json_number(r->to_m, 12));
+    add_local_parameters(r, p);
     return cr_json_take_text(p);
 }
 
 static char *inputs_json(const run *r)
 {
     json_object *a = json_object_new_array();
-    json_object_array_add(a, json_object_new_string(r->dem_path));
-    if (r->o->sea_path)
-        json_object_array_add(a, json_object_new_string(r->o->sea_path));
-    if (r->o->grid.ref)
-        json_object_array_add(a, json_object_new_string(r->o->grid.ref));
+    for (int i = 0; r->input_files && r->input_files[i]; i++)
+        json_object_array_add(a, json_object_new_string(r->input_files[i]));
     return cr_json_take_text(a);
+}
+
+/* Band k's SEA_LEVEL_SOURCE and, with land motion, VLM_SOURCE, VLM_M (a value) and YEARS. */
+static cr_status set_local_metadata(cr_ctx *ctx, cr_writer *w, const cr_inundation_opts *o, int k)
+{
+    char text[1200];
+    sea_level_source(o, &o->levels[k], text, sizeof text);
+    cr_status st = cr_writer_set_metadata(ctx, w, k + 1, "SEA_LEVEL_SOURCE", text);
+    if (st != CR_OK || !vlm_source(o, text, sizeof text))
+        return st;
+    st = cr_writer_set_metadata(ctx, w, k + 1, "VLM_SOURCE", text);
+    if (st == CR_OK && !o->vlm_path) {
+        snprintf(text, sizeof text, "%.10g", o->vlm * o->vlm_to_m);
+        st = cr_writer_set_metadata(ctx, w, k + 1, "VLM_M", text);
+    }
+    snprintf(text, sizeof text, "%.10g", o->vlm_years);
+    if (st == CR_OK && o->vlm_years > 0)
+        st = cr_writer_set_metadata(ctx, w, k + 1, "YEARS", text);
+    return st;
 }
 
 static cr_status open_writer(cr_ctx *ctx, run *r, const char *out_path, cr_writer **w)
@@ -377,6 +520,8 @@ static cr_status open_writer(cr_ctx *ctx, run *r, const char *out_path, cr_write
     char **names = calloc((size_t)o->level_count, sizeof *names);
     const char **units = calloc((size_t)o->level_count, sizeof *units);
     char *params = parameters_json(r), *inputs = inputs_json(r);
+    char formula[1024];
+    snprintf(formula, sizeof formula, "%s %s", FORMULA, VLM_FORMULA);
     cr_status st = names && units && params && inputs
                        ? CR_OK
                        : cr_ctx_fail(ctx, CR_E_IO, "out of memory writing '%s'", out_path);
@@ -395,14 +540,8 @@ static cr_status open_writer(cr_ctx *ctx, run *r, const char *out_path, cr_write
         wo.creation_options = o->creation_options;
         wo.inputs = inputs;
         wo.parameters = params;
-        wo.formula = FORMULA;
-        const char *protect[4] = {r->dem_path, NULL, NULL, NULL};
-        int n = 1;
-        if (o->sea_path)
-            protect[n++] = o->sea_path;
-        if (o->grid.ref)
-            protect[n++] = o->grid.ref;
-        wo.input_paths = protect;
+        wo.formula = r->vlm || o->vlm * o->vlm_to_m != 0 ? formula : FORMULA;
+        wo.input_paths = (const char *const *)r->input_files;
         st = cr_writer_open(ctx, out_path, r->grid, &wo, w);
     }
     for (int k = 0; st == CR_OK && k < o->level_count; k++) {
@@ -416,6 +555,8 @@ static cr_status open_writer(cr_ctx *ctx, run *r, const char *out_path, cr_write
         char name[32];
         if (st == CR_OK)
             st = cr_writer_set_metadata(ctx, *w, k + 1, "SCENARIO", level_name(&o->levels[k], name, sizeof name));
+        if (st == CR_OK)
+            st = set_local_metadata(ctx, *w, o, k);
     }
     for (int k = 0; names && k < o->level_count; k++)
         free(names[k]);
@@ -439,6 +580,9 @@ static cr_status prepare(cr_ctx *ctx, run *r, const char *out_path)
         st = cr_layer_open(ctx, r->dem_path, r->grid, NULL, &r->dem);
     if (st == CR_OK && o->sea_path)
         st = cr_sea_source_open(ctx, o->sea_path, r->grid, &r->sea_file);
+    /* A continuous layer, as the DEM: bilinear onto a finer grid, average onto a coarser. */
+    if (st == CR_OK && o->vlm_path && o->vlm_to_m > 0)
+        st = cr_layer_open(ctx, o->vlm_path, r->grid, NULL, &r->vlm);
     r->sea_conn = o->connectivity ? o->connectivity : 8;
     if (st == CR_OK)
         st = allocate(ctx, r);
@@ -446,6 +590,22 @@ static cr_status prepare(cr_ctx *ctx, run *r, const char *out_path)
         r->water[k] = o->levels[k].rise_m + o->tide_m + o->surge_m - o->datum_offset_m;
     r->windows = r->grid ? cr_grid_window_count(r->grid, o->tile) : 0;
     return st;
+}
+
+/* The files the run reads, which no output may replace: the DEM, the sea, the grid's
+ * reference, the VLM raster and each projections file. A CSL. */
+static char **input_files(const cr_inundation_opts *o, const char *dem_path)
+{
+    const char *one[] = {dem_path, o->sea_path, o->grid.ref, o->vlm_path};
+    char **files = NULL;
+    for (size_t i = 0; i < sizeof one / sizeof one[0]; i++)
+        if (one[i])
+            files = CSLAddString(files, one[i]);
+    char **projections = o->projections_path ? CSLTokenizeString2(o->projections_path, ",", 0) : NULL;
+    for (int i = 0; projections && projections[i]; i++)
+        files = CSLAddString(files, projections[i]);
+    CSLDestroy(projections);
+    return files;
 }
 
 cr_status cr_inundation(cr_ctx *ctx, const char *dem_path, const char *out_path,
@@ -456,20 +616,19 @@ cr_status cr_inundation(cr_ctx *ctx, const char *dem_path, const char *out_path,
     if (st != CR_OK)
         return st;
     /* Every file the run writes, against every input, before any work. */
-    const char *inputs[4] = {dem_path, NULL, NULL, NULL};
-    int n = 1;
-    if (opts->sea_path)
-        inputs[n++] = opts->sea_path;
-    if (opts->grid.ref)
-        inputs[n++] = opts->grid.ref;
-    st = cr_outputs_check(ctx, out_path, "raster", opts->styles, inputs, opts->overwrite);
-    if (st != CR_OK)
+    run r = {.o = opts, .dem_path = dem_path, .input_files = input_files(opts, dem_path)};
+    st = cr_outputs_check(ctx, out_path, "raster", opts->styles, (const char *const *)r.input_files,
+                          opts->overwrite);
+    if (st != CR_OK) {
+        CSLDestroy(r.input_files);
         return st;
-    run r = {.o = opts, .dem_path = dem_path};
+    }
     cr_inundation_stats *local = calloc((size_t)opts->level_count, sizeof *local);
     cr_writer *w = NULL;
-    if (!local)
+    if (!local) {
+        CSLDestroy(r.input_files);
         return cr_ctx_fail(ctx, CR_E_IO, "out of memory for inundation of '%s'", dem_path);
+    }
     st = prepare(ctx, &r, out_path);
     if (st == CR_OK)
         st = open_writer(ctx, &r, out_path, &w);
@@ -503,6 +662,11 @@ cr_status cr_inundation(cr_ctx *ctx, const char *dem_path, const char *out_path,
             local[k].water_level_m = r.water[k];
             local[k].inundated_area_m2 = (double)local[k].inundated_cells * cell_m2;
         }
+        if (r.vlm_missing > 0)
+            cr_ctx_log(ctx, CR_LOG_WARNING,
+                       "VLM raster '%s' has no value for %lld land cells of DEM '%s': their land "
+                       "motion is taken as 0",
+                       opts->vlm_path, (long long)r.vlm_missing, dem_path);
         cr_ctx_set_progress_range(ctx, 0.6, 1.0);
         st = cr_writer_commit(ctx, w);
         w = NULL;
