@@ -102,14 +102,6 @@ static cr_status check(cr_ctx *ctx, void *opts)
     if (a->seed < 0)
         return cr_ctx_fail(ctx, CR_E_USAGE, "--seed must be 0 or more, not %d", a->seed);
     a->so.seed = (uint64_t)a->seed;
-    a->so.nfactors = 0;
-    for (char **f = a->factor; f && *f; f++) {
-        cr_status st = cr_factor_parse(ctx, *f, a->so.factors, &a->so.nfactors);
-        if (st != CR_OK)
-            return st;
-    }
-    if (a->factors)
-        return cr_factors_read(ctx, a->factors, a->so.factors, &a->so.nfactors);
     return CR_OK;
 }
 
@@ -118,6 +110,19 @@ static cr_status run(cr_ctx *ctx, void *opts, const cr_command_call *call,
 {
     (void)call, (void)result;
     sens_args *a = opts;
+    /* The factors are read here rather than by check: their message is the run's, one line
+     * naming the spec or the file and item, as the run's other refusals before any work. */
+    a->so.nfactors = 0;
+    for (char **f = a->factor; f && *f; f++) {
+        cr_status st = cr_factor_parse(ctx, *f, a->so.factors, &a->so.nfactors);
+        if (st != CR_OK)
+            return st;
+    }
+    if (a->factors) {
+        cr_status st = cr_factors_read(ctx, a->factors, a->so.factors, &a->so.nfactors);
+        if (st != CR_OK)
+            return st;
+    }
     a->o.grid = a->base.grid;
     a->so.model = a->o;
     a->so.overwrite = a->base.overwrite;
