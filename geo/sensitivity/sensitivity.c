@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 
 #include <cpl_string.h>
 #include <json-c/json.h>
@@ -1300,6 +1301,8 @@ cr_status cr_sensitivity(cr_ctx *ctx, const char *out_path, const cr_sensitivity
     cr_temp_discard(&indices);
     cr_temp_discard(&runs);
     s->seconds_write = cr_seconds() - t3;
+    struct rusage usage;
+    s->peak_mb = getrusage(RUSAGE_SELF, &usage) == 0 ? (double)usage.ru_maxrss / 1024.0 : NAN;
     free(c.col);
     free(c.values);
     job_free(&j);

@@ -177,6 +177,7 @@ static json_object *summary_json(const sens_args *a)
     json_object *mem = json_object_new_object();
     json_object_object_add(mem, "estimate_mb", cr_json_number(s->memory_mb, 4));
     json_object_object_add(mem, "limit_mb", cr_json_number(s->memory_limit_mb, 4));
+    json_object_object_add(mem, "peak_mb", cr_json_number(s->peak_mb, 4));
     json_object_object_add(doc, "memory", mem);
     json_object *out = json_object_new_object();
     json_object_object_add(out, "zones", json_object_new_string(a->base.output));

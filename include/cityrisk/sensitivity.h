@@ -107,6 +107,7 @@ typedef struct cr_sensitivity_summary {
     int sea_band;                   /* the nominal band */
     char scenario[64];
     double memory_mb, memory_limit_mb; /* the estimate, and the budget */
+    double peak_mb;                 /* the process's peak resident memory at the end */
     double seconds_read, seconds_runs, seconds_indices, seconds_write;
     cr_sobol_index shift[CR_SOBOL_MAX_FACTORS];   /* of mean_abs_rank_shift */
     cr_sobol_index changed[CR_SOBOL_MAX_FACTORS]; /* of top_n_changed */
