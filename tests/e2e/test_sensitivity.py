@@ -338,6 +338,46 @@ class SensitivityTest(CliTestCase):
         self.assertNotEqual(rc, 0)
         self.assertTrue(gdal.Open(self.inputs.arrivals))
 
+    def test_the_worked_example_of_docs_uncertainty(self):
+        """The command and the figures of docs/uncertainty.md's worked example."""
+        doc_path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "docs", "uncertainty.md")
+        with open(doc_path, encoding="utf-8") as f:
+            doc = f.read()
+        example = doc[doc.index("## Worked example"):]
+        command = example[example.index("```sh") + 5:example.index("```", example.index("```sh") + 5)]
+        args = command.replace("\\\n", " ").split()
+        self.assertEqual(args[:2], ["cityrisk", "sensitivity"])
+        where = {"build/sample-run/inundation-likely.tif": self.inputs.depth,
+                 "build/sample-run/arrivals.tif": self.inputs.arrivals}
+        args = [where.get(a, sample(a[len("samples/data/"):]) if a.startswith("samples/data/")
+                          else self.path(a) if a.endswith((".csv", ".png", ".geojson")) else a)
+                for a in args[1:]]
+        rc, _, err = run(*args, "-q")
+        self.assertEqual(rc, 0, err)
+
+        def table(tag):
+            body = example[example.index(f"<!-- {tag} -->"):example.index(f"<!-- /{tag} -->")]
+            return [[c.strip() for c in line.strip().strip("|").split("|")]
+                    for line in body.splitlines()[3:] if line.startswith("|")]
+
+        zones = {z["name"]: z for z in features(self.path("sensitivity.geojson"))}
+        rows = table("example-ranks")
+        self.assertGreaterEqual(len(rows), 3)
+        for name, nominal, interval, top in rows:
+            z = zones[name]
+            lo, hi = (float(v) for v in interval.split(" - "))
+            self.assertEqual(z["rank_nominal"], int(nominal), name)
+            self.assertAlmostEqual(z["rank_p05"], lo, delta=0.005, msg=name)
+            self.assertAlmostEqual(z["rank_p95"], hi, delta=0.005, msg=name)
+            self.assertAlmostEqual(z["p_top"], float(top), delta=0.005, msg=name)
+        with open(self.path("sensitivity-indices.csv"), newline="", encoding="utf-8") as f:
+            indices = {r["factor"]: r for r in csv.DictReader(f) if r["output"] == "mean_abs_rank_shift"}
+        rows = table("example-indices")
+        self.assertEqual([r[0] for r in rows], list(indices))
+        for factor, s1, st in rows:
+            self.assertAlmostEqual(float(indices[factor]["s1"]), float(s1), delta=0.005, msg=factor)
+            self.assertAlmostEqual(float(indices[factor]["st"]), float(st), delta=0.005, msg=factor)
+
     def test_it_is_a_stage_of_run(self):
         pipeline = self.path("p.json")
         stage = {"stage": "sensitivity", "zones": sample("neighbourhoods.gpkg"), "id-field": "nbhd_id",
