@@ -218,8 +218,9 @@ static int parse_colour(const char *text, GDALColorEntry *e)
 }
 
 /* The categories of every band of a Byte output: a colour table (gdalinfo lists it, QGIS
- * draws the band paletted) whose entries beyond the categories (the nodata among them) are
- * transparent, and the names and colours as the band metadata CLASS_NAMES and CLASS_COLORS
+ * draws the band paletted; GeoTIFF keeps one, on the first band) whose entries beyond the
+ * categories (the nodata among them) are transparent, and the names and colours of every
+ * band as the band metadata CLASS_NAMES and CLASS_COLORS
  * (JSON arrays, as score's class band records them), which `cityrisk map` and the QGIS
  * style read. Not GDAL's category names: a GeoTIFF keeps those only in a .aux.xml sidecar,
  * which the COG copy would leave beside the temporary files and the output would not carry. */
@@ -245,7 +246,8 @@ static cr_status name_categories(cr_ctx *ctx, cr_writer *w, const cr_writer_opts
     const char *colors_text = json_object_to_json_string_ext(colors, JSON_C_TO_STRING_PLAIN);
     for (int b = 1; st == CR_OK && b <= w->bands; b++) {
         GDALRasterBandH band = GDALGetRasterBand(w->ds, b);
-        if (GDALSetRasterColorTable(band, table) != CE_None ||
+        /* GeoTIFF holds one colour table, the first band's */
+        if ((b == 1 && GDALSetRasterColorTable(band, table) != CE_None) ||
             GDALSetMetadataItem(band, "CLASS_NAMES", names_text, NULL) != CE_None ||
             GDALSetMetadataItem(band, "CLASS_COLORS", colors_text, NULL) != CE_None)
             st = cr_ctx_fail(ctx, CR_E_IO, "cannot set the categories of '%s'", w->path);

@@ -168,29 +168,35 @@ static void load_classes(map_model *m, GDALRasterBandH class_band)
     json_object_put(colors);
 }
 
-/* The categories of a band with a colour table and class names (the band metadata
- * CLASS_NAMES, a JSON array, as `cityrisk inundation --dem-rmse` writes its confidence
- * classes; else GDAL's category names, as other tools write them): classes 0..N-1 with
- * their names and the table's colours, N the named values (at most CR_CLASSES_MAX). 0 when
- * the band has none. */
+/* The categories of a band with class names and colours: CLASS_NAMES and CLASS_COLORS
+ * (JSON arrays, as `cityrisk inundation --dem-rmse` writes its confidence classes on every
+ * band) else GDAL's category names and colour table (as other tools write them): classes
+ * 0..N-1, N the values with a name and a colour (at most CR_CLASSES_MAX). 0 when the band
+ * has none. */
 static int load_categories(map_model *m, GDALRasterBandH band)
 {
     GDALColorTableH table = GDALGetRasterColorTable(band);
-    json_object *list = json_array_item(band, "CLASS_NAMES");
+    json_object *names = json_array_item(band, "CLASS_NAMES"), *colors = json_array_item(band, "CLASS_COLORS");
     char **gdal_names = GDALGetRasterCategoryNames(band);
-    int n = 0, count = table ? GDALGetColorEntryCount(table) : 0;
-    for (;; n++) {
-        const char *name = list ? (n < (int)json_object_array_length(list)
-                                       ? json_object_get_string(json_object_array_get_idx(list, n))
-                                       : NULL)
-                                : gdal_names ? gdal_names[n] : NULL;
-        if (!name || !name[0] || n >= CR_CLASSES_MAX || n >= count)
+    int n = 0;
+    for (; n < CR_CLASSES_MAX; n++) {
+        const char *name = names ? (n < (int)json_object_array_length(names)
+                                        ? json_object_get_string(json_object_array_get_idx(names, n))
+                                        : NULL)
+                                 : gdal_names ? gdal_names[n] : NULL;
+        const GDALColorEntry *e = table && n < GDALGetColorEntryCount(table) ? GDALGetColorEntry(table, n) : NULL;
+        int coloured = colors ? n < (int)json_object_array_length(colors) &&
+                                    parse_hex(json_object_get_string(json_object_array_get_idx(colors, n)),
+                                              m->colors[n])
+                              : e != NULL;
+        if (!name || !name[0] || !coloured)
             break;
-        const GDALColorEntry *e = GDALGetColorEntry(table, n);
+        if (!colors)
+            m->colors[n][0] = e->c1 / 255.0, m->colors[n][1] = e->c2 / 255.0, m->colors[n][2] = e->c3 / 255.0;
         cr_text_clean(m->names[n], sizeof m->names[n], name); /* from any tool */
-        m->colors[n][0] = e->c1 / 255.0, m->colors[n][1] = e->c2 / 255.0, m->colors[n][2] = e->c3 / 255.0;
     }
-    json_object_put(list);
+    json_object_put(names);
+    json_object_put(colors);
     if (n < 1)
         return 0;
     m->nclasses = n;

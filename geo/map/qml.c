@@ -602,9 +602,9 @@ static cr_status write_ramp(cr_ctx *ctx, const char *output, GDALDatasetH ds, cr
     return CR_OK;
 }
 
-/* A band's classes: the values its colour table and class names give (CLASS_NAMES, a JSON
- * array, else GDAL's category names; the first CR_CLASSES_MAX named ones; an entry without
- * a name is left out, so the nodata stays transparent). */
+/* A band's classes: CLASS_NAMES and CLASS_COLORS (JSON arrays), else GDAL's category names
+ * and colour table; the values 0.. that have a name and a colour (the first CR_CLASSES_MAX;
+ * the nodata has none, and stays transparent). */
 static cr_status write_paletted(cr_ctx *ctx, const char *output, GDALDatasetH ds, const cr_qml_opts *o,
                                 FILE *f, cr_qml_info *info)
 {
@@ -613,28 +613,32 @@ static cr_status write_paletted(cr_ctx *ctx, const char *output, GDALDatasetH ds
         return cr_ctx_fail(ctx, CR_E_DATA, "'%s' has no band %d to style", output, band);
     GDALRasterBandH b = GDALGetRasterBand(ds, band);
     GDALColorTableH table = GDALGetRasterColorTable(b);
-    json_object *list = json_array_item(b, "CLASS_NAMES");
+    json_object *names = json_array_item(b, "CLASS_NAMES"), *colors = json_array_item(b, "CLASS_COLORS");
     char **gdal_names = GDALGetRasterCategoryNames(b);
-    int count = list ? (int)json_object_array_length(list) : CSLCount(gdal_names);
-    if (!table || count < 1) {
-        json_object_put(list);
-        return cr_ctx_fail(ctx, CR_E_DATA, "band %d of '%s' has no colour table and class names to style",
-                           band, output);
-    }
+    int count = names ? (int)json_object_array_length(names) : CSLCount(gdal_names);
     ramp_item items[CR_CLASSES_MAX];
     int n = 0;
-    for (int v = 0; v < count && v < GDALGetColorEntryCount(table) && n < CR_CLASSES_MAX; v++) {
-        const GDALColorEntry *e = GDALGetColorEntry(table, v);
-        const char *name = list ? json_object_get_string(json_object_array_get_idx(list, v)) : gdal_names[v];
-        if (!name || !name[0] || !e)
+    for (int v = 0; v < count && n < CR_CLASSES_MAX; v++) {
+        const char *name = names ? json_object_get_string(json_object_array_get_idx(names, v)) : gdal_names[v];
+        const GDALColorEntry *e = table && v < GDALGetColorEntryCount(table) ? GDALGetColorEntry(table, v) : NULL;
+        ramp_item *it = &items[n];
+        int coloured = colors ? v < (int)json_object_array_length(colors) &&
+                                    parse_hex(json_object_get_string(json_object_array_get_idx(colors, v)), it->rgb)
+                              : e != NULL;
+        if (!name || !name[0] || !coloured)
             continue;
-        ramp_item *it = &items[n++];
+        if (!colors)
+            it->rgb[0] = (unsigned char)e->c1, it->rgb[1] = (unsigned char)e->c2, it->rgb[2] = (unsigned char)e->c3;
         it->value = v;
-        it->rgb[0] = (unsigned char)e->c1, it->rgb[1] = (unsigned char)e->c2, it->rgb[2] = (unsigned char)e->c3;
         it->alpha = 255; /* a named class is drawn; GeoTIFF colour tables keep no alpha */
         cr_text_clean(it->label, sizeof it->label, name);
+        n++;
     }
-    json_object_put(list);
+    json_object_put(names);
+    json_object_put(colors);
+    if (n == 0)
+        return cr_ctx_fail(ctx, CR_E_DATA, "band %d of '%s' has no named and coloured classes to style",
+                           band, output);
     put_paletted(f, band, items, n);
     info->band = band;
     info->items = n;
