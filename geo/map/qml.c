@@ -235,6 +235,30 @@ static void put_pipe_tail(FILE *f)
           f);
 }
 
+/* What a raster renderer records of its statistics (none used: the styles give the values). */
+static const char MIN_MAX_ORIGIN[] = "      <rasterTransparency/>\n"
+                                     "      <minMaxOrigin>\n"
+                                     "        <limits>None</limits>\n"
+                                     "        <extent>WholeRaster</extent>\n"
+                                     "        <statAccuracy>Estimated</statAccuracy>\n"
+                                     "        <cumulativeCutLower>0.02</cumulativeCutLower>\n"
+                                     "        <cumulativeCutUpper>0.98</cumulativeCutUpper>\n"
+                                     "        <stdDevFactor>2</stdDevFactor>\n"
+                                     "      </minMaxOrigin>\n";
+
+/* The items of a colour ramp or palette: <element value="" color="" alpha="" label=""/>. */
+static void put_items(FILE *f, const char *element, const ramp_item *items, int n)
+{
+    for (int i = 0; i < n; i++) {
+        fprintf(f, "%s value=\"", element);
+        put_number(f, items[i].value);
+        fprintf(f, "\" color=\"#%02x%02x%02x\" alpha=\"%d\" label=\"", items[i].rgb[0], items[i].rgb[1],
+                items[i].rgb[2], items[i].alpha);
+        put_escaped(f, items[i].label);
+        fputs("\"/>\n", f);
+    }
+}
+
 static void put_raster(FILE *f, int band, int discrete, double lo, double hi, const ramp_item *items, int n)
 {
     put_pipe_head(f);
@@ -243,18 +267,9 @@ static void put_raster(FILE *f, int band, int discrete, double lo, double hi, co
     put_number(f, lo);
     fputs("\" classificationMax=\"", f);
     put_number(f, hi);
-    fputs("\">\n"
-          "      <rasterTransparency/>\n"
-          "      <minMaxOrigin>\n"
-          "        <limits>None</limits>\n"
-          "        <extent>WholeRaster</extent>\n"
-          "        <statAccuracy>Estimated</statAccuracy>\n"
-          "        <cumulativeCutLower>0.02</cumulativeCutLower>\n"
-          "        <cumulativeCutUpper>0.98</cumulativeCutUpper>\n"
-          "        <stdDevFactor>2</stdDevFactor>\n"
-          "      </minMaxOrigin>\n"
-          "      <rastershader>\n",
-          f);
+    fputs("\">\n", f);
+    fputs(MIN_MAX_ORIGIN, f);
+    fputs("      <rastershader>\n", f);
     fprintf(f, "        <colorrampshader colorRampType=\"%s\" classificationMode=\"1\" clip=\"0\" "
                "labelPrecision=\"4\" minimumValue=\"",
             discrete ? "DISCRETE" : "INTERPOLATED");
@@ -262,14 +277,7 @@ static void put_raster(FILE *f, int band, int discrete, double lo, double hi, co
     fputs("\" maximumValue=\"", f);
     put_number(f, hi);
     fputs("\">\n", f);
-    for (int i = 0; i < n; i++) {
-        fputs("          <item value=\"", f);
-        put_number(f, items[i].value);
-        fprintf(f, "\" color=\"#%02x%02x%02x\" alpha=\"%d\" label=\"", items[i].rgb[0], items[i].rgb[1],
-                items[i].rgb[2], items[i].alpha);
-        put_escaped(f, items[i].label);
-        fputs("\"/>\n", f);
-    }
+    put_items(f, "          <item", items, n);
     fputs("        </colorrampshader>\n"
           "      </rastershader>\n"
           "    </rasterrenderer>\n",
@@ -282,26 +290,11 @@ static void put_paletted(FILE *f, int band, const ramp_item *items, int n)
 {
     put_pipe_head(f);
     fprintf(f, "    <rasterrenderer type=\"paletted\" band=\"%d\" opacity=\"1\" alphaBand=\"-1\" "
-               "nodataColor=\"\">\n"
-               "      <rasterTransparency/>\n"
-               "      <minMaxOrigin>\n"
-               "        <limits>None</limits>\n"
-               "        <extent>WholeRaster</extent>\n"
-               "        <statAccuracy>Estimated</statAccuracy>\n"
-               "        <cumulativeCutLower>0.02</cumulativeCutLower>\n"
-               "        <cumulativeCutUpper>0.98</cumulativeCutUpper>\n"
-               "        <stdDevFactor>2</stdDevFactor>\n"
-               "      </minMaxOrigin>\n"
-               "      <colorPalette>\n",
+               "nodataColor=\"\">\n",
             band);
-    for (int i = 0; i < n; i++) {
-        fputs("        <paletteEntry value=\"", f);
-        put_number(f, items[i].value);
-        fprintf(f, "\" color=\"#%02x%02x%02x\" alpha=\"%d\" label=\"", items[i].rgb[0], items[i].rgb[1],
-                items[i].rgb[2], items[i].alpha);
-        put_escaped(f, items[i].label);
-        fputs("\"/>\n", f);
-    }
+    fputs(MIN_MAX_ORIGIN, f);
+    fputs("      <colorPalette>\n", f);
+    put_items(f, "        <paletteEntry", items, n);
     fputs("      </colorPalette>\n"
           "    </rasterrenderer>\n",
           f);
