@@ -120,6 +120,8 @@ static char **staging_options(GDALDriverH gtiff, const cr_grid *grid, int bands)
      * the tiles never written: a cancelled run stops in a moment, not after writing the
      * rest of the raster. Reading gives the same cells either way. */
     o = CSLSetNameValue(o, "SPARSE_OK", "TRUE");
+    /* 3 or 4 Byte bands would otherwise be RGB(A) colour: these are bands of values. */
+    o = CSLSetNameValue(o, "PHOTOMETRIC", "MINISBLACK");
     if (cr_output_staging_bytes(grid, bands) <= STAGING_RAW_MAX)
         return o;
     if (gtiff_has_zstd(gtiff)) {
@@ -217,13 +219,13 @@ static int parse_colour(const char *text, GDALColorEntry *e)
     return 1;
 }
 
-/* The categories of every band of a Byte output: a colour table (gdalinfo lists it, QGIS
- * draws the band paletted; GeoTIFF keeps one, on the first band) whose entries beyond the
- * categories (the nodata among them) are transparent, and the names and colours of every
- * band as the band metadata CLASS_NAMES and CLASS_COLORS
+/* The categories of every band of a Byte output: the names and colours as the band metadata
+ * CLASS_NAMES and CLASS_COLORS
  * (JSON arrays, as score's class band records them), which `cityrisk map` and the QGIS
  * style read. Not GDAL's category names: a GeoTIFF keeps those only in a .aux.xml sidecar,
- * which the COG copy would leave beside the temporary files and the output would not carry. */
+ * which the COG copy would leave beside the temporary files and the output would not carry.
+ * A single-band output also gets a colour table (gdalinfo lists it, QGIS draws the band
+ * paletted), its entries beyond the categories (the nodata among them) transparent. */
 static cr_status name_categories(cr_ctx *ctx, cr_writer *w, const cr_writer_opts *opts)
 {
     if (!opts->category_count)
@@ -246,8 +248,9 @@ static cr_status name_categories(cr_ctx *ctx, cr_writer *w, const cr_writer_opts
     const char *colors_text = json_object_to_json_string_ext(colors, JSON_C_TO_STRING_PLAIN);
     for (int b = 1; st == CR_OK && b <= w->bands; b++) {
         GDALRasterBandH band = GDALGetRasterBand(w->ds, b);
-        /* GeoTIFF holds one colour table, the first band's */
-        if ((b == 1 && GDALSetRasterColorTable(band, table) != CE_None) ||
+        /* A GeoTIFF palette is for single-band files only: with more bands GDAL refuses it (3
+         * and more) or makes band 2 an alpha band (2). */
+        if ((w->bands == 1 && GDALSetRasterColorTable(band, table) != CE_None) ||
             GDALSetMetadataItem(band, "CLASS_NAMES", names_text, NULL) != CE_None ||
             GDALSetMetadataItem(band, "CLASS_COLORS", colors_text, NULL) != CE_None)
             st = cr_ctx_fail(ctx, CR_E_IO, "cannot set the categories of '%s'", w->path);

@@ -192,7 +192,7 @@ static cr_status allocate(cr_ctx *ctx, run *r)
     r->depth = malloc(n * sizeof *r->depth);
     uint8_t **masks[] = {&r->valid, &r->cand, &r->seed, &r->sea, &r->wet, &r->joined, &r->joined_high};
     int ok = r->z && r->depth;
-    for (size_t i = 0; i < sizeof masks / sizeof masks[0]; i++)
+    for (size_t i = 0; i < sizeof masks / sizeof masks[0] - !r->conf; i++) /* joined_high: confidence */
         ok = (*masks[i] = malloc(n)) != NULL && ok;
     r->water = malloc(sizeof *r->water * (size_t)r->o->level_count);
     r->reaches = calloc((size_t)r->o->level_count, sizeof *r->reaches);

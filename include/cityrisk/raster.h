@@ -134,9 +134,9 @@ typedef struct cr_writer_opts {
                                      * most frequent value instead of the mean; default NULL */
     cr_writer_type type;            /* default CR_WRITER_FLOAT32 */
     int category_count;             /* Byte: classes 0..category_count - 1 (at most 255) named
-                                     * and coloured in every band (a colour table on the
-                                     * first band, the one GeoTIFF keeps, which gdalinfo and
-                                     * QGIS show, and the band metadata
+                                     * and coloured in every band (a colour table when the
+                                     * raster has one band, as GeoTIFF allows, which gdalinfo
+                                     * and QGIS show, and the band metadata
                                      * CLASS_NAMES and CLASS_COLORS, JSON arrays, which `cityrisk
                                      * map` and its QGIS style read), their overviews by most
                                      * frequent value; default 0 */

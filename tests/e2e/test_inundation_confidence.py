@@ -192,11 +192,9 @@ class Confidence(CliTestCase):
                 self.assertAlmostEqual(w, float(b))
                 self.assertAlmostEqual(float(md["WATER_LEVEL_LOW_M"]), w - K * SIGMA, places=8)
                 self.assertAlmostEqual(float(md["WATER_LEVEL_HIGH_M"]), w + K * SIGMA, places=8)
-            if b == 1:  # GeoTIFF keeps one colour table, the first band's
-                table = cb.GetColorTable()
-                self.assertIsNotNone(table)
-                for v, rgb in enumerate(COLOURS):
-                    self.assertEqual(table.GetColorEntry(v)[:3], rgb)
+            # GeoTIFF allows no palette in a file of several bands; none is an alpha band
+            self.assertIsNone(cb.GetColorTable())
+            self.assertNotEqual(cb.GetColorInterpretation(), gdal.GCI_AlphaBand)
             names = json.loads(cb.GetMetadataItem("CLASS_NAMES"))
             self.assertEqual(names, ["Dry (confidence >= 0.8)", "Possibly inundated",
                                      "Inundated (confidence >= 0.8)"])
@@ -211,11 +209,38 @@ class Confidence(CliTestCase):
             self.assertAlmostEqual(params["confidence"]["confidence"], 0.8)
         self.assertIn("Phi((W - z) / sigma)", prob.GetMetadataItem("CITYRISK_FORMULA"))
         self.assertIn("independent", prob.GetMetadataItem("CITYRISK_FORMULA"))
-        # gdalinfo lists the colour table (category names would need a .aux.xml sidecar)
-        info = gdal.Info(self.path("flood_confidence.tif"))
-        self.assertIn("Color Table", info)
         self.assertEqual(sorted(os.listdir(self.tmp)),
                          ["dem.tif", "flood.tif", "flood_confidence.tif", "flood_p_inundated.tif"])
+
+    def test_one_level_has_a_colour_table(self):
+        dem = self.dem("dem.tif", ridge_dem(True))
+        self.inundate(dem, self.path("flood.tif"), *RMSE)
+        ds = gdal.Open(self.path("flood_confidence.tif"))  # alive while its band is used
+        band = ds.GetRasterBand(1)
+        table = band.GetColorTable()
+        self.assertIsNotNone(table)
+        for v, rgb in enumerate(COLOURS):
+            self.assertEqual(table.GetColorEntry(v)[:3], rgb)
+        # gdalinfo lists it (category names would need a .aux.xml sidecar: none is written)
+        self.assertIn("Color Table", gdal.Info(self.path("flood_confidence.tif")))
+        self.assertEqual(sorted(os.listdir(self.tmp)),
+                         ["dem.tif", "flood.tif", "flood_confidence.tif", "flood_p_inundated.tif"])
+
+    def test_map_and_style_of_a_later_level(self):
+        # Band 2 of three levels: no colour table, the classes from CLASS_NAMES / CLASS_COLORS.
+        dem = self.dem("dem.tif", ridge_dem(True))
+        self.inundate(dem, self.path("flood.tif"), *RMSE, "--sea-level", "0.2,1,3", "--qml")
+        png = self.path("map.png")
+        rc, out, err = run("map", "--raster", self.path("flood_confidence.tif"), "--band", "2",
+                           "--json", "-o", png)
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(json.loads(out)["mode"], "class")
+        rgba = np.moveaxis(gdal.Open(png).ReadAsArray(), 0, -1)
+        for rgb in COLOURS:
+            self.assertGreater(int(np.all(rgba[:, :, :3] == rgb, axis=-1).sum()), 5000, rgb)
+        entries = ET.parse(self.path("flood_confidence.qml")).getroot().findall(
+            "pipe/rasterrenderer/colorPalette/paletteEntry")
+        self.assertEqual([e.get("color") for e in entries], ["#%02x%02x%02x" % c for c in COLOURS])
 
     def test_qgis_style_shows_the_classes(self):
         dem = self.dem("dem.tif", ridge_dem(True))

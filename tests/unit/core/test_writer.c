@@ -417,7 +417,7 @@ static void byte_classes_with_names_and_colours(void **state)
     const char *names[] = {"dry", "maybe", "wet"}, *colors[] = {"#d9d9d9", "#fdae61", "#2166ac"};
     cr_writer_opts o;
     cr_writer_opts_init(&o);
-    o.band_count = 2;
+    o.band_count = 3; /* 3 Byte bands are not taken for RGB */
     o.type = CR_WRITER_BYTE;
     o.nodata = 255;
     o.category_count = 3;
@@ -427,9 +427,10 @@ static void byte_classes_with_names_and_colours(void **state)
     assert_int_equal(write_all(ctx, path, &o), CR_OK);
     GDALDatasetH ds = GDALOpen(path, GA_ReadOnly);
     assert_non_null(ds);
-    for (int b = 1; b <= 2; b++) {
+    for (int b = 1; b <= 3; b++) {
         GDALRasterBandH band = GDALGetRasterBand(ds, b);
         assert_int_equal(GDALGetRasterDataType(band), GDT_Byte);
+        assert_int_not_equal(GDALGetRasterColorInterpretation(band), GCI_RedBand);
         int has = 0;
         assert_true(GDALGetRasterNoDataValue(band, &has) == 255 && has);
         uint8_t v[3];
@@ -442,12 +443,21 @@ static void byte_classes_with_names_and_colours(void **state)
         assert_string_equal(GDALGetMetadataItem(band, "CLASS_COLORS", NULL),
                             "[\"#d9d9d9\",\"#fdae61\",\"#2166ac\"]");
     }
+    /* no palette in a file of several bands (GeoTIFF refuses it, or makes band 2 alpha) */
+    assert_null(GDALGetRasterColorTable(GDALGetRasterBand(ds, 1)));
+    assert_int_not_equal(GDALGetRasterColorInterpretation(GDALGetRasterBand(ds, 2)), GCI_AlphaBand);
+    GDALClose(ds);
+    /* one band: a colour table too */
+    o.band_count = 1;
+    snprintf(path, sizeof path, "%s/one.tif", dir);
+    assert_int_equal(write_all(ctx, path, &o), CR_OK);
+    ds = GDALOpen(path, GA_ReadOnly);
     GDALColorTableH table = GDALGetRasterColorTable(GDALGetRasterBand(ds, 1));
     assert_non_null(table);
     const GDALColorEntry *e = GDALGetColorEntry(table, 2);
     assert_true(e->c1 == 0x21 && e->c2 == 0x66 && e->c3 == 0xac);
     GDALClose(ds);
-    assert_int_equal(tu_count_entries(dir), 1); /* no .aux.xml, no temporary */
+    assert_int_equal(tu_count_entries(dir), 2); /* no .aux.xml, no temporary */
     /* a bad colour is a usage error, nothing written */
     const char *bad[] = {"#d9d9d9", "orange", "#2166ac"};
     o.category_colors = bad;
@@ -456,7 +466,7 @@ static void byte_classes_with_names_and_colours(void **state)
     o.category_colors = colors;
     o.nodata = -9999; /* not a byte */
     assert_int_equal(write_all(ctx, path, &o), CR_E_USAGE);
-    assert_int_equal(tu_count_entries(dir), 1);
+    assert_int_equal(tu_count_entries(dir), 2);
     cr_ctx_free(ctx);
     tu_rmdir(dir);
 }
