@@ -42,7 +42,8 @@ typedef struct run {
     cr_reach **reaches;    /* one per level when connectivity is on */
     cr_reach **low, **high; /* with confidence: per level, the reaches at W -/+ k sigma */
     int conf;              /* confidence asked for (sigma > 0) */
-    double sigma, k;       /* sqrt(dem^2 + datum^2) RMSE, and Phi^-1(P) */
+    double sigma, quantile; /* sqrt(dem^2 + datum^2) RMSE, and k = Phi^-1(P) */
+    double spread;         /* k sigma: the levels of the classes are W -/+ spread */
     cr_reach_labels *labels; /* one tile's labels, shared by the reaches */
     double *water;         /* per level: W in metres */
     double to_m;           /* metres per DEM unit */
@@ -335,7 +336,7 @@ static cr_status write_confidence(cr_ctx *ctx, run *r, const cr_window *win, int
                                   cr_inundation_stats *stats)
 {
     size_t n = (size_t)win->w * win->h;
-    double water = r->water[k], low = water - r->k * r->sigma, high = water + r->k * r->sigma;
+    double water = r->water[k], low = water - r->spread, high = water + r->spread;
     cr_status st = CR_OK;
     if (r->o->connectivity) {
         wet_cells(r, win, high);
@@ -383,9 +384,9 @@ enum { OUT_DEPTH, OUT_CLASSES, OUT_PROBABILITY, OUT_COUNT };
 /* Scans the reaches of level k at W -/+ k sigma over the tile. */
 static cr_status scan_confidence(cr_ctx *ctx, run *r, const cr_window *win, int k)
 {
-    wet_cells(r, win, r->water[k] - r->k * r->sigma);
+    wet_cells(r, win, r->water[k] - r->spread);
     cr_status st = cr_reach_scan(ctx, r->low[k], win, r->wet, r->sea);
-    wet_cells(r, win, r->water[k] + r->k * r->sigma);
+    wet_cells(r, win, r->water[k] + r->spread);
     return st == CR_OK ? cr_reach_scan(ctx, r->high[k], win, r->wet, r->sea) : st;
 }
 
@@ -484,7 +485,7 @@ static char *parameters_json(const run *r)
         json_object_object_add(c, "datum_rmse_m", cr_json_number(o->datum_rmse_m, 10));
         json_object_object_add(c, "sigma_m", cr_json_number(r->sigma, 10));
         json_object_object_add(c, "confidence", cr_json_number(o->confidence, 10));
-        json_object_object_add(c, "k", cr_json_number(r->k, 10));
+        json_object_object_add(c, "k", cr_json_number(r->quantile, 10));
         json_object_object_add(p, "confidence", c);
     }
     return cr_json_take_text(p);
@@ -521,8 +522,8 @@ static cr_status confidence_metadata(cr_ctx *ctx, const run *r, cr_writer *w, in
 {
     const char *keys[] = {"CONFIDENCE", "K", "SIGMA_M", "DEM_RMSE_M", "DATUM_RMSE_M",
                           "WATER_LEVEL_LOW_M", "WATER_LEVEL_HIGH_M"};
-    double values[] = {r->o->confidence, r->k, r->sigma, r->o->dem_rmse_m, r->o->datum_rmse_m,
-                       r->water[k] - r->k * r->sigma, r->water[k] + r->k * r->sigma};
+    double values[] = {r->o->confidence, r->quantile, r->sigma, r->o->dem_rmse_m, r->o->datum_rmse_m,
+                       r->water[k] - r->spread, r->water[k] + r->spread};
     cr_status st = CR_OK;
     for (size_t j = 0; j < sizeof keys / sizeof keys[0] && st == CR_OK; j++) {
         char v[64];
@@ -689,7 +690,8 @@ cr_status cr_inundation(cr_ctx *ctx, const char *dem_path, const char *out_path,
     char *extra[2] = {NULL, NULL}; /* the classes and probabilities */
     if (r.conf) {
         r.sigma = hypot(opts->dem_rmse_m, opts->datum_rmse_m);
-        r.k = cr_normal_quantile(opts->confidence);
+        r.quantile = cr_normal_quantile(opts->confidence);
+        r.spread = r.quantile * r.sigma;
         st = cr_inundation_confidence_paths(ctx, out_path, opts, &extra[0], &extra[1]);
     }
     const char *paths[OUT_COUNT] = {out_path, extra[0], extra[1]};
@@ -735,8 +737,8 @@ cr_status cr_inundation(cr_ctx *ctx, const char *dem_path, const char *out_path,
             s->water_level_m = r.water[k];
             s->inundated_area_m2 = (double)s->inundated_cells * cell_m2;
             if (r.conf) {
-                s->low_level_m = r.water[k] - r.k * r.sigma;
-                s->high_level_m = r.water[k] + r.k * r.sigma;
+                s->low_level_m = r.water[k] - r.spread;
+                s->high_level_m = r.water[k] + r.spread;
                 s->confident_area_m2 = (double)s->confident_cells * cell_m2;
                 s->possible_area_m2 = (double)s->possible_cells * cell_m2;
                 s->dry_area_m2 = (double)s->dry_cells * cell_m2;
