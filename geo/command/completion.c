@@ -82,15 +82,15 @@ static const char TAIL[] =
     "complete -F _cityrisk cityrisk\n";
 
 /* Whether a name may go into the script unquoted, in a word list and a case pattern: the
- * table's names and values are plain words, and one that is not is left out rather than
- * let the shell expand it. */
+ * table's names and values are plain words ("mm/yr" too: a slash is special to neither),
+ * and one that is not is left out rather than let the shell expand it. */
 static int plain_word(const char *s)
 {
     if (!s || !*s)
         return 0;
     for (; *s; s++)
         if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
-              strchr("-_.,:+@%", *s)))
+              strchr("-_.,:+@%/", *s)))
             return 0;
     return 1;
 }

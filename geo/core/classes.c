@@ -8,6 +8,7 @@
 
 #include "cityrisk/number.h"
 #include "internal.h"
+#include "random.h"
 
 /* INFORM's class breaks (SCORING.md section 4). */
 static const double INFORM_BREAKS[] = {2.0, 3.5, 5.0, 6.5};
@@ -328,41 +329,6 @@ cr_status cr_jenks_breaks(cr_ctx *ctx, double *values, size_t n, int k, double *
 /* The sampler's fixed seed: any constant does; this one spells "cityrisk". */
 #define SAMPLER_SEED UINT64_C(0x6369747972697363)
 
-/* splitmix64 (Steele, Lea & Flood 2014; Vigna's reference code): a 64-bit state and
- * integer arithmetic only, so the sequence is the same everywhere. */
-static uint64_t splitmix64(uint64_t *state)
-{
-    uint64_t z = (*state += UINT64_C(0x9E3779B97F4A7C15));
-    z = (z ^ (z >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
-    z = (z ^ (z >> 27)) * UINT64_C(0x94D049BB133111EB);
-    return z ^ (z >> 31);
-}
-
-/* A uniform integer in [0, bound), bound >= 1, without modulo bias. Below 2^32 (every
- * raster up to 65536 x 65536 cells) Lemire's multiply-shift needs a division only on
- * rare rejections, which matters as it runs once per cell; above, plain rejection. */
-static uint64_t uniform_below(uint64_t *state, uint64_t bound)
-{
-    if (bound <= UINT32_MAX) {
-        uint64_t m = (splitmix64(state) >> 32) * bound;
-        uint32_t low = (uint32_t)m;
-        if (low < bound) {
-            uint32_t threshold = (uint32_t)(0u - (uint32_t)bound) % (uint32_t)bound;
-            while (low < threshold) {
-                m = (splitmix64(state) >> 32) * bound;
-                low = (uint32_t)m;
-            }
-        }
-        return m >> 32;
-    }
-    uint64_t threshold = (0 - bound) % bound; /* 2^64 mod bound */
-    for (;;) {
-        uint64_t r = splitmix64(state);
-        if (r >= threshold)
-            return r % bound;
-    }
-}
-
 cr_status cr_sampler_init(cr_ctx *ctx, cr_sampler *s, size_t cap)
 {
     memset(s, 0, sizeof *s);
@@ -385,7 +351,7 @@ void cr_sampler_add(cr_sampler *s, double value)
         s->values[s->n++] = value;
         return;
     }
-    uint64_t j = uniform_below(&s->state, t + 1);
+    uint64_t j = cr_uniform_below(&s->state, t + 1);
     if (j < s->cap)
         s->values[j] = value;
 }

@@ -442,3 +442,17 @@ size_t cr_indicator_normalise_block(cr_indicator indicator, const cr_normalise_o
     *clamped += count;
     return n;
 }
+
+cr_status cr_arg_parse_weights(cr_ctx *ctx, const char *text, void *dest)
+{
+    double *weights = dest;
+    cr_status st = cr_weights_parse(ctx, text, weights);
+    double copy[CR_INDICATORS];
+    memcpy(copy, weights, sizeof copy);
+    return st == CR_OK ? cr_weights_normalise(ctx, copy) : st;
+}
+
+cr_status cr_arg_parse_method(cr_ctx *ctx, const char *text, void *dest)
+{
+    return cr_score_method_parse(ctx, text, dest);
+}

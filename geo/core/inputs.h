@@ -73,6 +73,39 @@ int cr_input_polygon_opts(int input, const cr_normalise_opts *norm, cr_polyset_o
     CR_OPT_STRING("informal-layer", NULL, TYPE, o.informal_layer, "NAME",                        \
                   "layer of informal polygons (default: the only one)")
 
+/* The parsers of CR_SCORE_COMBINE_ARGS' rows: --weights as given (normalised by the
+ * command), refused when they cannot be normalised; --method by name. */
+cr_status cr_arg_parse_weights(cr_ctx *ctx, const char *text, void *dest);
+cr_status cr_arg_parse_method(cr_ctx *ctx, const char *text, void *dest);
+
+/* The option rows of the scoring model that score and sensitivity share, for a command
+ * whose options struct TYPE keeps a cr_score_opts in its member o and --arrivals-ref (NaN
+ * when not given) in a double arrivals_ref: how the indicators combine (--weights,
+ * --method, --missing), and how the layers become indicators (--sea-depth-full,
+ * --sea-binary, --water-input, --settlement-input, --arrivals-ref, --arrivals-transform,
+ * --demand-share). Expand to CR_OPT_* rows (cityrisk/command.h). */
+#define CR_SCORE_COMBINE_ARGS(TYPE)                                                              \
+    CR_OPT_PARSED("weights", TYPE, o.weights, "LIST", cr_arg_parse_weights,                      \
+                  "sea=0.3,water=0.2,informal=0.25,arrivals=0.25"),                              \
+    CR_OPT_CHOICE_PARSED("method", NULL, TYPE, o.method, "NAME", cr_score_method_names,          \
+                         cr_arg_parse_method, "geometric (default), arithmetic, inform"),        \
+    CR_OPT_CHOICE("missing", TYPE, o.renormalise, "HOW", cr_missing_names,                       \
+                  "nodata (default) or renormalise")
+#define CR_SCORE_NORMALISE_ARGS(TYPE)                                                            \
+    CR_OPT_DOUBLE("sea-depth-full", TYPE, o.normalise.sea_depth_full, "M",                       \
+                  "depth at which sea = 1 (default 1)"),                                         \
+    CR_OPT_FLAG("sea-binary", TYPE, o.normalise.sea_binary, "sea = 1 wherever inundated"),       \
+    CR_OPT_CHOICE("water-input", TYPE, o.normalise.water_ratio, "KIND", cr_water_input_names,    \
+                  "score (default) or ratio"),                                                   \
+    CR_OPT_CHOICE("settlement-input", TYPE, o.normalise.settlement, "KIND",                      \
+                  cr_settlement_input_names, "fraction (default), percent, binary"),             \
+    CR_OPT_DOUBLE("arrivals-ref", TYPE, arrivals_ref, "A",                                       \
+                  "arrivals at which the indicator is 1 (default: 99th pct)"),                   \
+    CR_OPT_CHOICE("arrivals-transform", TYPE, o.normalise.arrivals_linear, "KIND",               \
+                  cr_arrivals_transform_names, "log (default) or linear"),                       \
+    CR_OPT_DOUBLE("demand-share", TYPE, o.demand_share, "S",                                     \
+                  "share of water demand growing with residents (1)")
+
 /* Opens input's layer from path on grid (a raster, or polygons as cr_input_polygon_opts()
  * says). Fails with CR_E_USAGE on polygons for the sea depths ("score and zonal read
  * depths, a raster"), for informal with --settlement-input other than fraction, and as

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include <cpl_string.h>
 #include <json-c/json.h>
 
 #include "cityrisk/number.h"
@@ -54,6 +55,12 @@ typedef struct run {
     float *depth;
     int64_t seeds, sea_cells;
     int64_t windows;
+    /* vertical land motion (docs/inundation.md "Local sea level") */
+    cr_layer *vlm;         /* the VLM raster on the grid, or NULL */
+    double *vlm_m;         /* one tile's land motion, metres */
+    uint8_t *vlm_valid;
+    int64_t vlm_missing;   /* land cells the raster has no value for: motion 0 */
+    char **input_files;    /* what no output may replace (input_files()), a CSL */
 } run;
 
 /* Fails when a level's part (what: "tide") cannot be stored in the Float32 output. */
@@ -98,6 +105,19 @@ static cr_status check_confidence(cr_ctx *ctx, const cr_inundation_opts *o)
     return CR_OK;
 }
 
+/* Vertical land motion: a finite value or a raster, and its metres per unit. */
+static cr_status check_vlm(cr_ctx *ctx, const cr_inundation_opts *o)
+{
+    if (!isfinite(o->vlm_to_m) || o->vlm_to_m < 0)
+        return cr_ctx_fail(ctx, CR_E_USAGE, "VLM unit factor %g is not a non-negative number", o->vlm_to_m);
+    if (!isfinite(o->vlm) || !isfinite(o->vlm * o->vlm_to_m))
+        return cr_ctx_fail(ctx, CR_E_USAGE, "vertical land motion %g is not a finite number", o->vlm);
+    if ((o->vlm_path || o->vlm != 0) && o->vlm_to_m == 0)
+        return cr_ctx_fail(ctx, CR_E_USAGE,
+                           "vertical land motion needs its unit: --years N for mm/yr, or --vlm-unit m");
+    return CR_OK;
+}
+
 static cr_status check_options(cr_ctx *ctx, const cr_inundation_opts *o)
 {
     if (o->level_count < 1 || !o->levels)
@@ -117,7 +137,8 @@ static cr_status check_options(cr_ctx *ctx, const cr_inundation_opts *o)
         return st;
     for (int i = 0; i < o->level_count; i++) {
         double v = o->levels[i].rise_m;
-        if (!isfinite(v) || v < 0)
+        /* Local projections may fall (land uplift outpacing the sea); global ones do not. */
+        if (!isfinite(v) || (v < 0 && !o->projections_path))
             return cr_ctx_fail(ctx, CR_E_USAGE, "sea-level rise %g m is not a non-negative number", v);
         if ((st = check_float32(ctx, "sea-level rise", v)) != CR_OK)
             return st;
@@ -136,7 +157,8 @@ static cr_status check_options(cr_ctx *ctx, const cr_inundation_opts *o)
         return cr_ctx_fail(ctx, CR_E_USAGE, "tile size %d is outside 2 .. 16384", o->tile);
     if (!(o->dem_to_m >= 0) || !isfinite(o->dem_to_m))
         return cr_ctx_fail(ctx, CR_E_USAGE, "DEM unit factor %g is not positive", o->dem_to_m);
-    return check_confidence(ctx, o);
+    st = check_vlm(ctx, o);
+    return st == CR_OK ? check_confidence(ctx, o) : st;
 }
 
 /* Metres per DEM unit, from the band's unit type unless given. */
@@ -198,6 +220,8 @@ static cr_status allocate(cr_ctx *ctx, run *r)
     r->water = malloc(sizeof *r->water * (size_t)r->o->level_count);
     r->reaches = calloc((size_t)r->o->level_count, sizeof *r->reaches);
     ok = ok && r->water && r->reaches && (r->labels = cr_reach_labels_new()) != NULL;
+    if (ok && r->vlm)
+        ok = (r->vlm_m = malloc(n * sizeof *r->vlm_m)) != NULL && (r->vlm_valid = malloc(n)) != NULL;
     for (int k = 0; ok && r->o->connectivity && k < r->o->level_count; k++)
         ok = (r->reaches[k] = cr_reach_new(r->grid->width, r->grid->height, r->o->tile,
                                            r->o->connectivity, r->labels)) != NULL;
@@ -222,6 +246,9 @@ static cr_status allocate(cr_ctx *ctx, run *r)
 static void release(run *r)
 {
     cr_layer_close(r->dem);
+    cr_layer_close(r->vlm);
+    free(r->vlm_m), free(r->vlm_valid);
+    CSLDestroy(r->input_files);
     cr_sea_source_close(r->sea_file);
     cr_reach_free(r->sea_reach);
     for (int k = 0; r->reaches && k < r->o->level_count; k++)
@@ -238,6 +265,38 @@ static void release(run *r)
     free(r->depth);
     free(r->valid), free(r->cand), free(r->seed), free(r->sea), free(r->wet), free(r->joined);
     free(r->joined_high);
+}
+
+/* Moves the land of the tile by its vertical land motion, after the sea was told from the
+ * DEM as it is today: z becomes z + vlm_m, so that depth = W - (z + vlm_m) = W_cell - z
+ * with W_cell = W - vlm_m (subsidence, negative, raises the water over the land). Where
+ * the VLM raster has no value the motion is 0 (counted, and warned of, in the write pass). */
+static cr_status apply_vlm(cr_ctx *ctx, run *r, const cr_window *win)
+{
+    size_t n = (size_t)win->w * win->h;
+    double to_m = r->o->vlm_to_m;
+    if (to_m == 0 || (!r->vlm && r->o->vlm == 0))
+        return CR_OK;
+    if (!r->vlm) {
+        for (size_t i = 0; i < n; i++)
+            r->z[i] += r->o->vlm * to_m;
+        return CR_OK;
+    }
+    cr_status st = cr_layer_read_f64(ctx, r->vlm, win, r->vlm_m, r->vlm_valid);
+    for (size_t i = 0; st == CR_OK && i < n; i++)
+        if (r->vlm_valid[i])
+            r->z[i] += r->vlm_m[i] * to_m;
+    return st;
+}
+
+/* Land cells of the tile (valid, not sea) the VLM raster has no value for. */
+static int64_t count_vlm_missing(const run *r, const cr_window *win)
+{
+    int64_t count = 0;
+    size_t n = (size_t)win->w * win->h;
+    for (size_t i = 0; r->vlm && i < n; i++)
+        count += r->valid[i] && !r->sea[i] && !r->vlm_valid[i];
+    return count;
 }
 
 /* Reads the DEM over win in metres, with its validity, and the candidate-sea mask
@@ -257,7 +316,7 @@ static cr_status read_tile(cr_ctx *ctx, run *r, const cr_window *win)
             r->seed[i] = r->cand[i] && (edge_row || col == 0 || col == r->grid->width - 1);
         }
     }
-    return CR_OK;
+    return apply_vlm(ctx, r, win);
 }
 
 /* Fills r->sea for the tile: from the sea file, or resolved from the sea reach. */
@@ -409,6 +468,8 @@ static cr_status run_tile(cr_ctx *ctx, run *r, pass p, const cr_window *win, cr_
         r->seeds += count_set(r->sea, n);
     if (p == PASS_WRITE)
         r->sea_cells += count_set(r->sea, n);
+    if (p == PASS_WRITE)
+        r->vlm_missing += count_vlm_missing(r, win);
     for (int k = 0; k < r->o->level_count && st == CR_OK; k++) {
         wet_cells(r, win, r->water[k]);
         if (p == PASS_SCAN)
@@ -459,6 +520,72 @@ static const char *FORMULA =
     "0 on dry land; nodata on the sea and where the DEM has none. Sea by default: cells with "
     "DEM nodata or z <= 0 joined to the raster edge.";
 
+/* Where a level's rise came from (SEA_LEVEL_SOURCE): local projections, a global preset,
+ * or metres given as such. */
+static void sea_level_source(const cr_inundation_opts *o, const cr_sea_level *level, char *buf,
+                             size_t size)
+{
+    if (o->projections_path) {
+        if (o->projections_source)
+            snprintf(buf, size, "%s", o->projections_source);
+        else
+            snprintf(buf, size, "local projections %s", o->projections_path);
+        return;
+    }
+    for (int i = 0; level->name && i < cr_scenario_count(); i++) {
+        const char *preset = cr_scenario_get(i)->name;
+        size_t n = strlen(preset);
+        if (strncmp(level->name, preset, n) == 0 &&
+            (level->name[n] == '\0' || strcmp(level->name + n, "-p17") == 0 ||
+             strcmp(level->name + n, "-p83") == 0)) {
+            snprintf(buf, size, "global AR6 preset");
+            return;
+        }
+    }
+    snprintf(buf, size, "sea-level rise given in metres");
+}
+
+/* The VLM's source (VLM_SOURCE): "raster PATH", "value", or NULL without VLM. */
+static const char *vlm_source(const cr_inundation_opts *o, char *buf, size_t size)
+{
+    if (o->vlm_to_m == 0 || (!o->vlm_path && o->vlm == 0))
+        return NULL;
+    if (o->vlm_path)
+        snprintf(buf, size, "raster %s", o->vlm_path);
+    else
+        snprintf(buf, size, "value");
+    return buf;
+}
+
+/* The parameters of local relative sea level: the sea level's source, the land motion. */
+static void add_local_parameters(const run *r, json_object *p)
+{
+    const cr_inundation_opts *o = r->o;
+    char source[1200];
+    if (o->level_count > 0) {
+        sea_level_source(o, &o->levels[0], source, sizeof source);
+        json_object_object_add(p, "sea_level_source", json_object_new_string(source));
+    }
+    if (!vlm_source(o, source, sizeof source))
+        return;
+    json_object *v = json_object_new_object();
+    json_object_object_add(v, "source", json_object_new_string(source));
+    if (!o->vlm_path) {
+        json_object_object_add(v, "value", cr_json_number(o->vlm, 10));
+        json_object_object_add(v, "vlm_m", cr_json_number(o->vlm * o->vlm_to_m, 10));
+    }
+    json_object_object_add(v, "unit", json_object_new_string(o->vlm_years > 0 ? "mm/yr" : "m"));
+    if (o->vlm_years > 0)
+        json_object_object_add(v, "years", cr_json_number(o->vlm_years, 10));
+    json_object_object_add(v, "metres_per_unit", cr_json_number(o->vlm_to_m, 12));
+    json_object_object_add(p, "vlm", v);
+}
+
+static const char *VLM_FORMULA =
+    "With vertical land motion (VLM_SOURCE, metres = VLM x YEARS / 1000 for mm/yr, subsidence "
+    "negative) z is the land after the motion, z + vlm_m: depth = W - vlm_m - z (W per cell); "
+    "the sea is told from the DEM as it is.";
+
 static char *parameters_json(const run *r)
 {
     const cr_inundation_opts *o = r->o;
@@ -479,6 +606,7 @@ static char *parameters_json(const run *r)
                                                               : json_object_new_string("none"));
     json_object_object_add(p, "sea", json_object_new_string(o->sea_path ? o->sea_path : "dem-nodata-or-below-0-joined-to-edge"));
     json_object_object_add(p, "dem_unit_m", cr_json_number(r->to_m, 12));
+    add_local_parameters(r, p);
     if (r->conf) {
         json_object *c = json_object_new_object();
         json_object_object_add(c, "dem_rmse_m", cr_json_number(o->dem_rmse_m, 10));
@@ -494,12 +622,28 @@ static char *parameters_json(const run *r)
 static char *inputs_json(const run *r)
 {
     json_object *a = json_object_new_array();
-    json_object_array_add(a, json_object_new_string(r->dem_path));
-    if (r->o->sea_path)
-        json_object_array_add(a, json_object_new_string(r->o->sea_path));
-    if (r->o->grid.ref)
-        json_object_array_add(a, json_object_new_string(r->o->grid.ref));
+    for (int i = 0; r->input_files && r->input_files[i]; i++)
+        json_object_array_add(a, json_object_new_string(r->input_files[i]));
     return cr_json_take_text(a);
+}
+
+/* Band k's SEA_LEVEL_SOURCE and, with land motion, VLM_SOURCE, VLM_M (a value) and YEARS. */
+static cr_status set_local_metadata(cr_ctx *ctx, cr_writer *w, const cr_inundation_opts *o, int k)
+{
+    char text[1200];
+    sea_level_source(o, &o->levels[k], text, sizeof text);
+    cr_status st = cr_writer_set_metadata(ctx, w, k + 1, "SEA_LEVEL_SOURCE", text);
+    if (st != CR_OK || !vlm_source(o, text, sizeof text))
+        return st;
+    st = cr_writer_set_metadata(ctx, w, k + 1, "VLM_SOURCE", text);
+    if (st == CR_OK && !o->vlm_path) {
+        snprintf(text, sizeof text, "%.10g", o->vlm * o->vlm_to_m);
+        st = cr_writer_set_metadata(ctx, w, k + 1, "VLM_M", text);
+    }
+    snprintf(text, sizeof text, "%.10g", o->vlm_years);
+    if (st == CR_OK && o->vlm_years > 0)
+        st = cr_writer_set_metadata(ctx, w, k + 1, "YEARS", text);
+    return st;
 }
 
 static const char *CLASSES_FORMULA =
@@ -545,6 +689,8 @@ static cr_status open_writer(cr_ctx *ctx, run *r, const char *out_path, int whic
     char **names = calloc((size_t)o->level_count, sizeof *names);
     const char **units = calloc((size_t)o->level_count, sizeof *units);
     char *params = parameters_json(r), *inputs = inputs_json(r);
+    char formula[1024];
+    snprintf(formula, sizeof formula, "%s %s", FORMULA, VLM_FORMULA);
     cr_status st = names && units && params && inputs
                        ? CR_OK
                        : cr_ctx_fail(ctx, CR_E_IO, "out of memory writing '%s'", out_path);
@@ -563,7 +709,10 @@ static cr_status open_writer(cr_ctx *ctx, run *r, const char *out_path, int whic
         wo.creation_options = o->creation_options;
         wo.inputs = inputs;
         wo.parameters = params;
-        wo.formula = which == OUT_DEPTH ? FORMULA : which == OUT_CLASSES ? CLASSES_FORMULA : PROBABILITY_FORMULA;
+        wo.formula = which == OUT_CLASSES       ? CLASSES_FORMULA
+                     : which == OUT_PROBABILITY ? PROBABILITY_FORMULA
+                     : r->vlm || o->vlm * o->vlm_to_m != 0 ? formula
+                                                          : FORMULA;
         if (which == OUT_CLASSES) {
             wo.type = CR_WRITER_BYTE;
             wo.nodata = 255;
@@ -571,13 +720,7 @@ static cr_status open_writer(cr_ctx *ctx, run *r, const char *out_path, int whic
             wo.category_names = class_names;
             wo.category_colors = CLASS_COLORS;
         }
-        const char *protect[4] = {r->dem_path, NULL, NULL, NULL};
-        int n = 1;
-        if (o->sea_path)
-            protect[n++] = o->sea_path;
-        if (o->grid.ref)
-            protect[n++] = o->grid.ref;
-        wo.input_paths = protect;
+        wo.input_paths = (const char *const *)r->input_files;
         st = cr_writer_open(ctx, out_path, r->grid, &wo, w);
     }
     for (int k = 0; st == CR_OK && k < o->level_count; k++) {
@@ -591,6 +734,8 @@ static cr_status open_writer(cr_ctx *ctx, run *r, const char *out_path, int whic
         char name[32];
         if (st == CR_OK)
             st = cr_writer_set_metadata(ctx, *w, k + 1, "SCENARIO", level_name(&o->levels[k], name, sizeof name));
+        if (st == CR_OK)
+            st = set_local_metadata(ctx, *w, o, k);
         if (st == CR_OK && which != OUT_DEPTH)
             st = confidence_metadata(ctx, r, *w, k);
     }
@@ -617,6 +762,9 @@ static cr_status prepare(cr_ctx *ctx, run *r, const char *const *paths)
         st = cr_layer_open(ctx, r->dem_path, r->grid, NULL, &r->dem);
     if (st == CR_OK && o->sea_path)
         st = cr_sea_source_open(ctx, o->sea_path, r->grid, &r->sea_file);
+    /* A continuous layer, as the DEM: bilinear onto a finer grid, average onto a coarser. */
+    if (st == CR_OK && o->vlm_path && o->vlm_to_m > 0)
+        st = cr_layer_open(ctx, o->vlm_path, r->grid, NULL, &r->vlm);
     r->sea_conn = o->connectivity ? o->connectivity : 8;
     if (st == CR_OK)
         st = allocate(ctx, r);
@@ -624,6 +772,22 @@ static cr_status prepare(cr_ctx *ctx, run *r, const char *const *paths)
         r->water[k] = o->levels[k].rise_m + o->tide_m + o->surge_m - o->datum_offset_m;
     r->windows = r->grid ? cr_grid_window_count(r->grid, o->tile) : 0;
     return st;
+}
+
+/* The files the run reads, which no output may replace: the DEM, the sea, the grid's
+ * reference, the VLM raster and each projections file. A CSL. */
+static char **input_files(const cr_inundation_opts *o, const char *dem_path)
+{
+    const char *one[] = {dem_path, o->sea_path, o->grid.ref, o->vlm_path};
+    char **files = NULL;
+    for (size_t i = 0; i < sizeof one / sizeof one[0]; i++)
+        if (one[i])
+            files = CSLAddString(files, one[i]);
+    char **projections = o->projections_path ? CSLTokenizeString2(o->projections_path, ",", 0) : NULL;
+    for (int i = 0; projections && projections[i]; i++)
+        files = CSLAddString(files, projections[i]);
+    CSLDestroy(projections);
+    return files;
 }
 
 /* out_path with the extension of its file name replaced by suffix. */
@@ -656,15 +820,9 @@ cr_status cr_inundation_confidence_paths(cr_ctx *ctx, const char *out_path,
 
 /* Every file the run writes (the depths, and with confidence the classes and
  * probabilities, and the styles), against every input, before any work. */
-static cr_status check_outputs(cr_ctx *ctx, const char *dem_path, const cr_inundation_opts *opts,
-                               const char *const *paths)
+static cr_status check_outputs(cr_ctx *ctx, const run *r, const char *const *paths)
 {
-    const char *inputs[4] = {dem_path, NULL, NULL, NULL};
-    int n = 1;
-    if (opts->sea_path)
-        inputs[n++] = opts->sea_path;
-    if (opts->grid.ref)
-        inputs[n++] = opts->grid.ref;
+    const cr_inundation_opts *opts = r->o;
     cr_output_plan plan;
     cr_output_plan_init(&plan);
     cr_status st = CR_OK;
@@ -674,7 +832,7 @@ static cr_status check_outputs(cr_ctx *ctx, const char *dem_path, const cr_inund
     if (st == CR_OK)
         st = cr_output_plan_add_styles(ctx, &plan, opts->styles);
     if (st == CR_OK)
-        st = cr_output_plan_check(ctx, &plan, inputs, opts->overwrite);
+        st = cr_output_plan_check(ctx, &plan, (const char *const *)r->input_files, opts->overwrite);
     cr_output_plan_release(&plan);
     return st;
 }
@@ -686,7 +844,8 @@ cr_status cr_inundation(cr_ctx *ctx, const char *dem_path, const char *out_path,
     cr_status st = check_options(ctx, opts);
     if (st != CR_OK)
         return st;
-    run r = {.o = opts, .dem_path = dem_path, .conf = cr_inundation_has_confidence(opts)};
+    run r = {.o = opts, .dem_path = dem_path, .conf = cr_inundation_has_confidence(opts),
+             .input_files = input_files(opts, dem_path)};
     char *extra[2] = {NULL, NULL}; /* the classes and probabilities */
     if (r.conf) {
         r.sigma = hypot(opts->dem_rmse_m, opts->datum_rmse_m);
@@ -696,7 +855,7 @@ cr_status cr_inundation(cr_ctx *ctx, const char *dem_path, const char *out_path,
     }
     const char *paths[OUT_COUNT] = {out_path, extra[0], extra[1]};
     if (st == CR_OK)
-        st = check_outputs(ctx, dem_path, opts, paths);
+        st = check_outputs(ctx, &r, paths);
     cr_inundation_stats *local = st == CR_OK ? calloc((size_t)opts->level_count, sizeof *local) : NULL;
     cr_writer *w[OUT_COUNT] = {NULL, NULL, NULL};
     if (st == CR_OK && !local)
@@ -744,6 +903,11 @@ cr_status cr_inundation(cr_ctx *ctx, const char *dem_path, const char *out_path,
                 s->dry_area_m2 = (double)s->dry_cells * cell_m2;
             }
         }
+        if (r.vlm_missing > 0)
+            cr_ctx_log(ctx, CR_LOG_WARNING,
+                       "VLM raster '%s' has no value for %lld land cells of DEM '%s': their land "
+                       "motion is taken as 0",
+                       opts->vlm_path, (long long)r.vlm_missing, dem_path);
         cr_ctx_set_progress_range(ctx, 0.6, 1.0);
         st = cr_writer_commit_all(ctx, w, OUT_COUNT); /* all of them or none */
         memset(w, 0, sizeof w);

@@ -13,6 +13,7 @@
 #include "cityrisk/inundation.h"
 #include "cityrisk/json.h"
 #include "cityrisk/number.h"
+#include "projections.h"
 
 /* The options of the command: the library's, and what the command line says otherwise. */
 typedef struct inundation_args {
@@ -26,6 +27,15 @@ typedef struct inundation_args {
     char **names;                /* the scenario names the levels point into (CSL) */
     cr_inundation_stats *stats;  /* per level, from the run */
     int64_t sea_cells;
+    /* local relative sea level (docs/inundation.md "Local sea level") */
+    const char *vlm_text;        /* --vlm: a raster or a value */
+    int vlm_unit;                /* --vlm-unit: 0 mm/yr, 1 m */
+    double years;                /* --years; NAN when not given */
+    char **projection_files;     /* --projections, each occurrence (CSL, freed by the table) */
+    const char *location;        /* --location */
+    char *projections_paths;     /* the files, comma-separated */
+    cr_projections *projections; /* what they hold at the location */
+    char projections_source[1200];
     char *confidence_path, *probability_path; /* with confidence: the files written */
     char *confidence_style;      /* with --qml and confidence: the classes' style */
     const char **styles;         /* the command's styles and confidence_style */
@@ -35,6 +45,7 @@ static void init(void *opts)
 {
     inundation_args *a = opts;
     cr_inundation_opts_init(&a->o);
+    a->years = NAN;
     /* NaN until given: --datum-rmse and --confidence mean nothing without --dem-rmse. */
     a->o.dem_rmse_m = a->o.datum_rmse_m = a->o.confidence = NAN;
 }
@@ -45,6 +56,8 @@ static void clear(void *opts)
     free(a->levels);
     CSLDestroy(a->names);
     free(a->stats);
+    free(a->projections_paths);
+    cr_projections_free(a->projections);
     free(a->confidence_path);
     free(a->probability_path);
     free(a->confidence_style);
@@ -60,6 +73,8 @@ static cr_status parse_dem_unit(cr_ctx *ctx, const char *text, void *dest)
 {
     return cr_dem_unit_parse(ctx, text, dest);
 }
+
+static const char *const VLM_UNITS[] = {"mm/yr", "m", NULL};
 
 static const cr_arg ARGS[] = {
     CR_OPT_INPUT("dem", inundation_args, dem, "DEM", "elevation raster (any GDAL format, any CRS)"),
@@ -92,6 +107,18 @@ static const cr_arg ARGS[] = {
     CR_OPT__CREATION_OPTION,
     CR_OPT__JSON,
     CR_OPT_FLAG("list-scenarios", inundation_args, list, "print the scenario presets and exit"),
+    /* local relative sea level */
+    CR_OPT_STRING("vlm", NULL, inundation_args, vlm_text, "RASTER|VALUE",
+                  "vertical land motion, subsidence negative, in mm/yr (with --years) or m"),
+    CR_OPT_CHOICE("vlm-unit", inundation_args, vlm_unit, "mm/yr|m", VLM_UNITS,
+                  "unit of --vlm (default mm/yr)"),
+    CR_OPT_DOUBLE("years", inundation_args, years, "N", "years of land motion for --vlm in mm/yr (e.g. 80 for 2020-2100)"),
+    /* an input (a pipeline resolves it beside itself and re-runs when it changes); repeatable */
+    CR_OPT_ROW(CR_ARG_LIST, CR_ROLE_INPUT, 0, "projections", NULL, inundation_args, projection_files,
+               "FILE[,FILE]", "local sea-level projections (CSV or AR6 NetCDF): --scenario picks from them",
+               NULL, NULL),
+    CR_OPT_STRING("location", NULL, inundation_args, location, "ID",
+                  "location id in NetCDF projections (default: the nearest to the DEM's centre)"),
     CR_OPT__QML,
     CR_OPT_END,
 };
@@ -113,7 +140,8 @@ static cr_status add_levels(cr_ctx *ctx, inundation_args *a, const char *list, i
             return cr_ctx_fail(ctx, CR_E_USAGE, "--scenario has an empty name in '%s'", list);
         if (scenarios) {
             l->name = item;
-            cr_status st = cr_scenario_resolve(ctx, item, &l->rise_m);
+            cr_status st = a->projections ? cr_projections_resolve(ctx, a->projections, item, &l->rise_m)
+                                          : cr_scenario_resolve(ctx, item, &l->rise_m);
             if (st != CR_OK)
                 return st;
         } else if (!cr_number_finite(item, &l->rise_m) || l->rise_m < 0) {
@@ -162,19 +190,77 @@ static cr_status check_confidence(cr_ctx *ctx, cr_inundation_opts *o)
     return CR_OK;
 }
 
+/* --vlm, --vlm-unit and --years into the library's VLM fields. */
+static cr_status check_vlm(cr_ctx *ctx, inundation_args *a)
+{
+    int years = !isnan(a->years);
+    if (!a->vlm_text)
+        return years ? cr_ctx_fail(ctx, CR_E_USAGE, "--years is for --vlm in mm/yr") : CR_OK;
+    if (!cr_number_finite(a->vlm_text, &a->o.vlm))
+        a->o.vlm_path = a->vlm_text; /* not a number: a raster */
+    if (a->vlm_unit == 1) {
+        if (years)
+            return cr_ctx_fail(ctx, CR_E_USAGE, "--years is for --vlm in mm/yr, not with --vlm-unit m");
+        a->o.vlm_to_m = 1.0;
+        return CR_OK;
+    }
+    if (!years)
+        return cr_ctx_fail(ctx, CR_E_USAGE,
+                           "--vlm in mm/yr needs --years N (the years of motion, e.g. 80 for "
+                           "2020-2100), or give metres with --vlm-unit m");
+    if (!(a->years > 0))
+        return cr_ctx_fail(ctx, CR_E_USAGE, "--years wants a positive number, not %g", a->years);
+    a->o.vlm_to_m = a->years / 1000.0;
+    a->o.vlm_years = a->years;
+    return CR_OK;
+}
+
+/* --projections: the files (repeated or comma-separated), read at the DEM's location. */
+static cr_status load_projections(cr_ctx *ctx, inundation_args *a)
+{
+    if (!a->projection_files)
+        return CR_OK;
+    size_t len = 1;
+    for (int i = 0; a->projection_files[i]; i++)
+        len += strlen(a->projection_files[i]) + 1;
+    if (!(a->projections_paths = calloc(1, len)))
+        return cr_ctx_fail(ctx, CR_E_IO, "out of memory");
+    for (int i = 0; a->projection_files[i]; i++) {
+        if (i)
+            strcat(a->projections_paths, ",");
+        strcat(a->projections_paths, a->projection_files[i]);
+    }
+    cr_status st = cr_projections_load(ctx, a->projections_paths, a->location, a->dem, &a->projections);
+    if (st != CR_OK)
+        return st;
+    cr_projections_source(a->projections, a->projections_source, sizeof a->projections_source);
+    a->o.projections_path = a->projections_paths;
+    a->o.projections_source = a->projections_source;
+    return CR_OK;
+}
+
 static cr_status check(cr_ctx *ctx, void *opts)
 {
     inundation_args *a = opts;
     if (a->list) {
         a->base.qml = 0; /* nothing is written */
-        return CR_OK;
+        return a->location && !a->projection_files
+                   ? cr_ctx_fail(ctx, CR_E_USAGE, "--location is for --projections")
+                   : CR_OK;
     }
     if (!a->dem || !a->base.output)
         return cr_ctx_fail(ctx, CR_E_USAGE, "--dem and -o are required");
     if (!a->sea_levels == !a->scenarios)
         return cr_ctx_fail(ctx, CR_E_USAGE, "give either --sea-level or --scenario");
     cr_status st = check_confidence(ctx, &a->o);
-    if (st != CR_OK)
+    if (st == CR_OK)
+        st = check_vlm(ctx, a);
+    if (st == CR_OK && a->projection_files && !a->scenarios)
+        st = cr_ctx_fail(ctx, CR_E_USAGE, "--projections gives the values of --scenario names");
+    if (st == CR_OK && a->location && !a->projection_files)
+        st = cr_ctx_fail(ctx, CR_E_USAGE, "--location is for --projections");
+    if (st != CR_OK || a->projection_files) /* their levels are resolved by run(): GDAL reads
+                                              * NetCDF files once its drivers are registered */
         return st;
     return add_levels(ctx, a, a->scenarios ? a->scenarios : a->sea_levels, a->scenarios != NULL);
 }
@@ -202,8 +288,11 @@ static cr_status run(cr_ctx *ctx, void *opts, const cr_command_call *call, cr_co
 {
     (void)call, (void)result;
     inundation_args *a = opts;
-    if (a->list)
-        return CR_OK;
+    cr_status st = load_projections(ctx, a);
+    if (st != CR_OK || a->list)
+        return st;
+    if (a->projections && (st = add_levels(ctx, a, a->scenarios, 1)) != CR_OK)
+        return st;
     a->o.overwrite = a->base.overwrite;
     a->o.creation_options = a->base.creation_options;
     a->o.styles = a->base.styles;
@@ -211,7 +300,6 @@ static cr_status run(cr_ctx *ctx, void *opts, const cr_command_call *call, cr_co
     a->stats = calloc((size_t)a->o.level_count, sizeof *a->stats);
     if (!a->stats)
         return cr_ctx_fail(ctx, CR_E_IO, "out of memory");
-    cr_status st = CR_OK;
     if (cr_inundation_has_confidence(&a->o)) {
         st = cr_inundation_confidence_paths(ctx, a->base.output, &a->o, &a->confidence_path,
                                             &a->probability_path);
@@ -352,18 +440,125 @@ static void summary_text(FILE *out, const inundation_args *a, const cr_inundatio
     }
 }
 
+/* The (scenario, year) pairs of local projections with a median, each once, in file order:
+ * calls fn with the pair's median, p17 and p83 (NAN when missing). */
+static void each_local(const cr_projections *p, void (*fn)(void *arg, const char *name, double median,
+                                                            double p17, double p83),
+                       void *arg)
+{
+    for (size_t i = 0; i < p->count; i++) {
+        const cr_projection *r = &p->rows[i];
+        double median = NAN, p17 = NAN, p83 = NAN;
+        if (!cr_projections_find(p, r->scenario, r->year, 50, &median))
+            continue;
+        int first = 1; /* the pair's first row carries it */
+        for (size_t j = 0; j < i && first; j++)
+            first = !(p->rows[j].year == r->year && strcmp(p->rows[j].scenario, r->scenario) == 0);
+        if (!first)
+            continue;
+        cr_projections_find(p, r->scenario, r->year, 17, &p17);
+        cr_projections_find(p, r->scenario, r->year, 83, &p83);
+        char name[48];
+        snprintf(name, sizeof name, "%s-%d", r->scenario, r->year);
+        fn(arg, name, median, p17, p83);
+    }
+}
+
+static void local_json_row(void *arg, const char *name, double median, double p17, double p83)
+{
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "name", json_object_new_string(name));
+    json_object_object_add(o, "sea_level_rise_m", cr_json_number(median, 6));
+    json_object_object_add(o, "p17_m", cr_json_number(p17, 6));
+    json_object_object_add(o, "p83_m", cr_json_number(p83, 6));
+    json_object_array_add(arg, o);
+}
+
+static void local_text_row(void *arg, const char *name, double median, double p17, double p83)
+{
+    if (isnan(p17) || isnan(p83))
+        fprintf(arg, "%-14s %6.3f m %19s\n", name, median, "-");
+    else
+        fprintf(arg, "%-14s %6.3f m  %6.3f - %6.3f m\n", name, median, p17, p83);
+}
+
+/* --list-scenarios --projections: the local values. */
+static void local_list(const inundation_args *a, FILE *text, cr_command_result *result)
+{
+    if (a->base.json) {
+        json_object *doc = json_object_new_object(), *list = json_object_new_array();
+        json_object_object_add(doc, "source", json_object_new_string(a->projections_source));
+        each_local(a->projections, local_json_row, list);
+        json_object_object_add(doc, "scenarios", list);
+        result->json = doc;
+        return;
+    }
+    fprintf(text, "Sea-level scenarios: %s.\n", a->projections_source);
+    fprintf(text, "Use NAME for the median, NAME-p17 / NAME-p83 (or any -pNN the file has).\n\n");
+    fprintf(text, "%-14s %8s %19s\n", "name", "median", "likely range");
+    each_local(a->projections, local_text_row, text);
+}
+
+/* What the summary adds for local relative sea level: the source of the levels (with the
+ * NetCDF location and its distance from the DEM's centre) and the land motion. */
+static void local_summary(const inundation_args *a, json_object *doc, FILE *text)
+{
+    const char *source = a->projections ? a->projections_source
+                         : a->scenarios ? "global AR6 preset"
+                                        : "sea-level rise given in metres";
+    if (doc)
+        json_object_object_add(doc, "sea_level_source", json_object_new_string(source));
+    else if (a->projections)
+        fprintf(text, "sea level: %s\n", source);
+    if (a->projections && a->projections->has_location) {
+        const cr_projections *p = a->projections;
+        if (doc) {
+            json_object *l = json_object_new_object();
+            json_object_object_add(l, "id", json_object_new_int64(p->location));
+            json_object_object_add(l, "lat", cr_json_number(p->lat, 6));
+            json_object_object_add(l, "lon", cr_json_number(p->lon, 6));
+            json_object_object_add(l, "distance_km",
+                                   p->distance_km >= 0 ? cr_json_number(p->distance_km, 4) : NULL);
+            json_object_object_add(doc, "location", l);
+        } else if (p->distance_km >= 0) {
+            fprintf(text, "projection location %lld is %.1f km from the DEM's centre\n", p->location,
+                    p->distance_km);
+        }
+    }
+    if (!a->vlm_text)
+        return;
+    if (doc) {
+        json_object *v = json_object_new_object();
+        json_object_object_add(v, "source", json_object_new_string(a->o.vlm_path ? a->o.vlm_path : "value"));
+        if (!a->o.vlm_path)
+            json_object_object_add(v, "vlm_m", cr_json_number(a->o.vlm * a->o.vlm_to_m, 10));
+        json_object_object_add(v, "unit", json_object_new_string(VLM_UNITS[a->vlm_unit]));
+        json_object_object_add(v, "years", a->o.vlm_years > 0 ? cr_json_number(a->o.vlm_years, 10) : NULL);
+        json_object_object_add(doc, "vlm", v);
+    } else if (a->o.vlm_path) {
+        fprintf(text, "vertical land motion: raster %s (%s%s)\n", a->o.vlm_path, VLM_UNITS[a->vlm_unit],
+                a->o.vlm_years > 0 ? " over --years" : "");
+    } else {
+        fprintf(text, "vertical land motion: %.4f m\n", a->o.vlm * a->o.vlm_to_m);
+    }
+}
+
 static void summarise(const void *opts, FILE *text, cr_command_result *result)
 {
     const inundation_args *a = opts;
     result->is_report = a->list;
-    if (a->list && a->base.json)
+    if (a->list && a->projections)
+        local_list(a, text, result);
+    else if (a->list && a->base.json)
         result->json = scenarios_json();
     else if (a->list)
         scenarios_text(text);
     else if (a->base.json)
-        result->json = summary_json(a, &a->o, a->stats, a->sea_cells);
-    else
+        local_summary(a, result->json = summary_json(a, &a->o, a->stats, a->sea_cells), text);
+    else {
         summary_text(text, a, &a->o, a->stats, a->sea_cells);
+        local_summary(a, NULL, text);
+    }
 }
 
 const cr_command cr_inundation_command = {
@@ -371,7 +566,8 @@ const cr_command cr_inundation_command = {
     .summary = "sea-level inundation depth from a DEM, connected to the sea",
     .synopsis = "--dem DEM -o OUT.tif (--sea-level M[,M...] | --scenario NAME[,NAME...])\n"
                 "       [--grid REF | --crs CRS --resolution M [--bounds XMIN,YMIN,XMAX,YMAX]] [options]\n"
-                "       cityrisk inundation --list-scenarios [--json]",
+                "       [--vlm RASTER|VALUE (--years N | --vlm-unit m)] [--projections FILE[,FILE...] [--location ID]]\n"
+                "       cityrisk inundation --list-scenarios [--projections FILE [--dem DEM | --location ID]] [--json]",
     .description =
         "Water depth under sea-level rise, one band per level. The water level is\n"
         "W = sea-level rise + tide + surge - datum offset (metres). A cell is inundated when\n"
@@ -387,6 +583,10 @@ const cr_command cr_inundation_command = {
         "SRTM-class DEMs overstate coastal elevation by about 2 m on average (Kulp & Strauss\n"
         "2019); use a lidar or coastal DEM where there is one. Memory does not grow with\n"
         "the DEM: three streaming passes over tiles of --tile-size cells.\n"
+        "Local relative sea level: --vlm moves the land (subsidence negative, mm/yr over\n"
+        "--years, or metres), so depth = W - (z + vlm_m); --projections (a CSV in long format\n"
+        "or IPCC AR6 NetCDF, at the location nearest the DEM) gives --scenario names their\n"
+        "local values. Band metadata records the sources (SEA_LEVEL_SOURCE, VLM_SOURCE).\n"
         "With --dem-rmse (and --datum-rmse), NOAA's mapping confidence: sigma =\n"
         "sqrt(dem^2 + datum^2), k = Phi^-1(P) for --confidence P (0.8): two more COGs with\n"
         "a band per level, <stem>_confidence.tif (Byte: 2 inundated with confidence >= P,\n"
@@ -399,6 +599,8 @@ const cr_command cr_inundation_command = {
         "      --tide 0.9 -o inundation.tif\n"
         "  cityrisk inundation --dem dem.tif --sea-level 0.5,1,2 --connectivity 4 --json -o flood.tif\n"
         "  cityrisk inundation --dem dem.tif --sea-level 1 --dem-rmse 0.15 --qml -o flood.tif\n"
+        "  cityrisk inundation --dem dem.tif --scenario ssp245-2100 --projections local.csv \\\n"
+        "      --vlm subsidence.tif --years 80 -o inundation.tif\n"
         "  cityrisk inundation --list-scenarios",
     .args = ARGS, .flags = CR_COMMAND_STAGE, .opts_size = sizeof(inundation_args),
     .init = init, .clear = clear, .check = check, .run = run, .style = style, .summarise = summarise,

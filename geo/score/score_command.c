@@ -38,22 +38,6 @@ static void clear(void *opts)
     cr_score_summary_clear(&((score_args *)opts)->s);
 }
 
-/* --weights: the weights as given (normalised by cr_score()), refused when they cannot be
- * normalised. */
-static cr_status parse_weights(cr_ctx *ctx, const char *text, void *dest)
-{
-    double *weights = dest;
-    cr_status st = cr_weights_parse(ctx, text, weights);
-    double copy[CR_INDICATORS];
-    memcpy(copy, weights, sizeof copy);
-    return st == CR_OK ? cr_weights_normalise(ctx, copy) : st;
-}
-
-static cr_status parse_method(cr_ctx *ctx, const char *text, void *dest)
-{
-    return cr_score_method_parse(ctx, text, dest);
-}
-
 static cr_status parse_classes(cr_ctx *ctx, const char *text, void *dest)
 {
     return cr_classes_parse(ctx, text, dest);
@@ -75,24 +59,10 @@ static const cr_arg ARGS[] = {
     CR_OPT__GRID("write on this raster's grid (default: --informal's when a raster, else "
                  "--sea's)",
                  "grid extent in --crs (default: the --sea raster's, reprojected as gdalwarp does)"),
-    CR_OPT_PARSED("weights", score_args, o.weights, "LIST", parse_weights,
-                  "sea=0.3,water=0.2,informal=0.25,arrivals=0.25"),
-    CR_OPT_CHOICE_PARSED("method", NULL, score_args, o.method, "NAME", cr_score_method_names, parse_method,
-                         "geometric (default), arithmetic, inform"),
-    CR_OPT_CHOICE("missing", score_args, o.renormalise, "HOW", cr_missing_names, "nodata (default) or renormalise"),
+    CR_SCORE_COMBINE_ARGS(score_args),
     CR_OPT_PARSED("classes", score_args, o.classes, "SPEC", parse_classes,
                   "fixed (default), quantile:N, jenks:N, equal:N, fixed:b1,..."),
-    CR_OPT_DOUBLE("sea-depth-full", score_args, o.normalise.sea_depth_full, "M", "depth at which sea = 1 (default 1)"),
-    CR_OPT_FLAG("sea-binary", score_args, o.normalise.sea_binary, "sea = 1 wherever inundated"),
-    CR_OPT_CHOICE("water-input", score_args, o.normalise.water_ratio, "KIND", cr_water_input_names,
-                  "score (default) or ratio"),
-    CR_OPT_CHOICE("settlement-input", score_args, o.normalise.settlement, "KIND", cr_settlement_input_names,
-                  "fraction (default), percent, binary"),
-    CR_OPT_DOUBLE("arrivals-ref", score_args, arrivals_ref, "A",
-                  "arrivals at which the indicator is 1 (default: 99th pct)"),
-    CR_OPT_CHOICE("arrivals-transform", score_args, o.normalise.arrivals_linear, "KIND",
-                  cr_arrivals_transform_names, "log (default) or linear"),
-    CR_OPT_DOUBLE("demand-share", score_args, o.demand_share, "S", "share of water demand growing with residents (1)"),
+    CR_SCORE_NORMALISE_ARGS(score_args),
     CR_OPT_PARSED("bands", score_args, o.bands, "LIST", parse_bands, "write only these bands, e.g. score,class"),
     CR_OPT__OVERWRITE,
     CR_OPT__CREATION_OPTION,

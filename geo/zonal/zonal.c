@@ -367,17 +367,6 @@ static cr_status prepare_sources(cr_ctx *ctx, job *j, cr_zonal_summary *s)
 
 /* ---- tiles ---- */
 
-static cr_window intersect(cr_window a, cr_window b)
-{
-    int x0 = a.x > b.x ? a.x : b.x, y0 = a.y > b.y ? a.y : b.y;
-    int x1 = a.x + a.w < b.x + b.w ? a.x + a.w : b.x + b.w;
-    int y1 = a.y + a.h < b.y + b.h ? a.y + a.h : b.y + b.h;
-    cr_window w = {x0, y0, x1 > x0 ? x1 - x0 : 0, y1 > y0 ? y1 - y0 : 0};
-    if (w.w == 0 || w.h == 0)
-        w.w = w.h = 0;
-    return w;
-}
-
 /* Calls fn for every grid tile (index) zone z's box meets. */
 #define FOR_ZONE_TILES(box, cols, index)                                                           \
     for (int ty_ = (box).y / CR_BLOCK_SIZE; (box).w && ty_ <= ((box).y + (box).h - 1) / CR_BLOCK_SIZE; \
@@ -430,7 +419,7 @@ static cr_status index_tiles(cr_ctx *ctx, job *j)
         FOR_ZONE_TILES(j->zones.zone[z].box, cols, t) {
             int64_t k = slot[t];
             j->tile_zones[j->tile_start[k] + count[t]++] = z;
-            cr_window part = intersect(j->zones.zone[z].box, cr_grid_window(j->grid, CR_BLOCK_SIZE, t));
+            cr_window part = cr_window_intersect(j->zones.zone[z].box, cr_grid_window(j->grid, CR_BLOCK_SIZE, t));
             cr_window *r = &j->tile_read[k];
             if (r->w == 0) {
                 *r = part;
@@ -537,7 +526,7 @@ static cr_status work(cr_ctx *ctx, void *arg, int64_t index, int worker, int slo
         return cr_ctx_fail(ctx, CR_E_IO, "out of memory");
     for (int64_t i = 0; i < nz; i++) {
         const cr_zone *zone = &j->zones.zone[j->tile_zones[first + i]];
-        cr_window sub = intersect(zone->box, rw);
+        cr_window sub = cr_window_intersect(zone->box, rw);
         if (sub.w == 0)
             continue;
         if ((st = cr_coverage(ctx, &zone->rings, &sub, &w->scratch, w->coverage)) != CR_OK)

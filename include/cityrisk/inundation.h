@@ -121,6 +121,11 @@ typedef struct cr_inundation_opts {
                                  * 1 for --vlm-unit m; default 0: no VLM */
     const char *projections_path; /* the local projections the levels came from (provenance:
                                  * band metadata and parameters); default NULL: global presets */
+    const char *projections_source; /* one line saying which values of projections_path were
+                                 * used (the location of a NetCDF file), for SEA_LEVEL_SOURCE;
+                                 * default NULL: "local projections" and the path */
+    double vlm_years;           /* provenance: the years of motion of a VLM in mm/yr (YEARS);
+                                 * default 0: the VLM is in metres */
 } cr_inundation_opts;
 
 CR_API void cr_inundation_opts_init(cr_inundation_opts *opts);

@@ -12,7 +12,7 @@
 
 #include "core/internal.h"
 #include "core/polygons.h"
-#include "zonal_internal.h"
+#include "core/zones.h"
 
 void cr_zones_free(cr_zones *zones)
 {
@@ -399,4 +399,15 @@ done:
     if (st != CR_OK)
         cr_zones_free(out);
     return st;
+}
+
+cr_window cr_window_intersect(cr_window a, cr_window b)
+{
+    int x0 = a.x > b.x ? a.x : b.x, y0 = a.y > b.y ? a.y : b.y;
+    int x1 = a.x + a.w < b.x + b.w ? a.x + a.w : b.x + b.w;
+    int y1 = a.y + a.h < b.y + b.h ? a.y + a.h : b.y + b.h;
+    cr_window w = {x0, y0, x1 > x0 ? x1 - x0 : 0, y1 > y0 ? y1 - y0 : 0};
+    if (w.w == 0 || w.h == 0)
+        w.w = w.h = 0;
+    return w;
 }

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "zonal_internal.h"
+#include "core/zones.h"
 
 /* ------------------------------------------------------------------------------------ */
 /* Area on the ellipsoid */

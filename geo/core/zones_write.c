@@ -25,7 +25,7 @@
 #include "core/output.h"
 #include "core/text.h"
 #include "core/vsiwatch.h"
-#include "zonal_internal.h"
+#include "core/zones.h"
 
 /* The longest field name of a dBase file, hence of a Shapefile. */
 #define DBF_NAME_MAX 10
