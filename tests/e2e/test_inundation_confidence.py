@@ -30,7 +30,7 @@ import numpy as np
 from osgeo import gdal
 
 from cliutil import CliTestCase, run
-from test_inundation import NODATA, flood_fill, make_dem, read_band
+from test_inundation import NODATA, find_sea, flood_fill, make_dem, read_band
 
 gdal.UseExceptions()
 
@@ -151,6 +151,24 @@ class Confidence(CliTestCase):
         want, _ = expected(z, "none")
         np.testing.assert_array_equal(classes, want)
         self.assertTrue((classes[:, 4:] == 2).all())  # the plain bathtub floods behind the ridge
+
+    def test_land_motion_moves_the_classes_and_p(self):
+        # --vlm -0.5 --vlm-unit m: the land sinks 0.5 m after the sea was told from the DEM, so
+        # the classes and p are those of z - 0.5 with today's sea.
+        z = ridge_dem(False)
+        dem = self.dem("dem.tif", z)
+        self.inundate(dem, self.path("sink.tif"), *RMSE, "--vlm", "-0.5", "--vlm-unit", "m")
+        classes = read_band(self.path("sink_confidence.tif"))
+        p = read_band(self.path("sink_p_inundated.tif"))
+        moved, sea = z - 0.5, find_sea(z, "8")
+        low = flood_fill(moved, W - K * SIGMA, sea=sea)
+        high = flood_fill(moved, W + K * SIGMA, sea=sea)
+        want = np.where(low > 0, 2, np.where(high > 0, 1, 0)).astype(np.float64)
+        want[sea] = 255
+        np.testing.assert_array_equal(classes, want)
+        self.assertTrue((classes[:, 2] == 2).all())  # z = W sank to W - 0.5, below W - k sigma
+        self.assertTrue((classes[:, 4:] == 0).all())  # the ridge, now 1.5 m, still above W + k sigma
+        self.assertAlmostEqual(float(p[0, 2]), phi(0.5 / SIGMA), places=6)
 
     def test_depths_are_those_of_a_run_without_confidence(self):
         dem = self.dem("dem.tif", ridge_dem(True))
