@@ -1,4 +1,4 @@
-/* writer.c: the atomic Float32 Cloud-Optimized GeoTIFF writer.
+/* writer.c: the atomic Cloud-Optimized GeoTIFF writer (Float32, or Byte classes).
  *
  * GDAL's COG driver only copies from another dataset, so cells are first written
  * block by block to a tiled GeoTIFF beside the output (the staging file), then
@@ -25,6 +25,7 @@
 
 #include <cpl_conv.h>
 #include <cpl_string.h>
+#include <json-c/json.h>
 
 #include "cityrisk/raster.h"
 #include "internal.h"
@@ -89,6 +90,7 @@ struct cr_writer {
     int width, height;
     cr_foreign_watch foreign; /* failures on GDAL's worker threads while this writer is open */
     int tile;          /* the tile side of the staging file and the COG */
+    int byte;          /* Byte bands (classes) instead of Float32 */
 };
 
 void cr_writer_opts_init(cr_writer_opts *opts)
@@ -118,6 +120,8 @@ static char **staging_options(GDALDriverH gtiff, const cr_grid *grid, int bands)
      * the tiles never written: a cancelled run stops in a moment, not after writing the
      * rest of the raster. Reading gives the same cells either way. */
     o = CSLSetNameValue(o, "SPARSE_OK", "TRUE");
+    /* 3 or 4 Byte bands would otherwise be RGB(A) colour: these are bands of values. */
+    o = CSLSetNameValue(o, "PHOTOMETRIC", "MINISBLACK");
     if (cr_output_staging_bytes(grid, bands) <= STAGING_RAW_MAX)
         return o;
     if (gtiff_has_zstd(gtiff)) {
@@ -204,6 +208,74 @@ static void describe_bands(GDALDatasetH ds, const cr_writer_opts *opts)
     }
 }
 
+/* "#rrggbb" into a colour table entry (opaque); 0 when it is not such a colour. */
+static int parse_colour(const char *text, GDALColorEntry *e)
+{
+    unsigned r, g, b;
+    char end;
+    if (!text || text[0] != '#' || strlen(text) != 7 || sscanf(text + 1, "%2x%2x%2x%c", &r, &g, &b, &end) != 3)
+        return 0;
+    e->c1 = (short)r, e->c2 = (short)g, e->c3 = (short)b, e->c4 = 255;
+    return 1;
+}
+
+/* The categories of every band of a Byte output: the names and colours as the band metadata
+ * CLASS_NAMES and CLASS_COLORS
+ * (JSON arrays, as score's class band records them), which `cityrisk map` and the QGIS
+ * style read. Not GDAL's category names: a GeoTIFF keeps those only in a .aux.xml sidecar,
+ * which the COG copy would leave beside the temporary files and the output would not carry.
+ * A single-band output also gets a colour table (gdalinfo lists it, QGIS draws the band
+ * paletted), its entries beyond the categories (the nodata among them) transparent. */
+static cr_status name_categories(cr_ctx *ctx, cr_writer *w, const cr_writer_opts *opts)
+{
+    if (!opts->category_count)
+        return CR_OK;
+    GDALColorTableH table = GDALCreateColorTable(GPI_RGB);
+    json_object *names = json_object_new_array(), *colors = json_object_new_array();
+    cr_status st = CR_OK;
+    for (int c = 0; c < 256; c++) {
+        GDALColorEntry e = {0, 0, 0, 0};
+        if (c < opts->category_count && !parse_colour(opts->category_colors[c], &e))
+            st = cr_ctx_fail(ctx, CR_E_USAGE, "category colour '%s' of '%s' is not #rrggbb",
+                             opts->category_colors[c] ? opts->category_colors[c] : "", w->path);
+        GDALSetColorEntry(table, c, &e);
+        if (c < opts->category_count) {
+            json_object_array_add(names, json_object_new_string(opts->category_names[c] ? opts->category_names[c] : ""));
+            json_object_array_add(colors, json_object_new_string(opts->category_colors[c] ? opts->category_colors[c] : ""));
+        }
+    }
+    const char *names_text = json_object_to_json_string_ext(names, JSON_C_TO_STRING_PLAIN);
+    const char *colors_text = json_object_to_json_string_ext(colors, JSON_C_TO_STRING_PLAIN);
+    for (int b = 1; st == CR_OK && b <= w->bands; b++) {
+        GDALRasterBandH band = GDALGetRasterBand(w->ds, b);
+        /* A GeoTIFF palette is for single-band files only: with more bands GDAL refuses it (3
+         * and more) or makes band 2 an alpha band (2). */
+        if ((w->bands == 1 && GDALSetRasterColorTable(band, table) != CE_None) ||
+            GDALSetMetadataItem(band, "CLASS_NAMES", names_text, NULL) != CE_None ||
+            GDALSetMetadataItem(band, "CLASS_COLORS", colors_text, NULL) != CE_None)
+            st = cr_ctx_fail(ctx, CR_E_IO, "cannot set the categories of '%s'", w->path);
+    }
+    GDALDestroyColorTable(table);
+    json_object_put(names);
+    json_object_put(colors);
+    return st;
+}
+
+/* Checks the cell type and categories asked for. */
+static cr_status check_type(cr_ctx *ctx, const char *path, const cr_writer_opts *opts)
+{
+    if (opts->type != CR_WRITER_FLOAT32 && opts->type != CR_WRITER_BYTE)
+        return cr_ctx_fail(ctx, CR_E_USAGE, "cannot write '%s' with cell type %d", path, (int)opts->type);
+    if (opts->type == CR_WRITER_BYTE && !(opts->nodata >= 0 && opts->nodata <= 255))
+        return cr_ctx_fail(ctx, CR_E_USAGE, "nodata %g of the Byte raster '%s' is not 0..255", opts->nodata, path);
+    if (opts->category_count && (opts->type != CR_WRITER_BYTE || opts->category_count < 0 ||
+                                 opts->category_count > 255 || !opts->category_names ||
+                                 !opts->category_colors))
+        return cr_ctx_fail(ctx, CR_E_USAGE, "categories of '%s' need a Byte raster, 1 to 255 of them, "
+                           "their names and colours", path);
+    return CR_OK;
+}
+
 static cr_status create_staging(cr_ctx *ctx, cr_writer *w, const cr_grid *grid,
                                 const cr_writer_opts *opts)
 {
@@ -212,8 +284,8 @@ static cr_status create_staging(cr_ctx *ctx, cr_writer *w, const cr_grid *grid,
         return cr_ctx_fail(ctx, CR_E_IO, "GDAL has no GTiff driver");
     char **co = staging_options(gtiff, grid, opts->band_count);
     cr_gdal_begin(ctx);
-    w->ds = GDALCreate(gtiff, w->staging_watched, grid->width, grid->height, opts->band_count, GDT_Float32,
-                       co);
+    w->ds = GDALCreate(gtiff, w->staging_watched, grid->width, grid->height, opts->band_count,
+                       w->byte ? GDT_Byte : GDT_Float32, co);
     cr_status st = CR_OK;
     if (!w->ds)
         st = cr_ctx_fail_gdal(ctx, CR_E_IO, "cannot create '%s'", w->path);
@@ -227,7 +299,7 @@ static cr_status create_staging(cr_ctx *ctx, cr_writer *w, const cr_grid *grid,
     GDALSetProjection(w->ds, grid->crs_wkt);
     set_provenance(ctx, w->ds, opts);
     describe_bands(w->ds, opts);
-    return CR_OK;
+    return name_categories(ctx, w, opts);
 }
 
 /* Reserves the overview levels of the staging file, when cityrisk makes them. */
@@ -239,10 +311,11 @@ static cr_status reserve_overviews(cr_ctx *ctx, cr_writer *w, const cr_grid *gri
     w->own_overviews = n > 0 && !user_controls_overviews(opts->creation_options);
     if (!w->own_overviews)
         return CR_OK;
-    if (opts->band_categorical) {
+    if (opts->band_categorical || opts->category_count) {
         if (!(w->categorical = malloc((size_t)w->bands * sizeof *w->categorical)))
             return cr_ctx_fail(ctx, CR_E_IO, "out of memory writing '%s'", w->path);
-        memcpy(w->categorical, opts->band_categorical, (size_t)w->bands * sizeof *w->categorical);
+        for (int b = 0; b < w->bands; b++) /* named categories never blend */
+            w->categorical[b] = opts->category_count || opts->band_categorical[b];
     }
     cr_status st = CR_OK;
     cr_gdal_begin(ctx);
@@ -283,6 +356,8 @@ cr_status cr_writer_open(cr_ctx *ctx, const char *path, const cr_grid *grid,
                            opts->band_count);
     cr_status st = check_codec(ctx, opts->creation_options);
     if (st == CR_OK)
+        st = check_type(ctx, path, opts);
+    if (st == CR_OK)
         st = cr_outputs_check(ctx, path, "raster", NULL, opts->input_paths, opts->overwrite);
     if (st != CR_OK)
         return st;
@@ -297,6 +372,7 @@ cr_status cr_writer_open(cr_ctx *ctx, const char *path, const cr_grid *grid,
     w->overwrite = opts->overwrite;
     w->bands = opts->band_count;
     w->nodata = opts->nodata;
+    w->byte = opts->type == CR_WRITER_BYTE;
     w->width = grid->width, w->height = grid->height;
     w->tile = cr_writer_tile_size(w->bands);
     st = cr_temp_file(ctx, path, "part", &w->staging);
@@ -416,12 +492,13 @@ static int close_failed(GDALDatasetH ds)
 typedef struct copy_progress {
     cr_ctx *ctx;
     int cancelled;
+    double from, to; /* the share of the context's range this copy reports in */
 } copy_progress;
 
 static int forward_progress(double complete, const char *message, void *arg)
 {
     copy_progress *p = arg;
-    if (cr_ctx_progress(p->ctx, complete, message))
+    if (cr_ctx_progress(p->ctx, p->from + complete * (p->to - p->from), message))
         return 1;
     p->cancelled = 1;
     return 0;
@@ -449,8 +526,9 @@ static cr_status reserve_copy_memory(cr_ctx *ctx, const cr_writer *w)
                        w->path, need / 1e6, w->bands, w->tile, w->tile);
 }
 
-/* Closes the staging file, copies it to the COG file, checks both steps. */
-static cr_status write_cog(cr_ctx *ctx, cr_writer *w)
+/* Closes the staging file, copies it to the COG file, checks both steps; its progress
+ * goes from..to of the context's range. */
+static cr_status write_cog(cr_ctx *ctx, cr_writer *w, double from, double to)
 {
     cr_status st = CR_OK;
     double start = cr_seconds();
@@ -471,7 +549,7 @@ static cr_status write_cog(cr_ctx *ctx, cr_writer *w)
     if (st == CR_OK && !staged)
         st = cr_ctx_fail_gdal(ctx, CR_E_IO, "cannot reopen the temporary file of '%s'", w->path);
     if (st == CR_OK) {
-        copy_progress progress = {ctx, 0};
+        copy_progress progress = {ctx, 0, from, to};
         GDALDatasetH cog = GDALCreateCopy(GDALGetDriverByName("COG"), w->cog_watched, staged, FALSE,
                                           w->cog_options, forward_progress, &progress);
         int failed = !cog || close_failed(cog);
@@ -487,17 +565,48 @@ static cr_status write_cog(cr_ctx *ctx, cr_writer *w)
     return st;
 }
 
-cr_status cr_writer_commit(cr_ctx *ctx, cr_writer *w)
+/* Writes the COG of w into its temporary file, ready to publish. */
+static cr_status finish(cr_ctx *ctx, cr_writer *w, double from, double to)
 {
-    cr_status st = explain_failure(ctx, w, write_cog(ctx, w));
+    cr_status st = explain_failure(ctx, w, write_cog(ctx, w, from, to));
     /* GDAL's compression threads report to no context: a tile they failed to encode is
      * left out of the file while the copy returns success (a hole of nodata). */
     char why[1024];
     if (cr_foreign_watch_end(&w->foreign, why, sizeof why) && st == CR_OK)
         st = cr_ctx_fail(ctx, CR_E_IO, "cannot write '%s': %s", w->path, why);
-    if (st == CR_OK)
-        st = cr_temp_publish(ctx, &w->cog, w->path, w->overwrite);
-    cr_writer_abort(w);
+    return st;
+}
+
+cr_status cr_writer_commit(cr_ctx *ctx, cr_writer *w)
+{
+    return cr_writer_commit_all(ctx, &w, 1);
+}
+
+cr_status cr_writer_commit_all(cr_ctx *ctx, cr_writer *const *w, int n)
+{
+    cr_status st = CR_OK;
+    int live = 0, done = 0, published = 0;
+    for (int i = 0; i < n; i++)
+        live += w[i] != NULL;
+    /* Every COG first: the long work, and what may fail for want of disk or memory. */
+    for (int i = 0; i < n && st == CR_OK; i++)
+        if (w[i]) {
+            st = finish(ctx, w[i], (double)done / live, (double)(done + 1) / live);
+            done++;
+        }
+    /* Then the renames, undone when one fails, so that no part of the set is left. */
+    for (int i = 0; i < n && st == CR_OK; i++) {
+        if (w[i])
+            st = cr_temp_publish(ctx, &w[i]->cog, w[i]->path, w[i]->overwrite);
+        if (st == CR_OK)
+            published = i + 1;
+    }
+    for (int i = 0; st != CR_OK && i < published; i++)
+        if (w[i] && unlink(w[i]->path) != 0 && errno != ENOENT)
+            cr_ctx_log(ctx, CR_LOG_WARNING, "cannot remove '%s' of a failed write: %s", w[i]->path,
+                       strerror(errno));
+    for (int i = 0; i < n; i++)
+        cr_writer_abort(w[i]);
     return st;
 }
 

@@ -17,6 +17,7 @@
 #include "core/crs.h"
 #include "core/internal.h"
 #include "core/output.h"
+#include "confidence.h"
 #include "reach.h"
 #include "sea.h"
 
@@ -40,13 +41,17 @@ typedef struct run {
     cr_sea_source *sea_file;
     cr_reach *sea_reach;   /* the default sea: low or nodata cells joined to the edge */
     cr_reach **reaches;    /* one per level when connectivity is on */
+    cr_reach **low, **high; /* with confidence: per level, the reaches at W -/+ k sigma */
+    int conf;              /* confidence asked for (sigma > 0) */
+    double sigma, quantile; /* sqrt(dem^2 + datum^2) RMSE, and k = Phi^-1(P) */
+    double spread;         /* k sigma: the levels of the classes are W -/+ spread */
     cr_reach_labels *labels; /* one tile's labels, shared by the reaches */
     double *water;         /* per level: W in metres */
     double to_m;           /* metres per DEM unit */
     int sea_conn;
     /* one tile */
     double *z;
-    uint8_t *valid, *cand, *seed, *sea, *wet, *joined;
+    uint8_t *valid, *cand, *seed, *sea, *wet, *joined, *joined_high;
     float *depth;
     int64_t seeds, sea_cells;
     int64_t windows;
@@ -65,6 +70,39 @@ static cr_status check_float32(cr_ctx *ctx, const char *what, double v)
         return CR_OK;
     return cr_ctx_fail(ctx, CR_E_USAGE, "%s %.10g m is beyond what a Float32 output holds (%.10g)",
                        what, v, (double)FLT_MAX);
+}
+
+int cr_inundation_has_confidence(const cr_inundation_opts *opts)
+{
+    return hypot(opts->dem_rmse_m, opts->datum_rmse_m) > 0;
+}
+
+double cr_inundation_confidence_k(const cr_inundation_opts *opts)
+{
+    return opts->confidence > 0 && opts->confidence < 1 ? cr_normal_quantile(opts->confidence) : NAN;
+}
+
+/* The RMSEs and P, and the levels W -/+ k sigma, which must fit Float32 as W does. */
+static cr_status check_confidence(cr_ctx *ctx, const cr_inundation_opts *o)
+{
+    if (!(o->dem_rmse_m >= 0) || !isfinite(o->dem_rmse_m) || !(o->datum_rmse_m >= 0) ||
+        !isfinite(o->datum_rmse_m))
+        return cr_ctx_fail(ctx, CR_E_USAGE, "DEM RMSE %g m and datum RMSE %g m must be finite and not negative",
+                           o->dem_rmse_m, o->datum_rmse_m);
+    if (!(o->confidence > 0.5 && o->confidence < 1))
+        return cr_ctx_fail(ctx, CR_E_USAGE, "confidence %g is not between 0.5 and 1 (both excluded)",
+                           o->confidence);
+    if (!cr_inundation_has_confidence(o))
+        return CR_OK;
+    double spread = hypot(o->dem_rmse_m, o->datum_rmse_m) * cr_normal_quantile(o->confidence);
+    for (int i = 0; i < o->level_count; i++) {
+        double w = o->levels[i].rise_m + o->tide_m + o->surge_m - o->datum_offset_m;
+        if (!(fabs(w) + spread <= FLT_MAX))
+            return cr_ctx_fail(ctx, CR_E_USAGE,
+                               "water level W = %.10g m -/+ k sigma = %.10g m is beyond what a Float32 "
+                               "output holds (%.10g)", w, spread, (double)FLT_MAX);
+    }
+    return CR_OK;
 }
 
 /* Vertical land motion: a finite value or a raster, and its metres per unit. */
@@ -119,7 +157,8 @@ static cr_status check_options(cr_ctx *ctx, const cr_inundation_opts *o)
         return cr_ctx_fail(ctx, CR_E_USAGE, "tile size %d is outside 2 .. 16384", o->tile);
     if (!(o->dem_to_m >= 0) || !isfinite(o->dem_to_m))
         return cr_ctx_fail(ctx, CR_E_USAGE, "DEM unit factor %g is not positive", o->dem_to_m);
-    return check_vlm(ctx, o);
+    st = check_vlm(ctx, o);
+    return st == CR_OK ? check_confidence(ctx, o) : st;
 }
 
 /* Metres per DEM unit, from the band's unit type unless given. */
@@ -174,9 +213,9 @@ static cr_status allocate(cr_ctx *ctx, run *r)
                (size_t)(r->o->tile < r->grid->height ? r->o->tile : r->grid->height);
     r->z = malloc(n * sizeof *r->z);
     r->depth = malloc(n * sizeof *r->depth);
-    uint8_t **masks[] = {&r->valid, &r->cand, &r->seed, &r->sea, &r->wet, &r->joined};
+    uint8_t **masks[] = {&r->valid, &r->cand, &r->seed, &r->sea, &r->wet, &r->joined, &r->joined_high};
     int ok = r->z && r->depth;
-    for (size_t i = 0; i < sizeof masks / sizeof masks[0]; i++)
+    for (size_t i = 0; i < sizeof masks / sizeof masks[0] - !r->conf; i++) /* joined_high: confidence */
         ok = (*masks[i] = malloc(n)) != NULL && ok;
     r->water = malloc(sizeof *r->water * (size_t)r->o->level_count);
     r->reaches = calloc((size_t)r->o->level_count, sizeof *r->reaches);
@@ -186,6 +225,18 @@ static cr_status allocate(cr_ctx *ctx, run *r)
     for (int k = 0; ok && r->o->connectivity && k < r->o->level_count; k++)
         ok = (r->reaches[k] = cr_reach_new(r->grid->width, r->grid->height, r->o->tile,
                                            r->o->connectivity, r->labels)) != NULL;
+    /* Confidence: two more reaches per level, scanned and resolved in the same passes
+     * (the same tile read), sharing the labels. */
+    if (ok && r->conf && r->o->connectivity) {
+        r->low = calloc((size_t)r->o->level_count, sizeof *r->low);
+        r->high = calloc((size_t)r->o->level_count, sizeof *r->high);
+        ok = r->low && r->high;
+        for (int k = 0; ok && k < r->o->level_count; k++)
+            ok = (r->low[k] = cr_reach_new(r->grid->width, r->grid->height, r->o->tile,
+                                           r->o->connectivity, r->labels)) != NULL &&
+                 (r->high[k] = cr_reach_new(r->grid->width, r->grid->height, r->o->tile,
+                                            r->o->connectivity, r->labels)) != NULL;
+    }
     if (ok && !r->o->sea_path)
         ok = (r->sea_reach = cr_reach_new(r->grid->width, r->grid->height, r->o->tile,
                                           r->sea_conn, r->labels)) != NULL;
@@ -203,12 +254,17 @@ static void release(run *r)
     for (int k = 0; r->reaches && k < r->o->level_count; k++)
         cr_reach_free(r->reaches[k]);
     free(r->reaches);
+    for (int k = 0; r->low && r->high && k < r->o->level_count; k++)
+        cr_reach_free(r->low[k]), cr_reach_free(r->high[k]);
+    free(r->low);
+    free(r->high);
     cr_reach_labels_free(r->labels);
     free(r->water);
     cr_grid_free(r->grid);
     free(r->z);
     free(r->depth);
     free(r->valid), free(r->cand), free(r->seed), free(r->sea), free(r->wet), free(r->joined);
+    free(r->joined_high);
 }
 
 /* Moves the land of the tile by its vertical land motion, after the sea was told from the
@@ -330,8 +386,71 @@ static cr_status write_depths(cr_ctx *ctx, run *r, const cr_window *win, int k, 
     return cr_writer_write(ctx, w, k + 1, win, r->depth);
 }
 
+/* The confidence outputs of level k over the tile (after its depths): the classes and
+ * p_inundated, from the cells joined to the sea at W - k sigma (r->joined) and W + k sigma
+ * (r->joined_high), or with no connectivity below those levels. r->depth is reused as the
+ * buffer of each band in turn. */
+static cr_status write_confidence(cr_ctx *ctx, run *r, const cr_window *win, int k,
+                                  cr_writer *classes, cr_writer *probability,
+                                  cr_inundation_stats *stats)
+{
+    size_t n = (size_t)win->w * win->h;
+    double water = r->water[k], low = water - r->spread, high = water + r->spread;
+    cr_status st = CR_OK;
+    if (r->o->connectivity) {
+        wet_cells(r, win, high);
+        st = cr_reach_resolve(ctx, r->high[k], win, r->wet, r->sea, r->joined_high);
+        wet_cells(r, win, low);
+        if (st == CR_OK)
+            st = cr_reach_resolve(ctx, r->low[k], win, r->wet, r->sea, r->joined);
+    } else {
+        for (size_t i = 0; i < n; i++) {
+            r->joined[i] = r->valid[i] && r->z[i] < low;
+            r->joined_high[i] = r->valid[i] && r->z[i] < high;
+        }
+    }
+    if (st != CR_OK)
+        return st;
+    for (size_t i = 0; i < n; i++) {
+        if (r->sea[i] || !r->valid[i]) {
+            r->depth[i] = NAN;
+        } else if (r->joined[i] && r->z[i] < low) {
+            r->depth[i] = 2.0f;
+            stats->confident_cells++;
+        } else if (r->joined_high[i] && r->z[i] < high) {
+            r->depth[i] = 1.0f;
+            stats->possible_cells++;
+        } else {
+            r->depth[i] = 0.0f;
+            stats->dry_cells++;
+        }
+    }
+    st = cr_writer_write(ctx, classes, k + 1, win, r->depth);
+    for (size_t i = 0; st == CR_OK && i < n; i++) {
+        if (r->sea[i] || !r->valid[i])
+            r->depth[i] = NAN;
+        else if (r->joined_high[i] && r->z[i] < high)
+            r->depth[i] = (float)cr_normal_cdf((water - r->z[i]) / r->sigma);
+        else
+            r->depth[i] = 0.0f;
+    }
+    return st == CR_OK ? cr_writer_write(ctx, probability, k + 1, win, r->depth) : st;
+}
+
+/* The outputs of a run: the depths, and with confidence the classes and probabilities. */
+enum { OUT_DEPTH, OUT_CLASSES, OUT_PROBABILITY, OUT_COUNT };
+
+/* Scans the reaches of level k at W -/+ k sigma over the tile. */
+static cr_status scan_confidence(cr_ctx *ctx, run *r, const cr_window *win, int k)
+{
+    wet_cells(r, win, r->water[k] - r->spread);
+    cr_status st = cr_reach_scan(ctx, r->low[k], win, r->wet, r->sea);
+    wet_cells(r, win, r->water[k] + r->spread);
+    return st == CR_OK ? cr_reach_scan(ctx, r->high[k], win, r->wet, r->sea) : st;
+}
+
 /* One tile of a pass. */
-static cr_status run_tile(cr_ctx *ctx, run *r, pass p, const cr_window *win, cr_writer *w,
+static cr_status run_tile(cr_ctx *ctx, run *r, pass p, const cr_window *win, cr_writer *const *w,
                           cr_inundation_stats *stats)
 {
     size_t n = (size_t)win->w * win->h;
@@ -356,13 +475,17 @@ static cr_status run_tile(cr_ctx *ctx, run *r, pass p, const cr_window *win, cr_
         if (p == PASS_SCAN)
             st = cr_reach_scan(ctx, r->reaches[k], win, r->wet, r->sea);
         else
-            st = write_depths(ctx, r, win, k, w, &stats[k]);
+            st = write_depths(ctx, r, win, k, w[OUT_DEPTH], &stats[k]);
+        if (st == CR_OK && r->conf && p == PASS_SCAN)
+            st = scan_confidence(ctx, r, win, k);
+        else if (st == CR_OK && r->conf)
+            st = write_confidence(ctx, r, win, k, w[OUT_CLASSES], w[OUT_PROBABILITY], &stats[k]);
     }
     return st;
 }
 
 /* One pass over every tile, reporting progress 0..1 in the context's range. */
-static cr_status run_pass(cr_ctx *ctx, run *r, pass p, cr_writer *w, cr_inundation_stats *stats)
+static cr_status run_pass(cr_ctx *ctx, run *r, pass p, cr_writer *const *w, cr_inundation_stats *stats)
 {
     cr_status st = CR_OK;
     for (int64_t i = 0; i < r->windows && st == CR_OK; i++) {
@@ -484,6 +607,15 @@ static char *parameters_json(const run *r)
     json_object_object_add(p, "sea", json_object_new_string(o->sea_path ? o->sea_path : "dem-nodata-or-below-0-joined-to-edge"));
     json_object_object_add(p, "dem_unit_m", cr_json_number(r->to_m, 12));
     add_local_parameters(r, p);
+    if (r->conf) {
+        json_object *c = json_object_new_object();
+        json_object_object_add(c, "dem_rmse_m", cr_json_number(o->dem_rmse_m, 10));
+        json_object_object_add(c, "datum_rmse_m", cr_json_number(o->datum_rmse_m, 10));
+        json_object_object_add(c, "sigma_m", cr_json_number(r->sigma, 10));
+        json_object_object_add(c, "confidence", cr_json_number(o->confidence, 10));
+        json_object_object_add(c, "k", cr_json_number(r->quantile, 10));
+        json_object_object_add(p, "confidence", c);
+    }
     return cr_json_take_text(p);
 }
 
@@ -514,9 +646,46 @@ static cr_status set_local_metadata(cr_ctx *ctx, cr_writer *w, const cr_inundati
     return st;
 }
 
-static cr_status open_writer(cr_ctx *ctx, run *r, const char *out_path, cr_writer **w)
+static const char *CLASSES_FORMULA =
+    "class 2 (inundated with confidence >= P) where joined to the sea at W - k sigma, 1 (possibly "
+    "inundated) where joined at W + k sigma only, 0 (dry with confidence >= P) elsewhere on land; "
+    "sigma = sqrt(dem_rmse^2 + datum_rmse^2), k = Phi^-1(P) (NOAA mapping confidence); 255 on the "
+    "sea and where the DEM has none.";
+
+static const char *PROBABILITY_FORMULA =
+    "p_inundated = Phi((W - z) / sigma) where joined to the sea at W + k sigma, 0 elsewhere on land; "
+    "sigma = sqrt(dem_rmse^2 + datum_rmse^2), the errors of the cells taken as independent (as "
+    "NOAA's mapping confidence does); nodata on the sea and where the DEM has none.";
+
+/* The names and colours of the confidence classes 0, 1, 2: grey dry land, orange for the
+ * uncertain band, blue water (as NOAA's viewer shows low confidence apart from water). */
+static const char *const CLASS_COLORS[3] = {"#d9d9d9", "#fdae61", "#2166ac"};
+
+/* The band metadata of the confidence outputs of level k. */
+static cr_status confidence_metadata(cr_ctx *ctx, const run *r, cr_writer *w, int k)
+{
+    const char *keys[] = {"CONFIDENCE", "K", "SIGMA_M", "DEM_RMSE_M", "DATUM_RMSE_M",
+                          "WATER_LEVEL_LOW_M", "WATER_LEVEL_HIGH_M"};
+    double values[] = {r->o->confidence, r->quantile, r->sigma, r->o->dem_rmse_m, r->o->datum_rmse_m,
+                       r->water[k] - r->spread, r->water[k] + r->spread};
+    cr_status st = CR_OK;
+    for (size_t j = 0; j < sizeof keys / sizeof keys[0] && st == CR_OK; j++) {
+        char v[64];
+        snprintf(v, sizeof v, "%.10g", values[j]);
+        st = cr_writer_set_metadata(ctx, w, k + 1, keys[j], v);
+    }
+    return st;
+}
+
+static cr_status open_writer(cr_ctx *ctx, run *r, const char *out_path, int which, cr_writer **w)
 {
     const cr_inundation_opts *o = r->o;
+    char conf_names[3][96], p[32];
+    const char *class_names[3] = {conf_names[0], conf_names[1], conf_names[2]};
+    cr_number_shortest(o->confidence, p, sizeof p);
+    snprintf(conf_names[0], sizeof conf_names[0], "Dry (confidence >= %s)", p);
+    snprintf(conf_names[1], sizeof conf_names[1], "Possibly inundated");
+    snprintf(conf_names[2], sizeof conf_names[2], "Inundated (confidence >= %s)", p);
     char **names = calloc((size_t)o->level_count, sizeof *names);
     const char **units = calloc((size_t)o->level_count, sizeof *units);
     char *params = parameters_json(r), *inputs = inputs_json(r);
@@ -528,7 +697,7 @@ static cr_status open_writer(cr_ctx *ctx, run *r, const char *out_path, cr_write
     for (int k = 0; st == CR_OK && k < o->level_count; k++) {
         if (!(names[k] = band_name(&o->levels[k], r->water[k])))
             st = cr_ctx_fail(ctx, CR_E_IO, "out of memory naming the bands of '%s'", out_path);
-        units[k] = "m";
+        units[k] = which == OUT_DEPTH ? "m" : NULL;
     }
     if (st == CR_OK) {
         cr_writer_opts wo;
@@ -540,7 +709,17 @@ static cr_status open_writer(cr_ctx *ctx, run *r, const char *out_path, cr_write
         wo.creation_options = o->creation_options;
         wo.inputs = inputs;
         wo.parameters = params;
-        wo.formula = r->vlm || o->vlm * o->vlm_to_m != 0 ? formula : FORMULA;
+        wo.formula = which == OUT_CLASSES       ? CLASSES_FORMULA
+                     : which == OUT_PROBABILITY ? PROBABILITY_FORMULA
+                     : r->vlm || o->vlm * o->vlm_to_m != 0 ? formula
+                                                          : FORMULA;
+        if (which == OUT_CLASSES) {
+            wo.type = CR_WRITER_BYTE;
+            wo.nodata = 255;
+            wo.category_count = 3;
+            wo.category_names = class_names;
+            wo.category_colors = CLASS_COLORS;
+        }
         wo.input_paths = (const char *const *)r->input_files;
         st = cr_writer_open(ctx, out_path, r->grid, &wo, w);
     }
@@ -557,6 +736,8 @@ static cr_status open_writer(cr_ctx *ctx, run *r, const char *out_path, cr_write
             st = cr_writer_set_metadata(ctx, *w, k + 1, "SCENARIO", level_name(&o->levels[k], name, sizeof name));
         if (st == CR_OK)
             st = set_local_metadata(ctx, *w, o, k);
+        if (st == CR_OK && which != OUT_DEPTH)
+            st = confidence_metadata(ctx, r, *w, k);
     }
     for (int k = 0; names && k < o->level_count; k++)
         free(names[k]);
@@ -567,13 +748,14 @@ static cr_status open_writer(cr_ctx *ctx, run *r, const char *out_path, cr_write
     return st;
 }
 
-static cr_status prepare(cr_ctx *ctx, run *r, const char *out_path)
+static cr_status prepare(cr_ctx *ctx, run *r, const char *const *paths)
 {
     const cr_inundation_opts *o = r->o;
     cr_status st = cr_grid_from_spec(ctx, &o->grid, r->dem_path, &r->grid);
-    if (st == CR_OK)
-        st = cr_output_check_size(ctx, out_path, r->grid, o->level_count,
-                                  cr_grid_spec_source(&o->grid, r->dem_path));
+    for (int i = 0; i < OUT_COUNT && st == CR_OK; i++)
+        if (paths[i])
+            st = cr_output_check_size(ctx, paths[i], r->grid, o->level_count,
+                                      cr_grid_spec_source(&o->grid, r->dem_path));
     if (st == CR_OK)
         st = dem_unit(ctx, r);
     if (st == CR_OK)
@@ -608,6 +790,53 @@ static char **input_files(const cr_inundation_opts *o, const char *dem_path)
     return files;
 }
 
+/* out_path with the extension of its file name replaced by suffix. */
+static char *beside(const char *out_path, const char *suffix)
+{
+    const char *slash = strrchr(out_path, '/'), *dot = strrchr(out_path, '.');
+    size_t stem = dot && dot > (slash ? slash : out_path) && dot[1] ? (size_t)(dot - out_path)
+                                                                    : strlen(out_path);
+    char *path = malloc(stem + strlen(suffix) + 1);
+    if (path) {
+        memcpy(path, out_path, stem);
+        strcpy(path + stem, suffix);
+    }
+    return path;
+}
+
+cr_status cr_inundation_confidence_paths(cr_ctx *ctx, const char *out_path,
+                                         const cr_inundation_opts *opts, char **confidence,
+                                         char **probability)
+{
+    *confidence = opts->confidence_path ? strdup(opts->confidence_path) : beside(out_path, "_confidence.tif");
+    *probability = opts->probability_path ? strdup(opts->probability_path)
+                                          : beside(out_path, "_p_inundated.tif");
+    if (*confidence && *probability)
+        return CR_OK;
+    free(*confidence), free(*probability);
+    *confidence = *probability = NULL;
+    return cr_ctx_fail(ctx, CR_E_IO, "out of memory");
+}
+
+/* Every file the run writes (the depths, and with confidence the classes and
+ * probabilities, and the styles), against every input, before any work. */
+static cr_status check_outputs(cr_ctx *ctx, const run *r, const char *const *paths)
+{
+    const cr_inundation_opts *opts = r->o;
+    cr_output_plan plan;
+    cr_output_plan_init(&plan);
+    cr_status st = CR_OK;
+    for (int i = 0; i < OUT_COUNT && st == CR_OK; i++)
+        if (paths[i])
+            st = cr_output_plan_add(ctx, &plan, paths[i], "raster");
+    if (st == CR_OK)
+        st = cr_output_plan_add_styles(ctx, &plan, opts->styles);
+    if (st == CR_OK)
+        st = cr_output_plan_check(ctx, &plan, (const char *const *)r->input_files, opts->overwrite);
+    cr_output_plan_release(&plan);
+    return st;
+}
+
 cr_status cr_inundation(cr_ctx *ctx, const char *dem_path, const char *out_path,
                         const cr_inundation_opts *opts, cr_inundation_stats *stats,
                         int64_t *sea_cells)
@@ -615,24 +844,28 @@ cr_status cr_inundation(cr_ctx *ctx, const char *dem_path, const char *out_path,
     cr_status st = check_options(ctx, opts);
     if (st != CR_OK)
         return st;
-    /* Every file the run writes, against every input, before any work. */
-    run r = {.o = opts, .dem_path = dem_path, .input_files = input_files(opts, dem_path)};
-    st = cr_outputs_check(ctx, out_path, "raster", opts->styles, (const char *const *)r.input_files,
-                          opts->overwrite);
-    if (st != CR_OK) {
-        CSLDestroy(r.input_files);
-        return st;
+    run r = {.o = opts, .dem_path = dem_path, .conf = cr_inundation_has_confidence(opts),
+             .input_files = input_files(opts, dem_path)};
+    char *extra[2] = {NULL, NULL}; /* the classes and probabilities */
+    if (r.conf) {
+        r.sigma = hypot(opts->dem_rmse_m, opts->datum_rmse_m);
+        r.quantile = cr_normal_quantile(opts->confidence);
+        r.spread = r.quantile * r.sigma;
+        st = cr_inundation_confidence_paths(ctx, out_path, opts, &extra[0], &extra[1]);
     }
-    cr_inundation_stats *local = calloc((size_t)opts->level_count, sizeof *local);
-    cr_writer *w = NULL;
-    if (!local) {
-        CSLDestroy(r.input_files);
-        return cr_ctx_fail(ctx, CR_E_IO, "out of memory for inundation of '%s'", dem_path);
-    }
-    st = prepare(ctx, &r, out_path);
+    const char *paths[OUT_COUNT] = {out_path, extra[0], extra[1]};
     if (st == CR_OK)
-        st = open_writer(ctx, &r, out_path, &w);
-    /* Progress: the passes share the first 60 %, the COG copy the rest. */
+        st = check_outputs(ctx, &r, paths);
+    cr_inundation_stats *local = st == CR_OK ? calloc((size_t)opts->level_count, sizeof *local) : NULL;
+    cr_writer *w[OUT_COUNT] = {NULL, NULL, NULL};
+    if (st == CR_OK && !local)
+        st = cr_ctx_fail(ctx, CR_E_IO, "out of memory for inundation of '%s'", dem_path);
+    if (st == CR_OK)
+        st = prepare(ctx, &r, paths);
+    for (int i = 0; i < OUT_COUNT && st == CR_OK; i++)
+        if (paths[i])
+            st = open_writer(ctx, &r, paths[i], i, &w[i]);
+    /* Progress: the passes share the first 60 %, the COG copies the rest. */
     int passes = (r.sea_reach ? 1 : 0) + (opts->connectivity ? 1 : 0) + 1;
     double span = 0.6 / passes, at = 0.0;
     if (st == CR_OK && r.sea_reach) {
@@ -659,8 +892,16 @@ cr_status cr_inundation(cr_ctx *ctx, const char *dem_path, const char *out_path,
     if (st == CR_OK) {
         double cell_m2 = cr_grid_cell_area_m2(r.grid);
         for (int k = 0; k < opts->level_count; k++) {
-            local[k].water_level_m = r.water[k];
-            local[k].inundated_area_m2 = (double)local[k].inundated_cells * cell_m2;
+            cr_inundation_stats *s = &local[k];
+            s->water_level_m = r.water[k];
+            s->inundated_area_m2 = (double)s->inundated_cells * cell_m2;
+            if (r.conf) {
+                s->low_level_m = r.water[k] - r.spread;
+                s->high_level_m = r.water[k] + r.spread;
+                s->confident_area_m2 = (double)s->confident_cells * cell_m2;
+                s->possible_area_m2 = (double)s->possible_cells * cell_m2;
+                s->dry_area_m2 = (double)s->dry_cells * cell_m2;
+            }
         }
         if (r.vlm_missing > 0)
             cr_ctx_log(ctx, CR_LOG_WARNING,
@@ -668,16 +909,18 @@ cr_status cr_inundation(cr_ctx *ctx, const char *dem_path, const char *out_path,
                        "motion is taken as 0",
                        opts->vlm_path, (long long)r.vlm_missing, dem_path);
         cr_ctx_set_progress_range(ctx, 0.6, 1.0);
-        st = cr_writer_commit(ctx, w);
-        w = NULL;
+        st = cr_writer_commit_all(ctx, w, OUT_COUNT); /* all of them or none */
+        memset(w, 0, sizeof w);
     }
     cr_ctx_set_progress_range(ctx, 0.0, 1.0);
-    cr_writer_abort(w);
+    for (int i = 0; i < OUT_COUNT; i++)
+        cr_writer_abort(w[i]);
     if (st == CR_OK && stats)
         memcpy(stats, local, sizeof *local * (size_t)opts->level_count);
     if (st == CR_OK && sea_cells)
         *sea_cells = r.sea_cells;
     free(local);
+    free(extra[0]), free(extra[1]);
     release(&r);
     return st;
 }

@@ -36,12 +36,18 @@ typedef struct inundation_args {
     char *projections_paths;     /* the files, comma-separated */
     cr_projections *projections; /* what they hold at the location */
     char projections_source[1200];
+    char *confidence_path, *probability_path; /* with confidence: the files written */
+    char *confidence_style;      /* with --qml and confidence: the classes' style */
+    const char **styles;         /* the command's styles and confidence_style */
 } inundation_args;
 
 static void init(void *opts)
 {
-    cr_inundation_opts_init(&((inundation_args *)opts)->o);
-    ((inundation_args *)opts)->years = NAN;
+    inundation_args *a = opts;
+    cr_inundation_opts_init(&a->o);
+    a->years = NAN;
+    /* NaN until given: --datum-rmse and --confidence mean nothing without --dem-rmse. */
+    a->o.dem_rmse_m = a->o.datum_rmse_m = a->o.confidence = NAN;
 }
 
 static void clear(void *opts)
@@ -52,6 +58,10 @@ static void clear(void *opts)
     free(a->stats);
     free(a->projections_paths);
     cr_projections_free(a->projections);
+    free(a->confidence_path);
+    free(a->probability_path);
+    free(a->confidence_style);
+    free(a->styles);
 }
 
 static cr_status parse_connectivity(cr_ctx *ctx, const char *text, void *dest)
@@ -83,6 +93,16 @@ static const cr_arg ARGS[] = {
     CR_OPT_CHOICE_PARSED("dem-unit", NULL, inundation_args, o.dem_to_m, "m|ft|us-ft", cr_dem_unit_names,
                          parse_dem_unit, "DEM vertical unit (default: the band's unit, else m)"),
     CR_OPT_INT("tile-size", inundation_args, o.tile, "N", "tile side of the streaming passes (default 512)"),
+    CR_OPT_DOUBLE("dem-rmse", inundation_args, o.dem_rmse_m, "M",
+                  "vertical RMSE of the DEM: writes the confidence classes and p_inundated"),
+    CR_OPT_DOUBLE("datum-rmse", inundation_args, o.datum_rmse_m, "M",
+                  "RMSE of the datum transformation, with --dem-rmse (default 0)"),
+    CR_OPT_DOUBLE("confidence", inundation_args, o.confidence, "P",
+                  "confidence of the classes, 0.5 < P < 1 (default 0.8)"),
+    CR_OPT_OUTPUT_FILE("confidence-output", inundation_args, o.confidence_path, "FILE",
+                       "the confidence classes (default: <stem>_confidence.tif beside -o)"),
+    CR_OPT_OUTPUT_FILE("probability-output", inundation_args, o.probability_path, "FILE",
+                       "p_inundated (default: <stem>_p_inundated.tif beside -o)"),
     CR_OPT__OVERWRITE,
     CR_OPT__CREATION_OPTION,
     CR_OPT__JSON,
@@ -135,6 +155,38 @@ static cr_status add_levels(cr_ctx *ctx, inundation_args *a, const char *list, i
     }
     a->o.levels = a->levels;
     a->o.level_count = count;
+    return CR_OK;
+}
+
+/* The confidence options: all of them need --dem-rmse, which must make sigma > 0. */
+static cr_status check_confidence(cr_ctx *ctx, cr_inundation_opts *o)
+{
+    int given = !isnan(o->dem_rmse_m);
+    const char *needs = !isnan(o->datum_rmse_m) ? "--datum-rmse"
+                        : !isnan(o->confidence) ? "--confidence"
+                        : o->confidence_path    ? "--confidence-output"
+                        : o->probability_path   ? "--probability-output"
+                                                : NULL;
+    if (!given && needs)
+        return cr_ctx_fail(ctx, CR_E_USAGE, "%s needs --dem-rmse (the vertical RMSE of the DEM)", needs);
+    if (isnan(o->datum_rmse_m))
+        o->datum_rmse_m = 0;
+    if (isnan(o->confidence))
+        o->confidence = 0.8;
+    if (!given) {
+        o->dem_rmse_m = 0;
+        return CR_OK;
+    }
+    if (o->dem_rmse_m < 0 || o->datum_rmse_m < 0)
+        return cr_ctx_fail(ctx, CR_E_USAGE, "--%s wants metres, not negative, not %g",
+                           o->dem_rmse_m < 0 ? "dem-rmse" : "datum-rmse",
+                           o->dem_rmse_m < 0 ? o->dem_rmse_m : o->datum_rmse_m);
+    if (!(o->confidence > 0.5 && o->confidence < 1))
+        return cr_ctx_fail(ctx, CR_E_USAGE, "--confidence wants a probability between 0.5 and 1 (both "
+                           "excluded), not %g", o->confidence);
+    if (!cr_inundation_has_confidence(o))
+        return cr_ctx_fail(ctx, CR_E_USAGE, "--dem-rmse 0 with no --datum-rmse leaves nothing "
+                           "uncertain (sigma = 0): give the DEM's RMSE, or leave the option out");
     return CR_OK;
 }
 
@@ -200,7 +252,9 @@ static cr_status check(cr_ctx *ctx, void *opts)
         return cr_ctx_fail(ctx, CR_E_USAGE, "--dem and -o are required");
     if (!a->sea_levels == !a->scenarios)
         return cr_ctx_fail(ctx, CR_E_USAGE, "give either --sea-level or --scenario");
-    cr_status st = check_vlm(ctx, a);
+    cr_status st = check_confidence(ctx, &a->o);
+    if (st == CR_OK)
+        st = check_vlm(ctx, a);
     if (st == CR_OK && a->projection_files && !a->scenarios)
         st = cr_ctx_fail(ctx, CR_E_USAGE, "--projections gives the values of --scenario names");
     if (st == CR_OK && a->location && !a->projection_files)
@@ -209,6 +263,25 @@ static cr_status check(cr_ctx *ctx, void *opts)
                                               * NetCDF files once its drivers are registered */
         return st;
     return add_levels(ctx, a, a->scenarios ? a->scenarios : a->sea_levels, a->scenarios != NULL);
+}
+
+/* With --qml, the style of the classes beside them, checked with every output before any
+ * work (the styles list the library checks). */
+static cr_status add_confidence_style(cr_ctx *ctx, inundation_args *a)
+{
+    cr_status st = cr_qml_path(ctx, a->confidence_path, &a->confidence_style);
+    int n = 0;
+    while (st == CR_OK && a->base.styles[n])
+        n++;
+    if (st == CR_OK && !(a->styles = calloc((size_t)n + 2, sizeof *a->styles)))
+        st = cr_ctx_fail(ctx, CR_E_IO, "out of memory");
+    for (int i = 0; st == CR_OK && i < n; i++)
+        a->styles[i] = a->base.styles[i];
+    if (st == CR_OK) {
+        a->styles[n] = a->confidence_style;
+        a->o.styles = a->styles;
+    }
+    return st;
 }
 
 static cr_status run(cr_ctx *ctx, void *opts, const cr_command_call *call, cr_command_result *result)
@@ -227,7 +300,22 @@ static cr_status run(cr_ctx *ctx, void *opts, const cr_command_call *call, cr_co
     a->stats = calloc((size_t)a->o.level_count, sizeof *a->stats);
     if (!a->stats)
         return cr_ctx_fail(ctx, CR_E_IO, "out of memory");
-    return cr_inundation(ctx, a->dem, a->base.output, &a->o, a->stats, &a->sea_cells);
+    if (cr_inundation_has_confidence(&a->o)) {
+        st = cr_inundation_confidence_paths(ctx, a->base.output, &a->o, &a->confidence_path,
+                                            &a->probability_path);
+        if (st == CR_OK && a->base.styles && a->base.styles[0])
+            st = add_confidence_style(ctx, a);
+    }
+    if (st == CR_OK)
+        st = cr_inundation(ctx, a->dem, a->base.output, &a->o, a->stats, &a->sea_cells);
+    /* The classes' style; the depths' is the command's, written after this. */
+    if (st == CR_OK && a->confidence_style) {
+        cr_qml_opts qo;
+        cr_qml_opts_init(&qo);
+        qo.overwrite = a->base.overwrite;
+        st = cr_qml_write(ctx, a->confidence_path, CR_QML_PALETTED, &qo, NULL);
+    }
+    return st;
 }
 
 static cr_qml_style style(const void *opts, cr_qml_opts *qml)
@@ -271,11 +359,43 @@ static void scenarios_text(FILE *out)
     }
 }
 
-static json_object *summary_json(const char *out, const cr_inundation_opts *o, const cr_inundation_stats *stats,
-                                 int64_t sea_cells)
+/* A level's classes: the levels they come from, cells and areas. */
+static json_object *confidence_json(const cr_inundation_stats *s)
+{
+    json_object *c = json_object_new_object();
+    json_object_object_add(c, "low_water_level_m", cr_json_number(s->low_level_m, 10));
+    json_object_object_add(c, "high_water_level_m", cr_json_number(s->high_level_m, 10));
+    const char *names[] = {"inundated", "possibly_inundated", "dry"};
+    int64_t cells[] = {s->confident_cells, s->possible_cells, s->dry_cells};
+    double areas[] = {s->confident_area_m2, s->possible_area_m2, s->dry_area_m2};
+    for (int i = 0; i < 3; i++) {
+        char key[64];
+        snprintf(key, sizeof key, "%s_cells", names[i]);
+        json_object_object_add(c, key, json_object_new_int64(cells[i]));
+        snprintf(key, sizeof key, "%s_area_m2", names[i]);
+        json_object_object_add(c, key, cr_json_number(areas[i], 12));
+    }
+    return c;
+}
+
+static json_object *summary_json(const inundation_args *a, const cr_inundation_opts *o,
+                                 const cr_inundation_stats *stats, int64_t sea_cells)
 {
     json_object *doc = json_object_new_object(), *list = json_object_new_array();
-    json_object_object_add(doc, "output", json_object_new_string(out));
+    json_object_object_add(doc, "output", json_object_new_string(a->base.output));
+    if (cr_inundation_has_confidence(o)) {
+        json_object *c = json_object_new_object();
+        json_object_object_add(c, "output", json_object_new_string(a->confidence_path));
+        json_object_object_add(c, "probability_output", json_object_new_string(a->probability_path));
+        if (a->confidence_style)
+            json_object_object_add(c, "qml", json_object_new_string(a->confidence_style));
+        json_object_object_add(c, "confidence", cr_json_number(o->confidence, 10));
+        json_object_object_add(c, "k", cr_json_number(cr_inundation_confidence_k(o), 12));
+        json_object_object_add(c, "dem_rmse_m", cr_json_number(o->dem_rmse_m, 10));
+        json_object_object_add(c, "datum_rmse_m", cr_json_number(o->datum_rmse_m, 10));
+        json_object_object_add(c, "sigma_m", cr_json_number(hypot(o->dem_rmse_m, o->datum_rmse_m), 10));
+        json_object_object_add(doc, "confidence", c);
+    }
     json_object_object_add(doc, "sea_cells", json_object_new_int64(sea_cells));
     for (int k = 0; k < o->level_count; k++) {
         json_object *s = json_object_new_object();
@@ -285,21 +405,38 @@ static json_object *summary_json(const char *out, const cr_inundation_opts *o, c
         json_object_object_add(s, "inundated_cells", json_object_new_int64(stats[k].inundated_cells));
         json_object_object_add(s, "inundated_area_m2", cr_json_number(stats[k].inundated_area_m2, 12));
         json_object_object_add(s, "max_depth_m", cr_json_number(stats[k].max_depth_m, 6));
+        if (cr_inundation_has_confidence(o))
+            json_object_object_add(s, "confidence", confidence_json(&stats[k]));
         json_object_array_add(list, s);
     }
     json_object_object_add(doc, "scenarios", list);
     return doc;
 }
 
-static void summary_text(FILE *out, const cr_inundation_opts *o, const cr_inundation_stats *stats,
-                         int64_t sea_cells)
+static void summary_text(FILE *out, const inundation_args *a, const cr_inundation_opts *o,
+                         const cr_inundation_stats *stats, int64_t sea_cells)
 {
     fprintf(out, "%lld sea cells\n", (long long)sea_cells);
+    if (cr_inundation_has_confidence(o))
+        fprintf(out, "confidence classes written to %s, p_inundated to %s (sigma %g m, k %.4f)%s%s\n",
+                a->confidence_path, a->probability_path, hypot(o->dem_rmse_m, o->datum_rmse_m),
+                cr_inundation_confidence_k(o), a->confidence_style ? "; QGIS style " : "",
+                a->confidence_style ? a->confidence_style : "");
     for (int k = 0; k < o->level_count; k++) {
         char w[32], depth[32];
         fprintf(out, "%s, W=%s m: %lld cells inundated (%.3f km2), max depth %s m\n", o->levels[k].name,
                 cr_number_fixed(stats[k].water_level_m, 3, w, sizeof w), (long long)stats[k].inundated_cells,
                 stats[k].inundated_area_m2 / 1e6, cr_number_fixed(stats[k].max_depth_m, 2, depth, sizeof depth));
+        if (cr_inundation_has_confidence(o)) {
+            char lo[32], hi[32];
+            const cr_inundation_stats *s = &stats[k];
+            fprintf(out, "  confidence %g (W %s .. %s m): %lld cells inundated (%.3f km2), %lld possibly "
+                    "(%.3f km2), %lld dry (%.3f km2)\n", o->confidence,
+                    cr_number_fixed(s->low_level_m, 3, lo, sizeof lo),
+                    cr_number_fixed(s->high_level_m, 3, hi, sizeof hi), (long long)s->confident_cells,
+                    s->confident_area_m2 / 1e6, (long long)s->possible_cells, s->possible_area_m2 / 1e6,
+                    (long long)s->dry_cells, s->dry_area_m2 / 1e6);
+        }
     }
 }
 
@@ -417,9 +554,9 @@ static void summarise(const void *opts, FILE *text, cr_command_result *result)
     else if (a->list)
         scenarios_text(text);
     else if (a->base.json)
-        local_summary(a, result->json = summary_json(a->base.output, &a->o, a->stats, a->sea_cells), text);
+        local_summary(a, result->json = summary_json(a, &a->o, a->stats, a->sea_cells), text);
     else {
-        summary_text(text, &a->o, a->stats, a->sea_cells);
+        summary_text(text, a, &a->o, a->stats, a->sea_cells);
         local_summary(a, NULL, text);
     }
 }
@@ -449,11 +586,19 @@ const cr_command cr_inundation_command = {
         "Local relative sea level: --vlm moves the land (subsidence negative, mm/yr over\n"
         "--years, or metres), so depth = W - (z + vlm_m); --projections (a CSV in long format\n"
         "or IPCC AR6 NetCDF, at the location nearest the DEM) gives --scenario names their\n"
-        "local values. Band metadata records the sources (SEA_LEVEL_SOURCE, VLM_SOURCE).",
+        "local values. Band metadata records the sources (SEA_LEVEL_SOURCE, VLM_SOURCE).\n"
+        "With --dem-rmse (and --datum-rmse), NOAA's mapping confidence: sigma =\n"
+        "sqrt(dem^2 + datum^2), k = Phi^-1(P) for --confidence P (0.8): two more COGs with\n"
+        "a band per level, <stem>_confidence.tif (Byte: 2 inundated with confidence >= P,\n"
+        "joined to the sea at W - k sigma; 1 possibly inundated, joined at W + k sigma only;\n"
+        "0 dry with confidence >= P) and <stem>_p_inundated.tif (Phi((W - z) / sigma)\n"
+        "where joined at W + k sigma, 0 elsewhere; errors taken as independent per cell).\n"
+        "The depths stay the answer at W.",
     .examples =
         "  cityrisk inundation --dem samples/data/dem.tif --scenario ssp245-2100,ssp585-2100-p83 \\\n"
         "      --tide 0.9 -o inundation.tif\n"
         "  cityrisk inundation --dem dem.tif --sea-level 0.5,1,2 --connectivity 4 --json -o flood.tif\n"
+        "  cityrisk inundation --dem dem.tif --sea-level 1 --dem-rmse 0.15 --qml -o flood.tif\n"
         "  cityrisk inundation --dem dem.tif --scenario ssp245-2100 --projections local.csv \\\n"
         "      --vlm subsidence.tif --years 80 -o inundation.tif\n"
         "  cityrisk inundation --list-scenarios",

@@ -168,6 +168,42 @@ static void load_classes(map_model *m, GDALRasterBandH class_band)
     json_object_put(colors);
 }
 
+/* The categories of a band with class names and colours: CLASS_NAMES and CLASS_COLORS
+ * (JSON arrays, as `cityrisk inundation --dem-rmse` writes its confidence classes on every
+ * band) else GDAL's category names and colour table (as other tools write them): classes
+ * 0..N-1, N the values with a name and a colour (at most CR_CLASSES_MAX). 0 when the band
+ * has none. */
+static int load_categories(map_model *m, GDALRasterBandH band)
+{
+    GDALColorTableH table = GDALGetRasterColorTable(band);
+    json_object *names = json_array_item(band, "CLASS_NAMES"), *colors = json_array_item(band, "CLASS_COLORS");
+    char **gdal_names = GDALGetRasterCategoryNames(band);
+    int n = 0;
+    for (; n < CR_CLASSES_MAX; n++) {
+        const char *name = names ? (n < (int)json_object_array_length(names)
+                                        ? json_object_get_string(json_object_array_get_idx(names, n))
+                                        : NULL)
+                                 : gdal_names ? gdal_names[n] : NULL;
+        const GDALColorEntry *e = table && n < GDALGetColorEntryCount(table) ? GDALGetColorEntry(table, n) : NULL;
+        int coloured = colors ? n < (int)json_object_array_length(colors) &&
+                                    parse_hex(json_object_get_string(json_object_array_get_idx(colors, n)),
+                                              m->colors[n])
+                              : e != NULL;
+        if (!name || !name[0] || !coloured)
+            break;
+        if (!colors)
+            m->colors[n][0] = e->c1 / 255.0, m->colors[n][1] = e->c2 / 255.0, m->colors[n][2] = e->c3 / 255.0;
+        cr_text_clean(m->names[n], sizeof m->names[n], name); /* from any tool */
+    }
+    json_object_put(names);
+    json_object_put(colors);
+    if (n < 1)
+        return 0;
+    m->nclasses = n;
+    m->class_base = 0;
+    return 1;
+}
+
 /* Lists the bands as "1 'score', 2 'class', ..." for messages. */
 static void list_bands(GDALDatasetH ds, char *buf, size_t size)
 {
@@ -293,10 +329,10 @@ static uint32_t colour_of(const map_model *m, double v)
             return 0;
         memcpy(rgb, m->colors[k - 1], sizeof rgb);
     } else if (m->mode == MAP_MODE_CLASS) {
-        long k = lround(v);
-        if (k < 1 || k > m->nclasses)
+        long k = lround(v) - m->class_base;
+        if (k < 0 || k >= m->nclasses)
             return 0;
-        memcpy(rgb, m->colors[k - 1], sizeof rgb);
+        memcpy(rgb, m->colors[k], sizeof rgb);
     } else {
         static const double ramp[5][3] = {{0.871, 0.922, 0.969}, {0.620, 0.792, 0.882},
                                           {0.259, 0.573, 0.776}, {0.031, 0.318, 0.612},
@@ -991,9 +1027,13 @@ cr_status cr_map(cr_ctx *ctx, const char *out, const cr_map_opts *o, cr_map_summ
 
     /* how to colour it */
     GDALRasterBandH class_band = NULL;
+    int categories = 0;
     if (strcasecmp(band_name, "class") == 0 || GDALGetMetadataItem(band, "CLASS_BREAKS", NULL)) {
         m.mode = MAP_MODE_CLASS;
+        m.class_base = 1;
         class_band = band;
+    } else if ((categories = load_categories(&m, band)) != 0) {
+        m.mode = MAP_MODE_CLASS;
     } else if (strcasecmp(band_name, "score") == 0) {
         m.mode = MAP_MODE_CLASSES;
         int cb = find_described(ds, "class");
@@ -1001,12 +1041,16 @@ cr_status cr_map(cr_ctx *ctx, const char *out, const cr_map_opts *o, cr_map_summ
     } else {
         m.mode = MAP_MODE_CONTINUOUS;
     }
-    if (m.mode != MAP_MODE_CONTINUOUS)
+    if (m.mode != MAP_MODE_CONTINUOUS && !categories)
         load_classes(&m, class_band);
     const char *unit = GDALGetRasterUnitType(band);
     snprintf(m.legend_unit, sizeof m.legend_unit, "%s", unit ? unit : "");
     if (m.mode == MAP_MODE_CLASSES)
         snprintf(m.legend_title, sizeof m.legend_title, "Exposure score");
+    else if (m.mode == MAP_MODE_CLASS && categories && GDALGetMetadataItem(band, "CONFIDENCE", NULL))
+        snprintf(m.legend_title, sizeof m.legend_title, "Inundation confidence");
+    else if (m.mode == MAP_MODE_CLASS && categories)
+        snprintf(m.legend_title, sizeof m.legend_title, "%s", band_name[0] ? band_name : "Class");
     else if (m.mode == MAP_MODE_CLASS)
         snprintf(m.legend_title, sizeof m.legend_title, "Exposure class");
     else if (band_name[0])

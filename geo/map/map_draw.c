@@ -374,8 +374,10 @@ static double draw_legend(cairo_t *cr, const map_model *m, const map_layout *L)
                     snprintf(range, sizeof range, "\xe2\x89\xa5 %s", lo); /* >= */
                 else
                     snprintf(range, sizeof range, "%s \xe2\x80\x93 %s", lo, hi); /* en dash */
-            } else {
+            } else if (m->class_base == 1) {
                 snprintf(range, sizeof range, "%d", k + 1);
+            } else {
+                range[0] = '\0'; /* a band's categories: their names are long and say it */
             }
             text_at(cr, x + sw + 150 * s, y + sh - 6 * s, 14 * s, 0, range);
             y += step;

@@ -13,7 +13,7 @@
 /* How the raster is coloured. */
 typedef enum map_mode {
     MAP_MODE_CLASSES = 0, /* scores classed by breaks */
-    MAP_MODE_CLASS,       /* class values 1..N */
+    MAP_MODE_CLASS,       /* class values class_base .. class_base + N - 1 */
     MAP_MODE_CONTINUOUS   /* a blue ramp over [vmin, vmax] */
 } map_mode;
 
@@ -47,6 +47,9 @@ typedef struct map_model {
     cairo_surface_t *image;          /* ARGB32, nodata transparent */
     map_mode mode;
     int nclasses;
+    int class_base;                  /* MAP_MODE_CLASS: the value of the first class (1 for
+                                      * score's class band, whose legend shows the values; 0
+                                      * for a band's named categories, whose names say it) */
     double breaks[CR_CLASSES_MAX];
     char names[CR_CLASSES_MAX][48];
     double colors[CR_CLASSES_MAX][3];

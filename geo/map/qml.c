@@ -212,7 +212,7 @@ static void put_number(FILE *f, double v)
     fputs(cr_number_shortest(v, text, sizeof text), f);
 }
 
-static void put_raster(FILE *f, int band, int discrete, double lo, double hi, const ramp_item *items, int n)
+static void put_pipe_head(FILE *f)
 {
     put_head(f, "AllStyleCategories");
     fprintf(f, "  <pipe>\n"
@@ -220,42 +220,11 @@ static void put_raster(FILE *f, int band, int discrete, double lo, double hi, co
                "      <resampling enabled=\"false\" maxOversampling=\"2\" "
                "zoomedInResamplingMethod=\"nearestNeighbour\" zoomedOutResamplingMethod=\"nearestNeighbour\"/>\n"
                "    </provider>\n");
-    fprintf(f, "    <rasterrenderer type=\"singlebandpseudocolor\" band=\"%d\" opacity=\"1\" alphaBand=\"-1\" "
-               "nodataColor=\"\" classificationMin=\"", band);
-    put_number(f, lo);
-    fputs("\" classificationMax=\"", f);
-    put_number(f, hi);
-    fputs("\">\n"
-          "      <rasterTransparency/>\n"
-          "      <minMaxOrigin>\n"
-          "        <limits>None</limits>\n"
-          "        <extent>WholeRaster</extent>\n"
-          "        <statAccuracy>Estimated</statAccuracy>\n"
-          "        <cumulativeCutLower>0.02</cumulativeCutLower>\n"
-          "        <cumulativeCutUpper>0.98</cumulativeCutUpper>\n"
-          "        <stdDevFactor>2</stdDevFactor>\n"
-          "      </minMaxOrigin>\n"
-          "      <rastershader>\n",
-          f);
-    fprintf(f, "        <colorrampshader colorRampType=\"%s\" classificationMode=\"1\" clip=\"0\" "
-               "labelPrecision=\"4\" minimumValue=\"",
-            discrete ? "DISCRETE" : "INTERPOLATED");
-    put_number(f, lo);
-    fputs("\" maximumValue=\"", f);
-    put_number(f, hi);
-    fputs("\">\n", f);
-    for (int i = 0; i < n; i++) {
-        fputs("          <item value=\"", f);
-        put_number(f, items[i].value);
-        fprintf(f, "\" color=\"#%02x%02x%02x\" alpha=\"%d\" label=\"", items[i].rgb[0], items[i].rgb[1],
-                items[i].rgb[2], items[i].alpha);
-        put_escaped(f, items[i].label);
-        fputs("\"/>\n", f);
-    }
-    fputs("        </colorrampshader>\n"
-          "      </rastershader>\n"
-          "    </rasterrenderer>\n"
-          "    <brightnesscontrast brightness=\"0\" contrast=\"0\" gamma=\"1\"/>\n"
+}
+
+static void put_pipe_tail(FILE *f)
+{
+    fputs("    <brightnesscontrast brightness=\"0\" contrast=\"0\" gamma=\"1\"/>\n"
           "    <huesaturation saturation=\"0\" grayscaleMode=\"0\" invertColors=\"0\" colorizeOn=\"0\" "
           "colorizeRed=\"255\" colorizeGreen=\"128\" colorizeBlue=\"128\" colorizeStrength=\"100\"/>\n"
           "    <rasterresampler maxOversampling=\"2\"/>\n"
@@ -264,6 +233,72 @@ static void put_raster(FILE *f, int band, int discrete, double lo, double hi, co
           "  <blendMode>0</blendMode>\n"
           "</qgis>\n",
           f);
+}
+
+/* What a raster renderer records of its statistics (none used: the styles give the values). */
+static const char MIN_MAX_ORIGIN[] = "      <rasterTransparency/>\n"
+                                     "      <minMaxOrigin>\n"
+                                     "        <limits>None</limits>\n"
+                                     "        <extent>WholeRaster</extent>\n"
+                                     "        <statAccuracy>Estimated</statAccuracy>\n"
+                                     "        <cumulativeCutLower>0.02</cumulativeCutLower>\n"
+                                     "        <cumulativeCutUpper>0.98</cumulativeCutUpper>\n"
+                                     "        <stdDevFactor>2</stdDevFactor>\n"
+                                     "      </minMaxOrigin>\n";
+
+/* The items of a colour ramp or palette: <element value="" color="" alpha="" label=""/>. */
+static void put_items(FILE *f, const char *element, const ramp_item *items, int n)
+{
+    for (int i = 0; i < n; i++) {
+        fprintf(f, "%s value=\"", element);
+        put_number(f, items[i].value);
+        fprintf(f, "\" color=\"#%02x%02x%02x\" alpha=\"%d\" label=\"", items[i].rgb[0], items[i].rgb[1],
+                items[i].rgb[2], items[i].alpha);
+        put_escaped(f, items[i].label);
+        fputs("\"/>\n", f);
+    }
+}
+
+static void put_raster(FILE *f, int band, int discrete, double lo, double hi, const ramp_item *items, int n)
+{
+    put_pipe_head(f);
+    fprintf(f, "    <rasterrenderer type=\"singlebandpseudocolor\" band=\"%d\" opacity=\"1\" alphaBand=\"-1\" "
+               "nodataColor=\"\" classificationMin=\"", band);
+    put_number(f, lo);
+    fputs("\" classificationMax=\"", f);
+    put_number(f, hi);
+    fputs("\">\n", f);
+    fputs(MIN_MAX_ORIGIN, f);
+    fputs("      <rastershader>\n", f);
+    fprintf(f, "        <colorrampshader colorRampType=\"%s\" classificationMode=\"1\" clip=\"0\" "
+               "labelPrecision=\"4\" minimumValue=\"",
+            discrete ? "DISCRETE" : "INTERPOLATED");
+    put_number(f, lo);
+    fputs("\" maximumValue=\"", f);
+    put_number(f, hi);
+    fputs("\">\n", f);
+    put_items(f, "          <item", items, n);
+    fputs("        </colorrampshader>\n"
+          "      </rastershader>\n"
+          "    </rasterrenderer>\n",
+          f);
+    put_pipe_tail(f);
+}
+
+/* QGIS's paletted renderer: one entry per value, its colour and label. */
+static void put_paletted(FILE *f, int band, const ramp_item *items, int n)
+{
+    put_pipe_head(f);
+    fprintf(f, "    <rasterrenderer type=\"paletted\" band=\"%d\" opacity=\"1\" alphaBand=\"-1\" "
+               "nodataColor=\"\">\n",
+            band);
+    fputs(MIN_MAX_ORIGIN, f);
+    fputs("      <colorPalette>\n", f);
+    put_items(f, "        <paletteEntry", items, n);
+    fputs("      </colorPalette>\n"
+          "    </rasterrenderer>\n",
+          f);
+    put_pipe_tail(f);
 }
 
 /* A fill symbol: the colour with alpha, a thin dark grey outline. */
@@ -560,6 +595,49 @@ static cr_status write_ramp(cr_ctx *ctx, const char *output, GDALDatasetH ds, cr
     return CR_OK;
 }
 
+/* A band's classes: CLASS_NAMES and CLASS_COLORS (JSON arrays), else GDAL's category names
+ * and colour table; the values 0.. that have a name and a colour (the first CR_CLASSES_MAX;
+ * the nodata has none, and stays transparent). */
+static cr_status write_paletted(cr_ctx *ctx, const char *output, GDALDatasetH ds, const cr_qml_opts *o,
+                                FILE *f, cr_qml_info *info)
+{
+    int band = o->band ? o->band : 1;
+    if (band < 1 || band > GDALGetRasterCount(ds))
+        return cr_ctx_fail(ctx, CR_E_DATA, "'%s' has no band %d to style", output, band);
+    GDALRasterBandH b = GDALGetRasterBand(ds, band);
+    GDALColorTableH table = GDALGetRasterColorTable(b);
+    json_object *names = json_array_item(b, "CLASS_NAMES"), *colors = json_array_item(b, "CLASS_COLORS");
+    char **gdal_names = GDALGetRasterCategoryNames(b);
+    int count = names ? (int)json_object_array_length(names) : CSLCount(gdal_names);
+    ramp_item items[CR_CLASSES_MAX];
+    int n = 0;
+    for (int v = 0; v < count && n < CR_CLASSES_MAX; v++) {
+        const char *name = names ? json_object_get_string(json_object_array_get_idx(names, v)) : gdal_names[v];
+        const GDALColorEntry *e = table && v < GDALGetColorEntryCount(table) ? GDALGetColorEntry(table, v) : NULL;
+        ramp_item *it = &items[n];
+        int coloured = colors ? v < (int)json_object_array_length(colors) &&
+                                    parse_hex(json_object_get_string(json_object_array_get_idx(colors, v)), it->rgb)
+                              : e != NULL;
+        if (!name || !name[0] || !coloured)
+            continue;
+        if (!colors)
+            it->rgb[0] = (unsigned char)e->c1, it->rgb[1] = (unsigned char)e->c2, it->rgb[2] = (unsigned char)e->c3;
+        it->value = v;
+        it->alpha = 255; /* a named class is drawn; GeoTIFF colour tables keep no alpha */
+        cr_text_clean(it->label, sizeof it->label, name);
+        n++;
+    }
+    json_object_put(names);
+    json_object_put(colors);
+    if (n == 0)
+        return cr_ctx_fail(ctx, CR_E_DATA, "band %d of '%s' has no named and coloured classes to style",
+                           band, output);
+    put_paletted(f, band, items, n);
+    info->band = band;
+    info->items = n;
+    return CR_OK;
+}
+
 /* The class breaks of the zonal provenance: CITYRISK_PARAMETERS's classes.breaks, in the
  * dataset or layer metadata (GPKG, FlatGeobuf) or the GeoJSON foreign member "cityrisk".
  * Returns the number of breaks read, 0 when none. */
@@ -811,7 +889,7 @@ cr_status cr_qml_write(cr_ctx *ctx, const char *output, cr_qml_style style, cons
     if (!info)
         info = &local;
     memset(info, 0, sizeof *info);
-    if (style < CR_QML_SCORE || style > CR_QML_ZONES)
+    if (style < CR_QML_SCORE || style > CR_QML_PALETTED)
         return cr_ctx_fail(ctx, CR_E_USAGE, "unknown QGIS style %d", (int)style);
     if (opts->class_count != 0) {
         if (opts->class_count < 2 || opts->class_count > CR_CLASSES_MAX)
@@ -844,9 +922,11 @@ cr_status cr_qml_write(cr_ctx *ctx, const char *output, cr_qml_style style, cons
         GDALDatasetH ds = NULL;
         st = cr_open_raster(ctx, output, &ds);
         if (st == CR_OK) {
-            snprintf(info->renderer, sizeof info->renderer, "singlebandpseudocolor");
-            st = style == CR_QML_SCORE ? write_score(ctx, output, ds, opts, f, info)
-                                       : write_ramp(ctx, output, ds, style, opts, f, info);
+            snprintf(info->renderer, sizeof info->renderer,
+                     style == CR_QML_PALETTED ? "paletted" : "singlebandpseudocolor");
+            st = style == CR_QML_SCORE      ? write_score(ctx, output, ds, opts, f, info)
+                 : style == CR_QML_PALETTED ? write_paletted(ctx, output, ds, opts, f, info)
+                                            : write_ramp(ctx, output, ds, style, opts, f, info);
             GDALClose(ds);
         }
     }

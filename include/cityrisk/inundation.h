@@ -101,12 +101,18 @@ typedef struct cr_inundation_opts {
                                  * before any work; default NULL */
     char **creation_options;    /* -co for the COG; default NULL */
     /* Confidence (issue 20, docs/inundation.md "Confidence"): with sigma =
-     * sqrt(dem_rmse_m^2 + datum_rmse_m^2) > 0, each level adds a confidence band (Byte:
-     * 2 inundated with confidence >= P, 1 possibly inundated, 0 dry with confidence >= P)
-     * and a p_inundated band (Float32 0-1) after the depth bands. */
+     * sqrt(dem_rmse_m^2 + datum_rmse_m^2) > 0 and k = Phi^-1(P), two more files get a band
+     * per level (a GeoTIFF's bands share one cell type, so they are files of their own; the
+     * depth output is unchanged): the confidence classes (Byte: 2 inundated with confidence
+     * >= P, joined to the sea at W - k sigma; 1 possibly inundated, joined at W + k sigma
+     * only; 0 dry with confidence >= P; 255 nodata) and p_inundated (Float32: Phi((W - z) /
+     * sigma) where joined at W + k sigma, 0 elsewhere on land). Paths: see
+     * cr_inundation_confidence_paths(). */
     double dem_rmse_m;          /* vertical RMSE of the DEM, metres; default 0: no confidence */
     double datum_rmse_m;        /* RMSE of the datum transformation, metres; default 0 */
     double confidence;          /* P, in (0.5, 1); default 0.8 (k = 0.8416) */
+    const char *confidence_path;  /* the classes; default NULL: "<stem>_confidence.tif" */
+    const char *probability_path; /* p_inundated; default NULL: "<stem>_p_inundated.tif" */
     /* Local relative sea level (issue 20, docs/inundation.md "Local sea level"): vertical
      * land motion, subsidence negative, raises the water level where the land sinks. */
     const char *vlm_path;       /* VLM raster (any CRS, read bilinear); default NULL */
@@ -130,9 +136,32 @@ typedef struct cr_inundation_stats {
     int64_t inundated_cells;
     double inundated_area_m2;
     double max_depth_m; /* 0 when nothing is inundated */
+    /* With confidence (else 0): the levels W -/+ k sigma, and the land cells of each class
+     * with their areas (m2): inundated with confidence >= P (class 2), possibly inundated
+     * (1), dry with confidence >= P (0). */
+    double low_level_m, high_level_m;
+    int64_t confident_cells, possible_cells, dry_cells;
+    double confident_area_m2, possible_area_m2, dry_area_m2;
 } cr_inundation_stats;
 
-/* Writes the inundation depths of the DEM at dem_path to a COG at out_path. stats,
+/* The files of the confidence classes and probabilities of a run writing out_path:
+ * opts->confidence_path and opts->probability_path when set, else out_path with its
+ * extension (after the last '.' of the file name, if any) replaced by "_confidence.tif"
+ * and "_p_inundated.tif". Both are malloc()ed (free()). Fails with CR_E_IO when out of
+ * memory. */
+CR_API cr_status cr_inundation_confidence_paths(cr_ctx *ctx, const char *out_path,
+                                                const cr_inundation_opts *opts, char **confidence,
+                                                char **probability);
+
+/* 1 when opts ask for confidence: sqrt(dem_rmse_m^2 + datum_rmse_m^2) > 0. */
+CR_API int cr_inundation_has_confidence(const cr_inundation_opts *opts);
+
+/* k = Phi^-1(opts->confidence), the standard normal quantile (0.8416 for 0.8); NaN when
+ * the confidence is outside (0, 1). */
+CR_API double cr_inundation_confidence_k(const cr_inundation_opts *opts);
+
+/* Writes the inundation depths of the DEM at dem_path to a COG at out_path (and, with
+ * confidence, the classes and probabilities beside it: all of them or none). stats,
  * when non-NULL, receives opts->level_count entries; *sea_cells the number of sea
  * cells. Fails with CR_E_USAGE on bad options (negative or NaN levels), CR_E_DATA
  * when no sea is found and connectivity is on, and as the readers and the writer do.

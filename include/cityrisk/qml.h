@@ -21,6 +21,9 @@
  *   CR_QML_ZONES       `cityrisk zonal`: a graduatedSymbol renderer on `score_mean` with the
  *                      class breaks and colours; without score_mean, on `arrivals_total`
  *                      with quantile ranges of its values; without either, outlines.
+ *   CR_QML_PALETTED    a class raster with a colour table and category names (`cityrisk
+ *                      inundation --dem-rmse`'s confidence classes): a paletted renderer
+ *                      with a value per named category, its colour and its name.
  *
  * Nodata is transparent in every raster style (QGIS draws nothing where the band's
  * nodata is). The style names the band it colours by number, so it matches the file it
@@ -42,7 +45,8 @@ typedef enum cr_qml_style {
     CR_QML_SCORE = 0,
     CR_QML_INUNDATION,
     CR_QML_ARRIVALS,
-    CR_QML_ZONES
+    CR_QML_ZONES,
+    CR_QML_PALETTED
 } cr_qml_style;
 
 /* Options of cr_qml_write(); cr_qml_opts_init() sets the defaults. */
@@ -72,10 +76,11 @@ CR_API void cr_qml_opts_init(cr_qml_opts *opts);
 /* What cr_qml_write() wrote. */
 typedef struct cr_qml_info {
     char path[4096];     /* the .qml written */
-    char renderer[32];   /* "singlebandpseudocolor", "graduatedSymbol" or "singleSymbol" */
+    char renderer[32];   /* "singlebandpseudocolor", "paletted", "graduatedSymbol" or "singleSymbol" */
     char field[64];      /* ZONES: the field graduated on, "" for singleSymbol */
     int band;            /* rasters: the band coloured */
-    int items;           /* colour ramp items (rasters) or ranges (graduatedSymbol) */
+    int items;           /* colour ramp items or palette entries (rasters), or ranges
+                          * (graduatedSymbol) */
     double ramp_max;     /* INUNDATION, ARRIVALS: the top of the ramp */
 } cr_qml_info;
 

@@ -28,9 +28,10 @@
  * Polygons are repaired when invalid, cut to the grid, densified and reprojected once, on
  * opening.
  *
- * The writer produces Float32 Cloud-Optimized GeoTIFFs (DEFLATE with the
- * floating-point predictor, 512 x 512 tiles, overviews by 2 x 2 mean, or most
- * frequent value for class bands) carrying nodata,
+ * The writer produces Cloud-Optimized GeoTIFFs, Float32 unless asked for Byte classes
+ * (DEFLATE with the floating-point predictor, or the horizontal one for Byte, 512 x 512
+ * tiles, overviews by 2 x 2 mean, or most frequent value for class bands) carrying nodata,
+ * a colour table and class names for Byte classes,
  * band descriptions and units, and provenance metadata. It writes to hidden
  * temporary files in the destination folder and renames the result into place
  * only when everything succeeded, so a reader never sees a partial output.
@@ -109,6 +110,13 @@ CR_API cr_status cr_layer_read_f32(cr_ctx *ctx, cr_layer *layer, const cr_window
 CR_API cr_status cr_layer_read_f64(cr_ctx *ctx, cr_layer *layer, const cr_window *win,
                                    double *values, uint8_t *valid);
 
+/* The cell type of every band of a written raster. */
+typedef enum cr_writer_type {
+    CR_WRITER_FLOAT32 = 0, /* the default */
+    CR_WRITER_BYTE         /* classes 0..254: values are rounded, NaN stored as the nodata
+                            * (which must then be 0..255) */
+} cr_writer_type;
+
 /* Options of cr_writer_open(); initialise with cr_writer_opts_init(). Strings are
  * borrowed for the duration of cr_writer_open(). */
 typedef struct cr_writer_opts {
@@ -124,6 +132,17 @@ typedef struct cr_writer_opts {
     const char *const *input_paths; /* NULL-terminated inputs the output must not replace; default NULL */
     const int *band_categorical;    /* band_count flags: 1 for classes, whose overviews take the
                                      * most frequent value instead of the mean; default NULL */
+    cr_writer_type type;            /* default CR_WRITER_FLOAT32 */
+    int category_count;             /* Byte: classes 0..category_count - 1 (at most 255) named
+                                     * and coloured in every band (a colour table when the
+                                     * raster has one band, as GeoTIFF allows, which gdalinfo
+                                     * and QGIS show, and the band metadata
+                                     * CLASS_NAMES and CLASS_COLORS, JSON arrays, which `cityrisk
+                                     * map` and its QGIS style read), their overviews by most
+                                     * frequent value; default 0 */
+    const char *const *category_names;  /* category_count names */
+    const char *const *category_colors; /* category_count "#rrggbb" colours; the nodata entry
+                                         * of the table is transparent */
 } cr_writer_opts;
 
 /* Fills opts with the defaults above. */
@@ -155,6 +174,13 @@ CR_API cr_status cr_writer_write(cr_ctx *ctx, cr_writer *w, int band, const cr_w
  * CR_E_EXISTS. On failure or cancellation removes every temporary file and leaves any
  * previous file at path untouched. Frees w in every case. */
 CR_API cr_status cr_writer_commit(cr_ctx *ctx, cr_writer *w);
+
+/* Commits n writers as one output: builds every COG in its temporary file first, then
+ * renames them into place in order; when one fails (a rename that finds a file, a full
+ * disk), the files already renamed by this call are removed again and every temporary
+ * file is discarded, so that the set appears whole or not at all. Frees every writer in
+ * every case (NULL entries are skipped). Progress is shared by the writers. */
+CR_API cr_status cr_writer_commit_all(cr_ctx *ctx, cr_writer *const *w, int n);
 
 /* Discards everything written and frees w. Accepts NULL. */
 CR_API void cr_writer_abort(cr_writer *w);

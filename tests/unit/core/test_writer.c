@@ -405,6 +405,114 @@ static void failures_on_gdal_worker_threads_fail_the_write(void **state)
     tu_rmdir(dir);
 }
 
+/* Byte classes: rounded values, the nodata, a colour table on band 1 and the class names and
+ * colours on every band; overviews by most frequent class. */
+static void byte_classes_with_names_and_colours(void **state)
+{
+    (void)state;
+    char *dir = tu_mkdtemp();
+    char path[512];
+    snprintf(path, sizeof path, "%s/classes.tif", dir);
+    cr_ctx *ctx = cr_ctx_new();
+    const char *names[] = {"dry", "maybe", "wet"}, *colors[] = {"#d9d9d9", "#fdae61", "#2166ac"};
+    cr_writer_opts o;
+    cr_writer_opts_init(&o);
+    o.band_count = 3; /* 3 Byte bands are not taken for RGB */
+    o.type = CR_WRITER_BYTE;
+    o.nodata = 255;
+    o.category_count = 3;
+    o.category_names = names;
+    o.category_colors = colors;
+    /* cell(): col % 7 + row % 5, 0..10, NaN in a corner: the classes are values 0..10 here */
+    assert_int_equal(write_all(ctx, path, &o), CR_OK);
+    GDALDatasetH ds = GDALOpen(path, GA_ReadOnly);
+    assert_non_null(ds);
+    for (int b = 1; b <= 3; b++) {
+        GDALRasterBandH band = GDALGetRasterBand(ds, b);
+        assert_int_equal(GDALGetRasterDataType(band), GDT_Byte);
+        assert_int_not_equal(GDALGetRasterColorInterpretation(band), GCI_RedBand);
+        int has = 0;
+        assert_true(GDALGetRasterNoDataValue(band, &has) == 255 && has);
+        uint8_t v[3];
+        assert_int_equal(GDALRasterIO(band, GF_Read, 0, 0, 3, 1, v, 3, 1, GDT_Byte, 0, 0), CE_None);
+        assert_int_equal(v[0], 255); /* NaN */
+        assert_int_equal(GDALRasterIO(band, GF_Read, 12, 11, 3, 1, v, 3, 1, GDT_Byte, 0, 0), CE_None);
+        assert_int_equal(v[0], 12 % 7 + 11 % 5);
+        assert_int_equal(v[2], 14 % 7 + 11 % 5);
+        assert_string_equal(GDALGetMetadataItem(band, "CLASS_NAMES", NULL), "[\"dry\",\"maybe\",\"wet\"]");
+        assert_string_equal(GDALGetMetadataItem(band, "CLASS_COLORS", NULL),
+                            "[\"#d9d9d9\",\"#fdae61\",\"#2166ac\"]");
+    }
+    /* no palette in a file of several bands (GeoTIFF refuses it, or makes band 2 alpha) */
+    assert_null(GDALGetRasterColorTable(GDALGetRasterBand(ds, 1)));
+    assert_int_not_equal(GDALGetRasterColorInterpretation(GDALGetRasterBand(ds, 2)), GCI_AlphaBand);
+    GDALClose(ds);
+    /* one band: a colour table too */
+    o.band_count = 1;
+    snprintf(path, sizeof path, "%s/one.tif", dir);
+    assert_int_equal(write_all(ctx, path, &o), CR_OK);
+    ds = GDALOpen(path, GA_ReadOnly);
+    GDALColorTableH table = GDALGetRasterColorTable(GDALGetRasterBand(ds, 1));
+    assert_non_null(table);
+    const GDALColorEntry *e = GDALGetColorEntry(table, 2);
+    assert_true(e->c1 == 0x21 && e->c2 == 0x66 && e->c3 == 0xac);
+    GDALClose(ds);
+    assert_int_equal(tu_count_entries(dir), 2); /* no .aux.xml, no temporary */
+    /* a bad colour is a usage error, nothing written */
+    const char *bad[] = {"#d9d9d9", "orange", "#2166ac"};
+    o.category_colors = bad;
+    snprintf(path, sizeof path, "%s/bad.tif", dir);
+    assert_int_equal(write_all(ctx, path, &o), CR_E_USAGE);
+    o.category_colors = colors;
+    o.nodata = -9999; /* not a byte */
+    assert_int_equal(write_all(ctx, path, &o), CR_E_USAGE);
+    assert_int_equal(tu_count_entries(dir), 2);
+    cr_ctx_free(ctx);
+    tu_rmdir(dir);
+}
+
+/* Writes a 4 x 4 raster of one band at path, left open for commit. */
+static cr_writer *small_writer(cr_ctx *ctx, const char *path)
+{
+    cr_grid *g = tu_grid(32736, 500000, 8000000, 30, 4, 4);
+    cr_writer *w = NULL;
+    float v[16] = {0};
+    cr_window win = {0, 0, 4, 4};
+    assert_int_equal(cr_writer_open(ctx, path, g, NULL, &w), CR_OK);
+    assert_int_equal(cr_writer_write(ctx, w, 1, &win, v), CR_OK);
+    cr_grid_free(g);
+    return w;
+}
+
+/* Files committed together appear together: when the second cannot be published (a file
+ * appeared there meanwhile), the first, already renamed, is removed again. */
+static void committed_together_or_not_at_all(void **state)
+{
+    (void)state;
+    char *dir = tu_mkdtemp();
+    char a[512], b[512];
+    snprintf(a, sizeof a, "%s/a.tif", dir);
+    snprintf(b, sizeof b, "%s/b.tif", dir);
+    cr_ctx *ctx = cr_ctx_new();
+    cr_writer *w[3] = {small_writer(ctx, a), NULL, small_writer(ctx, b)};
+    FILE *f = fopen(b, "w"); /* a concurrent run's */
+    fputs("precious", f);
+    fclose(f);
+    assert_int_equal(cr_writer_commit_all(ctx, w, 3), CR_E_EXISTS);
+    assert_int_equal(tu_count_entries(dir), 1); /* b.tif only: a.tif removed, no temporary */
+    f = fopen(b, "r");
+    char text[16] = {0};
+    assert_non_null(fgets(text, sizeof text, f));
+    fclose(f);
+    assert_string_equal(text, "precious");
+    remove(b);
+    cr_writer *again[2] = {small_writer(ctx, a), small_writer(ctx, b)};
+    assert_int_equal(cr_writer_commit_all(ctx, again, 2), CR_OK);
+    assert_int_equal(tu_count_entries(dir), 2);
+    cr_ctx_free(ctx);
+    tu_rmdir(dir);
+}
+
 int main(void)
 {
     GDALAllRegister();
@@ -415,6 +523,8 @@ int main(void)
         cmocka_unit_test(existing_output_is_kept_unless_overwrite),
         cmocka_unit_test(failed_or_cancelled_writes_leave_nothing),
         cmocka_unit_test(failures_on_gdal_worker_threads_fail_the_write),
+        cmocka_unit_test(byte_classes_with_names_and_colours),
+        cmocka_unit_test(committed_together_or_not_at_all),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cityrisk/inundation.h"
+#include "inundation/confidence.h"
 
 /* 4 x 3 cells of 10 m. Column 0 is sea (at or below 0 on the edge). At W = 1:
  *   (row 0, col 1) 0.5 touches the sea            -> 0.5
@@ -114,6 +115,34 @@ static void bad_levels_and_cancellation_leave_nothing(void **state)
     tu_rmdir(dir);
 }
 
+/* Phi^-1 against published quantiles (the tables of AS 241; R's qnorm), each branch of the
+ * algorithm: the centre (|p - 0.5| <= 0.425), the tails and the far tail (r > 5). */
+static void normal_quantile_matches_published_values(void **state)
+{
+    (void)state;
+    struct { double p, x; } cases[] = {
+        {0.5, 0.0},
+        {0.8, 0.8416212335729143},         /* k of the default confidence */
+        {0.975, 1.959963984540054},
+        {0.3, -0.5244005127080407},
+        {0.001, -3.090232306167813},
+        {0.999999, 4.753424308817089},
+        {1e-10, -6.361340902404056},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        double x = cr_normal_quantile(cases[i].p);
+        assert_true(fabs(x - cases[i].x) <= 1e-14 * fmax(1.0, fabs(cases[i].x)));
+        /* symmetric (where 1 - p is exact enough to tell), and Phi undoes it */
+        if (cases[i].p >= 1e-3 && cases[i].p <= 1 - 1e-3)
+            assert_true(fabs(cr_normal_quantile(1.0 - cases[i].p) + x) <= 1e-12 * fmax(1.0, fabs(x)));
+        assert_true(fabs(cr_normal_cdf(x) - cases[i].p) <= 1e-15 + 1e-12 * cases[i].p);
+    }
+    assert_true(fabs(cr_normal_cdf(1.0) - 0.8413447460685429) < 1e-15);
+    assert_true(isinf(cr_normal_quantile(0.0)) && cr_normal_quantile(0.0) < 0);
+    assert_true(isinf(cr_normal_quantile(1.0)) && cr_normal_quantile(1.0) > 0);
+    assert_true(isnan(cr_normal_quantile(1.5)) && isnan(cr_normal_quantile(NAN)));
+}
+
 int main(void)
 {
     GDALAllRegister();
@@ -121,6 +150,7 @@ int main(void)
         cmocka_unit_test(floods_by_hand_with_8_and_4_neighbours),
         cmocka_unit_test(scenarios_resolve_with_their_likely_range),
         cmocka_unit_test(bad_levels_and_cancellation_leave_nothing),
+        cmocka_unit_test(normal_quantile_matches_published_values),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
