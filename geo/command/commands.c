@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cityrisk/command.h"
+#include "cityrisk/number.h"
 
 extern const cr_command cr_info_command;
 extern const cr_command cr_inundation_command;
@@ -36,6 +37,14 @@ const cr_command *cr_command_find(const char *name)
         if (strcmp(COMMANDS[i]->name, name) == 0)
             return COMMANDS[i];
     return NULL;
+}
+
+int cr_arg_names_file(const cr_arg *arg, const char *value)
+{
+    double number;
+    if (!arg || arg->role == CR_ROLE_PARAMETER)
+        return 0;
+    return !(arg->flags & CR_ARGF_NUMBER_OR_PATH) || !value || !cr_number_finite(value, &number);
 }
 
 const cr_arg *cr_command_arg(const cr_command *cmd, const char *name)

@@ -108,8 +108,10 @@ static const cr_arg ARGS[] = {
     CR_OPT__JSON,
     CR_OPT_FLAG("list-scenarios", inundation_args, list, "print the scenario presets and exit"),
     /* local relative sea level */
-    CR_OPT_STRING("vlm", NULL, inundation_args, vlm_text, "RASTER|VALUE",
-                  "vertical land motion, subsidence negative, in mm/yr (with --years) or m"),
+    /* a raster is an input like --dem (resolved, fingerprinted, never an output); a number is not */
+    CR_OPT_ROW(CR_ARG_STRING, CR_ROLE_INPUT, CR_ARGF_NUMBER_OR_PATH, "vlm", NULL, inundation_args, vlm_text,
+               "RASTER|VALUE", "vertical land motion, subsidence negative, in mm/yr (with --years) or m",
+               NULL, NULL),
     CR_OPT_CHOICE("vlm-unit", inundation_args, vlm_unit, "mm/yr|m", VLM_UNITS,
                   "unit of --vlm (default mm/yr)"),
     CR_OPT_DOUBLE("years", inundation_args, years, "N", "years of land motion for --vlm in mm/yr (e.g. 80 for 2020-2100)"),

@@ -515,7 +515,9 @@ static cr_status build_stage(loader *L, json_object *obj, int k, const char *com
             CPLFree(*e);
             *e = s;
             written = CSLAddString(written, s);
-            if (is_input || is_output) {
+            if ((is_input || is_output) && !cr_arg_names_file(arg, *e)) {
+                canonical = CSLAddString(canonical, *e); /* --vlm -2: a number, not a file */
+            } else if (is_input || is_output) {
                 char *path = NULL;
                 char *value = arg->flags & CR_ARGF_NAMED_FILE ? cr_pl_resolve_raster_spec(L->dir, *e, &path)
                                                               : (path = cr_pl_resolve(L->dir, *e), CPLStrdup(path));

@@ -64,6 +64,8 @@ typedef enum cr_arg_role {
 #define CR_ARGF_NOT_IN_PIPELINE 0x4u /* not a key of a pipeline stage (--json, --help) */
 #define CR_ARGF_NO_EFFECT 0x8u       /* changes no output (-q, --threads, --debug, --json): left
                                       * out of the command line recorded as the outputs' provenance */
+#define CR_ARGF_NUMBER_OR_PATH 0x10u /* an input file unless the value is a number (cr_number_finite):
+                                      * --vlm RASTER|VALUE; see cr_arg_names_file() */
 
 /* Parses text into the field at dest, or fails with CR_E_USAGE and a message quoting it. */
 typedef cr_status (*cr_arg_parse_fn)(cr_ctx *ctx, const char *text, void *dest);
@@ -220,6 +222,11 @@ CR_API const cr_arg *cr_command_common_args(void);
 
 /* The row of the command's argument (or common one) with that long name, NULL when none. */
 CR_API const cr_arg *cr_command_arg(const cr_command *cmd, const char *name);
+
+/* 1 when value, given to arg, names a file: a row of an input or output role, unless it is
+ * CR_ARGF_NUMBER_OR_PATH and value parses as a number (then it is a parameter's value, and
+ * the pipeline neither resolves nor fingerprints it); 0 otherwise. */
+CR_API int cr_arg_names_file(const cr_arg *arg, const char *value);
 
 /* Whether the command writes a QGIS style beside its output with --qml. */
 CR_API int cr_command_has_style(const cr_command *cmd);

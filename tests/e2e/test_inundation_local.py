@@ -227,6 +227,10 @@ class VerticalLandMotion(InundationCase):
         rc, _, err = run("inundation", "--dem", path, "-o", vpath, "--overwrite", "--sea-level",
                          "0.5", "--vlm", vpath, "--vlm-unit", "m")
         self.assertNotEqual(rc, 0, err)
+        # refused as -o over the DEM is: the same exit code, the file named
+        rc_dem, _, err_dem = run("inundation", "--dem", path, "-o", path, "--overwrite", "--sea-level", "0.5")
+        self.assertEqual(rc, rc_dem, err + err_dem)
+        self.assertIn("vlm.tif", err)
         with open(vpath, "rb") as fp:
             self.assertEqual(fp.read(), before)
 
@@ -373,6 +377,75 @@ class Pipeline(InundationCase):
         out = os.path.join(folder, "out", "flood.tif")
         self.assertDepths(read_band(out), expected(dem, 0.61, -0.1), "pipeline")
         self.assertTrue(band_metadata(out)["SEA_LEVEL_SOURCE"].endswith("local.csv"))
+
+    def test_a_vlm_raster_is_an_input_beside_the_pipeline_and_a_number_is_not(self):
+        dem = coast()
+        folder = self.path("project")
+        os.makedirs(os.path.join(folder, "data"))
+        make_dem(os.path.join(folder, "data", "coast.tif"), dem)
+        # -0.1 m in the north half, none in the south: the raster itself is read, not a value.
+        motion = np.zeros((6, 8))
+        motion[:3, :] = -0.1
+        vpath = make_dem(os.path.join(folder, "vlm.tif"), motion)
+        doc = {"stages": [{"stage": "inundation", "dem": "data/coast.tif", "sea-level": 0.45,
+                           "vlm": "vlm.tif", "vlm-unit": "m", "output": "out/flood.tif"}]}
+        path = os.path.join(folder, "pipeline.json")
+        with open(path, "w", encoding="utf-8") as fp:
+            json.dump(doc, fp)
+        out = os.path.join(folder, "out", "flood.tif")
+        rc, _, err = run("run", path)  # from another folder: "vlm.tif" is the pipeline's
+        self.assertEqual(rc, 0, err)
+        self.assertDepths(read_band(out), expected(dem, 0.45, motion), "pipeline vlm raster")
+        # The state records the raster among the stage's inputs, resolved beside the pipeline.
+        state = os.path.join(folder, "out", ".cityrisk", "pipeline.json.state.json")
+        with open(state, encoding="utf-8") as fp:
+            record = json.load(fp)["stages"]["inundation"]
+        self.assertIn(os.path.realpath(vpath), [os.path.realpath(f) for f in record["inputs"]])
+        rc, plan, err = run("run", path, "--dry-run", "--json")
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(json.loads(plan)["stages"][0]["status"], "skip", plan)
+        # Another raster in its place: the stage runs again, and reads it.
+        motion[:, :] = -0.1
+        os.remove(vpath)
+        make_dem(vpath, motion)
+        rc, plan, err = run("run", path, "--dry-run", "--json")
+        self.assertEqual(rc, 0, err)
+        stage = json.loads(plan)["stages"][0]
+        self.assertEqual(stage["status"], "would run", plan)
+        self.assertRegex(stage["reason"], r"^input .*vlm\.tif changed since its last run")
+        rc, _, err = run("run", path)
+        self.assertEqual(rc, 0, err)
+        self.assertDepths(read_band(out), expected(dem, 0.45, -0.1), "pipeline vlm raster, changed")
+        # A number is a value: no input, and the same depths as -0.1 m everywhere.
+        doc["stages"][0].update({"vlm": -0.1, "output": "out/flood-value.tif"})
+        with open(path, "w", encoding="utf-8") as fp:
+            json.dump(doc, fp)
+        rc, _, err = run("run", path)
+        self.assertEqual(rc, 0, err)
+        with open(state, encoding="utf-8") as fp:
+            record = json.load(fp)["stages"]["inundation"]
+        self.assertEqual([os.path.basename(f) for f in record["inputs"]], ["coast.tif"])  # no "-0.1"
+        self.assertDepths(read_band(os.path.join(folder, "out", "flood-value.tif")),
+                          expected(dem, 0.45, -0.1), "pipeline vlm value")
+
+    def test_a_stage_may_not_write_its_vlm_raster(self):
+        folder = self.path("project")
+        os.makedirs(folder)
+        make_dem(os.path.join(folder, "coast.tif"), coast())
+        vpath = make_dem(os.path.join(folder, "vlm.tif"), np.zeros((6, 8)))
+        doc = {"stages": [{"stage": "inundation", "dem": "coast.tif", "sea-level": 0.45,
+                           "vlm": "vlm.tif", "vlm-unit": "m", "output": "vlm.tif"}]}
+        path = os.path.join(folder, "pipeline.json")
+        with open(path, "w", encoding="utf-8") as fp:
+            json.dump(doc, fp)
+        with open(vpath, "rb") as fp:
+            before = fp.read()
+        rc, _, err = run("run", path)
+        # refused when the pipeline is read, as a stage writing its own DEM is (exit 3)
+        self.assertEqual(rc, 3, err)
+        self.assertIn(f"reads '{os.path.realpath(vpath)}', which it writes itself", err)
+        with open(vpath, "rb") as fp:
+            self.assertEqual(fp.read(), before)
 
 
 # The quantiles, years and (quantile, year, location) values of the NetCDF fixtures, in mm.

@@ -376,6 +376,27 @@ static void every_row_is_complete_and_named_once(void **state)
     }
 }
 
+/* CR_ARGF_NUMBER_OR_PATH: a file unless the value reads as a finite number, as --vlm does. */
+static void a_number_or_path_names_a_file_unless_a_number(void **state)
+{
+    (void)state;
+    const cr_arg *vlm = cr_command_arg(cr_command_find("inundation"), "vlm");
+    assert_non_null(vlm);
+    assert_int_equal(vlm->role, CR_ROLE_INPUT);
+    assert_true(vlm->flags & CR_ARGF_NUMBER_OR_PATH);
+    const char *numbers[] = {"-2", "3", "0", "-0.5e-1", "+1.25", NULL};
+    const char *files[] = {"vlm.tif", "data/-2.tif", "2mm", "inf", "nan", "0x10", "", NULL};
+    for (int i = 0; numbers[i]; i++)
+        if (cr_arg_names_file(vlm, numbers[i]))
+            fail_msg("--vlm %s names a file", numbers[i]);
+    for (int i = 0; files[i]; i++)
+        if (!cr_arg_names_file(vlm, files[i]))
+            fail_msg("--vlm '%s' is taken as a number", files[i]);
+    /* without the flag, a file option's value is a file, whatever it reads as */
+    assert_true(cr_arg_names_file(cr_command_arg(cr_command_find("inundation"), "dem"), "-2"));
+    assert_false(cr_arg_names_file(cr_command_arg(cr_command_find("inundation"), "years"), "x.tif"));
+}
+
 static void stages_write_an_output_and_style_it_with_qml(void **state)
 {
     (void)state;
@@ -538,6 +559,7 @@ int main(void)
         cmocka_unit_test(grid_options_are_checked_by_the_parser),
         cmocka_unit_test(help_lists_every_option_with_the_common_ones),
         cmocka_unit_test(every_row_is_complete_and_named_once),
+        cmocka_unit_test(a_number_or_path_names_a_file_unless_a_number),
         cmocka_unit_test(stages_write_an_output_and_style_it_with_qml),
         cmocka_unit_test(pipeline_keys_come_from_the_table),
         cmocka_unit_test(stages_are_the_commands_the_table_marks),

@@ -132,6 +132,56 @@ static void stages_run_in_file_order_after_what_they_read(void **state)
     fixture_free(f);
 }
 
+/* A CSL's item i, or fails. */
+static const char *item(char **list, int i)
+{
+    assert_true(i < CSLCount(list));
+    return list[i];
+}
+
+/* --vlm RASTER|VALUE (CR_ARGF_NUMBER_OR_PATH): a number, as JSON or as text, is a value,
+ * passed as written and no input; anything else is an input file like --dem, resolved
+ * beside the pipeline file. */
+static void a_number_or_path_is_an_input_unless_a_number(void **state)
+{
+    (void)state;
+    fixture *f = fixture_new();
+    free(tu_write_file(f->dir, "vlm.tif", "x"));
+    cr_ctx *ctx = cr_ctx_new();
+    cr_pipeline *p = NULL;
+#define FLOOD(NAME, VLM)                                                                           \
+    "{\"stage\": \"inundation\", \"name\": \"" NAME "\", \"dem\": \"dem.tif\", \"sea-level\": 1, "      \
+    "\"vlm\": " VLM ", \"vlm-unit\": \"m\", \"output\": \"out/" NAME ".tif\", \"qml\": false}"
+    assert_int_equal(load(f, ctx,
+                          "{\"stages\": [" FLOOD("n", "-2") "," FLOOD("t", "\"-0.5e-1\"") ","
+                          FLOOD("r", "\"vlm.tif\"") "]}",
+                          &p),
+                     CR_OK);
+#undef FLOOD
+    char *dem = tu_path(f->dir, "dem.tif"), *vlm = tu_path(f->dir, "vlm.tif");
+    const char *values[] = {"-2", "-0.5e-1"};
+    for (int i = 0; i < 2; i++) {
+        const cr_stage *s = &p->stage[index_of(p, i ? "t" : "n")];
+        assert_int_equal(CSLCount(s->inputs), 1);
+        assert_string_equal(s->inputs[0], dem);
+        int at = CSLFindString(s->argv, "--vlm");
+        assert_true(at > 0);
+        assert_string_equal(item(s->argv, at + 1), values[i]);
+        at = CSLFindString(s->canonical, "--vlm");
+        assert_string_equal(item(s->canonical, at + 1), values[i]);
+    }
+    const cr_stage *r = &p->stage[index_of(p, "r")];
+    assert_int_equal(CSLCount(r->inputs), 2);
+    assert_true(CSLFindString(r->inputs, vlm) >= 0);
+    assert_string_equal(item(r->argv, CSLFindString(r->argv, "--vlm") + 1), vlm);
+    assert_string_equal(item(r->written, CSLFindString(r->written, "--vlm") + 1), "vlm.tif");
+    free(dem);
+    free(vlm);
+    cr_pipeline_free(p);
+    cr_ctx_free(ctx);
+    fixture_free(f);
+}
+
 static void cycles_and_self_dependence_are_refused(void **state)
 {
     (void)state;
@@ -650,6 +700,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(stages_run_in_file_order_after_what_they_read),
+        cmocka_unit_test(a_number_or_path_is_an_input_unless_a_number),
         cmocka_unit_test(cycles_and_self_dependence_are_refused),
         cmocka_unit_test(one_file_written_by_two_stages_is_refused),
         cmocka_unit_test(nul_bom_and_the_scan_follow_json_c),
