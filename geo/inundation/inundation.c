@@ -351,10 +351,13 @@ static cr_status depth_too_large(cr_ctx *ctx, const run *r, const cr_window *win
     char cell[160];
     cr_grid_cell_text(r->grid, win->x + (int)(i % (size_t)win->w), win->y + (int)(i / (size_t)win->w),
                       cell, sizeof cell);
+    /* With land motion z is the moved land, z + vlm_m: an absurd motion overflows too. */
+    int vlm = r->vlm || r->o->vlm * r->o->vlm_to_m != 0;
     return cr_ctx_fail(ctx, CR_E_DATA,
                        "DEM '%s': depth W - z = %.10g m at %s is beyond what a Float32 output "
-                       "holds (%.10g); check the DEM's values and the water level",
-                       r->dem_path, d, cell, (double)FLT_MAX);
+                       "holds (%.10g); check the DEM's values, the water level%s",
+                       r->dem_path, d, cell, (double)FLT_MAX,
+                       vlm ? " and the vertical land motion (--vlm, the land's z + vlm_m)" : "");
 }
 
 static cr_status write_depths(cr_ctx *ctx, run *r, const cr_window *win, int k, cr_writer *w,
@@ -748,6 +751,21 @@ static cr_status open_writer(cr_ctx *ctx, run *r, const char *out_path, int whic
     return st;
 }
 
+/* The VLM raster onto the grid. --vlm takes a number or a raster, so a mistyped number
+ * ("5mm") arrives here as a path: the message says both readings failed, with GDAL's reason,
+ * keeping the status of the open (1 for a missing file, 3 for one GDAL cannot read). */
+static cr_status vlm_open(cr_ctx *ctx, const char *path, const cr_grid *grid, cr_layer **out)
+{
+    cr_status st = cr_layer_open(ctx, path, grid, NULL, out);
+    if (st == CR_OK || st == CR_E_CANCELLED)
+        return st;
+    char *why = strdup(cr_ctx_error(ctx));
+    st = cr_ctx_fail(ctx, st, "--vlm '%s' is neither a number nor a readable raster (%s)", path,
+                     why ? why : "out of memory");
+    free(why);
+    return st;
+}
+
 static cr_status prepare(cr_ctx *ctx, run *r, const char *const *paths)
 {
     const cr_inundation_opts *o = r->o;
@@ -764,7 +782,7 @@ static cr_status prepare(cr_ctx *ctx, run *r, const char *const *paths)
         st = cr_sea_source_open(ctx, o->sea_path, r->grid, &r->sea_file);
     /* A continuous layer, as the DEM: bilinear onto a finer grid, average onto a coarser. */
     if (st == CR_OK && o->vlm_path && o->vlm_to_m > 0)
-        st = cr_layer_open(ctx, o->vlm_path, r->grid, NULL, &r->vlm);
+        st = vlm_open(ctx, o->vlm_path, r->grid, &r->vlm);
     r->sea_conn = o->connectivity ? o->connectivity : 8;
     if (st == CR_OK)
         st = allocate(ctx, r);

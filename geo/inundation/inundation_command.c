@@ -538,8 +538,11 @@ static void local_summary(const inundation_args *a, json_object *doc, FILE *text
         json_object_object_add(v, "years", a->o.vlm_years > 0 ? cr_json_number(a->o.vlm_years, 10) : NULL);
         json_object_object_add(doc, "vlm", v);
     } else if (a->o.vlm_path) {
-        fprintf(text, "vertical land motion: raster %s (%s%s)\n", a->o.vlm_path, VLM_UNITS[a->vlm_unit],
-                a->o.vlm_years > 0 ? " over --years" : "");
+        if (a->o.vlm_years > 0)
+            fprintf(text, "vertical land motion: raster %s (mm/yr over %.10g years)\n", a->o.vlm_path,
+                    a->o.vlm_years);
+        else
+            fprintf(text, "vertical land motion: raster %s (%s)\n", a->o.vlm_path, VLM_UNITS[a->vlm_unit]);
     } else {
         fprintf(text, "vertical land motion: %.4f m\n", a->o.vlm * a->o.vlm_to_m);
     }

@@ -67,9 +67,39 @@ int cr_projection_name_parse(const char *name, char *scenario, size_t size, int 
     return *scenario != '\0';
 }
 
-static cr_status add_row(cr_ctx *ctx, cr_projections *p, const char *scenario, int year,
-                         double quantile, double rise_m)
+static const cr_projection *find_row(const cr_projections *p, const char *scenario, int year,
+                                     double quantile)
 {
+    for (size_t i = 0; i < p->count; i++) {
+        const cr_projection *r = &p->rows[i];
+        if (r->year == year && fabs(r->quantile - quantile) < QUANTILE_TOLERANCE &&
+            strcmp(r->scenario, scenario) == 0)
+            return r;
+    }
+    return NULL;
+}
+
+/* Adds the value of file (an index in p->files; line > 0 in a CSV). A scenario, year and
+ * quantile read before is refused, naming the other file when it came from one: two files
+ * that both give it (AR6's medium and low confidence files of one scenario) cannot both be
+ * meant, and taking the first would let the order of the files decide. */
+static cr_status add_row(cr_ctx *ctx, cr_projections *p, int file, long line, const char *scenario,
+                         int year, double quantile, double rise_m)
+{
+    char norm[24], where[32] = "";
+    normalise(scenario, norm, sizeof norm);
+    const cr_projection *old = find_row(p, norm, year, quantile);
+    if (line > 0)
+        snprintf(where, sizeof where, " line %ld", line);
+    if (old && old->file == file)
+        return cr_ctx_fail(ctx, CR_E_DATA, "projections '%s'%s: %s %d quantile %g is given twice",
+                           p->files[file], where, scenario, year, quantile);
+    if (old)
+        return cr_ctx_fail(ctx, CR_E_DATA,
+                           "projections '%s'%s: %s %d quantile %g (%.10g m) is also given by "
+                           "'%s' (%.10g m): give one file per scenario",
+                           p->files[file], where, scenario, year, quantile, rise_m,
+                           p->files[old->file], old->rise_m);
     if (p->count == p->cap) {
         size_t cap = p->cap ? p->cap * 2 : 64;
         cr_projection *rows = realloc(p->rows, cap * sizeof *rows);
@@ -79,25 +109,21 @@ static cr_status add_row(cr_ctx *ctx, cr_projections *p, const char *scenario, i
         p->cap = cap;
     }
     cr_projection *r = &p->rows[p->count++];
-    normalise(scenario, r->scenario, sizeof r->scenario);
+    memcpy(r->scenario, norm, sizeof r->scenario);
     r->year = year;
     r->quantile = quantile;
     r->rise_m = rise_m;
+    r->file = file;
     return CR_OK;
 }
 
 int cr_projections_find(const cr_projections *p, const char *scenario, int year,
                         double quantile, double *rise_m)
 {
-    for (size_t i = 0; i < p->count; i++) {
-        const cr_projection *r = &p->rows[i];
-        if (r->year == year && fabs(r->quantile - quantile) < QUANTILE_TOLERANCE &&
-            strcmp(r->scenario, scenario) == 0) {
-            *rise_m = r->rise_m;
-            return 1;
-        }
-    }
-    return 0;
+    const cr_projection *r = find_row(p, scenario, year, quantile);
+    if (r)
+        *rise_m = r->rise_m;
+    return r != NULL;
 }
 
 /* ---- CSV ---------------------------------------------------------------------------- */
@@ -111,8 +137,9 @@ static cr_status csv_field_number(cr_ctx *ctx, const char *path, long line, cons
                        path, line, column, text);
 }
 
-static cr_status read_csv(cr_ctx *ctx, cr_projections *p, const char *path)
+static cr_status read_csv(cr_ctx *ctx, cr_projections *p, int file)
 {
+    const char *path = p->files[file];
     cr_csv *csv = NULL;
     cr_csv_header h = {0};
     cr_status st = cr_csv_open(ctx, path, &csv);
@@ -148,7 +175,7 @@ static cr_status read_csv(cr_ctx *ctx, cr_projections *p, const char *path)
                              path, rec.line, rec.count, need);
             break;
         }
-        double year, quantile, value, old;
+        double year, quantile, value;
         const char *scenario = rec.fields[col_s];
         char norm[24];
         normalise(scenario, norm, sizeof norm);
@@ -166,12 +193,8 @@ static cr_status read_csv(cr_ctx *ctx, cr_projections *p, const char *path)
                              "projections '%s' line %ld: quantile '%s' is not a percentage between "
                              "0 and 100 (50 is the median)",
                              path, rec.line, rec.fields[col_q]);
-        else if (cr_projections_find(p, norm, (int)year, quantile, &old))
-            st = cr_ctx_fail(ctx, CR_E_DATA,
-                             "projections '%s' line %ld: %s %d quantile %g is given twice", path,
-                             rec.line, scenario, (int)year, quantile);
         else
-            st = add_row(ctx, p, scenario, (int)year, quantile, value * to_m);
+            st = add_row(ctx, p, file, rec.line, scenario, (int)year, quantile, value * to_m);
     }
     cr_csv_header_clear(&h);
     cr_csv_close(csv);
@@ -315,9 +338,10 @@ static double value_unit(GDALMDArrayH a)
     return 0.001;
 }
 
-/* Picks the location: the one whose id is `location`, else the nearest to (lon, lat). */
+/* Picks the location: the one whose id is `location`, else the nearest to (lon, lat), with
+ * a warning when that is beyond CR_PROJECTIONS_FAR_KM (once: later files must agree on it). */
 static cr_status pick_location(cr_ctx *ctx, cr_projections *p, const char *path,
-                               const char *location, double lon, double lat, const double *ids,
+                               const char *location, const char *dem_path, double lon, double lat, const double *ids,
                                const double *lats, const double *lons, size_t n, size_t *which)
 {
     double best = INFINITY;
@@ -347,6 +371,12 @@ static cr_status pick_location(cr_ctx *ctx, cr_projections *p, const char *path,
                            "projections '%s': its nearest location %.0f differs from %lld of the "
                            "files before it; give --location",
                            path, ids[*which], p->location);
+    if (!p->has_location && !location && best > CR_PROJECTIONS_FAR_KM)
+        cr_ctx_log(ctx, CR_LOG_WARNING,
+                   "projections '%s': the nearest location, %.0f (lat %.4f, lon %.4f), is %.1f km "
+                   "from the centre of '%s' (more than %g km): its values may not hold there; "
+                   "check it or give --location ID",
+                   path, ids[*which], lats[*which], lons[*which], best, dem_path, CR_PROJECTIONS_FAR_KM);
     p->has_location = 1;
     p->location = (long long)ids[*which];
     p->lat = lats[*which];
@@ -355,11 +385,11 @@ static cr_status pick_location(cr_ctx *ctx, cr_projections *p, const char *path,
     return CR_OK;
 }
 
-static cr_status read_netcdf_values(cr_ctx *ctx, cr_projections *p, const char *path,
-                                    GDALGroupH root, const char *scenario, size_t loc,
+static cr_status read_netcdf_values(cr_ctx *ctx, cr_projections *p, int file, GDALGroupH root, const char *scenario, size_t loc,
                                     const double *quantiles, size_t nq, const double *years,
                                     size_t ny)
 {
+    const char *path = p->files[file];
     GDALMDArrayH a = GDALGroupOpenMDArray(root, "sea_level_change", NULL);
     if (!a)
         return cr_ctx_fail(ctx, CR_E_DATA, "projections '%s' has no variable 'sea_level_change'", path);
@@ -390,16 +420,18 @@ static cr_status read_netcdf_values(cr_ctx *ctx, cr_projections *p, const char *
             if (isnan(raw) || (has_nodata && raw == nodata))
                 continue;
             double value = raw * (has_scale ? scale : 1.0) + (has_offset ? offset : 0.0);
-            st = add_row(ctx, p, scenario, (int)lround(years[yi]), quantiles[qi] * 100.0, value * to_m);
+            st = add_row(ctx, p, file, 0, scenario, (int)lround(years[yi]), quantiles[qi] * 100.0,
+                         value * to_m);
         }
     free(v);
     GDALMDArrayRelease(a);
     return st;
 }
 
-static cr_status read_netcdf(cr_ctx *ctx, cr_projections *p, const char *path, GDALDatasetH ds,
+static cr_status read_netcdf(cr_ctx *ctx, cr_projections *p, int file, GDALDatasetH ds,
                              const char *location, const char *dem_path)
 {
+    const char *path = p->files[file];
     GDALGroupH root = GDALDatasetGetRootGroup(ds);
     char scenario[24];
     if (!root)
@@ -431,27 +463,28 @@ static cr_status read_netcdf(cr_ctx *ctx, cr_projections *p, const char *path, G
         st = cr_ctx_fail(ctx, CR_E_DATA, "projections '%s': lat and lon do not have one value per "
                          "location", path);
     if (st == CR_OK)
-        st = pick_location(ctx, p, path, location, lon, lat, ids, lats, lons, nl, &which);
+        st = pick_location(ctx, p, path, location, dem_path, lon, lat, ids, lats, lons, nl, &which);
     if (st == CR_OK)
-        st = read_netcdf_values(ctx, p, path, root, scenario, which, q, nq, y, ny);
+        st = read_netcdf_values(ctx, p, file, root, scenario, which, q, nq, y, ny);
     free(q), free(y), free(ids), free(lats), free(lons);
     GDALGroupRelease(root);
     return st;
 }
 
-static cr_status read_file(cr_ctx *ctx, cr_projections *p, const char *path, const char *location,
+static cr_status read_file(cr_ctx *ctx, cr_projections *p, int file, const char *location,
                            const char *dem_path)
 {
+    const char *path = p->files[file];
     VSILFILE *fp = VSIFOpenL(path, "rb");
     if (!fp)
         return cr_ctx_fail(ctx, CR_E_IO, "cannot open projections '%s'", path);
     VSIFCloseL(fp);
     const char *ext = CPLGetExtension(path);
     if (strcasecmp(ext, "csv") == 0 || strcasecmp(ext, "txt") == 0)
-        return read_csv(ctx, p, path);
+        return read_csv(ctx, p, file);
     cr_gdal_begin(ctx);
     GDALDatasetH ds = GDALOpenEx(path, GDAL_OF_MULTIDIM_RASTER, NULL, NULL, NULL);
-    cr_status st = ds ? read_netcdf(ctx, p, path, ds, location, dem_path)
+    cr_status st = ds ? read_netcdf(ctx, p, file, ds, location, dem_path)
                       : cr_ctx_fail_gdal(ctx, CR_E_DATA,
                                          "projections '%s' is neither a CSV (.csv) nor a file "
                                          "GDAL reads as multidimensional (NetCDF)",
@@ -466,18 +499,22 @@ cr_status cr_projections_load(cr_ctx *ctx, const char *paths, const char *locati
 {
     *out = NULL;
     cr_projections *p = calloc(1, sizeof *p);
-    char **files = CSLTokenizeString2(paths, ",", CSLT_STRIPLEADSPACES | CSLT_STRIPENDSPACES);
     if (!p || !(p->paths = strdup(paths))) {
         free(p);
-        CSLDestroy(files);
         return cr_ctx_fail(ctx, CR_E_IO, "out of memory reading projections '%s'", paths);
     }
-    cr_status st = CSLCount(files) ? CR_OK : cr_ctx_fail(ctx, CR_E_USAGE, "--projections names no file");
-    for (int i = 0; st == CR_OK && files[i]; i++)
-        st = read_file(ctx, p, files[i], location, dem_path);
+    p->files = CSLTokenizeString2(paths, ",", CSLT_STRIPLEADSPACES | CSLT_STRIPENDSPACES);
+    cr_status st = CSLCount(p->files) ? CR_OK : cr_ctx_fail(ctx, CR_E_USAGE, "--projections names no file");
+    for (int i = 0; st == CR_OK && p->files[i]; i++)
+        st = read_file(ctx, p, i, location, dem_path);
     if (st == CR_OK && p->count == 0)
         st = cr_ctx_fail(ctx, CR_E_DATA, "projections '%s' hold no value", paths);
-    CSLDestroy(files);
+    /* A CSV holds one place's values: a location there would be silently ignored. */
+    if (st == CR_OK && location && !p->has_location)
+        st = cr_ctx_fail(ctx, CR_E_USAGE,
+                         "--location %s picks a location of NetCDF projections; '%s' has none "
+                         "(a CSV holds the values of one place)",
+                         location, paths);
     if (st != CR_OK) {
         cr_projections_free(p);
         return st;
@@ -547,6 +584,7 @@ void cr_projections_free(cr_projections *p)
     if (!p)
         return;
     free(p->paths);
+    CSLDestroy(p->files);
     free(p->rows);
     free(p);
 }

@@ -22,11 +22,13 @@ typedef struct cr_projection {
     int year;
     double quantile;   /* percent, 0..100 */
     double rise_m;     /* sea-level change, metres (negative where the sea falls) */
+    int file;          /* index in files of the file it came from, for the message of a conflict */
 } cr_projection;
 
 /* The values of one or more files at one place. */
 typedef struct cr_projections {
     char *paths;          /* the files, comma-separated, as given */
+    char **files;         /* the same, one each (CSL) */
     cr_projection *rows;
     size_t count, cap;
     int has_location;     /* a NetCDF file: the location below was read */
@@ -35,12 +37,21 @@ typedef struct cr_projections {
     double distance_km;   /* from the DEM's centre; negative when chosen by --location */
 } cr_projections;
 
+/* Beyond this distance (km) from the DEM's centre the nearest location of a NetCDF file is
+ * used with a warning: AR6's tide-gauge and grid locations are about 1 degree (~100 km)
+ * apart along coasts, so farther than that the file likely has no location for this place. */
+#define CR_PROJECTIONS_FAR_KM 100.0
+
 /* Reads the comma-separated files of paths. NetCDF files are read at the location whose
  * id is `location` when non-NULL, else at the one nearest (great circle) to the centre of
  * the raster at dem_path. Fails with CR_E_USAGE when a NetCDF file is given with neither,
  * or the location is not in a file; CR_E_DATA naming the file and line (CSV) or variable
- * (NetCDF) on malformed content; CR_E_IO when a file cannot be opened. Free *out with
- * cr_projections_free(). */
+ * (NetCDF) on malformed content, and when two files give the same scenario, year and
+ * quantile (naming both: which one is meant cannot be guessed, and the order of the files
+ * must not decide); CR_E_USAGE when location is given but no file is NetCDF (a CSV is for
+ * one place: the location would be ignored); CR_E_IO when a file cannot be opened. Logs a
+ * warning when the nearest location is more than CR_PROJECTIONS_FAR_KM from the centre.
+ * Free *out with cr_projections_free(). */
 cr_status cr_projections_load(cr_ctx *ctx, const char *paths, const char *location,
                               const char *dem_path, cr_projections **out);
 

@@ -534,5 +534,113 @@ class Ar6NetCdf(InundationCase):
         self.assertFalse(os.path.exists(self.path("o.tif")))
 
 
+class ReviewFixes(Ar6NetCdf):
+    """The review of local sea level: conflicting files, --location without NetCDF, a far
+    location, a mistyped --vlm, the years in the text summary, an absurd land motion."""
+
+    def one_location_file(self, name, location, mm):
+        """A file of scenario ssp245 (by attribute) with one location and one value, the
+        median for 2100, in mm."""
+        return write_ar6_netcdf(self.path(name), [location], [0.5], [2100], [[[mm]]],
+                                attrs={"scenario": "ssp245"})
+
+    def test_two_files_giving_one_value_are_refused_whatever_their_order(self):
+        lon, lat = self.centre
+        here = (1001, lat + 0.1, lon)
+        medium = self.one_location_file("medium.nc", here, 600)
+        low = self.one_location_file("low.nc", here, 5000)
+        out = self.path("o.tif")
+        for files in (f"{medium},{low}", f"{low},{medium}"):
+            message = self.assertFails(["inundation", "--dem", self.dem_path, "-o", out,
+                                        "--scenario", "ssp245-2100", "--projections", files],
+                                       3, medium, low, "ssp245 2100")
+            self.assertIn("0.6", message)
+            self.assertIn("5 m", message)
+            self.assertFalse(os.path.exists(out), files)
+
+    def test_a_csv_value_given_by_another_file_names_it(self):
+        first, second = self.path("a.csv"), self.path("b.csv")
+        for path, value in ((first, "0.38"), (second, "0.40")):
+            with open(path, "w", encoding="utf-8") as fp:
+                fp.write(f"scenario,year,quantile,sea_level_change_m\nssp245,2100,50,{value}\n")
+        message = self.assertFails(["inundation", "--dem", self.dem_path, "-o", self.path("o.tif"),
+                                    "--scenario", "ssp245-2100", "--projections",
+                                    f"{first},{second}"], 3, f"'{second}' line 2", f"'{first}'")
+        self.assertIn("0.38", message)
+        # one file giving it twice: the message names the file once, as before
+        with open(first, "a", encoding="utf-8") as fp:
+            fp.write("ssp245,2100,50,0.39\n")
+        self.assertFails(["inundation", "--dem", self.dem_path, "-o", self.path("o.tif"),
+                          "--scenario", "ssp245-2100", "--projections", first], 3,
+                         f"'{first}' line 3", "given twice")
+
+    def test_location_needs_a_netcdf_file(self):
+        csv = self.path("local.csv")
+        with open(csv, "w", encoding="utf-8") as fp:
+            fp.write(CSV)
+        out = self.path("o.tif")
+        self.assertUsageError(["inundation", "--dem", self.dem_path, "-o", out, "--scenario",
+                               "ssp245-2100", "--projections", csv, "--location", "202"],
+                              "--location 202", csv, "NetCDF")
+        self.assertFalse(os.path.exists(out))
+        self.assertUsageError(["inundation", "--list-scenarios", "--projections", csv,
+                               "--location", "202"], "--location 202")
+        # with a NetCDF file among them it picks that file's location
+        other = self.path("ssp126.csv")
+        with open(other, "w", encoding="utf-8") as fp:
+            fp.write("scenario,year,quantile,sea_level_change_m\nssp126,2100,50,0.3\n")
+        summary = self.inundate_json(self.dem_path, out, "--scenario", "ssp126-2100,ssp245-2100",
+                                     "--projections", f"{other},{self.nc245}", "--location", "303")
+        self.assertEqual(summary["location"]["id"], 303)
+        np.testing.assert_allclose([s["sea_level_rise_m"] for s in summary["scenarios"]],
+                                   [0.3, self.mm(300, 0.5, 2100, 2) / 1000], atol=1e-9)
+
+    def test_a_far_nearest_location_warns_with_its_distance(self):
+        lon, lat = self.centre
+        far = (4242, lat + 1.8, lon)  # about 200 km north
+        km = great_circle_km(lon, lat, float(np.float32(far[2])), float(np.float32(far[1])))
+        self.assertTrue(150 < km < 250, km)
+        nc = self.one_location_file("far_ssp245.nc", far, 500)
+        rc, _, err = run("inundation", "--dem", self.dem_path, "-o", self.path("o.tif"),
+                         "--scenario", "ssp245-2100", "--projections", nc)
+        self.assertEqual(rc, 0, err)
+        warnings = [l for l in err.splitlines() if "warning" in l]
+        self.assertEqual(len(warnings), 1, err)
+        for needle in ("4242", f"{km:.1f} km", "100 km", "--location"):
+            self.assertIn(needle, warnings[0])
+        # chosen with --location, or near (202, ~30 km): no warning
+        for args in ([nc, "--location", "4242"], [self.nc245]):
+            rc, _, err = run("inundation", "--dem", self.dem_path, "-o", self.path("o.tif"),
+                             "--overwrite", "--scenario", "ssp245-2100", "--projections", *args)
+            self.assertEqual(rc, 0, err)
+            self.assertNotIn("warning", err)
+
+    def test_a_mistyped_vlm_says_it_is_neither_number_nor_raster(self):
+        out = self.path("o.tif")
+        base = ["inundation", "--dem", self.dem_path, "-o", out, "--sea-level", "0.5"]
+        rc_missing, _, _ = run("inundation", "--dem", self.path("missing.tif"), "-o", out,
+                               "--sea-level", "0.5")
+        self.assertFails(base + ["--vlm", "5mm", "--years", "80"], rc_missing,
+                         "--vlm '5mm' is neither a number nor a readable raster")
+        self.assertFalse(os.path.exists(out))
+
+    def test_text_summary_of_a_vlm_raster_gives_the_years(self):
+        vpath = make_dem(self.path("vlm.tif"), np.full(self.dem_array.shape, -2.0))
+        rc, out, err = run("inundation", "--dem", self.dem_path, "-o", self.path("o.tif"),
+                           "--sea-level", "0.5", "--vlm", vpath, "--years", "80")
+        self.assertEqual(rc, 0, err)
+        # the text summary goes to stderr, so stdout stays for --json
+        self.assertIn(f"cityrisk inundation: vertical land motion: raster {vpath} (mm/yr over 80 "
+                      "years)", out + err)
+
+    def test_an_absurd_land_motion_is_named_in_the_overflow(self):
+        out = self.path("o.tif")
+        message = self.assertFails(["inundation", "--dem", self.dem_path, "-o", out,
+                                    "--sea-level", "0.5", "--vlm=-1e300", "--vlm-unit", "m"],
+                                   3, "beyond what a Float32 output holds")
+        self.assertIn("land motion", message)
+        self.assertFalse(os.path.exists(out))
+
+
 if __name__ == "__main__":
     unittest.main()

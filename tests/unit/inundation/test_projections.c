@@ -98,6 +98,45 @@ static void malformed_csv_rows_name_their_line(void **state)
     tu_rmdir(dir);
 }
 
+/* A value that a second file gives again is refused in either order, naming both files;
+ * --location with no NetCDF file among them is refused rather than ignored. */
+static void a_value_given_by_two_files_and_a_location_without_netcdf_are_refused(void **state)
+{
+    (void)state;
+    char *dir = tu_mkdtemp();
+    char *a = tu_write_file(dir, "a.csv", "scenario,year,quantile,sea_level_change_m\n"
+                                          "ssp245,2050,50,0.2\nssp245,2100,50,0.6\n");
+    char *b = tu_write_file(dir, "b.csv", "scenario,year,quantile,sea_level_change_m\n"
+                                          "ssp245,2100,50,5\n");
+    char both[2][1024];
+    snprintf(both[0], sizeof both[0], "%s,%s", a, b);
+    snprintf(both[1], sizeof both[1], "%s,%s", b, a);
+    const char *second[2] = {b, a}, *first[2] = {a, b};
+    const int line[2] = {2, 3}; /* of the second file's row */
+    for (int i = 0; i < 2; i++) {
+        cr_ctx *ctx = cr_ctx_new();
+        cr_projections *p = NULL;
+        assert_int_equal(cr_projections_load(ctx, both[i], NULL, NULL, &p), CR_E_DATA);
+        assert_null(p);
+        char want[1200];
+        snprintf(want, sizeof want, "projections '%s' line %d: ssp245 2100 quantile 50", second[i],
+                 line[i]);
+        const char *msg = cr_ctx_error(ctx);
+        if (!strstr(msg, want) || !strstr(msg, first[i]) || !strstr(msg, "0.6 m") || !strstr(msg, "5 m"))
+            fail_msg("order %d: '%s'", i, msg);
+        cr_ctx_free(ctx);
+    }
+    cr_ctx *ctx = cr_ctx_new();
+    cr_projections *p = NULL;
+    assert_int_equal(cr_projections_load(ctx, a, "1001", NULL, &p), CR_E_USAGE);
+    assert_null(p);
+    assert_non_null(strstr(cr_ctx_error(ctx), "--location 1001"));
+    cr_ctx_free(ctx);
+    free(a);
+    free(b);
+    tu_rmdir(dir);
+}
+
 /* 4 x 3 cells; column 0 is sea. At W = 0.45 without motion only the 0.2 beach floods; land
  * sinking 0.1 m takes the 0.5 ridge to 0.4 (depth 0.05) and opens the 0.42 hollow behind it
  * (0.32: depth 0.13); the 0.3 cell in the corner lies behind 3 m land and stays dry. */
@@ -158,6 +197,7 @@ int main(void)
         cmocka_unit_test(names_split_into_scenario_year_and_quantile),
         cmocka_unit_test(csv_values_resolve_and_misses_list_what_the_file_has),
         cmocka_unit_test(malformed_csv_rows_name_their_line),
+        cmocka_unit_test(a_value_given_by_two_files_and_a_location_without_netcdf_are_refused),
         cmocka_unit_test(land_motion_moves_the_land_by_hand),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
