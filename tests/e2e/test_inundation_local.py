@@ -459,7 +459,9 @@ def ar6_values(offset):
     return offset + 100 * q + 10 * y + l
 
 
-class Ar6NetCdf(InundationCase):
+class Ar6Fixture(InundationCase):
+    """AR6-layout NetCDF files for two scenarios at three locations around the DEM."""
+
     def setUp(self):
         super().setUp()
         if gdal.GetDriverByName("netCDF") is None:
@@ -480,6 +482,8 @@ class Ar6NetCdf(InundationCase):
     def mm(self, offset, quantile, year, location):
         return offset + 100 * QUANTILES.index(quantile) + 10 * YEARS.index(year) + location
 
+
+class Ar6NetCdf(Ar6Fixture):
     def test_nearest_location_and_mm_to_metres(self):
         distances = [great_circle_km(*self.centre, lon, lat) for _, lat, lon in self.locations]
         self.assertEqual(int(np.argmin(distances)), 1, "fixture: 202 is the nearest")
@@ -534,7 +538,7 @@ class Ar6NetCdf(InundationCase):
         self.assertFalse(os.path.exists(self.path("o.tif")))
 
 
-class ReviewFixes(Ar6NetCdf):
+class ReviewFixes(Ar6Fixture):
     """The review of local sea level: conflicting files, --location without NetCDF, a far
     location, a mistyped --vlm, the years in the text summary, an absurd land motion."""
 
