@@ -61,6 +61,7 @@ typedef struct job {
     const char *grid_source;
     int nbands;                          /* of the sea raster */
     char (*band_name)[64];               /* SCENARIO of each band ("" when none) */
+    double *band_level;                  /* its WATER_LEVEL_M (or SEA_LEVEL_RISE_M), or NaN */
     int sea_bands[CR_FACTOR_MAX_VALUES]; /* the bands kept (1-based) */
     int nsea, nominal_sea;               /* how many; the nominal one's index among them */
     cr_layer *layer[CR_INPUTS];
@@ -95,13 +96,22 @@ static cr_status read_sea_bands(job *j)
         return st;
     j->nbands = GDALGetRasterCount(ds);
     j->band_name = calloc((size_t)(j->nbands ? j->nbands : 1), sizeof *j->band_name);
-    if (!j->band_name) {
+    j->band_level = calloc((size_t)(j->nbands ? j->nbands : 1), sizeof *j->band_level);
+    if (!j->band_name || !j->band_level) {
         GDALClose(ds);
         return cr_ctx_fail(j->ctx, CR_E_IO, "out of memory");
     }
     for (int b = 1; b <= j->nbands; b++) {
-        const char *name = GDALGetMetadataItem(GDALGetRasterBand(ds, b), "SCENARIO", NULL);
+        GDALRasterBandH band = GDALGetRasterBand(ds, b);
+        const char *name = GDALGetMetadataItem(band, "SCENARIO", NULL);
         snprintf(j->band_name[b - 1], sizeof j->band_name[0], "%s", name ? name : "");
+        const char *level = GDALGetMetadataItem(band, "WATER_LEVEL_M", NULL);
+        if (!level)
+            level = GDALGetMetadataItem(band, "SEA_LEVEL_RISE_M", NULL);
+        char *end = NULL;
+        j->band_level[b - 1] = level ? strtod(level, &end) : NAN;
+        if (level && (end == level || *end))
+            j->band_level[b - 1] = NAN;
     }
     GDALClose(ds);
     return CR_OK;
@@ -115,8 +125,31 @@ static int band_of(const job *j, const char *name)
     return 0;
 }
 
+/* The band of sea_level's values at the median water level (the median of p17, median,
+ * p83 in whatever order they are listed): the values ordered by each band's WATER_LEVEL_M
+ * (SEA_LEVEL_RISE_M when absent; a band with neither after those with one, in list
+ * order), the lower middle one for an even count. */
+static int median_band(const job *j)
+{
+    int order[CR_FACTOR_MAX_VALUES];
+    for (int i = 0; i < j->nsea; i++) {
+        /* insertion sort: stable, so equal or unknown levels keep the list's order */
+        int b = j->sea_bands[i], k = i;
+        double level = j->band_level[b - 1];
+        while (k > 0) {
+            double prev = j->band_level[order[k - 1] - 1];
+            if (isnan(level) || (!isnan(prev) && prev <= level))
+                break;
+            order[k] = order[k - 1];
+            k--;
+        }
+        order[k] = b;
+    }
+    return order[(j->nsea - 1) / 2];
+}
+
 /* The nominal band: --sea-band, --scenario's, the only one; with several bands and
- * neither, the middle one of sea_level's values (the median of p17, median, p83). */
+ * neither, the median level among sea_level's values (median_band()). */
 static cr_status nominal_band(job *j, const cr_factor *sea_level, int *band)
 {
     const cr_score_opts *o = &j->o->model;
@@ -130,13 +163,51 @@ static cr_status nominal_band(job *j, const cr_factor *sea_level, int *band)
     if (!*band && j->nbands == 1)
         *band = 1;
     if (!*band && sea_level)
-        *band = j->sea_bands[(j->nsea - 1) / 2];
+        *band = median_band(j);
     if (!*band)
         return cr_ctx_fail(
             j->ctx, CR_E_USAGE,
             "sea raster '%s' has %d bands: choose the nominal one with --scenario NAME",
             j->path[CR_INPUT_SEA], j->nbands);
     return CR_OK;
+}
+
+/* The length of a scenario name without a -pNN percentile suffix ("ssp245-2100-p17" ->
+ * "ssp245-2100"). */
+static size_t stem_length(const char *name)
+{
+    size_t n = strlen(name);
+    const char *dash = strrchr(name, '-');
+    if (!dash || dash[1] != 'p' || !dash[2])
+        return n;
+    for (const char *c = dash + 2; *c; c++)
+        if (*c < '0' || *c > '9')
+            return n;
+    return (size_t)(dash - name);
+}
+
+/* The default sea_level factor takes every band: meant for one scenario's likely range
+ * (one stem, -p17/-p83 around it), it otherwise mixes years or stress tests, which the
+ * user is told (the run goes on: such a mix may be wanted). */
+static void warn_mixed_scenarios(const job *j)
+{
+    size_t stem = stem_length(j->band_name[0]);
+    int mixed = 0;
+    for (int b = 1; b < j->nbands && !mixed; b++)
+        mixed = stem_length(j->band_name[b]) != stem ||
+                strncmp(j->band_name[b], j->band_name[0], stem) != 0;
+    if (!mixed)
+        return;
+    char list[512] = "";
+    size_t used = 0;
+    for (int b = 0; b < j->nbands && used < sizeof list; b++)
+        used += (size_t)snprintf(list + used, sizeof list - used, "%s%s", b ? ", " : "",
+                                 j->band_name[b]);
+    cr_ctx_log(j->ctx, CR_LOG_WARNING,
+               "factor sea_level: the bands of '%s' (%s) are not one scenario's likely range: "
+               "the factor mixes scenarios; name the bands (--factor sea_level=A,B,C) or give "
+               "a likely-range raster (cityrisk inundation --scenario S-p17,S,S-p83)",
+               j->path[CR_INPUT_SEA], list);
 }
 
 /* Fills the default factors, checks them against the inputs and resolves their ranges
@@ -157,7 +228,35 @@ static cr_status resolve_factors(job *j)
             st = cr_factor_parse(ctx, "sea_level", s->factor, &s->factors);
         if (st != CR_OK)
             return st;
+        /* The nominal method first, then geometric and arithmetic: the nominal run is
+         * one of the factor's values whatever --method says. */
+        for (int i = 0; i < s->factors; i++) {
+            cr_factor *f = &s->factor[i];
+            const char *nominal = cr_score_method_name(o->model.method);
+            if (f->kind != CR_FACTOR_METHOD || !nominal)
+                continue;
+            int k = 0;
+            while (k < f->nvalues && strcmp(f->values[k], nominal) != 0)
+                k++;
+            if (k == f->nvalues && f->nvalues < CR_FACTOR_MAX_VALUES)
+                f->nvalues++;
+            for (; k > 0; k--)
+                memcpy(f->values[k], f->values[k - 1], sizeof f->values[0]);
+            snprintf(f->values[0], sizeof f->values[0], "%s", nominal);
+        }
     }
+    /* A weight of 0 stays 0: `weights` (given or by default) leaves such an indicator out
+     * unless a range is given; a lone weight.X without one is refused below. */
+    int kept = 0;
+    for (int i = 0; i < s->factors; i++) {
+        const cr_factor *f = &s->factor[i];
+        if (!(f->kind == CR_FACTOR_WEIGHT && f->of_set && !f->has_range &&
+              !(j->w_nominal[f->indicator] > 0)))
+            s->factor[kept++] = *f;
+    }
+    s->factors = kept;
+    if (!s->factors)
+        return cr_ctx_fail(ctx, CR_E_USAGE, "no factor left to vary: name one (--factor)");
     j->f = s->factor;
     j->d = s->factors;
     const cr_factor *sea_level = NULL;
@@ -176,6 +275,11 @@ static cr_status resolve_factors(job *j)
                                    "(--factor weight.%s=MIN:MAX)",
                                    cr_indicator_name((cr_indicator)f->indicator),
                                    cr_indicator_name((cr_indicator)f->indicator));
+        } else if (f->kind == CR_FACTOR_DEMAND_SHARE && !j->path[CR_INPUT_POPULATION]) {
+            return cr_ctx_fail(ctx, CR_E_USAGE,
+                               "factor demand_share: it changes no output without --population "
+                               "(the share enters only the water uplift); give --population "
+                               "or leave the factor out");
         } else if (f->kind == CR_FACTOR_DEMAND_SHARE && !f->has_range) {
             double v = o->model.demand_share;
             f->min = fmax(0, 0.5 * v), f->max = fmin(1, 1.5 * v);
@@ -208,6 +312,7 @@ static cr_status resolve_factors(job *j)
                 for (int b = 1; b <= j->nbands; b++)
                     snprintf(f->values[f->nvalues++], sizeof f->values[0], "%s",
                              j->band_name[b - 1]);
+                warn_mixed_scenarios(j);
             }
             for (int v = 0; v < f->nvalues; v++) {
                 int b = band_of(j, f->values[v]);
@@ -979,6 +1084,12 @@ static char **provenance(job *j)
     json_object_object_add(zones, "role", json_object_new_string("zones"));
     json_object_object_add(zones, "path", json_object_new_string(o->zones_path));
     json_object_array_add(inputs, zones);
+    if (o->factors_path) {
+        json_object *factors = json_object_new_object();
+        json_object_object_add(factors, "role", json_object_new_string("factors"));
+        json_object_object_add(factors, "path", json_object_new_string(o->factors_path));
+        json_object_array_add(inputs, factors);
+    }
     for (int k = 0; k < CR_INPUTS; k++) {
         if (!j->path[k])
             continue;
@@ -1063,8 +1174,10 @@ static cr_status check_outputs(job *j, const char *out_path)
         else
             st = cr_output_plan_add(ctx, &plan, charts[i], "map");
     }
-    const char *inputs[CR_INPUTS + 3] = {o->zones_path};
+    const char *inputs[CR_INPUTS + 4] = {o->zones_path};
     int n = 1;
+    if (o->factors_path)
+        inputs[n++] = o->factors_path;
     for (int k = 0; k < CR_INPUTS; k++)
         if (j->path[k])
             inputs[n++] = j->path[k];
@@ -1132,6 +1245,7 @@ static void job_free(job *j)
     cr_sens_model_release(&j->m);
     cr_grid_free(j->grid);
     free(j->band_name);
+    free(j->band_level);
     free(j->design);
     free(j->y);
     free(j->rank);

@@ -123,6 +123,7 @@ static cr_status run(cr_ctx *ctx, void *opts, const cr_command_call *call,
         if (st != CR_OK)
             return st;
     }
+    a->so.factors_path = a->factors;
     a->o.grid = a->base.grid;
     a->so.model = a->o;
     a->so.overwrite = a->base.overwrite;
@@ -205,10 +206,14 @@ static void summarise(const void *opts, FILE *text, cr_command_result *result)
             " cells in %.1f s; a_ref %.6g\n",
             s->zones, s->ranked, s->factors, s->runs, s->cells, s->seconds_runs, s->arrivals_ref);
     for (int i = 0; i < s->factors; i++) {
-        char name[32];
-        fprintf(text, "mean_abs_rank_shift: %s S1 %.3f ST %.3f\n",
-                cr_factor_name(&s->factor[i], name, sizeof name), s->shift[i].first,
-                s->shift[i].total);
+        /* An index without variance is NaN: shown as n/a, as docs/uncertainty.md says. */
+        char name[32], s1[16] = "n/a", st[16] = "n/a";
+        if (!isnan(s->shift[i].first))
+            snprintf(s1, sizeof s1, "%.3f", s->shift[i].first);
+        if (!isnan(s->shift[i].total))
+            snprintf(st, sizeof st, "%.3f", s->shift[i].total);
+        fprintf(text, "mean_abs_rank_shift: %s S1 %s ST %s\n",
+                cr_factor_name(&s->factor[i], name, sizeof name), s1, st);
     }
 }
 
