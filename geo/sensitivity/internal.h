@@ -9,6 +9,7 @@
 #include "cityrisk/sensitivity.h"
 #include "cityrisk/score.h"
 #include "cityrisk/sobol.h"
+#include "core/output.h"
 
 /* One zone's rank interval, as the rank chart draws it. */
 typedef struct cr_rank_interval {
@@ -32,6 +33,18 @@ cr_status cr_chart_rank_intervals(cr_ctx *ctx, const char *path, const cr_rank_i
  * factors in the given order, names as labels, a legend. As cr_chart_rank_intervals(). */
 cr_status cr_chart_indices(cr_ctx *ctx, const char *path, const char *const *factors,
                            const cr_sobol_index *indices, int d, const char *title, int overwrite);
+
+/* As cr_chart_rank_intervals() and cr_chart_indices(), but the chart is left unpublished
+ * in *temp (a temporary file beside path, cr_temp_file()): the caller publishes it with
+ * the other outputs of its run (cr_temp_publish()), or discards it (cr_temp_discard()) so
+ * that a run that fails leaves no chart. path is not checked here: the caller checks it
+ * with its other outputs before any work, and cr_temp_publish() does not replace. */
+cr_status cr_chart_rank_intervals_temp(cr_ctx *ctx, const char *path,
+                                       const cr_rank_interval *zones, int n, const char *title,
+                                       cr_temp *temp);
+cr_status cr_chart_indices_temp(cr_ctx *ctx, const char *path, const char *const *factors,
+                                const cr_sobol_index *indices, int d, const char *title,
+                                cr_temp *temp);
 
 /* ---- the in-memory model (model.c) ---- */
 

@@ -22,6 +22,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <cpl_string.h>
 #include <json-c/json.h>
@@ -1032,7 +1033,8 @@ static int by_nominal_rank(const void *a, const void *b)
     return (x->nominal > y->nominal) - (x->nominal < y->nominal);
 }
 
-static cr_status write_charts(job *j, const columns *c)
+/* The charts, drawn to temporaries (rank, indices) left unpublished. */
+static cr_status write_charts(job *j, const columns *c, cr_temp *rank, cr_temp *indices)
 {
     const cr_sensitivity_opts *o = j->o;
     cr_status st = CR_OK;
@@ -1057,9 +1059,9 @@ static cr_status write_charts(job *j, const columns *c)
         }
         if (st == CR_OK) {
             qsort(zones, (size_t)n, sizeof *zones, by_nominal_rank);
-            st = cr_chart_rank_intervals(j->ctx, o->rank_chart_path, zones, (int)n,
-                                         "Rank of each zone over the model runs (5-95 %)",
-                                         o->overwrite);
+            st = cr_chart_rank_intervals_temp(j->ctx, o->rank_chart_path, zones, (int)n,
+                                              "Rank of each zone over the model runs (5-95 %)",
+                                              rank);
         }
         free(zones);
         CSLDestroy(labels);
@@ -1069,8 +1071,8 @@ static cr_status write_charts(job *j, const columns *c)
         const char *list[CR_SOBOL_MAX_FACTORS];
         for (int i = 0; i < j->d; i++)
             list[i] = cr_factor_name(&j->f[i], names[i], sizeof names[i]);
-        st = cr_chart_indices(j->ctx, o->indices_chart_path, list, j->s->shift, j->d,
-                              "Sobol' indices of the mean absolute rank shift", o->overwrite);
+        st = cr_chart_indices_temp(j->ctx, o->indices_chart_path, list, j->s->shift, j->d,
+                                   "Sobol' indices of the mean absolute rank shift", indices);
     }
     return st;
 }
@@ -1390,15 +1392,18 @@ cr_status cr_sensitivity(cr_ctx *ctx, const char *out_path, const cr_sensitivity
         st = city_indices(&j);
     double t3 = cr_seconds();
     s->seconds_indices = t3 - t2;
-    /* The CSVs first, unpublished; then the charts and the zones, which publish themselves;
-     * then the CSVs: a failure before the zones leaves no output but the charts. */
-    cr_temp indices = CR_TEMP_NONE, runs = CR_TEMP_NONE;
+    /* The CSVs and the charts to temporaries, unpublished; then the zones, which publish
+     * themselves; then the rest: a failure up to the zones leaves no output at all. */
+    enum { INDICES, RUNS, RANK_CHART, INDICES_CHART, SIDECARS };
+    cr_temp temp[SIDECARS] = {CR_TEMP_NONE, CR_TEMP_NONE, CR_TEMP_NONE, CR_TEMP_NONE};
+    const char *dest[SIDECARS] = {o->indices_path, o->runs_path, o->rank_chart_path,
+                                  o->indices_chart_path};
     if (st == CR_OK && o->indices_path)
-        st = write_csv(&j, o->indices_path, fill_indices, &indices);
+        st = write_csv(&j, o->indices_path, fill_indices, &temp[INDICES]);
     if (st == CR_OK && o->runs_path)
-        st = write_csv(&j, o->runs_path, fill_runs, &runs);
+        st = write_csv(&j, o->runs_path, fill_runs, &temp[RUNS]);
     if (st == CR_OK)
-        st = write_charts(&j, &c);
+        st = write_charts(&j, &c, &temp[RANK_CHART], &temp[INDICES_CHART]);
     if (st == CR_OK) {
         char **md = provenance(&j);
         cr_zonal_summary zs;
@@ -1408,12 +1413,21 @@ cr_status cr_sensitivity(cr_ctx *ctx, const char *out_path, const cr_sensitivity
         cr_zonal_summary_clear(&zs);
         CSLDestroy(md);
     }
-    if (st == CR_OK && o->indices_path)
-        st = cr_temp_publish(ctx, &indices, o->indices_path, o->overwrite);
-    if (st == CR_OK && o->runs_path)
-        st = cr_temp_publish(ctx, &runs, o->runs_path, o->overwrite);
-    cr_temp_discard(&indices);
-    cr_temp_discard(&runs);
+    /* The renames, undone when one fails (as cr_writer_commit_all() does), so that no part
+     * of the set but the zones is left; their existence was checked before any work. */
+    int published = 0;
+    for (int k = 0; k < SIDECARS && st == CR_OK; k++) {
+        if (dest[k])
+            st = cr_temp_publish(ctx, &temp[k], dest[k], o->overwrite);
+        if (st == CR_OK)
+            published = k + 1;
+    }
+    for (int k = 0; st != CR_OK && k < published; k++)
+        if (dest[k] && unlink(dest[k]) != 0 && errno != ENOENT)
+            cr_ctx_log(ctx, CR_LOG_WARNING, "cannot remove '%s' of a failed run: %s", dest[k],
+                       strerror(errno));
+    for (int k = 0; k < SIDECARS; k++)
+        cr_temp_discard(&temp[k]);
     s->seconds_write = cr_seconds() - t3;
     struct rusage usage;
     s->peak_mb = getrusage(RUSAGE_SELF, &usage) == 0 ? (double)usage.ru_maxrss / 1024.0 : NAN;

@@ -497,6 +497,26 @@ class SensitivityTest(CliTestCase):
         self.assertNotIn("nan", line)
         self.assertIn("S1 n/a ST n/a", line)
 
+    def test_a_failed_run_leaves_no_chart_and_no_csv(self):
+        # /proc takes no new file: the zones fail at the end, after every other output is made
+        outputs = {"--rank-chart": "ranks.png", "--indices-chart": "indices.svg", "--indices": "idx.csv",
+                   "--runs": "all-runs.csv"}
+        folder = self.path("failed")
+        os.makedirs(folder)
+        extra = [a for k, v in outputs.items() for a in (k, os.path.join(folder, v))]
+        rc, _, err = run("sensitivity", "--zones", sample("neighbourhoods.gpkg"), *self.inputs.layers(),
+                         "--scenario", "ssp245-2100", "--factor", "weights", "--samples", "4",
+                         "-o", "/proc/cityrisk-sens-test.geojson", *extra)
+        self.assertNotEqual(rc, 0, err)
+        self.assertEqual(os.listdir(folder), [])
+        # the same run to a real folder makes the whole set, and again with --overwrite
+        for again in ([], ["--overwrite"]):
+            rc, _, err = run("sensitivity", "--zones", sample("neighbourhoods.gpkg"), *self.inputs.layers(),
+                             "--scenario", "ssp245-2100", "--factor", "weights", "--samples", "4",
+                             "-o", os.path.join(folder, "z.geojson"), *extra, *again)
+            self.assertEqual(rc, 0, err)
+            self.assertEqual(sorted(os.listdir(folder)), sorted(list(outputs.values()) + ["z.geojson"]))
+
 
 if __name__ == "__main__":
     unittest.main()
