@@ -1199,10 +1199,6 @@ static cr_status check_options(job *j)
     cr_ctx *ctx = j->ctx;
     if (!o->zones_path)
         return cr_ctx_fail(ctx, CR_E_USAGE, "the zones are missing (--zones)");
-    for (int k = 0; k < CR_INDICATORS; k++)
-        if (!j->path[k])
-            return cr_ctx_fail(ctx, CR_E_USAGE, "the %s raster is missing (--%s)", cr_input_name(k),
-                               cr_input_name(k));
     if (o->samples < 2)
         return cr_ctx_fail(ctx, CR_E_USAGE, "--samples must be 2 or more, not %d", o->samples);
     if (o->bootstrap < 0)
@@ -1214,23 +1210,7 @@ static cr_status check_options(job *j)
                            o->min_coverage);
     if (!(o->max_memory_mb >= 0))
         return cr_ctx_fail(ctx, CR_E_USAGE, "--max-memory must be 0 or more MB");
-    for (int k = 0; k < CR_INDICATORS; k++)
-        j->w_nominal[k] = m->weights[k];
-    cr_status st = cr_weights_normalise(ctx, j->w_nominal);
-    if (st != CR_OK)
-        return st;
-    if (!(m->normalise.sea_depth_full > 0 && isfinite(m->normalise.sea_depth_full)))
-        return cr_ctx_fail(ctx, CR_E_USAGE,
-                           "--sea-depth-full must be a positive depth in metres, not %g",
-                           m->normalise.sea_depth_full);
-    if (!m->arrivals_ref_auto &&
-        !(m->normalise.arrivals_ref > 0 && isfinite(m->normalise.arrivals_ref)))
-        return cr_ctx_fail(ctx, CR_E_USAGE,
-                           "--arrivals-ref must be a positive number of arrivals, not %g",
-                           m->normalise.arrivals_ref);
-    if (!(m->demand_share >= 0 && isfinite(m->demand_share)))
-        return cr_ctx_fail(ctx, CR_E_USAGE, "--demand-share must be 0 or more, not %g",
-                           m->demand_share);
+    cr_status st = cr_score_model_check(ctx, m, j->path, j->w_nominal);
     for (int k = 0; k < CR_INPUTS && st == CR_OK; k++)
         if (j->path[k])
             st = cr_input_refuse_polygons(ctx, k, &m->normalise, j->path[k]);

@@ -19,6 +19,7 @@ typedef struct sens_args {
     cr_command_base base;
     cr_score_opts o;
     double arrivals_ref; /* --arrivals-ref; NaN when not given: from the data */
+    int sea_band;        /* --sea-band; -1 when not given */
     cr_sensitivity_opts so;
     char **factor;       /* --factor SPEC, as written */
     const char *factors; /* --factors FILE */
@@ -32,6 +33,7 @@ static void init(void *opts)
     cr_score_opts_init(&a->o);
     cr_sensitivity_opts_init(&a->so);
     a->arrivals_ref = NAN;
+    a->sea_band = -1;
     a->seed = 1;
 }
 
@@ -48,6 +50,8 @@ static const cr_arg ARGS[] = {
     CR_OPT_INPUT("sea", sens_args, o.sea_path, "FILE",
                  "inundation depths in metres (cityrisk inundation)"),
     CR_OPT_STRING("scenario", NULL, sens_args, o.scenario, "NAME", "the nominal band of --sea"),
+    CR_OPT_INT("sea-band", sens_args, sea_band, "N",
+               "the nominal band of --sea by number (default: the only one)"),
     CR_INPUT_POLYGON_ARGS(
         sens_args, "field of water polygons (default bws_score; bws_raw with --water-input ratio)"),
     CR_OPT_INPUT("arrivals", sens_args, o.arrivals_path, "FILE",
@@ -99,6 +103,9 @@ static cr_status check(cr_ctx *ctx, void *opts)
         o->arrivals_ref_auto = 0;
         o->normalise.arrivals_ref = a->arrivals_ref;
     }
+    cr_status st = cr_arg_sea_band(ctx, a->sea_band, o);
+    if (st != CR_OK)
+        return st;
     if (a->seed < 0)
         return cr_ctx_fail(ctx, CR_E_USAGE, "--seed must be 0 or more, not %d", a->seed);
     a->so.seed = (uint64_t)a->seed;
@@ -221,7 +228,7 @@ const cr_command cr_sensitivity_command = {
     .name = "sensitivity",
     .summary = "how stable each zone's rank is, and which choices drive it (Sobol' indices)",
     .synopsis =
-        "--zones ZONES --sea DEPTH.tif [--scenario NAME] --water WATER --informal INFORMAL\n"
+        "--zones ZONES --sea DEPTH.tif [--scenario NAME | --sea-band N] --water WATER --informal INFORMAL\n"
         "       --arrivals ARRIVALS.tif [--population POP.tif] [score's options]\n"
         "       [--factor SPEC]... [--factors FILE.json] [--samples N] [--seed S]\n"
         "       -o ZONES.geojson [--indices FILE.csv] [--rank-chart FILE.png] [options]",

@@ -517,6 +517,48 @@ class SensitivityTest(CliTestCase):
             self.assertEqual(rc, 0, err)
             self.assertEqual(sorted(os.listdir(folder)), sorted(list(outputs.values()) + ["z.geojson"]))
 
+    def test_sea_band_and_the_options_are_checked_as_score_checks_them(self):
+        # band 2 of the likely-range raster is the median (gdal says which)
+        ds = gdal.Open(self.inputs.depth)
+        name = ds.GetRasterBand(2).GetMetadataItem("SCENARIO")
+        ds = None
+        _, out, _ = self.sensitivity("--sea-band", "2", "--factor", "weights", "--samples", "4", "--json",
+                                     runs=None, out="band.geojson")
+        summary = json.loads(out)
+        self.assertEqual((summary["sea_band"], summary["scenario"]), (2, name))
+        base = ["sensitivity", "--zones", sample("neighbourhoods.gpkg"), *self.inputs.layers(),
+                "--factor", "weights", "-o", self.path("x.geojson")]
+        score = ["score", *self.inputs.layers(), "-o", self.path("x.tif")]
+        for extra in (["--sea-band", "2", "--scenario", "ssp245-2100"], ["--sea-band", "0"],
+                      ["--scenario", "ssp245-2100", "--sea-depth-full", "0"],
+                      ["--scenario", "ssp245-2100", "--arrivals-ref", "-1"],
+                      ["--scenario", "ssp245-2100", "--demand-share", "-0.5"]):
+            _, _, err = run(*score, *extra)
+            expected = err.splitlines()[0].split(": ", 1)[1]
+            rc, _, err = run(*base, *extra)
+            self.assertEqual(rc, 2, err)
+            self.assertEqual(err.splitlines()[0].split(": ", 1)[1], expected)
+        self.assertFalse(os.path.exists(self.path("x.geojson")))
+
+    def test_the_docs_name_the_outputs_the_command_writes(self):
+        rc, _, err = run("sensitivity", "--zones", sample("neighbourhoods.gpkg"), *self.inputs.layers(),
+                         "--population", sample("population.tif"), "--scenario", "ssp245-2100",
+                         "--factor", "weights", "--samples", "4", "-o", self.path("pop.geojson"), "-q")
+        self.assertEqual(rc, 0, err)
+        written = set(features(self.path("pop.geojson"))[0])
+        docs = os.path.join(os.path.dirname(__file__), "..", "..", "docs")
+        with open(os.path.join(docs, "uncertainty.md"), encoding="utf-8") as f:
+            text = f.read()
+        import re
+        named = set(re.findall(r"water_uplift_\w+", text))
+        self.assertTrue(named)
+        self.assertLessEqual(named, written)
+        # -o - is refused, as docs/sensitivity.md says
+        self.assertFails(["sensitivity", "--zones", sample("neighbourhoods.gpkg"), *self.inputs.layers(),
+                          "--scenario", "ssp245-2100", "-o", "-"], 2, "stream")
+        with open(os.path.join(docs, "sensitivity.md"), encoding="utf-8") as f:
+            self.assertIn("`-o -` is refused", " ".join(f.read().split()))
+
 
 if __name__ == "__main__":
     unittest.main()
