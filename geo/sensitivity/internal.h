@@ -128,8 +128,10 @@ typedef struct cr_sens_ranked {
 void cr_sens_rank(const double *score, const unsigned char *eligible, int64_t n, double *rank,
                   cr_sens_ranked *order);
 
-/* The quantile q (0..1) of n values, numpy's default 'linear' definition; values is
- * sorted in place; NaN values are left out (NaN when none is left). */
+/* The quantile q (0..1) of n values, numpy's default 'linear' definition (Hyndman & Fan
+ * type 7, R's default too); values is sorted in place; NaN values are left out (NaN when
+ * none is left). The one quantile of the folder: the zones' score and rank intervals and
+ * the bootstrap intervals of the indices (saltelli.c). */
 double cr_sens_quantile(double *values, int64_t n, double q);
 
 /* A factor as the summary and the provenance give it: {"name", "min", "max"} or

@@ -1128,23 +1128,13 @@ static char **provenance(job *j)
         json_object_object_add(par, "id_field", json_object_new_string(o->id_field));
     if (o->name_field)
         json_object_object_add(par, "name_field", json_object_new_string(o->name_field));
-    char **md = NULL;
-    char *text = cr_json_take_text(inputs);
-    md = CSLSetNameValue(md, "CITYRISK_VERSION", cr_version());
-    md = CSLSetNameValue(md, "CITYRISK_COMMAND", cr_ctx_command(j->ctx));
-    md = CSLSetNameValue(md, "CITYRISK_INPUTS", text ? text : "");
-    free(text);
-    text = cr_json_take_text(par);
-    md = CSLSetNameValue(md, "CITYRISK_PARAMETERS", text ? text : "");
-    free(text);
-    md = CSLSetNameValue(
-        md, "CITYRISK_FORMULA",
+    return cr_provenance_items(
+        j->ctx, inputs, par,
         "Saltelli design of N (d + 2) runs on a scrambled Sobol' sequence; per run every cell "
         "re-scored (docs/score.md) and rounded to Float32, score = sum ca S / sum ca (ca = covered "
         "fraction x cell area), ranks as zonal (1 = highest, ties share); score_pXX, rank_pXX: "
         "quantiles over the runs (linear); p_top = share of runs with rank <= top; s1_, st_: "
         "first-order (Saltelli 2010) and total (Jansen) Sobol' indices of the zone's score");
-    return md;
 }
 
 /* Every output, before any work. */
