@@ -456,3 +456,49 @@ cr_status cr_arg_parse_method(cr_ctx *ctx, const char *text, void *dest)
 {
     return cr_score_method_parse(ctx, text, dest);
 }
+
+cr_status cr_arg_sea_band(cr_ctx *ctx, int given, cr_score_opts *o)
+{
+    if (given != -1 && o->scenario)
+        return cr_ctx_fail(ctx, CR_E_USAGE, "give --scenario or --sea-band, not both");
+    if (given != -1 && given < 1)
+        return cr_ctx_fail(ctx, CR_E_USAGE, "--sea-band must be 1 or more, not %d", given);
+    o->sea_band = given > 0 ? given : 0;
+    return CR_OK;
+}
+
+cr_status cr_score_model_check(cr_ctx *ctx, const cr_score_opts *o,
+                               const char *const path[CR_INPUTS],
+                               double weights[CR_INDICATORS])
+{
+    for (int k = 0; k < CR_INDICATORS; k++)
+        if (!path[k])
+            return cr_ctx_fail(ctx, CR_E_USAGE, "the %s raster is missing (--%s)", cr_input_name(k),
+                               cr_input_name(k));
+    if (o->method < CR_METHOD_GEOMETRIC || o->method > CR_METHOD_INFORM)
+        return cr_ctx_fail(ctx, CR_E_USAGE, "unknown scoring method %d", (int)o->method);
+    for (int k = 0; k < CR_INDICATORS; k++) {
+        if (!(o->weights[k] >= 0 && isfinite(o->weights[k])))
+            return cr_ctx_fail(ctx, CR_E_USAGE, "--weights: %s=%g is not a weight (0 or more)",
+                               cr_input_name(k), o->weights[k]);
+        weights[k] = o->weights[k];
+    }
+    cr_status st = cr_weights_normalise(ctx, weights);
+    if (st != CR_OK)
+        return st;
+    const cr_normalise_opts *n = &o->normalise;
+    if (!(n->sea_depth_full > 0 && isfinite(n->sea_depth_full)))
+        return cr_ctx_fail(ctx, CR_E_USAGE,
+                           "--sea-depth-full must be a positive depth in metres, not %g",
+                           n->sea_depth_full);
+    if (!o->arrivals_ref_auto && !(n->arrivals_ref > 0 && isfinite(n->arrivals_ref)))
+        return cr_ctx_fail(ctx, CR_E_USAGE,
+                           "--arrivals-ref must be a positive number of arrivals, not %g",
+                           n->arrivals_ref);
+    if (!(o->demand_share >= 0 && isfinite(o->demand_share)))
+        return cr_ctx_fail(ctx, CR_E_USAGE, "--demand-share must be 0 or more, not %g",
+                           o->demand_share);
+    if (o->sea_band && o->scenario)
+        return cr_ctx_fail(ctx, CR_E_USAGE, "give --scenario or --sea-band, not both");
+    return CR_OK;
+}

@@ -78,6 +78,19 @@ int cr_input_polygon_opts(int input, const cr_normalise_opts *norm, cr_polyset_o
 cr_status cr_arg_parse_weights(cr_ctx *ctx, const char *text, void *dest);
 cr_status cr_arg_parse_method(cr_ctx *ctx, const char *text, void *dest);
 
+/* --sea-band N as a command's row gives it (-1: not given) into o->sea_band (0 when not
+ * given): refused below 1, or with --scenario (one names the band, not both). */
+cr_status cr_arg_sea_band(cr_ctx *ctx, int given, cr_score_opts *o);
+
+/* The checks of the scoring model's options that score and sensitivity share, before any
+ * work, so that both refuse the same things with the same words: the four indicator
+ * inputs given (path, CR_INPUTS entries), the method known, the weights 0 or more and
+ * normalisable (normalised into weights), --sea-depth-full, --arrivals-ref (unless from the
+ * data), --demand-share, and --sea-band with --scenario. CR_E_USAGE naming the option. */
+cr_status cr_score_model_check(cr_ctx *ctx, const cr_score_opts *o,
+                               const char *const path[CR_INPUTS],
+                               double weights[CR_INDICATORS]);
+
 /* The option rows of the scoring model that score and sensitivity share, for a command
  * whose options struct TYPE keeps a cr_score_opts in its member o and --arrivals-ref (NaN
  * when not given) in a double arrivals_ref: how the indicators combine (--weights,

@@ -926,3 +926,18 @@ char **cr_geojson_creation_options(char **metadata)
     json_object_put(doc);
     return lco;
 }
+
+char **cr_provenance_items(cr_ctx *ctx, json_object *inputs, json_object *parameters,
+                           const char *formula)
+{
+    char **md = NULL;
+    char *text = cr_json_take_text(inputs);
+    md = CSLSetNameValue(md, "CITYRISK_VERSION", cr_version());
+    md = CSLSetNameValue(md, "CITYRISK_COMMAND", cr_ctx_command(ctx));
+    md = CSLSetNameValue(md, "CITYRISK_INPUTS", text ? text : "");
+    free(text);
+    text = cr_json_take_text(parameters);
+    md = CSLSetNameValue(md, "CITYRISK_PARAMETERS", text ? text : "");
+    free(text);
+    return CSLSetNameValue(md, "CITYRISK_FORMULA", formula);
+}

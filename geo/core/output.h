@@ -143,4 +143,13 @@ cr_status cr_temp_publish_dir(cr_ctx *ctx, cr_temp *temp, const char *path,
  * empty one. */
 void cr_temp_discard(cr_temp *temp);
 
+/* The CITYRISK_* provenance items of a vector output as a name=value list for
+ * cr_zonal_write() and its kin (free with CSLDestroy): CITYRISK_VERSION, CITYRISK_COMMAND
+ * (the context's), CITYRISK_INPUTS and CITYRISK_PARAMETERS (the JSON texts of inputs and
+ * parameters, which are taken and freed) and CITYRISK_FORMULA. One place, so that every
+ * command records them alike. */
+struct json_object;
+char **cr_provenance_items(cr_ctx *ctx, struct json_object *inputs,
+                           struct json_object *parameters, const char *formula);
+
 #endif

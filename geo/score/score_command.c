@@ -77,11 +77,9 @@ static cr_status check(cr_ctx *ctx, void *opts)
     cr_score_opts *o = &a->o;
     if (!o->sea_path || !o->water_path || !o->informal_path || !o->arrivals_path || !a->base.output)
         return cr_ctx_fail(ctx, CR_E_USAGE, "--sea, --water, --informal, --arrivals and -o are required");
-    if (a->sea_band != -1 && o->scenario)
-        return cr_ctx_fail(ctx, CR_E_USAGE, "give --scenario or --sea-band, not both");
-    if (a->sea_band != -1 && a->sea_band < 1)
-        return cr_ctx_fail(ctx, CR_E_USAGE, "--sea-band must be 1 or more, not %d", a->sea_band);
-    o->sea_band = a->sea_band > 0 ? a->sea_band : 0;
+    cr_status st = cr_arg_sea_band(ctx, a->sea_band, o);
+    if (st != CR_OK)
+        return st;
     if (!isnan(a->arrivals_ref)) {
         o->arrivals_ref_auto = 0;
         o->normalise.arrivals_ref = a->arrivals_ref;

@@ -97,35 +97,12 @@ static void protected_paths(const char *const path[CR_INPUTS], const char *grid_
 static cr_status check_options(cr_ctx *ctx, const cr_score_opts *o,
                                const char *const path[CR_INPUTS], cr_score_summary *s)
 {
-    for (int k = 0; k < CR_INDICATORS; k++)
-        if (!path[k])
-            return cr_ctx_fail(ctx, CR_E_USAGE, "the %s raster is missing (--%s)", cr_input_name(k),
-                               cr_input_name(k));
-    if (o->method < CR_METHOD_GEOMETRIC || o->method > CR_METHOD_INFORM)
-        return cr_ctx_fail(ctx, CR_E_USAGE, "unknown scoring method %d", (int)o->method);
-    for (int k = 0; k < CR_INDICATORS; k++) {
-        if (!(o->weights[k] >= 0 && isfinite(o->weights[k])))
-            return cr_ctx_fail(ctx, CR_E_USAGE, "--weights: %s=%g is not a weight (0 or more)",
-                               cr_input_name(k), o->weights[k]);
-        s->weights[k] = o->weights[k];
-    }
-    cr_status st = cr_weights_normalise(ctx, s->weights);
+    cr_status st = cr_score_model_check(ctx, o, path, s->weights);
     if (st != CR_OK)
         return st;
-    const cr_normalise_opts *n = &o->normalise;
-    if (!(n->sea_depth_full > 0 && isfinite(n->sea_depth_full)))
-        return cr_ctx_fail(ctx, CR_E_USAGE, "--sea-depth-full must be a positive depth in metres, not %g",
-                           n->sea_depth_full);
-    if (!o->arrivals_ref_auto && !(n->arrivals_ref > 0 && isfinite(n->arrivals_ref)))
-        return cr_ctx_fail(ctx, CR_E_USAGE, "--arrivals-ref must be a positive number of arrivals, not %g",
-                           n->arrivals_ref);
-    if (!(o->demand_share >= 0 && isfinite(o->demand_share)))
-        return cr_ctx_fail(ctx, CR_E_USAGE, "--demand-share must be 0 or more, not %g", o->demand_share);
     if (o->classes.count < 2 || o->classes.count > CR_CLASSES_MAX)
         return cr_ctx_fail(ctx, CR_E_USAGE, "%d classes: the number must be from 2 to %d",
                            o->classes.count, CR_CLASSES_MAX);
-    if (o->sea_band && o->scenario)
-        return cr_ctx_fail(ctx, CR_E_USAGE, "give --sea-band or --scenario, not both");
     unsigned all = (1u << CR_SCORE_BANDS) - 1;
     if (o->bands & ~all)
         return cr_ctx_fail(ctx, CR_E_USAGE, "unknown output bands 0x%x", o->bands & ~all);

@@ -225,18 +225,19 @@ static cr_status chart_format_of(cr_ctx *ctx, const char *path, chart_format *fo
 }
 
 /* Draws the chart (width x height pixels) into memory, then writes it to a temporary file
- * beside path and publishes it (no replace unless overwrite). An SVG gets a <title> and a
+ * beside path and publishes it (no replace unless overwrite); with keep, the temporary is
+ * handed over to *keep unpublished instead, for the caller to publish with others. An SVG gets a <title> and a
  * <desc> (the chart's numbers in words, for screen readers and text search: Cairo writes
  * text as glyph outlines) right after its start tag. */
-static cr_status chart_write(cr_ctx *ctx, const char *path, int overwrite, double width,
-                             double height, chart_draw_fn draw, const void *model,
+static cr_status chart_write(cr_ctx *ctx, const char *path, int overwrite, cr_temp *keep,
+                             double width, double height, chart_draw_fn draw, const void *model,
                              const char *title, const chart_buf *desc)
 {
     chart_format format = CHART_PNG;
     cr_status st = chart_format_of(ctx, path, &format);
     if (st != CR_OK)
         return st;
-    st = cr_output_check(ctx, path, overwrite);
+    st = keep ? CR_OK : cr_output_check(ctx, path, overwrite); /* kept: the caller checks */
     if (st != CR_OK)
         return st;
     if (desc->failed)
@@ -303,7 +304,10 @@ static cr_status chart_write(cr_ctx *ctx, const char *path, int overwrite, doubl
         }
         if (err)
             st = cr_ctx_fail(ctx, CR_E_IO, "cannot write chart '%s': %s", path, strerror(err));
-        else
+        else if (keep) {
+            *keep = temp;
+            temp = (cr_temp)CR_TEMP_NONE;
+        } else
             st = cr_temp_publish(ctx, &temp, path, overwrite);
     }
     cr_temp_discard(&temp);
@@ -486,8 +490,8 @@ static void draw_rank_chart(cairo_t *cr, const void *model)
             "rank (1 = most exposed)");
 }
 
-cr_status cr_chart_rank_intervals(cr_ctx *ctx, const char *path, const cr_rank_interval *zones,
-                                  int n, const char *title, int overwrite)
+static cr_status rank_chart(cr_ctx *ctx, const char *path, const cr_rank_interval *zones, int n,
+                            const char *title, int overwrite, cr_temp *keep)
 {
     if (!zones || n < 1)
         return cr_ctx_fail(ctx, CR_E_USAGE, "chart '%s': no zones to draw", path ? path : "");
@@ -514,10 +518,23 @@ cr_status cr_chart_rank_intervals(cr_ctx *ctx, const char *path, const cr_rank_i
         buf_xml(&desc, item);
     }
     buf_xml(&desc, ".");
-    cr_status st = chart_write(ctx, path, overwrite, CHART_WIDTH, m.height, draw_rank_chart, &m,
-                               m.title, &desc);
+    cr_status st = chart_write(ctx, path, overwrite, keep, CHART_WIDTH, m.height,
+                               draw_rank_chart, &m, m.title, &desc);
     free(desc.data);
     return st;
+}
+
+cr_status cr_chart_rank_intervals(cr_ctx *ctx, const char *path, const cr_rank_interval *zones,
+                                  int n, const char *title, int overwrite)
+{
+    return rank_chart(ctx, path, zones, n, title, overwrite, NULL);
+}
+
+cr_status cr_chart_rank_intervals_temp(cr_ctx *ctx, const char *path,
+                                       const cr_rank_interval *zones, int n, const char *title,
+                                       cr_temp *temp)
+{
+    return rank_chart(ctx, path, zones, n, title, 0, temp);
 }
 
 /* ---- the indices chart ---- */
@@ -660,8 +677,9 @@ static void draw_index_chart(cairo_t *cr, const void *model)
             "indices hold only for the factors' chosen ranges.");
 }
 
-cr_status cr_chart_indices(cr_ctx *ctx, const char *path, const char *const *factors,
-                           const cr_sobol_index *indices, int d, const char *title, int overwrite)
+static cr_status index_chart(cr_ctx *ctx, const char *path, const char *const *factors,
+                             const cr_sobol_index *indices, int d, const char *title,
+                             int overwrite, cr_temp *keep)
 {
     if (!factors || !indices || d < 1)
         return cr_ctx_fail(ctx, CR_E_USAGE, "chart '%s': no factors to draw", path ? path : "");
@@ -679,8 +697,21 @@ cr_status cr_chart_indices(cr_ctx *ctx, const char *path, const char *const *fac
         buf_xml(&desc, item);
     }
     buf_xml(&desc, ".");
-    cr_status st = chart_write(ctx, path, overwrite, CHART_WIDTH, INDEX_HEIGHT, draw_index_chart,
-                               &m, m.title, &desc);
+    cr_status st = chart_write(ctx, path, overwrite, keep, CHART_WIDTH, INDEX_HEIGHT,
+                               draw_index_chart, &m, m.title, &desc);
     free(desc.data);
     return st;
+}
+
+cr_status cr_chart_indices(cr_ctx *ctx, const char *path, const char *const *factors,
+                           const cr_sobol_index *indices, int d, const char *title, int overwrite)
+{
+    return index_chart(ctx, path, factors, indices, d, title, overwrite, NULL);
+}
+
+cr_status cr_chart_indices_temp(cr_ctx *ctx, const char *path, const char *const *factors,
+                                const cr_sobol_index *indices, int d, const char *title,
+                                cr_temp *temp)
+{
+    return index_chart(ctx, path, factors, indices, d, title, 0, temp);
 }

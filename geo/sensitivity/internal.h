@@ -9,6 +9,7 @@
 #include "cityrisk/sensitivity.h"
 #include "cityrisk/score.h"
 #include "cityrisk/sobol.h"
+#include "core/output.h"
 
 /* One zone's rank interval, as the rank chart draws it. */
 typedef struct cr_rank_interval {
@@ -32,6 +33,18 @@ cr_status cr_chart_rank_intervals(cr_ctx *ctx, const char *path, const cr_rank_i
  * factors in the given order, names as labels, a legend. As cr_chart_rank_intervals(). */
 cr_status cr_chart_indices(cr_ctx *ctx, const char *path, const char *const *factors,
                            const cr_sobol_index *indices, int d, const char *title, int overwrite);
+
+/* As cr_chart_rank_intervals() and cr_chart_indices(), but the chart is left unpublished
+ * in *temp (a temporary file beside path, cr_temp_file()): the caller publishes it with
+ * the other outputs of its run (cr_temp_publish()), or discards it (cr_temp_discard()) so
+ * that a run that fails leaves no chart. path is not checked here: the caller checks it
+ * with its other outputs before any work, and cr_temp_publish() does not replace. */
+cr_status cr_chart_rank_intervals_temp(cr_ctx *ctx, const char *path,
+                                       const cr_rank_interval *zones, int n, const char *title,
+                                       cr_temp *temp);
+cr_status cr_chart_indices_temp(cr_ctx *ctx, const char *path, const char *const *factors,
+                                const cr_sobol_index *indices, int d, const char *title,
+                                cr_temp *temp);
 
 /* ---- the in-memory model (model.c) ---- */
 
@@ -115,8 +128,10 @@ typedef struct cr_sens_ranked {
 void cr_sens_rank(const double *score, const unsigned char *eligible, int64_t n, double *rank,
                   cr_sens_ranked *order);
 
-/* The quantile q (0..1) of n values, numpy's default 'linear' definition; values is
- * sorted in place; NaN values are left out (NaN when none is left). */
+/* The quantile q (0..1) of n values, numpy's default 'linear' definition (Hyndman & Fan
+ * type 7, R's default too); values is sorted in place; NaN values are left out (NaN when
+ * none is left). The one quantile of the folder: the zones' score and rank intervals and
+ * the bootstrap intervals of the indices (saltelli.c). */
 double cr_sens_quantile(double *values, int64_t n, double q);
 
 /* A factor as the summary and the provenance give it: {"name", "min", "max"} or

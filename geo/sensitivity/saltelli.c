@@ -127,31 +127,6 @@ static void estimate(const double *y, int n, int d, const uint32_t *idx, double 
     }
 }
 
-static int compare_double(const void *pa, const void *pb)
-{
-    double a = *(const double *)pa, b = *(const double *)pb;
-    return (a > b) - (a < b);
-}
-
-/* The p-quantile of the m values v (sorted here, NaN ones left out), interpolated
- * linearly between order statistics (Hyndman & Fan type 7, R's and numpy's default);
- * NaN when no value is a number. */
-static double quantile(double *v, int m, double p)
-{
-    int k = 0;
-    for (int i = 0; i < m; i++)
-        if (!isnan(v[i]))
-            v[k++] = v[i];
-    if (k == 0)
-        return NAN;
-    qsort(v, (size_t)k, sizeof *v, compare_double);
-    double h = p * (k - 1);
-    int below = (int)floor(h);
-    if (below >= k - 1)
-        return v[k - 1];
-    return v[below] + (h - below) * (v[below + 1] - v[below]);
-}
-
 /* Fills the _lo and _hi bounds of out by opts->bootstrap resamples of the n base
  * samples with replacement, each estimated as the whole. */
 static cr_status bootstrap(cr_ctx *ctx, const double *y, int n, int d,
@@ -185,10 +160,10 @@ static cr_status bootstrap(cr_ctx *ctx, const double *y, int n, int d,
     double tail = (1 - opts->confidence) / 2;
     for (int i = 0; i < d; i++) {
         double *fi = first + (size_t)i * reps, *ti = total + (size_t)i * reps;
-        out[i].first_lo = quantile(fi, reps, tail);
-        out[i].first_hi = quantile(fi, reps, 1 - tail);
-        out[i].total_lo = quantile(ti, reps, tail);
-        out[i].total_hi = quantile(ti, reps, 1 - tail);
+        out[i].first_lo = cr_sens_quantile(fi, reps, tail);
+        out[i].first_hi = cr_sens_quantile(fi, reps, 1 - tail);
+        out[i].total_lo = cr_sens_quantile(ti, reps, tail);
+        out[i].total_hi = cr_sens_quantile(ti, reps, 1 - tail);
     }
     free(idx);
     free(first);

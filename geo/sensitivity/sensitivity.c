@@ -22,6 +22,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <cpl_string.h>
 #include <json-c/json.h>
@@ -61,6 +62,7 @@ typedef struct job {
     const char *grid_source;
     int nbands;                          /* of the sea raster */
     char (*band_name)[64];               /* SCENARIO of each band ("" when none) */
+    double *band_level;                  /* its WATER_LEVEL_M (or SEA_LEVEL_RISE_M), or NaN */
     int sea_bands[CR_FACTOR_MAX_VALUES]; /* the bands kept (1-based) */
     int nsea, nominal_sea;               /* how many; the nominal one's index among them */
     cr_layer *layer[CR_INPUTS];
@@ -95,13 +97,22 @@ static cr_status read_sea_bands(job *j)
         return st;
     j->nbands = GDALGetRasterCount(ds);
     j->band_name = calloc((size_t)(j->nbands ? j->nbands : 1), sizeof *j->band_name);
-    if (!j->band_name) {
+    j->band_level = calloc((size_t)(j->nbands ? j->nbands : 1), sizeof *j->band_level);
+    if (!j->band_name || !j->band_level) {
         GDALClose(ds);
         return cr_ctx_fail(j->ctx, CR_E_IO, "out of memory");
     }
     for (int b = 1; b <= j->nbands; b++) {
-        const char *name = GDALGetMetadataItem(GDALGetRasterBand(ds, b), "SCENARIO", NULL);
+        GDALRasterBandH band = GDALGetRasterBand(ds, b);
+        const char *name = GDALGetMetadataItem(band, "SCENARIO", NULL);
         snprintf(j->band_name[b - 1], sizeof j->band_name[0], "%s", name ? name : "");
+        const char *level = GDALGetMetadataItem(band, "WATER_LEVEL_M", NULL);
+        if (!level)
+            level = GDALGetMetadataItem(band, "SEA_LEVEL_RISE_M", NULL);
+        char *end = NULL;
+        j->band_level[b - 1] = level ? strtod(level, &end) : NAN;
+        if (level && (end == level || *end))
+            j->band_level[b - 1] = NAN;
     }
     GDALClose(ds);
     return CR_OK;
@@ -115,8 +126,31 @@ static int band_of(const job *j, const char *name)
     return 0;
 }
 
+/* The band of sea_level's values at the median water level (the median of p17, median,
+ * p83 in whatever order they are listed): the values ordered by each band's WATER_LEVEL_M
+ * (SEA_LEVEL_RISE_M when absent; a band with neither after those with one, in list
+ * order), the lower middle one for an even count. */
+static int median_band(const job *j)
+{
+    int order[CR_FACTOR_MAX_VALUES];
+    for (int i = 0; i < j->nsea; i++) {
+        /* insertion sort: stable, so equal or unknown levels keep the list's order */
+        int b = j->sea_bands[i], k = i;
+        double level = j->band_level[b - 1];
+        while (k > 0) {
+            double prev = j->band_level[order[k - 1] - 1];
+            if (isnan(level) || (!isnan(prev) && prev <= level))
+                break;
+            order[k] = order[k - 1];
+            k--;
+        }
+        order[k] = b;
+    }
+    return order[(j->nsea - 1) / 2];
+}
+
 /* The nominal band: --sea-band, --scenario's, the only one; with several bands and
- * neither, the middle one of sea_level's values (the median of p17, median, p83). */
+ * neither, the median level among sea_level's values (median_band()). */
 static cr_status nominal_band(job *j, const cr_factor *sea_level, int *band)
 {
     const cr_score_opts *o = &j->o->model;
@@ -130,13 +164,51 @@ static cr_status nominal_band(job *j, const cr_factor *sea_level, int *band)
     if (!*band && j->nbands == 1)
         *band = 1;
     if (!*band && sea_level)
-        *band = j->sea_bands[(j->nsea - 1) / 2];
+        *band = median_band(j);
     if (!*band)
         return cr_ctx_fail(
             j->ctx, CR_E_USAGE,
             "sea raster '%s' has %d bands: choose the nominal one with --scenario NAME",
             j->path[CR_INPUT_SEA], j->nbands);
     return CR_OK;
+}
+
+/* The length of a scenario name without a -pNN percentile suffix ("ssp245-2100-p17" ->
+ * "ssp245-2100"). */
+static size_t stem_length(const char *name)
+{
+    size_t n = strlen(name);
+    const char *dash = strrchr(name, '-');
+    if (!dash || dash[1] != 'p' || !dash[2])
+        return n;
+    for (const char *c = dash + 2; *c; c++)
+        if (*c < '0' || *c > '9')
+            return n;
+    return (size_t)(dash - name);
+}
+
+/* The default sea_level factor takes every band: meant for one scenario's likely range
+ * (one stem, -p17/-p83 around it), it otherwise mixes years or stress tests, which the
+ * user is told (the run goes on: such a mix may be wanted). */
+static void warn_mixed_scenarios(const job *j)
+{
+    size_t stem = stem_length(j->band_name[0]);
+    int mixed = 0;
+    for (int b = 1; b < j->nbands && !mixed; b++)
+        mixed = stem_length(j->band_name[b]) != stem ||
+                strncmp(j->band_name[b], j->band_name[0], stem) != 0;
+    if (!mixed)
+        return;
+    char list[512] = "";
+    size_t used = 0;
+    for (int b = 0; b < j->nbands && used < sizeof list; b++)
+        used += (size_t)snprintf(list + used, sizeof list - used, "%s%s", b ? ", " : "",
+                                 j->band_name[b]);
+    cr_ctx_log(j->ctx, CR_LOG_WARNING,
+               "factor sea_level: the bands of '%s' (%s) are not one scenario's likely range: "
+               "the factor mixes scenarios; name the bands (--factor sea_level=A,B,C) or give "
+               "a likely-range raster (cityrisk inundation --scenario S-p17,S,S-p83)",
+               j->path[CR_INPUT_SEA], list);
 }
 
 /* Fills the default factors, checks them against the inputs and resolves their ranges
@@ -157,7 +229,35 @@ static cr_status resolve_factors(job *j)
             st = cr_factor_parse(ctx, "sea_level", s->factor, &s->factors);
         if (st != CR_OK)
             return st;
+        /* The nominal method first, then geometric and arithmetic: the nominal run is
+         * one of the factor's values whatever --method says. */
+        for (int i = 0; i < s->factors; i++) {
+            cr_factor *f = &s->factor[i];
+            const char *nominal = cr_score_method_name(o->model.method);
+            if (f->kind != CR_FACTOR_METHOD || !nominal)
+                continue;
+            int k = 0;
+            while (k < f->nvalues && strcmp(f->values[k], nominal) != 0)
+                k++;
+            if (k == f->nvalues && f->nvalues < CR_FACTOR_MAX_VALUES)
+                f->nvalues++;
+            for (; k > 0; k--)
+                memcpy(f->values[k], f->values[k - 1], sizeof f->values[0]);
+            snprintf(f->values[0], sizeof f->values[0], "%s", nominal);
+        }
     }
+    /* A weight of 0 stays 0: `weights` (given or by default) leaves such an indicator out
+     * unless a range is given; a lone weight.X without one is refused below. */
+    int kept = 0;
+    for (int i = 0; i < s->factors; i++) {
+        const cr_factor *f = &s->factor[i];
+        if (!(f->kind == CR_FACTOR_WEIGHT && f->of_set && !f->has_range &&
+              !(j->w_nominal[f->indicator] > 0)))
+            s->factor[kept++] = *f;
+    }
+    s->factors = kept;
+    if (!s->factors)
+        return cr_ctx_fail(ctx, CR_E_USAGE, "no factor left to vary: name one (--factor)");
     j->f = s->factor;
     j->d = s->factors;
     const cr_factor *sea_level = NULL;
@@ -176,6 +276,11 @@ static cr_status resolve_factors(job *j)
                                    "(--factor weight.%s=MIN:MAX)",
                                    cr_indicator_name((cr_indicator)f->indicator),
                                    cr_indicator_name((cr_indicator)f->indicator));
+        } else if (f->kind == CR_FACTOR_DEMAND_SHARE && !j->path[CR_INPUT_POPULATION]) {
+            return cr_ctx_fail(ctx, CR_E_USAGE,
+                               "factor demand_share: it changes no output without --population "
+                               "(the share enters only the water uplift); give --population "
+                               "or leave the factor out");
         } else if (f->kind == CR_FACTOR_DEMAND_SHARE && !f->has_range) {
             double v = o->model.demand_share;
             f->min = fmax(0, 0.5 * v), f->max = fmin(1, 1.5 * v);
@@ -208,6 +313,7 @@ static cr_status resolve_factors(job *j)
                 for (int b = 1; b <= j->nbands; b++)
                     snprintf(f->values[f->nvalues++], sizeof f->values[0], "%s",
                              j->band_name[b - 1]);
+                warn_mixed_scenarios(j);
             }
             for (int v = 0; v < f->nvalues; v++) {
                 int b = band_of(j, f->values[v]);
@@ -927,7 +1033,8 @@ static int by_nominal_rank(const void *a, const void *b)
     return (x->nominal > y->nominal) - (x->nominal < y->nominal);
 }
 
-static cr_status write_charts(job *j, const columns *c)
+/* The charts, drawn to temporaries (rank, indices) left unpublished. */
+static cr_status write_charts(job *j, const columns *c, cr_temp *rank, cr_temp *indices)
 {
     const cr_sensitivity_opts *o = j->o;
     cr_status st = CR_OK;
@@ -952,9 +1059,9 @@ static cr_status write_charts(job *j, const columns *c)
         }
         if (st == CR_OK) {
             qsort(zones, (size_t)n, sizeof *zones, by_nominal_rank);
-            st = cr_chart_rank_intervals(j->ctx, o->rank_chart_path, zones, (int)n,
-                                         "Rank of each zone over the model runs (5-95 %)",
-                                         o->overwrite);
+            st = cr_chart_rank_intervals_temp(j->ctx, o->rank_chart_path, zones, (int)n,
+                                              "Rank of each zone over the model runs (5-95 %)",
+                                              rank);
         }
         free(zones);
         CSLDestroy(labels);
@@ -964,8 +1071,8 @@ static cr_status write_charts(job *j, const columns *c)
         const char *list[CR_SOBOL_MAX_FACTORS];
         for (int i = 0; i < j->d; i++)
             list[i] = cr_factor_name(&j->f[i], names[i], sizeof names[i]);
-        st = cr_chart_indices(j->ctx, o->indices_chart_path, list, j->s->shift, j->d,
-                              "Sobol' indices of the mean absolute rank shift", o->overwrite);
+        st = cr_chart_indices_temp(j->ctx, o->indices_chart_path, list, j->s->shift, j->d,
+                                   "Sobol' indices of the mean absolute rank shift", indices);
     }
     return st;
 }
@@ -979,6 +1086,12 @@ static char **provenance(job *j)
     json_object_object_add(zones, "role", json_object_new_string("zones"));
     json_object_object_add(zones, "path", json_object_new_string(o->zones_path));
     json_object_array_add(inputs, zones);
+    if (o->factors_path) {
+        json_object *factors = json_object_new_object();
+        json_object_object_add(factors, "role", json_object_new_string("factors"));
+        json_object_object_add(factors, "path", json_object_new_string(o->factors_path));
+        json_object_array_add(inputs, factors);
+    }
     for (int k = 0; k < CR_INPUTS; k++) {
         if (!j->path[k])
             continue;
@@ -1015,23 +1128,13 @@ static char **provenance(job *j)
         json_object_object_add(par, "id_field", json_object_new_string(o->id_field));
     if (o->name_field)
         json_object_object_add(par, "name_field", json_object_new_string(o->name_field));
-    char **md = NULL;
-    char *text = cr_json_take_text(inputs);
-    md = CSLSetNameValue(md, "CITYRISK_VERSION", cr_version());
-    md = CSLSetNameValue(md, "CITYRISK_COMMAND", cr_ctx_command(j->ctx));
-    md = CSLSetNameValue(md, "CITYRISK_INPUTS", text ? text : "");
-    free(text);
-    text = cr_json_take_text(par);
-    md = CSLSetNameValue(md, "CITYRISK_PARAMETERS", text ? text : "");
-    free(text);
-    md = CSLSetNameValue(
-        md, "CITYRISK_FORMULA",
+    return cr_provenance_items(
+        j->ctx, inputs, par,
         "Saltelli design of N (d + 2) runs on a scrambled Sobol' sequence; per run every cell "
         "re-scored (docs/score.md) and rounded to Float32, score = sum ca S / sum ca (ca = covered "
         "fraction x cell area), ranks as zonal (1 = highest, ties share); score_pXX, rank_pXX: "
         "quantiles over the runs (linear); p_top = share of runs with rank <= top; s1_, st_: "
         "first-order (Saltelli 2010) and total (Jansen) Sobol' indices of the zone's score");
-    return md;
 }
 
 /* Every output, before any work. */
@@ -1063,8 +1166,10 @@ static cr_status check_outputs(job *j, const char *out_path)
         else
             st = cr_output_plan_add(ctx, &plan, charts[i], "map");
     }
-    const char *inputs[CR_INPUTS + 3] = {o->zones_path};
+    const char *inputs[CR_INPUTS + 4] = {o->zones_path};
     int n = 1;
+    if (o->factors_path)
+        inputs[n++] = o->factors_path;
     for (int k = 0; k < CR_INPUTS; k++)
         if (j->path[k])
             inputs[n++] = j->path[k];
@@ -1084,10 +1189,6 @@ static cr_status check_options(job *j)
     cr_ctx *ctx = j->ctx;
     if (!o->zones_path)
         return cr_ctx_fail(ctx, CR_E_USAGE, "the zones are missing (--zones)");
-    for (int k = 0; k < CR_INDICATORS; k++)
-        if (!j->path[k])
-            return cr_ctx_fail(ctx, CR_E_USAGE, "the %s raster is missing (--%s)", cr_input_name(k),
-                               cr_input_name(k));
     if (o->samples < 2)
         return cr_ctx_fail(ctx, CR_E_USAGE, "--samples must be 2 or more, not %d", o->samples);
     if (o->bootstrap < 0)
@@ -1099,23 +1200,7 @@ static cr_status check_options(job *j)
                            o->min_coverage);
     if (!(o->max_memory_mb >= 0))
         return cr_ctx_fail(ctx, CR_E_USAGE, "--max-memory must be 0 or more MB");
-    for (int k = 0; k < CR_INDICATORS; k++)
-        j->w_nominal[k] = m->weights[k];
-    cr_status st = cr_weights_normalise(ctx, j->w_nominal);
-    if (st != CR_OK)
-        return st;
-    if (!(m->normalise.sea_depth_full > 0 && isfinite(m->normalise.sea_depth_full)))
-        return cr_ctx_fail(ctx, CR_E_USAGE,
-                           "--sea-depth-full must be a positive depth in metres, not %g",
-                           m->normalise.sea_depth_full);
-    if (!m->arrivals_ref_auto &&
-        !(m->normalise.arrivals_ref > 0 && isfinite(m->normalise.arrivals_ref)))
-        return cr_ctx_fail(ctx, CR_E_USAGE,
-                           "--arrivals-ref must be a positive number of arrivals, not %g",
-                           m->normalise.arrivals_ref);
-    if (!(m->demand_share >= 0 && isfinite(m->demand_share)))
-        return cr_ctx_fail(ctx, CR_E_USAGE, "--demand-share must be 0 or more, not %g",
-                           m->demand_share);
+    cr_status st = cr_score_model_check(ctx, m, j->path, j->w_nominal);
     for (int k = 0; k < CR_INPUTS && st == CR_OK; k++)
         if (j->path[k])
             st = cr_input_refuse_polygons(ctx, k, &m->normalise, j->path[k]);
@@ -1132,6 +1217,7 @@ static void job_free(job *j)
     cr_sens_model_release(&j->m);
     cr_grid_free(j->grid);
     free(j->band_name);
+    free(j->band_level);
     free(j->design);
     free(j->y);
     free(j->rank);
@@ -1276,15 +1362,18 @@ cr_status cr_sensitivity(cr_ctx *ctx, const char *out_path, const cr_sensitivity
         st = city_indices(&j);
     double t3 = cr_seconds();
     s->seconds_indices = t3 - t2;
-    /* The CSVs first, unpublished; then the charts and the zones, which publish themselves;
-     * then the CSVs: a failure before the zones leaves no output but the charts. */
-    cr_temp indices = CR_TEMP_NONE, runs = CR_TEMP_NONE;
+    /* The CSVs and the charts to temporaries, unpublished; then the zones, which publish
+     * themselves; then the rest: a failure up to the zones leaves no output at all. */
+    enum { INDICES, RUNS, RANK_CHART, INDICES_CHART, SIDECARS };
+    cr_temp temp[SIDECARS] = {CR_TEMP_NONE, CR_TEMP_NONE, CR_TEMP_NONE, CR_TEMP_NONE};
+    const char *dest[SIDECARS] = {o->indices_path, o->runs_path, o->rank_chart_path,
+                                  o->indices_chart_path};
     if (st == CR_OK && o->indices_path)
-        st = write_csv(&j, o->indices_path, fill_indices, &indices);
+        st = write_csv(&j, o->indices_path, fill_indices, &temp[INDICES]);
     if (st == CR_OK && o->runs_path)
-        st = write_csv(&j, o->runs_path, fill_runs, &runs);
+        st = write_csv(&j, o->runs_path, fill_runs, &temp[RUNS]);
     if (st == CR_OK)
-        st = write_charts(&j, &c);
+        st = write_charts(&j, &c, &temp[RANK_CHART], &temp[INDICES_CHART]);
     if (st == CR_OK) {
         char **md = provenance(&j);
         cr_zonal_summary zs;
@@ -1294,12 +1383,21 @@ cr_status cr_sensitivity(cr_ctx *ctx, const char *out_path, const cr_sensitivity
         cr_zonal_summary_clear(&zs);
         CSLDestroy(md);
     }
-    if (st == CR_OK && o->indices_path)
-        st = cr_temp_publish(ctx, &indices, o->indices_path, o->overwrite);
-    if (st == CR_OK && o->runs_path)
-        st = cr_temp_publish(ctx, &runs, o->runs_path, o->overwrite);
-    cr_temp_discard(&indices);
-    cr_temp_discard(&runs);
+    /* The renames, undone when one fails (as cr_writer_commit_all() does), so that no part
+     * of the set but the zones is left; their existence was checked before any work. */
+    int published = 0;
+    for (int k = 0; k < SIDECARS && st == CR_OK; k++) {
+        if (dest[k])
+            st = cr_temp_publish(ctx, &temp[k], dest[k], o->overwrite);
+        if (st == CR_OK)
+            published = k + 1;
+    }
+    for (int k = 0; st != CR_OK && k < published; k++)
+        if (dest[k] && unlink(dest[k]) != 0 && errno != ENOENT)
+            cr_ctx_log(ctx, CR_LOG_WARNING, "cannot remove '%s' of a failed run: %s", dest[k],
+                       strerror(errno));
+    for (int k = 0; k < SIDECARS; k++)
+        cr_temp_discard(&temp[k]);
     s->seconds_write = cr_seconds() - t3;
     struct rusage usage;
     s->peak_mb = getrusage(RUSAGE_SELF, &usage) == 0 ? (double)usage.ru_maxrss / 1024.0 : NAN;

@@ -19,6 +19,7 @@ typedef struct sens_args {
     cr_command_base base;
     cr_score_opts o;
     double arrivals_ref; /* --arrivals-ref; NaN when not given: from the data */
+    int sea_band;        /* --sea-band; -1 when not given */
     cr_sensitivity_opts so;
     char **factor;       /* --factor SPEC, as written */
     const char *factors; /* --factors FILE */
@@ -32,6 +33,7 @@ static void init(void *opts)
     cr_score_opts_init(&a->o);
     cr_sensitivity_opts_init(&a->so);
     a->arrivals_ref = NAN;
+    a->sea_band = -1;
     a->seed = 1;
 }
 
@@ -48,6 +50,8 @@ static const cr_arg ARGS[] = {
     CR_OPT_INPUT("sea", sens_args, o.sea_path, "FILE",
                  "inundation depths in metres (cityrisk inundation)"),
     CR_OPT_STRING("scenario", NULL, sens_args, o.scenario, "NAME", "the nominal band of --sea"),
+    CR_OPT_INT("sea-band", sens_args, sea_band, "N",
+               "the nominal band of --sea by number (default: the only one)"),
     CR_INPUT_POLYGON_ARGS(
         sens_args, "field of water polygons (default bws_score; bws_raw with --water-input ratio)"),
     CR_OPT_INPUT("arrivals", sens_args, o.arrivals_path, "FILE",
@@ -99,6 +103,9 @@ static cr_status check(cr_ctx *ctx, void *opts)
         o->arrivals_ref_auto = 0;
         o->normalise.arrivals_ref = a->arrivals_ref;
     }
+    cr_status st = cr_arg_sea_band(ctx, a->sea_band, o);
+    if (st != CR_OK)
+        return st;
     if (a->seed < 0)
         return cr_ctx_fail(ctx, CR_E_USAGE, "--seed must be 0 or more, not %d", a->seed);
     a->so.seed = (uint64_t)a->seed;
@@ -123,6 +130,7 @@ static cr_status run(cr_ctx *ctx, void *opts, const cr_command_call *call,
         if (st != CR_OK)
             return st;
     }
+    a->so.factors_path = a->factors;
     a->o.grid = a->base.grid;
     a->so.model = a->o;
     a->so.overwrite = a->base.overwrite;
@@ -205,10 +213,14 @@ static void summarise(const void *opts, FILE *text, cr_command_result *result)
             " cells in %.1f s; a_ref %.6g\n",
             s->zones, s->ranked, s->factors, s->runs, s->cells, s->seconds_runs, s->arrivals_ref);
     for (int i = 0; i < s->factors; i++) {
-        char name[32];
-        fprintf(text, "mean_abs_rank_shift: %s S1 %.3f ST %.3f\n",
-                cr_factor_name(&s->factor[i], name, sizeof name), s->shift[i].first,
-                s->shift[i].total);
+        /* An index without variance is NaN: shown as n/a, as docs/uncertainty.md says. */
+        char name[32], s1[16] = "n/a", st[16] = "n/a";
+        if (!isnan(s->shift[i].first))
+            snprintf(s1, sizeof s1, "%.3f", s->shift[i].first);
+        if (!isnan(s->shift[i].total))
+            snprintf(st, sizeof st, "%.3f", s->shift[i].total);
+        fprintf(text, "mean_abs_rank_shift: %s S1 %s ST %s\n",
+                cr_factor_name(&s->factor[i], name, sizeof name), s1, st);
     }
 }
 
@@ -216,7 +228,7 @@ const cr_command cr_sensitivity_command = {
     .name = "sensitivity",
     .summary = "how stable each zone's rank is, and which choices drive it (Sobol' indices)",
     .synopsis =
-        "--zones ZONES --sea DEPTH.tif [--scenario NAME] --water WATER --informal INFORMAL\n"
+        "--zones ZONES --sea DEPTH.tif [--scenario NAME | --sea-band N] --water WATER --informal INFORMAL\n"
         "       --arrivals ARRIVALS.tif [--population POP.tif] [score's options]\n"
         "       [--factor SPEC]... [--factors FILE.json] [--samples N] [--seed S]\n"
         "       -o ZONES.geojson [--indices FILE.csv] [--rank-chart FILE.png] [options]",
@@ -232,10 +244,11 @@ const cr_command cr_sensitivity_command = {
         "            weight.sea=0.1:0.5; weights: all four. Each run's weights sum to 1.\n"
         "  method    geometric,arithmetic,inform, or method=geometric,arithmetic\n"
         "  arrivals_ref   the nominal a_ref +/-50 %, or arrivals_ref=100:300\n"
-        "  sea_level the bands of --sea by their scenario, or sea_level=A,B,C\n"
-        "  demand_share   nominal +/-50 % within 0..1 (the water uplift only)\n"
-        "Without factors: the four weights, method=geometric,arithmetic, arrivals_ref, and\n"
-        "sea_level when --sea has several bands.\n"
+        "  sea_level the bands of --sea by their scenario (meant for one scenario's likely\n"
+        "            range, S-p17,S,S-p83), or sea_level=A,B,C\n"
+        "  demand_share   nominal +/-50 % within 0..1 (the water uplift: needs --population)\n"
+        "Without factors: the weights above 0, method (the nominal one, geometric,\n"
+        "arithmetic), arrivals_ref, and sea_level when --sea has several bands.\n"
         "\n"
         "Saltelli's design on a scrambled Sobol' sequence: N (d + 2) runs for N base samples\n"
         "(--samples) and d factors, reproducible by --seed. Per zone: data_coverage,\n"
@@ -246,7 +259,7 @@ const cr_command cr_sensitivity_command = {
         "intervals (--bootstrap). --runs: every run's factor values and zone scores.",
     .examples =
         "  cityrisk sensitivity --zones samples/data/neighbourhoods.gpkg --name-field name \\\n"
-        "      --sea inundation.tif --scenario ssp245-2100 --water "
+        "      --sea inundation-likely.tif --scenario ssp245-2100 --water "
         "samples/data/aqueduct_baseline.gpkg \\\n"
         "      --informal samples/data/informal_settlements.shp --arrivals arrivals.tif \\\n"
         "      --grid samples/data/dem.tif --samples 512 -o sensitivity.geojson \\\n"

@@ -131,7 +131,7 @@ cr_status cr_factor_parse(cr_ctx *ctx, const char *spec, cr_factor *factors, int
     const char *text = spec ? spec : "";
     if (strcmp(text, "weights") == 0) {
         for (int k = 0; k < CR_INDICATORS; k++) {
-            cr_factor f = {.kind = CR_FACTOR_WEIGHT, .indicator = k};
+            cr_factor f = {.kind = CR_FACTOR_WEIGHT, .indicator = k, .of_set = 1};
             cr_status st = append(ctx, where, &f, factors, count);
             if (st != CR_OK)
                 return st;

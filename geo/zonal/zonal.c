@@ -844,17 +844,8 @@ static char **provenance(cr_ctx *ctx, const job *j, const cr_zonal_summary *s)
         json_object_object_add(cls, "breaks", br);
         json_object_object_add(par, "classes", cls);
     }
-    char **md = NULL;
-    char *text = cr_json_take_text(inputs);
-    md = CSLSetNameValue(md, "CITYRISK_VERSION", cr_version());
-    md = CSLSetNameValue(md, "CITYRISK_COMMAND", cr_ctx_command(ctx));
-    md = CSLSetNameValue(md, "CITYRISK_INPUTS", text ? text : "");
-    free(text);
-    text = cr_json_take_text(par);
-    md = CSLSetNameValue(md, "CITYRISK_PARAMETERS", text ? text : "");
-    free(text);
-    md = CSLSetNameValue(
-        md, "CITYRISK_FORMULA",
+    return cr_provenance_items(
+        ctx, inputs, par,
         "f = exact fraction of a cell inside the zone, ca = f x cell area; arrivals_total = sum f a; "
         "flood_area_share = sum ca [d > 0] / area; arrivals_flooded = sum f a [d > 0]; "
         "informal_area_share = sum ca v / area; informal_flooded_share = sum f v [d > 0] / sum f v; "
@@ -863,7 +854,6 @@ static char **provenance(cr_ctx *ctx, const job *j, const cr_zonal_summary *s)
         "sum f a [d > 0][v >= 0.5][b >= 3]; score_mean = sum ca S / sum ca; score_p90 = weighted "
         "quantile 0.9 of S; score_arrivals = sum f a S / sum f a; <name>_count = sum f, _sum = sum "
         "f x, _mean = sum f x / sum f");
-    return md;
 }
 
 /* ---- the command ---- */

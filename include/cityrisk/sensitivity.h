@@ -49,6 +49,9 @@ typedef struct cr_factor {
     double min, max;         /* the range (resolved by cr_sensitivity()) */
     int nvalues;             /* categorical: values given (0: the default set) */
     char values[CR_FACTOR_MAX_VALUES][64]; /* method names, or scenario names */
+    int of_set;              /* CR_FACTOR_WEIGHT from `weights` (all four): without a range,
+                              * one whose nominal weight is 0 is left out (it stays 0)
+                              * rather than refused as a lone weight.X is */
 } cr_factor;
 
 /* The factor's name: "weight.sea", "method", "arrivals_ref", "sea_level", "demand_share". */
@@ -77,8 +80,13 @@ typedef struct cr_sensitivity_opts {
     double min_coverage;        /* zones below it get no rank; default 0.5 */
     const char *format;         /* OGR driver of the zones output; default GeoJSON */
     cr_factor factors[CR_SOBOL_MAX_FACTORS];
-    int nfactors;               /* 0: weights, method (geometric, arithmetic), arrivals_ref,
-                                 * and sea_level when the sea raster has several bands */
+    int nfactors;               /* 0: weights (those with a nominal weight above 0), method
+                                 * (the nominal one, then geometric and arithmetic),
+                                 * arrivals_ref, and sea_level when the sea raster has
+                                 * several bands */
+    const char *factors_path;   /* the JSON file the factors were read from (cr_factors_read),
+                                 * or NULL: an input, never overwritten by an output, and
+                                 * recorded in the zones output's CITYRISK_INPUTS */
     int samples;                /* base samples N; runs = N (d + 2); default 256 */
     uint64_t seed;              /* default 1 */
     int bootstrap;              /* resamples of the city-wide indices; default 200 */

@@ -395,6 +395,170 @@ class SensitivityTest(CliTestCase):
         self.assertEqual(rc, 0, err)
         self.assertIn("up to date", out)
 
+    def test_the_factors_file_is_an_input_never_an_output(self):
+        spec = self.path("f.json")
+        text = '{"factors": [{"name": "weight.sea", "min": 0.1, "max": 0.5}]}'
+        with open(spec, "w", encoding="utf-8") as f:
+            f.write(text)
+        base = ["sensitivity", "--zones", sample("neighbourhoods.gpkg"), *self.inputs.layers(),
+                "--scenario", "ssp245-2100", "--factors", spec, "--samples", "8", "--overwrite"]
+        self.assertFails(base + ["-o", self.path("t1.geojson"), "--runs", spec], 2, "f.json", "is the input")
+        self.assertFails(base + ["-o", self.path("t1.geojson"), "--indices", spec], 2, "f.json", "is the input")
+        self.assertFails(base + ["-o", spec, "-of", "GeoJSON"], 2, "f.json", "is the input")
+        with open(spec, encoding="utf-8") as f:
+            self.assertEqual(f.read(), text)
+        self.assertFalse(os.path.exists(self.path("t1.geojson")))
+        # and the zones output names it among its inputs
+        rc, _, err = run(*base, "-o", self.path("t2.geojson"), "-q")
+        self.assertEqual(rc, 0, err)
+        with open(self.path("t2.geojson"), encoding="utf-8") as f:
+            inputs = json.load(f)["cityrisk"]["CITYRISK_INPUTS"]
+        self.assertIn({"role": "factors", "path": spec}, inputs)
+
+    def test_the_nominal_band_is_the_median_level_not_the_middle_position(self):
+        mixed = self.path("mixed.tif")
+        rc, _, err = run("inundation", "--dem", sample("dem.tif"), "--scenario",
+                         "ssp245-2100,ssp245-2100-p17,ssp245-2100-p83", "-o", mixed, "-q")
+        self.assertEqual(rc, 0, err)
+        # the levels by gdal: the median one is the nominal band
+        ds = gdal.Open(mixed)
+        levels = {ds.GetRasterBand(b).GetMetadataItem("SCENARIO"):
+                  float(ds.GetRasterBand(b).GetMetadataItem("WATER_LEVEL_M")) for b in range(1, 4)}
+        ds = None
+        median = sorted(levels, key=levels.get)[1]
+        self.assertEqual(median, "ssp245-2100")
+        _, out, _ = self.sensitivity("--factor", "sea_level", "--samples", "4", "--json", sea=mixed, runs=None)
+        summary = json.loads(out)
+        self.assertEqual(summary["scenario"], median)
+        self.assertEqual(summary["sea_band"], 1)
+
+    def test_a_zero_weight_stays_zero_without_a_factor_named(self):
+        weights = ["--weights", "sea=0.4,water=0,informal=0.3,arrivals=0.3", "--samples", "8", "--json",
+                   "--overwrite"]
+        for extra in ([], ["--factor", "weights"]):
+            _, out, _ = self.sensitivity(*weights, "--scenario", "ssp245-2100", *extra)
+            names = [f["name"] for f in json.loads(out)["factors"]]
+            self.assertNotIn("weight.water", names)
+            self.assertIn("weight.sea", names)
+            rows = read_runs(self.path("runs.csv"))
+            self.assertEqual({float(r["weight_water"]) for r in rows}, {0.0})
+            self.assertGreater(len({r["weight_sea"] for r in rows}), 1)
+        # an explicit weight.water without a range is still refused
+        rc, _, err = self.sensitivity(*weights, "--scenario", "ssp245-2100", "--factor", "weight.water",
+                                      check=False)
+        self.assertEqual(rc, 2, err)
+        self.assertIn("weight.water", err)
+
+    def test_the_default_method_factor_holds_the_nominal_method(self):
+        _, out, _ = self.sensitivity("--method", "inform", "--scenario", "ssp245-2100", "--samples", "8",
+                                     "--json")
+        summary = json.loads(out)
+        method = [f for f in summary["factors"] if f["name"] == "method"][0]
+        self.assertEqual(method["values"], ["inform", "geometric", "arithmetic"])
+        _, out, _ = self.sensitivity("--method", "arithmetic", "--scenario", "ssp245-2100", "--samples", "8",
+                                     "--json", "--overwrite")
+        method = [f for f in json.loads(out)["factors"] if f["name"] == "method"][0]
+        self.assertEqual(method["values"], ["arithmetic", "geometric"])
+
+    def test_demand_share_without_population_is_refused(self):
+        rc, _, err = self.sensitivity("--scenario", "ssp245-2100", "--factor", "demand_share", "--samples", "4",
+                                      check=False, out="ds.geojson")
+        self.assertEqual(rc, 2, err)
+        self.assertIn("demand_share", err)
+        self.assertIn("--population", err)
+        self.assertFalse(os.path.exists(self.path("ds.geojson")))
+
+    def test_a_default_sea_level_factor_that_mixes_scenarios_is_warned_of(self):
+        mixed = self.path("years.tif")
+        rc, _, err = run("inundation", "--dem", sample("dem.tif"), "--scenario",
+                         "ssp245-2050,ssp245-2100,ssp585-2100", "-o", mixed, "-q")
+        self.assertEqual(rc, 0, err)
+        rc, _, err = run("sensitivity", "--zones", sample("neighbourhoods.gpkg"), *self.inputs.layers(mixed),
+                         "--samples", "4", "-o", self.path("y.geojson"))
+        self.assertEqual(rc, 0, err)
+        warning = [l for l in err.splitlines() if "mixes" in l]
+        self.assertEqual(len(warning), 1, err)
+        for name in ("ssp245-2050", "ssp245-2100", "ssp585-2100"):
+            self.assertIn(name, warning[0])
+        # a likely range is no mix
+        rc, _, err = run("sensitivity", "--zones", sample("neighbourhoods.gpkg"), *self.inputs.layers(),
+                         "--samples", "4", "-o", self.path("z.geojson"))
+        self.assertEqual(rc, 0, err)
+        self.assertNotIn("mixes", err)
+
+    def test_an_index_without_variance_is_shown_as_n_a(self):
+        # a_ref moved by a millionth changes no rank: the shift has no variance, its index none
+        rc, out, err = run("sensitivity", "--zones", sample("neighbourhoods.gpkg"), *self.inputs.layers(),
+                           "--scenario", "ssp245-2100", "--arrivals-ref", "100",
+                           "--factor", "arrivals_ref=100:100.0001", "--samples", "4",
+                           "-o", self.path("na.geojson"))
+        self.assertEqual(rc, 0, err)
+        line = [l for l in err.splitlines() if "mean_abs_rank_shift" in l][0]
+        self.assertNotIn("nan", line)
+        self.assertIn("S1 n/a ST n/a", line)
+
+    def test_a_failed_run_leaves_no_chart_and_no_csv(self):
+        # /proc takes no new file: the zones fail at the end, after every other output is made
+        outputs = {"--rank-chart": "ranks.png", "--indices-chart": "indices.svg", "--indices": "idx.csv",
+                   "--runs": "all-runs.csv"}
+        folder = self.path("failed")
+        os.makedirs(folder)
+        extra = [a for k, v in outputs.items() for a in (k, os.path.join(folder, v))]
+        rc, _, err = run("sensitivity", "--zones", sample("neighbourhoods.gpkg"), *self.inputs.layers(),
+                         "--scenario", "ssp245-2100", "--factor", "weights", "--samples", "4",
+                         "-o", "/proc/cityrisk-sens-test.geojson", *extra)
+        self.assertNotEqual(rc, 0, err)
+        self.assertEqual(os.listdir(folder), [])
+        # the same run to a real folder makes the whole set, and again with --overwrite
+        for again in ([], ["--overwrite"]):
+            rc, _, err = run("sensitivity", "--zones", sample("neighbourhoods.gpkg"), *self.inputs.layers(),
+                             "--scenario", "ssp245-2100", "--factor", "weights", "--samples", "4",
+                             "-o", os.path.join(folder, "z.geojson"), *extra, *again)
+            self.assertEqual(rc, 0, err)
+            self.assertEqual(sorted(os.listdir(folder)), sorted(list(outputs.values()) + ["z.geojson"]))
+
+    def test_sea_band_and_the_options_are_checked_as_score_checks_them(self):
+        # band 2 of the likely-range raster is the median (gdal says which)
+        ds = gdal.Open(self.inputs.depth)
+        name = ds.GetRasterBand(2).GetMetadataItem("SCENARIO")
+        ds = None
+        _, out, _ = self.sensitivity("--sea-band", "2", "--factor", "weights", "--samples", "4", "--json",
+                                     runs=None, out="band.geojson")
+        summary = json.loads(out)
+        self.assertEqual((summary["sea_band"], summary["scenario"]), (2, name))
+        base = ["sensitivity", "--zones", sample("neighbourhoods.gpkg"), *self.inputs.layers(),
+                "--factor", "weights", "-o", self.path("x.geojson")]
+        score = ["score", *self.inputs.layers(), "-o", self.path("x.tif")]
+        for extra in (["--sea-band", "2", "--scenario", "ssp245-2100"], ["--sea-band", "0"],
+                      ["--scenario", "ssp245-2100", "--sea-depth-full", "0"],
+                      ["--scenario", "ssp245-2100", "--arrivals-ref", "-1"],
+                      ["--scenario", "ssp245-2100", "--demand-share", "-0.5"]):
+            _, _, err = run(*score, *extra)
+            expected = err.splitlines()[0].split(": ", 1)[1]
+            rc, _, err = run(*base, *extra)
+            self.assertEqual(rc, 2, err)
+            self.assertEqual(err.splitlines()[0].split(": ", 1)[1], expected)
+        self.assertFalse(os.path.exists(self.path("x.geojson")))
+
+    def test_the_docs_name_the_outputs_the_command_writes(self):
+        rc, _, err = run("sensitivity", "--zones", sample("neighbourhoods.gpkg"), *self.inputs.layers(),
+                         "--population", sample("population.tif"), "--scenario", "ssp245-2100",
+                         "--factor", "weights", "--samples", "4", "-o", self.path("pop.geojson"), "-q")
+        self.assertEqual(rc, 0, err)
+        written = set(features(self.path("pop.geojson"))[0])
+        docs = os.path.join(os.path.dirname(__file__), "..", "..", "docs")
+        with open(os.path.join(docs, "uncertainty.md"), encoding="utf-8") as f:
+            text = f.read()
+        import re
+        named = set(re.findall(r"water_uplift_\w+", text))
+        self.assertTrue(named)
+        self.assertLessEqual(named, written)
+        # -o - is refused, as docs/sensitivity.md says
+        self.assertFails(["sensitivity", "--zones", sample("neighbourhoods.gpkg"), *self.inputs.layers(),
+                          "--scenario", "ssp245-2100", "-o", "-"], 2, "stream")
+        with open(os.path.join(docs, "sensitivity.md"), encoding="utf-8") as f:
+            self.assertIn("`-o -` is refused", " ".join(f.read().split()))
+
 
 if __name__ == "__main__":
     unittest.main()
