@@ -88,6 +88,17 @@ cr_status cr_check_input_path(cr_ctx *ctx, const char *path, const char *kind);
  * CR_E_IO when it cannot be read, CR_E_DATA when it is not a raster GDAL knows. */
 cr_status cr_open_raster(cr_ctx *ctx, const char *path, GDALDatasetH *out);
 
+/* The band metadata item that names what a band of a derived raster holds when it is no
+ * depth or score ("confidence": inundation's classes, "p_inundated": its probabilities),
+ * so that commands that read depths can refuse it. */
+#define CR_BAND_ROLE "CITYRISK_BAND_ROLE"
+
+/* Fails with CR_E_USAGE, naming path, when a band of the sea raster ds (opened from path)
+ * holds inundation confidence classes or probabilities rather than depths in metres: a
+ * CR_BAND_ROLE item, or (files without it) a CONFIDENCE item, the classes having category
+ * names. */
+cr_status cr_check_sea_depths(cr_ctx *ctx, const char *path, GDALDatasetH ds);
+
 /* Opens a vector dataset read-only, with the same failure conventions. */
 cr_status cr_open_vector(cr_ctx *ctx, const char *path, GDALDatasetH *out);
 

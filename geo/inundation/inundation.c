@@ -662,8 +662,13 @@ static const char *PROBABILITY_FORMULA =
 static const char *const CLASS_COLORS[3] = {"#d9d9d9", "#fdae61", "#2166ac"};
 
 /* The band metadata of the confidence outputs of level k. */
-static cr_status confidence_metadata(cr_ctx *ctx, const run *r, cr_writer *w, int k)
+static cr_status confidence_metadata(cr_ctx *ctx, const run *r, cr_writer *w, int k, int which)
 {
+    /* Marks the band as no depth: score, zonal and sensitivity refuse it as --sea. */
+    cr_status role = cr_writer_set_metadata(ctx, w, k + 1, CR_BAND_ROLE,
+                                            which == OUT_CLASSES ? "confidence" : "p_inundated");
+    if (role != CR_OK)
+        return role;
     const char *keys[] = {"CONFIDENCE", "K", "SIGMA_M", "DEM_RMSE_M", "DATUM_RMSE_M",
                           "WATER_LEVEL_LOW_M", "WATER_LEVEL_HIGH_M"};
     double values[] = {r->o->confidence, r->quantile, r->sigma, r->o->dem_rmse_m, r->o->datum_rmse_m,
@@ -737,7 +742,7 @@ static cr_status open_writer(cr_ctx *ctx, run *r, const char *out_path, int whic
         if (st == CR_OK)
             st = set_local_metadata(ctx, *w, o, k);
         if (st == CR_OK && which != OUT_DEPTH)
-            st = confidence_metadata(ctx, r, *w, k);
+            st = confidence_metadata(ctx, r, *w, k, which);
     }
     for (int k = 0; names && k < o->level_count; k++)
         free(names[k]);

@@ -29,7 +29,7 @@ from statistics import NormalDist
 import numpy as np
 from osgeo import gdal
 
-from cliutil import CliTestCase, run
+from cliutil import CliTestCase, run, sample
 from test_inundation import NODATA, find_sea, flood_fill, make_dem, read_band
 
 gdal.UseExceptions()
@@ -378,6 +378,74 @@ class Confidence(CliTestCase):
         self.assertIn("f_confidence.tif", text)
         self.assertIn("f_p_inundated.tif", text)
         self.assertIn("possibly", text)
+
+
+class NotDepths(CliTestCase):
+    """The confidence classes and p_inundated are no depths: score, zonal and sensitivity
+    refuse them as --sea (exit 2, one line naming the file) rather than reading class 2 as 2 m."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        import tempfile
+        cls.folder = tempfile.mkdtemp(prefix="notdepths")
+        cls.out = os.path.join(cls.folder, "m.tif")
+        rc, _, err = run("inundation", "--dem", sample("dem.tif"), "--sea-level", "1,3", "--dem-rmse", "1",
+                         "-o", cls.out, "-q")
+        assert rc == 0, err
+        cls.derived = {"confidence": os.path.join(cls.folder, "m_confidence.tif"),
+                       "p_inundated": os.path.join(cls.folder, "m_p_inundated.tif")}
+
+    @classmethod
+    def tearDownClass(cls):
+        import shutil
+        shutil.rmtree(cls.folder, ignore_errors=True)
+        super().tearDownClass()
+
+    def test_band_role_metadata(self):
+        for role, path in self.derived.items():
+            ds = gdal.Open(path)
+            for b in range(1, ds.RasterCount + 1):
+                self.assertEqual(ds.GetRasterBand(b).GetMetadataItem("CITYRISK_BAND_ROLE"), role)
+        ds = gdal.Open(self.out)
+        self.assertIsNone(ds.GetRasterBand(1).GetMetadataItem("CITYRISK_BAND_ROLE"))
+
+    def assertRefused(self, args, path, what):
+        rc, _, err = run(*args)
+        self.assertEqual(rc, 2, err)
+        lines = err.strip().splitlines()
+        self.assertEqual(len(lines), 1, err)
+        self.assertIn(f"'{path}'", lines[0])
+        self.assertIn(what, lines[0])
+        self.assertIn("not depths", lines[0])
+
+    def test_score_refuses_them(self):
+        for role, path in self.derived.items():
+            args = ["score", "--sea", path, "--sea-band", "1", "--water", sample("water_stress.tif"),
+                    "--informal", sample("settlement.tif"), "--arrivals", sample("population.tif"),
+                    "--grid", sample("dem.tif"), "-o", self.path(f"score-{role}.tif")]
+            self.assertRefused(args, path, role)
+            self.assertFalse(os.path.exists(self.path(f"score-{role}.tif")))
+
+    def test_zonal_refuses_them(self):
+        for role, path in self.derived.items():
+            args = ["zonal", "--zones", sample("neighbourhoods.gpkg"), "--sea", path,
+                    "-o", self.path(f"zonal-{role}.geojson")]
+            self.assertRefused(args, path, role)
+
+    def test_sensitivity_refuses_them(self):
+        for role, path in self.derived.items():
+            args = ["sensitivity", "--zones", sample("neighbourhoods.gpkg"), "--id-field", "nbhd_id",
+                    "--sea", path, "--water", sample("water_stress.tif"),
+                    "--informal", sample("settlement.tif"), "--arrivals", sample("population.tif"),
+                    "--grid", sample("dem.tif"), "-o", self.path(f"sens-{role}.geojson")]
+            self.assertRefused(args, path, role)
+
+    def test_the_depths_are_accepted(self):
+        args = ["zonal", "--zones", sample("neighbourhoods.gpkg"), "--sea", self.out, "-o",
+                self.path("zonal-depth.geojson")]
+        rc, _, err = run(*args)
+        self.assertEqual(rc, 0, err)
 
 
 if __name__ == "__main__":
