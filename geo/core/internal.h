@@ -79,6 +79,12 @@ void cr_ctx_temp_event(cr_ctx *ctx, const char *path, int is_dir, int created);
  * so that a message is one line. */
 void cr_flatten_line(char *text);
 
+/* The length of path without the extension of its file name: the last dot of the name and
+ * what follows, when the dot neither begins the name (".tif" has none) nor ends it. The one
+ * rule for the names derived from an output: its QGIS style, inundation's confidence files,
+ * the files of a dataset of several files. */
+size_t cr_path_stem(const char *path);
+
 /* Checks that path names a readable, non-empty regular file (or a GDAL virtual
  * path such as /vsizip/...) and fails with a message naming it otherwise. kind is
  * "raster", "vector" or "file", used in the message. */

@@ -116,11 +116,17 @@ cr_status cr_output_check_size(cr_ctx *ctx, const char *path, const cr_grid *gri
 /* ---- the plan of a command's files ---- */
 
 /* The extension of path's file name (after its last dot, not a leading one), or NULL. */
-static const char *extension_of(const char *path)
+size_t cr_path_stem(const char *path)
 {
     const char *slash = strrchr(path, '/'), *name = slash ? slash + 1 : path;
     const char *dot = strrchr(name, '.');
-    return dot && dot != name && dot[1] ? dot + 1 : NULL;
+    return dot && dot != name && dot[1] ? (size_t)(dot - path) : strlen(path);
+}
+
+static const char *extension_of(const char *path)
+{
+    size_t stem = cr_path_stem(path);
+    return path[stem] ? path + stem + 1 : NULL;
 }
 
 /* The extensions of the other files of a dataset of several files: by the OGR driver that

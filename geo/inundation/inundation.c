@@ -798,9 +798,7 @@ static char **input_files(const cr_inundation_opts *o, const char *dem_path)
 /* out_path with the extension of its file name replaced by suffix. */
 static char *beside(const char *out_path, const char *suffix)
 {
-    const char *slash = strrchr(out_path, '/'), *dot = strrchr(out_path, '.');
-    size_t stem = dot && dot > (slash ? slash : out_path) && dot[1] ? (size_t)(dot - out_path)
-                                                                    : strlen(out_path);
+    size_t stem = cr_path_stem(out_path);
     char *path = malloc(stem + strlen(suffix) + 1);
     if (path) {
         memcpy(path, out_path, stem);
@@ -831,11 +829,28 @@ static cr_status check_outputs(cr_ctx *ctx, const run *r, const char *const *pat
     cr_output_plan plan;
     cr_output_plan_init(&plan);
     cr_status st = CR_OK;
+    /* Named as messages name them ("would be written twice, as the depth raster and as the
+     * confidence classes"); a style by the file it styles, whose stem it shares. */
+    static const char *const role[OUT_COUNT] = {"depth raster", "confidence classes",
+                                                "p_inundated raster"};
+    static const char *const style_role[OUT_COUNT] = {"QGIS style of the depth raster",
+                                                      "QGIS style of the confidence classes",
+                                                      "QGIS style of the p_inundated raster"};
     for (int i = 0; i < OUT_COUNT && st == CR_OK; i++)
         if (paths[i])
-            st = cr_output_plan_add(ctx, &plan, paths[i], "raster");
-    if (st == CR_OK)
-        st = cr_output_plan_add_styles(ctx, &plan, opts->styles);
+            st = cr_output_plan_add(ctx, &plan, paths[i], role[i]);
+    int styled[OUT_COUNT] = {0}; /* each file has one style: two with one stem, two styles */
+    for (const char *const *style = opts->styles; st == CR_OK && style && *style; style++) {
+        const char *what = "QGIS style";
+        size_t stem = cr_path_stem(*style);
+        for (int i = 0, found = 0; i < OUT_COUNT && !found; i++)
+            if (paths[i] && !styled[i] && cr_path_stem(paths[i]) == stem &&
+                strncmp(paths[i], *style, stem) == 0) {
+                what = style_role[i];
+                styled[i] = found = 1;
+            }
+        st = cr_output_plan_add(ctx, &plan, *style, what);
+    }
     if (st == CR_OK)
         st = cr_output_plan_check(ctx, &plan, (const char *const *)r->input_files, opts->overwrite);
     cr_output_plan_release(&plan);

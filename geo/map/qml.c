@@ -849,9 +849,7 @@ cr_status cr_qml_path(cr_ctx *ctx, const char *output, char **qml)
     if (!output || !output[0] || strcmp(output, "-") == 0)
         return cr_ctx_fail(ctx, CR_E_USAGE, "a QGIS style needs an output file, not %s",
                            output && output[0] ? "stdout" : "an empty name");
-    const char *slash = strrchr(output, '/'), *name = slash ? slash + 1 : output;
-    const char *dot = strrchr(name, '.');
-    size_t keep = dot && dot != name ? (size_t)(dot - output) : strlen(output);
+    size_t keep = cr_path_stem(output);
     char *p = malloc(keep + 5);
     if (!p)
         return cr_ctx_fail(ctx, CR_E_IO, "out of memory");

@@ -332,6 +332,33 @@ class Confidence(CliTestCase):
             self.assertEqual(fp.read(), before)
         self.assertEqual(os.listdir(self.tmp), ["dem.tif"])
 
+    def test_a_name_given_twice_names_both_roles(self):
+        dem = self.dem("dem.tif", ridge_dem(False))
+        out = self.path("out.tif")
+        base = ["inundation", "--dem", dem, "-o", out, "--sea-level", "1", "--dem-rmse", "0.2"]
+        self.assertUsage(base + ["--confidence-output", out],
+                         "as the depth raster and as the confidence classes")
+        self.assertUsage(base + ["--probability-output", self.path("out_confidence.tif")],
+                         "as the confidence classes and as the p_inundated raster")
+        # --qml: the classes named out.png have the style out.qml, the depths' style
+        self.assertUsage(base + ["--qml", "--confidence-output", self.path("out.png")],
+                         "'%s'" % self.path("out.qml"),
+                         "as the QGIS style of the depth raster and as the QGIS style of the "
+                         "confidence classes")
+        self.assertEqual(os.listdir(self.tmp), ["dem.tif"])
+
+    def test_derived_names_share_one_stem_rule(self):
+        """A file name that begins with its only dot has no extension (as for the QGIS style):
+        `-o hd/.tif --qml` gives hd/.tif.qml, hd/.tif_confidence.tif and its style."""
+        dem = self.dem("dem.tif", ridge_dem(False))
+        os.mkdir(self.path("hd"))
+        rc, _, err = run("inundation", "--dem", dem, "-o", self.path("hd/.tif"), "--sea-level", "1",
+                         "--dem-rmse", "0.2", "--qml", "-q")
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(sorted(os.listdir(self.path("hd"))),
+                         [".tif", ".tif.qml", ".tif_confidence.qml", ".tif_confidence.tif",
+                          ".tif_p_inundated.tif"])
+
     def test_an_existing_file_stops_everything_without_overwrite(self):
         dem = self.dem("dem.tif", ridge_dem(False))
         out = self.path("out.tif")
