@@ -475,5 +475,62 @@ class NotDepths(CliTestCase):
         self.assertEqual(rc, 0, err)
 
 
+def scipy_wet(z, level, conn):
+    """Cells flooded at level, by scipy.ndimage.label (independent of test_inundation's
+    breadth-first search): the default sea is the <= 0 cells joined to the edge; a land cell
+    below level is wet when its component of sea-or-below cells holds sea."""
+    from scipy import ndimage
+    structure = np.ones((3, 3), bool) if conn == "8" else ndimage.generate_binary_structure(2, 1)
+    low_labels, _ = ndimage.label(z <= 0, structure)
+    edge = np.unique(np.concatenate([low_labels[0], low_labels[-1], low_labels[:, 0], low_labels[:, -1]]))
+    sea = np.isin(low_labels, edge[edge > 0])
+    below = ~sea & (z < level)
+    labels, _ = ndimage.label(below | sea, structure)
+    seaward = np.unique(labels[sea])
+    return sea, below & np.isin(labels, seaward[seaward > 0])
+
+
+class Tiles(CliTestCase):
+    """Tiles smaller than the water's paths: the classes of a 37 x 23 DEM in tiles of 4 cells
+    are those of a whole-raster flood fill (scipy), for 4- and 8-connectivity."""
+
+    def test_small_tiles_against_scipy(self):
+        try:
+            import scipy  # noqa: F401
+        except ImportError:
+            self.skipTest("scipy is not installed")
+        rng = np.random.default_rng(11)
+        z = rng.choice([-1.0, 0.3, 0.9, 1.4, 2.5], size=(23, 37)).astype(np.float32)
+        dem = make_dem(self.path("dem.tif"), z)
+        zz = z.astype(np.float64)
+        for conn in ("4", "8"):
+            out = self.path(f"o{conn}.tif")
+            rc, _, err = run("inundation", "--dem", dem, "-o", out, "--sea-level", "1", *RMSE,
+                             "--tile-size", "4", "--connectivity", conn, "-q")
+            self.assertEqual(rc, 0, err)
+            sea, low = scipy_wet(zz, W - K * SIGMA, conn)
+            _, high = scipy_wet(zz, W + K * SIGMA, conn)
+            want = np.where(low, 2, np.where(high, 1, 0))
+            want[sea] = 255
+            got = read_band(self.path(f"o{conn}_confidence.tif"), 1)
+            np.testing.assert_array_equal(got, want, err_msg=f"connectivity {conn}")
+            self.assertTrue(((want == 1).sum() > 0) and ((want == 2).sum() > 0))
+
+    def test_overviews_of_the_classes_are_classes(self):
+        rng = np.random.default_rng(5)
+        z = np.kron(rng.choice([-1.0, 0.3, 0.9, 2.5], size=(40, 40)), np.ones((20, 20))).astype(np.float32)
+        z[:, :20] = -1.0  # the sea on the west edge
+        dem = make_dem(self.path("big.tif"), z)
+        out = self.path("big_o.tif")
+        rc, _, err = run("inundation", "--dem", dem, "-o", out, "--sea-level", "1", *RMSE, "-q")
+        self.assertEqual(rc, 0, err)
+        ds = gdal.Open(self.path("big_o_confidence.tif"))  # held: the band dies with it
+        band = ds.GetRasterBand(1)
+        self.assertGreater(band.GetOverviewCount(), 0)
+        for i in range(band.GetOverviewCount()):
+            values = set(np.unique(band.GetOverview(i).ReadAsArray()).tolist())
+            self.assertLessEqual(values, {0, 1, 2, 255}, f"overview {i}")
+
+
 if __name__ == "__main__":
     unittest.main()
