@@ -793,8 +793,18 @@ cr_status cr_temp_backup(cr_ctx *ctx, const char *path, cr_temp *backup)
     cr_status s = cr_temp_file(ctx, path, "backup", backup);
     if (s != CR_OK)
         return s;
-    if (unlink(backup->path) == 0 && (link(path, backup->path) == 0 || rename(path, backup->path) == 0))
+    if (unlink(backup->path) == 0 && (link(path, backup->path) == 0 || rename(path, backup->path) == 0)) {
+        /* The lock moves to the file now under that name, or a concurrent run's sweep would
+         * take it for a stale temporary (a lock it cannot take only keeps the file longer). */
+        int fd = open(backup->path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0) {
+            close(backup->fd);
+            backup->fd = fd;
+        } else if (fd >= 0) {
+            close(fd);
+        }
         return CR_OK;
+    }
     s = cr_ctx_fail(ctx, CR_E_IO, "cannot keep a copy of '%s' while replacing it: %s", path,
                     strerror(errno));
     cr_temp_discard(backup);
