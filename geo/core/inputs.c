@@ -110,6 +110,27 @@ static double clamp(double v, double lo, double hi)
     return v < lo ? lo : v > hi ? hi : v;
 }
 
+cr_status cr_check_sea_depths(cr_ctx *ctx, const char *path, GDALDatasetH ds)
+{
+    for (int b = 1; b <= GDALGetRasterCount(ds); b++) {
+        GDALRasterBandH band = GDALGetRasterBand(ds, b);
+        const char *role = GDALGetMetadataItem(band, CR_BAND_ROLE, NULL);
+        if (!role && GDALGetMetadataItem(band, "CONFIDENCE", NULL))
+            role = GDALGetRasterCategoryNames(band) ? "confidence" : "p_inundated";
+        if (role && strcmp(role, "confidence") == 0)
+            return cr_ctx_fail(ctx, CR_E_USAGE,
+                               "sea raster '%s' holds inundation confidence classes, not depths: "
+                               "give the depth raster (inundation's -o)",
+                               path);
+        if (role && strcmp(role, "p_inundated") == 0)
+            return cr_ctx_fail(ctx, CR_E_USAGE,
+                               "sea raster '%s' holds probabilities of inundation (p_inundated), "
+                               "not depths: give the depth raster (inundation's -o)",
+                               path);
+    }
+    return CR_OK;
+}
+
 const char *cr_input_name(int input)
 {
     return input >= 0 && input < CR_INPUTS ? INPUTS[input].name : "unknown";

@@ -79,6 +79,12 @@ void cr_ctx_temp_event(cr_ctx *ctx, const char *path, int is_dir, int created);
  * so that a message is one line. */
 void cr_flatten_line(char *text);
 
+/* The length of path without the extension of its file name: the last dot of the name and
+ * what follows, when the dot neither begins the name (".tif" has none) nor ends it. The one
+ * rule for the names derived from an output: its QGIS style, inundation's confidence files,
+ * the files of a dataset of several files. */
+size_t cr_path_stem(const char *path);
+
 /* Checks that path names a readable, non-empty regular file (or a GDAL virtual
  * path such as /vsizip/...) and fails with a message naming it otherwise. kind is
  * "raster", "vector" or "file", used in the message. */
@@ -87,6 +93,17 @@ cr_status cr_check_input_path(cr_ctx *ctx, const char *path, const char *kind);
 /* Opens a raster read-only, with GDAL errors captured, or fails naming the file:
  * CR_E_IO when it cannot be read, CR_E_DATA when it is not a raster GDAL knows. */
 cr_status cr_open_raster(cr_ctx *ctx, const char *path, GDALDatasetH *out);
+
+/* The band metadata item that names what a band of a derived raster holds when it is no
+ * depth or score ("confidence": inundation's classes, "p_inundated": its probabilities),
+ * so that commands that read depths can refuse it. */
+#define CR_BAND_ROLE "CITYRISK_BAND_ROLE"
+
+/* Fails with CR_E_USAGE, naming path, when a band of the sea raster ds (opened from path)
+ * holds inundation confidence classes or probabilities rather than depths in metres: a
+ * CR_BAND_ROLE item, or (files without it) a CONFIDENCE item, the classes having category
+ * names. */
+cr_status cr_check_sea_depths(cr_ctx *ctx, const char *path, GDALDatasetH ds);
 
 /* Opens a vector dataset read-only, with the same failure conventions. */
 cr_status cr_open_vector(cr_ctx *ctx, const char *path, GDALDatasetH *out);

@@ -116,11 +116,17 @@ cr_status cr_output_check_size(cr_ctx *ctx, const char *path, const cr_grid *gri
 /* ---- the plan of a command's files ---- */
 
 /* The extension of path's file name (after its last dot, not a leading one), or NULL. */
-static const char *extension_of(const char *path)
+size_t cr_path_stem(const char *path)
 {
     const char *slash = strrchr(path, '/'), *name = slash ? slash + 1 : path;
     const char *dot = strrchr(name, '.');
-    return dot && dot != name && dot[1] ? dot + 1 : NULL;
+    return dot && dot != name && dot[1] ? (size_t)(dot - path) : strlen(path);
+}
+
+static const char *extension_of(const char *path)
+{
+    size_t stem = cr_path_stem(path);
+    return path[stem] ? path + stem + 1 : NULL;
 }
 
 /* The extensions of the other files of a dataset of several files: by the OGR driver that
@@ -774,6 +780,55 @@ cr_status cr_temp_publish(cr_ctx *ctx, cr_temp *t, const char *path, int overwri
     if (st == CR_OK)
         release(t);
     return st;
+}
+
+cr_status cr_temp_backup(cr_ctx *ctx, const char *path, cr_temp *backup)
+{
+    *backup = (cr_temp)CR_TEMP_NONE;
+    struct stat st;
+    if (lstat(path, &st) != 0 || !S_ISREG(st.st_mode))
+        return CR_OK;
+    /* A locked temporary name first (no sweep of another run removes it), then the old file
+     * under that name: a link keeps path in place until the new file replaces it. */
+    cr_status s = cr_temp_file(ctx, path, "backup", backup);
+    if (s != CR_OK)
+        return s;
+    if (unlink(backup->path) == 0 && (link(path, backup->path) == 0 || rename(path, backup->path) == 0)) {
+        /* The lock moves to the file now under that name, or a concurrent run's sweep would
+         * take it for a stale temporary (a lock it cannot take only keeps the file longer). */
+        int fd = open(backup->path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0) {
+            close(backup->fd);
+            backup->fd = fd;
+        } else if (fd >= 0) {
+            close(fd);
+        }
+        return CR_OK;
+    }
+    s = cr_ctx_fail(ctx, CR_E_IO, "cannot keep a copy of '%s' while replacing it: %s", path,
+                    strerror(errno));
+    cr_temp_discard(backup);
+    return s;
+}
+
+cr_status cr_temp_restore(cr_ctx *ctx, cr_temp *backup, const char *path)
+{
+    if (!backup->path)
+        return CR_OK;
+    cr_status s = CR_OK;
+    struct stat now, kept;
+    if (lstat(path, &now) == 0 && lstat(backup->path, &kept) == 0 && now.st_dev == kept.st_dev &&
+        now.st_ino == kept.st_ino) {
+        cr_temp_discard(backup); /* never replaced: path is still the file, the link goes */
+        return CR_OK;
+    }
+    if (rename(backup->path, path) != 0) { /* the copy stays, named in the message */
+        cr_ctx_log(ctx, CR_LOG_WARNING, "cannot put back the previous '%s' (kept as '%s'): %s",
+                   path, backup->path, strerror(errno));
+        s = CR_E_IO;
+    }
+    release(backup);
+    return s;
 }
 
 static int compare_names(const void *a, const void *b)

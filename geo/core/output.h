@@ -130,6 +130,19 @@ cr_status cr_temp_dir(cr_ctx *ctx, const char *path, const char *tag, cr_temp *t
  * and the temporary stays for cr_temp_discard(). */
 cr_status cr_temp_publish(cr_ctx *ctx, cr_temp *temp, const char *path, int overwrite);
 
+/* Keeps the existing file at path under a hidden name beside it (".<name>.backup.XXXXXX", a
+ * hard link, or the file renamed aside where links are refused) so that an overwrite that
+ * fails later can put it back with cr_temp_restore(); cr_temp_discard() drops the backup
+ * once the new file is in place. *backup is CR_TEMP_NONE (and CR_OK) when path is no
+ * regular file: nothing to keep. */
+cr_status cr_temp_backup(cr_ctx *ctx, const char *path, cr_temp *backup);
+
+/* Puts the backup of cr_temp_backup() back at path (replacing what is there) and releases
+ * it. Used while undoing a failure that is the one to report, it only logs a warning
+ * naming path and the backup (left in place) when it cannot, and returns CR_E_IO. Accepts
+ * an empty backup. */
+cr_status cr_temp_restore(cr_ctx *ctx, cr_temp *backup, const char *path);
+
 /* Moves the files of a temporary folder to their places (the one named
  * layout->driver_name to path, the others beside it under their own names), the output
  * itself last; then removes the folder. Without overwrite nothing is replaced: when one file

@@ -594,6 +594,16 @@ cr_status cr_writer_commit_all(cr_ctx *ctx, cr_writer *const *w, int n)
             st = finish(ctx, w[i], (double)done / live, (double)(done + 1) / live);
             done++;
         }
+    /* The files an overwrite replaces are kept aside until the whole set is in place: a set
+     * that fails gives them back rather than leaving the user with neither version. */
+    cr_temp *backup = calloc((size_t)n + 1, sizeof *backup);
+    if (!backup && st == CR_OK)
+        st = cr_ctx_fail(ctx, CR_E_IO, "out of memory writing '%s'", n && w[0] ? w[0]->path : "");
+    for (int i = 0; backup && i < n; i++)
+        backup[i] = (cr_temp)CR_TEMP_NONE;
+    for (int i = 0; i < n && st == CR_OK; i++)
+        if (w[i] && w[i]->overwrite)
+            st = cr_temp_backup(ctx, w[i]->path, &backup[i]);
     /* Then the renames, undone when one fails, so that no part of the set is left. */
     for (int i = 0; i < n && st == CR_OK; i++) {
         if (w[i])
@@ -601,10 +611,18 @@ cr_status cr_writer_commit_all(cr_ctx *ctx, cr_writer *const *w, int n)
         if (st == CR_OK)
             published = i + 1;
     }
-    for (int i = 0; st != CR_OK && i < published; i++)
-        if (w[i] && unlink(w[i]->path) != 0 && errno != ENOENT)
+    for (int i = 0; st != CR_OK && backup && i < n; i++) {
+        if (!w[i])
+            continue;
+        if (backup[i].path) /* also those not yet replaced: one renamed aside must come back */
+            cr_temp_restore(ctx, &backup[i], w[i]->path);
+        else if (i < published && unlink(w[i]->path) != 0 && errno != ENOENT)
             cr_ctx_log(ctx, CR_LOG_WARNING, "cannot remove '%s' of a failed write: %s", w[i]->path,
                        strerror(errno));
+    }
+    for (int i = 0; backup && i < n; i++) /* replaced, or never touched: not needed */
+        cr_temp_discard(&backup[i]);
+    free(backup);
     for (int i = 0; i < n; i++)
         cr_writer_abort(w[i]);
     return st;

@@ -665,8 +665,13 @@ static const char *PROBABILITY_FORMULA =
 static const char *const CLASS_COLORS[3] = {"#d9d9d9", "#fdae61", "#2166ac"};
 
 /* The band metadata of the confidence outputs of level k. */
-static cr_status confidence_metadata(cr_ctx *ctx, const run *r, cr_writer *w, int k)
+static cr_status confidence_metadata(cr_ctx *ctx, const run *r, cr_writer *w, int k, int which)
 {
+    /* Marks the band as no depth: score, zonal and sensitivity refuse it as --sea. */
+    cr_status role = cr_writer_set_metadata(ctx, w, k + 1, CR_BAND_ROLE,
+                                            which == OUT_CLASSES ? "confidence" : "p_inundated");
+    if (role != CR_OK)
+        return role;
     const char *keys[] = {"CONFIDENCE", "K", "SIGMA_M", "DEM_RMSE_M", "DATUM_RMSE_M",
                           "WATER_LEVEL_LOW_M", "WATER_LEVEL_HIGH_M"};
     double values[] = {r->o->confidence, r->quantile, r->sigma, r->o->dem_rmse_m, r->o->datum_rmse_m,
@@ -740,7 +745,7 @@ static cr_status open_writer(cr_ctx *ctx, run *r, const char *out_path, int whic
         if (st == CR_OK)
             st = set_local_metadata(ctx, *w, o, k);
         if (st == CR_OK && which != OUT_DEPTH)
-            st = confidence_metadata(ctx, r, *w, k);
+            st = confidence_metadata(ctx, r, *w, k, which);
     }
     for (int k = 0; names && k < o->level_count; k++)
         free(names[k]);
@@ -811,9 +816,7 @@ static char **input_files(const cr_inundation_opts *o, const char *dem_path)
 /* out_path with the extension of its file name replaced by suffix. */
 static char *beside(const char *out_path, const char *suffix)
 {
-    const char *slash = strrchr(out_path, '/'), *dot = strrchr(out_path, '.');
-    size_t stem = dot && dot > (slash ? slash : out_path) && dot[1] ? (size_t)(dot - out_path)
-                                                                    : strlen(out_path);
+    size_t stem = cr_path_stem(out_path);
     char *path = malloc(stem + strlen(suffix) + 1);
     if (path) {
         memcpy(path, out_path, stem);
@@ -844,11 +847,28 @@ static cr_status check_outputs(cr_ctx *ctx, const run *r, const char *const *pat
     cr_output_plan plan;
     cr_output_plan_init(&plan);
     cr_status st = CR_OK;
+    /* Named as messages name them ("would be written twice, as the depth raster and as the
+     * confidence classes"); a style by the file it styles, whose stem it shares. */
+    static const char *const role[OUT_COUNT] = {"depth raster", "confidence classes",
+                                                "p_inundated raster"};
+    static const char *const style_role[OUT_COUNT] = {"QGIS style of the depth raster",
+                                                      "QGIS style of the confidence classes",
+                                                      "QGIS style of the p_inundated raster"};
     for (int i = 0; i < OUT_COUNT && st == CR_OK; i++)
         if (paths[i])
-            st = cr_output_plan_add(ctx, &plan, paths[i], "raster");
-    if (st == CR_OK)
-        st = cr_output_plan_add_styles(ctx, &plan, opts->styles);
+            st = cr_output_plan_add(ctx, &plan, paths[i], role[i]);
+    int styled[OUT_COUNT] = {0}; /* each file has one style: two with one stem, two styles */
+    for (const char *const *style = opts->styles; st == CR_OK && style && *style; style++) {
+        const char *what = "QGIS style";
+        size_t stem = cr_path_stem(*style);
+        for (int i = 0, found = 0; i < OUT_COUNT && !found; i++)
+            if (paths[i] && !styled[i] && cr_path_stem(paths[i]) == stem &&
+                strncmp(paths[i], *style, stem) == 0) {
+                what = style_role[i];
+                styled[i] = found = 1;
+            }
+        st = cr_output_plan_add(ctx, &plan, *style, what);
+    }
     if (st == CR_OK)
         st = cr_output_plan_check(ctx, &plan, (const char *const *)r->input_files, opts->overwrite);
     cr_output_plan_release(&plan);

@@ -19,6 +19,7 @@
 
 #include "cityrisk/zonal.h"
 #include "core/internal.h"
+#include "categories.h"
 #include "map_internal.h"
 #include "core/text.h"
 #include "core/output.h"
@@ -170,37 +171,24 @@ static void load_classes(map_model *m, GDALRasterBandH class_band)
 
 /* The categories of a band with class names and colours: CLASS_NAMES and CLASS_COLORS
  * (JSON arrays, as `cityrisk inundation --dem-rmse` writes its confidence classes on every
- * band) else GDAL's category names and colour table (as other tools write them): classes
- * 0..N-1, N the values with a name and a colour (at most CR_CLASSES_MAX). 0 when the band
- * has none. */
+ * band) else GDAL's category names and colour table (as other tools write them), as
+ * cr_band_categories reads them for the QGIS style too: the values with a name and a
+ * colour, gaps skipped (at most CR_CLASSES_MAX). 0 when the band has none. */
 static int load_categories(map_model *m, GDALRasterBandH band)
 {
-    GDALColorTableH table = GDALGetRasterColorTable(band);
-    json_object *names = json_array_item(band, "CLASS_NAMES"), *colors = json_array_item(band, "CLASS_COLORS");
-    char **gdal_names = GDALGetRasterCategoryNames(band);
-    int n = 0;
-    for (; n < CR_CLASSES_MAX; n++) {
-        const char *name = names ? (n < (int)json_object_array_length(names)
-                                        ? json_object_get_string(json_object_array_get_idx(names, n))
-                                        : NULL)
-                                 : gdal_names ? gdal_names[n] : NULL;
-        const GDALColorEntry *e = table && n < GDALGetColorEntryCount(table) ? GDALGetColorEntry(table, n) : NULL;
-        int coloured = colors ? n < (int)json_object_array_length(colors) &&
-                                    parse_hex(json_object_get_string(json_object_array_get_idx(colors, n)),
-                                              m->colors[n])
-                              : e != NULL;
-        if (!name || !name[0] || !coloured)
-            break;
-        if (!colors)
-            m->colors[n][0] = e->c1 / 255.0, m->colors[n][1] = e->c2 / 255.0, m->colors[n][2] = e->c3 / 255.0;
-        cr_text_clean(m->names[n], sizeof m->names[n], name); /* from any tool */
+    cr_band_category cats[CR_CLASSES_MAX];
+    int n = cr_band_categories(band, cats, CR_CLASSES_MAX);
+    for (int k = 0; k < n; k++) {
+        m->class_values[k] = cats[k].value;
+        for (int c = 0; c < 3; c++)
+            m->colors[k][c] = cats[k].rgb[c] / 255.0;
+        cr_text_clean(m->names[k], sizeof m->names[k], cats[k].name);
     }
-    json_object_put(names);
-    json_object_put(colors);
     if (n < 1)
         return 0;
     m->nclasses = n;
     m->class_base = 0;
+    m->valued = 1;
     return 1;
 }
 
@@ -330,6 +318,9 @@ static uint32_t colour_of(const map_model *m, double v)
         memcpy(rgb, m->colors[k - 1], sizeof rgb);
     } else if (m->mode == MAP_MODE_CLASS) {
         long k = lround(v) - m->class_base;
+        if (m->valued) /* named categories may skip values: found by value */
+            for (k = 0; k < m->nclasses && m->class_values[k] != lround(v); k++)
+                ;
         if (k < 0 || k >= m->nclasses)
             return 0;
         memcpy(rgb, m->colors[k], sizeof rgb);

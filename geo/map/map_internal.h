@@ -50,6 +50,10 @@ typedef struct map_model {
     int class_base;                  /* MAP_MODE_CLASS: the value of the first class (1 for
                                       * score's class band, whose legend shows the values; 0
                                       * for a band's named categories, whose names say it) */
+    int valued;                      /* MAP_MODE_CLASS of named categories: class k is the
+                                      * value class_values[k] (values without a name are
+                                      * none), not class_base + k */
+    int class_values[CR_CLASSES_MAX];
     double breaks[CR_CLASSES_MAX];
     char names[CR_CLASSES_MAX][48];
     double colors[CR_CLASSES_MAX][3];

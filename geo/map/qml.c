@@ -18,6 +18,7 @@
 #include "core/internal.h"
 #include "core/output.h"
 #include "core/text.h"
+#include "categories.h"
 
 /* The QGIS version whose format is written; 3.22 and later read it. */
 #define QML_VERSION "3.22.0"
@@ -595,26 +596,17 @@ static cr_status write_ramp(cr_ctx *ctx, const char *output, GDALDatasetH ds, cr
     return CR_OK;
 }
 
-/* A band's classes: CLASS_NAMES and CLASS_COLORS (JSON arrays), else GDAL's category names
- * and colour table; the values 0.. that have a name and a colour (the first CR_CLASSES_MAX;
- * the nodata has none, and stays transparent). */
-static cr_status write_paletted(cr_ctx *ctx, const char *output, GDALDatasetH ds, const cr_qml_opts *o,
-                                FILE *f, cr_qml_info *info)
+int cr_band_categories(GDALRasterBandH b, cr_band_category *out, int max)
 {
-    int band = o->band ? o->band : 1;
-    if (band < 1 || band > GDALGetRasterCount(ds))
-        return cr_ctx_fail(ctx, CR_E_DATA, "'%s' has no band %d to style", output, band);
-    GDALRasterBandH b = GDALGetRasterBand(ds, band);
     GDALColorTableH table = GDALGetRasterColorTable(b);
     json_object *names = json_array_item(b, "CLASS_NAMES"), *colors = json_array_item(b, "CLASS_COLORS");
     char **gdal_names = GDALGetRasterCategoryNames(b);
     int count = names ? (int)json_object_array_length(names) : CSLCount(gdal_names);
-    ramp_item items[CR_CLASSES_MAX];
     int n = 0;
-    for (int v = 0; v < count && n < CR_CLASSES_MAX; v++) {
+    for (int v = 0; v < count && n < max; v++) {
         const char *name = names ? json_object_get_string(json_object_array_get_idx(names, v)) : gdal_names[v];
         const GDALColorEntry *e = table && v < GDALGetColorEntryCount(table) ? GDALGetColorEntry(table, v) : NULL;
-        ramp_item *it = &items[n];
+        cr_band_category *it = &out[n];
         int coloured = colors ? v < (int)json_object_array_length(colors) &&
                                     parse_hex(json_object_get_string(json_object_array_get_idx(colors, v)), it->rgb)
                               : e != NULL;
@@ -623,12 +615,31 @@ static cr_status write_paletted(cr_ctx *ctx, const char *output, GDALDatasetH ds
         if (!colors)
             it->rgb[0] = (unsigned char)e->c1, it->rgb[1] = (unsigned char)e->c2, it->rgb[2] = (unsigned char)e->c3;
         it->value = v;
-        it->alpha = 255; /* a named class is drawn; GeoTIFF colour tables keep no alpha */
-        cr_text_clean(it->label, sizeof it->label, name);
+        cr_text_clean(it->name, sizeof it->name, name); /* from any tool */
         n++;
     }
     json_object_put(names);
     json_object_put(colors);
+    return n;
+}
+
+/* A band's classes (cr_band_categories: the first CR_CLASSES_MAX; the nodata has none, and
+ * stays transparent). */
+static cr_status write_paletted(cr_ctx *ctx, const char *output, GDALDatasetH ds, const cr_qml_opts *o,
+                                FILE *f, cr_qml_info *info)
+{
+    int band = o->band ? o->band : 1;
+    if (band < 1 || band > GDALGetRasterCount(ds))
+        return cr_ctx_fail(ctx, CR_E_DATA, "'%s' has no band %d to style", output, band);
+    cr_band_category cats[CR_CLASSES_MAX];
+    int n = cr_band_categories(GDALGetRasterBand(ds, band), cats, CR_CLASSES_MAX);
+    ramp_item items[CR_CLASSES_MAX];
+    for (int i = 0; i < n; i++) {
+        items[i].value = cats[i].value;
+        memcpy(items[i].rgb, cats[i].rgb, sizeof items[i].rgb);
+        items[i].alpha = 255; /* a named class is drawn; GeoTIFF colour tables keep no alpha */
+        snprintf(items[i].label, sizeof items[i].label, "%s", cats[i].name);
+    }
     if (n == 0)
         return cr_ctx_fail(ctx, CR_E_DATA, "band %d of '%s' has no named and coloured classes to style",
                            band, output);
@@ -849,9 +860,7 @@ cr_status cr_qml_path(cr_ctx *ctx, const char *output, char **qml)
     if (!output || !output[0] || strcmp(output, "-") == 0)
         return cr_ctx_fail(ctx, CR_E_USAGE, "a QGIS style needs an output file, not %s",
                            output && output[0] ? "stdout" : "an empty name");
-    const char *slash = strrchr(output, '/'), *name = slash ? slash + 1 : output;
-    const char *dot = strrchr(name, '.');
-    size_t keep = dot && dot != name ? (size_t)(dot - output) : strlen(output);
+    size_t keep = cr_path_stem(output);
     char *p = malloc(keep + 5);
     if (!p)
         return cr_ctx_fail(ctx, CR_E_IO, "out of memory");

@@ -147,6 +147,10 @@ static cr_status resolve_sea_band(cr_ctx *ctx, const cr_score_opts *o, cr_score_
     cr_status st = cr_open_raster(ctx, o->sea_path, &ds);
     if (st != CR_OK)
         return st;
+    if ((st = cr_check_sea_depths(ctx, o->sea_path, ds)) != CR_OK) {
+        GDALClose(ds);
+        return st;
+    }
     int bands = GDALGetRasterCount(ds);
     char list[512];
     list_bands(ds, list, sizeof list);

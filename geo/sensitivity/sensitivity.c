@@ -95,6 +95,10 @@ static cr_status read_sea_bands(job *j)
     cr_status st = cr_open_raster(j->ctx, j->path[CR_INPUT_SEA], &ds);
     if (st != CR_OK)
         return st;
+    if ((st = cr_check_sea_depths(j->ctx, j->path[CR_INPUT_SEA], ds)) != CR_OK) {
+        GDALClose(ds);
+        return st;
+    }
     j->nbands = GDALGetRasterCount(ds);
     j->band_name = calloc((size_t)(j->nbands ? j->nbands : 1), sizeof *j->band_name);
     j->band_level = calloc((size_t)(j->nbands ? j->nbands : 1), sizeof *j->band_level);

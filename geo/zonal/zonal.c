@@ -163,6 +163,10 @@ static cr_status add_sea(cr_ctx *ctx, job *j, int *n, cr_zonal_summary *s)
     cr_status st = cr_open_raster(ctx, j->o->sea_path, &ds);
     if (st != CR_OK)
         return st;
+    if ((st = cr_check_sea_depths(ctx, j->o->sea_path, ds)) != CR_OK) {
+        GDALClose(ds);
+        return st;
+    }
     int bands = GDALGetRasterCount(ds);
     if (bands > CR_ZONAL_MAX_SCENARIOS) {
         GDALClose(ds);

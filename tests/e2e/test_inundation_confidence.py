@@ -29,7 +29,7 @@ from statistics import NormalDist
 import numpy as np
 from osgeo import gdal
 
-from cliutil import CliTestCase, run
+from cliutil import CliTestCase, run, sample
 from test_inundation import NODATA, find_sea, flood_fill, make_dem, read_band
 
 gdal.UseExceptions()
@@ -332,6 +332,33 @@ class Confidence(CliTestCase):
             self.assertEqual(fp.read(), before)
         self.assertEqual(os.listdir(self.tmp), ["dem.tif"])
 
+    def test_a_name_given_twice_names_both_roles(self):
+        dem = self.dem("dem.tif", ridge_dem(False))
+        out = self.path("out.tif")
+        base = ["inundation", "--dem", dem, "-o", out, "--sea-level", "1", "--dem-rmse", "0.2"]
+        self.assertUsage(base + ["--confidence-output", out],
+                         "as the depth raster and as the confidence classes")
+        self.assertUsage(base + ["--probability-output", self.path("out_confidence.tif")],
+                         "as the confidence classes and as the p_inundated raster")
+        # --qml: the classes named out.png have the style out.qml, the depths' style
+        self.assertUsage(base + ["--qml", "--confidence-output", self.path("out.png")],
+                         "'%s'" % self.path("out.qml"),
+                         "as the QGIS style of the depth raster and as the QGIS style of the "
+                         "confidence classes")
+        self.assertEqual(os.listdir(self.tmp), ["dem.tif"])
+
+    def test_derived_names_share_one_stem_rule(self):
+        """A file name that begins with its only dot has no extension (as for the QGIS style):
+        `-o hd/.tif --qml` gives hd/.tif.qml, hd/.tif_confidence.tif and its style."""
+        dem = self.dem("dem.tif", ridge_dem(False))
+        os.mkdir(self.path("hd"))
+        rc, _, err = run("inundation", "--dem", dem, "-o", self.path("hd/.tif"), "--sea-level", "1",
+                         "--dem-rmse", "0.2", "--qml", "-q")
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(sorted(os.listdir(self.path("hd"))),
+                         [".tif", ".tif.qml", ".tif_confidence.qml", ".tif_confidence.tif",
+                          ".tif_p_inundated.tif"])
+
     def test_an_existing_file_stops_everything_without_overwrite(self):
         dem = self.dem("dem.tif", ridge_dem(False))
         out = self.path("out.tif")
@@ -378,6 +405,131 @@ class Confidence(CliTestCase):
         self.assertIn("f_confidence.tif", text)
         self.assertIn("f_p_inundated.tif", text)
         self.assertIn("possibly", text)
+
+
+class NotDepths(CliTestCase):
+    """The confidence classes and p_inundated are no depths: score, zonal and sensitivity
+    refuse them as --sea (exit 2, one line naming the file) rather than reading class 2 as 2 m."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        import tempfile
+        cls.folder = tempfile.mkdtemp(prefix="notdepths")
+        cls.out = os.path.join(cls.folder, "m.tif")
+        rc, _, err = run("inundation", "--dem", sample("dem.tif"), "--sea-level", "1,3", "--dem-rmse", "1",
+                         "-o", cls.out, "-q")
+        assert rc == 0, err
+        cls.derived = {"confidence": os.path.join(cls.folder, "m_confidence.tif"),
+                       "p_inundated": os.path.join(cls.folder, "m_p_inundated.tif")}
+
+    @classmethod
+    def tearDownClass(cls):
+        import shutil
+        shutil.rmtree(cls.folder, ignore_errors=True)
+        super().tearDownClass()
+
+    def test_band_role_metadata(self):
+        for role, path in self.derived.items():
+            ds = gdal.Open(path)
+            for b in range(1, ds.RasterCount + 1):
+                self.assertEqual(ds.GetRasterBand(b).GetMetadataItem("CITYRISK_BAND_ROLE"), role)
+        ds = gdal.Open(self.out)
+        self.assertIsNone(ds.GetRasterBand(1).GetMetadataItem("CITYRISK_BAND_ROLE"))
+
+    def assertRefused(self, args, path, what):
+        rc, _, err = run(*args)
+        self.assertEqual(rc, 2, err)
+        lines = err.strip().splitlines()
+        self.assertEqual(len(lines), 1, err)
+        self.assertIn(f"'{path}'", lines[0])
+        self.assertIn(what, lines[0])
+        self.assertIn("not depths", lines[0])
+
+    def test_score_refuses_them(self):
+        for role, path in self.derived.items():
+            args = ["score", "--sea", path, "--sea-band", "1", "--water", sample("water_stress.tif"),
+                    "--informal", sample("settlement.tif"), "--arrivals", sample("population.tif"),
+                    "--grid", sample("dem.tif"), "-o", self.path(f"score-{role}.tif")]
+            self.assertRefused(args, path, role)
+            self.assertFalse(os.path.exists(self.path(f"score-{role}.tif")))
+
+    def test_zonal_refuses_them(self):
+        for role, path in self.derived.items():
+            args = ["zonal", "--zones", sample("neighbourhoods.gpkg"), "--sea", path,
+                    "-o", self.path(f"zonal-{role}.geojson")]
+            self.assertRefused(args, path, role)
+
+    def test_sensitivity_refuses_them(self):
+        for role, path in self.derived.items():
+            args = ["sensitivity", "--zones", sample("neighbourhoods.gpkg"), "--id-field", "nbhd_id",
+                    "--sea", path, "--water", sample("water_stress.tif"),
+                    "--informal", sample("settlement.tif"), "--arrivals", sample("population.tif"),
+                    "--grid", sample("dem.tif"), "-o", self.path(f"sens-{role}.geojson")]
+            self.assertRefused(args, path, role)
+
+    def test_the_depths_are_accepted(self):
+        args = ["zonal", "--zones", sample("neighbourhoods.gpkg"), "--sea", self.out, "-o",
+                self.path("zonal-depth.geojson")]
+        rc, _, err = run(*args)
+        self.assertEqual(rc, 0, err)
+
+
+def scipy_wet(z, level, conn):
+    """Cells flooded at level, by scipy.ndimage.label (independent of test_inundation's
+    breadth-first search): the default sea is the <= 0 cells joined to the edge; a land cell
+    below level is wet when its component of sea-or-below cells holds sea."""
+    from scipy import ndimage
+    structure = np.ones((3, 3), bool) if conn == "8" else ndimage.generate_binary_structure(2, 1)
+    low_labels, _ = ndimage.label(z <= 0, structure)
+    edge = np.unique(np.concatenate([low_labels[0], low_labels[-1], low_labels[:, 0], low_labels[:, -1]]))
+    sea = np.isin(low_labels, edge[edge > 0])
+    below = ~sea & (z < level)
+    labels, _ = ndimage.label(below | sea, structure)
+    seaward = np.unique(labels[sea])
+    return sea, below & np.isin(labels, seaward[seaward > 0])
+
+
+class Tiles(CliTestCase):
+    """Tiles smaller than the water's paths: the classes of a 37 x 23 DEM in tiles of 4 cells
+    are those of a whole-raster flood fill (scipy), for 4- and 8-connectivity."""
+
+    def test_small_tiles_against_scipy(self):
+        try:
+            import scipy  # noqa: F401
+        except ImportError:
+            self.skipTest("scipy is not installed")
+        rng = np.random.default_rng(11)
+        z = rng.choice([-1.0, 0.3, 0.9, 1.4, 2.5], size=(23, 37)).astype(np.float32)
+        dem = make_dem(self.path("dem.tif"), z)
+        zz = z.astype(np.float64)
+        for conn in ("4", "8"):
+            out = self.path(f"o{conn}.tif")
+            rc, _, err = run("inundation", "--dem", dem, "-o", out, "--sea-level", "1", *RMSE,
+                             "--tile-size", "4", "--connectivity", conn, "-q")
+            self.assertEqual(rc, 0, err)
+            sea, low = scipy_wet(zz, W - K * SIGMA, conn)
+            _, high = scipy_wet(zz, W + K * SIGMA, conn)
+            want = np.where(low, 2, np.where(high, 1, 0))
+            want[sea] = 255
+            got = read_band(self.path(f"o{conn}_confidence.tif"), 1)
+            np.testing.assert_array_equal(got, want, err_msg=f"connectivity {conn}")
+            self.assertTrue(((want == 1).sum() > 0) and ((want == 2).sum() > 0))
+
+    def test_overviews_of_the_classes_are_classes(self):
+        rng = np.random.default_rng(5)
+        z = np.kron(rng.choice([-1.0, 0.3, 0.9, 2.5], size=(40, 40)), np.ones((20, 20))).astype(np.float32)
+        z[:, :20] = -1.0  # the sea on the west edge
+        dem = make_dem(self.path("big.tif"), z)
+        out = self.path("big_o.tif")
+        rc, _, err = run("inundation", "--dem", dem, "-o", out, "--sea-level", "1", *RMSE, "-q")
+        self.assertEqual(rc, 0, err)
+        ds = gdal.Open(self.path("big_o_confidence.tif"))  # held: the band dies with it
+        band = ds.GetRasterBand(1)
+        self.assertGreater(band.GetOverviewCount(), 0)
+        for i in range(band.GetOverviewCount()):
+            values = set(np.unique(band.GetOverview(i).ReadAsArray()).tolist())
+            self.assertLessEqual(values, {0, 1, 2, 255}, f"overview {i}")
 
 
 if __name__ == "__main__":

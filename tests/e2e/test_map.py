@@ -432,5 +432,35 @@ class Issue18Maps(CliTestCase):
         self.assertIn(DRY_RGB, panel)
 
 
+class CategoryGaps(CliTestCase):
+    """A value without a category name (0 here, as land-cover rasters often leave it) is no
+    class, and the values after it still are: map and qml read the categories alike."""
+
+    def test_a_value_without_a_name_is_skipped_not_the_end(self):
+        path = self.path("lc.tif")
+        ds = gdal.GetDriverByName("GTiff").Create(path, 10, 10, 1, gdal.GDT_Byte)
+        srs = osr.SpatialReference()
+        srs.ImportFromEPSG(32736)
+        ds.SetProjection(srs.ExportToWkt())
+        ds.SetGeoTransform((500000, 10, 0, 8000000, 0, -10))
+        values = np.ones((10, 10), np.uint8)
+        values[:, 5:] = 2
+        band = ds.GetRasterBand(1)
+        band.WriteArray(values)
+        # In the GeoTIFF itself (GDAL's category names would need a .aux.xml beside it)
+        band.SetMetadataItem("CLASS_NAMES", json.dumps(["", "Water", "Forest"]))
+        band.SetMetadataItem("CLASS_COLORS", json.dumps(["#000000", "#0000ff", "#008000"]))
+        ds = None
+        out = self.path("lc.png")
+        rc, stdout, err = run("map", "--raster", path, "--json", "-o", out)
+        self.assertEqual(rc, 0, err)
+        s = json.loads(stdout)
+        self.assertEqual((s["mode"], s["classes"]), ("class", 2))
+        rgba = read_rgba(out)
+        colours = {tuple(px[:3]) for px in rgba.reshape(-1, 4)}
+        self.assertIn((0, 0, 255), colours)
+        self.assertIn((0, 128, 0), colours)
+
+
 if __name__ == "__main__":
     unittest.main()

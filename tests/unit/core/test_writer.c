@@ -471,17 +471,23 @@ static void byte_classes_with_names_and_colours(void **state)
     tu_rmdir(dir);
 }
 
-/* Writes a 4 x 4 raster of one band at path, left open for commit. */
-static cr_writer *small_writer(cr_ctx *ctx, const char *path)
+/* Writes a 4 x 4 raster of one band at path with opts (NULL: the defaults), left open for
+ * commit. */
+static cr_writer *small_writer_with(cr_ctx *ctx, const char *path, const cr_writer_opts *opts)
 {
     cr_grid *g = tu_grid(32736, 500000, 8000000, 30, 4, 4);
     cr_writer *w = NULL;
     float v[16] = {0};
     cr_window win = {0, 0, 4, 4};
-    assert_int_equal(cr_writer_open(ctx, path, g, NULL, &w), CR_OK);
+    assert_int_equal(cr_writer_open(ctx, path, g, opts, &w), CR_OK);
     assert_int_equal(cr_writer_write(ctx, w, 1, &win, v), CR_OK);
     cr_grid_free(g);
     return w;
+}
+
+static cr_writer *small_writer(cr_ctx *ctx, const char *path)
+{
+    return small_writer_with(ctx, path, NULL);
 }
 
 /* Files committed together appear together: when the second cannot be published (a file
@@ -513,6 +519,45 @@ static void committed_together_or_not_at_all(void **state)
     tu_rmdir(dir);
 }
 
+/* With overwrite, a set that fails to publish leaves the previous files as they were: the
+ * first file, already renamed over its old version, gets that version back, and no backup
+ * or temporary is left. */
+static void failed_overwrite_keeps_the_previous_files(void **state)
+{
+    (void)state;
+    char *dir = tu_mkdtemp();
+    char a[512], b[512];
+    snprintf(a, sizeof a, "%s/a.tif", dir);
+    snprintf(b, sizeof b, "%s/b.tif", dir);
+    FILE *f = fopen(a, "w");
+    fputs("previous", f);
+    fclose(f);
+    cr_ctx *ctx = cr_ctx_new();
+    cr_writer_opts o;
+    cr_writer_opts_init(&o);
+    o.overwrite = 1;
+    cr_writer *w[2] = {small_writer_with(ctx, a, &o), small_writer_with(ctx, b, &o)};
+    assert_int_equal(mkdir(b, 0700), 0); /* b cannot be replaced: a directory is there */
+    assert_int_not_equal(cr_writer_commit_all(ctx, w, 2), CR_OK);
+    f = fopen(a, "r");
+    assert_non_null(f);
+    char text[16] = {0};
+    assert_non_null(fgets(text, sizeof text, f));
+    fclose(f);
+    assert_string_equal(text, "previous");
+    assert_int_equal(tu_count_entries(dir), 2); /* a.tif and the folder b.tif */
+    rmdir(b);
+    /* and a set that succeeds replaces the file and leaves no backup */
+    cr_writer *again[2] = {small_writer_with(ctx, a, &o), small_writer_with(ctx, b, &o)};
+    assert_int_equal(cr_writer_commit_all(ctx, again, 2), CR_OK);
+    assert_int_equal(tu_count_entries(dir), 2);
+    GDALDatasetH ds = GDALOpen(a, GA_ReadOnly);
+    assert_non_null(ds);
+    GDALClose(ds);
+    cr_ctx_free(ctx);
+    tu_rmdir(dir);
+}
+
 int main(void)
 {
     GDALAllRegister();
@@ -525,6 +570,7 @@ int main(void)
         cmocka_unit_test(failures_on_gdal_worker_threads_fail_the_write),
         cmocka_unit_test(byte_classes_with_names_and_colours),
         cmocka_unit_test(committed_together_or_not_at_all),
+        cmocka_unit_test(failed_overwrite_keeps_the_previous_files),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
