@@ -296,9 +296,10 @@ static int same_place(const place *a, const place *b)
 static cr_status check_against_input(cr_ctx *ctx, const cr_planned *f, const struct stat *out,
                                      const char *input)
 {
-    const char *label = strcmp(f->what, "report") == 0 || strcmp(f->what, "QGIS style") == 0
-                            ? f->what
-                            : "output";
+    /* A style names the file it styles ("QGIS style of the depth raster"): still a style. */
+    const char *label = strcmp(f->what, "report") == 0 ? f->what
+                        : strncmp(f->what, "QGIS style", 10) == 0 ? "QGIS style"
+                                                                   : "output";
     char part[1200] = "";
     if (f->part_of)
         snprintf(part, sizeof part, " (a file of '%s')", f->part_of);

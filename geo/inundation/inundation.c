@@ -849,8 +849,8 @@ static cr_status check_outputs(cr_ctx *ctx, const run *r, const char *const *pat
     cr_status st = CR_OK;
     /* Named as messages name them ("would be written twice, as the depth raster and as the
      * confidence classes"); a style by the file it styles, whose stem it shares. */
-    static const char *const role[OUT_COUNT] = {"depth raster", "confidence classes",
-                                                "p_inundated raster"};
+    const char *const role[OUT_COUNT] = {r->conf ? "depth raster" : "raster",
+                                         "confidence classes", "p_inundated raster"};
     static const char *const style_role[OUT_COUNT] = {"QGIS style of the depth raster",
                                                       "QGIS style of the confidence classes",
                                                       "QGIS style of the p_inundated raster"};
