@@ -281,11 +281,13 @@ static double *read_vector(cr_ctx *ctx, GDALGroupH root, const char *path, const
 static int file_scenario(GDALGroupH root, const char *path, char *out, size_t size)
 {
     GDALAttributeH attr = GDALGroupGetAttribute(root, "scenario");
+    /* The text belongs to the attribute: used before the attribute is released. */
     const char *text = attr ? GDALAttributeReadAsString(attr) : NULL;
-    if (text && *text)
+    int named = text && *text;
+    if (named)
         normalise(text, out, size);
     GDALAttributeRelease(attr);
-    if (text && *text && *out)
+    if (named && *out)
         return 1;
     const char *name = CPLGetFilename(path);
     for (const char *s = name; *s; s++)
