@@ -1,0 +1,1 @@
+/* report.js: sorting, filtering, tooltips and the scenario switch. */
