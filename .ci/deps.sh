@@ -7,7 +7,8 @@ set -euo pipefail
 packages=(build-essential cmake pkg-config libgdal-dev libgeos-dev libproj-dev libjson-c-dev
           libcmocka-dev libcairo2-dev libxml2-dev gdal-bin python3 python3-gdal
           clang libclang-rt-14-dev # clang and libFuzzer: .ci/fuzz.sh
-          man-db groff-base bash-completion) # the generated man pages and completion: e2e.docs
+          man-db groff-base bash-completion # the generated man pages and completion: e2e.docs
+          chromium python3-websocket poppler-utils fonts-dejavu-core) # the report in a real browser: e2e.report
 if [[ "${1:-}" == "--bench" ]]; then
   packages+=(time grass-core)
 fi

@@ -51,6 +51,7 @@
 #include "cityrisk/qml.h"
 #include "cityrisk/raster.h"
 #include "cityrisk/score.h"
+#include "cityrisk/report.h"
 #include "cityrisk/sensitivity.h"
 #include "cityrisk/sobol.h"
 #include "cityrisk/vector.h"
