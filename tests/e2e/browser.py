@@ -13,7 +13,13 @@ Only the standard library and python3-websocket (Debian's websocket-client).
         rows = b.evaluate("[...document.querySelectorAll('tbody tr')].map(r => r.id)")
         png = b.screenshot(1280)            # PNG bytes; decode_png(png) -> (w, h, px)
         pdf = b.pdf()                       # A4 PDF bytes; pdf_pages(pdf) -> int
-        assert b.blocked == [] and b.errors() == []
+        assert b.blocked == [] and b.errors() == [] and b.dialogs == []
+
+    b.hover(css), b.type_text("abc", css), b.add_init_script(js) (runs before every
+    page's own scripts), b.set_viewport(1280, full_page=True); pdf_render(pdf) ->
+    one PNG per page (pdftoppm), pdf_text(pdf) -> one string per page (pdftotext).
+    An alert/confirm/prompt is recorded in b.dialogs and dismissed at once, so a
+    page that opens one never blocks the test.
 
 Flags (see /work/h21/NOTES.md on the machine that measured them): as root in a
 container Chromium refuses to start without --no-sandbox; --headless=new,
@@ -100,6 +106,7 @@ class Browser:
         self.blocked = []    # the network ones among them, all refused
         self.console = []    # dicts: source, level, text (console API, Log domain)
         self.exceptions = [] # uncaught exceptions' descriptions
+        self.dialogs = []    # dicts: type, message of every alert/confirm/prompt (dismissed)
         self._id, self._events, self.proc, self.ws = 0, [], None, None
         ws_mod = _websocket()
         exe = find_chromium(install)
@@ -182,6 +189,9 @@ class Browser:
                                                  "errorReason": "InternetDisconnected"})
             else:
                 self._post("Fetch.continueRequest", {"requestId": p["requestId"]})
+        elif method == "Page.javascriptDialogOpening":
+            self.dialogs.append({"type": p.get("type"), "message": p.get("message")})
+            self._post("Page.handleJavaScriptDialog", {"accept": False})
         elif method == "Network.requestWillBeSent":
             self.requests.append(p["request"]["url"])
         elif method == "Runtime.consoleAPICalled":
@@ -210,13 +220,14 @@ class Browser:
         res = self.send("Page.navigate", url=url)
         if res.get("errorText"):
             raise RuntimeError("navigate %s: %s" % (url, res["errorText"]))
-        self.wait_event("Page.loadEventFired")
+        if res.get("loaderId"):   # none: a same-document (#fragment) navigation, no load event
+            self.wait_event("Page.loadEventFired")
         self.pump(settle)
 
     def reset(self):
         """Forget recorded requests, console messages and exceptions (open() does it)."""
         self._events.clear()
-        for record in (self.requests, self.blocked, self.console, self.exceptions):
+        for record in (self.requests, self.blocked, self.console, self.exceptions, self.dialogs):
             record.clear()
 
     def pump(self, seconds):
@@ -254,14 +265,39 @@ class Browser:
         if not real:
             self.evaluate("document.querySelector(%s).click()" % json.dumps(selector))
             return
-        node = self._node(selector)
-        self.send("DOM.scrollIntoViewIfNeeded", nodeId=node)
-        q = self.send("DOM.getBoxModel", nodeId=node)["model"]["content"]
-        x, y = sum(q[0::2]) / 4, sum(q[1::2]) / 4
+        x, y = self._centre(selector)
         self.send("Input.dispatchMouseEvent", type="mouseMoved", x=x, y=y)
         for kind in ("mousePressed", "mouseReleased"):
             self.send("Input.dispatchMouseEvent", type=kind, x=x, y=y, button="left", clickCount=1)
         self.pump(0.05)
+
+    def hover(self, selector):
+        """Move the mouse to an element's centre (mouseover/mouseenter/mousemove fire)."""
+        x, y = self._centre(selector)
+        self.send("Input.dispatchMouseEvent", type="mouseMoved", x=x, y=y)
+        self.pump(0.05)
+
+    def _centre(self, selector):
+        node = self._node(selector)
+        self.send("DOM.scrollIntoViewIfNeeded", nodeId=node)
+        q = self.send("DOM.getBoxModel", nodeId=node)["model"]["content"]
+        return sum(q[0::2]) / 4, sum(q[1::2]) / 4
+
+    def type_text(self, text, selector=None):
+        """Type text into the focused element (or selector's), as an IME commit: one
+        `input` event per call, any Unicode."""
+        if selector:
+            self.focus(selector)
+        self.send("Input.insertText", text=text)
+        self.pump(0.05)
+
+    def add_init_script(self, source):
+        """Run source in every document before its own scripts (from the next open()).
+        Returns an identifier for remove_init_script()."""
+        return self.send("Page.addScriptToEvaluateOnNewDocument", source=source)["identifier"]
+
+    def remove_init_script(self, identifier):
+        self.send("Page.removeScriptToEvaluateOnNewDocument", identifier=identifier)
 
     def focus(self, selector):
         self.send("DOM.focus", nodeId=self._node(selector))
@@ -280,8 +316,10 @@ class Browser:
         self.send("Input.dispatchKeyEvent", **dict(down, type="keyUp", text=""))
         self.pump(0.05)
 
-    def screenshot(self, width=None, height=None, full_page=False):
-        """PNG bytes of the viewport at `width` CSS px (scale 1); full_page: whole document."""
+    def set_viewport(self, width=None, height=None, full_page=False):
+        """Emulate a viewport of width x height CSS px at scale 1 (full_page: as tall as the
+        document, so that every element is in view and elementFromPoint() reaches it).
+        It stays until pdf() or the next call. Returns (width, height)."""
         w, h = width or self.width, height or self.height
         self.send("Emulation.setDeviceMetricsOverride", width=w, height=h,
                   deviceScaleFactor=1, mobile=False)
@@ -289,6 +327,13 @@ class Browser:
             h = int(self.evaluate("Math.ceil(document.documentElement.scrollHeight)"))
             self.send("Emulation.setDeviceMetricsOverride", width=w, height=h,
                       deviceScaleFactor=1, mobile=False)
+        return w, h
+
+    def screenshot(self, width=None, height=None, full_page=False):
+        """PNG bytes of the viewport at `width` CSS px (scale 1); full_page: whole document.
+        The viewport stays emulated after it (set_viewport), so that coordinates measured in
+        the page right after match the picture's pixels."""
+        self.set_viewport(width, height, full_page)
         data = self.send("Page.captureScreenshot", format="png", fromSurface=True,
                          captureBeyondViewport=full_page)["data"]
         return base64.b64decode(data)
@@ -391,6 +436,43 @@ def decode_png(data):
         rows.append([tuple(line[x * bpp:x * bpp + 3]) for x in range(w)])
         prev = line
     return w, h, rows
+
+
+def _poppler(tool):
+    if not (shutil.which(tool) or _apt_install("poppler-utils")):
+        raise BrowserUnavailable("%s (poppler-utils) is missing and cannot be installed" % tool)
+
+
+def pdf_render(data, dpi=50):
+    """One PNG (bytes) per page of a PDF, rendered by pdftoppm at dpi."""
+    _poppler("pdftoppm")
+    with tempfile.TemporaryDirectory(prefix="cityrisk-pdf-") as d:
+        src = os.path.join(d, "in.pdf")
+        with open(src, "wb") as f:
+            f.write(data)
+        subprocess.run(["pdftoppm", "-r", str(dpi), "-png", src, os.path.join(d, "page")],
+                       check=True, capture_output=True)
+        names = sorted((n for n in os.listdir(d) if n.startswith("page")),
+                       key=lambda n: int(n[5:-4]))   # page-1.png, ..., page-10.png
+        out = []
+        for n in names:
+            with open(os.path.join(d, n), "rb") as f:
+                out.append(f.read())
+        return out
+
+
+def pdf_text(data, layout=True):
+    """The text of each page of a PDF (pdftotext; layout keeps a table's row on one line)."""
+    _poppler("pdftotext")
+    with tempfile.NamedTemporaryFile(suffix=".pdf") as f:
+        f.write(data)
+        f.flush()
+        args = ["pdftotext", "-enc", "UTF-8"] + (["-layout"] if layout else []) + [f.name, "-"]
+        text = subprocess.run(args, check=True, capture_output=True).stdout.decode("utf-8")
+    pages = text.split("\f")   # each page ends with a form feed: the last item is ""
+    if pages and pages[-1] == "":
+        pages.pop()
+    return pages
 
 
 def pdf_pages(data):

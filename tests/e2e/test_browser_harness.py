@@ -12,7 +12,8 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from browser import Browser, BrowserUnavailable, decode_png, pdf_pages  # noqa: E402
+from browser import (Browser, BrowserUnavailable, decode_png, pdf_pages, pdf_render,  # noqa: E402
+                     pdf_text)
 
 RED, BLUE = (215, 48, 31), (33, 102, 172)
 PAGE = """<!doctype html>
@@ -37,6 +38,8 @@ PAGE = """<!doctype html>
   <tr><td>Alpha</td><td>0.9</td></tr>
   <tr><td>Charlie &lt;x&gt;</td><td>0.5</td></tr>
 </tbody></table>
+<select id="pick"><option value="0">first</option><option value="1">second</option></select>
+<input id="find" type="search"><div id="tip" hidden></div>
 <div class="page">page one</div><div class="page">page two</div><div>page three</div>
 <script>
  function sortBy(th) {
@@ -53,6 +56,10 @@ PAGE = """<!doctype html>
    th.addEventListener('click', e => { window.lastClickTrusted = e.isTrusted; sortBy(th); });
    th.addEventListener('keydown', e => { if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); sortBy(th); } });
  });
+ document.getElementById('pick').addEventListener('change', e => { window.picked = e.target.value; });
+ document.getElementById('find').addEventListener('input', e => { window.found = e.target.value; });
+ document.getElementById('a').addEventListener('mouseenter', () => { document.getElementById('tip').hidden = false; });
+ if (location.search === '?alert') alert('hello');
  console.log('page ready');
 </script>
 </body></html>
@@ -119,6 +126,33 @@ class BrowserHarness(unittest.TestCase):
         self.b.press(" ")
         self.assertEqual(self.b.evaluate(ORDER), ["Alpha", "Charlie <x>", "Bravo & Co"])
 
+    def test_select_by_keyboard(self):
+        self.b.press("ArrowDown", selector="#pick")
+        self.assertEqual(self.b.evaluate("document.getElementById('pick').value"), "1")
+        self.assertEqual(self.b.evaluate("window.picked"), "1")   # a change event
+
+    def test_hover_and_typing(self):
+        self.assertTrue(self.b.evaluate("document.getElementById('tip').hidden"))
+        self.b.hover("#a")
+        self.assertFalse(self.b.evaluate("document.getElementById('tip').hidden"))
+        self.b.type_text("Çaia 東京 <&>", selector="#find")
+        self.assertEqual(self.b.evaluate("window.found"), "Çaia 東京 <&>")
+
+    def test_dialogs_are_recorded_and_dismissed(self):
+        self.assertEqual(self.b.dialogs, [])
+        self.b.open("file://" + self.page + "?alert")   # would block the page if left open
+        self.assertEqual(self.b.dialogs, [{"type": "alert", "message": "hello"}])
+        self.assertEqual(self.b.evaluate("1 + 1"), 2)
+
+    def test_init_script_runs_before_the_page(self):
+        ident = self.b.add_init_script("window.alert = m => { window.__alerted = String(m); };")
+        try:
+            self.b.open("file://" + self.page + "?alert")
+        finally:
+            self.b.remove_init_script(ident)
+        self.assertEqual(self.b.dialogs, [])
+        self.assertEqual(self.b.evaluate("window.__alerted"), "hello")
+
     def test_screenshot_colours(self):
         t = time.monotonic()
         png = self.b.screenshot(1280)
@@ -140,6 +174,12 @@ class BrowserHarness(unittest.TestCase):
         sys.stderr.write("[pdf %.2fs] " % (time.monotonic() - t))
         self.assertTrue(pdf.startswith(b"%PDF-"))
         self.assertEqual(pdf_pages(pdf), 3)
+        pngs, texts = pdf_render(pdf, dpi=30), pdf_text(pdf)
+        self.assertEqual(len(pngs), 3)
+        self.assertEqual(decode_png(pngs[0])[:2], (249, 351))   # A4 (595.92 x 841.92 pt) at 30 dpi
+        self.assertEqual(len(texts), 3)
+        self.assertIn("page two", texts[1])
+        self.assertIn("page three", texts[2])
         if os.environ.get("HARNESS_KEEP"):
             with open(os.path.join(os.environ["HARNESS_KEEP"], "harness.pdf"), "wb") as f:
                 f.write(pdf)
