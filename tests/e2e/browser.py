@@ -132,6 +132,9 @@ class Browser:
         self.startup_seconds = time.monotonic() - t0
         for method in ("Page.enable", "Runtime.enable", "Log.enable", "Network.enable", "DOM.enable"):
             self.send(method)
+        # a headless page is not focused: without this, DOM.focus moves document.activeElement
+        # but fires no focus event (and :focus styles do not apply)
+        self.send("Emulation.setFocusEmulationEnabled", enabled=True)
         self.send("Network.emulateNetworkConditions", offline=True, latency=0,
                   downloadThroughput=-1, uploadThroughput=-1)
         self.send("Fetch.enable", patterns=[{"urlPattern": "*"}])

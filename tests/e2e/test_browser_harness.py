@@ -58,6 +58,7 @@ PAGE = """<!doctype html>
  });
  document.getElementById('pick').addEventListener('change', e => { window.picked = e.target.value; });
  document.getElementById('find').addEventListener('input', e => { window.found = e.target.value; });
+ document.getElementById('find').addEventListener('focus', () => { window.focused = true; });
  document.getElementById('a').addEventListener('mouseenter', () => { document.getElementById('tip').hidden = false; });
  if (location.search === '?alert') alert('hello');
  console.log('page ready');
@@ -136,6 +137,7 @@ class BrowserHarness(unittest.TestCase):
         self.b.hover("#a")
         self.assertFalse(self.b.evaluate("document.getElementById('tip').hidden"))
         self.b.type_text("Çaia 東京 <&>", selector="#find")
+        self.assertTrue(self.b.evaluate("window.focused"))   # focus events fire (page focused)
         self.assertEqual(self.b.evaluate("window.found"), "Çaia 東京 <&>")
 
     def test_dialogs_are_recorded_and_dismissed(self):
