@@ -164,12 +164,13 @@ class SampleCity:
                "--name-field", "name", "--sea", depth, "--scenario", SCENARIOS[0], *layers,
                "--grid", "data/dem.tif", "--samples", "32", "-o", "sensitivity.geojson", "-q", **here)
         cls.inputs_seconds = time.monotonic() - t0
-        _, cls.report_seconds = run_ok(
+        out, cls.report_seconds = run_ok(   # the summary (--json) on stdout
             "report", "--by", "scenario",
             *[a for s in SCENARIOS for a in ("--zones", f"{s}={zones.format(s)}")],
             *[a for s in SCENARIOS for a in ("--exposure", f"{s}={exposure.format(s)}")],
             "--sensitivity", "sensitivity.geojson", "--inundation", depth, "--city", CITY,
-            "-o", "report.html", **here)
+            "-o", "report.html", "--json", **here)
+        cls.summary = json.loads(out)
         cls.props = {s: features(cls.zones[s]) for s in SCENARIOS}
         cls.colours = class_colours(cls.exposure[SCENARIOS[0]])
         cls.bytes = os.path.getsize(cls.report)
@@ -377,6 +378,13 @@ class SampleCityPage(PageCase):
         refs = b.evaluate("""[...document.querySelectorAll('[src],[href],[srcset]')].map(e =>
             e.getAttribute('src') || e.getAttribute('href') || e.getAttribute('srcset'))""")
         self.assertEqual([r for r in refs if not r.startswith(("data:", "#"))], [])
+
+    def test_json_summary_says_what_the_report_holds(self):
+        s = self.city.summary
+        self.assertEqual({k: s[k] for k in ("output", "bytes", "views", "zones", "images", "sensitivity", "paged")},
+                         {"output": "report.html", "bytes": self.city.bytes, "views": len(SCENARIOS),
+                          "zones": len(self.city.props[SCENARIOS[0]]), "images": len(SCENARIOS),
+                          "sensitivity": True, "paged": False})
 
     def test_every_input_is_in_the_provenance(self):
         text = self.b.evaluate("document.querySelector('section#provenance').innerText")
@@ -918,7 +926,8 @@ class TenThousandZones(PageCase):
         zones, feats = write_grid(os.path.join(cls.dir, "grid.geojson"), 100)
         cls.props = {f["properties"]["name"]: f["properties"] for f in feats}
         cls.page = os.path.join(cls.dir, "large.html")
-        _, seconds = run_ok("report", "--zones", zones, "-o", cls.page)
+        out, seconds = run_ok("report", "--zones", zones, "-o", cls.page, "--json")
+        cls.summary = json.loads(out)
         cls.bytes = os.path.getsize(cls.page)
         sample_bytes = os.path.getsize(SampleCity.make().report)
         sys.stderr.write(f"\n[report sizes: sample city {sample_bytes} bytes; {LARGE_ZONES} zones "
@@ -931,6 +940,8 @@ class TenThousandZones(PageCase):
 
     def test_size_is_bounded(self):
         self.assertLess(self.bytes, LARGE_BOUND)
+        self.assertEqual((self.summary["zones"], self.summary["views"], self.summary["paged"],
+                          self.summary["bytes"]), (LARGE_ZONES, 1, True, self.bytes))
 
     def test_table_is_paged(self):
         b = self.b
