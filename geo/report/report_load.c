@@ -169,7 +169,11 @@ static cr_status open_input(loader *l, const char *role, const char *path, unsig
 {
     cr_status st = CR_OK;
     cr_gdal_begin(l->ctx);
-    *ds = GDALOpenEx(path, flags | GDAL_OF_READONLY | GDAL_OF_VERBOSE_ERROR, NULL, NULL, NULL);
+    /* a GeoJSON's "cityrisk" member is read with its features, not by parsing it twice */
+    GDALDriverH drv = flags & GDAL_OF_VECTOR ? GDALIdentifyDriverEx(path, GDAL_OF_VECTOR, NULL, NULL) : NULL;
+    int geojson = drv && strcmp(GDALGetDriverShortName(drv), "GeoJSON") == 0;
+    const char *const native[] = {"NATIVE_DATA=YES", NULL};
+    *ds = GDALOpenEx(path, flags | GDAL_OF_READONLY | GDAL_OF_VERBOSE_ERROR, NULL, geojson ? native : NULL, NULL);
     if (!*ds) {
         VSILFILE *f = VSIFOpenL(path, "rb");
         const char *msg = cr_gdal_message(l->ctx);
