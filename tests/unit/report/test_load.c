@@ -155,16 +155,19 @@ static void write_raster_with(const char *path, const char *inputs, const char *
 
 /* Two labelled views with different zone orders and a zone missing from one: three zones in
  * first-seen order, NaN where a view lacks a zone, each view's flood from its scenario's
- * fields, the odd name as it is, titles, CRS, classes from zonal's breaks, sources. */
+ * fields, the odd name as it is, titles, CRS, the second view's exposure by its labels,
+ * classes from zonal's breaks (the first view has no exposure raster), sources. */
 static void test_views_matched_by_id(void **state)
 {
     fixture *f = *state;
-    char *a = write_view_a(f->dir), *b = write_view_b(f->dir);
+    char *a = write_view_a(f->dir), *b = write_view_b(f->dir), *tif = tu_path(f->dir, "e.tif");
+    write_raster_with(tif, NULL, "{\"classes\":{\"breaks\":[5]}}");
     cr_report_opts o;
     cr_report_opts_init(&o);
     char **by = CSLAddString(CSLAddString(NULL, "scenario"), "weights");
     o.by = by;
     o.zones = add_spec(add_spec(NULL, "ssp245-2100;default", a), "stress-2m;equal", b);
+    o.exposure = add_spec(NULL, "stress-2m;equal", tif);
     report_model r = {0};
     assert_int_equal(report_load(f->ctx, &r, &o), CR_OK);
 
@@ -177,6 +180,9 @@ static void test_views_matched_by_id(void **state)
     assert_string_equal(r.views[0].scenario, "ssp245-2100");
     assert_string_equal(r.views[1].scenario, "stress-2m");
     assert_null(r.views[0].exposure_path);
+    assert_null(r.views[0].exposure_metadata);
+    assert_string_equal(r.views[1].exposure_path, tif);
+    assert_non_null(r.views[1].exposure_metadata);
 
     assert_int_equal(r.nzones, 3);
     assert_int_equal(r.nmetrics, report_metric_count());
@@ -222,9 +228,11 @@ static void test_views_matched_by_id(void **state)
     assert_string_equal(r.classes.colors[1], "#fd8d3c");
     assert_string_equal(r.classes.colors[2], "#bd0026");
 
-    assert_int_equal(r.nsources, 2);
+    assert_int_equal(r.nsources, 3);
     assert_string_equal(r.sources[0].role, "zones ssp245-2100;default");
     assert_string_equal(r.sources[1].role, "zones stress-2m;equal");
+    assert_string_equal(r.sources[2].role, "exposure stress-2m;equal");
+    assert_string_equal(r.sources[2].path, tif);
     struct stat sb;
     assert_int_equal(stat(b, &sb), 0);
     assert_int_equal(r.sources[1].bytes, (int64_t)sb.st_size);
@@ -238,8 +246,10 @@ static void test_views_matched_by_id(void **state)
     report_model_free(&r);
     CSLDestroy(by);
     CSLDestroy(o.zones);
+    CSLDestroy(o.exposure);
     free(a);
     free(b);
+    free(tif);
 }
 
 /* Without --by a view is named by its file's stem; one sea scenario means unsuffixed fields;
