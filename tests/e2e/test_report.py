@@ -275,7 +275,8 @@ class PageCase(unittest.TestCase):
     def assertLoadedClean(self):
         """No network request (refused or not), no console error, no JS exception."""
         self.assertEqual(self.b.blocked, [], "requests to the network")
-        self.assertEqual([u for u in self.b.requests if not u.startswith(("file:", "data:", "blob:", "about:"))],
+        local = ("file:", "data:", "blob:", "about:")
+        self.assertEqual([u for u in self.b.requests if not u.startswith(local)],
                          [], "requests other than the file itself and data: URLs")
         self.assertEqual(self.b.errors(), [], "console errors or exceptions")
         self.assertEqual(self.b.dialogs, [])
@@ -326,7 +327,8 @@ class PageCase(unittest.TestCase):
                 if shown is not None:
                     scale = 100.0 if "%" in head["text"] else 1.0
                     number, decimals = shown
-                    self.assertLessEqual(abs(number - want * scale), 0.5 * 10 ** -decimals + 1e-9 * abs(want * scale),
+                    self.assertLessEqual(abs(number - want * scale),
+                                         0.5 * 10 ** -decimals + 1e-9 * abs(want * scale),
                                          f"{where}: shows {text!r} for {want!r}")
                 else:
                     self.assertNotEqual(text, "", where)
@@ -371,9 +373,8 @@ class SampleCityPage(PageCase):
                                         datetime.datetime.now(datetime.timezone.utc).date())}
         self.assertTrue(set(re.findall(r"\d{4}-\d{2}-\d{2}", meta)) & days, meta)
         for section in ("summary", "map", "table", "top", "ranks", "methods", "provenance"):
-            self.assertTrue(b.evaluate(f"!!document.querySelector('section#{section}') && "
-                                       f"document.querySelector('section#{section}').innerText.trim().length > 0"),
-                            section)
+            self.assertTrue(b.evaluate(f"(s => !!s && s.innerText.trim().length > 0)"
+                                       f"(document.querySelector('section#{section}'))"), section)
         # nothing on the page is fetched: no src/href to any URL but data: and in-page anchors
         refs = b.evaluate("""[...document.querySelectorAll('[src],[href],[srcset]')].map(e =>
             e.getAttribute('src') || e.getAttribute('href') || e.getAttribute('srcset'))""")
@@ -381,7 +382,8 @@ class SampleCityPage(PageCase):
 
     def test_json_summary_says_what_the_report_holds(self):
         s = self.city.summary
-        self.assertEqual({k: s[k] for k in ("output", "bytes", "views", "zones", "images", "sensitivity", "paged")},
+        keys = ("output", "bytes", "views", "zones", "images", "sensitivity", "paged")
+        self.assertEqual({k: s[k] for k in keys},
                          {"output": "report.html", "bytes": self.city.bytes, "views": len(SCENARIOS),
                           "zones": len(self.city.props[SCENARIOS[0]]), "images": len(SCENARIOS),
                           "sensitivity": True, "paged": False})
@@ -487,7 +489,8 @@ class SampleCityPage(PageCase):
 
     def test_scenario_switch_recolours_the_map_and_the_table(self):
         b = self.b
-        options = b.evaluate("[...document.querySelectorAll('select#scenario option')].map(o => [o.value, o.text.trim()])")
+        options = b.evaluate("[...document.querySelectorAll('select#scenario option')]"
+                             ".map(o => [o.value, o.text.trim()])")
         self.assertEqual(options, [[str(i), s] for i, s in enumerate(SCENARIOS)])
         before = b.evaluate(FILLS_JS)
         self.assertEqual(len(before), len(self.city.props[SCENARIOS[0]]))
@@ -578,8 +581,10 @@ class SampleCityPage(PageCase):
         sampled = {z: xy for z, xy in points.items() if xy}
         self.assertGreater(len(sampled), 0.5 * len(points), "few zones large enough to sample")
         pixel = lambda x, y: tuple(int(c) for c in px[y, x])   # noqa: E731
-        wrong = {z: (pixel(x, y), fills[z]) for z, (x, y) in sampled.items() if pixel(x, y) != hex_rgb(fills[z])}
-        self.assertLessEqual(len(wrong), 0.1 * len(sampled), f"pixels not of the zone's class colour: {wrong}")
+        wrong = {z: (pixel(x, y), fills[z]) for z, (x, y) in sampled.items()
+                 if pixel(x, y) != hex_rgb(fills[z])}
+        self.assertLessEqual(len(wrong), 0.1 * len(sampled),
+                             f"pixels not of the zone's class colour: {wrong}")
         seen = {pixel(x, y) for x, y in sampled.values()}
         for colour in set(fills.values()):
             self.assertIn(hex_rgb(colour), seen, f"no pixel of {colour}")
@@ -767,7 +772,8 @@ class EscapedNames(PageCase):
         self.assertEqual(b.evaluate("document.querySelectorAll('header script, #summary script, "
                                     "#zones-table tbody script, article.card script, #tooltip script, "
                                     "#zones-map script, title *').length"), 0)
-        self.assertEqual(b.evaluate("document.querySelectorAll('header h1 *, #zones-table tbody th *').length"), 0)
+        self.assertEqual(b.evaluate("document.querySelectorAll('header h1 *, #zones-table tbody th *')"
+                                    ".length"), 0)
         data = json.loads(b.evaluate("document.getElementById('report-data').textContent"))
         self.assertEqual([z["name"] for z in data["zones"]], NAMES)
 
@@ -788,7 +794,8 @@ class EscapedNames(PageCase):
         summary = b.evaluate("document.getElementById('summary').innerText")
         self.assertIn(NAMES[0], summary)   # the top zone is named in the summary
         for zone, name in rows.items():
-            label = b.evaluate(f"document.querySelector('path.zone[data-zone=\"{zone}\"]').getAttribute('aria-label')")
+            label = b.evaluate(f"document.querySelector('path.zone[data-zone=\"{zone}\"]')"
+                               f".getAttribute('aria-label')")
             self.assertTrue(label.startswith(name + ":"), label)
             b.focus(f'path.zone[data-zone="{zone}"]')
             b.pump(0.05)
@@ -870,7 +877,8 @@ class ReportErrors(CliTestCase):
         junk = self.path("junk.tif")
         with open(junk, "w") as f:
             f.write("not a raster\n")
-        rc, _, err = run("report", "--zones", self.city.zones[SCENARIOS[0]], "--exposure", junk, "-o", self.out)
+        rc, _, err = run("report", "--zones", self.city.zones[SCENARIOS[0]], "--exposure", junk,
+                         "-o", self.out)
         self.assertIn(rc, (1, 3), err)
         self.assertIn(junk, err)
         self.assertEqual(os.listdir(self.out_dir), [])
@@ -952,7 +960,9 @@ class TenThousandZones(PageCase):
         self.assertTrue(b.evaluate("!!document.querySelector('nav#pager button.prev') && "
                                    "!!document.querySelector('nav#pager button.next')"))
         pages = (LARGE_ZONES + PAGE_ROWS - 1) // PAGE_ROWS
-        pager = lambda: " ".join(b.evaluate("document.getElementById('pager').innerText").split())  # noqa: E731
+        def pager():
+            return " ".join(b.evaluate("document.getElementById('pager').innerText").split())
+
         self.assertIn(f"page 1 of {pages}", pager())
         first = self.rows()
         self.assertEqual(len(first), PAGE_ROWS)
