@@ -168,9 +168,10 @@ static void put_row(report_buf *b, const report_model *r, int z, int row, const 
     report_buf_printf(b, "</title><text x=\"%g\" y=\"%.1f\" text-anchor=\"end\">", CHART_LEFT - 10, y + 4);
     put_short_name(b, zone_label(zone));
     report_buf_printf(b,
-                      "</text><line class=\"interval\" x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"" CHART_LINE
-                      "\" stroke-width=\"3\" stroke-linecap=\"round\"/>"
-                      "<line class=\"median\" x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"#000\" stroke-width=\"2\"/>"
+                      "</text><line class=\"interval\" x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\" "
+                      "stroke=\"" CHART_LINE "\" stroke-width=\"3\" stroke-linecap=\"round\"/>"
+                      "<line class=\"median\" x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\" "
+                      "stroke=\"#000\" stroke-width=\"2\"/>"
                       "<circle class=\"nominal\" cx=\"%.1f\" cy=\"%.1f\" r=\"5\" fill=\"" CHART_DOT "\"/></g>",
                       rank_x(a, zone->rank_p05), rank_x(a, zone->rank_p95), y, y, rank_x(a, zone->rank_p50),
                       rank_x(a, zone->rank_p50), y - 7, y + 7, rank_x(a, zone->rank_nominal), y);
@@ -181,7 +182,9 @@ static void put_row(report_buf *b, const report_model *r, int z, int row, const 
 static void put_axis(report_buf *b, int rows, const chart_axis *a)
 {
     double y = CHART_TOP + rows * CHART_ROW + 6;
-    report_buf_printf(b, "<g class=\"axis\" font-size=\"12\"><line x1=\"%g\" x2=\"%g\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"#000\"/>",
+    report_buf_printf(b,
+                      "<g class=\"axis\" font-size=\"12\">"
+                      "<line x1=\"%g\" x2=\"%g\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"#000\"/>",
                       CHART_LEFT, CHART_WIDTH - CHART_RIGHT, y, y);
     for (double t = 1; t <= a->max + 1e-9; t = t == 1 && a->step > 1 ? a->step : t + a->step)
         report_buf_printf(b,
@@ -203,11 +206,12 @@ static void put_chart(report_buf *b, const report_model *r, const int *rows, int
     chart_axis a;
     axis_scale(max_rank, &a.max, &a.step);
     report_buf_printf(b,
-                      "<svg id=\"rank-chart\" role=\"img\" viewBox=\"0 0 %g %g\" xmlns=\"http://www.w3.org/2000/svg\" "
-                      "font-family=\"" CHART_FONT "\" font-size=\"13\" aria-labelledby=\"rank-chart-title rank-chart-desc\">"
-                      "<title id=\"rank-chart-title\">Rank intervals of the %d most exposed zones over the sensitivity runs"
-                      "</title><desc id=\"rank-chart-desc\">Each row is a zone, best nominal rank first: the dot is its "
-                      "nominal rank, the line spans its ranks in 5 %% to 95 %% of runs, the tick is the median.",
+                      "<svg id=\"rank-chart\" role=\"img\" viewBox=\"0 0 %g %g\" "
+                      "xmlns=\"http://www.w3.org/2000/svg\" font-family=\"" CHART_FONT "\" font-size=\"13\" "
+                      "aria-labelledby=\"rank-chart-title rank-chart-desc\"><title id=\"rank-chart-title\">"
+                      "Rank intervals of the %d most exposed zones over the sensitivity runs</title>"
+                      "<desc id=\"rank-chart-desc\">Each row is a zone, best nominal rank first: the dot is its nominal rank, "
+                      "the line spans its ranks in 5 %% to 95 %% of runs, the tick is the median.",
                       CHART_WIDTH, CHART_TOP + n * CHART_ROW + CHART_BOTTOM, n);
     for (int i = 0; i < n; i++) {
         report_buf_puts(b, " ");

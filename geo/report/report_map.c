@@ -263,7 +263,9 @@ static void class_colours(const report_model *r, const double *values, size_t n,
     for (int k = 0; k < r->classes.n; k++) {
         unsigned c = 0;
         sscanf(r->classes.colors[k], "#%6x", &c);
-        colour[k][0] = (unsigned char)(c >> 16), colour[k][1] = (unsigned char)(c >> 8), colour[k][2] = (unsigned char)c;
+        colour[k][0] = (unsigned char)(c >> 16);
+        colour[k][1] = (unsigned char)(c >> 8);
+        colour[k][2] = (unsigned char)c;
     }
     for (size_t i = 0; i < n; i++) {
         unsigned char *p = rgba + 4 * i;

@@ -263,6 +263,43 @@ static void test_exposure_image_classes(void **state)
     free(tif);
 }
 
+/* The band described "score" is drawn, not band 1 (zonal's class band may come first). */
+static void test_exposure_band_described_score(void **state)
+{
+    (void)state;
+    char *dir = tu_mkdtemp();
+    char *tif = tu_path(dir, "bands.tif");
+    GDALDatasetH ds = GDALCreate(GDALGetDriverByName("GTiff"), tif, 2, 1, 2, GDT_Float32, NULL);
+    double gt[6] = {0, 200, 0, 200, 0, -200};
+    GDALSetGeoTransform(ds, gt);
+    char *wkt = epsg_wkt(32736);
+    GDALSetProjection(ds, wkt);
+    free(wkt);
+    float first[2] = {9, 9}, score[2] = {1, 4};
+    GDALSetDescription(GDALGetRasterBand(ds, 2), "score");
+    float *bands[2] = {first, score};
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(GDALRasterIO(GDALGetRasterBand(ds, i + 1), GF_Write, 0, 0, 2, 1, bands[i], 2, 1,
+                                      GDT_Float32, 0, 0),
+                         CE_None);
+    GDALClose(ds);
+    const char *zone[] = {"POLYGON ((0 0,400 0,400 200,0 200,0 0))"};
+    report_model *r = model_new(32736, 1, zone, 1);
+    r->views[0].exposure_path = tif;
+    cr_ctx *ctx = cr_ctx_new();
+    assert_int_equal(report_map(ctx, r), CR_OK);
+    int w = 0, h = 0;
+    unsigned char *rgba = image_pixels(&r->views[0], &w, &h);
+    assert_true(w == 2 && h == 1);
+    assert_pixel(rgba, w, 0, 0, YLORRD[0]);
+    assert_pixel(rgba, w, 1, 0, YLORRD[2]);
+    free(rgba);
+    cr_ctx_free(ctx);
+    model_free(r);
+    tu_rmdir(dir);
+    free(tif);
+}
+
 /* A lon/lat raster under UTM zones: its one scored block (class Very High) lands where
  * PROJ puts the block's centre, and the cells outside the raster's data are transparent. */
 static void test_exposure_image_in_another_crs(void **state)
@@ -349,6 +386,7 @@ int main(void)
         cmocka_unit_test(test_degenerate_frames),
         cmocka_unit_test(test_tolerance_rule),
         cmocka_unit_test(test_exposure_image_classes),
+        cmocka_unit_test(test_exposure_band_described_score),
         cmocka_unit_test(test_exposure_image_in_another_crs),
         cmocka_unit_test(test_unreadable_exposure),
     };
