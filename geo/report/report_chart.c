@@ -210,7 +210,8 @@ static void put_chart(report_buf *b, const report_model *r, const int *rows, int
                       "xmlns=\"http://www.w3.org/2000/svg\" font-family=\"" CHART_FONT "\" font-size=\"13\" "
                       "aria-labelledby=\"rank-chart-title rank-chart-desc\"><title id=\"rank-chart-title\">"
                       "Rank intervals of the %d most exposed zones over the sensitivity runs</title>"
-                      "<desc id=\"rank-chart-desc\">Each row is a zone, best nominal rank first: the dot is its nominal rank, "
+                      "<desc id=\"rank-chart-desc\">Each row is a zone, best nominal rank first: "
+                      "the dot is its nominal rank, "
                       "the line spans its ranks in 5 %% to 95 %% of runs, the tick is the median.",
                       CHART_WIDTH, CHART_TOP + n * CHART_ROW + CHART_BOTTOM, n);
     for (int i = 0; i < n; i++) {
