@@ -206,6 +206,14 @@ static int needs_warp(GDALDatasetH ds, const char *zones_wkt)
     return !same;
 }
 
+/* 1 when the raster has a north-up geotransform (no rotation), which frame_window reads;
+ * a rotated one is warped into a north-up grid first. */
+static int north_up(GDALDatasetH ds)
+{
+    double gt[6];
+    return GDALGetGeoTransform(ds, gt) != CE_None || (gt[2] == 0 && gt[4] == 0 && gt[1] > 0 && gt[5] < 0);
+}
+
 /* A warped view of one band of ds in the CRS wkt (nearest neighbour: classes are not
  * averaged), its nodata kept and cells outside the source nodata; NULL on failure. */
 static GDALDatasetH warped_band(GDALDatasetH ds, int band, const char *wkt)
@@ -362,7 +370,7 @@ static cr_status view_image(cr_ctx *ctx, report_model *r, report_view *view, con
     cr_gdal_begin(ctx);
     GDALRasterBandH band = score_band(ds);
     GDALDatasetH warped = NULL;
-    if (needs_warp(ds, r->crs_wkt)) {
+    if (needs_warp(ds, r->crs_wkt) || !north_up(ds)) {
         warped = warped_band(ds, GDALGetBandNumber(band), r->crs_wkt);
         if (!warped)
             st = cr_ctx_fail_gdal(ctx, CR_E_IO, "%s: cannot transform the exposure score into the zones' CRS",
@@ -383,6 +391,8 @@ static cr_status view_images(cr_ctx *ctx, report_model *r, const map_frame *f)
 {
     for (int v = 0; v < r->nviews; v++) {
         report_view *view = &r->views[v];
+        free(view->image_base64);
+        view->image_base64 = NULL;
         if (!view->exposure_path || f->empty || r->classes.n < 1)
             continue;
         int same = -1;

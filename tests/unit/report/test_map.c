@@ -300,6 +300,42 @@ static void test_exposure_band_described_score(void **state)
     free(tif);
 }
 
+/* A south-up raster (rows from the south) is warped north-up: its northern row on top. */
+static void test_exposure_south_up(void **state)
+{
+    (void)state;
+    char *dir = tu_mkdtemp();
+    char *tif = tu_path(dir, "south-up.tif");
+    GDALDatasetH ds = GDALCreate(GDALGetDriverByName("GTiff"), tif, 4, 2, 1, GDT_Float32, NULL);
+    double gt[6] = {0, 100, 0, 0, 0, 100};
+    GDALSetGeoTransform(ds, gt);
+    char *wkt = epsg_wkt(32736);
+    GDALSetProjection(ds, wkt);
+    free(wkt);
+    float rows[8] = {1, 1, 1, 1, 7, 7, 7, 7}; /* y 0..100 Very Low, y 100..200 Very High */
+    assert_int_equal(GDALRasterIO(GDALGetRasterBand(ds, 1), GF_Write, 0, 0, 4, 2, rows, 4, 2, GDT_Float32, 0, 0),
+                     CE_None);
+    GDALClose(ds);
+    const char *zone[] = {"POLYGON ((0 0,400 0,400 200,0 200,0 0))"};
+    report_model *r = model_new(32736, 1, zone, 1);
+    r->views[0].exposure_path = tif;
+    cr_ctx *ctx = cr_ctx_new();
+    assert_int_equal(report_map(ctx, r), CR_OK);
+    int w = 0, h = 0;
+    unsigned char *rgba = image_pixels(&r->views[0], &w, &h);
+    assert_true(w == 4 && h == 2);
+    assert_pixel(rgba, w, 0, 0, YLORRD[4]);
+    assert_pixel(rgba, w, 3, 1, YLORRD[0]);
+    const report_view *v = &r->views[0];
+    assert_true(fabs(v->image_x) < 1e-6 && fabs(v->image_y) < 1e-6 && fabs(v->image_w - 1000) < 1e-6 &&
+                fabs(v->image_h - 500) < 1e-6);
+    free(rgba);
+    cr_ctx_free(ctx);
+    model_free(r);
+    tu_rmdir(dir);
+    free(tif);
+}
+
 /* A lon/lat raster under UTM zones: its one scored block (class Very High) lands where
  * PROJ puts the block's centre, and the cells outside the raster's data are transparent. */
 static void test_exposure_image_in_another_crs(void **state)
@@ -387,6 +423,7 @@ int main(void)
         cmocka_unit_test(test_tolerance_rule),
         cmocka_unit_test(test_exposure_image_classes),
         cmocka_unit_test(test_exposure_band_described_score),
+        cmocka_unit_test(test_exposure_south_up),
         cmocka_unit_test(test_exposure_image_in_another_crs),
         cmocka_unit_test(test_unreadable_exposure),
     };
