@@ -234,6 +234,40 @@ static void assert_pixel(const unsigned char *rgba, int w, int col, int row, con
     assert_int_equal(p[3], 255);
 }
 
+/* Writes a w x h Float32 GeoTIFF in EPSG:32736 with the geotransform gt and nbands bands of
+ * values (band-sequential); band score_band (1-based, 0: none) described "score". */
+static void write_bands(const char *path, int w, int h, double gt[6], int nbands, const float *values, int score_band)
+{
+    GDALDatasetH ds = GDALCreate(GDALGetDriverByName("GTiff"), path, w, h, nbands, GDT_Float32, NULL);
+    GDALSetGeoTransform(ds, gt);
+    char *wkt = epsg_wkt(32736);
+    GDALSetProjection(ds, wkt);
+    free(wkt);
+    if (score_band)
+        GDALSetDescription(GDALGetRasterBand(ds, score_band), "score");
+    assert_int_equal(GDALDatasetRasterIO(ds, GF_Write, 0, 0, w, h, (void *)values, w, h, GDT_Float32, nbands, NULL,
+                                         0, 0, 0),
+                     CE_None);
+    GDALClose(ds);
+}
+
+/* The image report_map draws of the raster at path under a 400 m x 200 m zone in
+ * EPSG:32736, decoded (free()); its size in *w, *h, its place in *view. */
+static unsigned char *image_under_zone(const char *path, int *w, int *h, report_view *view)
+{
+    const char *zone[] = {"POLYGON ((0 0,400 0,400 200,0 200,0 0))"};
+    report_model *r = model_new(32736, 1, zone, 1);
+    r->views[0].exposure_path = (char *)path;
+    cr_ctx *ctx = cr_ctx_new();
+    assert_int_equal(report_map(ctx, r), CR_OK);
+    unsigned char *rgba = image_pixels(&r->views[0], w, h);
+    *view = r->views[0];
+    view->image_base64 = NULL;
+    cr_ctx_free(ctx);
+    model_free(r);
+    return rgba;
+}
+
 /* A 4 x 2 raster over a 400 m x 200 m zone: each value in its INFORM class colour, nodata
  * and NaN transparent; the image covers the map. */
 static void test_exposure_image_classes(void **state)
@@ -243,22 +277,15 @@ static void test_exposure_image_classes(void **state)
     char *tif = tu_path(dir, "exposure.tif");
     const float values[8] = {1.0f, 3.0f, 4.0f, -9999.0f, 5.5f, 7.0f, NAN, 2.0f};
     tu_write_raster(tif, 32736, 0, 200, 100, 4, 2, values, 1, -9999);
-    const char *wkt[] = {"POLYGON ((0 0,400 0,400 200,0 200,0 0))"};
-    report_model *r = model_new(32736, 1, wkt, 1);
-    r->views[0].exposure_path = tif;
-    cr_ctx *ctx = cr_ctx_new();
-    assert_int_equal(report_map(ctx, r), CR_OK);
-    const report_view *v = &r->views[0];
-    assert_true(v->image_x == 0 && v->image_y == 0 && v->image_w == 1000 && v->image_h == 500);
     int w = 0, h = 0;
-    unsigned char *rgba = image_pixels(v, &w, &h);
+    report_view v;
+    unsigned char *rgba = image_under_zone(tif, &w, &h, &v);
+    assert_true(v.image_x == 0 && v.image_y == 0 && v.image_w == 1000 && v.image_h == 500);
     assert_true(w == 4 && h == 2);
     const char *expect[8] = {YLORRD[0], YLORRD[1], YLORRD[2], NULL, YLORRD[3], YLORRD[4], NULL, YLORRD[1]};
     for (int i = 0; i < 8; i++)
         assert_pixel(rgba, w, i % 4, i / 4, expect[i]);
     free(rgba);
-    cr_ctx_free(ctx);
-    model_free(r);
     tu_rmdir(dir);
     free(tif);
 }
@@ -269,33 +296,16 @@ static void test_exposure_band_described_score(void **state)
     (void)state;
     char *dir = tu_mkdtemp();
     char *tif = tu_path(dir, "bands.tif");
-    GDALDatasetH ds = GDALCreate(GDALGetDriverByName("GTiff"), tif, 2, 1, 2, GDT_Float32, NULL);
     double gt[6] = {0, 200, 0, 200, 0, -200};
-    GDALSetGeoTransform(ds, gt);
-    char *wkt = epsg_wkt(32736);
-    GDALSetProjection(ds, wkt);
-    free(wkt);
-    float first[2] = {9, 9}, score[2] = {1, 4};
-    GDALSetDescription(GDALGetRasterBand(ds, 2), "score");
-    float *bands[2] = {first, score};
-    for (int i = 0; i < 2; i++)
-        assert_int_equal(GDALRasterIO(GDALGetRasterBand(ds, i + 1), GF_Write, 0, 0, 2, 1, bands[i], 2, 1,
-                                      GDT_Float32, 0, 0),
-                         CE_None);
-    GDALClose(ds);
-    const char *zone[] = {"POLYGON ((0 0,400 0,400 200,0 200,0 0))"};
-    report_model *r = model_new(32736, 1, zone, 1);
-    r->views[0].exposure_path = tif;
-    cr_ctx *ctx = cr_ctx_new();
-    assert_int_equal(report_map(ctx, r), CR_OK);
+    const float values[4] = {9, 9, 1, 4}; /* band 1: 9 9, band 2 "score": 1 4 */
+    write_bands(tif, 2, 1, gt, 2, values, 2);
     int w = 0, h = 0;
-    unsigned char *rgba = image_pixels(&r->views[0], &w, &h);
+    report_view v;
+    unsigned char *rgba = image_under_zone(tif, &w, &h, &v);
     assert_true(w == 2 && h == 1);
     assert_pixel(rgba, w, 0, 0, YLORRD[0]);
     assert_pixel(rgba, w, 1, 0, YLORRD[2]);
     free(rgba);
-    cr_ctx_free(ctx);
-    model_free(r);
     tu_rmdir(dir);
     free(tif);
 }
@@ -306,32 +316,18 @@ static void test_exposure_south_up(void **state)
     (void)state;
     char *dir = tu_mkdtemp();
     char *tif = tu_path(dir, "south-up.tif");
-    GDALDatasetH ds = GDALCreate(GDALGetDriverByName("GTiff"), tif, 4, 2, 1, GDT_Float32, NULL);
     double gt[6] = {0, 100, 0, 0, 0, 100};
-    GDALSetGeoTransform(ds, gt);
-    char *wkt = epsg_wkt(32736);
-    GDALSetProjection(ds, wkt);
-    free(wkt);
-    float rows[8] = {1, 1, 1, 1, 7, 7, 7, 7}; /* y 0..100 Very Low, y 100..200 Very High */
-    assert_int_equal(GDALRasterIO(GDALGetRasterBand(ds, 1), GF_Write, 0, 0, 4, 2, rows, 4, 2, GDT_Float32, 0, 0),
-                     CE_None);
-    GDALClose(ds);
-    const char *zone[] = {"POLYGON ((0 0,400 0,400 200,0 200,0 0))"};
-    report_model *r = model_new(32736, 1, zone, 1);
-    r->views[0].exposure_path = tif;
-    cr_ctx *ctx = cr_ctx_new();
-    assert_int_equal(report_map(ctx, r), CR_OK);
+    const float rows[8] = {1, 1, 1, 1, 7, 7, 7, 7}; /* y 0..100 Very Low, y 100..200 Very High */
+    write_bands(tif, 4, 2, gt, 1, rows, 0);
     int w = 0, h = 0;
-    unsigned char *rgba = image_pixels(&r->views[0], &w, &h);
+    report_view v;
+    unsigned char *rgba = image_under_zone(tif, &w, &h, &v);
     assert_true(w == 4 && h == 2);
     assert_pixel(rgba, w, 0, 0, YLORRD[4]);
     assert_pixel(rgba, w, 3, 1, YLORRD[0]);
-    const report_view *v = &r->views[0];
-    assert_true(fabs(v->image_x) < 1e-6 && fabs(v->image_y) < 1e-6 && fabs(v->image_w - 1000) < 1e-6 &&
-                fabs(v->image_h - 500) < 1e-6);
+    assert_true(fabs(v.image_x) < 1e-6 && fabs(v.image_y) < 1e-6 && fabs(v.image_w - 1000) < 1e-6 &&
+                fabs(v.image_h - 500) < 1e-6);
     free(rgba);
-    cr_ctx_free(ctx);
-    model_free(r);
     tu_rmdir(dir);
     free(tif);
 }
