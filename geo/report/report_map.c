@@ -9,13 +9,19 @@
  * The outlines are simplified for display (OGR_G_SimplifyPreserveTopology) with a tolerance
  * of 0.25 map units (a quarter of a thousandth of the frame: invisible) up to
  * CR_REPORT_LARGE_ZONES zones and 1 map unit above, so that 10,000 zones stay a small file.
- * Coordinates are written in tenths of a map unit: an absolute "M x y", then relative
- * "l dx dy ..." steps (smaller than absolute ones, docs/report.md), "Z" closing each ring.
+ * r->tolerance is that in the zones' CRS units (with lon/lat, degrees of latitude; east-west
+ * the same angle is cos(latitude) of it in map units, so never more). Each zone is simplified
+ * alone: neighbours' shared edges may part by up to the tolerance (a pixel at most on a
+ * 1000 px map). Coordinates are written in tenths of a map unit: an absolute "M x y", then
+ * relative "l dx dy ..." steps (22 % smaller than absolute ones on the sample city), "Z"
+ * closing each ring.
  *
  * The images: each view's exposure score classed into the class colours (transparent
  * where nodata), read at most 1000 px on its longer side over the map's extent (the raster's
- * overviews serve when present, so memory does not grow with the raster), warped into the
- * zones' CRS when it differs, encoded as PNG and base64. */
+ * overviews serve when present, so memory does not grow with the raster; without them GDAL's
+ * block cache bounds it), warped into the zones' CRS when it differs (or north-up when the
+ * raster is rotated), encoded as PNG and base64. Its pixels need not be square in map units
+ * (lon/lat): the page stretches it to image_w x image_h (preserveAspectRatio="none"). */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
 #include <stdio.h>
@@ -102,11 +108,10 @@ static void frame_set(report_model *r, map_frame *f)
 static void put_tenths(report_buf *b, long long t, int after_command)
 {
     char text[32];
-    long long whole = llabs(t) / 10, tenth = llabs(t) % 10;
-    if (tenth)
-        snprintf(text, sizeof text, "%s%s%lld.%lld", after_command || t < 0 ? "" : " ", t < 0 ? "-" : "", whole, tenth);
-    else
-        snprintf(text, sizeof text, "%s%s%lld", after_command || t < 0 ? "" : " ", t < 0 ? "-" : "", whole);
+    const char *separator = after_command || t < 0 ? "" : " ";
+    int at = snprintf(text, sizeof text, "%s%s%lld", separator, t < 0 ? "-" : "", llabs(t) / 10);
+    if (llabs(t) % 10)
+        snprintf(text + at, sizeof text - (size_t)at, ".%lld", llabs(t) % 10);
     report_buf_puts(b, text);
 }
 
@@ -159,7 +164,8 @@ static void put_rings(report_buf *b, OGRGeometryH g, const report_model *r, cons
 }
 
 /* The outline of one geometry, simplified with the tolerance (kept unsimplified when
- * simplifying leaves nothing), as a malloc'd path; NULL when out of memory. */
+ * simplifying leaves nothing to draw), as a malloc'd path ("" when even that draws
+ * nothing: a zone under a tenth of a map unit); NULL when out of memory. */
 static char *zone_path(OGRGeometryH geometry, const report_model *r, const map_frame *f)
 {
     OGRGeometryH linear = OGR_G_HasCurveGeometry(geometry, 0) ? OGR_G_GetLinearGeometry(geometry, 0, NULL) : NULL;
@@ -171,6 +177,8 @@ static char *zone_path(OGRGeometryH geometry, const report_model *r, const map_f
     }
     report_buf b = {0};
     put_rings(&b, simple ? simple : source, r, f);
+    if (simple && b.len == 0) /* simplified to rings of under 3 points: the outline as it is */
+        put_rings(&b, source, r, f);
     OGR_G_DestroyGeometry(simple);
     OGR_G_DestroyGeometry(linear);
     if (b.failed) {
