@@ -441,6 +441,7 @@ static void put_ranks(const report_model *r, report_buf *out)
 /* A formula of the first view holding it, with the views that share it. */
 static void put_formulas(const report_model *r, report_buf *out, int exposure)
 {
+    int shown = 0;
     for (int v = 0; v < r->nviews; v++) {
         json_object *meta = exposure ? r->views[v].exposure_metadata : r->views[v].provenance;
         const char *f = member_text(meta, "CITYRISK_FORMULA");
@@ -467,7 +468,11 @@ static void put_formulas(const report_model *r, report_buf *out, int exposure)
         report_buf_puts(out, "<pre>");
         report_buf_html(out, f);
         report_buf_puts(out, "</pre></figure>\n");
+        shown++;
     }
+    if (!shown)
+        report_buf_puts(out, exposure ? "<p>Not recorded: no exposure raster with cityrisk metadata was given.</p>\n"
+                                      : "<p>Not recorded in the zones files.</p>\n");
 }
 
 /* "sea 0.3, water 0.2, ..." from a weights object. */
@@ -619,7 +624,11 @@ static void put_inundation_caveats(const report_model *r, report_buf *out)
     }
     report_buf_puts(out, "</li>\n<li><strong>Sea level.</strong> ");
     const char *source = member_text(p, "sea_level_source");
-    if (source) {
+    if (!r->inundation_path) {
+        report_buf_puts(out, "Without the inundation raster the report cannot tell whether the sea-level rise is a "
+                             "global mean or a local projection; a global mean ignores local subsidence and regional "
+                             "ocean changes.");
+    } else if (source) {
         report_buf_puts(out, "The sea-level rise comes from: ");
         report_buf_html(out, source);
         report_buf_puts(out, ". ");

@@ -223,14 +223,20 @@ static void put_view_sentence(const report_model *r, int v, report_buf *out)
         report_buf_html(out, r->views[v].title);
         report_buf_puts(out, "</strong>, ");
     }
-    report_buf_printf(out, "<strong>%d</strong> of %d zones are ", c.high, r->nzones);
+    char high[32], zones[32];
+    report_format_number(high, sizeof high, c.high, 0);
+    report_format_number(zones, sizeof zones, r->nzones, 0);
+    report_buf_printf(out, "<strong>%s</strong> of %s zones are ", high, zones);
     put_high_names(r, out);
     report_buf_puts(out, " and ");
     put_flooded(out, &c);
     report_buf_puts(out, ".");
-    if (c.unclassed)
-        report_buf_printf(out, " %d zone%s had too little data to be classed or ranked.", c.unclassed,
+    if (c.unclassed) {
+        char unclassed[32];
+        report_format_number(unclassed, sizeof unclassed, c.unclassed, 0);
+        report_buf_printf(out, " %s zone%s had too little data to be classed or ranked.", unclassed,
                           c.unclassed == 1 ? "" : "s");
+    }
     report_buf_puts(out, "</p>\n");
 }
 
@@ -241,7 +247,8 @@ static void put_view_item(const report_model *r, int v, report_buf *out)
     char num[64];
     report_buf_puts(out, "<li><strong>");
     report_buf_html(out, r->views[v].title);
-    report_buf_printf(out, "</strong>: %d ", c.high);
+    report_format_number(num, sizeof num, c.high, 0);
+    report_buf_printf(out, "</strong>: %s ", num);
     put_high_names(r, out);
     if (c.has_flooded) {
         report_format_people(num, sizeof num, c.flooded);
