@@ -177,8 +177,7 @@
       p.setAttribute('aria-label', zoneLabel(v, z));
     }
     images.forEach(function (img) {
-      var views = (img.getAttribute('data-views') || img.getAttribute('data-view')).split(' ');
-      img.style.display = views.indexOf(String(v)) !== -1 ? '' : 'none';
+      img.style.display = img.getAttribute('data-view') === String(v) ? '' : 'none';
     });
   }
 

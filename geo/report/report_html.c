@@ -186,26 +186,17 @@ static void put_scenario_select(const report_model *r, report_buf *out)
     report_buf_puts(out, "</select></p>\n");
 }
 
-/* The exposure images, one per distinct image; data-views lists the views it serves. */
+/* The exposure image of each view that has one, under the outlines; only the first view's
+ * shown (report.js shows the active view's). */
 static void put_images(const report_model *r, report_buf *out)
 {
     for (int v = 0; v < r->nviews; v++) {
         const report_view *w = &r->views[v];
-        int earlier = 0;
-        for (int u = 0; u < v && !earlier; u++)
-            earlier = r->views[u].image_base64 && w->image_base64 && strcmp(r->views[u].image_base64, w->image_base64) == 0;
-        if (!w->image_base64 || earlier)
+        if (!w->image_base64)
             continue;
-        report_buf_printf(out, "<image class=\"exposure\" data-view=\"%d\" data-views=\"", v);
-        int shown = 0;
-        for (int u = v; u < r->nviews; u++)
-            if (r->views[u].image_base64 && strcmp(r->views[u].image_base64, w->image_base64) == 0) {
-                report_buf_printf(out, "%s%d", u > v ? " " : "", u);
-                shown |= u == 0;
-            }
-        report_buf_printf(out, "\" x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" height=\"%.2f\" preserveAspectRatio=\"none\"%s "
-                               "href=\"data:image/png;base64,",
-                          w->image_x, w->image_y, w->image_w, w->image_h, shown ? "" : " style=\"display:none\"");
+        report_buf_printf(out, "<image class=\"exposure\" data-view=\"%d\" x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" "
+                               "height=\"%.2f\" preserveAspectRatio=\"none\"%s href=\"data:image/png;base64,",
+                          v, w->image_x, w->image_y, w->image_w, w->image_h, v ? " style=\"display:none\"" : "");
         report_buf_puts(out, w->image_base64);
         report_buf_puts(out, "\"/>\n");
     }
@@ -268,12 +259,12 @@ static void put_map(const report_model *r, report_buf *out)
     }
     report_buf_puts(out, "</desc>\n");
     put_images(r, out);
-    report_buf_puts(out, "<g class=\"zones\">\n");
+    report_buf_puts(out, "<g class=\"zones\" fill-rule=\"evenodd\">\n");
     int m_class = report_metric_find("score_class");
     for (int z = 0; z < r->nzones; z++) {
         if (!r->zones[z].svg_path)
             continue;
-        report_buf_printf(out, "<path class=\"zone\" data-zone=\"%d\" tabindex=\"0\" fill-rule=\"evenodd\" fill=\"%s\" aria-label=\"",
+        report_buf_printf(out, "<path class=\"zone\" data-zone=\"%d\" tabindex=\"0\" fill=\"%s\" aria-label=\"",
                           z, class_color(r, report_value(r, 0, z, m_class)));
         put_zone_label(r, 0, z, out);
         report_buf_puts(out, "\" d=\"");

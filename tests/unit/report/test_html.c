@@ -152,6 +152,7 @@ static void test_sections_switch_and_pager(void **state)
     (void)state;
     report_model *r = fixture_model();
     r->views[0].image_base64 = strdup("iVBORw0KGgo=");
+    r->views[1].image_base64 = strdup("iVBORw0KGgq=");
     char *page = page_of(r);
     const char *ids[] = {"summary", "map", "table", "top", "methods", "provenance"};
     for (int i = 0; i < 6; i++) {
@@ -164,9 +165,12 @@ static void test_sections_switch_and_pager(void **state)
     assert_non_null(strstr(page, "<option value=\"1\">ssp585-2100 / equal</option>"));
     assert_null(strstr(page, "id=\"pager\""));
     assert_int_equal(occurrences(page, "<path class=\"zone\""), 2); /* zone 2 has no outline */
-    assert_non_null(strstr(page, "<path class=\"zone\" data-zone=\"0\" tabindex=\"0\" fill-rule=\"evenodd\" fill=\"#bd0026\""));
-    assert_non_null(strstr(page, "data-zone=\"1\" tabindex=\"0\" fill-rule=\"evenodd\" fill=\"#f03b20\""));
+    assert_non_null(strstr(page, "<path class=\"zone\" data-zone=\"0\" tabindex=\"0\" fill=\"#bd0026\""));
+    assert_non_null(strstr(page, "data-zone=\"1\" tabindex=\"0\" fill=\"#f03b20\""));
+    assert_non_null(strstr(page, "<g class=\"zones\" fill-rule=\"evenodd\">"));
     assert_non_null(strstr(page, "<image class=\"exposure\" data-view=\"0\""));
+    assert_non_null(strstr(page, "<image class=\"exposure\" data-view=\"1\"")); /* hidden until chosen */
+    assert_non_null(strstr(strstr(page, "data-view=\"1\" x="), "style=\"display:none\""));
     assert_non_null(strstr(page, "href=\"data:image/png;base64,iVBORw0KGgo=\""));
     assert_int_equal(occurrences(page, "<th scope=\"col\""), 1 + report_metric_count() + 3 + 4 + 5);
     assert_non_null(strstr(page, "data-key=\"arrivals_flooded\" tabindex=\"0\" aria-sort=\"none\">Arrivals in flooded "
