@@ -6,6 +6,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -69,6 +70,27 @@ static const char *member_text(json_object *obj, const char *key)
     return json_object_get_string(m);
 }
 
+/* Appends text as HTML line by line: report_buf_html() drops control characters, new lines
+ * included, and a <pre> needs them. */
+static void put_lines(report_buf *out, const char *text)
+{
+    for (const char *line = text; line && *line;) {
+        const char *end = strchr(line, '\n');
+        size_t n = end ? (size_t)(end - line) : strlen(line);
+        char *one = strndup(line, n);
+        if (!one) {
+            out->failed = 1;
+            return;
+        }
+        report_buf_html(out, one);
+        free(one);
+        if (!end)
+            break;
+        report_buf_puts(out, "\n");
+        line = end + 1;
+    }
+}
+
 /* Appends a JSON value as pretty-printed, HTML-escaped text; text members holding JSON are
  * shown as the JSON they hold. */
 static void put_json_pretty(report_buf *out, json_object *obj)
@@ -84,7 +106,8 @@ static void put_json_pretty(report_buf *out, json_object *obj)
         }
         obj = copy;
     }
-    report_buf_html(out, json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+    put_lines(out, json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED
+                                                           | JSON_C_TO_STRING_NOSLASHESCAPE));
     json_object_put(copy);
 }
 
@@ -393,6 +416,21 @@ static void put_top(const report_model *r, report_buf *out)
 
 /* ---- rank certainty ---- */
 
+/* Appends an SVG document (report_chart.c's, names escaped there) inline: without its
+ * xmlns attribute, which HTML does not need, so that no network address appears outside
+ * the provenance's text. */
+static void put_inline_svg(report_buf *out, const char *svg)
+{
+    static const char XMLNS[] = " xmlns=\"http://www.w3.org/2000/svg\"";
+    const char *at = svg ? strstr(svg, XMLNS) : NULL;
+    if (!at) {
+        report_buf_puts(out, svg);
+        return;
+    }
+    report_buf_add(out, svg, (size_t)(at - svg));
+    report_buf_puts(out, at + strlen(XMLNS));
+}
+
 static void put_ranks(const report_model *r, report_buf *out)
 {
     if (!r->has_sensitivity)
@@ -407,8 +445,9 @@ static void put_ranks(const report_model *r, report_buf *out)
         report_buf_puts(out, ")");
     }
     report_buf_puts(out, ". In the chart each bar spans the ranks a zone took in 90 % of the runs (the 5th to the "
-                         "95th percentile) and the mark is its rank with the chosen settings: a short bar is a rank "
-                         "that holds whatever the choices, a long one a rank that depends on them.");
+                         "95th percentile), the tick is its median rank and the dot its rank with the chosen settings: "
+                         "a short bar is a rank that holds whatever the choices, a long one a rank that depends on "
+                         "them.");
     int top[256], n = r->o && r->o->top > 0 ? (r->o->top < 256 ? r->o->top : 256) : 5;
     n = report_top_zones(r, 0, top, n);
     int sure = 0, with = 0;
@@ -422,8 +461,7 @@ static void put_ranks(const report_model *r, report_buf *out)
     if (with)
         report_buf_printf(out, " Here %d of the top %d zones stay within the top %d in 95 %% of the runs.", sure, with, n);
     report_buf_puts(out, "</p>\n<div class=\"chart\">\n");
-    if (r->rank_chart_svg)
-        report_buf_puts(out, r->rank_chart_svg); /* SVG written by report_chart.c, names escaped there */
+    put_inline_svg(out, r->rank_chart_svg);
     report_buf_puts(out, "\n</div>\n</section>\n");
 }
 
@@ -444,7 +482,14 @@ static void put_formulas(const report_model *r, report_buf *out, int exposure)
         if (!f || earlier)
             continue;
         report_buf_puts(out, "<figure class=\"formula\">");
-        if (r->nviews > 1) {
+        int sharing = 0;
+        for (int u = v; u < r->nviews; u++) {
+            const char *g = member_text(exposure ? r->views[u].exposure_metadata : r->views[u].provenance, "CITYRISK_FORMULA");
+            sharing += g && strcmp(f, g) == 0;
+        }
+        if (r->nviews > 1 && sharing == r->nviews)
+            report_buf_puts(out, "<figcaption>All views</figcaption>");
+        else if (r->nviews > 1) {
             report_buf_puts(out, "<figcaption>");
             for (int u = v, first = 1; u < r->nviews; u++) {
                 const char *g = member_text(exposure ? r->views[u].exposure_metadata : r->views[u].provenance, "CITYRISK_FORMULA");

@@ -204,13 +204,39 @@ static void put_flooded(report_buf *out, const view_counts *c)
         return;
     }
     report_format_people(num, sizeof num, c->flooded);
-    report_buf_printf(out, "about <strong>%s</strong> arrivals live in flood-exposed cells", num);
-    if (c->has_arrivals && c->arrivals > 0) {
+    if (strcmp(num, "0") == 0)
+        report_buf_puts(out, "no arrivals live in flood-exposed cells");
+    else
+        report_buf_printf(out, "%s<strong>%s</strong> arrivals live in flood-exposed cells",
+                          c->flooded >= 1000 ? "about " : "", num);
+    if (c->has_arrivals && c->arrivals > 0 && strcmp(num, "0") == 0) {
+        report_format_people(num, sizeof num, c->arrivals);
+        report_buf_printf(out, " (of %s)", num);
+    } else if (c->has_arrivals && c->arrivals > 0) {
         report_format_people(num, sizeof num, c->arrivals);
         char share[32];
         report_format_number(share, sizeof share, 100 * c->flooded / c->arrivals, 0);
         report_buf_printf(out, " (%s %% of %s)", share, num);
     }
+}
+
+/* ", the highest class reached is Low (3 zones)" when any zone has a class. */
+static void put_highest_class(const report_model *r, int v, report_buf *out)
+{
+    int m = report_metric_find("score_class"), top = 0, count = 0;
+    for (int z = 0; z < r->nzones; z++) {
+        double k = report_value(r, v, z, m);
+        if (!(k >= 1 && k <= r->classes.n))
+            continue;
+        if ((int)k > top)
+            top = (int)k, count = 0;
+        count += (int)k == top;
+    }
+    if (!top)
+        return;
+    report_buf_puts(out, " (the highest class reached is ");
+    report_buf_html(out, r->classes.names[top - 1]);
+    report_buf_printf(out, ", %d zone%s)", count, count == 1 ? "" : "s");
 }
 
 /* The full sentence of view v. */
@@ -226,8 +252,14 @@ static void put_view_sentence(const report_model *r, int v, report_buf *out)
     char high[32], zones[32];
     report_format_number(high, sizeof high, c.high, 0);
     report_format_number(zones, sizeof zones, r->nzones, 0);
-    report_buf_printf(out, "<strong>%s</strong> of %s zones are ", high, zones);
-    put_high_names(r, out);
+    if (c.high) {
+        report_buf_printf(out, "<strong>%s</strong> of %s zones are ", high, zones);
+        put_high_names(r, out);
+    } else {
+        report_buf_printf(out, "<strong>none</strong> of the %s zones is ", zones);
+        put_high_names(r, out);
+        put_highest_class(r, v, out);
+    }
     report_buf_puts(out, " and ");
     put_flooded(out, &c);
     report_buf_puts(out, ".");

@@ -140,6 +140,8 @@ static void test_no_network_address_outside_provenance(void **state)
         for (const char *p = strstr(page, schemes[i]); p; p = strstr(p + 1, schemes[i]))
             assert_true(p > prov && p < prov_end);
     assert_int_equal(occurrences(page, "https://example.org/x"), 1);
+    /* pretty-printed, one member a line */
+    assert_non_null(strstr(prov, "<pre class=\"json\">{\n  &quot;CITYRISK_VERSION&quot;: &quot;0.1.0&quot;,\n"));
     assert_non_null(strstr(page, "<td>2025-12-06</td>")); /* the file's date from its mtime */
     free(page);
     fixture_free(r);
@@ -202,10 +204,12 @@ static void test_ranks_with_sensitivity(void **state)
     report_model *r = fixture_model();
     r->has_sensitivity = 1;
     r->zones[0].rank_p05 = 1, r->zones[0].rank_p95 = 2;
-    r->rank_chart_svg = strdup("<svg id=\"rank-chart\" role=\"img\"><title>t</title><desc>d</desc></svg>");
+    r->rank_chart_svg = strdup("<svg id=\"rank-chart\" role=\"img\" xmlns=\"http://www.w3.org/2000/svg\"><title>t</title>"
+                               "<desc>d</desc></svg>");
     char *page = page_of(r);
     assert_int_equal(occurrences(page, "<section id=\"ranks\">"), 1);
-    assert_non_null(strstr(page, "<svg id=\"rank-chart\""));
+    assert_non_null(strstr(page, "<svg id=\"rank-chart\" role=\"img\"><title>t</title>")); /* inline: no xmlns */
+    assert_null(strstr(page, "http"));
     assert_non_null(strstr(page, "(5&ndash;95 %: ranks 1&ndash;2)"));
     char *text = data_block(page);
     json_object *d = json_tokener_parse(text);

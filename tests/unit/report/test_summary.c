@@ -29,10 +29,10 @@ static void test_counts_per_view(void **state)
     char *s = summary_of(r);
     const char *v0 = strstr(s, "ssp245-2100 / default</strong>, <strong>2</strong> of 3 zones are High or Very High");
     assert_non_null(v0);
-    assert_non_null(strstr(v0, "about <strong>410</strong> arrivals live in flood-exposed cells (33 % of 1,250)"));
+    assert_non_null(strstr(v0, "<strong>410</strong> arrivals live in flood-exposed cells (33 % of 1,250)"));
     const char *v1 = strstr(s, "ssp585-2100 / equal</strong>, <strong>1</strong> of 3 zones are High or Very High");
     assert_non_null(v1);
-    assert_non_null(strstr(v1, "about <strong>620</strong> arrivals live in flood-exposed cells (50 % of 1,250)"));
+    assert_non_null(strstr(v1, "<strong>620</strong> arrivals live in flood-exposed cells (50 % of 1,250)"));
     assert_non_null(strstr(v1, "1 zone had too little data to be classed or ranked"));
     free(s);
     fixture_free(r);
@@ -134,6 +134,25 @@ static void test_many_views_compact_list(void **state)
     fixture_free(r);
 }
 
+/* No zone in the top two classes and no arrivals in flooded cells, said in words; "about"
+ * only for a rounded count. */
+static void test_none_high_and_no_flooded_arrivals(void **state)
+{
+    (void)state;
+    report_model *r = fixture_empty(3, 1);
+    fixture_set(r, 0, 0, "score_class", 2), fixture_set(r, 0, 1, "score_class", 1);
+    fixture_set(r, 0, 0, "arrivals_flooded", 0), fixture_set(r, 0, 0, "arrivals_total", 500);
+    char *s = summary_of(r);
+    assert_non_null(strstr(s, "<strong>none</strong> of the 3 zones is High or Very High (the highest class reached is "
+                              "Low, 1 zone) and no arrivals live in flood-exposed cells (of 500)."));
+    free(s);
+    fixture_set(r, 0, 1, "arrivals_flooded", 1234), fixture_set(r, 0, 1, "arrivals_total", 2000);
+    s = summary_of(r);
+    assert_non_null(strstr(s, "about <strong>1,230</strong> arrivals live in flood-exposed cells (49 % of 2,500)"));
+    free(s);
+    fixture_free(r);
+}
+
 static void test_numbers_for_people(void **state)
 {
     (void)state;
@@ -160,6 +179,7 @@ int main(void)
         cmocka_unit_test(test_drivers_rules),
         cmocka_unit_test(test_certainty_from_rank_intervals),
         cmocka_unit_test(test_many_views_compact_list),
+        cmocka_unit_test(test_none_high_and_no_flooded_arrivals),
         cmocka_unit_test(test_numbers_for_people),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
