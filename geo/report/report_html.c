@@ -6,7 +6,6 @@
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -70,29 +69,44 @@ static const char *member_text(json_object *obj, const char *key)
     return json_object_get_string(m);
 }
 
-/* Appends text as HTML line by line: report_buf_html() drops control characters, new lines
- * included, and a <pre> needs them. */
-static void put_lines(report_buf *out, const char *text)
+#define JSON_LINE 100 /* a JSON value shorter than this stays on one line */
+
+/* Appends a JSON value as HTML-escaped text, indented by indent spaces: on one line when it
+ * fits JSON_LINE, else an object or array with one member or item a line (json-c's pretty
+ * printing puts every number of an array on a line of its own). */
+static void put_json_value(report_buf *out, json_object *val, int indent)
 {
-    for (const char *line = text; line && *line;) {
-        const char *end = strchr(line, '\n');
-        size_t n = end ? (size_t)(end - line) : strlen(line);
-        char *one = strndup(line, n);
-        if (!one) {
-            out->failed = 1;
-            return;
-        }
-        report_buf_html(out, one);
-        free(one);
-        if (!end)
-            break;
-        report_buf_puts(out, "\n");
-        line = end + 1;
+    const char *flat = json_object_to_json_string_ext(val, JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE);
+    int is_object = json_object_is_type(val, json_type_object), is_array = json_object_is_type(val, json_type_array);
+    if ((!is_object && !is_array) || strlen(flat) + (size_t)indent <= JSON_LINE) {
+        report_buf_html(out, flat);
+        return;
     }
+    report_buf_puts(out, is_object ? "{" : "[");
+    int first = 1;
+    if (is_object) {
+        json_object_object_foreach(val, key, member)
+        {
+            report_buf_printf(out, "%s\n%*s", first ? "" : ",", indent + 2, "");
+            json_object *k = json_object_new_string(key);
+            report_buf_html(out, json_object_to_json_string_ext(k, JSON_C_TO_STRING_NOSLASHESCAPE));
+            json_object_put(k);
+            report_buf_puts(out, ": ");
+            put_json_value(out, member, indent + 2);
+            first = 0;
+        }
+    } else {
+        for (size_t i = 0; i < json_object_array_length(val); i++) {
+            report_buf_printf(out, "%s\n%*s", first ? "" : ",", indent + 2, "");
+            put_json_value(out, json_object_array_get_idx(val, i), indent + 2);
+            first = 0;
+        }
+    }
+    report_buf_printf(out, "\n%*s%s", indent, "", is_object ? "}" : "]");
 }
 
-/* Appends a JSON value as pretty-printed, HTML-escaped text; text members holding JSON are
- * shown as the JSON they hold. */
+/* Appends a provenance object as pretty-printed, HTML-escaped text; text members holding
+ * JSON (raster metadata items) are shown as the JSON they hold. */
 static void put_json_pretty(report_buf *out, json_object *obj)
 {
     json_object *copy = NULL;
@@ -106,8 +120,7 @@ static void put_json_pretty(report_buf *out, json_object *obj)
         }
         obj = copy;
     }
-    put_lines(out, json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED
-                                                           | JSON_C_TO_STRING_NOSLASHESCAPE));
+    put_json_value(out, obj, 0);
     json_object_put(copy);
 }
 
