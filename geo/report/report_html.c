@@ -69,7 +69,7 @@ static const char *member_text(json_object *obj, const char *key)
     return json_object_get_string(m);
 }
 
-#define JSON_LINE 100 /* a JSON value shorter than this stays on one line */
+#define JSON_LINE 128 /* a JSON value shorter than this stays on one line (a printed line of 6.5 pt) */
 
 /* Appends a JSON value as HTML-escaped text, indented by indent spaces: on one line when it
  * fits JSON_LINE, else an object or array with one member or item a line (json-c's pretty
@@ -585,38 +585,45 @@ static void put_classes_table(const report_model *r, report_buf *out)
                          "little data are not classed (grey on the map).</p>\n");
 }
 
-/* The paths a provenance's CITYRISK_INPUTS lists (an array of {role, path} or an object of
- * name: {path}). */
+/* Appends the file name of path (after the last '/') unless it is in seen (a CSL-like list
+ * of names appended to, at most 64). */
+static void put_input_name(report_buf *out, const char *path, const char **seen, int *nseen)
+{
+    const char *slash = strrchr(path, '/');
+    const char *name = slash ? slash + 1 : path;
+    for (int i = 0; i < *nseen; i++)
+        if (strcmp(seen[i], name) == 0)
+            return;
+    if (*nseen >= 64)
+        return;
+    report_buf_puts(out, *nseen ? ", " : "");
+    report_buf_html(out, name);
+    seen[(*nseen)++] = name;
+}
+
+/* The distinct file names a provenance's CITYRISK_INPUTS lists (an array of {role, path} or
+ * an object of name: {path}); the full entries are in the provenance section. */
 static void put_inputs(report_buf *out, json_object *provenance)
 {
     json_object *owned = NULL, *in = member_json(provenance, "CITYRISK_INPUTS", &owned);
-    int first = 1;
+    const char *seen[64];
+    int nseen = 0;
     if (in && json_object_is_type(in, json_type_array)) {
         for (size_t i = 0; i < json_object_array_length(in); i++) {
-            json_object *item = json_object_array_get_idx(in, i);
-            const char *role = member_text(item, "role"), *path = member_text(item, "path");
-            if (!path)
-                continue;
-            report_buf_puts(out, first ? "" : "<br>");
-            report_buf_html(out, role ? role : "");
-            report_buf_puts(out, role ? ": " : "");
-            report_buf_html(out, path);
-            first = 0;
+            const char *path = member_text(json_object_array_get_idx(in, i), "path");
+            if (path)
+                put_input_name(out, path, seen, &nseen);
         }
     } else if (in && json_object_is_type(in, json_type_object)) {
         json_object_object_foreach(in, key, val)
         {
+            (void)key;
             const char *path = member_text(val, "path");
-            if (!path)
-                continue;
-            report_buf_puts(out, first ? "" : "<br>");
-            report_buf_html(out, key);
-            report_buf_puts(out, ": ");
-            report_buf_html(out, path);
-            first = 0;
+            if (path)
+                put_input_name(out, path, seen, &nseen);
         }
     }
-    if (first)
+    if (!nseen)
         report_buf_puts(out, "&ndash;");
     json_object_put(owned);
 }
@@ -720,6 +727,43 @@ static void put_caveats(const report_model *r, report_buf *out)
                          "not a probability of harm.</li>\n</ul>\n");
 }
 
+/* What the sensitivity run varied: each factor with its range or values, the samples and
+ * runs (its full parameters are in the provenance). */
+static void put_sensitivity_method(const report_model *r, report_buf *out)
+{
+    json_object *p = r->sensitivity_parameters, *factors = NULL, *x = NULL;
+    if (!r->has_sensitivity || !p || !json_object_is_type(p, json_type_object))
+        return;
+    report_buf_puts(out, "<h3>Sensitivity</h3>\n<p>Factors varied:");
+    if (json_object_object_get_ex(p, "factors", &factors) && json_object_is_type(factors, json_type_array)) {
+        for (size_t i = 0; i < json_object_array_length(factors); i++) {
+            json_object *f = json_object_array_get_idx(factors, i), *min = NULL, *max = NULL, *values = NULL;
+            report_buf_puts(out, i ? "; " : " ");
+            report_buf_html(out, member_text(f, "name"));
+            if (json_object_object_get_ex(f, "min", &min) && json_object_object_get_ex(f, "max", &max)) {
+                report_buf_puts(out, " ");
+                report_buf_html(out, json_object_get_string(min));
+                report_buf_puts(out, "&ndash;");
+                report_buf_html(out, json_object_get_string(max));
+            } else if (json_object_object_get_ex(f, "values", &values)) {
+                report_buf_puts(out, " ");
+                report_buf_html(out, json_object_to_json_string_ext(values, JSON_C_TO_STRING_SPACED));
+            }
+        }
+    } else {
+        report_buf_puts(out, " not recorded");
+    }
+    report_buf_puts(out, ".");
+    const char *keys[] = {"samples", "runs", "seed"}, *labels[] = {"Samples", "Runs", "Seed"};
+    for (int i = 0; i < 3; i++)
+        if (json_object_object_get_ex(p, keys[i], &x)) {
+            report_buf_printf(out, " %s: ", labels[i]);
+            report_buf_html(out, json_object_get_string(x));
+            report_buf_puts(out, ".");
+        }
+    report_buf_puts(out, "</p>\n");
+}
+
 static void put_methods(const report_model *r, report_buf *out)
 {
     report_buf_puts(out, "<section id=\"methods\">\n<h2>Methods</h2>\n<h3>The exposure score of a cell</h3>\n");
@@ -728,11 +772,7 @@ static void put_methods(const report_model *r, report_buf *out)
     put_formulas(r, out, 0);
     put_weights_table(r, out);
     put_classes_table(r, out);
-    if (r->has_sensitivity && r->sensitivity_parameters) {
-        report_buf_puts(out, "<h3>Sensitivity</h3>\n<pre class=\"json\">");
-        put_json_pretty(out, r->sensitivity_parameters);
-        report_buf_puts(out, "</pre>\n");
-    }
+    put_sensitivity_method(r, out);
     put_sources_table(r, out);
     put_caveats(r, out);
     report_buf_puts(out, "</section>\n");
