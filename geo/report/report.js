@@ -242,9 +242,8 @@
     if (cards && tpl) {
       cards.innerHTML = '';
       cards.appendChild(tpl.content.cloneNode(true));
-      var note = document.querySelector('#top .view-title');
-      if (note) note.textContent = title;
     }
+    document.querySelectorAll('.view-title').forEach(function (e) { e.textContent = title; });
   }
   var select = document.getElementById('scenario');
   if (select) select.addEventListener('change', function () { setView(+select.value); });

@@ -276,6 +276,13 @@ static void put_map(const report_model *r, report_buf *out)
     if (any_image(r))
         report_buf_puts(out, "<p class=\"controls\"><label><input type=\"checkbox\" id=\"show-exposure\"> "
                              "Show the exposure raster under the outlines</label></p>\n");
+    report_buf_puts(out, "<p class=\"map-caption\">Zones coloured by exposure class");
+    if (r->nviews > 1) {
+        report_buf_puts(out, " under <strong class=\"view-title\">");
+        report_buf_html(out, r->views[0].title);
+        report_buf_puts(out, "</strong>");
+    }
+    report_buf_puts(out, ". Hover over or tab to a zone for its figures.</p>\n");
     report_buf_printf(out, "<div class=\"map-wrap\">\n<svg id=\"zones-map\" role=\"img\" "
                            "aria-labelledby=\"zones-map-title zones-map-desc\" viewBox=\"0 0 %.2f %.2f\" "
                            "preserveAspectRatio=\"xMidYMid meet\">\n<title id=\"zones-map-title\">",
@@ -610,7 +617,9 @@ static void put_inputs(report_buf *out, json_object *provenance)
     int nseen = 0;
     if (in && json_object_is_type(in, json_type_array)) {
         for (size_t i = 0; i < json_object_array_length(in); i++) {
-            const char *path = member_text(json_object_array_get_idx(in, i), "path");
+            json_object *item = json_object_array_get_idx(in, i);
+            const char *path = json_object_is_type(item, json_type_string) ? json_object_get_string(item)
+                                                                            : member_text(item, "path");
             if (path)
                 put_input_name(out, path, seen, &nseen);
         }
@@ -741,13 +750,14 @@ static void put_sensitivity_method(const report_model *r, report_buf *out)
             report_buf_puts(out, i ? "; " : " ");
             report_buf_html(out, member_text(f, "name"));
             if (json_object_object_get_ex(f, "min", &min) && json_object_object_get_ex(f, "max", &max)) {
-                report_buf_puts(out, " ");
-                report_buf_html(out, json_object_get_string(min));
-                report_buf_puts(out, "&ndash;");
-                report_buf_html(out, json_object_get_string(max));
-            } else if (json_object_object_get_ex(f, "values", &values)) {
-                report_buf_puts(out, " ");
-                report_buf_html(out, json_object_to_json_string_ext(values, JSON_C_TO_STRING_SPACED));
+                report_buf_printf(out, " %.4g&ndash;%.4g", json_object_get_double(min), json_object_get_double(max));
+            } else if (json_object_object_get_ex(f, "values", &values) && json_object_is_type(values, json_type_array)) {
+                report_buf_puts(out, " (");
+                for (size_t k = 0; k < json_object_array_length(values); k++) {
+                    report_buf_puts(out, k ? ", " : "");
+                    report_buf_html(out, json_object_get_string(json_object_array_get_idx(values, k)));
+                }
+                report_buf_puts(out, ")");
             }
         }
     } else {

@@ -123,8 +123,12 @@ static void test_no_network_address_outside_provenance(void **state)
 {
     (void)state;
     report_model *r = fixture_model();
-    r->nsources = 1;
-    r->sources = calloc(1, sizeof *r->sources);
+    r->nsources = 2;
+    r->sources = calloc(2, sizeof *r->sources);
+    r->sources[1].role = strdup("inundation");
+    r->sources[1].path = strdup("/data/inundation.tif");
+    r->sources[1].bytes = r->sources[1].mtime = -1;
+    r->sources[1].provenance = json_tokener_parse("{\"CITYRISK_INPUTS\":\"[\\\"samples/data/dem.tif\\\"]\"}");
     r->sources[0].role = strdup("zones ssp245-2100;default");
     r->sources[0].path = strdup("neighbourhoods.geojson");
     r->sources[0].bytes = 2048, r->sources[0].mtime = 1765000000;
@@ -143,6 +147,9 @@ static void test_no_network_address_outside_provenance(void **state)
     /* pretty-printed, one member a line */
     assert_non_null(strstr(prov, "<pre class=\"json\">{\n  &quot;CITYRISK_VERSION&quot;: &quot;0.1.0&quot;,\n"));
     assert_non_null(strstr(page, "<td>2025-12-06</td>")); /* the file's date from its mtime */
+    /* the inputs' file names, from an array of objects and from raster metadata text */
+    assert_non_null(strstr(page, "<td class=\"path\">n.gpkg</td>"));
+    assert_non_null(strstr(page, "<td>unknown</td><td class=\"num\">unknown</td><td class=\"path\">dem.tif</td>"));
     free(page);
     fixture_free(r);
 }
