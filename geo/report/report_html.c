@@ -36,6 +36,7 @@ static const char *zone_label(const report_zone *z)
     return z->name && *z->name ? z->name : z->id ? z->id : "";
 }
 
+/* The value of the metric named field of zone z in view v (NaN when missing). */
 static double metric(const report_model *r, int v, int z, const char *field)
 {
     return report_value(r, v, z, report_metric_find(field));
@@ -139,6 +140,7 @@ static void put_head(const report_model *r, report_buf *out)
     report_buf_puts(out, "</style>\n</head>\n<body>\n");
 }
 
+/* The header: title, city, date and version, and a short table of contents. */
 static void put_header(const report_model *r, report_buf *out)
 {
     report_buf_puts(out, "<header>\n<h1>");
@@ -164,6 +166,7 @@ static void put_header(const report_model *r, report_buf *out)
                          "</ul></nav>\n</header>\n<main>\n");
 }
 
+/* The summary written from the numbers (report_summary.c). */
 static void put_summary(const report_model *r, report_buf *out)
 {
     report_buf_puts(out, "<section id=\"summary\">\n<h2>Summary</h2>\n");
@@ -209,6 +212,7 @@ static void put_zone_label(const report_model *r, int v, int z, report_buf *out)
     report_buf_printf(out, ", rank %s", rank);
 }
 
+/* The scenario switch, only with two views or more (option value = view index). */
 static void put_scenario_select(const report_model *r, report_buf *out)
 {
     if (r->nviews < 2)
@@ -238,6 +242,7 @@ static void put_images(const report_model *r, report_buf *out)
     }
 }
 
+/* 1 when any view has an exposure image (the raster switch is offered then). */
 static int any_image(const report_model *r)
 {
     for (int v = 0; v < r->nviews; v++)
@@ -246,6 +251,8 @@ static int any_image(const report_model *r)
     return 0;
 }
 
+/* One item a class with its colour, its name and its score range, and one for no data:
+ * every colour has a text label. */
 static void put_legend(const report_model *r, report_buf *out)
 {
     report_buf_puts(out, "<ul class=\"legend\" aria-label=\"Classes\">\n");
@@ -269,6 +276,8 @@ static void put_legend(const report_model *r, report_buf *out)
                          "<span class=\"range\">(too little data to score)</span></li>\n</ul>\n");
 }
 
+/* The map: the SVG of the zones in the first view's class colours over the exposure images,
+ * its title and description (the classes per view), the tooltip and the legend. */
 static void put_map(const report_model *r, report_buf *out)
 {
     report_buf_puts(out, "<section id=\"map\">\n<h2>Map</h2>\n");
@@ -451,6 +460,7 @@ static void put_inline_svg(report_buf *out, const char *svg)
     report_buf_puts(out, at + strlen(XMLNS));
 }
 
+/* The rank-interval chart (sensitivity only) and a sentence reading it. */
 static void put_ranks(const report_model *r, report_buf *out)
 {
     if (!r->has_sensitivity)
@@ -549,6 +559,7 @@ static void put_weights(report_buf *out, json_object *weights)
     }
 }
 
+/* The weights and method of each view, from its exposure raster's CITYRISK_PARAMETERS. */
 static void put_weights_table(const report_model *r, report_buf *out)
 {
     report_buf_puts(out, "<h3>Weights and method</h3>\n<table class=\"plain\"><thead><tr><th scope=\"col\">View</th>"
@@ -572,6 +583,7 @@ static void put_weights_table(const report_model *r, report_buf *out)
     report_buf_puts(out, "</tbody></table>\n");
 }
 
+/* The classes: breaks, names and colours as a small table. */
 static void put_classes_table(const report_model *r, report_buf *out)
 {
     report_buf_puts(out, "<h3>Classes</h3>\n<table class=\"plain\"><thead><tr><th scope=\"col\">Class</th>"
@@ -637,6 +649,7 @@ static void put_inputs(report_buf *out, json_object *provenance)
     json_object_put(owned);
 }
 
+/* Every file read: role, path, file date (mtime, UTC), size and the files it was made from. */
 static void put_sources_table(const report_model *r, report_buf *out)
 {
     report_buf_puts(out, "<h3>Data sources</h3>\n<table class=\"plain sources\"><thead><tr><th scope=\"col\">Role</th>"
@@ -708,6 +721,7 @@ static void put_inundation_caveats(const report_model *r, report_buf *out)
     report_buf_puts(out, "</li>\n");
 }
 
+/* What the numbers cannot say: DEM error, sea level, zones without data, estimated arrivals. */
 static void put_caveats(const report_model *r, report_buf *out)
 {
     report_buf_puts(out, "<h3>Caveats</h3>\n<ul class=\"caveats\">\n");
@@ -774,6 +788,7 @@ static void put_sensitivity_method(const report_model *r, report_buf *out)
     report_buf_puts(out, "</p>\n");
 }
 
+/* The methods: formulas, weights, classes, sensitivity, data sources, caveats. */
 static void put_methods(const report_model *r, report_buf *out)
 {
     report_buf_puts(out, "<section id=\"methods\">\n<h2>Methods</h2>\n<h3>The exposure score of a cell</h3>\n");
@@ -788,6 +803,7 @@ static void put_methods(const report_model *r, report_buf *out)
     report_buf_puts(out, "</section>\n");
 }
 
+/* Every source's full provenance as pretty-printed JSON in a <pre> (printed, unlike <details>). */
 static void put_provenance(const report_model *r, report_buf *out)
 {
     report_buf_puts(out, "<section id=\"provenance\">\n<h2>Provenance</h2>\n<p>What each input file records about how "
@@ -813,6 +829,7 @@ static void put_provenance(const report_model *r, report_buf *out)
 
 /* ---- the data block ---- */
 
+/* Appends ,"key":"value" (the comma when comma), value escaped for the data block. */
 static void put_json_key_string(report_buf *out, const char *key, const char *value, int comma)
 {
     report_buf_printf(out, "%s\"%s\":\"", comma ? "," : "", key);
@@ -820,6 +837,7 @@ static void put_json_key_string(report_buf *out, const char *key, const char *va
     report_buf_puts(out, "\"");
 }
 
+/* The data block's views and metrics. */
 static void put_data_views_metrics(const report_model *r, report_buf *out)
 {
     report_buf_puts(out, "\"views\":[");
@@ -842,6 +860,7 @@ static void put_data_views_metrics(const report_model *r, report_buf *out)
     report_buf_puts(out, "],\n");
 }
 
+/* The data block's zones and values (per view, zone-major, null when missing). */
 static void put_data_zones_values(const report_model *r, report_buf *out)
 {
     report_buf_puts(out, "\"zones\":[");
@@ -865,6 +884,7 @@ static void put_data_zones_values(const report_model *r, report_buf *out)
     report_buf_puts(out, "],\n");
 }
 
+/* The data block's classes and the zones' rank intervals (null without sensitivity). */
 static void put_data_classes_sensitivity(const report_model *r, report_buf *out)
 {
     report_buf_puts(out, "\"classes\":{\"breaks\":[");
@@ -901,6 +921,7 @@ static void put_data_classes_sensitivity(const report_model *r, report_buf *out)
     }
 }
 
+/* The data the script renders the table and tooltips from, as one JSON block. */
 static void put_data(const report_model *r, report_buf *out)
 {
     report_buf_puts(out, "<script type=\"application/json\" id=\"report-data\">\n{");

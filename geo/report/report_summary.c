@@ -162,6 +162,7 @@ typedef struct view_counts {
     int has_flooded, has_arrivals;
 } view_counts;
 
+/* Counts view v's zones in the top two classes and without a class, and sums its arrivals. */
 static view_counts count_view(const report_model *r, int v)
 {
     view_counts c = {0};

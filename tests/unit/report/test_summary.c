@@ -153,6 +153,8 @@ static void test_none_high_and_no_flooded_arrivals(void **state)
     fixture_free(r);
 }
 
+/* Thousands separators, half away from zero, no "-0", "n/a"; people to 3 significant figures
+ * from 1,000. */
 static void test_numbers_for_people(void **state)
 {
     (void)state;
