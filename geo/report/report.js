@@ -99,6 +99,10 @@
   function renderTable() {
     var list = orderedZones();
     var rows = list, pages = 1;
+    var note = document.querySelector('#table .print-note');
+    note.hidden = !(state.printing && list.length > opts.print_rows);
+    note.textContent = 'The print shows the first ' + fmt(opts.print_rows, 0) + ' of ' + fmt(list.length, 0) +
+      ' zones in the table\'s order; the file holds them all.';
     if (state.printing) {
       rows = list.slice(0, opts.print_rows);
     } else if (opts.paged) {

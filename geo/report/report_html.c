@@ -356,7 +356,7 @@ static void put_table(const report_model *r, report_buf *out)
         }
         report_buf_puts(out, "</th>");
     }
-    report_buf_puts(out, "</tr></thead>\n<tbody></tbody>\n</table>\n</div>\n");
+    report_buf_puts(out, "</tr></thead>\n<tbody></tbody>\n</table>\n</div>\n<p class=\"print-note\" hidden></p>\n");
     if (r->paged)
         report_buf_puts(out, "<nav id=\"pager\" aria-label=\"Pages of the table\"><button type=\"button\" class=\"prev\">"
                              "Previous</button> <span class=\"page\" aria-live=\"polite\"></span> "
