@@ -15,7 +15,8 @@ inputs=(samples/data/dem.tif samples/data/aqueduct_baseline.gpkg samples/data/in
 # 30 m cell from the records (500 m quartic kernel) and from the per-neighbourhood table (spread
 # by population); the exposure score and the neighbourhoods' exposure for each scenario and two
 # weight sets (defaults and equal), with Aqueduct's basin polygons and the informal-settlement
-# outlines; a map; the sweep gathered into one table (sweep.csv, sweep.geojson); each raster
+# outlines; a map; the sweep gathered into one table (sweep.csv, sweep.geojson) and into one
+# HTML report (report.html); each raster
 # and zonal output with its QGIS style. Stages already up to date are skipped; run makes the
 # output folder.
 summary=$("$cityrisk" run -q -j 2 samples/pipeline.json --json) # the folder exists once run has started
@@ -33,3 +34,4 @@ for f in "$out"/info.txt "$out"/info.json "$out"/run.json "$out"/inundation.tif 
          "$out"/*.qml; do
   echo "  $f"
 done
+echo "the report (open it in a browser): $out/report.html"

@@ -23,6 +23,7 @@
 #include "map_internal.h"
 #include "core/text.h"
 #include "core/output.h"
+#include "core/provenance.h"
 
 void cr_map_opts_init(cr_map_opts *opts)
 {
@@ -581,27 +582,10 @@ static cr_status check_zones_meet_raster(cr_ctx *ctx, const map_model *m, const 
  * json_object_put() it. */
 static json_object *zonal_parameters(GDALDatasetH ds, OGRLayerH layer, const char *path)
 {
-    const char *text = GDALGetMetadataItem(layer, "CITYRISK_PARAMETERS", NULL);
-    json_object *doc = text ? json_tokener_parse(text) : NULL;
-    GDALDriverH drv = GDALGetDatasetDriver(ds);
-    if (!doc && drv && strcmp(GDALGetDriverShortName(drv), "GeoJSON") == 0) {
-        const char *const drivers[] = {"GeoJSON", NULL}, *const open[] = {"NATIVE_DATA=YES", NULL};
-        GDALDatasetH native = GDALOpenEx(path, GDAL_OF_VECTOR | GDAL_OF_READONLY, drivers, open, NULL);
-        OGRLayerH l = native ? GDALDatasetGetLayerByName(native, OGR_L_GetName(layer)) : NULL;
-        const char *item = l ? GDALGetMetadataItem(l, "NATIVE_DATA", "NATIVE_DATA") : NULL;
-        json_object *all = item ? json_tokener_parse(item) : NULL, *cityrisk, *par;
-        if (all && json_object_object_get_ex(all, "cityrisk", &cityrisk) &&
-            json_object_object_get_ex(cityrisk, "CITYRISK_PARAMETERS", &par))
-            doc = json_object_is_type(par, json_type_string) ? json_tokener_parse(json_object_get_string(par))
-                                                             : json_object_get(par);
-        json_object_put(all);
-        if (native)
-            GDALClose(native);
-    }
-    if (doc && !json_object_is_type(doc, json_type_object)) {
-        json_object_put(doc);
-        doc = NULL;
-    }
+    json_object *prov = cr_vector_provenance(ds, layer, path);
+    json_object *par = cr_provenance_object(prov, "CITYRISK_PARAMETERS");
+    json_object *doc = par ? json_object_get(par) : NULL;
+    json_object_put(prov);
     return doc;
 }
 

@@ -351,17 +351,65 @@ static cr_status resolve_path(loader *L, const char *written, char **path, char 
     return cr_ctx_fail(L->ctx, CR_E_IO, "out of memory");
 }
 
-/* The gather stage's inputs: one "LABEL;LABEL=FILE" per combination of the variables its
- * "input" uses (after --by and the variables' names), so that it reads, and depends on,
- * every file of the sweep; just FILE when it uses none. */
-static cr_status add_gathered(loader *L, cr_stage *st, json_object *obj, int k)
+/* The keys of a stage that gather the files of a sweep: a stage with them runs once, and
+ * each such key names one file per combination of the variables it uses, passed as
+ * "LABEL;LABEL=FILE" after --by and the variables' names (gather's positional inputs,
+ * report's --zones and --exposure). */
+typedef struct gathering_key {
+    const char *command, *key;
+    const char *option; /* NULL: positional */
+    int required;
+} gathering_key;
+
+static const gathering_key GATHERING_KEYS[] = {
+    {"gather", "input", NULL, 1},
+    {"report", "zones", "--zones", 1},
+    {"report", "exposure", "--exposure", 0},
+};
+#define N_GATHERING_KEYS (sizeof GATHERING_KEYS / sizeof *GATHERING_KEYS)
+
+/* 1 when the command's stages gather a sweep (and so never expand). */
+static int gathers_sweep(const char *command)
 {
-    json_object *in = NULL;
-    if (!json_object_object_get_ex(obj, "input", &in) || !json_object_is_type(in, json_type_string))
+    for (size_t i = 0; command && i < N_GATHERING_KEYS; i++)
+        if (strcmp(GATHERING_KEYS[i].command, command) == 0)
+            return 1;
+    return 0;
+}
+
+/* The gathering key of the command named key, NULL when key is none. */
+static const gathering_key *gathering_key_of(const char *command, const char *key)
+{
+    for (size_t i = 0; command && i < N_GATHERING_KEYS; i++)
+        if (strcmp(GATHERING_KEYS[i].command, command) == 0 && strcmp(GATHERING_KEYS[i].key, key) == 0)
+            return &GATHERING_KEYS[i];
+    return NULL;
+}
+
+/* 1 when the two lists hold the same strings in the same order. */
+static int same_list(char **a, char **b)
+{
+    int n = CSLCount(a);
+    if (n != CSLCount(b))
+        return 0;
+    for (int i = 0; i < n; i++)
+        if (strcmp(a[i], b[i]) != 0)
+            return 0;
+    return 1;
+}
+
+/* The files of one gathering key g: one "LABEL;LABEL=FILE" per combination of the
+ * variables its value uses (just FILE when it uses none), added to *argv, *canonical and
+ * *written (as passed, in one spelling, as written) and to the stage's inputs; *by is set
+ * to the variables (a CSL) for the first key and must be the same for the others. */
+static cr_status gather_key(loader *L, cr_stage *st, json_object *in, const gathering_key *g, int k, char ***by,
+                            int first, char ***argv, char ***canonical, char ***written)
+{
+    if (!json_object_is_type(in, json_type_string))
         return cr_ctx_fail(L->ctx, CR_E_DATA,
-                           "pipeline '%s': stage %d (%s): key 'input' must be a string: the files "
+                           "pipeline '%s': stage %d (%s): key '%s' must be a string: the files "
                            "to gather, with the variables of the sweep in it",
-                           L->path, k + 1, st->name);
+                           L->path, k + 1, st->name, g->key);
     int *used = calloc((size_t)L->nvars + 1, sizeof *used), *pick = calloc((size_t)L->nvars + 1, sizeof *pick);
     long count = 0;
     cr_status status = used && pick ? CR_OK : cr_ctx_fail(L->ctx, CR_E_IO, "out of memory");
@@ -369,10 +417,23 @@ static cr_status add_gathered(loader *L, cr_stage *st, json_object *obj, int k)
         mark_uses(L, json_object_get_string(in), used);
         status = count_picks(L, used, (size_t)k, st->name, &count);
     }
-    char **by = NULL, **argv = NULL, **canonical = NULL, **written = NULL;
+    char **vars = NULL;
     for (int v = 0; status == CR_OK && v < L->nvars; v++)
         if (used[v])
-            by = CSLAddString(by, L->vars[v].name);
+            vars = CSLAddString(vars, L->vars[v].name);
+    if (status == CR_OK && first) {
+        *by = vars;
+        vars = NULL;
+    } else if (status == CR_OK && vars && !same_list(vars, *by)) {
+        char *mine = cr_pl_join(vars), *theirs = *by ? cr_pl_join(*by) : CPLStrdup("none");
+        status = cr_ctx_fail(L->ctx, CR_E_DATA,
+                             "pipeline '%s': stage %d (%s): key '%s' uses the variables %s but the "
+                             "first gathered key uses %s: its files could not be matched",
+                             L->path, k + 1, st->name, g->key, mine, theirs);
+        CPLFree(mine), CPLFree(theirs);
+    }
+    int labelled = vars != NULL || (first && *by);
+    CSLDestroy(vars);
     if (status == CR_OK)
         first_pick(L, used, pick);
     for (int more = status == CR_OK; more; more = next_pick(L, used, pick)) {
@@ -393,14 +454,47 @@ static cr_status add_gathered(loader *L, cr_stage *st, json_object *obj, int k)
             break;
         }
         st->inputs = CSLAddString(st->inputs, path);
-        const char *fmt = by ? "%s=%s" : "%s%s";
+        const char *fmt = labelled ? "%s=%s" : "%s%s";
         char *item = cr_pl_format(fmt, labels, path), *one = cr_pl_format(fmt, labels, key),
              *as_written = cr_pl_format(fmt, labels, text);
-        argv = CSLAddString(argv, item);
-        canonical = CSLAddString(canonical, one);
-        written = CSLAddString(written, as_written);
+        if (g->option) {
+            *argv = CSLAddString(*argv, g->option);
+            *canonical = CSLAddString(*canonical, g->option);
+            *written = CSLAddString(*written, g->option);
+        }
+        *argv = CSLAddString(*argv, item);
+        *canonical = CSLAddString(*canonical, one);
+        *written = CSLAddString(*written, as_written);
         CPLFree(item), CPLFree(one), CPLFree(as_written);
         CPLFree(labels), CPLFree(text), CPLFree(path), CPLFree(key);
+    }
+    free(used);
+    free(pick);
+    return status;
+}
+
+/* The gathered files of a gather or report stage (GATHERING_KEYS), so that it reads, and
+ * depends on, every file of the sweep: --by and the variables' names, then the files. */
+static cr_status add_gathered(loader *L, cr_stage *st, json_object *obj, int k)
+{
+    char **by = NULL, **argv = NULL, **canonical = NULL, **written = NULL;
+    cr_status status = CR_OK;
+    int first = 1;
+    for (size_t i = 0; status == CR_OK && i < N_GATHERING_KEYS; i++) {
+        const gathering_key *g = &GATHERING_KEYS[i];
+        json_object *in = NULL;
+        if (strcmp(g->command, st->command) != 0)
+            continue;
+        if (!json_object_object_get_ex(obj, g->key, &in)) {
+            if (g->required)
+                status = cr_ctx_fail(L->ctx, CR_E_DATA,
+                                     "pipeline '%s': stage %d (%s): key '%s' must be a string: the files "
+                                     "to gather, with the variables of the sweep in it",
+                                     L->path, k + 1, st->name, g->key);
+            continue;
+        }
+        status = gather_key(L, st, in, g, k, &by, first, &argv, &canonical, &written);
+        first = 0;
     }
     if (status == CR_OK && by) {
         char *vars = cr_pl_join(by);
@@ -409,14 +503,12 @@ static cr_status add_gathered(loader *L, cr_stage *st, json_object *obj, int k)
         st->written = CSLAddString(CSLAddString(st->written, "--by"), vars);
         CPLFree(vars);
     }
-    if (status == CR_OK) { /* positional: run adds its options (-q, --overwrite) after them */
+    if (status == CR_OK) { /* after the options: run adds its own (-q, --overwrite) after them */
         st->argv = CSLInsertStrings(st->argv, -1, argv);
         st->canonical = CSLInsertStrings(st->canonical, -1, canonical);
         st->written = CSLInsertStrings(st->written, -1, written);
     }
     CSLDestroy(by), CSLDestroy(argv), CSLDestroy(canonical), CSLDestroy(written);
-    free(used);
-    free(pick);
     return status;
 }
 
@@ -434,7 +526,7 @@ static cr_status build_stage(loader *L, json_object *obj, int k, const char *com
         return slot;
     }
     const cr_command *cmd = cr_pl_stage_command(command);
-    int gather = strcmp(command, "gather") == 0;
+    int gather = gathers_sweep(command);
     cr_stage st = {0};
     st.command = CPLStrdup(command);
     st.name = name;
@@ -446,13 +538,13 @@ static cr_status build_stage(loader *L, json_object *obj, int k, const char *com
     cr_status status = CR_OK;
     json_object_object_foreach(obj, key, v)
     {
-        if (strcmp(key, "stage") == 0 || strcmp(key, "name") == 0 || (gather && strcmp(key, "input") == 0))
+        if (strcmp(key, "stage") == 0 || strcmp(key, "name") == 0 || gathering_key_of(command, key))
             continue;
         if (gather && strcmp(key, "by") == 0) {
             status = cr_ctx_fail(L->ctx, CR_E_DATA,
-                                 "pipeline '%s': stage %d (%s): key 'by' is not allowed: a gather "
-                                 "stage is by the variables its 'input' uses",
-                                 L->path, k + 1, st.name);
+                                 "pipeline '%s': stage %d (%s): key 'by' is not allowed: a %s "
+                                 "stage is by the variables its gathered files use",
+                                 L->path, k + 1, st.name, command);
             break;
         }
         /* What the key is, from the command's table: unknown keys are its parser's to refuse. */
@@ -929,25 +1021,26 @@ static cr_status expand_stage(loader *L, json_object *obj, size_t k, const char 
         free(used), free(pick);
         return cr_ctx_fail(L->ctx, CR_E_IO, "out of memory");
     }
-    int gathers = command && strcmp(command, "gather") == 0;
+    int gathers = gathers_sweep(command);
     json_object_object_foreach(obj, key, v)
     {
         if (!gathers) {
             mark_value_uses(L, v, used);
             continue;
         }
-        if (strcmp(key, "input") == 0)
+        if (gathering_key_of(command, key))
             continue;
-        /* a gather stage runs once, over the sweep its input names: a variable elsewhere
-         * would stay as written ("sweep-{weights}.csv") */
+        /* a gather (or report) stage runs once, over the sweep its gathered files name: a
+         * variable elsewhere would stay as written ("sweep-{weights}.csv") */
         mark_value_uses(L, v, used);
         for (int i = 0; i < L->nvars; i++)
             if (used[i]) {
                 free(used), free(pick);
                 return cr_ctx_fail(L->ctx, CR_E_DATA,
-                                   "pipeline '%s': stage %zu (%s): key '%s' uses the variable %s; a gather "
-                                   "stage runs once over the sweep, and only its 'input' may use variables",
-                                   L->path, k + 1, base, key, L->vars[i].name);
+                                   "pipeline '%s': stage %zu (%s): key '%s' uses the variable %s; a %s "
+                                   "stage runs once over the sweep, and only its gathered files may use "
+                                   "variables",
+                                   L->path, k + 1, base, key, L->vars[i].name, command);
             }
     }
     /* the old sweep without its "scenarios": a mistake, not text to keep */

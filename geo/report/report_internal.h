@@ -92,9 +92,10 @@ typedef struct report_view {
     json_object *provenance; /* the file's cityrisk member (CITYRISK_VERSION, _COMMAND,
                               * _INPUTS, _PARAMETERS, _FORMULA), owned; NULL when none */
     char *exposure_path;     /* the exposure raster of this view; NULL when none */
-    json_object *exposure_metadata; /* its dataset metadata as an object of strings
-                                     * (CITYRISK_*), owned; NULL when none */
-    char *image_base64;      /* the exposure classes as a PNG (report_map.c); NULL when none */
+    json_object *exposure_metadata; /* its dataset metadata (CITYRISK_*): items holding JSON
+                                     * text parsed, the others strings; owned; NULL when none */
+    char *image_base64;      /* the exposure classes as a PNG (report_map.c), malloc'd; NULL
+                              * when none */
     double image_x, image_y, image_w, image_h; /* where the image goes, in map units */
 } report_view;
 

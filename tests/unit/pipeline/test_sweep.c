@@ -177,6 +177,41 @@ static void a_gather_stage_gets_every_file_of_the_sweep(void **state)
     assert_string_equal(g->argv[CSLCount(g->argv) - 1], want);
 }
 
+/* A report stage gathers like gather: --zones and --exposure once per combination, labelled
+ * alike, after every stage writing them; a key using other variables cannot be matched. */
+static void a_report_stage_gets_the_zones_and_exposure_of_the_sweep(void **state)
+{
+    fixture *f = *state;
+    const char *zonal = "{\"stage\": \"zonal\", \"name\": \"z-{c}-{w}\", \"zones\": \"points.csv\", "
+                        "\"exposure\": \"out/e-{c}-{w}.tif\", \"output\": \"out/n-{c}-{w}.geojson\"}";
+    char text[4096];
+    snprintf(text, sizeof text,
+             "{" VARS "\"stages\": [{\"stage\": \"score\", \"name\": \"s-{c}-{w}\", \"sea\": \"dem.tif\", "
+             "\"output\": \"out/e-{c}-{w}.tif\"}, %s, {\"stage\": \"report\", \"zones\": "
+             "\"out/n-{c}-{w}.geojson\", \"exposure\": \"out/e-{c}-{w}.tif\", \"city\": \"X\", "
+             "\"output\": \"out/report.html\"}]}",
+             zonal);
+    assert_int_equal(load(f, text, NULL), CR_OK);
+    const cr_stage *r = stage(f, "report");
+    assert_null(r->labels);
+    assert_string_equal(opt(r->argv, "by"), "c,w");
+    assert_int_equal(CSLCount(r->inputs), 8);
+    assert_int_equal(r->ndeps, 8); /* after every score and zonal stage */
+    int n = CSLCount(r->written);
+    assert_string_equal(r->written[n - 16], "--zones");
+    assert_string_equal(r->written[n - 15], "x;eq=out/n-x-eq.geojson");
+    assert_string_equal(r->written[n - 2], "--exposure");
+    assert_string_equal(r->written[n - 1], "y;fl=out/e-y-fl.tif");
+    assert_string_equal(opt(r->argv, "city"), "X");
+
+    snprintf(text, sizeof text,
+             "{" VARS "\"stages\": [%s, {\"stage\": \"report\", \"zones\": \"out/n-{c}-{w}.geojson\", "
+             "\"exposure\": \"out/e-{c}.tif\", \"output\": \"out/report.html\"}]}",
+             zonal);
+    assert_int_equal(load(f, text, NULL), CR_E_DATA);
+    assert_non_null(strstr(cr_ctx_error(f->ctx), "key 'exposure' uses the variables c but the first gathered key uses c,w"));
+}
+
 static void an_exec_stage(void **state)
 {
     fixture *f = *state;
@@ -214,6 +249,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(a_name_without_every_variable_gets_the_labels, setup, teardown),
         cmocka_unit_test_setup_teardown(sets_by_base_name_or_one_expansion, setup, teardown),
         cmocka_unit_test_setup_teardown(a_gather_stage_gets_every_file_of_the_sweep, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_report_stage_gets_the_zones_and_exposure_of_the_sweep, setup, teardown),
         cmocka_unit_test_setup_teardown(an_exec_stage, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
