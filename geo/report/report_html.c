@@ -291,7 +291,7 @@ static void put_map(const report_model *r, report_buf *out)
         report_buf_html(out, r->views[0].title);
         report_buf_puts(out, "</strong>");
     }
-    report_buf_puts(out, ". Hover over or tab to a zone for its figures.</p>\n");
+    report_buf_puts(out, ".<span class=\"screen-only\"> Hover over or tab to a zone for its figures.</span></p>\n");
     report_buf_printf(out, "<div class=\"map-wrap\">\n<svg id=\"zones-map\" role=\"img\" "
                            "aria-labelledby=\"zones-map-title zones-map-desc\" viewBox=\"0 0 %.2f %.2f\" "
                            "preserveAspectRatio=\"xMidYMid meet\">\n<title id=\"zones-map-title\">",
