@@ -177,7 +177,8 @@
     var v = state.view;
     for (var i = 0; i < paths.length; i++) {
       var p = paths[i], z = +p.getAttribute('data-zone');
-      p.setAttribute('fill', classColor(value(v, z, 'score_class')));
+      var fill = classColor(value(v, z, 'score_class'));
+      if (p.getAttribute('fill') !== fill) p.setAttribute('fill', fill); /* repaints only what changes */
       p.setAttribute('aria-label', zoneLabel(v, z));
     }
     images.forEach(function (img) {
