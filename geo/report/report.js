@@ -91,7 +91,7 @@
       var cls = data.metrics[m].field === 'score_class';
       h += '<td data-value="' + (has ? String(x) : '') + '"' +
         (cls ? ' class="cls" title="' + esc(className(has ? x : null)) + '" style="--c:' + classColor(has ? x : null) + '"' : '') +
-        '>' + fmtMetric(m, has ? x : null) + '</td>';
+        '>' + (cls ? esc(className(has ? x : null)) : fmtMetric(m, has ? x : null)) + '</td>';
     }
     return h + '</tr>';
   }

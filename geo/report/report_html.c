@@ -383,9 +383,17 @@ static void put_card(const report_model *r, int v, int z, report_buf *out)
     report_buf_html(out, *cls ? cls : "no data");
     report_format_number(a, sizeof a, metric(r, v, z, "score_rank"), 0);
     report_buf_printf(out, "</dd>\n<dt>Rank</dt><dd>%s of %d", a, r->nzones);
-    if (!isnan(zone->rank_p05) && !isnan(zone->rank_p95))
-        report_buf_printf(out, " <span class=\"interval\">(5&ndash;95 %%: ranks %.0f&ndash;%.0f)</span>", zone->rank_p05,
-                          zone->rank_p95);
+    if (!isnan(zone->rank_p05) && !isnan(zone->rank_p95)) {
+        /* the interval is of the sensitivity's own scenario, which need not be this view's */
+        json_object *scenario = NULL;
+        json_object_object_get_ex(r->sensitivity_parameters, "scenario", &scenario);
+        report_buf_printf(out, " <span class=\"interval\">(5&ndash;95 %%");
+        if (scenario && json_object_is_type(scenario, json_type_string)) {
+            report_buf_puts(out, " under ");
+            report_buf_html(out, json_object_get_string(scenario));
+        }
+        report_buf_printf(out, ": ranks %.0f&ndash;%.0f)</span>", zone->rank_p05, zone->rank_p95);
+    }
     report_buf_puts(out, "</dd>\n");
     double flooded = metric(r, v, z, "arrivals_flooded"), total = metric(r, v, z, "arrivals_total");
     report_format_number(a, sizeof a, flooded, 0);
@@ -938,8 +946,11 @@ void report_html(const report_model *r, report_buf *out)
 {
     put_head(r, out);
     put_header(r, out);
+    /* side by side on a wide screen: the first screenful holds the findings and the map */
+    report_buf_puts(out, "<div class=\"overview\">\n");
     put_summary(r, out);
     put_map(r, out);
+    report_buf_puts(out, "</div>\n");
     put_table(r, out);
     put_top(r, out);
     put_ranks(r, out);

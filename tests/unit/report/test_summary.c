@@ -144,7 +144,7 @@ static void test_none_high_and_no_flooded_arrivals(void **state)
     fixture_set(r, 0, 0, "arrivals_flooded", 0), fixture_set(r, 0, 0, "arrivals_total", 500);
     char *s = summary_of(r);
     assert_non_null(strstr(s, "<strong>none</strong> of the 3 zones is High or Very High (the highest class reached is "
-                              "Low, 1 zone) and no arrivals live in flood-exposed cells (of 500)."));
+                              "Low, 1 zone) and no arrivals live in flood-exposed cells (of the 500 arrivals)."));
     free(s);
     fixture_set(r, 0, 1, "arrivals_flooded", 1234), fixture_set(r, 0, 1, "arrivals_total", 2000);
     s = summary_of(r);
