@@ -15,6 +15,10 @@ extern const char report_css[], report_js[];
 
 #define NO_DATA_COLOR "#d9d9d9"
 #define VALUE_DIGITS 10 /* significant digits of the values in the data block */
+/* ... and above CR_REPORT_LARGE_ZONES zones, where they are most of the file: six digits are
+ * beyond what the table shows (two decimals at most) and keep the order of any two values
+ * that differ by more than one part in a million (10,000 zones x 8 views: 11.6 MB to 8.7 MB) */
+#define LARGE_VALUE_DIGITS 6
 
 /* ---- small helpers ---- */
 
@@ -885,7 +889,7 @@ static void put_data_zones_values(const report_model *r, report_buf *out)
             for (int m = 0; m < r->nmetrics; m++) {
                 if (z || m)
                     report_buf_puts(out, m ? "," : ",\n");
-                report_buf_json_number(out, report_value(r, v, z, m), VALUE_DIGITS);
+                report_buf_json_number(out, report_value(r, v, z, m), r->paged ? LARGE_VALUE_DIGITS : VALUE_DIGITS);
             }
         report_buf_puts(out, "]");
     }
