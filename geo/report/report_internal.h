@@ -176,6 +176,18 @@ void report_summary_html(const report_model *r, report_buf *out);
  * when none stands out (report_summary.c; rules in docs/report.md). */
 void report_drivers(const report_model *r, int v, int z, char *buf, size_t size);
 
+/* x with the given decimals (half away from zero, as JavaScript's toFixed()) and thousands
+ * separators ("12,345.6"); "n/a" when not finite (report_summary.c). */
+void report_format_number(char *buf, size_t size, double x, int decimals);
+/* A count of people as the summary shows it: whole people, 3 significant figures from
+ * 1,000 ("4,320", "123,000") (report_summary.c). */
+void report_format_people(char *buf, size_t size, double x);
+/* The first n zones of view v by score_rank (ties: higher score_mean, then the model's
+ * order; zones without a rank left out) into out; returns how many (report_summary.c). */
+int report_top_zones(const report_model *r, int v, int *out, int n);
+/* The name of class k (1-based) of r->classes, "" when k is out of range or NaN. */
+const char *report_class_name(const report_model *r, double k);
+
 /* The whole page (report_html.c). */
 void report_html(const report_model *r, report_buf *out);
 
