@@ -704,6 +704,27 @@ static cr_status gather_values(loader *l)
 
 /* ---- Sensitivity, inundation, classes, sources ---- */
 
+/* SOURCE_DATE_EPOCH (reproducible-builds.org) when it is a whole number of seconds: 1 and
+ * *t set, else 0. */
+static int source_date_epoch(time_t *t)
+{
+    const char *env = getenv("SOURCE_DATE_EPOCH");
+    if (!env || !*env || strspn(env, "0123456789") != strlen(env) || strlen(env) >= 16)
+        return 0;
+    *t = (time_t)strtoll(env, NULL, 10);
+    return 1;
+}
+
+/* A source's date: its modification time, no later than SOURCE_DATE_EPOCH when that is set
+ * (clamped as reproducible builds clamp file times), so that the same inputs made again
+ * give the same report; -1 when unknown. */
+static int64_t source_time(const struct stat *sb)
+{
+    time_t epoch;
+    int64_t t = (int64_t)sb->st_mtime;
+    return source_date_epoch(&epoch) && (int64_t)epoch < t ? (int64_t)epoch : t;
+}
+
 /* Adds a source: a file read, its size, time and provenance (a reference is taken). */
 static cr_status add_source(loader *l, const char *role, const char *path, json_object *prov)
 {
@@ -717,7 +738,7 @@ static cr_status add_source(loader *l, const char *role, const char *path, json_
     struct stat sb;
     int known = stat(path, &sb) == 0;
     s->bytes = known ? (int64_t)sb.st_size : -1;
-    s->mtime = known ? (int64_t)sb.st_mtime : -1;
+    s->mtime = known ? source_time(&sb) : -1;
     s->provenance = prov ? json_object_get(prov) : NULL;
     s->role = text_dup(role);
     s->path = text_dup(path);
@@ -937,10 +958,9 @@ static cr_status read_exposures(loader *l)
  * seconds, else today's; YYYY-MM-DD in UTC, in a string to free(). */
 static char *report_date(void)
 {
-    const char *env = getenv("SOURCE_DATE_EPOCH");
-    time_t t = time(NULL);
-    if (env && *env && strspn(env, "0123456789") == strlen(env) && strlen(env) < 16)
-        t = (time_t)strtoll(env, NULL, 10);
+    time_t t;
+    if (!source_date_epoch(&t))
+        t = time(NULL);
     struct tm tm;
     char buf[32] = "";
     if (gmtime_r(&t, &tm))

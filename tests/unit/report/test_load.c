@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <utime.h>
 
 #include <cpl_string.h>
 #include <gdal.h>
@@ -236,7 +237,7 @@ static void test_views_matched_by_id(void **state)
     struct stat sb;
     assert_int_equal(stat(b, &sb), 0);
     assert_int_equal(r.sources[1].bytes, (int64_t)sb.st_size);
-    assert_int_equal(r.sources[1].mtime, (int64_t)sb.st_mtime);
+    assert_int_equal(r.sources[1].mtime, 0); /* no later than SOURCE_DATE_EPOCH (0 here) */
     json_object *par = NULL, *id = NULL;
     assert_true(json_object_object_get_ex(r.views[0].provenance, "CITYRISK_PARAMETERS", &par));
     assert_true(json_object_object_get_ex(par, "id_field", &id));
@@ -549,6 +550,37 @@ static void test_date(void **state)
     free(a);
 }
 
+/* A source's date is its file's modification time, clamped to SOURCE_DATE_EPOCH when that
+ * is set (so that outputs made again give the same report), as it is when not. */
+static void test_source_dates_clamped(void **state)
+{
+    fixture *f = *state;
+    char *a = write_view_a(f->dir), *b = write_view_b(f->dir);
+    struct utimbuf old = {1000, 1000}, recent = {2000000, 2000000};
+    assert_int_equal(utime(a, &old), 0);
+    assert_int_equal(utime(b, &recent), 0);
+    cr_report_opts o;
+    cr_report_opts_init(&o);
+    o.zones = CSLAddString(CSLAddString(NULL, a), b);
+    const char *epochs[] = {"864000", NULL};
+    const int64_t want_b[] = {864000, 2000000};
+    for (int i = 0; i < 2; i++) {
+        report_model r = {0};
+        if (epochs[i])
+            setenv("SOURCE_DATE_EPOCH", epochs[i], 1);
+        else
+            unsetenv("SOURCE_DATE_EPOCH");
+        assert_int_equal(report_load(f->ctx, &r, &o), CR_OK);
+        assert_int_equal(r.nsources, 2);
+        assert_int_equal(r.sources[0].mtime, 1000); /* older than the epoch: as it is */
+        assert_int_equal(r.sources[1].mtime, want_b[i]);
+        report_model_free(&r);
+    }
+    CSLDestroy(o.zones);
+    free(a);
+    free(b);
+}
+
 /* Many zones in several views, each in its own order: every zone matched once, the table
  * paged beyond CR_REPORT_LARGE_ZONES. */
 static void test_many_zones(void **state)
@@ -599,6 +631,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_gpkg_view_other_crs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_date, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_source_dates_clamped, setup, teardown),
         cmocka_unit_test_setup_teardown(test_many_zones, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
