@@ -257,7 +257,8 @@ static void put_view_sentence(const report_model *r, int v, report_buf *out)
         report_buf_printf(out, "<strong>%s</strong> of %s zones are ", high, zones);
         put_high_names(r, out);
     } else {
-        report_buf_printf(out, "<strong>none</strong> of the %s zones is ", zones);
+        /* the sentence's first word when no "Under ..." comes before it */
+        report_buf_printf(out, "<strong>%s</strong> of the %s zones is ", r->nviews > 1 ? "none" : "None", zones);
         put_high_names(r, out);
         put_highest_class(r, v, out);
     }
