@@ -747,8 +747,12 @@ static void put_caveats(const report_model *r, report_buf *out)
         report_format_number(share, sizeof share, 100 * json_object_get_double(min), 0);
         report_buf_printf(out, " (less than %s %% of the zone covered by data, zonal's min_coverage)", share);
     }
-    report_buf_printf(out, ": %d here%s; they are grey on the map and last in the table.</li>\n", unclassed,
-                      r->nviews > 1 ? " in the first view" : "");
+    /* a zone missing from the view's file has no class either: counted apart */
+    int absent = r->nviews ? r->views[0].absent : 0;
+    report_buf_printf(out, ": %d here%s", unclassed - absent, r->nviews > 1 ? " in the first view" : "");
+    if (absent > 0)
+        report_buf_printf(out, ", besides %d zone%s not in its file", absent, absent == 1 ? "" : "s");
+    report_buf_puts(out, "; they are grey on the map and last in the table.</li>\n");
     json_object_put(owned);
     report_buf_puts(out, "<li><strong>Arrivals are estimates.</strong> They are records placed on the grid "
                          "(cityrisk arrivals): totals are kept, but where people live within a zone is approximate "

@@ -97,6 +97,7 @@ typedef struct report_view {
     char *image_base64;      /* the exposure classes as a PNG (report_map.c), malloc'd; NULL
                               * when none */
     double image_x, image_y, image_w, image_h; /* where the image goes, in map units */
+    int absent;              /* the model's zones its file lacks (their values all NaN) */
 } report_view;
 
 /* The classes of the score (from the exposure raster's or zonal's CITYRISK_PARAMETERS,

@@ -695,10 +695,12 @@ static cr_status gather_values(loader *l)
         return out_of_memory(l->ctx);
     for (size_t i = 0; i < total; i++)
         r->values[i] = NAN;
-    for (int v = 0; v < r->nviews; v++)
+    for (int v = 0; v < r->nviews; v++) {
+        r->views[v].absent = r->nzones - l->rows[v].n; /* a view's rows are distinct zones */
         for (int k = 0; k < l->rows[v].n; k++)
             memcpy(r->values + ((size_t)v * (size_t)r->nzones + (size_t)l->rows[v].zone[k]) * nm,
                    l->rows[v].values + (size_t)k * nm, nm * sizeof *r->values);
+    }
     return CR_OK;
 }
 

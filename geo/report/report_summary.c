@@ -265,11 +265,17 @@ static void put_view_sentence(const report_model *r, int v, report_buf *out)
     report_buf_puts(out, " and ");
     put_flooded(out, &c);
     report_buf_puts(out, ".");
-    if (c.unclassed) {
-        char unclassed[32];
-        report_format_number(unclassed, sizeof unclassed, c.unclassed, 0);
-        report_buf_printf(out, " %s zone%s had too little data to be classed or ranked.", unclassed,
-                          c.unclassed == 1 ? "" : "s");
+    /* a zone missing from the view's file has no class either: said apart */
+    int absent = r->views[v].absent, unscored = c.unclassed - absent;
+    char count[32];
+    if (unscored > 0) {
+        report_format_number(count, sizeof count, unscored, 0);
+        report_buf_printf(out, " %s zone%s had too little data to be classed or ranked.", count,
+                          unscored == 1 ? "" : "s");
+    }
+    if (absent > 0) {
+        report_format_number(count, sizeof count, absent, 0);
+        report_buf_printf(out, " %s zone%s not in this view's file.", count, absent == 1 ? " is" : "s are");
     }
     report_buf_puts(out, "</p>\n");
 }

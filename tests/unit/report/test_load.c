@@ -194,6 +194,8 @@ static void test_views_matched_by_id(void **state)
     assert_string_equal(r.zones[2].name, "Gamma");
     for (int z = 0; z < 3; z++)
         assert_non_null(r.zones[z].geometry);
+    assert_int_equal(r.views[0].absent, 1); /* Z3 is not in a.geojson */
+    assert_int_equal(r.views[1].absent, 1); /* nor Z1 in b.geojson */
 
     assert_true(value(&r, 0, 0, "score_mean") == 1.5);
     assert_true(value(&r, 0, 0, "arrivals_flooded") == 10);

@@ -159,6 +159,25 @@ static void test_none_high_and_no_flooded_arrivals(void **state)
     fixture_free(r);
 }
 
+/* A zone missing from a view's file is said so, not counted among the zones with too little
+ * data to be classed. */
+static void test_zone_missing_from_a_view(void **state)
+{
+    (void)state;
+    report_model *r = fixture_empty(3, 2);
+    for (int z = 0; z < 3; z++)
+        fixture_set(r, 0, z, "score_class", 1);
+    fixture_set(r, 1, 0, "score_class", 1);
+    fixture_set(r, 1, 1, "arrivals_total", 10); /* in the file, not classed; zone 2 not in it */
+    r->views[1].absent = 1;
+    char *s = summary_of(r);
+    assert_non_null(strstr(s, "are recorded. 1 zone had too little data to be classed or ranked. 1 zone is not in "
+                              "this view's file.</p>"));
+    assert_null(strstr(s, "2 zones had too little data"));
+    free(s);
+    fixture_free(r);
+}
+
 /* Thousands separators, half away from zero, no "-0", "n/a"; people to 3 significant figures
  * from 1,000. */
 static void test_numbers_for_people(void **state)
@@ -188,6 +207,7 @@ int main(void)
         cmocka_unit_test(test_certainty_from_rank_intervals),
         cmocka_unit_test(test_many_views_compact_list),
         cmocka_unit_test(test_none_high_and_no_flooded_arrivals),
+        cmocka_unit_test(test_zone_missing_from_a_view),
         cmocka_unit_test(test_numbers_for_people),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
