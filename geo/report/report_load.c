@@ -538,8 +538,8 @@ static cr_status view_crs(loader *l, int v, OGRLayerH layer, OGRCoordinateTransf
         return CR_OK;
     }
     if (!srs != !l->srs) {
-        st = cr_ctx_fail(l->ctx, CR_E_DATA, "zones '%s' %s a CRS and zones '%s' %s", r->views[v].path,
-                         srs ? "has" : "has no", r->views[0].path, srs ? "none" : "one");
+        st = cr_ctx_fail(l->ctx, CR_E_DATA, "zones '%s' has %s CRS but zones '%s' has %s", r->views[v].path,
+                         srs ? "a" : "no", r->views[0].path, srs ? "none" : "one");
     } else if (srs && !OSRIsSame(srs, l->srs)) {
         cr_gdal_begin(l->ctx);
         if (!(*ct = OCTNewCoordinateTransformation(srs, l->srs)))

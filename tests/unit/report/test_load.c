@@ -520,11 +520,28 @@ static void test_errors(void **state)
     CSLDestroy(o.exposure);
     CSLDestroy(o.zones);
 
+    /* a view without a CRS beside one with: said in words, both ways */
+    char *nocrs = tu_path(f->dir, "nocrs.shp"); /* no .prj */
+    GDALDatasetH ds = GDALCreate(GDALGetDriverByName("ESRI Shapefile"), nocrs, 0, 0, 0, GDT_Unknown, NULL);
+    OGRLayerH layer = GDALDatasetCreateLayer(ds, "nocrs", NULL, wkbPolygon, NULL);
+    OGRFieldDefnH fd = OGR_Fld_Create("score_mean", OFTReal);
+    OGR_L_CreateField(layer, fd, 1);
+    OGR_Fld_Destroy(fd);
+    GDALClose(ds);
+    o.by = NULL, o.exposure = NULL;
+    o.zones = CSLAddString(CSLAddString(NULL, a), nocrs);
+    expect_failure(f, &o, CR_E_DATA, CPLSPrintf("zones '%s' has no CRS but zones '%s' has one", nocrs, a));
+    CSLDestroy(o.zones);
+    o.zones = CSLAddString(CSLAddString(NULL, nocrs), a);
+    expect_failure(f, &o, CR_E_DATA, CPLSPrintf("zones '%s' has a CRS but zones '%s' has none", a, nocrs));
+    CSLDestroy(o.zones);
+
     CSLDestroy(by);
     free(a);
     free(missing);
     free(noscore);
     free(nosens);
+    free(nocrs);
 }
 
 /* SOURCE_DATE_EPOCH, when a whole number, fixes the date (UTC); anything else is today. */
