@@ -417,9 +417,9 @@ static void put_card(const report_model *r, int v, int z, report_buf *out)
 static void put_cards_of(const report_model *r, int v, report_buf *out)
 {
     int n = r->o ? r->o->top : 5;
-    int top[256];
-    if (n > 256)
-        n = 256;
+    int top[REPORT_TOP_MAX];
+    if (n > REPORT_TOP_MAX)
+        n = REPORT_TOP_MAX;
     n = report_top_zones(r, v, top, n);
     for (int i = 0; i < n; i++)
         put_card(r, v, top[i], out);
@@ -486,7 +486,7 @@ static void put_ranks(const report_model *r, report_buf *out)
                          "95th percentile), the tick is its median rank and the dot its rank with the chosen settings: "
                          "a short bar is a rank that holds whatever the choices, a long one a rank that depends on "
                          "them.");
-    int top[256], n = r->o && r->o->top > 0 ? (r->o->top < 256 ? r->o->top : 256) : 5;
+    int top[REPORT_TOP_MAX], n = r->o && r->o->top > 0 ? (r->o->top < REPORT_TOP_MAX ? r->o->top : REPORT_TOP_MAX) : 5;
     n = report_top_zones(r, 0, top, n);
     int sure = 0, with = 0;
     for (int i = 0; i < n; i++) {

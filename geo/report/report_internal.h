@@ -47,6 +47,9 @@ void report_buf_base64(report_buf *b, const unsigned char *data, size_t n);
 /* Frees the text; the buffer is empty again. */
 void report_buf_free(report_buf *b);
 
+/* The most top zones (--top) with a card each. */
+#define REPORT_TOP_MAX 256
+
 /* ---- The metrics ---- */
 
 /* A metric of the table: zonal's field (for a per-scenario metric, the stem, read as

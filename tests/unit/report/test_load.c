@@ -544,6 +544,28 @@ static void test_errors(void **state)
     free(nocrs);
 }
 
+/* --top above REPORT_TOP_MAX is a usage error, not cards quietly cut to that many under a
+ * heading that says more; REPORT_TOP_MAX itself is written. */
+static void test_top_beyond_the_cards(void **state)
+{
+    fixture *f = *state;
+    char *a = write_view_a(f->dir), *out = tu_path(f->dir, "report.html");
+    cr_report_opts o;
+    cr_report_opts_init(&o);
+    o.zones = CSLAddString(NULL, a);
+    o.top = REPORT_TOP_MAX + 1;
+    assert_int_equal(cr_report(f->ctx, out, &o, NULL), CR_E_USAGE);
+    assert_non_null(strstr(cr_ctx_error(f->ctx), CPLSPrintf("--top %d: expected 0 to %d", REPORT_TOP_MAX + 1,
+                                                            REPORT_TOP_MAX)));
+    struct stat sb;
+    assert_int_not_equal(stat(out, &sb), 0);
+    o.top = REPORT_TOP_MAX;
+    assert_int_equal(cr_report(f->ctx, out, &o, NULL), CR_OK);
+    CSLDestroy(o.zones);
+    free(a);
+    free(out);
+}
+
 /* SOURCE_DATE_EPOCH, when a whole number, fixes the date (UTC); anything else is today. */
 static void test_date(void **state)
 {
@@ -649,6 +671,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_sensitivity_join, setup, teardown),
         cmocka_unit_test_setup_teardown(test_gpkg_view_other_crs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_top_beyond_the_cards, setup, teardown),
         cmocka_unit_test_setup_teardown(test_date, setup, teardown),
         cmocka_unit_test_setup_teardown(test_source_dates_clamped, setup, teardown),
         cmocka_unit_test_setup_teardown(test_many_zones, setup, teardown),
