@@ -217,7 +217,8 @@ static void put_flooded(report_buf *out, const view_counts *c)
         report_format_people(num, sizeof num, c->arrivals);
         char share[32];
         report_format_number(share, sizeof share, 100 * c->flooded / c->arrivals, 0);
-        report_buf_printf(out, " (%s %% of %s)", share, num);
+        /* some flooded arrivals are not "0 %" */
+        report_buf_printf(out, " (%s %% of %s)", strcmp(share, "0") == 0 ? "under 1" : share, num);
     }
 }
 

@@ -151,6 +151,11 @@ static void test_none_high_and_no_flooded_arrivals(void **state)
     s = summary_of(r);
     assert_non_null(strstr(s, "about <strong>1,230</strong> arrivals live in flood-exposed cells (49 % of 2,500)"));
     free(s);
+    fixture_set(r, 0, 1, "arrivals_flooded", 34), fixture_set(r, 0, 1, "arrivals_total", 102500);
+    s = summary_of(r);
+    /* 34 of 103,000 is not "0 %" */
+    assert_non_null(strstr(s, "<strong>34</strong> arrivals live in flood-exposed cells (under 1 % of 103,000)"));
+    free(s);
     fixture_free(r);
     r = fixture_empty(3, 2); /* after "Under ...," the word stays lower case */
     s = summary_of(r);
