@@ -105,6 +105,8 @@ cr_status cr_report(cr_ctx *ctx, const char *out, const cr_report_opts *o, cr_re
         return cr_ctx_fail(ctx, CR_E_USAGE, "report: no zones to report");
     if (o->lang && strcmp(o->lang, "en") != 0)
         return cr_ctx_fail(ctx, CR_E_USAGE, "--lang '%s': the report is written in en only so far", o->lang);
+    if (o->top < 0 || o->top > REPORT_TOP_MAX)
+        return cr_ctx_fail(ctx, CR_E_USAGE, "--top %d: expected 0 to %d", o->top, REPORT_TOP_MAX);
     char **inputs = input_files(o);
     cr_status st = cr_outputs_check(ctx, out, "report", NULL, (const char *const *)inputs, o->overwrite);
     CSLDestroy(inputs);

@@ -130,6 +130,8 @@ static void axis_scale(double max_rank, double *axis_max, double *step)
     double m = raw / power;
     *step = (m <= 1 ? 1 : m <= 2 ? 2 : m <= 5 ? 5 : 10) * power;
     *axis_max = fmax(ceil(max_rank / *step) * *step, 2);
+    if (!isfinite(*axis_max)) /* rounded up beyond the largest double: the ticks would never end */
+        *axis_max = max_rank;
 }
 
 /* The chart's geometry: where rank 1 and the axis's largest rank are. */

@@ -47,7 +47,7 @@ static const cr_arg ARGS[] = {
                   "the report's title (default: Migrant exposure to climate hazards)"),
     CR_OPT_STRING("city", NULL, report_args, o.city, "NAME", "the city, under the title"),
     CR_OPT_STRING("lang", NULL, report_args, o.lang, "LANG", "the report's language: en (the only one so far)"),
-    CR_OPT_INT("top", report_args, o.top, "N", "a card for each of the top N zones (5; 0: none)"),
+    CR_OPT_INT("top", report_args, o.top, "N", "a card for each of the top N zones (5; 0: none; at most 256)"),
     CR_OPT__OUTPUT("the report: one HTML file"),
     CR_OPT__OVERWRITE,
     CR_OPT__JSON,

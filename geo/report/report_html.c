@@ -421,9 +421,9 @@ static void put_card(const report_model *r, int v, int z, report_buf *out)
 static void put_cards_of(const report_model *r, int v, report_buf *out)
 {
     int n = r->o ? r->o->top : 5;
-    int top[256];
-    if (n > 256)
-        n = 256;
+    int top[REPORT_TOP_MAX];
+    if (n > REPORT_TOP_MAX)
+        n = REPORT_TOP_MAX;
     n = report_top_zones(r, v, top, n);
     for (int i = 0; i < n; i++)
         put_card(r, v, top[i], out);
@@ -490,7 +490,7 @@ static void put_ranks(const report_model *r, report_buf *out)
                          "95th percentile), the tick is its median rank and the dot its rank with the chosen settings: "
                          "a short bar is a rank that holds whatever the choices, a long one a rank that depends on "
                          "them.");
-    int top[256], n = r->o && r->o->top > 0 ? (r->o->top < 256 ? r->o->top : 256) : 5;
+    int top[REPORT_TOP_MAX], n = r->o && r->o->top > 0 ? (r->o->top < REPORT_TOP_MAX ? r->o->top : REPORT_TOP_MAX) : 5;
     n = report_top_zones(r, 0, top, n);
     int sure = 0, with = 0;
     for (int i = 0; i < n; i++) {
@@ -751,8 +751,12 @@ static void put_caveats(const report_model *r, report_buf *out)
         report_format_number(share, sizeof share, 100 * json_object_get_double(min), 0);
         report_buf_printf(out, " (less than %s %% of the zone covered by data, zonal's min_coverage)", share);
     }
-    report_buf_printf(out, ": %d here%s; they are grey on the map and last in the table.</li>\n", unclassed,
-                      r->nviews > 1 ? " in the first view" : "");
+    /* a zone missing from the view's file has no class either: counted apart */
+    int absent = r->nviews ? r->views[0].absent : 0;
+    report_buf_printf(out, ": %d here%s", unclassed - absent, r->nviews > 1 ? " in the first view" : "");
+    if (absent > 0)
+        report_buf_printf(out, ", besides %d zone%s not in its file", absent, absent == 1 ? "" : "s");
+    report_buf_puts(out, "; they are grey on the map and last in the table.</li>\n");
     json_object_put(owned);
     report_buf_puts(out, "<li><strong>Arrivals are estimates.</strong> They are records placed on the grid "
                          "(cityrisk arrivals): totals are kept, but where people live within a zone is approximate "

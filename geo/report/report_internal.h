@@ -47,6 +47,9 @@ void report_buf_base64(report_buf *b, const unsigned char *data, size_t n);
 /* Frees the text; the buffer is empty again. */
 void report_buf_free(report_buf *b);
 
+/* The most top zones (--top) with a card each. */
+#define REPORT_TOP_MAX 256
+
 /* ---- The metrics ---- */
 
 /* A metric of the table: zonal's field (for a per-scenario metric, the stem, read as
@@ -97,6 +100,7 @@ typedef struct report_view {
     char *image_base64;      /* the exposure classes as a PNG (report_map.c), malloc'd; NULL
                               * when none */
     double image_x, image_y, image_w, image_h; /* where the image goes, in map units */
+    int absent;              /* the model's zones its file lacks (their values all NaN) */
 } report_view;
 
 /* The classes of the score (from the exposure raster's or zonal's CITYRISK_PARAMETERS,

@@ -538,8 +538,8 @@ static cr_status view_crs(loader *l, int v, OGRLayerH layer, OGRCoordinateTransf
         return CR_OK;
     }
     if (!srs != !l->srs) {
-        st = cr_ctx_fail(l->ctx, CR_E_DATA, "zones '%s' %s a CRS and zones '%s' %s", r->views[v].path,
-                         srs ? "has" : "has no", r->views[0].path, srs ? "none" : "one");
+        st = cr_ctx_fail(l->ctx, CR_E_DATA, "zones '%s' has %s CRS but zones '%s' has %s", r->views[v].path,
+                         srs ? "a" : "no", r->views[0].path, srs ? "none" : "one");
     } else if (srs && !OSRIsSame(srs, l->srs)) {
         cr_gdal_begin(l->ctx);
         if (!(*ct = OCTNewCoordinateTransformation(srs, l->srs)))
@@ -695,14 +695,37 @@ static cr_status gather_values(loader *l)
         return out_of_memory(l->ctx);
     for (size_t i = 0; i < total; i++)
         r->values[i] = NAN;
-    for (int v = 0; v < r->nviews; v++)
+    for (int v = 0; v < r->nviews; v++) {
+        r->views[v].absent = r->nzones - l->rows[v].n; /* a view's rows are distinct zones */
         for (int k = 0; k < l->rows[v].n; k++)
             memcpy(r->values + ((size_t)v * (size_t)r->nzones + (size_t)l->rows[v].zone[k]) * nm,
                    l->rows[v].values + (size_t)k * nm, nm * sizeof *r->values);
+    }
     return CR_OK;
 }
 
 /* ---- Sensitivity, inundation, classes, sources ---- */
+
+/* SOURCE_DATE_EPOCH (reproducible-builds.org) when it is a whole number of seconds: 1 and
+ * *t set, else 0. */
+static int source_date_epoch(time_t *t)
+{
+    const char *env = getenv("SOURCE_DATE_EPOCH");
+    if (!env || !*env || strspn(env, "0123456789") != strlen(env) || strlen(env) >= 16)
+        return 0;
+    *t = (time_t)strtoll(env, NULL, 10);
+    return 1;
+}
+
+/* A source's date: its modification time, no later than SOURCE_DATE_EPOCH when that is set
+ * (clamped as reproducible builds clamp file times), so that the same inputs made again
+ * give the same report; -1 when unknown. */
+static int64_t source_time(const struct stat *sb)
+{
+    time_t epoch;
+    int64_t t = (int64_t)sb->st_mtime;
+    return source_date_epoch(&epoch) && (int64_t)epoch < t ? (int64_t)epoch : t;
+}
 
 /* Adds a source: a file read, its size, time and provenance (a reference is taken). */
 static cr_status add_source(loader *l, const char *role, const char *path, json_object *prov)
@@ -717,7 +740,7 @@ static cr_status add_source(loader *l, const char *role, const char *path, json_
     struct stat sb;
     int known = stat(path, &sb) == 0;
     s->bytes = known ? (int64_t)sb.st_size : -1;
-    s->mtime = known ? (int64_t)sb.st_mtime : -1;
+    s->mtime = known ? source_time(&sb) : -1;
     s->provenance = prov ? json_object_get(prov) : NULL;
     s->role = text_dup(role);
     s->path = text_dup(path);
@@ -937,10 +960,9 @@ static cr_status read_exposures(loader *l)
  * seconds, else today's; YYYY-MM-DD in UTC, in a string to free(). */
 static char *report_date(void)
 {
-    const char *env = getenv("SOURCE_DATE_EPOCH");
-    time_t t = time(NULL);
-    if (env && *env && strspn(env, "0123456789") == strlen(env) && strlen(env) < 16)
-        t = (time_t)strtoll(env, NULL, 10);
+    time_t t;
+    if (!source_date_epoch(&t))
+        t = time(NULL);
     struct tm tm;
     char buf[32] = "";
     if (gmtime_r(&t, &tm))

@@ -217,7 +217,8 @@ static void put_flooded(report_buf *out, const view_counts *c)
         report_format_people(num, sizeof num, c->arrivals);
         char share[32];
         report_format_number(share, sizeof share, 100 * c->flooded / c->arrivals, 0);
-        report_buf_printf(out, " (%s %% of %s)", share, num);
+        /* some flooded arrivals are not "0 %" */
+        report_buf_printf(out, " (%s %% of %s)", strcmp(share, "0") == 0 ? "under 1" : share, num);
     }
 }
 
@@ -257,18 +258,25 @@ static void put_view_sentence(const report_model *r, int v, report_buf *out)
         report_buf_printf(out, "<strong>%s</strong> of %s zones are ", high, zones);
         put_high_names(r, out);
     } else {
-        report_buf_printf(out, "<strong>none</strong> of the %s zones is ", zones);
+        /* the sentence's first word when no "Under ..." comes before it */
+        report_buf_printf(out, "<strong>%s</strong> of the %s zones is ", r->nviews > 1 ? "none" : "None", zones);
         put_high_names(r, out);
         put_highest_class(r, v, out);
     }
     report_buf_puts(out, " and ");
     put_flooded(out, &c);
     report_buf_puts(out, ".");
-    if (c.unclassed) {
-        char unclassed[32];
-        report_format_number(unclassed, sizeof unclassed, c.unclassed, 0);
-        report_buf_printf(out, " %s zone%s had too little data to be classed or ranked.", unclassed,
-                          c.unclassed == 1 ? "" : "s");
+    /* a zone missing from the view's file has no class either: said apart */
+    int absent = r->views[v].absent, unscored = c.unclassed - absent;
+    char count[32];
+    if (unscored > 0) {
+        report_format_number(count, sizeof count, unscored, 0);
+        report_buf_printf(out, " %s zone%s had too little data to be classed or ranked.", count,
+                          unscored == 1 ? "" : "s");
+    }
+    if (absent > 0) {
+        report_format_number(count, sizeof count, absent, 0);
+        report_buf_printf(out, " %s zone%s not in this view's file.", count, absent == 1 ? " is" : "s are");
     }
     report_buf_puts(out, "</p>\n");
 }

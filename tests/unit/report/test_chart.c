@@ -159,6 +159,24 @@ static void test_no_chart_without_sensitivity(void **state)
     model_free(r);
 }
 
+/* A rank near the largest double (a corrupt sensitivity file) still gives a finite axis: a
+ * chart of a few ticks, not a loop that never ends. */
+static void test_huge_rank_finite_axis(void **state)
+{
+    (void)state;
+    const zone_ranks huge[] = {{"A", 1, 1, 1, 1.7e308}, {"B", 2, 1, 2, 3}};
+    cr_report_opts o;
+    report_model *r = model_new(huge, 2, &o);
+    cr_ctx *ctx = cr_ctx_new();
+    assert_int_equal(report_chart(ctx, r), CR_OK);
+    assert_non_null(r->rank_chart_svg);
+    assert_true(strlen(r->rank_chart_svg) < 20000);
+    assert_null(strstr(r->rank_chart_svg, "inf"));
+    assert_null(strstr(r->rank_chart_svg, "nan"));
+    cr_ctx_free(ctx);
+    model_free(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -166,6 +184,7 @@ int main(void)
         cmocka_unit_test(test_desc_lists_every_zone),
         cmocka_unit_test(test_row_count_and_long_names),
         cmocka_unit_test(test_no_chart_without_sensitivity),
+        cmocka_unit_test(test_huge_rank_finite_axis),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -154,6 +154,25 @@ static void test_no_network_address_outside_provenance(void **state)
     fixture_free(r);
 }
 
+/* The caveat counts the zones of the first view with too little data apart from those
+ * missing from its file. */
+static void test_caveat_zones_without_data(void **state)
+{
+    (void)state;
+    report_model *r = fixture_empty(3, 2);
+    fixture_set(r, 0, 0, "score_class", 1);
+    fixture_set(r, 0, 1, "arrivals_total", 10); /* in the file, not classed; zone 2 not in it */
+    r->views[0].absent = 1;
+    char *page = page_of(r);
+    assert_non_null(strstr(page, ": 1 here in the first view, besides 1 zone not in its file; they are grey on the map"));
+    free(page);
+    r->views[0].absent = 0; /* all three in the file: two without a class */
+    page = page_of(r);
+    assert_non_null(strstr(page, ": 2 here in the first view; they are grey on the map"));
+    free(page);
+    fixture_free(r);
+}
+
 /* Every section by id; the map's paths as the contract has them; the scenario switch only
  * with 2+ views; the pager only above CR_REPORT_LARGE_ZONES zones. */
 static void test_sections_switch_and_pager(void **state)
@@ -236,6 +255,7 @@ int main(void)
         cmocka_unit_test(test_data_block_parses_back_to_the_model),
         cmocka_unit_test(test_nasty_name_only_escaped),
         cmocka_unit_test(test_no_network_address_outside_provenance),
+        cmocka_unit_test(test_caveat_zones_without_data),
         cmocka_unit_test(test_sections_switch_and_pager),
         cmocka_unit_test(test_ranks_with_sensitivity),
     };

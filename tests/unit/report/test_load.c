@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <utime.h>
 
 #include <cpl_string.h>
 #include <gdal.h>
@@ -193,6 +194,8 @@ static void test_views_matched_by_id(void **state)
     assert_string_equal(r.zones[2].name, "Gamma");
     for (int z = 0; z < 3; z++)
         assert_non_null(r.zones[z].geometry);
+    assert_int_equal(r.views[0].absent, 1); /* Z3 is not in a.geojson */
+    assert_int_equal(r.views[1].absent, 1); /* nor Z1 in b.geojson */
 
     assert_true(value(&r, 0, 0, "score_mean") == 1.5);
     assert_true(value(&r, 0, 0, "arrivals_flooded") == 10);
@@ -236,7 +239,7 @@ static void test_views_matched_by_id(void **state)
     struct stat sb;
     assert_int_equal(stat(b, &sb), 0);
     assert_int_equal(r.sources[1].bytes, (int64_t)sb.st_size);
-    assert_int_equal(r.sources[1].mtime, (int64_t)sb.st_mtime);
+    assert_int_equal(r.sources[1].mtime, 0); /* no later than SOURCE_DATE_EPOCH (0 here) */
     json_object *par = NULL, *id = NULL;
     assert_true(json_object_object_get_ex(r.views[0].provenance, "CITYRISK_PARAMETERS", &par));
     assert_true(json_object_object_get_ex(par, "id_field", &id));
@@ -517,11 +520,50 @@ static void test_errors(void **state)
     CSLDestroy(o.exposure);
     CSLDestroy(o.zones);
 
+    /* a view without a CRS beside one with: said in words, both ways */
+    char *nocrs = tu_path(f->dir, "nocrs.shp"); /* no .prj */
+    GDALDatasetH ds = GDALCreate(GDALGetDriverByName("ESRI Shapefile"), nocrs, 0, 0, 0, GDT_Unknown, NULL);
+    OGRLayerH layer = GDALDatasetCreateLayer(ds, "nocrs", NULL, wkbPolygon, NULL);
+    OGRFieldDefnH fd = OGR_Fld_Create("score_mean", OFTReal);
+    OGR_L_CreateField(layer, fd, 1);
+    OGR_Fld_Destroy(fd);
+    GDALClose(ds);
+    o.by = NULL, o.exposure = NULL;
+    o.zones = CSLAddString(CSLAddString(NULL, a), nocrs);
+    expect_failure(f, &o, CR_E_DATA, CPLSPrintf("zones '%s' has no CRS but zones '%s' has one", nocrs, a));
+    CSLDestroy(o.zones);
+    o.zones = CSLAddString(CSLAddString(NULL, nocrs), a);
+    expect_failure(f, &o, CR_E_DATA, CPLSPrintf("zones '%s' has a CRS but zones '%s' has none", a, nocrs));
+    CSLDestroy(o.zones);
+
     CSLDestroy(by);
     free(a);
     free(missing);
     free(noscore);
     free(nosens);
+    free(nocrs);
+}
+
+/* --top above REPORT_TOP_MAX is a usage error, not cards quietly cut to that many under a
+ * heading that says more; REPORT_TOP_MAX itself is written. */
+static void test_top_beyond_the_cards(void **state)
+{
+    fixture *f = *state;
+    char *a = write_view_a(f->dir), *out = tu_path(f->dir, "report.html");
+    cr_report_opts o;
+    cr_report_opts_init(&o);
+    o.zones = CSLAddString(NULL, a);
+    o.top = REPORT_TOP_MAX + 1;
+    assert_int_equal(cr_report(f->ctx, out, &o, NULL), CR_E_USAGE);
+    assert_non_null(strstr(cr_ctx_error(f->ctx), CPLSPrintf("--top %d: expected 0 to %d", REPORT_TOP_MAX + 1,
+                                                            REPORT_TOP_MAX)));
+    struct stat sb;
+    assert_int_not_equal(stat(out, &sb), 0);
+    o.top = REPORT_TOP_MAX;
+    assert_int_equal(cr_report(f->ctx, out, &o, NULL), CR_OK);
+    CSLDestroy(o.zones);
+    free(a);
+    free(out);
 }
 
 /* SOURCE_DATE_EPOCH, when a whole number, fixes the date (UTC); anything else is today. */
@@ -547,6 +589,37 @@ static void test_date(void **state)
     }
     CSLDestroy(o.zones);
     free(a);
+}
+
+/* A source's date is its file's modification time, clamped to SOURCE_DATE_EPOCH when that
+ * is set (so that outputs made again give the same report), as it is when not. */
+static void test_source_dates_clamped(void **state)
+{
+    fixture *f = *state;
+    char *a = write_view_a(f->dir), *b = write_view_b(f->dir);
+    struct utimbuf old = {1000, 1000}, recent = {2000000, 2000000};
+    assert_int_equal(utime(a, &old), 0);
+    assert_int_equal(utime(b, &recent), 0);
+    cr_report_opts o;
+    cr_report_opts_init(&o);
+    o.zones = CSLAddString(CSLAddString(NULL, a), b);
+    const char *epochs[] = {"864000", NULL};
+    const int64_t want_b[] = {864000, 2000000};
+    for (int i = 0; i < 2; i++) {
+        report_model r = {0};
+        if (epochs[i])
+            setenv("SOURCE_DATE_EPOCH", epochs[i], 1);
+        else
+            unsetenv("SOURCE_DATE_EPOCH");
+        assert_int_equal(report_load(f->ctx, &r, &o), CR_OK);
+        assert_int_equal(r.nsources, 2);
+        assert_int_equal(r.sources[0].mtime, 1000); /* older than the epoch: as it is */
+        assert_int_equal(r.sources[1].mtime, want_b[i]);
+        report_model_free(&r);
+    }
+    CSLDestroy(o.zones);
+    free(a);
+    free(b);
 }
 
 /* Many zones in several views, each in its own order: every zone matched once, the table
@@ -598,7 +671,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_sensitivity_join, setup, teardown),
         cmocka_unit_test_setup_teardown(test_gpkg_view_other_crs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_top_beyond_the_cards, setup, teardown),
         cmocka_unit_test_setup_teardown(test_date, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_source_dates_clamped, setup, teardown),
         cmocka_unit_test_setup_teardown(test_many_zones, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

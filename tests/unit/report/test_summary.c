@@ -143,12 +143,42 @@ static void test_none_high_and_no_flooded_arrivals(void **state)
     fixture_set(r, 0, 0, "score_class", 2), fixture_set(r, 0, 1, "score_class", 1);
     fixture_set(r, 0, 0, "arrivals_flooded", 0), fixture_set(r, 0, 0, "arrivals_total", 500);
     char *s = summary_of(r);
-    assert_non_null(strstr(s, "<strong>none</strong> of the 3 zones is High or Very High (the highest class reached is "
-                              "Low, 1 zone) and no arrivals live in flood-exposed cells (of the 500 arrivals)."));
+    /* the sentence's first word (one view: no "Under ..." before it) */
+    assert_non_null(strstr(s, "<p><strong>None</strong> of the 3 zones is High or Very High (the highest class reached "
+                              "is Low, 1 zone) and no arrivals live in flood-exposed cells (of the 500 arrivals)."));
     free(s);
     fixture_set(r, 0, 1, "arrivals_flooded", 1234), fixture_set(r, 0, 1, "arrivals_total", 2000);
     s = summary_of(r);
     assert_non_null(strstr(s, "about <strong>1,230</strong> arrivals live in flood-exposed cells (49 % of 2,500)"));
+    free(s);
+    fixture_set(r, 0, 1, "arrivals_flooded", 34), fixture_set(r, 0, 1, "arrivals_total", 102500);
+    s = summary_of(r);
+    /* 34 of 103,000 is not "0 %" */
+    assert_non_null(strstr(s, "<strong>34</strong> arrivals live in flood-exposed cells (under 1 % of 103,000)"));
+    free(s);
+    fixture_free(r);
+    r = fixture_empty(3, 2); /* after "Under ...," the word stays lower case */
+    s = summary_of(r);
+    assert_non_null(strstr(s, "<p>Under <strong>view 0</strong>, <strong>none</strong> of the 3 zones is"));
+    free(s);
+    fixture_free(r);
+}
+
+/* A zone missing from a view's file is said so, not counted among the zones with too little
+ * data to be classed. */
+static void test_zone_missing_from_a_view(void **state)
+{
+    (void)state;
+    report_model *r = fixture_empty(3, 2);
+    for (int z = 0; z < 3; z++)
+        fixture_set(r, 0, z, "score_class", 1);
+    fixture_set(r, 1, 0, "score_class", 1);
+    fixture_set(r, 1, 1, "arrivals_total", 10); /* in the file, not classed; zone 2 not in it */
+    r->views[1].absent = 1;
+    char *s = summary_of(r);
+    assert_non_null(strstr(s, "are recorded. 1 zone had too little data to be classed or ranked. 1 zone is not in "
+                              "this view's file.</p>"));
+    assert_null(strstr(s, "2 zones had too little data"));
     free(s);
     fixture_free(r);
 }
@@ -182,6 +212,7 @@ int main(void)
         cmocka_unit_test(test_certainty_from_rank_intervals),
         cmocka_unit_test(test_many_views_compact_list),
         cmocka_unit_test(test_none_high_and_no_flooded_arrivals),
+        cmocka_unit_test(test_zone_missing_from_a_view),
         cmocka_unit_test(test_numbers_for_people),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
