@@ -101,8 +101,8 @@ static void summarise(const void *opts, FILE *text, cr_command_result *result)
         result->json = doc;
         return;
     }
-    fprintf(text, "%" PRId64 " zones, %d scenario view%s%s, %.1f kB, written to %s\n", s->zones, s->views,
-            s->views == 1 ? "" : "s", s->paged ? " (table paged)" : "", (double)s->bytes / 1000.0, a->base.output);
+    fprintf(text, "%" PRId64 " zone%s, %d scenario view%s%s, %.1f kB, written to %s\n", s->zones,
+            s->zones == 1 ? "" : "s", s->views, s->views == 1 ? "" : "s", s->paged ? " (table paged)" : "", (double)s->bytes / 1000.0, a->base.output);
 }
 
 const cr_command cr_report_command = {

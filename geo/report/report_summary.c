@@ -212,7 +212,7 @@ static void put_flooded(report_buf *out, const view_counts *c)
                           c->flooded >= 1000 ? "about " : "", num);
     if (c->has_arrivals && c->arrivals > 0 && strcmp(num, "0") == 0) {
         report_format_people(num, sizeof num, c->arrivals);
-        report_buf_printf(out, " (of the %s%s arrivals)", c->arrivals >= 1000 ? "about " : "", num);
+        report_buf_printf(out, " (of %s%s arrivals)", c->arrivals >= 1000 ? "about " : "the ", num);
     } else if (c->has_arrivals && c->arrivals > 0) {
         report_format_people(num, sizeof num, c->arrivals);
         char share[32];
