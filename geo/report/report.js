@@ -253,5 +253,9 @@
   var select = document.getElementById('scenario');
   if (select) select.addEventListener('change', function () { setView(+select.value); });
 
-  renderTable();
+  /* a browser that restores form fields on reload (Firefox) shows the view and filter it kept */
+  if (showExposure && svg) svg.classList.toggle('show-exposure', showExposure.checked);
+  state.filter = filterInput.value;
+  if (select && +select.value > 0 && +select.value < data.views.length) setView(+select.value);
+  else renderTable();
 })();
