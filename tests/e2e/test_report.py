@@ -305,6 +305,7 @@ class PageCase(unittest.TestCase):
         """Each row holds, in td[data-value], the values of the zone of that name (by_name:
         name -> properties as OGR reads them) to rel_tol relative (10 significant digits),
         "" when missing; its text is that value formatted (percent columns x100)."""
+        self.assertTrue(rows, "no row shown")
         heads = self.heads()
         keys = [h["key"] for h in heads]
         self.assertEqual(keys[0], "name")
@@ -507,7 +508,9 @@ class SampleCityPage(PageCase):
         self.assertEqual(after, self.expected_fills(SCENARIOS[1]))
         changed = [k for k in before if before[k] != after[k]]
         self.assertGreaterEqual(len(changed), 1, "the scenarios class zones differently")
-        self.assertRowsHold(self.rows(), self.city.by_name(SCENARIOS[1]), SCENARIOS[1])
+        rows = self.rows()
+        self.assertEqual(len(rows), len(self.city.props[SCENARIOS[1]]))
+        self.assertRowsHold(rows, self.city.by_name(SCENARIOS[1]), SCENARIOS[1])
         self.assertTrue(self.visible('image.exposure[data-view="1"]'))
         self.assertFalse(self.visible('image.exposure[data-view="0"]'))
         self.switch_to(0)
