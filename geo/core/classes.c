@@ -3,6 +3,7 @@
 
 #include <ctype.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -362,4 +363,24 @@ void cr_sampler_free(cr_sampler *s)
         return;
     free(s->values);
     memset(s, 0, sizeof *s);
+}
+
+/* ColorBrewer YlOrRd, 5 classes. */
+static const unsigned char YLORRD[][3] = {
+    {255, 255, 178}, {254, 204, 92}, {253, 141, 60}, {240, 59, 32}, {189, 0, 38}};
+#define YLORRD_STOPS ((int)(sizeof YLORRD / sizeof YLORRD[0]))
+
+void cr_class_colour(int k, int count, char *buf, size_t size)
+{
+    double at = count > 1 ? (double)(k - 1) * (YLORRD_STOPS - 1) / (count - 1) : 0;
+    int i = (int)at;
+    if (i >= YLORRD_STOPS - 1)
+        i = YLORRD_STOPS - 2;
+    if (i < 0)
+        i = 0;
+    double f = at - i;
+    int rgb[3];
+    for (int c = 0; c < 3; c++)
+        rgb[c] = (int)lround(YLORRD[i][c] + f * (YLORRD[i + 1][c] - YLORRD[i][c]));
+    snprintf(buf, size, "#%02x%02x%02x", rgb[0], rgb[1], rgb[2]);
 }

@@ -8,32 +8,9 @@
 #include "core/text.h"
 #include "report/report_internal.h"
 
-static int reserve(report_buf *b, size_t more)
-{
-    if (b->failed)
-        return 0;
-    if (b->len + more + 1 <= b->cap)
-        return 1;
-    size_t cap = b->cap ? b->cap : 4096;
-    while (cap < b->len + more + 1)
-        cap *= 2;
-    char *data = realloc(b->data, cap);
-    if (!data) {
-        b->failed = 1;
-        return 0;
-    }
-    b->data = data;
-    b->cap = cap;
-    return 1;
-}
-
 void report_buf_add(report_buf *b, const char *s, size_t n)
 {
-    if (!reserve(b, n))
-        return;
-    memcpy(b->data + b->len, s, n);
-    b->len += n;
-    b->data[b->len] = '\0';
+    cr_buf_add(b, s, n);
 }
 
 void report_buf_puts(report_buf *b, const char *s)
@@ -49,7 +26,7 @@ void report_buf_printf(report_buf *b, const char *fmt, ...)
     va_copy(again, ap);
     int n = vsnprintf(NULL, 0, fmt, ap);
     va_end(ap);
-    if (n >= 0 && reserve(b, (size_t)n)) {
+    if (n >= 0 && cr_buf_reserve(b, (size_t)n)) {
         vsnprintf(b->data + b->len, (size_t)n + 1, fmt, again);
         b->len += (size_t)n;
     }
@@ -153,7 +130,7 @@ void report_buf_json_number(report_buf *b, double x, int digits)
 void report_buf_base64(report_buf *b, const unsigned char *data, size_t n)
 {
     static const char ALPHABET[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    if (!reserve(b, (n + 2) / 3 * 4))
+    if (!cr_buf_reserve(b, (n + 2) / 3 * 4))
         return;
     char *o = b->data + b->len;
     size_t i = 0;
@@ -173,6 +150,5 @@ void report_buf_base64(report_buf *b, const unsigned char *data, size_t n)
 
 void report_buf_free(report_buf *b)
 {
-    free(b->data);
-    memset(b, 0, sizeof *b);
+    cr_buf_free(b);
 }

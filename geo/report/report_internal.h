@@ -13,14 +13,12 @@
 
 #include "cityrisk/classes.h"
 #include "cityrisk/report.h"
+#include "core/buf.h"
 
 /* ---- A growing string (report_buf.c) ---- */
 
-typedef struct report_buf {
-    char *data; /* NUL-terminated; NULL until the first append */
-    size_t len, cap;
-    int failed; /* an allocation failed: every later append is a no-op */
-} report_buf;
+/* The core's growing string (core/buf.h), with the escapes the page needs. */
+typedef cr_buf report_buf;
 
 /* Appends n bytes of s (always NUL-terminated after). */
 void report_buf_add(report_buf *b, const char *s, size_t n);

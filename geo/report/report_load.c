@@ -883,18 +883,6 @@ static int class_texts(json_object *classes, const char *key, int n, char *out, 
     return 1;
 }
 
-/* ColorBrewer YlOrRd (5 classes), interpolated for other counts as `cityrisk score` does. */
-static void default_colour(int k, int n, char *buf, size_t size)
-{
-    static const unsigned char YLORRD[5][3] = {
-        {255, 255, 178}, {254, 204, 92}, {253, 141, 60}, {240, 59, 32}, {189, 0, 38}};
-    double at = n > 1 ? (double)k * 4 / (n - 1) : 0;
-    int i = at >= 3 ? 3 : (int)at, rgb[3];
-    for (int c = 0; c < 3; c++)
-        rgb[c] = (int)lround(YLORRD[i][c] + (at - i) * (YLORRD[i + 1][c] - YLORRD[i][c]));
-    snprintf(buf, size, "#%02x%02x%02x", rgb[0], rgb[1], rgb[2]);
-}
-
 /* INFORM's names for five classes, else each class's score range. */
 static void default_name(const report_classes *c, int k, char *buf, size_t size)
 {
@@ -936,7 +924,7 @@ static void set_classes(loader *l)
             default_name(c, k, c->names[k], sizeof c->names[k]);
     if (!class_texts(named, "colors", c->n, &c->colors[0][0], sizeof c->colors[0], is_colour))
         for (int k = 0; k < c->n; k++)
-            default_colour(k, c->n, c->colors[k], sizeof c->colors[k]);
+            cr_class_colour(k + 1, c->n, c->colors[k], sizeof c->colors[k]);
 }
 
 /* The exposure rasters: each read (when not yet) and listed among the sources; each view

@@ -21,11 +21,6 @@ static const char *const BAND_UNITS[CR_SCORE_BANDS] = {
     "score 0-10", "class", "indicator 0-1", "indicator 0-1", "indicator 0-1", "indicator 0-1",
     "water-stress score points", "indicators"};
 
-/* Class colours: ColorBrewer YlOrRd (colour-blind safe), interpolated for other
- * class counts. */
-static const unsigned char RAMP[][3] = {
-    {255, 255, 178}, {254, 204, 92}, {253, 141, 60}, {240, 59, 32}, {189, 0, 38}};
-#define RAMP_STOPS ((int)(sizeof RAMP / sizeof RAMP[0]))
 
 const char *cr_score_band_name(cr_score_band band)
 {
@@ -303,19 +298,6 @@ static void class_label(const cr_score_summary *s, int fixed_default, int k, cha
         snprintf(buf, size, "%.4g - < %.4g", s->breaks[k - 2], s->breaks[k - 1]);
 }
 
-static void class_colour(int k, int count, char *buf, size_t size)
-{
-    double at = count > 1 ? (double)(k - 1) * (RAMP_STOPS - 1) / (count - 1) : 0;
-    int i = (int)at;
-    if (i >= RAMP_STOPS - 1)
-        i = RAMP_STOPS - 2;
-    double f = at - i;
-    int rgb[3];
-    for (int c = 0; c < 3; c++)
-        rgb[c] = (int)lround(RAMP[i][c] + f * (RAMP[i + 1][c] - RAMP[i][c]));
-    snprintf(buf, size, "#%02x%02x%02x", rgb[0], rgb[1], rgb[2]);
-}
-
 /* {"scheme", "breaks", "names", "colors"} of the classes. */
 static json_object *classes_json(const cr_score_opts *o, const cr_score_summary *s)
 {
@@ -326,7 +308,7 @@ static json_object *classes_json(const cr_score_opts *o, const cr_score_summary 
         char buf[64];
         class_label(s, fixed_default, k, buf, sizeof buf);
         json_object_array_add(names, json_object_new_string(buf));
-        class_colour(k, s->class_count, buf, sizeof buf);
+        cr_class_colour(k, s->class_count, buf, sizeof buf);
         json_object_array_add(colours, json_object_new_string(buf));
     }
     json_object_object_add(c, "scheme", json_object_new_string(s->class_scheme));

@@ -26,6 +26,7 @@
 
 #include "internal.h"
 #include "core/output.h"
+#include "core/buf.h"
 #include "core/text.h"
 
 #define RGB8(r, g, b) (r) / 255.0, (g) / 255.0, (b) / 255.0
@@ -150,39 +151,16 @@ static double nice_step(double span, int want)
 
 /* ---- growing buffers: the rendered file, the SVG's description ---- */
 
-typedef struct chart_buf {
-    char *data; /* NUL-terminated */
-    size_t len, cap;
-    int failed; /* out of memory */
-} chart_buf;
+typedef cr_buf chart_buf;
 
 static int buf_reserve(chart_buf *b, size_t more)
 {
-    if (b->failed)
-        return 0;
-    if (b->len + more + 1 <= b->cap)
-        return 1;
-    size_t cap = b->cap ? b->cap : 4096;
-    while (cap < b->len + more + 1)
-        cap *= 2;
-    char *p = realloc(b->data, cap);
-    if (!p) {
-        b->failed = 1;
-        return 0;
-    }
-    b->data = p;
-    b->cap = cap;
-    b->data[b->len] = '\0';
-    return 1;
+    return cr_buf_reserve(b, more);
 }
 
 static void buf_put(chart_buf *b, const void *data, size_t n)
 {
-    if (!buf_reserve(b, n))
-        return;
-    memcpy(b->data + b->len, data, n);
-    b->len += n;
-    b->data[b->len] = '\0';
+    cr_buf_add(b, data, n);
 }
 
 /* Appends raw as XML character data (cleaned and escaped: at most 6 bytes a byte). */

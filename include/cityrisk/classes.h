@@ -82,6 +82,11 @@ CR_API const char *cr_class_kind_name(cr_class_kind kind);
  * +inf the last class, NaN 0 (no class). O(log nbreaks). */
 CR_API int cr_class_of(const double *breaks, int nbreaks, double value);
 
+/* The colour of class k (1-based) of count classes as "#rrggbb" in buf: ColorBrewer's YlOrRd
+ * (five stops, colour-blind safe), interpolated linearly for other counts; what `cityrisk
+ * score` records in CLASS_COLORS and the report draws. */
+CR_API void cr_class_colour(int k, int count, char *buf, size_t size);
+
 /* Fisher's exact natural breaks (Jenks) of n values into k classes (2..CR_CLASSES_MAX):
  * the k - 1 inner breaks minimising the sum over classes of squared deviations from the
  * class mean. Each break is the smallest value of the class above it, so cr_class_of()

@@ -597,6 +597,28 @@ static void sampler_sample_is_pinned(void **state)
     cr_ctx_free(ctx);
 }
 
+/* YlOrRd's five stops for five classes; three classes take the first, middle and last stop;
+ * four interpolate: class 2 of 4 sits a third of the way from stop 2 (254,204,92) to stop 3
+ * (253,141,60): 254 - 1/3 = 253.67 -> 254, 204 - 63/3 = 183, 92 - 32/3 = 81.33 -> 81. */
+static void class_colours_are_ylorrd(void **state)
+{
+    (void)state;
+    const char *five[] = {"#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026"};
+    char buf[16];
+    for (int k = 1; k <= 5; k++) {
+        cr_class_colour(k, 5, buf, sizeof buf);
+        assert_string_equal(buf, five[k - 1]);
+    }
+    cr_class_colour(2, 3, buf, sizeof buf);
+    assert_string_equal(buf, "#fd8d3c");
+    cr_class_colour(3, 3, buf, sizeof buf);
+    assert_string_equal(buf, "#bd0026");
+    cr_class_colour(2, 4, buf, sizeof buf);
+    assert_string_equal(buf, "#feb751");
+    cr_class_colour(1, 1, buf, sizeof buf);
+    assert_string_equal(buf, "#ffffb2");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -618,6 +640,7 @@ int main(void)
         cmocka_unit_test(sampler_keeps_a_short_stream_whole_and_in_order),
         cmocka_unit_test(sampler_is_deterministic_bounded_and_uniform),
         cmocka_unit_test(sampler_sample_is_pinned),
+        cmocka_unit_test(class_colours_are_ylorrd),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
