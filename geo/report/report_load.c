@@ -459,8 +459,55 @@ static const char *exposure_scenario(loader *l, int v)
     return name && json_object_is_type(name, json_type_string) ? json_object_get_string(name) : NULL;
 }
 
+/* The sea scenario in the metadata of the raster at path (CITYRISK_INPUTS.sea.scenario of
+ * cityrisk score), a string to free(), NULL when there is none or the file does not open
+ * (quietly: it is only a guess). */
+static char *raster_scenario(const char *path)
+{
+    CPLPushErrorHandler(CPLQuietErrorHandler);
+    GDALDatasetH ds = GDALOpenEx(path, GDAL_OF_RASTER | GDAL_OF_READONLY, NULL, NULL, NULL);
+    CPLPopErrorHandler();
+    if (!ds)
+        return NULL;
+    json_object *md = cr_metadata_provenance(ds), *sea = NULL, *name = NULL;
+    json_object_object_get_ex(cr_provenance_object(md, "CITYRISK_INPUTS"), "sea", &sea);
+    json_object_object_get_ex(sea, "scenario", &name);
+    char *scenario = name && json_object_is_type(name, json_type_string) ? text_dup(json_object_get_string(name)) : NULL;
+    json_object_put(md);
+    GDALClose(ds);
+    return scenario;
+}
+
+/* The sea scenario of the exposure raster zonal recorded for view v (its CITYRISK_INPUTS
+ * entry "exposure score"), opened where the path says (zonal records it as it was given,
+ * relative to where zonal ran) or, failing that, by its name in the zones file's folder (a
+ * pipeline writes both in one folder); a string to free(), NULL when neither opens. */
+static char *recorded_exposure_scenario(const report_view *view)
+{
+    json_object *inputs = NULL;
+    if (!view->provenance || !json_object_object_get_ex(view->provenance, "CITYRISK_INPUTS", &inputs) ||
+        !json_object_is_type(inputs, json_type_array))
+        return NULL;
+    for (size_t i = 0; i < json_object_array_length(inputs); i++) {
+        json_object *item = json_object_array_get_idx(inputs, i), *role = NULL, *path = NULL;
+        if (!json_object_object_get_ex(item, "role", &role) || !json_object_object_get_ex(item, "path", &path) ||
+            strcmp(json_object_get_string(role), "exposure score") != 0)
+            continue;
+        const char *recorded = json_object_get_string(path);
+        char *scenario = raster_scenario(recorded);
+        if (!scenario) {
+            char *beside = CPLStrdup(CPLFormFilename(CPLGetPath(view->path), CPLGetFilename(recorded), NULL));
+            scenario = raster_scenario(beside);
+            CPLFree(beside);
+        }
+        return scenario;
+    }
+    return NULL;
+}
+
 /* The sea scenario of view v's per-scenario metrics: the recorded one that is a label of the
- * view, else the only one, else its exposure raster's, else the first (with a warning);
+ * view, else the only one, else its exposure raster's (--exposure, else the one zonal
+ * recorded when it opens), else the first (with a warning);
  * without recorded scenarios the label whose suffix the fields carry, else "". */
 static const char *choose_scenario(loader *l, int v, OGRLayerH layer, char **scenarios, char **labels)
 {
@@ -475,6 +522,11 @@ static const char *choose_scenario(loader *l, int v, OGRLayerH layer, char **sce
     const char *exposure = exposure_scenario(l, v);
     if (exposure && CSLFindStringCaseSensitive(scenarios, exposure) >= 0)
         return exposure;
+    char *recorded = exposure ? NULL : recorded_exposure_scenario(&l->r->views[v]);
+    int found = recorded ? CSLFindStringCaseSensitive(scenarios, recorded) : -1;
+    free(recorded);
+    if (found >= 0)
+        return scenarios[found];
     char *list = join_labels(scenarios, ", ");
     cr_ctx_log(l->ctx, CR_LOG_WARNING,
                "zones '%s': sea scenarios %s, none of them a label of the view: its flood figures are those of %s",

@@ -301,6 +301,48 @@ static void test_stem_label_and_one_scenario(void **state)
 /* No label names a scenario: the exposure raster's sea scenario is taken, and its classes
  * (names and colours) and metadata; without a raster the first scenario, with a warning
  * naming the file. The inundation raster's parameters are kept. */
+/* Without --exposure and without a label naming a scenario, the view reads the flood of the
+ * scenario its exposure raster was scored with: zonal recorded that raster as "exposure
+ * score" with the path it was given ("elsewhere/e.tif", relative to where zonal ran: not
+ * here), and it is found by its name beside the zones file. */
+static void test_scenario_from_the_recorded_exposure(void **state)
+{
+    fixture *f = *state;
+    const char *props[] = {"\"code\":\"Z1\",\"label\":\"A\",\"score_mean\":1,"
+                           "\"arrivals_flooded_ssp245_2100\":10,\"arrivals_flooded_stress_2m\":99",
+                           NULL};
+    char *zones = write_geojson(
+        f->dir, "n.geojson",
+        "\"cityrisk\":{\"CITYRISK_INPUTS\":[{\"role\":\"zones\",\"path\":\"z.gpkg\"},"
+        "{\"role\":\"exposure score\",\"path\":\"elsewhere/e.tif\",\"band\":1},"
+        "{\"role\":\"sea ssp245-2100\",\"path\":\"i.tif\",\"band\":1},"
+        "{\"role\":\"sea stress-2m\",\"path\":\"i.tif\",\"band\":2}],"
+        "\"CITYRISK_PARAMETERS\":{\"id_field\":\"code\",\"name_field\":\"label\"}}",
+        props);
+    cr_report_opts o;
+    cr_report_opts_init(&o);
+    o.zones = CSLAddString(NULL, zones);
+    report_model r = {0};
+    /* not found: the first, with a warning */
+    assert_int_equal(report_load(f->ctx, &r, &o), CR_OK);
+    assert_string_equal(r.views[0].scenario, "ssp245-2100");
+    assert_int_equal(CSLCount(f->logged), 1);
+    report_model_free(&r);
+    /* beside the zones file: its scenario, no warning */
+    char *tif = tu_path(f->dir, "e.tif");
+    write_raster_with(tif, "{\"sea\":{\"path\":\"i.tif\",\"band\":2,\"scenario\":\"stress-2m\"}}", NULL);
+    CSLDestroy(f->logged);
+    f->logged = NULL;
+    assert_int_equal(report_load(f->ctx, &r, &o), CR_OK);
+    assert_string_equal(r.views[0].scenario, "stress-2m");
+    assert_true(value(&r, 0, 0, "arrivals_flooded") == 99);
+    assert_int_equal(CSLCount(f->logged), 0);
+    report_model_free(&r);
+    CSLDestroy(o.zones);
+    free(tif);
+    free(zones);
+}
+
 static void test_scenario_from_exposure(void **state)
 {
     fixture *f = *state;
@@ -668,6 +710,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_views_matched_by_id, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stem_label_and_one_scenario, setup, teardown),
         cmocka_unit_test_setup_teardown(test_scenario_from_exposure, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_scenario_from_the_recorded_exposure, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sensitivity_join, setup, teardown),
         cmocka_unit_test_setup_teardown(test_gpkg_view_other_crs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
