@@ -8,6 +8,7 @@ packages=(build-essential cmake pkg-config libgdal-dev libgeos-dev libproj-dev l
           libcmocka-dev libcairo2-dev libxml2-dev gdal-bin python3 python3-gdal
           clang libclang-rt-14-dev # clang and libFuzzer: .ci/fuzz.sh
           man-db groff-base bash-completion # the generated man pages and completion: e2e.docs
+          parallel # GNU parallel running the job list of run --emit jobs: e2e.run_plan
           chromium python3-websocket poppler-utils fonts-dejavu-core) # the report in a real browser: e2e.report
 if [[ "${1:-}" == "--bench" ]]; then
   packages+=(time grass-core)

@@ -4,6 +4,7 @@
 #define CITYRISK_PIPELINE_INTERNAL_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include <cpl_hash_set.h>
 #include <json-c/json.h>
@@ -206,5 +207,33 @@ void cr_pl_record_free(struct cr_stage_record *r);
  * first output of the first stage (in the file's order) that has one, else in the folder
  * run from. Before the stages are ordered. */
 cr_status cr_pl_state_locate(loader *L);
+
+/* ---- plan.c ---- */
+
+/* The level of each stage in the graph: 0 for a stage that waits for none, else one more
+ * than the highest level of the stages it waits for (deps). A new array of p->nstages ints
+ * to free(), NULL when out of memory. */
+int *cr_pl_levels(const cr_pipeline *p);
+/* The command line of stage s as run runs it: "cityrisk", its command and its arguments
+ * (paths resolved), or an external stage's program and arguments. A new CSL. */
+char **cr_pl_stage_line(const cr_stage *s);
+/* arg as one word of a POSIX shell: as it is when it has nothing the shell reads, else in
+ * single quotes (a quote in it as '\''). A new string to CPLFree(), NULL when out of memory. */
+char *cr_pl_shell_quote(const char *arg);
+/* The CSL argv as one shell line, each item quoted. A new string to CPLFree(), NULL when
+ * out of memory. */
+char *cr_pl_shell_join(char **argv);
+/* The plan of run --plan --json (docs/pipeline.md): {"pipeline", "state", "stages": [{"name",
+ * "command", "argv", "inputs", "outputs", "after", "level" (from 1)}]} in the pipeline's order. A
+ * new object, NULL when out of memory. */
+json_object *cr_pl_plan_json(const cr_pipeline *p);
+/* The plan of run --plan for people: each stage, its command line, files and what it
+ * waits for, written to out. */
+void cr_pl_plan_text(const cr_pipeline *p, FILE *out);
+/* The job list of run --emit jobs, written to out: a comment, then per level of the graph
+ * a line "# level N" (from 1) and one line per stage of that level, "cityrisk run PATH
+ * --stage NAME" followed by tail (a CSL, NULL for none), each word shell-quoted. */
+cr_status cr_pl_jobs_text(cr_ctx *ctx, const cr_pipeline *p, const char *path, char **tail, FILE *out);
+
 
 #endif

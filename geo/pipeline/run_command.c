@@ -1,12 +1,14 @@
 /* run_command.c: `cityrisk run` in the command table, and its runner: every stage of a
  * pipeline checked before any runs, then those not up to date run in this process, each
  * through the command table with the program's hooks, and their summaries gathered. */
-#define _POSIX_C_SOURCE 200809L
+#define _XOPEN_SOURCE 700 /* realpath */
+#include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cpl_string.h>
@@ -27,6 +29,10 @@ typedef struct run_args {
     int jobs;            /* -j N: stages at once */
     const char *only;    /* --only STAGE[,STAGE] */
     char **sets;         /* --set STAGE.OPTION=VALUE */
+    int show_plan;       /* --plan: print the expanded graph, run nothing */
+    const char *stage;   /* --stage NAME: run exactly that stage */
+    const char *emit;    /* --emit FORMAT: the plan for another engine ("jobs") */
+    char *emitted;       /* what --emit prints, made by run */
     cr_pipeline *p;
     int *runs;           /* per stage: it runs */
     char (*why)[512];    /* per stage: why it runs or not */
@@ -45,6 +51,7 @@ static void clear(void *opts)
     free(a->state);
     free(a->chosen);
     free(a->dir);
+    free(a->emitted);
 }
 
 static const cr_arg ARGS[] = {
@@ -59,6 +66,13 @@ static const cr_arg ARGS[] = {
                NULL),
     CR_OPT_STRING("only", NULL, run_args, only, "LIST", "run only these stages (names or commands)"),
     CR_OPT_LIST("set", NULL, run_args, sets, "STAGE.OPTION=VALUE", "override an option of a stage"),
+    CR_OPT_FLAG("plan", run_args, show_plan,
+                "print every stage with its command line, files and the stages it waits for; run nothing"),
+    CR_OPT_ROW(CR_ARG_STRING, CR_ROLE_PARAMETER, CR_ARGF_NO_EFFECT, "stage", NULL, run_args, stage, "NAME",
+               "run exactly this stage (its inputs must exist), skipped when up to date unless --force", NULL,
+               NULL),
+    CR_OPT_STRING("emit", NULL, run_args, emit, "FORMAT",
+                  "print the plan for another engine: jobs (one run --stage line per stage, by levels)"),
     CR_OPT__JSON_HELP("print a summary of every stage as JSON on stdout"),
     CR_OPT_END,
 };
@@ -68,9 +82,24 @@ static void init(void *opts)
     ((run_args *)opts)->jobs = 1;
 }
 
+/* The options that choose which stages run or what is printed instead: one at most, and
+ * --dry-run only with a choice of stages. */
+static cr_status check_modes(cr_ctx *ctx, const run_args *a)
+{
+    if ((a->show_plan != 0) + (a->stage != NULL) + (a->emit != NULL) + (a->only != NULL) > 1)
+        return cr_ctx_fail(ctx, CR_E_USAGE, "--plan, --stage, --emit and --only go alone");
+    if (a->dry_run && (a->show_plan || a->emit))
+        return cr_ctx_fail(ctx, CR_E_USAGE, "--dry-run: --plan and --emit run nothing already");
+    if (a->emit && strcmp(a->emit, "jobs") != 0)
+        return cr_ctx_fail(ctx, CR_E_USAGE, "--emit: unknown format '%s' (known: jobs)", a->emit);
+    return CR_OK;
+}
+
 static cr_status check(cr_ctx *ctx, void *opts)
 {
     int n = CSLCount(((run_args *)opts)->files);
+    if (n == 1 && check_modes(ctx, opts) != CR_OK)
+        return CR_E_USAGE;
     if (n == 1 && ((run_args *)opts)->jobs < 1)
         return cr_ctx_fail(ctx, CR_E_USAGE, "-j: at least 1 stage at once, not %d", ((run_args *)opts)->jobs);
     if (n == 1)
@@ -181,8 +210,26 @@ static char **split_names(const char *text)
     return names;
 }
 
+/* The index of the stage named name (exactly, as --stage names it), -1 when none is. */
+static int stage_named(const cr_pipeline *p, const char *name)
+{
+    for (int i = 0; i < p->nstages; i++)
+        if (strcmp(p->stage[i].name, name) == 0)
+            return i;
+    return -1;
+}
+
+/* A usage error of run's options, said through the hooks. */
+static cr_status usage(cr_ctx *ctx, const cr_command_call *call, cr_command_result *result, const char *msg)
+{
+    cr_ctx_fail(ctx, CR_E_USAGE, "%s", msg);
+    call->hooks->usage(call->hooks->arg, call, msg);
+    result->failure_said = 1;
+    return CR_E_USAGE;
+}
+
 /* Which stages run, and why: a->runs and a->why; the number that run in *planned. A name
- * of --only that is no stage's is a usage error, said through the hooks. */
+ * of --only or --stage that is no stage's is a usage error, said through the hooks. */
 static cr_status plan(cr_ctx *ctx, const cr_command_call *call, run_args *a, int *planned,
                       cr_command_result *result)
 {
@@ -196,12 +243,15 @@ static cr_status plan(cr_ctx *ctx, const cr_command_call *call, run_args *a, int
         if (!known) {
             char msg[1024];
             snprintf(msg, sizeof msg, "--only: the pipeline has no stage '%s'", *o);
-            cr_ctx_fail(ctx, CR_E_USAGE, "%s", msg);
-            call->hooks->usage(call->hooks->arg, call, msg);
-            result->failure_said = 1;
             CSLDestroy(only);
-            return CR_E_USAGE;
+            return usage(ctx, call, result, msg);
         }
+    }
+    int target = a->stage ? stage_named(p, a->stage) : -1;
+    if (a->stage && target < 0) {
+        char msg[1024];
+        snprintf(msg, sizeof msg, "--stage: the pipeline has no stage named '%s' (run --plan lists them)", a->stage);
+        return usage(ctx, call, result, msg);
     }
     a->runs = calloc(n, sizeof *a->runs);
     a->why = calloc(n, sizeof *a->why);
@@ -213,9 +263,9 @@ static cr_status plan(cr_ctx *ctx, const cr_command_call *call, run_args *a, int
     }
     *planned = 0;
     for (int i = 0; i < p->nstages; i++) {
-        a->chosen[i] = selected(only, &p->stage[i]);
+        a->chosen[i] = a->stage ? i == target : selected(only, &p->stage[i]);
         if (!a->chosen[i]) {
-            snprintf(a->why[i], sizeof a->why[i], "not selected by --only");
+            snprintf(a->why[i], sizeof a->why[i], "not selected by %s", a->stage ? "--stage" : "--only");
             continue;
         }
         cr_stage_state state = cr_pipeline_stage_state(p, i, a->runs, a->why[i], sizeof a->why[i]);
@@ -576,6 +626,63 @@ static json_object *stage_entry(const run_args *a, const runner *r, int i)
     return o;
 }
 
+/* Before --stage runs its stage i alone: every file it reads exists. A missing one is
+ * invalid data naming it and the stage that makes it, to run first. */
+static cr_status check_stage_inputs(cr_ctx *ctx, const cr_pipeline *p, int i)
+{
+    const cr_stage *s = &p->stage[i];
+    for (char **in = s->inputs; in && *in; in++) {
+        struct stat sb;
+        if (strncmp(*in, "/vsi", 4) == 0 || stat(*in, &sb) == 0)
+            continue;
+        for (int k = 0; k < p->nstages; k++)
+            if (CSLFindString(p->stage[k].outputs, *in) >= 0)
+                return cr_ctx_fail(ctx, CR_E_DATA,
+                                   "pipeline '%s' stage %s: input '%s' does not exist; stage %s makes it: run "
+                                   "that stage first",
+                                   p->path, s->name, *in, p->stage[k].name);
+        return cr_ctx_fail(ctx, CR_E_DATA, "pipeline '%s' stage %s: input '%s' does not exist and no stage makes it",
+                           p->path, s->name, *in);
+    }
+    return CR_OK;
+}
+
+/* The job list of --emit jobs into a->emitted: each line runs one stage of the pipeline
+ * named by its absolute path, with the --set, --checksum and --force given to this run. */
+static cr_status emit_jobs(cr_ctx *ctx, run_args *a)
+{
+    char *path = realpath(a->files[0], NULL);
+    if (!path)
+        return cr_ctx_fail(ctx, CR_E_IO, "cannot resolve '%s': %s", a->files[0], strerror(errno));
+    char **tail = NULL;
+    for (char **s = a->sets; s && *s; s++) {
+        tail = CSLAddString(tail, "--set");
+        tail = CSLAddString(tail, *s);
+    }
+    if (a->checksum)
+        tail = CSLAddString(tail, "--checksum");
+    if (a->force)
+        tail = CSLAddString(tail, "--force");
+    size_t size = 0;
+    FILE *out = open_memstream(&a->emitted, &size);
+    cr_status st = out ? cr_pl_jobs_text(ctx, a->p, path, tail, out) : cr_ctx_fail(ctx, CR_E_IO, "out of memory");
+    if (out && fclose(out) != 0 && st == CR_OK)
+        st = cr_ctx_fail(ctx, CR_E_IO, "out of memory");
+    CSLDestroy(tail);
+    free(path);
+    return st;
+}
+
+/* --plan and --emit: what would run, for people, scripts or another engine; nothing runs. */
+static cr_status show(cr_ctx *ctx, run_args *a, cr_command_result *result)
+{
+    if (a->emit)
+        return emit_jobs(ctx, a);
+    if (a->base.json && !(result->json = cr_pl_plan_json(a->p)))
+        return cr_ctx_fail(ctx, CR_E_IO, "out of memory");
+    return CR_OK;
+}
+
 static cr_status run(cr_ctx *ctx, void *opts, const cr_command_call *call, cr_command_result *result)
 {
     run_args *a = opts;
@@ -588,9 +695,13 @@ static cr_status run(cr_ctx *ctx, void *opts, const cr_command_call *call, cr_co
     for (int i = 0; st == CR_OK && i < a->p->nstages && !stopping(call); i++)
         st = strcmp(a->p->stage[i].command, "exec") == 0 ? cr_pl_exec_check(ctx, a->p, &a->p->stage[i], a->dir)
                                                          : check_stage(ctx, a->p, i);
+    if (st == CR_OK && (a->show_plan || a->emit))
+        return show(ctx, a, result);
     int planned = 0;
     if (st == CR_OK && !stopping(call))
         st = plan(ctx, call, a, &planned, result);
+    if (st == CR_OK && a->stage && !a->dry_run && a->runs[stage_named(a->p, a->stage)])
+        st = check_stage_inputs(ctx, a->p, stage_named(a->p, a->stage));
     if (st != CR_OK)
         return st;
     if (stopping(call)) {
@@ -625,9 +736,17 @@ static void summarise(const void *opts, FILE *text, cr_command_result *result)
 {
     const run_args *a = opts;
     const cr_pipeline *p = a->p;
-    result->is_report = a->dry_run;
+    result->is_report = a->dry_run || a->show_plan || a->emit;
+    if (a->emit) {
+        fputs(a->emitted ? a->emitted : "", text);
+        return;
+    }
     if (a->base.json)
         return; /* the run made its document */
+    if (a->show_plan) {
+        cr_pl_plan_text(p, text);
+        return;
+    }
     if (!a->dry_run)
         fprintf(text, "%d of %d stages ran, %d up to date\n", a->done, p->nstages, p->nstages - a->done);
     for (int i = 0; a->dry_run && i < p->nstages; i++)
@@ -638,7 +757,8 @@ const cr_command cr_run_command = {
     .name = "run",
     .summary = "run a pipeline file: every stage, skipping those up to date",
     .synopsis = "PIPELINE.json [-j N] [--force] [--dry-run] [--only STAGE[,STAGE]]\n"
-                "       [--set STAGE.OPTION=VALUE]... [--json]",
+                "       [--set STAGE.OPTION=VALUE]... [--json]\n"
+                "       PIPELINE.json --plan [--json] | --stage NAME [--force] | --emit jobs",
     .description =
         "Runs the stages of a pipeline file in the order their files need, like make: a stage\n"
         "runs when an output is missing, an input changed (size, time; --checksum: content),\n"
@@ -658,11 +778,18 @@ const cr_command cr_run_command = {
         "runs up to N independent stages at once (the cores shared out between them, outputs\n"
         "byte-identical); a failed stage starts nothing new and the run ends with its exit\n"
         "code. --threads N and -q apply to every stage (a stage's own \"threads\" wins).\n"
+        "--plan prints every stage with its command line, files, level and the stages it\n"
+        "waits for, and runs nothing; --stage NAME runs that stage alone (its inputs must\n"
+        "exist: exit 3 naming the stage that makes one); --emit jobs prints one\n"
+        "cityrisk run PIPELINE --stage NAME line per stage, by levels of the graph, for GNU\n"
+        "parallel or xargs.\n"
         "Reference: docs/pipeline.md.",
     .examples = "  cityrisk run samples/pipeline.json\n"
                 "  cityrisk run samples/pipeline.json --dry-run\n"
                 "  cityrisk run samples/pipeline.json -j 2 --json > run.json\n"
-                "  cityrisk run samples/pipeline.json --set score.method=arithmetic --only score,zonal",
+                "  cityrisk run samples/pipeline.json --set score.method=arithmetic --only score,zonal\n"
+                "  cityrisk run samples/pipeline.json --plan --json > plan.json\n"
+                "  cityrisk run samples/pipeline.json --emit jobs > jobs.txt",
     .args = ARGS, .opts_size = sizeof(run_args),
     .init = init, .clear = clear, .check = check, .run = run, .summarise = summarise,
 };
