@@ -156,20 +156,43 @@ class Jobs(PlanCase):
                 "# level 4", f"cityrisk run {p} --stage zonal"]
         self.assertEqual(lines, want)
 
-    def test_gnu_parallel_level_by_level_makes_the_same_bytes_as_one_run(self):
+    def run_levels(self, text):
+        """Runs the job list text with GNU parallel -j 2, one level after the other (the lines
+        under each "# level N"); returns the number of levels."""
         levels = []
-        for line in self.jobs().splitlines():
+        for line in text.splitlines():
             if line.startswith("# level"):
                 levels.append([])
             elif not line.startswith("#"):
                 levels[-1].append(line)
-        self.assertEqual(len(levels), 4)
         env = dict(os.environ, PATH=os.path.dirname(os.path.abspath(CITYRISK)) + os.pathsep + os.environ["PATH"])
         for jobs in levels:
             proc = subprocess.run(["parallel", "--will-cite", "-j", "2", "--halt", "now,fail=1"],
                                   input="\n".join(jobs) + "\n", capture_output=True, text=True, env=env,
                                   timeout=600)
             self.assertEqual(proc.returncode, 0, proc.stderr)
+        return len(levels)
+
+    def test_swept_stage_names_reach_the_stage_through_the_shell(self):
+        # no "name": the stages are named cp[one], cp[two], inundation[one], inundation[two]
+        p = self.write({"variables": {"copy": ["one", "two"]},
+                        "stages": [{"exec": ["cp", "{input}", "{output}"], "input": "data/dem.tif",
+                                    "output": "out/{copy}/dem.tif"},
+                                   {"stage": "inundation", "dem": "out/{copy}/dem.tif", "scenario": "stress-2m",
+                                    "output": "out/{copy}/inundation.tif"}]}, "sweep.json")
+        rc, out, err = run("run", p, "--emit", "jobs")
+        self.assertEqual(rc, 0, err)
+        self.assertIn(f"cityrisk run {p} --stage 'inundation[two]'\n", out)
+        self.assertEqual(self.run_levels(out), 2)
+        for copy in ("one", "two"):
+            self.assertTrue(filecmp.cmp(self.path("data/dem.tif"), self.path(f"out/{copy}/dem.tif"), shallow=False))
+            self.assertTrue(os.path.exists(self.path(f"out/{copy}/inundation.tif")))
+        rc, out, err = run("run", p, "--dry-run", "--json")  # every stage recorded, so up to date
+        self.assertEqual(rc, 0, err)
+        self.assertEqual([s["status"] for s in json.loads(out)["stages"]], ["skip"] * 4)
+
+    def test_gnu_parallel_level_by_level_makes_the_same_bytes_as_one_run(self):
+        self.assertEqual(self.run_levels(self.jobs()), 4)
         by_jobs = self.state()
         shutil.move(self.path("out"), self.path("out-jobs"))
         rc, _, err = run("run", self.p, "-q")  # one process, the same pipeline path
