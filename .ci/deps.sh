@@ -9,6 +9,7 @@ packages=(build-essential cmake pkg-config libgdal-dev libgeos-dev libproj-dev l
           clang libclang-rt-14-dev # clang and libFuzzer: .ci/fuzz.sh
           man-db groff-base bash-completion # the generated man pages and completion: e2e.docs
           parallel # GNU parallel running the job list of run --emit jobs: e2e.run_plan
+          snakemake # Snakemake running the Snakefile of run --emit snakemake: e2e.run_plan
           chromium python3-websocket poppler-utils fonts-dejavu-core) # the report in a real browser: e2e.report
 if [[ "${1:-}" == "--bench" ]]; then
   packages+=(time grass-core)

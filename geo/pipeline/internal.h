@@ -234,6 +234,15 @@ void cr_pl_plan_text(const cr_pipeline *p, FILE *out);
  * a line "# level N" (from 1) and one line per stage of that level, "cityrisk run PATH
  * --stage NAME" followed by tail (a CSL, NULL for none), each word shell-quoted. */
 cr_status cr_pl_jobs_text(cr_ctx *ctx, const cr_pipeline *p, const char *path, char **tail, FILE *out);
+/* The Snakefile of run --emit snakemake, written to out: "rule all" with every output, then
+ * per stage a comment with its name and a rule (stage_ and the name made a Python name)
+ * with its inputs, outputs and the job line of cr_pl_jobs_text as its shell. CR_E_DATA for a
+ * file name with a brace (Snakemake's wildcards). */
+cr_status cr_pl_snakefile_text(cr_ctx *ctx, const cr_pipeline *p, const char *path, char **tail, FILE *out);
+/* The bash script of run --emit slurm, written to out: per level of the graph a file of its
+ * job lines and one sbatch --array job running line SLURM_ARRAY_TASK_ID of it, after the
+ * previous level's job (afterok); CITYRISK_SBATCH_OPTIONS passed to every sbatch. */
+cr_status cr_pl_slurm_text(cr_ctx *ctx, const cr_pipeline *p, const char *path, char **tail, FILE *out);
 
 
 #endif

@@ -1,7 +1,8 @@
 /* plan.c: a pipeline as a plan other engines run: its stages with the command line each
  * gets, their files and the stages they wait for (run --plan), and the levels of the graph
  * (stages of one level depend only on earlier levels), which the job list of run --emit
- * jobs separates so that GNU parallel or xargs can run one level at a time. */
+ * jobs separates so that GNU parallel or xargs can run one level at a time; the same graph
+ * as a Snakefile (--emit snakemake) and as a Slurm script of job arrays (--emit slurm). */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 #include <stdlib.h>
@@ -165,37 +166,221 @@ void cr_pl_plan_text(const cr_pipeline *p, FILE *out)
     free(level);
 }
 
+/* The line that runs stage i alone: "cityrisk run PATH --stage NAME" and tail, each word
+ * shell-quoted. A new string to CPLFree(), NULL when out of memory. */
+static char *job_line(const cr_pipeline *p, int i, const char *path, char **tail)
+{
+    char **argv = CSLAddString(NULL, "cityrisk");
+    argv = CSLAddString(argv, "run");
+    argv = CSLAddString(argv, path);
+    argv = CSLAddString(argv, "--stage");
+    argv = CSLAddString(argv, p->stage[i].name);
+    argv = CSLInsertStrings(argv, -1, (CSLConstList)tail);
+    char *line = cr_pl_shell_join(argv);
+    CSLDestroy(argv);
+    return line;
+}
+
+/* The job lines of the stages of level l, one a line, into out; CR_OK or out of memory. */
+static cr_status write_level_lines(cr_ctx *ctx, const cr_pipeline *p, const int *level, int l, const char *path,
+                                   char **tail, FILE *out)
+{
+    for (int i = 0; i < p->nstages; i++) {
+        if (level[i] != l)
+            continue;
+        char *line = job_line(p, i, path, tail);
+        if (!line)
+            return cr_ctx_fail(ctx, CR_E_IO, "out of memory");
+        fprintf(out, "%s\n", line);
+        CPLFree(line);
+    }
+    return CR_OK;
+}
+
+/* The highest level in level[] (-1 for no stages). */
+static int top_level(const cr_pipeline *p, const int *level)
+{
+    int top = -1;
+    for (int i = 0; i < p->nstages; i++)
+        top = level[i] > top ? level[i] : top;
+    return top;
+}
+
+/* The stages of level l. */
+static int level_size(const cr_pipeline *p, const int *level, int l)
+{
+    int n = 0;
+    for (int i = 0; i < p->nstages; i++)
+        n += level[i] == l;
+    return n;
+}
+
 cr_status cr_pl_jobs_text(cr_ctx *ctx, const cr_pipeline *p, const char *path, char **tail, FILE *out)
 {
     int *level = cr_pl_levels(p);
     if (!level)
         return cr_ctx_fail(ctx, CR_E_IO, "out of memory");
-    int top = -1;
-    for (int i = 0; i < p->nstages; i++)
-        top = level[i] > top ? level[i] : top;
+    int top = top_level(p, level);
     fprintf(out, "# cityrisk jobs of pipeline %s: one stage a line; run the lines under '# level N' (at once,\n"
                  "# in any order) only after every line of the levels before it ended with exit 0\n",
             path);
     cr_status st = CR_OK;
     for (int l = 0; st == CR_OK && l <= top; l++) {
         fprintf(out, "# level %d\n", l + 1);
-        for (int i = 0; st == CR_OK && i < p->nstages; i++) {
-            if (level[i] != l)
-                continue;
-            char **argv = CSLAddString(NULL, "cityrisk");
-            argv = CSLAddString(argv, "run");
-            argv = CSLAddString(argv, path);
-            argv = CSLAddString(argv, "--stage");
-            argv = CSLAddString(argv, p->stage[i].name);
-            argv = CSLInsertStrings(argv, -1, (CSLConstList)tail);
-            char *line = cr_pl_shell_join(argv);
-            if (line)
-                fprintf(out, "%s\n", line);
-            else
-                st = cr_ctx_fail(ctx, CR_E_IO, "out of memory");
-            CPLFree(line);
-            CSLDestroy(argv);
+        st = write_level_lines(ctx, p, level, l, path, tail, out);
+    }
+    free(level);
+    return st;
+}
+
+/* s as a Python string literal in double quotes (a Snakefile is Python); with
+ * double_braces, { and } doubled too, as Snakemake formats a shell command. */
+static void write_py_string(FILE *out, const char *s, int double_braces)
+{
+    fputc('"', out);
+    for (const char *c = s; *c; c++) {
+        if (*c == '\\' || *c == '"')
+            fputc('\\', out);
+        if (*c == '\n') {
+            fputs("\\n", out);
+            continue;
         }
+        if (double_braces && (*c == '{' || *c == '}'))
+            fputc(*c, out);
+        fputc(*c, out);
+    }
+    fputc('"', out);
+}
+
+/* Writes "    LABEL:" and one quoted path a line; nothing for an empty list. A path with a
+ * brace fails: Snakemake reads braces in file names as wildcards. */
+static cr_status write_files(cr_ctx *ctx, const cr_pipeline *p, const cr_stage *s, const char *label, char **files,
+                             FILE *out)
+{
+    for (char **f = files; f && *f; f++)
+        if (strpbrk(*f, "{}"))
+            return cr_ctx_fail(ctx, CR_E_DATA,
+                               "pipeline '%s' stage %s: '%s' has a brace, which Snakemake reads as a wildcard: "
+                               "rename it for --emit snakemake",
+                               p->path, s->name, *f);
+    if (files && *files)
+        fprintf(out, "    %s:\n", label);
+    for (char **f = files; f && *f; f++) {
+        fputs("        ", out);
+        write_py_string(out, *f, 0);
+        fputs(",\n", out);
+    }
+    return CR_OK;
+}
+
+/* The rule name of stage i: "stage_" and its name with every character Python does not
+ * take in a name as '_' (a prefix keeps digits and keywords out of the first place), and
+ * "_<i+1>" when an earlier rule has that name already. Added to *used; a new string to
+ * CPLFree(). */
+static char *rule_name(const cr_pipeline *p, int i, char ***used)
+{
+    char *name = CPLStrdup(CPLSPrintf("stage_%s", p->stage[i].name));
+    for (char *c = name; *c; c++)
+        if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9')))
+            *c = '_';
+    if (CSLFindString(*used, name) >= 0) {
+        char *unique = CPLStrdup(CPLSPrintf("%s_%d", name, i + 1));
+        CPLFree(name);
+        name = unique;
+    }
+    *used = CSLAddString(*used, name);
+    return name;
+}
+
+/* Stage i's rule: a comment with its name, the rule, its inputs and outputs, and the shell
+ * line that runs it alone. */
+static cr_status write_rule(cr_ctx *ctx, const cr_pipeline *p, int i, const char *path, char **tail, char ***used,
+                            FILE *out)
+{
+    const cr_stage *s = &p->stage[i];
+    char *name = rule_name(p, i, used), *line = job_line(p, i, path, tail);
+    cr_status st = line ? CR_OK : cr_ctx_fail(ctx, CR_E_IO, "out of memory");
+    if (st == CR_OK)
+        fprintf(out, "\n# stage %s\nrule %s:\n", s->name, name);
+    if (st == CR_OK)
+        st = write_files(ctx, p, s, "input", s->inputs, out);
+    if (st == CR_OK)
+        st = write_files(ctx, p, s, "output", s->outputs, out);
+    if (st == CR_OK) {
+        fputs("    shell:\n        ", out);
+        write_py_string(out, line, 1);
+        fputc('\n', out);
+    }
+    CPLFree(name);
+    CPLFree(line);
+    return st;
+}
+
+cr_status cr_pl_snakefile_text(cr_ctx *ctx, const cr_pipeline *p, const char *path, char **tail, FILE *out)
+{
+    fprintf(out, "# Snakefile of cityrisk pipeline %s: one rule per stage, each running it alone\n"
+                 "# with cityrisk run --stage (cityrisk on PATH); snakemake --cores N runs it all.\n\n"
+                 "rule all:\n    input:\n",
+            path);
+    for (int i = 0; i < p->nstages; i++)
+        for (char **f = p->stage[i].outputs; f && *f; f++) {
+            fputs("        ", out);
+            write_py_string(out, *f, 0);
+            fputs(",\n", out);
+        }
+    char **used = CSLAddString(NULL, "all");
+    cr_status st = CR_OK;
+    for (int i = 0; st == CR_OK && i < p->nstages; i++)
+        st = write_rule(ctx, p, i, path, tail, &used, out);
+    CSLDestroy(used);
+    return st;
+}
+
+/* The top of the Slurm script: what it does, the folder of the level files and the task
+ * script every array task runs. */
+static void write_slurm_head(const char *path, FILE *out)
+{
+    fprintf(out,
+            "#!/usr/bin/env bash\n"
+            "# Submits cityrisk pipeline %s to Slurm: one job array per level of its graph,\n"
+            "# each task running one stage alone (cityrisk run --stage; cityrisk on the nodes' PATH),\n"
+            "# each level once every task of the level before it ended with exit 0 (afterok).\n"
+            "# CITYRISK_SBATCH_OPTIONS go to every sbatch (e.g. '--partition=p --time=1:00:00');\n"
+            "# the level files go to CITYRISK_SLURM_DIR (default a new cityrisk-slurm.* folder\n"
+            "# here), which the nodes must see. Prints each level's job id.\n"
+            "set -euo pipefail\n"
+            "dir=${CITYRISK_SLURM_DIR:-$(mktemp -d \"$PWD/cityrisk-slurm.XXXXXX\")}\n"
+            "mkdir -p \"$dir\"\n"
+            "dir=$(cd \"$dir\" && pwd)\n"
+            "cat > \"$dir/task.sh\" <<'CITYRISK_LEVEL_END'\n"
+            "#!/usr/bin/env bash\n"
+            "# runs line SLURM_ARRAY_TASK_ID (from 0) of the level file $1\n"
+            "set -euo pipefail\n"
+            "line=$(sed -n \"$((SLURM_ARRAY_TASK_ID + 1))p\" \"$1\")\n"
+            "exec bash -c \"$line\"\n"
+            "CITYRISK_LEVEL_END\n"
+            "chmod +x \"$dir/task.sh\"\n",
+            path);
+}
+
+cr_status cr_pl_slurm_text(cr_ctx *ctx, const cr_pipeline *p, const char *path, char **tail, FILE *out)
+{
+    int *level = cr_pl_levels(p);
+    if (!level)
+        return cr_ctx_fail(ctx, CR_E_IO, "out of memory");
+    write_slurm_head(path, out);
+    int top = top_level(p, level);
+    cr_status st = CR_OK;
+    for (int l = 0; st == CR_OK && l <= top; l++) {
+        fprintf(out, "# level %d\ncat > \"$dir/level-%d.txt\" <<'CITYRISK_LEVEL_END'\n", l + 1, l + 1);
+        st = write_level_lines(ctx, p, level, l, path, tail, out);
+        fprintf(out,
+                "CITYRISK_LEVEL_END\n"
+                "job=$(sbatch --parsable --kill-on-invalid-dep=yes ${CITYRISK_SBATCH_OPTIONS:-} %s"
+                "--job-name=cityrisk-level-%d --array=0-%d \"$dir/task.sh\" \"$dir/level-%d.txt\")\n"
+                "job=${job%%%%;*}\n"
+                "echo \"level %d: job $job\"\n",
+                l ? "--dependency=afterok:\"$job\" " : "", l + 1, level_size(p, level, l) - 1, l + 1, l + 1);
     }
     free(level);
     return st;

@@ -31,7 +31,7 @@ typedef struct run_args {
     char **sets;         /* --set STAGE.OPTION=VALUE */
     int show_plan;       /* --plan: print the expanded graph, run nothing */
     const char *stage;   /* --stage NAME: run exactly that stage */
-    const char *emit;    /* --emit FORMAT: the plan for another engine ("jobs") */
+    const char *emit;    /* --emit FORMAT: the plan for another engine (jobs, snakemake, slurm) */
     char *emitted;       /* what --emit prints, made by run */
     cr_pipeline *p;
     int *runs;           /* per stage: it runs */
@@ -72,7 +72,8 @@ static const cr_arg ARGS[] = {
                "run exactly this stage (its inputs must exist), skipped when up to date unless --force", NULL,
                NULL),
     CR_OPT_STRING("emit", NULL, run_args, emit, "FORMAT",
-                  "print the plan for another engine: jobs (one run --stage line per stage, by levels)"),
+                  "print the plan for another engine: jobs (one run --stage line per stage, by levels), "
+                  "snakemake (a Snakefile) or slurm (a script of sbatch job arrays)"),
     CR_OPT__JSON_HELP("print a summary of every stage as JSON on stdout"),
     CR_OPT_END,
 };
@@ -80,6 +81,16 @@ static const cr_arg ARGS[] = {
 static void init(void *opts)
 {
     ((run_args *)opts)->jobs = 1;
+}
+
+/* What writes the plan in the --emit format, NULL for a format not known. */
+static cr_status (*emitter(const char *format))(cr_ctx *, const cr_pipeline *, const char *, char **, FILE *)
+{
+    if (strcmp(format, "jobs") == 0)
+        return cr_pl_jobs_text;
+    if (strcmp(format, "snakemake") == 0)
+        return cr_pl_snakefile_text;
+    return strcmp(format, "slurm") == 0 ? cr_pl_slurm_text : NULL;
 }
 
 /* The options that choose which stages run or what is printed instead: one at most, and
@@ -90,8 +101,8 @@ static cr_status check_modes(cr_ctx *ctx, const run_args *a)
         return cr_ctx_fail(ctx, CR_E_USAGE, "--plan, --stage, --emit and --only go alone");
     if (a->dry_run && (a->show_plan || a->emit))
         return cr_ctx_fail(ctx, CR_E_USAGE, "--dry-run: --plan and --emit run nothing already");
-    if (a->emit && strcmp(a->emit, "jobs") != 0)
-        return cr_ctx_fail(ctx, CR_E_USAGE, "--emit: unknown format '%s' (known: jobs)", a->emit);
+    if (a->emit && !emitter(a->emit))
+        return cr_ctx_fail(ctx, CR_E_USAGE, "--emit: unknown format '%s' (known: jobs, snakemake, slurm)", a->emit);
     return CR_OK;
 }
 
@@ -647,9 +658,9 @@ static cr_status check_stage_inputs(cr_ctx *ctx, const cr_pipeline *p, int i)
     return CR_OK;
 }
 
-/* The job list of --emit jobs into a->emitted: each line runs one stage of the pipeline
- * named by its absolute path, with the --set, --checksum and --force given to this run. */
-static cr_status emit_jobs(cr_ctx *ctx, run_args *a)
+/* The plan in the --emit format into a->emitted: each stage run alone by a line naming the
+ * pipeline by its absolute path, with the --set, --checksum and --force given to this run. */
+static cr_status emit_plan(cr_ctx *ctx, run_args *a)
 {
     char *path = realpath(a->files[0], NULL);
     if (!path)
@@ -665,7 +676,7 @@ static cr_status emit_jobs(cr_ctx *ctx, run_args *a)
         tail = CSLAddString(tail, "--force");
     size_t size = 0;
     FILE *out = open_memstream(&a->emitted, &size);
-    cr_status st = out ? cr_pl_jobs_text(ctx, a->p, path, tail, out) : cr_ctx_fail(ctx, CR_E_IO, "out of memory");
+    cr_status st = out ? emitter(a->emit)(ctx, a->p, path, tail, out) : cr_ctx_fail(ctx, CR_E_IO, "out of memory");
     if (out && fclose(out) != 0 && st == CR_OK)
         st = cr_ctx_fail(ctx, CR_E_IO, "out of memory");
     CSLDestroy(tail);
@@ -677,7 +688,7 @@ static cr_status emit_jobs(cr_ctx *ctx, run_args *a)
 static cr_status show(cr_ctx *ctx, run_args *a, cr_command_result *result)
 {
     if (a->emit)
-        return emit_jobs(ctx, a);
+        return emit_plan(ctx, a);
     if (a->base.json && !(result->json = cr_pl_plan_json(a->p)))
         return cr_ctx_fail(ctx, CR_E_IO, "out of memory");
     return CR_OK;
@@ -758,7 +769,7 @@ const cr_command cr_run_command = {
     .summary = "run a pipeline file: every stage, skipping those up to date",
     .synopsis = "PIPELINE.json [-j N] [--force] [--dry-run] [--only STAGE[,STAGE]]\n"
                 "       [--set STAGE.OPTION=VALUE]... [--json]\n"
-                "       PIPELINE.json --plan [--json] | --stage NAME [--force] | --emit jobs",
+                "       PIPELINE.json --plan [--json] | --stage NAME [--force] | --emit jobs|snakemake|slurm",
     .description =
         "Runs the stages of a pipeline file in the order their files need, like make: a stage\n"
         "runs when an output is missing, an input changed (size, time; --checksum: content),\n"
@@ -782,14 +793,16 @@ const cr_command cr_run_command = {
         "waits for, and runs nothing; --stage NAME runs that stage alone (its inputs must\n"
         "exist: exit 3 naming the stage that makes one); --emit jobs prints one\n"
         "cityrisk run PIPELINE --stage NAME line per stage, by levels of the graph, for GNU\n"
-        "parallel or xargs.\n"
+        "parallel or xargs; --emit snakemake a Snakefile of one rule per stage; --emit slurm\n"
+        "a bash script submitting one sbatch job array per level (afterok between levels).\n"
         "Reference: docs/pipeline.md.",
     .examples = "  cityrisk run samples/pipeline.json\n"
                 "  cityrisk run samples/pipeline.json --dry-run\n"
                 "  cityrisk run samples/pipeline.json -j 2 --json > run.json\n"
                 "  cityrisk run samples/pipeline.json --set score.method=arithmetic --only score,zonal\n"
                 "  cityrisk run samples/pipeline.json --plan --json > plan.json\n"
-                "  cityrisk run samples/pipeline.json --emit jobs > jobs.txt",
+                "  cityrisk run samples/pipeline.json --emit jobs > jobs.txt\n"
+                "  cityrisk run samples/pipeline.json --emit snakemake > Snakefile",
     .args = ARGS, .opts_size = sizeof(run_args),
     .init = init, .clear = clear, .check = check, .run = run, .summarise = summarise,
 };

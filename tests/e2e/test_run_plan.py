@@ -1,7 +1,8 @@
 """End-to-end tests of the pipeline as a plan others run: `cityrisk run --plan [--json]`
 (the expanded graph, nothing run or made), `--stage NAME` (one stage alone, its inputs
-checked, the state honoured and kept by concurrent runs) and `--emit jobs` run level by level
-by GNU parallel, with outputs byte-identical to one `cityrisk run`."""
+checked, the state honoured and kept by concurrent runs), `--emit jobs` run level by level
+by GNU parallel, `--emit snakemake` run by Snakemake --cores 2 and `--emit slurm` run with a
+stand-in sbatch, each with outputs byte-identical to one `cityrisk run`."""
 import filecmp
 import json
 import os
@@ -93,7 +94,7 @@ class Plan(PlanCase):
 
     def test_plan_with_other_modes_is_a_usage_error(self):
         for args, needle in ((["--plan", "--stage", "score"], "--plan, --stage, --emit and --only go alone"),
-                             (["--emit", "snakefile"], "--emit: unknown format 'snakefile'")):
+                             (["--emit", "snakefile"], "--emit: unknown format 'snakefile' (known: jobs, snakemake, slurm)")):
             rc, _, err = run("run", self.p, *args)
             self.assertEqual(rc, 2, err)
             self.assertIn(needle, err)
@@ -140,8 +141,47 @@ class Stage(PlanCase):
                                   "score": "would run", "zonal": "would run"})
 
 
+def read(path):
+    with open(path) as fh:
+        return fh.read()
+
+
+class SameBytes(PlanCase):
+    """Compares what another engine made under out/ with one `cityrisk run` of the pipeline."""
+
+    def engine_env(self):
+        """The environment an engine runs the job lines in: the cityrisk under test first on
+        PATH, caches in the test's folder."""
+        return dict(os.environ, PATH=os.path.dirname(os.path.abspath(CITYRISK)) + os.pathsep + os.environ["PATH"],
+                    XDG_CACHE_HOME=self.path("cache"), HOME=self.tmp)
+
+    def emit(self, engine, name):
+        """The pipeline's plan for engine, written to name in the test's folder; its path."""
+        rc, out, err = run("run", self.p, "--emit", engine)
+        self.assertEqual(rc, 0, err)
+        with open(self.path(name), "w") as fh:
+            fh.write(out)
+        return self.path(name)
+
+    def assert_same_as_one_run(self):
+        by_engine = self.state()
+        shutil.move(self.path("out"), self.path("out-engine"))
+        rc, _, err = run("run", self.p, "-q")  # one process, the same pipeline path
+        self.assertEqual(rc, 0, err)
+        files = self.files(self.path("out"))
+        self.assertEqual(self.files(self.path("out-engine")), files)
+        self.assertIn("neighbourhoods.geojson", files)
+        for f in files:
+            if f != STATE:  # it records times, which differ from run to run
+                self.assertTrue(filecmp.cmp(self.path(os.path.join("out", f)),
+                                            self.path(os.path.join("out-engine", f)), shallow=False), f)
+        self.assertEqual(sorted(by_engine["stages"]), sorted(NAMES))
+        for name, record in self.state()["stages"].items():
+            self.assertEqual(by_engine["stages"][name]["argv"], record["argv"], name)
+
+
 @unittest.skipUnless(shutil.which("parallel"), "GNU parallel is not installed (.ci/deps.sh installs it)")
-class Jobs(PlanCase):
+class Jobs(SameBytes):
     def jobs(self):
         rc, out, err = run("run", self.p, "--emit", "jobs")
         self.assertEqual(rc, 0, err)
@@ -165,7 +205,7 @@ class Jobs(PlanCase):
                 levels.append([])
             elif not line.startswith("#"):
                 levels[-1].append(line)
-        env = dict(os.environ, PATH=os.path.dirname(os.path.abspath(CITYRISK)) + os.pathsep + os.environ["PATH"])
+        env = self.engine_env()
         for jobs in levels:
             proc = subprocess.run(["parallel", "--will-cite", "-j", "2", "--halt", "now,fail=1"],
                                   input="\n".join(jobs) + "\n", capture_output=True, text=True, env=env,
@@ -193,22 +233,90 @@ class Jobs(PlanCase):
 
     def test_gnu_parallel_level_by_level_makes_the_same_bytes_as_one_run(self):
         self.assertEqual(self.run_levels(self.jobs()), 4)
-        by_jobs = self.state()
-        shutil.move(self.path("out"), self.path("out-jobs"))
-        rc, _, err = run("run", self.p, "-q")  # one process, the same pipeline path
-        self.assertEqual(rc, 0, err)
-        files = self.files(self.path("out"))
-        self.assertEqual(self.files(self.path("out-jobs")), files)
-        self.assertIn("neighbourhoods.geojson", files)
-        for f in files:
-            if f != STATE:  # it records times, which differ from run to run
-                self.assertTrue(filecmp.cmp(self.path(os.path.join("out", f)),
-                                            self.path(os.path.join("out-jobs", f)), shallow=False), f)
-        one = self.state()
-        self.assertEqual(list(by_jobs["stages"]), NAMES)
-        self.assertEqual(list(one["stages"]), NAMES)
-        for name, record in one["stages"].items():
-            self.assertEqual(by_jobs["stages"][name]["argv"], record["argv"], name)
+        self.assert_same_as_one_run()
+
+
+@unittest.skipUnless(shutil.which("snakemake"), "Snakemake is not installed (.ci/deps.sh installs it)")
+class Snakemake(SameBytes):
+    def snakefile(self):
+        return self.emit("snakemake", "Snakefile")
+
+    def snakemake(self, snakefile):
+        os.makedirs(self.path("snake"), exist_ok=True)  # its .snakemake/ away from out/
+        proc = subprocess.run(["snakemake", "--cores", "2", "-s", snakefile], cwd=self.path("snake"),
+                              capture_output=True, text=True, env=self.engine_env(), timeout=900)
+        self.assertEqual(proc.returncode, 0, proc.stdout + proc.stderr)
+        return proc.stdout + proc.stderr
+
+    def test_a_rule_per_stage_with_its_files(self):
+        text = read(self.snakefile())
+        d = self.path
+        self.assertIn("# stage dem-copy\nrule stage_dem_copy:\n    input:\n        \"%s\",\n    output:\n"
+                      "        \"%s\",\n    shell:\n        \"cityrisk run %s --stage dem-copy\"\n"
+                      % (d("data/dem.tif"), d("out/prep/dem.tif"), self.p), text)
+        self.assertIn("    output:\n        \"%s\",\n        \"%s\",\n"
+                      % (d("out/inundation.tif"), d("out/inundation.qml")), text)  # its QGIS style too
+        self.assertEqual(text.count("\nrule "), len(NAMES) + 1)
+
+    def test_snakemake_runs_the_pipeline_to_the_same_bytes_then_does_nothing(self):
+        snakefile = self.snakefile()
+        self.snakemake(snakefile)
+        times = {f: os.stat(self.path(os.path.join("out", f))).st_mtime_ns for f in self.files(self.path("out"))}
+        again = self.snakemake(snakefile)
+        self.assertIn("Nothing to be done", again)
+        self.assertEqual({f: os.stat(self.path(os.path.join("out", f))).st_mtime_ns
+                          for f in self.files(self.path("out"))}, times)
+        self.assert_same_as_one_run()
+
+
+# A stand-in for sbatch: runs every task of the array at once, in order (SLURM_ARRAY_TASK_ID
+# from 0), when the job it depends on (afterok) ended well, and prints a new job id; the
+# arguments of each call go to $SBATCH_LOG.
+FAKE_SBATCH = r"""#!/usr/bin/env bash
+set -u
+echo "$*" >> "$SBATCH_LOG"
+id=$(( $(wc -l < "$SBATCH_LOG") + 100 ))
+array= after=
+while [[ $1 == --* ]]; do
+  case $1 in
+    --array=*) array=${1#--array=} ;;
+    --dependency=afterok:*) after=${1#--dependency=afterok:} ;;
+  esac
+  shift
+done
+if [[ -n $after && ! -e "$SBATCH_LOG.ok.$after" ]]; then echo "job $after did not end well" >&2; exit 1; fi
+ok=1
+for ((t = ${array%-*}; t <= ${array#*-}; t++)); do SLURM_ARRAY_TASK_ID=$t "$@" || ok=0; done
+if ((ok)); then touch "$SBATCH_LOG.ok.$id"; fi
+echo "$id;cluster"
+"""
+
+
+class Slurm(SameBytes):
+    def test_the_script_submits_a_job_array_per_level_that_makes_the_same_bytes(self):
+        script = self.emit("slurm", "submit.sh")
+        fake = self.path("bin/sbatch")
+        os.makedirs(os.path.dirname(fake))
+        with open(fake, "w") as fh:
+            fh.write(FAKE_SBATCH)
+        os.chmod(fake, 0o755)
+        log = self.path("sbatch.log")
+        env = self.engine_env()
+        env.update(PATH=os.path.dirname(fake) + os.pathsep + env["PATH"], SBATCH_LOG=log,
+                   CITYRISK_SBATCH_OPTIONS="--time=10 --mem=1G", CITYRISK_SLURM_DIR=self.path("levels"))
+        proc = subprocess.run(["bash", script], cwd=self.tmp, capture_output=True, text=True, env=env, timeout=900)
+        self.assertEqual(proc.returncode, 0, proc.stdout + proc.stderr)
+        self.assertEqual(proc.stdout.splitlines(), [f"level {l}: job {100 + l}" for l in range(1, 5)])
+        calls = read(log).splitlines()
+        levels = self.path("levels")
+        self.assertEqual(calls[0], "--parsable --kill-on-invalid-dep=yes --time=10 --mem=1G "
+                         f"--job-name=cityrisk-level-1 --array=0-1 {levels}/task.sh {levels}/level-1.txt")
+        self.assertEqual(calls[2], "--parsable --kill-on-invalid-dep=yes --time=10 --mem=1G "
+                         "--dependency=afterok:102 --job-name=cityrisk-level-3 --array=0-0 "
+                         f"{levels}/task.sh {levels}/level-3.txt")
+        self.assertEqual(read(os.path.join(levels, "level-1.txt")),
+                         f"cityrisk run {self.p} --stage dem-copy\ncityrisk run {self.p} --stage arrivals\n")
+        self.assert_same_as_one_run()
 
 
 if __name__ == "__main__":

@@ -159,6 +159,114 @@ static void jobs_by_level_with_the_options_given(void **state)
     cr_ctx_free(ctx);
 }
 
+/* Sets *text to what cr_pl_snakefile_text or cr_pl_slurm_text writes for p with tail, a new
+ * string to free(). */
+static void emitted(cr_status (*emit)(cr_ctx *, const cr_pipeline *, const char *, char **, FILE *),
+                    const cr_pipeline *p, char **tail, char **text)
+{
+    cr_ctx *ctx = cr_ctx_new();
+    size_t size = 0;
+    FILE *out = open_memstream(text, &size);
+    assert_int_equal(emit(ctx, p, "/p/pipe.json", tail, out), CR_OK);
+    fclose(out);
+    cr_ctx_free(ctx);
+}
+
+static void snakefile_has_a_rule_per_stage_and_all_outputs_first(void **state)
+{
+    (void)state;
+    char *tail[] = {"--set", "score.w={\"a\"}", NULL};
+    char *text = NULL;
+    emitted(cr_pl_snakefile_text, five_stages(), tail, &text);
+    /* rule all first (Snakemake's default target): every output, in the pipeline's order */
+    const char *all = "rule all:\n"
+                      "    input:\n"
+                      "        \"mid.tif\",\n"
+                      "        \"arr.tif\",\n"
+                      "        \"x y.tif\",\n"
+                      "        \"z.geojson\",\n"
+                      "        \"m.png\",\n";
+    const char *at = strstr(text, "rule all:\n");
+    assert_non_null(at);
+    assert_memory_equal(at, all, strlen(all));
+    /* a name Python takes (stage_ and the name, other characters as _), the original in a
+     * comment; the --set braces doubled for Snakemake's shell and its quotes escaped */
+    const char *score = "# stage score[a b]\n"
+                        "rule stage_score_a_b_:\n"
+                        "    input:\n"
+                        "        \"mid.tif\",\n"
+                        "        \"arr.tif\",\n"
+                        "    output:\n"
+                        "        \"x y.tif\",\n"
+                        "    shell:\n"
+                        "        \"cityrisk run /p/pipe.json --stage 'score[a b]' --set "
+                        "'score.w={{\\\"a\\\"}}'\"\n";
+    assert_non_null(strstr(text, score));
+    assert_non_null(strstr(text, "# stage prep\nrule stage_prep:\n"));
+    assert_null(strstr(at + 1, "rule all:"));
+    /* every rule before rule all is a comment line */
+    for (const char *c = text; c < at; c = strchr(c, '\n') + 1)
+        assert_true(*c == '#' || *c == '\n');
+    free(text);
+}
+
+static void snakefile_names_colliding_rules_apart(void **state)
+{
+    (void)state;
+    cr_pipeline *p = five_stages();
+    p->stage[3].name = "score(a.b)"; /* stage_score_a_b_ like "score[a b]": becomes _4 */
+    char *text = NULL;
+    emitted(cr_pl_snakefile_text, p, NULL, &text);
+    assert_non_null(strstr(text, "# stage score(a.b)\nrule stage_score_a_b__4:\n"));
+    free(text);
+}
+
+static void snakefile_refuses_a_path_snakemake_reads_as_a_wildcard(void **state)
+{
+    (void)state;
+    cr_pipeline *p = five_stages();
+    char *outputs[] = {"z{n}.geojson", NULL};
+    p->stage[3].outputs = outputs;
+    cr_ctx *ctx = cr_ctx_new();
+    char *text = NULL;
+    size_t size = 0;
+    FILE *out = open_memstream(&text, &size);
+    assert_int_equal(cr_pl_snakefile_text(ctx, p, "/p/pipe.json", NULL, out), CR_E_DATA);
+    fclose(out);
+    assert_non_null(strstr(cr_ctx_error(ctx), "stage zonal"));
+    assert_non_null(strstr(cr_ctx_error(ctx), "z{n}.geojson"));
+    free(text);
+    cr_ctx_free(ctx);
+}
+
+static void slurm_submits_one_array_per_level_after_the_one_before(void **state)
+{
+    (void)state;
+    char *text = NULL;
+    emitted(cr_pl_slurm_text, five_stages(), NULL, &text);
+    assert_memory_equal(text, "#!/usr/bin/env bash\n", 20);
+    assert_non_null(strstr(text, "\nset -euo pipefail\n"));
+    /* level 2's file: its two stages in the pipeline's order, read literally (quoted end word) */
+    const char *level2 = "cat > \"$dir/level-2.txt\" <<'CITYRISK_LEVEL_END'\n"
+                         "cityrisk run /p/pipe.json --stage 'score[a b]'\n"
+                         "cityrisk run /p/pipe.json --stage map\n"
+                         "CITYRISK_LEVEL_END\n";
+    assert_non_null(strstr(text, level2));
+    /* level 1 waits for nothing, each later level for the job before it */
+    const char *submit1 = "job=$(sbatch --parsable --kill-on-invalid-dep=yes ${CITYRISK_SBATCH_OPTIONS:-} "
+                          "--job-name=cityrisk-level-1 --array=0-1 \"$dir/task.sh\" \"$dir/level-1.txt\")\n";
+    const char *submit3 = "job=$(sbatch --parsable --kill-on-invalid-dep=yes ${CITYRISK_SBATCH_OPTIONS:-} "
+                          "--dependency=afterok:\"$job\" --job-name=cityrisk-level-3 --array=0-0 \"$dir/task.sh\" "
+                          "\"$dir/level-3.txt\")\n";
+    assert_non_null(strstr(text, submit1));
+    assert_non_null(strstr(text, submit3));
+    assert_true(strstr(text, submit1) < strstr(text, level2));
+    assert_null(strstr(text, "level-4"));
+    /* a task runs line SLURM_ARRAY_TASK_ID (from 0) of its level file */
+    assert_non_null(strstr(text, "line=$(sed -n \"$((SLURM_ARRAY_TASK_ID + 1))p\" \"$1\")\n"));
+    free(text);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -167,6 +275,10 @@ int main(void)
         cmocka_unit_test(stage_line_adds_the_program_for_commands_only),
         cmocka_unit_test(plan_json_lists_every_stage_in_order),
         cmocka_unit_test(jobs_by_level_with_the_options_given),
+        cmocka_unit_test(snakefile_has_a_rule_per_stage_and_all_outputs_first),
+        cmocka_unit_test(snakefile_names_colliding_rules_apart),
+        cmocka_unit_test(snakefile_refuses_a_path_snakemake_reads_as_a_wildcard),
+        cmocka_unit_test(slurm_submits_one_array_per_level_after_the_one_before),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
