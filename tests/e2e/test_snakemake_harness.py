@@ -3,14 +3,17 @@ written here (no cityrisk needed).
 
     /usr/bin/python3 tests/e2e/test_snakemake_harness.py -v
 
-Skips (with the reason) only if snakemake cannot be found or installed.
+Skips (with the reason) only if snakemake cannot be found or installed; the run through
+Snakemake's Slurm executor also if the single-node Slurm (slurm.py) cannot start.
 """
 import os
+import re
 import sys
 import tempfile
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from slurm import SlurmCluster, SlurmUnavailable  # noqa: E402
 from snakemake_run import Snakemake, SnakemakeUnavailable, job_stats  # noqa: E402
 
 # `count` needs `words`: the order is the declared inputs', not the file's.
@@ -103,6 +106,27 @@ class SnakemakeHarness(unittest.TestCase):
                 "total        2              1              1\n\n")
         self.assertEqual(job_stats(text), {"a": 2})
         self.assertEqual(job_stats("Nothing to be done."), {})
+
+
+class SnakemakeOnSlurm(unittest.TestCase):
+    def test_the_slurm_executor_runs_each_rule_as_a_job(self):
+        try:
+            smk = Snakemake()
+            cluster = SlurmCluster()
+        except (SnakemakeUnavailable, SlurmUnavailable) as e:
+            raise unittest.SkipTest(str(e))
+        with cluster, tempfile.TemporaryDirectory(prefix="cityrisk-snakemake-slurm-") as work:
+            snakefile = os.path.join(work, "Snakefile")
+            with open(snakefile, "w") as f:
+                f.write(SNAKEFILE)
+            r = smk.run_on_slurm(snakefile, work, cluster.env)
+            self.assertEqual(r.returncode, 0, r.stderr[-2000:])
+            with open(os.path.join(work, "count.txt")) as f:
+                self.assertEqual(f.read(), "3\n")
+            jobs = cluster.run("scontrol", "-o", "show", "job").stdout
+            self.assertEqual(sorted(re.findall(r"JobName=snakejob_(\w+?)_\d+ ", jobs)),
+                             ["count", "words"])
+            self.assertEqual(set(re.findall(r"JobState=(\S+)", jobs)), {"COMPLETED"})
 
 
 if __name__ == "__main__":
