@@ -6,11 +6,15 @@ stand-in sbatch, each with outputs byte-identical to one `cityrisk run`."""
 import filecmp
 import json
 import os
+import re
 import shutil
 import subprocess
 import unittest
+from unittest import mock
 
 from cliutil import CITYRISK, run
+from slurm import SlurmCluster, SlurmUnavailable
+from snakemake_run import Snakemake as SnakemakeRun, SnakemakeUnavailable
 from test_run_parallel import RunCase
 
 # The pipeline, and what its plan must say, worked out by hand from it: dem-copy and
@@ -316,6 +320,50 @@ class Slurm(SameBytes):
                          f"{levels}/task.sh {levels}/level-3.txt")
         self.assertEqual(read(os.path.join(levels, "level-1.txt")),
                          f"cityrisk run {self.p} --stage dem-copy\ncityrisk run {self.p} --stage arrivals\n")
+        self.assert_same_as_one_run()
+
+
+class RealSlurm(SameBytes):
+    """The script submitted on a single-node Slurm the test starts (tests/e2e/slurm.py)."""
+
+    @classmethod
+    def setUpClass(cls):
+        try:  # skipped, with the reason, only where a daemon cannot start
+            cls.cluster = SlurmCluster()
+        except SlurmUnavailable as e:
+            raise unittest.SkipTest(str(e))
+        cls.addClassCleanup(cls.cluster.close)
+
+    def test_snakemake_slurm_executor_runs_the_snakefile_to_the_same_bytes(self):
+        try:
+            smk = SnakemakeRun()
+        except SnakemakeUnavailable as e:
+            self.skipTest(str(e))
+        snakefile = self.emit("snakemake", "Snakefile")
+        os.makedirs(self.path("snake"))
+        with mock.patch.dict(os.environ, PATH=self.engine_env()["PATH"]):  # the jobs' cityrisk
+            proc = smk.run_on_slurm(snakefile, self.path("snake"), self.cluster.env)
+        self.assertEqual(proc.returncode, 0, proc.stdout + proc.stderr)
+        self.assertEqual(smk.planned(snakefile, self.path("snake")), {})
+        self.assert_same_as_one_run()
+
+    def test_the_script_on_slurm_makes_the_same_bytes_level_after_level(self):
+        script = self.emit("slurm", "submit.sh")
+        env = dict(self.cluster.env, PATH=self.engine_env()["PATH"], CITYRISK_SLURM_DIR=self.path("levels"),
+                   CITYRISK_SBATCH_OPTIONS=f"--output={self.path('levels')}/%x-%a.out")
+        proc = subprocess.run(["bash", script], cwd=self.tmp, capture_output=True, text=True, env=env, timeout=120)
+        self.assertEqual(proc.returncode, 0, proc.stdout + proc.stderr)
+        jobs = [line.split()[-1] for line in proc.stdout.splitlines()]
+        self.assertEqual(len(jobs), 4)  # one job array per level
+        self.cluster.wait(jobs, timeout=600)
+        ended = ""
+        for level, job in enumerate(jobs, 1):
+            self.assertEqual(self.cluster.states(job), {"COMPLETED"}, f"level {level}: job {job}")
+            tasks = self.cluster.run("scontrol", "-o", "show", "job", job).stdout
+            starts = re.findall(r"\bStartTime=(\S+)", tasks)
+            self.assertEqual(len(starts), 2 if level == 1 else 1, tasks)  # level 1: dem-copy, arrivals
+            self.assertGreaterEqual(min(starts), ended, f"level {level} started before the one before it ended")
+            ended = max(re.findall(r"\bEndTime=(\S+)", tasks))
         self.assert_same_as_one_run()
 
 
