@@ -74,6 +74,8 @@ static const cr_arg ARGS[] = {
     CR_OPT_STRING("emit", NULL, run_args, emit, "FORMAT",
                   "print the plan for another engine: jobs (one run --stage line per stage, by levels), "
                   "snakemake (a Snakefile) or slurm (a script of sbatch job arrays)"),
+    CR_OPT__OUTPUT("with --emit: the file to write it to (default stdout)"),
+    CR_OPT__OVERWRITE,
     CR_OPT__JSON_HELP("print a summary of every stage as JSON on stdout"),
     CR_OPT_END,
 };
@@ -101,6 +103,8 @@ static cr_status check_modes(cr_ctx *ctx, const run_args *a)
         return cr_ctx_fail(ctx, CR_E_USAGE, "--plan, --stage, --emit and --only go alone");
     if (a->dry_run && (a->show_plan || a->emit))
         return cr_ctx_fail(ctx, CR_E_USAGE, "--dry-run: --plan and --emit run nothing already");
+    if ((a->base.output || a->base.overwrite) && !a->emit)
+        return cr_ctx_fail(ctx, CR_E_USAGE, "-o and --overwrite go with --emit only");
     if (a->emit && !emitter(a->emit))
         return cr_ctx_fail(ctx, CR_E_USAGE, "--emit: unknown format '%s' (known: jobs, snakemake, slurm)", a->emit);
     return CR_OK;
@@ -658,6 +662,21 @@ static cr_status check_stage_inputs(cr_ctx *ctx, const cr_pipeline *p, int i)
     return CR_OK;
 }
 
+/* Writes a->emitted to the file of -o, which must not exist unless --overwrite (exit 4). */
+static cr_status write_emitted(cr_ctx *ctx, const run_args *a)
+{
+    const char *path = a->base.output;
+    FILE *f = fopen(path, a->base.overwrite ? "w" : "wx");
+    if (!f && errno == EEXIST)
+        return cr_ctx_fail(ctx, CR_E_EXISTS, "-o '%s': the file exists (--overwrite replaces it)", path);
+    if (!f)
+        return cr_ctx_fail(ctx, CR_E_IO, "-o '%s': cannot create: %s", path, strerror(errno));
+    const char *text = a->emitted ? a->emitted : "";
+    int bad = fwrite(text, 1, strlen(text), f) != strlen(text);
+    bad |= fclose(f) != 0;
+    return bad ? cr_ctx_fail(ctx, CR_E_IO, "-o '%s': cannot write: %s", path, strerror(errno)) : CR_OK;
+}
+
 /* The plan in the --emit format into a->emitted: each stage run alone by a line naming the
  * pipeline by its absolute path, with the --set, --checksum and --force given to this run. */
 static cr_status emit_plan(cr_ctx *ctx, run_args *a)
@@ -681,7 +700,7 @@ static cr_status emit_plan(cr_ctx *ctx, run_args *a)
         st = cr_ctx_fail(ctx, CR_E_IO, "out of memory");
     CSLDestroy(tail);
     free(path);
-    return st;
+    return st == CR_OK && a->base.output ? write_emitted(ctx, a) : st;
 }
 
 /* --plan and --emit: what would run, for people, scripts or another engine; nothing runs. */
@@ -749,7 +768,8 @@ static void summarise(const void *opts, FILE *text, cr_command_result *result)
     const cr_pipeline *p = a->p;
     result->is_report = a->dry_run || a->show_plan || a->emit;
     if (a->emit) {
-        fputs(a->emitted ? a->emitted : "", text);
+        if (!a->base.output)
+            fputs(a->emitted ? a->emitted : "", text);
         return;
     }
     if (a->base.json)
@@ -769,7 +789,8 @@ const cr_command cr_run_command = {
     .summary = "run a pipeline file: every stage, skipping those up to date",
     .synopsis = "PIPELINE.json [-j N] [--force] [--dry-run] [--only STAGE[,STAGE]]\n"
                 "       [--set STAGE.OPTION=VALUE]... [--json]\n"
-                "       PIPELINE.json --plan [--json] | --stage NAME [--force] | --emit jobs|snakemake|slurm",
+                "       PIPELINE.json --plan [--json] | --stage NAME [--force] | --emit jobs|snakemake|slurm\n"
+                "       [-o FILE [--overwrite]]",
     .description =
         "Runs the stages of a pipeline file in the order their files need, like make: a stage\n"
         "runs when an output is missing, an input changed (size, time; --checksum: content),\n"
@@ -794,7 +815,8 @@ const cr_command cr_run_command = {
         "exist: exit 3 naming the stage that makes one); --emit jobs prints one\n"
         "cityrisk run PIPELINE --stage NAME line per stage, by levels of the graph, for GNU\n"
         "parallel or xargs; --emit snakemake a Snakefile of one rule per stage; --emit slurm\n"
-        "a bash script submitting one sbatch job array per level (afterok between levels).\n"
+        "a bash script submitting one sbatch job array per level (afterok between levels);\n"
+        "-o FILE writes what --emit prints to FILE instead.\n"
         "Reference: docs/pipeline.md.",
     .examples = "  cityrisk run samples/pipeline.json\n"
                 "  cityrisk run samples/pipeline.json --dry-run\n"
@@ -802,7 +824,7 @@ const cr_command cr_run_command = {
                 "  cityrisk run samples/pipeline.json --set score.method=arithmetic --only score,zonal\n"
                 "  cityrisk run samples/pipeline.json --plan --json > plan.json\n"
                 "  cityrisk run samples/pipeline.json --emit jobs > jobs.txt\n"
-                "  cityrisk run samples/pipeline.json --emit snakemake > Snakefile",
+                "  cityrisk run samples/pipeline.json --emit snakemake -o Snakefile",
     .args = ARGS, .opts_size = sizeof(run_args),
     .init = init, .clear = clear, .check = check, .run = run, .summarise = summarise,
 };

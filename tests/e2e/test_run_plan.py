@@ -160,11 +160,9 @@ class SameBytes(PlanCase):
                     XDG_CACHE_HOME=self.path("cache"), HOME=self.tmp)
 
     def emit(self, engine, name):
-        """The pipeline's plan for engine, written to name in the test's folder; its path."""
-        rc, out, err = run("run", self.p, "--emit", engine)
-        self.assertEqual(rc, 0, err)
-        with open(self.path(name), "w") as fh:
-            fh.write(out)
+        """The pipeline's plan for engine, written to name in the test's folder by -o; its path."""
+        rc, out, err = run("run", self.p, "--emit", engine, "-o", self.path(name))
+        self.assertEqual((rc, out), (0, ""), err)
         return self.path(name)
 
     def assert_same_as_one_run(self):
@@ -251,6 +249,20 @@ class Snakemake(SameBytes):
                               capture_output=True, text=True, env=self.engine_env(), timeout=900)
         self.assertEqual(proc.returncode, 0, proc.stdout + proc.stderr)
         return proc.stdout + proc.stderr
+
+    def test_o_writes_what_stdout_gets_once_unless_overwrite(self):
+        path = self.snakefile()
+        rc, out, err = run("run", self.p, "--emit", "snakemake")
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(read(path), out)
+        self.assertFails(["run", self.p, "--emit", "slurm", "-o", path], 4, path, "--overwrite")
+        self.assertEqual(read(path), out)
+        rc, _, err = run("run", self.p, "--emit", "slurm", "-o", path, "--overwrite")
+        self.assertEqual(rc, 0, err)
+        self.assertTrue(read(path).startswith("#!/usr/bin/env bash\n"))
+        rc, _, err = run("run", self.p, "--plan", "-o", path)
+        self.assertEqual(rc, 2, err)
+        self.assertIn("-o and --overwrite go with --emit only", err)
 
     def test_a_rule_per_stage_with_its_files(self):
         text = read(self.snakefile())
