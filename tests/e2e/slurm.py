@@ -16,7 +16,9 @@ controller's state, slurmd's spool, both logs, and the clients' environment poin
 (SLURM_CONF), so /etc/slurm and /etc/munge are never used and nothing is left behind.
 The daemons run in the foreground (-D, munged -F) as children of the test in their own
 process groups: no systemd, no init scripts. close() cancels what is queued, stops
-slurmd, slurmctld and munged and checks that no daemon nor slurmstepd is left.
+slurmd, slurmctld and munged, and ends any process still carrying this cluster's
+SLURM_CONF (a slurmstepd, a job's script); leftovers() lists them (empty after close).
+Another cluster started beside this one (another test) is never touched.
 
 The node is `localhost` with the CPUs and memory `slurmd -C` reports, partition `debug`
 (the default). Plugins that need nothing from the container: proctrack/linuxproc,
@@ -29,9 +31,11 @@ free at start.
 Every failure to start names the daemon and the tail of its log, and is a SlurmUnavailable:
 the tests turn it into a skip with that reason.
 """
+import atexit
 import os
 import re
 import shutil
+import shlex
 import signal
 import socket
 import subprocess
@@ -41,6 +45,7 @@ import time
 from debpkg import ensure_program
 
 PACKAGES = ("slurm-wlm", "munge")   # .ci/deps.sh installs the same
+CLIENT_WAIT_SECONDS = 10   # sinfo, scontrol ping, scancel: a live controller answers at once
 FINISHED = {"COMPLETED", "FAILED", "CANCELLED", "TIMEOUT", "NODE_FAIL", "OUT_OF_MEMORY",
             "PREEMPTED", "BOOT_FAIL", "DEADLINE"}
 CONF = """\
@@ -106,19 +111,23 @@ def _node_resources():
     return int(cpus.group(1)), int(memory.group(1))
 
 
-def _processes_named(names):
-    """pid -> name of every process whose name (comm) is one of `names`."""
+def processes_of(conf):
+    """pid -> name of every live process whose environment has SLURM_CONF=`conf`: the
+    daemons (started with it), slurmstepd and the jobs' own processes (sbatch exports it),
+    and nothing of another cluster running beside this one."""
+    marker = b"SLURM_CONF=" + os.fsencode(conf)
     found = {}
-    for pid in os.listdir("/proc"):
-        if not pid.isdigit():
-            continue
+    for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
-            with open("/proc/%s/comm" % pid) as f:
-                comm = f.read().strip()
+            with open("/proc/%s/environ" % pid, "rb") as f:
+                if marker not in f.read().split(b"\0"):
+                    continue
+            with open("/proc/%s/stat" % pid) as f:
+                name, state = f.read().rsplit(")", 1)
         except OSError:
             continue
-        if comm in names:
-            found[int(pid)] = comm
+        if state.split()[0] != "Z" and int(pid) != os.getpid():
+            found[int(pid)] = name.split("(", 1)[1]
     return found
 
 
@@ -133,13 +142,11 @@ def _tail(path, chars=1200):
 class SlurmCluster:
     """munged + slurmctld + slurmd on localhost; close() (or `with`) stops them all."""
 
-    DAEMONS = ("munged", "slurmctld", "slurmd", "slurmstepd")
-
     def __init__(self, timeout=60, install=True):
         self.timeout = timeout
         self.procs = {}   # daemon name -> Popen, in start order
+        self.conf = None
         self.start_seconds = {}
-        self._before = _processes_named(self.DAEMONS)
         if install:
             ensure_program("sbatch", *PACKAGES)
         for program in ("munged", "slurmctld", "slurmd", "sbatch", "sinfo"):
@@ -152,6 +159,7 @@ class SlurmCluster:
         for key in [k for k in self.env if k.startswith(("SLURM_", "SBATCH_", "SQUEUE_"))]:
             if key != "SLURM_CONF":   # a test run inside a job must not aim at that job
                 del self.env[key]
+        atexit.register(self.close)   # a test that forgets close() leaves no daemon behind
         try:
             self._write_config()
             self._start_munge()
@@ -211,7 +219,7 @@ class SlurmCluster:
         self.start_seconds["slurmd"] = time.monotonic() - t0
 
     def _client_ok(self, argv, needle):
-        r = subprocess.run(argv, capture_output=True, text=True, env=self.env)
+        r = self.run(*argv, check=False, timeout=CLIENT_WAIT_SECONDS)
         return r.returncode == 0 and needle in r.stdout
 
     def _wait_for(self, ready, name, log, why=lambda: ""):
@@ -226,13 +234,19 @@ class SlurmCluster:
     # -- use ------------------------------------------------------------------
     def node_state(self):
         """`sinfo`'s state of the node: idle, mixed, allocated, down*, drained, ..."""
-        r = subprocess.run(["sinfo", "-h", "-N", "-o", "%T"], capture_output=True, text=True,
-                           env=self.env)
+        r = self.run("sinfo", "-h", "-N", "-o", "%T", check=False, timeout=CLIENT_WAIT_SECONDS)
         return r.stdout.strip() if r.returncode == 0 else ""
 
-    def run(self, *argv, check=True, cwd=None):
-        """Run a Slurm client (sbatch, squeue, scontrol, ...) against this cluster."""
-        r = subprocess.run(list(argv), capture_output=True, text=True, env=self.env, cwd=cwd)
+    def run(self, *argv, check=True, cwd=None, timeout=120):
+        """Run a Slurm client (sbatch, squeue, scontrol, ...) against this cluster. Clients
+        retry a controller that is gone for minutes: after `timeout` seconds this one is
+        ended and returns code -9 (RuntimeError when `check`)."""
+        try:
+            r = subprocess.run(list(argv), capture_output=True, text=True, env=self.env,
+                               cwd=cwd, timeout=timeout)
+        except subprocess.TimeoutExpired as e:
+            r = subprocess.CompletedProcess(e.cmd, -9, "",
+                                            "no answer after %ss" % timeout)
         if check and r.returncode != 0:
             raise RuntimeError("%s exited with %d: %s" % (" ".join(argv), r.returncode,
                                                           r.stderr.strip()))
@@ -242,6 +256,17 @@ class SlurmCluster:
         """Submit `script` with `options`; returns the job id as sbatch --parsable prints it."""
         out = self.run("sbatch", "--parsable", *options, script, cwd=cwd).stdout.strip()
         return out.split(";")[0]
+
+    def sbatch_running(self, argv, timeout=30):
+        """Submit `argv` as a one-line job (--wrap) and return its id once it runs."""
+        job = self.run("sbatch", "--parsable", "--output=/dev/null", "--wrap",
+                       " ".join(shlex.quote(a) for a in argv), cwd=self.dir).stdout.strip()
+        deadline = time.monotonic() + timeout
+        while "RUNNING" not in self.states(job):
+            if time.monotonic() > deadline:
+                raise TimeoutError("job %s not running after %ss" % (job, timeout))
+            time.sleep(0.2)
+        return job
 
     def queued(self, job_ids=None):
         """Ids of jobs still in the queue (pending or running), array tasks folded to their job."""
@@ -267,10 +292,10 @@ class SlurmCluster:
 
     # -- stop -----------------------------------------------------------------
     def close(self):
-        """Cancel every job, stop the daemons (newest first) and check none is left."""
+        """Cancel every job, stop the daemons (newest first), end what is left of them."""
         if self.procs.get("slurmctld") and self.procs["slurmctld"].poll() is None:
-            subprocess.run(["scancel", "--full", "-u", str(os.geteuid())], env=self.env,
-                           capture_output=True)
+            self.run("scancel", "--full", "-u", str(os.geteuid()), check=False,
+                     timeout=CLIENT_WAIT_SECONDS)
             try:
                 self.wait(timeout=15)
             except TimeoutError:
@@ -278,6 +303,7 @@ class SlurmCluster:
         for name in reversed(list(self.procs)):
             self._stop(self.procs.pop(name))
         self._kill_strays()
+        atexit.unregister(self.close)
         if getattr(self, "dir", None):
             shutil.rmtree(self.dir, ignore_errors=True)
             self.dir = None
@@ -297,29 +323,20 @@ class SlurmCluster:
             pass
 
     def _kill_strays(self):
-        """slurmstepd daemonizes out of slurmd's group: end those this cluster started."""
-        for pid in set(_processes_named(self.DAEMONS)) - set(self._before):
+        """slurmstepd daemonizes out of slurmd's group and a job's script has a group of
+        its own: end whatever still carries this cluster's SLURM_CONF."""
+        for pid in self.leftovers():
             try:
                 os.kill(pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
 
     def leftovers(self):
-        """Daemons (and slurmstepd) started since this cluster was made and still alive."""
-        alive = _processes_named(self.DAEMONS)
-        return {pid: name for pid, name in alive.items() if pid not in self._before
-                and not _is_zombie(pid)}
+        """Processes of this cluster (daemons, slurmstepd, jobs) still alive."""
+        return processes_of(self.conf) if self.conf else {}
 
     def __enter__(self):
         return self
 
     def __exit__(self, *exc):
         self.close()
-
-
-def _is_zombie(pid):
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
-    except OSError:
-        return True

@@ -9,11 +9,10 @@ start here. One cluster serves the whole class (starting one takes about a secon
 import os
 import sys
 import tempfile
-import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from slurm import SlurmCluster, SlurmUnavailable  # noqa: E402
+from slurm import SlurmCluster, SlurmUnavailable, processes_of  # noqa: E402
 
 # Each array task writes its index and the time it ended into part-<index>.txt.
 ARRAY_JOB = """#!/bin/sh
@@ -115,14 +114,40 @@ class SlurmLifecycle(unittest.TestCase):
             raise unittest.SkipTest(str(e))
         folder = cluster.dir
         with cluster:
-            long_job = cluster.run("sbatch", "--parsable", "--output=/dev/null", "--wrap",
-                                   "sleep 300", cwd=folder).stdout.strip()
-            deadline = time.monotonic() + 30
-            while "RUNNING" not in cluster.states(long_job) and time.monotonic() < deadline:
-                time.sleep(0.2)
+            long_job = cluster.sbatch_running(["sleep", "300"])
             self.assertEqual(cluster.states(long_job), {"RUNNING"})
         self.assertEqual(cluster.leftovers(), {})
+        self.assertEqual(processes_of(os.path.join(folder, "slurm.conf")), {})
         self.assertFalse(os.path.exists(folder))
+
+    def test_close_after_a_controller_crash_ends_the_jobs_and_spares_another_cluster(self):
+        try:
+            crashed, other = SlurmCluster(), SlurmCluster()
+        except SlurmUnavailable as e:
+            raise unittest.SkipTest(str(e))
+        with other:
+            with crashed:
+                job = crashed.sbatch_running(["sleep", "300"])
+                crashed.procs["slurmctld"].kill()    # close() can no longer scancel
+            self.assertEqual(crashed.leftovers(), {})
+            self.assertEqual(other.node_state(), "idle")
+            self.assertEqual(other.states(other.sbatch_running(["sleep", "1"])), {"RUNNING"})
+            self.assertIsNotNone(job)
+
+    def test_a_daemon_that_cannot_start_is_named_with_its_error(self):
+        confs = []
+
+        class Misconfigured(SlurmCluster):
+            def _write_config(self):
+                super()._write_config()
+                confs.append(self.conf)
+                with open(self.conf, "a") as f:
+                    f.write("NoSuchKey=1\n")
+        with self.assertRaises(SlurmUnavailable) as raised:
+            Misconfigured(timeout=20)
+        self.assertRegex(str(raised.exception), r"^slurmctld exited with 1 at start: .*"
+                         r"unrecognized key: NoSuchKey")
+        self.assertEqual(processes_of(confs[0]), {})   # munged, started first, is stopped
 
 
 if __name__ == "__main__":
