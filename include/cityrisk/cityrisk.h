@@ -42,6 +42,7 @@
 #include "cityrisk/coverage.h"
 #include "cityrisk/gather.h"
 #include "cityrisk/grid.h"
+#include "cityrisk/tile.h"
 #include "cityrisk/info.h"
 #include "cityrisk/inundation.h"
 #include "cityrisk/json.h"
