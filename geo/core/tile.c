@@ -2,6 +2,7 @@
 #include "cityrisk/tile.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <limits.h>
 #include <math.h>
 #include <stdlib.h>
@@ -140,4 +141,22 @@ cr_grid *cr_grid_subgrid(const cr_grid *grid, const cr_window *window)
     g->width = window->w;
     g->height = window->h;
     return g;
+}
+
+cr_status cr_tile_mark(cr_ctx *ctx, cr_writer *w, const cr_tile_spec *spec,
+                       const cr_window *window, int full_width, int full_height)
+{
+    char text[96];
+    cr_status st = CR_OK;
+    if (spec->count > 0) {
+        snprintf(text, sizeof text, "%d/%d", spec->index, spec->count);
+        st = cr_writer_set_metadata(ctx, w, 0, CR_TILE_KEY, text);
+    }
+    snprintf(text, sizeof text, "%d,%d,%d,%d", window->x, window->y, window->w, window->h);
+    if (st == CR_OK)
+        st = cr_writer_set_metadata(ctx, w, 0, CR_TILE_WINDOW_KEY, text);
+    snprintf(text, sizeof text, "%d,%d", full_width, full_height);
+    if (st == CR_OK)
+        st = cr_writer_set_metadata(ctx, w, 0, CR_TILE_FULL_SIZE_KEY, text);
+    return st;
 }

@@ -19,6 +19,7 @@
 #include "cityrisk/context.h"
 #include "cityrisk/export.h"
 #include "cityrisk/grid.h"
+#include "cityrisk/raster.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -64,6 +65,12 @@ CR_API cr_status cr_tile_window(cr_ctx *ctx, const cr_grid *grid, const cr_tile_
 /* The grid of a window of grid: the same CRS and cell size, the origin at the window's
  * top-left corner, the window's size. NULL when out of memory. Free with cr_grid_free(). */
 CR_API cr_grid *cr_grid_subgrid(const cr_grid *grid, const cr_window *window);
+
+/* Marks a tile raster being written: sets CR_TILE_KEY (when spec has --tile),
+ * CR_TILE_WINDOW_KEY and CR_TILE_FULL_SIZE_KEY on the dataset, for window of a grid of
+ * full_width x full_height cells. Open the writer on cr_grid_subgrid(grid, window). */
+CR_API cr_status cr_tile_mark(cr_ctx *ctx, cr_writer *w, const cr_tile_spec *spec,
+                              const cr_window *window, int full_width, int full_height);
 
 /* The rows x columns of tiles --tile I/N cuts a grid of width x height cells into
  * (see above), for documentation and the pipeline's plan. */
