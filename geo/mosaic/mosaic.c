@@ -191,40 +191,76 @@ static int is_option(const char *value, const char *name, int *joined)
     return *joined || strcmp(value, name) == 0;
 }
 
-char *cr_mosaic_command_line(const char *tile_command, const char *output)
+/* The last component of a path. */
+static const char *base_name(const char *path)
 {
-    int n = 0, joined = 0, outputs = 0;
+    const char *slash = strrchr(path, '/');
+    return slash ? slash + 1 : path;
+}
+
+/* The -o the single run gives to write output, from a tile run's -o (value) and the tile
+ * (tile_path), which is that -o or a file named after it (NAME_confidence.tif for -o
+ * NAME.tif): the same file of the whole grid. A new string to free(); NULL when the tile
+ * is neither (the single run's -o is then unknown). */
+static char *single_output(const char *value, const char *tile_path, const char *output)
+{
+    const char *v = base_name(value), *t = base_name(tile_path), *o = base_name(output);
+    if (strcmp(v, t) == 0)
+        return strdup(output);
+    const char *dot = strrchr(v, '.');
+    size_t stem = dot ? (size_t)(dot - v) : strlen(v);
+    const char *suffix = t + stem; /* "_confidence.tif" */
+    size_t tl = strlen(t), ol = strlen(o), sl = tl - stem;
+    if (tl <= stem || strncmp(t, v, stem) != 0 || ol <= sl || strcmp(o + ol - sl, suffix) != 0)
+        return NULL;
+    size_t keep = strlen(output) - sl, size = keep + strlen(v + stem) + 1;
+    char *single = malloc(size);
+    if (single)
+        snprintf(single, size, "%.*s%s", (int)keep, output, v + stem);
+    return single;
+}
+
+/* The index of the word after -o / --output, or of the --output=X word (*joined set), in
+ * words; -1 when none. */
+static int output_word(const word *words, int n, int *joined)
+{
+    for (int i = 0; i < n; i++) {
+        if (is_option(words[i].value, "--output", joined) && *joined)
+            return i;
+        if ((strcmp(words[i].value, "-o") == 0 || strcmp(words[i].value, "--output") == 0) && i + 1 < n)
+            return i + 1;
+    }
+    return -1;
+}
+
+char *cr_mosaic_command_line(const char *tile_command, const char *tile_path, const char *output)
+{
+    int n = 0, joined = 0;
     word *words = split_words(tile_command, &n);
-    char *quoted = cr_shell_quote(1, (char *const *)&output);
-    size_t size = strlen(tile_command) + (quoted ? strlen(quoted) * 4 : 0) + 16;
-    char *line = words && quoted ? malloc(size) : NULL;
+    int at = words ? output_word(words, n, &joined) : -1;
+    char *single = at < 0 ? NULL : single_output(words[at].value + (joined ? strlen("--output=") : 0),
+                                                 tile_path, output);
+    char *quoted = single ? cr_shell_quote(1, &single) : NULL;
+    size_t size = strlen(tile_command) + (quoted ? strlen(quoted) : 0) + 16;
+    char *line = quoted ? malloc(size) : NULL;
     size_t used = 0;
     for (int i = 0; line && i < n; i++) {
         const char *v = words[i].value;
-        if (is_option(v, "--tile", &joined) || is_option(v, "--window", &joined)) {
-            i += !joined; /* and its value */
+        int skip_joined = 0;
+        if (is_option(v, "--tile", &skip_joined) || is_option(v, "--window", &skip_joined)) {
+            i += !skip_joined; /* and its value */
             continue;
         }
-        const char *text = tile_command + words[i].start;
-        int text_len = (int)(words[i].end - words[i].start);
-        if (is_option(v, "--output", &joined) && joined) {
-            used += (size_t)snprintf(line + used, size - used, "%s--output=%s", used ? " " : "", quoted);
-            outputs++;
-            continue;
-        }
-        used += (size_t)snprintf(line + used, size - used, "%s%.*s", used ? " " : "", text_len, text);
-        if ((strcmp(v, "-o") == 0 || strcmp(v, "--output") == 0) && i + 1 < n) {
-            used += (size_t)snprintf(line + used, size - used, " %s", quoted);
-            outputs++;
-            i++;
-        }
+        if (i == at)
+            used += (size_t)snprintf(line + used, size - used, "%s%s%s", used ? " " : "",
+                                     joined ? "--output=" : "", quoted);
+        else
+            used += (size_t)snprintf(line + used, size - used, "%s%.*s", used ? " " : "",
+                                     (int)(words[i].end - words[i].start), tile_command + words[i].start);
     }
     free_words(words, n);
+    free(single);
     free(quoted);
-    if (line && outputs == 0) {
-        free(line);
-        line = NULL;
-    }
     return line;
 }
 
@@ -277,14 +313,14 @@ static char *dup_or_empty(const char *s)
 
 /* The dataset's default-domain items without the tile marks, CITYRISK_COMMAND and the
  * per-tile items, which go to l->command and l->statistics. */
-static void read_dataset_items(GDALDatasetH ds, const char *output, look *l)
+static void read_dataset_items(GDALDatasetH ds, const char *path, const char *output, look *l)
 {
     for (char **m = GDALGetMetadata(ds, NULL); m && *m; m++) {
         char *key = NULL;
         const char *value = CPLParseNameValue(*m, &key);
         if (key && value && !listed(TILE_KEYS, key)) {
             if (strcmp(key, "CITYRISK_COMMAND") == 0)
-                l->command = cr_mosaic_command_line(value, output);
+                l->command = cr_mosaic_command_line(value, path, output);
             else if (listed(PER_TILE_ITEMS, key))
                 l->statistics = strdup(value);
             else
@@ -325,7 +361,7 @@ static cr_status read_look(cr_ctx *ctx, GDALDatasetH ds, const char *path, const
             return cr_ctx_fail(ctx, CR_E_DATA, "band %d of tile '%s' has no nodata: not a raster "
                                "cityrisk writes", b + 1, path);
     }
-    read_dataset_items(ds, output, l);
+    read_dataset_items(ds, path, output, l);
     return CR_OK;
 }
 

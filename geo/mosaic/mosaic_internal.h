@@ -19,10 +19,13 @@ typedef struct cr_mosaic_part {
  * taken as aligned to the blocks and inside the grid (checked before). */
 cr_status cr_mosaic_cover(cr_ctx *ctx, cr_mosaic_part *parts, int n, int width, int height);
 
-/* The command line a tile records (CITYRISK_COMMAND, shell-quoted) as the single run would
- * record it: without --tile I/N or --window X (either written with '=' or as two words)
- * and with the value of -o / --output replaced by output (shell-quoted). A new string to
- * free(); NULL when the line names no output (or memory runs out). */
-char *cr_mosaic_command_line(const char *tile_command, const char *output);
+/* The command line a tile records (CITYRISK_COMMAND, shell-quoted) as the single run
+ * writing output would record it: without --tile I/N or --window X (either written with '='
+ * or as two words), the value of -o / --output replaced by output (shell-quoted) when
+ * tile_path is that -o, or by output less the suffix the tile adds to it when it is a file
+ * named after it (tile t_confidence.tif of -o t.tif, output m_confidence.tif: -o
+ * m.tif). A new string to free(); NULL when the line names no output, the tile is not named
+ * after it, or memory runs out. */
+char *cr_mosaic_command_line(const char *tile_command, const char *tile_path, const char *output);
 
 #endif

@@ -75,9 +75,9 @@ static void names_both_files_of_an_overlap(void **state)
 
 /* ---- the command ---- */
 
-static void check_line(const char *tile, const char *output, const char *expected)
+static void check_line(const char *tile, const char *tile_path, const char *output, const char *expected)
 {
-    char *line = cr_mosaic_command_line(tile, output);
+    char *line = cr_mosaic_command_line(tile, tile_path, output);
     if (!expected) {
         assert_null(line);
         return;
@@ -90,16 +90,23 @@ static void check_line(const char *tile, const char *output, const char *expecte
 static void records_the_single_runs_command(void **state)
 {
     (void)state;
-    check_line("score --tile 2/4 --sea d.tif -o t2.tif", "m.tif", "score --sea d.tif -o m.tif");
-    check_line("score --sea d.tif --window=512,0,512,512 --output=t.tif --overwrite", "out/m.tif",
+    check_line("score --tile 2/4 --sea d.tif -o t2.tif", "t2.tif", "m.tif", "score --sea d.tif -o m.tif");
+    check_line("score --sea d.tif --window=512,0,512,512 --output=t.tif --overwrite", "/x/t.tif", "out/m.tif",
                "score --sea d.tif --output=out/m.tif --overwrite");
-    check_line("score --window 0,0,512,512 --output 't 1.tif' --sea 'a b.tif'", "my m.tif",
+    check_line("score --window 0,0,512,512 --output 't 1.tif' --sea 'a b.tif'", "t 1.tif", "my m.tif",
                "score --output 'my m.tif' --sea 'a b.tif'");
     /* a path holding the words stays whole */
-    check_line("score --sea ' --tile 1/4' -o t.tif --tile 1/4", "m.tif", "score --sea ' --tile 1/4' -o m.tif");
-    check_line("score --sea 'it'\\''s.tif' -o t.tif", "o'k.tif", "score --sea 'it'\\''s.tif' -o 'o'\\''k.tif'");
-    check_line("score --sea d.tif --tile 1/4", "m.tif", NULL); /* no output: nothing to say */
-    check_line("", "m.tif", NULL);
+    check_line("score --sea ' --tile 1/4' -o t.tif --tile 1/4", "t.tif", "m.tif",
+               "score --sea ' --tile 1/4' -o m.tif");
+    check_line("score --sea 'it'\\''s.tif' -o t.tif", "t.tif", "o'k.tif",
+               "score --sea 'it'\\''s.tif' -o 'o'\\''k.tif'");
+    /* a file named after -o: the single run's -o is the mosaic's less the same suffix */
+    check_line("inundation --tile 3/4 -o tiles/t3.tif", "tiles/t3_confidence.tif", "out/flood_confidence.tif",
+               "inundation -o out/flood.tif");
+    check_line("inundation --tile 3/4 -o t3.tif", "t3_confidence.tif", "flood.tif", NULL);
+    check_line("inundation --tile 3/4 -o t3.tif", "other.tif", "flood.tif", NULL);
+    check_line("score --sea d.tif --tile 1/4", "t.tif", "m.tif", NULL); /* no output: nothing to say */
+    check_line("", "t.tif", "m.tif", NULL);
 }
 
 /* ---- the writer's tiles joined ---- */
