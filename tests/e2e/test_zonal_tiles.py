@@ -191,9 +191,10 @@ class ZonalTiles(CliTestCase):
         cls.dir = cls._fixture.name
         cls.args = make_inputs(cls.dir)
         cls.single = os.path.join(cls.dir, "single.geojson")
-        rc, _, err = run("zonal", "-q", *cls.args, "-o", cls.single)
+        rc, out, err = run("zonal", *cls.args, "-o", cls.single, "--json")
         if rc != 0:
             raise RuntimeError(f"single run: exit {rc}: {err}")
+        cls.summary = json.loads(out)
         cls.parts = {}
 
     @classmethod
@@ -249,14 +250,12 @@ class ZonalTiles(CliTestCase):
     def test_six_tiles(self):
         self.assertSameOutput(self.merge(self.tiles(6)))
 
-    def test_three_by_three_windows(self):
-        """Nine windows of one block each, the last row and column reaching the grid's edge."""
+    def test_three_by_three_windows_shuffled(self):
+        """Nine windows of one block each (the last row and column reaching the grid's
+        edge), merged in a shuffled order."""
         windows = [f"{x},{y},{512 if x < 1024 else SIZE - 1024},{512 if y < 1024 else SIZE - 1024}"
                    for y in (0, 512, 1024) for x in (0, 512, 1024)]
-        self.assertSameOutput(self.merge([self.part(w) for w in windows]))
-
-    def test_nine_tiles_shuffled(self):
-        parts = self.tiles(9)
+        parts = [self.part(w) for w in windows]
         random.Random(5).shuffle(parts)
         self.assertSameOutput(self.merge(parts))
 
@@ -287,9 +286,9 @@ class ZonalTiles(CliTestCase):
         rc, _, err = run("zonal", "-q", *self.args, *extra, "-o", single)
         self.assertEqual(rc, 0, err)
         parts = []
-        for i in range(1, 5):
+        for i in range(1, 3):
             parts.append(self.path(f"q{i}.json"))
-            rc, _, err = run("zonal", "-q", *self.args, *extra, "--tile", f"{i}/4", "--partial",
+            rc, _, err = run("zonal", "-q", *self.args, *extra, "--tile", f"{i}/2", "--partial",
                              "-o", parts[-1])
             self.assertEqual(rc, 0, err)
         self.assertSameOutput(self.merge(parts), single)
@@ -298,9 +297,7 @@ class ZonalTiles(CliTestCase):
         out = self.path("m.geojson")
         rc, text, err = run("zonal", "--merge", *self.tiles(4), "-o", out, "--json")
         self.assertEqual(rc, 0, err)
-        rc, stext, err = run("zonal", *self.args, "-o", self.path("s.geojson"), "--json")
-        self.assertEqual(rc, 0, err)
-        got, expected = json.loads(text), json.loads(stext)
+        got, expected = json.loads(text), dict(self.summary)
         for doc in (got, expected):
             doc.pop("output")
         self.assertEqual(got, expected)
