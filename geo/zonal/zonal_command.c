@@ -172,8 +172,6 @@ static cr_status check_merge(cr_ctx *ctx, zonal_args *a)
     const cr_zonal_opts *o = &a->o;
     if (!a->parts)
         return cr_ctx_fail(ctx, CR_E_USAGE, "--merge needs the part files: --merge PART... -o OUT");
-    if (!a->base.output)
-        return cr_ctx_fail(ctx, CR_E_USAGE, "--merge needs -o");
     if (o->partial || cr_tile_given(&o->tile))
         return cr_ctx_fail(ctx, CR_E_USAGE, "--merge joins the parts: not with --partial, --tile or --window");
     if (o->zones_path || o->exposure_path || o->arrivals_path || o->sea_path || o->water_path ||
@@ -189,18 +187,18 @@ static cr_status check(cr_ctx *ctx, void *opts)
 {
     zonal_args *a = opts;
     cr_zonal_opts *o = &a->o;
-    if (a->merge)
-        return check_merge(ctx, a);
-    if (a->parts)
+    if (a->parts && !a->merge)
         return cr_ctx_fail(ctx, CR_E_USAGE, "zonal takes files without an option name only with "
                                             "--merge (the part files): '%s'", a->parts[0]);
-    if (!o->zones_path || !a->base.output)
-        return cr_ctx_fail(ctx, CR_E_USAGE, "--zones and -o are required");
+    if ((!o->zones_path && !a->merge) || !a->base.output)
+        return cr_ctx_fail(ctx, CR_E_USAGE, a->merge ? "--merge needs -o" : "--zones and -o are required");
     int to_stdout = strcmp(a->base.output, "-") == 0;
     if (to_stdout && a->base.json)
         return cr_ctx_fail(ctx, CR_E_USAGE, "--json prints on stdout, where -o - writes the GeoJSON: give one");
     if (to_stdout && a->base.qml)
         return cr_ctx_fail(ctx, CR_E_USAGE, "--qml writes a file beside the output: not with -o -");
+    if (a->merge)
+        return check_merge(ctx, a);
     /* With -o -, the program shows no progress bar; warnings still go to stderr (a -r count
      * raster read as continuous is one to see). */
     cr_status st = parse_rasters(ctx, a);
