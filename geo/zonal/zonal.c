@@ -46,6 +46,7 @@ void cr_zonal_summary_clear(cr_zonal_summary *summary)
         return;
     cr_grid_free(summary->grid);
     CSLDestroy(summary->renamed);
+    free(summary->exposure_path);
     memset(summary, 0, sizeof *summary);
 }
 
@@ -1040,6 +1041,8 @@ static cr_status conclude(cr_ctx *ctx, job *j, const char *out_path, cr_zonal_su
     if (st == CR_OK) {
         summary->grid = j->grid;
         j->grid = NULL;
+        if (j->o->exposure_path && !(summary->exposure_path = strdup(j->o->exposure_path)))
+            st = cr_ctx_fail(ctx, CR_E_IO, "out of memory");
     }
     return st;
 }

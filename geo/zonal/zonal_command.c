@@ -231,7 +231,7 @@ static cr_status run(cr_ctx *ctx, void *opts, const cr_command_call *call, cr_co
 static cr_qml_style style(const void *opts, cr_qml_opts *qml)
 {
     const zonal_args *a = opts;
-    qml->classes_from = a->o.exposure_path; /* the class names and colours of the exposure */
+    qml->classes_from = a->s.exposure_path; /* the class names and colours of the exposure */
     qml->renamed = a->s.renamed;
     if (a->s.class_count >= 2 && !isnan(a->s.breaks[0])) {
         qml->class_count = a->s.class_count;

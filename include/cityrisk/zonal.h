@@ -167,6 +167,8 @@ typedef struct cr_zonal_summary {
     double breaks[CR_CLASSES_MAX - 1];
     char **renamed;              /* "long=short" field names shortened for the format (CSL) */
     int tiles_read;              /* tiles of the grid read */
+    char *exposure_path;         /* the exposure raster of the run (a merge: as its parts
+                                  * record it), NULL when none */
 } cr_zonal_summary;
 
 CR_API void cr_zonal_summary_clear(cr_zonal_summary *summary);

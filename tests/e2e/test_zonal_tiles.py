@@ -296,6 +296,15 @@ class ZonalTiles(CliTestCase):
             merged = self.merge(self.tiles(4), self.path(f"merged.{ext}"), "-of", fmt)
             self.assertSameOutput(merged, single)
 
+    def test_qml(self):
+        """--qml: the merge writes the single run's QGIS style (the exposure's class names)."""
+        single, merged = self.path("s.geojson"), self.path("m.geojson")
+        rc, _, err = run("zonal", "-q", *self.args, "--qml", "-o", single)
+        self.assertEqual(rc, 0, err)
+        self.merge(self.tiles(4), merged, "--qml")
+        with open(self.path("s.qml")) as f, open(self.path("m.qml")) as g:
+            self.assertEqual(g.read(), f.read())
+
     def test_classes_from_all_zones(self):
         """Quantile breaks of score_mean come from every zone, not a tile's."""
         extra = ["--classes", "quantile:5"]
