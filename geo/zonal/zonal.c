@@ -1211,7 +1211,8 @@ static cr_status write_part(cr_ctx *ctx, job *j, const char *out_path, cr_zonal_
         st = cr_ctx_fail(ctx, CR_E_IO, "out of memory");
     if (st == CR_OK) {
         part_header(j, header, sizeof header);
-        fprintf(f, "\n],\"blocks\":%" PRId64 ",%s,\"run\":%s}\n", j->ntiles, header, run);
+        fprintf(f, "\n],\"record_count\":%" PRId64 ",\"blocks\":%" PRId64 ",%s,\"run\":%s}\n",
+                j->part_records, j->ntiles, header, run);
     }
     free(run);
     if (f && (ferror(f) | (fclose(f) != 0)) && st == CR_OK)

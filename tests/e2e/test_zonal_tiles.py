@@ -365,6 +365,9 @@ class ZonalTiles(CliTestCase):
                  "garbage.json": bytes(range(256)) * 40,
                  "other.json": b'{"format": "something else"}',
                  "badrecord.json": data.replace(b"[", b"[\"x\",", 3)}
+        doc = json.loads(data)
+        doc["records"].pop(0)
+        cases["dropped.json"] = json.dumps(doc).encode()
         for name, content in cases.items():
             path = self.path(name)
             with open(path, "wb") as f:
