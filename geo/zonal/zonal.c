@@ -1228,6 +1228,10 @@ static cr_status write_part(cr_ctx *ctx, job *j, const char *out_path, cr_zonal_
         s->columns = j->ncolumns;
         s->tiles_read = (int)j->ntiles;
         s->min_coverage = j->o->min_coverage;
+        /* Totals come with the merge. */
+        s->arrivals_total = s->arrivals_informal = s->arrivals_high_water_stress = NAN;
+        for (int k = 0; k < CR_ZONAL_MAX_SCENARIOS; k++)
+            s->arrivals_flooded[k] = s->arrivals_compound[k] = NAN;
         s->grid = j->grid;
         j->grid = NULL;
     }
