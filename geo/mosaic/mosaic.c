@@ -744,8 +744,9 @@ cr_status cr_mosaic(cr_ctx *ctx, const char *const *paths, int count, const char
     if (st == CR_OK)
         st = write_mosaic(ctx, parts, count, &ref, full, inputs, output, opts, command_same, statistics_same);
     if (st == CR_OK && !command_same)
-        cr_ctx_log(ctx, CR_LOG_WARNING, "the tiles record different commands (beyond --tile and -o): "
-                   "'%s' records the mosaic's", output);
+        cr_ctx_log(ctx, CR_LOG_WARNING, "the tiles' CITYRISK_COMMAND does not give the single run's "
+                   "(they differ beyond --tile, --window and -o, or a tile is not named after its -o): "
+                   "'%s' records the mosaic's command", output);
     if (st == CR_OK && !statistics_same)
         cr_ctx_log(ctx, CR_LOG_WARNING, "the tiles' %s (of their own cells) differ: '%s' carries none",
                    PER_TILE_ITEMS[0], output);

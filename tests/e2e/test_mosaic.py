@@ -272,9 +272,13 @@ class TestJoin(MosaicCase):
 
 
 class TestRefusals(MosaicCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.tiles = cut(os.path.join(cls.single, "exposure.tif"), os.path.join(cls.work.name, "tiles"))
+
     def setUp(self):
         super().setUp()
-        self.tiles = cut(self.out("exposure.tif"), self.path("tiles"))
         self.folder = self.path("out")
         os.makedirs(self.folder)
 
