@@ -87,6 +87,8 @@ const cr_command cr_mosaic_command = {
         "memory at a time (docs/mosaic.md).",
     .examples = "  for i in 1 2 3 4; do cityrisk score ... --tile $i/4 -o tiles/exposure_$i.tif; done\n"
                 "  cityrisk mosaic tiles/exposure_*.tif -o exposure.tif",
-    .args = ARGS, .flags = CR_COMMAND_STAGE, .opts_size = sizeof(mosaic_args),
+    /* Not yet a pipeline stage: its positional TILE... needs the pipeline to pass a list of
+     * files (as geo/pipeline/stages.c does for gather's inputs). */
+    .args = ARGS, .opts_size = sizeof(mosaic_args),
     .check = check, .run = run, .summarise = summarise,
 };
