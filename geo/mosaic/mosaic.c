@@ -539,6 +539,7 @@ static cr_status check_tiles(cr_ctx *ctx, const cr_mosaic_part *parts, int n, co
     *statistics_same = 1;
     for (int i = 1; i < n && st == CR_OK; i++) {
         look other;
+        memset(&other, 0, sizeof other);
         st = cr_open_dataset(ctx, parts[i].path, "tile", "raster", GDAL_OF_RASTER, &ds);
         if (st == CR_OK)
             st = read_look(ctx, ds, parts[i].path, output, &other);
