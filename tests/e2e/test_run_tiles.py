@@ -94,6 +94,14 @@ class TilesCase(RunCase):
         shutil.move(self.path("out"), self.path("tiled"))
         rc, _, err = run("run", self.one, "-q")
         self.assertEqual(rc, 0, err)
+        # the same files but the tiles' folders and the state, the QGIS styles byte for byte
+        made = [f for f in self.files(self.path("tiled")) if ".tiles/" not in f and ".cityrisk/" not in f]
+        self.assertEqual(made, [f for f in self.files(self.path("out")) if ".cityrisk/" not in f])
+        for name in made:
+            if name.endswith(".qml"):
+                with open(self.path(os.path.join("tiled", name)), "rb") as a, \
+                        open(self.path(os.path.join("out", name)), "rb") as b:
+                    self.assertEqual(a.read(), b.read(), name)
         for name in OUTPUTS:
             a, b = self.path(os.path.join("tiled", name)), self.path(os.path.join("out", name))
             if name.endswith(".tif"):
