@@ -5,7 +5,12 @@
  * bucket and of the buckets within the kernel's reach (the halo), into one tile of
  * doubles per worker; tiles are written in order as they finish. A record whose
  * footprint spans several tiles has its normalisation (the sum of its weights over
- * the grid) computed once beforehand, so every tile scales it the same way. */
+ * the grid) computed once beforehand, so every tile scales it the same way.
+ *
+ * With --tile or --window only the output tiles of that window are summed and written
+ * (at their place in the window's raster); everything before, the records, their buckets
+ * and normalisations, is the whole grid's, so that each tile sums exactly what the single
+ * run's does, in the same order. */
 #define _POSIX_C_SOURCE 200809L
 #include "cityrisk/arrivals.h"
 
@@ -93,6 +98,9 @@ typedef struct job {
     int tile;                 /* tile side, cells */
     int tiles_x, tiles_y;
     int64_t tiles;
+    cr_window part;           /* the window written (the whole grid without --tile) */
+    const cr_grid *part_grid; /* its grid */
+    int64_t part_tiles;       /* its output tiles */
     int halo_x, halo_y;       /* tiles a footprint can reach beyond its own */
     double cell_w, cell_h;
     /* the records inside the grid, sorted by tile, one per position */
@@ -378,10 +386,20 @@ static int64_t add_record(const job *j, size_t i, const cr_cells *area, double *
     return 1;
 }
 
-static cr_status accumulate_tile(cr_ctx *ctx, void *arg, int64_t index, int worker, int slot)
+/* The index among the grid's output tiles of tile k of the window written: the window is
+ * aligned to the tiles, so its tiles are the grid's. */
+static int64_t grid_tile(const job *j, int64_t k)
+{
+    cr_window w = cr_grid_window(j->part_grid, j->tile, k);
+    return (int64_t)((j->part.y + w.y) / j->tile) * j->tiles_x + (j->part.x + w.x) / j->tile;
+}
+
+/* Sums tile part_index of the window written. */
+static cr_status accumulate_tile(cr_ctx *ctx, void *arg, int64_t part_index, int worker, int slot)
 {
     job *j = arg;
     watch w = {j, ctx, 0};
+    int64_t index = grid_tile(j, part_index);
     cr_cells area = tile_cells(j, index);
     size_t cells = (size_t)(area.c1 - area.c0 + 1) * (size_t)(area.r1 - area.r0 + 1);
     double *acc = j->acc[worker];
@@ -405,17 +423,18 @@ static cr_status accumulate_tile(cr_ctx *ctx, void *arg, int64_t index, int work
     return CR_OK;
 }
 
+/* Writes tile index of the window written, at its place in the window's raster. */
 static cr_status write_tile(cr_ctx *ctx, void *arg, int64_t index, int slot)
 {
     job *j = arg;
-    cr_window win = cr_grid_window(j->grid, j->tile, index);
+    cr_window win = cr_grid_window(j->part_grid, j->tile, index);
     const float *out = j->out[slot];
     double sum = 0;
     for (size_t k = 0; k < (size_t)win.w * (size_t)win.h; k++)
         sum += out[k];
     j->raster_sum += sum;
     cr_status st = cr_writer_write(ctx, j->writer, 1, &win, out);
-    atomic_store(&j->at, (double)(index + 1) / (double)j->tiles);
+    atomic_store(&j->at, (double)(index + 1) / (double)j->part_tiles);
     if (st == CR_OK && !cr_ctx_progress(ctx, atomic_load(&j->at), NULL))
         st = cancelled(ctx);
     return st;
@@ -472,8 +491,8 @@ static cr_status run_tiles(cr_ctx *ctx, job *j, int threads, int slots)
     for (int i = 0; i < slots; i++)
         if (!(j->out[i] = malloc(cells * sizeof **j->out)))
             return cr_ctx_fail(ctx, CR_E_IO, "out of memory");
-    return cr_parallel_ordered_poll(ctx, threads, slots, j->tiles, accumulate_tile, write_tile,
-                                    poll_stop, j);
+    return cr_parallel_ordered_poll(ctx, threads, slots, j->part_tiles, accumulate_tile,
+                                    write_tile, poll_stop, j);
 }
 
 /* The merged position of point (fx, fy), by binary search in its tile's sorted bucket. */
@@ -933,6 +952,49 @@ static cr_status finish_outputs(cr_ctx *ctx, cr_status st, cr_writer *writer, cr
     return st;
 }
 
+/* The window written (the whole grid without --tile or --window, else the one way of
+ * cityrisk/tile.h: a misaligned window fails, exit 2) and its grid, into the job and the
+ * summary. */
+static cr_status choose_window(cr_ctx *ctx, job *j, const cr_arrivals_opts *o,
+                               const cr_grid *grid, cr_arrivals_summary *s, cr_grid **part_grid)
+{
+    cr_status st = cr_tile_window(ctx, grid, &o->tile, &j->part);
+    if (st != CR_OK)
+        return st;
+    if (!(*part_grid = cr_grid_subgrid(grid, &j->part)))
+        return cr_ctx_fail(ctx, CR_E_IO, "out of memory");
+    j->part_grid = *part_grid;
+    j->part_tiles = cr_grid_window_count(*part_grid, j->tile);
+    s->window = j->part;
+    s->full_width = grid->width;
+    s->full_height = grid->height;
+    return CR_OK;
+}
+
+/* Fails on a window that does not fit a grid known before the records are read (--grid,
+ * --bounds), so that a misaligned one stops the run before any work; a grid from the records'
+ * extent is only known after them (choose_window() checks it then). */
+static cr_status check_window_early(cr_ctx *ctx, const cr_arrivals_opts *o, const cr_grid *grid)
+{
+    cr_grid *made = NULL;
+    cr_window window;
+    cr_status st = CR_OK;
+    if (!grid && o->has_bounds)
+        st = cr_grid_from_bounds(ctx, &o->bounds, o->resolution, o->resolution, o->crs, &made);
+    if (st == CR_OK && (grid || made))
+        st = cr_tile_window(ctx, grid ? grid : made, &o->tile, &window);
+    cr_grid_free(made);
+    return st;
+}
+
+/* Marks a tile's raster with its place (cr_tile_mark()); nothing for the whole grid. */
+static cr_status mark_tile(cr_ctx *ctx, const job *j, const cr_arrivals_opts *o, cr_writer *w)
+{
+    if (!cr_tile_given(&o->tile))
+        return CR_OK;
+    return cr_tile_mark(ctx, w, &o->tile, &j->part, j->grid->width, j->grid->height);
+}
+
 /* Counts by area (--areas): read the areas and their counts, then spread them. */
 static cr_status arrivals_by_area(cr_ctx *ctx, const char *out_path, const cr_arrivals_opts *o,
                                   cr_arrivals_summary *s)
@@ -942,6 +1004,10 @@ static cr_status arrivals_by_area(cr_ctx *ctx, const char *out_path, const cr_ar
     cr_report *report = NULL;
     cr_writer *writer = NULL;
     cr_status st = check_options(ctx, NULL, out_path, o);
+    if (st == CR_OK && cr_tile_given(&o->tile))
+        st = cr_ctx_fail(ctx, CR_E_USAGE, "--areas with --tile or --window: an area's count is "
+                         "shared over all its cells, which no tile holds alone; run --areas on "
+                         "the whole grid");
     if (st == CR_OK && (o->kernel != CR_KERNEL_NONE || o->mask_path))
         st = cr_ctx_fail(ctx, CR_E_USAGE, "--areas spreads counts over polygons: leave out "
                          "--kernel, --bandwidth and --mask");
@@ -970,9 +1036,12 @@ static cr_status arrivals_by_area(cr_ctx *ctx, const char *out_path, const cr_ar
     }
     st = finish_outputs(ctx, st, writer, report, 0.9);
     cr_areas_free(areas);
-    if (st == CR_OK)
+    if (st == CR_OK) {
         s->grid = grid;
-    else
+        s->window = (cr_window){0, 0, grid->width, grid->height};
+        s->full_width = grid->width;
+        s->full_height = grid->height;
+    } else
         cr_grid_free(grid);
     return st;
 }
@@ -991,7 +1060,7 @@ cr_status cr_arrivals(cr_ctx *ctx, const char *points_path, const char *out_path
             cr_arrivals_summary_clear(&local);
         return st;
     }
-    cr_grid *grid = NULL;
+    cr_grid *grid = NULL, *part_grid = NULL;
     char *wkt = NULL;
     int geographic = 0;
     point_list points = {0};
@@ -1010,6 +1079,8 @@ cr_status cr_arrivals(cr_ctx *ctx, const char *points_path, const char *out_path
         st = cr_output_check_size(ctx, out_path, grid, 1, o->grid_path);
     if (st == CR_OK)
         st = grid_crs(ctx, o, grid, &wkt, &geographic);
+    if (st == CR_OK && cr_tile_given(&o->tile))
+        st = check_window_early(ctx, o, grid);
     if (st == CR_OK) {
         cr_ctx_set_progress_range(ctx, 0.0, 0.4);
         st = cr_records_read(ctx, points_path, o, wkt, collect, &points, o->report_path, s, &report);
@@ -1023,13 +1094,17 @@ cr_status cr_arrivals(cr_ctx *ctx, const char *points_path, const char *out_path
     if (st == CR_OK)
         st = plan(ctx, &j, o, grid);
     if (st == CR_OK)
+        st = choose_window(ctx, &j, o, grid, s, &part_grid);
+    if (st == CR_OK)
         st = bucket(ctx, &j, &points, geographic, s);
     if (st == CR_OK)
         st = check_overlap(ctx, points_path, o, &points, &j, grid);
     /* The writer's temporaries exist from here on, so that a stop request during the kernel
      * sums has them to remove (and tests can wait for them). */
     if (st == CR_OK)
-        st = open_writer(ctx, points_path, out_path, o, grid, &writer);
+        st = open_writer(ctx, points_path, out_path, o, part_grid, &writer);
+    if (st == CR_OK)
+        st = mark_tile(ctx, &j, o, writer);
     if (st == CR_OK && o->mask_path) {
         cr_ctx_set_progress_range(ctx, 0.4, 0.5);
         st = cr_mask_open(ctx, o->mask_path, o->mask_layer, grid, j.tile, &mask);
@@ -1055,10 +1130,11 @@ cr_status cr_arrivals(cr_ctx *ctx, const char *points_path, const char *out_path
     st = finish_outputs(ctx, st, writer, report, 0.75);
     job_free(&j, threads, slots);
     cr_mask_free(mask);
+    cr_grid_free(grid);
     if (st == CR_OK)
-        s->grid = grid;
+        s->grid = part_grid;
     else
-        cr_grid_free(grid);
+        cr_grid_free(part_grid);
     if (!summary)
         cr_arrivals_summary_clear(&local);
     CPLFree(wkt);

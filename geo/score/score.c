@@ -8,7 +8,12 @@
  *   3.   class breaks from the scores (quantile, jenks, equal), when asked for;
  *   4.   the output.
  * Results do not depend on the number of threads: statistics are gathered on the
- * calling thread in tile order, and range errors are raised in tile order too. */
+ * calling thread in tile order, and range errors are raised in tile order too.
+ *
+ * With --tile or --window the passes that write go over the blocks of that window only,
+ * each read on the whole analysis grid exactly as the single run reads it (the window is
+ * block-aligned, so its blocks are the single run's), and written at its place in the
+ * tile: the values are the single run's. The a_ref passes still go over the whole grid. */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
 #include <stdio.h>
@@ -42,13 +47,13 @@ enum pass { PASS_AREF_1, PASS_AREF_2, PASS_CLASSES, PASS_WRITE };
 typedef struct job {
     const cr_score_opts *o;
     const cr_score_inputs *in;
-    const cr_grid *grid;
+    const cr_grid *grid;     /* the analysis grid, whole */
     cr_normalise_opts norm;
     double w[CR_INDICATORS];
     int workers, slots;
     cr_layer **layers;   /* [worker * CR_INPUTS + input], opened on first use */
     tile *tiles;         /* [slot] */
-    int64_t count;       /* output tiles */
+    int64_t count;       /* blocks of the pass: the whole grid's for a_ref, the window's else */
     enum pass pass;
     cr_radix_quantile radix;
     float (*aref_range)[2]; /* per tile: the least and greatest arrivals > 0 of pass 1 */
@@ -135,11 +140,29 @@ static cr_status read_input(cr_ctx *ctx, job *j, cr_layer *layer, int k, const c
     return CR_OK;
 }
 
+/* 1 in the passes over the arrivals for a_ref, which go over the whole grid. */
+static int aref_pass(const job *j)
+{
+    return j->pass == PASS_AREF_1 || j->pass == PASS_AREF_2;
+}
+
+/* Block index of the pass as a window of the analysis grid: of the whole grid for a_ref,
+ * else of the window written (s->grid is its grid, s->window its place). */
+static cr_window block_window(const job *j, int64_t index)
+{
+    if (aref_pass(j))
+        return cr_grid_window(j->grid, CR_BLOCK_SIZE, index);
+    cr_window w = cr_grid_window(j->s->grid, CR_BLOCK_SIZE, index);
+    w.x += j->s->window.x;
+    w.y += j->s->window.y;
+    return w;
+}
+
 static cr_status work(cr_ctx *ctx, void *arg, int64_t index, int worker, int slot)
 {
     job *j = arg;
     tile *t = &j->tiles[slot];
-    cr_window win = cr_grid_window(j->grid, CR_BLOCK_SIZE, index);
+    cr_window win = block_window(j, index);
     size_t n = (size_t)win.w * (size_t)win.h;
     cr_layer **layers;
     cr_status st = worker_layers(ctx, j, worker, &layers);
@@ -150,7 +173,7 @@ static cr_status work(cr_ctx *ctx, void *arg, int64_t index, int worker, int slo
     if (j->pass == PASS_AREF_2 &&
         !cr_radix_quantile_wants(&j->radix, j->aref_range[index][0], j->aref_range[index][1]))
         return CR_OK; /* emit_aref() skips it too */
-    if (j->pass == PASS_AREF_1 || j->pass == PASS_AREF_2)
+    if (aref_pass(j))
         return cr_layer_read_f32(ctx, layers[CR_IND_ARRIVALS], &win, t->raw[CR_IND_ARRIVALS], NULL);
     for (int k = 0; k < CR_INPUTS && st == CR_OK && t->bad_input < 0; k++)
         if (layers[k])
@@ -178,7 +201,7 @@ static cr_status work(cr_ctx *ctx, void *arg, int64_t index, int worker, int slo
 /* The first value beyond its layer's tolerance, as an error naming it and its cell. */
 static cr_status range_error(cr_ctx *ctx, job *j, int64_t index, const tile *t)
 {
-    cr_window win = cr_grid_window(j->grid, CR_BLOCK_SIZE, index);
+    cr_window win = block_window(j, index);
     int k = t->bad_input;
     return cr_input_range_error(ctx, k, &j->norm, j->in->path[k], j->in->layer[k].band,
                                 (double)t->bad_value, j->grid,
@@ -244,9 +267,10 @@ static cr_status write_tile(cr_ctx *ctx, job *j, const tile *t, const cr_window 
     s->water_arid_cells += t->arid;
     cr_status st = CR_OK;
     int out = 0;
+    cr_window at = {win->x - s->window.x, win->y - s->window.y, win->w, win->h}; /* in the tile */
     for (int b = 0; b < CR_SCORE_BANDS && st == CR_OK; b++)
         if ((s->bands >> b) & 1)
-            st = cr_writer_write(ctx, j->writer, ++out, win, t->band[b]);
+            st = cr_writer_write(ctx, j->writer, ++out, &at, t->band[b]);
     return st;
 }
 
@@ -254,10 +278,10 @@ static cr_status emit(cr_ctx *ctx, void *arg, int64_t index, int slot)
 {
     job *j = arg;
     const tile *t = &j->tiles[slot];
-    cr_window win = cr_grid_window(j->grid, CR_BLOCK_SIZE, index);
+    cr_window win = block_window(j, index);
     size_t n = (size_t)win.w * (size_t)win.h;
     cr_status st = CR_OK;
-    if (j->pass == PASS_AREF_1 || j->pass == PASS_AREF_2)
+    if (aref_pass(j))
         emit_aref(j, index, t, n);
     else if (t->bad_input >= 0)
         st = range_error(ctx, j, index, t);
@@ -274,6 +298,7 @@ static cr_status run_pass(cr_ctx *ctx, job *j, enum pass pass)
 {
     static const char *const names[] = {"a_ref 1", "a_ref 2", "class breaks", "write"};
     j->pass = pass;
+    j->count = cr_grid_window_count(aref_pass(j) ? j->grid : j->s->grid, CR_BLOCK_SIZE);
     j->s->passes++;
     double start = cr_seconds();
     cr_status st = cr_parallel_ordered(ctx, j->workers, j->slots, j->count, work, emit, j);
@@ -284,7 +309,7 @@ static cr_status run_pass(cr_ctx *ctx, job *j, enum pass pass)
 /* a_ref: the 99th percentile of the cells with arrivals > 0 (SCORING.md). */
 static cr_status find_arrivals_ref(cr_ctx *ctx, job *j)
 {
-    j->aref_range = malloc((size_t)j->count * sizeof *j->aref_range);
+    j->aref_range = malloc((size_t)cr_grid_window_count(j->grid, CR_BLOCK_SIZE) * sizeof *j->aref_range);
     if (!j->aref_range || !cr_radix_quantile_init(&j->radix, 0.99))
         return cr_ctx_fail(ctx, CR_E_IO, "out of memory");
     cr_status st = run_pass(ctx, j, PASS_AREF_1);
@@ -339,7 +364,6 @@ static cr_status find_breaks(cr_ctx *ctx, job *j)
 static cr_status setup(cr_ctx *ctx, job *j)
 {
     size_t cells = (size_t)CR_BLOCK_SIZE * CR_BLOCK_SIZE;
-    j->count = cr_grid_window_count(j->grid, CR_BLOCK_SIZE);
     j->workers = cr_ctx_threads(ctx);
     j->slots = 2 * j->workers;
     j->layers = calloc((size_t)j->workers * CR_INPUTS, sizeof *j->layers);
@@ -405,7 +429,11 @@ static cr_status run(cr_ctx *ctx, job *j)
                        "no cell could be scored: every cell misses an indicator (do the inputs "
                        "overlap the grid?)");
         }
-        st = cr_score_finish_metadata(ctx, j->writer, s);
+        /* A tile's statistics are not the whole grid's: it carries its place instead. */
+        st = cr_tile_given(&j->o->tile)
+                 ? cr_tile_mark(ctx, j->writer, &j->o->tile, &s->window, s->full_width,
+                                s->full_height)
+                 : cr_score_finish_metadata(ctx, j->writer, s);
     }
     if (st == CR_OK) {
         cr_ctx_set_progress_range(ctx, (at + 1) / total, 1);
@@ -429,7 +457,7 @@ cr_status cr_score(cr_ctx *ctx, const char *out_path, const cr_score_opts *o,
     j.o = o, j.s = s;
     cr_status st = cr_score_prepare(ctx, out_path, o, &in, s);
     if (st == CR_OK) {
-        j.in = &in, j.grid = s->grid, j.norm = in.norm;
+        j.in = &in, j.grid = in.grid, j.norm = in.norm;
         memcpy(j.w, s->weights, sizeof j.w);
         st = run(ctx, &j);
     }

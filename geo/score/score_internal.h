@@ -11,6 +11,8 @@
 /* The inputs of a run as resolved from its options. */
 typedef struct cr_score_inputs {
     const char *out_path;
+    cr_grid *grid;                    /* the analysis grid, whole (the output's is the summary's:
+                                       * its window with --tile) */
     const char *path[CR_INPUTS];      /* by cr_input; NULL: no population */
     cr_layer_opts layer[CR_INPUTS];   /* band and resampling kind of each */
     cr_normalise_opts norm;           /* arrivals_ref set when given */
@@ -19,8 +21,9 @@ typedef struct cr_score_inputs {
 } cr_score_inputs;
 
 /* Checks the options and the output path, resolves the sea band, makes the grid and
- * opens every input once on it (so that a bad input fails before any pass), filling
- * in and the summary's grid, weights, bands, sea band and resamplings. */
+ * the window written (--tile, --window), and opens every input once on the grid (so
+ * that a bad input fails before any pass), filling in and the summary's grid, window,
+ * weights, bands, sea band and resamplings. */
 cr_status cr_score_prepare(cr_ctx *ctx, const char *out_path, const cr_score_opts *o,
                            cr_score_inputs *in, cr_score_summary *s);
 

@@ -101,6 +101,12 @@ static cr_status check_options(cr_ctx *ctx, const cr_score_opts *o,
     unsigned all = (1u << CR_SCORE_BANDS) - 1;
     if (o->bands & ~all)
         return cr_ctx_fail(ctx, CR_E_USAGE, "unknown output bands 0x%x", o->bands & ~all);
+    if (cr_tile_given(&o->tile) && cr_classes_need_data(&o->classes))
+        return cr_ctx_fail(ctx, CR_E_USAGE,
+                           "--classes %s:%d with --tile or --window: breaks from the data need "
+                           "every cell's score; give them as --classes fixed:b1,... (a single "
+                           "run's CLASS_BREAKS)",
+                           cr_class_kind_name(o->classes.kind), o->classes.count);
     s->bands = o->bands;
     if (!s->bands) {
         s->bands = (1u << (CR_BAND_ARRIVALS + 1)) - 1; /* score .. arrivals */
@@ -189,7 +195,7 @@ static cr_status open_inputs(cr_ctx *ctx, cr_score_inputs *in, cr_score_summary 
     for (int k = 0; k < CR_INPUTS && st == CR_OK; k++) {
         if (!in->path[k])
             continue;
-        st = cr_input_probe_keep(ctx, k, &in->norm, in->path[k], s->grid, &in->layer[k],
+        st = cr_input_probe_keep(ctx, k, &in->norm, in->path[k], in->grid, &in->layer[k],
                                  &s->resampling[k], &in->probe[k]);
         const cr_polyset *set = st == CR_OK ? cr_layer_polygons(in->probe[k]) : NULL;
         if (!set)
@@ -206,6 +212,21 @@ static cr_status open_inputs(cr_ctx *ctx, cr_score_inputs *in, cr_score_summary 
     }
     cr_ctx_set_progress_range(ctx, 0, 1);
     return st;
+}
+
+/* The window the run writes (the whole grid without --tile or --window) and its grid,
+ * the output's: the one way of cityrisk/tile.h, so that a misaligned window fails (exit
+ * 2) before any work. */
+static cr_status choose_window(cr_ctx *ctx, const cr_score_opts *o, const cr_grid *grid,
+                               cr_score_summary *s)
+{
+    cr_status st = cr_tile_window(ctx, grid, &o->tile, &s->window);
+    if (st != CR_OK)
+        return st;
+    s->full_width = grid->width;
+    s->full_height = grid->height;
+    s->grid = cr_grid_subgrid(grid, &s->window);
+    return s->grid ? CR_OK : cr_ctx_fail(ctx, CR_E_IO, "out of memory");
 }
 
 cr_status cr_score_prepare(cr_ctx *ctx, const char *out_path, const cr_score_opts *o,
@@ -234,7 +255,9 @@ cr_status cr_score_prepare(cr_ctx *ctx, const char *out_path, const cr_score_opt
     const char *primary = o->grid.crs || cr_holds_polygons(o->informal_path) ? o->sea_path
                                                                              : o->informal_path;
     if (st == CR_OK)
-        st = cr_grid_from_spec(ctx, &o->grid, primary, &s->grid);
+        st = cr_grid_from_spec(ctx, &o->grid, primary, &in->grid);
+    if (st == CR_OK)
+        st = choose_window(ctx, o, in->grid, s);
     int bands = 0;
     for (int b = 0; b < CR_SCORE_BANDS; b++)
         bands += s->bands >> b & 1;
@@ -267,6 +290,7 @@ void cr_score_inputs_free(cr_score_inputs *in)
 {
     for (int k = 0; k < CR_INPUTS; k++)
         cr_layer_close(in->probe[k]);
+    cr_grid_free(in->grid);
     memset(in, 0, sizeof *in);
 }
 

@@ -27,6 +27,7 @@
 #include "cityrisk/context.h"
 #include "cityrisk/export.h"
 #include "cityrisk/grid.h"
+#include "cityrisk/tile.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -137,6 +138,9 @@ typedef struct cr_arrivals_opts {
                                  * (cr_qml_write), NULL-terminated: checked with the output,
                                  * before any work; default NULL */
     char **creation_options; /* -co for the COG; default NULL */
+    cr_tile_spec tile;       /* --tile / --window: write only that window of the grid, as a tile
+                              * (cityrisk/tile.h); zeroed: the whole grid. Records only: refused
+                              * (CR_E_USAGE) with areas_path */
 } cr_arrivals_opts;
 
 CR_API void cr_arrivals_opts_init(cr_arrivals_opts *opts);
@@ -164,7 +168,8 @@ typedef struct cr_arrivals_summary {
     double kernel_mass_outside;  /* kernel mass beyond the grid edge, renormalised in */
     double kernel_mass_masked;   /* kernel mass on cells the mask refuses, renormalised onto
                                   * the allowed ones */
-    double raster_sum;           /* the sum of the written cells (Float32), for checking */
+    double raster_sum;           /* the sum of the written cells (Float32), for checking: the
+                                  * window's with opts.tile */
     /* Counts by area: the areas with a count, those that fell back to area share because
      * their cells have no weight, and the features of --areas sharing a code with an
      * earlier one (one area with it). */
@@ -173,7 +178,11 @@ typedef struct cr_arrivals_summary {
     int64_t areas_duplicate;
     char date_first[11];         /* YYYY-MM-DD of the earliest and latest valid dates */
     char date_last[11];          /*   read, "" when none */
-    cr_grid *grid;               /* the grid written, owned by the summary */
+    cr_grid *grid;               /* the grid written, owned by the summary: the window's with
+                                  * opts.tile */
+    cr_window window;            /* the window of the whole grid written (all of it without
+                                  * opts.tile) */
+    int full_width, full_height; /* the whole grid's size */
 } cr_arrivals_summary;
 
 /* Frees what a summary owns (its grid). Accepts NULL. */
@@ -187,7 +196,14 @@ CR_API void cr_arrivals_summary_clear(cr_arrivals_summary *summary);
  * and on the first rejected record when strict; with CR_E_EXISTS when an output
  * exists; with CR_E_USAGE, before any work, when the output, the report or a style is
  * an input or two of them are one file. Rejections are logged as one warning per reason with the first ids.
- * Reports progress through the context. Writes nothing on failure. */
+ * Reports progress through the context. Writes nothing on failure.
+ *
+ * With opts->tile, every record is still read, checked, counted and normalised (the
+ * summary's counts and the report are the whole run's), but only the blocks of the
+ * window are summed and written, to a COG on the window's grid marked by cr_tile_mark():
+ * its values are the single run's in the window, bit for bit (each block sums the same
+ * records in the same order as the single run). A misaligned window fails with
+ * CR_E_USAGE once the grid is known. */
 CR_API cr_status cr_arrivals(cr_ctx *ctx, const char *points_path, const char *out_path,
                              const cr_arrivals_opts *opts, cr_arrivals_summary *summary);
 

@@ -16,6 +16,7 @@
 #include "cityrisk/context.h"
 #include "cityrisk/export.h"
 #include "cityrisk/grid.h"
+#include "cityrisk/tile.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -223,13 +224,20 @@ typedef struct cr_score_opts {
                                  * (cr_qml_write), NULL-terminated: checked with the output,
                                  * before any work; default NULL */
     char **creation_options;     /* -co for the COG; default NULL */
+    cr_tile_spec tile;           /* --tile / --window: score only that window of the grid and
+                                  * write it as a tile (cityrisk/tile.h); zeroed: the whole grid.
+                                  * Class breaks from the data (quantile, jenks, equal) are refused
+                                  * with it (CR_E_USAGE): they need every cell's score */
 } cr_score_opts;
 
 CR_API void cr_score_opts_init(cr_score_opts *opts);
 
 /* What a scoring run found. Free with cr_score_summary_clear(). */
 typedef struct cr_score_summary {
-    cr_grid *grid;                        /* the output grid */
+    cr_grid *grid;                        /* the output grid: the tile's with opts.tile */
+    cr_window window;                     /* the window of the analysis grid written: all of it
+                                           * without opts.tile */
+    int full_width, full_height;          /* the analysis grid's size */
     int sea_band;                         /* the band of the sea raster used */
     char scenario[64];                    /* its SCENARIO metadata, "" when none */
     const char *resampling[CR_INPUTS];    /* per input (cr_input; population NULL when none) */
@@ -240,7 +248,7 @@ typedef struct cr_score_summary {
     char class_scheme[32];                /* "fixed (INFORM)", "fixed", "quantile:5", ... */
     int class_count;
     double breaks[CR_CLASSES_MAX - 1];    /* class_count - 1 inner breaks */
-    int64_t cells, cells_scored, cells_nodata;
+    int64_t cells, cells_scored, cells_nodata; /* of the window */
     int64_t cells_per_class[CR_CLASSES_MAX]; /* [k] = class k + 1 */
     double score_min, score_mean, score_max; /* NaN when nothing was scored */
     int64_t clamped[CR_INPUTS];           /* values clamped per input (cr_input) */
@@ -272,7 +280,15 @@ CR_API void cr_score_summary_clear(cr_score_summary *summary);
  * inputs for data-derived class breaks. Fails with CR_E_USAGE on bad options,
  * CR_E_DATA when a value lies outside its layer's range beyond the tolerance
  * (naming the layer, the value and the cell), and as the readers and the writer
- * do; no output appears then. */
+ * do; no output appears then.
+ *
+ * With opts->tile, only the blocks of that window are read, scored and written, to a
+ * COG on the window's grid marked by cr_tile_mark() and without CITYRISK_STATISTICS
+ * (the summary's counts are the window's): the values are the single run's in the
+ * window, bit for bit, since the blocks are the single run's blocks read on the same
+ * grid. A data-derived a_ref still comes from the arrivals of the whole grid (the
+ * two passes over the arrivals alone), so that every tile has the same; values out of
+ * range are only found in the window. */
 CR_API cr_status cr_score(cr_ctx *ctx, const char *out_path, const cr_score_opts *opts,
                           cr_score_summary *summary);
 

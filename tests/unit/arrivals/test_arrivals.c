@@ -463,6 +463,86 @@ static void a_mask_raster_renormalises_and_rejects(void **state)
     tu_rmdir(dir);
 }
 
+/* A 600 x 520 grid of 10 m cells: 2 x 2 blocks of 512 (the right ones 88 wide, the bottom ones
+ * 8 high), which --tile I/4 cuts 2 x 2 (|log(300/260)| beats 1 x 4 and 4 x 1): tile 1/4 is the
+ * window 0,0,512,512 and 2/4 the window 512,0,88,512. A record of 9 at the centre of cell
+ * (512, 100) under a uniform kernel of 15 m puts 1 on each of the 3 x 3 cells around it:
+ * columns 511-513, rows 99-101, across the edge between the two tiles. */
+static cr_status tile_run(cr_ctx *ctx, const char *csv, const char *out, int index,
+                          cr_arrivals_summary *s)
+{
+    cr_arrivals_opts o;
+    uniform_options(&o);
+    o.bounds = (cr_bounds){X0, Y0 - 520 * RES, X0 + 600 * RES, Y0};
+    o.tile.index = index;
+    o.tile.count = 4;
+    return cr_arrivals(ctx, csv, out, &o, s);
+}
+
+static void a_tile_holds_its_window_of_the_kernels(void **state)
+{
+    (void)state;
+    char *dir = tu_mkdtemp();
+    char *csv = tu_write_file(dir, "a.csv", "x,y,n\n6125,7995,9\n");
+    char *left = tu_path(dir, "left.tif"), *right = tu_path(dir, "right.tif");
+    cr_ctx *ctx = cr_ctx_new();
+    cr_arrivals_summary s;
+    assert_int_equal(tile_run(ctx, csv, right, 2, &s), CR_OK);
+    assert_true(s.window.x == 512 && s.window.y == 0 && s.window.w == 88 && s.window.h == 512);
+    assert_true(s.full_width == 600 && s.full_height == 520);
+    assert_true(s.raster_sum == 6 && s.arrivals_in_grid == 9);
+    assert_true(s.grid->width == 88 && s.grid->gt[0] == X0 + 512 * RES && s.grid->gt[3] == Y0);
+    cr_arrivals_summary_clear(&s);
+    GDALDatasetH ds = GDALOpen(right, GA_ReadOnly);
+    assert_non_null(ds);
+    assert_string_equal(GDALGetMetadataItem(ds, "CITYRISK_TILE", NULL), "2/4");
+    assert_string_equal(GDALGetMetadataItem(ds, "CITYRISK_WINDOW", NULL), "512,0,88,512");
+    assert_string_equal(GDALGetMetadataItem(ds, "CITYRISK_FULL_SIZE", NULL), "600,520");
+    double cells[4 * 3];
+    assert_int_equal(GDALRasterIO(GDALGetRasterBand(ds, 1), GF_Read, 0, 98, 4, 3, cells, 4, 3,
+                                  GDT_Float64, 0, 0),
+                     CE_None); /* tile columns 0-3 (grid 512-515), rows 98-100 */
+    GDALClose(ds);
+    const double expected[12] = {0, 0, 0, 0, 1, 1, 0, 0, 1, 1, 0, 0};
+    for (int i = 0; i < 12; i++)
+        assert_true(cells[i] == expected[i]);
+    assert_int_equal(tile_run(ctx, csv, left, 1, &s), CR_OK);
+    assert_true(s.raster_sum == 3); /* column 511 */
+    cr_arrivals_summary_clear(&s);
+    cr_ctx_free(ctx);
+    free(csv), free(left), free(right);
+    tu_rmdir(dir);
+}
+
+/* Misaligned windows, too many tiles and counts by area fail as usage, writing nothing. */
+static void tiles_are_refused_where_they_cannot_be(void **state)
+{
+    (void)state;
+    char *dir = tu_mkdtemp();
+    char *csv = tu_write_file(dir, "a.csv", "x,y,n\n1005,8995,9\n");
+    char *out = tu_path(dir, "a.tif");
+    cr_ctx *ctx = cr_ctx_new();
+    cr_arrivals_opts o;
+    uniform_options(&o);
+    o.tile.has_window = 1;
+    o.tile.window = (cr_window){0, 0, 5, 10}; /* not reaching the 10-cell grid's right edge */
+    assert_int_equal(cr_arrivals(ctx, csv, out, &o, NULL), CR_E_USAGE);
+    assert_non_null(strstr(cr_ctx_error(ctx), "--window 0,0,5,10"));
+    o.tile = (cr_tile_spec){.index = 1, .count = 2}; /* one block: no second tile */
+    assert_int_equal(cr_arrivals(ctx, csv, out, &o, NULL), CR_E_USAGE);
+    assert_non_null(strstr(cr_ctx_error(ctx), "--tile 1/2"));
+    options(&o);
+    o.areas_path = csv; /* refused before it is read */
+    o.count_field = "n";
+    o.tile = (cr_tile_spec){.index = 1, .count = 1};
+    assert_int_equal(cr_arrivals(ctx, NULL, out, &o, NULL), CR_E_USAGE);
+    assert_non_null(strstr(cr_ctx_error(ctx), "--areas with --tile"));
+    assert_int_equal(tu_count_entries(dir), 1);
+    cr_ctx_free(ctx);
+    free(csv), free(out);
+    tu_rmdir(dir);
+}
+
 int main(void)
 {
     GDALAllRegister();
@@ -479,6 +559,8 @@ int main(void)
         cmocka_unit_test(geographic_ranges_and_grids),
         cmocka_unit_test(masked_kernels_keep_the_mass_on_allowed_cells),
         cmocka_unit_test(a_mask_raster_renormalises_and_rejects),
+        cmocka_unit_test(a_tile_holds_its_window_of_the_kernels),
+        cmocka_unit_test(tiles_are_refused_where_they_cannot_be),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

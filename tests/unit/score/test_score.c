@@ -3,6 +3,7 @@
 #include "testutil.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cityrisk/score.h"
@@ -330,6 +331,77 @@ static void bands_parse(void **state)
     cr_ctx_free(ctx);
 }
 
+/* A 600 x 520 grid of 10 m cells (2 x 2 blocks, tile 2/4 the window 512,0,88,512): depths of
+ * 1 m, water scores 5, no arrivals, and the informal fraction column / 1000, scored with the
+ * informal weight alone (arithmetic): S = 10 c = column / 100. */
+static cr_status score_tile(cr_ctx *ctx, const char *dir, const char *out, int index,
+                            cr_class_kind classes, cr_score_summary *s)
+{
+    enum { W = 600, H = 520 };
+    static float layer[W * H];
+    const char *names[] = {"sea.tif", "water.tif", "informal.tif", "arrivals.tif"};
+    char *paths[4];
+    for (int k = 0; k < 4; k++) {
+        for (int i = 0; i < W * H; i++)
+            layer[i] = k == 0 ? 1.0f : k == 1 ? 5.0f : k == 2 ? (float)(i % W) / 1000 : 0.0f;
+        paths[k] = tu_path(dir, names[k]);
+        tu_write_raster(paths[k], 32736, 500000, 8000000, 10, W, H, layer, 1, -9999);
+    }
+    cr_score_opts o;
+    cr_score_opts_init(&o);
+    o.sea_path = paths[0], o.water_path = paths[1], o.informal_path = paths[2];
+    o.arrivals_path = paths[3];
+    o.method = CR_METHOD_ARITHMETIC;
+    o.weights[CR_IND_SEA] = o.weights[CR_IND_WATER] = o.weights[CR_IND_ARRIVALS] = 0;
+    o.weights[CR_IND_INFORMAL] = 1;
+    o.arrivals_ref_auto = 0;
+    o.normalise.arrivals_ref = 1;
+    if (classes == CR_CLASSES_QUANTILE)
+        o.classes.kind = classes, o.classes.count = 5;
+    o.tile = (cr_tile_spec){.index = index, .count = 4};
+    cr_status st = cr_score(ctx, out, &o, s);
+    for (int k = 0; k < 4; k++)
+        free(paths[k]);
+    return st;
+}
+
+static void a_tile_scores_its_window(void **state)
+{
+    (void)state;
+    char *dir = tu_mkdtemp(), *out = tu_path(dir, "tile.tif");
+    cr_ctx *ctx = cr_ctx_new();
+    cr_score_summary s;
+    assert_int_equal(score_tile(ctx, dir, out, 2, CR_CLASSES_FIXED_DEFAULT, &s), CR_OK);
+    assert_true(s.window.x == 512 && s.window.y == 0 && s.window.w == 88 && s.window.h == 512);
+    assert_true(s.full_width == 600 && s.full_height == 520);
+    assert_true(s.cells == 88 * 512 && s.cells_scored == 88 * 512);
+    assert_true(s.grid->width == 88 && s.grid->gt[0] == 500000 + 5120);
+    assert_true(fabs(s.score_min - 5.12) < 1e-5 && fabs(s.score_max - 5.99) < 1e-5); /* Float32 */
+    cr_score_summary_clear(&s);
+    GDALDatasetH ds = GDALOpen(out, GA_ReadOnly);
+    assert_non_null(ds);
+    assert_string_equal(GDALGetMetadataItem(ds, "CITYRISK_WINDOW", NULL), "512,0,88,512");
+    assert_null(GDALGetMetadataItem(ds, "CITYRISK_STATISTICS", NULL));
+    float cells[2][2]; /* score and class of tile cells (0, 7) and (87, 7) */
+    for (int b = 0; b < 2; b++) {
+        GDALRasterBandH band = GDALGetRasterBand(ds, b + 1);
+        assert_int_equal(GDALRasterIO(band, GF_Read, 0, 7, 1, 1, &cells[b][0], 1, 1, GDT_Float32, 0, 0), CE_None);
+        assert_int_equal(GDALRasterIO(band, GF_Read, 87, 7, 1, 1, &cells[b][1], 1, 1, GDT_Float32, 0, 0), CE_None);
+    }
+    GDALClose(ds);
+    assert_true(fabs(cells[0][0] - 5.12) < 1e-5 && fabs(cells[0][1] - 5.99) < 1e-5);
+    assert_true(cells[1][0] == 4 && cells[1][1] == 4); /* High: 5 <= S < 6.5 */
+    /* Breaks from the data need every cell: refused before anything is written. */
+    char *refused = tu_path(dir, "q.tif");
+    assert_int_equal(score_tile(ctx, dir, refused, 1, CR_CLASSES_QUANTILE, &s), CR_E_USAGE);
+    free(refused);
+    assert_non_null(strstr(cr_ctx_error(ctx), "--classes quantile:5 with --tile"));
+    assert_int_equal(tu_count_entries(dir), 5);
+    cr_ctx_free(ctx);
+    free(out);
+    tu_rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -344,6 +416,7 @@ int main(void)
         cmocka_unit_test(radix_quantile_is_exact),
         cmocka_unit_test(blocks_match_cells),
         cmocka_unit_test(bands_parse),
+        cmocka_unit_test(a_tile_scores_its_window),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
