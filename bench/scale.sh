@@ -99,9 +99,10 @@ if [[ ${SINGLE:-1} == 1 ]]; then
     timed single "$cityrisk" inundation --dem "$dem" "${options[@]}" -o "$work/single.tif" -q
 fi
 mkdir -p "$work/tiles"
-rm -f "$work"/tiles/*
+[[ ${RESUME:-0} == 1 ]] || rm -f "$work"/tiles/*
+rm -f "$work"/tiles/*.tif "$work/tiles/join.edges"
 start=$(date +%s.%N)
-seq 1 "$tiles" | parallel -j "$jobs" timed edges-{} "$cityrisk" inundation --dem "$dem" "${options[@]}" \
+seq 1 "$tiles" | while read -r i; do [[ -f $work/tiles/edges-$i.edges ]] || echo "$i"; done | parallel -j "$jobs" timed edges-{} "$cityrisk" inundation --dem "$dem" "${options[@]}" \
     --tile {}/"$tiles" --phase edges -o "$work/tiles/edges-{}.edges" -q
 phase1=$(date +%s.%N)
 timed join "$cityrisk" inundation --phase join "$work"/tiles/edges-*.edges -o "$work/tiles/join.edges" -q
