@@ -636,7 +636,10 @@ const cr_command cr_inundation_command = {
     .synopsis = "--dem DEM -o OUT.tif (--sea-level M[,M...] | --scenario NAME[,NAME...])\n"
                 "       [--grid REF | --crs CRS --resolution M [--bounds XMIN,YMIN,XMAX,YMAX]] [options]\n"
                 "       [--vlm RASTER|VALUE (--years N | --vlm-unit m)] [--projections FILE[,FILE...] [--location ID]]\n"
-                "       cityrisk inundation --list-scenarios [--projections FILE [--dem DEM | --location ID]] [--json]",
+                "       cityrisk inundation --list-scenarios [--projections FILE [--dem DEM | --location ID]] [--json]\n"
+                "       cityrisk inundation --dem DEM [options] (--tile I/N | --window X,Y,W,H) --phase edges -o EDGES\n"
+                "       cityrisk inundation --phase join EDGES... -o JOIN\n"
+                "       cityrisk inundation --dem DEM [options] (--tile I/N | --window X,Y,W,H) --phase depth --join JOIN -o TILE.tif",
     .description =
         "Water depth under sea-level rise, one band per level. The water level is\n"
         "W = sea-level rise + tide + surge - datum offset (metres). A cell is inundated when\n"
@@ -662,7 +665,11 @@ const cr_command cr_inundation_command = {
         "joined to the sea at W - k sigma; 1 possibly inundated, joined at W + k sigma only;\n"
         "0 dry with confidence >= P) and <stem>_p_inundated.tif (Phi((W - z) / sigma)\n"
         "where joined at W + k sigma, 0 elsewhere; errors taken as independent per cell).\n"
-        "The depths stay the answer at W.",
+        "The depths stay the answer at W.\n"
+        "In parts across machines (docs/inundation.md \"In tiles across machines\"): --phase\n"
+        "edges per tile writes the components along the tile's edges, --phase join once joins\n"
+        "every tile's edges, --phase depth per tile writes the tile of the single run's output\n"
+        "(cityrisk mosaic joins the tiles); the same options in every phase, or exit 3.",
     .examples =
         "  cityrisk inundation --dem samples/data/dem.tif --scenario ssp245-2100,ssp585-2100-p83 \\\n"
         "      --tide 0.9 -o inundation.tif\n"
@@ -670,7 +677,10 @@ const cr_command cr_inundation_command = {
         "  cityrisk inundation --dem dem.tif --sea-level 1 --dem-rmse 0.15 --qml -o flood.tif\n"
         "  cityrisk inundation --dem dem.tif --scenario ssp245-2100 --projections local.csv \\\n"
         "      --vlm subsidence.tif --years 80 -o inundation.tif\n"
-        "  cityrisk inundation --list-scenarios",
+        "  cityrisk inundation --list-scenarios\n"
+        "  cityrisk inundation --dem dem.tif --sea-level 1 --tile 1/4 --phase edges -o e1.edges   # and 2/4 .. 4/4\n"
+        "  cityrisk inundation --phase join e1.edges e2.edges e3.edges e4.edges -o join.edges\n"
+        "  cityrisk inundation --dem dem.tif --sea-level 1 --tile 1/4 --phase depth --join join.edges -o t1.tif",
     .args = ARGS, .flags = CR_COMMAND_STAGE, .opts_size = sizeof(inundation_args),
     .init = init, .clear = clear, .check = check, .run = run, .style = style, .summarise = summarise,
 };

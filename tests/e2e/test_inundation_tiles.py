@@ -5,8 +5,9 @@ edges of the parts: a basin joined to the sea through a channel that crosses a t
 beside the sea only across a tile edge, one joined only through the diagonal across a tile
 corner (flooded with 8 neighbours, dry with 4), polders below sea level not joined (one
 across a tile edge), a nodata sea inlet entering through another tile, nodata holes inland.
-The parts' depth tiles, placed at their CITYRISK_WINDOW, must equal the single run cell for
-cell in every band (NaN where it has NaN) with the same band metadata; the phases refuse
+The parts' depth tiles, placed at their CITYRISK_WINDOW, and their `cityrisk mosaic`, must
+equal the single run cell for cell in every band (nodata where it has nodata) with the same band
+metadata; the phases refuse
 parts that do not belong together with exit 3 and one line, writing nothing.
 """
 import os
@@ -140,6 +141,19 @@ class PartsCase(CliTestCase):
                 self.assertEqual(meta.get(key), whole_meta.get(key), key)
         self.assertTrue((covered == 1).all(), "the tiles do not cover the grid once")
 
+    def assertMosaicEqual(self, single, tiles, name="mosaic.tif"):
+        """`cityrisk mosaic` of the tiles is the single run in every band (values, nodata, band
+        metadata)."""
+        out = self.path(name)
+        rc, _, err = run("mosaic", *tiles, "-o", out, "-q")
+        self.assertEqual(rc, 0, err)
+        whole, _, size = read_bands(single)
+        joined, _, joined_size = read_bands(out)
+        self.assertEqual(size, joined_size)
+        for (a, desc, md, nd), (b, wdesc, wmd, wnd) in zip(joined, whole):
+            self.assertTrue(np.array_equal(a, b, equal_nan=True), f"{out} differs from {single}")
+            self.assertEqual((desc, md, nd), (wdesc, wmd, wnd))
+
 
 def tiles(n):
     return [["--tile", f"{i}/{n}"] for i in range(1, n + 1)]
@@ -154,7 +168,9 @@ class TestTiles(PartsCase):
     def test_four_tiles_equal_the_single_run(self):
         options = ["--sea-level", "0.25,0.45,0.6,1"]
         single = self.single(self.dem, options)
-        self.assertTilesEqual(single, self.phases(self.dem, options, tiles(4)))
+        parts = self.phases(self.dem, options, tiles(4))
+        self.assertTilesEqual(single, parts)
+        self.assertMosaicEqual(single, parts)
         # the features behave as designed (the test's own check of its DEM, band 0.6 m)
         depth, _, _, nodata = read_bands(single)[0][2]
         self.assertGreater(depth[300, 700], 0)       # basin through the channel across x = 512
@@ -177,7 +193,9 @@ class TestTiles(PartsCase):
     def test_nine_tiles_with_partial_blocks(self):
         options = ["--scenario", "ssp245-2100,ssp585-2100-p83", "--tide", "0.1"]
         single = self.single(self.dem, options)
-        self.assertTilesEqual(single, self.phases(self.dem, options, tiles(9)))
+        parts = self.phases(self.dem, options, tiles(9))
+        self.assertTilesEqual(single, parts)
+        self.assertMosaicEqual(single, parts)
 
     def test_plain_bathtub_and_confidence(self):
         for i, options in enumerate((["--sea-level", "0.5", "--connectivity", "none"],
@@ -198,7 +216,9 @@ class TestTiles(PartsCase):
         self.assertTilesEqual(single, self.phases(dem, options, tiles(6), tag="six"))
         windows = [["--window", w] for w in ("0,0,1024,512", "1024,0,276,512", "0,512,512,388",
                                              "512,512,788,388")]
-        self.assertTilesEqual(single, self.phases(dem, options, windows, tag="win"))
+        parts = self.phases(dem, options, windows, tag="win")
+        self.assertTilesEqual(single, parts)
+        self.assertMosaicEqual(single, parts)
 
 
 class TestRefused(PartsCase):
