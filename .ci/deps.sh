@@ -12,6 +12,7 @@ packages=(build-essential cmake pkg-config libgdal-dev libgeos-dev libproj-dev l
           snakemake # Snakemake running the Snakefile of run --emit snakemake: e2e.run_plan (with its
                     # dependencies 80 packages, about 650 MB installed, 530 MB of it python3-azure, which
                     # python3-smart-open depends on; dpkg took 2 min here)
+          slurm-wlm munge # a single-node Slurm cluster the tests start: e2e.run_plan, e2e.slurm_harness
           chromium python3-websocket poppler-utils fonts-dejavu-core) # the report in a real browser: e2e.report
 if [[ "${1:-}" == "--bench" ]]; then
   packages+=(time grass-core)

@@ -13,13 +13,14 @@ extern const cr_command cr_zonal_command;
 extern const cr_command cr_sensitivity_command;
 extern const cr_command cr_map_command;
 extern const cr_command cr_gather_command;
+extern const cr_command cr_mosaic_command;
 extern const cr_command cr_report_command;
 extern const cr_command cr_run_command;
 
 /* In the order `cityrisk help` lists them. */
 static const cr_command *const COMMANDS[] = {
     &cr_info_command, &cr_inundation_command, &cr_arrivals_command, &cr_score_command,
-    &cr_zonal_command, &cr_sensitivity_command, &cr_map_command, &cr_gather_command, &cr_report_command,
+    &cr_mosaic_command, &cr_zonal_command, &cr_sensitivity_command, &cr_map_command, &cr_gather_command, &cr_report_command,
     &cr_run_command,
 };
 

@@ -12,6 +12,14 @@
 
 #include "cityrisk/context.h"
 
+/* The band metadata item by which a written raster records that the band's overviews take
+ * the most frequent value (class bands, cr_writer_opts.band_categorical), so that the
+ * tiles of a raster can be joined into one with the same overviews (cityrisk mosaic).
+ * Bands of named categories (Byte, CLASS_NAMES and CLASS_COLORS) are always so and carry
+ * nothing more; other bands take the mean. */
+#define CR_OVERVIEW_RESAMPLING_KEY "CITYRISK_OVERVIEW_RESAMPLING"
+#define CR_OVERVIEW_MODE "MODE"
+
 /* The most overview levels (a 2^20 reduction: beyond any grid accepted). */
 #define CR_OVERVIEW_MAX_LEVELS 20
 

@@ -205,6 +205,10 @@ static void describe_bands(GDALDatasetH ds, const cr_writer_opts *opts)
             GDALSetDescription(band, opts->band_names[b]);
         if (opts->band_units && opts->band_units[b])
             GDALSetRasterUnitType(band, opts->band_units[b]);
+        /* Recorded for whoever joins tiles of this raster (mosaic), which must rebuild the
+         * same overviews; named categories say so already. */
+        if (opts->band_categorical && opts->band_categorical[b] && !opts->category_count)
+            GDALSetMetadataItem(band, CR_OVERVIEW_RESAMPLING_KEY, CR_OVERVIEW_MODE, NULL);
     }
 }
 

@@ -8,16 +8,19 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #include <cpl_string.h>
 #include <json-c/json.h>
 
 #include "cityrisk/number.h"
 #include "cityrisk/raster.h"
+#include "cityrisk/tile.h"
 #include "core/crs.h"
 #include "core/internal.h"
 #include "core/output.h"
 #include "confidence.h"
+#include "parts.h"
 #include "reach.h"
 #include "sea.h"
 
@@ -61,7 +64,64 @@ typedef struct run {
     uint8_t *vlm_valid;
     int64_t vlm_missing;   /* land cells the raster has no value for: motion 0 */
     char **input_files;    /* what no output may replace (input_files()), a CSL */
+    /* in parts (docs/inundation.md "In tiles across machines"): the passes run over the part
+     * only, with windows relative to it */
+    cr_window part;        /* the part of the grid: the whole grid unless --tile/--window */
+    cr_grid *part_grid;    /* its grid, on which the outputs are written */
+    int parted;            /* a part was given */
+    int thresholds;        /* land planes: levels, times 3 with confidence; 0 without connectivity */
+    uint8_t *bits;         /* phase 3: the join file's planes for the part's border cells */
+    uint8_t *lseed;        /* phase 3: one tile's seeds of a level's reach */
 } run;
+
+/* The window of the grid that win, a window of the part, is. */
+static cr_window in_grid(const run *r, const cr_window *win)
+{
+    return (cr_window){win->x + r->part.x, win->y + r->part.y, win->w, win->h};
+}
+
+/* The index among the part's border cells (parts.h) of cell (x, y) of the part, -1 inside. */
+static int64_t border_index(const run *r, int x, int y)
+{
+    int w = r->part.w, h = r->part.h;
+    if (y == 0)
+        return x;
+    if (y == h - 1)
+        return (int64_t)w + x;
+    if (x == 0)
+        return 2 * (int64_t)w + y;
+    if (x == w - 1)
+        return 2 * (int64_t)w + h + y;
+    return -1;
+}
+
+/* Phase 3: sets seed[i] of the tile's border cells whose bit in plane p of the join file is
+ * set: components joined to the sea outside the part. */
+static void add_border_seeds(const run *r, const cr_window *win, int plane, uint8_t *seed)
+{
+    const uint8_t *bits = r->bits + (int64_t)plane * cr_part_border_cells(r->part.w, r->part.h);
+    for (int y = 0; y < win->h; y++) {
+        int py = win->y + y, whole_row = py == 0 || py == r->part.h - 1;
+        for (int x = 0; x < win->w; x++) {
+            int px = win->x + x;
+            if (!whole_row && px != 0 && px != r->part.w - 1)
+                continue;
+            if (bits[border_index(r, px, py)])
+                seed[(size_t)y * win->w + x] = 1;
+        }
+    }
+}
+
+/* The seeds of threshold t's reach over the tile: the sea, and in phase 3 the border cells
+ * the join file says are joined to it. */
+static const uint8_t *level_seeds(run *r, const cr_window *win, int t)
+{
+    if (!r->bits)
+        return r->sea;
+    memcpy(r->lseed, r->sea, (size_t)win->w * win->h);
+    add_border_seeds(r, win, 1 + t, r->lseed);
+    return r->lseed;
+}
 
 /* Fails when a level's part (what: "tide") cannot be stored in the Float32 output. */
 static cr_status check_float32(cr_ctx *ctx, const char *what, double v)
@@ -194,10 +254,11 @@ static const int64_t MAX_TILES = 1 << 24;
 
 static cr_status allocate(cr_ctx *ctx, run *r)
 {
-    int64_t windows = cr_grid_window_count(r->grid, r->o->tile);
+    const cr_grid *g = r->part_grid;
+    int64_t windows = cr_grid_window_count(g, r->o->tile);
     if (windows > MAX_TILES)
         return cr_ctx_fail(ctx, CR_E_USAGE, "tile size %d is too small for a %d x %d grid; use a larger --tile-size",
-                           r->o->tile, r->grid->width, r->grid->height);
+                           r->o->tile, g->width, g->height);
     /* The reaches number the wet components along tile edges with 32-bit ids: at most
      * the edge cells of every tile. */
     double edge_cells = (double)windows * 4.0 * r->o->tile;
@@ -206,11 +267,11 @@ static cr_status allocate(cr_ctx *ctx, run *r)
                            "the %d x %d grid of '%s' is too large to trace the sea's reach in tiles "
                            "of %d cells: up to %.3g components along tile edges, beyond the 2^31 "
                            "it can number; use a coarser DEM or a larger --tile-size",
-                           r->grid->width, r->grid->height, r->dem_path, r->o->tile, edge_cells);
+                           g->width, g->height, r->dem_path, r->o->tile, edge_cells);
     /* One window: a tile, or the whole grid when it is smaller (an 8 x 8 DEM does not need
      * 512 x 512 buffers). */
-    size_t n = (size_t)(r->o->tile < r->grid->width ? r->o->tile : r->grid->width) *
-               (size_t)(r->o->tile < r->grid->height ? r->o->tile : r->grid->height);
+    size_t n = (size_t)(r->o->tile < g->width ? r->o->tile : g->width) *
+               (size_t)(r->o->tile < g->height ? r->o->tile : g->height);
     r->z = malloc(n * sizeof *r->z);
     r->depth = malloc(n * sizeof *r->depth);
     uint8_t **masks[] = {&r->valid, &r->cand, &r->seed, &r->sea, &r->wet, &r->joined, &r->joined_high};
@@ -220,10 +281,12 @@ static cr_status allocate(cr_ctx *ctx, run *r)
     r->water = malloc(sizeof *r->water * (size_t)r->o->level_count);
     r->reaches = calloc((size_t)r->o->level_count, sizeof *r->reaches);
     ok = ok && r->water && r->reaches && (r->labels = cr_reach_labels_new()) != NULL;
+    if (ok && r->bits)
+        ok = (r->lseed = malloc(n)) != NULL;
     if (ok && r->vlm)
         ok = (r->vlm_m = malloc(n * sizeof *r->vlm_m)) != NULL && (r->vlm_valid = malloc(n)) != NULL;
     for (int k = 0; ok && r->o->connectivity && k < r->o->level_count; k++)
-        ok = (r->reaches[k] = cr_reach_new(r->grid->width, r->grid->height, r->o->tile,
+        ok = (r->reaches[k] = cr_reach_new(g->width, g->height, r->o->tile,
                                            r->o->connectivity, r->labels)) != NULL;
     /* Confidence: two more reaches per level, scanned and resolved in the same passes
      * (the same tile read), sharing the labels. */
@@ -232,13 +295,13 @@ static cr_status allocate(cr_ctx *ctx, run *r)
         r->high = calloc((size_t)r->o->level_count, sizeof *r->high);
         ok = r->low && r->high;
         for (int k = 0; ok && k < r->o->level_count; k++)
-            ok = (r->low[k] = cr_reach_new(r->grid->width, r->grid->height, r->o->tile,
+            ok = (r->low[k] = cr_reach_new(g->width, g->height, r->o->tile,
                                            r->o->connectivity, r->labels)) != NULL &&
-                 (r->high[k] = cr_reach_new(r->grid->width, r->grid->height, r->o->tile,
+                 (r->high[k] = cr_reach_new(g->width, g->height, r->o->tile,
                                             r->o->connectivity, r->labels)) != NULL;
     }
     if (ok && !r->o->sea_path)
-        ok = (r->sea_reach = cr_reach_new(r->grid->width, r->grid->height, r->o->tile,
+        ok = (r->sea_reach = cr_reach_new(g->width, g->height, r->o->tile,
                                           r->sea_conn, r->labels)) != NULL;
     return ok ? CR_OK : cr_ctx_fail(ctx, CR_E_IO, "out of memory for inundation of '%s'", r->dem_path);
 }
@@ -261,6 +324,8 @@ static void release(run *r)
     cr_reach_labels_free(r->labels);
     free(r->water);
     cr_grid_free(r->grid);
+    cr_grid_free(r->part_grid);
+    free(r->bits), free(r->lseed);
     free(r->z);
     free(r->depth);
     free(r->valid), free(r->cand), free(r->seed), free(r->sea), free(r->wet), free(r->joined);
@@ -282,7 +347,8 @@ static cr_status apply_vlm(cr_ctx *ctx, run *r, const cr_window *win)
             r->z[i] += r->o->vlm * to_m;
         return CR_OK;
     }
-    cr_status st = cr_layer_read_f64(ctx, r->vlm, win, r->vlm_m, r->vlm_valid);
+    cr_window at = in_grid(r, win);
+    cr_status st = cr_layer_read_f64(ctx, r->vlm, &at, r->vlm_m, r->vlm_valid);
     for (size_t i = 0; st == CR_OK && i < n; i++)
         if (r->vlm_valid[i])
             r->z[i] += r->vlm_m[i] * to_m;
@@ -303,18 +369,24 @@ static int64_t count_vlm_missing(const run *r, const cr_window *win)
  * (nodata or at or below 0) and its seeds (candidates on the raster edge). */
 static cr_status read_tile(cr_ctx *ctx, run *r, const cr_window *win)
 {
-    cr_status st = cr_layer_read_f64(ctx, r->dem, win, r->z, r->valid);
+    cr_window at = in_grid(r, win);
+    cr_status st = cr_layer_read_f64(ctx, r->dem, &at, r->z, r->valid);
     if (st != CR_OK)
         return st;
     for (int y = 0; y < win->h; y++) {
-        int row = win->y + y, edge_row = row == 0 || row == r->grid->height - 1;
+        int row = at.y + y, edge_row = row == 0 || row == r->grid->height - 1;
         for (int x = 0; x < win->w; x++) {
             size_t i = (size_t)y * win->w + x;
-            int col = win->x + x;
+            int col = at.x + x;
             r->z[i] *= r->to_m;
             r->cand[i] = !r->valid[i] || r->z[i] <= 0.0;
             r->seed[i] = r->cand[i] && (edge_row || col == 0 || col == r->grid->width - 1);
         }
+    }
+    if (r->bits && r->sea_reach) { /* phase 3: candidates joined to the sea outside the part */
+        add_border_seeds(r, win, 0, r->seed);
+        for (size_t i = 0; i < (size_t)win->w * win->h; i++)
+            r->seed[i] &= r->cand[i];
     }
     return apply_vlm(ctx, r, win);
 }
@@ -322,8 +394,9 @@ static cr_status read_tile(cr_ctx *ctx, run *r, const cr_window *win)
 /* Fills r->sea for the tile: from the sea file, or resolved from the sea reach. */
 static cr_status tile_sea(cr_ctx *ctx, run *r, const cr_window *win)
 {
+    cr_window at = in_grid(r, win);
     if (r->sea_file)
-        return cr_sea_source_read(ctx, r->sea_file, win, r->sea);
+        return cr_sea_source_read(ctx, r->sea_file, &at, r->sea);
     return cr_reach_resolve(ctx, r->sea_reach, win, r->cand, r->seed, r->sea);
 }
 
@@ -349,7 +422,8 @@ static cr_status depth_too_large(cr_ctx *ctx, const run *r, const cr_window *win
                                  double d)
 {
     char cell[160];
-    cr_grid_cell_text(r->grid, win->x + (int)(i % (size_t)win->w), win->y + (int)(i / (size_t)win->w),
+    cr_window at = in_grid(r, win);
+    cr_grid_cell_text(r->grid, at.x + (int)(i % (size_t)win->w), at.y + (int)(i / (size_t)win->w),
                       cell, sizeof cell);
     /* With land motion z is the moved land, z + vlm_m: an absurd motion overflows too. */
     int vlm = r->vlm || r->o->vlm * r->o->vlm_to_m != 0;
@@ -360,13 +434,20 @@ static cr_status depth_too_large(cr_ctx *ctx, const run *r, const cr_window *win
                        vlm ? " and the vertical land motion (--vlm, the land's z + vlm_m)" : "");
 }
 
+/* Land planes per level: W, and with confidence W - k sigma and W + k sigma (parts.h). */
+static int plane_step(const run *r)
+{
+    return r->conf ? 3 : 1;
+}
+
 static cr_status write_depths(cr_ctx *ctx, run *r, const cr_window *win, int k, cr_writer *w,
                               cr_inundation_stats *stats)
 {
     size_t n = (size_t)win->w * win->h;
     double water = r->water[k];
     if (r->o->connectivity) {
-        cr_status st = cr_reach_resolve(ctx, r->reaches[k], win, r->wet, r->sea, r->joined);
+        cr_status st = cr_reach_resolve(ctx, r->reaches[k], win, r->wet, level_seeds(r, win, k * plane_step(r)),
+                                        r->joined);
         if (st != CR_OK)
             return st;
     }
@@ -402,10 +483,10 @@ static cr_status write_confidence(cr_ctx *ctx, run *r, const cr_window *win, int
     cr_status st = CR_OK;
     if (r->o->connectivity) {
         wet_cells(r, win, high);
-        st = cr_reach_resolve(ctx, r->high[k], win, r->wet, r->sea, r->joined_high);
+        st = cr_reach_resolve(ctx, r->high[k], win, r->wet, level_seeds(r, win, 3 * k + 2), r->joined_high);
         wet_cells(r, win, low);
         if (st == CR_OK)
-            st = cr_reach_resolve(ctx, r->low[k], win, r->wet, r->sea, r->joined);
+            st = cr_reach_resolve(ctx, r->low[k], win, r->wet, level_seeds(r, win, 3 * k + 1), r->joined);
     } else {
         for (size_t i = 0; i < n; i++) {
             r->joined[i] = r->valid[i] && r->z[i] < low;
@@ -447,9 +528,9 @@ enum { OUT_DEPTH, OUT_CLASSES, OUT_PROBABILITY, OUT_COUNT };
 static cr_status scan_confidence(cr_ctx *ctx, run *r, const cr_window *win, int k)
 {
     wet_cells(r, win, r->water[k] - r->spread);
-    cr_status st = cr_reach_scan(ctx, r->low[k], win, r->wet, r->sea);
+    cr_status st = cr_reach_scan(ctx, r->low[k], win, r->wet, level_seeds(r, win, 3 * k + 1));
     wet_cells(r, win, r->water[k] + r->spread);
-    return st == CR_OK ? cr_reach_scan(ctx, r->high[k], win, r->wet, r->sea) : st;
+    return st == CR_OK ? cr_reach_scan(ctx, r->high[k], win, r->wet, level_seeds(r, win, 3 * k + 2)) : st;
 }
 
 /* One tile of a pass. */
@@ -476,7 +557,7 @@ static cr_status run_tile(cr_ctx *ctx, run *r, pass p, const cr_window *win, cr_
     for (int k = 0; k < r->o->level_count && st == CR_OK; k++) {
         wet_cells(r, win, r->water[k]);
         if (p == PASS_SCAN)
-            st = cr_reach_scan(ctx, r->reaches[k], win, r->wet, r->sea);
+            st = cr_reach_scan(ctx, r->reaches[k], win, r->wet, level_seeds(r, win, k * plane_step(r)));
         else
             st = write_depths(ctx, r, win, k, w[OUT_DEPTH], &stats[k]);
         if (st == CR_OK && r->conf && p == PASS_SCAN)
@@ -492,7 +573,7 @@ static cr_status run_pass(cr_ctx *ctx, run *r, pass p, cr_writer *const *w, cr_i
 {
     cr_status st = CR_OK;
     for (int64_t i = 0; i < r->windows && st == CR_OK; i++) {
-        cr_window win = cr_grid_window(r->grid, r->o->tile, i);
+        cr_window win = cr_grid_window(r->part_grid, r->o->tile, i);
         st = run_tile(ctx, r, p, &win, w, stats);
         if (st == CR_OK && !cr_ctx_progress(ctx, (double)(i + 1) / (double)r->windows, NULL))
             st = cr_ctx_fail(ctx, CR_E_CANCELLED, "inundation of '%s' was cancelled", r->dem_path);
@@ -729,7 +810,9 @@ static cr_status open_writer(cr_ctx *ctx, run *r, const char *out_path, int whic
             wo.category_colors = CLASS_COLORS;
         }
         wo.input_paths = (const char *const *)r->input_files;
-        st = cr_writer_open(ctx, out_path, r->grid, &wo, w);
+        st = cr_writer_open(ctx, out_path, r->part_grid, &wo, w);
+        if (st == CR_OK && r->parted)
+            st = cr_tile_mark(ctx, *w, &o->part, &r->part, r->grid->width, r->grid->height);
     }
     for (int k = 0; st == CR_OK && k < o->level_count; k++) {
         char v[64];
@@ -756,6 +839,50 @@ static cr_status open_writer(cr_ctx *ctx, run *r, const char *out_path, int whic
     return st;
 }
 
+/* Adds a file's name (without its folder, which differs between machines) and size to a
+ * fingerprint. */
+static uint64_t fingerprint_file(uint64_t h, const char *path)
+{
+    if (!path)
+        return cr_fnv(h, "-", 1);
+    const char *name = CPLGetFilename(path);
+    h = cr_fnv(h, name, strlen(name) + 1);
+    struct stat sb;
+    int64_t size = stat(path, &sb) == 0 ? (int64_t)sb.st_size : -1;
+    return cr_fnv(h, &size, sizeof size);
+}
+
+/* What the phases of a run in parts must share (docs/inundation.md "In tiles across
+ * machines"): the grid, the DEM, sea and VLM files (name and size), and every option that
+ * changes the answer: connectivity, the thresholds of each land plane, the DEM unit, the
+ * land motion. */
+static uint64_t fingerprint(const run *r)
+{
+    const cr_inundation_opts *o = r->o;
+    uint64_t h = CR_FNV_START;
+    int32_t ints[] = {(int32_t)CR_PARTS_VERSION, r->grid->width, r->grid->height, o->connectivity,
+                      r->sea_conn, o->level_count, r->conf, r->thresholds};
+    h = cr_fnv(h, ints, sizeof ints);
+    h = cr_fnv(h, r->grid->gt, sizeof r->grid->gt);
+    if (r->grid->crs_wkt)
+        h = cr_fnv(h, r->grid->crs_wkt, strlen(r->grid->crs_wkt));
+    h = fingerprint_file(fingerprint_file(fingerprint_file(h, r->dem_path), o->sea_path), o->vlm_path);
+    double doubles[] = {r->to_m, o->vlm, o->vlm_to_m, r->sigma, r->spread};
+    h = cr_fnv(h, doubles, sizeof doubles);
+    for (int k = 0; k < o->level_count; k++) {
+        double w = o->levels[k].rise_m + o->tide_m + o->surge_m - o->datum_offset_m;
+        h = cr_fnv(h, &w, sizeof w);
+    }
+    return h;
+}
+
+/* Phase 3: the join file's bits for the part, checked against the run's fingerprint. */
+static cr_status read_join(cr_ctx *ctx, run *r)
+{
+    return cr_part_join_read(ctx, r->o->join_path, fingerprint(r), r->grid->width, r->grid->height,
+                             &r->part, 1 + r->thresholds, &r->bits);
+}
+
 /* The VLM raster onto the grid. --vlm takes a number or a raster, so a mistyped number
  * ("5mm") arrives here as a path: the message says both readings failed, with GDAL's reason,
  * keeping the status of the open (1 for a missing file, 3 for one GDAL cannot read). */
@@ -775,9 +902,14 @@ static cr_status prepare(cr_ctx *ctx, run *r, const char *const *paths)
 {
     const cr_inundation_opts *o = r->o;
     cr_status st = cr_grid_from_spec(ctx, &o->grid, r->dem_path, &r->grid);
+    r->parted = cr_tile_given(&o->part);
+    if (st == CR_OK)
+        st = cr_tile_window(ctx, r->grid, &o->part, &r->part);
+    if (st == CR_OK && !(r->part_grid = cr_grid_subgrid(r->grid, &r->part)))
+        st = cr_ctx_fail(ctx, CR_E_IO, "out of memory");
     for (int i = 0; i < OUT_COUNT && st == CR_OK; i++)
         if (paths[i])
-            st = cr_output_check_size(ctx, paths[i], r->grid, o->level_count,
+            st = cr_output_check_size(ctx, paths[i], r->part_grid, o->level_count,
                                       cr_grid_spec_source(&o->grid, r->dem_path));
     if (st == CR_OK)
         st = dem_unit(ctx, r);
@@ -789,11 +921,14 @@ static cr_status prepare(cr_ctx *ctx, run *r, const char *const *paths)
     if (st == CR_OK && o->vlm_path && o->vlm_to_m > 0)
         st = vlm_open(ctx, o->vlm_path, r->grid, &r->vlm);
     r->sea_conn = o->connectivity ? o->connectivity : 8;
+    r->thresholds = o->connectivity ? o->level_count * plane_step(r) : 0;
+    if (st == CR_OK && o->join_path)
+        st = read_join(ctx, r);
     if (st == CR_OK)
         st = allocate(ctx, r);
     for (int k = 0; st == CR_OK && k < o->level_count; k++)
         r->water[k] = o->levels[k].rise_m + o->tide_m + o->surge_m - o->datum_offset_m;
-    r->windows = r->grid ? cr_grid_window_count(r->grid, o->tile) : 0;
+    r->windows = r->part_grid ? cr_grid_window_count(r->part_grid, o->tile) : 0;
     return st;
 }
 
@@ -801,7 +936,7 @@ static cr_status prepare(cr_ctx *ctx, run *r, const char *const *paths)
  * reference, the VLM raster and each projections file. A CSL. */
 static char **input_files(const cr_inundation_opts *o, const char *dem_path)
 {
-    const char *one[] = {dem_path, o->sea_path, o->grid.ref, o->vlm_path};
+    const char *one[] = {dem_path, o->sea_path, o->grid.ref, o->vlm_path, o->join_path};
     char **files = NULL;
     for (size_t i = 0; i < sizeof one / sizeof one[0]; i++)
         if (one[i])
@@ -882,6 +1017,8 @@ cr_status cr_inundation(cr_ctx *ctx, const char *dem_path, const char *out_path,
     cr_status st = check_options(ctx, opts);
     if (st != CR_OK)
         return st;
+    if (cr_tile_given(&opts->part) && !opts->join_path)
+        return cr_ctx_fail(ctx, CR_E_USAGE, "the depths of a part need the join of every part's edges (--join)");
     run r = {.o = opts, .dem_path = dem_path, .conf = cr_inundation_has_confidence(opts),
              .input_files = input_files(opts, dem_path)};
     char *extra[2] = {NULL, NULL}; /* the classes and probabilities */
@@ -910,7 +1047,7 @@ cr_status cr_inundation(cr_ctx *ctx, const char *dem_path, const char *out_path,
         cr_ctx_set_progress_range(ctx, at, at + span);
         st = run_pass(ctx, &r, PASS_SEA, NULL, NULL);
         at += span;
-        if (st == CR_OK && r.seeds == 0 && opts->connectivity)
+        if (st == CR_OK && r.seeds == 0 && opts->connectivity && !r.parted)
             st = cr_ctx_fail(ctx, CR_E_DATA,
                              "no sea found in DEM '%s': no nodata or elevation at or below 0 touches the raster edge; give the sea with --sea or use --connectivity none",
                              dem_path);
@@ -919,7 +1056,7 @@ cr_status cr_inundation(cr_ctx *ctx, const char *dem_path, const char *out_path,
         cr_ctx_set_progress_range(ctx, at, at + span);
         st = run_pass(ctx, &r, PASS_SCAN, NULL, NULL);
         at += span;
-        if (st == CR_OK && r.sea_file && r.seeds == 0)
+        if (st == CR_OK && r.sea_file && r.seeds == 0 && !r.parted)
             st = cr_ctx_fail(ctx, CR_E_DATA, "sea file '%s' covers no cell of the grid of '%s'",
                              opts->sea_path, dem_path);
     }
@@ -961,4 +1098,233 @@ cr_status cr_inundation(cr_ctx *ctx, const char *dem_path, const char *out_path,
     free(extra[0]), free(extra[1]);
     release(&r);
     return st;
+}
+
+/* ---- phase 1 of a run in parts: the edges of one part ---- */
+
+/* The whole part in memory, for labelling it at once. */
+typedef struct part_cells {
+    double *z;
+    uint8_t *valid, *cand, *seed, *land;
+    cr_reach_labels *sea_labels, *land_labels;
+} part_cells;
+
+static void part_cells_free(part_cells *c)
+{
+    free(c->z), free(c->valid), free(c->cand), free(c->seed), free(c->land);
+    cr_reach_labels_free(c->sea_labels);
+    cr_reach_labels_free(c->land_labels);
+}
+
+/* Copies the tile's cells (a window of the part) into the part's arrays: the sea's
+ * candidates and seeds are the --sea file's cells when there is one. */
+static void keep_tile(const run *r, const cr_window *win, part_cells *c)
+{
+    for (int y = 0; y < win->h; y++) {
+        size_t from = (size_t)y * win->w, to = (size_t)(win->y + y) * r->part.w + win->x;
+        memcpy(c->z + to, r->z + from, sizeof *c->z * (size_t)win->w);
+        memcpy(c->valid + to, r->valid + from, (size_t)win->w);
+        memcpy(c->cand + to, r->sea_file ? r->sea + from : r->cand + from, (size_t)win->w);
+        memcpy(c->seed + to, r->sea_file ? r->sea + from : r->seed + from, (size_t)win->w);
+    }
+}
+
+/* Reads the part tile by tile (the windows the other phases read) into c. */
+static cr_status read_part(cr_ctx *ctx, run *r, part_cells *c)
+{
+    size_t n = (size_t)r->part.w * r->part.h;
+    c->z = malloc(sizeof *c->z * n);
+    c->valid = malloc(n), c->cand = malloc(n), c->seed = malloc(n), c->land = malloc(n);
+    c->sea_labels = cr_reach_labels_new(), c->land_labels = cr_reach_labels_new();
+    if (!c->z || !c->valid || !c->cand || !c->seed || !c->land || !c->sea_labels || !c->land_labels)
+        return cr_ctx_fail(ctx, CR_E_IO, "out of memory for a part of %d x %d cells of '%s'; use more tiles",
+                           r->part.w, r->part.h, r->dem_path);
+    cr_status st = CR_OK;
+    for (int64_t i = 0; i < r->windows && st == CR_OK; i++) {
+        cr_window win = cr_grid_window(r->part_grid, r->o->tile, i);
+        st = read_tile(ctx, r, &win);
+        if (st == CR_OK && r->sea_file)
+            st = tile_sea(ctx, r, &win);
+        if (st == CR_OK)
+            keep_tile(r, &win, c);
+        if (st == CR_OK && !cr_ctx_progress(ctx, 0.5 * (double)(i + 1) / (double)r->windows, NULL))
+            st = cr_ctx_fail(ctx, CR_E_CANCELLED, "inundation of '%s' was cancelled", r->dem_path);
+    }
+    return st;
+}
+
+/* Fills a plane's labels of the part's border cells from a labelling of the part. */
+static void border_labels(const run *r, const cr_reach_view *v, cr_part_plane *pl)
+{
+    int w = r->part.w, h = r->part.h;
+    for (int x = 0; x < w; x++) {
+        int32_t top = v->comp[x], bottom = v->comp[(size_t)(h - 1) * w + x];
+        pl->labels[x] = top >= 0 ? v->border[top] : -1;
+        pl->labels[w + x] = bottom >= 0 ? v->border[bottom] : -1;
+    }
+    for (int y = 0; y < h; y++) {
+        int32_t left = v->comp[(size_t)y * w], right = v->comp[(size_t)y * w + w - 1];
+        pl->labels[2 * w + y] = left >= 0 ? v->border[left] : -1;
+        pl->labels[2 * w + h + y] = right >= 0 ? v->border[right] : -1;
+    }
+}
+
+/* Orders (land, sea candidate) pairs. */
+static int pair_cmp(const void *a, const void *b)
+{
+    const uint32_t *p = a, *q = b;
+    return p[0] != q[0] ? (p[0] < q[0] ? -1 : 1) : p[1] != q[1] ? (p[1] < q[1] ? -1 : 1) : 0;
+}
+
+/* Adds the pair (land, sea) unless it was the last one added; fails when out of memory. */
+static int add_pair(cr_part_plane *pl, int64_t *cap, uint32_t land, uint32_t sea)
+{
+    if (pl->pairs > 0 && pl->pair[2 * pl->pairs - 2] == land && pl->pair[2 * pl->pairs - 1] == sea)
+        return 1;
+    if (pl->pairs == *cap) {
+        int64_t grown = *cap ? 2 * *cap : 1024;
+        uint32_t *p = realloc(pl->pair, sizeof *p * (size_t)(2 * grown));
+        if (!p)
+            return 0;
+        pl->pair = p;
+        *cap = grown;
+    }
+    pl->pair[2 * pl->pairs] = land;
+    pl->pair[2 * pl->pairs + 1] = sea;
+    pl->pairs++;
+    return 1;
+}
+
+/* The land plane of one threshold: the components of land below it that reach the part's
+ * border, which of them touch (the cell or a neighbour) a sea candidate that is sea within
+ * the part (seeded) and which sea candidates along the border they touch, for the join to
+ * decide. */
+static cr_status land_plane(cr_ctx *ctx, const run *r, part_cells *c, const cr_reach_view *sea,
+                            double threshold, cr_part_plane *pl)
+{
+    int w = r->part.w, h = r->part.h;
+    size_t n = (size_t)w * h;
+    for (size_t i = 0; i < n; i++)
+        c->land[i] = c->valid[i] && c->z[i] < threshold;
+    cr_reach_view land;
+    cr_status st = cr_reach_label_window(ctx, c->land_labels, w, h, r->o->connectivity, c->land, NULL, &land);
+    if (st != CR_OK)
+        return st;
+    pl->count = land.border_count;
+    if (!(pl->seeded = calloc((size_t)pl->count + 1, 1)))
+        return cr_ctx_fail(ctx, CR_E_IO, "out of memory for the edges of '%s'", r->dem_path);
+    border_labels(r, &land, pl);
+    int reach = r->o->connectivity == 8;
+    int64_t cap = 0;
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++) {
+            int32_t l = land.comp[(size_t)y * w + x];
+            int32_t b = l >= 0 ? land.border[l] : -1;
+            if (b < 0 || pl->seeded[b])
+                continue;
+            for (int ny = y - 1; ny <= y + 1; ny++)
+                for (int nx = x - 1; nx <= x + 1; nx++) {
+                    if (ny < 0 || ny >= h || nx < 0 || nx >= w || (!reach && nx != x && ny != y))
+                        continue;
+                    int32_t s = sea->comp[(size_t)ny * w + nx];
+                    if (s < 0)
+                        continue;
+                    if (sea->seeded[s])
+                        pl->seeded[b] = 1;
+                    else if (sea->border[s] >= 0 && !add_pair(pl, &cap, (uint32_t)b, (uint32_t)sea->border[s]))
+                        return cr_ctx_fail(ctx, CR_E_IO, "out of memory for the edges of '%s'", r->dem_path);
+                }
+        }
+    if (pl->pairs > 1) { /* each pair once */
+        qsort(pl->pair, (size_t)pl->pairs, 2 * sizeof *pl->pair, pair_cmp);
+        int64_t k = 1;
+        for (int64_t i = 1; i < pl->pairs; i++)
+            if (pair_cmp(pl->pair + 2 * i, pl->pair + 2 * (k - 1)) != 0) {
+                pl->pair[2 * k] = pl->pair[2 * i];
+                pl->pair[2 * k + 1] = pl->pair[2 * i + 1];
+                k++;
+            }
+        pl->pairs = k;
+    }
+    return CR_OK;
+}
+
+/* The threshold of land plane t (parts.h). */
+static double plane_threshold(const run *r, int t)
+{
+    int k = t / plane_step(r), which = t % plane_step(r);
+    return which == 0 ? r->water[k] : which == 1 ? r->water[k] - r->spread : r->water[k] + r->spread;
+}
+
+/* Labels the part and fills e: the sea's candidates, then each land plane. The labels of
+ * the sea's candidates are kept while the land planes are labelled. */
+static cr_status label_part(cr_ctx *ctx, run *r, part_cells *c, cr_part_edges *e)
+{
+    size_t n = (size_t)r->part.w * r->part.h;
+    e->seeds = count_set(c->seed, n);
+    cr_reach_view sea;
+    cr_status st = cr_reach_label_window(ctx, c->sea_labels, r->part.w, r->part.h, r->sea_conn, c->cand,
+                                         c->seed, &sea);
+    if (st != CR_OK)
+        return st;
+    cr_part_plane *p0 = &e->plane[0];
+    p0->count = sea.border_count;
+    if (!(p0->seeded = calloc((size_t)p0->count + 1, 1)))
+        return cr_ctx_fail(ctx, CR_E_IO, "out of memory for the edges of '%s'", r->dem_path);
+    for (int32_t k = 0; k < sea.count; k++)
+        if (sea.border[k] >= 0)
+            p0->seeded[sea.border[k]] = sea.seeded[k];
+    border_labels(r, &sea, p0);
+    for (int t = 0; t < r->thresholds && st == CR_OK; t++) {
+        st = land_plane(ctx, r, c, &sea, plane_threshold(r, t), &e->plane[1 + t]);
+        if (st == CR_OK && !cr_ctx_progress(ctx, 0.5 + 0.5 * (double)(t + 1) / r->thresholds, NULL))
+            st = cr_ctx_fail(ctx, CR_E_CANCELLED, "inundation of '%s' was cancelled", r->dem_path);
+    }
+    return st;
+}
+
+cr_status cr_inundation_edges(cr_ctx *ctx, const char *dem_path, const char *edges_path,
+                              const cr_inundation_opts *opts)
+{
+    cr_status st = check_options(ctx, opts);
+    if (st != CR_OK)
+        return st;
+    run r = {.o = opts, .dem_path = dem_path, .conf = cr_inundation_has_confidence(opts),
+             .input_files = input_files(opts, dem_path)};
+    if (r.conf) {
+        r.sigma = hypot(opts->dem_rmse_m, opts->datum_rmse_m);
+        r.quantile = cr_normal_quantile(opts->confidence);
+        r.spread = r.quantile * r.sigma;
+    }
+    st = cr_outputs_check(ctx, edges_path, "edge file", NULL, (const char *const *)r.input_files,
+                          opts->overwrite);
+    const char *no_outputs[OUT_COUNT] = {NULL, NULL, NULL};
+    if (st == CR_OK)
+        st = prepare(ctx, &r, no_outputs);
+    part_cells cells = {0};
+    cr_part_edges e = {.full_w = r.grid ? r.grid->width : 0, .full_h = r.grid ? r.grid->height : 0,
+                       .win = r.part, .tile_index = opts->part.index, .tile_count = opts->part.count,
+                       .connectivity = opts->connectivity, .sea_connectivity = r.sea_conn,
+                       .thresholds = r.thresholds};
+    if (st == CR_OK) {
+        e.fingerprint = fingerprint(&r);
+        st = cr_part_edges_alloc(ctx, &e);
+    }
+    if (st == CR_OK)
+        st = read_part(ctx, &r, &cells);
+    if (st == CR_OK)
+        st = label_part(ctx, &r, &cells, &e);
+    part_cells_free(&cells);
+    if (st == CR_OK)
+        st = cr_part_edges_write(ctx, edges_path, &e, opts->overwrite);
+    cr_part_edges_release(&e);
+    release(&r);
+    return st;
+}
+
+cr_status cr_inundation_join(cr_ctx *ctx, const char *const *edge_paths, int count, const char *join_path,
+                             int overwrite)
+{
+    cr_status st = cr_outputs_check(ctx, join_path, "join file", NULL, edge_paths, overwrite);
+    return st == CR_OK ? cr_part_join(ctx, edge_paths, count, join_path, overwrite) : st;
 }

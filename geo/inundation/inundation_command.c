@@ -39,13 +39,23 @@ typedef struct inundation_args {
     char *confidence_path, *probability_path; /* with confidence: the files written */
     char *confidence_style;      /* with --qml and confidence: the classes' style */
     const char **styles;         /* the command's styles and confidence_style */
+    /* in parts across machines (docs/inundation.md "In tiles across machines") */
+    int phase;                   /* --phase: PHASE_WHOLE, or one of PHASES' index + 1 */
+    const char *tile;            /* --tile I/N */
+    const char *window;          /* --window XOFF,YOFF,XSIZE,YSIZE */
+    char **edge_files;           /* --phase join: the edge files (positional) */
 } inundation_args;
+
+/* --phase: the three phases of a run in parts; none given: the whole run. */
+static const char *const PHASES[] = {"edges", "join", "depth", NULL};
+enum { PHASE_EDGES, PHASE_JOIN, PHASE_DEPTH, PHASE_WHOLE = -1 };
 
 static void init(void *opts)
 {
     inundation_args *a = opts;
     cr_inundation_opts_init(&a->o);
     a->years = NAN;
+    a->phase = PHASE_WHOLE;
     /* NaN until given: --datum-rmse and --confidence mean nothing without --dem-rmse. */
     a->o.dem_rmse_m = a->o.datum_rmse_m = a->o.confidence = NAN;
 }
@@ -122,6 +132,15 @@ static const cr_arg ARGS[] = {
     CR_OPT_STRING("location", NULL, inundation_args, location, "ID",
                   "location id in NetCDF projections (default: the nearest to the DEM's centre)"),
     CR_OPT__QML,
+    /* in parts across machines */
+    CR_OPT_CHOICE("phase", inundation_args, phase, "edges|join|depth", PHASES,
+                  "one phase of a run in parts: edges per part, join once, depth per part"),
+    CR_OPT_STRING("tile", NULL, inundation_args, tile, "I/N", "the part: tile I of N (phases edges and depth)"),
+    CR_OPT_STRING("window", NULL, inundation_args, window, "XOFF,YOFF,XSIZE,YSIZE",
+                  "the part: a window on the 512-cell block grid (phases edges and depth)"),
+    CR_OPT_INPUT("join", inundation_args, o.join_path, "FILE", "phase depth: the join file of every part's edges"),
+    CR_OPT_ROW(CR_ARG_LIST, CR_ROLE_INPUT, CR_ARGF_POSITIONAL, "edges", NULL, inundation_args, edge_files,
+               "EDGES", "phase join: the edge file of every part", NULL, NULL),
     CR_OPT_END,
 };
 
@@ -241,9 +260,41 @@ static cr_status load_projections(cr_ctx *ctx, inundation_args *a)
     return CR_OK;
 }
 
+/* The options of a run in parts: which phase takes what. */
+static cr_status check_phase(cr_ctx *ctx, inundation_args *a)
+{
+    if (a->edge_files && a->phase != PHASE_JOIN)
+        return cr_ctx_fail(ctx, CR_E_USAGE, "'%s': only --phase join takes files without an option (the DEM is --dem)",
+                           a->edge_files[0]);
+    if (a->phase == PHASE_JOIN) {
+        if (a->dem || a->tile || a->window || a->o.join_path)
+            return cr_ctx_fail(ctx, CR_E_USAGE, "--phase join takes the edge files and -o only");
+        if (!a->edge_files || !a->base.output)
+            return cr_ctx_fail(ctx, CR_E_USAGE, "--phase join wants the edge file of every part and -o JOIN_FILE");
+        a->base.qml = 0;
+        return CR_OK;
+    }
+    if (a->phase == PHASE_WHOLE && (a->tile || a->window || a->o.join_path))
+        return cr_ctx_fail(ctx, CR_E_USAGE, "%s is for a run in parts: give --phase edges or depth",
+                           a->tile ? "--tile" : a->window ? "--window" : "--join");
+    if (a->phase == PHASE_EDGES && a->o.join_path)
+        return cr_ctx_fail(ctx, CR_E_USAGE, "--join is for --phase depth");
+    if (a->phase == PHASE_DEPTH && !a->o.join_path)
+        return cr_ctx_fail(ctx, CR_E_USAGE, "--phase depth needs --join JOIN_FILE (from --phase join)");
+    if (a->phase == PHASE_EDGES)
+        a->base.qml = 0; /* the edge file is no raster */
+    cr_status st = a->tile ? cr_tile_parse(ctx, a->tile, &a->o.part) : CR_OK;
+    if (st == CR_OK && a->window)
+        st = cr_tile_parse_window(ctx, a->window, &a->o.part);
+    return st;
+}
+
 static cr_status check(cr_ctx *ctx, void *opts)
 {
     inundation_args *a = opts;
+    cr_status phase = a->list ? CR_OK : check_phase(ctx, a);
+    if (phase != CR_OK || a->phase == PHASE_JOIN)
+        return phase;
     if (a->list) {
         a->base.qml = 0; /* nothing is written */
         return a->location && !a->projection_files
@@ -290,6 +341,9 @@ static cr_status run(cr_ctx *ctx, void *opts, const cr_command_call *call, cr_co
 {
     (void)call, (void)result;
     inundation_args *a = opts;
+    if (a->phase == PHASE_JOIN)
+        return cr_inundation_join(ctx, (const char *const *)a->edge_files, CSLCount(a->edge_files),
+                                  a->base.output, a->base.overwrite);
     cr_status st = load_projections(ctx, a);
     if (st != CR_OK || a->list)
         return st;
@@ -302,6 +356,8 @@ static cr_status run(cr_ctx *ctx, void *opts, const cr_command_call *call, cr_co
     a->stats = calloc((size_t)a->o.level_count, sizeof *a->stats);
     if (!a->stats)
         return cr_ctx_fail(ctx, CR_E_IO, "out of memory");
+    if (a->phase == PHASE_EDGES)
+        return cr_inundation_edges(ctx, a->dem, a->base.output, &a->o);
     if (cr_inundation_has_confidence(&a->o)) {
         st = cr_inundation_confidence_paths(ctx, a->base.output, &a->o, &a->confidence_path,
                                             &a->probability_path);
@@ -552,7 +608,15 @@ static void summarise(const void *opts, FILE *text, cr_command_result *result)
 {
     const inundation_args *a = opts;
     result->is_report = a->list;
-    if (a->list && a->projections)
+    if (a->phase == PHASE_EDGES || a->phase == PHASE_JOIN) { /* files between the phases */
+        if (a->base.json) {
+            result->json = json_object_new_object();
+            json_object_object_add(result->json, "phase", json_object_new_string(PHASES[a->phase]));
+            json_object_object_add(result->json, "output", json_object_new_string(a->base.output));
+        } else {
+            fprintf(text, "wrote the %s file %s\n", a->phase == PHASE_EDGES ? "edge" : "join", a->base.output);
+        }
+    } else if (a->list && a->projections)
         local_list(a, text, result);
     else if (a->list && a->base.json)
         result->json = scenarios_json();

@@ -159,7 +159,8 @@ static void link_cell(int32_t *p, const uint8_t *wet, int32_t i, int x, int y, i
         union_local(p, i, i - w + 1);
 }
 
-/* Labels the wet cells of a w x h tile into components (see tile_labels). */
+/* Labels the wet cells of a w x h tile into components (see tile_labels); seed may be
+ * NULL (no seeds). */
 static void label_tile(tile_labels *t, int w, int h, int connectivity, const uint8_t *wet,
                        const uint8_t *seed)
 {
@@ -190,7 +191,7 @@ static void label_tile(tile_labels *t, int w, int h, int connectivity, const uin
         } else {
             t->comp[i] = t->comp[root];
         }
-        if (seed[i])
+        if (seed && seed[i])
             t->seeded[t->comp[i]] = 1;
     }
 }
@@ -336,5 +337,23 @@ cr_status cr_reach_resolve(cr_ctx *ctx, cr_reach *r, const cr_window *win, const
             t->seeded[c] = r->uf_seeded[find_root(r->uf_parent, t->global[c])];
     for (size_t i = 0; i < cells; i++)
         joined[i] = t->comp[i] >= 0 ? t->seeded[t->comp[i]] : 0;
+    return CR_OK;
+}
+
+cr_status cr_reach_label_window(cr_ctx *ctx, cr_reach_labels *t, int w, int h, int connectivity,
+                                const uint8_t *wet, const uint8_t *seed, cr_reach_view *out)
+{
+    size_t cells = (size_t)w * (size_t)h;
+    if (cells > (size_t)INT32_MAX)
+        return cr_ctx_fail(ctx, CR_E_USAGE,
+                           "a part of %d x %d cells is too large to label at once; use more tiles", w, h);
+    if (!reserve_tile(t, cells))
+        return cr_ctx_fail(ctx, CR_E_IO, "out of memory labelling connected cells of %d x %d", w, h);
+    label_tile(t, w, h, connectivity, wet, seed);
+    out->border_count = number_border_components(t, w, h, 0);
+    out->comp = t->comp;
+    out->seeded = t->seeded;
+    out->border = t->global;
+    out->count = t->count;
     return CR_OK;
 }

@@ -54,4 +54,22 @@ cr_status cr_reach_scan(cr_ctx *ctx, cr_reach *r, const cr_window *win, const ui
 cr_status cr_reach_resolve(cr_ctx *ctx, cr_reach *r, const cr_window *win, const uint8_t *wet,
                            const uint8_t *seed, uint8_t *joined);
 
+/* One window labelled whole, for phase 1 of a run in parts (docs/inundation.md "In tiles
+ * across machines"): its wet cells' components, numbered by first appearance in row-major
+ * order, those touching the window's border numbered again 0, 1, ... in that order. The
+ * arrays are the labels' own, valid until they are used again. */
+typedef struct cr_reach_view {
+    const int32_t *comp;    /* per cell: component, -1 for dry cells */
+    const uint8_t *seeded;  /* per component: holds a seed */
+    const int32_t *border;  /* per component: its number among the border ones, else -1 */
+    int32_t count;          /* components */
+    int32_t border_count;   /* components touching the border */
+} cr_reach_view;
+
+/* Labels a w x h window (at most 2^31 - 1 cells) of wet cells with connectivity 4 or 8;
+ * seed may be NULL. Fails with CR_E_USAGE when the window is too large, CR_E_IO when out
+ * of memory. */
+cr_status cr_reach_label_window(cr_ctx *ctx, cr_reach_labels *labels, int w, int h, int connectivity,
+                                const uint8_t *wet, const uint8_t *seed, cr_reach_view *out);
+
 #endif

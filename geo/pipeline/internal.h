@@ -154,6 +154,29 @@ const claim *cr_pl_find_claim(const loader *L, const char *key);
  * ordered after (order.c). */
 cr_status cr_pl_build_stages(loader *L, json_object *doc, char **sets);
 
+/* ---- tiles.c ---- */
+
+/* One job of a tiled stage: its command, stage object and name (both owned). */
+typedef struct cr_pl_part {
+    const char *command; /* static: "score", "mosaic", ... */
+    json_object *obj;
+    char *name;
+} cr_pl_part;
+
+typedef struct cr_pl_parts {
+    cr_pl_part *part;
+    int n;
+} cr_pl_parts;
+
+/* The jobs a stage object with "tiles": N (stage k of the file, command, expanded name) runs
+ * as, in order: the tile jobs, then the step that joins them, which keeps the stage's name and
+ * output (tiles.c says the recipes). Fails with CR_E_DATA naming the stage when "tiles" is not a
+ * whole number from 1 to CR_TILE_MAX, the command does not split, the stage has no output or
+ * sets a key the expansion sets. Free with cr_pl_parts_free() in every case. */
+cr_status cr_pl_tiled_parts(loader *L, json_object *obj, int k, const char *command, const char *name,
+                            cr_pl_parts *parts);
+void cr_pl_parts_free(cr_pl_parts *parts);
+
 /* ---- order.c ---- */
 
 /* Stage names are unique; the first repeated one (in the file's order) is named. */

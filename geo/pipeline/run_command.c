@@ -716,7 +716,11 @@ static cr_status show(cr_ctx *ctx, run_args *a, cr_command_result *result)
 static cr_status run(cr_ctx *ctx, void *opts, const cr_command_call *call, cr_command_result *result)
 {
     run_args *a = opts;
-    cr_status st = cr_pipeline_load(ctx, a->files[0], a->sets, &a->p);
+    /* What --emit writes runs elsewhere (Snakemake's folder, a cluster node): every path in it
+     * absolute, so the pipeline is read by its absolute path. */
+    char *absolute = a->emit ? realpath(a->files[0], NULL) : NULL;
+    cr_status st = cr_pipeline_load(ctx, absolute ? absolute : a->files[0], a->sets, &a->p);
+    free(absolute);
     if (st == CR_OK)
         a->p->content_hash = a->checksum;
     const char *slash = strrchr(a->files[0], '/');

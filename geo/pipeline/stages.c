@@ -645,9 +645,16 @@ static cr_status build_stage(loader *L, json_object *obj, int k, const char *com
             CSLDestroy(canonical);
             break;
         }
-        st.argv = add_values(st.argv, key, values, repeatable);
-        st.written = add_values(st.written, key, written, repeatable);
-        st.canonical = add_values(st.canonical, key, (is_input || is_output) ? canonical : values, repeatable);
+        if (arg && (arg->flags & CR_ARGF_POSITIONAL)) { /* given without its name: mosaic's TILE... */
+            st.argv = CSLMerge(st.argv, values);
+            st.written = CSLMerge(st.written, written);
+            st.canonical = CSLMerge(st.canonical, (is_input || is_output) ? canonical : values);
+        } else {
+            st.argv = add_values(st.argv, key, values, repeatable);
+            st.written = add_values(st.written, key, written, repeatable);
+            st.canonical = add_values(st.canonical, key, (is_input || is_output) ? canonical : values,
+                                      repeatable);
+        }
         CSLDestroy(values);
         CSLDestroy(written);
         CSLDestroy(canonical);
@@ -672,6 +679,24 @@ static cr_status build_stage(loader *L, json_object *obj, int k, const char *com
     CPLFree(output);
     /* The strings came from CPL: move them to malloc ownership for cr_pipeline_free(). */
     return stage_done(L, &st, base_name, status);
+}
+
+/* Builds the jobs of a stage object with "tiles" (tiles.c): each a stage of its own, named
+ * after name and taking the expansion's labels; name and labels are taken. */
+static cr_status build_tiled(loader *L, json_object *obj, int k, const char *base_name, char *name,
+                             char **labels, const int *pick, const char *command)
+{
+    cr_pl_parts parts;
+    cr_status st = cr_pl_tiled_parts(L, obj, k, command, name, &parts);
+    for (int i = 0; st == CR_OK && i < parts.n; i++) {
+        cr_pl_part *part = &parts.part[i];
+        st = build_stage(L, part->obj, k, part->command, base_name, part->name, CSLDuplicate(labels), pick);
+        part->name = NULL; /* taken */
+    }
+    cr_pl_parts_free(&parts);
+    CPLFree(name);
+    CSLDestroy(labels);
+    return st;
 }
 
 /* text with every "{input}" (or "{output}": what) replaced by the one file of files;
@@ -1082,7 +1107,9 @@ static cr_status expand_stage(loader *L, json_object *obj, size_t k, const char 
             }
         if (st == CR_OK && exec && one != obj)
             st = check_exec(L, one, k);
-        if (st == CR_OK)
+        if (st == CR_OK && !exec && json_object_object_get_ex(one, "tiles", NULL))
+            st = build_tiled(L, one, (int)k, base, name, labels, pick, command);
+        else if (st == CR_OK)
             st = exec ? build_exec(L, one, (int)k, base, name, labels, pick)
                       : build_stage(L, one, (int)k, command, base, name, labels, pick);
         else

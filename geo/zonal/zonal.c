@@ -5,8 +5,15 @@
  * computes the coverage of each of its zones over the tile and their partial sums; the
  * calling thread merges the partials into the zones in tile order, and a zone is
  * finished (its statistics computed, its cells' lists freed) when its last tile is
- * merged. */
+ * merged.
+ *
+ * Split across machines (--tile, --window with --partial), a run reads only the blocks of
+ * its window and writes each zone's partial accumulator over each block to a part file
+ * instead of merging it; cr_zonal_merge() merges the parts' records in the same block
+ * order, so that every zone gets the same sums in the same order, to the last bit. */
 #define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,6 +46,7 @@ void cr_zonal_summary_clear(cr_zonal_summary *summary)
         return;
     cr_grid_free(summary->grid);
     CSLDestroy(summary->renamed);
+    free(summary->exposure_path);
     memset(summary, 0, sizeof *summary);
 }
 
@@ -94,6 +102,11 @@ typedef struct job {
     int workers, slots;
     worker_state *ws;
     tile_out *out;
+    cr_window part;        /* the cells read: the whole grid, or --tile's or --window's */
+    FILE *part_file;       /* --partial: where the records go */
+    int64_t part_records;
+    cr_class_spec classes; /* the class scheme of score_mean, once resolved */
+    int classes_resolved;
 } job;
 
 /* ---- the inputs ---- */
@@ -379,7 +392,16 @@ static cr_status prepare_sources(cr_ctx *ctx, job *j, cr_zonal_summary *s)
              tx_++)                                                                                \
             for (int64_t index = (int64_t)ty_ * (cols) + tx_, once_ = 1; once_; once_ = 0)
 
-/* Lists the tiles met by zones, each with its zones in feature order. */
+/* 1 when grid block t lies in the part of the grid the run reads (blocks lie wholly
+ * inside or outside it: parts are aligned to them). */
+static int block_in_part(const job *j, int64_t t)
+{
+    cr_window b = cr_grid_window(j->grid, CR_BLOCK_SIZE, t);
+    return b.x >= j->part.x && b.x < j->part.x + j->part.w && b.y >= j->part.y &&
+           b.y < j->part.y + j->part.h;
+}
+
+/* Lists the tiles of the part met by zones, each with its zones in feature order. */
 static cr_status index_tiles(cr_ctx *ctx, job *j)
 {
     int64_t all = cr_grid_window_count(j->grid, CR_BLOCK_SIZE);
@@ -395,6 +417,8 @@ static cr_status index_tiles(cr_ctx *ctx, job *j)
     int64_t pairs = 0;
     for (int64_t z = 0; z < j->zones.count; z++)
         FOR_ZONE_TILES(j->zones.zone[z].box, cols, t) {
+            if (!block_in_part(j, t))
+                continue;
             count[t]++;
             j->remaining[z]++;
             pairs++;
@@ -421,6 +445,8 @@ static cr_status index_tiles(cr_ctx *ctx, job *j)
     memset(count, 0, ((size_t)all + 1) * sizeof *count);
     for (int64_t z = 0; z < j->zones.count; z++)
         FOR_ZONE_TILES(j->zones.zone[z].box, cols, t) {
+            if (!block_in_part(j, t))
+                continue;
             int64_t k = slot[t];
             j->tile_zones[j->tile_start[k] + count[t]++] = z;
             cr_window part = cr_window_intersect(j->zones.zone[z].box, cr_grid_window(j->grid, CR_BLOCK_SIZE, t));
@@ -607,7 +633,11 @@ static cr_status emit(cr_ctx *ctx, void *arg, int64_t index, int slot)
     if (out->bad_source >= 0)
         return range_error(ctx, j, index, out);
     int64_t first = j->tile_start[index], nz = j->tile_start[index + 1] - first;
-    for (int64_t i = 0; i < nz; i++) {
+    for (int64_t i = 0; j->part_file && i < nz; i++)
+        cr_zpart_write_record(j->part_file, plan, j->tile_index[index], j->tile_zones[first + i],
+                              out->acc + (size_t)i * plan->acc_size,
+                              out->lists + (size_t)i * plan->nlists, j->part_records++ == 0);
+    for (int64_t i = 0; !j->part_file && i < nz; i++) {
         int64_t z = j->tile_zones[first + i];
         if (!j->acc[z]) {
             j->acc[z] = malloc(plan->acc_size * sizeof(double));
@@ -628,20 +658,32 @@ static cr_status emit(cr_ctx *ctx, void *arg, int64_t index, int slot)
     return CR_OK;
 }
 
+/* The zones' accumulators while their blocks are merged, and the table of results. */
+static cr_status alloc_results(cr_ctx *ctx, job *j)
+{
+    size_t nz = (size_t)(j->zones.count ? j->zones.count : 1);
+    j->acc = calloc(nz, sizeof *j->acc);
+    j->lists = calloc(nz, sizeof *j->lists);
+    j->values = malloc((size_t)(j->ncolumns ? j->ncolumns : 1) * nz * sizeof *j->values);
+    if (!j->acc || !j->lists || !j->values)
+        return cr_ctx_fail(ctx, CR_E_IO, "out of memory");
+    return CR_OK;
+}
+
 static cr_status run_tiles(cr_ctx *ctx, job *j)
 {
     j->workers = cr_ctx_threads(ctx);
     j->slots = 2 * j->workers;
     j->ws = calloc((size_t)j->workers, sizeof *j->ws);
     j->out = calloc((size_t)j->slots, sizeof *j->out);
-    size_t nz = (size_t)(j->zones.count ? j->zones.count : 1);
-    j->acc = calloc(nz, sizeof *j->acc);
-    j->lists = calloc(nz, sizeof *j->lists);
-    j->values = malloc((size_t)(j->ncolumns ? j->ncolumns : 1) * nz * sizeof *j->values);
-    if (!j->ws || !j->out || !j->acc || !j->lists || !j->values)
+    if (!j->ws || !j->out)
         return cr_ctx_fail(ctx, CR_E_IO, "out of memory");
-    /* Zones that meet no tile (outside the grid, or empty) are finished now. */
-    for (int64_t z = 0; z < j->zones.count; z++)
+    cr_status st = alloc_results(ctx, j);
+    if (st != CR_OK)
+        return st;
+    /* Zones that meet no tile (outside the grid, or empty) are finished now; a part
+     * finishes none (the merge does). */
+    for (int64_t z = 0; !j->part_file && z < j->zones.count; z++)
         if (j->remaining[z] == 0)
             finish_zone(j, z);
     return cr_parallel_ordered(ctx, j->workers, j->slots, j->ntiles, work, emit, j);
@@ -657,13 +699,15 @@ static int well_covered(const job *j, int64_t z)
     return !isnan(cov) && cov >= j->o->min_coverage - 1e-9;
 }
 
-/* The class breaks: the user's, computed from the zones' score_mean for data-derived
- * kinds; else those the exposure raster's class band records; else INFORM's. */
-static cr_status class_breaks(cr_ctx *ctx, job *j, cr_zonal_summary *s)
+/* The class scheme of score_mean: the user's; else the breaks the exposure raster's class
+ * band records; else INFORM's. A part resolves it (it has the exposure raster at hand) and
+ * records it for the merge. */
+static void resolve_classes(cr_ctx *ctx, job *j, cr_zonal_summary *s)
 {
+    if (j->classes_resolved)
+        return;
     const cr_zonal_opts *o = j->o;
     cr_class_spec spec = o->classes;
-    const double *mean = j->values + (size_t)j->plan.col_score_mean * (size_t)j->zones.count;
     snprintf(s->class_scheme, sizeof s->class_scheme, "%s", cr_class_kind_name(spec.kind));
     if (!o->classes_given) {
         cr_classes_default(&spec);
@@ -686,6 +730,17 @@ static cr_status class_breaks(cr_ctx *ctx, job *j, cr_zonal_summary *s)
         }
         cr_ctx_clear_error(ctx);
     }
+    j->classes = spec;
+    j->classes_resolved = 1;
+}
+
+/* The class breaks: the scheme's (resolve_classes()), computed from the zones' score_mean
+ * for data-derived kinds. */
+static cr_status class_breaks(cr_ctx *ctx, job *j, cr_zonal_summary *s)
+{
+    resolve_classes(ctx, j, s);
+    const cr_class_spec spec = j->classes;
+    const double *mean = j->values + (size_t)j->plan.col_score_mean * (size_t)j->zones.count;
     s->class_count = spec.count;
     if (!cr_classes_need_data(&spec)) {
         memcpy(s->breaks, spec.breaks, sizeof(double) * (size_t)(spec.count - 1));
@@ -934,6 +989,250 @@ static const char **input_paths(const job *j)
     return paths;
 }
 
+/* Checks every file the run writes (a Shapefile's .dbf, a style; or the part file),
+ * against every input and each other, before any work. paths: the inputs. */
+static cr_status check_outputs(cr_ctx *ctx, const job *j, const char *out_path,
+                               const char *const *paths)
+{
+    const cr_zonal_opts *opts = j->o;
+    if (opts->partial)
+        return cr_outputs_check(ctx, out_path, "zonal part", NULL, paths, opts->overwrite);
+    if (cr_output_is_stream(out_path))
+        return CR_OK;
+    GDALDriverH drv = NULL;
+    cr_output_plan plan;
+    cr_output_plan_init(&plan);
+    cr_status st = cr_zonal_driver(ctx, out_path, opts, &drv);
+    if (st == CR_OK)
+        st = cr_output_plan_add_vector(ctx, &plan, out_path, GDALGetDriverShortName(drv));
+    char *fields = st == CR_OK ? cr_zonal_fields_path(out_path, GDALGetDriverShortName(drv)) : NULL;
+    if (fields)
+        st = cr_output_plan_add(ctx, &plan, fields, "field names");
+    free(fields);
+    if (st == CR_OK)
+        st = cr_output_plan_add_styles(ctx, &plan, opts->styles);
+    if (st == CR_OK)
+        st = cr_output_plan_check(ctx, &plan, paths, opts->overwrite);
+    cr_output_plan_release(&plan);
+    return st;
+}
+
+/* What needs every zone's statistics (classes, ranks, totals), then the output: the end
+ * of a run over the whole grid and of a merge of parts alike. */
+static cr_status conclude(cr_ctx *ctx, job *j, const char *out_path, cr_zonal_summary *summary)
+{
+    cr_status st = CR_OK;
+    if (j->plan.col_score_mean >= 0) {
+        st = class_breaks(ctx, j, summary);
+        if (st == CR_OK)
+            st = class_and_rank(ctx, j, summary);
+    }
+    if (st == CR_OK) {
+        summarise(j, summary);
+        char **md = provenance(ctx, j, summary);
+        cr_ctx_set_progress_range(ctx, 0.9, 1.0);
+        double start = cr_seconds();
+        st = cr_zonal_write(ctx, out_path, j->o, j->columns, j->ncolumns, j->values,
+                            j->zones.count, md, summary);
+        cr_ctx_log(ctx, CR_LOG_DEBUG, "zonal: writing took %.2f s", cr_seconds() - start);
+        CSLDestroy(md);
+        cr_ctx_set_progress_range(ctx, 0.0, 1.0);
+    }
+    if (st == CR_OK) {
+        summary->grid = j->grid;
+        j->grid = NULL;
+        if (j->o->exposure_path && !(summary->exposure_path = strdup(j->o->exposure_path)))
+            st = cr_ctx_fail(ctx, CR_E_IO, "out of memory");
+    }
+    return st;
+}
+
+/* ---- part files: what a part records of its run ---- */
+
+static json_object *string_or_null(const char *s)
+{
+    return s ? json_object_new_string(s) : NULL;
+}
+
+static json_object *numbers_json(const double *v, size_t n)
+{
+    json_object *a = json_object_new_array();
+    for (size_t i = 0; i < n; i++)
+        json_object_array_add(a, cr_zpart_json_number(v[i]));
+    return a;
+}
+
+static json_object *ints_json(const int *v, int n)
+{
+    json_object *a = json_object_new_array();
+    for (int i = 0; i < n; i++)
+        json_object_array_add(a, json_object_new_int(v[i]));
+    return a;
+}
+
+static json_object *zones_json(const job *j, const char *fingerprint)
+{
+    const cr_zonal_opts *o = j->o;
+    json_object *zones = json_object_new_object(), *area = json_object_new_array();
+    json_object *empty = json_object_new_array();
+    json_object_object_add(zones, "path", json_object_new_string(o->zones_path));
+    json_object_object_add(zones, "layer", string_or_null(o->layer));
+    json_object_object_add(zones, "id_field", string_or_null(o->id_field));
+    json_object_object_add(zones, "name_field", string_or_null(o->name_field));
+    json_object_object_add(zones, "fingerprint", json_object_new_string(fingerprint));
+    json_object_object_add(zones, "count", json_object_new_int64(j->zones.count));
+    json_object_object_add(zones, "repaired", json_object_new_int64(j->zones.repaired));
+    for (int64_t z = 0; z < j->zones.count; z++) {
+        json_object_array_add(area, cr_zpart_json_number(j->zones.zone[z].area_m2));
+        if (j->zones.zone[z].empty)
+            json_object_array_add(empty, json_object_new_int64(z));
+    }
+    json_object_object_add(zones, "area_m2", area);
+    json_object_object_add(zones, "empty", empty);
+    return zones;
+}
+
+static json_object *sources_json(const job *j)
+{
+    json_object *sources = json_object_new_array();
+    for (int k = 0; k < j->plan.nsources; k++) {
+        json_object *in = json_object_new_object();
+        json_object_object_add(in, "label", json_object_new_string(j->src[k].label));
+        json_object_object_add(in, "path", json_object_new_string(j->src[k].path));
+        json_object_object_add(in, "band", json_object_new_int(j->src[k].layer.band));
+        json_object_object_add(in, "count", json_object_new_int(j->src[k].layer.kind == CR_KIND_COUNT));
+        json_object_array_add(sources, in);
+    }
+    return sources;
+}
+
+/* Where each input sits among the sources, and the statistics asked. */
+static json_object *plan_json(const job *j, const cr_zonal_summary *s)
+{
+    const cr_zplan *p = &j->plan;
+    json_object *plan = json_object_new_object();
+    int src[] = {p->src_score, p->src_uplift, p->src_arrivals, p->src_water, p->src_informal,
+                 p->src_population, p->src_generic};
+    json_object_object_add(plan, "sources", ints_json(src, (int)(sizeof src / sizeof *src)));
+    json_object_object_add(plan, "sea", ints_json(p->src_sea, p->nscen));
+    json_object *names = json_object_new_array(), *suffixes = json_object_new_array();
+    for (int k = 0; k < p->nscen; k++) {
+        json_object_array_add(names, json_object_new_string(s->scenario[k]));
+        json_object_array_add(suffixes, json_object_new_string(p->scen_suffix[k]));
+    }
+    json_object_object_add(plan, "scenarios", names);
+    json_object_object_add(plan, "scenario_suffixes", suffixes);
+    json_object *rasters = json_object_new_array(), *stats = json_object_new_array();
+    for (int g = 0; g < p->ngeneric; g++) {
+        json_object *r = json_object_new_object();
+        json_object_object_add(r, "name", json_object_new_string(p->generic[g].name));
+        json_object_object_add(r, "path", json_object_new_string(p->generic[g].path));
+        json_object_object_add(r, "band", json_object_new_int(p->generic[g].band));
+        json_object_object_add(r, "count", json_object_new_int(p->generic[g].count));
+        json_object_array_add(rasters, r);
+    }
+    for (int k = 0; k < p->nstats; k++) {
+        json_object *st = json_object_new_object();
+        json_object_object_add(st, "kind", json_object_new_int(p->stats[k].kind));
+        json_object_object_add(st, "arg", cr_zpart_json_number(p->stats[k].arg));
+        json_object_object_add(st, "weight", json_object_new_string(p->stats[k].weight));
+        json_object_object_add(st, "suffix", json_object_new_string(p->stats[k].suffix));
+        json_object_object_add(st, "weight_source", json_object_new_int(p->weight_src[k]));
+        json_object_array_add(stats, st);
+    }
+    json_object_object_add(plan, "rasters", rasters);
+    json_object_object_add(plan, "stats", stats);
+    json_object_object_add(plan, "demand_share", cr_zpart_json_number(p->demand_share));
+    return plan;
+}
+
+/* What every part of one run shares, and the merge needs: the grid, the zones (their
+ * file's fingerprint, areas), the inputs, the options, the class scheme. */
+static json_object *run_json(const job *j, const cr_zonal_summary *s, const char *fingerprint)
+{
+    const cr_zonal_opts *o = j->o;
+    json_object *run = json_object_new_object(), *grid = json_object_new_object();
+    json_object_object_add(grid, "crs_wkt", json_object_new_string(j->grid->crs_wkt ? j->grid->crs_wkt : ""));
+    json_object_object_add(grid, "geotransform", numbers_json(j->grid->gt, 6));
+    json_object_object_add(grid, "width", json_object_new_int(j->grid->width));
+    json_object_object_add(grid, "height", json_object_new_int(j->grid->height));
+    json_object_object_add(run, "grid", grid);
+    json_object_object_add(run, "zones", zones_json(j, fingerprint));
+    json_object_object_add(run, "sources", sources_json(j));
+    json_object_object_add(run, "plan", plan_json(j, s));
+    json_object_object_add(run, "min_coverage", cr_zpart_json_number(o->min_coverage));
+    json_object_object_add(run, "exposure", string_or_null(o->exposure_path));
+    if (j->classes_resolved) {
+        json_object *cls = json_object_new_object();
+        json_object_object_add(cls, "kind", json_object_new_int(j->classes.kind));
+        json_object_object_add(cls, "count", json_object_new_int(j->classes.count));
+        json_object_object_add(cls, "breaks", numbers_json(j->classes.breaks, CR_CLASSES_MAX));
+        json_object_object_add(cls, "scheme", json_object_new_string(s->class_scheme));
+        json_object_object_add(run, "classes", cls);
+    }
+    return run;
+}
+
+/* The part's window as the part file says it: "tile": "I/N" (or null), "window". */
+static void part_header(const job *j, char *text, size_t size)
+{
+    char tile[48] = "null";
+    if (j->o->tile.count > 0)
+        snprintf(tile, sizeof tile, "\"%d/%d\"", j->o->tile.index, j->o->tile.count);
+    snprintf(text, size, "\"part\":{\"tile\":%s,\"window\":[%d,%d,%d,%d]}", tile, j->part.x,
+             j->part.y, j->part.w, j->part.h);
+}
+
+/* --partial: reads the part's blocks and writes their records, then what the merge needs
+ * of the run, to a temporary file published at out_path when complete. */
+static cr_status write_part(cr_ctx *ctx, job *j, const char *out_path, cr_zonal_summary *s)
+{
+    char fingerprint[96], header[160];
+    cr_temp temp = CR_TEMP_NONE;
+    FILE *f = NULL;
+    cr_status st = cr_zpart_fingerprint(ctx, j->o->zones_path, fingerprint, sizeof fingerprint);
+    if (st == CR_OK)
+        st = cr_temp_file(ctx, out_path, "part", &temp);
+    if (st == CR_OK && !(f = fopen(temp.path, "w")))
+        st = cr_ctx_fail(ctx, CR_E_IO, "cannot write '%s': %s", out_path, strerror(errno));
+    if (st == CR_OK) {
+        fprintf(f, "{\"format\":\"%s\",\"version\":%d,\"records\":[", CR_ZPART_FORMAT,
+                CR_ZONAL_PART_VERSION);
+        j->part_file = f;
+        cr_ctx_set_progress_range(ctx, 0.1, 0.95);
+        st = run_tiles(ctx, j);
+        cr_ctx_set_progress_range(ctx, 0.0, 1.0);
+        j->part_file = NULL;
+    }
+    if (st == CR_OK && j->plan.src_score >= 0)
+        resolve_classes(ctx, j, s);
+    char *run = st == CR_OK ? cr_json_take_text(run_json(j, s, fingerprint)) : NULL;
+    if (st == CR_OK && !run)
+        st = cr_ctx_fail(ctx, CR_E_IO, "out of memory");
+    if (st == CR_OK) {
+        part_header(j, header, sizeof header);
+        fprintf(f, "\n],\"blocks\":%" PRId64 ",%s,\"run\":%s}\n", j->ntiles, header, run);
+    }
+    free(run);
+    if (f && (ferror(f) | (fclose(f) != 0)) && st == CR_OK)
+        st = cr_ctx_fail(ctx, CR_E_IO, "cannot write '%s': %s", out_path, strerror(errno));
+    if (st == CR_OK)
+        st = cr_temp_publish(ctx, &temp, out_path, j->o->overwrite);
+    cr_temp_discard(&temp);
+    if (st == CR_OK) {
+        snprintf(s->driver, sizeof s->driver, "zonal part");
+        s->zones = j->zones.count;
+        s->zones_repaired = j->zones.repaired;
+        s->zones_empty = j->zones.empty;
+        s->columns = j->ncolumns;
+        s->tiles_read = (int)j->ntiles;
+        s->min_coverage = j->o->min_coverage;
+        s->grid = j->grid;
+        j->grid = NULL;
+    }
+    return st;
+}
+
 cr_status cr_zonal(cr_ctx *ctx, const char *out_path, const cr_zonal_opts *opts,
                    cr_zonal_summary *summary)
 {
@@ -945,31 +1244,20 @@ cr_status cr_zonal(cr_ctx *ctx, const char *out_path, const cr_zonal_opts *opts,
     if (!(opts->min_coverage >= 0.0 && opts->min_coverage <= 1.0))
         return cr_ctx_fail(ctx, CR_E_USAGE, "--min-coverage %g: give a share of the zone's area, 0 to 1",
                            opts->min_coverage);
+    if (cr_tile_given(&opts->tile) && !opts->partial)
+        return cr_ctx_fail(ctx, CR_E_USAGE, "--tile and --window compute a part of the zones' "
+                                            "statistics: give --partial, then join the parts "
+                                            "with --merge");
     job j = {0};
     j.o = opts;
     cr_status st = prepare_sources(ctx, &j, summary);
+    if (st == CR_OK)
+        st = cr_tile_window(ctx, j.grid, &opts->tile, &j.part);
     const char **paths = st == CR_OK ? input_paths(&j) : NULL;
     if (st == CR_OK && !paths)
         st = cr_ctx_fail(ctx, CR_E_IO, "out of memory");
-    if (st == CR_OK && !cr_output_is_stream(out_path)) {
-        /* Every file the run writes (a Shapefile's .dbf, a style), against every input and
-         * each other, before any work. */
-        GDALDriverH drv = NULL;
-        cr_output_plan plan;
-        cr_output_plan_init(&plan);
-        st = cr_zonal_driver(ctx, out_path, opts, &drv);
-        if (st == CR_OK)
-            st = cr_output_plan_add_vector(ctx, &plan, out_path, GDALGetDriverShortName(drv));
-        char *fields = st == CR_OK ? cr_zonal_fields_path(out_path, GDALGetDriverShortName(drv)) : NULL;
-        if (fields)
-            st = cr_output_plan_add(ctx, &plan, fields, "field names");
-        free(fields);
-        if (st == CR_OK)
-            st = cr_output_plan_add_styles(ctx, &plan, opts->styles);
-        if (st == CR_OK)
-            st = cr_output_plan_check(ctx, &plan, paths, opts->overwrite);
-        cr_output_plan_release(&plan);
-    }
+    if (st == CR_OK)
+        st = check_outputs(ctx, &j, out_path, paths);
     free(paths);
     if (st == CR_OK) {
         double start = cr_seconds();
@@ -985,6 +1273,11 @@ cr_status cr_zonal(cr_ctx *ctx, const char *out_path, const cr_zonal_opts *opts,
         st = check_column_names(ctx, &j);
     if (st == CR_OK)
         st = index_tiles(ctx, &j);
+    if (st == CR_OK && opts->partial) {
+        st = write_part(ctx, &j, out_path, summary);
+        job_free(&j);
+        return st;
+    }
     if (st == CR_OK) {
         double start = cr_seconds();
         cr_ctx_set_progress_range(ctx, 0.1, 0.9);
@@ -992,26 +1285,468 @@ cr_status cr_zonal(cr_ctx *ctx, const char *out_path, const cr_zonal_opts *opts,
         cr_ctx_log(ctx, CR_LOG_DEBUG, "zonal: %lld zones over %lld tiles took %.2f s",
                    (long long)j.zones.count, (long long)j.ntiles, cr_seconds() - start);
     }
-    if (st == CR_OK && j.plan.col_score_mean >= 0) {
-        st = class_breaks(ctx, &j, summary);
-        if (st == CR_OK)
-            st = class_and_rank(ctx, &j, summary);
-    }
-    if (st == CR_OK) {
-        summarise(&j, summary);
-        char **md = provenance(ctx, &j, summary);
-        cr_ctx_set_progress_range(ctx, 0.9, 1.0);
-        double start = cr_seconds();
-        st = cr_zonal_write(ctx, out_path, opts, j.columns, j.ncolumns, j.values, j.zones.count,
-                            md, summary);
-        cr_ctx_log(ctx, CR_LOG_DEBUG, "zonal: writing took %.2f s", cr_seconds() - start);
-        CSLDestroy(md);
-        cr_ctx_set_progress_range(ctx, 0.0, 1.0);
-    }
-    if (st == CR_OK) {
-        summary->grid = j.grid;
-        j.grid = NULL;
-    }
+    if (st == CR_OK)
+        st = conclude(ctx, &j, out_path, summary);
     job_free(&j);
+    return st;
+}
+
+/* ---- merging parts ---- */
+
+/* The member key of o when it has the type, else NULL. */
+static json_object *member(json_object *o, const char *key, json_type type)
+{
+    json_object *v = NULL;
+    return o && json_object_object_get_ex(o, key, &v) && json_object_is_type(v, type) ? v : NULL;
+}
+
+/* The member key of o as a string; NULL when absent, null or not a string. */
+static const char *member_string(json_object *o, const char *key)
+{
+    json_object *v = member(o, key, json_type_string);
+    return v ? json_object_get_string(v) : NULL;
+}
+
+/* The whole-number member key of o into *out when it lies in lo..hi; 0 otherwise. */
+static int member_int(json_object *o, const char *key, int64_t lo, int64_t hi, int64_t *out)
+{
+    json_object *v = member(o, key, json_type_int);
+    int64_t x = v ? json_object_get_int64(v) : lo - 1;
+    *out = x;
+    return v && x >= lo && x <= hi;
+}
+
+static int member_number(json_object *o, const char *key, double *out)
+{
+    json_object *v = NULL;
+    return o && json_object_object_get_ex(o, key, &v) && cr_zpart_number(v, out);
+}
+
+/* Item i of the array a as a whole number in lo..hi into *out; 0 otherwise. */
+static int item_int(json_object *a, size_t i, int64_t lo, int64_t hi, int *out)
+{
+    json_object *v = json_object_array_get_idx(a, i);
+    if (!json_object_is_type(v, json_type_int))
+        return 0;
+    int64_t x = json_object_get_int64(v);
+    *out = (int)x;
+    return x >= lo && x <= hi;
+}
+
+/* The member of run (one level down: "zones.fingerprint") where b differs from a, into
+ * out; "" when they are the same. */
+static void run_difference(json_object *a, json_object *b, char *out, size_t size)
+{
+    out[0] = '\0';
+    json_object_object_foreach(a, key, va) {
+        json_object *vb = NULL;
+        if (json_object_object_get_ex(b, key, &vb) && json_object_equal(va, vb))
+            continue;
+        snprintf(out, size, "%s", key);
+        if (!vb || !json_object_is_type(va, json_type_object))
+            return;
+        json_object_object_foreach(va, sub, wa) {
+            json_object *wb = NULL;
+            if (!json_object_object_get_ex(vb, sub, &wb) || !json_object_equal(wa, wb)) {
+                snprintf(out, size, "%s.%s", key, sub);
+                return;
+            }
+        }
+        return;
+    }
+    json_object_object_foreach(b, extra, vextra) {
+        (void)vextra;
+        if (!json_object_object_get_ex(a, extra, NULL)) {
+            snprintf(out, size, "%s", extra);
+            return;
+        }
+    }
+}
+
+/* What a merge holds besides its job: the options made of the parts' run. */
+typedef struct merged {
+    cr_zonal_opts o;
+    cr_zonal_raster *rasters;
+    cr_stat *stats;
+} merged;
+
+static int decode_grid(cr_ctx *ctx, json_object *run, job *j)
+{
+    json_object *g = member(run, "grid", json_type_object);
+    json_object *gt = member(g, "geotransform", json_type_array);
+    const char *wkt = member_string(g, "crs_wkt");
+    int64_t w, h;
+    double t[6];
+    if (!wkt || !gt || json_object_array_length(gt) != 6 || !member_int(g, "width", 1, INT32_MAX, &w) ||
+        !member_int(g, "height", 1, INT32_MAX, &h))
+        return 0;
+    for (size_t k = 0; k < 6; k++)
+        if (!cr_zpart_number(json_object_array_get_idx(gt, k), &t[k]))
+            return 0;
+    return cr_grid_new(ctx, wkt, t, (int)w, (int)h, &j->grid) == CR_OK;
+}
+
+/* The zones as the parts read them: how many, their areas, which are empty. */
+static int decode_zones(json_object *run, job *j, merged *m)
+{
+    json_object *z = member(run, "zones", json_type_object);
+    json_object *area = member(z, "area_m2", json_type_array), *empty = member(z, "empty", json_type_array);
+    int64_t count, repaired;
+    m->o.zones_path = member_string(z, "path");
+    m->o.layer = member_string(z, "layer");
+    m->o.id_field = member_string(z, "id_field");
+    m->o.name_field = member_string(z, "name_field");
+    if (!m->o.zones_path || !area || !empty || !member_int(z, "count", 0, INT32_MAX, &count) ||
+        !member_int(z, "repaired", 0, count, &repaired) || json_object_array_length(area) != (size_t)count)
+        return 0;
+    j->zones.zone = calloc((size_t)(count ? count : 1), sizeof *j->zones.zone);
+    if (!j->zones.zone)
+        return 0;
+    j->zones.count = count;
+    j->zones.repaired = repaired;
+    for (int64_t k = 0; k < count; k++)
+        if (!cr_zpart_number(json_object_array_get_idx(area, (size_t)k), &j->zones.zone[k].area_m2))
+            return 0;
+    for (size_t k = 0; k < json_object_array_length(empty); k++) {
+        int e;
+        if (!item_int(empty, k, 0, count - 1, &e))
+            return 0;
+        j->zones.zone[e].empty = 1;
+        j->zones.empty++;
+    }
+    return 1;
+}
+
+static int decode_sources(json_object *run, job *j)
+{
+    json_object *list = member(run, "sources", json_type_array);
+    size_t n = list ? json_object_array_length(list) : 0;
+    if (!list || n == 0 || n > 4096 || !(j->src = calloc(n, sizeof *j->src)))
+        return 0;
+    for (size_t k = 0; k < n; k++) {
+        json_object *in = json_object_array_get_idx(list, k);
+        source *s = &j->src[k];
+        int64_t band, count;
+        const char *label = member_string(in, "label");
+        s->path = member_string(in, "path");
+        if (!label || !s->path || !member_int(in, "band", 1, INT32_MAX, &band) ||
+            !member_int(in, "count", 0, 1, &count))
+            return 0;
+        s->role = s->path;
+        snprintf(s->label, sizeof s->label, "%s", label);
+        s->layer.band = (int)band;
+        s->layer.kind = count ? CR_KIND_COUNT : CR_KIND_CONTINUOUS;
+        s->input = -1;
+    }
+    j->plan.nsources = (int)n;
+    return 1;
+}
+
+/* The -r rasters and --stats of the run. */
+static int decode_generic(json_object *plan, job *j, merged *m)
+{
+    cr_zplan *p = &j->plan;
+    json_object *rasters = member(plan, "rasters", json_type_array);
+    json_object *stats = member(plan, "stats", json_type_array);
+    size_t nr = rasters ? json_object_array_length(rasters) : 0;
+    size_t ns = stats ? json_object_array_length(stats) : 0;
+    if (!rasters || !stats || p->src_generic < 0 || (size_t)p->src_generic + nr != (size_t)p->nsources ||
+        ns > 1024)
+        return 0;
+    m->rasters = calloc(nr ? nr : 1, sizeof *m->rasters);
+    m->stats = calloc(ns ? ns : 1, sizeof *m->stats);
+    p->weight_src = calloc(ns ? ns : 1, sizeof *p->weight_src);
+    if (!m->rasters || !m->stats || !p->weight_src)
+        return 0;
+    for (size_t g = 0; g < nr; g++) {
+        json_object *r = json_object_array_get_idx(rasters, g);
+        int64_t band, count;
+        m->rasters[g].name = member_string(r, "name");
+        m->rasters[g].path = member_string(r, "path");
+        if (!m->rasters[g].name || !m->rasters[g].path || !member_int(r, "band", 1, INT32_MAX, &band) ||
+            !member_int(r, "count", 0, 1, &count))
+            return 0;
+        m->rasters[g].band = (int)band;
+        m->rasters[g].count = (int)count;
+    }
+    for (size_t k = 0; k < ns; k++) {
+        json_object *st = json_object_array_get_idx(stats, k);
+        cr_stat *s = &m->stats[k];
+        int64_t kind, ws;
+        const char *weight = member_string(st, "weight"), *suffix = member_string(st, "suffix");
+        if (!member_int(st, "kind", CR_STAT_COUNT, CR_STAT_WEIGHTED_MEAN, &kind) ||
+            !member_number(st, "arg", &s->arg) || !weight || !suffix ||
+            strlen(weight) >= sizeof s->weight || strlen(suffix) >= sizeof s->suffix ||
+            !member_int(st, "weight_source", -1, p->nsources - 1, &ws) ||
+            (kind == CR_STAT_WEIGHTED_MEAN) != (ws >= 0))
+            return 0;
+        s->kind = (cr_stat_kind)kind;
+        snprintf(s->weight, sizeof s->weight, "%s", weight);
+        snprintf(s->suffix, sizeof s->suffix, "%s", suffix);
+        p->weight_src[k] = (int)ws;
+    }
+    p->ngeneric = (int)nr;
+    p->generic = m->o.rasters = m->rasters;
+    m->o.nrasters = (int)nr;
+    p->stats = m->o.stats = m->stats;
+    p->nstats = m->o.nstats = (int)ns;
+    return 1;
+}
+
+/* Where each input sits among the sources, the scenarios, the statistics. */
+static int decode_plan(json_object *run, job *j, merged *m, cr_zonal_summary *s)
+{
+    cr_zplan *p = &j->plan;
+    json_object *plan = member(run, "plan", json_type_object);
+    json_object *src = member(plan, "sources", json_type_array), *sea = member(plan, "sea", json_type_array);
+    json_object *names = member(plan, "scenarios", json_type_array);
+    json_object *suffixes = member(plan, "scenario_suffixes", json_type_array);
+    int *at[] = {&p->src_score, &p->src_uplift, &p->src_arrivals, &p->src_water, &p->src_informal,
+                 &p->src_population, &p->src_generic};
+    size_t nat = sizeof at / sizeof *at;
+    if (!src || !sea || !names || !suffixes || json_object_array_length(src) != nat ||
+        json_object_array_length(sea) > CR_ZONAL_MAX_SCENARIOS ||
+        json_object_array_length(names) != json_object_array_length(sea) ||
+        json_object_array_length(suffixes) != json_object_array_length(sea) ||
+        !member_number(plan, "demand_share", &p->demand_share))
+        return 0;
+    for (size_t k = 0; k < nat; k++)
+        if (!item_int(src, k, -1, p->nsources - (k + 1 < nat), at[k]))
+            return 0;
+    p->nscen = s->scenarios = (int)json_object_array_length(sea);
+    for (int k = 0; k < p->nscen; k++) {
+        json_object *name = json_object_array_get_idx(names, (size_t)k);
+        json_object *suffix = json_object_array_get_idx(suffixes, (size_t)k);
+        if (!item_int(sea, (size_t)k, 0, p->nsources - 1, &p->src_sea[k]) ||
+            !json_object_is_type(name, json_type_string) || !json_object_is_type(suffix, json_type_string))
+            return 0;
+        snprintf(s->scenario[k], sizeof s->scenario[k], "%s", json_object_get_string(name));
+        snprintf(p->scen_suffix[k], sizeof p->scen_suffix[k], "%s", json_object_get_string(suffix));
+        memcpy(s->scenario_suffix[k], p->scen_suffix[k], sizeof s->scenario_suffix[k]);
+    }
+    if (!decode_generic(plan, j, m))
+        return 0;
+    m->o.demand_share = p->demand_share;
+    cr_zplan_layout(p);
+    return 1;
+}
+
+/* The class scheme the parts resolved (with a score only). */
+static int decode_classes(json_object *run, job *j, cr_zonal_summary *s)
+{
+    json_object *cls = member(run, "classes", json_type_object);
+    if (!cls)
+        return j->plan.src_score < 0;
+    json_object *breaks = member(cls, "breaks", json_type_array);
+    const char *scheme = member_string(cls, "scheme");
+    int64_t kind, count;
+    if (!breaks || !scheme || json_object_array_length(breaks) != CR_CLASSES_MAX ||
+        !member_int(cls, "kind", 0, 64, &kind) || !member_int(cls, "count", 2, CR_CLASSES_MAX, &count))
+        return 0;
+    j->classes.kind = (cr_class_kind)kind;
+    j->classes.count = (int)count;
+    for (size_t k = 0; k < CR_CLASSES_MAX; k++)
+        if (!cr_zpart_number(json_object_array_get_idx(breaks, k), &j->classes.breaks[k]))
+            return 0;
+    snprintf(s->class_scheme, sizeof s->class_scheme, "%s", scheme);
+    j->classes_resolved = 1;
+    return 1;
+}
+
+/* The job of the run the parts come from, made of what they record. */
+static cr_status decode_run(cr_ctx *ctx, job *j, merged *m, const cr_zpart *p, cr_zonal_summary *s)
+{
+    const char *what = "grid";
+    int ok = decode_grid(ctx, p->run, j);
+    if (ok && !(ok = decode_zones(p->run, j, m)))
+        what = "zones";
+    if (ok && !(ok = decode_sources(p->run, j)))
+        what = "sources";
+    if (ok && !(ok = decode_plan(p->run, j, m, s)))
+        what = "plan";
+    if (ok && !(ok = decode_classes(p->run, j, s)))
+        what = "classes";
+    if (ok && !(ok = member_number(p->run, "min_coverage", &m->o.min_coverage)))
+        what = "min_coverage";
+    m->o.exposure_path = member_string(p->run, "exposure");
+    return ok ? CR_OK
+              : cr_ctx_fail(ctx, CR_E_DATA, "'%s' is not a whole zonal part file (its run's %s "
+                                            "are malformed)", p->path, what);
+}
+
+/* The parts' windows cover the grid, each cell once: no part overlaps another (a tile
+ * given twice) and none is missing. */
+static cr_status check_cover(cr_ctx *ctx, const cr_grid *grid, const cr_zpart *p, int n)
+{
+    int64_t cells = 0;
+    for (int a = 0; a < n; a++) {
+        const cr_window *w = &p[a].window;
+        if ((int64_t)w->x + w->w > grid->width || (int64_t)w->y + w->h > grid->height)
+            return cr_ctx_fail(ctx, CR_E_DATA, "'%s': its window %d,%d,%d,%d is not inside the "
+                               "run's %d x %d grid", p[a].path, w->x, w->y, w->w, w->h,
+                               grid->width, grid->height);
+        cells += (int64_t)w->w * w->h;
+        for (int b = 0; b < a; b++) {
+            if (cr_window_intersect(*w, p[b].window).w == 0)
+                continue;
+            if (p[a].tile[0] && strcmp(p[a].tile, p[b].tile) == 0)
+                return cr_ctx_fail(ctx, CR_E_DATA, "'%s' and '%s' are both tile %s: give each "
+                                   "tile once", p[b].path, p[a].path, p[a].tile);
+            return cr_ctx_fail(ctx, CR_E_DATA, "'%s' and '%s' overlap (windows %d,%d,%d,%d and "
+                               "%d,%d,%d,%d): give each part of the grid once", p[b].path,
+                               p[a].path, p[b].window.x, p[b].window.y, p[b].window.w,
+                               p[b].window.h, w->x, w->y, w->w, w->h);
+        }
+    }
+    if (cells == (int64_t)grid->width * grid->height)
+        return CR_OK;
+    for (int64_t t = 0; t < cr_grid_window_count(grid, CR_BLOCK_SIZE); t++) {
+        cr_window b = cr_grid_window(grid, CR_BLOCK_SIZE, t);
+        int covered = 0;
+        for (int a = 0; a < n && !covered; a++)
+            covered = cr_window_intersect(b, p[a].window).w > 0;
+        if (!covered)
+            return cr_ctx_fail(ctx, CR_E_DATA, "no part covers the block at cells %d,%d of the "
+                               "%d x %d grid: a tile is missing (%d parts given)", b.x, b.y,
+                               grid->width, grid->height, n);
+    }
+    return cr_ctx_fail(ctx, CR_E_DATA, "the parts' windows do not cover the %d x %d grid",
+                       grid->width, grid->height);
+}
+
+/* Block order first (the order the single run merges a zone's blocks in), then zones. */
+static int by_block_zone(const void *a, const void *b)
+{
+    const cr_zrecord *x = a, *y = b;
+    if (x->block != y->block)
+        return (x->block > y->block) - (x->block < y->block);
+    return (x->zone > y->zone) - (x->zone < y->zone);
+}
+
+/* Merges the records into their zones in block order, as emit() does, and finishes every
+ * zone. */
+static cr_status merge_records(cr_ctx *ctx, job *j, cr_zrecord *r, size_t n)
+{
+    const cr_zplan *plan = &j->plan;
+    qsort(r, n, sizeof *r, by_block_zone);
+    for (size_t i = 0; i < n; i++) {
+        int64_t z = r[i].zone;
+        if (i > 0 && by_block_zone(&r[i - 1], &r[i]) == 0)
+            return cr_ctx_fail(ctx, CR_E_DATA, "the parts hold zone %lld over block %lld twice",
+                               (long long)z + 1, (long long)r[i].block);
+        if (!j->acc[z]) {
+            j->acc[z] = malloc(plan->acc_size * sizeof(double));
+            j->lists[z] = calloc((size_t)(plan->nlists ? plan->nlists : 1), sizeof(cr_wlist));
+            if (!j->acc[z] || !j->lists[z])
+                return cr_ctx_fail(ctx, CR_E_IO, "out of memory");
+            cr_zacc_init(plan, j->acc[z]);
+        }
+        cr_zacc_merge(plan, j->acc[z], r[i].acc);
+        for (int l = 0; l < plan->nlists; l++)
+            if (!take_list(&j->lists[z][l], &r[i].lists[l]))
+                return cr_ctx_fail(ctx, CR_E_IO, "out of memory for the cells of a zone");
+    }
+    for (int64_t z = 0; z < j->zones.count; z++)
+        finish_zone(j, z);
+    return CR_OK;
+}
+
+/* Reads the records of every part (closing each but the first, whose run the job's
+ * strings point into) and merges them. */
+static cr_status merge_parts(cr_ctx *ctx, job *j, cr_zpart *p, int n)
+{
+    cr_zrecord *r = NULL;
+    size_t count = 0;
+    cr_status st = CR_OK;
+    j->ntiles = 0;
+    for (int k = 0; k < n && st == CR_OK; k++) {
+        st = cr_zpart_records(ctx, &p[k], &j->plan, j->grid, j->zones.count, &r, &count);
+        j->ntiles += p[k].blocks;
+        if (k > 0)
+            cr_zpart_close(&p[k]);
+    }
+    if (st == CR_OK)
+        st = merge_records(ctx, j, r, count);
+    for (size_t i = 0; i < count; i++)
+        cr_zrecord_free(&j->plan, &r[i]);
+    free(r);
+    return st;
+}
+
+/* The parts' zones file is the one they were made from. */
+static cr_status check_zones_file(cr_ctx *ctx, const job *j, const cr_zpart *p)
+{
+    char now[96];
+    const char *then = member_string(member(p->run, "zones", json_type_object), "fingerprint");
+    cr_status st = cr_zpart_fingerprint(ctx, j->o->zones_path, now, sizeof now);
+    if (st == CR_OK && (!then || strcmp(now, then) != 0))
+        st = cr_ctx_fail(ctx, CR_E_DATA, "the zones '%s' are not the file the parts were made "
+                         "from (%s, the parts': %s)", j->o->zones_path, now, then ? then : "none");
+    return st;
+}
+
+/* Opens every part, and checks that they come from one run. */
+static cr_status open_parts(cr_ctx *ctx, const char *const *parts, cr_zpart *p, int n)
+{
+    cr_status st = CR_OK;
+    for (int k = 0; k < n && st == CR_OK; k++)
+        st = cr_zpart_open(ctx, parts[k], &p[k]);
+    for (int k = 1; k < n && st == CR_OK; k++) {
+        char key[160];
+        run_difference(p[0].run, p[k].run, key, sizeof key);
+        if (key[0])
+            st = cr_ctx_fail(ctx, CR_E_DATA, "'%s' is a part of another run than '%s' (its %s "
+                             "differs)", parts[k], parts[0], key);
+    }
+    return st;
+}
+
+cr_status cr_zonal_merge(cr_ctx *ctx, const char *const *parts, int nparts, const char *out_path,
+                         const cr_zonal_opts *opts, cr_zonal_summary *summary)
+{
+    memset(summary, 0, sizeof *summary);
+    if (nparts < 1)
+        return cr_ctx_fail(ctx, CR_E_USAGE, "--merge: no part files given");
+    if (!out_path || !*out_path)
+        return cr_ctx_fail(ctx, CR_E_USAGE, "no output given (-o)");
+    cr_zpart *p = calloc((size_t)nparts, sizeof *p);
+    const char **paths = calloc((size_t)nparts + 2, sizeof *paths);
+    merged m = {0};
+    cr_zonal_opts_init(&m.o);
+    m.o.format = opts->format;
+    m.o.layer_options = opts->layer_options;
+    m.o.overwrite = opts->overwrite;
+    m.o.styles = opts->styles;
+    job j = {0};
+    j.o = &m.o;
+    cr_status st = p && paths ? open_parts(ctx, parts, p, nparts) : cr_ctx_fail(ctx, CR_E_IO, "out of memory");
+    if (st == CR_OK)
+        st = decode_run(ctx, &j, &m, &p[0], summary);
+    if (st == CR_OK)
+        st = check_cover(ctx, j.grid, p, nparts);
+    if (st == CR_OK)
+        st = check_zones_file(ctx, &j, &p[0]);
+    if (st == CR_OK) {
+        paths[0] = m.o.zones_path;
+        memcpy(paths + 1, parts, (size_t)nparts * sizeof *parts);
+        st = check_outputs(ctx, &j, out_path, paths);
+    }
+    if (st == CR_OK && !cr_zplan_columns(&j.plan, &j.columns, &j.ncolumns))
+        st = cr_ctx_fail(ctx, CR_E_IO, "out of memory");
+    if (st == CR_OK)
+        st = check_column_names(ctx, &j);
+    if (st == CR_OK)
+        st = alloc_results(ctx, &j);
+    if (st == CR_OK)
+        st = merge_parts(ctx, &j, p, nparts);
+    if (st == CR_OK)
+        st = conclude(ctx, &j, out_path, summary);
+    job_free(&j);
+    for (int k = 0; p && k < nparts; k++)
+        cr_zpart_close(&p[k]);
+    free(p);
+    free(paths);
+    free(m.rasters);
+    free(m.stats);
     return st;
 }

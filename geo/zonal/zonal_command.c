@@ -37,6 +37,8 @@ typedef struct zonal_args {
     cr_zonal_raster *list;   /* the -r rasters parsed */
     char **storage;          /* their texts, NULL-terminated */
     cr_zonal_summary s;      /* what the run found */
+    int merge;               /* --merge: the zones from the part files */
+    char **parts;            /* PART...: the part files to merge */
 } zonal_args;
 
 static void init(void *opts)
@@ -61,6 +63,16 @@ static cr_status parse_stats(cr_ctx *ctx, const char *text, void *dest)
     free(s->list);
     s->list = NULL;
     return cr_stats_parse(ctx, text, &s->list, &s->count);
+}
+
+static cr_status parse_tile(cr_ctx *ctx, const char *text, void *dest)
+{
+    return cr_tile_parse(ctx, text, dest);
+}
+
+static cr_status parse_window(cr_ctx *ctx, const char *text, void *dest)
+{
+    return cr_tile_parse_window(ctx, text, dest);
 }
 
 static cr_status parse_classes(cr_ctx *ctx, const char *text, void *dest)
@@ -93,6 +105,15 @@ static const cr_arg ARGS[] = {
     CR_OPT__GRID("read every layer onto this raster's grid (default: the first raster's)",
                  "grid extent in --crs (default: the first raster's as gdalwarp has it, else "
                  "the zones')"),
+    CR_OPT_PARSED("tile", zonal_args, o.tile, "I/N", parse_tile,
+                  "only tile I of N of the grid (include/cityrisk/tile.h), with --partial"),
+    CR_OPT_PARSED("window", zonal_args, o.tile, "XOFF,YOFF,XSIZE,YSIZE", parse_window,
+                  "only this window of the grid's cells (512-cell blocks), with --partial"),
+    CR_OPT_FLAG("partial", zonal_args, o.partial,
+                "write the part's partial statistics to -o (a part file for --merge)"),
+    CR_OPT_FLAG("merge", zonal_args, merge, "write the zones from the part files PART..."),
+    CR_OPT_ROW(CR_ARG_LIST, CR_ROLE_INPUT, CR_ARGF_POSITIONAL, "part", NULL, zonal_args, parts,
+               "PART", "with --merge: the part files of every tile of one run", NULL, NULL),
     CR_OPT__OUTPUT("output vector, or - for GeoJSON on stdout"),
     CR_OPT_STRING("format", "of", zonal_args, o.format, "FORMAT", "OGR driver (default GeoJSON)"),
     CR_OPT_LIST("layer-creation-option", "lco", zonal_args, o.layer_options, "NAME=VALUE",
@@ -144,17 +165,40 @@ static cr_status parse_rasters(cr_ctx *ctx, zonal_args *a)
     return parse_counts(ctx, a);
 }
 
+/* --merge takes the part files and the output's options; everything else comes from the
+ * parts. */
+static cr_status check_merge(cr_ctx *ctx, zonal_args *a)
+{
+    const cr_zonal_opts *o = &a->o;
+    if (!a->parts)
+        return cr_ctx_fail(ctx, CR_E_USAGE, "--merge needs the part files: --merge PART... -o OUT");
+    if (o->partial || cr_tile_given(&o->tile))
+        return cr_ctx_fail(ctx, CR_E_USAGE, "--merge joins the parts: not with --partial, --tile or --window");
+    if (o->zones_path || o->exposure_path || o->arrivals_path || o->sea_path || o->water_path ||
+        o->informal_path || o->population_path || a->rasters || a->stats.list || a->classes.given ||
+        a->base.grid.ref || a->base.grid.crs)
+        return cr_ctx_fail(ctx, CR_E_USAGE, "--merge takes the zones, rasters and options of the "
+                                            "run its parts recorded: give only PART... and the "
+                                            "output's options");
+    return CR_OK;
+}
+
 static cr_status check(cr_ctx *ctx, void *opts)
 {
     zonal_args *a = opts;
     cr_zonal_opts *o = &a->o;
-    if (!o->zones_path || !a->base.output)
-        return cr_ctx_fail(ctx, CR_E_USAGE, "--zones and -o are required");
+    if (a->parts && !a->merge)
+        return cr_ctx_fail(ctx, CR_E_USAGE, "zonal takes files without an option name only with "
+                                            "--merge (the part files): '%s'", a->parts[0]);
+    if ((!o->zones_path && !a->merge) || !a->base.output)
+        return cr_ctx_fail(ctx, CR_E_USAGE, a->merge ? "--merge needs -o" : "--zones and -o are required");
     int to_stdout = strcmp(a->base.output, "-") == 0;
     if (to_stdout && a->base.json)
         return cr_ctx_fail(ctx, CR_E_USAGE, "--json prints on stdout, where -o - writes the GeoJSON: give one");
     if (to_stdout && a->base.qml)
         return cr_ctx_fail(ctx, CR_E_USAGE, "--qml writes a file beside the output: not with -o -");
+    if (a->merge)
+        return check_merge(ctx, a);
     /* With -o -, the program shows no progress bar; warnings still go to stderr (a -r count
      * raster read as continuous is one to see). */
     cr_status st = parse_rasters(ctx, a);
@@ -178,13 +222,16 @@ static cr_status run(cr_ctx *ctx, void *opts, const cr_command_call *call, cr_co
     a->o.overwrite = a->base.overwrite;
     a->o.styles = a->base.styles;
     a->o.grid = a->base.grid;
+    if (a->merge)
+        return cr_zonal_merge(ctx, (const char *const *)a->parts, CSLCount(a->parts),
+                              a->base.output, &a->o, &a->s);
     return cr_zonal(ctx, a->base.output, &a->o, &a->s);
 }
 
 static cr_qml_style style(const void *opts, cr_qml_opts *qml)
 {
     const zonal_args *a = opts;
-    qml->classes_from = a->o.exposure_path; /* the class names and colours of the exposure */
+    qml->classes_from = a->s.exposure_path; /* the class names and colours of the exposure */
     qml->renamed = a->s.renamed;
     if (a->s.class_count >= 2 && !isnan(a->s.breaks[0])) {
         qml->class_count = a->s.class_count;
@@ -265,6 +312,11 @@ static void summarise(const void *opts, FILE *text, cr_command_result *result)
         result->wrote_stdout = 1;
         return;
     }
+    if (a->o.partial && !a->base.json) {
+        fprintf(text, "%" PRId64 " zones over %d blocks of the part, written to %s\n", s->zones,
+                s->tiles_read, a->base.output);
+        return;
+    }
     if (a->base.json) {
         result->json = summary_json(a->base.output, s);
         return;
@@ -286,7 +338,9 @@ const cr_command cr_zonal_command = {
     .synopsis = "--zones ZONES [--layer L] [--exposure EXPOSURE.tif] [--arrivals A.tif]\n"
                 "       [--sea DEPTH.tif] [--water W.tif] [--informal S.tif] [--population P.tif]\n"
                 "       [-r NAME=RASTER[:BAND]]... [--stats LIST] -o OUT|-\n"
-                "       [--grid REF | --crs CRS --resolution M [--bounds XMIN,YMIN,XMAX,YMAX]] [options]",
+                "       [--grid REF | --crs CRS --resolution M [--bounds XMIN,YMIN,XMAX,YMAX]] [options]\n"
+                "       [--tile I/N | --window XOFF,YOFF,XSIZE,YSIZE] --partial -o PART\n"
+                "   or: cityrisk zonal --merge PART... -o OUT|- [output options]",
     .description =
         "Per-neighbourhood statistics of the rasters, every cell weighted by the exact\n"
         "fraction f of its area inside the zone (holes removed, parts added), so totals of\n"
@@ -322,13 +376,23 @@ const cr_command cr_zonal_command = {
         "\n"
         "Output: GeoJSON per RFC 7946 (WGS 84, 7 decimals; -o - writes it to stdout), or\n"
         "any OGR format with -of (GPKG, FlatGeobuf, CSV without geometry, \"ESRI\n"
-        "Shapefile\" with field names shortened to 10 characters, listed by --json).",
+        "Shapefile\" with field names shortened to 10 characters, listed by --json).\n"
+        "\n"
+        "Split across machines: each job runs the same command with --tile I/N (or\n"
+        "--window) and --partial -o PART, which writes the partial sums, minima, maxima\n"
+        "and value lists of each zone over each block of its tile; one job then runs\n"
+        "--merge PART... -o OUT, which writes exactly what one run over the whole grid\n"
+        "writes (classes, ranks and breaks computed from all the zones). The merge reads\n"
+        "the zones file again (it must be unchanged), not the rasters (docs/zonal.md, Tiles).",
     .examples =
         "  cityrisk zonal --zones samples/data/neighbourhoods.gpkg --exposure exposure.tif \\\n"
         "      --arrivals arrivals.tif --sea inundation.tif --water samples/data/water_stress.tif \\\n"
         "      --informal samples/data/settlement.tif -o neighbourhoods.geojson\n"
         "  cityrisk zonal --zones wards.shp -r pop=worldpop.tif -r dem=dem.tif \\\n"
-        "      --stats sum,mean,median,quantile(0.9),weighted_mean(pop) -of GPKG -o wards.gpkg",
+        "      --stats sum,mean,median,quantile(0.9),weighted_mean(pop) -of GPKG -o wards.gpkg\n"
+        "  for i in 1 2 3 4; do cityrisk zonal --zones wards.shp -r pop=worldpop.tif \\\n"
+        "      --tile $i/4 --partial -o part$i.json; done\n"
+        "  cityrisk zonal --merge part1.json part2.json part3.json part4.json -o wards.geojson",
     .args = ARGS, .flags = CR_COMMAND_STAGE, .opts_size = sizeof(zonal_args),
     .init = init, .clear = clear, .check = check, .run = run, .style = style, .summarise = summarise,
 };

@@ -3,8 +3,10 @@
 #define CITYRISK_ZONAL_INTERNAL_H
 
 #include <stdint.h>
+#include <stdio.h>
 
 #include <gdal.h>
+#include <json-c/json.h>
 
 #include "cityrisk/coverage.h"
 #include "cityrisk/zonal.h"
@@ -78,5 +80,58 @@ int cr_zplan_columns(cr_zplan *plan, cr_column **out, int *count);
  * cell had a valid value in some raster. */
 int cr_zacc_finish(const cr_zplan *plan, const double *acc, cr_wlist *lists, double area_m2,
                     int empty, double *values, int64_t nzones, int64_t z);
+
+/* ---- part files (zonal_part.c) ---- */
+
+#define CR_ZPART_FORMAT "cityrisk-zonal-part"
+
+/* v as JSON text that reads back to the same double (NaN and infinities as the strings
+ * "nan", "inf", "-inf"), into text (40 bytes are enough). */
+void cr_zpart_format(double v, char *text, size_t size);
+
+/* v as a JSON value written by cr_zpart_format(). */
+json_object *cr_zpart_json_number(double v);
+
+/* A number written by cr_zpart_format() into *out; 0 when o is none. */
+int cr_zpart_number(json_object *o, double *out);
+
+/* Writes the record of zone's accumulator acc and its value lists over block (its index
+ * among the grid's blocks in raster order), preceded by a comma unless first. */
+void cr_zpart_write_record(FILE *f, const cr_zplan *plan, int64_t block, int64_t zone,
+                           const double *acc, const cr_wlist *lists, int first);
+
+/* A fingerprint of the bytes of the file at path ("fnv1a64:HEX,N bytes") into out. */
+cr_status cr_zpart_fingerprint(cr_ctx *ctx, const char *path, char *out, size_t size);
+
+/* A part file as read. */
+typedef struct cr_zpart {
+    const char *path;
+    json_object *doc;     /* the whole file */
+    json_object *run;     /* what every part of the run shares (in doc) */
+    json_object *records; /* (in doc) */
+    cr_window window;     /* the cells of the grid it covers */
+    char tile[32];        /* "I/N", "" for --window */
+    int64_t blocks;       /* blocks it read */
+} cr_zpart;
+
+/* Reads the part file at path; fails with CR_E_DATA naming it when it is not one (not
+ * JSON, truncated, another format or version, parts missing). Close with cr_zpart_close(). */
+cr_status cr_zpart_open(cr_ctx *ctx, const char *path, cr_zpart *p);
+void cr_zpart_close(cr_zpart *p);
+
+/* One zone's partial accumulator over one block. */
+typedef struct cr_zrecord {
+    int64_t block, zone;
+    double *acc;       /* plan->acc_size */
+    cr_wlist *lists;   /* plan->nlists */
+} cr_zrecord;
+
+void cr_zrecord_free(const cr_zplan *plan, cr_zrecord *r);
+
+/* Appends the records of p to *all (*count of them, grown), each checked against plan
+ * (its accumulator and lists), the zones' count and p's window of grid: CR_E_DATA
+ * naming the part and record otherwise. */
+cr_status cr_zpart_records(cr_ctx *ctx, cr_zpart *p, const cr_zplan *plan, const cr_grid *grid,
+                           int64_t nzones, cr_zrecord **all, size_t *count);
 
 #endif

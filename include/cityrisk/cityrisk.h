@@ -47,6 +47,7 @@
 #include "cityrisk/inundation.h"
 #include "cityrisk/json.h"
 #include "cityrisk/map.h"
+#include "cityrisk/mosaic.h"
 #include "cityrisk/number.h"
 #include "cityrisk/pipeline.h"
 #include "cityrisk/qml.h"

@@ -21,6 +21,7 @@
 #include "cityrisk/context.h"
 #include "cityrisk/export.h"
 #include "cityrisk/grid.h"
+#include "cityrisk/tile.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -126,6 +127,11 @@ typedef struct cr_inundation_opts {
                                  * default NULL: "local projections" and the path */
     double vlm_years;           /* provenance: the years of motion of a VLM in mm/yr (YEARS);
                                  * default 0: the VLM is in metres */
+    /* In parts across machines (docs/inundation.md "In tiles across machines"). */
+    cr_tile_spec part;          /* --tile / --window: the part of the grid phase 1 labels and
+                                 * phase 3 writes; default zeroed: the whole grid */
+    const char *join_path;      /* phase 3: the join file of every part's edges (required with
+                                 * part in cr_inundation()); default NULL */
 } cr_inundation_opts;
 
 CR_API void cr_inundation_opts_init(cr_inundation_opts *opts);
@@ -169,6 +175,26 @@ CR_API double cr_inundation_confidence_k(const cr_inundation_opts *opts);
 CR_API cr_status cr_inundation(cr_ctx *ctx, const char *dem_path, const char *out_path,
                                const cr_inundation_opts *opts, cr_inundation_stats *stats,
                                int64_t *sea_cells);
+
+/* The inundation of one DEM in parts, each phase a separate run (docs/inundation.md "In
+ * tiles across machines"): phase 1 per part, cr_inundation_edges(); phase 2 once,
+ * cr_inundation_join(); phase 3 per part, cr_inundation() with opts->part and
+ * opts->join_path, writing the part's tile of the single run's output. */
+
+/* Phase 1: labels opts->part of the DEM (the whole part in memory: about 24 bytes per
+ * cell) and writes its edge file at edges_path: the components of the sea's candidates and
+ * of land below each level along the part's four edges, and the options' fingerprint.
+ * Fails as cr_inundation() does on bad options and inputs. */
+CR_API cr_status cr_inundation_edges(cr_ctx *ctx, const char *dem_path, const char *edges_path,
+                                     const cr_inundation_opts *opts);
+
+/* Phase 2: joins the edge files of every part of one grid (count of them) into the join
+ * file at join_path: which border cells of each part are sea, and joined to the sea at
+ * each level. Fails with CR_E_DATA naming the file when one is not an edge file, is
+ * corrupt, of another DEM or options, a part twice or overlapping another, or when a part
+ * has no file. */
+CR_API cr_status cr_inundation_join(cr_ctx *ctx, const char *const *edge_paths, int count,
+                                    const char *join_path, int overwrite);
 
 #ifdef __cplusplus
 }

@@ -24,6 +24,7 @@
 #include "cityrisk/context.h"
 #include "cityrisk/export.h"
 #include "cityrisk/grid.h"
+#include "cityrisk/tile.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -127,6 +128,10 @@ typedef struct cr_zonal_opts {
     const char *const *styles;  /* QGIS styles the caller writes beside the output
                                  * (cr_qml_write), NULL-terminated: checked with the output,
                                  * before any work; default NULL */
+    cr_tile_spec tile;         /* --tile I/N or --window: only the blocks of that window of the
+                                * grid are read (with partial); default zeroed: the whole grid */
+    int partial;               /* default 0; 1: out_path gets the part's partial accumulators
+                                * (a part file, docs/zonal.md "Tiles") instead of the zones */
 } cr_zonal_opts;
 
 CR_API void cr_zonal_opts_init(cr_zonal_opts *opts);
@@ -162,6 +167,8 @@ typedef struct cr_zonal_summary {
     double breaks[CR_CLASSES_MAX - 1];
     char **renamed;              /* "long=short" field names shortened for the format (CSL) */
     int tiles_read;              /* tiles of the grid read */
+    char *exposure_path;         /* the exposure raster of the run (a merge: as its parts
+                                  * record it), NULL when none */
 } cr_zonal_summary;
 
 CR_API void cr_zonal_summary_clear(cr_zonal_summary *summary);
@@ -185,6 +192,24 @@ CR_API void cr_zonal_summary_clear(cr_zonal_summary *summary);
  * CSV is one file under any name; a Shapefile is named NAME.shp (CR_E_USAGE otherwise). */
 CR_API cr_status cr_zonal(cr_ctx *ctx, const char *out_path, const cr_zonal_opts *opts,
                           cr_zonal_summary *summary);
+
+/* The version of the part files cr_zonal() writes with opts->partial and
+ * cr_zonal_merge() reads. */
+#define CR_ZONAL_PART_VERSION 1
+
+/* Writes the zones with their statistics from the part files of one zonal run split by
+ * --tile or --window (each written by cr_zonal() with opts->partial), exactly as that
+ * run over the whole grid writes them (docs/zonal.md "Tiles"): the zones are read again
+ * from the path the parts record, every other input is taken from the parts. Of opts,
+ * only the output's are used (format, layer_options, overwrite, styles). Fails with
+ * CR_E_DATA naming the part that is not a part file (corrupt, truncated, of another
+ * version), that comes from another run than the first part (another grid, zones file,
+ * raster or option), whose window overlaps another's (a tile given twice), or when the
+ * parts leave a block of the grid uncovered; CR_E_USAGE, CR_E_EXISTS and CR_E_IO as
+ * cr_zonal(); nothing is written then. */
+CR_API cr_status cr_zonal_merge(cr_ctx *ctx, const char *const *parts, int nparts,
+                                const char *out_path, const cr_zonal_opts *opts,
+                                cr_zonal_summary *summary);
 
 #ifdef __cplusplus
 }

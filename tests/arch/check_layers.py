@@ -9,7 +9,7 @@ import os
 import re
 import sys
 
-STAGES = ("inundation", "arrivals", "score", "zonal", "info", "map", "sensitivity", "report")
+STAGES = ("inundation", "arrivals", "score", "mosaic", "zonal", "info", "map", "sensitivity", "report")
 
 # What each folder may include besides the public headers (cityrisk/...) and its own files.
 ALLOWED = {"core": ()}

@@ -264,6 +264,15 @@ class Snakemake(SameBytes):
         self.assertEqual(rc, 2, err)
         self.assertIn("-o and --overwrite go with --emit only", err)
 
+    def test_a_pipeline_named_relative_to_the_folder_run_from_gives_absolute_files(self):
+        # Snakemake runs the rules from its own folder: a relative file would be looked for there
+        proc = subprocess.run([CITYRISK, "run", os.path.basename(self.p), "--emit", "snakemake"], cwd=self.tmp,
+                              capture_output=True, text=True)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        files = re.findall(r'^        "([^"]*)",$', proc.stdout, re.M)
+        self.assertIn(self.path("out/inundation.tif"), files)
+        self.assertEqual([f for f in files if not f.startswith("/")], [])
+
     def test_a_rule_per_stage_with_its_files(self):
         text = read(self.snakefile())
         d = self.path
