@@ -43,8 +43,9 @@ start=0
 [[ ! -f $results ]] || start=$(wc -l <"$results")
 
 "$root/bench/timeit.sh" "$label-single" -- "${score[@]}" --json -o "$out/single.tif" >"$out/single.json"
-aref=$(/usr/bin/python3 -c 'import json, sys; print(repr(json.load(open(sys.argv[1]))["arrivals_ref"]))' \
-  "$out/single.json")
+# The summary, then timeit's line.
+aref=$(/usr/bin/python3 -c 'import json, sys
+print(repr(json.JSONDecoder().raw_decode(open(sys.argv[1]).read())[0]["arrivals_ref"]))' "$out/single.json")
 # tiles NAME [OPTION...]: one timeit per tile inside one timeit for the whole parallel run.
 tiles() {
   local name=$1
