@@ -280,6 +280,7 @@ typedef struct look {
     char **md;             /* the dataset's items, without the tile marks */
     char *command;         /* CITYRISK_COMMAND as the single run records it; NULL when none */
     char *statistics;      /* CITYRISK_STATISTICS; NULL when none */
+    char writer[32];       /* the command's name in CITYRISK_COMMAND; "" when none */
 } look;
 
 static void look_release(look *l)
@@ -311,6 +312,17 @@ static char *dup_or_empty(const char *s)
     return strdup(s ? s : "");
 }
 
+/* The name of the command a recorded line ran, into writer: its first word, or for a
+ * pipeline's stage ("run p.json; stage s: score ...") the first word of the stage's. */
+static void command_name(const char *line, char *writer, size_t size)
+{
+    const char *stage = strstr(line, "; stage ");
+    const char *colon = stage ? strstr(stage, ": ") : NULL;
+    const char *p = colon ? colon + 2 : line;
+    size_t n = strcspn(p, " ");
+    snprintf(writer, size, "%.*s", (int)(n < size ? n : size - 1), p);
+}
+
 /* The dataset's default-domain items without the tile marks, CITYRISK_COMMAND and the
  * per-tile items, which go to l->command and l->statistics. */
 static void read_dataset_items(GDALDatasetH ds, const char *path, const char *output, look *l)
@@ -319,8 +331,10 @@ static void read_dataset_items(GDALDatasetH ds, const char *path, const char *ou
         char *key = NULL;
         const char *value = CPLParseNameValue(*m, &key);
         if (key && value && !listed(TILE_KEYS, key)) {
-            if (strcmp(key, "CITYRISK_COMMAND") == 0)
+            if (strcmp(key, "CITYRISK_COMMAND") == 0) {
                 l->command = cr_mosaic_command_line(value, path, output);
+                command_name(value, l->writer, sizeof l->writer);
+            }
             else if (listed(PER_TILE_ITEMS, key))
                 l->statistics = strdup(value);
             else
@@ -539,6 +553,7 @@ static cr_status check_tiles(cr_ctx *ctx, const cr_mosaic_part *parts, int n, co
     *statistics_same = 1;
     for (int i = 1; i < n && st == CR_OK; i++) {
         look other;
+        memset(&other, 0, sizeof other);
         st = cr_open_dataset(ctx, parts[i].path, "tile", "raster", GDAL_OF_RASTER, &ds);
         if (st == CR_OK)
             st = read_look(ctx, ds, parts[i].path, output, &other);
@@ -744,13 +759,17 @@ cr_status cr_mosaic(cr_ctx *ctx, const char *const *paths, int count, const char
     if (st == CR_OK)
         st = write_mosaic(ctx, parts, count, &ref, full, inputs, output, opts, command_same, statistics_same);
     if (st == CR_OK && !command_same)
-        cr_ctx_log(ctx, CR_LOG_WARNING, "the tiles record different commands (beyond --tile and -o): "
-                   "'%s' records the mosaic's", output);
+        cr_ctx_log(ctx, CR_LOG_WARNING, "the tiles' CITYRISK_COMMAND does not give the single run's "
+                   "(they differ beyond --tile, --window and -o, or a tile is not named after its -o): "
+                   "'%s' records the mosaic's command", output);
     if (st == CR_OK && !statistics_same)
         cr_ctx_log(ctx, CR_LOG_WARNING, "the tiles' %s (of their own cells) differ: '%s' carries none",
                    PER_TILE_ITEMS[0], output);
-    if (st == CR_OK && summary)
-        *summary = (cr_mosaic_summary){count, full[0], full[1], ref.bands, command_same, !statistics_same};
+    if (st == CR_OK && summary) {
+        *summary = (cr_mosaic_summary){count, full[0], full[1], ref.bands, command_same, !statistics_same,
+                                       "", ref.type[0] == GDT_Byte && CSLFetchNameValue(ref.band_md[0], "CLASS_NAMES")};
+        snprintf(summary->writer, sizeof summary->writer, "%s", ref.writer);
+    }
     look_release(&ref);
     free(parts);
     free(inputs);

@@ -19,6 +19,7 @@ static const cr_arg ARGS[] = {
     CR_OPT__OVERWRITE,
     CR_OPT__CREATION_OPTION,
     CR_OPT__JSON,
+    CR_OPT__QML,
     CR_OPT_ROW(CR_ARG_LIST, CR_ROLE_INPUT, CR_ARGF_POSITIONAL, "tile", NULL, mosaic_args, tiles, "TILE",
                "a tile written with --tile I/N or --window (any order)", NULL, NULL),
     CR_OPT_END,
@@ -45,6 +46,22 @@ static cr_status run(cr_ctx *ctx, void *opts, const cr_command_call *call, cr_co
     return cr_mosaic(ctx, (const char *const *)a->tiles, CSLCount(a->tiles), a->base.output, &o, &a->s);
 }
 
+/* The style the command that wrote the tiles gives its output (score, inundation, arrivals),
+ * from the joined cells; named classes are paletted, other rasters take arrivals' ramp of
+ * values from 0. */
+static cr_qml_style style(const void *opts, cr_qml_opts *qml)
+{
+    (void)qml;
+    const cr_mosaic_summary *s = &((const mosaic_args *)opts)->s;
+    if (s->categories)
+        return CR_QML_PALETTED;
+    if (strcmp(s->writer, "score") == 0)
+        return CR_QML_SCORE;
+    if (strcmp(s->writer, "inundation") == 0)
+        return CR_QML_INUNDATION;
+    return CR_QML_ARRIVALS;
+}
+
 static void summarise(const void *opts, FILE *text, cr_command_result *result)
 {
     const mosaic_args *a = opts;
@@ -60,6 +77,7 @@ static void summarise(const void *opts, FILE *text, cr_command_result *result)
         json_object_object_add(doc, "bands", json_object_new_int(s->bands));
         json_object_object_add(doc, "command_kept", json_object_new_boolean(s->command_kept));
         json_object_object_add(doc, "statistics_dropped", json_object_new_boolean(s->statistics_dropped));
+        json_object_object_add(doc, "written_by", json_object_new_string(s->writer));
         result->json = doc;
         return;
     }
@@ -70,7 +88,7 @@ static void summarise(const void *opts, FILE *text, cr_command_result *result)
 const cr_command cr_mosaic_command = {
     .name = "mosaic",
     .summary = "join the tiles of a per-cell command (--tile I/N, --window) into its single-run COG",
-    .synopsis = "TILE... -o OUT.tif [--overwrite] [-co NAME=VALUE]... [options]",
+    .synopsis = "TILE... -o OUT.tif [--overwrite] [-co NAME=VALUE]... [--qml] [options]",
     .description =
         "Joins the tiles that per-cell commands write with --tile I/N or --window (each a\n"
         "COG of one part of the grid, marked with CITYRISK_TILE, CITYRISK_WINDOW and\n"
@@ -84,9 +102,10 @@ const cr_command cr_mosaic_command = {
         "and with the mosaic's -o (what the single run records) when the tiles agree on\n"
         "the rest; CITYRISK_STATISTICS, of a tile's own cells, is left out when the tiles'\n"
         "differ. Give the -co options the single run had. Only one block of all bands is in\n"
-        "memory at a time (docs/mosaic.md).",
+        "memory at a time. --qml writes the style of the command that wrote the tiles\n"
+        "(docs/mosaic.md).",
     .examples = "  for i in 1 2 3 4; do cityrisk score ... --tile $i/4 -o tiles/exposure_$i.tif; done\n"
                 "  cityrisk mosaic tiles/exposure_*.tif -o exposure.tif",
     .args = ARGS, .flags = CR_COMMAND_STAGE, .opts_size = sizeof(mosaic_args),
-    .check = check, .run = run, .summarise = summarise,
+    .check = check, .run = run, .style = style, .summarise = summarise,
 };

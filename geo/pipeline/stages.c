@@ -646,9 +646,9 @@ static cr_status build_stage(loader *L, json_object *obj, int k, const char *com
             break;
         }
         if (arg && (arg->flags & CR_ARGF_POSITIONAL)) { /* given without its name: mosaic's TILE... */
-            st.argv = CSLMerge(st.argv, values);
-            st.written = CSLMerge(st.written, written);
-            st.canonical = CSLMerge(st.canonical, (is_input || is_output) ? canonical : values);
+            st.argv = CSLInsertStrings(st.argv, -1, values);
+            st.written = CSLInsertStrings(st.written, -1, written);
+            st.canonical = CSLInsertStrings(st.canonical, -1, (is_input || is_output) ? canonical : values);
         } else {
             st.argv = add_values(st.argv, key, values, repeatable);
             st.written = add_values(st.written, key, written, repeatable);

@@ -38,9 +38,15 @@ static cr_status add_part(loader *L, cr_pl_parts *parts, const char *command, js
     return CR_OK;
 }
 
+/* What marks a tile job besides its tile: inundation's "phase", zonal's "partial". */
+typedef struct job_mark {
+    const char *key;   /* NULL: nothing */
+    const char *value; /* NULL: true */
+} job_mark;
+
 /* A copy of the stage's object for one tile job: without "tiles", with output, "tile": "I/N",
- * no QGIS style (a tile is not what users open), and the phase when given. */
-static json_object *tile_job(json_object *obj, const char *output, int i, int n, const char *phase)
+ * no QGIS style (a tile is not what users open), and its mark. */
+static json_object *tile_job(json_object *obj, const char *output, int i, int n, job_mark mark)
 {
     json_object *copy = NULL;
     if (json_object_deep_copy(obj, &copy, NULL) != 0)
@@ -51,8 +57,9 @@ static json_object *tile_job(json_object *obj, const char *output, int i, int n,
     json_object_object_add(copy, "tile", json_object_new_string(tile));
     json_object_object_add(copy, "output", json_object_new_string(output));
     json_object_object_add(copy, "qml", json_object_new_boolean(0));
-    if (phase)
-        json_object_object_add(copy, "phase", json_object_new_string(phase));
+    if (mark.key)
+        json_object_object_add(copy, mark.key, mark.value ? json_object_new_string(mark.value)
+                                                          : json_object_new_boolean(1));
     return copy;
 }
 
@@ -118,17 +125,18 @@ static cr_status check_tiles(loader *L, json_object *obj, int k, const char *com
     return CR_OK;
 }
 
-/* N tile jobs writing "<dir>/<kind>-I<ext>" (phase NULL: none), their files appended to files. */
+/* N tile jobs named "<name>-<job>-I" writing "<dir>/<kind>-I<ext>", marked, their files
+ * appended to files. */
 static cr_status add_tile_jobs(loader *L, cr_pl_parts *parts, json_object *obj, const char *command,
-                               const char *name, const char *dir, const char *kind, const char *ext,
-                               const char *phase, int n, json_object *files)
+                               const char *name, const char *job, const char *dir, const char *kind,
+                               const char *ext, job_mark mark, int n, json_object *files)
 {
     cr_status st = CR_OK;
     for (int i = 1; st == CR_OK && i <= n; i++) {
         char *path = cr_pl_format("%s/%s-%d%s", dir, kind, i, ext);
         json_object_array_add(files, json_object_new_string(path));
-        st = add_part(L, parts, command, tile_job(obj, path, i, n, phase),
-                      cr_pl_format("%s-%s-%d", name, kind, i));
+        st = add_part(L, parts, command, tile_job(obj, path, i, n, mark),
+                      cr_pl_format("%s-%s-%d", name, job, i));
         CPLFree(path);
     }
     return st;
@@ -146,7 +154,7 @@ cr_status cr_pl_tiled_parts(loader *L, json_object *obj, int k, const char *comm
     char *dir = cr_pl_format("%.*s.tiles", (int)cr_pl_stem_length(output), output);
     json_object *files = json_object_new_array();
     if (strcmp(command, "zonal") == 0) {
-        st = add_tile_jobs(L, parts, obj, command, name, dir, "part", ".json", NULL, n, files);
+        st = add_tile_jobs(L, parts, obj, command, name, "part", dir, "part", ".json", (job_mark){"partial", NULL}, n, files);
         json_object *merge = join_step(obj, "zonal", positional_name("zonal"), files, output,
                                        MERGE_KEYS, sizeof MERGE_KEYS / sizeof *MERGE_KEYS);
         json_object_object_add(merge, "merge", json_object_new_boolean(1));
@@ -159,11 +167,12 @@ cr_status cr_pl_tiled_parts(loader *L, json_object *obj, int k, const char *comm
     }
     if (strcmp(command, "inundation") == 0) {
         json_object *edges = json_object_new_array();
-        st = add_tile_jobs(L, parts, obj, command, name, dir, "edges", ".edges", "edges", n, edges);
+        st = add_tile_jobs(L, parts, obj, command, name, "edges", dir, "edges", ".edges", (job_mark){"phase", "edges"}, n, edges);
         char *join_path = cr_pl_format("%s/join.edges", dir);
         json_object *join = join_step(obj, "inundation", positional_name("inundation"), edges,
                                       join_path, NULL, 0);
         json_object_object_add(join, "phase", json_object_new_string("join"));
+        json_object_object_add(join, "qml", json_object_new_boolean(0)); /* a join file has no style */
         if (st == CR_OK)
             st = add_part(L, parts, "inundation", join, cr_pl_format("%s-join", name));
         else
@@ -171,12 +180,12 @@ cr_status cr_pl_tiled_parts(loader *L, json_object *obj, int k, const char *comm
         json_object *depth = NULL;
         if (st == CR_OK && json_object_deep_copy(obj, &depth, NULL) == 0) {
             json_object_object_add(depth, "join", json_object_new_string(join_path));
-            st = add_tile_jobs(L, parts, depth, command, name, dir, "tile", ".tif", "depth", n, files);
+            st = add_tile_jobs(L, parts, depth, command, name, "depth", dir, "tile", ".tif", (job_mark){"phase", "depth"}, n, files);
             json_object_put(depth);
         }
         CPLFree(join_path);
     } else {
-        st = add_tile_jobs(L, parts, obj, command, name, dir, "tile", ".tif", NULL, n, files);
+        st = add_tile_jobs(L, parts, obj, command, name, "tile", dir, "tile", ".tif", (job_mark){NULL, NULL}, n, files);
     }
     json_object *mosaic = join_step(obj, "mosaic", positional_name("mosaic"), files, output,
                                     MOSAIC_KEYS, sizeof MOSAIC_KEYS / sizeof *MOSAIC_KEYS);

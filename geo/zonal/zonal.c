@@ -1211,7 +1211,8 @@ static cr_status write_part(cr_ctx *ctx, job *j, const char *out_path, cr_zonal_
         st = cr_ctx_fail(ctx, CR_E_IO, "out of memory");
     if (st == CR_OK) {
         part_header(j, header, sizeof header);
-        fprintf(f, "\n],\"blocks\":%" PRId64 ",%s,\"run\":%s}\n", j->ntiles, header, run);
+        fprintf(f, "\n],\"record_count\":%" PRId64 ",\"blocks\":%" PRId64 ",%s,\"run\":%s}\n",
+                j->part_records, j->ntiles, header, run);
     }
     free(run);
     if (f && (ferror(f) | (fclose(f) != 0)) && st == CR_OK)
@@ -1227,6 +1228,10 @@ static cr_status write_part(cr_ctx *ctx, job *j, const char *out_path, cr_zonal_
         s->columns = j->ncolumns;
         s->tiles_read = (int)j->ntiles;
         s->min_coverage = j->o->min_coverage;
+        /* Totals come with the merge. */
+        s->arrivals_total = s->arrivals_informal = s->arrivals_high_water_stress = NAN;
+        for (int k = 0; k < CR_ZONAL_MAX_SCENARIOS; k++)
+            s->arrivals_flooded[k] = s->arrivals_compound[k] = NAN;
         s->grid = j->grid;
         j->grid = NULL;
     }
@@ -1651,20 +1656,44 @@ static cr_status merge_records(cr_ctx *ctx, job *j, cr_zrecord *r, size_t n)
     return CR_OK;
 }
 
-/* Reads the records of every part (closing each but the first, whose run the job's
- * strings point into) and merges them. */
-static cr_status merge_parts(cr_ctx *ctx, job *j, cr_zpart *p, int n)
+/* Reads part k's records into *r (the first part is open: the job's strings point into
+ * its run; the others are opened, checked against it and closed), keeping one part's JSON
+ * in memory at a time. */
+static cr_status read_part(cr_ctx *ctx, job *j, const char *const *parts, cr_zpart *p, int k,
+                           cr_zrecord **r, size_t *count)
+{
+    cr_status st = k > 0 ? cr_zpart_open(ctx, parts[k], &p[k]) : CR_OK;
+    if (st == CR_OK && k > 0) {
+        char key[160];
+        run_difference(p[0].run, p[k].run, key, sizeof key);
+        if (key[0])
+            st = cr_ctx_fail(ctx, CR_E_DATA, "'%s' is a part of another run than '%s' (its %s "
+                             "differs)", parts[k], parts[0], key);
+    }
+    if (st == CR_OK)
+        st = cr_zpart_records(ctx, &p[k], &j->plan, j->grid, j->zones.count, r, count);
+    j->ntiles += p[k].blocks;
+    if (k > 0) {
+        cr_zpart_close(&p[k]);
+    } else {
+        json_object_object_del(p[0].doc, "records");
+        p[0].records = NULL;
+    }
+    return st;
+}
+
+/* Reads the records of every part, checks that the parts cover the grid once, and merges
+ * them. */
+static cr_status merge_parts(cr_ctx *ctx, job *j, const char *const *parts, cr_zpart *p, int n)
 {
     cr_zrecord *r = NULL;
     size_t count = 0;
     cr_status st = CR_OK;
     j->ntiles = 0;
-    for (int k = 0; k < n && st == CR_OK; k++) {
-        st = cr_zpart_records(ctx, &p[k], &j->plan, j->grid, j->zones.count, &r, &count);
-        j->ntiles += p[k].blocks;
-        if (k > 0)
-            cr_zpart_close(&p[k]);
-    }
+    for (int k = 0; k < n && st == CR_OK; k++)
+        st = read_part(ctx, j, parts, p, k, &r, &count);
+    if (st == CR_OK)
+        st = check_cover(ctx, j->grid, p, n);
     if (st == CR_OK)
         st = merge_records(ctx, j, r, count);
     for (size_t i = 0; i < count; i++)
@@ -1682,22 +1711,6 @@ static cr_status check_zones_file(cr_ctx *ctx, const job *j, const cr_zpart *p)
     if (st == CR_OK && (!then || strcmp(now, then) != 0))
         st = cr_ctx_fail(ctx, CR_E_DATA, "the zones '%s' are not the file the parts were made "
                          "from (%s, the parts': %s)", j->o->zones_path, now, then ? then : "none");
-    return st;
-}
-
-/* Opens every part, and checks that they come from one run. */
-static cr_status open_parts(cr_ctx *ctx, const char *const *parts, cr_zpart *p, int n)
-{
-    cr_status st = CR_OK;
-    for (int k = 0; k < n && st == CR_OK; k++)
-        st = cr_zpart_open(ctx, parts[k], &p[k]);
-    for (int k = 1; k < n && st == CR_OK; k++) {
-        char key[160];
-        run_difference(p[0].run, p[k].run, key, sizeof key);
-        if (key[0])
-            st = cr_ctx_fail(ctx, CR_E_DATA, "'%s' is a part of another run than '%s' (its %s "
-                             "differs)", parts[k], parts[0], key);
-    }
     return st;
 }
 
@@ -1719,11 +1732,9 @@ cr_status cr_zonal_merge(cr_ctx *ctx, const char *const *parts, int nparts, cons
     m.o.styles = opts->styles;
     job j = {0};
     j.o = &m.o;
-    cr_status st = p && paths ? open_parts(ctx, parts, p, nparts) : cr_ctx_fail(ctx, CR_E_IO, "out of memory");
+    cr_status st = p && paths ? cr_zpart_open(ctx, parts[0], &p[0]) : cr_ctx_fail(ctx, CR_E_IO, "out of memory");
     if (st == CR_OK)
         st = decode_run(ctx, &j, &m, &p[0], summary);
-    if (st == CR_OK)
-        st = check_cover(ctx, j.grid, p, nparts);
     if (st == CR_OK)
         st = check_zones_file(ctx, &j, &p[0]);
     if (st == CR_OK) {
@@ -1738,7 +1749,7 @@ cr_status cr_zonal_merge(cr_ctx *ctx, const char *const *parts, int nparts, cons
     if (st == CR_OK)
         st = alloc_results(ctx, &j);
     if (st == CR_OK)
-        st = merge_parts(ctx, &j, p, nparts);
+        st = merge_parts(ctx, &j, parts, p, nparts);
     if (st == CR_OK)
         st = conclude(ctx, &j, out_path, summary);
     job_free(&j);

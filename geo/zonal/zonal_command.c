@@ -65,6 +65,7 @@ static cr_status parse_stats(cr_ctx *ctx, const char *text, void *dest)
     return cr_stats_parse(ctx, text, &s->list, &s->count);
 }
 
+/* --tile I/N and --window into the options' tile spec (include/cityrisk/tile.h). */
 static cr_status parse_tile(cr_ctx *ctx, const char *text, void *dest)
 {
     return cr_tile_parse(ctx, text, dest);
@@ -175,8 +176,11 @@ static cr_status check_merge(cr_ctx *ctx, zonal_args *a)
     if (o->partial || cr_tile_given(&o->tile))
         return cr_ctx_fail(ctx, CR_E_USAGE, "--merge joins the parts: not with --partial, --tile or --window");
     if (o->zones_path || o->exposure_path || o->arrivals_path || o->sea_path || o->water_path ||
-        o->informal_path || o->population_path || a->rasters || a->stats.list || a->classes.given ||
-        a->base.grid.ref || a->base.grid.crs)
+        o->informal_path || o->population_path || a->rasters || a->counts || a->stats.list ||
+        a->classes.given || o->layer || o->id_field || o->name_field || o->water_field ||
+        o->water_layer || o->informal_layer || o->demand_share != 1.0 ||
+        o->min_coverage != CR_ZONAL_MIN_COVERAGE || a->base.grid.ref || a->base.grid.crs ||
+        a->base.grid.has_bounds || a->base.grid.resolution > 0)
         return cr_ctx_fail(ctx, CR_E_USAGE, "--merge takes the zones, rasters and options of the "
                                             "run its parts recorded: give only PART... and the "
                                             "output's options");

@@ -3,7 +3,7 @@
  * part's blocks, and the checks that refuse a file that is not a whole part.
  *
  * A part file is one JSON object: {"format": "cityrisk-zonal-part", "version": 1,
- * "records": [...], "blocks": N, "part": {...}, "run": {...}}. A record is the partial
+ * "records": [...], "record_count": N, "blocks": N, "part": {...}, "run": {...}}. A record is the partial
  * accumulator of one zone over one 512-cell block of the grid, exactly as the single run
  * computes it before merging it into the zone: [block, zone, [acc...], [[x...], [w...]]
  * per value list]. */
@@ -161,9 +161,11 @@ cr_status cr_zpart_open(cr_ctx *ctx, const char *path, cr_zpart *p)
         st = cr_ctx_fail(ctx, CR_E_DATA, "'%s' is a zonal part file of version %s; this cityrisk "
                          "reads version %d: make the parts again",
                          path, v ? json_object_get_string(v) : "(none)", CR_ZONAL_PART_VERSION);
-    json_object *part = NULL, *blocks = NULL;
+    json_object *part = NULL, *blocks = NULL, *count = NULL;
     if (st == CR_OK &&
         (!json_object_object_get_ex(doc, "run", &p->run) ||
+         !json_object_object_get_ex(doc, "record_count", &count) ||
+         !json_object_is_type(count, json_type_int) ||
          !json_object_is_type(p->run, json_type_object) ||
          !json_object_object_get_ex(doc, "records", &p->records) ||
          !json_object_is_type(p->records, json_type_array) ||
@@ -172,6 +174,10 @@ cr_status cr_zpart_open(cr_ctx *ctx, const char *path, cr_zpart *p)
          !json_object_object_get_ex(doc, "part", &part) || !read_window(part, p)))
         st = cr_ctx_fail(ctx, CR_E_DATA, "'%s' is not a whole zonal part file (its run, part, "
                          "blocks or records are missing or malformed)", path);
+    else if (st == CR_OK && json_object_get_int64(count) != (int64_t)json_object_array_length(p->records))
+        st = cr_ctx_fail(ctx, CR_E_DATA, "'%s' is not a whole zonal part file (%zu records of the "
+                         "%" PRId64 " it was written with)", path,
+                         json_object_array_length(p->records), json_object_get_int64(count));
     if (st != CR_OK) {
         json_object_put(doc);
         p->run = p->records = NULL;

@@ -39,6 +39,10 @@ typedef struct cr_mosaic_summary {
                          * commands differ otherwise, and the mosaic records its own */
     int statistics_dropped; /* 1: the tiles' CITYRISK_STATISTICS (of their own cells) differ
                              * and the mosaic carries none */
+    char writer[32];    /* the command that wrote the tiles ("score", "inundation"), from
+                         * their CITYRISK_COMMAND (a pipeline's "...; stage S: score ..."
+                         * too); "" when unknown */
+    int categories;     /* the bands are Byte classes with names and colours */
 } cr_mosaic_summary;
 
 /* Joins the count tiles at paths (in any order) into a COG at output. Fails with

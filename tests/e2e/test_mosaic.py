@@ -253,7 +253,8 @@ class TestJoin(MosaicCase):
         self.assertEqual(before, [(digest(t), os.stat(t).st_mtime_ns) for t in tiles])
 
     def test_real_route_score_tiles(self):
-        """score --tile 1/4 .. 4/4, then mosaic, is the single run's file."""
+        """score --tile 1/4 .. 4/4, then mosaic, is the single run's file; with --qml, the
+        single run's style."""
         folder = self.path("real")
         shutil.copytree(self.single, folder)
         os.remove(os.path.join(folder, "exposure.tif"))
@@ -264,17 +265,32 @@ class TestJoin(MosaicCase):
         for i in (2, 3, 4):
             must(folder, *self.score_args, "--tile", f"{i}/4", "-o", f"t{i}.tif")
         rc, out, err = cityrisk_in(folder, "mosaic", "t4.tif", "t2.tif", "t1.tif", "t3.tif", "-o",
-                                   "exposure.tif", "--json")
+                                   "exposure.tif", "--json", "--qml")
         self.assertEqual(rc, 0, err)
-        dropped = json.loads(out)["statistics_dropped"]
+        summary = json.loads(out)
+        self.assertTrue(summary["command_kept"])
+        self.assertEqual(summary["written_by"], "score")
+        # a score tile records no statistics (of its own cells only): the single run's are
+        # the one item the mosaic lacks
+        self.assertIsNone(gdal.Open(os.path.join(folder, "t1.tif")).GetMetadataItem("CITYRISK_STATISTICS"))
         self.assertSameRaster(self.out("exposure.tif"), os.path.join(folder, "exposure.tif"),
-                              skip_items=("CITYRISK_STATISTICS",) if dropped else ())
+                              skip_items=("CITYRISK_STATISTICS",))
+        styled = self.path("styled")
+        shutil.copytree(self.single, styled)
+        os.remove(os.path.join(styled, "exposure.tif"))
+        must(styled, *self.score_args, "-o", "exposure.tif", "--qml")
+        with open(os.path.join(styled, "exposure.qml")) as a, open(os.path.join(folder, "exposure.qml")) as b:
+            self.assertEqual(a.read(), b.read())
 
 
 class TestRefusals(MosaicCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.tiles = cut(os.path.join(cls.single, "exposure.tif"), os.path.join(cls.work.name, "tiles"))
+
     def setUp(self):
         super().setUp()
-        self.tiles = cut(self.out("exposure.tif"), self.path("tiles"))
         self.folder = self.path("out")
         os.makedirs(self.folder)
 

@@ -365,6 +365,9 @@ class ZonalTiles(CliTestCase):
                  "garbage.json": bytes(range(256)) * 40,
                  "other.json": b'{"format": "something else"}',
                  "badrecord.json": data.replace(b"[", b"[\"x\",", 3)}
+        doc = json.loads(data)
+        doc["records"].pop(0)
+        cases["dropped.json"] = json.dumps(doc).encode()
         for name, content in cases.items():
             path = self.path(name)
             with open(path, "wb") as f:
@@ -393,6 +396,7 @@ class ZonalTiles(CliTestCase):
             (["--tile", "1/4", *self.args], "give --partial"),
             (["--merge"], "--merge needs the part files"),
             (["--merge", self.tiles(4)[0], "--zones", "z.gpkg"], "give only PART..."),
+            (["--merge", self.tiles(4)[0], "--min-coverage", "0.3"], "give only PART..."),
             ([*self.args, "--tile", "1/4", "--window", "0,0,512,512", "--partial"], "give one"),
             ([*self.args, "--window", "0,0,500,512", "--partial"], "not a window of 512-cell blocks"),
             ([*self.args, self.tiles(4)[0]], "only with --merge"),

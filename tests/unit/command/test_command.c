@@ -538,7 +538,7 @@ static void stages_are_the_commands_the_table_marks(void **state)
         if (cr_command_get(c)->flags & CR_COMMAND_STAGE)
             snprintf(expected + strlen(expected), sizeof expected - strlen(expected), "%s%s", *expected ? ", " : "",
                      cr_command_get(c)->name);
-    assert_string_equal(expected, "inundation, arrivals, score, zonal, sensitivity, map, gather, report");
+    assert_string_equal(expected, "inundation, arrivals, score, mosaic, zonal, sensitivity, map, gather, report");
     assert_non_null(strstr(cr_ctx_error(ctx), expected));
     cr_ctx_free(ctx);
     free(pipeline);
