@@ -427,7 +427,7 @@ static cr_status run(cr_ctx *ctx, job *j)
             s->score_min = s->score_max = NAN;
             cr_ctx_log(ctx, CR_LOG_WARNING,
                        "no cell could be scored: every cell misses an indicator (do the inputs "
-                       "overlap the grid?)");
+                       "overlap the %s?)", cr_tile_given(&j->o->tile) ? "window" : "grid");
         }
         /* A tile's statistics are not the whole grid's: it carries its place instead. */
         st = cr_tile_given(&j->o->tile)

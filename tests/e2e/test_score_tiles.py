@@ -293,6 +293,9 @@ class ScoreTiles(CliTestCase):
         self.assertEqual(rc, 0, err)
         checksum = lambda p: [b["checksum"] for b in gdal.Info(p, format="json", computeChecksum=True)["bands"]]
         self.assertEqual(checksum(out), checksum(self.single))
+        joined, whole = gdal.Open(out), gdal.Open(self.single)
+        for b in range(1, whole.RasterCount + 1):  # and every cell, bit for bit
+            self.assertEqual(joined.GetRasterBand(b).ReadRaster(), whole.GetRasterBand(b).ReadRaster())
 
 
 if __name__ == "__main__":
