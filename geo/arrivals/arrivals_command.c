@@ -46,16 +46,6 @@ static cr_status parse_kernel(cr_ctx *ctx, const char *text, void *dest)
     return cr_kernel_parse(ctx, text, &k->kernel);
 }
 
-static cr_status parse_tile(cr_ctx *ctx, const char *text, void *dest)
-{
-    return cr_tile_parse(ctx, text, dest);
-}
-
-static cr_status parse_window(cr_ctx *ctx, const char *text, void *dest)
-{
-    return cr_tile_parse_window(ctx, text, dest);
-}
-
 static const cr_arg ARGS[] = {
     CR_OPT_INPUT("points", arrivals_args, points, "FILE", "arrival records: CSV or any OGR point layer"),
     CR_OPT_INPUT("areas", arrivals_args, o.areas_path, "FILE",
@@ -90,10 +80,9 @@ static const cr_arg ARGS[] = {
                   "layer of a multi-layer mask of polygons"),
     CR_OPT_FLAG("strict", arrivals_args, o.strict, "stop at the first bad record (exit 3)"),
     CR_OPT_OUTPUT_FILE("report", arrivals_args, o.report_path, "FILE", "write every rejected record to a CSV"),
-    CR_OPT_PARSED("tile", arrivals_args, o.tile, "I/N", parse_tile,
-                  "write only tile I of N of the grid (512-cell blocks; --points only)"),
-    CR_OPT_PARSED("window", arrivals_args, o.tile, "XOFF,YOFF,XSIZE,YSIZE", parse_window,
-                  "write only this window of the grid, in cells, on the 512-cell blocks"),
+    CR_OPT__TILE(arrivals_args, o.tile,
+                 "write only tile I of N of the grid (512-cell blocks; --points only)",
+                 "write only this window of the grid, in cells, on the 512-cell blocks"),
     CR_OPT__OVERWRITE,
     CR_OPT__CREATION_OPTION,
     CR_OPT__JSON,
@@ -209,17 +198,7 @@ static json_object *summary_json(const char *points, const char *out, const cr_a
     json_object_object_add(doc, "mask", o->mask_path ? json_object_new_string(o->mask_path) : NULL);
     json_object_object_add(doc, "kernel_mass_masked", cr_json_number(s->kernel_mass_masked, 12));
     json_object_object_add(doc, "raster_sum", cr_json_number(s->raster_sum, 15));
-    if (cr_tile_given(&o->tile)) { /* raster_sum and grid are the window's */
-        char tile[32];
-        snprintf(tile, sizeof tile, "%d/%d", o->tile.index, o->tile.count);
-        if (o->tile.count)
-            json_object_object_add(doc, "tile", json_object_new_string(tile));
-        const int at[4] = {s->window.x, s->window.y, s->window.w, s->window.h};
-        json_object *window = json_object_new_array();
-        for (int k = 0; k < 4; k++)
-            json_object_array_add(window, json_object_new_int(at[k]));
-        json_object_object_add(doc, "window", window);
-    }
+    cr_json_add_tile(doc, &o->tile, &s->window); /* raster_sum and grid are the window's */
     json_object *dates = NULL;
     if (s->date_first[0]) {
         dates = json_object_new_object();

@@ -11,6 +11,7 @@
 #include <cpl_string.h>
 
 #include "cityrisk/command.h"
+#include "cityrisk/tile.h"
 #include "cityrisk/number.h"
 
 /* The most --threads per core: more threads than cores only wait, and each holds buffers. */
@@ -183,6 +184,16 @@ static const cr_arg *positional_row(const cr_command *cmd)
         if (a->flags & CR_ARGF_POSITIONAL)
             return a;
     return NULL;
+}
+
+cr_status cr_arg_parse_tile(cr_ctx *ctx, const char *text, void *dest)
+{
+    return cr_tile_parse(ctx, text, dest);
+}
+
+cr_status cr_arg_parse_window(cr_ctx *ctx, const char *text, void *dest)
+{
+    return cr_tile_parse_window(ctx, text, dest);
 }
 
 cr_status cr_arg_parse_resolution(cr_ctx *ctx, const char *text, void *dest)

@@ -1,5 +1,6 @@
 /* tile.c: the window of a grid that --tile I/N or --window names, aligned to the blocks. */
 #include "cityrisk/tile.h"
+#include "cityrisk/json.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -159,4 +160,20 @@ cr_status cr_tile_mark(cr_ctx *ctx, cr_writer *w, const cr_tile_spec *spec,
     if (st == CR_OK)
         st = cr_writer_set_metadata(ctx, w, 0, CR_TILE_FULL_SIZE_KEY, text);
     return st;
+}
+
+void cr_json_add_tile(json_object *doc, const cr_tile_spec *spec, const cr_window *window)
+{
+    if (!cr_tile_given(spec))
+        return;
+    if (spec->count) {
+        char tile[32];
+        snprintf(tile, sizeof tile, "%d/%d", spec->index, spec->count);
+        json_object_object_add(doc, "tile", json_object_new_string(tile));
+    }
+    const int at[4] = {window->x, window->y, window->w, window->h};
+    json_object *array = json_object_new_array();
+    for (int k = 0; k < 4; k++)
+        json_object_array_add(array, json_object_new_int(at[k]));
+    json_object_object_add(doc, "window", array);
 }

@@ -2,6 +2,7 @@
  * parts.h and docs/inundation.md "In tiles across machines"). */
 #define _POSIX_C_SOURCE 200809L
 #include "parts.h"
+#include "reach.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -337,30 +338,6 @@ typedef struct join {
     int64_t *sea_offset; /* per part: its first node of plane 0 */
 } join;
 
-static int32_t root_of(int32_t *parent, int32_t i)
-{
-    while (parent[i] != i) {
-        parent[i] = parent[parent[i]];
-        i = parent[i];
-    }
-    return i;
-}
-
-static void unite(join *j, int32_t a, int32_t b)
-{
-    a = root_of(j->parent, a);
-    b = root_of(j->parent, b);
-    if (a == b)
-        return;
-    if (b < a) {
-        int32_t s = a;
-        a = b;
-        b = s;
-    }
-    j->parent[b] = a;
-    j->seeded[a] |= j->seeded[b];
-}
-
 /* Numbers the border components of plane p of every part as one union-find, seeded as
  * within their parts. */
 static cr_status start_plane(cr_ctx *ctx, join *j, int p)
@@ -450,7 +427,7 @@ static void unite_pair(join *j, int p, int a, int64_t ia, int b, int64_t ib)
 {
     int32_t na = node_at(j, p, a, ia), nb = node_at(j, p, b, ib);
     if (na >= 0 && nb >= 0)
-        unite(j, na, nb);
+        cr_reach_uf_unite(j->parent, j->seeded, na, nb);
 }
 
 /* Is part a's border cell i sea (after plane 0 was joined)? */
@@ -465,9 +442,9 @@ static void seed_pair(join *j, int p, int a, int64_t ia, int b, int64_t ib)
 {
     int32_t na = node_at(j, p, a, ia), nb = node_at(j, p, b, ib);
     if (na >= 0 && sea_at(j, b, ib))
-        j->seeded[root_of(j->parent, na)] = 1;
+        j->seeded[cr_reach_uf_root(j->parent, na)] = 1;
     if (nb >= 0 && sea_at(j, a, ia))
-        j->seeded[root_of(j->parent, nb)] = 1;
+        j->seeded[cr_reach_uf_root(j->parent, nb)] = 1;
 }
 
 /* Land components touching a sea candidate of their own part that is sea are joined. */
@@ -477,7 +454,7 @@ static void seed_pairs(join *j, int p)
         const cr_part_plane *pl = &j->part[a].plane[p];
         for (int64_t i = 0; i < pl->pairs; i++)
             if (j->sea[j->sea_offset[a] + pl->pair[2 * i + 1]])
-                j->seeded[root_of(j->parent, (int32_t)(j->offset[a] + pl->pair[2 * i]))] = 1;
+                j->seeded[cr_reach_uf_root(j->parent, (int32_t)(j->offset[a] + pl->pair[2 * i]))] = 1;
     }
 }
 
@@ -552,7 +529,7 @@ static void put_part_bits(out_buf *b, join *j, int p, int a)
         int bit = sea_at(j, a, i);
         int32_t n = p > 0 ? node_at(j, p, a, i) : -1;
         if (!bit && n >= 0)
-            bit = j->seeded[root_of(j->parent, n)];
+            bit = j->seeded[cr_reach_uf_root(j->parent, n)];
         byte |= (unsigned char)(bit << (i % 8));
         if (i % 8 == 7 || i == cells - 1) {
             put_bytes(b, &byte, 1);
@@ -573,7 +550,7 @@ static cr_status join_planes(cr_ctx *ctx, join *j, const char *out, int overwrit
     if (!(j->sea = malloc((size_t)j->nodes + 1)))
         return cr_ctx_fail(ctx, CR_E_IO, "out of memory joining the edge files");
     for (int64_t n = 0; n < j->nodes; n++)
-        j->sea[n] = j->seeded[root_of(j->parent, (int32_t)n)];
+        j->sea[n] = j->seeded[cr_reach_uf_root(j->parent, (int32_t)n)];
     memcpy(j->sea_offset, j->offset, sizeof *j->offset * (size_t)j->count);
     out_buf b = {0};
     put_bytes(&b, JOIN_MAGIC, 8);

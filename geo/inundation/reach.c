@@ -112,9 +112,7 @@ static int reserve_tile(tile_labels *t, size_t cells)
     return 1;
 }
 
-/* The root of i in a union-find forest, halving the path on the way (both the
- * per-tile and the global union-finds use it). */
-static int32_t find_root(int32_t *parent, int32_t i)
+int32_t cr_reach_uf_root(int32_t *parent, int32_t i)
 {
     while (parent[i] != i) {
         parent[i] = parent[parent[i]]; /* path halving */
@@ -125,8 +123,8 @@ static int32_t find_root(int32_t *parent, int32_t i)
 
 static void union_local(int32_t *parent, int32_t a, int32_t b)
 {
-    a = find_root(parent, a);
-    b = find_root(parent, b);
+    a = cr_reach_uf_root(parent, a);
+    b = cr_reach_uf_root(parent, b);
     if (a < b)
         parent[b] = a;
     else if (b < a)
@@ -183,7 +181,7 @@ static void label_tile(tile_labels *t, int w, int h, int connectivity, const uin
             t->comp[i] = -1;
             continue;
         }
-        int32_t root = find_root(p, i);
+        int32_t root = cr_reach_uf_root(p, i);
         if (root == i) {
             t->seeded[t->count] = 0;
             t->global[t->count] = -1;
@@ -214,10 +212,10 @@ static int32_t number_border_components(tile_labels *t, int w, int h, int32_t ba
     return k;
 }
 
-static void union_global(cr_reach *r, int32_t a, int32_t b)
+void cr_reach_uf_unite(int32_t *parent, uint8_t *seeded, int32_t a, int32_t b)
 {
-    a = find_root(r->uf_parent, a);
-    b = find_root(r->uf_parent, b);
+    a = cr_reach_uf_root(parent, a);
+    b = cr_reach_uf_root(parent, b);
     if (a == b)
         return;
     if (b < a) {
@@ -225,8 +223,8 @@ static void union_global(cr_reach *r, int32_t a, int32_t b)
         a = b;
         b = s;
     }
-    r->uf_parent[b] = a;
-    r->uf_seeded[a] |= r->uf_seeded[b];
+    parent[b] = a;
+    seeded[a] |= seeded[b];
 }
 
 static int grow_global(cr_reach *r, int64_t needed)
@@ -257,7 +255,7 @@ static void join_across(cr_reach *r, const cr_window *win, int x, int y, int32_t
         int from = r->connectivity == 8 ? gx - 1 : gx, to = r->connectivity == 8 ? gx + 1 : gx;
         for (int nx = from; nx <= to; nx++) {
             if (nx >= 0 && nx < r->width && r->above[nx] >= 0)
-                union_global(r, id, r->above[nx]);
+                cr_reach_uf_unite(r->uf_parent, r->uf_seeded, id, r->above[nx]);
         }
     }
     if (x == 0 && win->x > 0) {
@@ -265,7 +263,7 @@ static void join_across(cr_reach *r, const cr_window *win, int x, int y, int32_t
         for (int ny = from; ny <= to; ny++) {
             /* ny = -1 is the above-left corner, already handled through r->above. */
             if (ny >= 0 && ny < win->h && r->left[ny] >= 0)
-                union_global(r, id, r->left[ny]);
+                cr_reach_uf_unite(r->uf_parent, r->uf_seeded, id, r->left[ny]);
         }
     }
 }
@@ -334,7 +332,7 @@ cr_status cr_reach_resolve(cr_ctx *ctx, cr_reach *r, const cr_window *win, const
     /* Reuse the per-component seeded flags as "joined". */
     for (int32_t c = 0; c < t->count; c++)
         if (!t->seeded[c] && t->global[c] >= 0)
-            t->seeded[c] = r->uf_seeded[find_root(r->uf_parent, t->global[c])];
+            t->seeded[c] = r->uf_seeded[cr_reach_uf_root(r->uf_parent, t->global[c])];
     for (size_t i = 0; i < cells; i++)
         joined[i] = t->comp[i] >= 0 ? t->seeded[t->comp[i]] : 0;
     return CR_OK;

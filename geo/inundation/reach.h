@@ -72,4 +72,12 @@ typedef struct cr_reach_view {
 cr_status cr_reach_label_window(cr_ctx *ctx, cr_reach_labels *labels, int w, int h, int connectivity,
                                 const uint8_t *wet, const uint8_t *seed, cr_reach_view *out);
 
+/* The root of i in a union-find forest of parent links, halving the path on the way (the
+ * per-tile and global union-finds of a reach, and the join of parts, use it). */
+int32_t cr_reach_uf_root(int32_t *parent, int32_t i);
+
+/* Joins the sets of a and b in a union-find under the smaller root, which gathers their
+ * seeded flags: a set is seeded when any of its members is. */
+void cr_reach_uf_unite(int32_t *parent, uint8_t *seeded, int32_t a, int32_t b);
+
 #endif

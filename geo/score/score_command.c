@@ -48,16 +48,6 @@ static cr_status parse_bands(cr_ctx *ctx, const char *text, void *dest)
     return cr_score_bands_parse(ctx, text, dest);
 }
 
-static cr_status parse_tile(cr_ctx *ctx, const char *text, void *dest)
-{
-    return cr_tile_parse(ctx, text, dest);
-}
-
-static cr_status parse_window(cr_ctx *ctx, const char *text, void *dest)
-{
-    return cr_tile_parse_window(ctx, text, dest);
-}
-
 static const cr_arg ARGS[] = {
     CR_OPT_INPUT("sea", score_args, o.sea_path, "FILE", "inundation depths in metres (cityrisk inundation)"),
     CR_OPT_STRING("scenario", NULL, score_args, o.scenario, "NAME", "the band of --sea for this scenario"),
@@ -74,10 +64,9 @@ static const cr_arg ARGS[] = {
                   "fixed (default), quantile:N, jenks:N, equal:N, fixed:b1,..."),
     CR_SCORE_NORMALISE_ARGS(score_args),
     CR_OPT_PARSED("bands", score_args, o.bands, "LIST", parse_bands, "write only these bands, e.g. score,class"),
-    CR_OPT_PARSED("tile", score_args, o.tile, "I/N", parse_tile,
-                  "write only tile I of N of the grid (512-cell blocks; cityrisk mosaic joins them)"),
-    CR_OPT_PARSED("window", score_args, o.tile, "XOFF,YOFF,XSIZE,YSIZE", parse_window,
-                  "write only this window of the grid, in cells, on the 512-cell blocks"),
+    CR_OPT__TILE(score_args, o.tile,
+                 "write only tile I of N of the grid (512-cell blocks; cityrisk mosaic joins them)",
+                 "write only this window of the grid, in cells, on the 512-cell blocks"),
     CR_OPT__OVERWRITE,
     CR_OPT__CREATION_OPTION,
     CR_OPT__JSON,
@@ -122,17 +111,7 @@ static json_object *summary_json(const char *out, const cr_score_opts *o, const 
 {
     json_object *doc = json_object_new_object();
     json_object_object_add(doc, "output", json_object_new_string(out));
-    if (cr_tile_given(&o->tile)) { /* the counts below are the window's */
-        char tile[32];
-        snprintf(tile, sizeof tile, "%d/%d", o->tile.index, o->tile.count);
-        if (o->tile.count)
-            json_object_object_add(doc, "tile", json_object_new_string(tile));
-        const int at[4] = {s->window.x, s->window.y, s->window.w, s->window.h};
-        json_object *window = json_object_new_array();
-        for (int k = 0; k < 4; k++)
-            json_object_array_add(window, json_object_new_int(at[k]));
-        json_object_object_add(doc, "window", window);
-    }
+    cr_json_add_tile(doc, &o->tile, &s->window); /* the counts below are the window's */
     json_object *bands = json_object_new_array();
     for (int b = 0; b < CR_SCORE_BANDS; b++)
         if (s->bands >> b & 1)

@@ -65,17 +65,6 @@ static cr_status parse_stats(cr_ctx *ctx, const char *text, void *dest)
     return cr_stats_parse(ctx, text, &s->list, &s->count);
 }
 
-/* --tile I/N and --window into the options' tile spec (include/cityrisk/tile.h). */
-static cr_status parse_tile(cr_ctx *ctx, const char *text, void *dest)
-{
-    return cr_tile_parse(ctx, text, dest);
-}
-
-static cr_status parse_window(cr_ctx *ctx, const char *text, void *dest)
-{
-    return cr_tile_parse_window(ctx, text, dest);
-}
-
 static cr_status parse_classes(cr_ctx *ctx, const char *text, void *dest)
 {
     classes_choice *c = dest;
@@ -106,10 +95,9 @@ static const cr_arg ARGS[] = {
     CR_OPT__GRID("read every layer onto this raster's grid (default: the first raster's)",
                  "grid extent in --crs (default: the first raster's as gdalwarp has it, else "
                  "the zones')"),
-    CR_OPT_PARSED("tile", zonal_args, o.tile, "I/N", parse_tile,
-                  "only tile I of N of the grid (include/cityrisk/tile.h), with --partial"),
-    CR_OPT_PARSED("window", zonal_args, o.tile, "XOFF,YOFF,XSIZE,YSIZE", parse_window,
-                  "only this window of the grid's cells (512-cell blocks), with --partial"),
+    CR_OPT__TILE(zonal_args, o.tile,
+                 "only tile I of N of the grid (include/cityrisk/tile.h), with --partial",
+                 "only this window of the grid's cells (512-cell blocks), with --partial"),
     CR_OPT_FLAG("partial", zonal_args, o.partial,
                 "write the part's partial statistics to -o (a part file for --merge)"),
     CR_OPT_FLAG("merge", zonal_args, merge, "write the zones from the part files PART..."),

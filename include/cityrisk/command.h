@@ -365,6 +365,17 @@ CR_API cr_status cr_command_invoke(cr_ctx *ctx, const cr_command *cmd, int argc,
     CR_OPT_ROW(CR_ARG_PARSED, CR_ROLE_PARAMETER, 0, "bounds", NULL, cr_command_base, grid,         \
                "XMIN,YMIN,XMAX,YMAX", BOUNDS_HELP, NULL, cr_arg_parse_bounds)
 
+/* --tile I/N and --window XOFF,YOFF,XSIZE,YSIZE of the commands that compute one part of a
+ * grid (include/cityrisk/tile.h), both into the cr_tile_spec MEMBER of STRUCT. */
+#define CR_OPT__TILE(STRUCT, MEMBER, TILE_HELP, WINDOW_HELP)                                       \
+    CR_OPT_PARSED("tile", STRUCT, MEMBER, "I/N", cr_arg_parse_tile, TILE_HELP),                    \
+    CR_OPT_PARSED("window", STRUCT, MEMBER, "XOFF,YOFF,XSIZE,YSIZE", cr_arg_parse_window, WINDOW_HELP)
+
+/* The parsers of CR_OPT__TILE's rows: cr_tile_parse() and cr_tile_parse_window() into the
+ * cr_tile_spec at dest. */
+CR_API cr_status cr_arg_parse_tile(cr_ctx *ctx, const char *text, void *dest);
+CR_API cr_status cr_arg_parse_window(cr_ctx *ctx, const char *text, void *dest);
+
 /* The parsers of CR_OPT__GRID's rows: a positive, finite number into a double; bounds
  * (cr_bounds_parse()) into the cr_grid_spec at dest, setting its has_bounds. */
 CR_API cr_status cr_arg_parse_resolution(cr_ctx *ctx, const char *text, void *dest);

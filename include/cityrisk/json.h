@@ -6,6 +6,7 @@
 
 #include "cityrisk/export.h"
 #include "cityrisk/grid.h"
+#include "cityrisk/tile.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -30,6 +31,10 @@ CR_API char *cr_json_take_text(json_object *doc);
 /* A grid as {"width", "height", "resolution": [x, y], "bounds": [xmin, ymin, xmax,
  * ymax], "crs": {"name", "epsg", "geographic", "units"}}. */
 CR_API json_object *cr_grid_to_json(const cr_grid *grid);
+
+/* Adds to a command's JSON summary the part of the grid it computed, when spec names one:
+ * "tile": "I/N" (with --tile) and "window": [x, y, w, h]; nothing for the whole grid. */
+CR_API void cr_json_add_tile(json_object *doc, const cr_tile_spec *spec, const cr_window *window);
 
 #ifdef __cplusplus
 }
