@@ -971,6 +971,24 @@ static cr_status choose_window(cr_ctx *ctx, job *j, const cr_arrivals_opts *o,
     return CR_OK;
 }
 
+/* Refuses an output too big for the disk or memory: the whole grid's, or with --tile or
+ * --window only the window's, since a tile of a continent's grid is small. */
+static cr_status check_output_size(cr_ctx *ctx, const char *out_path, const cr_grid *grid,
+                                   const cr_arrivals_opts *o, const char *ref)
+{
+    if (!cr_tile_given(&o->tile))
+        return cr_output_check_size(ctx, out_path, grid, 1, ref);
+    cr_window w;
+    cr_status st = cr_tile_window(ctx, grid, &o->tile, &w);
+    cr_grid *part = st == CR_OK ? cr_grid_subgrid(grid, &w) : NULL;
+    if (st == CR_OK && !part)
+        st = cr_ctx_fail(ctx, CR_E_IO, "out of memory");
+    if (st == CR_OK)
+        st = cr_output_check_size(ctx, out_path, part, 1, ref);
+    cr_grid_free(part);
+    return st;
+}
+
 /* Fails on a window that does not fit a grid known before the records are read (--grid,
  * --bounds), so that a misaligned one stops the run before any work; a grid from the records'
  * extent is only known after them (choose_window() checks it then). */
@@ -1076,7 +1094,7 @@ cr_status cr_arrivals(cr_ctx *ctx, const char *points_path, const char *out_path
     if (st == CR_OK && o->grid_path)
         st = cr_grid_from_raster(ctx, o->grid_path, &grid);
     if (st == CR_OK && grid)
-        st = cr_output_check_size(ctx, out_path, grid, 1, o->grid_path);
+        st = check_output_size(ctx, out_path, grid, o, o->grid_path);
     if (st == CR_OK)
         st = grid_crs(ctx, o, grid, &wkt, &geographic);
     if (st == CR_OK && cr_tile_given(&o->tile))
@@ -1090,7 +1108,7 @@ cr_status cr_arrivals(cr_ctx *ctx, const char *points_path, const char *out_path
     if (st == CR_OK)
         st = make_grid(ctx, points_path, o, &points, wkt, report, s, &grid);
     if (st == CR_OK && !o->grid_path)
-        st = cr_output_check_size(ctx, out_path, grid, 1, NULL);
+        st = check_output_size(ctx, out_path, grid, o, NULL);
     if (st == CR_OK)
         st = plan(ctx, &j, o, grid);
     if (st == CR_OK)

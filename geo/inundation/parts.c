@@ -240,8 +240,8 @@ static int read_edge_header(in_buf *b, cr_part_edges *e)
     e->seeds = (int64_t)get_u64(b);
     if (b->bad)
         return 0;
-    for (int i = 0; i < 6; i++)
-        if (v[i] > INT32_MAX)
+    for (int i = 0; i < 6; i++) /* no side beyond a grid's (block sums stay in an int) */
+        if (v[i] > CR_GRID_MAX_SIDE)
             return 0;
     e->full_w = (int)v[0], e->full_h = (int)v[1];
     e->win = (cr_window){(int)v[2], (int)v[3], (int)v[4], (int)v[5]};
@@ -667,8 +667,10 @@ cr_status cr_part_join_read(cr_ctx *ctx, const char *path, uint64_t fingerprint,
         uint32_t v[6];
         for (int k = 0; k < 6; k++)
             v[k] = get_u32(&b);
-        if (b.bad || v[2] == 0 || v[3] == 0 || v[2] > w || v[3] > h)
+        if (b.bad || v[2] == 0 || v[3] == 0 || v[2] > w || v[3] > h) {
+            b.bad = 1; /* a part of no size or larger than the grid: corrupt, not another tiling */
             break;
+        }
         size_t bytes = (size_t)((cr_part_border_cells((int)v[2], (int)v[3]) + 7) / 8);
         if ((uint64_t)bytes * np > b.len - b.at) {
             b.bad = 1;

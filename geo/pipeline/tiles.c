@@ -18,10 +18,13 @@
 /* The keys that name the part of a run: the expansion sets them, a tiled stage may not. */
 static const char *const PART_KEYS[] = {"tile", "window", "phase", "join", "partial", "merge"};
 
+/* The keys naming files a run writes once whatever its part (see tile_job). */
+static const char *const WHOLE_RUN_OUTPUTS[] = {"report"};
+
 /* The keys of the stage that its joining step (mosaic, zonal --merge) takes too. */
 static const char *const MOSAIC_KEYS[] = {"overwrite", "creation-option", "threads", "qml"};
 static const char *const MERGE_KEYS[] = {"overwrite", "format", "layer-creation-option", "qml",
-                                         "report", "threads"};
+                                         "threads"};
 
 /* Appends a part: command, its stage object (taken) and name (taken). */
 static cr_status add_part(loader *L, cr_pl_parts *parts, const char *command, json_object *obj,
@@ -52,6 +55,10 @@ static json_object *tile_job(json_object *obj, const char *output, int i, int n,
     if (json_object_deep_copy(obj, &copy, NULL) != 0)
         return NULL;
     json_object_object_del(copy, "tiles");
+    /* A whole run's side file (arrivals' --report of rejected records: every tile reads
+     * every record) is written by the first tile alone. */
+    for (size_t k = 0; i > 1 && k < sizeof WHOLE_RUN_OUTPUTS / sizeof *WHOLE_RUN_OUTPUTS; k++)
+        json_object_object_del(copy, WHOLE_RUN_OUTPUTS[k]);
     char tile[32];
     snprintf(tile, sizeof tile, "%d/%d", i, n);
     json_object_object_add(copy, "tile", json_object_new_string(tile));
@@ -109,6 +116,13 @@ static cr_status check_tiles(loader *L, json_object *obj, int k, const char *com
                            "pipeline '%s': stage %d (%s): 'tiles' splits inundation, arrivals, score "
                            "and zonal stages, not %s",
                            L->path, k + 1, name, command);
+    /* Its confidence classes and p_inundated would need mosaics of their own: not split yet. */
+    if (strcmp(command, "inundation") == 0 && json_object_object_get_ex(obj, "dem-rmse", NULL))
+        return cr_ctx_fail(L->ctx, CR_E_DATA,
+                           "pipeline '%s': stage %d (%s): 'tiles' does not split an inundation with "
+                           "'dem-rmse' (its confidence outputs): run it without tiles, or run the "
+                           "phases by hand (docs/inundation.md)",
+                           L->path, k + 1, name);
     for (size_t i = 0; i < sizeof PART_KEYS / sizeof *PART_KEYS; i++)
         if (json_object_object_get_ex(obj, PART_KEYS[i], NULL))
             return cr_ctx_fail(L->ctx, CR_E_DATA,
@@ -178,11 +192,14 @@ cr_status cr_pl_tiled_parts(loader *L, json_object *obj, int k, const char *comm
         else
             json_object_put(join);
         json_object *depth = NULL;
-        if (st == CR_OK && json_object_deep_copy(obj, &depth, NULL) == 0) {
+        if (st == CR_OK && json_object_deep_copy(obj, &depth, NULL) != 0)
+            st = cr_ctx_fail(L->ctx, CR_E_IO, "out of memory");
+        if (st == CR_OK) {
             json_object_object_add(depth, "join", json_object_new_string(join_path));
-            st = add_tile_jobs(L, parts, depth, command, name, "depth", dir, "tile", ".tif", (job_mark){"phase", "depth"}, n, files);
-            json_object_put(depth);
+            st = add_tile_jobs(L, parts, depth, command, name, "depth", dir, "tile", ".tif",
+                               (job_mark){"phase", "depth"}, n, files);
         }
+        json_object_put(depth);
         CPLFree(join_path);
     } else {
         st = add_tile_jobs(L, parts, obj, command, name, "tile", dir, "tile", ".tif", (job_mark){NULL, NULL}, n, files);

@@ -152,8 +152,8 @@ cr_status cr_zpart_open(cr_ctx *ctx, const char *path, cr_zpart *p)
     }
     cr_status st = CR_OK;
     if (!json_object_is_type(doc, json_type_object) ||
-        !json_object_object_get_ex(doc, "format", &v) ||
-        strcmp(json_object_get_string(v), CR_ZPART_FORMAT) != 0)
+        !json_object_object_get_ex(doc, "format", &v) || !json_object_is_type(v, json_type_string) ||
+        strcmp(json_object_get_string(v), CR_ZPART_FORMAT) != 0) /* "format": null reads as NULL */
         st = cr_ctx_fail(ctx, CR_E_DATA, "'%s' is not a zonal part file (no \"format\": \"%s\")",
                          path, CR_ZPART_FORMAT);
     else if (!json_object_object_get_ex(doc, "version", &v) ||

@@ -222,6 +222,20 @@ class ArrivalsTiles(CliTestCase):
             with self.subTest(tile=spec):
                 self.assertRefused("--tile", spec, needle=f"--tile {spec}")
 
+    def test_a_tile_of_a_grid_too_big_for_this_machine_is_its_own_size(self):
+        # the whole 1,000,000 x 1,000,000 grid would be 5 TB: a tile of it is 3584 x 3584 cells
+        csv = self.path("one.csv")
+        with open(csv, "w") as fh:
+            fh.write("x,y,n\n500.5,999500.5,3\n")
+        out = self.path("t.tif")
+        rc, _, err = run("arrivals", "--points", csv, "--src-crs", "EPSG:32736", "--count-field", "n",
+                         "--crs", "EPSG:32736", "--resolution", "1", "--bounds", "0,0,1000000,1000000",
+                         "--tile", "1/65536", "-o", out)
+        self.assertEqual(rc, 0, err)
+        ds = gdal.Open(out)
+        self.assertEqual((ds.RasterXSize, ds.RasterYSize), (3584, 3584))
+        self.assertEqual(float(ds.GetRasterBand(1).ReadAsArray().sum()), 3.0)  # the record's cell
+
     def test_tile_and_window_together_are_refused(self):
         self.assertRefused("--tile", "1/4", "--window", "0,0,512,512", needle="--tile and --window")
 

@@ -192,6 +192,18 @@ class Plan(TilesCase):
         doc = tiled()
         doc["stages"][1]["tile"] = "1/4"
         self.assertFails(["run", self.write(doc, "bad.json"), "--plan"], 3, "key 'tile' with 'tiles'")
+        doc = tiled()
+        doc["stages"][0]["dem-rmse"] = 0.5
+        self.assertFails(["run", self.write(doc, "bad.json"), "--plan"], 3, "stage 1 (inundation)",
+                         "does not split an inundation with 'dem-rmse'")
+
+    def test_the_rejected_records_report_is_written_by_the_first_tile(self):
+        doc = tiled()
+        doc["stages"][1]["report"] = "out/rejected.csv"
+        rc, out, err = run("run", self.write(doc, "report.json"), "--plan", "--json")
+        self.assertEqual(rc, 0, err)
+        writers = [s["name"] for s in json.loads(out)["stages"] if self.path("out/rejected.csv") in s["outputs"]]
+        self.assertEqual(writers, ["arrivals-tile-1"])
 
 
 class OneRun(TilesCase):

@@ -363,7 +363,8 @@ class ZonalTiles(CliTestCase):
             data = f.read()
         cases = {"truncated.json": data[: len(data) // 2], "empty.json": b"",
                  "garbage.json": bytes(range(256)) * 40,
-                 "other.json": b'{"format": "something else"}',
+                 "other.json": b'{"format": "something else"}', "null.json": b'{"format": null}',
+                 "number.json": b'{"format": 7, "version": null}',
                  "badrecord.json": data.replace(b"[", b"[\"x\",", 3)}
         doc = json.loads(data)
         doc["records"].pop(0)
