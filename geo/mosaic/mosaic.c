@@ -233,6 +233,27 @@ static int output_word(const word *words, int n, int *joined)
     return -1;
 }
 
+/* The length of a pipeline stage name "NAME-tile-3:" (or -depth-3:) without its tile job's
+ * suffix, "NAME"; 0 when word is no such name (tiles.c of the pipeline names the jobs). */
+static int tile_job_suffix(const char *name)
+{
+    size_t n = strlen(name);
+    if (n < 2 || name[n - 1] != ':')
+        return 0;
+    size_t d = n - 1;
+    while (d > 0 && name[d - 1] >= '0' && name[d - 1] <= '9')
+        d--;
+    if (d == n - 1 || d == 0 || name[d - 1] != '-')
+        return 0;
+    static const char *const JOBS[] = {"-tile", "-depth"};
+    for (size_t k = 0; k < sizeof JOBS / sizeof *JOBS; k++) {
+        size_t len = strlen(JOBS[k]);
+        if (d - 1 > len && strncmp(name + d - 1 - len, JOBS[k], len) == 0)
+            return (int)(d - 1 - len);
+    }
+    return 0;
+}
+
 char *cr_mosaic_command_line(const char *tile_command, const char *tile_path, const char *output)
 {
     int n = 0, joined = 0;
@@ -247,11 +268,15 @@ char *cr_mosaic_command_line(const char *tile_command, const char *tile_path, co
     for (int i = 0; line && i < n; i++) {
         const char *v = words[i].value;
         int skip_joined = 0;
-        if (is_option(v, "--tile", &skip_joined) || is_option(v, "--window", &skip_joined)) {
-            i += !skip_joined; /* and its value */
+        if (is_option(v, "--tile", &skip_joined) || is_option(v, "--window", &skip_joined) ||
+            is_option(v, "--phase", &skip_joined) || is_option(v, "--join", &skip_joined)) {
+            i += !skip_joined; /* and its value: inundation's phase 3 is the single run's part */
             continue;
         }
-        if (i == at)
+        int job = i > 0 && strcmp(words[i - 1].value, "stage") == 0 ? tile_job_suffix(v) : 0;
+        if (job > 0) /* a pipeline's tile job "stage NAME-tile-3:" is stage NAME's */
+            used += (size_t)snprintf(line + used, size - used, "%s%.*s:", used ? " " : "", job, v);
+        else if (i == at)
             used += (size_t)snprintf(line + used, size - used, "%s%s%s", used ? " " : "",
                                      joined ? "--output=" : "", quoted);
         else

@@ -105,6 +105,14 @@ static void records_the_single_runs_command(void **state)
                "inundation -o out/flood.tif");
     check_line("inundation --tile 3/4 -o t3.tif", "t3_confidence.tif", "flood.tif", NULL);
     check_line("inundation --tile 3/4 -o t3.tif", "other.tif", "flood.tif", NULL);
+    /* inundation's phase 3 is the single run's part; a pipeline's tile job is its stage's */
+    check_line("inundation --dem d.tif --tile 2/4 --phase depth --join j.edges -o t2.tif", "t2.tif", "f.tif",
+               "inundation --dem d.tif -o f.tif");
+    check_line("run p.json; stage flood-depth-12: inundation --dem d.tif --tile 12/16 --phase=depth --join=j -o t.tif",
+               "t.tif", "f.tif", "run p.json; stage flood: inundation --dem d.tif -o f.tif");
+    check_line("run p.json; stage s-x-tile-3: score --tile 3/4 -o t.tif", "t.tif", "m.tif",
+               "run p.json; stage s-x: score -o m.tif");
+    check_line("run p.json; stage tile-3: score -o t.tif", "t.tif", "m.tif", "run p.json; stage tile-3: score -o m.tif");
     check_line("score --sea d.tif --tile 1/4", "t.tif", "m.tif", NULL); /* no output: nothing to say */
     check_line("", "t.tif", "m.tif", NULL);
 }
