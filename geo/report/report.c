@@ -97,16 +97,25 @@ static cr_status write_page(cr_ctx *ctx, const char *out, const report_buf *page
     return st;
 }
 
-cr_status cr_report(cr_ctx *ctx, const char *out, const cr_report_opts *o, cr_report_summary *s)
+cr_status cr_report_opts_check(cr_ctx *ctx, const cr_report_opts *o)
 {
-    if (s)
-        memset(s, 0, sizeof *s);
-    if (!out || !o || CSLCount(o->zones) == 0)
+    if (!o || CSLCount(o->zones) == 0)
         return cr_ctx_fail(ctx, CR_E_USAGE, "report: no zones to report");
     if (o->lang && strcmp(o->lang, "en") != 0)
         return cr_ctx_fail(ctx, CR_E_USAGE, "--lang '%s': the report is written in en only so far", o->lang);
     if (o->top < 0 || o->top > REPORT_TOP_MAX)
         return cr_ctx_fail(ctx, CR_E_USAGE, "--top %d: expected 0 to %d", o->top, REPORT_TOP_MAX);
+    return CR_OK;
+}
+
+cr_status cr_report(cr_ctx *ctx, const char *out, const cr_report_opts *o, cr_report_summary *s)
+{
+    if (s)
+        memset(s, 0, sizeof *s);
+    if (!out)
+        return cr_ctx_fail(ctx, CR_E_USAGE, "report: no output");
+    if (cr_report_opts_check(ctx, o) != CR_OK)
+        return cr_ctx_status(ctx);
     char **inputs = input_files(o);
     cr_status st = cr_outputs_check(ctx, out, "report", NULL, (const char *const *)inputs, o->overwrite);
     CSLDestroy(inputs);

@@ -63,10 +63,8 @@ static cr_status check(cr_ctx *ctx, void *opts)
         return cr_ctx_fail(ctx, CR_E_USAGE, "-o -: report writes a file");
     if (CSLCount(a->o.zones) == 0)
         return cr_ctx_fail(ctx, CR_E_USAGE, "--zones is required");
-    if (a->o.top < 0)
-        return cr_ctx_fail(ctx, CR_E_USAGE, "--top %d: expected 0 or more", a->o.top);
-    if (a->o.lang && strcmp(a->o.lang, "en") != 0)
-        return cr_ctx_fail(ctx, CR_E_USAGE, "--lang '%s': the report is written in en only so far", a->o.lang);
+    if (cr_report_opts_check(ctx, &a->o) != CR_OK)
+        return cr_ctx_status(ctx);
     if (a->by) {
         a->by_list = CSLTokenizeString2(a->by, ",", CSLT_STRIPLEADSPACES | CSLT_STRIPENDSPACES);
         if (CSLCount(a->by_list) == 0)

@@ -153,21 +153,11 @@ static double nice_step(double span, int want)
 
 typedef cr_buf chart_buf;
 
-static int buf_reserve(chart_buf *b, size_t more)
-{
-    return cr_buf_reserve(b, more);
-}
-
-static void buf_put(chart_buf *b, const void *data, size_t n)
-{
-    cr_buf_add(b, data, n);
-}
-
 /* Appends raw as XML character data (cleaned and escaped: at most 6 bytes a byte). */
 static void buf_xml(chart_buf *b, const char *raw)
 {
     size_t n = strlen(raw);
-    if (!buf_reserve(b, 6 * n + 1))
+    if (!cr_buf_reserve(b, 6 * n + 1))
         return;
     b->len = cr_xml_append(b->data, b->cap, raw);
 }
@@ -175,7 +165,7 @@ static void buf_xml(chart_buf *b, const char *raw)
 static cairo_status_t buf_write(void *closure, const unsigned char *data, unsigned int length)
 {
     chart_buf *b = closure;
-    buf_put(b, data, length);
+    cr_buf_add(b, data, length);
     return b->failed ? CAIRO_STATUS_NO_MEMORY : CAIRO_STATUS_SUCCESS;
 }
 
@@ -252,11 +242,11 @@ static cr_status chart_write(cr_ctx *ctx, const char *path, int overwrite, cr_te
         const char *end = svg ? strchr(svg, '>') : NULL;
         head_at = end ? (size_t)(end + 1 - file.data) : 0;
         if (end) {
-            buf_put(&head, "\n<title>", 8);
+            cr_buf_add(&head, "\n<title>", 8);
             buf_xml(&head, title);
-            buf_put(&head, "</title>\n<desc>", 15);
-            buf_put(&head, desc->data ? desc->data : "", desc->len);
-            buf_put(&head, "</desc>\n", 8);
+            cr_buf_add(&head, "</title>\n<desc>", 15);
+            cr_buf_add(&head, desc->data ? desc->data : "", desc->len);
+            cr_buf_add(&head, "</desc>\n", 8);
         }
         if (head.failed) {
             free(file.data);

@@ -59,6 +59,11 @@ typedef struct cr_report_summary {
     int64_t bytes;          /* the size of the HTML file */
 } cr_report_summary;
 
+/* Checks the options that need no file (some zones, --lang, --top within 0..256): CR_E_USAGE
+ * naming the option. cr_report() applies it; `cityrisk run` through the command's check
+ * before any stage runs. */
+CR_API cr_status cr_report_opts_check(cr_ctx *ctx, const cr_report_opts *o);
+
 /* Writes the report to out (atomically: a temporary file in out's folder renamed over
  * nothing; an existing out only with overwrite, else CR_E_EXISTS). CR_E_USAGE for a
  * malformed LABEL=FILE or an unknown language; CR_E_DATA for an input that is not what
