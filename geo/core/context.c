@@ -2,10 +2,12 @@
 #define _POSIX_C_SOURCE 200809L
 #include "cityrisk/context.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include <cpl_conv.h>
@@ -31,6 +33,7 @@ struct cr_ctx {
     void *progress_arg;
     double progress_from, progress_to;
     int threads;
+    int64_t max_memory; /* bytes; 0: the default */
     cr_log_fn log;
     void *log_arg;
     cr_log_level log_level;
@@ -194,6 +197,61 @@ int cr_ctx_threads(const cr_ctx *ctx)
         return ctx->threads;
     int cpus = CPLGetNumCPUs();
     return cpus > 0 ? cpus : 1;
+}
+
+void cr_ctx_set_max_memory(cr_ctx *ctx, int64_t bytes)
+{
+    ctx->max_memory = bytes > 0 ? bytes : 0;
+}
+
+/* The usable physical RAM in bytes (cgroup and ulimit limits included), 1 GiB when GDAL
+ * cannot tell. */
+static int64_t usable_ram(void)
+{
+    GIntBig ram = CPLGetUsablePhysicalRAM();
+    return ram > 0 ? (int64_t)ram : (int64_t)1 << 30;
+}
+
+int64_t cr_memory_parse(const char *text)
+{
+    if (!text)
+        return -1;
+    char *end = NULL;
+    errno = 0;
+    double value = strtod(text, &end);
+    if (end == text || errno || !(value > 0) || value != value)
+        return -1;
+    while (*end == ' ')
+        end++;
+    double scale;
+    if (*end == '%') {
+        if (value > 100 || end[1] != '\0')
+            return -1;
+        scale = (double)usable_ram() / 100;
+    } else if (*end == '\0' || strcasecmp(end, "m") == 0 || strcasecmp(end, "mb") == 0 ||
+               strcasecmp(end, "mib") == 0) {
+        scale = 1024.0 * 1024;
+    } else if (strcasecmp(end, "g") == 0 || strcasecmp(end, "gb") == 0 ||
+               strcasecmp(end, "gib") == 0) {
+        scale = 1024.0 * 1024 * 1024;
+    } else {
+        return -1;
+    }
+    double bytes = value * scale;
+    if (!(bytes >= 1) || bytes > 9.0e18)
+        return -1;
+    return (int64_t)bytes;
+}
+
+int64_t cr_ctx_max_memory(const cr_ctx *ctx)
+{
+    int64_t bytes = ctx->max_memory;
+    if (bytes <= 0)
+        bytes = cr_memory_parse(CPLGetConfigOption("CITYRISK_MAX_MEMORY", NULL));
+    if (bytes <= 0)
+        bytes = usable_ram() / 2;
+    const int64_t least = (int64_t)1 << 20;
+    return bytes < least ? least : bytes;
 }
 
 void cr_ctx_set_temp_hook(cr_ctx *ctx, cr_temp_fn fn, void *arg)

@@ -14,6 +14,7 @@
 #define CITYRISK_CONTEXT_H
 
 #include <stdarg.h>
+#include <stdint.h>
 
 #include <gdal.h>
 
@@ -87,6 +88,25 @@ CR_API void cr_ctx_set_threads(cr_ctx *ctx, int threads);
 
 /* The number of worker threads to use, at least 1. */
 CR_API int cr_ctx_threads(const cr_ctx *ctx);
+
+/* Sets the memory budget of the library's calls, in bytes: the most memory a command may
+ * hold at once, GDAL's block cache included (docs/performance.md). A call that cannot do its
+ * work within it fails with CR_E_USAGE, naming its estimate and --max-memory, before it
+ * writes anything; where holding more would only be faster (inundation's labels, buffers
+ * per thread) it holds less. 0 or less means the default: the configuration option
+ * CITYRISK_MAX_MEMORY (cr_memory_parse()'s syntax; an environment variable or --config),
+ * else half of the usable physical RAM. */
+CR_API void cr_ctx_set_max_memory(cr_ctx *ctx, int64_t bytes);
+
+/* The memory budget in bytes (see cr_ctx_set_max_memory()), at least 1 MiB. A
+ * CITYRISK_MAX_MEMORY that is not a size counts as unset. */
+CR_API int64_t cr_ctx_max_memory(const cr_ctx *ctx);
+
+/* Reads a memory size: "512" or "512M", "512MB", "512MiB" (MiB), "2G", "2GB", "2GiB" (GiB),
+ * "25%" (of the usable physical RAM, GDAL's CPLGetUsablePhysicalRAM(), which sees cgroup
+ * limits). Case does not matter; a fraction is allowed ("1.5G"). Returns the bytes, at
+ * least 1, or -1 when text is not such a size. */
+CR_API int64_t cr_memory_parse(const char *text);
 
 /* Sets the log sink and the most verbose level passed to it. The library's worker
  * threads (--threads) log through the sink of the context that started them, so a sink
