@@ -2,7 +2,7 @@
 # README command 2: install what is missing, build the release and the sanitizer
 # (ASan + UBSan) builds, run the whole test suite under both, check that the release
 # build installs and that a program outside the tree builds against it, then run each
-# fuzz target for 30 seconds.
+# fuzz target for 20 seconds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash .ci/deps.sh
@@ -16,5 +16,5 @@ for preset in release asan; do
 done
 echo "== install: release" >&2
 bash .ci/install.sh build/release
-# The fuzz targets, 30 s each, as a smoke test (docs/fuzzing.md).
-bash .ci/fuzz.sh 30
+# The fuzz targets, 20 s each, as a smoke test (docs/fuzzing.md).
+bash .ci/fuzz.sh 20

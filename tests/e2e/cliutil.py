@@ -31,6 +31,15 @@ def asan_build():
     return "libasan" in out
 
 
+def release_only(test):
+    """Leaves test out of the sanitizer build's run. For the cases of a suite that take the
+    same code paths as another case of it, on more or larger data, or through an engine that
+    runs no cityrisk code of its own (GNU parallel, Snakemake, Slurm): under ASan they cost
+    minutes and find nothing the kept cases do not. The release build runs every case."""
+    return unittest.skipIf(asan_build(), "a release-build case: its code paths run under the "
+                           "sanitizer in the suite's other cases")(test)
+
+
 def run(*args, stdin=None):
     """Runs cityrisk with args; returns (exit code, stdout, stderr)."""
     proc = subprocess.run([CITYRISK, *args], input=stdin, capture_output=True, text=True,

@@ -16,7 +16,7 @@ import unittest
 import numpy as np
 from osgeo import gdal, osr
 
-from cliutil import CliTestCase, run
+from cliutil import CliTestCase, run, release_only
 
 gdal.UseExceptions()
 
@@ -190,6 +190,7 @@ class TestTiles(PartsCase):
         self.assertGreater(depth[511, 300], 0)
         self.assertTilesEqual(single, self.phases(self.dem, options, tiles(4)))
 
+    @release_only
     def test_nine_tiles_with_partial_blocks(self):
         options = ["--scenario", "ssp245-2100,ssp585-2100-p83", "--tide", "0.1"]
         single = self.single(self.dem, options)
@@ -197,6 +198,7 @@ class TestTiles(PartsCase):
         self.assertTilesEqual(single, parts)
         self.assertMosaicEqual(single, parts)
 
+    @release_only
     def test_plain_bathtub_and_confidence(self):
         for i, options in enumerate((["--sea-level", "0.5", "--connectivity", "none"],
                                      ["--sea-level", "0.3,0.5", "--dem-rmse", "0.15"])):
@@ -208,6 +210,7 @@ class TestTiles(PartsCase):
                     self.assertTilesEqual(single.replace(".tif", suffix),
                                           [p.replace(".tif", suffix) for p in parts])
 
+    @release_only
     def test_windows_and_a_non_square_grid(self):
         z = coastal_dem(1300, 900)
         dem = make_dem(self.path("wide.tif"), z)

@@ -24,7 +24,7 @@ import unittest
 import numpy as np
 from osgeo import gdal
 
-from cliutil import CITYRISK, SAMPLES, CliTestCase, run, sample
+from cliutil import CITYRISK, SAMPLES, CliTestCase, run, sample, release_only
 
 gdal.UseExceptions()
 
@@ -206,6 +206,7 @@ class TestJoin(MosaicCase):
         tiles = cut(single, self.path("one"), suffix="_confidence")
         self.assertSameRaster(single, self.mosaic(tiles, "one_confidence.tif"))
 
+    @release_only
     def test_window_tiles_in_any_order_give_one_file(self):
         single = self.out("exposure.tif")
         tiles = cut(single, self.path("w"), tile_numbers=False)
@@ -214,6 +215,7 @@ class TestJoin(MosaicCase):
         self.assertSameRaster(single, outputs[0])
         self.assertEqual(len({digest(p) for p in outputs}), 1, "the order of the tiles changed the file")
 
+    @release_only
     def test_a_glob_of_the_tiles(self):
         single = self.out("exposure.tif")
         folder = self.path("glob")
@@ -223,11 +225,13 @@ class TestJoin(MosaicCase):
         self.assertEqual(proc.returncode, 0, proc.stderr)
         self.assertSameRaster(single, os.path.join(folder, "exposure.tif"))
 
+    @release_only
     def test_one_tile_is_a_copy(self):
         single = self.out("exposure.tif")
         tiles = cut(single, self.path("one"), windows=[(0, 0, SIZE, SIZE)])
         self.assertSameRaster(single, self.mosaic(tiles, "exposure.tif"))
 
+    @release_only
     def test_tiles_of_different_statistics_leave_them_out(self):
         single = self.out("exposure.tif")
         tiles = cut(single, self.path("stats"))
@@ -252,6 +256,7 @@ class TestJoin(MosaicCase):
         self.mosaic(tiles, "exposure.tif")
         self.assertEqual(before, [(digest(t), os.stat(t).st_mtime_ns) for t in tiles])
 
+    @release_only
     def test_real_route_score_tiles(self):
         """score --tile 1/4 .. 4/4, then mosaic, is the single run's file; with --qml, the
         single run's style."""

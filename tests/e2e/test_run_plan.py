@@ -12,7 +12,7 @@ import subprocess
 import unittest
 from unittest import mock
 
-from cliutil import CITYRISK, run
+from cliutil import CITYRISK, run, release_only
 from slurm import SlurmCluster, SlurmUnavailable
 from snakemake_run import Snakemake as SnakemakeRun, SnakemakeUnavailable
 from test_run_parallel import RunCase
@@ -233,6 +233,7 @@ class Jobs(SameBytes):
         self.assertEqual(rc, 0, err)
         self.assertEqual([s["status"] for s in json.loads(out)["stages"]], ["skip"] * 4)
 
+    @release_only
     def test_gnu_parallel_level_by_level_makes_the_same_bytes_as_one_run(self):
         self.assertEqual(self.run_levels(self.jobs()), 4)
         self.assert_same_as_one_run()
@@ -283,6 +284,7 @@ class Snakemake(SameBytes):
                       % (d("out/inundation.tif"), d("out/inundation.qml")), text)  # its QGIS style too
         self.assertEqual(text.count("\nrule "), len(NAMES) + 1)
 
+    @release_only
     def test_snakemake_runs_the_pipeline_to_the_same_bytes_then_does_nothing(self):
         snakefile = self.snakefile()
         self.snakemake(snakefile)
@@ -318,6 +320,7 @@ echo "$id;cluster"
 
 
 class Slurm(SameBytes):
+    @release_only
     def test_the_script_submits_a_job_array_per_level_that_makes_the_same_bytes(self):
         script = self.emit("slurm", "submit.sh")
         fake = self.path("bin/sbatch")
@@ -355,6 +358,7 @@ class RealSlurm(SameBytes):
             raise unittest.SkipTest(str(e))
         cls.addClassCleanup(cls.cluster.close)
 
+    @release_only
     def test_snakemake_slurm_executor_runs_the_snakefile_to_the_same_bytes(self):
         try:
             smk = SnakemakeRun()
@@ -368,6 +372,7 @@ class RealSlurm(SameBytes):
         self.assertEqual(smk.planned(snakefile, self.path("snake")), {})
         self.assert_same_as_one_run()
 
+    @release_only
     def test_the_script_on_slurm_makes_the_same_bytes_level_after_level(self):
         script = self.emit("slurm", "submit.sh")
         env = dict(self.cluster.env, PATH=self.engine_env()["PATH"], CITYRISK_SLURM_DIR=self.path("levels"),

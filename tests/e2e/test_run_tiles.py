@@ -15,7 +15,7 @@ import unittest
 import numpy as np
 from osgeo import gdal, ogr
 
-from cliutil import CITYRISK, run
+from cliutil import CITYRISK, run, release_only
 from test_run_parallel import RunCase
 
 gdal.UseExceptions()
@@ -222,6 +222,7 @@ class OneRun(TilesCase):
 
 @unittest.skipUnless(shutil.which("parallel"), "GNU parallel is not installed (.ci/deps.sh installs it)")
 class Parallel(TilesCase):
+    @release_only
     def test_gnu_parallel_level_by_level_makes_what_the_untiled_pipeline_makes(self):
         rc, out, err = run("run", self.p, "--emit", "jobs")
         self.assertEqual(rc, 0, err)
@@ -242,6 +243,7 @@ class Parallel(TilesCase):
 
 @unittest.skipUnless(shutil.which("snakemake"), "Snakemake is not installed (.ci/deps.sh installs it)")
 class Snakemake(TilesCase):
+    @release_only
     def test_snakemake_makes_what_the_untiled_pipeline_makes(self):
         rc, out, err = run("run", self.p, "--emit", "snakemake", "-o", self.path("Snakefile"))
         self.assertEqual(rc, 0, err)

@@ -22,7 +22,7 @@ import unittest
 import numpy as np
 from osgeo import gdal, osr
 
-from cliutil import CITYRISK, CliTestCase, run
+from cliutil import CITYRISK, CliTestCase, run, release_only
 
 gdal.UseExceptions()
 
@@ -206,12 +206,14 @@ class ScoreTiles(CliTestCase):
                 # The a_ref of the whole grid, not the tile's.
                 self.assertEqual(summary["arrivals_ref"], self.single_summary["arrivals_ref"])
 
+    @release_only
     def test_six_tiles_are_the_single_runs_windows(self):
         for i, window in WINDOWS_OF_6.items():
             with self.subTest(tile=f"{i}/6"):
                 out, _ = self.tile(f"s{i}.tif", "--tile", f"{i}/6")
                 self.assertWindowOfSingle(out, window, tile=f"{i}/6")
 
+    @release_only
     def test_windows_are_the_single_runs_windows(self):
         for window in ((512, 0, 512, 512), (0, 512, 1100, 388), (1024, 0, 76, 900)):
             with self.subTest(window=window):
@@ -228,6 +230,7 @@ class ScoreTiles(CliTestCase):
             scored += summary["cells_scored"]
         self.assertEqual(scored, self.single_summary["cells_scored"])
 
+    @release_only
     def test_a_tiles_style_is_the_single_runs(self):
         out = self.path("q.tif")
         rc, _, err = run(*score_args(self.inputs, out, "--tile", "2/4", "--qml"))
@@ -269,6 +272,7 @@ class ScoreTiles(CliTestCase):
             with self.subTest(classes=classes):
                 self.assertRefused("--tile", "1/4", "--classes", classes, needle="--classes")
 
+    @release_only
     def test_fixed_breaks_and_a_given_reference_work_with_tiles(self):
         extra = ("--classes", "fixed:1,2,3", "--arrivals-ref", "40")
         single = self.path("fixed_single.tif")
@@ -283,6 +287,7 @@ class ScoreTiles(CliTestCase):
         for got, whole in zip(bands, full):
             np.testing.assert_array_equal(got, whole[y:y + h, x:x + w])
 
+    @release_only
     def test_mosaic_of_the_tiles_is_the_single_run(self):
         rc, _, _ = run("help", "mosaic")
         if rc != 0:

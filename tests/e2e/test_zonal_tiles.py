@@ -22,7 +22,7 @@ import unittest
 import numpy as np
 from osgeo import gdal, ogr, osr
 
-from cliutil import CliTestCase, run
+from cliutil import CliTestCase, run, release_only
 
 gdal.UseExceptions()
 ogr.UseExceptions()
@@ -264,9 +264,11 @@ class ZonalTiles(CliTestCase):
     def test_four_tiles(self):
         self.assertSameOutput(self.merge(self.tiles(4)))
 
+    @release_only
     def test_six_tiles(self):
         self.assertSameOutput(self.merge(self.tiles(6)))
 
+    @release_only
     def test_three_by_three_windows_shuffled(self):
         """Nine windows of one block each (the last row and column reaching the grid's
         edge), merged in a shuffled order."""
@@ -276,6 +278,7 @@ class ZonalTiles(CliTestCase):
         random.Random(5).shuffle(parts)
         self.assertSameOutput(self.merge(parts))
 
+    @release_only
     def test_four_tiles_shuffled(self):
         parts = self.tiles(4)
         self.assertSameOutput(self.merge(parts[::-1]))
@@ -287,6 +290,7 @@ class ZonalTiles(CliTestCase):
         self.assertEqual(rc, 0, err)
         self.assertSameOutput(self.merge([path]))
 
+    @release_only
     def test_other_formats(self):
         """The output options of a single run: -of GPKG, CSV; --classes computed at the merge."""
         for fmt, ext in (("GPKG", "gpkg"), ("CSV", "csv")):
@@ -296,6 +300,7 @@ class ZonalTiles(CliTestCase):
             merged = self.merge(self.tiles(4), self.path(f"merged.{ext}"), "-of", fmt)
             self.assertSameOutput(merged, single)
 
+    @release_only
     def test_qml(self):
         """--qml: the merge writes the single run's QGIS style (the exposure's class names)."""
         single, merged = self.path("s.geojson"), self.path("m.geojson")
@@ -305,6 +310,7 @@ class ZonalTiles(CliTestCase):
         with open(self.path("s.qml")) as f, open(self.path("m.qml")) as g:
             self.assertEqual(g.read(), f.read())
 
+    @release_only
     def test_classes_from_all_zones(self):
         """Quantile breaks of score_mean come from every zone, not a tile's."""
         extra = ["--classes", "quantile:5"]
