@@ -382,15 +382,27 @@ static int64_t count_vlm_missing(const run *r, const cr_window *win)
 static cr_status prepare_tile(cr_ctx *ctx, run *r, const cr_window *win)
 {
     cr_window at = in_grid(r, win);
-    for (int y = 0; y < win->h; y++) {
-        int row = at.y + y, edge_row = row == 0 || row == r->grid->height - 1;
-        for (int x = 0; x < win->w; x++) {
-            size_t i = (size_t)y * win->w + x;
-            int col = at.x + x;
-            r->z[i] *= r->to_m;
-            r->cand[i] = !r->valid[i] || r->z[i] <= 0.0;
-            r->seed[i] = r->cand[i] && (edge_row || col == 0 || col == r->grid->width - 1);
+    size_t n = (size_t)win->w * win->h, w = (size_t)win->w;
+    double *z = r->z;
+    const uint8_t *valid = r->valid;
+    uint8_t *cand = r->cand, *seed = r->seed;
+    if (r->to_m != 1.0) /* z * 1 is z: the loop is only time */
+        for (size_t i = 0; i < n; i++)
+            z[i] *= r->to_m;
+    for (size_t i = 0; i < n; i++) /* invalid cells are NaN: a candidate by !valid */
+        cand[i] = (uint8_t)(!valid[i] | (z[i] <= 0.0));
+    memset(seed, 0, n);
+    for (int y = 0; y < win->h; y++) { /* the seeds: candidates on the raster's edge */
+        int row = at.y + y;
+        size_t first = (size_t)y * w, last = first + w - 1;
+        if (row == 0 || row == r->grid->height - 1) {
+            memcpy(seed + first, cand + first, w);
+            continue;
         }
+        if (at.x == 0)
+            seed[first] = cand[first];
+        if (at.x + win->w == r->grid->width)
+            seed[last] = cand[last];
     }
     if (r->bits && r->sea_reach) { /* phase 3: candidates joined to the sea outside the part */
         add_border_seeds(r, win, 0, r->seed);
