@@ -170,12 +170,15 @@ for l in "${labels[@]}"; do
 done
 if [[ $floor == 1 && $have_cityrisk == 1 ]]; then
   p=inundation-dem$size
-  awk -v dd="${cpu[$p-floor-decode-dem]}" -v do="${cpu[$p-floor-decode-output]}" \
+  awk -v dd="${cpu[$p-floor-decode-dem]}" -v dout="${cpu[$p-floor-decode-output]}" \
       -v to="${cpu[$p-floor-translate-output]}" -v cores="$(nproc)" \
-      -v cr="${wall[$p-w$first-cityrisk]}" -v calc="${wall[$p-w$first-gdalcalc]}" 'BEGIN {
-    encode = to - do; f = (dd + encode) / cores
+      -v cr="${wall[$p-w$first-cityrisk]}" -v calc="${wall[$p-w$first-gdalcalc]}" \
+      -v crcpu="${cpu[$p-w$first-cityrisk]}" -v calccpu="${cpu[$p-w$first-gdalcalc]}" 'BEGIN {
+    encode = to - dout; f = (dd + encode) / cores
     printf "floor: (decode the DEM %.2f + encode the output %.2f) CPU s / %d cores = %.2f s\n", dd, encode, cores, f
-    printf "cityrisk at W = %s: %.2f s, %.2fx the floor, %.2fx the gdal_calc.py bathtub (%.2f s)\n", "'"$first"'", cr, cr / f, cr / calc, calc }'
+    printf "cityrisk at W = %s: %.2f s, %.2fx the floor, %.2fx the gdal_calc.py bathtub (%.2f s)\n", "'"$first"'", cr, cr / f, cr / calc, calc
+    # On a loaded machine wall times say little: CPU seconds against the same work.
+    printf "CPU: cityrisk %.2f s, %.2fx the floor'"'"'s %.2f s, %.2fx the bathtub'"'"'s %.2f s\n", crcpu, crcpu / (dd + encode), dd + encode, crcpu / calccpu, calccpu }'
 fi
 
 # Which cells each output inundates.
