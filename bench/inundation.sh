@@ -13,12 +13,19 @@
 # GRASS_IMPORT  r.in.gdal (default: import into GRASS's own format) or r.external (link the GeoTIFF)
 # CITYRISK      a cityrisk binary to use as it is; by default the release build, rebuilt first.
 #               When it has no `inundation` command yet, only the peers run.
+# GRASS         1 (default) to run GRASS too; 0 times cityrisk and the gdal_calc.py bathtub only.
+# FLOOR         1 (default) to time the floor's parts (CPU seconds): decoding the DEM (gdalinfo
+#               -checksum) and encoding cityrisk's output as a COG with its creation options
+#               (gdal_translate -of COG, one thread, less the decoding of that output); the
+#               floor is their sum over the cores.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 size=${1:-10000}
 levels=${LEVELS:-2.0 0.56 1.01}
 runs=${RUNS:-3}
 import=${GRASS_IMPORT:-r.in.gdal}
+grass=${GRASS:-1}
+floor=${FLOOR:-1}
 work=$root/bench/work/$size
 out=$work/inundation
 dem=$work/dem.tif
@@ -26,7 +33,8 @@ results=${BENCH_RESULTS:-$root/bench/results/results.tsv}
 report=$root/bench/results/inundation-dem$size.txt
 [[ $import == r.in.gdal || $import == r.external ]] ||
   { echo "inundation.sh: GRASS_IMPORT must be r.in.gdal or r.external" >&2; exit 2; }
-command -v grass >/dev/null || { echo "inundation.sh: grass missing (.ci/deps.sh --bench)" >&2; exit 1; }
+[[ $grass == 0 ]] || command -v grass >/dev/null ||
+  { echo "inundation.sh: grass missing (.ci/deps.sh --bench; GRASS=0 leaves it out)" >&2; exit 1; }
 
 bash "$root/bench/gen.sh" "$size" "$work"
 if [[ -n ${CITYRISK:-} ]]; then
@@ -98,17 +106,20 @@ echo "grass steps:$steps" >&2
 
 # A persistent location with the maps prepared once, to time r.lake alone.
 grassdb=$out/grassdb
-rm -rf "$grassdb"
-mkdir -p "$grassdb"
-grass -c "$dem" -e "$grassdb/loc" 2>>"$log"
-grass "$grassdb/loc/PERMANENT" --exec bash -c "$grass_job" grass-job "$dem" prepare - "$import" \
-  2>>"$log"
+if [[ $grass == 1 ]]; then
+  rm -rf "$grassdb"
+  mkdir -p "$grassdb"
+  grass -c "$dem" -e "$grassdb/loc" 2>>"$log"
+  grass "$grassdb/loc/PERMANENT" --exec bash -c "$grass_job" grass-job "$dem" prepare - "$import" \
+    2>>"$log"
+fi
 
 label() { echo "inundation-dem$size-w$1-$2"; }
 labels=()
 for level in $levels; do
   for c in cityrisk cityrisk-t1 grass grass-rlake gdalcalc; do
-    [[ $have_cityrisk == 1 || $c != cityrisk* ]] && labels+=("$(label "$level" "$c")")
+    [[ $have_cityrisk == 1 || $c != cityrisk* ]] && [[ $grass == 1 || $c != grass* ]] &&
+      labels+=("$(label "$level" "$c")")
   done
   for _ in $(seq "$runs"); do
     if [[ $have_cityrisk == 1 ]]; then
@@ -117,12 +128,14 @@ for level in $levels; do
       t "$(label "$level" cityrisk-t1)" -- "$cityrisk" inundation -q --threads 1 --dem "$dem" \
         -o "$out/cityrisk-$level.tif" --sea-level "$level" --overwrite
     fi
-    # End to end: new location, import, seed, sea, flood, export.
-    t "$(label "$level" grass)" -- grass --tmp-location "$dem" --exec bash -c "$grass_job" \
-      grass-job "$dem" "$level" "$out/grass-$level.tif" "$import"
-    # r.lake alone on the prepared maps (plus GRASS's start-up, about 0.2 s).
-    t "$(label "$level" grass-rlake)" -- grass "$grassdb/loc/PERMANENT" --exec r.lake --quiet \
-      --overwrite elevation=fill water_level="$level" lake=lake seed=seed
+    if [[ $grass == 1 ]]; then
+      # End to end: new location, import, seed, sea, flood, export.
+      t "$(label "$level" grass)" -- grass --tmp-location "$dem" --exec bash -c "$grass_job" \
+        grass-job "$dem" "$level" "$out/grass-$level.tif" "$import"
+      # r.lake alone on the prepared maps (plus GRASS's start-up, about 0.2 s).
+      t "$(label "$level" grass-rlake)" -- grass "$grassdb/loc/PERMANENT" --exec r.lake --quiet \
+        --overwrite elevation=fill water_level="$level" lake=lake seed=seed
+    fi
     # Plain bathtub: every cell below W, joined to the sea or not. DEM nodata stays nodata.
     t "$(label "$level" gdalcalc)" -- gdal_calc.py --quiet -A "$dem" --outfile="$out/bathtub-$level.tif" \
       --calc="where(A < $level, $level - A, 0)" --NoDataValue=-9999 --type=Float32 --format=GTiff \
@@ -132,13 +145,41 @@ for level in $levels; do
 done
 grep '^grass steps:' "$log" | sed 's/^/  /' >&2 || true
 
+# The floor's parts, on the first level's output (the same encoding work at every level).
+first=${levels%% *}
+if [[ $floor == 1 && $have_cityrisk == 1 ]]; then
+  for l in decode-dem decode-output translate-output; do labels+=("inundation-dem$size-floor-$l"); done
+  for _ in $(seq "$runs"); do
+    t "inundation-dem$size-floor-decode-dem" -- gdalinfo -checksum "$dem"
+    t "inundation-dem$size-floor-decode-output" -- gdalinfo -checksum "$out/cityrisk-$first.tif"
+    t "inundation-dem$size-floor-translate-output" -- gdal_translate -q -of COG -co COMPRESS=DEFLATE \
+      -co PREDICTOR=YES -co BLOCKSIZE=512 -co OVERVIEWS=IGNORE_EXISTING -co RESAMPLING=AVERAGE \
+      -co BIGTIFF=IF_SAFER -co NUM_THREADS=1 "$out/cityrisk-$first.tif" "$out/floor-cog.tif"
+  done
+fi
+
 # Medians of the last RUNS runs of each label.
 median() { sort -g | awk '{ v[NR] = $1 } END { m = int((NR + 1) / 2); print NR % 2 ? v[m] : (v[m] + v[m + 1]) / 2 }'; }
-echo "medians of $runs runs (wall s, peak RSS MiB):"
+declare -A wall cpu
+echo "medians of $runs runs (wall s, CPU s, peak RSS MiB):"
 for l in "${labels[@]}"; do
-  last=$(awk -F'\t' -v l="$l" '$2 == l' "$results" | tail -n "$runs")
-  printf '  %-44s %8s %8s\n' "$l" "$(cut -f3 <<<"$last" | median)" "$(cut -f4 <<<"$last" | median)"
+  last=$(awk -F'\t' -v l="$l" '$2 == l && NF == 7' "$results" | tail -n "$runs")
+  wall[$l]=$(cut -f3 <<<"$last" | median)
+  cpu[$l]=$(cut -f6 <<<"$last" | median)
+  printf '  %-44s %8s %8s %8s\n' "$l" "${wall[$l]}" "${cpu[$l]}" "$(cut -f4 <<<"$last" | median)"
 done
+if [[ $floor == 1 && $have_cityrisk == 1 ]]; then
+  p=inundation-dem$size
+  awk -v dd="${cpu[$p-floor-decode-dem]}" -v dout="${cpu[$p-floor-decode-output]}" \
+      -v to="${cpu[$p-floor-translate-output]}" -v cores="$(nproc)" \
+      -v cr="${wall[$p-w$first-cityrisk]}" -v calc="${wall[$p-w$first-gdalcalc]}" \
+      -v crcpu="${cpu[$p-w$first-cityrisk]}" -v calccpu="${cpu[$p-w$first-gdalcalc]}" 'BEGIN {
+    encode = to - dout; f = (dd + encode) / cores
+    printf "floor: (decode the DEM %.2f + encode the output %.2f) CPU s / %d cores = %.2f s\n", dd, encode, cores, f
+    printf "cityrisk at W = %s: %.2f s, %.2fx the floor, %.2fx the gdal_calc.py bathtub (%.2f s)\n", "'"$first"'", cr, cr / f, cr / calc, calc
+    # On a loaded machine wall times say little: CPU seconds against the same work.
+    printf "CPU: cityrisk %.2f s, %.2fx the floor'"'"'s %.2f s, %.2fx the bathtub'"'"'s %.2f s\n", crcpu, crcpu / (dd + encode), dd + encode, crcpu / calccpu, calccpu }'
+fi
 
 # Which cells each output inundates.
 {
@@ -146,7 +187,7 @@ done
   for level in $levels; do
     connected=()
     [[ $have_cityrisk == 1 ]] && connected+=("cityrisk=$out/cityrisk-$level.tif")
-    connected+=("r.lake=$out/grass-$level.tif")
+    [[ $grass == 1 ]] && connected+=("r.lake=$out/grass-$level.tif")
     /usr/bin/python3 "$root/bench/compare_flood.py" --dem "$dem" --level "$level" \
       --bathtub "$out/bathtub-$level.tif" "${connected[@]}"
   done

@@ -20,6 +20,7 @@
 #include "core/internal.h"
 #include "core/output.h"
 #include "confidence.h"
+#include "dem_tiles.h"
 #include "parts.h"
 #include "reach.h"
 #include "sea.h"
@@ -72,6 +73,12 @@ typedef struct run {
     int thresholds;        /* land planes: levels, times 3 with confidence; 0 without connectivity */
     uint8_t *bits;         /* phase 3: the join file's planes for the part's border cells */
     uint8_t *lseed;        /* phase 3: one tile's seeds of a level's reach */
+    cr_dem_tiles *tiles;   /* the DEM's tiles for the passes of cr_inundation() */
+    /* The sea pass fused into the scan pass (reach.h, "Fused with the sea"): with
+     * connectivity and the default sea, in one run (a part's depths take seeds from their
+     * join file: three passes there).
+     * The reaches of the levels are then of land below the level only, linked to the sea's. */
+    int fused;
 } run;
 
 /* The window of the grid that win, a window of the part, is. */
@@ -116,6 +123,10 @@ static void add_border_seeds(const run *r, const cr_window *win, int plane, uint
  * the join file says are joined to it. */
 static const uint8_t *level_seeds(run *r, const cr_window *win, int t)
 {
+    if (r->fused) { /* the land below the level that touches the sea (r->wet: the land) */
+        cr_reach_touching(win->w, win->h, r->o->connectivity, r->wet, r->sea, r->lseed);
+        return r->lseed;
+    }
     if (!r->bits)
         return r->sea;
     memcpy(r->lseed, r->sea, (size_t)win->w * win->h);
@@ -281,7 +292,7 @@ static cr_status allocate(cr_ctx *ctx, run *r)
     r->water = malloc(sizeof *r->water * (size_t)r->o->level_count);
     r->reaches = calloc((size_t)r->o->level_count, sizeof *r->reaches);
     ok = ok && r->water && r->reaches && (r->labels = cr_reach_labels_new()) != NULL;
-    if (ok && r->bits)
+    if (ok && (r->bits || r->fused))
         ok = (r->lseed = malloc(n)) != NULL;
     if (ok && r->vlm)
         ok = (r->vlm_m = malloc(n * sizeof *r->vlm_m)) != NULL && (r->vlm_valid = malloc(n)) != NULL;
@@ -301,14 +312,15 @@ static cr_status allocate(cr_ctx *ctx, run *r)
                                             r->o->connectivity, r->labels)) != NULL;
     }
     if (ok && !r->o->sea_path)
-        ok = (r->sea_reach = cr_reach_new(g->width, g->height, r->o->tile,
-                                          r->sea_conn, r->labels)) != NULL;
+        ok = (r->sea_reach = cr_reach_new(g->width, g->height, r->o->tile, r->sea_conn,
+                                          r->fused ? NULL : r->labels)) != NULL; /* fused: its own */
     return ok ? CR_OK : cr_ctx_fail(ctx, CR_E_IO, "out of memory for inundation of '%s'", r->dem_path);
 }
 
 static void release(run *r)
 {
     cr_layer_close(r->dem);
+    cr_dem_tiles_close(r->tiles);
     cr_layer_close(r->vlm);
     free(r->vlm_m), free(r->vlm_valid);
     CSLDestroy(r->input_files);
@@ -365,23 +377,32 @@ static int64_t count_vlm_missing(const run *r, const cr_window *win)
     return count;
 }
 
-/* Reads the DEM over win in metres, with its validity, and the candidate-sea mask
- * (nodata or at or below 0) and its seeds (candidates on the raster edge). */
-static cr_status read_tile(cr_ctx *ctx, run *r, const cr_window *win)
+/* The DEM read over win (r->z, r->valid) into metres, the candidate-sea mask (nodata or at
+ * or below 0) and its seeds (candidates on the raster edge), and the land motion. */
+static cr_status prepare_tile(cr_ctx *ctx, run *r, const cr_window *win)
 {
     cr_window at = in_grid(r, win);
-    cr_status st = cr_layer_read_f64(ctx, r->dem, &at, r->z, r->valid);
-    if (st != CR_OK)
-        return st;
-    for (int y = 0; y < win->h; y++) {
-        int row = at.y + y, edge_row = row == 0 || row == r->grid->height - 1;
-        for (int x = 0; x < win->w; x++) {
-            size_t i = (size_t)y * win->w + x;
-            int col = at.x + x;
-            r->z[i] *= r->to_m;
-            r->cand[i] = !r->valid[i] || r->z[i] <= 0.0;
-            r->seed[i] = r->cand[i] && (edge_row || col == 0 || col == r->grid->width - 1);
+    size_t n = (size_t)win->w * win->h, w = (size_t)win->w;
+    double *z = r->z;
+    const uint8_t *valid = r->valid;
+    uint8_t *cand = r->cand, *seed = r->seed;
+    if (r->to_m != 1.0) /* z * 1 is z: the loop is only time */
+        for (size_t i = 0; i < n; i++)
+            z[i] *= r->to_m;
+    for (size_t i = 0; i < n; i++) /* invalid cells are NaN: a candidate by !valid */
+        cand[i] = (uint8_t)(!valid[i] | (z[i] <= 0.0));
+    memset(seed, 0, n);
+    for (int y = 0; y < win->h; y++) { /* the seeds: candidates on the raster's edge */
+        int row = at.y + y;
+        size_t first = (size_t)y * w, last = first + w - 1;
+        if (row == 0 || row == r->grid->height - 1) {
+            memcpy(seed + first, cand + first, w);
+            continue;
         }
+        if (at.x == 0)
+            seed[first] = cand[first];
+        if (at.x + win->w == r->grid->width)
+            seed[last] = cand[last];
     }
     if (r->bits && r->sea_reach) { /* phase 3: candidates joined to the sea outside the part */
         add_border_seeds(r, win, 0, r->seed);
@@ -389,6 +410,14 @@ static cr_status read_tile(cr_ctx *ctx, run *r, const cr_window *win)
             r->seed[i] &= r->cand[i];
     }
     return apply_vlm(ctx, r, win);
+}
+
+/* Reads the DEM over win in metres, with its validity, and the masks of prepare_tile(). */
+static cr_status read_tile(cr_ctx *ctx, run *r, const cr_window *win)
+{
+    cr_window at = in_grid(r, win);
+    cr_status st = cr_layer_read_f64(ctx, r->dem, &at, r->z, r->valid);
+    return st == CR_OK ? prepare_tile(ctx, r, win) : st;
 }
 
 /* Fills r->sea for the tile: from the sea file, or resolved from the sea reach. */
@@ -400,10 +429,15 @@ static cr_status tile_sea(cr_ctx *ctx, run *r, const cr_window *win)
     return cr_reach_resolve(ctx, r->sea_reach, win, r->cand, r->seed, r->sea);
 }
 
-/* wet = sea, or valid land below W. */
+/* wet = sea, or valid land below W; fused with the sea, the land below W only. */
 static void wet_cells(run *r, const cr_window *win, double water)
 {
     size_t n = (size_t)win->w * win->h;
+    if (r->fused) {
+        for (size_t i = 0; i < n; i++)
+            r->wet[i] = r->valid[i] && r->z[i] < water;
+        return;
+    }
     for (size_t i = 0; i < n; i++)
         r->wet[i] = r->sea[i] || (r->valid[i] && r->z[i] < water);
 }
@@ -533,14 +567,51 @@ static cr_status scan_confidence(cr_ctx *ctx, run *r, const cr_window *win, int 
     return st == CR_OK ? cr_reach_scan(ctx, r->high[k], win, r->wet, level_seeds(r, win, 3 * k + 2)) : st;
 }
 
-/* One tile of a pass. */
+/* The scan pass fused with the sea's (reach.h): the sea's tile, then the land of each level
+ * (and its W -/+ k sigma) linked to it. */
+static cr_status scan_fused(cr_ctx *ctx, run *r, const cr_window *win)
+{
+    r->seeds += count_set(r->seed, (size_t)win->w * win->h);
+    cr_status st = cr_reach_scan_sea(ctx, r->sea_reach, win, r->cand, r->seed);
+    for (int k = 0; k < r->o->level_count && st == CR_OK; k++) {
+        wet_cells(r, win, r->water[k]);
+        st = cr_reach_scan_linked(ctx, r->reaches[k], win, r->wet, r->sea_reach);
+        if (st == CR_OK && r->conf) {
+            wet_cells(r, win, r->water[k] - r->spread);
+            st = cr_reach_scan_linked(ctx, r->low[k], win, r->wet, r->sea_reach);
+        }
+        if (st == CR_OK && r->conf) {
+            wet_cells(r, win, r->water[k] + r->spread);
+            st = cr_reach_scan_linked(ctx, r->high[k], win, r->wet, r->sea_reach);
+        }
+    }
+    if (st == CR_OK)
+        cr_reach_scan_sea_done(r->sea_reach, win);
+    return st;
+}
+
+/* After the fused scan pass: which land touches the sea. */
+static void link_done(run *r)
+{
+    for (int k = 0; k < r->o->level_count; k++) {
+        cr_reach_link_done(r->reaches[k], r->sea_reach);
+        if (r->conf) {
+            cr_reach_link_done(r->low[k], r->sea_reach);
+            cr_reach_link_done(r->high[k], r->sea_reach);
+        }
+    }
+}
+
+/* One tile of a pass, its DEM read (r->z, r->valid). */
 static cr_status run_tile(cr_ctx *ctx, run *r, pass p, const cr_window *win, cr_writer *const *w,
                           cr_inundation_stats *stats)
 {
     size_t n = (size_t)win->w * win->h;
-    cr_status st = read_tile(ctx, r, win);
+    cr_status st = prepare_tile(ctx, r, win);
     if (st != CR_OK)
         return st;
+    if (p == PASS_SCAN && r->fused)
+        return scan_fused(ctx, r, win);
     if (p == PASS_SEA) {
         r->seeds += count_set(r->seed, n);
         return cr_reach_scan(ctx, r->sea_reach, win, r->cand, r->seed);
@@ -568,17 +639,54 @@ static cr_status run_tile(cr_ctx *ctx, run *r, pass p, const cr_window *win, cr_
     return st;
 }
 
-/* One pass over every tile, reporting progress 0..1 in the context's range. */
+/* A pass over the tiles (run_pass). */
+typedef struct pass_job {
+    run *r;
+    pass p;
+    cr_writer *const *w;
+    cr_inundation_stats *stats;
+} pass_job;
+
+/* One tile of a pass, decoded by dem_tiles: the tile's z and valid stand in for the run's
+ * buffers while it runs. Reports progress 0..1 in the context's range. */
+static cr_status pass_tile(cr_ctx *ctx, void *arg, int64_t index, const cr_window *win, double *z,
+                           uint8_t *valid)
+{
+    pass_job *j = arg;
+    run *r = j->r;
+    double *own_z = r->z;
+    uint8_t *own_valid = r->valid;
+    r->z = z, r->valid = valid;
+    cr_status st = run_tile(ctx, r, j->p, win, j->w, j->stats);
+    r->z = own_z, r->valid = own_valid;
+    if (st == CR_OK && !cr_ctx_progress(ctx, (double)(index + 1) / (double)r->windows, NULL))
+        st = cr_ctx_fail(ctx, CR_E_CANCELLED, "inundation of '%s' was cancelled", r->dem_path);
+    return st;
+}
+
+/* One pass over every tile in index order. */
 static cr_status run_pass(cr_ctx *ctx, run *r, pass p, cr_writer *const *w, cr_inundation_stats *stats)
 {
-    cr_status st = CR_OK;
-    for (int64_t i = 0; i < r->windows && st == CR_OK; i++) {
-        cr_window win = cr_grid_window(r->part_grid, r->o->tile, i);
-        st = run_tile(ctx, r, p, &win, w, stats);
-        if (st == CR_OK && !cr_ctx_progress(ctx, (double)(i + 1) / (double)r->windows, NULL))
-            st = cr_ctx_fail(ctx, CR_E_CANCELLED, "inundation of '%s' was cancelled", r->dem_path);
-    }
+    pass_job j = {.r = r, .p = p, .w = w, .stats = stats};
+    double start = cr_seconds();
+    static const char *const names[] = {"sea", "scan", "write"};
+    cr_status st = cr_dem_tiles_pass(ctx, r->tiles, pass_tile, &j);
+    cr_ctx_log(ctx, CR_LOG_DEBUG, "inundation: the %s pass took %.2f s (%lld cells kept in memory)",
+               names[p], cr_seconds() - start, (long long)cr_dem_tiles_kept_cells(r->tiles));
     return st;
+}
+
+/* The share of the memory budget (cr_ctx_max_memory()) the DEM's tiles may take in memory
+ * between the passes, instead of being decoded again: the rest is for the labels, the
+ * buffers, GDAL's block cache and the COG copy. */
+static const double KEEP_SHARE = 0.5;
+
+/* Opens the DEM's tiles for the passes: kept in memory when more than one pass reads them. */
+static cr_status open_tiles(cr_ctx *ctx, run *r, int passes)
+{
+    int64_t keep = passes > 1 ? (int64_t)(KEEP_SHARE * (double)cr_ctx_max_memory(ctx)) : 0;
+    return cr_dem_tiles_open(ctx, r->dem_path, r->grid, r->part_grid, &r->part, r->o->tile,
+                             cr_ctx_threads(ctx), keep, &r->tiles);
 }
 
 /* The level's name: its scenario's, else made from its rise ("sl0.50"). */
@@ -924,6 +1032,7 @@ static cr_status prepare(cr_ctx *ctx, run *r, const char *const *paths)
     r->thresholds = o->connectivity ? o->level_count * plane_step(r) : 0;
     if (st == CR_OK && o->join_path)
         st = read_join(ctx, r);
+    r->fused = o->connectivity && !o->sea_path && !r->bits;
     if (st == CR_OK)
         st = allocate(ctx, r);
     for (int k = 0; st == CR_OK && k < o->level_count; k++)
@@ -1010,6 +1119,15 @@ static cr_status check_outputs(cr_ctx *ctx, const run *r, const char *const *pat
     return st;
 }
 
+/* The default sea has no seed: nothing joins the land to it. */
+static cr_status no_sea(cr_ctx *ctx, const char *dem_path)
+{
+    return cr_ctx_fail(ctx, CR_E_DATA,
+                       "no sea found in DEM '%s': no nodata or elevation at or below 0 touches the "
+                       "raster edge; give the sea with --sea or use --connectivity none",
+                       dem_path);
+}
+
 cr_status cr_inundation(cr_ctx *ctx, const char *dem_path, const char *out_path,
                         const cr_inundation_opts *opts, cr_inundation_stats *stats,
                         int64_t *sea_cells)
@@ -1041,21 +1159,25 @@ cr_status cr_inundation(cr_ctx *ctx, const char *dem_path, const char *out_path,
         if (paths[i])
             st = open_writer(ctx, &r, paths[i], i, &w[i]);
     /* Progress: the passes share the first 60 %, the COG copies the rest. */
-    int passes = (r.sea_reach ? 1 : 0) + (opts->connectivity ? 1 : 0) + 1;
+    int passes = (r.sea_reach && !r.fused ? 1 : 0) + (opts->connectivity ? 1 : 0) + 1;
     double span = 0.6 / passes, at = 0.0;
-    if (st == CR_OK && r.sea_reach) {
+    if (st == CR_OK)
+        st = open_tiles(ctx, &r, passes);
+    if (st == CR_OK && r.sea_reach && !r.fused) {
         cr_ctx_set_progress_range(ctx, at, at + span);
         st = run_pass(ctx, &r, PASS_SEA, NULL, NULL);
         at += span;
         if (st == CR_OK && r.seeds == 0 && opts->connectivity && !r.parted)
-            st = cr_ctx_fail(ctx, CR_E_DATA,
-                             "no sea found in DEM '%s': no nodata or elevation at or below 0 touches the raster edge; give the sea with --sea or use --connectivity none",
-                             dem_path);
+            st = no_sea(ctx, dem_path);
     }
     if (st == CR_OK && opts->connectivity) {
         cr_ctx_set_progress_range(ctx, at, at + span);
         st = run_pass(ctx, &r, PASS_SCAN, NULL, NULL);
         at += span;
+        if (st == CR_OK && r.fused)
+            link_done(&r);
+        if (st == CR_OK && r.fused && r.seeds == 0 && !r.parted)
+            st = no_sea(ctx, dem_path);
         if (st == CR_OK && r.sea_file && r.seeds == 0 && !r.parted)
             st = cr_ctx_fail(ctx, CR_E_DATA, "sea file '%s' covers no cell of the grid of '%s'",
                              opts->sea_path, dem_path);
@@ -1083,6 +1205,7 @@ cr_status cr_inundation(cr_ctx *ctx, const char *dem_path, const char *out_path,
                        "VLM raster '%s' has no value for %lld land cells of DEM '%s': their land "
                        "motion is taken as 0",
                        opts->vlm_path, (long long)r.vlm_missing, dem_path);
+        cr_dem_tiles_drop(r.tiles); /* the COG copy's memory */
         cr_ctx_set_progress_range(ctx, 0.6, 1.0);
         st = cr_writer_commit_all(ctx, w, OUT_COUNT); /* all of them or none */
         memset(w, 0, sizeof w);

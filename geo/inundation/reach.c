@@ -31,6 +31,10 @@ struct cr_reach {
     int32_t *uf_parent;    /* global union-find */
     uint8_t *uf_seeded;
     int64_t uf_count, uf_capacity;
+    /* a land reach linked to the sea's (cr_reach_scan_linked): pairs (land global id << 32 |
+     * sea global id) of components that touch, each once per tile */
+    uint64_t *link;
+    int64_t links, link_capacity;
 };
 
 cr_reach_labels *cr_reach_labels_new(void)
@@ -87,6 +91,7 @@ void cr_reach_free(cr_reach *r)
     free(r->left);
     free(r->uf_parent);
     free(r->uf_seeded);
+    free(r->link);
     free(r);
 }
 
@@ -268,8 +273,10 @@ static void join_across(cr_reach *r, const cr_window *win, int x, int y, int32_t
     }
 }
 
-cr_status cr_reach_scan(cr_ctx *ctx, cr_reach *r, const cr_window *win, const uint8_t *wet,
-                        const uint8_t *seed)
+/* The first half of a tile's scan: labels it, numbers its border components and joins them
+ * across the top and left borders. The tile's labels stay in r->t until scan_store(). */
+static cr_status scan_label(cr_ctx *ctx, cr_reach *r, const cr_window *win, const uint8_t *wet,
+                            const uint8_t *seed)
 {
     size_t cells = (size_t)win->w * win->h;
     if (!reserve_tile(r->t, cells))
@@ -308,6 +315,14 @@ cr_status cr_reach_scan(cr_ctx *ctx, cr_reach *r, const cr_window *win, const ui
         if (c >= 0)
             join_across(r, win, 0, y, t->global[c]);
     }
+    return CR_OK;
+}
+
+/* The second half: keeps the tile's bottom row and right column for the tiles below and to
+ * the right. */
+static void scan_store(cr_reach *r, const cr_window *win)
+{
+    const tile_labels *t = r->t;
     for (int x = 0; x < win->w; x++) {
         int32_t c = t->comp[(win->h - 1) * win->w + x];
         r->below[win->x + x] = c >= 0 ? t->global[c] : -1;
@@ -316,7 +331,15 @@ cr_status cr_reach_scan(cr_ctx *ctx, cr_reach *r, const cr_window *win, const ui
         int32_t c = t->comp[y * win->w + win->w - 1];
         r->left[y] = c >= 0 ? t->global[c] : -1;
     }
-    return CR_OK;
+}
+
+cr_status cr_reach_scan(cr_ctx *ctx, cr_reach *r, const cr_window *win, const uint8_t *wet,
+                        const uint8_t *seed)
+{
+    cr_status st = scan_label(ctx, r, win, wet, seed);
+    if (st == CR_OK)
+        scan_store(r, win);
+    return st;
 }
 
 cr_status cr_reach_resolve(cr_ctx *ctx, cr_reach *r, const cr_window *win, const uint8_t *wet,
@@ -354,4 +377,176 @@ cr_status cr_reach_label_window(cr_ctx *ctx, cr_reach_labels *t, int w, int h, i
     out->border = t->global;
     out->count = t->count;
     return CR_OK;
+}
+
+/* ---- a land reach linked to the sea's (reach.h, "Fused with the sea") ---- */
+
+cr_status cr_reach_scan_sea(cr_ctx *ctx, cr_reach *sea, const cr_window *win, const uint8_t *cand,
+                            const uint8_t *seed)
+{
+    return scan_label(ctx, sea, win, cand, seed);
+}
+
+void cr_reach_scan_sea_done(cr_reach *sea, const cr_window *win)
+{
+    scan_store(sea, win);
+}
+
+/* Adds the pair (land, sea) unless it was the last one added in this tile (from). */
+static int add_link(cr_reach *land, int64_t from, int32_t l, int32_t s)
+{
+    uint64_t key = (uint64_t)(uint32_t)l << 32 | (uint32_t)s;
+    if (land->links > from && land->link[land->links - 1] == key)
+        return 1;
+    if (land->links == land->link_capacity) {
+        int64_t cap = land->link_capacity ? 2 * land->link_capacity : 1024;
+        uint64_t *p = realloc(land->link, sizeof *p * (size_t)cap);
+        if (!p)
+            return 0;
+        land->link = p;
+        land->link_capacity = cap;
+    }
+    land->link[land->links++] = key;
+    return 1;
+}
+
+static int key_cmp(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Links the land's border components to the sea's components they touch (overlap, or are
+ * neighbours of) within the tile. A sea component inside the tile holds a seed or not for
+ * good: the land component is marked seeded at once; one on the tile border is known only
+ * after the pass, so the pair is kept. */
+static int link_inside(cr_reach *land, const cr_reach *sea, const cr_window *win, int64_t from)
+{
+    const tile_labels *lt = land->t, *st = sea->t;
+    int w = win->w, h = win->h, eight = land->connectivity == 8;
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++) {
+            int32_t cl = lt->comp[y * w + x];
+            if (cl < 0 || lt->global[cl] < 0)
+                continue;
+            int32_t lg = lt->global[cl];
+            for (int ny = y > 0 ? y - 1 : 0; ny <= y + 1 && ny < h; ny++)
+                for (int nx = x > 0 ? x - 1 : 0; nx <= x + 1 && nx < w; nx++) {
+                    if (!eight && nx != x && ny != y)
+                        continue;
+                    int32_t cs = st->comp[ny * w + nx];
+                    if (cs < 0)
+                        continue;
+                    if (st->global[cs] >= 0) {
+                        if (!add_link(land, from, lg, st->global[cs]))
+                            return 0;
+                    } else if (st->seeded[cs]) {
+                        land->uf_seeded[cr_reach_uf_root(land->uf_parent, lg)] = 1;
+                    }
+                }
+        }
+    return 1;
+}
+
+/* Links the land and sea components on the tile's top and left borders to those across them,
+ * in the tiles above and to the left (their ids in above and left, not yet replaced by this
+ * tile's). */
+static int link_across(cr_reach *land, const cr_reach *sea, const cr_window *win, int64_t from)
+{
+    const tile_labels *lt = land->t, *st = sea->t;
+    int w = win->w, h = win->h, reach = land->connectivity == 8;
+    for (int x = 0; win->y > 0 && x < w; x++) {
+        int32_t cl = lt->comp[x], cs = st->comp[x];
+        int gx = win->x + x;
+        for (int nx = gx - reach; nx <= gx + reach; nx++) {
+            if (nx < 0 || nx >= land->width)
+                continue;
+            if (cl >= 0 && sea->above[nx] >= 0 && !add_link(land, from, lt->global[cl], sea->above[nx]))
+                return 0;
+            if (cs >= 0 && land->above[nx] >= 0 && !add_link(land, from, land->above[nx], st->global[cs]))
+                return 0;
+        }
+    }
+    for (int y = 0; win->x > 0 && y < h; y++) {
+        int32_t cl = lt->comp[y * w], cs = st->comp[y * w];
+        /* ny = -1 is the above-left corner, linked through above. */
+        for (int ny = y - reach; ny <= y + reach; ny++) {
+            if (ny < 0 || ny >= h)
+                continue;
+            if (cl >= 0 && sea->left[ny] >= 0 && !add_link(land, from, lt->global[cl], sea->left[ny]))
+                return 0;
+            if (cs >= 0 && land->left[ny] >= 0 && !add_link(land, from, land->left[ny], st->global[cs]))
+                return 0;
+        }
+    }
+    return 1;
+}
+
+cr_status cr_reach_scan_linked(cr_ctx *ctx, cr_reach *land, const cr_window *win, const uint8_t *wet,
+                               const cr_reach *sea)
+{
+    cr_status st = scan_label(ctx, land, win, wet, NULL);
+    if (st != CR_OK)
+        return st;
+    int64_t from = land->links;
+    if (!link_inside(land, sea, win, from) || !link_across(land, sea, win, from))
+        return cr_ctx_fail(ctx, CR_E_IO, "out of memory linking the land to the sea");
+    /* Each pair once per tile: the pass keeps about one pair per component and tile. */
+    int64_t n = land->links - from;
+    if (n > 1) {
+        uint64_t *p = land->link + from;
+        qsort(p, (size_t)n, sizeof *p, key_cmp);
+        int64_t k = 1;
+        for (int64_t i = 1; i < n; i++)
+            if (p[i] != p[k - 1])
+                p[k++] = p[i];
+        land->links = from + k;
+    }
+    scan_store(land, win);
+    return CR_OK;
+}
+
+void cr_reach_link_done(cr_reach *land, cr_reach *sea)
+{
+    for (int64_t i = 0; i < land->links; i++) {
+        int32_t l = (int32_t)(land->link[i] >> 32), s = (int32_t)(land->link[i] & 0xffffffffu);
+        if (sea->uf_seeded[cr_reach_uf_root(sea->uf_parent, s)])
+            land->uf_seeded[cr_reach_uf_root(land->uf_parent, l)] = 1;
+    }
+    free(land->link);
+    land->link = NULL;
+    land->links = land->link_capacity = 0;
+}
+
+/* out[x] |= v[x], and with wide v[x - 1] and v[x + 1] (within the row). */
+static void or_row(uint8_t *out, const uint8_t *v, int w, int wide)
+{
+    for (int x = 0; x < w; x++)
+        out[x] |= v[x];
+    if (!wide)
+        return;
+    for (int x = 1; x < w; x++)
+        out[x] |= v[x - 1];
+    for (int x = 0; x + 1 < w; x++)
+        out[x] |= v[x + 1];
+}
+
+void cr_reach_touching(int w, int h, int connectivity, const uint8_t *wet, const uint8_t *sea,
+                       uint8_t *seed)
+{
+    /* Row by row (vectorised): the sea of the row widened by a cell each side (west and east
+     * are neighbours either way), and of the rows above and below, widened with 8. */
+    int eight = connectivity == 8;
+    for (int y = 0; y < h; y++) {
+        uint8_t *out = seed + (size_t)y * w;
+        memset(out, 0, (size_t)w);
+        or_row(out, sea + (size_t)y * w, w, 1);
+        if (y > 0)
+            or_row(out, sea + (size_t)(y - 1) * w, w, eight);
+        if (y + 1 < h)
+            or_row(out, sea + (size_t)(y + 1) * w, w, eight);
+        const uint8_t *row_wet = wet + (size_t)y * w;
+        for (int x = 0; x < w; x++)
+            out[x] &= row_wet[x];
+    }
 }

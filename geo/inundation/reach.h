@@ -54,6 +54,35 @@ cr_status cr_reach_scan(cr_ctx *ctx, cr_reach *r, const cr_window *win, const ui
 cr_status cr_reach_resolve(cr_ctx *ctx, cr_reach *r, const cr_window *win, const uint8_t *wet,
                            const uint8_t *seed, uint8_t *joined);
 
+/* Fused with the sea (docs/inundation.md "Performance"): the sea's reach (candidates,
+ * seeded on the raster edge) and the reaches of the land below each level scanned in one
+ * pass, the land's components linked to the sea's components they touch. Which of those hold
+ * a seed (are the sea) is known only after the pass, so the pairs are kept (once per tile)
+ * and applied by cr_reach_link_done(). A land cell is then joined when its component of land
+ * below the level touches the sea: the cells joined to the sea through the sea and the land
+ * below the level, as one reach over both would find. Per tile, in row-major tile order:
+ *
+ *   cr_reach_scan_sea(sea, ...);              the sea's tile first, with labels of its own
+ *   cr_reach_scan_linked(land_k, ..., sea);   each land reach (which may share labels)
+ *   cr_reach_scan_sea_done(sea, win);
+ *
+ * then, after the pass, cr_reach_link_done(land_k, sea) for each, and in the resolve pass the
+ * land's seeds are its cells that touch the sea (cr_reach_touching()). */
+cr_status cr_reach_scan_sea(cr_ctx *ctx, cr_reach *sea, const cr_window *win, const uint8_t *cand,
+                            const uint8_t *seed);
+cr_status cr_reach_scan_linked(cr_ctx *ctx, cr_reach *land, const cr_window *win, const uint8_t *wet,
+                               const cr_reach *sea);
+void cr_reach_scan_sea_done(cr_reach *sea, const cr_window *win);
+
+/* Marks the land's components linked to a sea component that holds a seed as seeded, and
+ * frees the pairs. */
+void cr_reach_link_done(cr_reach *land, cr_reach *sea);
+
+/* seed[i] = wet[i] and cell i or one of its neighbours (4 or 8) within the w x h window is
+ * sea[]: the seeds of a land reach linked to the sea, for cr_reach_resolve(). */
+void cr_reach_touching(int w, int h, int connectivity, const uint8_t *wet, const uint8_t *sea,
+                       uint8_t *seed);
+
 /* One window labelled whole, for phase 1 of a run in parts (docs/inundation.md "In tiles
  * across machines"): its wet cells' components, numbered by first appearance in row-major
  * order, those touching the window's border numbered again 0, 1, ... in that order. The

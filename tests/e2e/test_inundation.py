@@ -45,12 +45,15 @@ LIKELY_RANGE_ENDS = {
 # Inputs
 
 
-def make_dem(path, array, unit=None, nodata=NODATA, cell=CELL, origin=ORIGIN, epsg=EPSG):
-    """Writes array (NaN = nodata) as a Float32 GeoTIFF DEM; returns path."""
-    values = np.asarray(array, dtype=np.float32)
-    values = np.where(np.isnan(values), np.float32(nodata), values)
+def make_dem(path, array, unit=None, nodata=NODATA, cell=CELL, origin=ORIGIN, epsg=EPSG,
+             float64=False):
+    """Writes array (NaN = nodata) as a Float32 (or Float64) GeoTIFF DEM; returns path."""
+    dtype = np.float64 if float64 else np.float32
+    values = np.asarray(array, dtype=dtype)
+    values = np.where(np.isnan(values), dtype(nodata), values)
     rows, cols = values.shape
-    ds = gdal.GetDriverByName("GTiff").Create(path, cols, rows, 1, gdal.GDT_Float32)
+    ds = gdal.GetDriverByName("GTiff").Create(path, cols, rows, 1,
+                                              gdal.GDT_Float64 if float64 else gdal.GDT_Float32)
     ds.SetGeoTransform((origin[0], cell, 0.0, origin[1], 0.0, -cell))
     srs = osr.SpatialReference()
     srs.ImportFromEPSG(epsg)
@@ -555,6 +558,72 @@ class Tiles(InundationCase):
         # The terrain is worth testing: the three models disagree on it.
         counts = [int((flood_fill(dem, 0.9, c) > 0).sum()) for c in ["4", "8", "none"]]
         self.assertTrue(0 < counts[0] < counts[1] < counts[2], counts)
+
+
+def kept_cells(stderr):
+    """The DEM cells the last pass found kept in memory, from the --debug log."""
+    kept = re.findall(r"the write pass took [0-9.]+ s \((\d+) cells kept in memory\)", stderr)
+    return int(kept[-1]) if kept else None
+
+
+class MemoryBudget(InundationCase):
+    """The DEM's tiles are decoded on worker threads and, while they fit half the memory budget
+    (CITYRISK_MAX_MEMORY), kept for the later passes instead of being decoded again: every
+    combination of threads, budget and tile size gives the flood fill's cells, bit for bit the
+    same."""
+
+    def run_budget(self, path, budget, *args):
+        out = self.path(f"out-{len(os.listdir(self.tmp))}.tif")
+        rc, _, err = run("inundation", "--dem", path, "-o", out, "--debug",
+                         "--config", "CITYRISK_MAX_MEMORY", budget, *args)
+        self.assertEqual(rc, 0, err)
+        ds = gdal.Open(out)  # alive while its band is read
+        return ds.GetRasterBand(1).ReadAsArray(), kept_cells(err)
+
+    def test_kept_and_decoded_again_give_the_same_cells_at_any_threads(self):
+        dem = random_terrain(seed=23, shape=(600, 560))
+        path = self.dem("dem.tif", dem)
+        cells = dem.size
+        for conn in ["8", "4"]:
+            expected = flood_fill(dem, 0.9, conn)
+            first = None
+            # 1 MB keeps half a MiB, 131,072 Float32 cells: no 512-cell tile (1 MiB each); of
+            # the 64-cell tiles (rows of 8 whole tiles and one 48 wide: 35,840 cells), 3 rows
+            # and 5 tiles (128,000 cells; a 6th would make 132,096).
+            part = 3 * (8 * 64 * 64 + 48 * 64) + 5 * 64 * 64
+            for budget, tile, threads, kept in [("1MB", "512", "1", 0), ("1MB", "512", "2", 0),
+                                                ("1GB", "512", "1", cells),
+                                                ("1GB", "512", "2", cells),
+                                                ("1MB", "64", "1", part),
+                                                ("1MB", "64", "3", part),
+                                                ("1GB", "64", "2", cells)]:
+                with self.subTest(conn=conn, budget=budget, tile=tile, threads=threads):
+                    got, got_kept = self.run_budget(path, budget, "--sea-level", "0.9",
+                                                    "--connectivity", conn, "--tile-size", tile,
+                                                    "--threads", threads)
+                    self.assertEqual(got_kept, kept)
+                    self.assertDepths(got.astype(np.float64), expected)
+                    if first is None:
+                        first = got
+                    np.testing.assert_array_equal(got.view(np.uint32), first.view(np.uint32))
+
+    def test_float64_dem_is_not_kept_rounded_to_float32(self):
+        # Land 1e-9 m above W: dry in double precision, below W once rounded to Float32. Tiles
+        # whose values Float32 holds exactly (the left half) are kept, the others decoded again.
+        w = 0.9
+        dem = np.full((40, 40), w + 1e-9)
+        dem[:, :20] = 0.5
+        dem[:, :2] = -1.0
+        dem[10:30, 20:40:3] = 0.25  # channels across the edge of the kept tiles, wet
+        path = self.dem("dem64.tif", dem, float64=True)
+        expected = flood_fill(dem, w)
+        self.assertGreater(int((expected > 0).sum()), 0)
+        for threads in ["1", "2"]:
+            with self.subTest(threads=threads):
+                got, kept = self.run_budget(path, "1GB", "--sea-level", str(w), "--tile-size",
+                                            "20", "--threads", threads)
+                self.assertDepths(got.astype(np.float64), expected)
+                self.assertEqual(kept, 40 * 20)
 
 
 class WaterLevel(InundationCase):

@@ -214,6 +214,96 @@ static void shared_labels_give_the_same_reaches(void **state)
     }
 }
 
+/* The land below a level linked to the sea (cr_reach_scan_linked) over a w x h picture:
+ * 'S' a sea candidate on the raster edge (a seed), 'c' a candidate (nodata or z <= 0), 'b' a
+ * candidate that is land below the level too (z <= 0 < W), 'l' land below the level, '#' dry
+ * land. Returns which land cells are joined to the sea (calloc()). */
+static uint8_t *linked(const char *rows[], int w, int h, int tile, int connectivity)
+{
+    cr_ctx *ctx = cr_ctx_new();
+    cr_grid grid = {"", {0, 1, 0, 0, 0, -1}, w, h};
+    size_t n = (size_t)tile * tile;
+    uint8_t *cand = malloc(n), *seed = malloc(n), *land = malloc(n), *sea = malloc(n);
+    uint8_t *lseed = malloc(n), *part = malloc(n), *joined = calloc((size_t)w * h, 1);
+    cr_reach *sea_reach = cr_reach_new(w, h, tile, connectivity, NULL);
+    cr_reach *land_reach = cr_reach_new(w, h, tile, connectivity, NULL);
+    assert_non_null(sea_reach);
+    assert_non_null(land_reach);
+    for (int pass = 0; pass < 2; pass++) {
+        for (int64_t i = 0; i < cr_grid_window_count(&grid, tile); i++) {
+            cr_window win = cr_grid_window(&grid, tile, i);
+            for (int y = 0; y < win.h; y++)
+                for (int x = 0; x < win.w; x++) {
+                    char c = rows[win.y + y][win.x + x];
+                    cand[y * win.w + x] = c == 'S' || c == 'c' || c == 'b';
+                    seed[y * win.w + x] = c == 'S';
+                    land[y * win.w + x] = c == 'l' || c == 'b';
+                }
+            if (pass == 0) {
+                assert_int_equal(cr_reach_scan_sea(ctx, sea_reach, &win, cand, seed), CR_OK);
+                assert_int_equal(cr_reach_scan_linked(ctx, land_reach, &win, land, sea_reach), CR_OK);
+                cr_reach_scan_sea_done(sea_reach, &win);
+                continue;
+            }
+            assert_int_equal(cr_reach_resolve(ctx, sea_reach, &win, cand, seed, sea), CR_OK);
+            cr_reach_touching(win.w, win.h, connectivity, land, sea, lseed);
+            assert_int_equal(cr_reach_resolve(ctx, land_reach, &win, land, lseed, part), CR_OK);
+            for (int y = 0; y < win.h; y++)
+                memcpy(joined + (size_t)(win.y + y) * w + win.x, part + (size_t)y * win.w, (size_t)win.w);
+        }
+        if (pass == 0)
+            cr_reach_link_done(land_reach, sea_reach);
+    }
+    cr_reach_free(sea_reach), cr_reach_free(land_reach);
+    free(cand), free(seed), free(land), free(sea), free(lseed), free(part);
+    cr_ctx_free(ctx);
+    return joined;
+}
+
+static void land_linked_to_the_sea_in_one_pass(void **state)
+{
+    (void)state;
+    /* The sea: column 0, the candidates of row 0 and 'b' joined to it, and the seed at the
+     * bottom right. (1,8), (3,7) and (4,7) are inland candidates (nodata holes): they are
+     * not sea and carry no water, so the land right of them (x = 8, 9) stays dry although
+     * it touches them and they touch the flooded land at (4,6). The land at (0,5) touches
+     * nothing. With 8 neighbours (5,2) and (4,3) join the sea diagonally through (4,1);
+     * with 4 they are cut off. */
+    const char *in[] = {
+        "Sccc#ll#ll",
+        "S#l##l##c#",
+        "S#ll#####l",
+        "Sb#####cll",
+        "Sb#l##lc#l",
+        "S#l###l###",
+        "S#####lllS",
+    };
+    const char *out8[] = {
+        "..........",
+        "..x.......",
+        "..xx......",
+        ".x........",
+        ".x.x..x...",
+        "..x...x...",
+        "......xxx.",
+    };
+    const char *out4[] = {
+        "..........",
+        "..x.......",
+        "..xx......",
+        ".x........",
+        ".x....x...",
+        "......x...",
+        "......xxx.",
+    };
+    for (int tile = 2; tile <= 10; tile++) {
+        uint8_t *j8 = linked(in, 10, 7, tile, 8), *j4 = linked(in, 10, 7, tile, 4);
+        expect(j8, out8, 10, 7);
+        expect(j4, out4, 10, 7);
+        free(j8), free(j4);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -222,6 +312,7 @@ int main(void)
         cmocka_unit_test(diagonal_gap_joins_with_8_but_not_4),
         cmocka_unit_test(winding_channel_crosses_tile_borders),
         cmocka_unit_test(components_joined_only_through_far_tiles),
+        cmocka_unit_test(land_linked_to_the_sea_in_one_pass),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
