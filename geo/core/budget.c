@@ -1,11 +1,12 @@
 /* budget.c: the memory budget's share-out: GDAL's block cache, the threads' buffers, and the
  * check a command makes of what it must hold before it writes anything. */
-#include "budget.h"
-
+#define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
+#include <unistd.h>
 
 #include <gdal.h>
 
+#include "budget.h"
 #include "internal.h"
 
 /* GDAL's block cache takes at most this share of the budget: streaming reads gain little
@@ -23,10 +24,27 @@ int64_t cr_memory_gdal_cache(int64_t budget, int64_t wanted)
     return wanted < share ? wanted : share;
 }
 
+int64_t cr_budget_left(int64_t budget, int64_t cache, int64_t resident)
+{
+    int64_t left = budget - (cache > 0 ? cache : 0) - (resident > 0 ? resident : 0);
+    return left > 0 ? left : 0;
+}
+
+int64_t cr_budget_resident(void)
+{
+    /* statm's second field: resident pages. Linux only; elsewhere 0 (nothing counted). */
+    FILE *f = fopen("/proc/self/statm", "r");
+    long long size = 0, pages = 0;
+    int read = f ? fscanf(f, "%lld %lld", &size, &pages) : 0;
+    if (f)
+        fclose(f);
+    long page = sysconf(_SC_PAGESIZE);
+    return read == 2 && pages > 0 && page > 0 ? (int64_t)pages * page : 0;
+}
+
 int64_t cr_budget_available(const cr_ctx *ctx)
 {
-    int64_t left = cr_ctx_max_memory(ctx) - (int64_t)GDALGetCacheMax64();
-    return left > 0 ? left : 0;
+    return cr_budget_left(cr_ctx_max_memory(ctx), (int64_t)GDALGetCacheMax64(), cr_budget_resident());
 }
 
 int cr_budget_fit_threads(int64_t available, int64_t fixed, int64_t per_thread, int wanted)
@@ -61,8 +79,9 @@ cr_status cr_budget_check(cr_ctx *ctx, double bytes, const char *what, const cha
         return CR_OK;
     double cache = (double)GDALGetCacheMax64();
     return cr_ctx_fail(ctx, CR_E_USAGE,
-                       "%s: about %.0f MB, over the memory budget of %.0f MB (--max-memory, "
-                       "GDAL's cache of %.0f MB included); give a larger --max-memory%s%s",
-                       what, bytes / MIB, (double)cr_ctx_max_memory(ctx) / MIB, cache / MIB,
-                       advice ? " or " : "", advice ? advice : "");
+                       "%s: about %.0f MB, over the %.0f MB left of the memory budget of %.0f MB "
+                       "(--max-memory, less GDAL's cache of %.0f MB and what the process holds "
+                       "already); give a larger --max-memory%s%s",
+                       what, bytes / MIB, (double)available / MIB, (double)cr_ctx_max_memory(ctx) / MIB,
+                       cache / MIB, advice ? " or " : "", advice ? advice : "");
 }
