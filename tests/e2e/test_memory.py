@@ -6,6 +6,7 @@ fit is refused with exit 2, one line naming --max-memory, and no output; the bud
 default comes from CITYRISK_MAX_MEMORY (environment or --config), and what is not a size
 exits 2. Outputs under a budget are the same, cell for cell, as without one.
 """
+import json
 import os
 import random
 import shutil
@@ -133,6 +134,28 @@ class MemoryTest(CliTestCase):
                           "-r", "dem=" + sample("dem.tif"), "--stats", "median", "--max-memory", "1",
                           "-o", out], 2, "--max-memory", "zones")
         self.assertFalse(os.path.exists(out))
+
+    def test_a_map_too_wide_is_refused_before_any_output(self):
+        out = self.path("map.png")
+        # 8000 x 8000 pixels of page alone are 8000 * 8000 * 8 bytes, about 490 MB
+        self.assertFails(["map", "--raster", self.inputs.exposure, "--width", "8000",
+                          "--max-memory", "300MB", "-o", out], 2, "--max-memory", "--width", "8000 x 8000")
+        self.assertFalse(os.path.exists(out))
+
+    def test_run_gives_its_budget_to_its_stages(self):
+        pipeline = self.path("p.json")
+        out = self.path("arrivals.tif")
+        with open(pipeline, "w", encoding="utf-8") as f:
+            json.dump({"stages": [{"stage": "arrivals", "points": self.records(50000),
+                                   "count-field": "arrivals", "grid": os.path.abspath(sample("dem.tif")),
+                                   "output": out}]}, f)
+        rc, _, err = run("run", "-q", "--max-memory", "2MB", pipeline)
+        self.assertNotEqual(rc, 0)
+        self.assertIn("memory budget of 2 MB (--max-memory", err)
+        self.assertFalse(os.path.exists(out))
+        rc, _, err = run("run", "-q", "--max-memory", "1G", pipeline)
+        self.assertEqual(rc, 0, err)
+        self.assertTrue(os.path.exists(out))
 
     def test_sensitivity_uses_the_common_budget(self):
         out = self.path("sens.geojson")
