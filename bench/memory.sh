@@ -13,6 +13,7 @@
 # Prints one tab-separated line per command (size, budget, command, peak RSS MiB, wall s,
 # user+sys s, exit code) and appends it to bench/results/memory.tsv.
 #
+# TAG=before- puts the outputs in memory-SIZE/before-BUDGET (two binaries side by side).
 # ONLY="score zonal" runs only those rows (zonal uses score-all-bands' output when there is
 # one, map and report zonal's); CITYRISK=/path/to/cityrisk uses that binary.
 set -euo pipefail
@@ -79,7 +80,7 @@ zones=$data/zonal/zones-10000.gpkg
 zones1000=$data/zonal/zones-1000.gpkg
 
 for budget in "${budgets[@]}"; do
-  out=$root/bench/work/memory-$size/$budget
+  out=$root/bench/work/memory-$size/${TAG:-}$budget
   rm -rf "$out"
   mkdir -p "$out/run"
   mem=()
