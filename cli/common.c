@@ -205,6 +205,39 @@ static void log_to_stderr(void *arg, cr_log_level level, const char *msg)
     cli_message(arg, level, msg); /* thread-safe, once each (messages.c) */
 }
 
+/* GDAL_CACHEMAX as GDAL reads it: a size with a unit or "%" (cr_memory_parse()), else a
+ * plain number, MB below 100000 and bytes from there. -1 when it is not a size. */
+static int64_t gdal_cachemax_bytes(const char *text)
+{
+    char *end = NULL;
+    double value = strtod(text, &end);
+    if (end != text && *end == '\0' && value >= 100000)
+        return (int64_t)value;
+    return cr_memory_parse(text);
+}
+
+/* GDAL's block cache (process-wide), inside the command's memory budget: the default
+ * 64 MB or the user's GDAL_CACHEMAX, at most a quarter of the budget (cr_memory_gdal_cache();
+ * docs/performance.md, "Memory"). A GDAL_CACHEMAX cut down is said at debug level. */
+static void set_gdal_cache(cr_ctx *ctx, const char *name, cr_log_level level)
+{
+    const char *configured = CPLGetConfigOption("GDAL_CACHEMAX", NULL);
+    int64_t wanted = configured ? gdal_cachemax_bytes(configured) : DEFAULT_CACHE_BYTES;
+    if (wanted < 0) /* not a size: GDAL's own reading of it */
+        wanted = GDALGetCacheMax64();
+    int64_t budget = cr_ctx_max_memory(ctx);
+    int64_t cache = cr_memory_gdal_cache(budget, wanted);
+    GDALSetCacheMax64(cache);
+    if (configured && cache < wanted && level >= CR_LOG_DEBUG) {
+        char line[256];
+        snprintf(line, sizeof line,
+                 "GDAL_CACHEMAX %s cut to %.0f MB, a quarter of the memory budget of %.0f MB "
+                 "(--max-memory)",
+                 configured, (double)cache / 1048576.0, (double)budget / 1048576.0);
+        cli_message(name, CR_LOG_DEBUG, line);
+    }
+}
+
 /* GDAL's drivers, registered once: run -j N prepares stages on several threads. */
 static void register_drivers(void)
 {
@@ -216,10 +249,10 @@ void cli_prepare(cr_ctx *ctx, const char *name, const cr_command_base *base, cli
 {
     static pthread_once_t registered = PTHREAD_ONCE_INIT;
     pthread_once(&registered, register_drivers);
-    if (!CPLGetConfigOption("GDAL_CACHEMAX", NULL))
-        GDALSetCacheMax64(DEFAULT_CACHE_BYTES);
     cr_log_level level = base->debug ? CR_LOG_DEBUG : base->quiet ? CR_LOG_ERROR : CR_LOG_WARNING;
     cr_ctx_set_log(ctx, log_to_stderr, (void *)name, level);
+    cr_ctx_set_max_memory(ctx, base->max_memory ? cr_memory_parse(base->max_memory) : 0);
+    set_gdal_cache(ctx, name, level);
     cr_ctx_set_temp_hook(ctx, remember_temp, NULL);
     cr_ctx_set_threads(ctx, base->threads);
     if (bar == CLI_BAR_CONCURRENT) { /* the bar, GDAL's messages and names stay run's */

@@ -4,12 +4,20 @@
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include <cpl_string.h>
+#include <cpl_vsi.h>
+#include <gdal.h>
+#include <ogr_api.h>
 
 #include "cityrisk/arrivals.h"
 #include "cityrisk/command.h"
 #include "cityrisk/json.h"
 #include "cityrisk/number.h"
+#include "core/budget.h"
+#include "core/internal.h"
 
 /* A kernel, and whether --kernel named it (--bandwidth alone means quartic). */
 typedef struct kernel_choice {
@@ -126,10 +134,67 @@ static cr_status check(cr_ctx *ctx, void *opts)
     return check_kernel(ctx, a);
 }
 
+/* What arrivals holds per record it reads (geo/arrivals/arrivals.c): the point as read
+ * (x, y, count, id: 32 bytes), then in cell coordinates (24) with its kernel's weight sum
+ * (8), both at once while it buckets them by tile. */
+#define BYTES_PER_RECORD 64
+
+/* The most records path can hold, without reading them: the lines of a CSV file (a
+ * memchr() pass, about 0.1 s for 1 M records), the features of an OGR layer (its count,
+ * which GeoPackage and shapefiles store). -1 when unknown. */
+static int64_t records_at_most(const char *path, const char *layer_name)
+{
+    const char *dot = strrchr(path, '.');
+    if (dot && !strchr(dot, '/') && (EQUAL(dot, ".csv") || EQUAL(dot, ".tsv"))) {
+        enum { CHUNK = 1 << 16 };
+        VSILFILE *f = VSIFOpenL(path, "rb");
+        char *buf = malloc(CHUNK); /* not static: run -j N reads in several threads */
+        int64_t lines = 0;
+        size_t n;
+        char last = '\n';
+        while (f && buf && (n = VSIFReadL(buf, 1, CHUNK, f)) > 0) {
+            for (const char *p = buf; (p = memchr(p, '\n', (size_t)(buf + n - p))) != NULL; p++)
+                lines++;
+            last = buf[n - 1];
+        }
+        int ok = f && buf;
+        free(buf);
+        if (f)
+            VSIFCloseL(f);
+        return ok ? lines + (last != '\n') : -1; /* a last line without its newline */
+    }
+    GDALDatasetH ds = GDALOpenEx(path, GDAL_OF_VECTOR | GDAL_OF_READONLY, NULL, NULL, NULL);
+    if (!ds)
+        return -1;
+    OGRLayerH layer = layer_name ? GDALDatasetGetLayerByName(ds, layer_name) : GDALDatasetGetLayer(ds, 0);
+    int64_t count = layer ? (int64_t)OGR_L_GetFeatureCount(layer, 1) : -1;
+    GDALClose(ds);
+    return count;
+}
+
+/* Refuses records that could not all be held within the budget, before any is read. */
+static cr_status check_records_fit(cr_ctx *ctx, const arrivals_args *a)
+{
+    if (!a->points)
+        return CR_OK;
+    cr_gdal_begin(ctx); /* a file the library then fails to open is its to report */
+    int64_t records = records_at_most(a->points, a->o.layer);
+    cr_gdal_end(ctx);
+    if (records <= 0)
+        return CR_OK;
+    char what[256];
+    snprintf(what, sizeof what, "the up to %" PRId64 " records of %s", records, a->points);
+    return cr_budget_check(ctx, (double)records * BYTES_PER_RECORD, what,
+                           "fewer records (--from, --to, --where)");
+}
+
 static cr_status run(cr_ctx *ctx, void *opts, const cr_command_call *call, cr_command_result *result)
 {
     (void)call, (void)result;
     arrivals_args *a = opts;
+    cr_status st = check_records_fit(ctx, a);
+    if (st != CR_OK)
+        return st;
     a->o.overwrite = a->base.overwrite;
     a->o.creation_options = a->base.creation_options;
     a->o.styles = a->base.styles;

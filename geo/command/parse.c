@@ -31,6 +31,19 @@ static cr_status check_threads(cr_ctx *ctx, const char *option, const void *dest
                        threads, most, THREADS_PER_CORE, cores);
 }
 
+/* --max-memory is a size cr_memory_parse() reads ("512MB", "2G", "25%"; a plain number is MB). */
+static cr_status check_max_memory(cr_ctx *ctx, const char *option, const void *dest)
+{
+    (void)option;
+    const char *text = *(const char *const *)dest;
+    if (cr_memory_parse(text) > 0)
+        return CR_OK;
+    return cr_ctx_fail(ctx, CR_E_USAGE,
+                       "--max-memory '%s' is not a size (e.g. 512MB, 2G, 25%% of the RAM; a plain "
+                       "number is MB)",
+                       text);
+}
+
 static const cr_arg COMMON[] = {
     {"help", "h", CR_ARG_FLAG, CR_ROLE_PARAMETER, CR_ARGF_NOT_IN_PIPELINE,
      offsetof(cr_command_base, help), NULL, "show this help and exit", NULL, NULL, NULL},
@@ -40,6 +53,11 @@ static const cr_arg COMMON[] = {
     {"threads", NULL, CR_ARG_INT, CR_ROLE_PARAMETER, CR_ARGF_NO_EFFECT,
      offsetof(cr_command_base, threads), "N", "worker threads, 1 to 4 per core (default: all cores)",
      NULL, NULL, check_threads},
+    {"max-memory", NULL, CR_ARG_STRING, CR_ROLE_PARAMETER, CR_ARGF_NO_EFFECT,
+     offsetof(cr_command_base, max_memory), "SIZE",
+     "the most memory to hold, GDAL's cache included: 512MB, 2G, 25% (default: "
+     "CITYRISK_MAX_MEMORY, else half the RAM)",
+     NULL, NULL, check_max_memory},
     {"debug", NULL, CR_ARG_FLAG, CR_ROLE_PARAMETER, CR_ARGF_NO_EFFECT,
      offsetof(cr_command_base, debug), NULL, "also print GDAL and GEOS debug messages", NULL, NULL,
      NULL},
@@ -253,6 +271,14 @@ static cr_status parse(cr_ctx *ctx, const cr_command *cmd, int argc, char **argv
     for (int k = 0; st == CR_OK && full && !base->help && k < nrows; k++)
         if (deferred[k])
             st = convert(ctx, &cmd->args[k], deferred[k], opts);
+    /* The budget's configured default (an environment variable or --config, just applied),
+     * checked here so that a typo is a usage error, not a silent "half the RAM". */
+    const char *configured = CPLGetConfigOption("CITYRISK_MAX_MEMORY", NULL);
+    if (st == CR_OK && full && !base->help && configured && cr_memory_parse(configured) <= 0)
+        st = cr_ctx_fail(ctx, CR_E_USAGE,
+                         "CITYRISK_MAX_MEMORY '%s' is not a size (e.g. 512MB, 2G, 25%% of the RAM; "
+                         "a plain number is MB)",
+                         configured);
     /* The grid options' rules, once for every command (a command without them passes). */
     if (st == CR_OK && full && !base->help)
         st = cr_grid_spec_check(ctx, &base->grid);

@@ -214,13 +214,18 @@ static int64_t usable_ram(void)
 
 int64_t cr_memory_parse(const char *text)
 {
-    if (!text)
+    /* Decimal digits only, as GDAL reads numbers: strtod() alone would also take leading
+     * blanks, a sign, "inf", "nan" and hexadecimal ("0x10"). */
+    if (!text || !((*text >= '0' && *text <= '9') || *text == '.'))
         return -1;
     char *end = NULL;
     errno = 0;
     double value = strtod(text, &end);
     if (end == text || errno || !(value > 0) || value != value)
         return -1;
+    for (const char *p = text; p < end; p++)
+        if (*p == 'x' || *p == 'X')
+            return -1;
     while (*end == ' ')
         end++;
     double scale;
@@ -285,6 +290,7 @@ void cr_ctx_inherit(cr_ctx *worker, const cr_ctx *parent)
     worker->log_arg = parent->log_arg;
     worker->log_level = parent->log_level;
     worker->threads = 1;
+    worker->max_memory = parent->max_memory;
 }
 
 void cr_ctx_log(cr_ctx *ctx, cr_log_level level, const char *fmt, ...)

@@ -65,7 +65,7 @@ cr_status cr_ctx_fail_gdal(cr_ctx *ctx, cr_status status, const char *fmt, ...)
     ;
 
 /* Gives a worker thread's context the log sink and level of the context that started
- * it (the sink is thread-safe, context.h), and one thread. */
+ * it (the sink is thread-safe, context.h), its memory budget, and one thread. */
 void cr_ctx_inherit(cr_ctx *worker, const cr_ctx *parent);
 /* Gives to the temp hook of from (cr_ctx_set_temp_hook), so that the temporaries of work
  * done outside any command (run's external stages) are known to the program too. */

@@ -4,8 +4,12 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <gdal.h>
+
 #include "cityrisk/command.h"
 #include "cityrisk/map.h"
+#include "core/budget.h"
+#include "core/internal.h"
 
 /* A format, and whether -of named it (else the output's extension does). */
 typedef struct format_choice {
@@ -63,10 +67,39 @@ static cr_status check(cr_ctx *ctx, void *opts)
     return CR_OK;
 }
 
+/* What map holds per pixel (geo/map/map.c, map_draw.c): of the raster drawn, its values
+ * (4 bytes), two masks (2), the flood queue of the hatching (8) and its image (4); of the
+ * page, its image (4) and what the PNG encoder holds (4). */
+#define BYTES_PER_RASTER_PIXEL 18
+#define BYTES_PER_PAGE_PIXEL 8
+
+/* Refuses a --width whose images could not be held within the budget, before drawing. */
+static cr_status check_image_fits(cr_ctx *ctx, const map_args *a)
+{
+    cr_gdal_begin(ctx);
+    GDALDatasetH ds = a->o.raster_path ? GDALOpen(a->o.raster_path, GA_ReadOnly) : NULL;
+    double rw = ds ? GDALGetRasterXSize(ds) : 0, rh = ds ? GDALGetRasterYSize(ds) : 0;
+    if (ds)
+        GDALClose(ds);
+    cr_gdal_end(ctx);
+    cr_ctx_clear_error(ctx); /* cr_map() names what is wrong with the raster */
+    if (!(rw > 0 && rh > 0) || a->o.width <= 0)
+        return CR_OK;
+    double w = a->o.width, h = w * rh / rw; /* the raster drawn at most at its own size */
+    double raster = w < rw ? w * h : rw * rh;
+    char what[256];
+    snprintf(what, sizeof what, "a %.0f x %.0f map", w, h);
+    return cr_budget_check(ctx, raster * BYTES_PER_RASTER_PIXEL + w * h * BYTES_PER_PAGE_PIXEL, what,
+                           "a smaller --width");
+}
+
 static cr_status run(cr_ctx *ctx, void *opts, const cr_command_call *call, cr_command_result *result)
 {
     (void)call, (void)result;
     map_args *a = opts;
+    cr_status st = check_image_fits(ctx, a);
+    if (st != CR_OK)
+        return st;
     a->o.overwrite = a->base.overwrite;
     return cr_map(ctx, a->base.output, &a->o, &a->s);
 }

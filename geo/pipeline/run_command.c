@@ -347,6 +347,7 @@ typedef struct runner {
     slot *slots;
     int concurrent;   /* -j N with N > 1: stages in threads */
     int stage_threads; /* --threads given to each stage; 0 for the command's own default */
+    char stage_memory[32]; /* --max-memory given to each stage; "" for the default */
     pthread_mutex_t lock;
     pthread_cond_t ended;
     int finished;     /* stages that ended and that the main thread has not handled */
@@ -360,8 +361,8 @@ typedef struct job {
     int joinable; /* it runs in thread */
 } job;
 
-/* What run adds to stage s's arguments: -q, --threads (before the stage's own options,
- * which win), --json for its summary, --overwrite when its outputs are the pipeline's to
+/* What run adds to stage s's arguments: -q, --threads, --max-memory (before the stage's own
+ * options, which win), --json for its summary, --overwrite when its outputs are the pipeline's to
  * replace. None is recorded in the state. */
 static char **stage_argv(const runner *r, const cr_stage *s, int overwrite)
 {
@@ -375,6 +376,9 @@ static char **stage_argv(const runner *r, const cr_stage *s, int overwrite)
         snprintf(text, sizeof text, "%d", threads);
         argv = CSLInsertStrings(argv, 1, (CSLConstList)(const char *const[]){"--threads", text, NULL});
     }
+    if (r->stage_memory[0])
+        argv = CSLInsertStrings(argv, 1,
+                                (CSLConstList)(const char *const[]){"--max-memory", r->stage_memory, NULL});
     if (a->base.json)
         argv = CSLAddString(argv, "--json");
     if (overwrite && CSLFindString(argv, "--overwrite") < 0)
@@ -520,6 +524,13 @@ static cr_status run_stages(cr_ctx *ctx, const cr_command_call *call, run_args *
         long cores = sysconf(_SC_NPROCESSORS_ONLN);
         r->stage_threads = cores > jobs ? (int)(cores / jobs) : 1;
     }
+    /* The memory budget, the run's (--max-memory, else CITYRISK_MAX_MEMORY or half the RAM),
+     * shared out among the stages that run at once, as the cores are. */
+    if (r->concurrent)
+        snprintf(r->stage_memory, sizeof r->stage_memory, "%.3fMB",
+                 (double)(cr_ctx_max_memory(ctx) / jobs) / (1024.0 * 1024.0));
+    else if (a->base.max_memory)
+        snprintf(r->stage_memory, sizeof r->stage_memory, "%s", a->base.max_memory);
     for (int i = 0; i < p->nstages; i++)
         r->slots[i].outcome = a->runs[i] ? PENDING : SKIPPED;
     job *jobs_of = calloc((size_t)(p->nstages ? p->nstages : 1), sizeof *jobs_of);
@@ -813,7 +824,8 @@ const cr_command cr_run_command = {
         "Everything is checked before any stage runs (exit 3 naming the stage and key). -j N\n"
         "runs up to N independent stages at once (the cores shared out between them, outputs\n"
         "byte-identical); a failed stage starts nothing new and the run ends with its exit\n"
-        "code. --threads N and -q apply to every stage (a stage's own \"threads\" wins).\n"
+        "code. --threads N, --max-memory SIZE and -q apply to every stage (a stage's own\n"
+        "\"threads\" and \"max-memory\" win; with -j N each stage gets 1/N of the budget).\n"
         "--plan prints every stage with its command line, files, level and the stages it\n"
         "waits for, and runs nothing; --stage NAME runs that stage alone (its inputs must\n"
         "exist: exit 3 naming the stage that makes one); --emit jobs prints one\n"

@@ -10,6 +10,7 @@
 #include "cityrisk/command.h"
 #include "cityrisk/json.h"
 #include "cityrisk/score.h"
+#include "core/budget.h"
 #include "core/inputs.h"
 #include "score_internal.h"
 
@@ -90,10 +91,27 @@ static cr_status check(cr_ctx *ctx, void *opts)
     return CR_OK;
 }
 
+/* What each worker thread holds (geo/score/score.c): two tiles in flight, each a block of
+ * floats per input, per indicator and per band score computes itself, and a decoded
+ * block of each input it reads. Measured at 10000 x 10000: about 45 MB a thread
+ * (docs/performance.md, "Memory"). */
+static int64_t worker_bytes(void)
+{
+    const int64_t block = (int64_t)CR_BLOCK_SIZE * CR_BLOCK_SIZE * (int64_t)sizeof(float);
+    return 2 * block * (CR_INPUTS + CR_INDICATORS + 5) + block * CR_INPUTS;
+}
+
+/* What score holds beside its workers whatever the grid's size: the COG writer's and the
+ * inputs' buffers, PROJ's database. Measured: score at one thread less info on the same
+ * files, about 48 MB on the sample city and at 10000 x 10000. */
+#define FIXED_BYTES ((int64_t)48 << 20)
+
 static cr_status run(cr_ctx *ctx, void *opts, const cr_command_call *call, cr_command_result *result)
 {
     (void)call, (void)result;
     score_args *a = opts;
+    /* Fewer threads rather than more memory: the output is the same at any thread count. */
+    cr_ctx_set_threads(ctx, cr_budget_threads(ctx, "score", FIXED_BYTES, worker_bytes()));
     a->o.overwrite = a->base.overwrite;
     a->o.creation_options = a->base.creation_options;
     a->o.styles = a->base.styles;

@@ -31,6 +31,7 @@
 #include "cityrisk/json.h"
 #include "cityrisk/sensitivity.h"
 #include "cityrisk/zonal.h"
+#include "core/budget.h"
 #include "core/inputs.h"
 #include "core/internal.h"
 #include "core/output.h"
@@ -616,20 +617,6 @@ static cr_status read_cells(job *j)
 /* ------------------------------------------------------------------------------------ */
 /* Memory */
 
-/* MemAvailable in MB, 0 when unknown. */
-static double mem_available_mb(void)
-{
-    FILE *f = fopen("/proc/meminfo", "r");
-    char line[256];
-    double kb = 0;
-    while (f && fgets(line, sizeof line, f))
-        if (sscanf(line, "MemAvailable: %lf kB", &kb) == 1)
-            break;
-    if (f)
-        fclose(f);
-    return kb / 1024;
-}
-
 /* The estimate: the cells of the zones' boxes (at most the covered ones), and per run the
  * zones' scores, ranks (and uplifts) and the design's row. */
 static cr_status check_memory(job *j)
@@ -643,15 +630,18 @@ static cr_status check_memory(job *j)
     double bytes = cells * cr_sens_model_cell_bytes(j->nsea) + (double)j->runs * per_run +
                    (double)j->zones.count * 64 * (double)j->workers;
     s->memory_mb = bytes / (1024.0 * 1024.0);
-    s->memory_limit_mb = j->o->max_memory_mb > 0 ? j->o->max_memory_mb : 0.5 * mem_available_mb();
-    if (s->memory_limit_mb > 0 && s->memory_mb > s->memory_limit_mb)
+    /* The context's budget less GDAL's block cache (cr_budget_available()), unless the
+     * options name their own. */
+    s->memory_limit_mb = j->o->max_memory_mb > 0 ? j->o->max_memory_mb
+                                                 : (double)cr_budget_available(j->ctx) / (1024.0 * 1024.0);
+    if (s->memory_mb > s->memory_limit_mb)
         return cr_ctx_fail(j->ctx, CR_E_USAGE,
                            "the analysis needs about %.0f MB (%.0f cells in the zones' boxes, %lld "
                            "runs x %lld zones), over the budget of %.0f MB%s; give a larger "
-                           "--max-memory MB, fewer --samples or fewer zones",
+                           "--max-memory, fewer --samples or fewer zones",
                            s->memory_mb, cells, (long long)j->runs, (long long)j->zones.count,
                            s->memory_limit_mb,
-                           j->o->max_memory_mb > 0 ? "" : " (half of the memory available)");
+                           j->o->max_memory_mb > 0 ? "" : " (--max-memory less GDAL's cache)");
     return CR_OK;
 }
 

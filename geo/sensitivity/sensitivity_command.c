@@ -74,8 +74,6 @@ static const cr_arg ARGS[] = {
                "resamples of the city-wide indices' intervals (200)"),
     CR_OPT_INT("top", sens_args, so.top, "N",
                "p_top: the share of runs in which a zone ranks within N (10)"),
-    CR_OPT_DOUBLE("max-memory", sens_args, so.max_memory_mb, "MB",
-                  "refuse above this estimate (default: half of the memory available)"),
     CR_OPT__OUTPUT("output vector: the zones with their ranks and indices"),
     CR_OPT_STRING("format", "of", sens_args, so.format, "FORMAT", "OGR driver (default GeoJSON)"),
     CR_OPT_OUTPUT_FILE("indices", sens_args, so.indices_path, "FILE.csv",

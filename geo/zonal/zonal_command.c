@@ -8,11 +8,17 @@
 #include <string.h>
 
 #include <cpl_string.h>
+#include <gdal.h>
+#include <ogr_api.h>
+#include <ogr_srs_api.h>
 
 #include "cityrisk/command.h"
 #include "cityrisk/json.h"
 #include "cityrisk/zonal.h"
+#include "core/budget.h"
 #include "core/inputs.h"
+#include "core/internal.h"
+#include "core/polygons.h"
 
 /* Classes of score_mean, and whether --classes gave them. */
 typedef struct classes_choice {
@@ -207,10 +213,146 @@ static cr_status check(cr_ctx *ctx, void *opts)
     return CR_OK;
 }
 
+/* ---- the memory budget ---- */
+
+/* What a zone holds while it is in progress: its accumulators (a few per statistic and
+ * raster) and its record; a (value, weight) pair per covered cell for each value list
+ * (the exposure's score_p90, and each -r raster when a median, quantile or majority is
+ * asked for): geo/zonal/zonal_acc.c. */
+#define ZONE_BYTES 256
+#define ZONE_BYTES_PER_STAT 32
+#define LIST_BYTES_PER_CELL 16
+
+/* The value lists zonal keeps per zone. */
+static int value_lists(const zonal_args *a)
+{
+    int generic = 0;
+    for (int k = 0; k < a->stats.count; k++)
+        generic |= a->stats.list[k].kind == CR_STAT_MEDIAN ||
+                   a->stats.list[k].kind == CR_STAT_QUANTILE || a->stats.list[k].kind == CR_STAT_MAJORITY;
+    return (a->o.exposure_path != NULL) + (generic ? a->o.nrasters : 0);
+}
+
+/* The raster whose grid zonal takes when no --grid is given: its first raster input
+ * (geo/zonal/zonal.c), NULL when every input is polygons. */
+static const char *first_raster(const cr_zonal_opts *o)
+{
+    const char *in[] = {o->exposure_path, o->arrivals_path, o->sea_path, o->water_path,
+                        o->informal_path, o->population_path};
+    for (size_t k = 0; k < sizeof in / sizeof in[0]; k++)
+        if (in[k] && !cr_holds_polygons(in[k]))
+            return in[k];
+    for (int k = 0; k < o->nrasters; k++)
+        if (!cr_holds_polygons(o->rasters[k].path))
+            return o->rasters[k].path;
+    return NULL;
+}
+
+/* The most cells of the value lists held at once: zones are finished tile row by tile
+ * row, so those in progress at a row of blocks are those whose boxes (in the grid's CRS,
+ * clipped to it) span it; the most, over the rows, of the cells of their boxes. -1 when
+ * it cannot tell (the library then reports why). */
+static double cells_in_progress(cr_ctx *ctx, OGRLayerH layer, const cr_grid *grid)
+{
+    OGRSpatialReferenceH from = OGR_L_GetSpatialRef(layer);
+    OGRSpatialReferenceH to = OSRNewSpatialReference(grid->crs_wkt);
+    OGRCoordinateTransformationH ct = NULL;
+    if (from && to) {
+        OSRSetAxisMappingStrategy(to, OAMS_TRADITIONAL_GIS_ORDER);
+        OGRSpatialReferenceH f = OSRClone(from);
+        OSRSetAxisMappingStrategy(f, OAMS_TRADITIONAL_GIS_ORDER);
+        ct = OCTNewCoordinateTransformation(f, to);
+        OSRDestroySpatialReference(f);
+    }
+    int rows = (grid->height + CR_BLOCK_SIZE - 1) / CR_BLOCK_SIZE;
+    double *delta = calloc((size_t)rows + 1, sizeof *delta);
+    double most = -1;
+    if (ct && delta) {
+        OGR_L_ResetReading(layer);
+        OGRFeatureH feature;
+        while ((feature = OGR_L_GetNextFeature(layer)) != NULL) {
+            OGRGeometryH g = OGR_F_GetGeometryRef(feature);
+            OGREnvelope e;
+            double x0, y0, x1, y1;
+            if (g && !OGR_G_IsEmpty(g)) {
+                OGR_G_GetEnvelope(g, &e);
+                if (OCTTransformBounds(ct, e.MinX, e.MinY, e.MaxX, e.MaxY, &x0, &y0, &x1, &y1, 21)) {
+                    double c0 = floor((x0 - grid->gt[0]) / grid->gt[1]);
+                    double c1 = ceil((x1 - grid->gt[0]) / grid->gt[1]);
+                    double r0 = floor((y1 - grid->gt[3]) / grid->gt[5]); /* gt[5] < 0 */
+                    double r1 = ceil((y0 - grid->gt[3]) / grid->gt[5]);
+                    c0 = fmax(c0, 0), r0 = fmax(r0, 0);
+                    c1 = fmin(c1, grid->width), r1 = fmin(r1, grid->height);
+                    if (c1 > c0 && r1 > r0) {
+                        double cells = (c1 - c0) * (r1 - r0);
+                        delta[(int)(r0 / CR_BLOCK_SIZE)] += cells;
+                        delta[(int)((r1 - 1) / CR_BLOCK_SIZE) + 1] -= cells;
+                    }
+                }
+            }
+            OGR_F_Destroy(feature);
+        }
+        double live = 0;
+        most = 0;
+        for (int r = 0; r < rows; r++)
+            most = fmax(most, live += delta[r]);
+    }
+    (void)ctx;
+    free(delta);
+    if (ct)
+        OCTDestroyCoordinateTransformation(ct);
+    if (to)
+        OSRDestroySpatialReference(to);
+    return most;
+}
+
+/* Refuses zones whose accumulators and value lists could not be held within the budget,
+ * before any output is written. What it cannot open or place it leaves to cr_zonal(),
+ * which names the problem. */
+static cr_status check_zones_fit(cr_ctx *ctx, const zonal_args *a)
+{
+    const cr_zonal_opts *o = &a->o;
+    cr_gdal_begin(ctx);
+    GDALDatasetH ds = GDALOpenEx(o->zones_path, GDAL_OF_VECTOR | GDAL_OF_READONLY, NULL, NULL, NULL);
+    OGRLayerH layer = !ds ? NULL : o->layer ? GDALDatasetGetLayerByName(ds, o->layer)
+                                            : GDALDatasetGetLayer(ds, 0);
+    double zones = layer ? (double)OGR_L_GetFeatureCount(layer, 1) : -1;
+    double bytes = zones * (ZONE_BYTES + ZONE_BYTES_PER_STAT * (double)(a->stats.count + 1) *
+                                             (double)(o->nrasters + 6));
+    double cells = 0;
+    int lists = value_lists(a);
+    const char *primary = first_raster(o);
+    cr_grid *grid = NULL;
+    if (layer && zones > 0 && lists > 0 && (o->grid.ref || primary) &&
+        cr_grid_from_spec(ctx, &o->grid, primary, &grid) == CR_OK)
+        cells = cells_in_progress(ctx, layer, grid);
+    cr_ctx_clear_error(ctx); /* cr_zonal() reports what is wrong with the inputs */
+    cr_grid_free(grid);
+    if (ds)
+        GDALClose(ds);
+    cr_gdal_end(ctx);
+    if (zones <= 0)
+        return CR_OK;
+    bytes += fmax(cells, 0) * LIST_BYTES_PER_CELL * lists;
+    char what[512];
+    snprintf(what, sizeof what,
+             "the %.0f zones of %s (%d value lists per zone, up to %.0f cells of zones in "
+             "progress at once)",
+             zones, o->zones_path, lists, fmax(cells, 0));
+    return cr_budget_check(ctx, bytes, what,
+                           lists ? "fewer or smaller zones, or no median, quantile or majority"
+                                 : "fewer zones");
+}
+
 static cr_status run(cr_ctx *ctx, void *opts, const cr_command_call *call, cr_command_result *result)
 {
     (void)call, (void)result;
     zonal_args *a = opts;
+    if (!a->merge) {
+        cr_status st = check_zones_fit(ctx, a);
+        if (st != CR_OK)
+            return st;
+    }
     a->o.overwrite = a->base.overwrite;
     a->o.styles = a->base.styles;
     a->o.grid = a->base.grid;

@@ -11,7 +11,8 @@
  *
  * An argument row says where its value lands: at offset bytes into the command's options
  * struct, which always begins with a cr_command_base (the options every command shares).
- * Arguments every command takes (-h, -q, --threads, --debug, --config) are listed once,
+ * Arguments every command takes (-h, -q, --threads, --max-memory, --debug, --config) are
+ * listed once,
  * in cr_command_common_args(); those several share (-o, --overwrite, -co, --json, --qml,
  * the grid options) are written with the CR_OPT__* constructors below, each defined once,
  * as git's OPT__*.
@@ -94,6 +95,8 @@ typedef struct cr_command_base {
     int help;                    /* -h, --help */
     int quiet;                   /* -q, --quiet */
     int threads;                 /* --threads N; 0: all cores */
+    const char *max_memory;      /* --max-memory SIZE (cr_memory_parse()); NULL: the default,
+                                  * CITYRISK_MAX_MEMORY or half the RAM (cr_ctx_max_memory()) */
     int debug;                   /* --debug */
     int json;                    /* --json */
     int qml;                     /* --qml: a QGIS style beside the output */
@@ -217,7 +220,7 @@ CR_API const cr_command *cr_command_get(int i);
 CR_API const cr_command *cr_command_find(const char *name);
 
 /* The arguments every command takes after its own: -h/--help, -q/--quiet, --threads N,
- * --debug, --config KEY VALUE; ending with a CR_ARG_END row. */
+ * --max-memory SIZE, --debug, --config KEY VALUE; ending with a CR_ARG_END row. */
 CR_API const cr_arg *cr_command_common_args(void);
 
 /* The row of the command's argument (or common one) with that long name, NULL when none. */

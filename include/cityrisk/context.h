@@ -108,6 +108,11 @@ CR_API int64_t cr_ctx_max_memory(const cr_ctx *ctx);
  * least 1, or -1 when text is not such a size. */
 CR_API int64_t cr_memory_parse(const char *text);
 
+/* GDAL's block cache within a budget of budget bytes: wanted (the program's default, or the
+ * user's GDAL_CACHEMAX), at most a quarter of the budget, so that the cache and a command's
+ * own buffers together stay within it. At least 0. */
+CR_API int64_t cr_memory_gdal_cache(int64_t budget, int64_t wanted);
+
 /* Sets the log sink and the most verbose level passed to it. The library's worker
  * threads (--threads) log through the sink of the context that started them, so a sink
  * may be called from several threads at once: it must be thread-safe. */

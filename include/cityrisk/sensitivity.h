@@ -91,7 +91,8 @@ typedef struct cr_sensitivity_opts {
     uint64_t seed;              /* default 1 */
     int bootstrap;              /* resamples of the city-wide indices; default 200 */
     int top;                    /* p_top: share of runs with rank <= top; default 10 */
-    double max_memory_mb;       /* refuse above; default 0: half of MemAvailable */
+    double max_memory_mb;       /* refuse above; default 0: the context's budget less GDAL's
+                                 * cache (cr_ctx_max_memory(), --max-memory) */
     const char *indices_path;   /* CSV of the city-wide indices; default NULL */
     const char *rank_chart_path, *indices_chart_path; /* PNG or SVG; default NULL */
     const char *runs_path;      /* CSV of every run's factor values and zone scores */
