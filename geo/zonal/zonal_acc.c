@@ -263,32 +263,28 @@ static void covered_span(const double *cov, int n, int *first, int *end)
     *end = b;
 }
 
-/* The generic rasters' count, sum, minimum and maximum are summed LANES rasters at a time
- * in one pass over the cells: each raster's sums still take the cells in row order (the
- * same additions in the same order as one raster at a time, so the same bits), but the
- * lanes' additions do not wait for each other. */
-#define LANES 4
+/* The generic rasters' count, sum, minimum and maximum are summed up to 4 rasters at a
+ * time in one pass over the cells: each raster's sums still take the cells in row order
+ * (the same additions in the same order as one raster at a time, so the same bits), but
+ * the rasters' additions do not wait for each other. */
 
-/* Adds cells [c0, c1) of a row to the count, sum, min and max of the lanes rasters
- * x[0 .. lanes-1], whose statistics are G[0 .. lanes-1]. A cell without coverage or value
- * adds nothing: its terms are +0.0, which leave a sum that starts at +0.0 unchanged to the
- * bit (such a sum is never -0.0), and NaN is never below a minimum nor above a maximum. */
-static void add_lanes(double *const *G, const float *const *x, int lanes, const double *cov,
-                      int c0, int c1)
+/* Adds cells [c0, c1) of a row to the count, sum, min and max of the lanes (1 to 4)
+ * rasters x[0 .. lanes-1], whose statistics are G[0 .. lanes-1]. A cell without coverage
+ * or value adds nothing: its terms are +0.0, which leave a sum that starts at +0.0
+ * unchanged to the bit (such a sum is never -0.0), and NaN is never below a minimum nor
+ * above a maximum. Inlined with lanes a constant, so that each count gets its own loop. */
+static inline __attribute__((always_inline)) void
+add_lanes(double *const *G, const float *const *x, int lanes, const double *cov, int c0, int c1)
 {
-    double count[LANES], sum[LANES], lo[LANES], hi[LANES];
-    const float *row[LANES];
-    for (int k = 0; k < LANES; k++) {
-        int g = k < lanes ? k : 0; /* unused lanes repeat the first and are dropped */
-        row[k] = x[g];
-        count[k] = G[g][G_COUNT], sum[k] = G[g][G_SUM], lo[k] = G[g][G_MIN], hi[k] = G[g][G_MAX];
-    }
+    double count[4], sum[4], lo[4], hi[4];
+    for (int k = 0; k < lanes; k++)
+        count[k] = G[k][G_COUNT], sum[k] = G[k][G_SUM], lo[k] = G[k][G_MIN], hi[k] = G[k][G_MAX];
     for (int c = c0; c < c1; c++) {
         double f = cov[c];
         if (f == 0.0)
             continue;
-        for (int k = 0; k < LANES; k++) {
-            double v = row[k][c];
+        for (int k = 0; k < lanes; k++) {
+            double v = x[k][c];
             int valid = !isnan(v);
             count[k] += valid ? f : 0.0;
             sum[k] += valid ? f * v : 0.0;
@@ -298,6 +294,26 @@ static void add_lanes(double *const *G, const float *const *x, int lanes, const 
     }
     for (int k = 0; k < lanes; k++)
         G[k][G_COUNT] = count[k], G[k][G_SUM] = sum[k], G[k][G_MIN] = lo[k], G[k][G_MAX] = hi[k];
+}
+
+/* add_lanes() over the plan's generic rasters: four at a time, then two, then one. */
+static void add_generic_span(const cr_zplan *plan, double *acc, const float *const *values,
+                             const double *cov, int c0, int c1)
+{
+    for (int g = 0; g < plan->ngeneric;) {
+        int left = plan->ngeneric - g, lanes = left >= 4 ? 4 : left >= 2 ? 2 : 1;
+        double *G[4];
+        for (int k = 0; k < lanes; k++)
+            G[k] = acc + plan->off_generic + (size_t)(g + k) * plan->generic_stride;
+        const float *const *x = values + plan->src_generic + g;
+        if (lanes == 4)
+            add_lanes(G, x, 4, cov, c0, c1);
+        else if (lanes == 2)
+            add_lanes(G, x, 2, cov, c0, c1);
+        else
+            add_lanes(G, x, 1, cov, c0, c1);
+        g += lanes;
+    }
 }
 
 int cr_zacc_add_row(const cr_zplan *plan, double *acc, const float *const *values,
@@ -325,13 +341,7 @@ int cr_zacc_add_row(const cr_zplan *plan, double *acc, const float *const *value
     }
     D->all_valid = all_valid, D->any_valid = any_valid;
     /* Count, sum, min and max of each generic raster: the tight loop most runs need. */
-    for (int g = 0; g < plan->ngeneric; g += LANES) {
-        double *G[LANES];
-        int lanes = plan->ngeneric - g < LANES ? plan->ngeneric - g : LANES;
-        for (int k = 0; k < lanes; k++)
-            G[k] = acc + plan->off_generic + (size_t)(g + k) * plan->generic_stride;
-        add_lanes(G, values + plan->src_generic + g, lanes, cov, c0, c1);
-    }
+    add_generic_span(plan, acc, values, cov, c0, c1);
     if (!plan->domain && !plan->moments && !plan->generic_extra && !plan->generic_lists)
         return 1;
     double v[ns > 0 ? ns : 1];
