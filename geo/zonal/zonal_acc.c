@@ -250,43 +250,102 @@ int cr_zacc_add(const cr_zplan *plan, double *acc, const double *v, double f, do
     return 1;
 }
 
+/* The cells [*first, *end) of a row between its first and last covered cell (both 0
+ * when none is): the cells beyond add nothing, so skipping them changes no sum. */
+static void covered_span(const double *cov, int n, int *first, int *end)
+{
+    int a = 0, b = n;
+    while (a < b && cov[a] == 0.0)
+        a++;
+    while (b > a && cov[b - 1] == 0.0)
+        b--;
+    *first = a;
+    *end = b;
+}
+
+/* The generic rasters' count, sum, minimum and maximum are summed up to 4 rasters at a
+ * time in one pass over the cells: each raster's sums still take the cells in row order
+ * (the same additions in the same order as one raster at a time, so the same bits), but
+ * the rasters' additions do not wait for each other. */
+
+/* Adds cells [c0, c1) of a row to the count, sum, min and max of the lanes (1 to 4)
+ * rasters x[0 .. lanes-1], whose statistics are G[0 .. lanes-1]. A cell without coverage
+ * or value adds nothing: its terms are +0.0, which leave a sum that starts at +0.0
+ * unchanged to the bit (such a sum is never -0.0), and NaN is never below a minimum nor
+ * above a maximum. Inlined with lanes a constant, so that each count gets its own loop. */
+static inline __attribute__((always_inline)) void
+add_lanes(double *const *G, const float *const *x, int lanes, const double *cov, int c0, int c1)
+{
+    double count[4], sum[4], lo[4], hi[4];
+    for (int k = 0; k < lanes; k++)
+        count[k] = G[k][G_COUNT], sum[k] = G[k][G_SUM], lo[k] = G[k][G_MIN], hi[k] = G[k][G_MAX];
+    for (int c = c0; c < c1; c++) {
+        double f = cov[c];
+        if (f == 0.0)
+            continue;
+        for (int k = 0; k < lanes; k++) {
+            double v = x[k][c];
+            int valid = !isnan(v);
+            count[k] += valid ? f : 0.0;
+            sum[k] += valid ? f * v : 0.0;
+            lo[k] = v < lo[k] ? v : lo[k];
+            hi[k] = v > hi[k] ? v : hi[k];
+        }
+    }
+    for (int k = 0; k < lanes; k++)
+        G[k][G_COUNT] = count[k], G[k][G_SUM] = sum[k], G[k][G_MIN] = lo[k], G[k][G_MAX] = hi[k];
+}
+
+/* add_lanes() over the plan's generic rasters: four at a time, then two, then one. */
+static void add_generic_span(const cr_zplan *plan, double *acc, const float *const *values,
+                             const double *cov, int c0, int c1)
+{
+    for (int g = 0; g < plan->ngeneric;) {
+        int left = plan->ngeneric - g, lanes = left >= 4 ? 4 : left >= 2 ? 2 : 1;
+        double *G[4];
+        for (int k = 0; k < lanes; k++)
+            G[k] = acc + plan->off_generic + (size_t)(g + k) * plan->generic_stride;
+        const float *const *x = values + plan->src_generic + g;
+        if (lanes == 4)
+            add_lanes(G, x, 4, cov, c0, c1);
+        else if (lanes == 2)
+            add_lanes(G, x, 2, cov, c0, c1);
+        else
+            add_lanes(G, x, 1, cov, c0, c1);
+        g += lanes;
+    }
+}
+
 int cr_zacc_add_row(const cr_zplan *plan, double *acc, const float *const *values,
                     const double *cov, int n, double cell_area, cr_wlist *lists)
 {
     domain_acc *D = (domain_acc *)acc;
     int ns = plan->nsources, list0 = plan->src_score >= 0;
-    for (int c = 0; c < n; c++) {
+    int c0, c1;
+    covered_span(cov, n, &c0, &c1);
+    /* How many sources have a value in each cell, a source at a time (a loop the compiler
+     * vectorises), then the areas with every value and with some, in cell order. */
+    int valid[n > 0 ? n : 1];
+    memset(valid + c0, 0, (size_t)(c1 - c0) * sizeof *valid);
+    for (int k = 0; k < ns; k++) {
+        const float *x = values[k];
+        for (int c = c0; c < c1; c++)
+            valid[c] += x[c] == x[c];
+    }
+    double all_valid = D->all_valid, any_valid = D->any_valid;
+    for (int c = c0; c < c1; c++) {
         if (cov[c] == 0.0)
             continue;
-        int all = 1, any = 0;
-        for (int k = 0; k < ns; k++) {
-            int valid = !isnan(values[k][c]);
-            all &= valid;
-            any |= valid;
-        }
-        D->all_valid += all ? cov[c] * cell_area : 0.0;
-        D->any_valid += any ? cov[c] * cell_area : 0.0;
+        all_valid += valid[c] == ns ? cov[c] * cell_area : 0.0;
+        any_valid += valid[c] > 0 ? cov[c] * cell_area : 0.0;
     }
+    D->all_valid = all_valid, D->any_valid = any_valid;
     /* Count, sum, min and max of each generic raster: the tight loop most runs need. */
-    for (int g = 0; g < plan->ngeneric; g++) {
-        const float *x = values[plan->src_generic + g];
-        double *G = acc + plan->off_generic + (size_t)g * plan->generic_stride;
-        double count = G[G_COUNT], sum = G[G_SUM], lo = G[G_MIN], hi = G[G_MAX];
-        for (int c = 0; c < n; c++) {
-            double f = cov[c], v = x[c];
-            if (f == 0.0 || isnan(v))
-                continue;
-            count += f;
-            sum += f * v;
-            lo = v < lo ? v : lo;
-            hi = v > hi ? v : hi;
-        }
-        G[G_COUNT] = count, G[G_SUM] = sum, G[G_MIN] = lo, G[G_MAX] = hi;
-    }
+    add_generic_span(plan, acc, values, cov, c0, c1);
     if (!plan->domain && !plan->moments && !plan->generic_extra && !plan->generic_lists)
         return 1;
     double v[ns > 0 ? ns : 1];
-    for (int c = 0; c < n; c++) {
+    for (int c = c0; c < c1; c++) {
         double f = cov[c];
         if (f == 0.0)
             continue;

@@ -755,6 +755,90 @@ class DomainMetrics(ZonalCase):
 
 
 # ---------------------------------------------------------------------------------------------
+# 1c. One order of the sums at any thread count
+
+
+class ThreadOrder(ZonalCase):
+    """Sums over many cells depend on the order of their additions; a run adds them in one
+    order at any --threads, and the merge of its tiles' parts in the same one: block by
+    block in raster order (the 512 x 512 blocks the grid is read in), each block's cells row
+    by row. The fixture is made for rounding: 1300 x 1300 cells (3 x 3 blocks), values of
+    both signs up to 1e8 among values near 1e-3 (their sums cancel, so their last digits
+    depend on the order), nodata cells, and zones that span many blocks and overlap."""
+
+    N = 1100
+    BLOCK = 512
+    STATS = "count,sum,mean,min,max,stdev,median,quantile(0.9),majority,frac(0)"
+    SQUARE = (312, 712)  # cells: a square zone over the corners of the first four blocks
+
+    def fixture(self):
+        rng = np.random.default_rng(23)
+        n = self.N
+        x = rng.normal(0.0, 1e8, (n, n)) * (rng.random((n, n)) < 0.5)
+        x += rng.normal(0.0, 1e-3, (n, n))
+        x = f32(x)
+        x[rng.random((n, n)) < 0.03] = np.nan
+        raster = write_raster(self.path("x.tif"), x)
+        a, b = (k * CELL for k in self.SQUARE)
+        square = polygon_wkt([(a, -a), (b, -a), (b, -b), (a, -b)])
+        # Stars about the blocks' corners, so that each spans two to four blocks.
+        corner = [self.BLOCK * CELL, 2 * self.BLOCK * CELL]
+        stars = [Analytic.random_star(self, rng, rng.choice(corner) + rng.uniform(-900, 900),
+                                      -rng.choice(corner) + rng.uniform(-900, 900), 300, 2000,
+                                      40) for _ in range(12)]
+        return x, raster, self.zones(square, *stars)
+
+    def block_order_sum(self, x):
+        """The sum of the valid cells of x in the order the run adds them (f = 1 in every
+        cell of the square): each block's cells row by row from 0.0, the blocks' sums added
+        in raster order. np.cumsum adds in sequence, unlike np.sum."""
+        a, b = self.SQUARE
+        total = 0.0
+        for r in range(0, self.N, self.BLOCK):
+            for c in range(0, self.N, self.BLOCK):
+                part = x[max(r, a):min(r + self.BLOCK, b), max(c, a):min(c + self.BLOCK, b)]
+                if part.size:
+                    total += float(np.cumsum(part[~np.isnan(part)])[-1])
+        return total
+
+    def test_same_bytes_at_one_two_and_three_threads_and_from_tiles(self):
+        x, raster, zones = self.fixture()
+        # The data make the order show: row by row over the square, or block by block, its
+        # sums differ in the digits written.
+        a, b = self.SQUARE
+        square = x[a:b, a:b]
+        by_rows = float(np.cumsum(square[~np.isnan(square)])[-1])
+        by_blocks = self.block_order_sum(x)
+        self.assertNotEqual(f"{by_rows:.15g}", f"{by_blocks:.15g}")
+        args = ["--zones", zones, "-r", f"x={raster}", "--stats", self.STATS, "--overwrite"]
+        made = {}
+        for threads in ["1", "2", "3"]:
+            for out in ["out.csv", "out.geojson"]:
+                # One output path, so that the command the GeoJSON records is the same.
+                rc, _, err = run("zonal", *args, "--threads", threads, "-o", self.path(out))
+                self.assertEqual(rc, 0, err)
+                made[threads, out] = read_bytes(self.path(out))
+        for out in ["out.csv", "out.geojson"]:
+            self.assertEqual(made["2", out], made["1", out], f"{out}: --threads 2 against 1")
+            self.assertEqual(made["3", out], made["1", out], f"{out}: --threads 3 against 1")
+        features = json.loads(made["1", "out.geojson"])["features"]
+        first = features[0]["properties"]
+        self.assertEqual(first["x_count"], float(np.count_nonzero(~np.isnan(square))))
+        self.assertEqual(first["x_sum"], by_blocks)
+        # The parts of four tiles, merged, add the blocks in the same order.
+        parts = []
+        for k in range(1, 5):
+            parts.append(self.path(f"part{k}.json"))
+            rc, _, err = run("zonal", *args, "--threads", str(k % 3 + 1), "--tile", f"{k}/4",
+                             "--partial", "-o", parts[-1])
+            self.assertEqual(rc, 0, err)
+        rc, _, err = run("zonal", "--merge", *parts, "-o", self.path("merged.geojson"))
+        self.assertEqual(rc, 0, err)
+        with open(self.path("merged.geojson"), encoding="utf-8") as fh:
+            self.assertEqual(json.load(fh)["features"], features)
+
+
+# ---------------------------------------------------------------------------------------------
 # 2. Repair, nulls and failures
 
 

@@ -1027,6 +1027,78 @@ static void row_path_equals_cell_path(void **state)
 }
 
 
+/* The tight loop of count, sum, min and max alone (no domain input, no other statistic),
+ * over seven rasters (summed 4, then 2, then 1 at a time): rows through cr_zacc_add_row()
+ * give the very sums cell after cell gives, for rows with uncovered cells at both ends, a
+ * row without any covered cell, a row where a raster has no value, and values of both
+ * signs and far apart in size, whose sums depend on the order of the additions. */
+static void row_path_equals_cell_path_for_many_rasters(void **state)
+{
+    (void)state;
+    cr_ctx *ctx = cr_ctx_new();
+    cr_stat *stats;
+    int nstats;
+    assert_int_equal(cr_stats_parse(ctx, "count,sum,mean,min,max", &stats, &nstats), CR_OK);
+    enum { G = 7, N = 61, ROWS = 4 };
+    cr_zonal_raster rasters[G];
+    char names[G][8];
+    for (int g = 0; g < G; g++) {
+        snprintf(names[g], sizeof names[g], "r%d", g);
+        rasters[g] = (cr_zonal_raster){names[g], "r.tif", 1, 0};
+    }
+    cr_zplan plan;
+    plan_blank(&plan);
+    plan.src_generic = 0;
+    plan.ngeneric = G;
+    plan.generic = rasters;
+    plan.nsources = G;
+    plan.stats = stats;
+    plan.nstats = nstats;
+    int weight_src[8] = {-1, -1, -1, -1, -1, -1, -1, -1};
+    plan.weight_src = weight_src;
+    cr_zplan_layout(&plan);
+    assert_int_equal(plan.nlists, 0);
+    float values[ROWS][G][N];
+    double cov[ROWS][N], v[G];
+    tu_rng_state = UINT64_C(0x2323232323232323);
+    for (int r = 0; r < ROWS; r++)
+        for (int c = 0; c < N; c++) {
+            /* Row 1 has no covered cell; the others none in their first 3 and last 5. */
+            int covered = r != 1 && c >= 3 && c < N - 5 && c % 9 != 4;
+            cov[r][c] = covered ? (double)(1 + tu_rng_next() % 1000) / 1000.0 : 0.0;
+            for (int g = 0; g < G; g++) {
+                double size = (tu_rng_next() % 2 ? 1e7 : 1e-3) * (tu_rng_next() % 2 ? 1.0 : -1.0);
+                values[r][g][c] = (r == 2 && g == 5) || tu_rng_next() % 13 == 0
+                                      ? NAN
+                                      : (float)(size * (double)(tu_rng_next() % 997) / 997.0);
+            }
+        }
+    double *by_cell = malloc(plan.acc_size * sizeof *by_cell);
+    double *by_row = malloc(plan.acc_size * sizeof *by_row);
+    assert_true(by_cell && by_row);
+    cr_zacc_init(&plan, by_cell);
+    cr_zacc_init(&plan, by_row);
+    const double area = 900.0;
+    for (int r = 0; r < ROWS; r++) {
+        for (int c = 0; c < N; c++) {
+            if (cov[r][c] == 0.0)
+                continue;
+            for (int g = 0; g < G; g++)
+                v[g] = values[r][g][c];
+            assert_true(cr_zacc_add(&plan, by_cell, v, cov[r][c], cov[r][c] * area, NULL));
+        }
+        const float *rows[G];
+        for (int g = 0; g < G; g++)
+            rows[g] = values[r][g];
+        assert_true(cr_zacc_add_row(&plan, by_row, rows, cov[r], N, area, NULL));
+    }
+    assert_memory_equal(by_cell, by_row, plan.acc_size * sizeof *by_row);
+    free(by_cell);
+    free(by_row);
+    free(stats);
+    cr_ctx_free(ctx);
+}
+
 /* ------------------------------------------------------------------------------------ */
 /* Zones that cost more than they cover (zone_shape.c): the crossings that make a repair
  * costly, the thinning that bounds it, and areas on the ellipsoid. */
@@ -1237,6 +1309,7 @@ int main(void)
         cmocka_unit_test(majority_quantile_and_weighted_mean_by_hand),
         cmocka_unit_test(merged_partial_accumulators_equal_one),
         cmocka_unit_test(row_path_equals_cell_path),
+        cmocka_unit_test(row_path_equals_cell_path_for_many_rasters),
         cmocka_unit_test(domain_metrics_by_hand),
         cmocka_unit_test(scenario_columns_take_their_suffixes),
         cmocka_unit_test(score_metrics_by_hand),
