@@ -11,8 +11,11 @@
  * large (STAGING_RAW_MAX): compressing it cost more than a fifth of a dense
  * output's time. Its overview levels are reserved when it is created and filled by
  * cityrisk from the written cells (overview.h), which the COG driver then copies:
- * its own overview pass reads and re-encodes the whole raster once more. A -co that
- * asks the COG driver for other overviews or for warping leaves them to it. */
+ * its own overview pass reads and re-encodes the whole raster once more. Each written
+ * block makes the pieces of every level it covers whole cells of (all of them for the
+ * 512-cell blocks of the commands), so that commit has no level left to make on one
+ * thread. A -co that asks the COG driver for other overviews or for warping leaves them
+ * to it. */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <math.h>
@@ -21,6 +24,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cpl_conv.h>
@@ -84,8 +88,8 @@ struct cr_writer {
     size_t scratch_cells;
     int own_overviews; /* the staging file holds overview levels for cityrisk to fill */
     int *categorical;  /* per band: overviews by most frequent value */
-    int level1_stale;  /* a write could not update the first overview level in place */
-    float *reduced;    /* one block's first-level overview */
+    int in_place;      /* the leading overview levels every write so far made in place */
+    float *reduced[2]; /* one block's overview pieces, level by level in turn */
     size_t reduced_cells;
     int width, height;
     cr_foreign_watch foreign; /* failures on GDAL's worker threads while this writer is open */
@@ -322,6 +326,9 @@ static cr_status reserve_overviews(cr_ctx *ctx, cr_writer *w, const cr_grid *gri
             w->categorical[b] = opts->category_count || opts->band_categorical[b];
     }
     cr_status st = CR_OK;
+    /* A level read back from a Byte band is rounded: only the first, made from the cells
+     * as written, is the same in place. */
+    w->in_place = w->byte ? 1 : n;
     cr_gdal_begin(ctx);
     if (GDALBuildOverviews(w->ds, "NONE", n, factors, 0, NULL, NULL, NULL) != CE_None)
         st = cr_ctx_fail_gdal(ctx, CR_E_IO, "cannot make the overviews of '%s'", w->path);
@@ -410,34 +417,45 @@ cr_status cr_writer_set_metadata(cr_ctx *ctx, cr_writer *w, int band, const char
     return CR_OK;
 }
 
-/* Writes the first overview level under a block just written, from the block in
- * memory, so that commit does not read the whole raster back: possible when the block
- * covers whole 2 x 2 cells (even origin, even size or the raster's edge). Otherwise
- * the level is computed at commit. */
+/* 1 when a block of sw x sh cells at x, y of a width x height level covers whole 2 x 2
+ * cells of the level below: even origin, even size or the level's edge. */
+static int covers_whole_cells(int x, int y, int sw, int sh, int width, int height)
+{
+    return x % 2 == 0 && y % 2 == 0 && (sw % 2 == 0 || x + sw == width) &&
+           (sh % 2 == 0 || y + sh == height);
+}
+
+/* Writes the overview pieces under a block just written, from the block in memory, level
+ * by level (each from the piece above it) while the piece covers whole 2 x 2 cells: the
+ * values commit would compute reading the levels back. The first level a block cannot make
+ * and those below are left to commit, for every block from then on. */
 static cr_status reduce_in_place(cr_ctx *ctx, cr_writer *w, int band, const cr_window *win)
 {
-    int whole = win->x % 2 == 0 && win->y % 2 == 0 &&
-                (win->w % 2 == 0 || win->x + win->w == w->width) &&
-                (win->h % 2 == 0 || win->y + win->h == w->height);
-    if (!whole || w->level1_stale) {
-        w->level1_stale = 1;
-        return CR_OK;
-    }
-    int ow = (win->w + 1) / 2, oh = (win->h + 1) / 2;
-    size_t cells = (size_t)ow * (size_t)oh;
-    if (cells > w->reduced_cells) {
-        float *grown = realloc(w->reduced, cells * sizeof *grown);
+    size_t cells = (size_t)((win->w + 1) / 2) * (size_t)((win->h + 1) / 2);
+    for (int k = 0; k < 2 && cells > w->reduced_cells; k++) {
+        float *grown = realloc(w->reduced[k], cells * sizeof *grown);
         if (!grown)
             return cr_ctx_fail(ctx, CR_E_IO, "out of memory writing '%s'", w->path);
-        w->reduced = grown;
-        w->reduced_cells = cells;
+        w->reduced[k] = grown;
     }
-    cr_overview_reduce(w->scratch, win->w, win->h, w->reduced, ow, oh, (float)w->nodata,
-                       w->categorical && w->categorical[band - 1]);
-    GDALRasterBandH level1 = GDALGetOverview(GDALGetRasterBand(w->ds, band), 0);
-    if (GDALRasterIO(level1, GF_Write, win->x / 2, win->y / 2, ow, oh, w->reduced, ow, oh,
-                     GDT_Float32, 0, 0) != CE_None)
-        return cr_ctx_fail_gdal(ctx, CR_E_IO, "cannot write the overviews of '%s'", w->path);
+    if (cells > w->reduced_cells)
+        w->reduced_cells = cells;
+    GDALRasterBandH full = GDALGetRasterBand(w->ds, band);
+    int categorical = w->categorical && w->categorical[band - 1];
+    const float *src = w->scratch;
+    int x = win->x, y = win->y, sw = win->w, sh = win->h, width = w->width, height = w->height;
+    int k = 0;
+    for (; k < w->in_place && covers_whole_cells(x, y, sw, sh, width, height); k++) {
+        int ow = (sw + 1) / 2, oh = (sh + 1) / 2;
+        float *dst = w->reduced[k % 2];
+        cr_overview_reduce(src, sw, sh, dst, ow, oh, (float)w->nodata, categorical);
+        x /= 2, y /= 2, sw = ow, sh = oh, width = (width + 1) / 2, height = (height + 1) / 2;
+        if (GDALRasterIO(GDALGetOverview(full, k), GF_Write, x, y, ow, oh, dst, ow, oh,
+                         GDT_Float32, 0, 0) != CE_None)
+            return cr_ctx_fail_gdal(ctx, CR_E_IO, "cannot write the overviews of '%s'", w->path);
+        src = dst;
+    }
+    w->in_place = k;
     return CR_OK;
 }
 
@@ -530,19 +548,33 @@ static cr_status reserve_copy_memory(cr_ctx *ctx, const cr_writer *w)
                        w->path, need / 1e6, w->bands, w->tile, w->tile);
 }
 
+/* The CPU seconds of the whole process so far (every thread, GDAL's too): the debug log
+ * gives each step's next to its wall time, which on a shared machine says more. */
+static double cpu_seconds(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
 /* Closes the staging file, copies it to the COG file, checks both steps; its progress
  * goes from..to of the context's range. */
 static cr_status write_cog(cr_ctx *ctx, cr_writer *w, double from, double to)
 {
     cr_status st = CR_OK;
-    double start = cr_seconds();
+    double start = cr_seconds(), cpu = cpu_seconds();
     if (w->own_overviews)
         st = cr_overviews_fill(ctx, w->ds, w->path, (float)w->nodata, w->categorical,
-                               w->level1_stale ? 0 : 1);
+                               w->in_place);
     if (st != CR_OK)
         return st; /* cr_writer_abort() closes and removes the staging file */
-    cr_ctx_log(ctx, CR_LOG_DEBUG, "writer: overviews of '%s' took %.2f s", w->path, cr_seconds() - start);
-    start = cr_seconds();
+    if (w->own_overviews)
+        cr_ctx_log(ctx, CR_LOG_DEBUG,
+                   "writer: overviews of '%s': %d of %d levels made in place, the rest took %.2f s "
+                   "(CPU %.2f s)",
+                   w->path, w->in_place, GDALGetOverviewCount(GDALGetRasterBand(w->ds, 1)),
+                   cr_seconds() - start, cpu_seconds() - cpu);
+    start = cr_seconds(), cpu = cpu_seconds();
     cr_gdal_begin(ctx);
     if (close_failed(w->ds)) /* flushes the last blocks: a full disk shows here */
         st = cr_ctx_fail_gdal(ctx, CR_E_IO, "cannot write '%s'", w->path);
@@ -565,7 +597,8 @@ static cr_status write_cog(cr_ctx *ctx, cr_writer *w, double from, double to)
     if (staged)
         GDALClose(staged);
     cr_gdal_end(ctx);
-    cr_ctx_log(ctx, CR_LOG_DEBUG, "writer: the COG copy of '%s' took %.2f s", w->path, cr_seconds() - start);
+    cr_ctx_log(ctx, CR_LOG_DEBUG, "writer: the COG copy of '%s' took %.2f s (CPU %.2f s)", w->path,
+               cr_seconds() - start, cpu_seconds() - cpu);
     return st;
 }
 
@@ -647,7 +680,8 @@ void cr_writer_abort(cr_writer *w)
     cr_temp_discard(&w->cog); /* after a successful publish it is already gone */
     CSLDestroy(w->cog_options);
     free(w->categorical);
-    free(w->reduced);
+    free(w->reduced[0]);
+    free(w->reduced[1]);
     free(w->scratch);
     free(w->staging_watched);
     free(w->cog_watched);

@@ -23,10 +23,11 @@ static float cell(int col, int row)
     return col < 10 && row < 10 ? NAN : (float)(col % 7 + row % 5);
 }
 
-/* Writes every band in windows of block x block cells. */
-static cr_status write_blocks(cr_ctx *ctx, const char *path, const cr_writer_opts *opts, int block)
+/* Writes every band of a width x height raster in windows of block x block cells. */
+static cr_status write_grid(cr_ctx *ctx, const char *path, const cr_writer_opts *opts, int block,
+                            int width, int height)
 {
-    cr_grid *g = tu_grid(32736, 500000, 8000000, 30, W, H);
+    cr_grid *g = tu_grid(32736, 500000, 8000000, 30, width, height);
     cr_writer *w = NULL;
     cr_status st = cr_writer_open(ctx, path, g, opts, &w);
     for (int64_t i = 0; st == CR_OK && i < cr_grid_window_count(g, block); i++) {
@@ -47,6 +48,12 @@ static cr_status write_blocks(cr_ctx *ctx, const char *path, const cr_writer_opt
         cr_writer_abort(w);
     cr_grid_free(g);
     return st;
+}
+
+/* Writes every band of the W x H raster in windows of block x block cells. */
+static cr_status write_blocks(cr_ctx *ctx, const char *path, const cr_writer_opts *opts, int block)
+{
+    return write_grid(ctx, path, opts, block, W, H);
 }
 
 static cr_status write_all(cr_ctx *ctx, const char *path, const cr_writer_opts *opts)
@@ -173,6 +180,87 @@ static void overviews_whatever_the_windows(void **state)
         cr_ctx_free(ctx);
         tu_rmdir(dir);
     }
+}
+
+/* The mean of the valid values (not NaN, not -9999) of v[0..n-1], -9999 when none. */
+static float mean_of_valid(const float *v, int n)
+{
+    float sum = 0;
+    int valid = 0;
+    for (int i = 0; i < n; i++)
+        if (!isnan(v[i]) && v[i] != -9999.0f)
+            sum += v[i], valid++;
+    return valid ? sum / valid : -9999.0f;
+}
+
+/* The debug lines of the writer, kept. */
+static void keep_writer_log(void *arg, cr_log_level level, const char *msg)
+{
+    (void)level;
+    if (strstr(msg, "writer: overviews"))
+        snprintf(arg, 512, "%s", msg);
+}
+
+/* Deeper overview levels are made in place too, level by level from the block in memory,
+ * when the windows cover whole cells of every level (512-cell blocks): commit then has no
+ * level left to make on one thread. Odd windows (301) leave them all to commit. Either
+ * way level 2 is the 2 x 2 mean of level 1, itself that of the cells: 1100 x 1030 cells
+ * need two levels (550 x 515, 275 x 258) to fit a 512 tile. */
+static void deeper_levels_made_in_place(void **state)
+{
+    (void)state;
+    enum { CW = 1100, CH = 1030, L1W = 550, L1H = 515, L2W = 275, L2H = 258 };
+    float *level1 = malloc(sizeof *level1 * L1W * L1H), *got = malloc(sizeof *got * L1W * L1H);
+    for (int y = 0; y < L1H; y++)
+        for (int x = 0; x < L1W; x++) {
+            float v[4] = {cell(2 * x, 2 * y), cell(2 * x + 1, 2 * y), cell(2 * x, 2 * y + 1),
+                          cell(2 * x + 1, 2 * y + 1)};
+            level1[y * L1W + x] = mean_of_valid(v, 4);
+        }
+    const int blocks[] = {CR_BLOCK_SIZE, 301};
+    const char *made[] = {"2 of 2 levels made in place", "0 of 2 levels made in place"};
+    for (int k = 0; k < 2; k++) {
+        char *dir = tu_mkdtemp();
+        char path[512], log[512] = "";
+        snprintf(path, sizeof path, "%s/out.tif", dir);
+        cr_ctx *ctx = cr_ctx_new();
+        cr_ctx_set_log(ctx, keep_writer_log, log, CR_LOG_DEBUG);
+        cr_writer_opts o;
+        cr_writer_opts_init(&o);
+        assert_int_equal(write_grid(ctx, path, &o, blocks[k], CW, CH), CR_OK);
+        if (!strstr(log, made[k]))
+            fail_msg("block %d: the writer logged '%s', not '%s'", blocks[k], log, made[k]);
+        GDALDatasetH ds = GDALOpen(path, GA_ReadOnly);
+        assert_non_null(ds);
+        GDALRasterBandH band = GDALGetRasterBand(ds, 1);
+        assert_int_equal(GDALGetOverviewCount(band), 2);
+        assert_int_equal(GDALRasterIO(GDALGetOverview(band, 0), GF_Read, 0, 0, L1W, L1H, got, L1W,
+                                      L1H, GDT_Float32, 0, 0),
+                         CE_None);
+        for (int i = 0; i < L1W * L1H; i++)
+            if (fabsf(got[i] - level1[i]) > 1e-5f)
+                fail_msg("block %d level 1 cell %d: %g, expected %g", blocks[k], i, got[i], level1[i]);
+        assert_int_equal(GDALRasterIO(GDALGetOverview(band, 1), GF_Read, 0, 0, L2W, L2H, got, L2W,
+                                      L2H, GDT_Float32, 0, 0),
+                         CE_None);
+        for (int y = 0; y < L2H; y++)
+            for (int x = 0; x < L2W; x++) {
+                float v[4];
+                int n = 0;
+                for (int dy = 0; dy < 2 && 2 * y + dy < L1H; dy++)
+                    for (int dx = 0; dx < 2 && 2 * x + dx < L1W; dx++)
+                        v[n++] = level1[(2 * y + dy) * L1W + 2 * x + dx];
+                float expect = mean_of_valid(v, n);
+                if (fabsf(got[y * L2W + x] - expect) > 1e-5f)
+                    fail_msg("block %d level 2 cell %d,%d: %g, expected %g", blocks[k], x, y,
+                             got[y * L2W + x], expect);
+            }
+        GDALClose(ds);
+        cr_ctx_free(ctx);
+        tu_rmdir(dir);
+    }
+    free(level1);
+    free(got);
 }
 
 /* GDAL's COG driver (3.6) interleaves bands by pixel, so one tile holds every band: tiles
@@ -564,6 +652,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(cog_has_layout_compression_overviews_nodata_and_provenance),
         cmocka_unit_test(overviews_whatever_the_windows),
+        cmocka_unit_test(deeper_levels_made_in_place),
         cmocka_unit_test(many_bands_make_smaller_tiles),
         cmocka_unit_test(existing_output_is_kept_unless_overwrite),
         cmocka_unit_test(failed_or_cancelled_writes_leave_nothing),
