@@ -72,7 +72,7 @@ typedef struct run {
     int parted;            /* a part was given */
     int thresholds;        /* land planes: levels, times 3 with confidence; 0 without connectivity */
     uint8_t *bits;         /* phase 3: the join file's planes for the part's border cells */
-    uint8_t *lseed;        /* phase 3: one tile's seeds of a level's reach */
+    uint8_t *lseed;        /* phase 3 or fused: one tile's seeds of a level's reach */
     cr_dem_tiles *tiles;   /* the DEM's tiles for the passes of cr_inundation() */
     /* The sea pass fused into the scan pass (reach.h, "Fused with the sea"): with
      * connectivity and the default sea, in one run (a part's depths take seeds from their
