@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 
 #include <cpl_string.h>
+#include <gdal.h>
 #include <json-c/json.h>
 
 #include "cityrisk/number.h"
@@ -72,7 +73,7 @@ typedef struct run {
     int parted;            /* a part was given */
     int thresholds;        /* land planes: levels, times 3 with confidence; 0 without connectivity */
     uint8_t *bits;         /* phase 3: the join file's planes for the part's border cells */
-    uint8_t *lseed;        /* phase 3: one tile's seeds of a level's reach */
+    uint8_t *lseed;        /* phase 3 or fused: one tile's seeds of a level's reach */
     cr_dem_tiles *tiles;   /* the DEM's tiles for the passes of cr_inundation() */
     /* The sea pass fused into the scan pass (reach.h, "Fused with the sea"): with
      * connectivity and the default sea, in one run (a part's depths take seeds from their
@@ -678,15 +679,30 @@ static cr_status run_pass(cr_ctx *ctx, run *r, pass p, cr_writer *const *w, cr_i
 
 /* The share of the memory budget (cr_ctx_max_memory()) the DEM's tiles may take in memory
  * between the passes, instead of being decoded again: the rest is for the labels, the
- * buffers, GDAL's block cache and the COG copy. */
+ * buffers, GDAL's block cache and the COG copy (docs/inundation.md "How it scales"). */
 static const double KEEP_SHARE = 0.5;
+
+/* What a run holds besides GDAL's block cache and the kept tiles: a tile's buffers and
+ * labels, the tiles in flight, the reaches, the writer (a 10000 x 10000 DEM with nothing kept
+ * peaks at 159-163 MiB with a block cache of 64 MiB, bench/README.md). */
+static const int64_t PASSES_BYTES = (int64_t)96 << 20;
+
+/* The bytes of DEM tiles to keep: half the budget, and never more than what is left of it
+ * beside GDAL's block cache and the passes' own memory; 0 when only one pass reads them. */
+static int64_t keep_bytes(const cr_ctx *ctx, int passes)
+{
+    int64_t budget = cr_ctx_max_memory(ctx);
+    int64_t left = budget - GDALGetCacheMax64() - PASSES_BYTES;
+    int64_t keep = (int64_t)(KEEP_SHARE * (double)budget);
+    keep = keep < left ? keep : left;
+    return passes > 1 && keep > 0 ? keep : 0;
+}
 
 /* Opens the DEM's tiles for the passes: kept in memory when more than one pass reads them. */
 static cr_status open_tiles(cr_ctx *ctx, run *r, int passes)
 {
-    int64_t keep = passes > 1 ? (int64_t)(KEEP_SHARE * (double)cr_ctx_max_memory(ctx)) : 0;
     return cr_dem_tiles_open(ctx, r->dem_path, r->grid, r->part_grid, &r->part, r->o->tile,
-                             cr_ctx_threads(ctx), keep, &r->tiles);
+                             cr_ctx_threads(ctx), keep_bytes(ctx, passes), &r->tiles);
 }
 
 /* The level's name: its scenario's, else made from its rise ("sl0.50"). */
