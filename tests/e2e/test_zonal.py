@@ -2301,6 +2301,35 @@ class ThreadedShaping(ZonalCase):
             no_area = [int(m) for m in re.findall(r"feature (\d+) [^\n]*has no area", err)]
             self.assertEqual(no_area, spikes, crs)
 
+    def test_the_first_failing_feature_fails_at_any_thread_count(self):
+        # Bow ties before and after a line (feature 300) and a point (feature 520), which are
+        # not polygons: the run stops at the line, having warned of the bow ties before it
+        # only, whichever thread shaped what.
+        geometries = []
+        for i in range(600):
+            x, y = 10 + i % 70, -10 - (i // 10) % 70
+            if i + 1 == 300:
+                geometries.append(f"LINESTRING ({X0 + x} {Y0 + y}, {X0 + x + 5} {Y0 + y})")
+            elif i + 1 == 520:
+                geometries.append(f"POINT ({X0 + x} {Y0 + y})")
+            elif i % 5 == 0:
+                geometries.append(polygon_wkt([(x, y), (x + 5, y - 5), (x + 5, y), (x, y - 5)]))
+            else:
+                geometries.append(polygon_wkt([(x, y), (x + 5, y), (x + 5, y + 5), (x, y + 5)]))
+        zones = self.zones(*geometries)
+        raster = self.value_raster()
+        runs = {}
+        for threads in ["1", "2", "3"]:
+            runs[threads] = run("zonal", "--zones", zones, "-r", f"v={raster}", "--threads",
+                                threads, "-o", self.path("out.csv"))
+            self.assertNotEqual(runs[threads][0], 0, runs[threads][2])
+        self.assertEqual(runs["2"], runs["1"])
+        self.assertEqual(runs["3"], runs["1"])
+        err = runs["1"][2]
+        self.assertIn("feature 300 is a Line String", err)
+        warned = [int(m) for m in re.findall(r"feature (\d+) is invalid", err)]
+        self.assertEqual(warned, [i + 1 for i in range(299) if i % 5 == 0])
+
 
 if __name__ == "__main__":
     unittest.main()
