@@ -12,6 +12,7 @@
 
 #include "core/internal.h"
 #include "core/polygons.h"
+#include "core/pool.h"
 #include "core/zones.h"
 
 void cr_zones_free(cr_zones *zones)
@@ -112,6 +113,8 @@ typedef struct loader {
     OGRCoordinateTransformationH to_lonlat; /* zones' CRS -> the grid's lon/lat, for areas beyond */
     double a, f;                            /* the grid's ellipsoid */
     cr_bounds extent;                       /* of every zone, in their own CRS */
+    OGRSpatialReferenceH lonlat;            /* the grid's geographic CRS, for to_lonlat */
+    struct pending *current;                /* whose messages keep_log keeps (workers) */
 } loader;
 
 /* The length of the closed rings of xy / ring_end. */
@@ -215,26 +218,61 @@ static double lonlat_area(loader *L, const cr_rings *r)
     return area;
 }
 
-/* Turns the feature's geometry into zone z; an unusable one fails with a message. */
-static cr_status load_feature(loader *L, OGRFeatureH f, int64_t index, cr_zones *zones)
-{
-    cr_zone *z = &zones->zone[index];
+/* One feature between its reading (on the calling thread: OGR layers are not thread-safe)
+ * and its zone (shaped on a worker): its name for messages, its geometry, what the worker
+ * said (replayed in feature order) and how it ended. */
+typedef struct pending {
     char who[256];
-    describe_feature(f, index, L->opts, who, sizeof who);
-    OGRGeometryH g0 = OGR_F_GetGeometryRef(f);
-    if (!g0 || OGR_G_IsEmpty(g0)) {
-        zones->empty++;
-        z->empty = 1;
-        cr_ctx_log(L->s.ctx, CR_LOG_WARNING, "zones '%s': %s has %s geometry; its statistics are null",
-                   L->opts->zones_path, who, g0 ? "an empty" : "no");
-        return CR_OK;
+    OGRGeometryH geometry; /* owned; NULL when the feature has none */
+    int empty_geometry;    /* it has one, empty */
+    cr_status status;
+    char *error;           /* the failure's message, to free() */
+    char *log;             /* the messages: level digit, text, NUL; one after the other */
+    size_t log_len, log_cap;
+} pending;
+
+static void pending_clear(pending *p)
+{
+    if (p->geometry)
+        OGR_G_DestroyGeometry(p->geometry);
+    free(p->error);
+    free(p->log);
+    memset(p, 0, sizeof *p);
+}
+
+/* Takes the feature's name and geometry (read on the calling thread); widens the extent. */
+static void read_feature(loader *L, OGRFeatureH f, int64_t index, pending *p)
+{
+    describe_feature(f, index, L->opts, p->who, sizeof p->who);
+    OGRGeometryH g0 = OGR_F_StealGeometry(f);
+    if (g0 && OGR_G_IsEmpty(g0)) {
+        p->empty_geometry = 1;
+        OGR_G_DestroyGeometry(g0);
+        g0 = NULL;
     }
+    p->geometry = g0;
+    if (!g0)
+        return;
     OGREnvelope env;
     OGR_G_GetEnvelope(g0, &env);
     L->extent.xmin = fmin(L->extent.xmin, env.MinX), L->extent.xmax = fmax(L->extent.xmax, env.MaxX);
     L->extent.ymin = fmin(L->extent.ymin, env.MinY), L->extent.ymax = fmax(L->extent.ymax, env.MaxY);
+}
+
+/* Turns the feature's geometry into zone z (z->empty set when it has no area; warnings
+ * to L's context); an unusable one fails with a message. Needs only L and p: runs on a
+ * worker with the worker's own loader. */
+static cr_status shape_feature(loader *L, const pending *p, cr_zone *z)
+{
+    const char *who = p->who;
+    if (!p->geometry) {
+        z->empty = 1;
+        cr_ctx_log(L->s.ctx, CR_LOG_WARNING, "zones '%s': %s has %s geometry; its statistics are null",
+                   L->opts->zones_path, who, p->empty_geometry ? "an empty" : "no");
+        return CR_OK;
+    }
     GEOSGeometry *geom = NULL, *outside = NULL;
-    cr_status st = cr_shaper_prepare(&L->s, g0, who, &geom, &z->repaired, &outside);
+    cr_status st = cr_shaper_prepare(&L->s, p->geometry, who, &geom, &z->repaired, &outside);
     if (st != CR_OK)
         return st;
     /* The part cut away beyond the grid still counts in the zone's area. */
@@ -248,7 +286,6 @@ static cr_status load_feature(loader *L, OGRFeatureH f, int64_t index, cr_zones 
             return cr_shaper_cut_failed(&L->s, who);
         }
     }
-    zones->repaired += z->repaired;
     cr_ring_buf b = {0};
     int ok = cr_ring_buf_add(L->s.geos, geom, L->s.grid, &b);
     GEOSGeom_destroy_r(L->s.geos, geom);
@@ -263,7 +300,6 @@ static cr_status load_feature(loader *L, OGRFeatureH f, int64_t index, cr_zones 
         return cr_ctx_fail(L->s.ctx, CR_E_IO, "zones '%s': %s: cannot read its coordinates",
                            L->opts->zones_path, who);
     if (b.nrings == 0 && !(cut && beyond > 0.0)) {
-        zones->empty++;
         z->empty = 1;
         cr_ctx_log(L->s.ctx, CR_LOG_WARNING, "zones '%s': %s has no area; its statistics are null",
                    L->opts->zones_path, who);
@@ -276,7 +312,6 @@ static cr_status load_feature(loader *L, OGRFeatureH f, int64_t index, cr_zones 
     z->box = cr_rings_box(&z->rings, L->s.grid);
     return CR_OK;
 }
-
 
 /* Fails when the layer gives nothing to report on: no feature, no geometry, or no zone
  * that meets the grid (zones of another place, or in another CRS than they declare).
@@ -308,6 +343,212 @@ static cr_status check_usable(const loader *L, const char *layer, const char *gr
     return cr_fail_apart(ctx, what, &e, "the grid's", &g, " (in the grid's CRS)");
 }
 
+/* Sets up L to shape the zones of layer for grid, its messages to ctx. Release with
+ * loader_release() whatever it returns. */
+static cr_status loader_init(cr_ctx *ctx, loader *L, const cr_zonal_opts *opts, OGRLayerH layer,
+                             const cr_grid *grid)
+{
+    memset(L, 0, sizeof *L);
+    L->opts = opts;
+    L->unit = 1.0;
+    L->extent = (cr_bounds){INFINITY, INFINITY, -INFINITY, -INFINITY};
+    cr_status st = cr_shaper_init(ctx, &L->s, opts->zones_path, "zones", OGR_L_GetName(layer),
+                                  OGR_L_GetSpatialRef(layer), grid);
+    L->s.cancelled = "zonal statistics were cancelled";
+    if (st != CR_OK)
+        return st;
+    OGRSpatialReferenceH grid_srs = L->s.grid_srs;
+    L->geographic = OSRIsGeographic(grid_srs);
+    L->a = OSRGetSemiMajor(grid_srs, NULL);
+    double inverse_flattening = OSRGetInvFlattening(grid_srs, NULL);
+    L->f = inverse_flattening > 0.0 ? 1.0 / inverse_flattening : 0.0; /* 0: a sphere */
+    if (L->geographic)
+        geod_init(&L->geod, L->a, L->f);
+    else
+        L->unit = OSRGetLinearUnits(grid_srs, NULL);
+    if (L->s.ct) {
+        cr_gdal_begin(ctx);
+        if ((L->lonlat = OSRCloneGeogCS(grid_srs)) != NULL) {
+            OSRSetAxisMappingStrategy(L->lonlat, OAMS_TRADITIONAL_GIS_ORDER);
+            L->to_lonlat = OCTNewCoordinateTransformation(L->s.src_srs, L->lonlat);
+        }
+        cr_gdal_end(ctx);
+    }
+    return CR_OK;
+}
+
+static void loader_release(loader *L)
+{
+    cr_shaper_release(&L->s);
+    if (L->to_lonlat)
+        OCTDestroyCoordinateTransformation(L->to_lonlat);
+    if (L->lonlat)
+        OSRDestroySpatialReference(L->lonlat);
+    L->to_lonlat = NULL, L->lonlat = NULL;
+}
+
+/* A log sink that keeps a worker's messages with the feature it works on, so that they
+ * reach the caller's sink in feature order whatever thread shaped which feature. */
+static void keep_log(void *arg, cr_log_level level, const char *msg)
+{
+    pending *p = ((loader *)arg)->current;
+    size_t len = strlen(msg) + 2;
+    if (!p || len > 65536)
+        return;
+    if (p->log_len + len > p->log_cap) {
+        size_t cap = p->log_cap ? p->log_cap * 2 : 512;
+        while (cap < p->log_len + len)
+            cap *= 2;
+        char *grown = realloc(p->log, cap);
+        if (!grown)
+            return;
+        p->log = grown, p->log_cap = cap;
+    }
+    p->log[p->log_len] = (char)('0' + level);
+    memcpy(p->log + p->log_len + 1, msg, len - 1);
+    p->log_len += len;
+}
+
+/* Features read and shaped per round: enough to keep the workers busy, few enough that
+ * the geometries read ahead stay small. */
+#define ZONES_ROUND 256
+
+/* One load: the calling thread's loader and, with more than one thread, one loader per
+ * worker, each with its own context (GEOS handle, GDAL error capture, messages kept with
+ * the feature: keep_log); the round's features. */
+typedef struct load_job {
+    cr_ctx *ctx;
+    loader *main;
+    loader *workers;  /* NULL with one thread: the main loader shapes on the calling thread */
+    cr_ctx **contexts;
+    int nworkers;
+    cr_ctx *reading;  /* the main loader's context while it reads ahead (messages kept) */
+    pending items[ZONES_ROUND + 1]; /* the last: what the reading said once it stopped */
+    int64_t first;    /* the round's first feature */
+    GIntBig n;        /* the features counted, for progress */
+    cr_zones *zones;
+} load_job;
+
+static cr_status shape_work(cr_ctx *ctx, void *arg, int64_t index, int worker, int slot)
+{
+    (void)ctx, (void)slot;
+    load_job *J = arg;
+    pending *p = &J->items[index];
+    cr_zone *z = &J->zones->zone[J->first + index];
+    if (!J->workers)
+        return shape_feature(J->main, p, z);
+    loader *L = &J->workers[worker];
+    L->current = p;
+    cr_status st = shape_feature(L, p, z);
+    L->current = NULL;
+    if (st != CR_OK) {
+        p->status = st;
+        p->error = strdup(cr_ctx_error(L->s.ctx));
+    }
+    return CR_OK;
+}
+
+/* Gives the caller's sink what was kept for feature p, and fails as its work did. */
+static cr_status replay(cr_ctx *ctx, const pending *p)
+{
+    for (size_t k = 0; k < p->log_len; k += strlen(p->log + k) + 1)
+        cr_ctx_log(ctx, (cr_log_level)(p->log[k] - '0'), "%s", p->log + k + 1);
+    if (p->status != CR_OK)
+        return cr_ctx_fail(ctx, p->status, "%s", p->error ? p->error : "out of memory");
+    return CR_OK;
+}
+
+static cr_status shape_emit(cr_ctx *ctx, void *arg, int64_t index, int slot)
+{
+    (void)slot;
+    load_job *J = arg;
+    pending *p = &J->items[index];
+    cr_status st = replay(ctx, p);
+    pending_clear(p);
+    if (st != CR_OK)
+        return st;
+    const cr_zone *z = &J->zones->zone[J->first + index];
+    J->zones->repaired += z->repaired;
+    J->zones->empty += z->empty;
+    int64_t done = J->first + index + 1;
+    J->main->s.done = J->n > 0 ? fmin((double)done / (double)J->n, 1.0) : 0.0;
+    if (!cr_ctx_progress(ctx, J->main->s.done, NULL))
+        return cr_ctx_fail(ctx, CR_E_CANCELLED, "%s", J->main->s.cancelled);
+    return CR_OK;
+}
+
+/* Reads up to ZONES_ROUND features (one with one thread, so that reading and shaping
+ * alternate as they always did) into J->items; *got receives their number, *end 1 when the
+ * layer has no more. A reading failure is kept in the item after the last. */
+static void read_round(load_job *J, OGRLayerH layer, int *got, int *end)
+{
+    int round = J->workers ? ZONES_ROUND : 1;
+    loader *L = J->main;
+    *got = 0, *end = 0;
+    while (*got < round) {
+        pending *p = &J->items[*got];
+        OGRFeatureH f = NULL;
+        if (J->workers) {
+            /* What GDAL says while reading goes with the feature, before its shaping. */
+            L->current = p;
+            L->s.ctx = J->reading;
+        }
+        cr_status st = cr_shaper_next(&L->s, layer, &f);
+        if (J->workers) {
+            L->current = NULL;
+            L->s.ctx = J->ctx;
+        }
+        if (st != CR_OK) {
+            p->status = st;
+            p->error = strdup(cr_ctx_error(J->workers ? J->reading : J->ctx));
+        }
+        if (st != CR_OK || !f) {
+            *end = 1;
+            return;
+        }
+        read_feature(L, f, J->first + *got, p);
+        OGR_F_Destroy(f);
+        (*got)++;
+    }
+}
+
+/* Makes the contexts and loaders of J's workers (one per thread). */
+static cr_status start_workers(load_job *J, const cr_zonal_opts *opts, OGRLayerH layer,
+                               const cr_grid *grid, int threads)
+{
+    cr_ctx *ctx = J->ctx;
+    J->contexts = calloc((size_t)threads + 1, sizeof *J->contexts);
+    J->workers = calloc((size_t)threads + 1, sizeof *J->workers);
+    if (!J->contexts || !J->workers)
+        return cr_ctx_fail(ctx, CR_E_IO, "out of memory");
+    J->nworkers = threads;
+    for (int w = 0; w <= threads; w++) {
+        /* The last context is the reading one: its loader only holds its messages. */
+        if (!(J->contexts[w] = cr_ctx_new()))
+            return cr_ctx_fail(ctx, CR_E_IO, "out of memory");
+        cr_ctx_inherit(J->contexts[w], ctx);
+        cr_ctx_set_log(J->contexts[w], keep_log, w < threads ? &J->workers[w] : J->main,
+                       CR_LOG_DEBUG);
+        if (w < threads && loader_init(J->contexts[w], &J->workers[w], opts, layer, grid) != CR_OK)
+            return cr_ctx_fail(ctx, cr_ctx_status(J->contexts[w]), "%s",
+                               cr_ctx_error(J->contexts[w]));
+    }
+    J->reading = J->contexts[threads];
+    return CR_OK;
+}
+
+static void stop_workers(load_job *J)
+{
+    for (int w = 0; J->workers && w < J->nworkers; w++)
+        loader_release(&J->workers[w]);
+    for (int w = 0; J->contexts && w <= J->nworkers; w++)
+        cr_ctx_free(J->contexts[w]);
+    free(J->workers);
+    free(J->contexts);
+    for (int k = 0; k <= ZONES_ROUND; k++)
+        pending_clear(&J->items[k]);
+}
+
 cr_status cr_zones_load(cr_ctx *ctx, const cr_zonal_opts *opts, const cr_grid *grid,
                         const char *grid_path, cr_zones *out)
 {
@@ -319,59 +560,43 @@ cr_status cr_zones_load(cr_ctx *ctx, const cr_zonal_opts *opts, const cr_grid *g
     OGRLayerH layer = NULL;
     loader L;
     memset(&L, 0, sizeof L);
-    L.opts = opts;
-    L.unit = 1.0;
-    L.extent = (cr_bounds){INFINITY, INFINITY, -INFINITY, -INFINITY};
-    OGRSpatialReferenceH lonlat = NULL;
+    load_job *J = calloc(1, sizeof *J);
+    if (!J) {
+        st = cr_ctx_fail(ctx, CR_E_IO, "out of memory");
+        goto done;
+    }
+    J->ctx = ctx, J->main = &L, J->zones = out;
     if ((st = cr_zones_layer(ctx, ds, opts, &layer)) != CR_OK)
         goto done;
-    st = cr_shaper_init(ctx, &L.s, opts->zones_path, "zones", OGR_L_GetName(layer),
-                        OGR_L_GetSpatialRef(layer), grid);
-    L.s.cancelled = "zonal statistics were cancelled";
-    if (st != CR_OK)
+    if ((st = loader_init(ctx, &L, opts, layer, grid)) != CR_OK)
         goto done;
-    OGRSpatialReferenceH grid_srs = L.s.grid_srs;
-    L.geographic = OSRIsGeographic(grid_srs);
-    L.a = OSRGetSemiMajor(grid_srs, NULL);
-    double inverse_flattening = OSRGetInvFlattening(grid_srs, NULL);
-    L.f = inverse_flattening > 0.0 ? 1.0 / inverse_flattening : 0.0; /* 0: a sphere */
-    if (L.geographic)
-        geod_init(&L.geod, L.a, L.f);
-    else
-        L.unit = OSRGetLinearUnits(grid_srs, NULL);
-    if (L.s.ct) {
-        cr_gdal_begin(ctx);
-        if ((lonlat = OSRCloneGeogCS(grid_srs)) != NULL) {
-            OSRSetAxisMappingStrategy(lonlat, OAMS_TRADITIONAL_GIS_ORDER);
-            L.to_lonlat = OCTNewCoordinateTransformation(L.s.src_srs, lonlat);
-        }
-        cr_gdal_end(ctx);
-    }
-    if ((st = row_areas(ctx, grid, grid_srs, L.geographic ? &L.geod : NULL, &out->cell_area_m2)) !=
-        CR_OK)
+    if ((st = row_areas(ctx, grid, L.s.grid_srs, L.geographic ? &L.geod : NULL,
+                        &out->cell_area_m2)) != CR_OK)
+        goto done;
+    /* Zones are shaped (validity, repair, reprojection, areas: GEOS's work) on worker
+     * threads, each with its own loader; features are read here, OGR layers being
+     * single-threaded. Messages and results do not depend on the number of threads. */
+    int threads = cr_ctx_threads(ctx);
+    if (threads > 1 && (st = start_workers(J, opts, layer, grid, threads)) != CR_OK)
         goto done;
     /* GDAL's readers speak while reading (GeoJSON's "Non closed ring detected"): their
      * warnings go to the log, an error that ends the reading fails it. */
     cr_gdal_begin(ctx);
-    GIntBig n = OGR_L_GetFeatureCount(layer, 1);
+    J->n = OGR_L_GetFeatureCount(layer, 1);
     OGR_L_ResetReading(layer);
     cr_gdal_end(ctx);
-    size_t cap = n > 0 ? (size_t)n : 16;
+    size_t cap = J->n > 0 ? (size_t)J->n : 16;
     out->zone = calloc(cap, sizeof *out->zone);
     if (!out->zone) {
         st = cr_ctx_fail(ctx, CR_E_IO, "out of memory");
         goto done;
     }
-    for (;;) {
-        OGRFeatureH f = NULL;
-        if ((st = cr_shaper_next(&L.s, layer, &f)) != CR_OK)
-            goto done;
-        if (!f)
-            break;
-        if ((size_t)out->count == cap) {
+    for (int end = 0; !end;) {
+        int got = 0;
+        read_round(J, layer, &got, &end);
+        while ((size_t)(out->count + got) > cap) {
             cr_zone *grown = realloc(out->zone, cap * 2 * sizeof *grown);
             if (!grown) {
-                OGR_F_Destroy(f);
                 st = cr_ctx_fail(ctx, CR_E_IO, "out of memory");
                 goto done;
             }
@@ -379,22 +604,26 @@ cr_status cr_zones_load(cr_ctx *ctx, const cr_zonal_opts *opts, const cr_grid *g
             out->zone = grown;
             cap *= 2;
         }
-        st = load_feature(&L, f, out->count, out);
-        out->count++;
-        OGR_F_Destroy(f);
-        L.s.done = n > 0 ? fmin((double)out->count / (double)n, 1.0) : 0.0;
-        if (st == CR_OK && !cr_ctx_progress(ctx, L.s.done, NULL))
-            st = cr_ctx_fail(ctx, CR_E_CANCELLED, "%s", L.s.cancelled);
-        if (st != CR_OK)
+        J->first = out->count;
+        out->count += got;
+        if (got > 0) {
+            int workers = J->workers ? J->nworkers : 1;
+            st = cr_parallel_ordered(ctx, workers, got, got, shape_work, shape_emit, J);
+            if (st != CR_OK)
+                goto done;
+        }
+        /* What the reading said once it stopped, and how (a failure), in its turn. */
+        if ((st = replay(ctx, &J->items[got])) != CR_OK)
             goto done;
+        pending_clear(&J->items[got]);
     }
     st = check_usable(&L, OGR_L_GetName(layer), grid_path, out);
 done:
-    cr_shaper_release(&L.s);
-    if (L.to_lonlat)
-        OCTDestroyCoordinateTransformation(L.to_lonlat);
-    if (lonlat)
-        OSRDestroySpatialReference(lonlat);
+    if (J) {
+        stop_workers(J);
+        free(J);
+    }
+    loader_release(&L);
     GDALClose(ds);
     if (st != CR_OK)
         cr_zones_free(out);

@@ -38,7 +38,10 @@ typedef struct cr_zones {
  * an unknown layer or field, CR_E_DATA on a layer without a CRS, a feature that is not
  * polygonal, cannot be reprojected or repaired, and a layer without features, without any
  * polygon or without a zone that meets the grid (of the raster grid_path, named in that
- * message). */
+ * message). Features are read on the calling thread and shaped (checked, repaired,
+ * reprojected, measured) on cr_ctx_threads(ctx) threads; the zones, the messages and their
+ * order, and the failure reported are those of one thread. With more threads a stop request
+ * is seen between features, so after the repairs under way (each bounded, see above). */
 cr_status cr_zones_load(cr_ctx *ctx, const cr_zonal_opts *opts, const cr_grid *grid,
                         const char *grid_path, cr_zones *out);
 

@@ -2217,5 +2217,120 @@ class CoastalCoverage(ZonalCase):
         self.assertIn("land", rows["land_data_coverage"]["description"])
 
 
+class ThreadedShaping(ZonalCase):
+    """Zones are shaped (checked, repaired, reprojected, measured) on worker threads, read in
+    rounds of 256 features: the output, the warnings and their order are those of one thread.
+    The fixture has more than two rounds of features, among them bow ties (repaired), rings
+    that collapse to no area once repaired, null and empty geometries, zones partly and wholly
+    outside the grid; once in the grid's CRS and once in lon/lat (reprojected per worker, the
+    part beyond the grid measured on the ellipsoid)."""
+
+    COUNT = 700
+
+    def geometries(self):
+        rng = np.random.default_rng(2323)
+        out = []
+        for i in range(self.COUNT):
+            x, y = rng.uniform(5, 85), -rng.uniform(5, 85)
+            s = rng.uniform(3, 15)
+            kind = i % 7
+            if kind == 0:  # a bow tie: invalid, repaired into two triangles
+                out.append(polygon_wkt([(x, y), (x + s, y - s), (x + s, y), (x, y - s)]))
+            elif kind == 1:
+                out.append(polygon_wkt([(x, y), (x + s, y), (x + s, y + s), (x, y + s)]))
+            elif kind == 2:
+                out.append(None)
+            elif kind == 3:
+                out.append("POLYGON EMPTY")
+            elif kind == 4:  # reaches beyond the grid's right edge
+                out.append(polygon_wkt([(x, y), (x + 120, y), (x + 120, y + s), (x, y + s)]))
+            elif kind == 5:  # a spike out and back: invalid, no area once repaired
+                out.append(polygon_wkt([(x, y), (x + s, y), (x + 2 * s, y), (x + s, y)]))
+            else:  # wholly outside the grid
+                out.append(polygon_wkt([(x + 500, y), (x + 500 + s, y), (x + 500 + s, y + s),
+                                        (x + 500, y + s)]))
+        return out
+
+    def lonlat(self, geometries):
+        to = osr.CoordinateTransformation(srs_of(UTM36S), srs_of(4326))
+        out = []
+        for g in geometries:
+            if g is None or g == "POLYGON EMPTY":
+                out.append(g)
+                continue
+            geom = ogr.CreateGeometryFromWkt(g)
+            geom.Segmentize(1.0)
+            geom.Transform(to)
+            out.append(geom)
+        return out
+
+    def test_same_bytes_and_messages_at_one_two_and_three_threads(self):
+        geometries = self.geometries()
+        gdal.PushErrorHandler("CPLQuietErrorHandler")  # OGR says why each is invalid
+        invalid = [i + 1 for i, g in enumerate(geometries)
+                   if g not in (None, "POLYGON EMPTY") and not ogr.CreateGeometryFromWkt(g).IsValid()]
+        gdal.PopErrorHandler()
+        self.assertEqual(len(invalid), 200)  # every bow tie and spike: 100 + 100
+        nulls = [i + 1 for i, g in enumerate(geometries) if g in (None, "POLYGON EMPTY")]
+        raster = self.value_raster()
+        for crs, zones in [("grid", self.zones(*geometries, name="utm.gpkg")),
+                           ("lonlat", self.zones(*self.lonlat(geometries), name="ll.gpkg",
+                                                 epsg=4326))]:
+            made = {}
+            for threads in ["1", "2", "3"]:
+                for out in ["out.csv", "out.geojson"]:
+                    rc, stdout, err = run("zonal", "--zones", zones, "--id-field", "zid",
+                                          "--name-field", "name", "-r", f"v={raster}",
+                                          "--stats", "count,sum,mean,max", "--overwrite",
+                                          "--threads", threads, "-o", self.path(out))
+                    self.assertEqual(rc, 0, err)
+                    made[threads, out] = (read_bytes(self.path(out)), stdout, err)
+            for out in ["out.csv", "out.geojson"]:
+                for threads in ["2", "3"]:
+                    self.assertEqual(made[threads, out], made["1", out],
+                                     f"{crs} {out}: --threads {threads} against 1")
+            err = made["1", "out.csv"][2]
+            # Each invalid feature warned once, null and empty ones and the spikes (no area
+            # once repaired) too, in feature order.
+            repaired = [int(m) for m in re.findall(r"feature (\d+) [^\n]*is invalid", err)]
+            self.assertEqual(repaired, invalid, crs)
+            said = [int(m) for m in re.findall(r"feature (\d+) ", err)]
+            self.assertEqual(said, sorted(said), crs)
+            self.assertTrue(set(nulls) <= set(said), crs)
+            spikes = [i + 1 for i in range(self.COUNT) if i % 7 == 5]
+            no_area = [int(m) for m in re.findall(r"feature (\d+) [^\n]*has no area", err)]
+            self.assertEqual(no_area, spikes, crs)
+
+    def test_the_first_failing_feature_fails_at_any_thread_count(self):
+        # Bow ties before and after a line (feature 300) and a point (feature 520), which are
+        # not polygons: the run stops at the line, having warned of the bow ties before it
+        # only, whichever thread shaped what.
+        geometries = []
+        for i in range(600):
+            x, y = 10 + i % 70, -10 - (i // 10) % 70
+            if i + 1 == 300:
+                geometries.append(f"LINESTRING ({X0 + x} {Y0 + y}, {X0 + x + 5} {Y0 + y})")
+            elif i + 1 == 520:
+                geometries.append(f"POINT ({X0 + x} {Y0 + y})")
+            elif i % 5 == 0:
+                geometries.append(polygon_wkt([(x, y), (x + 5, y - 5), (x + 5, y), (x, y - 5)]))
+            else:
+                geometries.append(polygon_wkt([(x, y), (x + 5, y), (x + 5, y + 5), (x, y + 5)]))
+        zones = self.zones(*geometries)
+        raster = self.value_raster()
+        runs = {}
+        for threads in ["1", "2", "3"]:
+            runs[threads] = run("zonal", "--zones", zones, "-r", f"v={raster}", "--threads",
+                                threads, "-o", self.path("out.csv"))
+            self.assertNotEqual(runs[threads][0], 0, runs[threads][2])
+        self.assertEqual(runs["2"], runs["1"])
+        self.assertEqual(runs["3"], runs["1"])
+        err = runs["1"][2]
+        self.assertIn("feature 300 is a Line String", err)
+        warned = [int(m) for m in re.findall(r"feature (\d+) is invalid", err)]
+        self.assertEqual(warned, [i + 1 for i in range(299) if i % 5 == 0])
+
+
 if __name__ == "__main__":
     unittest.main()
+
