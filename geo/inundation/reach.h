@@ -78,6 +78,12 @@ void cr_reach_scan_sea_done(cr_reach *sea, const cr_window *win);
  * frees the pairs. */
 void cr_reach_link_done(cr_reach *land, cr_reach *sea);
 
+/* The pairs of land and sea components a land reach holds during the scan, and the room it
+ * has for them (for tests: each pair is held once per tile, and the room grows only when
+ * distinct pairs fill more than half of it). */
+int64_t cr_reach_links(const cr_reach *land);
+int64_t cr_reach_link_capacity(const cr_reach *land);
+
 /* seed[i] = wet[i] and cell i or one of its neighbours (4 or 8) within the w x h window is
  * sea[]: the seeds of a land reach linked to the sea, for cr_reach_resolve(). */
 void cr_reach_touching(int w, int h, int connectivity, const uint8_t *wet, const uint8_t *sea,

@@ -304,6 +304,38 @@ static void land_linked_to_the_sea_in_one_pass(void **state)
     }
 }
 
+/* One tile 4096 x 5: row 2 land, between the sea A (row 0, and row 1 where x % 4 == 0) and
+ * the sea B (row 4, and row 3 where x % 4 == 2). Along row 2 the land touches A, then B,
+ * then A again... (x = 1: A at (0,1), B at (2,3); x = 2: B; x = 3: A at (4,1), B at (2,3);
+ * x = 4: A): about 3 pairs per 4 columns, over 3000 in all, of only 2 distinct pairs (one land
+ * component, two sea components). They are held once each: the room stays the first 1024. */
+static void alternating_pairs_are_held_once(void **state)
+{
+    (void)state;
+    enum { W = 4096, H = 5 };
+    cr_ctx *ctx = cr_ctx_new();
+    uint8_t *cand = calloc(W * H, 1), *seed = calloc(W * H, 1), *land = calloc(W * H, 1);
+    assert_non_null(ctx), assert_non_null(cand), assert_non_null(seed), assert_non_null(land);
+    for (int x = 0; x < W; x++) {
+        cand[x] = cand[4 * W + x] = 1;
+        cand[W + x] = x % 4 == 0;
+        cand[3 * W + x] = x % 4 == 2;
+        land[2 * W + x] = 1;
+    }
+    seed[0] = 1;
+    cr_reach *sea = cr_reach_new(W, H, W, 8, NULL), *lr = cr_reach_new(W, H, W, 8, NULL);
+    assert_non_null(sea), assert_non_null(lr);
+    cr_window win = {0, 0, W, H};
+    assert_int_equal(cr_reach_scan_sea(ctx, sea, &win, cand, seed), CR_OK);
+    assert_int_equal(cr_reach_scan_linked(ctx, lr, &win, land, sea), CR_OK);
+    cr_reach_scan_sea_done(sea, &win);
+    assert_int_equal(cr_reach_links(lr), 2);
+    assert_int_equal(cr_reach_link_capacity(lr), 1024);
+    cr_reach_free(sea), cr_reach_free(lr);
+    free(cand), free(seed), free(land);
+    cr_ctx_free(ctx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -313,6 +345,7 @@ int main(void)
         cmocka_unit_test(winding_channel_crosses_tile_borders),
         cmocka_unit_test(components_joined_only_through_far_tiles),
         cmocka_unit_test(land_linked_to_the_sea_in_one_pass),
+        cmocka_unit_test(alternating_pairs_are_held_once),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
