@@ -576,14 +576,14 @@ static cr_status scan_fused(cr_ctx *ctx, run *r, const cr_window *win)
     cr_status st = cr_reach_scan_sea(ctx, r->sea_reach, win, r->cand, r->seed);
     for (int k = 0; k < r->o->level_count && st == CR_OK; k++) {
         wet_cells(r, win, r->water[k]);
-        st = cr_reach_scan_linked(ctx, r->reaches[k], win, r->wet, r->sea_reach);
+        st = cr_reach_scan_linked(ctx, r->reaches[k], win, r->wet, r->sea_reach, r->dem_path);
         if (st == CR_OK && r->conf) {
             wet_cells(r, win, r->water[k] - r->spread);
-            st = cr_reach_scan_linked(ctx, r->low[k], win, r->wet, r->sea_reach);
+            st = cr_reach_scan_linked(ctx, r->low[k], win, r->wet, r->sea_reach, r->dem_path);
         }
         if (st == CR_OK && r->conf) {
             wet_cells(r, win, r->water[k] + r->spread);
-            st = cr_reach_scan_linked(ctx, r->high[k], win, r->wet, r->sea_reach);
+            st = cr_reach_scan_linked(ctx, r->high[k], win, r->wet, r->sea_reach, r->dem_path);
         }
     }
     if (st == CR_OK)

@@ -513,14 +513,14 @@ static int link_across(cr_reach *land, const cr_reach *sea, const cr_window *win
 }
 
 cr_status cr_reach_scan_linked(cr_ctx *ctx, cr_reach *land, const cr_window *win, const uint8_t *wet,
-                               const cr_reach *sea)
+                               const cr_reach *sea, const char *path)
 {
     cr_status st = scan_label(ctx, land, win, wet, NULL);
     if (st != CR_OK)
         return st;
     int64_t from = land->links;
     if (!link_inside(land, sea, win, from) || !link_across(land, sea, win, from))
-        return cr_ctx_fail(ctx, CR_E_IO, "out of memory linking the land to the sea");
+        return cr_ctx_fail(ctx, CR_E_IO, "%s: out of memory linking the land to the sea", path);
     /* Each pair once per tile: the pass keeps about one pair per component and tile. */
     unique_links(land, from);
     scan_store(land, win);

@@ -241,7 +241,7 @@ static uint8_t *linked(const char *rows[], int w, int h, int tile, int connectiv
                 }
             if (pass == 0) {
                 assert_int_equal(cr_reach_scan_sea(ctx, sea_reach, &win, cand, seed), CR_OK);
-                assert_int_equal(cr_reach_scan_linked(ctx, land_reach, &win, land, sea_reach), CR_OK);
+                assert_int_equal(cr_reach_scan_linked(ctx, land_reach, &win, land, sea_reach, "dem.tif"), CR_OK);
                 cr_reach_scan_sea_done(sea_reach, &win);
                 continue;
             }
@@ -402,7 +402,7 @@ static void alternating_pairs_are_held_once(void **state)
     assert_non_null(sea), assert_non_null(lr);
     cr_window win = {0, 0, W, H};
     assert_int_equal(cr_reach_scan_sea(ctx, sea, &win, cand, seed), CR_OK);
-    assert_int_equal(cr_reach_scan_linked(ctx, lr, &win, land, sea), CR_OK);
+    assert_int_equal(cr_reach_scan_linked(ctx, lr, &win, land, sea, "dem.tif"), CR_OK);
     cr_reach_scan_sea_done(sea, &win);
     assert_int_equal(cr_reach_links(lr), 2);
     assert_int_equal(cr_reach_link_capacity(lr), 1024);
