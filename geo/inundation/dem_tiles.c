@@ -33,6 +33,30 @@ struct cr_dem_tiles {
     void *arg;
 };
 
+/* The share of the budget the tiles in flight may take: a fraction, so that many threads on
+ * large tiles leave room for the rest. */
+static const int64_t FLIGHT_SHARE_DIVISOR = 4;
+
+int cr_dem_tiles_workers(int64_t budget, int64_t tile_cells, int threads)
+{
+    int64_t per_worker = (int64_t)SLOTS_PER_WORKER * CR_DEM_TILES_FLIGHT_CELL * tile_cells;
+    int64_t most = per_worker > 0 ? budget / FLIGHT_SHARE_DIVISOR / per_worker : threads;
+    if (threads > most)
+        threads = (int)most;
+    return threads < 1 ? 1 : threads;
+}
+
+int64_t cr_dem_tiles_keep_bytes(const cr_dem_tiles_memory *m, int passes)
+{
+    int workers = cr_dem_tiles_workers(m->budget, m->tile_cells, m->threads);
+    int64_t flight = (int64_t)SLOTS_PER_WORKER * workers * CR_DEM_TILES_FLIGHT_CELL * m->tile_cells;
+    int64_t reaches = (int64_t)m->reaches * (8 * m->width + 4 * m->tiles);
+    int64_t left = m->budget - m->block_cache - m->fixed - flight - reaches;
+    int64_t keep = m->budget / 2;
+    keep = keep < left ? keep : left;
+    return passes > 1 && keep > 0 ? keep : 0;
+}
+
 /* The most tiles, from the first, whose cells fit keep_bytes. */
 static int64_t tiles_to_keep(const cr_dem_tiles *t, int64_t keep_bytes)
 {
@@ -55,10 +79,12 @@ cr_status cr_dem_tiles_open(cr_ctx *ctx, const char *path, const cr_grid *grid,
     if (!t)
         return cr_ctx_fail(ctx, CR_E_IO, "out of memory reading '%s'", path);
     t->tile = tile;
-    t->threads = threads < 1 ? 1 : threads;
+    t->count = cr_grid_window_count(part_grid, tile);
+    int64_t cells = (int64_t)(tile < part_grid->width ? tile : part_grid->width) *
+                    (tile < part_grid->height ? tile : part_grid->height);
+    t->threads = cr_dem_tiles_workers(cr_ctx_max_memory(ctx), cells, threads);
     t->slots = SLOTS_PER_WORKER * t->threads;
     t->part = *part;
-    t->count = cr_grid_window_count(part_grid, tile);
     int ok = (t->path = strdup(path)) != NULL && (t->grid = cr_grid_clone(grid)) != NULL &&
              (t->part_grid = cr_grid_clone(part_grid)) != NULL;
     ok = ok && (t->readers = calloc((size_t)t->threads, sizeof *t->readers)) != NULL;

@@ -9,8 +9,8 @@
  * result does not depend on the number of threads.
  *
  * The first pass also keeps the tiles, as Float32 with NaN for invalid cells, while they fit
- * the budget given at open (the first tiles in index order, so that which tiles are kept
- * never depends on the threads); later passes read a kept tile from memory instead of
+ * the budget given at open (the first tiles in index order; the budget leaves room for the
+ * tiles in flight, so how many are kept depends on the threads, never which cells come out); later passes read a kept tile from memory instead of
  * decoding it again. A tile is kept only when Float32 holds every one of its values exactly
  * (always so for a Float32 DEM on its own grid); otherwise it is decoded again, so kept or
  * not the values handed over are the same. */
@@ -27,9 +27,34 @@ typedef struct cr_dem_tiles cr_dem_tiles;
 /* Bytes a kept cell takes (a Float32). */
 #define CR_DEM_TILES_KEPT_CELL 4
 
+/* What a run of inundation holds beside the kept tiles, for cr_dem_tiles_keep_bytes(). */
+typedef struct cr_dem_tiles_memory {
+    int64_t budget;      /* cr_ctx_max_memory() */
+    int64_t block_cache; /* GDAL's block cache (GDALGetCacheMax64()) */
+    int64_t fixed;       /* what does not grow with the threads or the reaches */
+    int64_t tile_cells;  /* the cells of a whole tile: T x T, or less on a smaller grid */
+    int threads;         /* decoding workers, as given to cr_dem_tiles_open() */
+    int64_t width;       /* the grid's columns */
+    int64_t tiles;       /* the grid's tiles */
+    int reaches;         /* the reaches of the run (reach.h) */
+} cr_dem_tiles_memory;
+
+/* Bytes a tile in flight takes per cell: Float64 elevation and a validity byte. */
+#define CR_DEM_TILES_FLIGHT_CELL 9
+
+/* The decoding workers for threads, at most as many whose tiles in flight (two each, 9 bytes
+ * a cell) take a quarter of the budget, and at least 1. */
+int cr_dem_tiles_workers(int64_t budget, int64_t tile_cells, int threads);
+
+/* The bytes of DEM tiles to keep when passes passes read them (0 when fewer than 2): half the
+ * budget, and never more than what is left of it beside the block cache, m->fixed, the tiles
+ * in flight of cr_dem_tiles_workers() workers, and per reach 8 bytes per grid column and 4 per
+ * tile (docs/inundation.md, the memory bound). Never negative. */
+int64_t cr_dem_tiles_keep_bytes(const cr_dem_tiles_memory *m, int passes);
+
 /* The tiles of part (a window of grid) in tiles of tile cells: window i of the part is
  * cr_grid_window(part_grid, tile, i), read from path on grid at part's offset. Workers
- * (threads of them, at least 1) each hold two slot buffers of a tile. At most keep_bytes are
+ * (cr_dem_tiles_workers() of threads) each hold two slot buffers of a tile. At most keep_bytes are
  * kept (0: none). Fails with CR_E_IO when out of memory; close *out with
  * cr_dem_tiles_close(). */
 cr_status cr_dem_tiles_open(cr_ctx *ctx, const char *path, const cr_grid *grid,

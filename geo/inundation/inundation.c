@@ -576,14 +576,14 @@ static cr_status scan_fused(cr_ctx *ctx, run *r, const cr_window *win)
     cr_status st = cr_reach_scan_sea(ctx, r->sea_reach, win, r->cand, r->seed);
     for (int k = 0; k < r->o->level_count && st == CR_OK; k++) {
         wet_cells(r, win, r->water[k]);
-        st = cr_reach_scan_linked(ctx, r->reaches[k], win, r->wet, r->sea_reach);
+        st = cr_reach_scan_linked(ctx, r->reaches[k], win, r->wet, r->sea_reach, r->dem_path);
         if (st == CR_OK && r->conf) {
             wet_cells(r, win, r->water[k] - r->spread);
-            st = cr_reach_scan_linked(ctx, r->low[k], win, r->wet, r->sea_reach);
+            st = cr_reach_scan_linked(ctx, r->low[k], win, r->wet, r->sea_reach, r->dem_path);
         }
         if (st == CR_OK && r->conf) {
             wet_cells(r, win, r->water[k] + r->spread);
-            st = cr_reach_scan_linked(ctx, r->high[k], win, r->wet, r->sea_reach);
+            st = cr_reach_scan_linked(ctx, r->high[k], win, r->wet, r->sea_reach, r->dem_path);
         }
     }
     if (st == CR_OK)
@@ -677,32 +677,39 @@ static cr_status run_pass(cr_ctx *ctx, run *r, pass p, cr_writer *const *w, cr_i
     return st;
 }
 
-/* The share of the memory budget (cr_ctx_max_memory()) the DEM's tiles may take in memory
- * between the passes, instead of being decoded again: the rest is for the labels, the
- * buffers, GDAL's block cache and the COG copy (docs/inundation.md "How it scales"). */
-static const double KEEP_SHARE = 0.5;
+/* What a run holds besides GDAL's block cache, the kept tiles, the tiles in flight and the
+ * reaches' rows and tiles (which cr_dem_tiles_keep_bytes() adds): a tile's buffers and
+ * labels, the union-find, the writer. A 10000 x 10000 DEM with nothing kept peaks at 159-163
+ * MiB with a block cache of 64 MiB at 2 threads and T = 512 (bench/README.md): 96 MiB, of
+ * which 9 MiB are the four tiles in flight and under 1 MiB the reaches. */
+static const int64_t PASSES_BYTES = (int64_t)87 << 20;
 
-/* What a run holds besides GDAL's block cache and the kept tiles: a tile's buffers and
- * labels, the tiles in flight, the reaches, the writer (a 10000 x 10000 DEM with nothing kept
- * peaks at 159-163 MiB with a block cache of 64 MiB, bench/README.md). */
-static const int64_t PASSES_BYTES = (int64_t)96 << 20;
-
-/* The bytes of DEM tiles to keep: half the budget, and never more than what is left of it
- * beside GDAL's block cache and the passes' own memory; 0 when only one pass reads them. */
-static int64_t keep_bytes(const cr_ctx *ctx, int passes)
+/* The bytes of DEM tiles to keep (cr_dem_tiles_keep_bytes()); 0 when only one pass reads them. */
+static int64_t keep_bytes(const cr_ctx *ctx, const run *r, int passes)
 {
-    int64_t budget = cr_ctx_max_memory(ctx);
-    int64_t left = budget - GDALGetCacheMax64() - PASSES_BYTES;
-    int64_t keep = (int64_t)(KEEP_SHARE * (double)budget);
-    keep = keep < left ? keep : left;
-    return passes > 1 && keep > 0 ? keep : 0;
+    const cr_grid *g = r->grid;
+    int64_t tile = r->o->tile;
+    int reaches = 0;
+    if (r->o->connectivity)
+        reaches = r->o->level_count * (r->conf ? 3 : 1) + (r->sea_reach ? 1 : 0);
+    cr_dem_tiles_memory m = {
+        .budget = cr_ctx_max_memory(ctx),
+        .block_cache = GDALGetCacheMax64(),
+        .fixed = PASSES_BYTES,
+        .tile_cells = (tile < g->width ? tile : g->width) * (tile < g->height ? tile : g->height),
+        .threads = cr_ctx_threads(ctx),
+        .width = g->width,
+        .tiles = cr_grid_window_count(g, r->o->tile),
+        .reaches = reaches,
+    };
+    return cr_dem_tiles_keep_bytes(&m, passes);
 }
 
 /* Opens the DEM's tiles for the passes: kept in memory when more than one pass reads them. */
 static cr_status open_tiles(cr_ctx *ctx, run *r, int passes)
 {
     return cr_dem_tiles_open(ctx, r->dem_path, r->grid, r->part_grid, &r->part, r->o->tile,
-                             cr_ctx_threads(ctx), keep_bytes(ctx, passes), &r->tiles);
+                             cr_ctx_threads(ctx), keep_bytes(ctx, r, passes), &r->tiles);
 }
 
 /* The level's name: its scenario's, else made from its rise ("sl0.50"). */

@@ -392,28 +392,48 @@ void cr_reach_scan_sea_done(cr_reach *sea, const cr_window *win)
     scan_store(sea, win);
 }
 
-/* Adds the pair (land, sea) unless it was the last one added in this tile (from). */
+static int key_cmp(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Sorts the tile's pairs (from on) and keeps each once. */
+static void unique_links(cr_reach *land, int64_t from)
+{
+    int64_t n = land->links - from;
+    if (n < 2)
+        return;
+    uint64_t *p = land->link + from;
+    qsort(p, (size_t)n, sizeof *p, key_cmp);
+    int64_t k = 1;
+    for (int64_t i = 1; i < n; i++)
+        if (p[i] != p[k - 1])
+            p[k++] = p[i];
+    land->links = from + k;
+}
+
+/* Adds the pair (land, sea) unless it was the last one added in this tile (from). When the
+ * room is full, the tile's pairs are first made distinct (the land along two sea components
+ * touches them in turn, A, B, A, B...): it grows only when they still fill more than half. */
 static int add_link(cr_reach *land, int64_t from, int32_t l, int32_t s)
 {
     uint64_t key = (uint64_t)(uint32_t)l << 32 | (uint32_t)s;
     if (land->links > from && land->link[land->links - 1] == key)
         return 1;
     if (land->links == land->link_capacity) {
-        int64_t cap = land->link_capacity ? 2 * land->link_capacity : 1024;
-        uint64_t *p = realloc(land->link, sizeof *p * (size_t)cap);
-        if (!p)
-            return 0;
-        land->link = p;
-        land->link_capacity = cap;
+        unique_links(land, from);
+        if (land->link_capacity == 0 || 2 * land->links > land->link_capacity) {
+            int64_t cap = land->link_capacity ? 2 * land->link_capacity : 1024;
+            uint64_t *p = realloc(land->link, sizeof *p * (size_t)cap);
+            if (!p)
+                return 0;
+            land->link = p;
+            land->link_capacity = cap;
+        }
     }
     land->link[land->links++] = key;
     return 1;
-}
-
-static int key_cmp(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return x < y ? -1 : x > y;
 }
 
 /* Links the land's border components to the sea's components they touch (overlap, or are
@@ -430,6 +450,10 @@ static int link_inside(cr_reach *land, const cr_reach *sea, const cr_window *win
             if (cl < 0 || lt->global[cl] < 0)
                 continue;
             int32_t lg = lt->global[cl];
+            /* The cell's sea components, each once (a cell between two of them touches them
+             * in turn, up to 9 pairs). */
+            int32_t seen[9];
+            int nseen = 0;
             for (int ny = y > 0 ? y - 1 : 0; ny <= y + 1 && ny < h; ny++)
                 for (int nx = x > 0 ? x - 1 : 0; nx <= x + 1 && nx < w; nx++) {
                     if (!eight && nx != x && ny != y)
@@ -438,12 +462,18 @@ static int link_inside(cr_reach *land, const cr_reach *sea, const cr_window *win
                     if (cs < 0)
                         continue;
                     if (st->global[cs] >= 0) {
-                        if (!add_link(land, from, lg, st->global[cs]))
-                            return 0;
+                        int s = 0;
+                        while (s < nseen && seen[s] != st->global[cs])
+                            s++;
+                        if (s == nseen)
+                            seen[nseen++] = st->global[cs];
                     } else if (st->seeded[cs]) {
                         land->uf_seeded[cr_reach_uf_root(land->uf_parent, lg)] = 1;
                     }
                 }
+            for (int s = 0; s < nseen; s++)
+                if (!add_link(land, from, lg, seen[s]))
+                    return 0;
         }
     return 1;
 }
@@ -483,27 +513,28 @@ static int link_across(cr_reach *land, const cr_reach *sea, const cr_window *win
 }
 
 cr_status cr_reach_scan_linked(cr_ctx *ctx, cr_reach *land, const cr_window *win, const uint8_t *wet,
-                               const cr_reach *sea)
+                               const cr_reach *sea, const char *path)
 {
     cr_status st = scan_label(ctx, land, win, wet, NULL);
     if (st != CR_OK)
         return st;
     int64_t from = land->links;
     if (!link_inside(land, sea, win, from) || !link_across(land, sea, win, from))
-        return cr_ctx_fail(ctx, CR_E_IO, "out of memory linking the land to the sea");
+        return cr_ctx_fail(ctx, CR_E_IO, "%s: out of memory linking the land to the sea", path);
     /* Each pair once per tile: the pass keeps about one pair per component and tile. */
-    int64_t n = land->links - from;
-    if (n > 1) {
-        uint64_t *p = land->link + from;
-        qsort(p, (size_t)n, sizeof *p, key_cmp);
-        int64_t k = 1;
-        for (int64_t i = 1; i < n; i++)
-            if (p[i] != p[k - 1])
-                p[k++] = p[i];
-        land->links = from + k;
-    }
+    unique_links(land, from);
     scan_store(land, win);
     return CR_OK;
+}
+
+int64_t cr_reach_links(const cr_reach *land)
+{
+    return land->links;
+}
+
+int64_t cr_reach_link_capacity(const cr_reach *land)
+{
+    return land->link_capacity;
 }
 
 void cr_reach_link_done(cr_reach *land, cr_reach *sea)

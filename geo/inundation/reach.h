@@ -67,16 +67,23 @@ cr_status cr_reach_resolve(cr_ctx *ctx, cr_reach *r, const cr_window *win, const
  *   cr_reach_scan_sea_done(sea, win);
  *
  * then, after the pass, cr_reach_link_done(land_k, sea) for each, and in the resolve pass the
- * land's seeds are its cells that touch the sea (cr_reach_touching()). */
+ * land's seeds are its cells that touch the sea (cr_reach_touching()). cr_reach_scan_linked()
+ * names path (the DEM) when it fails (CR_E_IO, out of memory). */
 cr_status cr_reach_scan_sea(cr_ctx *ctx, cr_reach *sea, const cr_window *win, const uint8_t *cand,
                             const uint8_t *seed);
 cr_status cr_reach_scan_linked(cr_ctx *ctx, cr_reach *land, const cr_window *win, const uint8_t *wet,
-                               const cr_reach *sea);
+                               const cr_reach *sea, const char *path);
 void cr_reach_scan_sea_done(cr_reach *sea, const cr_window *win);
 
 /* Marks the land's components linked to a sea component that holds a seed as seeded, and
  * frees the pairs. */
 void cr_reach_link_done(cr_reach *land, cr_reach *sea);
+
+/* The pairs of land and sea components a land reach holds during the scan, and the room it
+ * has for them (for tests: each pair is held once per tile, and the room grows only when
+ * distinct pairs fill more than half of it). */
+int64_t cr_reach_links(const cr_reach *land);
+int64_t cr_reach_link_capacity(const cr_reach *land);
 
 /* seed[i] = wet[i] and cell i or one of its neighbours (4 or 8) within the w x h window is
  * sea[]: the seeds of a land reach linked to the sea, for cr_reach_resolve(). */

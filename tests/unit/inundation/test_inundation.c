@@ -8,6 +8,7 @@
 
 #include "cityrisk/inundation.h"
 #include "inundation/confidence.h"
+#include "inundation/dem_tiles.h"
 
 /* 4 x 3 cells of 10 m. Column 0 is sea (at or below 0 on the edge). At W = 1:
  *   (row 0, col 1) 0.5 touches the sea            -> 0.5
@@ -20,6 +21,47 @@ static const float DEM[12] = {
     -1, 1.5f, 3,    0.4f,
     -1, 0.8f, 3,    3,
 };
+
+/* The kept tiles' share of the budget, worked by hand (MiB = 1048576 bytes). */
+static void keep_bytes_leave_room_for_threads_and_reaches(void **state)
+{
+    (void)state;
+    /* 1000 MiB budget, 64 MiB cache, 87 MiB fixed, T = 512 (262144 cells), 2 threads:
+     * in flight 2 x 2 x 9 x 262144 = 9 MiB; 5 reaches on 10000 columns and 400 tiles:
+     * 5 x (80000 + 1600) = 408000. Left: 1000 - 64 - 87 - 9 = 840 MiB = 880803840, minus
+     * 408000 = 880395840; half the budget, 524288000, is less. */
+    cr_dem_tiles_memory m = {.budget = 1000LL << 20, .block_cache = 64LL << 20, .fixed = 87LL << 20,
+                             .tile_cells = 262144, .threads = 2, .width = 10000, .tiles = 400,
+                             .reaches = 5};
+    assert_int_equal(cr_dem_tiles_keep_bytes(&m, 2), 524288000);
+    assert_int_equal(cr_dem_tiles_keep_bytes(&m, 1), 0);
+    /* 300 MiB: left 300 - 64 - 87 - 9 = 140 MiB = 146800640, minus 408000 = 146392640. */
+    m.budget = 300LL << 20;
+    assert_int_equal(cr_dem_tiles_keep_bytes(&m, 2), 146392640);
+    /* 8 threads: 2 x 8 x 9 x 262144 = 36 MiB (under a quarter of 300 MiB): 113 MiB =
+     * 118489088, minus 408000 = 118081088. */
+    m.threads = 8;
+    assert_int_equal(cr_dem_tiles_workers(m.budget, m.tile_cells, 8), 8);
+    assert_int_equal(cr_dem_tiles_keep_bytes(&m, 2), 118081088);
+    /* 3001 reaches (1000 levels with confidence) on 100000 columns and 40000 tiles:
+     * 3001 x (800000 + 160000) = 2880960000 bytes, more than the budget: nothing kept. */
+    m.reaches = 3001, m.width = 100000, m.tiles = 40000;
+    assert_int_equal(cr_dem_tiles_keep_bytes(&m, 2), 0);
+    /* 64 threads on T = 4096 (16777216 cells, 288 MiB in flight per worker) under 4 GiB:
+     * a quarter, 1024 MiB, holds 3 workers (864 MiB); under 100 MiB not one: 1 worker. */
+    assert_int_equal(cr_dem_tiles_workers(4096LL << 20, 16777216, 64), 3);
+    assert_int_equal(cr_dem_tiles_workers(100LL << 20, 16777216, 64), 1);
+    /* Then 4096 - 64 - 87 - 864 = 3081 MiB left, no reaches: half the budget, 2048 MiB. */
+    cr_dem_tiles_memory big = {.budget = 4096LL << 20, .block_cache = 64LL << 20,
+                               .fixed = 87LL << 20, .tile_cells = 16777216, .threads = 64};
+    assert_int_equal(cr_dem_tiles_keep_bytes(&big, 2), 2048LL << 20);
+    /* 3000 MiB with a 1024 MiB cache: a quarter, 750 MiB, holds 2 workers (576 MiB);
+     * 3000 - 1024 - 87 - 576 = 1313 MiB, under half (1500). With all 64 workers in flight
+     * (18432 MiB) nothing would be kept. */
+    big.budget = 3000LL << 20, big.block_cache = 1024LL << 20;
+    assert_int_equal(cr_dem_tiles_workers(big.budget, big.tile_cells, 64), 2);
+    assert_int_equal(cr_dem_tiles_keep_bytes(&big, 2), 1313LL << 20);
+}
 
 static void run(const char *dir, int connectivity, const float expect[12], int64_t cells,
                 double max_depth)
@@ -151,6 +193,7 @@ int main(void)
         cmocka_unit_test(scenarios_resolve_with_their_likely_range),
         cmocka_unit_test(bad_levels_and_cancellation_leave_nothing),
         cmocka_unit_test(normal_quantile_matches_published_values),
+        cmocka_unit_test(keep_bytes_leave_room_for_threads_and_reaches),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -241,7 +241,7 @@ static uint8_t *linked(const char *rows[], int w, int h, int tile, int connectiv
                 }
             if (pass == 0) {
                 assert_int_equal(cr_reach_scan_sea(ctx, sea_reach, &win, cand, seed), CR_OK);
-                assert_int_equal(cr_reach_scan_linked(ctx, land_reach, &win, land, sea_reach), CR_OK);
+                assert_int_equal(cr_reach_scan_linked(ctx, land_reach, &win, land, sea_reach, "dem.tif"), CR_OK);
                 cr_reach_scan_sea_done(sea_reach, &win);
                 continue;
             }
@@ -304,6 +304,113 @@ static void land_linked_to_the_sea_in_one_pass(void **state)
     }
 }
 
+/* A sea strip seeded only at the bottom-right raster edge (the last tile), along the top row
+ * and down the right column, and a strip of land down column 1 touching it only at (1,1), in
+ * tile (0,0): whether that sea holds a seed is known only at the end of the pass, so the pair
+ * must be kept until then (the resolve pass seeds (1,1) anyway, as it touches the resolved sea
+ * in its tile, but the land below it, in other tiles, only through the pair). The land touches
+ * (1,0) above it: all of it flooded with 8 and 4 neighbours, at any tile size. */
+static void land_linked_to_a_sea_seeded_late(void **state)
+{
+    (void)state;
+    const char *in[] = {
+        "#ccccc",
+        "#l###c",
+        "#l###c",
+        "#l###c",
+        "#l###c",
+        "#l###S",
+    };
+    const char *out[] = {
+        "......",
+        ".x....",
+        ".x....",
+        ".x....",
+        ".x....",
+        ".x....",
+    };
+    for (int tile = 2; tile <= 6; tile++) {
+        uint8_t *j8 = linked(in, 6, 6, tile, 8), *j4 = linked(in, 6, 6, tile, 4);
+        expect(j8, out, 6, 6);
+        expect(j4, out, 6, 6);
+        free(j8), free(j4);
+    }
+}
+
+/* Land touching the sea only diagonally, exactly at the corner of four 3 x 3 tiles: land
+ * (2,2) in tile (0,0) and sea (3,3) in tile (1,1) (down-right), or land (3,2) in tile (1,0)
+ * and sea (2,3) in tile (0,1) (down-left); the sea joins the raster edge in its row. With 8
+ * neighbours the land is flooded, with 4 it is dry. */
+static void land_linked_to_the_sea_at_a_tile_corner(void **state)
+{
+    (void)state;
+    const char *down_right[] = {
+        "######",
+        "######",
+        "##l###",
+        "###ccS",
+        "######",
+        "######",
+    };
+    const char *down_left[] = {
+        "######",
+        "######",
+        "###l##",
+        "Scc###",
+        "######",
+        "######",
+    };
+    const char *flooded_right[] = {
+        "......", "......", "..x...", "......", "......", "......",
+    };
+    const char *flooded_left[] = {
+        "......", "......", "...x..", "......", "......", "......",
+    };
+    const char *dry[] = {
+        "......", "......", "......", "......", "......", "......",
+    };
+    uint8_t *j8 = linked(down_right, 6, 6, 3, 8), *j4 = linked(down_right, 6, 6, 3, 4);
+    expect(j8, flooded_right, 6, 6);
+    expect(j4, dry, 6, 6);
+    free(j8), free(j4);
+    j8 = linked(down_left, 6, 6, 3, 8), j4 = linked(down_left, 6, 6, 3, 4);
+    expect(j8, flooded_left, 6, 6);
+    expect(j4, dry, 6, 6);
+    free(j8), free(j4);
+}
+
+/* One tile 4096 x 5: row 2 land, between the sea A (row 0, and row 1 where x % 4 == 0) and
+ * the sea B (row 4, and row 3 where x % 4 == 2). Along row 2 the land touches A, then B,
+ * then A again... (x = 1: A at (0,1), B at (2,3); x = 2: B; x = 3: A at (4,1), B at (2,3);
+ * x = 4: A): about 3 pairs per 4 columns, over 3000 in all, of only 2 distinct pairs (one land
+ * component, two sea components). They are held once each: the room stays the first 1024. */
+static void alternating_pairs_are_held_once(void **state)
+{
+    (void)state;
+    enum { W = 4096, H = 5 };
+    cr_ctx *ctx = cr_ctx_new();
+    uint8_t *cand = calloc(W * H, 1), *seed = calloc(W * H, 1), *land = calloc(W * H, 1);
+    assert_non_null(ctx), assert_non_null(cand), assert_non_null(seed), assert_non_null(land);
+    for (int x = 0; x < W; x++) {
+        cand[x] = cand[4 * W + x] = 1;
+        cand[W + x] = x % 4 == 0;
+        cand[3 * W + x] = x % 4 == 2;
+        land[2 * W + x] = 1;
+    }
+    seed[0] = 1;
+    cr_reach *sea = cr_reach_new(W, H, W, 8, NULL), *lr = cr_reach_new(W, H, W, 8, NULL);
+    assert_non_null(sea), assert_non_null(lr);
+    cr_window win = {0, 0, W, H};
+    assert_int_equal(cr_reach_scan_sea(ctx, sea, &win, cand, seed), CR_OK);
+    assert_int_equal(cr_reach_scan_linked(ctx, lr, &win, land, sea, "dem.tif"), CR_OK);
+    cr_reach_scan_sea_done(sea, &win);
+    assert_int_equal(cr_reach_links(lr), 2);
+    assert_int_equal(cr_reach_link_capacity(lr), 1024);
+    cr_reach_free(sea), cr_reach_free(lr);
+    free(cand), free(seed), free(land);
+    cr_ctx_free(ctx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -313,6 +420,9 @@ int main(void)
         cmocka_unit_test(winding_channel_crosses_tile_borders),
         cmocka_unit_test(components_joined_only_through_far_tiles),
         cmocka_unit_test(land_linked_to_the_sea_in_one_pass),
+        cmocka_unit_test(land_linked_to_a_sea_seeded_late),
+        cmocka_unit_test(land_linked_to_the_sea_at_a_tile_corner),
+        cmocka_unit_test(alternating_pairs_are_held_once),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
