@@ -66,9 +66,10 @@ int cr_budget_threads(cr_ctx *ctx, const char *what, int64_t fixed, int64_t per_
     int n = cr_budget_fit_threads(cr_budget_available(ctx), fixed, per_thread, wanted);
     if (n < wanted)
         cr_ctx_log(ctx, CR_LOG_DEBUG,
-                   "%s: %d threads instead of %d: %.0f MB of buffers each fit %.0f MB of the memory "
-                   "budget (--max-memory)",
-                   what, n, wanted, (double)per_thread / MIB, (double)cr_budget_available(ctx) / MIB);
+                   "%s: %d thread%s instead of %d: %.0f MB of buffers a thread, besides %.0f MB "
+                   "held once, in the %.0f MB left of the memory budget (--max-memory)",
+                   what, n, n == 1 ? "" : "s", wanted, (double)per_thread / MIB,
+                   (double)(fixed > 0 ? fixed : 0) / MIB, (double)cr_budget_available(ctx) / MIB);
     return n;
 }
 
