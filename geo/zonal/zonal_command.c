@@ -357,6 +357,7 @@ static cr_status run(cr_ctx *ctx, void *opts, const cr_command_call *call, cr_co
 {
     (void)call, (void)result;
     zonal_args *a = opts;
+    a->o.grid = a->base.grid; /* before the estimate: --grid, --crs, --resolution, --bounds size it */
     if (!a->merge) {
         cr_status st = check_zones_fit(ctx, a);
         if (st != CR_OK)
@@ -364,7 +365,6 @@ static cr_status run(cr_ctx *ctx, void *opts, const cr_command_call *call, cr_co
     }
     a->o.overwrite = a->base.overwrite;
     a->o.styles = a->base.styles;
-    a->o.grid = a->base.grid;
     if (a->merge)
         return cr_zonal_merge(ctx, (const char *const *)a->parts, CSLCount(a->parts),
                               a->base.output, &a->o, &a->s);
