@@ -172,10 +172,12 @@ static int64_t records_at_most(const char *path, const char *layer_name)
     return count;
 }
 
-/* Refuses records that could not all be held within the budget, before any is read. */
+/* Refuses records that could not all be held within the budget, before any is read.
+ * The count is only a ceiling: --from, --to and --where filter while reading, so with any
+ * of them given the unfiltered count says nothing and nothing is refused here. */
 static cr_status check_records_fit(cr_ctx *ctx, const arrivals_args *a)
 {
-    if (!a->points)
+    if (!a->points || a->o.from || a->o.to || a->o.where)
         return CR_OK;
     cr_gdal_begin(ctx); /* a file the library then fails to open is its to report */
     int64_t records = records_at_most(a->points, a->o.layer);
@@ -185,7 +187,7 @@ static cr_status check_records_fit(cr_ctx *ctx, const arrivals_args *a)
     char what[256];
     snprintf(what, sizeof what, "the up to %" PRId64 " records of %s", records, a->points);
     return cr_budget_check(ctx, (double)records * BYTES_PER_RECORD, what,
-                           "fewer records (--from, --to, --where)");
+                           "fewer records, or --from, --to or --where to keep only some");
 }
 
 static cr_status run(cr_ctx *ctx, void *opts, const cr_command_call *call, cr_command_result *result)

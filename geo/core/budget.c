@@ -42,9 +42,19 @@ int64_t cr_budget_resident(void)
     return read == 2 && pages > 0 && page > 0 ? (int64_t)pages * page : 0;
 }
 
+int64_t cr_budget_cache_unfilled(int64_t max, int64_t used)
+{
+    int64_t left = max - (used > 0 ? used : 0);
+    return left > 0 ? left : 0;
+}
+
 int64_t cr_budget_available(const cr_ctx *ctx)
 {
-    return cr_budget_left(cr_ctx_max_memory(ctx), (int64_t)GDALGetCacheMax64(), cr_budget_resident());
+    /* the cache's filled blocks are in the resident set already: only its room to fill is
+     * subtracted on top */
+    int64_t cache = cr_budget_cache_unfilled((int64_t)GDALGetCacheMax64(), (int64_t)GDALGetCacheUsed64());
+    int64_t baseline = cr_ctx_resident_baseline(ctx);
+    return cr_budget_left(cr_ctx_max_memory(ctx), cache, baseline > 0 ? baseline : cr_budget_resident());
 }
 
 int cr_budget_fit_threads(int64_t available, int64_t fixed, int64_t per_thread, int wanted)

@@ -14,10 +14,16 @@ int64_t cr_budget_left(int64_t budget, int64_t cache, int64_t resident);
  * 0 where the system does not tell (Linux's /proc/self/statm does). */
 int64_t cr_budget_resident(void);
 
+/* What GDAL's block cache may still grow by: max less used, at least 0 (its filled blocks
+ * are counted in the resident set already). */
+int64_t cr_budget_cache_unfilled(int64_t max, int64_t used);
+
 /* The bytes of the budget a command's own holdings may take from now on: cr_ctx_max_memory()
- * less GDAL's block cache as set now (GDALGetCacheMax64(), which the program keeps within
- * the budget: cr_memory_gdal_cache()) and less what the process holds already
- * (cr_budget_resident()), so that the peak resident set stays within the budget. At least 0. */
+ * less the room GDAL's block cache has left to fill (cr_budget_cache_unfilled() of
+ * GDALGetCacheMax64(), which the program keeps within the budget: cr_memory_gdal_cache(),
+ * and GDALGetCacheUsed64()) and less what the process holds already (cr_budget_resident(),
+ * or the context's baseline when set: cr_ctx_resident_baseline()), so that the peak resident
+ * set stays within the budget. At least 0. */
 int64_t cr_budget_available(const cr_ctx *ctx);
 
 /* The most threads, from 1 to wanted, whose per_thread bytes each, with fixed bytes held

@@ -34,6 +34,7 @@ struct cr_ctx {
     double progress_from, progress_to;
     int threads;
     int64_t max_memory; /* bytes; 0: the default */
+    int64_t resident_baseline; /* bytes; 0: the resident set measured at each check */
     cr_log_fn log;
     void *log_arg;
     cr_log_level log_level;
@@ -259,6 +260,16 @@ int64_t cr_ctx_max_memory(const cr_ctx *ctx)
     return bytes < least ? least : bytes;
 }
 
+void cr_ctx_set_resident_baseline(cr_ctx *ctx, int64_t bytes)
+{
+    ctx->resident_baseline = bytes > 0 ? bytes : 0;
+}
+
+int64_t cr_ctx_resident_baseline(const cr_ctx *ctx)
+{
+    return ctx->resident_baseline;
+}
+
 void cr_ctx_set_temp_hook(cr_ctx *ctx, cr_temp_fn fn, void *arg)
 {
     ctx->temp_hook = fn;
@@ -291,6 +302,7 @@ void cr_ctx_inherit(cr_ctx *worker, const cr_ctx *parent)
     worker->log_level = parent->log_level;
     worker->threads = 1;
     worker->max_memory = parent->max_memory;
+    worker->resident_baseline = parent->resident_baseline;
 }
 
 void cr_ctx_log(cr_ctx *ctx, cr_log_level level, const char *fmt, ...)

@@ -67,6 +67,12 @@ cr_status cr_ctx_fail_gdal(cr_ctx *ctx, cr_status status, const char *fmt, ...)
 /* Gives a worker thread's context the log sink and level of the context that started
  * it (the sink is thread-safe, context.h), its memory budget, and one thread. */
 void cr_ctx_inherit(cr_ctx *worker, const cr_ctx *parent);
+/* The resident set the budget counts as held already (cr_budget_available()) in place of
+ * measuring it at each check; 0 (the default) measures. run sets it, measured once before
+ * any stage starts, so that its stages, threads of one process, do not count each other's
+ * holdings, nor what earlier stages left in the allocator. */
+void cr_ctx_set_resident_baseline(cr_ctx *ctx, int64_t bytes);
+int64_t cr_ctx_resident_baseline(const cr_ctx *ctx);
 /* Gives to the temp hook of from (cr_ctx_set_temp_hook), so that the temporaries of work
  * done outside any command (run's external stages) are known to the program too. */
 void cr_ctx_share_temp_hook(cr_ctx *to, const cr_ctx *from);

@@ -101,7 +101,7 @@ static cr_status check_image_fits(cr_ctx *ctx, const map_args *a)
     if (zones > 0)
         snprintf(what, sizeof what, "a %.0f x %.0f map of the zones of %s", w, h, a->o.zones_path);
     else
-        snprintf(what, sizeof what, "a %.0f x %.0f map", w, h);
+        snprintf(what, sizeof what, "a %.0f x %.0f map of %s", w, h, a->o.raster_path);
     return cr_budget_check(ctx, raster * BYTES_PER_RASTER_PIXEL + w * h * BYTES_PER_PAGE_PIXEL + zones,
                            what, zones > 0 ? "a smaller --width or fewer zones" : "a smaller --width");
 }

@@ -16,6 +16,7 @@
 #include "cityrisk/command.h"
 #include "cityrisk/json.h"
 #include "cityrisk/pipeline.h"
+#include "core/budget.h"
 #include "core/internal.h"
 #include "pipeline/internal.h"
 
@@ -348,6 +349,7 @@ typedef struct runner {
     int concurrent;   /* -j N with N > 1: stages in threads */
     int stage_threads; /* --threads given to each stage; 0 for the command's own default */
     char stage_memory[32]; /* --max-memory given to each stage; "" for the default */
+    int64_t resident_baseline; /* the process's resident set before any stage started */
     pthread_mutex_t lock;
     pthread_cond_t ended;
     int finished;     /* stages that ended and that the main thread has not handled */
@@ -413,6 +415,8 @@ static void run_one(job *j)
     cr_command_result result;
     memset(&result, 0, sizeof result);
     cr_ctx *ctx = cr_ctx_new();
+    if (ctx) /* the others' holdings, at once or left behind, are not this stage's to count */
+        cr_ctx_set_resident_baseline(ctx, r->resident_baseline);
     int overwrite = 0;
     /* its output folders made; the outputs the pipeline made are its to replace */
     int is_exec = strcmp(s->command, "exec") == 0;
@@ -531,6 +535,10 @@ static cr_status run_stages(cr_ctx *ctx, const cr_command_call *call, run_args *
                  (double)(cr_ctx_max_memory(ctx) / jobs) / (1024.0 * 1024.0));
     else if (a->base.max_memory)
         snprintf(r->stage_memory, sizeof r->stage_memory, "%s", a->base.max_memory);
+    /* Measured once: each stage counts this as held, not the process's resident set at its
+     * checks, which holds the other stages' buffers (threads of this process) and what
+     * earlier ones left in the allocator; the stages' shares then add up to the budget. */
+    r->resident_baseline = cr_budget_resident();
     for (int i = 0; i < p->nstages; i++)
         r->slots[i].outcome = a->runs[i] ? PENDING : SKIPPED;
     job *jobs_of = calloc((size_t)(p->nstages ? p->nstages : 1), sizeof *jobs_of);

@@ -256,8 +256,8 @@ static const char *first_raster(const cr_zonal_opts *o)
 
 /* The most cells of the value lists held at once: zones are finished tile row by tile
  * row, so those in progress at a row of blocks are those whose boxes (in the grid's CRS,
- * clipped to it) span it; the most, over the rows, of the cells of their boxes. -1 when
- * it cannot tell (the library then reports why). */
+ * clipped to it) span it; the most, over the rows, of the cells of their boxes, at most the
+ * grid's width x height. -1 when it cannot tell (the library then reports why). */
 static double cells_in_progress(cr_ctx *ctx, OGRLayerH layer, const cr_grid *grid)
 {
     OGRSpatialReferenceH from = OGR_L_GetSpatialRef(layer);
@@ -302,6 +302,9 @@ static double cells_in_progress(cr_ctx *ctx, OGRLayerH layer, const cr_grid *gri
         most = 0;
         for (int r = 0; r < rows; r++)
             most = fmax(most, live += delta[r]);
+        /* boxes of sprawling or multipart zones overlap far beyond their cells: a list
+         * holds at most the grid's cells */
+        most = fmin(most, (double)grid->width * grid->height);
     }
     (void)ctx;
     free(delta);
@@ -357,6 +360,7 @@ static cr_status run(cr_ctx *ctx, void *opts, const cr_command_call *call, cr_co
 {
     (void)call, (void)result;
     zonal_args *a = opts;
+    a->o.grid = a->base.grid; /* before the estimate: --grid, --crs, --resolution, --bounds size it */
     if (!a->merge) {
         cr_status st = check_zones_fit(ctx, a);
         if (st != CR_OK)
@@ -364,7 +368,6 @@ static cr_status run(cr_ctx *ctx, void *opts, const cr_command_call *call, cr_co
     }
     a->o.overwrite = a->base.overwrite;
     a->o.styles = a->base.styles;
-    a->o.grid = a->base.grid;
     if (a->merge)
         return cr_zonal_merge(ctx, (const char *const *)a->parts, CSLCount(a->parts),
                               a->base.output, &a->o, &a->s);

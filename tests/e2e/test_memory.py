@@ -127,6 +127,13 @@ class MemoryTest(CliTestCase):
         self.assertFalse(os.path.exists(out))
         self.assertEqual(os.listdir(self.tmp), ["records-50000.csv"])  # no temporaries left
 
+    def test_records_are_not_refused_on_their_count_before_a_filter(self):
+        # --where filters while reading: the unfiltered count (50001) is only a ceiling
+        rc, _, err = run("arrivals", "--points", self.records(50000), "--count-field", "arrivals",
+                         "--grid", sample("dem.tif"), "--where", "arrivals > 1", "--max-memory", "2MB",
+                         "-o", self.path("arrivals.tif"))
+        self.assertNotIn("records of", err)
+
     def test_zones_that_do_not_fit_are_refused_before_any_output(self):
         out = self.path("zonal.geojson")
         i = self.inputs
@@ -139,7 +146,8 @@ class MemoryTest(CliTestCase):
         out = self.path("map.png")
         # 8000 x 8000 pixels of page alone are 8000 * 8000 * 8 bytes, about 490 MB
         self.assertFails(["map", "--raster", self.inputs.exposure, "--width", "8000",
-                          "--max-memory", "300MB", "-o", out], 2, "--max-memory", "--width", "8000 x 8000")
+                          "--max-memory", "300MB", "-o", out], 2, "--max-memory", "--width",
+                         "8000 x 8000 map of " + self.inputs.exposure)
         self.assertFalse(os.path.exists(out))
 
     def test_run_gives_its_budget_to_its_stages(self):

@@ -115,6 +115,36 @@ static void threads_are_cut_to_fit(void **state)
     cr_ctx_free(ctx);
 }
 
+static void the_cache_counts_only_its_room_to_fill(void **state)
+{
+    (void)state;
+    /* its filled blocks are in the resident set already */
+    assert_int_equal(cr_budget_cache_unfilled(64 * MIB, 0), 64 * MIB);
+    assert_int_equal(cr_budget_cache_unfilled(64 * MIB, 40 * MIB), 24 * MIB);
+    assert_int_equal(cr_budget_cache_unfilled(64 * MIB, 70 * MIB), 0); /* over its max a moment */
+    assert_int_equal(cr_budget_cache_unfilled(64 * MIB, -1), 64 * MIB);
+}
+
+static void a_baseline_stands_for_the_resident_set(void **state)
+{
+    (void)state;
+    cr_ctx *ctx = cr_ctx_new();
+    int64_t cache = GDALGetCacheMax64();
+    GDALSetCacheMax64(24 * MIB);
+    int64_t room = 24 * MIB - GDALGetCacheUsed64();
+    cr_ctx_set_max_memory(ctx, GIB);
+    cr_ctx_set_resident_baseline(ctx, 600 * MIB); /* far above this test's own resident set */
+    assert_int_equal(cr_budget_available(ctx), GIB - 600 * MIB - (room > 0 ? room : 0));
+    cr_ctx *worker = cr_ctx_new(); /* a pool's worker counts the same */
+    cr_ctx_inherit(worker, ctx);
+    assert_int_equal(cr_ctx_resident_baseline(worker), 600 * MIB);
+    cr_ctx_set_resident_baseline(ctx, 0); /* measured again: this test holds far less */
+    assert_true(cr_budget_available(ctx) > GIB - 600 * MIB);
+    GDALSetCacheMax64(cache);
+    cr_ctx_free(worker);
+    cr_ctx_free(ctx);
+}
+
 static void what_does_not_fit_is_refused_in_one_line(void **state)
 {
     (void)state;
@@ -144,6 +174,8 @@ int main(void)
         cmocka_unit_test(workers_keep_the_budget),
         cmocka_unit_test(gdal_cache_takes_at_most_a_quarter),
         cmocka_unit_test(threads_are_cut_to_fit),
+        cmocka_unit_test(the_cache_counts_only_its_room_to_fill),
+        cmocka_unit_test(a_baseline_stands_for_the_resident_set),
         cmocka_unit_test(what_does_not_fit_is_refused_in_one_line),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
