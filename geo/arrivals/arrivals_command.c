@@ -177,7 +177,7 @@ static int64_t records_at_most(const char *path, const char *layer_name)
  * of them given the unfiltered count says nothing and nothing is refused here. */
 static cr_status check_records_fit(cr_ctx *ctx, const arrivals_args *a)
 {
-    if (!a->points || a->o.from || a->o.to || a->o.where)
+    if (!cr_budget_peekable(a->points) || a->o.from || a->o.to || a->o.where)
         return CR_OK;
     cr_gdal_begin(ctx); /* a file the library then fails to open is its to report */
     int64_t records = records_at_most(a->points, a->o.layer);

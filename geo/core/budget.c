@@ -2,6 +2,8 @@
  * check a command makes of what it must hold before it writes anything. */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <gdal.h>
@@ -95,4 +97,12 @@ cr_status cr_budget_check(cr_ctx *ctx, double bytes, const char *what, const cha
                        "already); give a larger --max-memory%s%s",
                        what, bytes / MIB, (double)available / MIB, (double)cr_ctx_max_memory(ctx) / MIB,
                        cache / MIB, advice ? " or " : "", advice ? advice : "");
+}
+
+int cr_budget_peekable(const char *path)
+{
+    struct stat st;
+    if (!path || strncmp(path, "/vsi", 4) == 0) /* /vsistdin/ would be consumed by the peek */
+        return 0;
+    return stat(path, &st) == 0 && (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode));
 }

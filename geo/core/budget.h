@@ -35,6 +35,13 @@ int cr_budget_fit_threads(int64_t available, int64_t fixed, int64_t per_thread, 
  * cr_budget_available()), said at debug level naming what and the buffers when cut. */
 int cr_budget_threads(cr_ctx *ctx, const char *what, int64_t fixed, int64_t per_thread);
 
+/* 1 when path names a regular file or a folder (a Shapefile's) that a command may open to
+ * estimate its holdings before its work: a named pipe would block that peek and a device be
+ * read without end, before the library's own check (which names them) refuses them, and a
+ * /vsistdin/ would be consumed; 0 otherwise (GDAL's other virtual file systems too), and the
+ * estimate is then left out. */
+int cr_budget_peekable(const char *path);
+
 /* CR_OK when bytes fit in cr_budget_available(); otherwise fails with CR_E_USAGE and one
  * line: "WHAT: about N MB, over the L MB left of the memory budget of M MB (--max-memory,
  * less GDAL's cache of C MB and what the process holds already); give a larger --max-memory

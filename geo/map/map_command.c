@@ -83,7 +83,7 @@ static cr_status check(cr_ctx *ctx, void *opts)
 static cr_status check_image_fits(cr_ctx *ctx, const map_args *a)
 {
     cr_gdal_begin(ctx);
-    GDALDatasetH ds = a->o.raster_path ? GDALOpen(a->o.raster_path, GA_ReadOnly) : NULL;
+    GDALDatasetH ds = cr_budget_peekable(a->o.raster_path) ? GDALOpen(a->o.raster_path, GA_ReadOnly) : NULL;
     double rw = ds ? GDALGetRasterXSize(ds) : 0, rh = ds ? GDALGetRasterYSize(ds) : 0;
     if (ds)
         GDALClose(ds);

@@ -322,7 +322,9 @@ static cr_status check_zones_fit(cr_ctx *ctx, const zonal_args *a)
 {
     const cr_zonal_opts *o = &a->o;
     cr_gdal_begin(ctx);
-    GDALDatasetH ds = GDALOpenEx(o->zones_path, GDAL_OF_VECTOR | GDAL_OF_READONLY, NULL, NULL, NULL);
+    GDALDatasetH ds = cr_budget_peekable(o->zones_path)
+                          ? GDALOpenEx(o->zones_path, GDAL_OF_VECTOR | GDAL_OF_READONLY, NULL, NULL, NULL)
+                          : NULL;
     OGRLayerH layer = !ds ? NULL : o->layer ? GDALDatasetGetLayerByName(ds, o->layer)
                                             : GDALDatasetGetLayer(ds, 0);
     double zones = layer ? (double)OGR_L_GetFeatureCount(layer, 1) : -1;
