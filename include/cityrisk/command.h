@@ -12,8 +12,7 @@
  * An argument row says where its value lands: at offset bytes into the command's options
  * struct, which always begins with a cr_command_base (the options every command shares).
  * Arguments every command takes (-h, -q, --threads, --max-memory, --debug, --config) are
- * listed once,
- * in cr_command_common_args(); those several share (-o, --overwrite, -co, --json, --qml,
+ * listed once, in cr_command_common_args(); those several share (-o, --overwrite, -co, --json, --qml,
  * the grid options) are written with the CR_OPT__* constructors below, each defined once,
  * as git's OPT__*.
  *

@@ -92,8 +92,8 @@ CR_API int cr_ctx_threads(const cr_ctx *ctx);
 /* Sets the memory budget of the library's calls, in bytes: the most memory a command may
  * hold at once, GDAL's block cache included (docs/performance.md). A call that cannot do its
  * work within it fails with CR_E_USAGE, naming its estimate and --max-memory, before it
- * writes anything; where holding more would only be faster (inundation's labels, buffers
- * per thread) it holds less. 0 or less means the default: the configuration option
+ * writes anything; where holding more would only be faster (inundation's decoded DEM,
+ * buffers per thread) it holds less. 0 or less means the default: the configuration option
  * CITYRISK_MAX_MEMORY (cr_memory_parse()'s syntax; an environment variable or --config),
  * else half of the usable physical RAM. */
 CR_API void cr_ctx_set_max_memory(cr_ctx *ctx, int64_t bytes);

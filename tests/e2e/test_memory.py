@@ -142,6 +142,21 @@ class MemoryTest(CliTestCase):
                           "-o", out], 2, "--max-memory", "zones")
         self.assertFalse(os.path.exists(out))
 
+    def test_zones_are_estimated_on_the_grid_asked_for(self):
+        # At --resolution 0.5 the sample's 20 km grid is 40000 x 40000 cells: the medians' value
+        # lists of its 60 neighbourhoods in progress at once (a row of tiles of their boxes:
+        # about 184 M cells) cannot fit in 2 GB, although on the DEM's own 30 m grid (445,000
+        # cells in all) they take a few MB. Estimated on the first raster's grid, as before the
+        # grid was copied ahead of the check, the first run would be let through.
+        out = self.path("zonal.csv")
+        args = ["zonal", "--zones", sample("neighbourhoods.gpkg"), "-r", "dem=" + sample("dem.tif"),
+                "--stats", "median", "-of", "CSV", "--max-memory", "2G", "-o", out]
+        self.assertFails([*args, "--crs", "EPSG:32736", "--resolution", "0.5"], 2, "--max-memory",
+                         "60 zones")
+        self.assertFalse(os.path.exists(out))
+        rc, _, err = run(*args, "-q")
+        self.assertEqual(rc, 0, err)
+
     def test_a_map_too_wide_is_refused_before_any_output(self):
         out = self.path("map.png")
         # 8000 x 8000 pixels of page alone are 8000 * 8000 * 8 bytes, about 490 MB
